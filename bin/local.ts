@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
+import { ConfigError } from '#shared/config.ts';
+import { adminTokenFile, localSettings } from '#infra/local/env.ts';
+import { PortInUseError, startLocalStack } from '#infra/local/stack.ts';
+
+async function main(): Promise<number> {
+  const settings = await localSettings();
+  const stack = await startLocalStack({
+    port: settings.port,
+    dataDir: settings.dataDir,
+    adminToken: settings.adminToken,
+    config: settings.config,
+    dynamoDbPort: settings.dynamoDbPort,
+    sqsPort: settings.sqsPort,
+    sweepIntervalMs: settings.sweepIntervalMs,
+    logLevel: settings.logLevel,
+  });
+  const tokenSource = process.env.ADMIN_TOKEN ? 'from ADMIN_TOKEN' : settings.adminTokenGenerated ? `generated, saved in ${adminTokenFile(settings.dataDir)}` : `from ${adminTokenFile(settings.dataDir)}`;
+  console.log(`
+Lago-compatible webhook service, local mode
+  API base URL   ${stack.url}
+  Admin token    ${stack.adminToken}   (${tokenSource})
+  Data           ${settings.dataDir}
+  DynamoDB Local ${stack.dynamoDbEndpoint}
+  SQS (fauxqs)   ${stack.sqsEndpoint}
+  Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
+  SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
+
+Create an organization:
+  curl -s -X POST ${stack.url}/admin/v1/organizations \\
+    -H "Authorization: Bearer ${stack.adminToken}" -H "Content-Type: application/json" \\
+    -d '{"name":"Acme"}'
+  or: npm run cli -- org create --name Acme
+
+Ctrl-C stops everything.
+`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: stopping…`);
+      stack.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof PortInUseError) console.error(`error: ${error.message}; is another \`npm start\` running? Set PORT to use another port.`);
+    else if (error instanceof ConfigError) console.error(`error: ${error.message}`);
+    else console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,32 @@
+import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { webhookDeps, type Deps } from '#shared/deps.ts';
+import { json, jsonBody, router, type RouteHandler } from '#shared/http.ts';
+import { createOrganization } from '#shared/organizations.ts';
+import { publish } from '#shared/webhooks.ts';
+
+/**
+ * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the
+ * gateway checks the admin token. Either way this handler only runs for the operator.
+ */
+export function createAdminHandler(deps: Deps): RouteHandler {
+  const webhooks = webhookDeps(deps);
+  return router(
+    {
+      'POST /admin/v1/organizations': async (event) => json(201, await createOrganization(deps.store, deps.secretStore, deps.secretsPrefix, jsonBody(event), deps.now())),
+      'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
+      'GET /admin/v1/dead_letters': async () => {
+        const status = await deps.deadLetters.status();
+        return json(200, { dead_letters: { count: status.count, oldest_age_seconds: status.oldestAgeSeconds } });
+      },
+      'POST /admin/v1/dead_letters/redrive': async () => {
+        const moved = await deps.deadLetters.redrive();
+        deps.logger.info({ moved }, 'dead-letter queue redriven');
+        return json(200, { redrive: { moved } });
+      },
+    },
+    deps.logger,
+  );
+}
+
+const instance = lazy(() => createAdminHandler(depsFromEnv()));
+export const handler: RouteHandler = (event) => instance()(event);

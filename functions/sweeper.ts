@@ -1,0 +1,12 @@
+import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { webhookDeps, type Deps } from '#shared/deps.ts';
+import { sweep } from '#shared/webhooks.ts';
+
+/** Runs on a schedule (EventBridge on AWS, a timer locally): no webhook stays pending or retrying past its schedule. */
+export function createSweeperHandler(deps: Deps) {
+  const webhooks = webhookDeps(deps);
+  return async () => sweep(webhooks);
+}
+
+const instance = lazy(() => createSweeperHandler(depsFromEnv()));
+export const handler = () => instance()();

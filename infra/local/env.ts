@@ -1,0 +1,68 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ConfigError, deliveryConfigFromEnv, type DeliveryConfig } from '#shared/config.ts';
+import { generateAdminToken, LOCAL_ALLOW_CIDRS } from './stack.ts';
+
+/** Local mode's settings, from the same environment names the Lambda functions read. */
+
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_DATA_DIR = '.data';
+
+export interface LocalSettings {
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  config: DeliveryConfig;
+  dynamoDbPort: number | undefined;
+  sqsPort: number | undefined;
+  sweepIntervalMs: number;
+  logLevel: string;
+}
+
+function portFrom(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
+  return port;
+}
+
+export const adminTokenFile = (dataDir: string) => join(dataDir, 'admin-token');
+
+/** ADMIN_TOKEN if set; otherwise the one kept in DATA_DIR, or a new one written there (owner-only). */
+async function adminToken(env: NodeJS.ProcessEnv, dataDir: string): Promise<{ token: string; generated: boolean }> {
+  if (env.ADMIN_TOKEN) return { token: env.ADMIN_TOKEN, generated: false };
+  try {
+    return { token: (await readFile(adminTokenFile(dataDir), 'utf8')).trim(), generated: false };
+  } catch {
+    const token = generateAdminToken();
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(adminTokenFile(dataDir), `${token}\n`, { mode: 0o600 });
+    return { token, generated: true };
+  }
+}
+
+export async function localSettings(env: NodeJS.ProcessEnv = process.env): Promise<LocalSettings> {
+  const port = portFrom(env.PORT, 'PORT') ?? DEFAULT_PORT;
+  const dataDir = resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+  const config = deliveryConfigFromEnv({
+    WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+    WEBHOOK_ALLOW_HTTP: 'true',
+    API_BASE_URL: `http://localhost:${port}`,
+    ...env,
+  });
+  const token = await adminToken(env, dataDir);
+  const sweep = Number(env.SWEEP_INTERVAL_MS ?? 60_000);
+  if (!Number.isInteger(sweep) || sweep < 100) throw new ConfigError('SWEEP_INTERVAL_MS must be at least 100');
+  return {
+    port,
+    dataDir,
+    adminToken: token.token,
+    adminTokenGenerated: token.generated,
+    config,
+    dynamoDbPort: portFrom(env.DYNAMODB_PORT, 'DYNAMODB_PORT'),
+    sqsPort: portFrom(env.SQS_PORT, 'SQS_PORT'),
+    sweepIntervalMs: sweep,
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Every HTTP route and the function behind it. The CDK stack creates these routes on the HTTP API
+ * and the local gateway serves the same table, so both expose exactly the same API.
+ */
+export type RouteFunction = 'api' | 'admin';
+
+export interface RouteDefinition {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  fn: RouteFunction;
+}
+
+export const ROUTES: readonly RouteDefinition[] = [
+  { method: 'POST', path: '/api/v1/webhook_endpoints', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhook_endpoints', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
+  { method: 'PUT', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
+  { method: 'DELETE', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks/public_key', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks/json_public_key', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks/hmac_key', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks', fn: 'api' },
+  { method: 'POST', path: '/api/v1/webhooks/recover', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks/{lago_id}', fn: 'api' },
+  { method: 'POST', path: '/api/v1/webhooks/{lago_id}/retry', fn: 'api' },
+  { method: 'POST', path: '/admin/v1/organizations', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/webhooks', fn: 'admin' },
+  { method: 'GET', path: '/admin/v1/dead_letters', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/dead_letters/redrive', fn: 'admin' },
+];
+
+export const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;

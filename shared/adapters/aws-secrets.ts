@@ -1,0 +1,31 @@
+import { CreateSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretStore } from '../ports.ts';
+
+/** Secrets Manager behind the SecretStore port. */
+export class AwsSecretStore implements SecretStore {
+  private readonly client: SecretsManagerClient;
+
+  constructor(client: SecretsManagerClient) {
+    this.client = client;
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    try {
+      const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: name }));
+      return SecretString;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  }
+
+  async create(name: string, value: string): Promise<string> {
+    try {
+      await this.client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
+      return value;
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+      return (await this.get(name)) ?? value;
+    }
+  }
+}

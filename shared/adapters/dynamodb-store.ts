@@ -1,0 +1,477 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type BatchGetCommandOutput,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLE, type IndexName } from '#infra/definitions.ts';
+import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
+import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog } from '../model.ts';
+import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts';
+
+/**
+ * The store on one DynamoDB table (keys in infra/definitions.ts):
+ *   ORG#<org> / ORG               organization, with its endpoint count (the limit is a condition on it)
+ *   KEY#<sha256 of api key> / KEY  the organization an API key belongs to
+ *   ORG#<org> / EP#<id>            endpoint
+ *   ORG#<org> / URL#<sha256 url>   claims a URL so it is unique per organization
+ *   WH#<id> / WH                   webhook log, with index keys for each search the API offers
+ *   IDEM#<org>#<key> / IDEM        ids created by a publish with that idempotency key
+ * Webhook ids are UUIDv7, so every index sorted by `log_sk` is sorted by creation time.
+ */
+
+const DUE_SHARDS = 8;
+const OVERDUE_SCAN_PAGE = 100;
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const orgKey = (id: string) => ({ pk: `ORG#${id}`, sk: 'ORG' });
+const endpointKey = (orgId: string, id: string) => ({ pk: `ORG#${orgId}`, sk: `EP#${id}` });
+const urlKey = (orgId: string, url: string) => ({ pk: `ORG#${orgId}`, sk: `URL#${sha256(url)}` });
+const webhookKey = (id: string) => ({ pk: `WH#${id}`, sk: 'WH' });
+const dueShard = (id: string) => parseInt(sha256(id).slice(0, 4), 16) % DUE_SHARDS;
+
+type Item = Record<string, unknown>;
+
+function logItem(log: WebhookLog): Item {
+  const org = `ORG#${log.organization_id}`;
+  const item: Item = {
+    ...webhookKey(log.id),
+    ...log,
+    log_sk: log.id,
+    org_pk: org,
+    endpoint_pk: `EP#${log.endpoint_id}`,
+    status_pk: `${org}#${log.status}`,
+    endpoint_status_pk: `EP#${log.endpoint_id}#${log.status}`,
+    type_pk: `${org}#TYPE#${log.webhook_type}`,
+  };
+  if (log.object_id) item.object_pk = `${org}#OBJ#${log.object_id}`;
+  // Only live webhooks are in the sparse `due` index the sweeper reads.
+  if (!FINAL_STATUSES.includes(log.status) && log.next_attempt_at) {
+    item.due_pk = `DUE#${dueShard(log.id)}`;
+    item.due_sk = `${log.next_attempt_at}#${log.id}`;
+  }
+  return item;
+}
+
+const INTERNAL_ATTRIBUTES = ['pk', 'sk', 'log_sk', 'org_pk', 'endpoint_pk', 'status_pk', 'endpoint_status_pk', 'type_pk', 'object_pk', 'due_pk', 'due_sk'];
+
+function toLog(item: Item): WebhookLog {
+  const copy: Item = { ...item };
+  for (const key of INTERNAL_ATTRIBUTES) delete copy[key];
+  return copy as unknown as WebhookLog;
+}
+
+function toEndpoint(item: Item): WebhookEndpoint {
+  return {
+    id: item.id as string,
+    organization_id: item.organization_id as string,
+    webhook_url: item.webhook_url as string,
+    signature_algo: item.signature_algo as WebhookEndpoint['signature_algo'],
+    name: (item.name as string | null | undefined) ?? null,
+    event_types: (item.event_types as string[] | null | undefined) ?? null,
+    created_at: item.created_at as string,
+  };
+}
+
+function cancellationCodes(error: unknown): string[] | undefined {
+  if (error instanceof TransactionCanceledException) return (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+  return undefined;
+}
+
+/** One index partition read newest first, lazily, with the query's filters applied by DynamoDB. */
+interface Partition {
+  index: IndexName;
+  key: string;
+}
+
+export class DynamoDbStore implements Store {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.table = tableName;
+  }
+
+  async createOrganization(org: Organization, apiKeyHash: string): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: { ...orgKey(org.id), ...org, endpoint_count: 0 }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Put: {
+              TableName: this.table,
+              Item: { pk: `KEY#${apiKeyHash}`, sk: 'KEY', organization_id: org.id },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: orgKey(id) }));
+    if (!Item) return undefined;
+    return { id: Item.id as string, name: Item.name as string, created_at: Item.created_at as string };
+  }
+
+  async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `KEY#${hash}`, sk: 'KEY' } }));
+    return Item?.organization_id as string | undefined;
+  }
+
+  async createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // The count and the endpoint change together, so concurrent creates can never pass the limit.
+              Update: {
+                TableName: this.table,
+                Key: orgKey(endpoint.organization_id),
+                UpdateExpression: 'SET endpoint_count = endpoint_count + :one',
+                ConditionExpression: 'attribute_exists(pk) AND endpoint_count < :limit',
+                ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+              },
+            },
+            { Put: { TableName: this.table, Item: { ...urlKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: this.table, Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return 'ok';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (codes[1] === 'ConditionalCheckFailed') return 'url_taken';
+      if (codes[0] === 'ConditionalCheckFailed') return 'limit_reached';
+      throw error;
+    }
+  }
+
+  async getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: endpointKey(organizationId, id) }));
+    return Item ? toEndpoint(Item) : undefined;
+  }
+
+  async listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ep)',
+        ExpressionAttributeValues: { ':pk': `ORG#${organizationId}`, ':ep': 'EP#' },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map(toEndpoint);
+  }
+
+  async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
+    const key = endpointKey(previous.organization_id, previous.id);
+    const urlChanged = previous.webhook_url !== next.webhook_url;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.table, Item: { ...key, ...next }, ConditionExpression: 'attribute_exists(pk)' } },
+            ...(urlChanged
+              ? [
+                  { Put: { TableName: this.table, Item: { ...urlKey(next.organization_id, next.webhook_url), endpoint_id: next.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+                  { Delete: { TableName: this.table, Key: urlKey(previous.organization_id, previous.webhook_url) } },
+                ]
+              : []),
+          ],
+        }),
+      );
+      return 'ok';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (!codes) throw error;
+      if (codes[0] === 'ConditionalCheckFailed') return 'not_found';
+      if (codes[1] === 'ConditionalCheckFailed') return 'url_taken';
+      throw error;
+    }
+  }
+
+  async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.table, Key: endpointKey(endpoint.organization_id, endpoint.id), ConditionExpression: 'attribute_exists(pk)' } },
+            { Delete: { TableName: this.table, Key: urlKey(endpoint.organization_id, endpoint.webhook_url) } },
+            {
+              Update: {
+                TableName: this.table,
+                Key: orgKey(endpoint.organization_id),
+                UpdateExpression: 'SET endpoint_count = endpoint_count - :one',
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+          ],
+        }),
+      );
+      return 'ok';
+    } catch (error) {
+      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return 'not_found';
+      throw error;
+    }
+  }
+
+  async createWebhooks(logs: WebhookLog[], idempotency?: { organizationId: string; key: string; expiresAt: number }): Promise<{ existing?: string[] }> {
+    const idemKey = idempotency && { pk: `IDEM#${idempotency.organizationId}#${idempotency.key}`, sk: 'IDEM' };
+    if (!idemKey && logs.length === 0) return {};
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...(idemKey
+              ? [
+                  {
+                    Put: {
+                      TableName: this.table,
+                      Item: { ...idemKey, webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt },
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                ]
+              : []),
+            ...logs.map((log) => ({ Put: { TableName: this.table, Item: logItem(log), ConditionExpression: 'attribute_not_exists(pk)' } })),
+          ],
+        }),
+      );
+      return {};
+    } catch (error) {
+      if (!idemKey || cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
+      const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idemKey, ConsistentRead: true }));
+      return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
+    }
+  }
+
+  async getWebhook(id: string): Promise<WebhookLog | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: webhookKey(id), ConsistentRead: true }));
+    return Item ? toLog(Item) : undefined;
+  }
+
+  async getWebhooks(ids: string[]): Promise<WebhookLog[]> {
+    const found = new Map<string, WebhookLog>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map(webhookKey);
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        for (const item of result.Responses?.[this.table] ?? []) found.set(item.id as string, toLog(item));
+        keys = result.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
+  async updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined> {
+    const written = { ...next, version: previous.version + 1 };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: logItem(written),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': previous.version },
+        }),
+      );
+      return written;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async findOverdue(dueBefore: string, limit: number): Promise<WebhookLog[]> {
+    const ids: string[] = [];
+    for (let shard = 0; shard < DUE_SHARDS && ids.length < limit; shard++) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: 'due',
+            KeyConditionExpression: 'due_pk = :pk AND due_sk < :before',
+            ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':before': dueBefore },
+            Limit: Math.min(OVERDUE_SCAN_PAGE, limit - ids.length),
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) ids.push((item.pk as string).slice('WH#'.length));
+        start = page.LastEvaluatedKey;
+      } while (start && ids.length < limit);
+    }
+    return this.getWebhooks(ids);
+  }
+
+  async queryWebhooks(query: LogQuery): Promise<LogPage> {
+    const { partitions, direct } = this.plan(query);
+    const filter = buildFilter(query);
+    const streams = partitions.map((p) => this.stream(p, query, filter));
+    if (direct) streams.push(this.direct(direct, query));
+    const ids: string[] = [];
+    const heads = await Promise.all(streams.map((s) => s.next()));
+    // k-way merge, newest first; one id can come from two streams (a search term that is both).
+    while (ids.length <= query.limit) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const head = heads[i]!;
+        if (head.done) continue;
+        if (best === -1 || head.value > (heads[best]!.value as string)) best = i;
+      }
+      if (best === -1) break;
+      const id = heads[best]!.value as string;
+      if (ids[ids.length - 1] !== id) ids.push(id);
+      heads[best] = await streams[best]!.next();
+    }
+    const more = ids.length > query.limit;
+    const page = ids.slice(0, query.limit);
+    const items = await this.getWebhooks(page);
+    return more ? { items, last: page[page.length - 1] } : { items };
+  }
+
+  /** Picks the index whose partitions hold the fewest non-matching items. */
+  private plan(query: LogQuery): { partitions: Partition[]; direct?: string } {
+    const org = `ORG#${query.organizationId}`;
+    if (query.searchTerm !== undefined) {
+      const term = query.searchTerm;
+      return { partitions: [{ index: 'byObject', key: `${org}#OBJ#${term}` }], ...(isUuid(term) ? { direct: term } : {}) };
+    }
+    const statuses = query.statuses?.length ? query.statuses : undefined;
+    if (query.endpointId) {
+      const ep = `EP#${query.endpointId}`;
+      if (statuses) return { partitions: statuses.map((s) => ({ index: 'byEndpointStatus', key: `${ep}#${s}` })) };
+      return { partitions: [{ index: 'byEndpoint', key: ep }] };
+    }
+    if (statuses) return { partitions: statuses.map((s) => ({ index: 'byStatus', key: `${org}#${s}` })) };
+    if (query.webhookTypes?.length) return { partitions: query.webhookTypes.map((t) => ({ index: 'byType', key: `${org}#TYPE#${t}` })) };
+    return { partitions: [{ index: 'byOrganization', key: org }] };
+  }
+
+  private async *stream(partition: Partition, query: LogQuery, filter: Filter): AsyncGenerator<string> {
+    const index = TABLE.indexes.find((i) => i.name === partition.index)!;
+    const low = query.fromMs !== undefined ? lowestIdAt(query.fromMs) : undefined;
+    let high = query.toMs !== undefined ? highestIdAt(query.toMs) : undefined;
+    if (query.before !== undefined && (high === undefined || query.before < high)) high = query.before;
+    const values: Record<string, unknown> = { ':pk': partition.key, ...filter.values };
+    let condition = `${index.partitionKey} = :pk`;
+    if (low !== undefined && high !== undefined) {
+      if (low >= high) return;
+      condition += ` AND ${index.sortKey} BETWEEN :low AND :high`;
+      Object.assign(values, { ':low': low, ':high': high });
+    } else if (low !== undefined) {
+      condition += ` AND ${index.sortKey} >= :low`;
+      values[':low'] = low;
+    } else if (high !== undefined) {
+      condition += ` AND ${index.sortKey} < :high`;
+      values[':high'] = high;
+    }
+    let start: Record<string, unknown> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.table,
+        IndexName: index.name,
+        KeyConditionExpression: condition,
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: filter.names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: Math.min(Math.max(query.limit + 1, 25), 500),
+        ExclusiveStartKey: start,
+      };
+      const page = await this.db.send(new QueryCommand(input));
+      for (const item of page.Items ?? []) {
+        const id = item.log_sk as string;
+        // BETWEEN is inclusive; the cursor is not.
+        if (query.before !== undefined && id >= query.before) continue;
+        yield id;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** A search term that is a webhook id: read it by key and apply the same filters in memory. */
+  private async *direct(id: string, query: LogQuery): AsyncGenerator<string> {
+    const log = await this.getWebhook(id);
+    if (!log || !matches(log, query)) return;
+    yield id;
+  }
+}
+
+interface Filter {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+function buildFilter(query: LogQuery): Filter {
+  const parts = ['#org = :org'];
+  const names: Record<string, string> = { '#org': 'organization_id' };
+  const values: Record<string, unknown> = { ':org': query.organizationId };
+  const inList = (attr: string, prefix: string, list: readonly string[]) => {
+    names[`#${prefix}`] = attr;
+    const refs = list.map((value, i) => {
+      values[`:${prefix}${i}`] = value;
+      return `:${prefix}${i}`;
+    });
+    parts.push(`#${prefix} IN (${refs.join(', ')})`);
+  };
+  if (query.endpointId) {
+    names['#ep'] = 'endpoint_id';
+    values[':ep'] = query.endpointId;
+    parts.push('#ep = :ep');
+  }
+  if (query.statuses?.length) inList('status', 'st', query.statuses);
+  if (query.webhookTypes?.length) inList('webhook_type', 'wt', query.webhookTypes);
+  if (query.httpStatuses?.length) {
+    names['#hs'] = 'http_status';
+    const alternatives = query.httpStatuses.map((code, i) => {
+      if (code === 'timeout') {
+        names['#ac'] = 'attempt_count';
+        values[':zero'] = 0;
+        values[':nulltype'] = 'NULL';
+        return '(#ac > :zero AND (attribute_not_exists(#hs) OR attribute_type(#hs, :nulltype)))';
+      }
+      const cls = /^([1-5])xx$/.exec(code);
+      if (cls) {
+        values[`:hlo${i}`] = Number(cls[1]) * 100;
+        values[`:hhi${i}`] = Number(cls[1]) * 100 + 99;
+        return `(#hs BETWEEN :hlo${i} AND :hhi${i})`;
+      }
+      values[`:hs${i}`] = Number(code);
+      return `(#hs = :hs${i})`;
+    });
+    parts.push(`(${alternatives.join(' OR ')})`);
+  }
+  return { expression: parts.join(' AND '), names, values };
+}
+
+/** The same filters as `buildFilter`, for an item read by key. */
+function matches(log: WebhookLog, query: LogQuery): boolean {
+  if (log.organization_id !== query.organizationId) return false;
+  if (query.endpointId && log.endpoint_id !== query.endpointId) return false;
+  if (query.statuses?.length && !query.statuses.includes(log.status)) return false;
+  if (query.webhookTypes?.length && !query.webhookTypes.includes(log.webhook_type)) return false;
+  if (query.fromMs !== undefined && log.id < lowestIdAt(query.fromMs)) return false;
+  if (query.toMs !== undefined && log.id > highestIdAt(query.toMs)) return false;
+  if (query.before !== undefined && log.id >= query.before) return false;
+  if (query.httpStatuses?.length) {
+    return query.httpStatuses.some((code) => {
+      if (code === 'timeout') return log.attempt_count > 0 && log.http_status === null;
+      const cls = /^([1-5])xx$/.exec(code);
+      if (cls) return log.http_status !== null && Math.floor(log.http_status / 100) === Number(cls[1]);
+      return log.http_status === Number(code);
+    });
+  }
+  return true;
+}

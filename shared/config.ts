@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { DEFAULT_RETRY_SCHEDULE } from '#infra/definitions.ts';
+import { parseCidrs } from './ssrf.ts';
+
+/** Delivery settings shared by AWS (Lambda environment) and local mode, read from the same names. */
+export interface DeliveryConfig {
+  /** Seconds to wait before each retry; attempts = length + 1. */
+  retrySchedule: number[];
+  timeoutMs: number;
+  /** CIDRs exempt from the SSRF guard (local development). */
+  allowCidrs: string[];
+  logRetentionDays: number;
+  /** Deliveries to plain http:// URLs are refused unless allowed (they are locally). */
+  allowHttp: boolean;
+  /** The `iss` claim of JWT signatures: the API's base URL, as Lago uses LAGO_API_URL. */
+  issuer: string;
+}
+
+/** SQS holds a message invisible for at most 12 hours, so no wait in the schedule may be longer. */
+const MAX_WAIT_SECONDS = 12 * 3600 - 1;
+
+const scheduleSchema = z
+  .string()
+  .transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .pipe(z.array(z.string().regex(/^\d+$/, 'must be whole seconds').transform(Number).pipe(z.number().int().min(0).max(MAX_WAIT_SECONDS))).max(24));
+
+const envSchema = z.object({
+  WEBHOOK_RETRY_SCHEDULE: scheduleSchema.optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  WEBHOOK_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      try {
+        return parseCidrs(raw).map((c) => c.source);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  API_BASE_URL: z.string().url().default('http://localhost:3000'),
+});
+
+export class ConfigError extends Error {}
+
+export function deliveryConfigFromEnv(env: Record<string, string | undefined> = process.env): DeliveryConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  const c = parsed.data;
+  return {
+    retrySchedule: c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE],
+    timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+    allowCidrs: c.WEBHOOK_ALLOW_CIDRS,
+    logRetentionDays: c.WEBHOOK_LOG_RETENTION_DAYS,
+    allowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
+    issuer: c.API_BASE_URL,
+  };
+}
+
+/** The environment a deployment passes to its functions, the inverse of `deliveryConfigFromEnv`. */
+export function deliveryConfigToEnv(config: DeliveryConfig): Record<string, string> {
+  return {
+    WEBHOOK_RETRY_SCHEDULE: config.retrySchedule.join(','),
+    WEBHOOK_TIMEOUT_MS: String(config.timeoutMs),
+    WEBHOOK_ALLOW_CIDRS: config.allowCidrs.join(','),
+    WEBHOOK_LOG_RETENTION_DAYS: String(config.logRetentionDays),
+    WEBHOOK_ALLOW_HTTP: String(config.allowHttp),
+    API_BASE_URL: config.issuer,
+  };
+}

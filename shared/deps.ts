@@ -1,0 +1,63 @@
+import { maxReceiveCount } from '#infra/definitions.ts';
+import type { DeliveryConfig } from './config.ts';
+import type { SenderDeps } from './delivery.ts';
+import type { EndpointPolicy } from './endpoints.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { DeadLetters, DeliveryQueue, SecretStore, Store } from './ports.ts';
+import type { CachedSecrets } from './secrets.ts';
+import { parseCidrs } from './ssrf.ts';
+import type { WebhookDeps } from './webhooks.ts';
+
+/** Everything the handlers need, wired once per process: by env on Lambda, by the local stack in local mode. */
+export interface Deps {
+  store: Store;
+  queue: DeliveryQueue;
+  deadLetters: DeadLetters;
+  secretStore: SecretStore;
+  secrets: CachedSecrets;
+  secretsPrefix: string;
+  config: DeliveryConfig;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+}
+
+/** A live webhook this long past due, with no attempt in flight, has lost its message. */
+export const stuckAfterMs = (config: DeliveryConfig) => Math.max(2 * config.timeoutMs, 60_000) + 60_000;
+
+export function endpointPolicy(deps: Deps): EndpointPolicy {
+  return { allow: parseCidrs(deps.config.allowCidrs.join(',')), allowHttp: deps.config.allowHttp };
+}
+
+export function webhookDeps(deps: Deps): WebhookDeps {
+  return {
+    store: deps.store,
+    queue: deps.queue,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now: deps.now,
+    retentionDays: deps.config.logRetentionDays,
+    maxAttempts: maxReceiveCount(deps.config.retrySchedule),
+    stuckAfterMs: stuckAfterMs(deps.config),
+  };
+}
+
+export function senderDeps(deps: Deps): SenderDeps {
+  return {
+    store: deps.store,
+    queue: deps.queue,
+    secrets: deps.secrets,
+    secretsPrefix: deps.secretsPrefix,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    now: deps.now,
+    retrySchedule: deps.config.retrySchedule,
+    timeoutMs: deps.config.timeoutMs,
+    allow: parseCidrs(deps.config.allowCidrs.join(',')),
+    allowHttp: deps.config.allowHttp,
+    issuer: deps.config.issuer,
+    stuckAfterMs: stuckAfterMs(deps.config),
+    maxReceiveCount: maxReceiveCount(deps.config.retrySchedule),
+  };
+}

@@ -1,0 +1,195 @@
+import { badRequest, notFound, validationFailed, type ValidationDetails } from './errors.ts';
+import { isWebhookType } from './event-types.ts';
+import { uuidv7 } from './ids.ts';
+import type { SignatureAlgo, WebhookEndpoint } from './model.ts';
+import type { Store } from './ports.ts';
+import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from './ssrf.ts';
+
+/** Webhook endpoints, with Lago's rules: 10 per organization, unique URL, event types from the catalog. */
+
+export const MAX_ENDPOINTS = 10;
+const MAX_URL_LENGTH = 2048;
+const MAX_NAME_LENGTH = 255;
+
+export interface EndpointPolicy {
+  allow: readonly Cidr[];
+  allowHttp: boolean;
+}
+
+interface EndpointInput {
+  webhook_url?: string;
+  signature_algo?: SignatureAlgo;
+  name?: string | null;
+  event_types?: string[] | null;
+}
+
+/** Lago's serialisation of an endpoint. */
+export function serializeEndpoint(endpoint: WebhookEndpoint) {
+  return {
+    lago_id: endpoint.id,
+    lago_organization_id: endpoint.organization_id,
+    webhook_url: endpoint.webhook_url,
+    signature_algo: endpoint.signature_algo,
+    name: endpoint.name,
+    event_types: endpoint.event_types,
+    created_at: endpoint.created_at,
+  };
+}
+
+/** Seconds precision, as Lago renders times. */
+export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function add(details: ValidationDetails, field: string, code: string) {
+  (details[field] ??= []).push(code);
+}
+
+function checkUrl(raw: unknown, policy: EndpointPolicy, details: ValidationDetails): string | undefined {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+    add(details, 'webhook_url', 'value_is_mandatory');
+    return undefined;
+  }
+  if (typeof raw !== 'string' || raw.length > MAX_URL_LENGTH) {
+    add(details, 'webhook_url', 'url_is_invalid');
+    return undefined;
+  }
+  const value = raw.trim();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    add(details, 'webhook_url', 'url_is_invalid');
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || url.username || url.password) {
+    add(details, 'webhook_url', 'url_is_invalid');
+    return undefined;
+  }
+  if (url.protocol === 'http:' && !policy.allowHttp) {
+    add(details, 'webhook_url', 'url_must_use_https');
+    return undefined;
+  }
+  // Literal addresses are checked now; names are checked on every delivery, when they are resolved.
+  const host = url.hostname === 'localhost' || url.hostname.endsWith('.localhost') ? '127.0.0.1' : url.hostname;
+  if (isIpLiteral(host)) {
+    try {
+      assertPublicAddress(host, policy.allow);
+    } catch (error) {
+      if (!(error instanceof BlockedAddressError)) throw error;
+      add(details, 'webhook_url', 'address_is_not_public');
+      return undefined;
+    }
+  }
+  return value;
+}
+
+/** null means every type, [] none; "*" means every type; values trimmed, lowercased, de-duplicated. */
+export function normalizeEventTypes(raw: unknown, details: ValidationDetails): string[] | null | undefined {
+  if (raw === null) return null;
+  if (!Array.isArray(raw) || raw.some((v) => typeof v !== 'string')) {
+    add(details, 'event_types', 'value_is_invalid');
+    return undefined;
+  }
+  const values = [...new Set((raw as string[]).map((v) => v.trim().toLowerCase()).filter((v) => v !== ''))];
+  if (values.includes('*')) return null;
+  if (values.some((v) => !isWebhookType(v))) {
+    add(details, 'event_types', 'value_is_invalid');
+    return undefined;
+  }
+  return values;
+}
+
+function parseInput(body: unknown, policy: EndpointPolicy, partial: boolean): EndpointInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
+  const wrapper = (body as Record<string, unknown>).webhook_endpoint;
+  if (typeof wrapper !== 'object' || wrapper === null || Array.isArray(wrapper)) {
+    throw badRequest('param is missing or the value is empty: webhook_endpoint');
+  }
+  const raw = wrapper as Record<string, unknown>;
+  const details: ValidationDetails = {};
+  const input: EndpointInput = {};
+  if (!partial || 'webhook_url' in raw) input.webhook_url = checkUrl(raw.webhook_url, policy, details);
+  if ('signature_algo' in raw && raw.signature_algo !== null) {
+    if (raw.signature_algo === 'jwt' || raw.signature_algo === 'hmac') input.signature_algo = raw.signature_algo;
+    else add(details, 'signature_algo', 'value_is_invalid');
+  }
+  if ('name' in raw) {
+    if (raw.name === null || raw.name === undefined) input.name = null;
+    else if (typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH) input.name = raw.name.trim() === '' ? null : raw.name;
+    else add(details, 'name', 'value_is_invalid');
+  }
+  if ('event_types' in raw) input.event_types = normalizeEventTypes(raw.event_types, details);
+  if (Object.keys(details).length > 0) throw validationFailed(details);
+  return input;
+}
+
+const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] });
+
+export async function createEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
+  const input = parseInput(body, policy, false);
+  const endpoint: WebhookEndpoint = {
+    id: uuidv7(nowMs),
+    organization_id: organizationId,
+    webhook_url: input.webhook_url!,
+    signature_algo: input.signature_algo ?? 'jwt',
+    name: input.name ?? null,
+    event_types: input.event_types === undefined ? null : input.event_types,
+    created_at: isoSeconds(nowMs),
+  };
+  const result = await store.createEndpoint(endpoint, MAX_ENDPOINTS);
+  if (result === 'url_taken') throw urlTaken();
+  if (result === 'limit_reached') throw validationFailed({ base: ['Maximum number of webhook endpoints was reached'] });
+  return endpoint;
+}
+
+export async function getEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await store.getEndpoint(organizationId, id);
+  if (!endpoint) throw notFound('webhook_endpoint');
+  return endpoint;
+}
+
+export async function updateEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown): Promise<WebhookEndpoint> {
+  const previous = await getEndpoint(store, organizationId, id);
+  const input = parseInput(body, policy, true);
+  const next: WebhookEndpoint = {
+    ...previous,
+    ...(input.webhook_url !== undefined ? { webhook_url: input.webhook_url } : {}),
+    ...(input.signature_algo !== undefined ? { signature_algo: input.signature_algo } : {}),
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
+  };
+  const result = await store.updateEndpoint(previous, next);
+  if (result === 'url_taken') throw urlTaken();
+  if (result === 'not_found') throw notFound('webhook_endpoint');
+  return next;
+}
+
+export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await getEndpoint(store, organizationId, id);
+  if ((await store.deleteEndpoint(endpoint)) === 'not_found') throw notFound('webhook_endpoint');
+  return endpoint;
+}
+
+export interface PageRequest {
+  page: number;
+  perPage: number;
+}
+
+export function pageMeta(page: PageRequest, total: number) {
+  const totalPages = Math.ceil(total / page.perPage);
+  return {
+    current_page: page.page,
+    next_page: page.page < totalPages ? page.page + 1 : null,
+    prev_page: page.page > 1 ? page.page - 1 : null,
+    total_pages: totalPages,
+    total_count: total,
+  };
+}
+
+export async function listEndpoints(store: Store, organizationId: string, page: PageRequest) {
+  const all = await store.listEndpoints(organizationId);
+  const items = all.slice((page.page - 1) * page.perPage, page.page * page.perPage);
+  return { webhook_endpoints: items.map(serializeEndpoint), meta: pageMeta(page, all.length) };
+}
+
+export const subscribes = (endpoint: WebhookEndpoint, webhookType: string): boolean =>
+  endpoint.event_types === null || endpoint.event_types.includes(webhookType);

@@ -1,0 +1,36 @@
+/**
+ * Errors are values: a domain function throws an ApiError with a kind and the details Lago's
+ * shape needs; `toLagoError` (shared/http.ts) is the one place that turns it into a response.
+ */
+export type ErrorKind =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'not_allowed'
+  | 'payload_too_large'
+  | 'validation'
+  | 'unavailable';
+
+export type ValidationDetails = Record<string, string[]>;
+
+export class ApiError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: string | undefined;
+  readonly details: ValidationDetails | undefined;
+
+  constructor(kind: ErrorKind, options: { message?: string; code?: string; details?: ValidationDetails } = {}) {
+    super(options.message ?? kind);
+    this.kind = kind;
+    this.code = options.code;
+    this.details = options.details;
+  }
+}
+
+export const badRequest = (message: string) => new ApiError('bad_request', { message });
+export const unauthorized = () => new ApiError('unauthorized');
+export const notFound = (resource: string) => new ApiError('not_found', { code: `${resource}_not_found` });
+export const notAllowed = (code: string) => new ApiError('not_allowed', { code });
+export const payloadTooLarge = (message: string) => new ApiError('payload_too_large', { message });
+export const validationFailed = (details: ValidationDetails) => new ApiError('validation', { details });
+export const unavailable = (message: string) => new ApiError('unavailable', { message });

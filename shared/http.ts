@@ -1,0 +1,91 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ApiError, badRequest, payloadTooLarge } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+/** HTTP API (payload v2) plumbing shared by the API handlers: bodies, queries and Lago's error shape. */
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** The largest request body any route reads. */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+export function json(statusCode: number, body: unknown): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body) };
+}
+
+export function text(statusCode: number, body: string): HttpResult {
+  return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
+}
+
+const REASONS: Record<ApiError['kind'], [number, string]> = {
+  bad_request: [400, 'BadRequest'],
+  unauthorized: [401, 'Unauthorized'],
+  forbidden: [403, 'Forbidden'],
+  not_found: [404, 'Not Found'],
+  not_allowed: [405, 'Method Not Allowed'],
+  payload_too_large: [413, 'Payload Too Large'],
+  validation: [422, 'Unprocessable Entity'],
+  unavailable: [503, 'Service Unavailable'],
+};
+
+/** The one place an error becomes Lago's JSON error shape. */
+export function toLagoError(error: ApiError): HttpResult {
+  const [status, reason] = REASONS[error.kind];
+  switch (error.kind) {
+    case 'bad_request':
+      return json(status, { status, error: `${reason}: ${error.message}` });
+    case 'validation':
+      return json(status, { status, error: reason, code: 'validation_errors', error_details: error.details ?? {} });
+    case 'unauthorized':
+      return json(status, { status, error: reason });
+    case 'payload_too_large':
+    case 'unavailable':
+      return json(status, { status, error: reason, message: error.message });
+    default:
+      return json(status, { status, error: reason, code: error.code });
+  }
+}
+
+export function header(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+/** The request body as JSON; absent bodies are `{}`; anything unreadable is a 400, anything huge a 413. */
+export function jsonBody(event: HttpEvent): unknown {
+  if (!event.body) return {};
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(raw) > MAX_REQUEST_BYTES) throw payloadTooLarge(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`);
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw badRequest('the request body is not valid JSON');
+  }
+}
+
+export const queryParams = (event: HttpEvent): URLSearchParams => new URLSearchParams(event.rawQueryString ?? '');
+
+export function pathParam(event: HttpEvent, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (!value) throw badRequest(`missing path parameter ${name}`);
+  return decodeURIComponent(value);
+}
+
+export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+/** Dispatches on the HTTP API route key; ApiErrors become Lago errors, anything else a logged 500. */
+export function router(routes: Record<string, RouteHandler>, logger: Logger): RouteHandler {
+  return async (event) => {
+    const route = routes[event.routeKey];
+    if (!route) return json(404, { status: 404, error: 'Not Found', code: 'route_not_found' });
+    try {
+      return await route(event);
+    } catch (error) {
+      if (error instanceof ApiError) return toLagoError(error);
+      logger.error({ err: error, route: event.routeKey, request_id: event.requestContext?.requestId }, 'unhandled error');
+      return json(500, { status: 500, error: 'Internal Server Error' });
+    }
+  };
+}

@@ -1,0 +1,66 @@
+/** The webhook domain's records, as the API and the store see them. */
+
+export type SignatureAlgo = 'jwt' | 'hmac';
+
+export interface Organization {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  organization_id: string;
+  webhook_url: string;
+  signature_algo: SignatureAlgo;
+  name: string | null;
+  /** null: every type; []: none. */
+  event_types: string[] | null;
+  created_at: string;
+}
+
+export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
+
+export const FINAL_STATUSES: readonly WebhookStatus[] = ['succeeded', 'failed'];
+export const WEBHOOK_STATUSES: readonly WebhookStatus[] = ['pending', 'retrying', 'succeeded', 'failed'];
+
+export interface Attempt {
+  /** 1-based, counted over the webhook's whole life (manual retries continue the count). */
+  number: number;
+  at: string;
+  /** null when no response came back (timeout, refused, reset, blocked). */
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface WebhookLog {
+  id: string;
+  organization_id: string;
+  endpoint_id: string;
+  endpoint_url: string;
+  webhook_type: string;
+  object_type: string;
+  object_id: string | null;
+  /** The exact bytes POSTed (and signed). */
+  payload: string;
+  status: WebhookStatus;
+  attempt_count: number;
+  /** Attempts in the current round; a manual retry, recover or redrive starts a new round. */
+  round_attempts: number;
+  attempts: Attempt[];
+  http_status: number | null;
+  response_body: string | null;
+  error: string | null;
+  next_attempt_at: string | null;
+  /** The SQS message that drives the current round (duplicates are recognised by it). */
+  owner: string | null;
+  /** While an attempt is in flight, until when it may run (ms since epoch). */
+  lease_until: number | null;
+  created_at: string;
+  updated_at: string;
+  /** Bumped by every write; writes are conditional on it. */
+  version: number;
+  /** DynamoDB TTL, seconds since epoch. */
+  expires_at: number;
+}

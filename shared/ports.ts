@@ -1,0 +1,82 @@
+import type { Organization, WebhookEndpoint, WebhookLog, WebhookStatus } from './model.ts';
+
+/** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
+
+export type EndpointWriteResult = 'ok' | 'limit_reached' | 'url_taken' | 'not_found';
+
+export interface LogQuery {
+  organizationId: string;
+  endpointId?: string;
+  statuses?: WebhookStatus[];
+  webhookTypes?: string[];
+  /** Exact codes, classes ("5xx") and "timeout" (no response). */
+  httpStatuses?: string[];
+  fromMs?: number;
+  toMs?: number;
+  /** A webhook id or an object id. */
+  searchTerm?: string;
+  /** Exclusive: only ids older than this one. */
+  before?: string;
+  limit: number;
+}
+
+export interface LogPage {
+  items: WebhookLog[];
+  /** Set when more items match. */
+  last?: string;
+}
+
+export interface Store {
+  createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
+  getOrganization(id: string): Promise<Organization | undefined>;
+  findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
+
+  createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult>;
+  getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined>;
+  listEndpoints(organizationId: string): Promise<WebhookEndpoint[]>;
+  updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult>;
+  deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult>;
+
+  /** Writes the logs (and the idempotency record) atomically; returns the ids already recorded under the key. */
+  createWebhooks(logs: WebhookLog[], idempotency?: { organizationId: string; key: string; expiresAt: number }): Promise<{ existing?: string[] }>;
+  getWebhook(id: string): Promise<WebhookLog | undefined>;
+  getWebhooks(ids: string[]): Promise<WebhookLog[]>;
+  queryWebhooks(query: LogQuery): Promise<LogPage>;
+  /** Webhooks still pending or retrying whose next attempt was due before `dueBefore`. */
+  findOverdue(dueBefore: string, limit: number): Promise<WebhookLog[]>;
+
+  /** Replaces a webhook if nobody changed it since `previous` was read (optimistic, by version); returns what was written. */
+  updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined>;
+}
+
+export interface DeliveryMessage {
+  webhookId: string;
+  endpointId: string;
+}
+
+export interface DeliveryQueue {
+  /** Sends one message per webhook; throws when any could not be enqueued. */
+  enqueue(messages: DeliveryMessage[]): Promise<void>;
+  /** Hides a received message for `seconds` (the backoff before the next attempt). */
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+  /** Puts a message straight into the dead-letter queue (used when the receive count cannot get it there). */
+  deadLetter(message: DeliveryMessage): Promise<void>;
+}
+
+export interface DeadLetterStatus {
+  count: number;
+  /** Age of the oldest message in seconds, when known. */
+  oldestAgeSeconds: number | null;
+}
+
+export interface DeadLetters {
+  status(): Promise<DeadLetterStatus>;
+  /** Moves every message back to the delivery queue; returns how many moved. */
+  redrive(onProgress?: (moved: number, total: number) => void): Promise<number>;
+}
+
+export interface SecretStore {
+  get(name: string): Promise<string | undefined>;
+  /** Creates the secret; resolves to the stored value (the existing one if it was created concurrently). */
+  create(name: string, value: string): Promise<string>;
+}

@@ -1,0 +1,32 @@
+/** When the next attempt happens, from the schedule, the jitter, and what the receiver said. */
+
+export const JITTER = 0.2;
+/** Rate limits and timeouts get at least a minute before the next attempt. */
+export const SLOW_DOWN_FLOOR_SECONDS = 60;
+/** The longest SQS can hide a message. */
+export const MAX_DELAY_SECONDS = 12 * 3600 - 1;
+
+export interface FailureHint {
+  httpStatus: number | null;
+  timedOut: boolean;
+  /** Seconds from a Retry-After header, if any. */
+  retryAfterSeconds: number | null;
+}
+
+/** Delay before attempt `attemptsMade + 1` of a round; undefined when the round is over. */
+export function nextDelaySeconds(schedule: readonly number[], attemptsMade: number, hint: FailureHint, random: () => number = Math.random): number | undefined {
+  const base = schedule[attemptsMade - 1];
+  if (base === undefined) return undefined;
+  let delay = base * (1 - JITTER + 2 * JITTER * random());
+  if (hint.httpStatus === 429 || hint.timedOut) delay = Math.max(delay, SLOW_DOWN_FLOOR_SECONDS);
+  if (hint.retryAfterSeconds !== null && (hint.httpStatus === 429 || hint.httpStatus === 503)) delay = Math.max(delay, hint.retryAfterSeconds);
+  return Math.min(Math.round(delay), MAX_DELAY_SECONDS);
+}
+
+/** Retry-After as seconds: a number of seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}

@@ -1,0 +1,359 @@
+import { subscribes } from './endpoints.ts';
+import { badRequest, notAllowed, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
+import { isWebhookType } from './event-types.ts';
+import { idTime, isUuid, uuidv7 } from './ids.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { WEBHOOK_STATUSES, type WebhookLog, type WebhookStatus } from './model.ts';
+import type { DeliveryQueue, LogQuery, Store } from './ports.ts';
+
+/** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
+
+/** The largest body a producer may publish (the envelope is what is signed and sent). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+export const MAX_RECOVER_WINDOW_DAYS = 14;
+const MAX_RECOVER_PER_CALL = 5000;
+const MAX_PER_PAGE = 100;
+const DEFAULT_PER_PAGE = 20;
+
+export interface WebhookDeps {
+  store: Store;
+  queue: DeliveryQueue;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  retentionDays: number;
+  /** Attempts per round (retry schedule length + 1). */
+  maxAttempts: number;
+  /** How long past its due time a live webhook may wait before it counts as stuck. */
+  stuckAfterMs: number;
+}
+
+const OBJECT_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
+
+interface PublishInput {
+  organization_id: string;
+  webhook_type: string;
+  object_type: string;
+  object: Record<string, unknown>;
+  idempotency_key?: string;
+}
+
+function parsePublish(body: unknown): PublishInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
+  const raw = body as Record<string, unknown>;
+  const details: ValidationDetails = {};
+  const mandatory = (field: string, ok: boolean, present: boolean) => {
+    if (!present) details[field] = ['value_is_mandatory'];
+    else if (!ok) details[field] = ['value_is_invalid'];
+  };
+  mandatory('organization_id', typeof raw.organization_id === 'string' && isUuid(raw.organization_id), raw.organization_id != null);
+  mandatory('webhook_type', typeof raw.webhook_type === 'string' && isWebhookType(raw.webhook_type), raw.webhook_type != null);
+  mandatory('object_type', typeof raw.object_type === 'string' && OBJECT_TYPE.test(raw.object_type), raw.object_type != null);
+  mandatory('object', typeof raw.object === 'object' && raw.object !== null && !Array.isArray(raw.object), raw.object != null);
+  if (raw.idempotency_key != null && (typeof raw.idempotency_key !== 'string' || raw.idempotency_key === '' || raw.idempotency_key.length > 255)) {
+    details.idempotency_key = ['value_is_invalid'];
+  }
+  if (Object.keys(details).length > 0) throw validationFailed(details);
+  return raw as unknown as PublishInput;
+}
+
+/** Lago's envelope; these bytes are signed and sent unchanged on every attempt. */
+export function envelope(input: PublishInput): string {
+  return JSON.stringify({
+    webhook_type: input.webhook_type,
+    object_type: input.object_type,
+    organization_id: input.organization_id,
+    [input.object_type]: input.object,
+  });
+}
+
+function objectId(object: Record<string, unknown>): string | null {
+  const id = object.lago_id ?? object.id;
+  return typeof id === 'string' && id !== '' && id.length <= 255 ? id : null;
+}
+
+export async function publish(deps: WebhookDeps, body: unknown) {
+  const input = parsePublish(body);
+  const payload = envelope(input);
+  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+  const organization = await deps.store.getOrganization(input.organization_id);
+  if (!organization) throw notFound('organization');
+  const nowMs = deps.now();
+  const now = new Date(nowMs).toISOString();
+  const endpoints = (await deps.store.listEndpoints(organization.id)).filter((e) => subscribes(e, input.webhook_type));
+  const logs: WebhookLog[] = endpoints.map((endpoint) => ({
+    id: uuidv7(nowMs),
+    organization_id: organization.id,
+    endpoint_id: endpoint.id,
+    endpoint_url: endpoint.webhook_url,
+    webhook_type: input.webhook_type,
+    object_type: input.object_type,
+    object_id: objectId(input.object),
+    payload,
+    status: 'pending',
+    attempt_count: 0,
+    round_attempts: 0,
+    attempts: [],
+    http_status: null,
+    response_body: null,
+    error: null,
+    next_attempt_at: now,
+    owner: null,
+    lease_until: null,
+    created_at: now,
+    updated_at: now,
+    version: 0,
+    expires_at: Math.floor(nowMs / 1000) + deps.retentionDays * 86400,
+  }));
+  const idempotency = input.idempotency_key ? { organizationId: organization.id, key: input.idempotency_key, expiresAt: logs[0]?.expires_at ?? Math.floor(nowMs / 1000) + deps.retentionDays * 86400 } : undefined;
+  const { existing } = await deps.store.createWebhooks(logs, idempotency);
+  let created = logs;
+  if (existing) {
+    // A replay: nothing new is written; webhooks that never reached the queue are sent again.
+    created = await deps.store.getWebhooks(existing);
+    const unsent = created.filter((l) => l.status === 'pending' && l.attempt_count === 0 && l.owner === null);
+    await enqueueOrFail(deps, unsent);
+  } else {
+    await enqueueOrFail(deps, logs);
+    deps.metrics.record('WebhooksPublished', logs.length);
+    deps.logger.info({ organization_id: organization.id, webhook_type: input.webhook_type, webhook_ids: logs.map((l) => l.id) }, 'webhook published');
+  }
+  return {
+    webhooks: created.map((l) => ({ lago_id: l.id, lago_webhook_endpoint_id: l.endpoint_id, webhook_url: l.endpoint_url, status: l.status })),
+  };
+}
+
+async function enqueueOrFail(deps: WebhookDeps, logs: WebhookLog[]): Promise<void> {
+  if (logs.length === 0) return;
+  try {
+    await deps.queue.enqueue(logs.map((l) => ({ webhookId: l.id, endpointId: l.endpoint_id })));
+  } catch (error) {
+    // The logs are stored as pending: a retry with the same idempotency key, or the sweeper, sends them.
+    deps.logger.error({ err: error, webhook_ids: logs.map((l) => l.id) }, 'enqueue failed');
+    throw unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key');
+  }
+}
+
+/** The list view: everything but the payload and the attempts. */
+export function summarize(log: WebhookLog) {
+  return {
+    lago_id: log.id,
+    lago_organization_id: log.organization_id,
+    lago_webhook_endpoint_id: log.endpoint_id,
+    webhook_url: log.endpoint_url,
+    webhook_type: log.webhook_type,
+    object_type: log.object_type,
+    object_id: log.object_id,
+    unique_key: log.id,
+    status: log.status,
+    http_status: log.http_status,
+    retries: Math.max(0, log.attempt_count - 1),
+    attempts_count: log.attempt_count,
+    last_retried_at: log.attempt_count > 1 ? (log.attempts[log.attempts.length - 1]?.at ?? null) : null,
+    next_attempt_at: log.status === 'pending' || log.status === 'retrying' ? log.next_attempt_at : null,
+    created_at: log.created_at,
+    updated_at: log.updated_at,
+  };
+}
+
+/** The details view: all a person needs to debug one delivery. */
+export function detail(log: WebhookLog) {
+  return {
+    ...summarize(log),
+    payload: JSON.parse(log.payload) as unknown,
+    response: log.response_body,
+    error: log.error,
+    attempts: log.attempts,
+  };
+}
+
+const HTTP_STATUS_FILTER = /^(?:[1-5]\d\d|[1-5]xx|timeout)$/;
+
+/** Reads repeated (`statuses[]=a&statuses[]=b`) and comma-separated (`statuses=a,b`) forms alike. */
+function listParam(params: URLSearchParams, name: string): string[] | undefined {
+  const values = [...params.getAll(`${name}[]`), ...params.getAll(name)].flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return values.length ? [...new Set(values)] : undefined;
+}
+
+function parseDate(raw: string | null, endOfDay: boolean, field: string, details: ValidationDetails): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(raw);
+  const ms = Date.parse(dateOnly ? `${raw}T00:00:00Z` : raw);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
+    details[field] = ['invalid_date'];
+    return undefined;
+  }
+  return dateOnly && endOfDay ? ms + 86_400_000 - 1 : ms;
+}
+
+export function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(raw: string): string | undefined {
+  const id = Buffer.from(raw, 'base64url').toString('utf8');
+  return isUuid(id) ? id : undefined;
+}
+
+export function parseLogQuery(organizationId: string, params: URLSearchParams): LogQuery {
+  const details: ValidationDetails = {};
+  const query: LogQuery = { organizationId, limit: DEFAULT_PER_PAGE };
+  const endpointId = params.get('webhook_endpoint_id');
+  if (endpointId) {
+    if (isUuid(endpointId)) query.endpointId = endpointId;
+    else details.webhook_endpoint_id = ['value_is_invalid'];
+  }
+  const statuses = listParam(params, 'statuses');
+  if (statuses) {
+    if (statuses.every((s) => (WEBHOOK_STATUSES as readonly string[]).includes(s))) query.statuses = statuses as WebhookStatus[];
+    else details.statuses = ['value_is_invalid'];
+  }
+  const types = listParam(params, 'webhook_types');
+  if (types) {
+    if (types.every(isWebhookType)) query.webhookTypes = types;
+    else details.webhook_types = ['value_is_invalid'];
+  }
+  const codes = listParam(params, 'http_statuses');
+  if (codes) {
+    if (codes.every((c) => HTTP_STATUS_FILTER.test(c))) query.httpStatuses = codes;
+    else details.http_statuses = ['value_is_invalid'];
+  }
+  const from = parseDate(params.get('from_date'), false, 'from_date', details);
+  const to = parseDate(params.get('to_date'), true, 'to_date', details);
+  if (from !== undefined) query.fromMs = from;
+  if (to !== undefined) query.toMs = to;
+  const term = params.get('search_term')?.trim();
+  if (term) {
+    if (term.length <= 255) query.searchTerm = term;
+    else details.search_term = ['value_is_invalid'];
+  }
+  const perPage = params.get('per_page');
+  if (perPage !== null) {
+    const n = Number(perPage);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_PER_PAGE) query.limit = n;
+    else details.per_page = ['value_is_invalid'];
+  }
+  const cursor = params.get('cursor');
+  if (cursor) {
+    const before = decodeCursor(cursor);
+    if (before) query.before = before;
+    else details.cursor = ['value_is_invalid'];
+  }
+  if (Object.keys(details).length > 0) throw validationFailed(details);
+  return query;
+}
+
+export async function listWebhooks(deps: WebhookDeps, query: LogQuery) {
+  const page = await deps.store.queryWebhooks(query);
+  return {
+    webhooks: page.items.map(summarize),
+    meta: { per_page: query.limit, next_cursor: page.last ? encodeCursor(page.last) : null },
+  };
+}
+
+export async function getWebhook(store: Store, organizationId: string, id: string): Promise<WebhookLog> {
+  const log = isUuid(id) ? await store.getWebhook(id) : undefined;
+  // Another organization's webhook does not exist, as far as this one can tell.
+  if (!log || log.organization_id !== organizationId) throw notFound('webhook');
+  return log;
+}
+
+const isLive = (log: WebhookLog) => log.status === 'pending' || log.status === 'retrying';
+
+/** A live webhook whose next attempt is long overdue and that no attempt holds: its message was lost. */
+export function isStuck(log: WebhookLog, nowMs: number, stuckAfterMs: number): boolean {
+  if (!isLive(log)) return false;
+  const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : idTime(log.id);
+  return due + stuckAfterMs < nowMs && (log.lease_until ?? 0) < nowMs;
+}
+
+/** Starts a new round (fresh attempt budget, same unique key) and queues it. */
+async function reopen(deps: WebhookDeps, log: WebhookLog): Promise<WebhookLog | undefined> {
+  const now = new Date(deps.now()).toISOString();
+  const next: WebhookLog = { ...log, status: 'pending', round_attempts: 0, owner: null, lease_until: null, next_attempt_at: now, updated_at: now };
+  const written = await deps.store.updateWebhook(log, next);
+  if (written) await enqueueOrFail(deps, [written]);
+  return written;
+}
+
+export async function retryWebhook(deps: WebhookDeps, organizationId: string, id: string) {
+  const log = await getWebhook(deps.store, organizationId, id);
+  if (log.status === 'succeeded') throw notAllowed('is_succeeded');
+  if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
+  // A queued webhook is left alone: a retry click never makes a second delivery.
+  if (log.status === 'failed' || isStuck(log, deps.now(), deps.stuckAfterMs)) {
+    const reopened = await reopen(deps, log);
+    if (reopened) {
+      deps.logger.info({ organization_id: organizationId, webhook_id: id }, 'webhook retried');
+      return { webhook: detail(reopened) };
+    }
+  }
+  return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };
+}
+
+export async function recoverWebhooks(deps: WebhookDeps, organizationId: string, body: unknown) {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
+  const raw = body as Record<string, unknown>;
+  const details: ValidationDetails = {};
+  const endpointId = raw.webhook_endpoint_id;
+  if (typeof endpointId !== 'string' || !isUuid(endpointId)) details.webhook_endpoint_id = [endpointId == null ? 'value_is_mandatory' : 'value_is_invalid'];
+  const dateField = (field: string, endOfDay: boolean) => {
+    const value = raw[field];
+    if (value == null) {
+      details[field] = ['value_is_mandatory'];
+      return undefined;
+    }
+    return parseDate(typeof value === 'string' ? value : '?', endOfDay, field, details);
+  };
+  const from = dateField('from_date', false);
+  const to = dateField('to_date', true);
+  if (from !== undefined && to !== undefined) {
+    if (to < from) details.to_date = ['must_be_after_from_date'];
+    else if (to - from > MAX_RECOVER_WINDOW_DAYS * 86_400_000) details.to_date = [`window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`];
+  }
+  if (Object.keys(details).length > 0) throw validationFailed(details);
+  if (!(await deps.store.getEndpoint(organizationId, endpointId as string))) throw notFound('webhook_endpoint');
+  let recovered = 0;
+  let before: string | undefined;
+  for (;;) {
+    const page = await deps.store.queryWebhooks({ organizationId, endpointId: endpointId as string, statuses: ['failed'], fromMs: from!, toMs: to!, limit: 100, ...(before ? { before } : {}) });
+    for (const log of page.items) if (await reopen(deps, log)) recovered++;
+    if (!page.last || recovered >= MAX_RECOVER_PER_CALL) {
+      deps.logger.info({ organization_id: organizationId, endpoint_id: endpointId, recovered }, 'webhooks recovered');
+      return { recovered, has_more: Boolean(page.last) };
+    }
+    before = page.last;
+  }
+}
+
+/**
+ * Finds webhooks left pending or retrying past their schedule (a lost message, a crash) and queues
+ * them again, or fails them when their round is over, so none is left hanging.
+ */
+export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ requeued: number; failed: number }> {
+  const nowMs = deps.now();
+  const overdue = await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit);
+  let requeued = 0;
+  let failed = 0;
+  for (const log of overdue) {
+    if (!isStuck(log, nowMs, deps.stuckAfterMs)) continue;
+    const now = new Date(nowMs).toISOString();
+    if (log.round_attempts >= deps.maxAttempts) {
+      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', owner: null, lease_until: null, next_attempt_at: null, updated_at: now });
+      if (written) failed++;
+      continue;
+    }
+    const written = await deps.store.updateWebhook(log, { ...log, owner: null, lease_until: null, next_attempt_at: now, updated_at: now });
+    if (!written) continue;
+    try {
+      await deps.queue.enqueue([{ webhookId: log.id, endpointId: log.endpoint_id }]);
+      requeued++;
+    } catch (error) {
+      deps.logger.error({ err: error, webhook_id: log.id }, 'sweeper could not enqueue');
+    }
+  }
+  if (requeued || failed) deps.logger.info({ requeued, failed }, 'sweep done');
+  return { requeued, failed };
+}
+

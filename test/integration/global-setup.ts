@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { generateAdminToken, LOCAL_ALLOW_CIDRS, LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
+
+/** Boots one local stack (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
+
+export interface StackInfo {
+  url: string;
+  adminToken: string;
+  dataDir: string;
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  table: string;
+  queueUrl: string;
+  deadLetterUrl: string;
+  retrySchedule: number[];
+  timeoutMs: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+/** A short schedule so retries happen within a test: 4 attempts, 1 s apart (±20%). */
+export const TEST_RETRY_SCHEDULE = '1,1,1';
+export const TEST_TIMEOUT_MS = 1500;
+
+export default async function setup(project: TestProject) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-it-'));
+  const config = deliveryConfigFromEnv({
+    WEBHOOK_RETRY_SCHEDULE: TEST_RETRY_SCHEDULE,
+    WEBHOOK_TIMEOUT_MS: String(TEST_TIMEOUT_MS),
+    WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+    WEBHOOK_ALLOW_HTTP: 'true',
+    API_BASE_URL: 'http://localhost:3000',
+  });
+  const stack = await startLocalStack({
+    port: 0,
+    dataDir,
+    adminToken: generateAdminToken(),
+    config,
+    logLevel: process.env.LOG_LEVEL ?? 'silent',
+    sweepIntervalMs: 500,
+    pollerConcurrency: 4,
+  });
+  project.provide('stack', {
+    url: stack.url,
+    adminToken: stack.adminToken,
+    dataDir,
+    dynamoDbEndpoint: stack.dynamoDbEndpoint,
+    sqsEndpoint: stack.sqsEndpoint,
+    table: LOCAL_TABLE,
+    queueUrl: stack.queues.queueUrl,
+    deadLetterUrl: stack.queues.deadLetterUrl,
+    retrySchedule: config.retrySchedule,
+    timeoutMs: config.timeoutMs,
+  });
+  return async () => {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

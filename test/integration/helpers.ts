@@ -1,0 +1,142 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inject } from 'vitest';
+
+/** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
+
+export const stack = () => inject('stack');
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export async function request<T = Record<string, unknown>>(method: string, path: string, options: { token?: string; body?: unknown; raw?: string } = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const response = await fetch(`${stack().url}${path}`, {
+    method,
+    headers,
+    ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: body as T, text, headers: response.headers };
+}
+
+export const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => request<T>(method, path, { token: stack().adminToken, body });
+
+export interface Org {
+  id: string;
+  apiKey: string;
+}
+
+export async function createOrg(name = 'Acme'): Promise<Org> {
+  const res = await admin<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', { name });
+  if (res.status !== 201) throw new Error(`organization not created: ${res.status} ${res.text}`);
+  return { id: res.body.organization.lago_id, apiKey: res.body.api_key };
+}
+
+export async function createEndpoint(org: Org, endpoint: Record<string, unknown>): Promise<string> {
+  const res = await request<{ webhook_endpoint: { lago_id: string } }>('POST', '/api/v1/webhook_endpoints', { token: org.apiKey, body: { webhook_endpoint: endpoint } });
+  if (res.status !== 200) throw new Error(`endpoint not created: ${res.status} ${res.text}`);
+  return res.body.webhook_endpoint.lago_id;
+}
+
+export async function publish(org: Org, webhookType = 'invoice.created', object: Record<string, unknown> = { lago_id: 'inv_1' }, extra: Record<string, unknown> = {}) {
+  return admin<{ webhooks: { lago_id: string; lago_webhook_endpoint_id: string }[] }>('POST', '/admin/v1/webhooks', {
+    organization_id: org.id,
+    webhook_type: webhookType,
+    object_type: webhookType.split('.')[0],
+    object,
+    ...extra,
+  });
+}
+
+/** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export type Reply = (req: IncomingMessage, res: ServerResponse, count: number) => void;
+
+/** A real HTTP receiver on 127.0.0.1 that records every request and answers with `reply`. */
+export class Receiver {
+  readonly received: Received[] = [];
+  private server: Server | undefined;
+  private sockets = new Set<import('node:net').Socket>();
+  reply: Reply;
+
+  constructor(reply: Reply = (_req, res) => res.writeHead(200).end('ok')) {
+    this.reply = reply;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        this.reply(req, res, this.received.length);
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/webhooks`;
+  }
+
+  /** Waits until at least `count` requests arrived. */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<Received[]> {
+    return eventually(() => (this.received.length >= count ? this.received.slice() : undefined), timeoutMs, `${count} request(s) at ${this.url}`);
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+export async function webhook(org: Org, id: string) {
+  const res = await request<{ webhook: Record<string, unknown> & { status: string; attempts: { http_status: number | null; error: string | null }[] } }>('GET', `/api/v1/webhooks/${id}`, { token: org.apiKey });
+  if (res.status !== 200) throw new Error(`webhook ${id}: ${res.status} ${res.text}`);
+  return res.body.webhook;
+}
+
+/** Waits until the webhook reaches one of `statuses` and returns its details. */
+export async function webhookSettles(org: Org, id: string, statuses: string[], timeoutMs = 20_000) {
+  return eventually(async () => {
+    const w = await webhook(org, id);
+    return statuses.includes(w.status) ? w : undefined;
+  }, timeoutMs, `webhook ${id} to become ${statuses.join('|')}`);
+}

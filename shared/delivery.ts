@@ -206,8 +206,9 @@ async function record(
   deps.metrics.record('WebhooksExhausted', 1);
   deps.logger.warn({ ...context, error }, 'webhook failed: retry schedule exhausted');
   if (message.receiveCount >= deps.maxReceiveCount) {
-    // Released now, the message moves to the dead-letter queue on its next receive (redrive policy).
-    await deps.queue.delay(message.receiptHandle, 0);
+    // Released, the message moves to the dead-letter queue on its next receive (redrive policy).
+    // One second rather than zero: the emulator's persistent mode loses messages released with 0.
+    await deps.queue.delay(message.receiptHandle, 1);
     return 'keep';
   }
   // The round began on a later receive than the first (a redrive): move the message explicitly.

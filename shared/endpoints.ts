@@ -69,7 +69,8 @@ function checkUrl(raw: unknown, policy: EndpointPolicy, details: ValidationDetai
     return undefined;
   }
   // Literal addresses are checked now; names are checked on every delivery, when they are resolved.
-  const host = url.hostname === 'localhost' || url.hostname.endsWith('.localhost') ? '127.0.0.1' : url.hostname;
+  const name = url.hostname.replace(/\.$/, '');
+  const host = name === 'localhost' || name.endsWith('.localhost') ? '127.0.0.1' : name;
   if (isIpLiteral(host)) {
     try {
       assertPublicAddress(host, policy.allow);

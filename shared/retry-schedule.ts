@@ -20,7 +20,8 @@ export function nextDelaySeconds(schedule: readonly number[], attemptsMade: numb
   let delay = base * (1 - JITTER + 2 * JITTER * random());
   if (hint.httpStatus === 429 || hint.timedOut) delay = Math.max(delay, SLOW_DOWN_FLOOR_SECONDS);
   if (hint.retryAfterSeconds !== null && (hint.httpStatus === 429 || hint.httpStatus === 503)) delay = Math.max(delay, hint.retryAfterSeconds);
-  return Math.min(Math.round(delay), MAX_DELAY_SECONDS);
+  // At least a second: a message is always hidden between two attempts.
+  return Math.min(Math.max(1, Math.round(delay)), MAX_DELAY_SECONDS);
 }
 
 /** Retry-After as seconds: a number of seconds or an HTTP date. */

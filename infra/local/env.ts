@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, deliveryConfigFromEnv, type DeliveryConfig } from '#shared/config.ts';
-import { generateAdminToken, LOCAL_ALLOW_CIDRS } from './stack.ts';
 
 /** Local mode's settings, from the same environment names the Lambda functions read. */
 
 export const DEFAULT_PORT = 3000;
+/** Loopback is exempt from the SSRF guard in local mode, so receivers on this machine work. */
+export const LOCAL_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
+
+export const generateAdminToken = () => `adm_${randomBytes(24).toString('base64url')}`;
 export const DEFAULT_DATA_DIR = '.data';
 
 export interface LocalSettings {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
@@ -21,8 +20,6 @@ import { startPoller } from './poller.ts';
 
 export const LOCAL_TABLE = 'webhooks';
 export const LOCAL_SECRETS_PREFIX = 'lago-webhooks';
-/** Loopback is exempt from the SSRF guard in local mode, so receivers on this machine work. */
-export const LOCAL_ALLOW_CIDRS = ['127.0.0.0/8', '::1/128'];
 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. */
@@ -58,8 +55,6 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
     server.listen(port, host, () => resolve((server.address() as { port: number }).port));
   });
 }
-
-export const generateAdminToken = () => `adm_${randomBytes(24).toString('base64url')}`;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
-import { generateAdminToken, LOCAL_ALLOW_CIDRS, LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
+import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
+import { LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
 
 /** Boots one local stack (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
 

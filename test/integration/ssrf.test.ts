@@ -5,7 +5,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
-import { generateAdminToken, startLocalStack, type LocalStack } from '#infra/local/stack.ts';
+import { generateAdminToken } from '#infra/local/env.ts';
+import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
 import { eventually, Receiver } from './helpers.ts';
 
 let strict: LocalStack;

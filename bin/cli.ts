@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/** The operator CLI (`npm run cli -- <command>`), against the local stack by default. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
+
+const HELP = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  org create --name <name>            create an organization; prints it and its API key (shown once)
+  publish --org <id> --type <webhook_type> --object-type <type> --object <json | @file>
+          [--idempotency-key <key>]   publish an event to every subscribed endpoint of the organization
+  dlq status                          dead-letter queue: message count and oldest message age
+  dlq redrive                         move every dead-letter message back to the delivery queue
+
+Options:
+  --url <url>      API base URL (default http://127.0.0.1:$PORT, PORT defaulting to ${DEFAULT_PORT})
+  --token <token>  admin token (default $ADMIN_TOKEN, else the one \`npm start\` saved in $DATA_DIR/admin-token)
+  --json           print JSON only, for scripts
+  -h, --help       this help
+`;
+
+class UsageError extends Error {}
+
+interface Options {
+  url: string;
+  token: string;
+  json: boolean;
+}
+
+async function adminToken(given: string | undefined): Promise<string> {
+  if (given) return given;
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  const file = adminTokenFile(resolve(process.env.DATA_DIR || DEFAULT_DATA_DIR));
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    throw new UsageError(`no admin token: pass --token, set ADMIN_TOKEN, or run \`npm start\` once (it saves one in ${file})`);
+  }
+}
+
+async function call(options: Options, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  let response: Response;
+  try {
+    response = await fetch(`${options.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new Error(`cannot reach ${options.url} (${(error as Error).cause ?? (error as Error).message}); is \`npm start\` running?`, { cause: error });
+  }
+  const text = await response.text();
+  const parsed = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`${method} ${path} failed with ${response.status}: ${text}`);
+  return parsed;
+}
+
+function progressBar(done: number, total: number, width = 30): string {
+  const ratio = total > 0 ? Math.min(1, done / total) : 1;
+  const filled = Math.round(ratio * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+}
+
+async function objectArg(raw: string | undefined): Promise<unknown> {
+  if (!raw) throw new UsageError('--object is required (JSON, or @file)');
+  const text = raw.startsWith('@') ? await readFile(raw.slice(1), 'utf8') : raw;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError('--object is not valid JSON');
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      org: { type: 'string' },
+      type: { type: 'string' },
+      'object-type': { type: 'string' },
+      object: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals.join(' ');
+  if (values.help || command === '' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const options: Options = {
+    url: (values.url ?? `http://127.0.0.1:${process.env.PORT || DEFAULT_PORT}`).replace(/\/+$/, ''),
+    token: await adminToken(values.token),
+    json: values.json ?? false,
+  };
+  const print = (human: string, data: unknown) => console.log(options.json ? JSON.stringify(data, null, 2) : human);
+
+  switch (command) {
+    case 'org create': {
+      if (!values.name) throw new UsageError('org create needs --name <name>');
+      const result = (await call(options, 'POST', '/admin/v1/organizations', { name: values.name })) as { organization: { lago_id: string; name: string }; api_key: string };
+      print(`organization ${result.organization.name}\n  lago_id  ${result.organization.lago_id}\n  api_key  ${result.api_key}   (shown once: keep it now)`, result);
+      return;
+    }
+    case 'publish': {
+      if (!values.org || !values.type) throw new UsageError('publish needs --org <id> and --type <webhook_type>');
+      const result = (await call(options, 'POST', '/admin/v1/webhooks', {
+        organization_id: values.org,
+        webhook_type: values.type,
+        object_type: values['object-type'] ?? values.type.split('.')[0],
+        object: await objectArg(values.object),
+        ...(values['idempotency-key'] ? { idempotency_key: values['idempotency-key'] } : {}),
+      })) as { webhooks: { lago_id: string; webhook_url: string }[] };
+      print(result.webhooks.length ? result.webhooks.map((w) => `queued ${w.lago_id} -> ${w.webhook_url}`).join('\n') : 'no endpoint subscribes to this type', result);
+      return;
+    }
+    case 'dlq status': {
+      const result = (await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number; oldest_age_seconds: number | null } };
+      const { count, oldest_age_seconds: age } = result.dead_letters;
+      print(`dead-letter queue: ${count} message(s)${age !== null ? `, oldest ${age} s old` : ''}`, result);
+      return;
+    }
+    case 'dlq redrive': {
+      const before = ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+      const showProgress = !options.json && process.stderr.isTTY;
+      // The move runs in the request; the bar follows the dead-letter count meanwhile.
+      const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive');
+      let finished = false;
+      void redrive.finally(() => (finished = true)).catch(() => undefined);
+      while (showProgress && !finished) {
+        const left = ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+        process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const result = (await redrive) as { redrive: { moved: number } };
+      if (showProgress) process.stderr.write(`\r${progressBar(result.redrive.moved, Math.max(before, result.redrive.moved))}\n`);
+      print(`moved ${result.redrive.moved} message(s) back to the delivery queue`, result);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`error: ${(error as Error).message}\n`);
+    console.error(HELP);
+    process.exit(2);
+  }
+  console.error(`error: ${(error as Error).message}`);
+  process.exit(1);
+});

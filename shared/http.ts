@@ -70,7 +70,11 @@ export const queryParams = (event: HttpEvent): URLSearchParams => new URLSearchP
 export function pathParam(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
   if (!value) throw badRequest(`missing path parameter ${name}`);
-  return decodeURIComponent(value);
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw badRequest(`invalid path parameter ${name}`);
+  }
 }
 
 export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;

@@ -52,9 +52,13 @@ export function assertPublicAddress(literal: string, allow: readonly Cidr[]): vo
     throw new BlockedAddressError(literal, 'not an IP address');
   }
   if (allow.some((cidr) => inRange(parsed, cidr))) return;
+  // The deprecated IPv4-compatible form (::a.b.c.d) counts as unicast for ipaddr.js; refuse it too.
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96)) throw new BlockedAddressError(literal, 'ipv4Compatible');
   const range = parsed.range();
   if (range !== 'unicast') throw new BlockedAddressError(literal, range);
 }
+
+const IPV4_COMPATIBLE = ipaddr.parse('::');
 
 export const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[|\]$/g, '')) !== 0;
 

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretStore } from '../ports.ts';
 
@@ -29,15 +29,19 @@ export class LocalSecretStore implements SecretStore {
 
   async create(name: string, value: string): Promise<string> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.file(name);
+    // Written in full under a private name, then linked into place: link() fails when the name
+    // exists, so the first writer wins (as CreateSecret does) and nobody reads a partial secret.
+    const temp = `${file}.${randomUUID()}.tmp`;
     try {
-      // 'wx' fails if the file exists: the first writer wins, as CreateSecret does.
-      const handle = await open(this.file(name), 'wx', 0o600);
-      await handle.writeFile(value, 'utf8');
-      await handle.close();
+      await writeFile(temp, value, { encoding: 'utf8', mode: 0o600, flag: 'wx', flush: true });
+      await link(temp, file);
       return value;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return (await this.get(name)) ?? value;
+    } finally {
+      await unlink(temp).catch(() => undefined);
     }
   }
 }

@@ -1,0 +1,80 @@
+// Covers shared/config.ts: delivery settings read from the environment, their defaults, their validation and the round trip back to an environment.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/config.ts';
+
+describe('deliveryConfigFromEnv', () => {
+  it('has the documented defaults', () => {
+    expect(deliveryConfigFromEnv({})).toEqual({
+      retrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],
+      timeoutMs: 15_000,
+      allowCidrs: [],
+      logRetentionDays: 90,
+      allowHttp: false,
+      issuer: 'http://localhost:3000',
+    });
+  });
+
+  it('does not share the default schedule between calls', () => {
+    deliveryConfigFromEnv({}).retrySchedule.push(1);
+    expect(deliveryConfigFromEnv({}).retrySchedule).toHaveLength(7);
+  });
+
+  it('parses every setting', () => {
+    expect(
+      deliveryConfigFromEnv({
+        WEBHOOK_RETRY_SCHEDULE: ' 1, 2 ,3,43199',
+        WEBHOOK_TIMEOUT_MS: '2500',
+        WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8, ::1/128',
+        WEBHOOK_LOG_RETENTION_DAYS: '7',
+        WEBHOOK_ALLOW_HTTP: 'true',
+        API_BASE_URL: 'https://hooks.example.com',
+      }),
+    ).toEqual({
+      retrySchedule: [1, 2, 3, 43199],
+      timeoutMs: 2500,
+      allowCidrs: ['127.0.0.0/8', '::1/128'],
+      logRetentionDays: 7,
+      allowHttp: true,
+      issuer: 'https://hooks.example.com',
+    });
+  });
+
+  const BAD: [string, Record<string, string>][] = [
+    ['a negative wait', { WEBHOOK_RETRY_SCHEDULE: '5,-1' }],
+    ['a non-numeric wait', { WEBHOOK_RETRY_SCHEDULE: '5,soon' }],
+    ['a fractional wait', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
+    ['a wait over 12 hours', { WEBHOOK_RETRY_SCHEDULE: '5,43200' }],
+    ['more than 24 retries', { WEBHOOK_RETRY_SCHEDULE: Array(25).fill('1').join(',') }],
+    ['a negative timeout', { WEBHOOK_TIMEOUT_MS: '-1' }],
+    ['a non-numeric timeout', { WEBHOOK_TIMEOUT_MS: 'fast' }],
+    ['a timeout over a minute', { WEBHOOK_TIMEOUT_MS: '60001' }],
+    ['a bad CIDR', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,not-a-cidr' }],
+    ['a retention of zero days', { WEBHOOK_LOG_RETENTION_DAYS: '0' }],
+    ['a non-numeric retention', { WEBHOOK_LOG_RETENTION_DAYS: 'forever' }],
+    ['an allow-http flag that is not true or false', { WEBHOOK_ALLOW_HTTP: 'yes' }],
+    ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
+  ];
+  for (const [what, env] of BAD) {
+    it(`throws ConfigError naming the variable for ${what}`, () => {
+      const name = Object.keys(env)[0]!;
+      expect(() => deliveryConfigFromEnv(env)).toThrow(ConfigError);
+      expect(() => deliveryConfigFromEnv(env)).toThrow(name);
+    });
+  }
+});
+
+describe('deliveryConfigToEnv', () => {
+  it('round-trips through deliveryConfigFromEnv', () => {
+    const configs = [
+      deliveryConfigFromEnv({}),
+      { retrySchedule: [1, 60, 43199], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base' },
+    ];
+    for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
+  });
+
+  it('uses the documented variable names', () => {
+    expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual(
+      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_TIMEOUT_MS'],
+    );
+  });
+});

@@ -1,0 +1,176 @@
+// Covers shared/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
+import { describe, expect, it } from 'vitest';
+import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/errors.ts';
+import { header, json, jsonBody, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/http.ts';
+import type { Logger } from '#shared/logger.ts';
+
+function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
+  return {
+    version: '2.0',
+    routeKey: 'GET /api/v1/webhook_endpoints/{lago_id}',
+    rawPath: '/api/v1/webhook_endpoints/x',
+    rawQueryString: '',
+    headers: {},
+    isBase64Encoded: false,
+    requestContext: { requestId: 'req-1' } as HttpEvent['requestContext'],
+    ...overrides,
+  };
+}
+
+function recordingLogger() {
+  const errors: unknown[][] = [];
+  const noop = () => {};
+  const logger = { info: noop, warn: noop, debug: noop, error: (...args: unknown[]) => void errors.push(args) } as unknown as Logger;
+  return { logger, errors };
+}
+
+const bodyOf = (result: { body?: string }) => JSON.parse(result.body!) as unknown;
+
+describe('toLagoError', () => {
+  it('renders a 400 as {"status":400,"error":"BadRequest: ..."}', () => {
+    const result = toLagoError(badRequest('param is missing or the value is empty: webhook_endpoint'));
+    expect(result.statusCode).toBe(400);
+    expect(result.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
+    expect(result.body).toBe('{"status":400,"error":"BadRequest: param is missing or the value is empty: webhook_endpoint"}');
+  });
+
+  it('renders a 401 as {"status":401,"error":"Unauthorized"}', () => {
+    const result = toLagoError(unauthorized());
+    expect(result.statusCode).toBe(401);
+    expect(result.body).toBe('{"status":401,"error":"Unauthorized"}');
+  });
+
+  it('renders a 404 with its code', () => {
+    const result = toLagoError(notFound('webhook_endpoint'));
+    expect(result.statusCode).toBe(404);
+    expect(result.body).toBe('{"status":404,"error":"Not Found","code":"webhook_endpoint_not_found"}');
+  });
+
+  it('renders a 405 with the code is_succeeded', () => {
+    const result = toLagoError(notAllowed('is_succeeded'));
+    expect(result.statusCode).toBe(405);
+    expect(result.body).toBe('{"status":405,"error":"Method Not Allowed","code":"is_succeeded"}');
+  });
+
+  it('renders a 422 with validation_errors and error_details', () => {
+    const result = toLagoError(validationFailed({ webhook_url: ['url_is_invalid'], event_types: ['value_is_invalid'] }));
+    expect(result.statusCode).toBe(422);
+    expect(bodyOf(result)).toEqual({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: { webhook_url: ['url_is_invalid'], event_types: ['value_is_invalid'] },
+    });
+  });
+
+  it('renders 403, 413 and 503 with their reasons', () => {
+    expect(bodyOf(toLagoError(new ApiError('forbidden', { code: 'feature_unavailable' })))).toEqual({ status: 403, error: 'Forbidden', code: 'feature_unavailable' });
+    expect(toLagoError(payloadTooLarge('too big')).statusCode).toBe(413);
+    expect(bodyOf(toLagoError(payloadTooLarge('too big')))).toEqual({ status: 413, error: 'Payload Too Large', message: 'too big' });
+    expect(bodyOf(toLagoError(unavailable('try later')))).toEqual({ status: 503, error: 'Service Unavailable', message: 'try later' });
+  });
+});
+
+describe('jsonBody', () => {
+  it('parses a JSON body and treats an absent one as {}', () => {
+    expect(jsonBody(event({ body: '{"a":[1,"é"]}' }))).toEqual({ a: [1, 'é'] });
+    expect(jsonBody(event())).toEqual({});
+    expect(jsonBody(event({ body: '' }))).toEqual({});
+  });
+
+  it('decodes base64 bodies', () => {
+    const body = Buffer.from('{"webhook_endpoint":{"name":"Zoë"}}', 'utf8').toString('base64');
+    expect(jsonBody(event({ body, isBase64Encoded: true }))).toEqual({ webhook_endpoint: { name: 'Zoë' } });
+  });
+
+  it('turns invalid JSON into a 400 in Lago shape', () => {
+    for (const body of ['{', 'not json', '{"a":1}}']) {
+      let caught: unknown;
+      try {
+        jsonBody(event({ body }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ApiError);
+      const result = toLagoError(caught as ApiError);
+      expect(result.statusCode).toBe(400);
+      expect(bodyOf(result)).toEqual({ status: 400, error: 'BadRequest: the request body is not valid JSON' });
+    }
+  });
+
+  it('turns an oversize body into a 413, also when base64 encoded', () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BYTES) });
+    for (const e of [event({ body: big }), event({ body: Buffer.from(big).toString('base64'), isBase64Encoded: true })]) {
+      expect(() => jsonBody(e)).toThrow(expect.objectContaining({ kind: 'payload_too_large' }));
+    }
+    const justFits = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BYTES - 20) });
+    expect(jsonBody(event({ body: justFits }))).toEqual({ pad: 'x'.repeat(MAX_REQUEST_BYTES - 20) });
+  });
+});
+
+describe('header', () => {
+  it('finds a header whatever its case', () => {
+    expect(header(event({ headers: { Authorization: 'Bearer x' } }), 'authorization')).toBe('Bearer x');
+    expect(header(event(), 'authorization')).toBeUndefined();
+  });
+});
+
+describe('pathParam', () => {
+  it('returns the decoded parameter', () => {
+    expect(pathParam(event({ pathParameters: { lago_id: 'a%20b' } }), 'lago_id')).toBe('a b');
+  });
+
+  it('answers 400 when the parameter is missing', () => {
+    expect(() => pathParam(event(), 'lago_id')).toThrow(expect.objectContaining({ kind: 'bad_request' }));
+  });
+});
+
+describe('router', () => {
+  it('dispatches on the route key', async () => {
+    const { logger } = recordingLogger();
+    const handle = router({ 'GET /ping': async () => json(200, { pong: true }) }, logger);
+    const result = await handle(event({ routeKey: 'GET /ping' }));
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toEqual({ pong: true });
+  });
+
+  it('answers 404 route_not_found for an unknown route', async () => {
+    const result = await router({}, recordingLogger().logger)(event({ routeKey: 'GET /nowhere' }));
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toEqual({ status: 404, error: 'Not Found', code: 'route_not_found' });
+  });
+
+  it('turns ApiErrors into Lago errors', async () => {
+    const handle = router({ 'GET /x': async () => Promise.reject(notFound('webhook')) }, recordingLogger().logger);
+    const result = await handle(event({ routeKey: 'GET /x' }));
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toEqual({ status: 404, error: 'Not Found', code: 'webhook_not_found' });
+  });
+
+  it('answers an unexpected error with a bare 500, logs it and never leaks its message', async () => {
+    const { logger, errors } = recordingLogger();
+    const handle = router(
+      {
+        'GET /x': async () => {
+          throw new Error('connect ECONNREFUSED db-password=hunter2');
+        },
+      },
+      logger,
+    );
+    const result = await handle(event({ routeKey: 'GET /x' }));
+    expect(result.statusCode).toBe(500);
+    expect(result.body).toBe('{"status":500,"error":"Internal Server Error"}');
+    expect(result.body).not.toContain('hunter2');
+    expect(errors).toHaveLength(1);
+  });
+
+  // Fails today: decodeURIComponent throws URIError on malformed escapes, which the router turns into a 500.
+  it('answers a malformed percent-encoded path parameter with a 400, not a 500', async () => {
+    const handle = router({ 'GET /api/v1/webhook_endpoints/{lago_id}': async (e) => json(200, { id: pathParam(e, 'lago_id') }) }, recordingLogger().logger);
+    for (const raw of ['%', '%E0%A4%A', 'abc%zz']) {
+      const result = await handle(event({ pathParameters: { lago_id: raw } }));
+      expect(result.statusCode, raw).toBe(400);
+      expect(bodyOf(result)).toMatchObject({ status: 400 });
+    }
+  });
+});

@@ -1,0 +1,73 @@
+// Covers shared/organizations.ts: API key generation and hashing, and bearer authentication against the stored hashes.
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
+import { authenticate, hashApiKey, newApiKey } from '#shared/organizations.ts';
+import { FakeStore } from './support/fake-store.ts';
+
+const ORG = '0196d7a2-0000-7000-8000-00000000000a';
+
+describe('hashApiKey', () => {
+  it('is the SHA-256 of the key, in hex', () => {
+    expect(hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const key = newApiKey();
+    expect(hashApiKey(key)).toBe(createHash('sha256').update(key).digest('hex'));
+  });
+});
+
+describe('newApiKey', () => {
+  it('starts with lwh_ and carries 256 random bits', () => {
+    const keys = Array.from({ length: 500 }, newApiKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const key of keys) {
+      expect(key).toMatch(/^lwh_[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(key.slice(4), 'base64url')).toHaveLength(32);
+    }
+  });
+
+  it('spreads its characters evenly (no fixed or biased positions)', () => {
+    const keys = Array.from({ length: 500 }, newApiKey);
+    for (let position = 4; position < 46; position++) {
+      const distinct = new Set(keys.map((k) => k[position])).size;
+      expect(distinct, `position ${position}`).toBeGreaterThan(40);
+    }
+  });
+});
+
+describe('authenticate', () => {
+  let store: FakeStore;
+  let key: string;
+  beforeEach(() => {
+    store = new FakeStore();
+    key = newApiKey();
+    store.keyHashes.set(hashApiKey(key), ORG);
+  });
+
+  const rejection = async (authorization: string | undefined) => {
+    const error = await authenticate(store, authorization).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, String(authorization)).toBeInstanceOf(ApiError);
+    expect((error as ApiError).kind).toBe('unauthorized');
+  };
+
+  it('returns the organization of a known key, looked up by its hash', async () => {
+    expect(await authenticate(store, `Bearer ${key}`)).toBe(ORG);
+    expect(await authenticate(store, `bearer   ${key} `)).toBe(ORG);
+    expect(store.lookedUpHashes).toEqual([hashApiKey(key), hashApiKey(key)]);
+  });
+
+  it('rejects a missing or malformed header without touching the store', async () => {
+    for (const header of [undefined, '', 'Bearer', 'Bearer ', key, `Basic ${key}`, `Token ${key}`, `Bearer ${key} extra`, 'Bearer sk_live_abc', `Bearer ${key.slice(4)}`]) {
+      await rejection(header);
+    }
+    expect(store.lookedUpHashes).toEqual([]);
+  });
+
+  it('rejects a well-formed key nobody holds', async () => {
+    await rejection(`Bearer ${newApiKey()}`);
+    await rejection(`Bearer ${key}x`);
+    expect(store.lookedUpHashes).toHaveLength(2);
+  });
+});

@@ -1,0 +1,77 @@
+// Covers shared/retry-schedule.ts: backoff with jitter, the end of the schedule, the slow-down floor, Retry-After and its parsing.
+import { describe, expect, it } from 'vitest';
+import { MAX_DELAY_SECONDS, nextDelaySeconds, parseRetryAfter, type FailureHint } from '#shared/retry-schedule.ts';
+
+const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+const SERVER_ERROR: FailureHint = { httpStatus: 500, timedOut: false, retryAfterSeconds: null };
+const LOW = () => 0;
+const MID = () => 0.5;
+const HIGH = () => 1;
+
+describe('nextDelaySeconds', () => {
+  it('follows the schedule, attempt by attempt, without jitter at the midpoint', () => {
+    expect(SCHEDULE.map((_, i) => nextDelaySeconds(SCHEDULE, i + 1, SERVER_ERROR, MID))).toEqual(SCHEDULE);
+  });
+
+  it('jitters by at most ±20%', () => {
+    expect(nextDelaySeconds(SCHEDULE, 2, SERVER_ERROR, LOW)).toBe(240);
+    expect(nextDelaySeconds(SCHEDULE, 2, SERVER_ERROR, HIGH)).toBe(360);
+    expect(nextDelaySeconds(SCHEDULE, 4, SERVER_ERROR, LOW)).toBe(5760);
+    expect(nextDelaySeconds(SCHEDULE, 4, SERVER_ERROR, HIGH)).toBe(8640);
+    for (let i = 0; i < 200; i++) {
+      const delay = nextDelaySeconds(SCHEDULE, 3, SERVER_ERROR)!;
+      expect(delay).toBeGreaterThanOrEqual(1440);
+      expect(delay).toBeLessThanOrEqual(2160);
+    }
+  });
+
+  it('is undefined once the schedule is over', () => {
+    expect(nextDelaySeconds(SCHEDULE, SCHEDULE.length, SERVER_ERROR, MID)).toBe(36000);
+    expect(nextDelaySeconds(SCHEDULE, SCHEDULE.length + 1, SERVER_ERROR, MID)).toBeUndefined();
+    expect(nextDelaySeconds([], 1, SERVER_ERROR, MID)).toBeUndefined();
+  });
+
+  it('waits at least 60 s after a 429 or a timeout', () => {
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 429, timedOut: false, retryAfterSeconds: null }, LOW)).toBe(60);
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: null, timedOut: true, retryAfterSeconds: null }, HIGH)).toBe(60);
+    expect(nextDelaySeconds(SCHEDULE, 1, SERVER_ERROR, HIGH)).toBe(6);
+    expect(nextDelaySeconds(SCHEDULE, 2, { httpStatus: 429, timedOut: false, retryAfterSeconds: null }, MID)).toBe(300);
+  });
+
+  it('honours Retry-After on 429 and 503 when it asks for longer', () => {
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 503, timedOut: false, retryAfterSeconds: 900 }, MID)).toBe(900);
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 429, timedOut: false, retryAfterSeconds: 900 }, MID)).toBe(900);
+    expect(nextDelaySeconds(SCHEDULE, 2, { httpStatus: 503, timedOut: false, retryAfterSeconds: 10 }, MID)).toBe(300);
+  });
+
+  it('ignores Retry-After on other statuses', () => {
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 500, timedOut: false, retryAfterSeconds: 900 }, MID)).toBe(5);
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 302, timedOut: false, retryAfterSeconds: 900 }, MID)).toBe(5);
+  });
+
+  it('caps every delay at the longest time SQS can hide a message', () => {
+    expect(MAX_DELAY_SECONDS).toBe(43_199);
+    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 429, timedOut: false, retryAfterSeconds: 10 * 24 * 3600 }, MID)).toBe(MAX_DELAY_SECONDS);
+    expect(nextDelaySeconds([MAX_DELAY_SECONDS], 1, SERVER_ERROR, HIGH)).toBe(MAX_DELAY_SECONDS);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
+
+  it('reads delay-seconds', () => {
+    expect(parseRetryAfter('120', NOW)).toBe(120);
+    expect(parseRetryAfter(' 0 ', NOW)).toBe(0);
+  });
+
+  it('reads an HTTP-date as seconds from now, never negative', () => {
+    expect(parseRetryAfter('Wed, 01 Jan 2025 12:02:00 GMT', NOW)).toBe(120);
+    expect(parseRetryAfter('Wed, 01 Jan 2025 11:00:00 GMT', NOW)).toBe(0);
+  });
+
+  it('returns null when absent or unreadable', () => {
+    expect(parseRetryAfter(undefined, NOW)).toBeNull();
+    expect(parseRetryAfter('', NOW)).toBeNull();
+    expect(parseRetryAfter('soon', NOW)).toBeNull();
+  });
+});

@@ -1,0 +1,54 @@
+// An in-memory Store for unit tests: endpoints and API keys work, every other method throws.
+import type { Organization, WebhookEndpoint } from '#shared/model.ts';
+import type { EndpointWriteResult, Store } from '#shared/ports.ts';
+
+const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
+
+export class FakeStore implements Store {
+  readonly endpoints = new Map<string, WebhookEndpoint>();
+  readonly keyHashes = new Map<string, string>();
+  readonly lookedUpHashes: string[] = [];
+
+  createOrganization = unsupported('createOrganization');
+  getOrganization = unsupported('getOrganization') as () => Promise<Organization | undefined>;
+  createWebhooks = unsupported('createWebhooks');
+  getWebhook = unsupported('getWebhook');
+  getWebhooks = unsupported('getWebhooks');
+  queryWebhooks = unsupported('queryWebhooks');
+  findOverdue = unsupported('findOverdue');
+  updateWebhook = unsupported('updateWebhook');
+
+  async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
+    this.lookedUpHashes.push(hash);
+    return this.keyHashes.get(hash);
+  }
+
+  async createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
+    const own = [...this.endpoints.values()].filter((e) => e.organization_id === endpoint.organization_id);
+    if (own.some((e) => e.webhook_url === endpoint.webhook_url)) return 'url_taken';
+    if (own.length >= limit) return 'limit_reached';
+    this.endpoints.set(endpoint.id, structuredClone(endpoint));
+    return 'ok';
+  }
+
+  async getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined> {
+    const found = this.endpoints.get(id);
+    return found?.organization_id === organizationId ? structuredClone(found) : undefined;
+  }
+
+  async listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
+    return [...this.endpoints.values()].filter((e) => e.organization_id === organizationId).map((e) => structuredClone(e));
+  }
+
+  async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
+    if (!this.endpoints.has(previous.id)) return 'not_found';
+    const clash = [...this.endpoints.values()].some((e) => e.id !== next.id && e.organization_id === next.organization_id && e.webhook_url === next.webhook_url);
+    if (clash) return 'url_taken';
+    this.endpoints.set(next.id, structuredClone(next));
+    return 'ok';
+  }
+
+  async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    return this.endpoints.delete(endpoint.id) ? 'ok' : 'not_found';
+  }
+}

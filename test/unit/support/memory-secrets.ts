@@ -1,0 +1,21 @@
+// An in-memory SecretStore for unit tests that counts its calls and lets the first writer win, as Secrets Manager does.
+import type { SecretStore } from '#shared/ports.ts';
+
+export class MemorySecrets implements SecretStore {
+  readonly values = new Map<string, string>();
+  gets = 0;
+  creates = 0;
+
+  async get(name: string): Promise<string | undefined> {
+    this.gets++;
+    return this.values.get(name);
+  }
+
+  async create(name: string, value: string): Promise<string> {
+    this.creates++;
+    const existing = this.values.get(name);
+    if (existing !== undefined) return existing;
+    this.values.set(name, value);
+    return value;
+  }
+}

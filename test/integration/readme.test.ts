@@ -40,7 +40,7 @@ it('works verbatim', async () => {
   expect(output).toMatch(/"api_key":"lwh_/);
   expect(output).toMatch(/"webhook_endpoint":\{"lago_id"/);
   expect(output).toMatch(/invoice\.created: X-Lago-Signature \(hmac\) valid, webhook-signature valid/);
-  const log = /\{"webhooks":\[.*\]\,"meta":\{.*?\}\}/.exec(output.split('\n').filter((l) => l.startsWith('{"webhooks":[{"lago_id"')).pop() ?? '');
+  const log = /\{"webhooks":\[.*\],"meta":\{.*?\}\}/.exec(output.split('\n').filter((l) => l.startsWith('{"webhooks":[{"lago_id"')).pop() ?? '');
   expect(log, output).not.toBeNull();
   expect(JSON.parse(log![0]).webhooks[0]).toMatchObject({ object_id: 'inv_001', status: 'succeeded', http_status: 200 });
   // The walk-through cleans up after itself: its receiver is gone.

@@ -1,0 +1,111 @@
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createLogger, type Logger } from '#shared/logger.ts';
+import { generateSigningKey } from '#shared/signing.ts';
+
+/**
+ * The CloudFormation custom resource behind the deployment's RSA signing key. The key is generated
+ * here, at deploy time, and goes straight into Secrets Manager: it never appears in the template,
+ * in the response to CloudFormation, or in the logs.
+ *
+ * Create: stores a new key under `SecretName`; a secret already there (kept from an earlier stack)
+ * is adopted as it is, so receivers keep verifying JWT signatures across re-deployments.
+ * Update: a new name creates a new key (CloudFormation then deletes the old resource); otherwise nothing changes.
+ * Delete: deletes the secret without a recovery window, so the same stack can be deployed again.
+ * CloudFormation only sends it when the stack's removal policy is DESTROY: with RETAIN, the
+ * default, the resource and so the key outlive the stack.
+ */
+
+interface SigningKeyProperties {
+  SecretName: string;
+}
+
+export type SigningKeyEvent = CloudFormationCustomResourceEvent<SigningKeyProperties>;
+
+interface Outcome {
+  physicalResourceId: string;
+  secretArn?: string;
+}
+
+async function createKey(client: SecretsManagerClient, logger: Logger, name: string): Promise<Outcome> {
+  try {
+    const { ARN } = await client.send(
+      new CreateSecretCommand({ Name: name, SecretString: generateSigningKey().privateKeyPem, Description: 'RSA private key (PKCS#8 PEM) that signs Lago JWT webhook signatures' }),
+    );
+    logger.info({ secret: name }, 'signing key created');
+    return { physicalResourceId: name, secretArn: ARN };
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    logger.info({ secret: name }, 'signing key exists; kept as it is');
+    return describeKey(client, name);
+  }
+}
+
+async function describeKey(client: SecretsManagerClient, name: string): Promise<Outcome> {
+  const { ARN } = await client.send(new DescribeSecretCommand({ SecretId: name }));
+  return { physicalResourceId: name, secretArn: ARN };
+}
+
+async function deleteKey(client: SecretsManagerClient, logger: Logger, event: Extract<SigningKeyEvent, { RequestType: 'Delete' }>): Promise<Outcome> {
+  const name = event.ResourceProperties.SecretName;
+  // A failed create answers with another physical id: there is no secret of ours to remove then.
+  if (event.PhysicalResourceId === name) {
+    try {
+      await client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+      logger.info({ secret: name }, 'signing key deleted');
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+  return { physicalResourceId: event.PhysicalResourceId };
+}
+
+async function apply(client: SecretsManagerClient, logger: Logger, event: SigningKeyEvent): Promise<Outcome> {
+  switch (event.RequestType) {
+    case 'Create':
+      return createKey(client, logger, event.ResourceProperties.SecretName);
+    case 'Update':
+      return event.ResourceProperties.SecretName === event.OldResourceProperties.SecretName
+        ? describeKey(client, event.ResourceProperties.SecretName)
+        : createKey(client, logger, event.ResourceProperties.SecretName);
+    case 'Delete':
+      return deleteKey(client, logger, event);
+  }
+}
+
+/** Answers CloudFormation on the pre-signed URL of the event; the stack waits for it. */
+async function respond(event: SigningKeyEvent, body: Record<string, unknown>): Promise<void> {
+  const response = await fetch(event.ResponseURL, {
+    method: 'PUT',
+    // The pre-signed URL is signed without a content type, so none may be sent.
+    headers: { 'content-type': '' },
+    body: JSON.stringify({ StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, ...body }),
+  });
+  if (!response.ok) throw new Error(`CloudFormation refused the response: HTTP ${response.status}`);
+}
+
+export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent) => Promise<void> {
+  return async (event) => {
+    logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
+    let body: Record<string, unknown>;
+    try {
+      const outcome = await apply(client, logger, event);
+      body = { Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
+    } catch (error) {
+      logger.error({ err: error }, 'signing key request failed');
+      const physicalResourceId = event.RequestType === 'Create' ? `failed-${event.RequestId}` : event.PhysicalResourceId;
+      body = { Status: 'FAILED', Reason: (error as Error).message, PhysicalResourceId: physicalResourceId };
+    }
+    await respond(event, body);
+  };
+}
+
+let instance: ((event: SigningKeyEvent) => Promise<void>) | undefined;
+export const handler = (event: SigningKeyEvent) => (instance ??= createSigningKeyHandler(new SecretsManagerClient({})))(event);

@@ -1,0 +1,106 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteDefinition, RouteFunction } from '../routes.ts';
+
+export interface ApiThrottling {
+  /** Requests per second, averaged over time. */
+  readonly rateLimit: number;
+  /** Requests allowed in a burst above the rate. */
+  readonly burstLimit: number;
+}
+
+export const DEFAULT_API_THROTTLING: ApiThrottling = { rateLimit: 100, burstLimit: 200 };
+
+export interface WebhookApiProps {
+  /** Throttling of the whole stage (every route). @default { rateLimit: 100, burstLimit: 200 } */
+  readonly throttling?: ApiThrottling;
+  /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** One line of JSON per request. No header is logged, so API keys never reach the logs. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    error: '$context.error.message',
+  }),
+);
+
+/**
+ * The HTTP API (payload v2) on its `$default` stage, with access logs and throttling. The routes
+ * are added from ROUTES in infra/routes.ts, the table the local gateway serves too.
+ */
+export class WebhookApi extends Construct {
+  readonly httpApi: HttpApi;
+  /** The base URL, without a trailing slash: Lago's `iss` and what clients call. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: WebhookApiProps = {}) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', { description: 'Lago-compatible webhooks: /api/v1 for organizations, /admin/v1 for the operator', createDefaultStage: false });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
+    this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttling.rateLimit, burstLimit: throttling.burstLimit },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+    });
+    this.url = this.httpApi.apiEndpoint;
+  }
+
+  /**
+   * Adds one route per definition. Operator routes (`admin`) require SigV4 (IAM); organization
+   * routes (`api`) have no API Gateway authorizer: the handler checks the Bearer API key, so a
+   * refusal keeps Lago's error shape.
+   */
+  addRoutes(routes: readonly RouteDefinition[], handlers: Record<RouteFunction, lambda.IFunction>): void {
+    const integrations: Record<RouteFunction, HttpLambdaIntegration> = {
+      api: new HttpLambdaIntegration('ApiIntegration', handlers.api),
+      admin: new HttpLambdaIntegration('AdminIntegration', handlers.admin),
+    };
+    const iamAuthorizer = new HttpIamAuthorizer();
+    for (const route of routes) {
+      const operator = route.fn === 'admin';
+      const [created] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrations[route.fn],
+        authorizer: operator ? iamAuthorizer : undefined,
+      });
+      if (!operator && created) {
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'Organization routes are authenticated by the api function (Bearer API key, stored hashed, compared in constant time) so that a refusal keeps Lago\'s 401 error shape.',
+        });
+      }
+    }
+  }
+
+  /** Allows calling exactly these routes (SigV4), e.g. for the operator's IAM users and roles. */
+  invokeStatement(routes: readonly RouteDefinition[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: routes.map((route) => this.httpApi.arnForExecuteApi(route.method, route.path, '$default')) });
+  }
+}

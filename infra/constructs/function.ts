@@ -1,0 +1,96 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { TableAccess, WebhookTable } from './data.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A handler file under functions/, exporting `handler`. */
+export type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key';
+
+export interface WebhookFunctionProps {
+  /** Which functions/<handler>.ts to deploy. Required. */
+  readonly handler: HandlerName;
+  /** @default - no description */
+  readonly description?: string;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** More memory also means more CPU, which signing and TLS use. @default 512 */
+  readonly memorySize?: number;
+  /** @default - no variables besides NODE_OPTIONS */
+  readonly environment?: Record<string, string>;
+  /** How long the function's log group keeps its logs. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The defaults every function of the service shares, fixed once: Node.js 24 on arm64, an ESM
+ * bundle built by the local esbuild (no Docker) with source maps, its own log group with a
+ * retention, and a role of its own with no managed policy: it may write to its log group, and
+ * each construct adds exactly what its handler calls.
+ */
+export class WebhookFunction extends NodejsFunction {
+  private readonly executionRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
+    // Made before the function (nothing can be its child before super()), so they sit beside it as <id>Role and <id>Logs.
+    const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `Runs the ${props.handler} function` });
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: `${ROOT}functions/${props.handler}.ts`,
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role,
+      logGroup,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        // Prefer the packages' ES module builds: smaller bundles, and the SDK is pinned by package-lock.json rather than the runtime's copy.
+        mainFields: ['module', 'main'],
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
+        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    });
+    this.executionRole = role;
+  }
+
+  /** Gives the handler the table: its name in TABLE_NAME and the matching grant, so the two never drift apart. */
+  bindTable(table: WebhookTable, access: TableAccess): this {
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    table.grant(this, access);
+    return this;
+  }
+
+  /**
+   * Allows `actions` on `resources`. A resource with a wildcard needs `wildcard`: the cdk-nag
+   * finding it causes and the reason it is needed, recorded on this function's role.
+   */
+  allow(actions: string[], resources: string[], wildcard?: { finding: string; reason: string }): this {
+    this.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    if (wildcard) {
+      Validations.of(this.executionRole).acknowledge({ id: `AwsSolutions-IAM5[${wildcard.finding}]`, reason: wildcard.reason });
+    }
+    return this;
+  }
+}

@@ -1,0 +1,185 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
+import { type ApiThrottling, DEFAULT_API_THROTTLING, WebhookApi } from './constructs/api.ts';
+import { WebhookTable } from './constructs/data.ts';
+import { WebhookFunctions } from './constructs/functions.ts';
+import { Observability } from './constructs/observability.ts';
+import { DeliveryQueues } from './constructs/queues.ts';
+import { SigningKey } from './constructs/signing-key.ts';
+import { DEFAULT_RETRY_SCHEDULE } from './definitions.ts';
+import { ROUTES } from './routes.ts';
+
+export interface WebhookStackProps extends StackProps {
+  /** Seconds to wait before each retry (WEBHOOK_RETRY_SCHEDULE); attempts = length + 1. @default DEFAULT_RETRY_SCHEDULE (8 attempts over about 28 h) */
+  readonly retrySchedule?: number[];
+  /** Timeout of one delivery attempt, connect plus response (WEBHOOK_TIMEOUT_MS). @default 15_000 */
+  readonly webhookTimeoutMs?: number;
+  /** Days a webhook log is kept before DynamoDB's TTL removes it (WEBHOOK_LOG_RETENTION_DAYS). @default 90 */
+  readonly logRetentionDays?: number;
+  /** CIDRs exempt from the SSRF guard (WEBHOOK_ALLOW_CIDRS). @default [] */
+  readonly allowCidrs?: string[];
+  /** Deliver to plain http:// URLs (WEBHOOK_ALLOW_HTTP). @default false */
+  readonly allowHttp?: boolean;
+  /** An address that gets the alarms by email (the subscription must be confirmed). @default - no subscription */
+  readonly alarmEmail?: string;
+  /**
+   * What happens to the stateful resources (table, queues, signing key, log groups, KMS key) when
+   * they leave the stack. DESTROY also needs `deletionProtection: false` to delete the table.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** DynamoDB deletion protection on the table. @default true */
+  readonly deletionProtection?: boolean;
+  /** Most concurrent sender invocations on the delivery queue (2 to 1000). @default 10 */
+  readonly senderMaxConcurrency?: number;
+  /** Throttling of the HTTP API's stage. @default { rateLimit: 100, burstLimit: 200 } */
+  readonly apiThrottling?: ApiThrottling;
+  /** Alarm when the delivery queue's oldest message is older than this. @default Duration.hours(1) */
+  readonly oldestMessageAgeThreshold?: Duration;
+  /** How often the sweeper runs. @default Duration.minutes(5) */
+  readonly sweepInterval?: Duration;
+  /** Prefix of the Secrets Manager names (`<prefix>/organizations/<id>/hmac`, `<prefix>/signing-key`). @default - the stack name */
+  readonly secretsPrefix?: string;
+  /** Retention of the functions' and the API's CloudWatch log groups. @default RetentionDays.THREE_MONTHS */
+  readonly logGroupRetention?: logs.RetentionDays;
+}
+
+/**
+ * The delivery settings, checked by the parser the functions run at cold start, so a bad value
+ * fails `cdk synth` instead of every invocation. The issuer is the API's URL, set once it exists.
+ */
+function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
+  const env = deliveryConfigToEnv({
+    retrySchedule: props.retrySchedule ?? [...DEFAULT_RETRY_SCHEDULE],
+    timeoutMs: props.webhookTimeoutMs ?? 15_000,
+    allowCidrs: props.allowCidrs ?? [],
+    logRetentionDays: props.logRetentionDays ?? 90,
+    allowHttp: props.allowHttp ?? false,
+    issuer: '',
+  });
+  return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
+}
+
+/** The whole service: one table, the delivery queues, the HTTP API, four functions, the signing key, dashboards and alarms. */
+export class WebhookStack extends Stack {
+  readonly table: WebhookTable;
+  readonly queues: DeliveryQueues;
+  readonly signingKey: SigningKey;
+  readonly api: WebhookApi;
+  readonly functions: WebhookFunctions;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: WebhookStackProps = {}) {
+    super(scope, id, props);
+    const config = deliveryConfig(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logGroupRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const secretsPrefix = props.secretsPrefix ?? this.stackName;
+    if (!/^[A-Za-z0-9/_+=.@-]+$/.test(secretsPrefix)) throw new Error(`secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`);
+
+    this.table = new WebhookTable(this, 'Data', { removalPolicy, deletionProtection: props.deletionProtection ?? true });
+    this.queues = new DeliveryQueues(this, 'Queues', { retrySchedule: config.retrySchedule, webhookTimeoutMs: config.timeoutMs, removalPolicy });
+    this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
+    this.api = new WebhookApi(this, 'Api', { throttling: props.apiThrottling, logRetention, removalPolicy });
+    this.functions = new WebhookFunctions(this, 'Functions', {
+      table: this.table,
+      queues: this.queues,
+      signingKey: this.signingKey,
+      secretsPrefix,
+      config: { ...config, issuer: this.api.url },
+      senderMaxConcurrency: props.senderMaxConcurrency,
+      sweepInterval: props.sweepInterval,
+      logRetention,
+      removalPolicy,
+    });
+    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin });
+    const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description: 'Attach to the operator\'s IAM users or roles: calls the /admin/v1 routes of the webhook API',
+      statements: [this.api.invokeStatement(ROUTES.filter((route) => route.fn === 'admin'))],
+    });
+    this.observability = new Observability(this, 'Observability', {
+      queues: this.queues,
+      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.sender, Sweeper: this.functions.sweeper },
+      alarmEmail: props.alarmEmail,
+      oldestMessageAgeThreshold: props.oldestMessageAgeThreshold,
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API: Lago clients use it as their API URL' });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: operatorPolicy.managedPolicyArn, description: 'IAM policy that lets an operator call the /admin/v1 routes' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn, description: 'SNS topic the alarms notify' });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName, description: 'CloudWatch dashboard of the deliveries, the queues and the functions' });
+  }
+}
+
+/**
+ * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c retrySchedule=5,300,1800`).
+ * Keys: retrySchedule, webhookTimeoutMs, logRetentionDays, allowCidrs, allowHttp, alarmEmail,
+ * removalPolicy (retain|destroy), deletionProtection, senderMaxConcurrency, apiRateLimit,
+ * apiBurstLimit, oldestMessageAgeAlarmMinutes, sweepIntervalMinutes, secretsPrefix, logGroupRetentionDays.
+ * Values from the command line are strings; cdk.json may hold numbers, booleans and arrays.
+ * An unparsable value throws, naming the key.
+ */
+export function webhookStackPropsFromContext(get: (key: string) => unknown): WebhookStackProps {
+  const fail = (key: string, expected: string, value: unknown): never => {
+    throw new Error(`context ${key}: expected ${expected}, got ${JSON.stringify(value)}`);
+  };
+  const string = (key: string): string | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : fail(key, 'a non-empty string', value);
+  };
+  const list = (key: string): string[] | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value)) return value.map(String);
+    if (typeof value === 'string') return value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    return fail(key, 'a comma-separated list', value);
+  };
+  const number = (key: string): number | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    const parsed = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+    return Number.isFinite(parsed) ? parsed : fail(key, 'a number', value);
+  };
+  const boolean = (key: string): boolean | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    return fail(key, 'true or false', value);
+  };
+  const minutes = (key: string) => {
+    const value = number(key);
+    return value === undefined ? undefined : Duration.minutes(value);
+  };
+
+  const removal = string('removalPolicy')?.toLowerCase();
+  const logGroupDays = number('logGroupRetentionDays');
+  const rateLimit = number('apiRateLimit');
+  const burstLimit = number('apiBurstLimit');
+  return {
+    retrySchedule: list('retrySchedule')?.map(Number),
+    webhookTimeoutMs: number('webhookTimeoutMs'),
+    logRetentionDays: number('logRetentionDays'),
+    allowCidrs: list('allowCidrs'),
+    allowHttp: boolean('allowHttp'),
+    alarmEmail: string('alarmEmail'),
+    removalPolicy: removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : removal === 'destroy' ? RemovalPolicy.DESTROY : fail('removalPolicy', 'retain or destroy', removal),
+    deletionProtection: boolean('deletionProtection'),
+    senderMaxConcurrency: number('senderMaxConcurrency'),
+    apiThrottling: rateLimit === undefined && burstLimit === undefined ? undefined : { rateLimit: rateLimit ?? DEFAULT_API_THROTTLING.rateLimit, burstLimit: burstLimit ?? DEFAULT_API_THROTTLING.burstLimit },
+    oldestMessageAgeThreshold: minutes('oldestMessageAgeAlarmMinutes'),
+    sweepInterval: minutes('sweepIntervalMinutes'),
+    secretsPrefix: string('secretsPrefix'),
+    logGroupRetention:
+      logGroupDays === undefined
+        ? undefined
+        : Object.values(logs.RetentionDays).includes(logGroupDays)
+          ? (logGroupDays as logs.RetentionDays)
+          : fail('logGroupRetentionDays', 'a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)', logGroupDays),
+  };
+}

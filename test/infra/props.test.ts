@@ -1,0 +1,195 @@
+// Covers how infra/stack.ts's props reach the template (each one changed from its default), the props it refuses at synth time, their parsing from CDK context, and bin/app.ts itself. Bundling is skipped here (CDK's own bundling-stacks context); test/infra/stack.test.ts runs it.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnElement, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WebhookStack, type WebhookStackProps } from '#infra/stack.ts';
+
+/** Assets are not built: these tests only read the template. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+function synth(props: WebhookStackProps = {}): { stack: WebhookStack; template: Template } {
+  const stack = new WebhookStack(new App({ context: NO_BUNDLING }), 'Acme', props);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+describe('every prop changed from its default', () => {
+  let stack: WebhookStack;
+  let template: Template;
+  const id = (construct: IConstruct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+  const properties = (construct: IConstruct) => template.toJSON().Resources[id(construct)].Properties as Record<string, unknown>;
+  const variables = (construct: IConstruct) => (properties(construct).Environment as { Variables: Record<string, unknown> }).Variables;
+
+  beforeAll(() => {
+    ({ stack, template } = synth({
+      retrySchedule: [10, 60],
+      webhookTimeoutMs: 5_000,
+      logRetentionDays: 30,
+      allowCidrs: ['10.0.0.0/8'],
+      allowHttp: true,
+      alarmEmail: 'ops@example.com',
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      senderMaxConcurrency: 50,
+      apiThrottling: { rateLimit: 5, burstLimit: 10 },
+      oldestMessageAgeThreshold: Duration.minutes(10),
+      sweepInterval: Duration.minutes(15),
+      secretsPrefix: 'acme/webhooks',
+      logGroupRetention: RetentionDays.ONE_WEEK,
+    }));
+  });
+
+  it('the schedule and the timeout set the receive count, the visibility timeout and the sender timeout', () => {
+    expect(properties(stack.queues.queue)).toMatchObject({ VisibilityTimeout: 6 * 20, RedrivePolicy: { maxReceiveCount: 3 } });
+    expect(properties(stack.functions.sender).Timeout).toBe(20);
+  });
+
+  it('the delivery settings reach every function under the names shared/config.ts reads', () => {
+    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper]) {
+      expect(variables(fn)).toMatchObject({
+        WEBHOOK_RETRY_SCHEDULE: '10,60',
+        WEBHOOK_TIMEOUT_MS: '5000',
+        WEBHOOK_ALLOW_CIDRS: '10.0.0.0/8',
+        WEBHOOK_LOG_RETENTION_DAYS: '30',
+        WEBHOOK_ALLOW_HTTP: 'true',
+        SECRETS_PREFIX: 'acme/webhooks',
+      });
+    }
+  });
+
+  it('the secrets prefix names the signing key and scopes the token permissions', () => {
+    template.hasResourceProperties('Custom::WebhookSigningKey', { SecretName: 'acme/webhooks/signing-key' });
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain(':secret:acme/webhooks/organizations/*/hmac-??????');
+    expect(policies).toContain(':secret:acme/webhooks/signing-key-??????');
+    expect(policies).not.toContain('LagoWebhooks');
+  });
+
+  it('DESTROY removes the stateful resources with the stack, and lets the provider delete the key', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey']) {
+      for (const resource of Object.values(template.findResources(type))) expect(resource.DeletionPolicy).toBe('Delete');
+    }
+    expect(properties(stack.table.table).DeletionProtectionEnabled).toBe(false);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:DeleteSecret', Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }) })]) },
+    });
+  });
+
+  it('the alarm email subscribes to the topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: id(stack.observability.topic) } });
+  });
+
+  it('concurrency, throttling, the age threshold, the sweep interval and log retention are applied', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) expect(logGroup.Properties.RetentionInDays).toBe(7);
+  });
+});
+
+describe('props refused at synth time', () => {
+  it('a wait longer than SQS can hide a message (12 h)', () => {
+    expect(() => synth({ retrySchedule: [5, 13 * 3600] })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
+  });
+
+  it('a timeout out of range, or an invalid CIDR', () => {
+    expect(() => synth({ webhookTimeoutMs: 50 })).toThrow(/WEBHOOK_TIMEOUT_MS/);
+    expect(() => synth({ allowCidrs: ['10.0.0.0/33'] })).toThrow(/WEBHOOK_ALLOW_CIDRS/);
+  });
+
+  it('a secrets prefix Secrets Manager would refuse', () => {
+    expect(() => synth({ secretsPrefix: 'acme webhooks' })).toThrow(/secretsPrefix/);
+  });
+
+  it('a sender concurrency SQS event sources do not allow', () => {
+    expect(() => synth({ senderMaxConcurrency: 1 })).toThrow(/maxConcurrency/);
+  });
+});
+
+describe('webhookStackPropsFromContext', () => {
+  const parse = async (context: Record<string, unknown>) => (await import('#infra/stack.ts')).webhookStackPropsFromContext((key) => context[key]);
+
+  it('leaves every prop to its default when the context is empty', async () => {
+    expect(Object.values(await parse({})).filter((value) => value !== undefined)).toEqual([]);
+  });
+
+  it('parses command-line strings', async () => {
+    const props = await parse({
+      retrySchedule: '5, 300,1800',
+      webhookTimeoutMs: '10000',
+      logRetentionDays: '30',
+      allowCidrs: '10.0.0.0/8,192.168.0.0/16',
+      allowHttp: 'true',
+      alarmEmail: 'ops@example.com',
+      removalPolicy: 'DESTROY',
+      deletionProtection: 'false',
+      senderMaxConcurrency: '20',
+      apiRateLimit: '50',
+      oldestMessageAgeAlarmMinutes: '30',
+      sweepIntervalMinutes: '10',
+      secretsPrefix: 'acme',
+      logGroupRetentionDays: '30',
+    });
+    expect(props).toEqual({
+      retrySchedule: [5, 300, 1800],
+      webhookTimeoutMs: 10_000,
+      logRetentionDays: 30,
+      allowCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
+      allowHttp: true,
+      alarmEmail: 'ops@example.com',
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      senderMaxConcurrency: 20,
+      apiThrottling: { rateLimit: 50, burstLimit: 200 },
+      oldestMessageAgeThreshold: Duration.minutes(30),
+      sweepInterval: Duration.minutes(10),
+      secretsPrefix: 'acme',
+      logGroupRetention: RetentionDays.ONE_MONTH,
+    });
+  });
+
+  it('takes the JSON types cdk.json may hold', async () => {
+    expect(await parse({ retrySchedule: [5, 60], allowCidrs: ['10.0.0.0/8'], allowHttp: true, webhookTimeoutMs: 8000 })).toMatchObject({
+      retrySchedule: [5, 60],
+      allowCidrs: ['10.0.0.0/8'],
+      allowHttp: true,
+      webhookTimeoutMs: 8000,
+    });
+  });
+
+  it('names the key of a value it cannot parse', async () => {
+    await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow('context webhookTimeoutMs: expected a number, got "soon"');
+    await expect(parse({ allowHttp: 'yes' })).rejects.toThrow('context allowHttp: expected true or false');
+    await expect(parse({ removalPolicy: 'snapshot' })).rejects.toThrow('context removalPolicy: expected retain or destroy');
+    await expect(parse({ logGroupRetentionDays: '42' })).rejects.toThrow('context logGroupRetentionDays');
+    await expect(parse({ alarmEmail: '' })).rejects.toThrow('context alarmEmail');
+  });
+});
+
+describe('bin/app.ts', () => {
+  it('synthesizes the stack named by context, with the context props, and passes cdk-nag', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-app-'));
+    try {
+      execFileSync(process.execPath, [new URL('../../bin/app.ts', import.meta.url).pathname], {
+        env: {
+          PATH: process.env.PATH,
+          CDK_OUTDIR: outdir,
+          CDK_CONTEXT_JSON: JSON.stringify({ ...NO_BUNDLING, stackName: 'AcmeWebhooks', alarmEmail: 'ops@example.com', sweepIntervalMinutes: '10' }),
+        },
+        stdio: 'pipe',
+      });
+      const template = Template.fromJSON(JSON.parse(readFileSync(join(outdir, 'AcmeWebhooks.template.json'), 'utf8')) as Record<string, unknown>);
+      template.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'ops@example.com' });
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+      template.hasResourceProperties('Custom::WebhookSigningKey', { SecretName: 'AcmeWebhooks/signing-key' });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});

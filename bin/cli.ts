@@ -128,20 +128,30 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'dlq redrive': {
-      const before = ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+      const count = async () => ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+      const before = await count();
       const showProgress = !options.json && process.stderr.isTTY;
-      // The move runs in the request; the bar follows the dead-letter count meanwhile.
-      const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive');
+      // Locally the move runs within the request; on AWS the request starts an SQS move task.
+      // Either way the bar follows the dead-letter count until the move is over.
       let finished = false;
-      void redrive.finally(() => (finished = true)).catch(() => undefined);
-      while (showProgress && !finished) {
-        const left = ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
-        process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
+      const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive').finally(() => (finished = true));
+      redrive.catch(() => undefined); // awaited below; this only keeps Node from calling it unhandled meanwhile
+      const draw = (left: number) => showProgress && process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
+      while (!finished) {
+        draw(await count());
         await new Promise((r) => setTimeout(r, 200));
       }
-      const result = (await redrive) as { redrive: { moved: number } };
-      if (showProgress) process.stderr.write(`\r${progressBar(result.redrive.moved, Math.max(before, result.redrive.moved))}\n`);
-      print(`moved ${result.redrive.moved} message(s) back to the delivery queue`, result);
+      const result = (await redrive) as { redrive: { moved: number; running: boolean } };
+      let left = await count();
+      while (result.redrive.running && left > 0) {
+        draw(left);
+        await new Promise((r) => setTimeout(r, 1000));
+        left = await count();
+      }
+      draw(left);
+      if (showProgress) process.stderr.write('\n');
+      const moved = result.redrive.running ? Math.max(0, before - left) : result.redrive.moved;
+      print(`moved ${moved} message(s) back to the delivery queue`, { redrive: { moved, remaining: left } });
       return;
     }
     default:

@@ -19,9 +19,10 @@ export function createAdminHandler(deps: Deps): RouteHandler {
         return json(200, { dead_letters: { count: status.count, oldest_age_seconds: status.oldestAgeSeconds } });
       },
       'POST /admin/v1/dead_letters/redrive': async () => {
-        const moved = await deps.deadLetters.redrive();
-        deps.logger.info({ moved }, 'dead-letter queue redriven');
-        return json(200, { redrive: { moved } });
+        const result = await deps.deadLetters.redrive();
+        deps.logger.info(result, result.running ? 'dead-letter redrive started' : 'dead-letter queue redriven');
+        // 202 while SQS moves the messages (AWS); GET /admin/v1/dead_letters shows the count going down.
+        return json(result.running ? 202 : 200, { redrive: result });
       },
     },
     deps.logger,

@@ -69,10 +69,17 @@ export interface DeadLetterStatus {
   oldestAgeSeconds: number | null;
 }
 
+export interface RedriveResult {
+  /** Messages moved so far. */
+  moved: number;
+  /** True while SQS keeps moving messages in the background (a message move task). */
+  running: boolean;
+}
+
 export interface DeadLetters {
   status(): Promise<DeadLetterStatus>;
-  /** Moves every message back to the delivery queue; returns how many moved. */
-  redrive(onProgress?: (moved: number, total: number) => void): Promise<number>;
+  /** Moves every message back to the delivery queue, or starts SQS moving them. */
+  redrive(): Promise<RedriveResult>;
 }
 
 export interface SecretStore {

@@ -2,14 +2,13 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
-  ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetterStatus, DeadLetters, DeliveryMessage, DeliveryQueue } from '../ports.ts';
+import type { DeadLetterStatus, DeadLetters, DeliveryMessage, DeliveryQueue, RedriveResult } from '../ports.ts';
 
 const SQS_BATCH = 10;
 
@@ -86,29 +85,19 @@ export class SqsDeadLetters implements DeadLetters {
     return sent.length ? Math.max(0, Math.round((Date.now() - Math.min(...sent)) / 1000)) : null;
   }
 
-  async redrive(onProgress?: (moved: number, total: number) => void): Promise<number> {
-    return this.options.moveTask ? this.redriveWithMoveTask(onProgress) : this.redriveByCopy(onProgress);
+  async redrive(): Promise<RedriveResult> {
+    return this.options.moveTask ? this.startMoveTask() : { moved: await this.redriveByCopy(), running: false };
   }
 
-  private async redriveWithMoveTask(onProgress?: (moved: number, total: number) => void): Promise<number> {
+  /** SQS moves the messages in the background; a Lambda behind API Gateway cannot wait for a large queue. */
+  private async startMoveTask(): Promise<RedriveResult> {
     const { deadLetterArn, queueArn } = this.options;
     if (!deadLetterArn || !queueArn) throw new Error('queue ARNs are required for a message move task');
     await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: deadLetterArn, DestinationArn: queueArn }));
-    for (;;) {
-      const { Results = [] } = await this.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: deadLetterArn, MaxResults: 1 }));
-      const task = Results[0];
-      const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
-      onProgress?.(moved, task?.ApproximateNumberOfMessagesToMove ?? moved);
-      if (!task || task.Status !== 'RUNNING') {
-        if (task?.Status === 'FAILED') throw new Error(`redrive failed: ${task.FailureReason ?? 'unknown reason'}`);
-        return moved;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    return { moved: 0, running: true };
   }
 
-  private async redriveByCopy(onProgress?: (moved: number, total: number) => void): Promise<number> {
-    const total = (await this.status()).count;
+  private async redriveByCopy(): Promise<number> {
     let moved = 0;
     for (;;) {
       const { Messages = [] } = await this.sqs.send(
@@ -127,8 +116,7 @@ export class SqsDeadLetters implements DeadLetters {
         await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.deadLetterUrl, Entries: sent.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }));
       }
       moved += sent.length;
-      onProgress?.(moved, Math.max(total, moved));
-      if (Failed.length > 0) throw new Error(`redrive stopped: ${Failed.length} message(s) could not be sent back`);
+      if (Failed.length > 0) throw new Error(`redrive stopped after ${moved}: ${Failed.length} message(s) could not be sent back`);
     }
   }
 }

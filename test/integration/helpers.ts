@@ -1,6 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
+import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { generateAdminToken } from '#infra/local/env.ts';
+import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
 
@@ -139,4 +145,27 @@ export async function webhookSettles(org: Org, id: string, statuses: string[], t
     const w = await webhook(org, id);
     return statuses.includes(w.status) ? w : undefined;
   }, timeoutMs, `webhook ${id} to become ${statuses.join('|')}`);
+}
+
+export interface IsolatedStack {
+  local: LocalStack;
+  call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+/** A second local stack in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
+export async function isolatedStack(name: string, env: Record<string, string>): Promise<IsolatedStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
+  const local = await startLocalStack({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: 'silent' });
+  return {
+    local,
+    async call(method, path, token, body) {
+      const res = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    async stop() {
+      await local.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,45 +1,27 @@
 // The SSRF guard with an empty allow-list, on a second local stack: loopback endpoints are refused at creation and at delivery.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
-import { generateAdminToken } from '#infra/local/env.ts';
-import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
-import { eventually, Receiver } from './helpers.ts';
+import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 
-let strict: LocalStack;
-let dataDir: string;
+let strict: IsolatedStack;
 const receiver = new Receiver();
-
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${strict.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call: IsolatedStack['call'] = (...args) => strict.call(...args);
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-ssrf-'));
-  strict = await startLocalStack({
-    port: 0,
-    dataDir,
-    adminToken: generateAdminToken(),
-    // No WEBHOOK_ALLOW_CIDRS: only public addresses may be reached.
-    config: deliveryConfigFromEnv({ WEBHOOK_RETRY_SCHEDULE: '1', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_TIMEOUT_MS: '1000' }),
-    logLevel: 'silent',
-  });
+  // No WEBHOOK_ALLOW_CIDRS: only public addresses may be reached.
+  strict = await isolatedStack('ssrf', { WEBHOOK_RETRY_SCHEDULE: '1', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_TIMEOUT_MS: '1000' });
   await receiver.start();
 });
 
 afterAll(async () => {
   await receiver.stop();
   await strict?.stop();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('with an empty allow-list', () => {
   it('refuses loopback and other non-public endpoints at creation', async () => {
-    const org = await call('POST', '/admin/v1/organizations', strict.adminToken, { name: 'Strict' });
+    const org = await call('POST', '/admin/v1/organizations', strict.local.adminToken, { name: 'Strict' });
     const key = org.body.api_key as string;
     for (const url of [receiver.url, 'http://localhost:8080/x', 'http://[::1]/x', 'http://[::ffff:127.0.0.1]/x', 'http://127.1/x', 'http://0.0.0.0/x', 'http://192.168.1.10/x', 'http://100.64.0.1/x']) {
       const res = await call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: url } });
@@ -49,12 +31,12 @@ describe('with an empty allow-list', () => {
   });
 
   it('refuses to deliver to a loopback address, even for an endpoint stored before the allow-list changed', async () => {
-    const org = await call('POST', '/admin/v1/organizations', strict.adminToken, { name: 'Strict delivery' });
+    const org = await call('POST', '/admin/v1/organizations', strict.local.adminToken, { name: 'Strict delivery' });
     const orgId = (org.body.organization as { lago_id: string }).lago_id;
     const key = org.body.api_key as string;
     // Written straight to the store, as an endpoint created while loopback was still allowed.
     const endpointId = '01900000-0000-7000-8000-00000000aaaa';
-    await strict.deps.store.createEndpoint(
+    await strict.local.deps.store.createEndpoint(
       { id: endpointId, organization_id: orgId, webhook_url: receiver.url, signature_algo: 'hmac', name: null, event_types: null, created_at: '2026-01-01T00:00:00Z' },
       10,
     );
@@ -64,7 +46,7 @@ describe('with an empty allow-list', () => {
       const named = await call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: receiver.url.replace('127.0.0.1', hostname()) } });
       expect(named.status).toBe(200);
     }
-    const published = await call('POST', '/admin/v1/webhooks', strict.adminToken, { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_ssrf' } });
+    const published = await call('POST', '/admin/v1/webhooks', strict.local.adminToken, { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_ssrf' } });
     expect(published.status).toBe(202);
     const ids = (published.body.webhooks as { lago_id: string }[]).map((w) => w.lago_id);
     expect(ids).toHaveLength(local ? 2 : 1);

@@ -2,12 +2,12 @@ import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog } from './model.ts';
-import type { DeliveryQueue, Store } from './ports.ts';
+import type { DeliveryMessage, DeliveryQueue, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
 import type { Cidr } from './ssrf.ts';
-import { isStuck } from './webhooks.ts';
+import { deliveryMessage, isStuck } from './webhooks.ts';
 
 /**
  * One delivery attempt per SQS message receive. The webhook's state lives in DynamoDB and every
@@ -56,10 +56,12 @@ export interface ReceivedMessage {
 /** done: delete the message; keep: leave it in the queue (reported as a batch item failure). */
 export type Disposition = 'done' | 'keep';
 
-function parseBody(body: string): { webhookId: string; endpointId: string } | undefined {
+function parseBody(body: string): DeliveryMessage | undefined {
   try {
-    const parsed = JSON.parse(body) as { webhook_id?: unknown; endpoint_id?: unknown };
-    if (typeof parsed.webhook_id === 'string' && typeof parsed.endpoint_id === 'string') return { webhookId: parsed.webhook_id, endpointId: parsed.endpoint_id };
+    const parsed = JSON.parse(body) as { webhook_id?: unknown; endpoint_id?: unknown; organization_id?: unknown };
+    if (typeof parsed.webhook_id === 'string' && typeof parsed.endpoint_id === 'string' && typeof parsed.organization_id === 'string') {
+      return { webhookId: parsed.webhook_id, endpointId: parsed.endpoint_id, organizationId: parsed.organization_id };
+    }
   } catch {
     // fall through
   }
@@ -72,12 +74,13 @@ export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promi
     deps.logger.error({ message_id: message.messageId }, 'unreadable delivery message dropped');
     return 'done';
   }
-  const log = await deps.store.getWebhook(ids.webhookId);
+  // The message names the endpoint, so both reads go out at once; the log's own ids are the truth.
+  const [log, named] = await Promise.all([deps.store.getWebhook(ids.webhookId), deps.store.getEndpoint(ids.organizationId, ids.endpointId)]);
   if (!log || log.status === 'succeeded') return 'done';
   const nowMs = deps.now();
   const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
 
-  const endpoint = await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
+  const endpoint = log.organization_id === ids.organizationId && log.endpoint_id === ids.endpointId ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
   if (!endpoint) {
     if (log.status !== 'failed') {
       const now = new Date(nowMs).toISOString();
@@ -212,6 +215,6 @@ async function record(
     return 'keep';
   }
   // The round began on a later receive than the first (a redrive): move the message explicitly.
-  await deps.queue.deadLetter({ webhookId: log.id, endpointId: log.endpoint_id });
+  await deps.queue.deadLetter(deliveryMessage(log));
   return 'done';
 }

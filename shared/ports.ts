@@ -49,9 +49,11 @@ export interface Store {
   updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined>;
 }
 
+/** What a queue message carries: ids only, the payload stays in the store. */
 export interface DeliveryMessage {
   webhookId: string;
   endpointId: string;
+  organizationId: string;
 }
 
 export interface DeliveryQueue {

@@ -5,7 +5,7 @@ import { idTime, isUuid, uuidv7 } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { WEBHOOK_STATUSES, type WebhookLog, type WebhookStatus } from './model.ts';
-import type { DeliveryQueue, LogQuery, Store } from './ports.ts';
+import type { DeliveryMessage, DeliveryQueue, LogQuery, Store } from './ports.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
 
@@ -77,11 +77,11 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   const input = parsePublish(body);
   const payload = envelope(input);
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-  const organization = await deps.store.getOrganization(input.organization_id);
+  const [organization, registered] = await Promise.all([deps.store.getOrganization(input.organization_id), deps.store.listEndpoints(input.organization_id)]);
   if (!organization) throw notFound('organization');
   const nowMs = deps.now();
   const now = new Date(nowMs).toISOString();
-  const endpoints = (await deps.store.listEndpoints(organization.id)).filter((e) => subscribes(e, input.webhook_type));
+  const endpoints = registered.filter((e) => subscribes(e, input.webhook_type));
   const logs: WebhookLog[] = endpoints.map((endpoint) => ({
     id: uuidv7(nowMs),
     organization_id: organization.id,
@@ -124,10 +124,12 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   };
 }
 
+export const deliveryMessage = (log: WebhookLog): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
+
 async function enqueueOrFail(deps: WebhookDeps, logs: WebhookLog[]): Promise<void> {
   if (logs.length === 0) return;
   try {
-    await deps.queue.enqueue(logs.map((l) => ({ webhookId: l.id, endpointId: l.endpoint_id })));
+    await deps.queue.enqueue(logs.map(deliveryMessage));
   } catch (error) {
     // The logs are stored as pending: a retry with the same idempotency key, or the sweeper, sends them.
     deps.logger.error({ err: error, webhook_ids: logs.map((l) => l.id) }, 'enqueue failed');
@@ -347,7 +349,7 @@ export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ requeued:
     const written = await deps.store.updateWebhook(log, { ...log, owner: null, lease_until: null, next_attempt_at: now, updated_at: now });
     if (!written) continue;
     try {
-      await deps.queue.enqueue([{ webhookId: log.id, endpointId: log.endpoint_id }]);
+      await deps.queue.enqueue([deliveryMessage(log)]);
       requeued++;
     } catch (error) {
       deps.logger.error({ err: error, webhook_id: log.id }, 'sweeper could not enqueue');

@@ -13,7 +13,7 @@ import type { DeadLetterStatus, DeadLetters, DeliveryMessage, DeliveryQueue, Red
 const SQS_BATCH = 10;
 
 export function messageBody(message: DeliveryMessage): string {
-  return JSON.stringify({ webhook_id: message.webhookId, endpoint_id: message.endpointId });
+  return JSON.stringify({ webhook_id: message.webhookId, endpoint_id: message.endpointId, organization_id: message.organizationId });
 }
 
 /** The delivery queue: one small message per webhook (ids only), grouped by endpoint for fair queueing. */

@@ -178,11 +178,19 @@ function listParam(params: URLSearchParams, name: string): string[] | undefined 
   return values.length ? [...new Set(values)] : undefined;
 }
 
+function isCalendarDate(ymd: string): boolean {
+  const [y, m, d] = ymd.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === ymd;
+}
+
+/** ISO 8601 dates and times; a time without a zone is UTC, whatever the machine's zone. */
 function parseDate(raw: string | null, endOfDay: boolean, field: string, details: ValidationDetails): number | undefined {
   if (raw === null || raw === '') return undefined;
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(raw);
-  const ms = Date.parse(dateOnly ? `${raw}T00:00:00Z` : raw);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) {
+  const zoned = dateOnly ? `${raw}T00:00:00Z` : /(?:Z|[+-]\d{2}:?\d{2})$/i.test(raw) ? raw : `${raw}Z`;
+  const ms = Date.parse(zoned);
+  // Date.parse rolls impossible days over (2024-02-30 becomes March 1st): the calendar date must round-trip.
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(raw) || !isCalendarDate(raw.slice(0, 10))) {
     details[field] = ['invalid_date'];
     return undefined;
   }

@@ -65,7 +65,7 @@ export interface GatewayOptions {
 }
 
 export function createGateway(options: GatewayOptions): Server {
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
@@ -116,4 +116,7 @@ export function createGateway(options: GatewayOptions): Server {
       else res.end();
     }
   });
+  // Longer than clients keep idle connections, so a client never reuses one the server is closing.
+  server.keepAliveTimeout = 65_000;
+  return server;
 }

@@ -451,7 +451,8 @@ function buildFilter(query: LogQuery): Filter {
       values[`:hs${i}`] = Number(code);
       return `(#hs = :hs${i})`;
     });
-    parts.push(`(${alternatives.join(' OR ')})`);
+    // DynamoDB refuses redundant parentheses: a single alternative is not wrapped again.
+    parts.push(alternatives.length === 1 ? alternatives[0]! : `(${alternatives.join(' OR ')})`);
   }
   return { expression: parts.join(' AND '), names, values };
 }

@@ -85,6 +85,19 @@ describe('publishing', () => {
     expect(h!.headers['x-lago-unique-key']).toBe(published!.lago_id);
   });
 
+  it('gives each organization its own HMAC token and everyone the deployment\'s public key', async () => {
+    const a = await createOrg();
+    const b = await createOrg();
+    const key = async (org: Org, path: string) => (await request<{ webhook: Record<string, string> }>('GET', path, { token: org.apiKey })).body.webhook;
+    const [hmacA, hmacB] = [await key(a, '/api/v1/webhooks/hmac_key'), await key(b, '/api/v1/webhooks/hmac_key')];
+    expect(hmacA.hmac_key).toMatch(/^[\w-]{43}$/);
+    expect(hmacA.hmac_key).not.toBe(hmacB.hmac_key);
+    expect(hmacA.standard_webhooks_secret).toBe(`whsec_${Buffer.from(hmacA.hmac_key!).toString('base64')}`);
+    // Stable: the token is created once, with the organization.
+    expect((await key(a, '/api/v1/webhooks/hmac_key')).hmac_key).toBe(hmacA.hmac_key);
+    expect((await key(a, '/api/v1/webhooks/json_public_key')).public_key).toBe((await key(b, '/api/v1/webhooks/json_public_key')).public_key);
+  });
+
   it('is idempotent per key: a replay returns the same ids and delivers nothing new', async () => {
     const org = await createOrg();
     const r = await receiver();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_RETRY_SCHEDULE } from '#infra/definitions.ts';
+import { DEFAULT_RETRY_SCHEDULE, QUEUES } from '#infra/definitions.ts';
+import { JITTER, MAX_DELAY_SECONDS } from './retry-schedule.ts';
 import { parseCidrs } from './ssrf.ts';
 
 /** Delivery settings shared by AWS (Lambda environment) and local mode, read from the same names. */
@@ -16,13 +17,11 @@ export interface DeliveryConfig {
   issuer: string;
 }
 
-/** SQS holds a message invisible for at most 12 hours, so no wait in the schedule may be longer. */
-const MAX_WAIT_SECONDS = 12 * 3600 - 1;
 
 const scheduleSchema = z
   .string()
   .transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part !== ''))
-  .pipe(z.array(z.string().regex(/^\d+$/, 'must be whole seconds').transform(Number).pipe(z.number().int().min(0).max(MAX_WAIT_SECONDS))).max(24));
+  .pipe(z.array(z.string().regex(/^\d+$/, 'must be whole seconds').transform(Number).pipe(z.number().int().min(0).max(MAX_DELAY_SECONDS))).max(24));
 
 const envSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: scheduleSchema.optional(),
@@ -52,8 +51,14 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
   const c = parsed.data;
+  const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE];
+  // A round must end, jitter included, while the queue still keeps its message.
+  const longest = retrySchedule.reduce((sum, wait) => sum + wait, 0) * (1 + JITTER);
+  if (longest > QUEUES.deliveryRetentionSeconds - 86_400) {
+    throw new ConfigError(`invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${(QUEUES.deliveryRetentionSeconds - 86_400) / 86_400 / (1 + JITTER)} days with jitter`);
+  }
   return {
-    retrySchedule: c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE],
+    retrySchedule,
     timeoutMs: c.WEBHOOK_TIMEOUT_MS,
     allowCidrs: c.WEBHOOK_ALLOW_CIDRS,
     logRetentionDays: c.WEBHOOK_LOG_RETENTION_DAYS,

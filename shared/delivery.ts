@@ -17,7 +17,7 @@ import { deliveryMessage, isStuck } from './webhooks.ts';
  * - a message that arrives early is hidden again until the webhook is due;
  * - after a failure the message is hidden for the backoff (ChangeMessageVisibility);
  * - after the last attempt of a round it is released so SQS moves it to the dead-letter queue.
- * A message for a failed webhook can only be a redrive, and it starts a fresh round.
+ * A new message for a failed webhook is a redrive (SQS gives moved messages new ids): a fresh round.
  */
 
 export const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 204];
@@ -80,17 +80,9 @@ export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promi
   const nowMs = deps.now();
   const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
 
-  const endpoint = log.organization_id === ids.organizationId && log.endpoint_id === ids.endpointId ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
-  if (!endpoint) {
-    if (log.status !== 'failed') {
-      const now = new Date(nowMs).toISOString();
-      await deps.store.updateWebhook(log, { ...log, status: 'failed', error: 'the webhook endpoint was deleted', owner: null, lease_until: null, next_attempt_at: null, updated_at: now });
-      deps.logger.info(context, 'endpoint deleted: webhook failed without an attempt');
-    }
-    return 'done';
-  }
-
   const redrive = log.status === 'failed';
+  // Redriven messages are new messages (new ids); the round's own message coming back is a stale copy.
+  if (redrive && log.owner === message.messageId) return 'done';
   if (!redrive) {
     if (log.owner !== null && log.owner !== message.messageId && !isStuck(log, nowMs, deps.stuckAfterMs)) {
       deps.logger.info({ ...context, message_id: message.messageId }, 'duplicate message dropped');
@@ -102,6 +94,17 @@ export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promi
       return 'keep';
     }
     if ((log.lease_until ?? 0) > nowMs) return 'keep';
+  }
+
+  // Checked only now, so a duplicate never ends a webhook while its owner's attempt is in flight.
+  const endpoint = log.organization_id === ids.organizationId && log.endpoint_id === ids.endpointId ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
+  if (!endpoint) {
+    if (log.status !== 'failed') {
+      const now = new Date(nowMs).toISOString();
+      await deps.store.updateWebhook(log, { ...log, status: 'failed', error: 'the webhook endpoint was deleted', owner: message.messageId, lease_until: null, next_attempt_at: null, updated_at: now });
+      deps.logger.info(context, 'endpoint deleted: webhook failed without an attempt');
+    }
+    return 'done';
   }
 
   const nowIso = new Date(nowMs).toISOString();
@@ -117,7 +120,8 @@ export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promi
   if (!claimed) return 'keep';
 
   const started = deps.now();
-  const result = await attempt(deps, claimed, endpoint, started);
+  // Whatever goes wrong while signing or sending is a failed attempt, so the round always advances.
+  const result = await attempt(deps, claimed, endpoint, started).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
   const finished = deps.now();
   return record(deps, message, claimed, endpoint, result, started, finished);
 }

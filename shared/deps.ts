@@ -1,4 +1,4 @@
-import { maxReceiveCount } from '#infra/definitions.ts';
+import { maxReceiveCount, senderTimeoutSeconds, visibilityTimeoutSeconds } from '#infra/definitions.ts';
 import type { DeliveryConfig } from './config.ts';
 import type { SenderDeps } from './delivery.ts';
 import type { EndpointPolicy } from './endpoints.ts';
@@ -23,8 +23,11 @@ export interface Deps {
   now: () => number;
 }
 
-/** A live webhook this long past due, with no attempt in flight, has lost its message. */
-export const stuckAfterMs = (config: DeliveryConfig) => Math.max(2 * config.timeoutMs, 60_000) + 60_000;
+/**
+ * A live webhook this long past due, with no attempt in flight, has lost its message: longer than
+ * a message held back by a failed receive can stay hidden (the visibility timeout), plus margin.
+ */
+export const stuckAfterMs = (config: DeliveryConfig) => visibilityTimeoutSeconds(senderTimeoutSeconds(config.timeoutMs)) * 1000 + 5 * 60_000;
 
 export function endpointPolicy(deps: Deps): EndpointPolicy {
   return { allow: parseCidrs(deps.config.allowCidrs.join(',')), allowHttp: deps.config.allowHttp };

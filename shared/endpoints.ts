@@ -1,6 +1,6 @@
-import { badRequest, notFound, validationFailed, type ValidationDetails } from './errors.ts';
+import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
 import { isWebhookType } from './event-types.ts';
-import { uuidv7 } from './ids.ts';
+import { isUuid, uuidv7 } from './ids.ts';
 import type { SignatureAlgo, WebhookEndpoint } from './model.ts';
 import type { Store } from './ports.ts';
 import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from './ssrf.ts';
@@ -124,6 +124,7 @@ function parseInput(body: unknown, policy: EndpointPolicy, partial: boolean): En
 }
 
 const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] });
+const changedMeanwhile = () => unavailable('the webhook endpoint changed meanwhile; read it again and retry');
 
 export async function createEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
   const input = parseInput(body, policy, false);
@@ -143,7 +144,8 @@ export async function createEndpoint(store: Store, policy: EndpointPolicy, organ
 }
 
 export async function getEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
-  const endpoint = await store.getEndpoint(organizationId, id);
+  // Ids are UUIDs: anything else cannot exist, and never reaches the store as a key.
+  const endpoint = isUuid(id) ? await store.getEndpoint(organizationId, id) : undefined;
   if (!endpoint) throw notFound('webhook_endpoint');
   return endpoint;
 }
@@ -161,12 +163,15 @@ export async function updateEndpoint(store: Store, policy: EndpointPolicy, organ
   const result = await store.updateEndpoint(previous, next);
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
+  if (result === 'conflict') throw changedMeanwhile();
   return next;
 }
 
 export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
   const endpoint = await getEndpoint(store, organizationId, id);
-  if ((await store.deleteEndpoint(endpoint)) === 'not_found') throw notFound('webhook_endpoint');
+  const result = await store.deleteEndpoint(endpoint);
+  if (result === 'not_found') throw notFound('webhook_endpoint');
+  if (result === 'conflict') throw changedMeanwhile();
   return endpoint;
 }
 

@@ -2,7 +2,8 @@ import type { Organization, WebhookEndpoint, WebhookLog, WebhookStatus } from '.
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
 
-export type EndpointWriteResult = 'ok' | 'limit_reached' | 'url_taken' | 'not_found';
+/** `conflict`: the endpoint changed between its read and this write. */
+export type EndpointWriteResult = 'ok' | 'limit_reached' | 'url_taken' | 'not_found' | 'conflict';
 
 export interface LogQuery {
   organizationId: string;

@@ -3,8 +3,11 @@
 export const JITTER = 0.2;
 /** Rate limits and timeouts get at least a minute before the next attempt. */
 export const SLOW_DOWN_FLOOR_SECONDS = 60;
-/** The longest SQS can hide a message. */
-export const MAX_DELAY_SECONDS = 12 * 3600 - 1;
+/**
+ * The longest wait between attempts: SQS hides a message at most 12 hours from its receive, and
+ * the attempt itself already used part of that, so two minutes are left for it.
+ */
+export const MAX_DELAY_SECONDS = 12 * 3600 - 120;
 
 export interface FailureHint {
   httpStatus: number | null;

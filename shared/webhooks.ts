@@ -13,6 +13,8 @@ import type { DeliveryMessage, DeliveryQueue, LogQuery, Store } from './ports.ts
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 export const MAX_RECOVER_WINDOW_DAYS = 14;
 const MAX_RECOVER_PER_CALL = 5000;
+/** Recover stops in time to answer within API Gateway's 30 s; the caller calls again while has_more. */
+const RECOVER_TIME_BUDGET_MS = 20_000;
 const MAX_PER_PAGE = 100;
 const DEFAULT_PER_PAGE = 20;
 
@@ -30,6 +32,8 @@ export interface WebhookDeps {
 }
 
 const OBJECT_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
+/** The object sits beside these keys in the envelope, so it cannot take their names. */
+const ENVELOPE_KEYS = ['webhook_type', 'object_type', 'organization_id'];
 
 interface PublishInput {
   organization_id: string;
@@ -49,7 +53,7 @@ function parsePublish(body: unknown): PublishInput {
   };
   mandatory('organization_id', typeof raw.organization_id === 'string' && isUuid(raw.organization_id), raw.organization_id != null);
   mandatory('webhook_type', typeof raw.webhook_type === 'string' && isWebhookType(raw.webhook_type), raw.webhook_type != null);
-  mandatory('object_type', typeof raw.object_type === 'string' && OBJECT_TYPE.test(raw.object_type), raw.object_type != null);
+  mandatory('object_type', typeof raw.object_type === 'string' && OBJECT_TYPE.test(raw.object_type) && !ENVELOPE_KEYS.includes(raw.object_type), raw.object_type != null);
   mandatory('object', typeof raw.object === 'object' && raw.object !== null && !Array.isArray(raw.object), raw.object != null);
   if (raw.idempotency_key != null && (typeof raw.idempotency_key !== 'string' || raw.idempotency_key === '' || raw.idempotency_key.length > 255)) {
     details.idempotency_key = ['value_is_invalid'];
@@ -172,10 +176,17 @@ export function detail(log: WebhookLog) {
 
 const HTTP_STATUS_FILTER = /^(?:[1-5]\d\d|[1-5]xx|timeout)$/;
 
-/** Reads repeated (`statuses[]=a&statuses[]=b`) and comma-separated (`statuses=a,b`) forms alike. */
-function listParam(params: URLSearchParams, name: string): string[] | undefined {
-  const values = [...params.getAll(`${name}[]`), ...params.getAll(name)].flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-  return values.length ? [...new Set(values)] : undefined;
+/** Values a list filter may hold: each becomes an index partition or a filter term. */
+const MAX_LIST_VALUES = 20;
+
+/** Reads repeated (`statuses[]=a&statuses[]=b`) and comma-separated (`statuses=a,b`) forms alike; too many values is a 422. */
+function listParam(params: URLSearchParams, name: string, details: ValidationDetails): string[] | undefined {
+  const values = [...new Set([...params.getAll(`${name}[]`), ...params.getAll(name)].flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+  if (values.length > MAX_LIST_VALUES) {
+    details[name] = ['too_many_values'];
+    return undefined;
+  }
+  return values.length ? values : undefined;
 }
 
 function isCalendarDate(ymd: string): boolean {
@@ -214,17 +225,17 @@ export function parseLogQuery(organizationId: string, params: URLSearchParams): 
     if (isUuid(endpointId)) query.endpointId = endpointId;
     else details.webhook_endpoint_id = ['value_is_invalid'];
   }
-  const statuses = listParam(params, 'statuses');
+  const statuses = listParam(params, 'statuses', details);
   if (statuses) {
     if (statuses.every((s) => (WEBHOOK_STATUSES as readonly string[]).includes(s))) query.statuses = statuses as WebhookStatus[];
     else details.statuses = ['value_is_invalid'];
   }
-  const types = listParam(params, 'webhook_types');
+  const types = listParam(params, 'webhook_types', details);
   if (types) {
     if (types.every(isWebhookType)) query.webhookTypes = types;
     else details.webhook_types = ['value_is_invalid'];
   }
-  const codes = listParam(params, 'http_statuses');
+  const codes = listParam(params, 'http_statuses', details);
   if (codes) {
     if (codes.every((c) => HTTP_STATUS_FILTER.test(c))) query.httpStatuses = codes;
     else details.http_statuses = ['value_is_invalid'];
@@ -326,10 +337,12 @@ export async function recoverWebhooks(deps: WebhookDeps, organizationId: string,
   if (!(await deps.store.getEndpoint(organizationId, endpointId as string))) throw notFound('webhook_endpoint');
   let recovered = 0;
   let before: string | undefined;
+  const started = deps.now();
   for (;;) {
     const page = await deps.store.queryWebhooks({ organizationId, endpointId: endpointId as string, statuses: ['failed'], fromMs: from!, toMs: to!, limit: 100, ...(before ? { before } : {}) });
-    for (const log of page.items) if (await reopen(deps, log)) recovered++;
-    if (!page.last || recovered >= MAX_RECOVER_PER_CALL) {
+    // The index is eventually consistent: the item read by key decides.
+    for (const log of page.items) if (log.status === 'failed' && (await reopen(deps, log))) recovered++;
+    if (!page.last || recovered >= MAX_RECOVER_PER_CALL || deps.now() - started > RECOVER_TIME_BUDGET_MS) {
       deps.logger.info({ organization_id: organizationId, endpoint_id: endpointId, recovered }, 'webhooks recovered');
       return { recovered, has_more: Boolean(page.last) };
     }
@@ -350,7 +363,8 @@ export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ requeued:
     if (!isStuck(log, nowMs, deps.stuckAfterMs)) continue;
     const now = new Date(nowMs).toISOString();
     if (log.round_attempts >= deps.maxAttempts) {
-      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', owner: null, lease_until: null, next_attempt_at: null, updated_at: now });
+      // The owner stays: a late copy of its message must not pass for a redrive.
+      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', lease_until: null, next_attempt_at: null, updated_at: now });
       if (written) failed++;
       continue;
     }

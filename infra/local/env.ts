@@ -52,7 +52,7 @@ export async function localSettings(env: NodeJS.ProcessEnv = process.env): Promi
   const config = deliveryConfigFromEnv({
     WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
     WEBHOOK_ALLOW_HTTP: 'true',
-    API_BASE_URL: `http://localhost:${port}`,
+    API_BASE_URL: `http://127.0.0.1:${port}`,
     ...env,
   });
   const token = await adminToken(env, dataDir);

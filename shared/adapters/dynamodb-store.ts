@@ -8,9 +8,11 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type BatchGetCommandOutput,
+  type TransactWriteCommandInput,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE, type IndexName } from '#infra/definitions.ts';
+import { unavailable } from '../errors.ts';
 import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
 import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog } from '../model.ts';
 import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts';
@@ -27,6 +29,7 @@ import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts'
  */
 
 const DUE_SHARDS = 8;
+const TRANSACTION_ATTEMPTS = 4;
 const OVERDUE_SCAN_PAGE = 100;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -37,6 +40,7 @@ const webhookKey = (id: string) => ({ pk: `WH#${id}`, sk: 'WH' });
 const dueShard = (id: string) => parseInt(sha256(id).slice(0, 4), 16) % DUE_SHARDS;
 
 type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 function logItem(log: WebhookLog): Item {
   const org = `ORG#${log.organization_id}`;
@@ -99,21 +103,29 @@ export class DynamoDbStore implements Store {
     this.table = tableName;
   }
 
+  /**
+   * One transaction, retried briefly when DynamoDB cancels it for a concurrent transaction on the
+   * same items (the SDK does not retry that); a failed condition is the caller's to interpret.
+   */
+  private async transact(items: TransactItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (!codes?.includes('TransactionConflict') || codes.includes('ConditionalCheckFailed')) throw error;
+        if (attempt >= TRANSACTION_ATTEMPTS) throw unavailable('concurrent changes to the same records; retry');
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
   async createOrganization(org: Organization, apiKeyHash: string): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: { ...orgKey(org.id), ...org, endpoint_count: 0 }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          {
-            Put: {
-              TableName: this.table,
-              Item: { pk: `KEY#${apiKeyHash}`, sk: 'KEY', organization_id: org.id },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ],
-      }),
-    );
+    await this.transact([
+      { Put: { TableName: this.table, Item: { ...orgKey(org.id), ...org, endpoint_count: 0 }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Put: { TableName: this.table, Item: { pk: `KEY#${apiKeyHash}`, sk: 'KEY', organization_id: org.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    ]);
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -129,30 +141,25 @@ export class DynamoDbStore implements Store {
 
   async createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              // The count and the endpoint change together, so concurrent creates can never pass the limit.
-              Update: {
-                TableName: this.table,
-                Key: orgKey(endpoint.organization_id),
-                UpdateExpression: 'SET endpoint_count = endpoint_count + :one',
-                ConditionExpression: 'attribute_exists(pk) AND endpoint_count < :limit',
-                ExpressionAttributeValues: { ':one': 1, ':limit': limit },
-              },
-            },
-            { Put: { TableName: this.table, Item: { ...urlKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: this.table, Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          // The count and the endpoint change together, so concurrent creates can never pass the limit.
+          Update: {
+            TableName: this.table,
+            Key: orgKey(endpoint.organization_id),
+            UpdateExpression: 'SET endpoint_count = endpoint_count + :one',
+            ConditionExpression: 'attribute_exists(pk) AND endpoint_count < :limit',
+            ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+          },
+        },
+        { Put: { TableName: this.table, Item: { ...urlKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: this.table, Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      ]);
       return 'ok';
     } catch (error) {
       const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes[1] === 'ConditionalCheckFailed') return 'url_taken';
-      if (codes[0] === 'ConditionalCheckFailed') return 'limit_reached';
+      if (codes?.[1] === 'ConditionalCheckFailed') return 'url_taken';
+      if (codes?.[0] === 'ConditionalCheckFailed') return 'limit_reached';
       throw error;
     }
   }
@@ -174,54 +181,58 @@ export class DynamoDbStore implements Store {
     return Items.map(toEndpoint);
   }
 
+  /** After a failed guard on the endpoint: gone, or changed by someone else meanwhile. */
+  private async missingOrChanged(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: endpointKey(endpoint.organization_id, endpoint.id), ConsistentRead: true }));
+    return Item ? 'conflict' : 'not_found';
+  }
+
   async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
-    const key = endpointKey(previous.organization_id, previous.id);
     const urlChanged = previous.webhook_url !== next.webhook_url;
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: { ...key, ...next }, ConditionExpression: 'attribute_exists(pk)' } },
-            ...(urlChanged
-              ? [
-                  { Put: { TableName: this.table, Item: { ...urlKey(next.organization_id, next.webhook_url), endpoint_id: next.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
-                  { Delete: { TableName: this.table, Key: urlKey(previous.organization_id, previous.webhook_url) } },
-                ]
-              : []),
-          ],
-        }),
-      );
+      await this.transact([
+        // Guarded by the URL it had when read, so the URL claims always match the endpoints.
+        {
+          Put: {
+            TableName: this.table,
+            Item: { ...endpointKey(previous.organization_id, previous.id), ...next },
+            ConditionExpression: 'attribute_exists(pk) AND webhook_url = :previous',
+            ExpressionAttributeValues: { ':previous': previous.webhook_url },
+          },
+        },
+        ...(urlChanged
+          ? [
+              { Put: { TableName: this.table, Item: { ...urlKey(next.organization_id, next.webhook_url), endpoint_id: next.id }, ConditionExpression: 'attribute_not_exists(pk)' } },
+              { Delete: { TableName: this.table, Key: urlKey(previous.organization_id, previous.webhook_url) } },
+            ]
+          : []),
+      ]);
       return 'ok';
     } catch (error) {
       const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (codes[0] === 'ConditionalCheckFailed') return 'not_found';
-      if (codes[1] === 'ConditionalCheckFailed') return 'url_taken';
+      if (codes?.[0] === 'ConditionalCheckFailed') return this.missingOrChanged(previous);
+      if (codes?.[1] === 'ConditionalCheckFailed') return 'url_taken';
       throw error;
     }
   }
 
   async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Delete: { TableName: this.table, Key: endpointKey(endpoint.organization_id, endpoint.id), ConditionExpression: 'attribute_exists(pk)' } },
-            { Delete: { TableName: this.table, Key: urlKey(endpoint.organization_id, endpoint.webhook_url) } },
-            {
-              Update: {
-                TableName: this.table,
-                Key: orgKey(endpoint.organization_id),
-                UpdateExpression: 'SET endpoint_count = endpoint_count - :one',
-                ExpressionAttributeValues: { ':one': 1 },
-              },
-            },
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          Delete: {
+            TableName: this.table,
+            Key: endpointKey(endpoint.organization_id, endpoint.id),
+            ConditionExpression: 'attribute_exists(pk) AND webhook_url = :url',
+            ExpressionAttributeValues: { ':url': endpoint.webhook_url },
+          },
+        },
+        { Delete: { TableName: this.table, Key: urlKey(endpoint.organization_id, endpoint.webhook_url) } },
+        { Update: { TableName: this.table, Key: orgKey(endpoint.organization_id), UpdateExpression: 'SET endpoint_count = endpoint_count - :one', ExpressionAttributeValues: { ':one': 1 } } },
+      ]);
       return 'ok';
     } catch (error) {
-      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return 'not_found';
+      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return this.missingOrChanged(endpoint);
       throw error;
     }
   }
@@ -230,24 +241,12 @@ export class DynamoDbStore implements Store {
     const idemKey = idempotency && { pk: `IDEM#${idempotency.organizationId}#${idempotency.key}`, sk: 'IDEM' };
     if (!idemKey && logs.length === 0) return {};
     try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            ...(idemKey
-              ? [
-                  {
-                    Put: {
-                      TableName: this.table,
-                      Item: { ...idemKey, webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt },
-                      ConditionExpression: 'attribute_not_exists(pk)',
-                    },
-                  },
-                ]
-              : []),
-            ...logs.map((log) => ({ Put: { TableName: this.table, Item: logItem(log), ConditionExpression: 'attribute_not_exists(pk)' } })),
-          ],
-        }),
-      );
+      await this.transact([
+        ...(idemKey
+          ? [{ Put: { TableName: this.table, Item: { ...idemKey, webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } }]
+          : []),
+        ...logs.map((log) => ({ Put: { TableName: this.table, Item: logItem(log), ConditionExpression: 'attribute_not_exists(pk)' } })),
+      ]);
       return {};
     } catch (error) {
       if (!idemKey || cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
@@ -266,7 +265,7 @@ export class DynamoDbStore implements Store {
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map(webhookKey);
       while (keys && keys.length > 0) {
-        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
         for (const item of result.Responses?.[this.table] ?? []) found.set(item.id as string, toLog(item));
         keys = result.UnprocessedKeys?.[this.table]?.Keys;
       }

@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -89,10 +90,16 @@ export class SqsDeadLetters implements DeadLetters {
     return this.options.moveTask ? this.startMoveTask() : { moved: await this.redriveByCopy(), running: false };
   }
 
-  /** SQS moves the messages in the background; a Lambda behind API Gateway cannot wait for a large queue. */
+  /**
+   * SQS moves the messages in the background; a Lambda behind API Gateway cannot wait for a large
+   * queue. SQS runs one task per queue at a time, so a redrive already running is reported, not restarted.
+   */
   private async startMoveTask(): Promise<RedriveResult> {
     const { deadLetterArn, queueArn } = this.options;
     if (!deadLetterArn || !queueArn) throw new Error('queue ARNs are required for a message move task');
+    const { Results = [] } = await this.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: deadLetterArn, MaxResults: 1 }));
+    const current = Results[0];
+    if (current?.Status === 'RUNNING') return { moved: current.ApproximateNumberOfMessagesMoved ?? 0, running: true };
     await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: deadLetterArn, DestinationArn: queueArn }));
     return { moved: 0, running: true };
   }

@@ -22,7 +22,7 @@ describe('deliveryConfigFromEnv', () => {
   it('parses every setting', () => {
     expect(
       deliveryConfigFromEnv({
-        WEBHOOK_RETRY_SCHEDULE: ' 1, 2 ,3,43199',
+        WEBHOOK_RETRY_SCHEDULE: ' 1, 2 ,3,43080',
         WEBHOOK_TIMEOUT_MS: '2500',
         WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8, ::1/128',
         WEBHOOK_LOG_RETENTION_DAYS: '7',
@@ -30,7 +30,7 @@ describe('deliveryConfigFromEnv', () => {
         API_BASE_URL: 'https://hooks.example.com',
       }),
     ).toEqual({
-      retrySchedule: [1, 2, 3, 43199],
+      retrySchedule: [1, 2, 3, 43080],
       timeoutMs: 2500,
       allowCidrs: ['127.0.0.0/8', '::1/128'],
       logRetentionDays: 7,
@@ -43,7 +43,8 @@ describe('deliveryConfigFromEnv', () => {
     ['a negative wait', { WEBHOOK_RETRY_SCHEDULE: '5,-1' }],
     ['a non-numeric wait', { WEBHOOK_RETRY_SCHEDULE: '5,soon' }],
     ['a fractional wait', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
-    ['a wait over 12 hours', { WEBHOOK_RETRY_SCHEDULE: '5,43200' }],
+    ['a wait over 12 hours', { WEBHOOK_RETRY_SCHEDULE: '5,43081' }],
+    ['waits that outlast the queue\'s retention', { WEBHOOK_RETRY_SCHEDULE: '43080,43080,43080,43080,43080,43080' }],
     ['more than 24 retries', { WEBHOOK_RETRY_SCHEDULE: Array(25).fill('1').join(',') }],
     ['a negative timeout', { WEBHOOK_TIMEOUT_MS: '-1' }],
     ['a non-numeric timeout', { WEBHOOK_TIMEOUT_MS: 'fast' }],
@@ -67,7 +68,7 @@ describe('deliveryConfigToEnv', () => {
   it('round-trips through deliveryConfigFromEnv', () => {
     const configs = [
       deliveryConfigFromEnv({}),
-      { retrySchedule: [1, 60, 43199], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base' },
+      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base' },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
   });

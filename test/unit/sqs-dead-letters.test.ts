@@ -1,5 +1,5 @@
 // The dead-letter redrive on AWS: SQS's own message move task (the emulator lacks it), asserted call by call.
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SqsDeadLetters } from '#shared/adapters/sqs-queue.ts';
@@ -17,11 +17,20 @@ beforeEach(() => sqs.reset());
 
 describe('SqsDeadLetters with a message move task', () => {
   it('starts one move task from the DLQ to the delivery queue and reports it running', async () => {
+    sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 12 }] });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
     const result = await new SqsDeadLetters(new SQSClient({ region: 'eu-west-1' }), options).redrive();
     expect(result).toEqual({ moved: 0, running: true });
-    expect(sqs.calls()).toHaveLength(1);
+    expect(sqs.calls()).toHaveLength(2);
+    expect(sqs.commandCalls(ListMessageMoveTasksCommand)[0]!.args[0].input).toEqual({ SourceArn: options.deadLetterArn, MaxResults: 1 });
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({ SourceArn: options.deadLetterArn, DestinationArn: options.queueArn });
+  });
+
+  it('reports a move task already running instead of starting a second one', async () => {
+    sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 40, ApproximateNumberOfMessagesToMove: 100 }] });
+    const result = await new SqsDeadLetters(new SQSClient({ region: 'eu-west-1' }), options).redrive();
+    expect(result).toEqual({ moved: 40, running: true });
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
   });
 
   it('refuses to start without the queue ARNs', async () => {

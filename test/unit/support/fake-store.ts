@@ -1,5 +1,5 @@
-// An in-memory Store for unit tests: endpoints and API keys work, every other method throws.
-import type { Organization, WebhookEndpoint } from '#shared/model.ts';
+// An in-memory Store for unit tests: endpoints, API keys and single webhooks work (writes conditional on the version, as DynamoDB's); every other method throws.
+import type { Organization, WebhookEndpoint, WebhookLog } from '#shared/model.ts';
 import type { EndpointWriteResult, Store } from '#shared/ports.ts';
 
 const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
@@ -12,11 +12,22 @@ export class FakeStore implements Store {
   createOrganization = unsupported('createOrganization');
   getOrganization = unsupported('getOrganization') as () => Promise<Organization | undefined>;
   createWebhooks = unsupported('createWebhooks');
-  getWebhook = unsupported('getWebhook');
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
   findOverdue = unsupported('findOverdue');
-  updateWebhook = unsupported('updateWebhook');
+  readonly webhooks = new Map<string, WebhookLog>();
+
+  async getWebhook(id: string): Promise<WebhookLog | undefined> {
+    const found = this.webhooks.get(id);
+    return found && structuredClone(found);
+  }
+
+  async updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined> {
+    if (this.webhooks.get(previous.id)?.version !== previous.version) return undefined;
+    const written = { ...structuredClone(next), version: previous.version + 1 };
+    this.webhooks.set(written.id, written);
+    return structuredClone(written);
+  }
 
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
     this.lookedUpHashes.push(hash);

@@ -69,10 +69,9 @@ export function createGateway(options: GatewayOptions): Server {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-      const candidates = compiled.filter((r) => r.pattern.test(path));
-      if (candidates.length === 0) return lagoJson(res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
-      const route = candidates.find((r) => r.method === req.method);
-      if (!route) return lagoJson(res, 405, { status: 405, error: 'Method Not Allowed', code: 'method_not_allowed' });
+      // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
+      const route = compiled.find((r) => r.method === req.method && r.pattern.test(path));
+      if (!route) return lagoJson(res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
       if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return lagoJson(res, 401, { status: 401, error: 'Unauthorized' });
       const body = await readBody(req);
       if (body === undefined) {

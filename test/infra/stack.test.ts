@@ -288,9 +288,9 @@ describe('signing key', () => {
 });
 
 describe('HTTP API', () => {
-  it('has one route per entry of ROUTES, to the function it names', () => {
+  it('has one route per entry of ROUTES, to the function it names, and a catch-all to the api function', () => {
     const routes = Object.values(resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([...ROUTES.map(routeKey), '$default'].sort());
     const integrations = Object.entries(resources('AWS::ApiGatewayV2::Integration'));
     const functionOf = (target: unknown) => {
       const integrationId = text(target).replace(/^integrations\/<(.*)>$/, '$1');
@@ -302,11 +302,16 @@ describe('HTTP API', () => {
       const fn = route.fn === 'admin' ? stack.functions.admin : stack.functions.api;
       expect(functionOf(created.Target)).toBe(`<${id(fn)}.Arn>`);
     }
+    expect(functionOf(routes.find((r) => r.RouteKey === '$default')!.Target)).toBe(`<${id(stack.functions.api)}.Arn>`);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
   });
 
   it('requires SigV4 (IAM) on every /admin route and leaves /api routes to the handler (Bearer key)', () => {
     for (const route of Object.values(resources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties)) {
+      if (route.RouteKey === '$default') {
+        expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
+        continue;
+      }
       const path = String(route.RouteKey).split(' ')[1]!;
       if (path.startsWith('/admin/')) expect(route.AuthorizationType).toBe('AWS_IAM');
       else {
@@ -394,7 +399,7 @@ describe('cdk-nag', () => {
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api routes and IAM5 for the organization tokens, each with a reason', () => {
+  it('acknowledges only APIG4 on the /api routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -409,7 +414,7 @@ describe('cdk-nag', () => {
     visit(stack);
     const apiRoutes = ROUTES.filter((route) => route.fn === 'api').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
     const tokenReaders = ['Api', 'Admin', 'Sender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
-    expect(acknowledged.sort()).toEqual([...apiRoutes, ...tokenReaders].sort());
+    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
   });
 });
 

@@ -163,6 +163,16 @@ describe('webhook endpoints', () => {
     }
   });
 
+  it('answers an unknown route or method with a Lago-shaped 404', async () => {
+    const org = await createOrg();
+    const notFound = { status: 404, error: 'Not Found', code: 'route_not_found' };
+    for (const [method, path] of [['GET', '/api/v1/nothing'], ['PATCH', '/api/v1/webhook_endpoints'], ['GET', '/'], ['POST', '/api/v1/webhooks/public_key']]) {
+      const res = await request(method!, path!, { token: org.apiKey });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body).toEqual(notFound);
+    }
+  });
+
   it('never lets 20 concurrent creates pass the limit of 10', async () => {
     const org = await createOrg();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => post(org, { webhook_url: `https://example.com/concurrent/${i}` })));

@@ -1,7 +1,7 @@
 import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { Attempt, WebhookEndpoint, WebhookLog } from './model.ts';
+import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
 import type { DeliveryMessage, DeliveryQueue, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
@@ -121,7 +121,7 @@ export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promi
 
   const started = deps.now();
   // Whatever goes wrong while signing or sending is a failed attempt, so the round always advances.
-  const result = await attempt(deps, claimed, endpoint, started).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
+  const result = await attempt(deps, { ...claimed, payload: log.payload }, endpoint, started).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
   const finished = deps.now();
   return record(deps, message, claimed, endpoint, result, started, finished);
 }
@@ -159,7 +159,7 @@ async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpo
 async function record(
   deps: SenderDeps,
   message: ReceivedMessage,
-  log: WebhookLog,
+  log: WebhookState,
   endpoint: WebhookEndpoint,
   result: PostResult,
   started: number,

@@ -64,3 +64,6 @@ export interface WebhookLog {
   /** DynamoDB TTL, seconds since epoch. */
   expires_at: number;
 }
+
+/** A webhook without its payload: what changes with each attempt, and what lists show. */
+export type WebhookState = Omit<WebhookLog, 'payload'>;

@@ -1,4 +1,4 @@
-import type { Organization, WebhookEndpoint, WebhookLog, WebhookStatus } from './model.ts';
+import type { Organization, WebhookEndpoint, WebhookLog, WebhookState, WebhookStatus } from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
 
@@ -22,7 +22,7 @@ export interface LogQuery {
 }
 
 export interface LogPage {
-  items: WebhookLog[];
+  items: WebhookState[];
   /** Set when more items match. */
   last?: string;
 }
@@ -40,14 +40,19 @@ export interface Store {
 
   /** Writes the logs (and the idempotency record) atomically; returns the ids already recorded under the key. */
   createWebhooks(logs: WebhookLog[], idempotency?: { organizationId: string; key: string; expiresAt: number }): Promise<{ existing?: string[] }>;
+  /** One webhook with its payload. */
   getWebhook(id: string): Promise<WebhookLog | undefined>;
-  getWebhooks(ids: string[]): Promise<WebhookLog[]>;
+  /** Webhooks without their payloads, in the order of `ids`. */
+  getWebhooks(ids: string[]): Promise<WebhookState[]>;
   queryWebhooks(query: LogQuery): Promise<LogPage>;
   /** Webhooks still pending or retrying whose next attempt was due before `dueBefore`. */
-  findOverdue(dueBefore: string, limit: number): Promise<WebhookLog[]>;
+  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
 
-  /** Replaces a webhook if nobody changed it since `previous` was read (optimistic, by version); returns what was written. */
-  updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined>;
+  /**
+   * Replaces a webhook's state if nobody changed it since `previous` was read (optimistic, by
+   * version); returns what was written. The payload never changes and is not rewritten.
+   */
+  updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined>;
 }
 
 /** What a queue message carries: ids only, the payload stays in the store. */

@@ -4,7 +4,7 @@ import { isWebhookType } from './event-types.ts';
 import { idTime, isUuid, uuidv7 } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import { WEBHOOK_STATUSES, type WebhookLog, type WebhookStatus } from './model.ts';
+import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
 import type { DeliveryMessage, DeliveryQueue, LogQuery, Store } from './ports.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
@@ -112,7 +112,7 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   }));
   const idempotency = input.idempotency_key ? { organizationId: organization.id, key: input.idempotency_key, expiresAt: logs[0]?.expires_at ?? Math.floor(nowMs / 1000) + deps.retentionDays * 86400 } : undefined;
   const { existing } = await deps.store.createWebhooks(logs, idempotency);
-  let created = logs;
+  let created: WebhookState[] = logs;
   if (existing) {
     // A replay: nothing new is written; webhooks that never reached the queue are sent again.
     created = await deps.store.getWebhooks(existing);
@@ -128,9 +128,9 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   };
 }
 
-export const deliveryMessage = (log: WebhookLog): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
+export const deliveryMessage = (log: WebhookState): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
 
-async function enqueueOrFail(deps: WebhookDeps, logs: WebhookLog[]): Promise<void> {
+async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[]): Promise<void> {
   if (logs.length === 0) return;
   try {
     await deps.queue.enqueue(logs.map(deliveryMessage));
@@ -142,7 +142,7 @@ async function enqueueOrFail(deps: WebhookDeps, logs: WebhookLog[]): Promise<voi
 }
 
 /** The list view: everything but the payload and the attempts. */
-export function summarize(log: WebhookLog) {
+export function summarize(log: WebhookState) {
   return {
     lago_id: log.id,
     lago_organization_id: log.organization_id,
@@ -280,19 +280,19 @@ export async function getWebhook(store: Store, organizationId: string, id: strin
   return log;
 }
 
-const isLive = (log: WebhookLog) => log.status === 'pending' || log.status === 'retrying';
+const isLive = (log: WebhookState) => log.status === 'pending' || log.status === 'retrying';
 
 /** A live webhook whose next attempt is long overdue and that no attempt holds: its message was lost. */
-export function isStuck(log: WebhookLog, nowMs: number, stuckAfterMs: number): boolean {
+export function isStuck(log: WebhookState, nowMs: number, stuckAfterMs: number): boolean {
   if (!isLive(log)) return false;
   const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : idTime(log.id);
   return due + stuckAfterMs < nowMs && (log.lease_until ?? 0) < nowMs;
 }
 
 /** Starts a new round (fresh attempt budget, same unique key) and queues it. */
-async function reopen(deps: WebhookDeps, log: WebhookLog): Promise<WebhookLog | undefined> {
+async function reopen(deps: WebhookDeps, log: WebhookState): Promise<WebhookState | undefined> {
   const now = new Date(deps.now()).toISOString();
-  const next: WebhookLog = { ...log, status: 'pending', round_attempts: 0, owner: null, lease_until: null, next_attempt_at: now, updated_at: now };
+  const next: WebhookState = { ...log, status: 'pending', round_attempts: 0, owner: null, lease_until: null, next_attempt_at: now, updated_at: now };
   const written = await deps.store.updateWebhook(log, next);
   if (written) await enqueueOrFail(deps, [written]);
   return written;
@@ -307,7 +307,7 @@ export async function retryWebhook(deps: WebhookDeps, organizationId: string, id
     const reopened = await reopen(deps, log);
     if (reopened) {
       deps.logger.info({ organization_id: organizationId, webhook_id: id }, 'webhook retried');
-      return { webhook: detail(reopened) };
+      return { webhook: detail({ ...reopened, payload: log.payload }) };
     }
   }
   return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };

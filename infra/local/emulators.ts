@@ -10,6 +10,8 @@ import { startFauxqs } from 'fauxqs';
 /** The two emulators local mode runs on: DynamoDB Local (Java, a child process) and fauxqs (SQS, in process). */
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** A stalled emulator request fails and is retried by the SDK instead of hanging its caller. */
+const REQUEST_HANDLER = { connectionTimeout: 3_000, requestTimeout: 15_000 };
 export const LOCAL_REGION = 'us-east-1';
 
 export async function freePort(): Promise<number> {
@@ -42,7 +44,7 @@ export async function startDynamoDbLocal(dataDir: string, port?: number): Promis
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${chosen}`;
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: REQUEST_HANDLER });
   const stop = async () => {
     client.destroy();
     if (child.exitCode === null && child.signalCode === null) {
@@ -78,7 +80,7 @@ export async function startSqsLocal(dataDir: string, port?: number): Promise<Sqs
   await mkdir(sqsDir, { recursive: true });
   const server = await startFauxqs({ port: port ?? 0, host: '127.0.0.1', logger: false, dataDir: sqsDir });
   const endpoint = server.address;
-  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: REQUEST_HANDLER });
   return {
     client,
     endpoint,

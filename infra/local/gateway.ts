@@ -115,7 +115,8 @@ export function createGateway(options: GatewayOptions): Server {
       else res.end();
     }
   });
-  // Longer than clients keep idle connections, so a client never reuses one the server is closing.
-  server.keepAliveTimeout = 65_000;
+  // Longer than clients keep idle connections (they take the server's hint minus a margin), so a
+  // client never reuses one the server is closing; shorter than the headers timeout, as Node expects.
+  server.keepAliveTimeout = 30_000;
   return server;
 }

@@ -14,7 +14,7 @@ import {
 import { TABLE, type IndexName } from '#infra/definitions.ts';
 import { unavailable } from '../errors.ts';
 import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
-import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog } from '../model.ts';
+import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog, type WebhookState } from '../model.ts';
 import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts';
 
 /**
@@ -23,7 +23,8 @@ import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts'
  *   KEY#<sha256 of api key> / KEY  the organization an API key belongs to
  *   ORG#<org> / EP#<id>            endpoint
  *   ORG#<org> / URL#<sha256 url>   claims a URL so it is unique per organization
- *   WH#<id> / WH                   webhook log, with index keys for each search the API offers
+ *   WH#<id> / WH                   webhook state, with index keys for each search the API offers
+ *   WH#<id> / PAYLOAD              the payload, written once: attempts rewrite only the small state item
  *   IDEM#<org>#<key> / IDEM        ids created by a publish with that idempotency key
  * Webhook ids are UUIDv7, so every index sorted by `log_sk` is sorted by creation time.
  */
@@ -37,16 +38,18 @@ const orgKey = (id: string) => ({ pk: `ORG#${id}`, sk: 'ORG' });
 const endpointKey = (orgId: string, id: string) => ({ pk: `ORG#${orgId}`, sk: `EP#${id}` });
 const urlKey = (orgId: string, url: string) => ({ pk: `ORG#${orgId}`, sk: `URL#${sha256(url)}` });
 const webhookKey = (id: string) => ({ pk: `WH#${id}`, sk: 'WH' });
+const payloadKey = (id: string) => ({ pk: `WH#${id}`, sk: 'PAYLOAD' });
 const dueShard = (id: string) => parseInt(sha256(id).slice(0, 4), 16) % DUE_SHARDS;
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-function logItem(log: WebhookLog): Item {
+function stateItem(log: WebhookState): Item {
   const org = `ORG#${log.organization_id}`;
+  const { payload: _payload, ...state } = log as WebhookLog;
   const item: Item = {
     ...webhookKey(log.id),
-    ...log,
+    ...state,
     log_sk: log.id,
     org_pk: org,
     endpoint_pk: `EP#${log.endpoint_id}`,
@@ -65,10 +68,10 @@ function logItem(log: WebhookLog): Item {
 
 const INTERNAL_ATTRIBUTES = ['pk', 'sk', 'log_sk', 'org_pk', 'endpoint_pk', 'status_pk', 'endpoint_status_pk', 'type_pk', 'object_pk', 'due_pk', 'due_sk'];
 
-function toLog(item: Item): WebhookLog {
+function toState(item: Item): WebhookState {
   const copy: Item = { ...item };
   for (const key of INTERNAL_ATTRIBUTES) delete copy[key];
-  return copy as unknown as WebhookLog;
+  return copy as unknown as WebhookState;
 }
 
 function toEndpoint(item: Item): WebhookEndpoint {
@@ -245,7 +248,10 @@ export class DynamoDbStore implements Store {
         ...(idemKey
           ? [{ Put: { TableName: this.table, Item: { ...idemKey, webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } }]
           : []),
-        ...logs.map((log) => ({ Put: { TableName: this.table, Item: logItem(log), ConditionExpression: 'attribute_not_exists(pk)' } })),
+        ...logs.flatMap((log) => [
+          { Put: { TableName: this.table, Item: stateItem(log), ConditionExpression: 'attribute_not_exists(pk)' } },
+          { Put: { TableName: this.table, Item: { ...payloadKey(log.id), payload: log.payload, expires_at: log.expires_at } } },
+        ]),
       ]);
       return {};
     } catch (error) {
@@ -256,30 +262,36 @@ export class DynamoDbStore implements Store {
   }
 
   async getWebhook(id: string): Promise<WebhookLog | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: webhookKey(id), ConsistentRead: true }));
-    return Item ? toLog(Item) : undefined;
+    // Both items of the webhook in one read.
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': webhookKey(id).pk }, ConsistentRead: true }),
+    );
+    const state = Items.find((item) => item.sk === 'WH');
+    const payload = Items.find((item) => item.sk === 'PAYLOAD');
+    return state && payload ? { ...toState(state), payload: payload.payload as string } : undefined;
   }
 
-  async getWebhooks(ids: string[]): Promise<WebhookLog[]> {
-    const found = new Map<string, WebhookLog>();
+  async getWebhooks(ids: string[]): Promise<WebhookState[]> {
+    const found = new Map<string, WebhookState>();
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map(webhookKey);
       while (keys && keys.length > 0) {
         const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of result.Responses?.[this.table] ?? []) found.set(item.id as string, toLog(item));
+        for (const item of result.Responses?.[this.table] ?? []) found.set(item.id as string, toState(item));
         keys = result.UnprocessedKeys?.[this.table]?.Keys;
       }
     }
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  async updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined> {
-    const written = { ...next, version: previous.version + 1 };
+  async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    const { payload: _payload, ...state } = next as WebhookLog;
+    const written: WebhookState = { ...state, version: previous.version + 1 };
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: logItem(written),
+          Item: stateItem(written),
           ConditionExpression: 'version = :v',
           ExpressionAttributeValues: { ':v': previous.version },
         }),
@@ -291,7 +303,7 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async findOverdue(dueBefore: string, limit: number): Promise<WebhookLog[]> {
+  async findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]> {
     const ids: string[] = [];
     for (let shard = 0; shard < DUE_SHARDS && ids.length < limit; shard++) {
       let start: Record<string, unknown> | undefined;
@@ -457,7 +469,7 @@ function buildFilter(query: LogQuery): Filter {
 }
 
 /** The same filters as `buildFilter`, for an item read by key. */
-function matches(log: WebhookLog, query: LogQuery): boolean {
+function matches(log: WebhookState, query: LogQuery): boolean {
   if (log.organization_id !== query.organizationId) return false;
   if (query.endpointId && log.endpoint_id !== query.endpointId) return false;
   if (query.statuses?.length && !query.statuses.includes(log.status)) return false;

@@ -1,5 +1,5 @@
 // An in-memory Store for unit tests: endpoints, API keys and single webhooks work (writes conditional on the version, as DynamoDB's); every other method throws.
-import type { Organization, WebhookEndpoint, WebhookLog } from '#shared/model.ts';
+import type { Organization, WebhookEndpoint, WebhookLog, WebhookState } from '#shared/model.ts';
 import type { EndpointWriteResult, Store } from '#shared/ports.ts';
 
 const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
@@ -22,11 +22,13 @@ export class FakeStore implements Store {
     return found && structuredClone(found);
   }
 
-  async updateWebhook(previous: WebhookLog, next: WebhookLog): Promise<WebhookLog | undefined> {
-    if (this.webhooks.get(previous.id)?.version !== previous.version) return undefined;
-    const written = { ...structuredClone(next), version: previous.version + 1 };
-    this.webhooks.set(written.id, written);
-    return structuredClone(written);
+  async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    const current = this.webhooks.get(previous.id);
+    if (current?.version !== previous.version) return undefined;
+    // As in DynamoDB, the payload is written once and never replaced.
+    const { payload: _payload, ...state } = next as WebhookLog;
+    this.webhooks.set(state.id, { ...structuredClone(state), payload: current.payload, version: previous.version + 1 });
+    return { ...structuredClone(state), version: previous.version + 1 };
   }
 
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {

@@ -29,8 +29,11 @@ export interface Deps {
  */
 export const stuckAfterMs = (config: DeliveryConfig) => visibilityTimeoutSeconds(senderTimeoutSeconds(config.timeoutMs)) * 1000 + 5 * 60_000;
 
+/** The SSRF guard's exemptions, as ranges (the config keeps them as validated strings). */
+const allowList = (config: DeliveryConfig) => parseCidrs(config.allowCidrs.join(','));
+
 export function endpointPolicy(deps: Deps): EndpointPolicy {
-  return { allow: parseCidrs(deps.config.allowCidrs.join(',')), allowHttp: deps.config.allowHttp };
+  return { allow: allowList(deps.config), allowHttp: deps.config.allowHttp };
 }
 
 export function webhookDeps(deps: Deps): WebhookDeps {
@@ -57,7 +60,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     now: deps.now,
     retrySchedule: deps.config.retrySchedule,
     timeoutMs: deps.config.timeoutMs,
-    allow: parseCidrs(deps.config.allowCidrs.join(',')),
+    allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
     stuckAfterMs: stuckAfterMs(deps.config),

@@ -85,6 +85,8 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   if (!organization) throw notFound('organization');
   const nowMs = deps.now();
   const now = new Date(nowMs).toISOString();
+  // The logs and their idempotency record expire together.
+  const expiresAt = Math.floor(nowMs / 1000) + deps.retentionDays * 86400;
   const endpoints = registered.filter((e) => subscribes(e, input.webhook_type));
   const logs: WebhookLog[] = endpoints.map((endpoint) => ({
     id: uuidv7(nowMs),
@@ -108,9 +110,9 @@ export async function publish(deps: WebhookDeps, body: unknown) {
     created_at: now,
     updated_at: now,
     version: 0,
-    expires_at: Math.floor(nowMs / 1000) + deps.retentionDays * 86400,
+    expires_at: expiresAt,
   }));
-  const idempotency = input.idempotency_key ? { organizationId: organization.id, key: input.idempotency_key, expiresAt: logs[0]?.expires_at ?? Math.floor(nowMs / 1000) + deps.retentionDays * 86400 } : undefined;
+  const idempotency = input.idempotency_key ? { organizationId: organization.id, key: input.idempotency_key, expiresAt } : undefined;
   const { existing } = await deps.store.createWebhooks(logs, idempotency);
   let created: WebhookState[] = logs;
   if (existing) {

@@ -75,6 +75,8 @@ export function createGateway(options: GatewayOptions): Server {
       if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return lagoJson(res, 401, { status: 401, error: 'Unauthorized' });
       const body = await readBody(req);
       if (body === undefined) {
+        // The rest of the body stays unread, so the connection cannot carry another request.
+        res.setHeader('connection', 'close');
         return lagoJson(res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       }
       const values = route.pattern.exec(path)!.slice(1);

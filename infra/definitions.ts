@@ -32,29 +32,9 @@ export const TABLE = {
 
 export type IndexName = (typeof TABLE.indexes)[number]['name'];
 
-/** Default retry schedule: seconds to wait before each retry (8 attempts over about 28 hours). */
-export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
-
+/** Queue names; their settings (lanes, retention, poison count, timeouts) come from shared/delivery-policy.ts. */
 export const QUEUES = {
-  delivery: { name: 'webhook-deliveries' },
+  fast: { name: 'webhook-deliveries' },
+  slow: { name: 'webhook-deliveries-slow' },
   deadLetter: { name: 'webhook-deliveries-dlq' },
-  /** The delivery queue keeps messages for 4 days, longer than any schedule SQS allows (12 h per wait). */
-  deliveryRetentionSeconds: 4 * 24 * 3600,
-  /** The dead-letter queue keeps them for the SQS maximum, 14 days. */
-  deadLetterRetentionSeconds: 14 * 24 * 3600,
-};
-
-/** One receive per attempt: the message reaches the dead-letter queue after the last one. */
-export function maxReceiveCount(retrySchedule: readonly number[]): number {
-  return retrySchedule.length + 1;
-}
-
-/** The visibility timeout covers six sender invocations, as AWS advises for SQS event sources. */
-export function visibilityTimeoutSeconds(senderTimeoutSeconds: number): number {
-  return senderTimeoutSeconds * 6;
-}
-
-/** The sender's Lambda timeout: a full batch of slow endpoints plus time for bookkeeping. */
-export function senderTimeoutSeconds(webhookTimeoutMs: number): number {
-  return Math.ceil(webhookTimeoutMs / 1000) + 15;
-}
+} as const;

@@ -3,13 +3,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '#shared/retry-schedule.ts';
 import { type ApiThrottling, DEFAULT_API_THROTTLING, WebhookApi } from './constructs/api.ts';
 import { WebhookTable } from './constructs/data.ts';
 import { WebhookFunctions } from './constructs/functions.ts';
 import { Observability } from './constructs/observability.ts';
 import { DeliveryQueues } from './constructs/queues.ts';
 import { SigningKey } from './constructs/signing-key.ts';
-import { DEFAULT_RETRY_SCHEDULE } from './definitions.ts';
 import { ROUTES } from './routes.ts';
 
 export interface WebhookStackProps extends StackProps {
@@ -59,6 +59,8 @@ function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
     logRetentionDays: props.logRetentionDays ?? 90,
     allowHttp: props.allowHttp ?? false,
     issuer: '',
+    fastLaneMs: 3_000,
+    slowAfterMs: 1_000,
   });
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
@@ -81,7 +83,7 @@ export class WebhookStack extends Stack {
     if (!/^[A-Za-z0-9/_+=.@-]+$/.test(secretsPrefix)) throw new Error(`secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`);
 
     this.table = new WebhookTable(this, 'Data', { removalPolicy, deletionProtection: props.deletionProtection ?? true });
-    this.queues = new DeliveryQueues(this, 'Queues', { retrySchedule: config.retrySchedule, webhookTimeoutMs: config.timeoutMs, removalPolicy });
+    this.queues = new DeliveryQueues(this, 'Queues', { timeouts: { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }, removalPolicy });
     this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
     this.api = new WebhookApi(this, 'Api', { throttling: props.apiThrottling, logRetention, removalPolicy });
     this.functions = new WebhookFunctions(this, 'Functions', {
@@ -90,7 +92,7 @@ export class WebhookStack extends Stack {
       signingKey: this.signingKey,
       secretsPrefix,
       config: { ...config, issuer: this.api.url },
-      senderMaxConcurrency: props.senderMaxConcurrency,
+      senderMaxConcurrency: props.senderMaxConcurrency === undefined ? undefined : { fast: props.senderMaxConcurrency },
       sweepInterval: props.sweepInterval,
       logRetention,
       removalPolicy,
@@ -102,7 +104,7 @@ export class WebhookStack extends Stack {
     });
     this.observability = new Observability(this, 'Observability', {
       queues: this.queues,
-      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.sender, Sweeper: this.functions.sweeper },
+      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper },
       alarmEmail: props.alarmEmail,
       oldestMessageAgeThreshold: props.oldestMessageAgeThreshold,
       removalPolicy,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RETRY_SCHEDULE, QUEUES } from '#infra/definitions.ts';
-import { JITTER, MAX_DELAY_SECONDS } from './retry-schedule.ts';
+import { DEFAULT_RETRY_SCHEDULE, JITTER, MAX_DELAY_SECONDS, MAX_ROUND_SECONDS } from './retry-schedule.ts';
 import { parseCidrs } from './ssrf.ts';
 
 /** Delivery settings shared by AWS (Lambda environment) and local mode, read from the same names. */
@@ -15,6 +14,10 @@ export interface DeliveryConfig {
   allowHttp: boolean;
   /** The `iss` claim of JWT signatures: the API's base URL, as Lago uses LAGO_API_URL. */
   issuer: string;
+  /** A fast-lane attempt still running after this long is cut and its webhook moves to the slow lane. */
+  fastLaneMs: number;
+  /** An attempt still running after this long marks its endpoint slow: its next webhooks take the slow lane. */
+  slowAfterMs: number;
 }
 
 
@@ -40,6 +43,8 @@ const envSchema = z.object({
   WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
   API_BASE_URL: z.string().url().default('http://localhost:3000'),
+  WEBHOOK_FAST_LANE_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
 
 export class ConfigError extends Error {}
@@ -52,10 +57,9 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
   }
   const c = parsed.data;
   const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE];
-  // A round must end, jitter included, while the queue still keeps its message.
   const longest = retrySchedule.reduce((sum, wait) => sum + wait, 0) * (1 + JITTER);
-  if (longest > QUEUES.deliveryRetentionSeconds - 86_400) {
-    throw new ConfigError(`invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${(QUEUES.deliveryRetentionSeconds - 86_400) / 86_400 / (1 + JITTER)} days with jitter`);
+  if (longest > MAX_ROUND_SECONDS) {
+    throw new ConfigError(`invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${MAX_ROUND_SECONDS / 86_400} days with jitter`);
   }
   return {
     retrySchedule,
@@ -64,6 +68,8 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
     logRetentionDays: c.WEBHOOK_LOG_RETENTION_DAYS,
     allowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
     issuer: c.API_BASE_URL,
+    fastLaneMs: c.WEBHOOK_FAST_LANE_MS,
+    slowAfterMs: c.WEBHOOK_SLOW_AFTER_MS,
   };
 }
 
@@ -76,5 +82,7 @@ export function deliveryConfigToEnv(config: DeliveryConfig): Record<string, stri
     WEBHOOK_LOG_RETENTION_DAYS: String(config.logRetentionDays),
     WEBHOOK_ALLOW_HTTP: String(config.allowHttp),
     API_BASE_URL: config.issuer,
+    WEBHOOK_FAST_LANE_MS: String(config.fastLaneMs),
+    WEBHOOK_SLOW_AFTER_MS: String(config.slowAfterMs),
   };
 }

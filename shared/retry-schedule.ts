@@ -1,13 +1,15 @@
 /** When the next attempt happens, from the schedule, the jitter, and what the receiver said. */
 
+/** Default retry schedule: seconds to wait before each retry (8 attempts over about 28 hours). */
+export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
 export const JITTER = 0.2;
 /** Rate limits and timeouts get at least a minute before the next attempt. */
 export const SLOW_DOWN_FLOOR_SECONDS = 60;
-/**
- * The longest wait between attempts: SQS hides a message at most 12 hours from its receive, and
- * the attempt itself already used part of that, so two minutes are left for it.
- */
+/** The longest wait between two attempts, a schedule entry or a Retry-After: just under 12 hours. */
 export const MAX_DELAY_SECONDS = 12 * 3600 - 120;
+/** A whole round, jitter included, ends within a week. */
+export const MAX_ROUND_SECONDS = 7 * 24 * 3600;
 
 export interface FailureHint {
   httpStatus: number | null;

@@ -21,6 +21,8 @@ export interface WebhookFunctionProps {
   readonly timeout?: Duration;
   /** More memory also means more CPU, which signing and TLS use. @default 512 */
   readonly memorySize?: number;
+  /** Concurrency reserved for this function (and its cap). @default - none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
   /** @default - no variables besides NODE_OPTIONS */
   readonly environment?: Record<string, string>;
   /** How long the function's log group keeps its logs. @default RetentionDays.THREE_MONTHS */
@@ -53,6 +55,7 @@ export class WebhookFunction extends NodejsFunction {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       timeout: props.timeout ?? Duration.seconds(10),
       role,
       logGroup,

@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
 import { hmacSecretName } from '#shared/secrets.ts';
-import { senderTimeoutSeconds } from '../definitions.ts';
+import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/delivery-policy.ts';
 import type { WebhookTable } from './data.ts';
 import { WebhookFunction } from './function.ts';
 import type { DeliveryQueues } from './queues.ts';
@@ -23,9 +23,9 @@ export interface WebhookFunctionsProps {
   readonly secretsPrefix: string;
   /** The delivery settings, passed to every function in its environment (the names of shared/config.ts). Required. */
   readonly config: DeliveryConfig;
-  /** Most sender invocations the delivery queue may run at once (2 to 1000). @default 10 */
-  readonly senderMaxConcurrency?: number;
-  /** How often the sweeper looks for webhooks whose message was lost. @default Duration.minutes(5) */
+  /** Most concurrent sender invocations per lane (2 to 1000); each sender reserves that much concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
+  readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;
+  /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default Duration.minutes(1) */
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
@@ -40,13 +40,15 @@ export interface WebhookFunctionsProps {
 export class WebhookFunctions extends Construct {
   readonly api: WebhookFunction;
   readonly admin: WebhookFunction;
-  readonly sender: WebhookFunction;
+  /** One sender per lane, each consuming its own queue. */
+  readonly senders: Record<Lane, WebhookFunction>;
   readonly sweeper: WebhookFunction;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionsProps) {
     super(scope, id);
     const { table, queues, signingKey } = props;
-    const queue = queues.queue.queueArn;
+    const lanes = [queues.lanes.fast.queueArn, queues.lanes.slow.queueArn];
+    const queue = queues.lanes.fast.queueArn;
     const deadLetters = queues.deadLetterQueue.queueArn;
     // One secret per organization, named by its id, so only a wildcard covers them; "-??????" is the random suffix Secrets Manager adds.
     const tokenNames = `${hmacSecretName(props.secretsPrefix, '*')}-??????`;
@@ -59,8 +61,9 @@ export class WebhookFunctions extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       environment: {
-        QUEUE_URL: queues.queue.queueUrl,
+        QUEUE_URL: queues.lanes.fast.queueUrl,
         QUEUE_ARN: queue,
+        SLOW_QUEUE_URL: queues.lanes.slow.queueUrl,
         DLQ_URL: queues.deadLetterQueue.queueUrl,
         DLQ_ARN: deadLetters,
         SECRETS_PREFIX: props.secretsPrefix,
@@ -72,35 +75,43 @@ export class WebhookFunctions extends Construct {
     this.api = new WebhookFunction(this, 'Api', { ...common, handler: 'api', description: 'Organization API: webhook endpoints, signing keys, webhook logs', timeout: Duration.seconds(29) })
       .bindTable(table, 'RW')
       .allow(['secretsmanager:GetSecretValue'], [organizationTokens, signingKey.secretArn], tokensWildcard)
-      // Retry and recover put webhooks back on the delivery queue.
-      .allow(['sqs:SendMessage'], [queue]);
+      // Retry and recover put webhooks back on a delivery lane.
+      .allow(['sqs:SendMessage'], lanes);
 
     this.admin = new WebhookFunction(this, 'Admin', { ...common, handler: 'admin', description: 'Operator API: organizations, publishing, dead-letter redrive', timeout: Duration.seconds(29) })
       .bindTable(table, 'RW')
       .allow(['secretsmanager:CreateSecret'], [organizationTokens], tokensWildcard)
-      .allow(['sqs:SendMessage'], [queue])
+      .allow(['sqs:SendMessage'], lanes)
       // Status peeks at the dead letters; a message move task needs these on its source queue, and SendMessage on its destination.
       .allow(['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], [deadLetters]);
 
-    this.sender = new WebhookFunction(this, 'Sender', {
-      ...common,
-      handler: 'sender',
-      description: 'Delivers webhooks from the delivery queue',
-      timeout: Duration.seconds(senderTimeoutSeconds(props.config.timeoutMs)),
-    })
-      .bindTable(table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [organizationTokens, signingKey.secretArn], tokensWildcard)
-      // A message whose receive count cannot take it to the dead-letter queue is sent there.
-      .allow(['sqs:SendMessage'], [deadLetters]);
-    // The mapping's grant covers ChangeMessageVisibility, which the sender uses for backoff.
-    this.sender.addEventSource(new SqsEventSource(queues.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: props.senderMaxConcurrency ?? 10 }));
+    const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
+    const sender = (id: string, lane: Lane) => {
+      const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
+      const fn = new WebhookFunction(this, id, {
+        ...common,
+        environment: { ...common.environment, LANE: lane },
+        handler: 'sender',
+        description: `Delivers webhooks from the ${lane} delivery lane`,
+        timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
+        // Never fewer instances than the mapping may ask for, so the lane is never throttled, and never more.
+        reservedConcurrentExecutions: maxConcurrency,
+      })
+        .bindTable(table, 'RW')
+        .allow(['secretsmanager:GetSecretValue'], [organizationTokens, signingKey.secretArn], tokensWildcard)
+        // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
+        .allow(['sqs:SendMessage'], [...lanes, deadLetters]);
+      fn.addEventSource(new SqsEventSource(queues.lanes[lane], { batchSize: LANE_MAPPINGS[lane].batchSize, reportBatchItemFailures: true, maxConcurrency }));
+      return fn;
+    };
+    this.senders = { fast: sender('Sender', 'fast'), slow: sender('SlowSender', 'slow') };
 
     this.sweeper = new WebhookFunction(this, 'Sweeper', { ...common, handler: 'sweeper', description: 'Re-enqueues or fails webhooks whose message was lost', timeout: Duration.minutes(2) })
       .bindTable(table, 'RW')
-      .allow(['sqs:SendMessage'], [queue]);
+      .allow(['sqs:SendMessage'], lanes);
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',
-      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(5)),
+      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),
       // A missed sweep is made up by the next one.
       targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 0 })],
     });

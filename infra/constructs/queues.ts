@@ -1,41 +1,48 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { maxReceiveCount, QUEUES, senderTimeoutSeconds, visibilityTimeoutSeconds } from '../definitions.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/delivery-policy.ts';
 
 export interface DeliveryQueuesProps {
-  /** Seconds to wait before each retry: one receive per attempt gives maxReceiveCount. Required (the stack's default: DEFAULT_RETRY_SCHEDULE). */
-  readonly retrySchedule: readonly number[];
-  /** Timeout of one delivery attempt: it sets the sender's timeout, and so the visibility timeout. Required (the stack's default: 15 000). */
-  readonly webhookTimeoutMs: number;
-  /** What happens to the queues (and the messages in them) when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** The attempt timeout and the fast-lane budget: they set each lane's sender timeout, and so its visibility timeout. Required. */
+  readonly timeouts: LaneTimeouts;
+  /** What happens to the queues (and the messages in them) when they leave the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
- * The delivery queue and its dead-letter queue, configured from QUEUES in infra/definitions.ts like
- * the local ones. Both are standard queues (fair queues by MessageGroupId), encrypted, TLS only.
+ * The two delivery lanes and their shared dead-letter queue, configured from shared/delivery-policy.ts
+ * like the local ones. Standard queues (fair queues by MessageGroupId), encrypted, TLS only. The
+ * redrive policy only catches poison messages: exhausted webhooks are sent to the dead-letter queue
+ * by the sender.
  */
 export class DeliveryQueues extends Construct {
-  readonly queue: sqs.Queue;
+  readonly lanes: Record<Lane, sqs.Queue>;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: DeliveryQueuesProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.seconds(QUEUES.deadLetterRetentionSeconds),
+      retentionPeriod: Duration.seconds(DEAD_LETTER_RETENTION_SECONDS),
       removalPolicy,
     });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.seconds(QUEUES.deliveryRetentionSeconds),
-      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(senderTimeoutSeconds(props.webhookTimeoutMs))),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: maxReceiveCount(props.retrySchedule) },
-      removalPolicy,
-    });
+    const lane = (id: string, name: Lane) =>
+      new sqs.Queue(this, id, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.seconds(DELIVERY_RETENTION_SECONDS),
+        visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(name, props.timeouts)),
+        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: POISON_RECEIVE_COUNT },
+        removalPolicy,
+      });
+    this.lanes = { fast: lane('Queue', 'fast'), slow: lane('SlowQueue', 'slow') };
+  }
+
+  /** The fast lane: where publishes, retries and redrives start. */
+  get queue(): sqs.Queue {
+    return this.lanes.fast;
   }
 }

@@ -6,7 +6,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { maxReceiveCount, QUEUES, senderTimeoutSeconds, TABLE, visibilityTimeoutSeconds } from '../definitions.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANES, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/delivery-policy.ts';
+import { QUEUES, TABLE } from '../definitions.ts';
 
 /** Creates the table and the queues on the emulators from the definitions the CDK stack uses. */
 
@@ -43,11 +44,14 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   await client.send(new DescribeTableCommand({ TableName: tableName }));
 }
 
+export interface LocalQueue {
+  url: string;
+  arn: string;
+}
+
 export interface LocalQueues {
-  queueUrl: string;
-  queueArn: string;
-  deadLetterUrl: string;
-  deadLetterArn: string;
+  lanes: Record<Lane, LocalQueue>;
+  deadLetter: LocalQueue;
 }
 
 async function queueArn(sqs: SQSClient, url: string): Promise<string> {
@@ -55,19 +59,22 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
   return Attributes!.QueueArn!;
 }
 
-export async function ensureQueues(sqs: SQSClient, retrySchedule: readonly number[], webhookTimeoutMs: number): Promise<LocalQueues> {
-  // Queues kept from an earlier run get the current settings (a changed schedule changes maxReceiveCount).
-  const ensure = async (name: string, attributes: Record<string, string>) => {
+/** The two lanes and their dead-letter queue, with the settings the CDK stack gives them. */
+export async function ensureQueues(sqs: SQSClient, timeouts: LaneTimeouts): Promise<LocalQueues> {
+  // Queues kept from an earlier run get the current settings.
+  const ensure = async (name: string, attributes: Record<string, string>): Promise<LocalQueue> => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
-    return QueueUrl!;
+    return { url: QueueUrl!, arn: await queueArn(sqs, QueueUrl!) };
   };
-  const deadLetterUrl = await ensure(QUEUES.deadLetter.name, { MessageRetentionPeriod: String(QUEUES.deadLetterRetentionSeconds) });
-  const deadLetterArn = await queueArn(sqs, deadLetterUrl);
-  const queueUrl = await ensure(QUEUES.delivery.name, {
-    VisibilityTimeout: String(visibilityTimeoutSeconds(senderTimeoutSeconds(webhookTimeoutMs))),
-    MessageRetentionPeriod: String(QUEUES.deliveryRetentionSeconds),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: maxReceiveCount(retrySchedule) }),
-  });
-  return { queueUrl, queueArn: await queueArn(sqs, queueUrl), deadLetterUrl, deadLetterArn };
+  const deadLetter = await ensure(QUEUES.deadLetter.name, { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS) });
+  const lanes = {} as Record<Lane, LocalQueue>;
+  for (const lane of LANES) {
+    lanes[lane] = await ensure(QUEUES[lane].name, {
+      VisibilityTimeout: String(visibilityTimeoutSeconds(lane, timeouts)),
+      MessageRetentionPeriod: String(DELIVERY_RETENTION_SECONDS),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: POISON_RECEIVE_COUNT }),
+    });
+  }
+  return { lanes, deadLetter };
 }

@@ -1,0 +1,66 @@
+/**
+ * How deliveries flow through SQS: the two lanes, how the sender consumes them, when a message is
+ * poison, and the timeouts that follow from the attempt timeout. Domain settings: the CDK stack and
+ * the local stack both build their queues, event source mappings and pollers from them.
+ */
+
+/**
+ * `fast`: every first attempt, unless its endpoint was slow lately. `slow`: endpoints that recently
+ * answered slowly or not at all, with their own consumers, so they never hold the fast lane.
+ */
+export type Lane = 'fast' | 'slow';
+export const LANES: readonly Lane[] = ['fast', 'slow'];
+
+export interface LaneMapping {
+  /** Messages per sender invocation. */
+  batchSize: number;
+  /** Concurrent sender invocations (the event source mapping's maximum concurrency, the local poller's loops). */
+  maxConcurrency: number;
+}
+
+/** One source for the CDK event source mappings and the local pollers, so local runs predict AWS. */
+export const LANE_MAPPINGS: Record<Lane, LaneMapping> = {
+  fast: { batchSize: 10, maxConcurrency: 10 },
+  slow: { batchSize: 10, maxConcurrency: 5 },
+};
+
+/**
+ * A message received this often without being finished is poison: SQS moves it to the dead-letter
+ * queue (the redrive policy's maxReceiveCount). It is independent of the retry schedule: every
+ * attempt is a new message, and a receive that cannot make its attempt (a store error, a duplicate)
+ * is re-sent as a new message rather than left to be received again.
+ */
+export const POISON_RECEIVE_COUNT = 5;
+
+/** SQS delays a message at most 15 minutes; longer waits are kept in the store until they are nearly due. */
+export const MAX_MESSAGE_DELAY_SECONDS = 900;
+
+/** The delivery queues keep a message 4 days: far longer than any message waits (15 minutes) or is retried. */
+export const DELIVERY_RETENTION_SECONDS = 4 * 24 * 3600;
+/** The dead-letter queue keeps messages for the SQS maximum, 14 days. */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/** Time for the sender's bookkeeping around the attempts of a batch (reads, writes, sends). */
+const BOOKKEEPING_SECONDS = 15;
+
+export interface LaneTimeouts {
+  /** Attempt timeout (connect plus response), WEBHOOK_TIMEOUT_MS. */
+  timeoutMs: number;
+  /** How long a fast-lane attempt may run before it is cut and moved to the slow lane. */
+  fastLaneMs: number;
+}
+
+/** The longest a single attempt runs in a lane. */
+export function attemptBudgetMs(lane: Lane, timeouts: LaneTimeouts): number {
+  return lane === 'fast' ? Math.min(timeouts.timeoutMs, timeouts.fastLaneMs) : timeouts.timeoutMs;
+}
+
+/** The sender's Lambda timeout in a lane: a batch's attempts run side by side, plus bookkeeping. */
+export function senderTimeoutSeconds(lane: Lane, timeouts: LaneTimeouts): number {
+  return Math.ceil(attemptBudgetMs(lane, timeouts) / 1000) + BOOKKEEPING_SECONDS;
+}
+
+/** The visibility timeout covers six sender invocations, as AWS advises for SQS event sources. */
+export function visibilityTimeoutSeconds(lane: Lane, timeouts: LaneTimeouts): number {
+  return senderTimeoutSeconds(lane, timeouts) * 6;
+}

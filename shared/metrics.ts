@@ -5,7 +5,7 @@
 
 export const METRICS_NAMESPACE = 'LagoWebhooks';
 
-export type MetricName = 'WebhooksPublished' | 'DeliveriesSucceeded' | 'DeliveryAttemptsFailed' | 'WebhooksExhausted' | 'EndpointResponseTime';
+export type MetricName = 'WebhooksPublished' | 'DeliveriesSucceeded' | 'DeliveryAttemptsFailed' | 'WebhooksExhausted' | 'EndpointResponseTime' | 'PoisonMessages' | 'SlowLaneHandoffs';
 
 export interface Metrics {
   record(name: MetricName, value: number, unit?: 'Count' | 'Milliseconds'): void;

@@ -47,6 +47,8 @@ const receiver = createServer((req, res) => {
     if (++delivered === EVENTS * ENDPOINTS) allDelivered();
   });
 });
+let connections = 0;
+receiver.on('connection', () => connections++);
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
 const receiverPort = (receiver.address() as { port: number }).port;
 
@@ -86,6 +88,8 @@ try {
   console.log(`events: ${EVENTS} to ${ENDPOINTS} endpoints (${EVENTS * ENDPOINTS} deliveries), ${CONCURRENCY} publishers`);
   console.log(`publish:  ${(EVENTS / publishSeconds).toFixed(1)} events/s; latency ${summary(publishLatency)}`);
   console.log(`delivery: ${((EVENTS * ENDPOINTS) / totalSeconds).toFixed(1)} deliveries/s; publish-to-receiver ${summary(deliveryLatency)}`);
+  // Kept-alive connections: a warm endpoint should open next to none per delivery.
+  console.log(`connections opened per delivery: ${(connections / (EVENTS * ENDPOINTS)).toFixed(3)} (${connections} for ${EVENTS * ENDPOINTS} deliveries)`);
 } finally {
   receiver.close();
   await stack.stop();

@@ -30,6 +30,8 @@ export const RESPONSE_BODY_LIMIT = 16 * 1024;
 const ATTEMPTS_KEPT = 50;
 /** A message may arrive this early (clock skew) and still make its attempt. */
 const EARLY_TOLERANCE_MS = 1000;
+/** Times a message ahead of its predecessor's record comes back (about 3 minutes in all) before it is dropped. */
+const MAX_EARLY_REQUEUES = 12;
 /** How long an endpoint stays in the slow lane after an attempt to it ran long. */
 export const SLOW_LANE_MS = 15 * 60_000;
 
@@ -72,6 +74,7 @@ export type Decision =
   | { kind: 'fail'; error: string }
   | { kind: 'forward' }
   | { kind: 'wait'; seconds: number }
+  | { kind: 'early' }
   | { kind: 'attempt'; redrive: boolean };
 
 
@@ -92,7 +95,9 @@ export function decide(log: WebhookState | undefined, message: DeliveryMessage, 
     if (!endpoint) return { kind: 'drop', why: 'the webhook endpoint was deleted' };
     return { kind: 'attempt', redrive: true };
   }
-  if (message.attempt !== undefined && message.attempt !== next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  if (message.attempt !== undefined && message.attempt < next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
+  if (message.attempt !== undefined && message.attempt > next) return { kind: 'early' };
   // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
   if (log.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', error: 'the webhook endpoint was deleted' };
@@ -223,16 +228,23 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     case 'wait':
       await deps.queue.send(received.lane, [message], decision.seconds);
       return 'done';
+    case 'early':
+      // Its predecessor never got recorded (a crash): that attempt is made again and sends a new successor.
+      if ((message.requeues ?? 0) >= MAX_EARLY_REQUEUES) {
+        deps.logger.debug({ ...context, attempt: message.attempt }, 'delivery message for an attempt never reached: dropped');
+        return 'done';
+      }
+      return requeue(deps, received.lane, message, new Error(`attempt ${message.attempt} is ahead of the recorded ones`));
     case 'attempt':
       return attemptAndRecord(deps, received, message, decision.redrive ? { ...log!, status: 'retrying', round_attempts: 0 } : log!, endpoint!);
   }
 }
 
-/** A read or write the attempt needs failed: send the message again later, so its receive count never grows towards poison. */
+/** The message cannot make its attempt now: send it again later, so its receive count never grows towards poison. */
 async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, error: unknown): Promise<Disposition> {
   const requeues = (message.requeues ?? 0) + 1;
   const delay = Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(1.5 ** (requeues - 1)));
-  deps.logger.warn({ err: error, webhook_id: message.webhookId, requeues, retry_in_seconds: delay }, 'store unavailable: delivery message sent again later');
+  deps.logger.warn({ err: error, webhook_id: message.webhookId, requeues, retry_in_seconds: delay }, 'delivery message sent again later');
   await deps.queue.send(lane, [{ ...message, requeues }], delay);
   return 'done';
 }

@@ -47,7 +47,7 @@ export default async function setup(project: TestProject) {
     adminToken: generateAdminToken(),
     config,
     logLevel: process.env.LOG_LEVEL ?? 'silent',
-    sweepIntervalMs: 500,
+    sweepIntervalMs: 1000,
   });
   project.provide('stack', {
     url: stack.url,

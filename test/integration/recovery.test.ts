@@ -1,7 +1,7 @@
 // Getting failed webhooks delivered after all, on the local stack: one retry, bulk recovery after an outage, dead-letter redrive and the sweeper.
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
 import { admin, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhook, webhookSettles, type Org, type Received, type Reply } from './helpers.ts';
@@ -252,7 +252,7 @@ describe('dead-letter redrive', () => {
     return res.body.dead_letters;
   };
 
-  it('empties the dead-letter queue and delivers its webhooks with a fresh round of attempts', async () => {
+  it('holds each exhausted webhook once, empties on redrive and delivers its webhooks with a fresh round of attempts', async () => {
     const rounds = ATTEMPTS_PER_ROUND();
     // Fails a whole round and the first attempt after the redrive, then takes the webhook.
     const seen = new Map<string, number>();
@@ -270,14 +270,26 @@ describe('dead-letter redrive', () => {
 
     // Other test files share this queue: count what this test added and look for its own messages.
     const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const inQueue = new Set<string>();
     try {
       await eventually(
         async () => {
-          // A peek (visibility 0) leaves the messages where they are.
-          const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-          for (const m of Messages) inQueue.add((JSON.parse(m.Body ?? '{}') as { webhook_id?: string }).webhook_id ?? '');
-          return ids.every((id) => inQueue.has(id)) ? true : undefined;
+          // Every message of the queue, each counted once (received hidden, then shown again at once).
+          const copies = new Map<string, number>();
+          const handles: string[] = [];
+          for (;;) {
+            const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
+            if (Messages.length === 0) break;
+            for (const m of Messages) {
+              handles.push(m.ReceiptHandle!);
+              const id = (JSON.parse(m.Body ?? '{}') as { webhook_id?: string }).webhook_id ?? '';
+              copies.set(id, (copies.get(id) ?? 0) + 1);
+            }
+          }
+          for (const handle of handles) await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack().deadLetterUrl, ReceiptHandle: handle, VisibilityTimeout: 0 }));
+          if (!ids.every((id) => copies.has(id))) return undefined;
+          // Each exhausted webhook is in the dead-letter queue exactly once.
+          expect(ids.map((id) => copies.get(id))).toEqual(ids.map(() => 1));
+          return true;
         },
         30_000,
         'the failed webhooks in the dead-letter queue',

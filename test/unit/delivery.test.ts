@@ -125,11 +125,21 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
-  it('drops messages for any attempt but the next one: duplicates and stale copies', async () => {
+  it('drops messages for attempts already made: duplicates and stale copies', async () => {
     store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 2, round_attempts: 2 }));
-    for (const attempt of [1, 2, 4]) expect(await deliver(deps(), message(`m${attempt}`, attempt))).toBe('done');
+    for (const attempt of [1, 2]) expect(await deliver(deps(), message(`m${attempt}`, attempt))).toBe('done');
     expect(receiver.received).toHaveLength(0);
+    expect(queue.sent).toEqual([]);
     expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(2);
+  });
+
+  it('sends a message that is ahead of its predecessor\'s record again later, and drops it when the predecessor never lands', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 1, round_attempts: 1 }));
+    expect(await deliver(deps(), message('m3', 3))).toBe('done');
+    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 3, requeues: 1 }, delay: 1 }]);
+    expect(await deliver(deps(), message('m3', 3, { requeues: 12 }))).toBe('done');
+    expect(queue.sent).toHaveLength(1);
+    expect(receiver.received).toHaveLength(0);
   });
 
   it('drops a stale copy once the webhook has failed, and starts a fresh round for a redriven dead letter', async () => {

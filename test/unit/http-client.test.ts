@@ -147,3 +147,42 @@ describe('postWebhook', () => {
     expect(await postWebhook('not a url', {}, BODY, LOCAL)).toMatchObject({ ok: false, kind: 'blocked' });
   });
 });
+
+describe('connection reuse', () => {
+  async function countingReceiver(keepAliveTimeout: number) {
+    let connections = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    server.keepAliveTimeout = keepAliveTimeout;
+    server.on('connection', () => connections++);
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, connections: () => connections, server };
+  }
+  const opts: PostOptions = { timeoutMs: 2000, allow: parseCidrs('127.0.0.0/8'), allowHttp: true, maxResponseBytes: 1024 };
+
+  it('sends successive webhooks to a warm endpoint over one kept-alive connection', async () => {
+    const r = await countingReceiver(5000);
+    for (let i = 0; i < 20; i++) expect(await postWebhook(r.url, {}, `{"n":${i}}`, opts)).toMatchObject({ ok: true, status: 200 });
+    expect(r.connections()).toBe(1);
+  });
+
+  it('opens a new connection when the receiver closed the idle one, without failing the attempt', async () => {
+    // The receiver closes idle connections after 1.2 s, before the client's 4 s.
+    const r = await countingReceiver(1200);
+    let closed = 0;
+    r.server.on('connection', (socket) => socket.on('close', () => closed++));
+    for (let round = 1; round <= 3; round++) {
+      expect(await postWebhook(r.url, {}, '{}', opts)).toMatchObject({ ok: true, status: 200 });
+      // Wait (bounded) until the receiver has dropped the idle connection.
+      const deadline = Date.now() + 5000;
+      while (closed < round && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(closed).toBe(round);
+    }
+    expect(await postWebhook(r.url, {}, '{}', opts)).toMatchObject({ ok: true, status: 200 });
+    expect(r.connections()).toBe(4);
+  });
+});

@@ -1,0 +1,167 @@
+// The delivery pipeline at AWS scale, on an isolated local stack: waiting webhooks hold no received message, receives that cannot make their attempt never dead-letter a live webhook, and a hanging receiver does not delay the others.
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
+import type { Lane } from '#shared/delivery-policy.ts';
+import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+
+let stack: IsolatedStack;
+let sqs: SQSClient;
+let org: { id: string; apiKey: string };
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  // Waits of 30 s and 20 min: the test never waits for them, it looks at the queues in between.
+  stack = await isolatedStack('pipeline', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '30,1200', WEBHOOK_TIMEOUT_MS: '5000' });
+  sqs = new SQSClient({ endpoint: stack.local.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const created = await stack.call('POST', '/admin/v1/organizations', stack.local.adminToken, { name: 'Pipeline' });
+  org = { id: (created.body.organization as { lago_id: string }).lago_id, apiKey: created.body.api_key as string };
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.stop()));
+  sqs?.destroy();
+  await stack?.stop();
+});
+
+async function receiver(reply?: ConstructorParameters<typeof Receiver>[0]): Promise<Receiver> {
+  const r = await new Receiver(reply).start();
+  receivers.push(r);
+  return r;
+}
+
+async function endpoint(url: string): Promise<string> {
+  const res = await stack.call('POST', '/api/v1/webhook_endpoints', org.apiKey, { webhook_endpoint: { webhook_url: url, signature_algo: 'hmac' } });
+  expect(res.status).toBe(200);
+  return (res.body.webhook_endpoint as { lago_id: string }).lago_id;
+}
+
+async function publish(objectId: string): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
+  const res = await stack.call('POST', '/admin/v1/webhooks', stack.local.adminToken, { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: objectId } });
+  expect(res.status).toBe(202);
+  return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
+}
+
+async function details(id: string) {
+  const res = await stack.call('GET', `/api/v1/webhooks/${id}`, org.apiKey);
+  return res.body.webhook as { status: string; attempts: { http_status: number | null }[]; next_attempt_at: string | null; attempts_count: number };
+}
+
+async function counts(lane: Lane) {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.local.queues.lanes[lane].url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible), delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed) };
+}
+
+describe('waiting for a retry', () => {
+  it('holds no received message: short waits are delayed messages, long ones timers in the store', async () => {
+    const failing = await receiver((_req, res) => res.writeHead(500).end('down'));
+    // A Retry-After of an hour is longer than SQS can delay a message.
+    const limited = await receiver((_req, res) => res.writeHead(429, { 'retry-after': '3600' }).end('slow down'));
+    await endpoint(failing.url);
+    await endpoint(limited.url);
+    const webhooks = await publish('inv_wait');
+    expect(webhooks).toHaveLength(2);
+    const waiting = await Promise.all(
+      webhooks.map((w) =>
+        eventually(async () => {
+          const d = await details(w.lago_id);
+          return d.status === 'retrying' ? d : undefined;
+        }, 20_000, 'the first attempt to fail'),
+      ),
+    );
+    const waits = waiting.map((w) => Date.parse(w.next_attempt_at!) - Date.now()).sort((a, b) => a - b);
+    expect(waits[0]).toBeGreaterThan(15_000);
+    expect(waits[0]).toBeLessThan(40_000);
+    expect(waits[1]).toBeGreaterThan(3_500_000);
+
+    // The 30-second wait is one delayed message; the hour is a timer in the store, not a message at all.
+    const fast = await eventually(async () => {
+      const c = await counts('fast');
+      return c.inFlight === 0 && c.delayed === 1 ? c : undefined;
+    }, 10_000, 'no message in flight and one delayed');
+    expect(fast).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
+    expect(await counts('slow')).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(failing.received).toHaveLength(1);
+    expect(limited.received).toHaveLength(1);
+    for (const id of await listEndpointIds()) await stack.call('DELETE', `/api/v1/webhook_endpoints/${id}`, org.apiKey);
+  });
+});
+
+async function listEndpointIds(): Promise<string[]> {
+  const res = await stack.call('GET', '/api/v1/webhook_endpoints?per_page=100', org.apiKey);
+  return (res.body.webhook_endpoints as { lago_id: string }[]).map((e) => e.lago_id);
+}
+
+describe('receives that cannot make their attempt', () => {
+  it('never dead-letter a live webhook, however many there are', async () => {
+    const r = await receiver();
+    const endpointId = await endpoint(r.url);
+    // The store fails every read of this webhook six times, more than SQS's maxReceiveCount (5).
+    const store = stack.local.deps.store;
+    const getWebhook = store.getWebhook.bind(store);
+    let target = '';
+    let refused = 0;
+    store.getWebhook = async (id) => {
+      if (id === target && refused < 6) {
+        refused++;
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+      return getWebhook(id);
+    };
+    try {
+      target = (await publish('inv_refused'))[0]!.lago_id;
+      const done = await eventually(async () => {
+        const d = await details(target);
+        return d.status === 'succeeded' ? d : undefined;
+      }, 60_000, 'the webhook to be delivered after the store recovers');
+      expect(refused).toBe(6);
+      expect(done.attempts_count).toBe(1);
+      expect(r.received.filter((x) => x.headers['x-lago-unique-key'] === target)).toHaveLength(1);
+    } finally {
+      store.getWebhook = getWebhook;
+    }
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.local.queues.deadLetter.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    expect(Messages.map((m) => m.Body ?? '').filter((b) => b.includes(target))).toEqual([]);
+    await stack.call('DELETE', `/api/v1/webhook_endpoints/${endpointId}`, org.apiKey);
+  }, 90_000);
+});
+
+describe('a receiver that hangs', () => {
+  it('does not delay the other endpoints\' deliveries', async () => {
+    const published = new Map<string, number>();
+    const latencies: number[] = [];
+    const healthy = await Promise.all(
+      [1, 2, 3].map(() =>
+        receiver((req, res) => {
+          const sent = published.get(req.headers['x-lago-unique-key'] as string);
+          if (sent !== undefined) latencies.push(Date.now() - sent);
+          res.writeHead(200).end('ok');
+        }),
+      ),
+    );
+    const hanging = await receiver(() => undefined);
+    const hangingId = await endpoint(hanging.url);
+    for (const r of healthy) await endpoint(r.url);
+
+    const EVENTS = 100;
+    for (let i = 0; i < EVENTS; i++) {
+      const started = Date.now();
+      for (const w of await publish(`inv_hang_${i}`)) if (w.lago_webhook_endpoint_id !== hangingId) published.set(w.lago_id, started);
+      // A steady producer: one event every 100 ms, about what this machine's DynamoDB Local sustains.
+      const next = started + 100;
+      while (Date.now() < next) await new Promise((resolve) => setTimeout(resolve, next - Date.now()));
+    }
+    await eventually(() => (latencies.length >= EVENTS * 3 ? true : undefined), 30_000, 'every healthy delivery');
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p95 = sorted[Math.floor(0.95 * sorted.length) - 1]!;
+    console.log(`healthy publish-to-receipt with a hanging endpoint: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p95 ${p95} ms, max ${sorted[sorted.length - 1]} ms`);
+    expect(p95).toBeLessThan(1000);
+    // The hanging endpoint was attempted all the same, in the slow lane.
+    expect(hanging.received.length).toBeGreaterThan(0);
+  }, 120_000);
+});

@@ -27,16 +27,7 @@ const MAX_AGENTS = 500;
 /** Idle connections are closed after this (or the server's Keep-Alive hint less a second), below common servers' keep-alive (Node's 5 s, nginx's 75 s). */
 const IDLE_SOCKET_MS = 4_000;
 
-/**
- * A reused connection that fails before any response, after idling this long, was most likely closed
- * by the receiver's keep-alive timer just as it was picked: the request is sent once more on a new
- * one. A connection reset sooner than that is the receiver's doing, and a failed attempt.
- */
-const STALE_AFTER_IDLE_MS = 1_000;
-
 const agents = new Map<string, http.Agent>();
-/** When each kept-alive connection last became idle. */
-const idleSince = new WeakMap<object, number>();
 let opened = 0;
 
 /** Connections opened so far by this process (the bench reports them per delivery). */
@@ -57,7 +48,6 @@ function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
   };
   const options = { keepAlive: true, maxSockets: 50, maxFreeSockets: 10, timeout: IDLE_SOCKET_MS, lookup };
   agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
-  agent.on('free', (socket: object) => idleSince.set(socket, Date.now()));
   agents.set(key, agent);
   if (agents.size > MAX_AGENTS) {
     const [oldestKey, oldest] = agents.entries().next().value as [string, http.Agent];
@@ -86,20 +76,15 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
     if (deadline.aborted) return { ok: false, kind: 'timeout', error: `timed out after ${options.timeoutMs} ms` };
     return { ok: false, kind: 'network', error: `dns: ${(error as Error).message}` };
   }
-  const agent = agentFor(target, pinned.address, pinned.family);
-  const first = await send(target, agent, headers, body, options, deadline);
-  // A kept-alive connection the receiver closed just as we picked it: once more on a new one.
-  if (first.staleSocket && !deadline.aborted) return (await send(target, agent, headers, body, options, deadline)).result;
-  return first.result;
+  // No retry on a reset, even on a reused connection: the receiver may have got the request, and the
+  // idle timeout (below common servers' keep-alive) keeps connections from going stale under us.
+  return send(target, agentFor(target, pinned.address, pinned.family), headers, body, options, deadline);
 }
 
-function send(target: URL, agent: http.Agent, headers: Record<string, string>, body: string, options: PostOptions, deadline: AbortSignal): Promise<{ result: PostResult; staleSocket: boolean }> {
+function send(target: URL, agent: http.Agent, headers: Record<string, string>, body: string, options: PostOptions, deadline: AbortSignal): Promise<PostResult> {
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
-    let responded = false;
-    let idleMs = 0;
     const request = client.request(target, { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, agent, signal: deadline }, (response) => {
-      responded = true;
       const chunks: Buffer[] = [];
       let kept = 0;
       response.on('data', (chunk: Buffer) => {
@@ -110,20 +95,15 @@ function send(target: URL, agent: http.Agent, headers: Record<string, string>, b
       });
       response.on('end', () => {
         const retryAfter = response.headers['retry-after'];
-        resolve({ result: { ok: true, status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }, staleSocket: false });
+        resolve({ ok: true, status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
       });
-      response.on('error', (error) => resolve({ result: failure(error, deadline, options.timeoutMs), staleSocket: false }));
+      response.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
     });
     // The agent's idle timeout closes free sockets only; a request in progress is bounded by the deadline.
-    request.on('socket', (socket) => {
+    request.on('socket', () => {
       if (!request.reusedSocket) opened++;
-      else idleMs = Date.now() - (idleSince.get(socket) ?? Date.now());
     });
-    request.on('error', (error) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      const stale = request.reusedSocket && !responded && idleMs >= STALE_AFTER_IDLE_MS && (code === 'ECONNRESET' || code === 'EPIPE');
-      resolve({ result: failure(error, deadline, options.timeoutMs), staleSocket: stale });
-    });
+    request.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
     request.end(body);
   });
 }

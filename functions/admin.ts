@@ -12,7 +12,7 @@ export function createAdminHandler(deps: Deps): RouteHandler {
   const webhooks = webhookDeps(deps);
   return router(
     {
-      'POST /admin/v1/organizations': async (event) => json(201, await createOrganization(deps.store, deps.secretStore, deps.secretsPrefix, jsonBody(event), deps.now())),
+      'POST /admin/v1/organizations': async (event) => json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
       'GET /admin/v1/dead_letters': async () => {
         const status = await deps.deadLetters.status();

@@ -3,7 +3,7 @@ import { endpointPolicy, webhookDeps, type Deps } from '#shared/deps.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
-import { hmacSecretName, signingKeySecretName } from '#shared/secrets.ts';
+import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
 import { detail, getWebhook, listWebhooks, parseLogQuery, recoverWebhooks, retryWebhook } from '#shared/webhooks.ts';
 
@@ -40,7 +40,7 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
       'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),
       'GET /api/v1/webhooks/hmac_key': authed(async (org) => {
-        const token = await deps.secrets.get(hmacSecretName(deps.secretsPrefix, org));
+        const token = await deps.tokens.get(org);
         if (!token) throw new Error('the organization has no HMAC token');
         return json(200, { webhook: { hmac_key: token, standard_webhooks_secret: standardWebhooksSecret(token) } });
       }),

@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
 import type { DeliveryQueue, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
-import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
+import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
 import type { Cidr } from './ssrf.ts';
 
@@ -42,6 +42,8 @@ export interface SenderDeps {
   queue: DeliveryQueue;
   secrets: CachedSecrets;
   secretsPrefix: string;
+  /** The organization's HMAC token (shared/org-tokens.ts). */
+  organizationToken: (organizationId: string) => Promise<string | undefined>;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -312,7 +314,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
 }
 
 async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number, budgetMs: number): Promise<PostResult> {
-  const token = await deps.secrets.get(hmacSecretName(deps.secretsPrefix, log.organization_id));
+  const token = await deps.organizationToken(log.organization_id);
   if (!token) return { ok: false, kind: 'network', error: 'the organization signing token is unavailable' };
   let signature: string;
   if (endpoint.signature_algo === 'hmac') {

@@ -4,6 +4,7 @@ import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from './delivery-polic
 import type { EndpointPolicy } from './endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { OrganizationTokens } from './org-tokens.ts';
 import type { DeadLetters, DeliveryQueue, SecretStore, Store } from './ports.ts';
 import type { CachedSecrets } from './secrets.ts';
 import { parseCidrs } from './ssrf.ts';
@@ -16,6 +17,8 @@ export interface Deps {
   deadLetters: DeadLetters;
   secretStore: SecretStore;
   secrets: CachedSecrets;
+  /** Organizations' HMAC tokens (derived or sealed, cached). */
+  tokens: OrganizationTokens;
   secretsPrefix: string;
   config: DeliveryConfig;
   logger: Logger;
@@ -59,6 +62,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     queue: deps.queue,
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,
+    organizationToken: (organizationId) => deps.tokens.get(organizationId),
     logger: deps.logger,
     metrics: deps.metrics,
     now: deps.now,

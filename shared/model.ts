@@ -6,6 +6,10 @@ export interface Organization {
   id: string;
   name: string;
   created_at: string;
+  /** Its HMAC token is derived from the deployment's signing key and this version (shared/org-tokens.ts). */
+  token_version?: number;
+  /** Or, for organizations created before tokens were derived, their random token, sealed. */
+  sealed_token?: string;
 }
 
 export interface WebhookEndpoint {

@@ -3,8 +3,7 @@ import { isoSeconds } from './endpoints.ts';
 import { unauthorized, validationFailed } from './errors.ts';
 import { uuidv7 } from './ids.ts';
 import type { Organization } from './model.ts';
-import type { SecretStore, Store } from './ports.ts';
-import { createOrganizationToken } from './secrets.ts';
+import type { Store } from './ports.ts';
 
 /** Organizations (tenants) and their API keys: random, shown once, stored only as a SHA-256 hash. */
 
@@ -16,14 +15,13 @@ export function newApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
-export async function createOrganization(store: Store, secrets: SecretStore, secretsPrefix: string, body: unknown, nowMs: number) {
+export async function createOrganization(store: Store, body: unknown, nowMs: number) {
   const name = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
   if (typeof name !== 'string' || name.trim() === '') throw validationFailed({ name: ['value_is_mandatory'] });
   if (name.length > 255) throw validationFailed({ name: ['value_is_invalid'] });
-  const organization: Organization = { id: uuidv7(nowMs), name: name.trim(), created_at: isoSeconds(nowMs) };
+  // Its HMAC token is derived from the deployment's key and this version: no secret of its own to create.
+  const organization: Organization = { id: uuidv7(nowMs), name: name.trim(), created_at: isoSeconds(nowMs), token_version: 1 };
   const apiKey = newApiKey();
-  // The token exists before the organization does, so no delivery can find an organization without one.
-  await createOrganizationToken(secrets, secretsPrefix, organization.id);
   await store.createOrganization(organization, hashApiKey(apiKey));
   return { organization: { lago_id: organization.id, name: organization.name, created_at: organization.created_at }, api_key: apiKey };
 }

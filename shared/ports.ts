@@ -33,6 +33,8 @@ export interface Store {
   createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
+  /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
+  sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
 
   createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult>;
   getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined>;
@@ -91,4 +93,6 @@ export interface SecretStore {
   get(name: string): Promise<string | undefined>;
   /** Creates the secret; resolves to the stored value (the existing one if it was created concurrently). */
   create(name: string, value: string): Promise<string>;
+  /** Deletes the secret (nothing if it does not exist). */
+  delete(name: string): Promise<void>;
 }

@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { SecretStore } from './ports.ts';
 import { generateSigningKey } from './signing.ts';
 
-/** Names and life cycle of the service's secrets: one HMAC token per organization, one RSA key per deployment. */
+/**
+ * Names and life cycle of the service's secrets: one RSA key per deployment. Organizations created
+ * before tokens were derived from it (shared/org-tokens.ts) had an HMAC token secret each.
+ */
 
 export const hmacSecretName = (prefix: string, organizationId: string) => `${prefix}/organizations/${organizationId}/hmac`;
 export const signingKeySecretName = (prefix: string) => `${prefix}/signing-key`;
@@ -31,14 +33,6 @@ export class CachedSecrets {
     value.then((v) => v === undefined && this.entries.delete(name), () => this.entries.delete(name));
     return value;
   }
-}
-
-export function newHmacToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export async function createOrganizationToken(store: SecretStore, prefix: string, organizationId: string): Promise<string> {
-  return store.create(hmacSecretName(prefix, organizationId), newHmacToken());
 }
 
 /** Returns the deployment's signing key, creating it when it does not exist yet (local mode; on AWS the stack creates it). */

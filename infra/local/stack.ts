@@ -11,6 +11,7 @@ import type { Deps } from '#shared/deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
+import { OrganizationTokens } from '#shared/org-tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import { startDynamoDbLocal, startSqsLocal } from './emulators.ts';
@@ -89,12 +90,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
     const secretStore = new LocalSecretStore(options.dataDir);
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
+    const store = new DynamoDbStore(dynamo.client, LOCAL_TABLE);
+    const secrets = new CachedSecrets(secretStore);
     const deps: Deps = {
-      store: new DynamoDbStore(dynamo.client, LOCAL_TABLE),
+      store,
       queue: new SqsDeliveryQueue(sqs.client, { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url }, queues.deadLetter.url),
       deadLetters: new SqsDeadLetters(sqs.client, { queueUrl: queues.lanes.fast.url, deadLetterUrl: queues.deadLetter.url, moveTask: false }),
       secretStore,
-      secrets: new CachedSecrets(secretStore),
+      secrets,
+      tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix: LOCAL_SECRETS_PREFIX, logger, now: Date.now }),
       secretsPrefix: LOCAL_SECRETS_PREFIX,
       config: options.config,
       logger,

@@ -5,6 +5,7 @@ import { deliveryConfigFromEnv } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import { createLogger } from '../logger.ts';
 import { emfMetrics } from '../metrics.ts';
+import { OrganizationTokens } from '../org-tokens.ts';
 import { CachedSecrets } from '../secrets.ts';
 import { AwsSecretStore } from './aws-secrets.ts';
 import { DynamoDbStore } from './dynamodb-store.ts';
@@ -22,15 +23,20 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
   const deadLetterUrl = required(env, 'DLQ_URL');
   const sqs = new SQSClient({});
   const secretStore = new AwsSecretStore(new SecretsManagerClient({}));
+  const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'));
+  const secrets = new CachedSecrets(secretStore);
+  const secretsPrefix = required(env, 'SECRETS_PREFIX');
+  const logger = createLogger();
   return {
-    store: new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME')),
+    store,
     queue: new SqsDeliveryQueue(sqs, { fast: queueUrl, slow: required(env, 'SLOW_QUEUE_URL') }, deadLetterUrl),
     deadLetters: new SqsDeadLetters(sqs, { queueUrl, deadLetterUrl, moveTask: true, queueArn: env.QUEUE_ARN, deadLetterArn: env.DLQ_ARN }),
     secretStore,
-    secrets: new CachedSecrets(secretStore),
-    secretsPrefix: required(env, 'SECRETS_PREFIX'),
+    secrets,
+    tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now: Date.now }),
+    secretsPrefix,
     config: deliveryConfigFromEnv(env),
-    logger: createLogger(),
+    logger,
     metrics: emfMetrics(),
     now: Date.now,
   };

@@ -1,4 +1,4 @@
-import { CreateSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretStore } from '../ports.ts';
 
 /** Secrets Manager behind the SecretStore port. */
@@ -26,6 +26,15 @@ export class AwsSecretStore implements SecretStore {
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw error;
       return (await this.get(name)) ?? value;
+    }
+  }
+
+  /** Scheduled for deletion after Secrets Manager's shortest recovery window (7 days); no longer billed meanwhile. */
+  async delete(name: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
     }
   }
 }

@@ -137,7 +137,31 @@ export class DynamoDbStore implements Store {
   async getOrganization(id: string): Promise<Organization | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: orgKey(id) }));
     if (!Item) return undefined;
-    return { id: Item.id as string, name: Item.name as string, created_at: Item.created_at as string };
+    return {
+      id: Item.id as string,
+      name: Item.name as string,
+      created_at: Item.created_at as string,
+      ...(typeof Item.token_version === 'number' ? { token_version: Item.token_version } : {}),
+      ...(typeof Item.sealed_token === 'string' ? { sealed_token: Item.sealed_token } : {}),
+    };
+  }
+
+  async sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: orgKey(organizationId),
+          UpdateExpression: 'SET sealed_token = :sealed',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(sealed_token) AND attribute_not_exists(token_version)',
+          ExpressionAttributeValues: { ':sealed': sealed },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {

@@ -44,4 +44,10 @@ export class LocalSecretStore implements SecretStore {
       await unlink(temp).catch(() => undefined);
     }
   }
+
+  async delete(name: string): Promise<void> {
+    await unlink(this.file(name)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
 }

@@ -1,5 +1,5 @@
 // Covers shared/adapters/aws-secrets.ts: the exact Secrets Manager calls behind the SecretStore port, with aws-sdk-client-mock.
-import { CreateSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsSecretStore } from '#shared/adapters/aws-secrets.ts';
@@ -58,5 +58,21 @@ describe('AwsSecretStore.create', () => {
     secretsManager.on(CreateSecretCommand).rejects(new Error('LimitExceededException'));
     await expect(store.create(NAME, 'v')).rejects.toThrow('LimitExceededException');
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+describe('AwsSecretStore.delete', () => {
+  it('schedules the deletion after the shortest recovery window, by exact name', async () => {
+    secretsManager.on(DeleteSecretCommand).resolves({});
+    await store.delete(NAME);
+    const calls = secretsManager.commandCalls(DeleteSecretCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([{ SecretId: NAME, RecoveryWindowInDays: 7 }]);
+    expect(secretsManager.calls()).toHaveLength(1);
+  });
+
+  it('is done when the secret does not exist, and passes any other failure on', async () => {
+    secretsManager.on(DeleteSecretCommand).rejectsOnce(notFound()).rejectsOnce(new Error('AccessDeniedException'));
+    await store.delete(NAME);
+    await expect(store.delete(NAME)).rejects.toThrow('AccessDeniedException');
   });
 });

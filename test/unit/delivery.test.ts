@@ -6,7 +6,7 @@ import type { Lane } from '#shared/delivery-policy.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import type { WebhookEndpoint, WebhookLog } from '#shared/model.ts';
 import type { DeliveryQueue } from '#shared/ports.ts';
-import { CachedSecrets, hmacSecretName } from '#shared/secrets.ts';
+import { CachedSecrets } from '#shared/secrets.ts';
 import { parseCidrs } from '#shared/ssrf.ts';
 import { Receiver } from '../integration/helpers.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -50,6 +50,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     queue,
     secrets: new CachedSecrets(secrets),
     secretsPrefix: 'test',
+    organizationToken: async (organizationId) => (organizationId === ORG ? 'token' : undefined),
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -87,7 +88,6 @@ beforeEach(() => {
   store = new FakeStore();
   queue = new RecordingQueue();
   secrets = new MemorySecrets();
-  secrets.values.set(hmacSecretName('test', ORG), 'token');
   const endpoint: WebhookEndpoint = { id: ENDPOINT, organization_id: ORG, webhook_url: receiver.url, signature_algo: 'hmac', name: null, event_types: null, created_at: '' };
   store.endpoints.set(ENDPOINT, endpoint);
   receiver.received.length = 0;
@@ -220,8 +220,7 @@ describe('deliver', () => {
 
   it('records an error while signing as a failed attempt, so the round advances', async () => {
     store.webhooks.set(WEBHOOK, log());
-    const broken = deps();
-    broken.secrets = { get: () => Promise.reject(new Error('AccessDenied')) } as unknown as CachedSecrets;
+    const broken = deps({ organizationToken: () => Promise.reject(new Error('AccessDenied')) });
     expect(await deliver(broken, message('m1', 1))).toBe('done');
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', round_attempts: 1, http_status: null, error: 'internal: AccessDenied' });
     expect(receiver.received).toHaveLength(0);

@@ -1,7 +1,7 @@
 // Covers shared/secrets.ts: the in-memory secret cache, the secret names, organization tokens and the deployment's signing key.
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CachedSecrets, createOrganizationToken, DEFAULT_SECRET_CACHE_MS, ensureSigningKey, hmacSecretName, newHmacToken, signingKeySecretName } from '#shared/secrets.ts';
+import { CachedSecrets, DEFAULT_SECRET_CACHE_MS, ensureSigningKey, hmacSecretName, signingKeySecretName } from '#shared/secrets.ts';
 import type { SecretStore } from '#shared/ports.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 
@@ -54,6 +54,7 @@ describe('CachedSecrets', () => {
         return 'v';
       },
       create: async (_name, value) => value,
+      delete: async () => undefined,
     };
     const cache = new CachedSecrets(store, 60_000, clock().now);
     await expect(cache.get('s')).rejects.toThrow('throttled');
@@ -78,26 +79,10 @@ describe('CachedSecrets', () => {
   });
 });
 
-describe('secret names and tokens', () => {
+describe('secret names', () => {
   it('names secrets under the prefix', () => {
     expect(hmacSecretName('lwh/prod', 'org-1')).toBe('lwh/prod/organizations/org-1/hmac');
     expect(signingKeySecretName('lwh/prod')).toBe('lwh/prod/signing-key');
-  });
-
-  it('makes random, URL-safe tokens of 256 bits', () => {
-    const tokens = new Set(Array.from({ length: 100 }, newHmacToken));
-    expect(tokens.size).toBe(100);
-    for (const token of tokens) {
-      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(Buffer.from(token, 'base64url')).toHaveLength(32);
-    }
-  });
-
-  it("stores an organization's token under its name and keeps the first one", async () => {
-    const store = new MemorySecrets();
-    const first = await createOrganizationToken(store, 'p', 'org-1');
-    expect(store.values.get('p/organizations/org-1/hmac')).toBe(first);
-    expect(await createOrganizationToken(store, 'p', 'org-1')).toBe(first);
   });
 });
 

@@ -10,7 +10,8 @@ export class FakeStore implements Store {
   readonly lookedUpHashes: string[] = [];
 
   createOrganization = unsupported('createOrganization');
-  getOrganization = unsupported('getOrganization') as () => Promise<Organization | undefined>;
+  sealOrganizationToken: (organizationId: string, sealed: string) => Promise<boolean> = unsupported('sealOrganizationToken');
+  getOrganization: (id: string) => Promise<Organization | undefined> = unsupported('getOrganization');
   createWebhooks = unsupported('createWebhooks');
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');

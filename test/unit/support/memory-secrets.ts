@@ -5,6 +5,7 @@ export class MemorySecrets implements SecretStore {
   readonly values = new Map<string, string>();
   gets = 0;
   creates = 0;
+  deletes = 0;
 
   async get(name: string): Promise<string | undefined> {
     this.gets++;
@@ -17,5 +18,10 @@ export class MemorySecrets implements SecretStore {
     if (existing !== undefined) return existing;
     this.values.set(name, value);
     return value;
+  }
+
+  async delete(name: string): Promise<void> {
+    this.deletes++;
+    this.values.delete(name);
   }
 }

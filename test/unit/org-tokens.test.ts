@@ -1,0 +1,96 @@
+// Covers shared/org-tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
+import { describe, expect, it } from 'vitest';
+import type { Organization } from '#shared/model.ts';
+import { deriveToken, openToken, OrganizationTokens, sealToken, TOKEN_CACHE_MS, tokenKeys } from '#shared/org-tokens.ts';
+import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/secrets.ts';
+import { generateSigningKey } from '#shared/signing.ts';
+import { FakeStore } from './support/fake-store.ts';
+import { MemorySecrets } from './support/memory-secrets.ts';
+
+const ORG = '0196d7a2-0000-7000-8000-00000000000a';
+const OTHER = '0196d7a2-0000-7000-8000-00000000000b';
+const silent = { info() {}, warn() {}, error() {}, debug() {} };
+const pem = generateSigningKey().privateKeyPem;
+
+class OrganizationsStore extends FakeStore {
+  readonly organizations = new Map<string, Organization>();
+  reads = 0;
+  override getOrganization = async (id: string) => {
+    this.reads++;
+    const found = this.organizations.get(id);
+    return found && structuredClone(found);
+  };
+  override sealOrganizationToken = async (id: string, sealed: string) => {
+    const found = this.organizations.get(id);
+    if (!found || found.sealed_token !== undefined || found.token_version !== undefined) return false;
+    found.sealed_token = sealed;
+    return true;
+  };
+}
+
+function setup() {
+  const store = new OrganizationsStore();
+  const secretStore = new MemorySecrets();
+  secretStore.values.set(signingKeySecretName('p'), pem);
+  let now = 1_000_000;
+  const tokens = new OrganizationTokens({ store, secrets: new CachedSecrets(secretStore), secretStore, secretsPrefix: 'p', logger: silent, now: () => now });
+  return { store, secretStore, tokens, advance: (ms: number) => void (now += ms) };
+}
+
+describe('derived tokens', () => {
+  it('are 256 bits, URL-safe, different per organization and per version, and stable for a key', () => {
+    const { derive } = tokenKeys(pem);
+    const a1 = deriveToken(derive, ORG, 1);
+    expect(a1).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(deriveToken(tokenKeys(pem).derive, ORG, 1)).toBe(a1);
+    expect(new Set([a1, deriveToken(derive, ORG, 2), deriveToken(derive, OTHER, 1)]).size).toBe(3);
+    expect(deriveToken(tokenKeys(generateSigningKey().privateKeyPem).derive, ORG, 1)).not.toBe(a1);
+  });
+
+  it('seal and open, and a tampered seal does not open', () => {
+    const { seal } = tokenKeys(pem);
+    const sealed = sealToken(seal, 'tok_legacy');
+    expect(openToken(seal, sealed)).toBe('tok_legacy');
+    expect(sealed).not.toContain('tok_legacy');
+    const tampered = Buffer.from(sealed, 'base64url');
+    tampered[tampered.length - 1]! ^= 1;
+    expect(() => openToken(seal, tampered.toString('base64url'))).toThrow();
+  });
+});
+
+describe('OrganizationTokens', () => {
+  it('derives a new organization\'s token from its version, with no secret of its own, and caches it', async () => {
+    const { store, secretStore, tokens, advance } = setup();
+    store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at: '', token_version: 1 });
+    const token = await tokens.get(ORG);
+    expect(token).toBe(deriveToken(tokenKeys(pem).derive, ORG, 1));
+    expect(await tokens.get(ORG)).toBe(token);
+    expect(store.reads).toBe(1);
+    // The signing key is read once; nothing per organization.
+    expect(secretStore.gets).toBe(1);
+    advance(TOKEN_CACHE_MS);
+    expect(await tokens.get(ORG)).toBe(token);
+    expect(store.reads).toBe(2);
+    expect(await tokens.get(OTHER)).toBeUndefined();
+  });
+
+  it('moves an older organization\'s own secret into its record once, keeping the token, and deletes the secret', async () => {
+    const { store, secretStore, tokens, advance } = setup();
+    store.organizations.set(ORG, { id: ORG, name: 'Before', created_at: '' });
+    secretStore.values.set(hmacSecretName('p', ORG), 'tok_random_from_before');
+
+    expect(await tokens.get(ORG)).toBe('tok_random_from_before');
+    expect(store.organizations.get(ORG)!.sealed_token).toEqual(expect.any(String));
+    expect(secretStore.values.has(hmacSecretName('p', ORG))).toBe(false);
+    expect(secretStore.deletes).toBe(1);
+
+    // Later reads, in this process or another, open the sealed copy: same token, no secret.
+    advance(TOKEN_CACHE_MS);
+    expect(await tokens.get(ORG)).toBe('tok_random_from_before');
+    const theirs = new MemorySecrets();
+    theirs.values.set(signingKeySecretName('p'), pem);
+    const shared = new OrganizationTokens({ store, secrets: new CachedSecrets(theirs), secretStore: theirs, secretsPrefix: 'p', logger: silent, now: Date.now });
+    expect(await shared.get(ORG)).toBe('tok_random_from_before');
+    expect(theirs.deletes).toBe(0);
+  });
+});

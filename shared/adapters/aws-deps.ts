@@ -31,7 +31,7 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
     secretsPrefix: required(env, 'SECRETS_PREFIX'),
     config: deliveryConfigFromEnv(env),
     logger: createLogger(),
-    metrics: emfMetrics(),
+    metrics: emfMetrics(required(env, 'STACK_NAME')),
     now: Date.now,
   };
 }

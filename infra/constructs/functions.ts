@@ -29,7 +29,7 @@ export interface WebhookFunctionsProps {
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
-  /** What happens to the functions' log groups when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the functions' log groups when they leave the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -59,7 +59,7 @@ export class WebhookFunctions extends Construct {
     };
     const common = {
       logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       environment: {
         QUEUE_URL: queues.lanes.fast.queueUrl,
         QUEUE_ARN: queue,

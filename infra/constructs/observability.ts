@@ -30,10 +30,10 @@ export interface ObservabilityProps {
   /** An address the alarm topic emails (the subscription must be confirmed). @default - no subscription */
   readonly alarmEmail?: string;
   /**
-   * Alarm when the fast lane's oldest message is older than this. Waits of up to 15 minutes are
-   * delayed messages, which are not yet visible and do not age the queue; SQS also leaves out
-   * messages received three times or more. The slow lane has no such alarm: it holds customers'
-   * slow endpoints, which are not the operator's to fix.
+   * Alarm when the fast lane's oldest message is older than this. Retries wait at most 15 minutes
+   * as delayed messages (longer waits stay in the table until nearly due), so a healthy lane stays
+   * well under an hour even if a delay counts toward the age. The slow lane has no such alarm: it
+   * holds customers' slow endpoints, which are not the operator's to fix.
    * @default Duration.hours(1)
    */
   readonly oldestMessageAgeThreshold?: Duration;

@@ -30,7 +30,6 @@ const stack = await startLocalStack({
   adminToken: generateAdminToken(),
   config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' }),
   logLevel: 'silent',
-  pollerConcurrency: 4,
 });
 
 const publishedAt = new Map<string, number>();

@@ -2,7 +2,7 @@ import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { sweep } from '#shared/webhooks.ts';
 
-/** Runs on a schedule (EventBridge on AWS, a timer locally): no webhook stays pending or retrying past its schedule. */
+/** Runs every minute (EventBridge on AWS, a timer locally): sends the attempts that timers hold when they are nearly due, and no webhook stays pending or retrying past its schedule. */
 export function createSweeperHandler(deps: Deps) {
   const webhooks = webhookDeps(deps);
   return async () => sweep(webhooks);

@@ -1,30 +1,37 @@
+import { decodeMessage, type DeliveryMessage } from './delivery-message.ts';
+import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './delivery-policy.ts';
 import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
-import type { DeliveryMessage, DeliveryQueue, Store } from './ports.ts';
+import type { DeliveryQueue, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
 import type { Cidr } from './ssrf.ts';
-import { deliveryMessage, isStuck } from './webhooks.ts';
 
 /**
- * One delivery attempt per SQS message receive. The webhook's state lives in DynamoDB and every
- * write is conditional on its version, so a duplicate message never makes a second attempt or
- * counts one twice:
- * - a message that does not own the webhook's current round is a duplicate and is dropped;
- * - a message that arrives early is hidden again until the webhook is due;
- * - after a failure the message is hidden for the backoff (ChangeMessageVisibility);
- * - after the last attempt of a round it is released so SQS moves it to the dead-letter queue.
- * A new message for a failed webhook is a redrive (SQS gives moved messages new ids): a fresh round.
+ * Delivery's state machine: one attempt per queue message. docs/delivery.md draws it.
+ *
+ * Every message names the attempt it makes. The webhook's state in the store says how many were
+ * made, so a message for any other attempt is a stale copy or a duplicate and is dropped. An
+ * attempt's successor (a delayed message, a timer in the store, or the dead-letter queue) is sent
+ * before the attempt is recorded: a crash in between makes the attempt again (at-least-once), and
+ * the early successor, finding its predecessor unrecorded, is dropped. Nothing waits by holding a
+ * received message: a wait is a message's own delay (up to 15 minutes) or a timer the sweeper turns
+ * into a message when it is nearly due.
+ *
+ * `decide` and `settle` are pure; `deliver` reads, calls the receiver and writes around them.
  */
 
 export const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 204];
 export const RESPONSE_BODY_LIMIT = 16 * 1024;
 /** Attempts kept in the log item (older ones are dropped; the count stays exact). */
 const ATTEMPTS_KEPT = 50;
+/** A message may arrive this early (clock skew) and still make its attempt. */
 const EARLY_TOLERANCE_MS = 1000;
+/** How long an endpoint stays in the slow lane after an attempt to it ran long. */
+export const SLOW_LANE_MS = 15 * 60_000;
 
 export const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago compatible)';
 
@@ -38,95 +45,261 @@ export interface SenderDeps {
   now: () => number;
   retrySchedule: readonly number[];
   timeoutMs: number;
+  /** A fast-lane attempt running longer than this is cut and moved to the slow lane. */
+  fastLaneMs: number;
+  /** An attempt running longer than this sends its endpoint's next webhooks to the slow lane. */
+  slowAfterMs: number;
   allow: readonly Cidr[];
   allowHttp: boolean;
   issuer: string;
-  stuckAfterMs: number;
-  /** The queue's maxReceiveCount: a message received this often goes to the DLQ when released. */
-  maxReceiveCount: number;
+  /** Endpoints this process marked slow, so its own next messages move at once (the store tells the others). */
+  slowEndpoints: Map<string, number>;
 }
 
 export interface ReceivedMessage {
   messageId: string;
-  receiptHandle: string;
   body: string;
   receiveCount: number;
+  /** The lane it was received from. */
+  lane: Lane;
 }
 
 /** done: delete the message; keep: leave it in the queue (reported as a batch item failure). */
 export type Disposition = 'done' | 'keep';
 
-function parseBody(body: string): DeliveryMessage | undefined {
-  try {
-    const parsed = JSON.parse(body) as { webhook_id?: unknown; endpoint_id?: unknown; organization_id?: unknown };
-    if (typeof parsed.webhook_id === 'string' && typeof parsed.endpoint_id === 'string' && typeof parsed.organization_id === 'string') {
-      return { webhookId: parsed.webhook_id, endpointId: parsed.endpoint_id, organizationId: parsed.organization_id };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
+export type Decision =
+  | { kind: 'drop'; why: string }
+  | { kind: 'fail'; error: string }
+  | { kind: 'forward' }
+  | { kind: 'wait'; seconds: number }
+  | { kind: 'attempt'; redrive: boolean };
+
+
+/** Until when the endpoint takes the slow lane, as the store or this process knows it. */
+export function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
+  return Math.max(endpoint.slow_until ?? 0, deps.slowEndpoints.get(endpoint.id) ?? 0);
 }
 
-export async function deliver(deps: SenderDeps, message: ReceivedMessage): Promise<Disposition> {
-  const ids = parseBody(message.body);
-  if (!ids) {
-    deps.logger.error({ message_id: message.messageId }, 'unreadable delivery message dropped');
+/** What a message may do to its webhook. */
+export function decide(log: WebhookState | undefined, message: DeliveryMessage, messageId: string, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
+  if (!log) return { kind: 'drop', why: 'unknown webhook' };
+  if (log.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
+  const next = log.attempt_count + 1;
+  if (log.status === 'failed') {
+    // A redriven dead letter starts a new round, unless the webhook moved on since it was dead-lettered.
+    const redriven = message.attempt === undefined ? log.owner !== messageId : message.reason !== undefined && message.attempt === next;
+    if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
+    if (!endpoint) return { kind: 'drop', why: 'the webhook endpoint was deleted' };
+    return { kind: 'attempt', redrive: true };
+  }
+  if (message.attempt !== undefined && message.attempt !== next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
+  if (log.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
+  if (!endpoint) return { kind: 'fail', error: 'the webhook endpoint was deleted' };
+  const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
+  if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
+  if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
+  return { kind: 'attempt', redrive: false };
+}
+
+/** What follows an attempt: nothing, a delayed message on a lane, a timer in the store, or the dead-letter queue. */
+export type Successor = { kind: 'none' } | { kind: 'message'; lane: Lane; delaySeconds: number } | { kind: 'timer' } | { kind: 'dead-letter' };
+
+export interface AttemptOutcome {
+  result: PostResult;
+  started: number;
+  finished: number;
+  /** The fast lane cut the attempt at its budget: the webhook moves to the slow lane at once. */
+  cut: boolean;
+  /** The lane its next attempt takes. */
+  retryLane: Lane;
+  endpointUrl: string;
+  messageId: string;
+}
+
+/** The webhook after an attempt, and its successor. */
+export function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
+  const { result, started, finished } = outcome;
+  const httpStatus = result.ok ? result.status : null;
+  const succeeded = result.ok && SUCCESS_STATUSES.includes(result.status);
+  const error = outcome.cut
+    ? `no response within ${finished - started} ms in the fast lane; moved to the slow lane`
+    : result.ok
+      ? succeeded
+        ? null
+        : `unexpected http status ${result.status}`
+      : result.error;
+  const entry: Attempt = { number: log.attempt_count + 1, at: new Date(started).toISOString(), http_status: httpStatus, error, duration_ms: finished - started };
+  // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
+  const round = outcome.cut ? log.round_attempts : log.round_attempts + 1;
+  const delay = succeeded
+    ? undefined
+    : outcome.cut
+      ? 0
+      : nextDelaySeconds(
+          schedule,
+          round,
+          { httpStatus, timedOut: !result.ok && result.kind === 'timeout', retryAfterSeconds: result.ok ? parseRetryAfter(result.retryAfter, finished) : null },
+          random,
+        );
+  const status = succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying';
+  const timer = delay !== undefined && delay > MAX_MESSAGE_DELAY_SECONDS;
+  const next: WebhookState = {
+    ...log,
+    status,
+    attempt_count: log.attempt_count + 1,
+    round_attempts: round,
+    attempts: [...log.attempts, entry].slice(-ATTEMPTS_KEPT),
+    http_status: httpStatus,
+    response_body: result.ok ? result.body : null,
+    error,
+    endpoint_url: outcome.endpointUrl,
+    next_attempt_at: delay === undefined ? null : new Date(finished + delay * 1000).toISOString(),
+    timer,
+    owner: outcome.messageId,
+    updated_at: new Date(finished).toISOString(),
+  };
+  const then: Successor = succeeded
+    ? { kind: 'none' }
+    : delay === undefined
+      ? { kind: 'dead-letter' }
+      : timer
+        ? { kind: 'timer' }
+        : { kind: 'message', lane: outcome.cut ? 'slow' : outcome.retryLane, delaySeconds: delay };
+  return { next, then };
+}
+
+const idsOf = (log: WebhookState): Omit<DeliveryMessage, 'attempt'> => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
+
+/** The message for the webhook's next attempt. */
+export const nextAttemptMessage = (log: WebhookState): DeliveryMessage => ({ ...idsOf(log), attempt: log.attempt_count + 1 });
+
+export async function deliver(deps: SenderDeps, received: ReceivedMessage): Promise<Disposition> {
+  const message = decodeMessage(received.body);
+  if (!message) {
+    deps.logger.error({ message_id: received.messageId }, 'unreadable delivery message: dead-lettered as poison');
+    await deps.queue.deadLetter(received.body, 'poison');
+    deps.metrics.record('PoisonMessages', 1);
     return 'done';
   }
-  // The message names the endpoint, so both reads go out at once; the log's own ids are the truth.
-  const [log, named] = await Promise.all([deps.store.getWebhook(ids.webhookId), deps.store.getEndpoint(ids.organizationId, ids.endpointId)]);
-  if (!log || log.status === 'succeeded') return 'done';
-  const nowMs = deps.now();
-  const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
+  const context = { webhook_id: message.webhookId, organization_id: message.organizationId, endpoint_id: message.endpointId, message_id: received.messageId };
+  // Back this often without being finished, it crashes or outlasts the sender: before SQS moves it, say why.
+  if (received.receiveCount >= POISON_RECEIVE_COUNT - 1) {
+    deps.logger.error({ ...context, receive_count: received.receiveCount }, 'delivery message keeps failing: dead-lettered as poison');
+    await deps.queue.deadLetter(message, 'poison');
+    deps.metrics.record('PoisonMessages', 1);
+    return 'done';
+  }
 
-  const redrive = log.status === 'failed';
-  // Redriven messages are new messages (new ids); the round's own message coming back is a stale copy.
-  if (redrive && log.owner === message.messageId) return 'done';
-  if (!redrive) {
-    if (log.owner !== null && log.owner !== message.messageId && !isStuck(log, nowMs, deps.stuckAfterMs)) {
-      deps.logger.info({ ...context, message_id: message.messageId }, 'duplicate message dropped');
+  let log: WebhookLog | undefined;
+  let endpoint: WebhookEndpoint | undefined;
+  try {
+    // The message names the endpoint, so both reads go out at once; the webhook's own ids are the truth.
+    let named: WebhookEndpoint | undefined;
+    [log, named] = await Promise.all([deps.store.getWebhook(message.webhookId), deps.store.getEndpoint(message.organizationId, message.endpointId)]);
+    endpoint = !log || (log.organization_id === message.organizationId && log.endpoint_id === message.endpointId) ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
+  } catch (error) {
+    return requeue(deps, received.lane, message, error);
+  }
+  const nowMs = deps.now();
+  const decision = decide(log, message, received.messageId, endpoint, received.lane, endpoint ? slowUntil(deps, endpoint) : 0, nowMs);
+  switch (decision.kind) {
+    case 'drop':
+      deps.logger.debug({ ...context, why: decision.why }, 'delivery message dropped');
+      return 'done';
+    case 'fail': {
+      const now = new Date(nowMs).toISOString();
+      try {
+        await deps.store.updateWebhook(log!, { ...log!, status: 'failed', error: decision.error, timer: false, next_attempt_at: null, updated_at: now });
+      } catch (error) {
+        return requeue(deps, received.lane, message, error);
+      }
+      deps.logger.info(context, 'endpoint deleted: webhook failed without an attempt');
       return 'done';
     }
-    const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
-    if (due > nowMs + EARLY_TOLERANCE_MS) {
-      await deps.queue.delay(message.receiptHandle, Math.ceil((due - nowMs) / 1000));
-      return 'keep';
-    }
-    if ((log.lease_until ?? 0) > nowMs) return 'keep';
+    case 'forward':
+      await deps.queue.send('slow', [message]);
+      return 'done';
+    case 'wait':
+      await deps.queue.send(received.lane, [message], decision.seconds);
+      return 'done';
+    case 'attempt':
+      return attemptAndRecord(deps, received, message, decision.redrive ? { ...log!, status: 'retrying', round_attempts: 0 } : log!, endpoint!);
   }
-
-  // Checked only now, so a duplicate never ends a webhook while its owner's attempt is in flight.
-  const endpoint = log.organization_id === ids.organizationId && log.endpoint_id === ids.endpointId ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
-  if (!endpoint) {
-    if (log.status !== 'failed') {
-      const now = new Date(nowMs).toISOString();
-      await deps.store.updateWebhook(log, { ...log, status: 'failed', error: 'the webhook endpoint was deleted', owner: message.messageId, lease_until: null, next_attempt_at: null, updated_at: now });
-      deps.logger.info(context, 'endpoint deleted: webhook failed without an attempt');
-    }
-    return 'done';
-  }
-
-  const nowIso = new Date(nowMs).toISOString();
-  const claimed = await deps.store.updateWebhook(log, {
-    ...log,
-    status: redrive ? 'retrying' : log.status,
-    round_attempts: redrive ? 0 : log.round_attempts,
-    owner: message.messageId,
-    lease_until: nowMs + deps.timeoutMs + 60_000,
-    updated_at: nowIso,
-  });
-  // Someone else changed the webhook first; the message comes back after its visibility timeout.
-  if (!claimed) return 'keep';
-
-  const started = deps.now();
-  // Whatever goes wrong while signing or sending is a failed attempt, so the round always advances.
-  const result = await attempt(deps, { ...claimed, payload: log.payload }, endpoint, started).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
-  const finished = deps.now();
-  return record(deps, message, claimed, endpoint, result, started, finished);
 }
 
-async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number): Promise<PostResult> {
+/** A read or write the attempt needs failed: send the message again later, so its receive count never grows towards poison. */
+async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, error: unknown): Promise<Disposition> {
+  const requeues = (message.requeues ?? 0) + 1;
+  const delay = Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(1.5 ** (requeues - 1)));
+  deps.logger.warn({ err: error, webhook_id: message.webhookId, requeues, retry_in_seconds: delay }, 'store unavailable: delivery message sent again later');
+  await deps.queue.send(lane, [{ ...message, requeues }], delay);
+  return 'done';
+}
+
+async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: WebhookLog, endpoint: WebhookEndpoint): Promise<Disposition> {
+  const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
+  const budget = attemptBudgetMs(received.lane, deps);
+  let marking: Promise<void> | undefined;
+  // Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on.
+  const slowTimer = setTimeout(() => {
+    const until = deps.now() + SLOW_LANE_MS;
+    deps.slowEndpoints.set(endpoint.id, until);
+    marking = deps.store.markEndpointSlow(endpoint.organization_id, endpoint.id, until).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
+  }, deps.slowAfterMs);
+  const started = deps.now();
+  // Whatever goes wrong while signing or sending is a failed attempt, so the round always advances.
+  const result = await attempt(deps, log, endpoint, started, budget).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
+  clearTimeout(slowTimer);
+  const finished = deps.now();
+  await marking;
+  const cut = !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs;
+  const { next, then } = settle(
+    log,
+    { result, started, finished, cut, retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast', endpointUrl: endpoint.webhook_url, messageId: received.messageId },
+    deps.retrySchedule,
+  );
+  const entry = next.attempts[next.attempts.length - 1]!;
+  deps.metrics.record('EndpointResponseTime', entry.duration_ms, 'Milliseconds');
+  const attemptContext = { ...context, attempt: entry.number, http_status: entry.http_status, duration_ms: entry.duration_ms, error: entry.error };
+
+  // The successor first: if recording fails or the process dies now, the attempt is made again and this successor is dropped as stale.
+  const successor = nextAttemptMessage(next);
+  try {
+    if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
+    if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
+  } catch (error) {
+    // Recorded all the same: the sweeper finds a live webhook without a message once it is overdue.
+    deps.logger.error({ ...attemptContext, err: error }, 'could not queue the next attempt');
+  }
+  let written: WebhookState | undefined;
+  try {
+    written = await deps.store.updateWebhook(log, next);
+  } catch (error) {
+    return requeue(deps, received.lane, message, error);
+  }
+  if (!written) {
+    deps.logger.warn(attemptContext, 'webhook changed during the attempt; its newer state stands');
+    return 'done';
+  }
+  if (next.status === 'succeeded') {
+    deps.metrics.record('DeliveriesSucceeded', 1);
+    deps.logger.info(attemptContext, 'webhook delivered');
+  } else if (cut) {
+    deps.metrics.record('SlowLaneHandoffs', 1);
+    deps.logger.info(attemptContext, 'attempt cut in the fast lane: webhook moved to the slow lane');
+  } else if (next.status === 'retrying') {
+    deps.metrics.record('DeliveryAttemptsFailed', 1);
+    deps.logger.info({ ...attemptContext, next_attempt_at: next.next_attempt_at, waits_on: then.kind }, 'delivery attempt failed');
+  } else {
+    deps.metrics.record('DeliveryAttemptsFailed', 1);
+    deps.metrics.record('WebhooksExhausted', 1);
+    deps.logger.warn(attemptContext, 'webhook failed: retry schedule exhausted; dead-lettered');
+  }
+  return 'done';
+}
+
+async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number, budgetMs: number): Promise<PostResult> {
   const token = await deps.secrets.get(hmacSecretName(deps.secretsPrefix, log.organization_id));
   if (!token) return { ok: false, kind: 'network', error: 'the organization signing token is unavailable' };
   let signature: string;
@@ -149,76 +322,9 @@ async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpo
     'webhook-signature': signStandardWebhook(token, log.id, timestamp, log.payload),
   };
   return postWebhook(endpoint.webhook_url, headers, log.payload, {
-    timeoutMs: deps.timeoutMs,
+    timeoutMs: budgetMs,
     allow: deps.allow,
     allowHttp: deps.allowHttp,
     maxResponseBytes: RESPONSE_BODY_LIMIT,
   });
-}
-
-async function record(
-  deps: SenderDeps,
-  message: ReceivedMessage,
-  log: WebhookState,
-  endpoint: WebhookEndpoint,
-  result: PostResult,
-  started: number,
-  finished: number,
-): Promise<Disposition> {
-  const httpStatus = result.ok ? result.status : null;
-  const succeeded = result.ok && SUCCESS_STATUSES.includes(result.status);
-  const error = result.ok ? (succeeded ? null : `unexpected http status ${result.status}`) : result.error;
-  const entry: Attempt = { number: log.attempt_count + 1, at: new Date(started).toISOString(), http_status: httpStatus, error, duration_ms: finished - started };
-  const round = log.round_attempts + 1;
-  const delay = succeeded
-    ? undefined
-    : nextDelaySeconds(deps.retrySchedule, round, {
-        httpStatus,
-        timedOut: !result.ok && result.kind === 'timeout',
-        retryAfterSeconds: result.ok ? parseRetryAfter(result.retryAfter, finished) : null,
-      });
-  const status = succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying';
-  const now = new Date(finished).toISOString();
-  const written = await deps.store.updateWebhook(log, {
-    ...log,
-    status,
-    attempt_count: log.attempt_count + 1,
-    round_attempts: round,
-    attempts: [...log.attempts, entry].slice(-ATTEMPTS_KEPT),
-    http_status: httpStatus,
-    response_body: result.ok ? result.body : null,
-    error,
-    endpoint_url: endpoint.webhook_url,
-    next_attempt_at: delay === undefined ? null : new Date(finished + delay * 1000).toISOString(),
-    lease_until: null,
-    updated_at: now,
-  });
-  const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id, attempt: entry.number, http_status: httpStatus, duration_ms: entry.duration_ms };
-  deps.metrics.record('EndpointResponseTime', entry.duration_ms, 'Milliseconds');
-  if (!written) {
-    deps.logger.warn(context, 'webhook changed during the attempt; its newer state stands');
-    return 'done';
-  }
-  if (succeeded) {
-    deps.metrics.record('DeliveriesSucceeded', 1);
-    deps.logger.info(context, 'webhook delivered');
-    return 'done';
-  }
-  deps.metrics.record('DeliveryAttemptsFailed', 1);
-  if (delay !== undefined) {
-    deps.logger.info({ ...context, error, retry_in_seconds: delay }, 'delivery attempt failed');
-    await deps.queue.delay(message.receiptHandle, delay);
-    return 'keep';
-  }
-  deps.metrics.record('WebhooksExhausted', 1);
-  deps.logger.warn({ ...context, error }, 'webhook failed: retry schedule exhausted');
-  if (message.receiveCount >= deps.maxReceiveCount) {
-    // Released, the message moves to the dead-letter queue on its next receive (redrive policy).
-    // One second rather than zero: the emulator's persistent mode loses messages released with 0.
-    await deps.queue.delay(message.receiptHandle, 1);
-    return 'keep';
-  }
-  // The round began on a later receive than the first (a redrive): move the message explicitly.
-  await deps.queue.deadLetter(deliveryMessage(log));
-  return 'done';
 }

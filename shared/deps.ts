@@ -1,6 +1,6 @@
-import { maxReceiveCount, senderTimeoutSeconds, visibilityTimeoutSeconds } from '#infra/definitions.ts';
 import type { DeliveryConfig } from './config.ts';
 import type { SenderDeps } from './delivery.ts';
+import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from './delivery-policy.ts';
 import type { EndpointPolicy } from './endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -24,10 +24,11 @@ export interface Deps {
 }
 
 /**
- * A live webhook this long past due, with no attempt in flight, has lost its message: longer than
- * a message held back by a failed receive can stay hidden (the visibility timeout), plus margin.
+ * A live webhook this long past due, whose next attempt no timer holds, has lost its message: longer
+ * than a message can come back through failed receives before it counts as poison, plus margin.
  */
-export const stuckAfterMs = (config: DeliveryConfig) => visibilityTimeoutSeconds(senderTimeoutSeconds(config.timeoutMs)) * 1000 + 5 * 60_000;
+export const stuckAfterMs = (config: DeliveryConfig) =>
+  visibilityTimeoutSeconds('slow', { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }) * 1000 * POISON_RECEIVE_COUNT + 5 * 60_000;
 
 /** The SSRF guard's exemptions, as ranges (the config keeps them as validated strings). */
 const allowList = (config: DeliveryConfig) => parseCidrs(config.allowCidrs.join(','));
@@ -44,10 +45,13 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     metrics: deps.metrics,
     now: deps.now,
     retentionDays: deps.config.logRetentionDays,
-    maxAttempts: maxReceiveCount(deps.config.retrySchedule),
+    maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
   };
 }
+
+/** One per process: the slow endpoints it learnt about are shared by its lanes. */
+const slowEndpoints = new Map<string, number>();
 
 export function senderDeps(deps: Deps): SenderDeps {
   return {
@@ -60,10 +64,11 @@ export function senderDeps(deps: Deps): SenderDeps {
     now: deps.now,
     retrySchedule: deps.config.retrySchedule,
     timeoutMs: deps.config.timeoutMs,
+    fastLaneMs: deps.config.fastLaneMs,
+    slowAfterMs: deps.config.slowAfterMs,
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
-    stuckAfterMs: stuckAfterMs(deps.config),
-    maxReceiveCount: maxReceiveCount(deps.config.retrySchedule),
+    slowEndpoints,
   };
 }

@@ -17,6 +17,8 @@ export interface WebhookEndpoint {
   /** null: every type; []: none. */
   event_types: string[] | null;
   created_at: string;
+  /** Until when (ms since epoch) its webhooks take the slow lane: it answered slowly or not at all lately. Never shown by the API. */
+  slow_until?: number | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
@@ -53,10 +55,13 @@ export interface WebhookLog {
   response_body: string | null;
   error: string | null;
   next_attempt_at: string | null;
-  /** The SQS message that drives the current round (duplicates are recognised by it). */
+  /**
+   * True while the next attempt waits in the store (longer than SQS can delay a message): the
+   * sweeper sends its message when it is nearly due. Otherwise a queue message holds it.
+   */
+  timer?: boolean;
+  /** The SQS message of the last attempt (messages written before attempts were numbered are matched by it). */
   owner: string | null;
-  /** While an attempt is in flight, until when it may run (ms since epoch). */
-  lease_until: number | null;
   created_at: string;
   updated_at: string;
   /** Bumped by every write; writes are conditional on it. */

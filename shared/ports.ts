@@ -1,3 +1,5 @@
+import type { DeadLetterReason, DeliveryMessage } from './delivery-message.ts';
+import type { Lane } from './delivery-policy.ts';
 import type { Organization, WebhookEndpoint, WebhookLog, WebhookState, WebhookStatus } from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
@@ -45,8 +47,12 @@ export interface Store {
   /** Webhooks without their payloads, in the order of `ids`. */
   getWebhooks(ids: string[]): Promise<WebhookState[]>;
   queryWebhooks(query: LogQuery): Promise<LogPage>;
-  /** Webhooks still pending or retrying whose next attempt was due before `dueBefore`. */
+  /** Webhooks still pending or retrying, waiting on a queue message, whose next attempt was due before `dueBefore`. */
   findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
+  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBefore`. */
+  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
+  /** Sends the endpoint's next webhooks to the slow lane until `until` (ms since epoch); nothing if it is gone. */
+  markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void>;
 
   /**
    * Replaces a webhook's state if nobody changed it since `previous` was read (optimistic, by
@@ -55,20 +61,11 @@ export interface Store {
   updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined>;
 }
 
-/** What a queue message carries: ids only, the payload stays in the store. */
-export interface DeliveryMessage {
-  webhookId: string;
-  endpointId: string;
-  organizationId: string;
-}
-
 export interface DeliveryQueue {
-  /** Sends one message per webhook; throws when any could not be enqueued. */
-  enqueue(messages: DeliveryMessage[]): Promise<void>;
-  /** Hides a received message for `seconds` (the backoff before the next attempt). */
-  delay(receiptHandle: string, seconds: number): Promise<void>;
-  /** Puts a message straight into the dead-letter queue (used when the receive count cannot get it there). */
-  deadLetter(message: DeliveryMessage): Promise<void>;
+  /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
+  send(lane: Lane, messages: DeliveryMessage[], delaySeconds?: number): Promise<void>;
+  /** Sends a message (or a body that could not be read) to the dead-letter queue, saying why. */
+  deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void>;
 }
 
 export interface DeadLetterStatus {

@@ -5,7 +5,9 @@ import { idTime, isUuid, uuidv7 } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
-import type { DeliveryMessage, DeliveryQueue, LogQuery, Store } from './ports.ts';
+import { nextAttemptMessage } from './delivery.ts';
+import type { Lane } from './delivery-policy.ts';
+import type { DeliveryQueue, LogQuery, Store } from './ports.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
 
@@ -17,6 +19,11 @@ const MAX_RECOVER_PER_CALL = 5000;
 const RECOVER_TIME_BUDGET_MS = 20_000;
 const MAX_PER_PAGE = 100;
 const DEFAULT_PER_PAGE = 20;
+/**
+ * The sweeper sends the message of a webhook waiting on a timer when it is due within this long:
+ * under SQS's 15-minute delay, with a sweep (every minute) to spare.
+ */
+export const TIMER_LOOKAHEAD_MS = 12 * 60_000;
 
 export interface WebhookDeps {
   store: Store;
@@ -88,6 +95,7 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   // The logs and their idempotency record expire together.
   const expiresAt = Math.floor(nowMs / 1000) + deps.retentionDays * 86400;
   const endpoints = registered.filter((e) => subscribes(e, input.webhook_type));
+  const laneOf = new Map(endpoints.map((e) => [e.id, (e.slow_until ?? 0) > nowMs ? ('slow' as const) : ('fast' as const)]));
   const logs: WebhookLog[] = endpoints.map((endpoint) => ({
     id: uuidv7(nowMs),
     organization_id: organization.id,
@@ -105,8 +113,8 @@ export async function publish(deps: WebhookDeps, body: unknown) {
     response_body: null,
     error: null,
     next_attempt_at: now,
+    timer: false,
     owner: null,
-    lease_until: null,
     created_at: now,
     updated_at: now,
     version: 0,
@@ -119,9 +127,9 @@ export async function publish(deps: WebhookDeps, body: unknown) {
     // A replay: nothing new is written; webhooks that never reached the queue are sent again.
     created = await deps.store.getWebhooks(existing);
     const unsent = created.filter((l) => l.status === 'pending' && l.attempt_count === 0 && l.owner === null);
-    await enqueueOrFail(deps, unsent);
+    await enqueueOrFail(deps, unsent, laneOf);
   } else {
-    await enqueueOrFail(deps, logs);
+    await enqueueOrFail(deps, logs, laneOf);
     deps.metrics.record('WebhooksPublished', logs.length);
     deps.logger.info({ organization_id: organization.id, webhook_type: input.webhook_type, webhook_ids: logs.map((l) => l.id) }, 'webhook published');
   }
@@ -130,12 +138,14 @@ export async function publish(deps: WebhookDeps, body: unknown) {
   };
 }
 
-export const deliveryMessage = (log: WebhookState): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
-
-async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[]): Promise<void> {
+/** Queues each webhook's next attempt: on its endpoint's lane when known, else the fast lane (the sender moves it if need be). */
+async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[], laneOf: ReadonlyMap<string, Lane> = new Map()): Promise<void> {
   if (logs.length === 0) return;
   try {
-    await deps.queue.enqueue(logs.map(deliveryMessage));
+    for (const lane of ['fast', 'slow'] as const) {
+      const messages = logs.filter((l) => (laneOf.get(l.endpoint_id) ?? 'fast') === lane).map(nextAttemptMessage);
+      if (messages.length > 0) await deps.queue.send(lane, messages);
+    }
   } catch (error) {
     // The logs are stored as pending: a retry with the same idempotency key, or the sweeper, sends them.
     deps.logger.error({ err: error, webhook_ids: logs.map((l) => l.id) }, 'enqueue failed');
@@ -284,17 +294,17 @@ export async function getWebhook(store: Store, organizationId: string, id: strin
 
 const isLive = (log: WebhookState) => log.status === 'pending' || log.status === 'retrying';
 
-/** A live webhook whose next attempt is long overdue and that no attempt holds: its message was lost. */
+/** A live webhook whose next attempt, held by a queue message, is long overdue: its message was lost. */
 export function isStuck(log: WebhookState, nowMs: number, stuckAfterMs: number): boolean {
-  if (!isLive(log)) return false;
+  if (!isLive(log) || log.timer) return false;
   const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : idTime(log.id);
-  return due + stuckAfterMs < nowMs && (log.lease_until ?? 0) < nowMs;
+  return due + stuckAfterMs < nowMs;
 }
 
 /** Starts a new round (fresh attempt budget, same unique key) and queues it. */
 async function reopen(deps: WebhookDeps, log: WebhookState): Promise<WebhookState | undefined> {
   const now = new Date(deps.now()).toISOString();
-  const next: WebhookState = { ...log, status: 'pending', round_attempts: 0, owner: null, lease_until: null, next_attempt_at: now, updated_at: now };
+  const next: WebhookState = { ...log, status: 'pending', round_attempts: 0, timer: false, next_attempt_at: now, updated_at: now };
   const written = await deps.store.updateWebhook(log, next);
   if (written) await enqueueOrFail(deps, [written]);
   return written;
@@ -353,33 +363,46 @@ export async function recoverWebhooks(deps: WebhookDeps, organizationId: string,
 }
 
 /**
- * Finds webhooks left pending or retrying past their schedule (a lost message, a crash) and queues
- * them again, or fails them when their round is over, so none is left hanging.
+ * Runs every minute. Sends the message of every webhook whose timer falls due within the lookahead,
+ * delayed to the second; then finds webhooks left pending or retrying long past their schedule (a
+ * message lost with a machine, an enqueue that failed) and queues them again, or fails them when
+ * their round is over, so none is left hanging.
  */
-export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ requeued: number; failed: number }> {
+export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ scheduled: number; requeued: number; failed: number }> {
   const nowMs = deps.now();
-  const overdue = await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit);
+  const now = new Date(nowMs).toISOString();
+  let scheduled = 0;
+  for (const log of await deps.store.findDueTimers(new Date(nowMs + TIMER_LOOKAHEAD_MS).toISOString(), limit)) {
+    if (!log.timer || !isLive(log)) continue;
+    // The timer is cleared first: its message is then the only one, and a message never meets a set timer.
+    const written = await deps.store.updateWebhook(log, { ...log, timer: false, updated_at: now });
+    if (!written) continue;
+    const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
+    try {
+      await deps.queue.send('fast', [nextAttemptMessage(written)], Math.max(0, Math.ceil((due - nowMs) / 1000)));
+      scheduled++;
+    } catch (error) {
+      deps.logger.error({ err: error, webhook_id: log.id }, 'sweeper could not queue a timer\'s attempt');
+    }
+  }
   let requeued = 0;
   let failed = 0;
-  for (const log of overdue) {
+  for (const log of await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit)) {
     if (!isStuck(log, nowMs, deps.stuckAfterMs)) continue;
-    const now = new Date(nowMs).toISOString();
     if (log.round_attempts >= deps.maxAttempts) {
-      // The owner stays: a late copy of its message must not pass for a redrive.
-      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', lease_until: null, next_attempt_at: null, updated_at: now });
+      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', next_attempt_at: null, updated_at: now });
       if (written) failed++;
       continue;
     }
-    const written = await deps.store.updateWebhook(log, { ...log, owner: null, lease_until: null, next_attempt_at: now, updated_at: now });
+    const written = await deps.store.updateWebhook(log, { ...log, next_attempt_at: now, updated_at: now });
     if (!written) continue;
     try {
-      await deps.queue.enqueue([deliveryMessage(log)]);
+      await deps.queue.send('fast', [nextAttemptMessage(written)]);
       requeued++;
     } catch (error) {
       deps.logger.error({ err: error, webhook_id: log.id }, 'sweeper could not enqueue');
     }
   }
-  if (requeued || failed) deps.logger.info({ requeued, failed }, 'sweep done');
-  return { requeued, failed };
+  if (scheduled || requeued || failed) deps.logger.info({ scheduled, requeued, failed }, 'sweep done');
+  return { scheduled, requeued, failed };
 }
-

@@ -56,6 +56,7 @@ export function startPoller(options: PollerOptions): Poller {
           { abortSignal: aborter.signal },
         );
         if (Messages.length === 0) continue;
+        if (!running) return; // stopping: the messages come back after their visibility timeout
         const event: SQSEvent = { Records: Messages.map((m) => toRecord(m, options.queueArn)) };
         let failed = new Set(event.Records.map((r) => r.messageId));
         try {

@@ -8,6 +8,7 @@ import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts';
 import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
+import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
@@ -32,7 +33,6 @@ export interface LocalStackOptions {
   sqsPort?: number;
   logLevel?: string;
   sweepIntervalMs?: number;
-  pollerConcurrency?: number;
 }
 
 export interface LocalStack {
@@ -43,7 +43,7 @@ export interface LocalStack {
   queues: LocalQueues;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
-  sweep(): Promise<{ requeued: number; failed: number }>;
+  sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
   stop(): Promise<void>;
 }
 
@@ -86,13 +86,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sqs = await startSqsLocal(options.dataDir, options.sqsPort);
     stops.push(sqs.stop);
     await ensureTable(dynamo.client, LOCAL_TABLE);
-    const queues = await ensureQueues(sqs.client, options.config.retrySchedule, options.config.timeoutMs);
+    const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
     const secretStore = new LocalSecretStore(options.dataDir);
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
     const deps: Deps = {
       store: new DynamoDbStore(dynamo.client, LOCAL_TABLE),
-      queue: new SqsDeliveryQueue(sqs.client, queues.queueUrl, queues.deadLetterUrl),
-      deadLetters: new SqsDeadLetters(sqs.client, { queueUrl: queues.queueUrl, deadLetterUrl: queues.deadLetterUrl, moveTask: false }),
+      queue: new SqsDeliveryQueue(sqs.client, { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url }, queues.deadLetter.url),
+      deadLetters: new SqsDeadLetters(sqs.client, { queueUrl: queues.lanes.fast.url, deadLetterUrl: queues.deadLetter.url, moveTask: false }),
       secretStore,
       secrets: new CachedSecrets(secretStore),
       secretsPrefix: LOCAL_SECRETS_PREFIX,
@@ -103,16 +103,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     apiHandler = createApiHandler(deps);
     adminHandler = createAdminHandler(deps);
-    const poller = startPoller({
-      sqs: sqs.client,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      handler: createSenderHandler(deps),
-      concurrency: options.pollerConcurrency ?? 2,
-      batchSize: 10,
-      onError: (error) => logger.error({ err: error }, 'poller error'),
-    });
-    stops.push(poller.stop);
+    // One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS.
+    for (const lane of LANES) {
+      const poller = startPoller({
+        sqs: sqs.client,
+        queueUrl: queues.lanes[lane].url,
+        queueArn: queues.lanes[lane].arn,
+        handler: createSenderHandler(deps, lane),
+        concurrency: LANE_MAPPINGS[lane].maxConcurrency,
+        batchSize: LANE_MAPPINGS[lane].batchSize,
+        onError: (error) => logger.error({ err: error, lane }, 'poller error'),
+      });
+      stops.push(poller.stop);
+    }
     const sweeper = createSweeperHandler(deps);
     const timer = setInterval(() => {
       sweeper().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));

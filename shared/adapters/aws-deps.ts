@@ -24,7 +24,7 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
   const secretStore = new AwsSecretStore(new SecretsManagerClient({}));
   return {
     store: new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME')),
-    queue: new SqsDeliveryQueue(sqs, queueUrl, deadLetterUrl),
+    queue: new SqsDeliveryQueue(sqs, { fast: queueUrl, slow: required(env, 'SLOW_QUEUE_URL') }, deadLetterUrl),
     deadLetters: new SqsDeadLetters(sqs, { queueUrl, deadLetterUrl, moveTask: true, queueArn: env.QUEUE_ARN, deadLetterArn: env.DLQ_ARN }),
     secretStore,
     secrets: new CachedSecrets(secretStore),

@@ -7,6 +7,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type BatchGetCommandOutput,
   type TransactWriteCommandInput,
   type QueryCommandInput,
@@ -58,9 +59,10 @@ function stateItem(log: WebhookState): Item {
     type_pk: `${org}#TYPE#${log.webhook_type}`,
   };
   if (log.object_id) item.object_pk = `${org}#OBJ#${log.object_id}`;
-  // Only live webhooks are in the sparse `due` index the sweeper reads.
+  // Only live webhooks are in the sparse `due` index the sweeper reads: under TIMER# when their next
+  // attempt waits in the store, under DUE# when a queue message holds it (found only if it is lost).
   if (!FINAL_STATUSES.includes(log.status) && log.next_attempt_at) {
-    item.due_pk = `DUE#${dueShard(log.id)}`;
+    item.due_pk = `${log.timer ? 'TIMER' : 'DUE'}#${dueShard(log.id)}`;
     item.due_sk = `${log.next_attempt_at}#${log.id}`;
   }
   return item;
@@ -83,6 +85,7 @@ function toEndpoint(item: Item): WebhookEndpoint {
     name: (item.name as string | null | undefined) ?? null,
     event_types: (item.event_types as string[] | null | undefined) ?? null,
     created_at: item.created_at as string,
+    slow_until: (item.slow_until as number | null | undefined) ?? null,
   };
 }
 
@@ -303,7 +306,31 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]> {
+  async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: endpointKey(organizationId, endpointId),
+          UpdateExpression: 'SET slow_until = :until',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':until': until },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]> {
+    return this.findDue('DUE', dueBefore, limit);
+  }
+
+  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]> {
+    return this.findDue('TIMER', dueBefore, limit);
+  }
+
+  private async findDue(kind: 'DUE' | 'TIMER', dueBefore: string, limit: number): Promise<WebhookState[]> {
     const ids: string[] = [];
     for (let shard = 0; shard < DUE_SHARDS && ids.length < limit; shard++) {
       let start: Record<string, unknown> | undefined;
@@ -313,7 +340,7 @@ export class DynamoDbStore implements Store {
             TableName: this.table,
             IndexName: 'due',
             KeyConditionExpression: 'due_pk = :pk AND due_sk < :before',
-            ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':before': dueBefore },
+            ExpressionAttributeValues: { ':pk': `${kind}#${shard}`, ':before': dueBefore },
             Limit: Math.min(OVERDUE_SCAN_PAGE, limit - ids.length),
             ExclusiveStartKey: start,
           }),

@@ -1,5 +1,4 @@
 import {
-  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
@@ -9,45 +8,52 @@ import {
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetterStatus, DeadLetters, DeliveryMessage, DeliveryQueue, RedriveResult } from '../ports.ts';
+import { encodeMessage, messageGroup, type DeadLetterReason, type DeliveryMessage } from '../delivery-message.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../delivery-policy.ts';
+import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../ports.ts';
 
 const SQS_BATCH = 10;
 
-export function messageBody(message: DeliveryMessage): string {
-  return JSON.stringify({ webhook_id: message.webhookId, endpoint_id: message.endpointId, organization_id: message.organizationId });
-}
-
-/** The delivery queue: one small message per webhook (ids only), grouped by endpoint for fair queueing. */
+/**
+ * The delivery lanes: one small message per webhook attempt (ids and the attempt number), grouped by
+ * endpoint for fair queueing. A wait before an attempt is the message's own delay, so a waiting
+ * webhook never holds a received message (nor one of SQS's in-flight slots).
+ */
 export class SqsDeliveryQueue implements DeliveryQueue {
   private readonly sqs: SQSClient;
-  private readonly queueUrl: string;
+  private readonly laneUrls: Record<Lane, string>;
   private readonly deadLetterUrl: string;
 
-  constructor(sqs: SQSClient, queueUrl: string, deadLetterUrl: string) {
+  constructor(sqs: SQSClient, laneUrls: Record<Lane, string>, deadLetterUrl: string) {
     this.sqs = sqs;
-    this.queueUrl = queueUrl;
+    this.laneUrls = laneUrls;
     this.deadLetterUrl = deadLetterUrl;
   }
 
-  async enqueue(messages: DeliveryMessage[]): Promise<void> {
+  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+    const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
     for (let i = 0; i < messages.length; i += SQS_BATCH) {
       const batch = messages.slice(i, i + SQS_BATCH);
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((m, n) => ({ Id: String(n), MessageBody: messageBody(m), MessageGroupId: m.endpointId })),
+          QueueUrl: this.laneUrls[lane],
+          Entries: batch.map((m, n) => ({ Id: String(n), MessageBody: encodeMessage(m), MessageGroupId: m.endpointId, ...(delay > 0 ? { DelaySeconds: delay } : {}) })),
         }),
       );
       if (Failed.length > 0) throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
     }
   }
 
-  async delay(receiptHandle: string, seconds: number): Promise<void> {
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
-  }
-
-  async deadLetter(message: DeliveryMessage): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.deadLetterUrl, MessageBody: messageBody(message), MessageGroupId: message.endpointId }));
+  async deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
+    const body = typeof message === 'string' ? message : encodeMessage({ ...message, reason });
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.deadLetterUrl,
+        MessageBody: body,
+        MessageGroupId: messageGroup(body),
+        MessageAttributes: { reason: { DataType: 'String', StringValue: reason } },
+      }),
+    );
   }
 }
 
@@ -114,7 +120,7 @@ export class SqsDeadLetters implements DeadLetters {
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.options.queueUrl,
-          Entries: Messages.map((m, n) => ({ Id: String(n), MessageBody: m.Body ?? '{}', MessageGroupId: groupOf(m.Body) })),
+          Entries: Messages.map((m, n) => ({ Id: String(n), MessageBody: m.Body ?? '{}', MessageGroupId: messageGroup(m.Body ?? '') })),
         }),
       );
       const sent = Messages.filter((_, n) => !Failed.some((f) => f.Id === String(n)));
@@ -125,14 +131,5 @@ export class SqsDeadLetters implements DeadLetters {
       moved += sent.length;
       if (Failed.length > 0) throw new Error(`redrive stopped after ${moved}: ${Failed.length} message(s) could not be sent back`);
     }
-  }
-}
-
-function groupOf(body: string | undefined): string {
-  try {
-    const parsed = JSON.parse(body ?? '{}') as { endpoint_id?: unknown };
-    return typeof parsed.endpoint_id === 'string' ? parsed.endpoint_id : 'redrive';
-  } catch {
-    return 'redrive';
   }
 }

@@ -16,6 +16,7 @@ export interface StackInfo {
   sqsEndpoint: string;
   table: string;
   queueUrl: string;
+  slowQueueUrl: string;
   deadLetterUrl: string;
   retrySchedule: number[];
   timeoutMs: number;
@@ -47,7 +48,6 @@ export default async function setup(project: TestProject) {
     config,
     logLevel: process.env.LOG_LEVEL ?? 'silent',
     sweepIntervalMs: 500,
-    pollerConcurrency: 4,
   });
   project.provide('stack', {
     url: stack.url,
@@ -56,8 +56,9 @@ export default async function setup(project: TestProject) {
     dynamoDbEndpoint: stack.dynamoDbEndpoint,
     sqsEndpoint: stack.sqsEndpoint,
     table: LOCAL_TABLE,
-    queueUrl: stack.queues.queueUrl,
-    deadLetterUrl: stack.queues.deadLetterUrl,
+    queueUrl: stack.queues.lanes.fast.url,
+    slowQueueUrl: stack.queues.lanes.slow.url,
+    deadLetterUrl: stack.queues.deadLetter.url,
     retrySchedule: config.retrySchedule,
     timeoutMs: config.timeoutMs,
   });

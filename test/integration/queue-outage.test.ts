@@ -27,12 +27,12 @@ it('answers 503 while the queue is down, and a retry with the same key delivers 
 
   // The SQS adapter fails as SendMessageBatch does during an outage.
   const queue: DeliveryQueue = stack.local.deps.queue;
-  const enqueue = queue.enqueue.bind(queue);
-  queue.enqueue = async () => {
+  const send = queue.send.bind(queue);
+  queue.send = async () => {
     throw new Error('SQS is unavailable');
   };
   const refused = await call('POST', '/admin/v1/webhooks', stack.local.adminToken, event);
-  queue.enqueue = enqueue;
+  queue.send = send;
   expect(refused.status).toBe(503);
   expect(refused.body).toEqual({ status: 503, error: 'Service Unavailable', message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key' });
 

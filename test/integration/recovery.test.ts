@@ -318,7 +318,6 @@ describe('the sweeper', () => {
         status: 'retrying',
         round_attempts: roundAttempts,
         owner: null,
-        lease_until: null,
         next_attempt_at: iso(Date.now() - 3_600_000),
       });
       expect(lost).toBeDefined();

@@ -11,6 +11,8 @@ describe('deliveryConfigFromEnv', () => {
       logRetentionDays: 90,
       allowHttp: false,
       issuer: 'http://localhost:3000',
+      fastLaneMs: 3000,
+      slowAfterMs: 1000,
     });
   });
 
@@ -28,6 +30,8 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_LOG_RETENTION_DAYS: '7',
         WEBHOOK_ALLOW_HTTP: 'true',
         API_BASE_URL: 'https://hooks.example.com',
+        WEBHOOK_FAST_LANE_MS: '2000',
+        WEBHOOK_SLOW_AFTER_MS: '500',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -36,6 +40,8 @@ describe('deliveryConfigFromEnv', () => {
       logRetentionDays: 7,
       allowHttp: true,
       issuer: 'https://hooks.example.com',
+      fastLaneMs: 2000,
+      slowAfterMs: 500,
     });
   });
 
@@ -44,7 +50,9 @@ describe('deliveryConfigFromEnv', () => {
     ['a non-numeric wait', { WEBHOOK_RETRY_SCHEDULE: '5,soon' }],
     ['a fractional wait', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
     ['a wait over 12 hours', { WEBHOOK_RETRY_SCHEDULE: '5,43081' }],
-    ['waits that outlast the queue\'s retention', { WEBHOOK_RETRY_SCHEDULE: '43080,43080,43080,43080,43080,43080' }],
+    ['waits that add up to more than a week', { WEBHOOK_RETRY_SCHEDULE: Array(13).fill('43080').join(',') }],
+    ['a fast lane under 100 ms', { WEBHOOK_FAST_LANE_MS: '99' }],
+    ['a non-numeric slow threshold', { WEBHOOK_SLOW_AFTER_MS: 'soon' }],
     ['more than 24 retries', { WEBHOOK_RETRY_SCHEDULE: Array(25).fill('1').join(',') }],
     ['a negative timeout', { WEBHOOK_TIMEOUT_MS: '-1' }],
     ['a non-numeric timeout', { WEBHOOK_TIMEOUT_MS: 'fast' }],
@@ -68,14 +76,14 @@ describe('deliveryConfigToEnv', () => {
   it('round-trips through deliveryConfigFromEnv', () => {
     const configs = [
       deliveryConfigFromEnv({}),
-      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base' },
+      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50 },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
   });
 
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual(
-      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_TIMEOUT_MS'],
+      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
     );
   });
 });

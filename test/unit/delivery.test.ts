@@ -1,9 +1,11 @@
-// The sender's state machine (shared/delivery.ts) message by message: duplicates, stale copies, redrives, early messages, failures and the DLQ, against a real receiver on loopback.
+// The sender's state machine (shared/delivery.ts) message by message, against real receivers on loopback: successors as delayed messages, timers and dead letters; stale copies, duplicates and redrives; store errors, poison, and the fast lane's hand-off to the slow lane.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery.ts';
+import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
+import type { Lane } from '#shared/delivery-policy.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import type { WebhookEndpoint, WebhookLog } from '#shared/model.ts';
-import type { DeliveryMessage, DeliveryQueue } from '#shared/ports.ts';
+import type { DeliveryQueue } from '#shared/ports.ts';
 import { CachedSecrets, hmacSecretName } from '#shared/secrets.ts';
 import { parseCidrs } from '#shared/ssrf.ts';
 import { Receiver } from '../integration/helpers.ts';
@@ -16,18 +18,18 @@ const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 class RecordingQueue implements DeliveryQueue {
-  delays: [string, number][] = [];
-  deadLetters: DeliveryMessage[] = [];
-  async enqueue(): Promise<void> {}
-  async delay(receiptHandle: string, seconds: number): Promise<void> {
-    this.delays.push([receiptHandle, seconds]);
+  sent: { lane: Lane; message: DeliveryMessage; delay: number }[] = [];
+  deadLetters: { body: DeliveryMessage | string; reason: DeadLetterReason }[] = [];
+  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+    for (const message of messages) this.sent.push({ lane, message, delay: delaySeconds });
   }
-  async deadLetter(message: DeliveryMessage): Promise<void> {
-    this.deadLetters.push(message);
+  async deadLetter(body: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
+    this.deadLetters.push({ body, reason });
   }
 }
 
 let receiver: Receiver;
+let hanging: Receiver;
 let store: FakeStore;
 let queue: RecordingQueue;
 let secrets: MemorySecrets;
@@ -35,8 +37,12 @@ let now: number;
 
 beforeAll(async () => {
   receiver = await new Receiver((_req, res) => res.writeHead(500).end('down')).start();
+  hanging = await new Receiver(() => undefined).start();
 });
-afterAll(() => receiver.stop());
+afterAll(async () => {
+  await receiver.stop();
+  await hanging.stop();
+});
 
 function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   return {
@@ -49,11 +55,12 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     now: () => now,
     retrySchedule: [5],
     timeoutMs: 2000,
+    fastLaneMs: 2000,
+    slowAfterMs: 1000,
     allow: parseCidrs('127.0.0.0/8'),
     allowHttp: true,
     issuer: 'http://localhost',
-    stuckAfterMs: 600_000,
-    maxReceiveCount: 2,
+    slowEndpoints: new Map(),
     ...overrides,
   };
 }
@@ -63,16 +70,17 @@ function log(overrides: Partial<WebhookLog> = {}): WebhookLog {
   return {
     id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: receiver.url, webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
     payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
-    next_attempt_at: at, owner: null, lease_until: null, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
+    next_attempt_at: at, timer: false, owner: null, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
   };
 }
 
-const message = (messageId: string, receiveCount = 1): ReceivedMessage => ({
-  messageId,
-  receiptHandle: `rh-${messageId}-${receiveCount}`,
-  body: JSON.stringify({ webhook_id: WEBHOOK, endpoint_id: ENDPOINT, organization_id: ORG }),
-  receiveCount,
-});
+const IDS = { webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG };
+
+/** A received message for `attempt` (undefined: a message written before attempts were numbered). */
+const message = (messageId: string, attempt: number | undefined, extra: Partial<DeliveryMessage> & { receiveCount?: number; lane?: Lane } = {}): ReceivedMessage => {
+  const { receiveCount = 1, lane = 'fast', ...fields } = extra;
+  return { messageId, body: encodeMessage({ ...IDS, ...(attempt !== undefined ? { attempt } : {}), ...fields }), receiveCount, lane };
+};
 
 beforeEach(() => {
   now = Date.now();
@@ -86,64 +94,125 @@ beforeEach(() => {
 });
 
 describe('deliver', () => {
-  it('retries after a failure, then releases the message to the DLQ after the last attempt', async () => {
+  it('sends the next attempt as a delayed message, then dead-letters the webhook after its last attempt', async () => {
     store.webhooks.set(WEBHOOK, log());
-    expect(await deliver(deps(), message('m1', 1))).toBe('keep');
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 1, owner: 'm1', http_status: 500 });
-    expect(queue.delays).toEqual([['rh-m1-1', expect.any(Number)]]);
-    now = Date.parse(store.webhooks.get(WEBHOOK)!.next_attempt_at!) + 10;
-    expect(await deliver(deps(), message('m1', 2))).toBe('keep');
+    expect(await deliver(deps(), message('m1', 1))).toBe('done');
+    const retrying = store.webhooks.get(WEBHOOK)!;
+    expect(retrying).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 1, http_status: 500, timer: false });
+    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2 }, delay: expect.any(Number) }]);
+    const delay = queue.sent[0]!.delay;
+    expect(delay).toBeGreaterThanOrEqual(4);
+    expect(delay).toBeLessThanOrEqual(6);
+    expect(Date.parse(retrying.next_attempt_at!)).toBeGreaterThanOrEqual(now + delay * 1000);
+
+    now = Date.parse(retrying.next_attempt_at!) + 10;
+    expect(await deliver(deps(), message('m2', 2))).toBe('done');
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2, next_attempt_at: null });
-    // Released for one second: its next receive exceeds maxReceiveCount and SQS moves it.
-    expect(queue.delays[1]).toEqual(['rh-m1-2', 1]);
+    expect(queue.deadLetters).toEqual([{ body: { ...IDS, attempt: 3 }, reason: 'exhausted' }]);
+    expect(queue.sent).toHaveLength(1);
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('moves the message itself when the round ends before the receive count allows', async () => {
+  it('keeps a wait longer than SQS can delay a message as a timer in the store, with no message', async () => {
     store.webhooks.set(WEBHOOK, log());
-    expect(await deliver(deps({ retrySchedule: [] }), message('m1', 1))).toBe('done');
-    expect(queue.deadLetters).toEqual([{ webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG }]);
+    expect(await deliver(deps({ retrySchedule: [3600] }), message('m1', 1))).toBe('done');
+    const waiting = store.webhooks.get(WEBHOOK)!;
+    expect(waiting).toMatchObject({ status: 'retrying', timer: true, attempt_count: 1 });
+    expect(Date.parse(waiting.next_attempt_at!) - now).toBeGreaterThan(2880 * 1000);
+    expect(queue.sent).toEqual([]);
+    // A message that shows up while the timer holds the next attempt does nothing.
+    expect(await deliver(deps(), message('m2', 2))).toBe('done');
+    expect(receiver.received).toHaveLength(1);
   });
 
-  it('drops a stale copy of the round\'s own message once the webhook has failed', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'failed', owner: 'm1', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
-    expect(await deliver(deps(), message('m1', 3))).toBe('done');
+  it('drops messages for any attempt but the next one: duplicates and stale copies', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 2, round_attempts: 2 }));
+    for (const attempt of [1, 2, 4]) expect(await deliver(deps(), message(`m${attempt}`, attempt))).toBe('done');
     expect(receiver.received).toHaveLength(0);
     expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(2);
   });
 
-  it('starts a fresh round for a redriven message (a new message id)', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'failed', owner: 'm1', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
-    expect(await deliver(deps(), message('m2', 1))).toBe('keep');
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 3, round_attempts: 1, owner: 'm2' });
+  it('drops a stale copy once the webhook has failed, and starts a fresh round for a redriven dead letter', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
+    expect(await deliver(deps(), message('m1', 3))).toBe('done');
+    expect(receiver.received).toHaveLength(0);
+    // Dead-lettered for an attempt the webhook is no longer at: someone retried it meanwhile.
+    expect(await deliver(deps(), message('m2', 2, { reason: 'exhausted' }))).toBe('done');
+    expect(receiver.received).toHaveLength(0);
+    expect(await deliver(deps(), message('m3', 3, { reason: 'exhausted' }))).toBe('done');
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 3, round_attempts: 1 });
     expect(receiver.received).toHaveLength(1);
   });
 
-  it('drops a duplicate message while another owns the round', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'retrying', owner: 'm1', attempt_count: 1, round_attempts: 1 }));
-    expect(await deliver(deps(), message('m2', 1))).toBe('done');
+  it('reads messages written before attempts were numbered: a new message id redrives a failed webhook', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'failed', owner: 'm1', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
+    expect(await deliver(deps(), message('m1', undefined))).toBe('done');
+    expect(receiver.received).toHaveLength(0);
+    expect(await deliver(deps(), message('m2', undefined))).toBe('done');
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 3, round_attempts: 1, owner: 'm2' });
+  });
+
+  it('sends an early message again, delayed until the webhook is due, without an attempt', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 1, round_attempts: 1, next_attempt_at: new Date(now + 30_000).toISOString() }));
+    expect(await deliver(deps(), message('m1', 2))).toBe('done');
+    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2 }, delay: 30 }]);
     expect(receiver.received).toHaveLength(0);
   });
 
-  it('hides an early message until the webhook is due, without an attempt', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'retrying', owner: 'm1', next_attempt_at: new Date(now + 30_000).toISOString() }));
-    expect(await deliver(deps(), message('m1', 2))).toBe('keep');
-    expect(queue.delays).toEqual([['rh-m1-2', 30]]);
+  it('sends the message again later when the store is unavailable, so its receive count never grows', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    store.failingReads = 3;
+    let received = message('m1', 1);
+    for (let i = 1; i <= 3; i++) {
+      expect(await deliver(deps(), received)).toBe('done');
+      const resent = queue.sent[queue.sent.length - 1]!;
+      expect(resent.message).toEqual({ ...IDS, attempt: 1, requeues: i });
+      expect(resent.delay).toBe(Math.round(1.5 ** (i - 1)));
+      received = { ...received, messageId: `m1-${i}`, body: encodeMessage(resent.message) };
+    }
+    expect(receiver.received).toHaveLength(0);
+    expect(await deliver(deps(), received)).toBe('done');
+    expect(receiver.received).toHaveLength(1);
+    expect(queue.deadLetters).toEqual([]);
+  });
+
+  it('dead-letters poison: an unreadable body, or a message back too often without being finished', async () => {
+    expect(await deliver(deps(), { messageId: 'x', body: 'not json', receiveCount: 1, lane: 'fast' })).toBe('done');
+    store.webhooks.set(WEBHOOK, log());
+    expect(await deliver(deps(), message('m1', 1, { receiveCount: 4 }))).toBe('done');
+    expect(queue.deadLetters).toEqual([
+      { body: 'not json', reason: 'poison' },
+      { body: { ...IDS, attempt: 1 }, reason: 'poison' },
+    ]);
     expect(receiver.received).toHaveLength(0);
   });
 
-  it('leaves a message alone while an attempt holds the lease', async () => {
-    store.webhooks.set(WEBHOOK, log({ owner: 'm1', lease_until: now + 60_000 }));
-    expect(await deliver(deps(), message('m1', 2))).toBe('keep');
-    expect(receiver.received).toHaveLength(0);
-    expect(queue.delays).toEqual([]);
+  it('cuts a fast-lane attempt at its budget, marks the endpoint slow and moves the webhook to the slow lane', async () => {
+    store.endpoints.get(ENDPOINT)!.webhook_url = hanging.url;
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: hanging.url }));
+    const sender = deps({ fastLaneMs: 300, slowAfterMs: 100, now: Date.now });
+    expect(await deliver(sender, message('m1', 1))).toBe('done');
+    const moved = store.webhooks.get(WEBHOOK)!;
+    expect(moved).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 0, http_status: null });
+    expect(moved.error).toMatch(/^no response within \d+ ms in the fast lane; moved to the slow lane$/);
+    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2 }, delay: 0 }]);
+    expect(store.endpoints.get(ENDPOINT)!.slow_until).toBeGreaterThan(Date.now());
+
+    // The endpoint's next fast-lane message goes straight to the slow lane, with no attempt.
+    const other = '01900000-0000-7000-8000-0000000000f2';
+    store.webhooks.set(other, log({ id: other }));
+    const received = { ...message('m2', 1), body: encodeMessage({ ...IDS, webhookId: other, attempt: 1 }) };
+    expect(await deliver(deps(), received)).toBe('done');
+    expect(queue.sent[1]).toEqual({ lane: 'slow', message: { ...IDS, webhookId: other, attempt: 1 }, delay: 0 });
+    expect(store.webhooks.get(other)!.attempt_count).toBe(0);
+    expect(hanging.received).toHaveLength(1);
   });
 
   it('records an error while signing as a failed attempt, so the round advances', async () => {
     store.webhooks.set(WEBHOOK, log());
     const broken = deps();
     broken.secrets = { get: () => Promise.reject(new Error('AccessDenied')) } as unknown as CachedSecrets;
-    expect(await deliver(broken, message('m1', 1))).toBe('keep');
+    expect(await deliver(broken, message('m1', 1))).toBe('done');
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', round_attempts: 1, http_status: null, error: 'internal: AccessDenied' });
     expect(receiver.received).toHaveLength(0);
   });
@@ -156,10 +225,20 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(0);
   });
 
-  it('drops unreadable messages and webhooks that already succeeded', async () => {
-    expect(await deliver(deps(), { ...message('m1'), body: 'not json' })).toBe('done');
+  it('drops messages for webhooks that already succeeded', async () => {
     store.webhooks.set(WEBHOOK, log({ status: 'succeeded' }));
-    expect(await deliver(deps(), message('m9'))).toBe('done');
+    expect(await deliver(deps(), message('m9', 1))).toBe('done');
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('the message format', () => {
+  it('round-trips, and refuses bodies it did not write', () => {
+    const full: DeliveryMessage = { ...IDS, attempt: 3, requeues: 2, reason: 'exhausted' };
+    expect(decodeMessage(encodeMessage(full))).toEqual(full);
+    expect(decodeMessage(JSON.stringify({ webhook_id: WEBHOOK, endpoint_id: ENDPOINT, organization_id: ORG }))).toEqual(IDS);
+    for (const bad of ['', 'null', '[]', '{}', JSON.stringify({ ...JSON.parse(encodeMessage(full)), attempt: 0 }), JSON.stringify({ ...JSON.parse(encodeMessage(full)), reason: 'why' })]) {
+      expect(decodeMessage(bad), bad).toBeUndefined();
+    }
   });
 });

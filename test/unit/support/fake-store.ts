@@ -15,9 +15,17 @@ export class FakeStore implements Store {
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
   findOverdue = unsupported('findOverdue');
+  findDueTimers = unsupported('findDueTimers');
   readonly webhooks = new Map<string, WebhookLog>();
 
+  /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
+  failingReads = 0;
+
   async getWebhook(id: string): Promise<WebhookLog | undefined> {
+    if (this.failingReads > 0) {
+      this.failingReads--;
+      throw new Error('ServiceUnavailable');
+    }
     const found = this.webhooks.get(id);
     return found && structuredClone(found);
   }
@@ -29,6 +37,11 @@ export class FakeStore implements Store {
     const { payload: _payload, ...state } = next as WebhookLog;
     this.webhooks.set(state.id, { ...structuredClone(state), payload: current.payload, version: previous.version + 1 });
     return { ...structuredClone(state), version: previous.version + 1 };
+  }
+
+  async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id === organizationId) found.slow_until = until;
   }
 
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {

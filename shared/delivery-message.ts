@@ -1,0 +1,71 @@
+/**
+ * The delivery queue's message, written and read only here. It names the webhook and the attempt
+ * it is for; the payload stays in the store. Messages written before attempts were numbered (no
+ * `attempt`) are still read.
+ */
+
+export type DeadLetterReason = 'exhausted' | 'poison';
+
+export interface DeliveryMessage {
+  webhookId: string;
+  endpointId: string;
+  organizationId: string;
+  /** The attempt this message makes (1-based over the webhook's life); a message for any other attempt is stale. */
+  attempt?: number;
+  /** Times this message was sent again without making its attempt (a store error); it grows the backoff. */
+  requeues?: number;
+  /** Why it went to the dead-letter queue: once redriven, an exhausted webhook starts a new round. */
+  reason?: DeadLetterReason;
+}
+
+interface Wire {
+  v?: number;
+  webhook_id?: unknown;
+  endpoint_id?: unknown;
+  organization_id?: unknown;
+  attempt?: unknown;
+  requeues?: unknown;
+  reason?: unknown;
+}
+
+export function encodeMessage(message: DeliveryMessage): string {
+  return JSON.stringify({
+    v: 2,
+    webhook_id: message.webhookId,
+    endpoint_id: message.endpointId,
+    organization_id: message.organizationId,
+    ...(message.attempt !== undefined ? { attempt: message.attempt } : {}),
+    ...(message.requeues ? { requeues: message.requeues } : {}),
+    ...(message.reason ? { reason: message.reason } : {}),
+  });
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** The message, or undefined for a body this service did not write (poison). */
+export function decodeMessage(body: string): DeliveryMessage | undefined {
+  let wire: Wire;
+  try {
+    wire = JSON.parse(body) as Wire;
+  } catch {
+    return undefined;
+  }
+  if (typeof wire !== 'object' || wire === null) return undefined;
+  if (typeof wire.webhook_id !== 'string' || typeof wire.endpoint_id !== 'string' || typeof wire.organization_id !== 'string') return undefined;
+  if (wire.attempt !== undefined && !(isCount(wire.attempt) && wire.attempt >= 1)) return undefined;
+  if (wire.requeues !== undefined && !isCount(wire.requeues)) return undefined;
+  if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;
+  return {
+    webhookId: wire.webhook_id,
+    endpointId: wire.endpoint_id,
+    organizationId: wire.organization_id,
+    ...(wire.attempt !== undefined ? { attempt: wire.attempt } : {}),
+    ...(wire.requeues ? { requeues: wire.requeues } : {}),
+    ...(wire.reason !== undefined ? { reason: wire.reason } : {}),
+  };
+}
+
+/** The endpoint a message belongs to, for SQS fair queueing; also read from bodies that are not ours. */
+export function messageGroup(body: string): string {
+  return decodeMessage(body)?.endpointId ?? 'unreadable';
+}

@@ -63,11 +63,11 @@ const common = {
   ResourceType: 'Custom::WebhookSigningKey',
 };
 const create = (): SigningKeyEvent => ({ ...common, ResponseURL: responseUrl, RequestType: 'Create', ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: NAME } });
-const update = (name: string, oldName = NAME): SigningKeyEvent => ({
+const update = (name: string, oldName = NAME, physicalResourceId = oldName): SigningKeyEvent => ({
   ...common,
   ResponseURL: responseUrl,
   RequestType: 'Update',
-  PhysicalResourceId: oldName,
+  PhysicalResourceId: physicalResourceId,
   ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: name },
   OldResourceProperties: { SecretName: oldName },
 });
@@ -151,7 +151,7 @@ describe('Update', () => {
 
   it('keeps an adopted key adopted: the physical id does not change, so no replacement follows', async () => {
     secrets.on(DescribeSecretCommand).resolves({ ARN, Name: NAME });
-    await handler({ ...update(NAME), PhysicalResourceId: `adopted:${NAME}` });
+    await handler(update(NAME, NAME, `adopted:${NAME}`));
 
     expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
   });

@@ -84,6 +84,13 @@ describe('every prop changed from its default', () => {
     });
   });
 
+  it('the stack name is every function\'s STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.Environment.Variables.STACK_NAME).toBe('Acme');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks', MetricName: 'PoisonMessages', Dimensions: [{ Name: 'Stack', Value: 'Acme' }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks/Acme', MetricName: 'ErrorLogLines' });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricNamespace: 'LagoWebhooks/Acme' })] });
+  });
+
   it('the alarm email subscribes to the topic', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: id(stack.observability.topic) } });
   });

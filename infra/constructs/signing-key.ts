@@ -23,7 +23,7 @@ export interface SigningKeyProps {
  * by functions/signing-key.ts generates it at deploy time, so the key is never in the template.
  */
 export class SigningKey extends Construct {
-  /** The custom resource's handler, charted and alarmed on with the service's functions. */
+  /** The custom resource's handler; its log group feeds the error-log metric with the service's functions'. */
   readonly provider: WebhookFunction;
   /** The full ARN, random suffix included: readers get exactly this secret. */
   readonly secretArn: string;

@@ -19,8 +19,10 @@ import { generateSigningKey } from '#shared/signing.ts';
  * is adopted as it is, so receivers keep verifying JWT signatures across re-deployments.
  * Update: a new name creates a new key (CloudFormation then deletes the old resource); otherwise nothing changes.
  * Delete: deletes the secret without a recovery window, so the same stack can be deployed again.
- * CloudFormation only sends it when the stack's removal policy is DESTROY: with RETAIN, the
- * default, the resource and so the key outlive the stack.
+ * CloudFormation sends it with the DESTROY removal policy, and with the default
+ * (RETAIN_ON_UPDATE_OR_DELETE) only when the stack's first create rolls back. A key this resource
+ * adopted rather than created is never deleted: the rollback of a failed first deploy must not
+ * take away the key an earlier stack left for its receivers.
  */
 
 interface SigningKeyProperties {
@@ -28,6 +30,9 @@ interface SigningKeyProperties {
 }
 
 export type SigningKeyEvent = CloudFormationCustomResourceEvent<SigningKeyProperties>;
+
+/** The physical id of an adopted key: a delete recognises it and leaves the secret alone. */
+const ADOPTED = 'adopted:';
 
 interface Outcome {
   physicalResourceId: string;
@@ -44,18 +49,18 @@ async function createKey(client: SecretsManagerClient, logger: Logger, name: str
   } catch (error) {
     if (!(error instanceof ResourceExistsException)) throw error;
     logger.info({ secret: name }, 'signing key exists; kept as it is');
-    return describeKey(client, name);
+    return describeKey(client, name, `${ADOPTED}${name}`);
   }
 }
 
-async function describeKey(client: SecretsManagerClient, name: string): Promise<Outcome> {
+async function describeKey(client: SecretsManagerClient, name: string, physicalResourceId: string): Promise<Outcome> {
   const { ARN } = await client.send(new DescribeSecretCommand({ SecretId: name }));
-  return { physicalResourceId: name, secretArn: ARN };
+  return { physicalResourceId, secretArn: ARN };
 }
 
 async function deleteKey(client: SecretsManagerClient, logger: Logger, event: Extract<SigningKeyEvent, { RequestType: 'Delete' }>): Promise<Outcome> {
   const name = event.ResourceProperties.SecretName;
-  // A failed create answers with another physical id: there is no secret of ours to remove then.
+  // A failed create or an adopted key answers with another physical id: there is no secret of ours to remove then.
   if (event.PhysicalResourceId === name) {
     try {
       await client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
@@ -73,7 +78,7 @@ async function apply(client: SecretsManagerClient, logger: Logger, event: Signin
       return createKey(client, logger, event.ResourceProperties.SecretName);
     case 'Update':
       return event.ResourceProperties.SecretName === event.OldResourceProperties.SecretName
-        ? describeKey(client, event.ResourceProperties.SecretName)
+        ? describeKey(client, event.ResourceProperties.SecretName, event.PhysicalResourceId)
         : createKey(client, logger, event.ResourceProperties.SecretName);
     case 'Delete':
       return deleteKey(client, logger, event);

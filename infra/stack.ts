@@ -10,7 +10,11 @@ import { WebhookFunctions } from './constructs/functions.ts';
 import { Observability } from './constructs/observability.ts';
 import { DeliveryQueues } from './constructs/queues.ts';
 import { SigningKey } from './constructs/signing-key.ts';
+import { TABLE } from './definitions.ts';
 import { ROUTES } from './routes.ts';
+
+/** The HTTP API's one stage (infra/constructs/api.ts), whose metrics the alarms read. */
+const API_STAGE = '$default';
 
 export interface WebhookStackProps extends StackProps {
   /** Seconds to wait before each retry (WEBHOOK_RETRY_SCHEDULE); attempts = length + 1. @default DEFAULT_RETRY_SCHEDULE (8 attempts over about 28 h) */
@@ -27,19 +31,27 @@ export interface WebhookStackProps extends StackProps {
   readonly alarmEmail?: string;
   /**
    * What happens to the stateful resources (table, queues, signing key, log groups, KMS key) when
-   * they leave the stack. DESTROY also needs `deletionProtection: false` to delete the table.
-   * @default RemovalPolicy.RETAIN
+   * they leave the stack. The default keeps them on stack delete and on replacement, and deletes
+   * them when the stack's first create rolls back, so a failed first deploy leaves nothing behind
+   * (CloudFormation's `RetainExceptOnCreate`). DESTROY always deletes them.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
-  /** DynamoDB deletion protection on the table. @default true */
+  /**
+   * DynamoDB deletion protection on the table. Off by default because it would block the rollback
+   * of a failed first deploy; turn it on once the stack exists (`-c deletionProtection=true`).
+   * @default false
+   */
   readonly deletionProtection?: boolean;
-  /** Most concurrent sender invocations on the delivery queue (2 to 1000). @default 10 */
+  /** Most concurrent sender invocations on the fast lane (2 to 1000); the sender reserves as much. @default LANE_MAPPINGS.fast.maxConcurrency (10) */
   readonly senderMaxConcurrency?: number;
+  /** Most concurrent sender invocations on the slow lane (2 to 1000); its sender reserves as much. @default LANE_MAPPINGS.slow.maxConcurrency (5) */
+  readonly slowSenderMaxConcurrency?: number;
   /** Throttling of the HTTP API's stage. @default { rateLimit: 100, burstLimit: 200 } */
   readonly apiThrottling?: ApiThrottling;
-  /** Alarm when the delivery queue's oldest message is older than this. @default Duration.hours(1) */
+  /** Alarm when the fast lane's oldest message is older than this (the slow lane's age does not page). @default Duration.hours(1) */
   readonly oldestMessageAgeThreshold?: Duration;
-  /** How often the sweeper runs. @default Duration.minutes(5) */
+  /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default Duration.minutes(1) */
   readonly sweepInterval?: Duration;
   /** Prefix of the Secrets Manager names (`<prefix>/organizations/<id>/hmac`, `<prefix>/signing-key`). @default - the stack name */
   readonly secretsPrefix?: string;
@@ -65,7 +77,7 @@ function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
 
-/** The whole service: one table, the delivery queues, the HTTP API, four functions, the signing key, dashboards and alarms. */
+/** The whole service: one table, two delivery lanes and their dead-letter queue, the HTTP API, five functions, the signing key, a dashboard and alarms. */
 export class WebhookStack extends Stack {
   readonly table: WebhookTable;
   readonly queues: DeliveryQueues;
@@ -77,12 +89,12 @@ export class WebhookStack extends Stack {
   constructor(scope: Construct, id: string, props: WebhookStackProps = {}) {
     super(scope, id, props);
     const config = deliveryConfig(props);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const logRetention = props.logGroupRetention ?? logs.RetentionDays.THREE_MONTHS;
     const secretsPrefix = props.secretsPrefix ?? this.stackName;
     if (!/^[A-Za-z0-9/_+=.@-]+$/.test(secretsPrefix)) throw new Error(`secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`);
 
-    this.table = new WebhookTable(this, 'Data', { removalPolicy, deletionProtection: props.deletionProtection ?? true });
+    this.table = new WebhookTable(this, 'Data', { removalPolicy, deletionProtection: props.deletionProtection ?? false });
     this.queues = new DeliveryQueues(this, 'Queues', { timeouts: { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }, removalPolicy });
     this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
     this.api = new WebhookApi(this, 'Api', { throttling: props.apiThrottling, logRetention, removalPolicy });
@@ -92,7 +104,7 @@ export class WebhookStack extends Stack {
       signingKey: this.signingKey,
       secretsPrefix,
       config: { ...config, issuer: this.api.url },
-      senderMaxConcurrency: props.senderMaxConcurrency === undefined ? undefined : { fast: props.senderMaxConcurrency },
+      senderMaxConcurrency: { fast: props.senderMaxConcurrency, slow: props.slowSenderMaxConcurrency },
       sweepInterval: props.sweepInterval,
       logRetention,
       removalPolicy,
@@ -105,6 +117,10 @@ export class WebhookStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       queues: this.queues,
       functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper },
+      senders: this.functions.senders,
+      extraLogGroups: { SigningKeyProvider: this.signingKey.provider.logGroup },
+      table: { table: this.table.table, indexNames: TABLE.indexes.map((index) => index.name) },
+      api: { httpApi: this.api.httpApi, stageName: API_STAGE },
       alarmEmail: props.alarmEmail,
       oldestMessageAgeThreshold: props.oldestMessageAgeThreshold,
       removalPolicy,
@@ -120,7 +136,7 @@ export class WebhookStack extends Stack {
 /**
  * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c retrySchedule=5,300,1800`).
  * Keys: retrySchedule, webhookTimeoutMs, logRetentionDays, allowCidrs, allowHttp, alarmEmail,
- * removalPolicy (retain|destroy), deletionProtection, senderMaxConcurrency, apiRateLimit,
+ * removalPolicy (retain|destroy), deletionProtection, senderMaxConcurrency, slowSenderMaxConcurrency, apiRateLimit,
  * apiBurstLimit, oldestMessageAgeAlarmMinutes, sweepIntervalMinutes, secretsPrefix, logGroupRetentionDays.
  * Values from the command line are strings; cdk.json may hold numbers, booleans and arrays.
  * An unparsable value throws, naming the key.
@@ -170,9 +186,10 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
     allowCidrs: list('allowCidrs'),
     allowHttp: boolean('allowHttp'),
     alarmEmail: string('alarmEmail'),
-    removalPolicy: removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : removal === 'destroy' ? RemovalPolicy.DESTROY : fail('removalPolicy', 'retain or destroy', removal),
+    removalPolicy: removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : removal === 'destroy' ? RemovalPolicy.DESTROY : fail('removalPolicy', 'retain or destroy', removal),
     deletionProtection: boolean('deletionProtection'),
     senderMaxConcurrency: number('senderMaxConcurrency'),
+    slowSenderMaxConcurrency: number('slowSenderMaxConcurrency'),
     apiThrottling: rateLimit === undefined && burstLimit === undefined ? undefined : { rateLimit: rateLimit ?? DEFAULT_API_THROTTLING.rateLimit, burstLimit: burstLimit ?? DEFAULT_API_THROTTLING.burstLimit },
     oldestMessageAgeThreshold: minutes('oldestMessageAgeAlarmMinutes'),
     sweepInterval: minutes('sweepIntervalMinutes'),

@@ -23,7 +23,7 @@ export interface WebhookApiProps {
   readonly throttling?: ApiThrottling;
   /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
-  /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -59,7 +59,7 @@ export class WebhookApi extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', { description: 'Lago-compatible webhooks: /api/v1 for organizations, /admin/v1 for the operator', createDefaultStage: false });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
     this.httpApi.addStage('DefaultStage', {

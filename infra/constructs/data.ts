@@ -5,9 +5,14 @@ import { Construct } from 'constructs';
 import { TABLE } from '../definitions.ts';
 
 export interface WebhookTableProps {
-  /** What happens to the table when it leaves the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the table when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when the stack's first create rolls back) */
   readonly removalPolicy?: RemovalPolicy;
-  /** Refuse DeleteTable, even from CloudFormation. @default true */
+  /**
+   * Refuse DeleteTable, even from CloudFormation. Off by default because it would also block the
+   * rollback of a failed first deploy (the table would be left behind and the stack stuck in
+   * ROLLBACK_FAILED); turn it on once the stack exists.
+   * @default false
+   */
   readonly deletionProtection?: boolean;
 }
 
@@ -33,8 +38,8 @@ export class WebhookTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TABLE.ttlAttribute,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      deletionProtection: props.deletionProtection ?? false,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     for (const index of TABLE.indexes) {
       this.table.addGlobalSecondaryIndex({

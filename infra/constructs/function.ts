@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -23,11 +23,11 @@ export interface WebhookFunctionProps {
   readonly memorySize?: number;
   /** Concurrency reserved for this function (and its cap). @default - none: the account's unreserved pool */
   readonly reservedConcurrentExecutions?: number;
-  /** @default - no variables besides NODE_OPTIONS */
+  /** @default - no variables besides NODE_OPTIONS and STACK_NAME */
   readonly environment?: Record<string, string>;
   /** How long the function's log group keeps its logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
-  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when the stack's first create rolls back) */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -45,7 +45,7 @@ export class WebhookFunction extends NodejsFunction {
     const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `Runs the ${props.handler} function` });
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     logGroup.grantWrite(role);
     super(scope, id, {
@@ -59,7 +59,8 @@ export class WebhookFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       role,
       logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // STACK_NAME is the Stack dimension of the function's EMF metrics, which the alarms and the dashboard read.
+      environment: { NODE_OPTIONS: '--enable-source-maps', STACK_NAME: Stack.of(scope).stackName, ...props.environment },
       projectRoot: ROOT,
       depsLockFilePath: `${ROOT}package-lock.json`,
       bundling: {

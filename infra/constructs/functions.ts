@@ -29,7 +29,7 @@ export interface WebhookFunctionsProps {
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
-  /** What happens to the functions' log groups when they leave the stack. @default RemovalPolicy.RETAIN */
+  /** What happens to the functions' log groups when they leave the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -50,16 +50,18 @@ export class WebhookFunctions extends Construct {
     const lanes = [queues.lanes.fast.queueArn, queues.lanes.slow.queueArn];
     const queue = queues.lanes.fast.queueArn;
     const deadLetters = queues.deadLetterQueue.queueArn;
-    // One secret per organization, named by its id, so only a wildcard covers them; "-??????" is the random suffix Secrets Manager adds.
+    // Organizations created before tokens were derived from the signing key had a secret each, named by
+    // their id: only a wildcard covers them. They are read once, sealed into the organization and
+    // deleted (shared/org-tokens.ts). "-??????" is the random suffix Secrets Manager adds.
     const tokenNames = `${hmacSecretName(props.secretsPrefix, '*')}-??????`;
     const organizationTokens = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: tokenNames, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const tokensWildcard = {
       finding: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${tokenNames}`,
-      reason: 'Organization HMAC tokens are secrets created at run time, one per organization id; the wildcard spans only the tokens under this deployment\'s prefix.',
+      reason: 'Older organizations\' HMAC token secrets, one per organization id, read once and deleted when their token moves into the organization; the wildcard spans only the tokens under this deployment\'s prefix.',
     };
     const common = {
       logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       environment: {
         QUEUE_URL: queues.lanes.fast.queueUrl,
         QUEUE_ARN: queue,
@@ -74,13 +76,13 @@ export class WebhookFunctions extends Construct {
     // API Gateway gives up on an integration after 30 s.
     this.api = new WebhookFunction(this, 'Api', { ...common, handler: 'api', description: 'Organization API: webhook endpoints, signing keys, webhook logs', timeout: Duration.seconds(29) })
       .bindTable(table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [organizationTokens, signingKey.secretArn], tokensWildcard)
+      .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
+      .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
       // Retry and recover put webhooks back on a delivery lane.
       .allow(['sqs:SendMessage'], lanes);
 
     this.admin = new WebhookFunction(this, 'Admin', { ...common, handler: 'admin', description: 'Operator API: organizations, publishing, dead-letter redrive', timeout: Duration.seconds(29) })
       .bindTable(table, 'RW')
-      .allow(['secretsmanager:CreateSecret'], [organizationTokens], tokensWildcard)
       .allow(['sqs:SendMessage'], lanes)
       // Status peeks at the dead letters; a message move task needs these on its source queue, and SendMessage on its destination.
       .allow(['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], [deadLetters]);
@@ -98,7 +100,8 @@ export class WebhookFunctions extends Construct {
         reservedConcurrentExecutions: maxConcurrency,
       })
         .bindTable(table, 'RW')
-        .allow(['secretsmanager:GetSecretValue'], [organizationTokens, signingKey.secretArn], tokensWildcard)
+        .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
+        .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
         // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
         .allow(['sqs:SendMessage'], [...lanes, deadLetters]);
       fn.addEventSource(new SqsEventSource(queues.lanes[lane], { batchSize: LANE_MAPPINGS[lane].batchSize, reportBatchItemFailures: true, maxConcurrency }));

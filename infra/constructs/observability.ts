@@ -1,54 +1,79 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type MetricName } from '#shared/metrics.ts';
+import type { Lane } from '#shared/delivery-policy.ts';
+import { METRICS_NAMESPACE, STACK_DIMENSION, type MetricName } from '#shared/metrics.ts';
 import type { DeliveryQueues } from './queues.ts';
 
 export interface ObservabilityProps {
   /** Required. */
   readonly queues: DeliveryQueues;
-  /** The functions to chart and alarm on, by the name shown on the dashboard. Required. */
-  readonly functions: Record<string, lambda.IFunction>;
+  /** The functions to chart and alarm on (errors, error log lines), by the name shown on the dashboard and in the alarm ids. Required. */
+  readonly functions: Record<string, lambda.Function>;
+  /** The sender of each lane: their throttles page, since each reserves what its mapping may use. Required. */
+  readonly senders: Record<Lane, lambda.IFunction>;
+  /** Other log groups whose error lines count too (e.g. a custom resource's provider), by a name for the metric filter's id. @default {} */
+  readonly extraLogGroups?: Record<string, logs.ILogGroup>;
+  /** The table and the names of its global secondary indexes, for the throttle alarms. Required. */
+  readonly table: { readonly table: dynamodb.ITable; readonly indexNames: readonly string[] };
+  /** The HTTP API and the stage its clients call, for the 5xx and latency alarms. Required. */
+  readonly api: { readonly httpApi: IHttpApi; readonly stageName: string };
   /** An address the alarm topic emails (the subscription must be confirmed). @default - no subscription */
   readonly alarmEmail?: string;
   /**
-   * Alarm when the delivery queue's oldest message is older than this. SQS leaves out of this
-   * metric the messages received three times or more, so webhooks waiting for a late retry do not
-   * count: with the default schedule a healthy queue stays under about 6 minutes.
+   * Alarm when the fast lane's oldest message is older than this. Retries wait at most 15 minutes
+   * as delayed messages (longer waits stay in the table until nearly due), so a healthy lane stays
+   * well under an hour even if a delay counts toward the age. The slow lane has no such alarm: it
+   * holds customers' slow endpoints, which are not the operator's to fix.
    * @default Duration.hours(1)
    */
   readonly oldestMessageAgeThreshold?: Duration;
-  /** What happens to the topic's KMS key when it leaves the stack. @default RemovalPolicy.RETAIN */
+  /** Alarm when the HTTP API's p99 latency stays above this for three 5-minute periods. @default Duration.seconds(5) */
+  readonly apiLatencyThreshold?: Duration;
+  /** Alarm when the HTTP API answers at least this many 5xx in 5 minutes. @default 5 */
+  readonly apiServerErrorThreshold?: number;
+  /** What happens to the topic's KMS key when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** A delivery metric the functions write as EMF (shared/metrics.ts), with no dimensions. */
-function deliveryMetric(name: MetricName, statistic = 'Sum'): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: FIVE_MINUTES });
-}
+/** SQS's in-flight limit of a standard queue (received, not yet deleted); receives fail beyond it. */
+export const SQS_IN_FLIGHT_LIMIT = 120_000;
+/** The in-flight alarms fire at 80% of the limit, leaving time to act before receives fail. */
+export const IN_FLIGHT_ALARM_THRESHOLD = SQS_IN_FLIGHT_LIMIT * 0.8;
+/** Namespace-free name of the metric the error-level log lines feed (pino's levels: error 50, fatal 60). */
+export const ERROR_LOG_METRIC = 'ErrorLogLines';
 
-/** The dashboard, and alarms that notify an encrypted SNS topic. */
+/**
+ * The dashboard, and the alarms that page the operator through an encrypted SNS topic. Only what
+ * the operator can fix pages: a customer's failing or slow endpoint (exhausted webhooks, the slow
+ * lane's age) shows on the dashboard and in the logs, never as an alarm by itself.
+ */
 export class Observability extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
+  /** Namespace of the error-log metric: log metric filters take no constant dimension, so the stack is in the namespace. */
+  readonly errorLogNamespace: string;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { queue, deadLetterQueue } = props.queues;
+    const { lanes, deadLetterQueue } = props.queues;
     const stack = Stack.of(this);
 
     const key = new kms.Key(this, 'TopicKey', {
       description: 'Encrypts the webhook alarm topic',
       enableKeyRotation: true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // CloudWatch must use the topic's key to publish, which only a customer managed key can grant.
     key.addToResourcePolicy(
@@ -69,71 +94,185 @@ export class Observability extends Construct {
     );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
+    /** A metric the functions write as EMF (shared/metrics.ts), with this stack's Stack dimension. */
+    const emf = (name: MetricName, statistic = 'Sum') =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: FIVE_MINUTES, dimensionsMap: { [STACK_DIMENSION]: stack.stackName } });
+
+    // Error-level log lines of every function, one metric per stack.
+    this.errorLogNamespace = `${METRICS_NAMESPACE}/${stack.stackName}`;
+    const logGroups: [string, logs.ILogGroup][] = [...Object.entries(props.functions).map(([name, fn]): [string, logs.ILogGroup] => [name, fn.logGroup]), ...Object.entries(props.extraLogGroups ?? {})];
+    for (const [name, logGroup] of logGroups) {
+      new logs.MetricFilter(this, `${name}ErrorLogs`, {
+        logGroup,
+        filterPattern: logs.FilterPattern.numberValue('$.level', '>=', 50),
+        metricNamespace: this.errorLogNamespace,
+        metricName: ERROR_LOG_METRIC,
+        metricValue: '1',
+      });
+    }
+    const errorLogLines = new cloudwatch.Metric({ namespace: this.errorLogNamespace, metricName: ERROR_LOG_METRIC, statistic: 'Sum', period: FIVE_MINUTES });
+
     // Alarms take the metrics as they are; the dashboard adds labels.
-    const exhausted = deliveryMetric('WebhooksExhausted');
-    const oldestAge = queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) });
-    const deadLetterDepth = deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
+    const poison = emf('PoisonMessages');
+    const exhausted = emf('WebhooksExhausted');
+    const fastOldestAge = lanes.fast.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) });
+    const inFlight = (lane: Lane) => lanes[lane].metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
+    const apiMetric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: FIVE_MINUTES, dimensionsMap: { ApiId: props.api.httpApi.apiId, Stage: props.api.stageName } });
+    const api5xx = apiMetric('5xx', 'Sum');
+    const apiLatency = apiMetric('Latency', 'p99');
+    const tableName = props.table.table.tableName;
+    // Math ids are unique per table or index, since the dashboard charts them side by side.
+    const dynamoThrottles = (label: string, index?: string) => {
+      const prefix = index ?? 'table';
+      const dimensionsMap: Record<string, string> = index === undefined ? { TableName: tableName } : { TableName: tableName, GlobalSecondaryIndexName: index };
+      const metric = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, statistic: 'Sum', period: FIVE_MINUTES, dimensionsMap });
+      return new cloudwatch.MathExpression({
+        expression: `${prefix}Reads + ${prefix}Writes`,
+        usingMetrics: { [`${prefix}Reads`]: metric('ReadThrottleEvents'), [`${prefix}Writes`]: metric('WriteThrottleEvents') },
+        period: FIVE_MINUTES,
+        label,
+      });
+    };
+    const throttleTargets: [string, string | undefined][] = [['Table', undefined], ...props.table.indexNames.map((index): [string, string] => [`Index${index[0]!.toUpperCase()}${index.slice(1)}`, index])];
+    const senderThrottles = new cloudwatch.MathExpression({
+      expression: 'fast + slow',
+      usingMetrics: { fast: props.senders.fast.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }), slow: props.senders.slow.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }) },
+      period: FIVE_MINUTES,
+      label: 'Sender throttles',
+    });
     const functions = Object.entries(props.functions);
 
-    this.alarm('DeadLetters', 'Webhooks reached the dead-letter queue: inspect and redrive them (POST /admin/v1/dead_letters/redrive).', deadLetterDepth, 0, 1);
+    this.alarm(
+      'DeadLetterArrivals',
+      'Poison messages reached the dead-letter queue in the last 5 minutes: messages the senders could not process (a bug, a malformed message or a failing dependency), not a customer\'s endpoint. Read the senders\' error logs, fix the cause, then redrive (POST /admin/v1/dead_letters/redrive). Exhausted webhooks also land there but do not page.',
+      poison,
+      0,
+    );
+    for (const lane of ['fast', 'slow'] as const) {
+      this.alarm(
+        `${lane === 'fast' ? 'Fast' : 'Slow'}LaneInFlightNearLimit`,
+        `The ${lane} delivery lane has more than 80% of SQS's in-flight limit (about 120,000) received and not yet deleted; beyond it receives fail. Check the ${lane} sender's errors and duration, and that it deletes what it finishes.`,
+        inFlight(lane),
+        IN_FLIGHT_ALARM_THRESHOLD,
+      );
+    }
     this.alarm(
       'OldestMessageAge',
-      'The delivery queue is falling behind: its oldest message waits longer than the threshold.',
-      oldestAge,
+      'The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function\'s errors, throttles and concurrency (senderMaxConcurrency).',
+      fastOldestAge,
       (props.oldestMessageAgeThreshold ?? Duration.hours(1)).toSeconds(),
       3,
     );
-    this.alarm('WebhooksExhausted', 'Webhooks failed their last attempt: their endpoints are failing.', exhausted, 0, 1);
+    this.alarm(
+      'ApiServerErrors',
+      'The HTTP API answered 5xx responses: read the Api and Admin functions\' logs and the API access logs (integration errors, timeouts).',
+      api5xx,
+      props.apiServerErrorThreshold ?? 5,
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    );
+    this.alarm(
+      'ApiLatency',
+      'The HTTP API\'s p99 latency stayed above the threshold for 15 minutes: check the Api and Admin functions\' duration and DynamoDB throttles.',
+      apiLatency,
+      (props.apiLatencyThreshold ?? Duration.seconds(5)).toMilliseconds(),
+      3,
+    );
+    for (const [name, index] of throttleTargets) {
+      this.alarm(
+        `${name}Throttles`,
+        `DynamoDB throttled requests on ${index === undefined ? 'the table' : `the ${index} index`}: check its consumed capacity and hot keys; an on-demand table throttles only on sudden peaks or a hot partition.`,
+        dynamoThrottles(name, index),
+        0,
+      );
+    }
+    this.alarm(
+      'SenderThrottles',
+      'Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders\' reserved concurrency and the account limit.',
+      senderThrottles,
+      0,
+    );
+    this.alarm('ErrorLogLines', 'A function logged at error level or above: search its log group for "level":50 or 60.', errorLogLines, 0);
     for (const [name, fn] of functions) {
-      this.alarm(`${name}Errors`, `The ${name} function is failing: see its logs.`, fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 0, 1);
+      this.alarm(`${name}Errors`, `The ${name} function is failing: see its logs.`, fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 0);
     }
 
     const perFunction = (metric: (fn: lambda.IFunction, label: string) => cloudwatch.IMetric) => functions.map(([name, fn]) => metric(fn, name));
+    const laneDepth = (lane: Lane) =>
+      new cloudwatch.GraphWidget({
+        title: `${lane === 'fast' ? 'Fast' : 'Slow'} lane depth`,
+        left: [
+          lanes[lane].metricApproximateNumberOfMessagesVisible({ label: 'Ready', statistic: 'Maximum' }),
+          lanes[lane].metricApproximateNumberOfMessagesNotVisible({ label: 'In flight', statistic: 'Maximum' }),
+          lanes[lane].metric('ApproximateNumberOfMessagesDelayed', { label: 'Delayed (waiting for a retry)', statistic: 'Maximum' }),
+        ],
+        width: 8,
+      });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Deliveries',
         left: [
-          deliveryMetric('DeliveriesSucceeded').with({ label: 'Succeeded' }),
-          deliveryMetric('DeliveryAttemptsFailed').with({ label: 'Failed attempts' }),
-          exhausted.with({ label: 'Exhausted (failed for good)' }),
+          emf('DeliveriesSucceeded').with({ label: 'Succeeded' }),
+          emf('DeliveryAttemptsFailed').with({ label: 'Failed attempts' }),
+          exhausted.with({ label: 'Exhausted (failed for good: the customer\'s endpoint)' }),
         ],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Published webhooks', left: [deliveryMetric('WebhooksPublished').with({ label: 'Published' })], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Published webhooks', left: [emf('WebhooksPublished').with({ label: 'Published' })], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'Endpoint response time (ms)',
-        left: ['p50', 'p90', 'p99'].map((statistic) => deliveryMetric('EndpointResponseTime', statistic).with({ label: statistic })),
+        left: ['p50', 'p90', 'p99'].map((statistic) => emf('EndpointResponseTime', statistic).with({ label: statistic })),
         width: 8,
       }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Delivery queue depth',
+        title: 'Dead-letter arrivals',
         left: [
-          queue.metricApproximateNumberOfMessagesVisible({ label: 'Ready', statistic: 'Maximum' }),
-          queue.metricApproximateNumberOfMessagesNotVisible({ label: 'In flight or waiting for a retry', statistic: 'Maximum' }),
+          deadLetterQueue.metricNumberOfMessagesSent({ label: 'Arrived (exhausted + poison)', statistic: 'Sum', period: FIVE_MINUTES }),
+          poison.with({ label: 'Poison (pages)' }),
+          exhausted.with({ label: 'Exhausted (does not page)' }),
         ],
+        right: [deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Held', statistic: 'Maximum' })],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Dead-letter queue depth', left: [deadLetterDepth.with({ label: 'Dead letters' })], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Oldest message age (s)', left: [oldestAge.with({ label: 'Oldest message' })], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Slow-lane hand-offs', left: [emf('SlowLaneHandoffs').with({ label: 'Fast-lane attempts cut and moved to the slow lane' })], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Oldest message age (s)',
+        left: (['fast', 'slow'] as const).map((lane) => lanes[lane].metricApproximateAgeOfOldestMessage({ label: `${lane} lane${lane === 'slow' ? ' (does not page)' : ''}`, statistic: 'Maximum' })),
+        width: 8,
+      }),
     );
+    this.dashboard.addWidgets(laneDepth('fast'), laneDepth('slow'), new cloudwatch.GraphWidget({ title: 'Error log lines', left: [errorLogLines.with({ label: 'Lines at error or fatal level' })], width: 8 }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Function errors', left: perFunction((fn, label) => fn.metricErrors({ label, statistic: 'Sum' })), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Function throttles', left: perFunction((fn, label) => fn.metricThrottles({ label, statistic: 'Sum' })), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Function duration p99 (ms)', left: perFunction((fn, label) => fn.metricDuration({ label, statistic: 'p99' })), width: 8 }),
     );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'API 5xx', left: [api5xx.with({ label: '5xx' })], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'API latency (ms)', left: [apiMetric('Latency', 'p50').with({ label: 'p50' }), apiLatency.with({ label: 'p99' })], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'DynamoDB throttles', left: throttleTargets.map(([, index]) => dynamoThrottles(index ?? 'table', index)), width: 8 }),
+    );
   }
 
-  private alarm(id: string, description: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods: number): void {
+  private alarm(
+    id: string,
+    description: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    evaluationPeriods = 1,
+    comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
       metric,
       threshold,
       evaluationPeriods,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No data means nothing happened: no dead letters, no exhausted webhooks, no errors.
+      comparisonOperator,
+      // No data means nothing happened: no poison message, no error, no throttle; the alarm returns to OK.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const action = new SnsAction(this.topic);

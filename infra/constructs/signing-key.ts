@@ -7,7 +7,12 @@ import { WebhookFunction } from './function.ts';
 export interface SigningKeyProps {
   /** Prefix of the service's secret names; the key is `<prefix>/signing-key`. Required. */
   readonly secretsPrefix: string;
-  /** RETAIN keeps the key (and the custom resource's log group) when the stack goes; DESTROY deletes it. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the key (and the provider's log group) when it leaves the stack. The default
+   * keeps it on stack delete and replacement, and deletes it when the stack's first create rolls
+   * back, so a failed first deploy leaves no secret behind; DESTROY always deletes it.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   */
   readonly removalPolicy?: RemovalPolicy;
   /** Retention of the custom resource's logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
@@ -18,25 +23,29 @@ export interface SigningKeyProps {
  * by functions/signing-key.ts generates it at deploy time, so the key is never in the template.
  */
 export class SigningKey extends Construct {
+  /** The custom resource's handler; its log group feeds the error-log metric with the service's functions'. */
+  readonly provider: WebhookFunction;
   /** The full ARN, random suffix included: readers get exactly this secret. */
   readonly secretArn: string;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const secretName = signingKeySecretName(props.secretsPrefix);
     // Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
     const arnPattern = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const provider = new WebhookFunction(this, 'Provider', {
+    const provider = (this.provider = new WebhookFunction(this, 'Provider', {
       handler: 'signing-key',
       description: 'Generates the webhook signing key in Secrets Manager (CloudFormation custom resource)',
       timeout: Duration.minutes(1),
       logRetention: props.logRetention,
       removalPolicy,
-    });
+    }));
     provider.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], [arnPattern]);
-    // CloudFormation only asks for a delete when the resource is not retained.
-    if (removalPolicy === RemovalPolicy.DESTROY) provider.allow(['secretsmanager:DeleteSecret'], [arnPattern]);
+    // CloudFormation asks for a delete unless the key is always retained: RETAIN_ON_UPDATE_OR_DELETE
+    // still deletes it when the first create rolls back, and that delete must succeed or the
+    // rollback fails and leaves the secret behind.
+    if (removalPolicy !== RemovalPolicy.RETAIN) provider.allow(['secretsmanager:DeleteSecret'], [arnPattern]);
 
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.functionArn,

@@ -37,7 +37,7 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
     secretsPrefix,
     config: deliveryConfigFromEnv(env),
     logger,
-    metrics: emfMetrics(),
+    metrics: emfMetrics(required(env, 'STACK_NAME')),
     now: Date.now,
   };
 }

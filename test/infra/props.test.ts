@@ -36,6 +36,7 @@ describe('every prop changed from its default', () => {
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
       senderMaxConcurrency: 50,
+      slowSenderMaxConcurrency: 20,
       apiThrottling: { rateLimit: 5, burstLimit: 10 },
       oldestMessageAgeThreshold: Duration.minutes(10),
       sweepInterval: Duration.minutes(15),
@@ -44,13 +45,16 @@ describe('every prop changed from its default', () => {
     }));
   });
 
-  it('the schedule and the timeout set the receive count, the visibility timeout and the sender timeout', () => {
-    expect(properties(stack.queues.queue)).toMatchObject({ VisibilityTimeout: 6 * 20, RedrivePolicy: { maxReceiveCount: 3 } });
-    expect(properties(stack.functions.sender).Timeout).toBe(20);
+  it('the timeout sets each lane\'s sender timeout and visibility timeout; the poison receive count does not follow the schedule', () => {
+    // Slow lane: the whole 5 s attempt plus 15 s of bookkeeping; the fast lane cuts attempts at 3 s.
+    expect(properties(stack.functions.senders.slow).Timeout).toBe(20);
+    expect(properties(stack.functions.senders.fast).Timeout).toBe(18);
+    expect(properties(stack.queues.lanes.slow)).toMatchObject({ VisibilityTimeout: 6 * 20, RedrivePolicy: { maxReceiveCount: 5 } });
+    expect(properties(stack.queues.lanes.fast)).toMatchObject({ VisibilityTimeout: 6 * 18, RedrivePolicy: { maxReceiveCount: 5 } });
   });
 
   it('the delivery settings reach every function under the names shared/config.ts reads', () => {
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper]) {
+    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper]) {
       expect(variables(fn)).toMatchObject({
         WEBHOOK_RETRY_SCHEDULE: '10,60',
         WEBHOOK_TIMEOUT_MS: '5000',
@@ -80,12 +84,37 @@ describe('every prop changed from its default', () => {
     });
   });
 
+  it('the stack name is every function\'s STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.Environment.Variables.STACK_NAME).toBe('Acme');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks', MetricName: 'PoisonMessages', Dimensions: [{ Name: 'Stack', Value: 'Acme' }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks/Acme', MetricName: 'ErrorLogLines' });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricNamespace: 'LagoWebhooks/Acme' })] });
+  });
+
   it('the alarm email subscribes to the topic', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: id(stack.observability.topic) } });
   });
 
+  it('each lane\'s concurrency reaches its mapping and its sender\'s reservation', () => {
+    for (const [lane, concurrency] of [['fast', 50], ['slow', 20]] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: id(stack.functions.senders[lane]) }, ScalingConfig: { MaximumConcurrency: concurrency } });
+      expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(concurrency);
+    }
+  });
+
+  it('deletion protection, once asked for, is on', () => {
+    synth({ deletionProtection: true }).template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+  });
+
+  it('RETAIN keeps everything even when the first create rolls back, and then the provider may not delete the key', () => {
+    const { template: retained } = synth({ removalPolicy: RemovalPolicy.RETAIN });
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey']) {
+      for (const resource of Object.values(retained.findResources(type))) expect(resource.DeletionPolicy).toBe('Retain');
+    }
+    expect(JSON.stringify(retained.findResources('AWS::IAM::Policy'))).not.toContain('secretsmanager:DeleteSecret');
+  });
+
   it('concurrency, throttling, the age threshold, the sweep interval and log retention are applied', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 50 } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
@@ -107,8 +136,9 @@ describe('props refused at synth time', () => {
     expect(() => synth({ secretsPrefix: 'acme webhooks' })).toThrow(/secretsPrefix/);
   });
 
-  it('a sender concurrency SQS event sources do not allow', () => {
+  it('a sender concurrency SQS event sources do not allow, on either lane', () => {
     expect(() => synth({ senderMaxConcurrency: 1 })).toThrow(/maxConcurrency/);
+    expect(() => synth({ slowSenderMaxConcurrency: 1001 })).toThrow(/maxConcurrency/);
   });
 });
 
@@ -130,6 +160,7 @@ describe('webhookStackPropsFromContext', () => {
       removalPolicy: 'DESTROY',
       deletionProtection: 'false',
       senderMaxConcurrency: '20',
+      slowSenderMaxConcurrency: '8',
       apiRateLimit: '50',
       oldestMessageAgeAlarmMinutes: '30',
       sweepIntervalMinutes: '10',
@@ -146,6 +177,7 @@ describe('webhookStackPropsFromContext', () => {
       removalPolicy: RemovalPolicy.DESTROY,
       deletionProtection: false,
       senderMaxConcurrency: 20,
+      slowSenderMaxConcurrency: 8,
       apiThrottling: { rateLimit: 50, burstLimit: 200 },
       oldestMessageAgeThreshold: Duration.minutes(30),
       sweepInterval: Duration.minutes(10),
@@ -163,7 +195,12 @@ describe('webhookStackPropsFromContext', () => {
     });
   });
 
+  it('reads removalPolicy retain as RETAIN_ON_UPDATE_OR_DELETE: kept, except when the first create rolls back', async () => {
+    expect(await parse({ removalPolicy: 'retain' })).toMatchObject({ removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+  });
+
   it('names the key of a value it cannot parse', async () => {
+    await expect(parse({ slowSenderMaxConcurrency: 'many' })).rejects.toThrow('context slowSenderMaxConcurrency: expected a number, got "many"');
     await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow('context webhookTimeoutMs: expected a number, got "soon"');
     await expect(parse({ allowHttp: 'yes' })).rejects.toThrow('context allowHttp: expected true or false');
     await expect(parse({ removalPolicy: 'snapshot' })).rejects.toThrow('context removalPolicy: expected retain or destroy');

@@ -63,11 +63,11 @@ const common = {
   ResourceType: 'Custom::WebhookSigningKey',
 };
 const create = (): SigningKeyEvent => ({ ...common, ResponseURL: responseUrl, RequestType: 'Create', ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: NAME } });
-const update = (name: string, oldName = NAME): SigningKeyEvent => ({
+const update = (name: string, oldName = NAME, physicalResourceId = oldName): SigningKeyEvent => ({
   ...common,
   ResponseURL: responseUrl,
   RequestType: 'Update',
-  PhysicalResourceId: oldName,
+  PhysicalResourceId: physicalResourceId,
   ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: name },
   OldResourceProperties: { SecretName: oldName },
 });
@@ -114,7 +114,7 @@ describe('Create', () => {
     expect(first).not.toBe(second);
   });
 
-  it('adopts a key kept from an earlier stack without replacing it', async () => {
+  it('adopts a key kept from an earlier stack without replacing it, under a physical id that marks it adopted', async () => {
     secrets.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
     secrets.on(DescribeSecretCommand).resolves({ ARN, Name: NAME });
     await handler(create());
@@ -123,7 +123,7 @@ describe('Create', () => {
       ['CreateSecretCommand', expect.objectContaining({ Name: NAME })],
       ['DescribeSecretCommand', { SecretId: NAME }],
     ]);
-    expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: NAME, Data: { SecretArn: ARN } });
+    expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
   });
 
   it('answers FAILED with the reason, and a physical id no delete will mistake for the secret', async () => {
@@ -147,6 +147,13 @@ describe('Update', () => {
 
     expect(calls()).toEqual([['DescribeSecretCommand', { SecretId: NAME }]]);
     expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: NAME, Data: { SecretArn: ARN } });
+  });
+
+  it('keeps an adopted key adopted: the physical id does not change, so no replacement follows', async () => {
+    secrets.on(DescribeSecretCommand).resolves({ ARN, Name: NAME });
+    await handler(update(NAME, NAME, `adopted:${NAME}`));
+
+    expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
   });
 
   it('creates a key under a new name, with a new physical id so CloudFormation removes the old resource', async () => {
@@ -173,6 +180,13 @@ describe('Delete', () => {
     await handler(remove());
 
     expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS' });
+  });
+
+  it('never deletes an adopted key (the rollback of a failed first deploy keeps the key an earlier stack left)', async () => {
+    await handler(remove(`adopted:${NAME}`));
+
+    expect(calls()).toEqual([]);
+    expect(onlyAnswer().body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `adopted:${NAME}` });
   });
 
   it('touches nothing after a failed create', async () => {

@@ -1,36 +1,36 @@
-// Covers infra/stack.ts with its default props, synthesized once with the real esbuild bundling: the template CloudFormation gets (queues, table, functions and their exact IAM permissions, HTTP API routes and their authorization, alarms, dashboard), cdk-nag's AWS Solutions checks, and the bundles themselves running on this Node.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Covers infra/stack.ts with its default props, synthesized once without bundling (test/infra/bundles.test.ts builds the bundles): the template CloudFormation gets (both delivery lanes and their dead-letter queue, the table, the functions with their exact IAM permissions, event source mappings and reserved concurrency, the HTTP API, removal policies, alarms, metric filters and the dashboard) and cdk-nag's AWS Solutions checks.
+import { readFileSync } from 'node:fs';
 import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_SCHEDULE, QUEUES, TABLE } from '#infra/definitions.ts';
+import { TABLE } from '#infra/definitions.ts';
 import { ROUTES, routeKey } from '#infra/routes.ts';
 import { WebhookStack } from '#infra/stack.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANE_MAPPINGS, LANES, POISON_RECEIVE_COUNT, type Lane } from '#shared/delivery-policy.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '#shared/retry-schedule.ts';
 
 const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+/** Assets are not built: these tests only read the template. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 type Json = Record<string, unknown>;
 interface Resource {
   Type: string;
   Properties: Json;
   DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 
 let app: App;
 let stack: WebhookStack;
 let template: Template;
-let assemblyDir: string;
 
 beforeAll(() => {
-  app = new App({ context: CDK_CONTEXT });
+  app = new App({ context: { ...CDK_CONTEXT, ...NO_BUNDLING } });
   stack = new WebhookStack(app, 'LagoWebhooks');
-  assemblyDir = app.synth().directory;
   template = Template.fromStack(stack);
 });
 
@@ -42,6 +42,7 @@ const resource = (logicalId: string) => template.toJSON().Resources[logicalId] a
 /** A template value as readable text, references as <LogicalId> or <LogicalId.Attribute>, the way cdk-nag shows them. */
 function text(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
   const object = value as Json;
   if ('Ref' in object) return `<${String(object.Ref)}>`;
   if ('Fn::GetAtt' in object) return `<${(object['Fn::GetAtt'] as string[]).join('.')}>`;
@@ -69,6 +70,11 @@ function permissions(fn: lambda.IFunction): string[] {
 
 const ORG_TOKENS = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
 const SIGNING_KEY_PATTERN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
+const CONSUME = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+
+const allFunctions = () => [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper];
+const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
+const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
 function logWrites(fn: lambda.Function): string[] {
   return ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`);
@@ -82,30 +88,34 @@ function tableReadWrite(): string[] {
   ];
 }
 
-describe('delivery queues', () => {
-  it('hide a message for six sender timeouts', () => {
-    const sender = resource(id(stack.functions.sender)).Properties;
-    expect(sender.Timeout).toBe(30);
-    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 6 * 30, RedrivePolicy: Match.anyValue() });
+describe('delivery lanes', () => {
+  it('hide a message for six timeouts of the sender that consumes the lane', () => {
+    const timeouts = LANES.map((lane) => resource(id(stack.functions.senders[lane])).Properties.Timeout as number);
+    for (const [index, lane] of LANES.entries()) expect(resource(id(stack.queues.lanes[lane])).Properties.VisibilityTimeout).toBe(6 * timeouts[index]!);
+    // The fast lane's attempts are cut short (then handed to the slow lane); the slow lane runs the full 15 s attempt plus bookkeeping.
+    expect(resource(id(stack.functions.senders.slow)).Properties.Timeout).toBe(30);
+    expect(timeouts[0]!).toBeLessThan(timeouts[1]!);
   });
 
-  it('send a message to the dead-letter queue after the last attempt of the schedule', () => {
-    const queue = resource(id(stack.queues.queue)).Properties;
-    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [id(stack.queues.deadLetterQueue), 'Arn'] }, maxReceiveCount: DEFAULT_RETRY_SCHEDULE.length + 1 });
+  it('move a message to the shared dead-letter queue after POISON_RECEIVE_COUNT (5) receives, whatever the retry schedule', () => {
+    expect(POISON_RECEIVE_COUNT).toBe(5);
+    for (const lane of LANES) {
+      expect(resource(id(stack.queues.lanes[lane])).Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [id(stack.queues.deadLetterQueue), 'Arn'] }, maxReceiveCount: 5 });
+    }
+    template.resourceCountIs('AWS::SQS::Queue', 3);
   });
 
   it('keep dead letters (14 days) longer than deliveries (4 days)', () => {
-    const queue = resource(id(stack.queues.queue)).Properties;
     const deadLetters = resource(id(stack.queues.deadLetterQueue)).Properties;
-    expect(queue.MessageRetentionPeriod).toBe(QUEUES.deliveryRetentionSeconds);
-    expect(deadLetters.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-    expect(deadLetters.MessageRetentionPeriod as number).toBeGreaterThan(queue.MessageRetentionPeriod as number);
+    for (const lane of LANES) expect(resource(id(stack.queues.lanes[lane])).Properties.MessageRetentionPeriod).toBe(DELIVERY_RETENTION_SECONDS);
+    expect(deadLetters.MessageRetentionPeriod).toBe(DEAD_LETTER_RETENTION_SECONDS);
+    expect(DEAD_LETTER_RETENTION_SECONDS).toBe(14 * 24 * 3600);
+    expect(DEAD_LETTER_RETENTION_SECONDS).toBeGreaterThan(DELIVERY_RETENTION_SECONDS);
   });
 
-  it('are encrypted, refuse requests without TLS and are retained', () => {
-    for (const queue of [stack.queues.queue, stack.queues.deadLetterQueue]) {
+  it('are encrypted and refuse requests without TLS', () => {
+    for (const queue of [stack.queues.lanes.fast, stack.queues.lanes.slow, stack.queues.deadLetterQueue]) {
       expect(resource(id(queue)).Properties.SqsManagedSseEnabled).toBe(true);
-      expect(resource(id(queue)).DeletionPolicy).toBe('Retain');
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id(queue) }],
         PolicyDocument: {
@@ -118,10 +128,26 @@ describe('delivery queues', () => {
   });
 });
 
+describe('removal policies', () => {
+  it('keep every stateful resource on stack delete and replacement, and delete it when the first create rolls back (RetainExceptOnCreate)', () => {
+    const stateful = ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey'];
+    for (const type of stateful) {
+      const found = Object.values(resources(type));
+      expect(found.length).toBeGreaterThan(0);
+      for (const r of found) expect({ type, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({ type, deletion: 'RetainExceptOnCreate', replace: 'Retain' });
+    }
+    // 6 function log groups and the API's access logs.
+    expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(7);
+  });
+
+  it('leave the table without deletion protection, which would block the rollback of a failed first create', () => {
+    expect(resource(id(stack.table.table)).Properties.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
 describe('table', () => {
-  it('has the keys, indexes, TTL and protection of infra/definitions.ts', () => {
+  it('has the keys, indexes and TTL of infra/definitions.ts', () => {
     const table = resource(id(stack.table.table));
-    expect(table.DeletionPolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
@@ -131,7 +157,6 @@ describe('table', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       SSESpecification: { SSEEnabled: true },
-      DeletionProtectionEnabled: true,
     });
     expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'log_sk', AttributeType: 'S' }]));
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(
@@ -149,27 +174,28 @@ describe('table', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 24 on arm64 from ES module bundles, each with its own log group kept 90 days', () => {
+  it('run Node.js 24 on arm64, each with its own log group kept 90 days and the stack name for its metrics', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(5);
+    // api, admin, a sender per lane, sweeper, and the signing key's provider.
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
-      expect((fn.Properties.Environment as { Variables: Json }).Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', STACK_NAME: 'LagoWebhooks' });
       const logGroup = resource(((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref);
       expect(logGroup.Properties.RetentionInDays).toBe(90);
-      expect(logGroup.DeletionPolicy).toBe('Retain');
     }
   });
 
-  it('get the table, queues, secrets prefix and delivery settings in their environment', () => {
+  it('get the table, both lanes, the dead-letter queue, the secrets prefix and the delivery settings in their environment; each sender its lane', () => {
     const api = `<${id(stack.api.httpApi)}.ApiEndpoint>`;
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper]) {
+    for (const fn of allFunctions()) {
       const variables = Object.fromEntries(Object.entries((resource(id(fn)).Properties.Environment as { Variables: Json }).Variables).map(([name, value]) => [name, text(value)]));
-      expect(variables).toEqual({
-        NODE_OPTIONS: '--enable-source-maps',
+      expect(variables).toMatchObject({
+        STACK_NAME: 'LagoWebhooks',
         TABLE_NAME: `<${id(stack.table.table)}>`,
-        QUEUE_URL: `<${id(stack.queues.queue)}>`,
-        QUEUE_ARN: `<${id(stack.queues.queue)}.Arn>`,
+        QUEUE_URL: `<${id(stack.queues.lanes.fast)}>`,
+        QUEUE_ARN: `<${id(stack.queues.lanes.fast)}.Arn>`,
+        SLOW_QUEUE_URL: `<${id(stack.queues.lanes.slow)}>`,
         DLQ_URL: `<${id(stack.queues.deadLetterQueue)}>`,
         DLQ_ARN: `<${id(stack.queues.deadLetterQueue)}.Arn>`,
         SECRETS_PREFIX: 'LagoWebhooks',
@@ -180,61 +206,70 @@ describe('functions', () => {
         WEBHOOK_ALLOW_HTTP: 'false',
         API_BASE_URL: api,
       });
+      const lane = LANES.find((l) => stack.functions.senders[l] === fn);
+      expect(variables.LANE).toBe(lane);
     }
     expect(text(template.toJSON().Outputs.ApiUrl.Value)).toBe(api);
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'DashboardName', 'OperatorPolicyArn']);
   });
 
-  it('api: the table, organization tokens and the signing key (read), the delivery queue (send)', () => {
+  it('api: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), both lanes (send)', () => {
     const fn = stack.functions.api;
     expect(permissions(fn)).toEqual(
       [
         ...logWrites(fn),
         ...tableReadWrite(),
         `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
+        `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
         `secretsmanager:GetSecretValue <${id(stack.signingKey.node.findChild('Resource'))}.SecretArn>`,
-        `sqs:SendMessage <${id(stack.queues.queue)}.Arn>`,
+        ...sendToLanes(),
       ].sort(),
     );
   });
 
-  it('admin: the table, organization tokens (create), the delivery queue (send), the dead letters (status and redrive)', () => {
+  it('admin: the table, both lanes (send), the dead letters (status and redrive); no secret (tokens are derived)', () => {
     const fn = stack.functions.admin;
     const deadLetters = `<${id(stack.queues.deadLetterQueue)}.Arn>`;
     expect(permissions(fn)).toEqual(
       [
         ...logWrites(fn),
         ...tableReadWrite(),
-        `secretsmanager:CreateSecret ${ORG_TOKENS}`,
-        `sqs:SendMessage <${id(stack.queues.queue)}.Arn>`,
+        ...sendToLanes(),
         ...['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'].map((action) => `${action} ${deadLetters}`),
       ].sort(),
     );
   });
 
-  it('sender: the table, both secrets (read), the delivery queue (consume, change visibility), the dead letters (send)', () => {
-    const fn = stack.functions.sender;
-    const queue = `<${id(stack.queues.queue)}.Arn>`;
-    expect(permissions(fn)).toEqual(
-      [
-        ...logWrites(fn),
-        ...tableReadWrite(),
-        `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
-        `secretsmanager:GetSecretValue <${id(stack.signingKey.node.findChild('Resource'))}.SecretArn>`,
-        ...['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((action) => `${action} ${queue}`),
-        `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
-      ].sort(),
-    );
+  it('senders: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), nothing more', () => {
+    for (const lane of LANES) {
+      const fn = stack.functions.senders[lane];
+      expect(permissions(fn)).toEqual(
+        [
+          ...logWrites(fn),
+          ...tableReadWrite(),
+          `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
+          `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
+          `secretsmanager:GetSecretValue <${id(stack.signingKey.node.findChild('Resource'))}.SecretArn>`,
+          ...CONSUME.map((action) => `${action} ${laneArn(lane)}`),
+          ...sendToLanes(),
+          `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
+        ].sort(),
+      );
+      // A retry is a new message, never a held one: visibility changes stay within the event source's own grant.
+      expect(permissions(fn).filter((p) => p.startsWith('sqs:ChangeMessageVisibility'))).toEqual([`sqs:ChangeMessageVisibility ${laneArn(lane)}`]);
+    }
   });
 
-  it('sweeper: the table and the delivery queue (send)', () => {
+  it('sweeper: the table and both lanes (send)', () => {
     const fn = stack.functions.sweeper;
-    expect(permissions(fn)).toEqual([...logWrites(fn), ...tableReadWrite(), `sqs:SendMessage <${id(stack.queues.queue)}.Arn>`].sort());
+    expect(permissions(fn)).toEqual([...logWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
   });
 
-  it('signing key provider: creates and describes its own secret only (no delete while the key is retained)', () => {
-    const provider = stack.signingKey.node.findChild('Provider') as lambda.Function;
-    expect(permissions(provider)).toEqual([...logWrites(provider), `secretsmanager:CreateSecret ${SIGNING_KEY_PATTERN}`, `secretsmanager:DescribeSecret ${SIGNING_KEY_PATTERN}`].sort());
+  it('signing key provider: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
+    const provider = stack.signingKey.provider;
+    expect(permissions(provider)).toEqual(
+      [...logWrites(provider), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
+    );
   });
 
   it('have no wildcard action, and no wildcard resource but the organization tokens', () => {
@@ -250,21 +285,31 @@ describe('functions', () => {
     for (const role of Object.values(resources('AWS::IAM::Role'))) expect(role.Properties.Policies).toBeUndefined();
   });
 
-  it('sender: consumes the delivery queue in batches of 10, reporting partial batch failures, with bounded concurrency', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: id(stack.functions.sender) },
-      EventSourceArn: { 'Fn::GetAtt': [id(stack.queues.queue), 'Arn'] },
-      BatchSize: 10,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 10 },
-    });
+  it('senders: each consumes its lane with the batch size and maximum concurrency of LANE_MAPPINGS, reporting partial batch failures', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    for (const lane of LANES) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: id(stack.functions.senders[lane]) },
+        EventSourceArn: { 'Fn::GetAtt': [id(stack.queues.lanes[lane]), 'Arn'] },
+        BatchSize: LANE_MAPPINGS[lane].batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: LANE_MAPPINGS[lane].maxConcurrency },
+      });
+    }
   });
 
-  it('sweeper: runs every 5 minutes', () => {
+  it('senders: reserve at least the concurrency their mapping may use, so a lane is never throttled by its own function', () => {
+    for (const mapping of Object.values(resources('AWS::Lambda::EventSourceMapping'))) {
+      const fn = resource((mapping.Properties.FunctionName as { Ref: string }).Ref);
+      const maximum = (mapping.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
+      expect(fn.Properties.ReservedConcurrentExecutions as number).toBeGreaterThanOrEqual(maximum);
+    }
+  });
+
+  it('sweeper: runs every minute', () => {
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id(stack.functions.sweeper), 'Arn'] } })],
     });
@@ -276,9 +321,8 @@ describe('signing key', () => {
     const custom = resources('Custom::WebhookSigningKey');
     expect(Object.values(custom)).toHaveLength(1);
     const [key] = Object.values(custom);
-    expect(key!.DeletionPolicy).toBe('Retain');
     expect(key!.Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [id(stack.signingKey.node.findChild('Provider')), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [id(stack.signingKey.provider), 'Arn'] },
       ServiceTimeout: '300',
       SecretName: 'LagoWebhooks/signing-key',
     });
@@ -349,23 +393,149 @@ describe('HTTP API', () => {
 });
 
 describe('observability', () => {
-  it('alarms on dead letters, the oldest message, exhausted webhooks and each function\'s errors, all notifying the topic', () => {
-    const alarms = Object.values(resources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+  /** One metric an alarm reads, simple or inside its metric math, with its dimensions as text. */
+  interface AlarmMetric {
+    namespace: string;
+    name: string;
+    dimensions: Record<string, string>;
+    statistic: string;
+    period: number;
+  }
+  interface Alarm {
+    id: string;
+    properties: Json;
+    /** The metrics it reads (one, or those its expression sums). */
+    metrics: AlarmMetric[];
+    expression?: string;
+  }
+  const dimensions = (list: unknown) => Object.fromEntries(((list ?? []) as { Name: string; Value: unknown }[]).map((d) => [d.Name, text(d.Value)]));
+  const alarms = (): Alarm[] =>
+    Object.entries(resources('AWS::CloudWatch::Alarm')).map(([logicalId, alarm]) => {
+      const p = alarm.Properties;
+      if (p.MetricName !== undefined) {
+        return {
+          id: logicalId,
+          properties: p,
+          metrics: [{ namespace: String(p.Namespace), name: String(p.MetricName), dimensions: dimensions(p.Dimensions), statistic: String(p.Statistic ?? p.ExtendedStatistic), period: p.Period as number }],
+        };
+      }
+      const queries = p.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string } }[];
+      return {
+        id: logicalId,
+        properties: p,
+        expression: queries.find((q) => q.Expression !== undefined)!.Expression,
+        metrics: queries
+          .filter((q) => q.MetricStat !== undefined)
+          .map((q) => ({ namespace: q.MetricStat!.Metric.Namespace, name: q.MetricStat!.Metric.MetricName, dimensions: dimensions(q.MetricStat!.Metric.Dimensions), statistic: q.MetricStat!.Stat, period: q.MetricStat!.Period })),
+      };
+    });
+  /** The alarm whose construct id is `name` (logical ids add the construct path and a hash). */
+  const alarm = (name: string): Alarm => {
+    const found = alarms().filter((a) => new RegExp(`^Observability${name}[0-9A-F]{8}$`).test(a.id));
+    expect(found, name).toHaveLength(1);
+    return found[0]!;
+  };
+  const queueName = (queue: IConstruct) => ({ QueueName: `<${id(queue)}.QueueName>` });
+  const STACK = { Stack: 'LagoWebhooks' };
+
+  it('every alarm notifies the topic when it fires and when it recovers, says what to do, and reads no data as nothing happened', () => {
     const topic = { Ref: id(stack.observability.topic) };
-    expect(alarms).toHaveLength(7);
-    for (const alarm of alarms) {
-      expect(alarm.AlarmActions).toEqual([topic]);
-      expect(alarm.OKActions).toEqual([topic]);
-      expect(alarm.ComparisonOperator).toBe('GreaterThanThreshold');
+    const all = alarms();
+    // DeadLetterArrivals, 2 in-flight, OldestMessageAge, ApiServerErrors, ApiLatency, table + 7 index throttles, SenderThrottles, ErrorLogLines, 5 function errors.
+    expect(all).toHaveLength(1 + 2 + 1 + 2 + 1 + TABLE.indexes.length + 1 + 1 + 5);
+    for (const a of all) {
+      expect(a.properties.AlarmActions).toEqual([topic]);
+      expect(a.properties.OKActions).toEqual([topic]);
+      expect(a.properties.TreatMissingData).toBe('notBreaching');
+      expect(String(a.properties.AlarmDescription).length).toBeGreaterThan(40);
     }
-    const queueName = (queue: IConstruct) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }];
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queueName(stack.queues.deadLetterQueue), Threshold: 0 }));
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: queueName(stack.queues.queue), Threshold: 3600 }));
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'LagoWebhooks', MetricName: 'WebhooksExhausted', Statistic: 'Sum', Threshold: 0 }));
-    expect(alarms.find((alarm) => alarm.MetricName === 'WebhooksExhausted')!.Dimensions).toBeUndefined();
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper]) {
-      expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(fn) } }], Threshold: 0 }));
+  });
+
+  it('DeadLetterArrivals: poison messages of this stack (EMF PoisonMessages with its Stack dimension), any in 5 minutes, back to OK after a period without', () => {
+    const a = alarm('DeadLetterArrivals');
+    expect(a.metrics).toEqual([{ namespace: 'LagoWebhooks', name: 'PoisonMessages', dimensions: STACK, statistic: 'Sum', period: 300 }]);
+    expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+  });
+
+  it('a customer\'s failing or slow endpoint never pages: no alarm on exhausted webhooks, the dead-letter queue\'s depth or the slow lane\'s age', () => {
+    const read = alarms().flatMap((a) => a.metrics);
+    expect(read.filter((m) => m.name === 'WebhooksExhausted')).toEqual([]);
+    expect(read.filter((m) => m.namespace === 'AWS/SQS' && m.dimensions.QueueName === queueName(stack.queues.deadLetterQueue).QueueName)).toEqual([]);
+    expect(read.filter((m) => m.name === 'ApproximateAgeOfOldestMessage').map((m) => m.dimensions)).toEqual([queueName(stack.queues.lanes.fast)]);
+  });
+
+  it('InFlightNearLimit: each lane above 80% of SQS\'s in-flight limit (96,000 messages)', () => {
+    for (const lane of LANES) {
+      const a = alarm(`${lane === 'fast' ? 'Fast' : 'Slow'}LaneInFlightNearLimit`);
+      expect(a.metrics).toEqual([{ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesNotVisible', dimensions: queueName(stack.queues.lanes[lane]), statistic: 'Maximum', period: 300 }]);
+      expect(a.properties).toMatchObject({ Threshold: 96_000, ComparisonOperator: 'GreaterThanThreshold' });
     }
+  });
+
+  it('OldestMessageAge: the fast lane\'s oldest message over an hour, for 3 minutes', () => {
+    const a = alarm('OldestMessageAge');
+    expect(a.metrics).toEqual([{ namespace: 'AWS/SQS', name: 'ApproximateAgeOfOldestMessage', dimensions: queueName(stack.queues.lanes.fast), statistic: 'Maximum', period: 60 }]);
+    expect(a.properties).toMatchObject({ Threshold: 3600, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it('ApiServerErrors and ApiLatency: the $default stage\'s 5xx (5 or more in 5 minutes) and p99 latency (over 5 s for 3 periods)', () => {
+    const stage = { ApiId: `<${id(stack.api.httpApi)}>`, Stage: '$default' };
+    const errors = alarm('ApiServerErrors');
+    expect(errors.metrics).toEqual([{ namespace: 'AWS/ApiGateway', name: '5xx', dimensions: stage, statistic: 'Sum', period: 300 }]);
+    expect(errors.properties).toMatchObject({ Threshold: 5, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const latency = alarm('ApiLatency');
+    expect(latency.metrics).toEqual([{ namespace: 'AWS/ApiGateway', name: 'Latency', dimensions: stage, statistic: 'p99', period: 300 }]);
+    expect(latency.properties).toMatchObject({ Threshold: 5000, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it('Throttles: read and write throttle events of the table and of each global secondary index', () => {
+    const table = `<${id(stack.table.table)}>`;
+    const targets: [string, Record<string, string>][] = [
+      ['Table', { TableName: table }],
+      ...TABLE.indexes.map((index): [string, Record<string, string>] => [`Index${index.name[0]!.toUpperCase()}${index.name.slice(1)}`, { TableName: table, GlobalSecondaryIndexName: index.name }]),
+    ];
+    for (const [name, dims] of targets) {
+      const a = alarm(`${name}Throttles`);
+      expect(a.expression).toMatch(/^\w+ \+ \w+$/);
+      expect(a.metrics.map((m) => m.name).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+      for (const m of a.metrics) expect(m).toMatchObject({ namespace: 'AWS/DynamoDB', dimensions: dims, statistic: 'Sum', period: 300 });
+      expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    }
+  });
+
+  it('SenderThrottles: Lambda throttles of both senders', () => {
+    const a = alarm('SenderThrottles');
+    expect(a.expression).toBe('fast + slow');
+    expect(a.metrics).toEqual(
+      LANES.map((lane) => ({ namespace: 'AWS/Lambda', name: 'Throttles', dimensions: { FunctionName: `<${id(stack.functions.senders[lane])}>` }, statistic: 'Sum', period: 300 })),
+    );
+    expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it('ErrorLogLines: a metric filter on every function\'s log group counts pino lines at error level or above, in a namespace of this stack', () => {
+    const filters = Object.values(resources('AWS::Logs::MetricFilter')).map((f) => f.Properties);
+    const logGroups = [...allFunctions(), stack.signingKey.provider].map((fn) => `<${id(fn.logGroup)}>`);
+    expect(filters.map((f) => text(f.LogGroupName)).sort()).toEqual(logGroups.sort());
+    for (const filter of filters) {
+      expect(filter.FilterPattern).toBe('{ $.level >= 50 }');
+      expect(filter.MetricTransformations).toEqual([{ MetricNamespace: 'LagoWebhooks/LagoWebhooks', MetricName: 'ErrorLogLines', MetricValue: '1' }]);
+    }
+    const a = alarm('ErrorLogLines');
+    expect(a.metrics).toEqual([{ namespace: 'LagoWebhooks/LagoWebhooks', name: 'ErrorLogLines', dimensions: {}, statistic: 'Sum', period: 300 }]);
+    expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it('<Function>Errors: Lambda errors of each of the five functions', () => {
+    const functions = { Api: stack.functions.api, Admin: stack.functions.admin, Sender: stack.functions.senders.fast, SlowSender: stack.functions.senders.slow, Sweeper: stack.functions.sweeper };
+    for (const [name, fn] of Object.entries(functions)) {
+      const a = alarm(`${name}Errors`);
+      expect(a.metrics).toEqual([{ namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: `<${id(fn)}>` }, statistic: 'Sum', period: 300 }]);
+      expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    }
+  });
+
+  it('every custom metric an alarm reads carries this stack\'s Stack dimension', () => {
+    for (const m of alarms().flatMap((a) => a.metrics)) if (m.namespace === 'LagoWebhooks') expect(m.dimensions).toEqual(STACK);
   });
 
   it('notifies an SNS topic encrypted with a rotated KMS key, TLS only, with no subscription unless asked', () => {
@@ -383,13 +553,28 @@ describe('observability', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('charts the delivery metrics, the queues and the functions on a dashboard', () => {
+  it('charts deliveries, dead-letter arrivals, hand-offs, both lanes, the functions, the API and DynamoDB throttles, custom metrics with the Stack dimension', () => {
     const [dashboard] = Object.values(resources('AWS::CloudWatch::Dashboard'));
     const body = text(dashboard!.Properties.DashboardBody);
-    for (const metric of ['WebhooksPublished', 'DeliveriesSucceeded', 'DeliveryAttemptsFailed', 'WebhooksExhausted', 'EndpointResponseTime']) {
-      expect(body).toContain(`"LagoWebhooks","${metric}"`);
+    for (const metric of ['WebhooksPublished', 'DeliveriesSucceeded', 'DeliveryAttemptsFailed', 'WebhooksExhausted', 'PoisonMessages', 'SlowLaneHandoffs', 'EndpointResponseTime']) {
+      expect(body).toContain(`"LagoWebhooks","${metric}","Stack","LagoWebhooks"`);
     }
-    for (const metric of ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Errors', 'Throttles', 'Duration']) expect(body).toContain(`"${metric}"`);
+    // Every custom metric on the dashboard is this stack's.
+    expect(body.match(/"LagoWebhooks","\w+"/g)!.length).toBe(body.match(/"LagoWebhooks","\w+","Stack","LagoWebhooks"/g)!.length);
+    const deadLetters = `<${id(stack.queues.deadLetterQueue)}.QueueName>`;
+    expect(body).toContain(`"AWS/SQS","NumberOfMessagesSent","QueueName","${deadLetters}"`);
+    for (const lane of LANES) {
+      for (const metric of ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed', 'ApproximateAgeOfOldestMessage']) {
+        expect(body).toContain(`"AWS/SQS","${metric}","QueueName","<${id(stack.queues.lanes[lane])}.QueueName>"`);
+      }
+    }
+    for (const fn of allFunctions()) for (const metric of ['Errors', 'Throttles', 'Duration']) expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","<${id(fn)}>"`);
+    for (const metric of ['5xx', 'Latency']) expect(body).toContain(`"AWS/ApiGateway","${metric}","ApiId","<${id(stack.api.httpApi)}>","Stage","$default"`);
+    for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
+      for (const index of TABLE.indexes) expect(body).toContain(`"AWS/DynamoDB","${metric}","GlobalSecondaryIndexName","${index.name}","TableName","<${id(stack.table.table)}>"`);
+      expect(body).toContain(`"AWS/DynamoDB","${metric}","TableName","<${id(stack.table.table)}>",`);
+    }
+    expect(body).toContain('"LagoWebhooks/LagoWebhooks","ErrorLogLines"');
   });
 });
 
@@ -413,50 +598,7 @@ describe('cdk-nag', () => {
     };
     visit(stack);
     const apiRoutes = ROUTES.filter((route) => route.fn === 'api').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
-    const tokenReaders = ['Api', 'Admin', 'Sender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
+    const tokenReaders = ['Api', 'Admin', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
     expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
-  });
-});
-
-describe('bundles', () => {
-  const bundleOf = (fn: lambda.IFunction) => {
-    const key = text((resource(id(fn)).Properties.Code as Json).S3Key);
-    return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
-  };
-
-  it('are ES modules with source maps, one per handler', () => {
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper, stack.signingKey.node.findChild('Provider') as lambda.IFunction]) {
-      const bundle = bundleOf(fn);
-      expect(existsSync(bundle)).toBe(true);
-      expect(existsSync(`${bundle}.map`)).toBe(true);
-      // The package.json "imports" aliases are resolved by esbuild, not left for the runtime.
-      expect(readFileSync(bundle, 'utf8')).not.toMatch(/["']#(shared|infra|functions)\//);
-    }
-  });
-
-  it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape, the sender takes an empty batch', () => {
-    const script = `
-      const api = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.api)).href)});
-      const sender = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.sender)).href)});
-      const refused = await api.handler({ version: '2.0', routeKey: 'GET /api/v1/webhook_endpoints', rawPath: '/api/v1/webhook_endpoints', headers: {}, requestContext: { requestId: 'r1' } });
-      const batch = await sender.handler({ Records: [] });
-      process.stdout.write(JSON.stringify({ node: process.versions.node, refused, batch }));`;
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: 'eu-west-1',
-        LOG_LEVEL: 'silent',
-        TABLE_NAME: 'webhooks',
-        QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries',
-        DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dead-letters',
-        SECRETS_PREFIX: 'LagoWebhooks',
-      },
-    });
-    const { node, refused, batch } = JSON.parse(output) as { node: string; refused: { statusCode: number; body: string }; batch: unknown };
-    expect(node.split('.')[0]).toBe('24');
-    expect(refused.statusCode).toBe(401);
-    expect(JSON.parse(refused.body)).toEqual({ status: 401, error: 'Unauthorized' });
-    expect(batch).toEqual({ batchItemFailures: [] });
   });
 });

@@ -1,43 +1,54 @@
-// Covers shared/metrics.ts: delivery metrics written as CloudWatch Embedded Metric Format documents.
+// Covers shared/metrics.ts: delivery metrics written as CloudWatch Embedded Metric Format documents, each with the stack's name as its Stack dimension.
 import { describe, expect, it } from 'vitest';
-import { emfMetrics, METRICS_NAMESPACE } from '#shared/metrics.ts';
+import { emfMetrics, METRICS_NAMESPACE, STACK_DIMENSION, type MetricName } from '#shared/metrics.ts';
+
+type Doc = { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
+
+function record(stack: string, ...calls: [MetricName, number, ('Count' | 'Milliseconds')?][]): Doc[] {
+  const lines: string[] = [];
+  const metrics = emfMetrics(stack, (line) => lines.push(line));
+  for (const [name, value, unit] of calls) metrics.record(name, value, unit);
+  for (const line of lines) expect(line).not.toContain('\n');
+  return lines.map((line) => JSON.parse(line) as Doc);
+}
 
 describe('emfMetrics', () => {
-  it('writes one EMF document per metric, in the LagoWebhooks namespace', () => {
-    const lines: string[] = [];
+  it('writes one EMF document per metric, in the LagoWebhooks namespace, with the Stack dimension', () => {
     const before = Date.now();
-    emfMetrics((line) => lines.push(line)).record('DeliveriesSucceeded', 3);
+    const docs = record('AcmeWebhooks', ['DeliveriesSucceeded', 3]);
     const after = Date.now();
 
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).not.toContain('\n');
-    const doc = JSON.parse(lines[0]!) as { _aws: { Timestamp: number; CloudWatchMetrics: unknown[] } } & Record<string, unknown>;
+    expect(docs).toHaveLength(1);
+    const [doc] = docs;
     expect(METRICS_NAMESPACE).toBe('LagoWebhooks');
-    expect(doc._aws.CloudWatchMetrics).toEqual([{ Namespace: 'LagoWebhooks', Dimensions: [[]], Metrics: [{ Name: 'DeliveriesSucceeded', Unit: 'Count' }] }]);
-    expect(doc._aws.Timestamp).toBeGreaterThanOrEqual(before);
-    expect(doc._aws.Timestamp).toBeLessThanOrEqual(after);
-    expect(doc.DeliveriesSucceeded).toBe(3);
+    expect(STACK_DIMENSION).toBe('Stack');
+    expect(doc!._aws.CloudWatchMetrics).toEqual([{ Namespace: 'LagoWebhooks', Dimensions: [['Stack']], Metrics: [{ Name: 'DeliveriesSucceeded', Unit: 'Count' }] }]);
+    expect(doc!.Stack).toBe('AcmeWebhooks');
+    expect(doc!._aws.Timestamp).toBeGreaterThanOrEqual(before);
+    expect(doc!._aws.Timestamp).toBeLessThanOrEqual(after);
+    expect(doc!.DeliveriesSucceeded).toBe(3);
   });
 
   it('carries the unit it is given', () => {
-    const lines: string[] = [];
-    emfMetrics((line) => lines.push(line)).record('EndpointResponseTime', 123.5, 'Milliseconds');
-    const doc = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: { Metrics: unknown[] }[] }; EndpointResponseTime: number };
-    expect(doc._aws.CloudWatchMetrics[0]!.Metrics).toEqual([{ Name: 'EndpointResponseTime', Unit: 'Milliseconds' }]);
-    expect(doc.EndpointResponseTime).toBe(123.5);
+    const [doc] = record('LagoWebhooks', ['EndpointResponseTime', 123.5, 'Milliseconds']);
+    expect(doc!._aws.CloudWatchMetrics[0]!.Metrics).toEqual([{ Name: 'EndpointResponseTime', Unit: 'Milliseconds' }]);
+    expect(doc!.EndpointResponseTime).toBe(123.5);
   });
 
-  it('references only metric values that are present as numbers (what CloudWatch requires)', () => {
-    const lines: string[] = [];
-    const metrics = emfMetrics((line) => lines.push(line));
-    for (const name of ['WebhooksPublished', 'DeliveryAttemptsFailed', 'WebhooksExhausted'] as const) metrics.record(name, 1);
-    for (const line of lines) {
-      const doc = JSON.parse(line) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+  it('references only dimensions present as strings and metric values present as numbers (what CloudWatch requires), for every metric the runtime writes', () => {
+    const names: MetricName[] = ['WebhooksPublished', 'DeliveriesSucceeded', 'DeliveryAttemptsFailed', 'WebhooksExhausted', 'PoisonMessages', 'SlowLaneHandoffs', 'EndpointResponseTime'];
+    const docs = record('LagoWebhooks', ...names.map((name): [MetricName, number] => [name, 1]));
+    expect(docs).toHaveLength(names.length);
+    for (const doc of docs) {
       for (const directive of doc._aws.CloudWatchMetrics) {
+        expect(directive.Dimensions).toEqual([['Stack']]);
         for (const dimensionSet of directive.Dimensions) for (const key of dimensionSet) expect(typeof doc[key]).toBe('string');
         for (const metric of directive.Metrics) expect(typeof doc[metric.Name]).toBe('number');
       }
     }
-    expect(lines).toHaveLength(3);
+  });
+
+  it('refuses an empty stack name, which would write metrics no alarm or dashboard reads', () => {
+    expect(() => emfMetrics('', () => {})).toThrow(/stack name/);
   });
 });

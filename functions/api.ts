@@ -5,7 +5,7 @@ import { json, jsonBody, header, pathParam, queryParams, router, text, type Http
 import { authenticate } from '#shared/organizations.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
-import { detail, getWebhook, listWebhooks, parseLogQuery, recoverWebhooks, retryWebhook } from '#shared/webhooks.ts';
+import { detail, getWebhook, listWebhooks, parseLogQuery, recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks.ts';
 
 /** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
 export function createApiHandler(deps: Deps): RouteHandler {
@@ -48,6 +48,7 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'POST /api/v1/webhooks/recover': authed(async (org, event) => json(200, await recoverWebhooks(webhooks, org, jsonBody(event)))),
       'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) => json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) })),
       'POST /api/v1/webhooks/{lago_id}/retry': authed(async (org, event) => json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id')))),
+      'POST /api/v1/webhooks/{lago_id}/resend': authed(async (org, event) => json(200, await resendWebhook(webhooks, org, pathParam(event, 'lago_id')))),
     },
     deps.logger,
   );

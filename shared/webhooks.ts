@@ -325,6 +325,23 @@ export async function retryWebhook(deps: WebhookDeps, organizationId: string, id
   return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };
 }
 
+/**
+ * Delivers a webhook again, whatever its outcome (Lago's retry refuses a succeeded one): a new
+ * round under the same unique key, recorded in its attempts. A webhook still queued is left alone.
+ */
+export async function resendWebhook(deps: WebhookDeps, organizationId: string, id: string) {
+  const log = await getWebhook(deps.store, organizationId, id);
+  if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
+  if (log.status === 'succeeded' || log.status === 'failed' || isStuck(log, deps.now(), deps.stuckAfterMs)) {
+    const reopened = await reopen(deps, log);
+    if (reopened) {
+      deps.logger.info({ organization_id: organizationId, webhook_id: id }, 'webhook resent');
+      return { webhook: detail({ ...reopened, payload: log.payload }) };
+    }
+  }
+  return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };
+}
+
 export async function recoverWebhooks(deps: WebhookDeps, organizationId: string, body: unknown) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
   const raw = body as Record<string, unknown>;

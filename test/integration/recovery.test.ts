@@ -149,6 +149,32 @@ describe('retrying one webhook', () => {
   });
 });
 
+describe('resending a webhook', () => {
+  const resend = (org: Org, id: string) => request<{ webhook: Record<string, unknown> }>('POST', `/api/v1/webhooks/${id}/resend`, { token: org.apiKey });
+
+  it('delivers a succeeded webhook again under the same unique key, as a new round in its attempts', async () => {
+    const r = await receiver();
+    const org = await createOrg('Resend');
+    const intruder = await createOrg('Resend intruder');
+    await endpoint(org, { webhook_url: r.url });
+    const [id] = (await publishIds(org)) as [string];
+    await webhookSettles(org, id, ['succeeded']);
+    // Lago's retry still refuses it; resend is the way.
+    expect((await retry(org, id)).status).toBe(405);
+    expect((await resend(intruder, id)).body).toEqual(WEBHOOK_NOT_FOUND);
+
+    const res = await resend(org, id);
+    expect(res.status).toBe(200);
+    expect(res.body.webhook).toMatchObject({ lago_id: id, unique_key: id, status: 'pending', attempts_count: 1 });
+    await r.waitFor(2);
+    const done = await webhookSettles(org, id, ['succeeded']);
+    expect(done).toMatchObject({ attempts_count: 2, retries: 1, http_status: 200 });
+    expect(done.attempts.map((a) => a.http_status)).toEqual([200, 200]);
+    expect(r.received).toHaveLength(2);
+    expectOneUniqueKey(r.received, id);
+  });
+});
+
 describe('recovering an endpoint after an outage', () => {
   it('re-delivers every failed webhook of the window and says how many', async () => {
     const { receiver: flaky, restore } = await outage();

@@ -3,9 +3,28 @@ import { endpointPolicy, webhookDeps, type Deps } from '#shared/deps.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
+import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
 import { detail, getWebhook, listWebhooks, parseLogQuery, recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks.ts';
+
+/** Lago's hmac_key view, plus the Standard Webhooks secret, and the previous token while a rotation's overlap lasts. */
+function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
+  if (!tokens) throw new Error('the organization has no HMAC token');
+  return {
+    webhook: {
+      hmac_key: tokens.current,
+      standard_webhooks_secret: standardWebhooksSecret(tokens.current),
+      ...(tokens.previous
+        ? {
+            previous_hmac_key: tokens.previous.token,
+            previous_standard_webhooks_secret: standardWebhooksSecret(tokens.previous.token),
+            previous_expires_at: new Date(tokens.previous.expiresAt).toISOString(),
+          }
+        : {}),
+    },
+  };
+}
 
 /** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
 export function createApiHandler(deps: Deps): RouteHandler {
@@ -39,11 +58,8 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
       'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
       'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),
-      'GET /api/v1/webhooks/hmac_key': authed(async (org) => {
-        const token = await deps.tokens.get(org);
-        if (!token) throw new Error('the organization has no HMAC token');
-        return json(200, { webhook: { hmac_key: token, standard_webhooks_secret: standardWebhooksSecret(token) } });
-      }),
+      'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),
+      'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) => json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event)))))),
       'GET /api/v1/webhooks': authed(async (org, event) => json(200, await listWebhooks(webhooks, parseLogQuery(org, queryParams(event))))),
       'POST /api/v1/webhooks/recover': authed(async (org, event) => json(200, await recoverWebhooks(webhooks, org, jsonBody(event)))),
       'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) => json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) })),

@@ -19,6 +19,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/webhooks/public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/json_public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/hmac_key', fn: 'api' },
+  { method: 'POST', path: '/api/v1/webhooks/hmac_key/rotate', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/recover', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/{lago_id}', fn: 'api' },

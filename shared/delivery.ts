@@ -4,6 +4,7 @@ import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
+import type { OrganizationTokenSet } from './org-tokens.ts';
 import type { DeliveryQueue, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
@@ -42,8 +43,8 @@ export interface SenderDeps {
   queue: DeliveryQueue;
   secrets: CachedSecrets;
   secretsPrefix: string;
-  /** The organization's HMAC token (shared/org-tokens.ts). */
-  organizationToken: (organizationId: string) => Promise<string | undefined>;
+  /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/org-tokens.ts). */
+  organizationTokens: (organizationId: string) => Promise<OrganizationTokenSet | undefined>;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -314,11 +315,11 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
 }
 
 async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number, budgetMs: number): Promise<PostResult> {
-  const token = await deps.organizationToken(log.organization_id);
-  if (!token) return { ok: false, kind: 'network', error: 'the organization signing token is unavailable' };
+  const tokens = await deps.organizationTokens(log.organization_id);
+  if (!tokens) return { ok: false, kind: 'network', error: 'the organization signing token is unavailable' };
   let signature: string;
   if (endpoint.signature_algo === 'hmac') {
-    signature = signHmac(token, log.payload);
+    signature = signHmac(tokens.current, log.payload);
   } else {
     const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
     if (!key) return { ok: false, kind: 'network', error: 'the signing key is unavailable' };
@@ -333,7 +334,8 @@ async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpo
     'X-Lago-Unique-Key': log.id,
     'webhook-id': log.id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': signStandardWebhook(token, log.id, timestamp, log.payload),
+    // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
+    'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, log.id, timestamp, log.payload)).join(' '),
   };
   return postWebhook(endpoint.webhook_url, headers, log.payload, {
     timeoutMs: budgetMs,

@@ -62,7 +62,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     queue: deps.queue,
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,
-    organizationToken: (organizationId) => deps.tokens.get(organizationId),
+    organizationTokens: (organizationId) => deps.tokens.get(organizationId),
     logger: deps.logger,
     metrics: deps.metrics,
     now: deps.now,

@@ -10,6 +10,10 @@ export interface Organization {
   token_version?: number;
   /** Or, for organizations created before tokens were derived, their random token, sealed. */
   sealed_token?: string;
+  /** After a rotation, the token before it (a version or a sealed token) stays valid until `previous_token_expires_at` (ms since epoch). */
+  previous_token_version?: number;
+  previous_sealed_token?: string;
+  previous_token_expires_at?: number;
 }
 
 export interface WebhookEndpoint {

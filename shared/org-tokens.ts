@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
+import { badRequest, validationFailed } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { SecretStore, Store } from './ports.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
@@ -11,7 +12,26 @@ import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secr
  * into their record and the secret is deleted, so the token a receiver holds never changes.
  */
 
-export const TOKEN_CACHE_MS = 5 * 60_000;
+/** Tokens are kept in memory this long: after a rotation, other processes sign with the new token within it. */
+export const TOKEN_CACHE_MS = 30_000;
+/** How long the token before a rotation stays valid, by default and at most. */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
+export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
+
+/** An organization's token, and during a rotation's overlap the one before it. */
+export interface OrganizationTokenSet {
+  current: string;
+  previous?: { token: string; expiresAt: number };
+}
+
+/** The body of a rotation: `{}` or `{"overlap_seconds": n}`, 0 to 7 days. */
+export function parseRotation(body: unknown): number {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
+  const overlap = (body as Record<string, unknown>).overlap_seconds;
+  if (overlap === undefined || overlap === null) return DEFAULT_ROTATION_OVERLAP_SECONDS;
+  if (typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) throw validationFailed({ overlap_seconds: ['value_is_invalid'] });
+  return overlap;
+}
 
 /** Keys for tokens, derived from the signing key with HKDF, one per purpose. */
 export function tokenKeys(signingKeyPem: string): { derive: Buffer; seal: Buffer } {
@@ -48,22 +68,53 @@ export interface OrganizationTokenDeps {
   now: () => number;
 }
 
-/** Reads organizations' tokens, each kept in memory for a while, so a delivery costs no Secrets Manager call. */
+/** Reads organizations' tokens, each kept in memory for a while, so a delivery costs no Secrets Manager call; rotates them. */
 export class OrganizationTokens {
   private readonly deps: OrganizationTokenDeps;
-  private readonly cached = new Map<string, { token: Promise<string | undefined>; until: number }>();
+  private readonly cached = new Map<string, { tokens: Promise<OrganizationTokenSet | undefined>; until: number }>();
 
   constructor(deps: OrganizationTokenDeps) {
     this.deps = deps;
   }
 
-  get(organizationId: string): Promise<string | undefined> {
+  /** The tokens to sign with: the current one, and the previous one while its overlap lasts. */
+  async get(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const hit = this.cached.get(organizationId);
-    if (hit && hit.until > this.deps.now()) return hit.token;
-    const token = this.read(organizationId);
-    this.cached.set(organizationId, { token, until: this.deps.now() + TOKEN_CACHE_MS });
-    token.then((t) => t === undefined && this.cached.delete(organizationId), () => this.cached.delete(organizationId));
-    return token;
+    let tokens: Promise<OrganizationTokenSet | undefined>;
+    if (hit && hit.until > this.deps.now()) {
+      tokens = hit.tokens;
+    } else {
+      tokens = this.read(organizationId);
+      this.cached.set(organizationId, { tokens, until: this.deps.now() + TOKEN_CACHE_MS });
+      tokens.then((t) => t === undefined && this.cached.delete(organizationId), () => this.cached.delete(organizationId));
+    }
+    const set = await tokens;
+    if (set?.previous && set.previous.expiresAt <= this.deps.now()) return { current: set.current };
+    return set;
+  }
+
+  /**
+   * Gives the organization a new token; the current one stays valid for `overlapSeconds`. Undefined
+   * when the organization does not exist.
+   */
+  async rotate(organizationId: string, overlapSeconds = DEFAULT_ROTATION_OVERLAP_SECONDS): Promise<OrganizationTokenSet | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // An organization from before derived tokens has its token moved into its record first.
+      if (!(await this.read(organizationId))) return undefined;
+      const organization = await this.deps.store.getOrganization(organizationId);
+      if (!organization || (organization.token_version === undefined && organization.sealed_token === undefined)) continue;
+      const rotated = await this.deps.store.rotateOrganizationToken(
+        organizationId,
+        { token_version: organization.token_version, sealed_token: organization.sealed_token },
+        (organization.token_version ?? 0) + 1,
+        this.deps.now() + overlapSeconds * 1000,
+      );
+      if (!rotated) continue;
+      this.cached.delete(organizationId);
+      this.deps.logger.info({ organization_id: organizationId, overlap_seconds: overlapSeconds }, 'organization token rotated');
+      return this.get(organizationId);
+    }
+    throw new Error('the organization token changed concurrently; retry');
   }
 
   private async keys() {
@@ -72,12 +123,22 @@ export class OrganizationTokens {
     return tokenKeys(pem);
   }
 
-  private async read(organizationId: string): Promise<string | undefined> {
+  private async read(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const organization = await this.deps.store.getOrganization(organizationId);
     if (!organization) return undefined;
     const keys = await this.keys();
-    if (organization.token_version !== undefined) return deriveToken(keys.derive, organizationId, organization.token_version);
-    if (organization.sealed_token !== undefined) return openToken(keys.seal, organization.sealed_token);
+    const previous =
+      organization.previous_token_expires_at !== undefined && organization.previous_token_expires_at > this.deps.now()
+        ? organization.previous_token_version !== undefined
+          ? deriveToken(keys.derive, organizationId, organization.previous_token_version)
+          : organization.previous_sealed_token !== undefined
+            ? openToken(keys.seal, organization.previous_sealed_token)
+            : undefined
+        : undefined;
+    const withPrevious = (current: string): OrganizationTokenSet =>
+      previous !== undefined ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at! } } : { current };
+    if (organization.token_version !== undefined) return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));
+    if (organization.sealed_token !== undefined) return withPrevious(openToken(keys.seal, organization.sealed_token));
     // Created before tokens were derived: its token is a secret of its own, moved into its record once.
     const name = hmacSecretName(this.deps.secretsPrefix, organizationId);
     const legacy = await this.deps.secretStore.get(name);
@@ -87,6 +148,6 @@ export class OrganizationTokens {
       await this.deps.secretStore.delete(name).catch((error: unknown) => this.deps.logger.warn({ err: error, organization_id: organizationId }, 'could not delete an organization token secret after moving it'));
       this.deps.logger.info({ organization_id: organizationId }, 'organization token moved from its own secret into its record');
     }
-    return legacy;
+    return { current: legacy };
   }
 }

@@ -35,6 +35,8 @@ export interface Store {
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
   /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
+  /** Moves the organization to a new token version, keeping its current token as the previous one; false if its token changed since `current` was read. */
+  rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean>;
 
   createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult>;
   getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined>;

@@ -143,7 +143,31 @@ export class DynamoDbStore implements Store {
       created_at: Item.created_at as string,
       ...(typeof Item.token_version === 'number' ? { token_version: Item.token_version } : {}),
       ...(typeof Item.sealed_token === 'string' ? { sealed_token: Item.sealed_token } : {}),
+      ...(typeof Item.previous_token_version === 'number' ? { previous_token_version: Item.previous_token_version } : {}),
+      ...(typeof Item.previous_sealed_token === 'string' ? { previous_sealed_token: Item.previous_sealed_token } : {}),
+      ...(typeof Item.previous_token_expires_at === 'number' ? { previous_token_expires_at: Item.previous_token_expires_at } : {}),
     };
+  }
+
+  async rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
+    const sealed = current.token_version === undefined;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: orgKey(organizationId),
+          UpdateExpression: sealed
+            ? 'SET token_version = :next, previous_sealed_token = :sealed, previous_token_expires_at = :expires REMOVE sealed_token, previous_token_version'
+            : 'SET token_version = :next, previous_token_version = :version, previous_token_expires_at = :expires REMOVE previous_sealed_token',
+          ConditionExpression: sealed ? 'attribute_not_exists(token_version) AND sealed_token = :sealed' : 'token_version = :version',
+          ExpressionAttributeValues: { ':next': nextVersion, ':expires': previousExpiresAt, ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean> {

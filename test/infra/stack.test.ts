@@ -598,7 +598,7 @@ describe('cdk-nag', () => {
     };
     visit(stack);
     const apiRoutes = ROUTES.filter((route) => route.fn === 'api').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
-    const tokenReaders = ['Api', 'Admin', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
+    const tokenReaders = ['Api', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
     expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
   });
 });

@@ -50,7 +50,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     queue,
     secrets: new CachedSecrets(secrets),
     secretsPrefix: 'test',
-    organizationToken: async (organizationId) => (organizationId === ORG ? 'token' : undefined),
+    organizationTokens: async (organizationId) => (organizationId === ORG ? { current: 'token' } : undefined),
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -220,7 +220,7 @@ describe('deliver', () => {
 
   it('records an error while signing as a failed attempt, so the round advances', async () => {
     store.webhooks.set(WEBHOOK, log());
-    const broken = deps({ organizationToken: () => Promise.reject(new Error('AccessDenied')) });
+    const broken = deps({ organizationTokens: () => Promise.reject(new Error('AccessDenied')) });
     expect(await deliver(broken, message('m1', 1))).toBe('done');
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', round_attempts: 1, http_status: null, error: 'internal: AccessDenied' });
     expect(receiver.received).toHaveLength(0);

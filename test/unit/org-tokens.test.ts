@@ -62,14 +62,14 @@ describe('OrganizationTokens', () => {
   it('derives a new organization\'s token from its version, with no secret of its own, and caches it', async () => {
     const { store, secretStore, tokens, advance } = setup();
     store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at: '', token_version: 1 });
-    const token = await tokens.get(ORG);
+    const token = (await tokens.get(ORG))?.current;
     expect(token).toBe(deriveToken(tokenKeys(pem).derive, ORG, 1));
-    expect(await tokens.get(ORG)).toBe(token);
+    expect((await tokens.get(ORG))?.current).toBe(token);
     expect(store.reads).toBe(1);
     // The signing key is read once; nothing per organization.
     expect(secretStore.gets).toBe(1);
     advance(TOKEN_CACHE_MS);
-    expect(await tokens.get(ORG)).toBe(token);
+    expect((await tokens.get(ORG))?.current).toBe(token);
     expect(store.reads).toBe(2);
     expect(await tokens.get(OTHER)).toBeUndefined();
   });
@@ -79,18 +79,18 @@ describe('OrganizationTokens', () => {
     store.organizations.set(ORG, { id: ORG, name: 'Before', created_at: '' });
     secretStore.values.set(hmacSecretName('p', ORG), 'tok_random_from_before');
 
-    expect(await tokens.get(ORG)).toBe('tok_random_from_before');
+    expect((await tokens.get(ORG))?.current).toBe('tok_random_from_before');
     expect(store.organizations.get(ORG)!.sealed_token).toEqual(expect.any(String));
     expect(secretStore.values.has(hmacSecretName('p', ORG))).toBe(false);
     expect(secretStore.deletes).toBe(1);
 
     // Later reads, in this process or another, open the sealed copy: same token, no secret.
     advance(TOKEN_CACHE_MS);
-    expect(await tokens.get(ORG)).toBe('tok_random_from_before');
+    expect((await tokens.get(ORG))?.current).toBe('tok_random_from_before');
     const theirs = new MemorySecrets();
     theirs.values.set(signingKeySecretName('p'), pem);
     const shared = new OrganizationTokens({ store, secrets: new CachedSecrets(theirs), secretStore: theirs, secretsPrefix: 'p', logger: silent, now: Date.now });
-    expect(await shared.get(ORG)).toBe('tok_random_from_before');
+    expect((await shared.get(ORG))?.current).toBe('tok_random_from_before');
     expect(theirs.deletes).toBe(0);
   });
 });

@@ -11,6 +11,7 @@ export class FakeStore implements Store {
 
   createOrganization = unsupported('createOrganization');
   sealOrganizationToken: (organizationId: string, sealed: string) => Promise<boolean> = unsupported('sealOrganizationToken');
+  rotateOrganizationToken: Store['rotateOrganizationToken'] = unsupported('rotateOrganizationToken');
   getOrganization: (id: string) => Promise<Organization | undefined> = unsupported('getOrganization');
   createWebhooks = unsupported('createWebhooks');
   getWebhooks = unsupported('getWebhooks');

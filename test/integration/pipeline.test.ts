@@ -152,8 +152,8 @@ describe('a receiver that hangs', () => {
     for (let i = 0; i < EVENTS; i++) {
       const started = Date.now();
       for (const w of await publish(`inv_hang_${i}`)) if (w.lago_webhook_endpoint_id !== hangingId) published.set(w.lago_id, started);
-      // A steady producer: one event every 100 ms, about what this machine's DynamoDB Local sustains.
-      const next = started + 100;
+      // A steady producer: one event every 200 ms (4 webhooks each), well within what DynamoDB Local sustains here.
+      const next = started + 200;
       while (Date.now() < next) await new Promise((resolve) => setTimeout(resolve, next - Date.now()));
     }
     await eventually(() => (latencies.length >= EVENTS * 3 ? true : undefined), 60_000, `every healthy delivery (${latencies.length} of ${EVENTS * 3} so far)`);

@@ -8,11 +8,11 @@ import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts';
 import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
-import { createLogger, type Logger } from '#shared/logger.ts';
+import { createLogger, type LogDestination, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
-import { startDynamoDbLocal, startSqsLocal } from './emulators.ts';
+import { localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 
@@ -33,6 +33,8 @@ export interface LocalStackOptions {
   logLevel?: string;
   sweepIntervalMs?: number;
   pollerConcurrency?: number;
+  /** Where log lines go (default: stdout); tests capture them here. */
+  logDestination?: LogDestination;
 }
 
 export interface LocalStack {
@@ -43,6 +45,8 @@ export interface LocalStack {
   queues: LocalQueues;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
+  /** What any client of the emulators needs: DynamoDB Local keeps this key id's data apart. */
+  credentials: LocalCredentials;
   sweep(): Promise<{ requeued: number; failed: number }>;
   stop(): Promise<void>;
 }
@@ -57,7 +61,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local');
+  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination);
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
   // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
@@ -71,6 +75,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event) },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
+    onAborted: () => logger.debug('a client aborted its request'),
   });
   const port = await listen(server, options.port, host);
   stops.push(
@@ -81,9 +86,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
   );
   try {
-    const dynamo = await startDynamoDbLocal(options.dataDir, options.dynamoDbPort);
+    const credentials = await localCredentials(options.dataDir);
+    const dynamo = await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
     stops.push(dynamo.stop);
-    const sqs = await startSqsLocal(options.dataDir, options.sqsPort);
+    const sqs = await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
     await ensureTable(dynamo.client, LOCAL_TABLE);
     const queues = await ensureQueues(sqs.client, options.config.retrySchedule, options.config.timeoutMs);
@@ -126,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues,
       dynamoDbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      credentials,
       sweep: sweeper,
       stop: stopAll,
     };

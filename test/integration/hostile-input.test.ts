@@ -201,7 +201,7 @@ describe('hostile input', () => {
     expect(before.items.length).toBeGreaterThan(0);
     const tried = attempts();
     const seen = new Map<number, number>();
-    for (const { method, path, token, body } of tried) {
+    const one = async ({ method, path, token, body }: Attempt) => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       // A token starting with a no-break space stands for "Bearer<NBSP>token".
       if (token !== undefined) headers.authorization = token.startsWith('\u00a0') ? `Bearer${token}` : `Bearer ${token}`;
@@ -214,7 +214,12 @@ describe('hostile input', () => {
       expect(parsed.status, what).toBe(res.status);
       expect(typeof parsed.error, what).toBe('string');
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-    }
+    };
+    // A few at a time, to keep the suite short; order does not matter, as none may change anything.
+    const queue = [...tried];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await one(next);
+    }));
     expect(tried.length).toBeGreaterThan(300);
     // Each kind of refusal occurs: 400, 401, 404, 405, 413 and 422.
     expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 404, 405, 413, 422]));

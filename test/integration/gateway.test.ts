@@ -1,5 +1,6 @@
 // The local gateway against odd request targets, missing or malformed credentials with a body pending, and clients
 // that abort an upload: Lago-shaped 4xx answers before any body is read, and no error logged for a client going away.
+// Also the operator's redrive route, which refuses a body that is not a JSON object.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, isolatedStack, LogCapture, stack, type IsolatedStack } from './helpers.ts';
@@ -92,7 +93,7 @@ describe('credentials are checked before the body is read', () => {
   });
 });
 
-describe('a client that aborts its upload', () => {
+describe('on a stack of its own, logs captured at debug', () => {
   let isolated: IsolatedStack;
   const logs = new LogCapture();
 
@@ -104,7 +105,22 @@ describe('a client that aborts its upload', () => {
     await isolated?.stop();
   });
 
-  it('is logged at debug level, without an error or a stack trace', async () => {
+  it('redrive takes no body or a JSON object, and answers anything else with a 400', async () => {
+    const redrive = (body: string | undefined) =>
+      fetch(`${isolated.local.url}/admin/v1/dead_letters/redrive`, { method: 'POST', headers: { authorization: `Bearer ${isolated.local.adminToken}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body } : {}) });
+    for (const body of [undefined, '', '{}']) {
+      const res = await redrive(body);
+      expect(res.status, String(body)).toBe(200);
+      expect(await res.json()).toEqual({ redrive: { moved: 0, running: false } });
+    }
+    for (const body of ['{', 'not json', '[]', '"x"', '1']) {
+      const res = await redrive(body);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { status: number }).status).toBe(400);
+    }
+  });
+
+  it('a client aborting its upload is a debug line, without an error or a stack trace', async () => {
     const { hostname, port } = new URL(isolated.local.url);
     for (let i = 0; i < 3; i++) {
       const socket = connect({ host: hostname, port: Number(port) });

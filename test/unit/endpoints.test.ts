@@ -203,6 +203,15 @@ describe('updateEndpoint', () => {
     expect(store.endpoints.get(id)).toEqual(updated);
   });
 
+  it('keeps an endpoint stored before URLs were normalized as it is, and can normalize it', async () => {
+    const legacy = { ...store.endpoints.get(id)!, id: '0196d7a2-0000-7000-8000-0000000000ee', webhook_url: 'HTTPS://Example.com/./legacy' };
+    await store.createEndpoint(legacy, MAX_ENDPOINTS);
+    const renamed = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { name: 'Legacy' } });
+    expect(renamed).toMatchObject({ webhook_url: 'HTTPS://Example.com/./legacy', name: 'Legacy' });
+    const normalized = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { webhook_url: legacy.webhook_url } });
+    expect(normalized.webhook_url).toBe('https://example.com/legacy');
+  });
+
   it('can reset event types to every type and the name to null', async () => {
     expect(await update({ event_types: ['*'], name: '' })).toMatchObject({ event_types: null, name: null });
     expect(await update({ event_types: [] })).toMatchObject({ event_types: [] });

@@ -16,11 +16,14 @@ async function main(): Promise<number> {
     sweepIntervalMs: settings.sweepIntervalMs,
     logLevel: settings.logLevel,
   });
-  const tokenSource = process.env.ADMIN_TOKEN ? 'from ADMIN_TOKEN' : settings.adminTokenGenerated ? `generated, saved in ${adminTokenFile(settings.dataDir)}` : `from ${adminTokenFile(settings.dataDir)}`;
+  // The token itself is never printed, so it does not end up in captured terminal or service logs.
+  const tokenFile = adminTokenFile(settings.dataDir);
+  const tokenSource = process.env.ADMIN_TOKEN ? 'from ADMIN_TOKEN' : settings.adminTokenGenerated ? `generated, saved in ${tokenFile}` : `saved in ${tokenFile}`;
+  const tokenShell = process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
   console.log(`
 Lago-compatible webhook service, local mode
   API base URL   ${stack.url}
-  Admin token    ${stack.adminToken}   (${tokenSource})
+  Admin token    ${tokenSource}
   Data           ${settings.dataDir}
   DynamoDB Local ${stack.dynamoDbEndpoint}
   SQS (fauxqs)   ${stack.sqsEndpoint}
@@ -29,7 +32,7 @@ Lago-compatible webhook service, local mode
 
 Create an organization:
   curl -s -X POST ${stack.url}/admin/v1/organizations \\
-    -H "Authorization: Bearer ${stack.adminToken}" -H "Content-Type: application/json" \\
+    -H "Authorization: Bearer ${tokenShell}" -H "Content-Type: application/json" \\
     -d '{"name":"Acme"}'
   or: npm run cli -- org create --name Acme
 

@@ -1,5 +1,6 @@
 import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
+import { badRequest } from '#shared/errors.ts';
 import { json, jsonBody, router, type RouteHandler } from '#shared/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
 import { publish } from '#shared/webhooks.ts';
@@ -18,7 +19,10 @@ export function createAdminHandler(deps: Deps): RouteHandler {
         const status = await deps.deadLetters.status();
         return json(200, { dead_letters: { count: status.count, oldest_age_seconds: status.oldestAgeSeconds } });
       },
-      'POST /admin/v1/dead_letters/redrive': async () => {
+      'POST /admin/v1/dead_letters/redrive': async (event) => {
+        // No parameters yet, but a body that is not a JSON object is a mistake worth telling.
+        const body = jsonBody(event);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
         const result = await deps.deadLetters.redrive();
         deps.logger.info(result, result.running ? 'dead-letter redrive started' : 'dead-letter queue redriven');
         // 202 while SQS moves the messages (AWS); GET /admin/v1/dead_letters shows the count going down.

@@ -1,4 +1,5 @@
 import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { validationFailed } from '#shared/errors.ts';
 import { endpointPolicy, webhookDeps, type Deps } from '#shared/deps.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
@@ -30,13 +31,20 @@ function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
 export function createApiHandler(deps: Deps): RouteHandler {
   const policy = endpointPolicy(deps);
   const webhooks = webhookDeps(deps);
+  // Absent means the default and a number above the maximum the maximum, as Lago; anything that is
+  // not a positive whole number is a 422, not silently the first page.
   const page = (event: HttpEvent) => {
     const q = queryParams(event);
+    const details: Record<string, string[]> = {};
     const n = (name: string, fallback: number, max: number) => {
-      const value = Number(q.get(name));
-      return Number.isInteger(value) && value >= 1 ? Math.min(value, max) : fallback;
+      const raw = q.get(name);
+      if (raw === null || raw === '') return fallback;
+      if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1) details[name] = ['value_is_invalid'];
+      return Math.min(Number(raw), max);
     };
-    return { page: n('page', 1, 1_000_000), perPage: n('per_page', 20, 100) };
+    const result = { page: n('page', 1, 1_000_000), perPage: n('per_page', 20, 100) };
+    if (Object.keys(details).length > 0) throw validationFailed(details);
+    return result;
   };
   // Every route runs as the organization its key belongs to, and only sees that organization's data.
   const authed = (route: (org: string, event: HttpEvent) => Promise<ReturnType<typeof json>>): RouteHandler => async (event) =>

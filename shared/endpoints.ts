@@ -10,6 +10,9 @@ import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from
 export const MAX_ENDPOINTS = 10;
 const MAX_URL_LENGTH = 2048;
 const MAX_NAME_LENGTH = 255;
+// C0 controls, DEL and C1 controls.
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface EndpointPolicy {
   allow: readonly Cidr[];
@@ -53,6 +56,12 @@ function checkUrl(raw: unknown, policy: EndpointPolicy, details: ValidationDetai
     return undefined;
   }
   const value = raw.trim();
+  // The URL parser silently drops tabs and newlines, so they would make look-alike "unique" URLs;
+  // a fragment is never sent to the receiver, so it is refused rather than stored.
+  if (CONTROL_CHARACTER.test(value) || value.includes('#')) {
+    add(details, 'webhook_url', 'url_is_invalid');
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -80,7 +89,13 @@ function checkUrl(raw: unknown, policy: EndpointPolicy, details: ValidationDetai
       return undefined;
     }
   }
-  return value;
+  // Stored (and compared for uniqueness) in WHATWG serialization: HTTP://Example.com/./x and
+  // http://example.com/x are one endpoint.
+  if (url.href.length > MAX_URL_LENGTH) {
+    add(details, 'webhook_url', 'url_is_invalid');
+    return undefined;
+  }
+  return url.href;
 }
 
 /** null means every type, [] none; "*" means every type; values trimmed, lowercased, de-duplicated. */
@@ -115,7 +130,7 @@ function parseInput(body: unknown, policy: EndpointPolicy, partial: boolean): En
   }
   if ('name' in raw) {
     if (raw.name === null || raw.name === undefined) input.name = null;
-    else if (typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH) input.name = raw.name.trim() === '' ? null : raw.name;
+    else if (typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH && !CONTROL_CHARACTER.test(raw.name)) input.name = raw.name.trim() === '' ? null : raw.name;
     else add(details, 'name', 'value_is_invalid');
   }
   if ('event_types' in raw) input.event_types = normalizeEventTypes(raw.event_types, details);

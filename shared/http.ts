@@ -53,11 +53,44 @@ export function header(event: HttpEvent, name: string): string | undefined {
   return undefined;
 }
 
-/** The request body as JSON; absent bodies are `{}`; anything unreadable is a 400, anything huge a 413. */
+/** The deepest nesting of arrays and objects a request body may have. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The nesting depth of a JSON text, counted without recursion, so a hostile body cannot exhaust
+ * the stack here or later (JSON.stringify of a deeply nested payload recurses).
+ */
+export function jsonDepth(raw: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * The organization route's or operator's bearer token, parsed strictly: `Bearer`, ASCII spaces and
+ * a token of RFC 6750 characters, nothing else (no tab, NBSP or other whitespace, no second value).
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  // Trailing spaces are tolerated: HTTP strips them from header values anyway.
+  return /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '')?.[1];
+}
+
+/** The request body as JSON; absent bodies are `{}`; anything unreadable or nested too deeply is a 400, anything huge a 413. */
 export function jsonBody(event: HttpEvent): unknown {
   if (!event.body) return {};
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > MAX_REQUEST_BYTES) throw payloadTooLarge(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`);
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) throw badRequest(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(raw) as unknown;
   } catch {

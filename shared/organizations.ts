@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isoSeconds } from './endpoints.ts';
+import { CONTROL_CHARACTER, isoSeconds } from './endpoints.ts';
 import { unauthorized, validationFailed } from './errors.ts';
+import { bearerToken } from './http.ts';
 import { uuidv7 } from './ids.ts';
 import type { Organization } from './model.ts';
 import type { Store } from './ports.ts';
@@ -11,6 +12,9 @@ const KEY_PREFIX = 'lwh_';
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 
+/** `lwh_` and base64url: the only shape an API key has, checked before any lookup. */
+export const isApiKeyShaped = (key: string): boolean => /^lwh_[A-Za-z0-9_-]{1,128}$/.test(key);
+
 export function newApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
@@ -18,7 +22,7 @@ export function newApiKey(): string {
 export async function createOrganization(store: Store, body: unknown, nowMs: number) {
   const name = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
   if (typeof name !== 'string' || name.trim() === '') throw validationFailed({ name: ['value_is_mandatory'] });
-  if (name.length > 255) throw validationFailed({ name: ['value_is_invalid'] });
+  if (name.length > 255 || CONTROL_CHARACTER.test(name)) throw validationFailed({ name: ['value_is_invalid'] });
   // Its HMAC token is derived from the deployment's key and this version: no secret of its own to create.
   const organization: Organization = { id: uuidv7(nowMs), name: name.trim(), created_at: isoSeconds(nowMs), token_version: 1 };
   const apiKey = newApiKey();
@@ -31,9 +35,9 @@ export async function createOrganization(store: Store, body: unknown, nowMs: num
  * of secret bytes happens in this process, and timing reveals nothing about stored keys.
  */
 export async function authenticate(store: Store, authorization: string | undefined): Promise<string> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match || !match[1]!.startsWith(KEY_PREFIX)) throw unauthorized();
-  const organizationId = await store.findOrganizationIdByKeyHash(hashApiKey(match[1]!));
+  const key = bearerToken(authorization);
+  if (!key || !isApiKeyShaped(key)) throw unauthorized();
+  const organizationId = await store.findOrganizationIdByKeyHash(hashApiKey(key));
   if (!organizationId) throw unauthorized();
   return organizationId;
 }

@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import CacheableLookup from 'cacheable-lookup';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -52,13 +52,38 @@ export function assertPublicAddress(literal: string, allow: readonly Cidr[]): vo
     throw new BlockedAddressError(literal, 'not an IP address');
   }
   if (allow.some((cidr) => inRange(parsed, cidr))) return;
-  // The deprecated IPv4-compatible form (::a.b.c.d) counts as unicast for ipaddr.js; refuse it too.
-  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96)) throw new BlockedAddressError(literal, 'ipv4Compatible');
+  // ipaddr.js names every special range, including NAT64 (rfc6052) and 6to4 whatever v4 they carry;
+  // checked first so that ::1 and :: are reported as loopback and unspecified.
   const range = parsed.range();
   if (range !== 'unicast') throw new BlockedAddressError(literal, range);
+  // The deprecated IPv4-compatible form (::a.b.c.d) counts as unicast for ipaddr.js; refuse it too.
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96)) throw new BlockedAddressError(literal, 'ipv4Compatible');
 }
 
 const IPV4_COMPATIBLE = ipaddr.parse('::');
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+export type Resolver = (host: string) => Promise<ResolvedAddress[]>;
+
+/**
+ * DNS answers cached within their TTL (at most 5 minutes), so a warm endpoint costs no lookup; names
+ * the DNS cannot answer (the hosts file) fall back to the system's lookup, remembered for a minute.
+ * Every address is checked on every use all the same.
+ */
+const dnsCache = new CacheableLookup({ maxTtl: 300, fallbackDuration: 60 });
+const systemResolver: Resolver = async (host) => [...(await dnsCache.lookupAsync(host, { all: true }))];
+let resolver: Resolver = systemResolver;
+
+/**
+ * Replaces the name resolver `resolvePublicAddress` uses (no argument: the system's again). A test
+ * seam: tests make names resolve to any address without touching DNS, and the guard runs as is.
+ */
+export function setResolver(next?: Resolver): void {
+  resolver = next ?? systemResolver;
+}
 
 export const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[|\]$/g, '')) !== 0;
 
@@ -72,9 +97,9 @@ export async function resolvePublicAddress(host: string, allow: readonly Cidr[])
     assertPublicAddress(bare, allow);
     return { address: bare, family: isIP(bare) as 4 | 6 };
   }
-  const addresses = await lookup(bare, { all: true, verbatim: true });
+  const addresses = await resolver(bare);
   if (addresses.length === 0) throw new Error(`no address for ${host}`);
   for (const a of addresses) assertPublicAddress(a.address, allow);
   const first = addresses[0]!;
-  return { address: first.address, family: first.family as 4 | 6 };
+  return { address: first.address, family: isIP(first.address) as 4 | 6 };
 }

@@ -206,9 +206,16 @@ function isCalendarDate(ymd: string): boolean {
   return new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === ymd;
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 /** ISO 8601 dates and times; a time without a zone is UTC, whatever the machine's zone. */
 function parseDate(raw: string | null, endOfDay: boolean, field: string, details: ValidationDetails): number | undefined {
   if (raw === null || raw === '') return undefined;
+  // The whole value must be ISO 8601 (Date.parse forgives trailing garbage such as a NUL).
+  if (!ISO_DATE.test(raw)) {
+    details[field] = ['invalid_date'];
+    return undefined;
+  }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(raw);
   const zoned = dateOnly ? `${raw}T00:00:00Z` : /(?:Z|[+-]\d{2}:?\d{2})$/i.test(raw) ? raw : `${raw}Z`;
   const ms = Date.parse(zoned);

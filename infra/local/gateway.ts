@@ -1,7 +1,8 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RouteHandler, HttpEvent, HttpResult } from '#shared/http.ts';
-import { MAX_REQUEST_BYTES } from '#shared/http.ts';
+import { bearerToken, MAX_REQUEST_BYTES } from '#shared/http.ts';
+import { isApiKeyShaped } from '#shared/organizations.ts';
 import { ROUTES, routeKey, type RouteFunction } from '../routes.ts';
 
 /**
@@ -39,46 +40,79 @@ function lagoJson(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+/** An answer given before the body is read: a pending body stays unread, so the connection cannot carry another request. */
+function refuseUnread(req: IncomingMessage, res: ServerResponse, status: number, body: unknown) {
+  const pending = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (pending && !req.readableEnded) res.setHeader('connection', 'close');
+  lagoJson(res, status, body);
+}
+
 function tokenMatches(given: string | undefined, expected: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(given ?? '');
-  if (!match) return false;
-  const a = Buffer.from(match[1]!);
+  const token = bearerToken(given);
+  if (token === undefined) return false;
+  const a = Buffer.from(token);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+class ClientAborted extends Error {}
+
+/** The body, or undefined past MAX_REQUEST_BYTES; throws ClientAborted when the client goes away mid-upload. */
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) return undefined;
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientAborted('the client aborted the request');
+    throw error;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+const UNAUTHORIZED = { status: 401, error: 'Unauthorized' };
 
 export interface GatewayOptions {
   handlers: Record<RouteFunction, RouteHandler>;
   adminToken: string;
   onError: (error: unknown) => void;
+  /** A client that went away mid-request: routine, not an error. */
+  onAborted?: () => void;
+}
+
+/** The path of a request target, or undefined for one no route could match (`//`, `/\`, absolute forms). */
+function targetUrl(target: string | undefined): URL | undefined {
+  if (!target?.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return undefined;
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }
 
 export function createGateway(options: GatewayOptions): Server {
   const server = createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = targetUrl(req.url);
+      if (!url) return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
       const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
       const route = compiled.find((r) => r.method === req.method && r.pattern.test(path));
-      if (!route) return lagoJson(res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
-      if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return lagoJson(res, 401, { status: 401, error: 'Unauthorized' });
-      const body = await readBody(req);
-      if (body === undefined) {
-        // The rest of the body stays unread, so the connection cannot carry another request.
-        res.setHeader('connection', 'close');
-        return lagoJson(res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
+      if (!route) return refuseUnread(req, res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
+      // Credentials are checked before a byte of the body is read, so unauthenticated clients cannot
+      // make the gateway buffer bodies. Organization keys are only checked for shape here; the api
+      // function looks them up.
+      if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return refuseUnread(req, res, 401, UNAUTHORIZED);
+      if (route.fn === 'api') {
+        const key = bearerToken(req.headers.authorization);
+        if (key === undefined || !isApiKeyShaped(key)) return refuseUnread(req, res, 401, UNAUTHORIZED);
       }
+      const body = await readBody(req);
+      if (body === undefined) return refuseUnread(req, res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       const values = route.pattern.exec(path)!.slice(1);
       const now = new Date();
       const headers: Record<string, string> = {};
@@ -112,6 +146,10 @@ export function createGateway(options: GatewayOptions): Server {
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body ?? '');
     } catch (error) {
+      if (error instanceof ClientAborted) {
+        options.onAborted?.();
+        return void res.destroy();
+      }
       options.onError(error);
       if (!res.headersSent) lagoJson(res, 500, { status: 500, error: 'Internal Server Error' });
       else res.end();

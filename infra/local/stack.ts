@@ -9,12 +9,12 @@ import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts'
 import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
-import { createLogger, type Logger } from '#shared/logger.ts';
+import { createLogger, type LogDestination, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import { OrganizationTokens } from '#shared/org-tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
-import { startDynamoDbLocal, startSqsLocal } from './emulators.ts';
+import { localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 
@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   sqsPort?: number;
   logLevel?: string;
   sweepIntervalMs?: number;
+  /** Where log lines go (default: stdout); tests capture them here. */
+  logDestination?: LogDestination;
 }
 
 export interface LocalStack {
@@ -44,6 +46,8 @@ export interface LocalStack {
   queues: LocalQueues;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
+  /** What any client of the emulators needs: DynamoDB Local keeps this key id's data apart. */
+  credentials: LocalCredentials;
   sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
   stop(): Promise<void>;
 }
@@ -58,7 +62,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local');
+  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination);
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
   // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
@@ -72,6 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event) },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
+    onAborted: () => logger.debug('a client aborted its request'),
   });
   const port = await listen(server, options.port, host);
   stops.push(
@@ -82,9 +87,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
   );
   try {
-    const dynamo = await startDynamoDbLocal(options.dataDir, options.dynamoDbPort);
+    const credentials = await localCredentials(options.dataDir);
+    const dynamo = await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
     stops.push(dynamo.stop);
-    const sqs = await startSqsLocal(options.dataDir, options.sqsPort);
+    const sqs = await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
     await ensureTable(dynamo.client, LOCAL_TABLE);
     const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
@@ -133,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues,
       dynamoDbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      credentials,
       sweep: sweeper,
       stop: stopAll,
     };

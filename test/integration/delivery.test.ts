@@ -162,7 +162,7 @@ describe('retries', () => {
     expect(failed.attempts).toHaveLength(maxAttempts());
     expect(failed).toMatchObject({ http_status: 500, response: 'still down', next_attempt_at: null });
     expect(r.received).toHaveLength(maxAttempts());
-    const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: stack().credentials });
     // Peeking with visibility 0 leaves the messages where they are.
     await eventually(async () => {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));

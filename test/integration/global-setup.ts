@@ -14,6 +14,8 @@ export interface StackInfo {
   dataDir: string;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
+  /** The emulators' credentials: DynamoDB Local shows the stack's table only to its key id. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   table: string;
   queueUrl: string;
   slowQueueUrl: string;
@@ -55,6 +57,7 @@ export default async function setup(project: TestProject) {
     dataDir,
     dynamoDbEndpoint: stack.dynamoDbEndpoint,
     sqsEndpoint: stack.sqsEndpoint,
+    credentials: stack.credentials,
     table: LOCAL_TABLE,
     queueUrl: stack.queues.lanes.fast.url,
     slowQueueUrl: stack.queues.lanes.slow.url,

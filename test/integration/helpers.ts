@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
+import type { LogDestination } from '#shared/logger.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
 
@@ -147,6 +148,17 @@ export async function webhookSettles(org: Org, id: string, statuses: string[], t
   }, timeoutMs, `webhook ${id} to become ${statuses.join('|')}`);
 }
 
+/** Log lines a stack writes, kept for a test to read. */
+export class LogCapture implements LogDestination {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
 export interface IsolatedStack {
   local: LocalStack;
   call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
@@ -154,9 +166,9 @@ export interface IsolatedStack {
 }
 
 /** A second local stack in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
-export async function isolatedStack(name: string, env: Record<string, string>): Promise<IsolatedStack> {
+export async function isolatedStack(name: string, env: Record<string, string>, options: { logLevel?: string; logDestination?: LogDestination } = {}): Promise<IsolatedStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
-  const local = await startLocalStack({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: 'silent' });
+  const local = await startLocalStack({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: options.logLevel ?? 'silent', logDestination: options.logDestination });
   return {
     local,
     async call(method, path, token, body) {

@@ -1,6 +1,6 @@
 // `npm start` and the CLI as a person uses them: the banner, a port already taken, Ctrl-C stopping everything, data surviving a restart.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,7 +59,12 @@ describe('npm start', () => {
     const banner = first.output();
     expect(banner).toContain(`API base URL   http://127.0.0.1:${port}`);
     expect(banner).toContain('allows 127.0.0.0/8, ::1/128 (local receivers work)');
-    const token = /Admin token\s+(\S+)/.exec(banner)![1]!;
+    // The banner says where the admin token is, never the token itself.
+    const tokenFile = join(dataDir, 'admin-token');
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    expect(banner).toContain(`Admin token    generated, saved in ${tokenFile}`);
+    expect(banner).toContain(`-H "Authorization: Bearer $(cat ${tokenFile})"`);
+    expect(banner).not.toContain(token);
     const dynamo = /DynamoDB Local (\S+)/.exec(banner)![1]!;
 
     // The CLI finds the admin token that `npm start` saved in DATA_DIR.
@@ -77,7 +82,8 @@ describe('npm start', () => {
 
     const second = start('bin/local.ts', [], env);
     await eventually(() => (second.output().includes('Ctrl-C stops everything') ? true : undefined), 90_000, 'the second banner');
-    expect(second.output()).toContain(`Admin token    ${token}`);
+    expect(second.output()).toContain(`Admin token    saved in ${tokenFile}`);
+    expect(second.output()).not.toContain(token);
     const list = await fetch(`http://127.0.0.1:${port}/api/v1/webhook_endpoints`, { headers: { authorization: `Bearer ${org.api_key}` } });
     expect(list.status).toBe(200);
     second.child.kill('SIGTERM');

@@ -30,7 +30,7 @@ it('keeps an older organization\'s token when it moves from its own secret into 
   const org = await createOrg('From before');
   // As organizations were stored before: no token version, a random token in a secret of its own.
   const legacy = 'tok_created_before_the_upgrade_0123456789abc';
-  const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: stack().credentials });
   try {
     await DynamoDBDocumentClient.from(client).send(new UpdateCommand({ TableName: stack().table, Key: { pk: `ORG#${org.id}`, sk: 'ORG' }, UpdateExpression: 'REMOVE token_version' }));
   } finally {

@@ -13,7 +13,7 @@ const receivers: Receiver[] = [];
 beforeAll(async () => {
   // Waits of 30 s and 20 min: the test never waits for them, it looks at the queues in between.
   stack = await isolatedStack('pipeline', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '30,1200', WEBHOOK_TIMEOUT_MS: '5000' });
-  sqs = new SQSClient({ endpoint: stack.local.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sqs = new SQSClient({ endpoint: stack.local.sqsEndpoint, region: 'us-east-1', credentials: stack.local.credentials });
   const created = await stack.call('POST', '/admin/v1/organizations', stack.local.adminToken, { name: 'Pipeline' });
   org = { id: (created.body.organization as { lago_id: string }).lago_id, apiKey: created.body.api_key as string };
 }, 120_000);

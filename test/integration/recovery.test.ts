@@ -295,7 +295,7 @@ describe('dead-letter redrive', () => {
     for (const id of ids) await webhookSettles(org, id, ['failed'], 40_000);
 
     // Other test files share this queue: count what this test added and look for its own messages.
-    const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: stack().credentials });
     try {
       await eventually(
         async () => {
@@ -349,7 +349,7 @@ describe('dead-letter redrive', () => {
 describe('the sweeper', () => {
   /** Overwrites a webhook in the table, as if its message had been lost while it was live. */
   async function loseMessage(id: string, roundAttempts: number) {
-    const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: stack().credentials });
     try {
       const store = new DynamoDbStore(client, stack().table);
       const previous = (await store.getWebhook(id))!;

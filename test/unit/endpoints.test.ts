@@ -107,6 +107,30 @@ describe('createEndpoint', () => {
     }
   });
 
+  it('stores the URL normalized, so spellings of one URL are one endpoint (value_already_exist)', async () => {
+    const policy: EndpointPolicy = { allow: [], allowHttp: true };
+    expect((await create({ webhook_url: 'HTTPS://Example.COM:443/a/./b/../c?x=1' }, policy)).webhook_url).toBe('https://example.com/a/c?x=1');
+    expect((await create({ webhook_url: 'http://example.com' }, policy)).webhook_url).toBe('http://example.com/');
+    for (const url of ['https://EXAMPLE.com/a/c?x=1', 'https://example.com/a/b/../c?x=1', 'https://example.com:443/a/c?x=1', 'http://example.com/']) {
+      expect(await apiError(create({ webhook_url: url }, policy)), url).toMatchObject({ details: { webhook_url: ['value_already_exist'] } });
+    }
+  });
+
+  it('refuses control characters and fragments (url_is_invalid)', async () => {
+    for (const url of ['https://example.com/a\tb', 'https://exa\nmple.com/', 'https://example.com/\r\nX-Evil: 1', 'https://example.com/\u0000', 'https://example.com/\u007f', 'https://example.com/\u0085', 'https://example.com/a#frag', 'https://example.com/a#']) {
+      expect(await failure({ webhook_url: url }), JSON.stringify(url)).toEqual({ webhook_url: ['url_is_invalid'] });
+    }
+  });
+
+  it('normalizes odd IPv4 spellings before the address check (0x7f.1 is 127.0.0.1)', async () => {
+    expect(await failure({ webhook_url: 'http://0x7f.1/x' }, { allow: [], allowHttp: true })).toEqual({ webhook_url: ['address_is_not_public'] });
+    expect((await create({ webhook_url: 'http://0x7f.1/x' }, LOCAL)).webhook_url).toBe('http://127.0.0.1/x');
+  });
+
+  it('refuses control characters in names (value_is_invalid)', async () => {
+    expect(await failure({ webhook_url: 'https://example.com/', name: 'a\r\nb' })).toEqual({ name: ['value_is_invalid'] });
+  });
+
   it('requires https unless http is allowed (url_must_use_https)', async () => {
     expect(await failure({ webhook_url: 'http://example.com/hooks' })).toEqual({ webhook_url: ['url_must_use_https'] });
     await expect(create({ webhook_url: 'http://example.com/hooks' }, { allow: [], allowHttp: true })).resolves.toMatchObject({ webhook_url: 'http://example.com/hooks' });
@@ -177,6 +201,15 @@ describe('updateEndpoint', () => {
     const updated = await update({ name: 'Renamed' });
     expect(updated).toMatchObject({ id, webhook_url: 'https://example.com/a', signature_algo: 'hmac', name: 'Renamed', event_types: ['invoice.created'] });
     expect(store.endpoints.get(id)).toEqual(updated);
+  });
+
+  it('keeps an endpoint stored before URLs were normalized as it is, and can normalize it', async () => {
+    const legacy = { ...store.endpoints.get(id)!, id: '0196d7a2-0000-7000-8000-0000000000ee', webhook_url: 'HTTPS://Example.com/./legacy' };
+    await store.createEndpoint(legacy, MAX_ENDPOINTS);
+    const renamed = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { name: 'Legacy' } });
+    expect(renamed).toMatchObject({ webhook_url: 'HTTPS://Example.com/./legacy', name: 'Legacy' });
+    const normalized = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { webhook_url: legacy.webhook_url } });
+    expect(normalized.webhook_url).toBe('https://example.com/legacy');
   });
 
   it('can reset event types to every type and the name to null', async () => {

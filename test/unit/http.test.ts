@@ -1,7 +1,7 @@
 // Covers shared/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
 import { describe, expect, it } from 'vitest';
 import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/errors.ts';
-import { header, json, jsonBody, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/http.ts';
+import { bearerToken, header, json, jsonBody, jsonDepth, MAX_JSON_DEPTH, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/http.ts';
 import type { Logger } from '#shared/logger.ts';
 
 function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
@@ -105,6 +105,39 @@ describe('jsonBody', () => {
     }
     const justFits = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BYTES - 20) });
     expect(jsonBody(event({ body: justFits }))).toEqual({ pad: 'x'.repeat(MAX_REQUEST_BYTES - 20) });
+  });
+});
+
+describe('the JSON depth limit', () => {
+  const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}[1]${'}'.repeat(levels - 1)}`;
+
+  it('counts nesting without recursion, ignoring brackets inside strings', () => {
+    expect(jsonDepth('1')).toBe(0);
+    expect(jsonDepth('{"a":[{"b":"[[[{{{\\"]]]"}]}')).toBe(3);
+    expect(jsonDepth(nested(200_000))).toBe(200_000);
+  });
+
+  it(`accepts ${MAX_JSON_DEPTH} levels and answers a deeper body with a 400 in Lago shape`, () => {
+    expect(jsonBody(event({ body: nested(MAX_JSON_DEPTH) }))).toBeTypeOf('object');
+    for (const body of [nested(MAX_JSON_DEPTH + 1), nested(4_400), '['.repeat(400_000)]) {
+      let caught: unknown;
+      try {
+        jsonBody(event({ body }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(bodyOf(toLagoError(caught as ApiError))).toEqual({ status: 400, error: `BadRequest: the request body is nested deeper than ${MAX_JSON_DEPTH} levels` });
+    }
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes "Bearer", ASCII spaces and a token, and nothing else', () => {
+    expect(bearerToken('Bearer abc_-.~+/9==')).toBe('abc_-.~+/9==');
+    expect(bearerToken('bearer    abc')).toBe('abc');
+    for (const bad of [undefined, '', 'Bearer', 'Bearer ', 'Bearer\u00a0abc', 'Bearer\tabc', 'Bearer abc def', 'Bearer ab\u00e9', 'Bearer abc\u0000', 'Basic abc', 'Bearerabc']) {
+      expect(bearerToken(bad), JSON.stringify(bad)).toBeUndefined();
+    }
   });
 });
 

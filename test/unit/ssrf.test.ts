@@ -1,6 +1,6 @@
 // Covers shared/ssrf.ts: which addresses a webhook may reach, the CIDR allow-list, and resolving literals.
-import { describe, expect, it } from 'vitest';
-import { assertPublicAddress, BlockedAddressError, isIpLiteral, parseCidrs, resolvePublicAddress } from '#shared/ssrf.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertPublicAddress, BlockedAddressError, isIpLiteral, parseCidrs, resolvePublicAddress, setResolver } from '#shared/ssrf.ts';
 
 const BLOCKED: Record<string, string[]> = {
   loopback: ['127.0.0.1', '127.255.255.254', '::1'],
@@ -79,7 +79,39 @@ describe('parseCidrs', () => {
   });
 });
 
+describe('the reason given', () => {
+  it('labels ::1 loopback, :: unspecified and ::a.b.c.d ipv4Compatible', () => {
+    const reason = (address: string) => {
+      try {
+        assertPublicAddress(address, []);
+        return 'allowed';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(reason('::1')).toBe('address ::1 is not allowed (loopback)');
+    expect(reason('::')).toBe('address :: is not allowed (unspecified)');
+    expect(reason('::a00:1')).toBe('address ::a00:1 is not allowed (ipv4Compatible)');
+    expect(reason('64:ff9b::a00:1')).toBe('address 64:ff9b::a00:1 is not allowed (rfc6052)');
+    expect(reason('2002:a00:1::1')).toBe('address 2002:a00:1::1 is not allowed (6to4)');
+  });
+});
+
 describe('resolvePublicAddress', () => {
+  afterEach(() => setResolver());
+
+  it('refuses a name if any of its addresses is not public, whatever the order', async () => {
+    for (const answers of [['93.184.216.34', '10.0.0.1'], ['10.0.0.1', '93.184.216.34'], ['2606:4700::1111', 'fd00:ec2::254']]) {
+      setResolver(async () => answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+      await expect(resolvePublicAddress('mixed.example', []), answers.join()).rejects.toBeInstanceOf(BlockedAddressError);
+    }
+  });
+
+  it('returns the first address of a public name, through the injected resolver', async () => {
+    setResolver(async () => [{ address: '2606:4700::1111', family: 6 }]);
+    await expect(resolvePublicAddress('public.example', [])).resolves.toEqual({ address: '2606:4700::1111', family: 6 });
+  });
+
   it('returns a public literal with its family, without DNS', async () => {
     await expect(resolvePublicAddress('93.184.216.34', [])).resolves.toEqual({ address: '93.184.216.34', family: 4 });
     await expect(resolvePublicAddress('[2606:4700::1111]', [])).resolves.toEqual({ address: '2606:4700::1111', family: 6 });

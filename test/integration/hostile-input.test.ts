@@ -1,0 +1,228 @@
+// Hostile input on every route: malformed and non-object JSON, wrong types, missing and extra fields, huge strings,
+// deep nesting, unicode, control characters and NUL, CRLF, prototype-pollution keys, odd path ids, bad pagination and
+// filters, bad credentials and wrong methods. Every answer is a 4xx in Lago's shape, and the stored data (a full scan
+// of the table) and the queues are exactly as before.
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_REGION } from '#infra/local/emulators.ts';
+import { ROUTES } from '#infra/routes.ts';
+import { LOCAL_TABLE } from '#infra/local/stack.ts';
+import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+
+let isolated: IsolatedStack;
+const receiver = new Receiver();
+let orgId: string;
+let key: string;
+let endpointId: string;
+let webhookId: string;
+const MISSING = '01900000-0000-7000-8000-00000000dead';
+
+async function snapshot() {
+  const { local } = isolated;
+  const dynamo = new DynamoDBClient({ endpoint: local.dynamoDbEndpoint, region: LOCAL_REGION, credentials: local.credentials });
+  const sqs = new SQSClient({ endpoint: local.sqsEndpoint, region: LOCAL_REGION, credentials: local.credentials });
+  try {
+    const items: string[] = [];
+    for await (const page of paginateScan({ client: dynamo }, { TableName: LOCAL_TABLE, ConsistentRead: true })) for (const item of page.Items ?? []) items.push(JSON.stringify(item));
+    const depths: Record<string, string | undefined>[] = [];
+    for (const QueueUrl of [local.queues.lanes.fast.url, local.queues.lanes.slow.url, local.queues.deadLetter.url]) {
+      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+      depths.push(Attributes);
+    }
+    return { items: items.sort(), depths };
+  } finally {
+    dynamo.destroy();
+    sqs.destroy();
+  }
+}
+
+beforeAll(async () => {
+  await receiver.start();
+  isolated = await isolatedStack('hostile', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true' });
+  const org = await isolated.call('POST', '/admin/v1/organizations', isolated.local.adminToken, { name: 'Target' });
+  orgId = (org.body.organization as { lago_id: string }).lago_id;
+  key = org.body.api_key as string;
+  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: receiver.url } });
+  endpointId = (endpoint.body.webhook_endpoint as { lago_id: string }).lago_id;
+  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_1' } });
+  webhookId = (published.body.webhooks as { lago_id: string }[])[0]!.lago_id;
+  await eventually(async () => ((await isolated.call('GET', `/api/v1/webhooks/${webhookId}`, key)).body.webhook as { status: string }).status === 'succeeded' || undefined, 20_000, 'the delivery');
+  // Settled: the queue is empty before the snapshot is taken.
+  await eventually(async () => ((await snapshot()).depths.every((d) => Object.values(d).every((v) => v === '0')) ? true : undefined), 20_000, 'empty queues');
+});
+
+afterAll(async () => {
+  await receiver.stop();
+  await isolated?.stop();
+});
+
+const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+const MB = 'x'.repeat(1024 * 1024);
+const BAD_JSON = ['{', '{"a":', 'nul', '\u0000', "{'a':1}", '{"a":1}}', '\ufeff{}x', '{"a":"\ud800"', nested(65), nested(5000), `{"a":"${MB}"}`];
+const NOT_OBJECTS = ['[]', '"x"', '1', 'null', 'true', '[{"webhook_endpoint":{}}]'];
+const POLLUTION = ['{"__proto__":{"webhook_endpoint":{"webhook_url":"https://example.com/"}}}', '{"constructor":{"prototype":{"name":"x"}}}', '{"__proto__":{"admin":true},"name":null}'];
+const ODD_IDS = ['..%2F..%2Fadmin', '%2E%2E', '%00', '%0D%0AX-Injected:%201', 'x'.repeat(4000), '%E2%80%AE', 'ünïcode', '%F0%9F%92%A9', '%25', MISSING.toUpperCase().replace(/0/g, 'O'), `${MISSING}%00`, MISSING];
+
+interface Attempt {
+  method: string;
+  path: string;
+  token?: string | undefined;
+  body?: string;
+}
+
+const endpointBodies = [
+  { webhook_endpoint: { webhook_url: 123 } },
+  { webhook_endpoint: { webhook_url: ['https://example.com/'] } },
+  { webhook_url: 'https://example.com/' },
+  { webhook_endpoint: { webhook_url: 'https://example.com/\r\nX-Injected: 1' } },
+  { webhook_endpoint: { webhook_url: 'https://exa\u0000mple.com/' } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/\u0000' } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/#frag' } },
+  { webhook_endpoint: { webhook_url: `https://example.com/${'x'.repeat(100_000)}` } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', name: 'a\r\nb' } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', name: 'nul\u0000' } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', name: 'ü'.repeat(300) } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', event_types: [{}] } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', event_types: ['invoice.created\u0000'] } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', signature_algo: ['hmac'] } },
+  { webhook_endpoint: { webhook_url: 'javascript:alert(1)', extra: true } },
+  { webhook_endpoint: { webhook_url: 'http://[::1]:1/', admin: true } },
+].map((b) => JSON.stringify(b));
+/** Refused on creation (no webhook_url) but a valid, empty partial update: not sent to PUT. */
+const CREATE_ONLY = ['{"webhook_endpoint":{"extra":"field"}}', '{"webhook_endpoint":{"__proto__":{"webhook_url":"https://example.com/"}}}'];
+
+function attempts(): Attempt[] {
+  const admin = isolated.local.adminToken;
+  const list: Attempt[] = [];
+  const api = (method: string, path: string, body?: string) => list.push({ method, path, token: key, ...(body !== undefined ? { body } : {}) });
+  const adm = (method: string, path: string, body?: string) => list.push({ method, path, token: admin, ...(body !== undefined ? { body } : {}) });
+
+  // Bodies on every route that reads one.
+  for (const body of [...BAD_JSON, ...NOT_OBJECTS, ...POLLUTION, ...endpointBodies]) {
+    api('POST', '/api/v1/webhook_endpoints', body);
+    api('PUT', `/api/v1/webhook_endpoints/${endpointId}`, body);
+    api('POST', '/api/v1/webhooks/recover', body);
+    adm('POST', '/admin/v1/webhooks', body);
+  }
+  for (const body of CREATE_ONLY) api('POST', '/api/v1/webhook_endpoints', body);
+  for (const body of [...BAD_JSON, ...NOT_OBJECTS, ...POLLUTION]) adm('POST', '/admin/v1/organizations', body);
+  for (const body of [...BAD_JSON, ...NOT_OBJECTS]) adm('POST', '/admin/v1/dead_letters/redrive', body);
+  for (const name of ['', '   ', 'a\r\nb', 'nul\u0000', 'x'.repeat(256), 42, ['a'], { a: 1 }, null]) adm('POST', '/admin/v1/organizations', JSON.stringify({ name, extra: 'field' }));
+  // Publishes that must all be refused (a valid one would create webhooks).
+  const publish = { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_h' } };
+  for (const change of [
+    { organization_id: MISSING },
+    { organization_id: `${orgId}\u0000` },
+    { organization_id: 42 },
+    { organization_id: undefined },
+    { webhook_type: 'invoice.created\r\n' },
+    { webhook_type: '__proto__' },
+    { webhook_type: 'constructor' },
+    { object_type: '__proto__' },
+    { object_type: 'organization_id' },
+    { object_type: 'invoice\u0000' },
+    { object: [] },
+    { object: 'x' },
+    { object: JSON.parse(nested(70)) as unknown },
+    { object: { pad: 'x'.repeat(300_000) } },
+    { idempotency_key: 42 },
+    { idempotency_key: 'k'.repeat(300) },
+  ]) {
+    adm('POST', '/admin/v1/webhooks', JSON.stringify({ ...publish, ...change }));
+  }
+  // Recover: wrong types, missing fields, bad dates and windows, the organization's own endpoint included.
+  for (const body of [
+    {},
+    { webhook_endpoint_id: endpointId },
+    { webhook_endpoint_id: endpointId, from_date: '2026-01-01%00', to_date: '2026-01-02' },
+    { webhook_endpoint_id: endpointId, from_date: '2026-01-01\u0000', to_date: '2026-01-02' },
+    { webhook_endpoint_id: endpointId, from_date: '2026-01-01', to_date: '2026-03-01' },
+    { webhook_endpoint_id: endpointId, from_date: '2026-01-02', to_date: '2026-01-01' },
+    { webhook_endpoint_id: endpointId, from_date: 20260101, to_date: true },
+    { webhook_endpoint_id: '../../etc/passwd', from_date: '2026-01-01', to_date: '2026-01-02' },
+    { webhook_endpoint_id: MISSING, from_date: '2026-01-01', to_date: '2026-01-02' },
+    { webhook_endpoint_id: [endpointId], from_date: '2026-01-01', to_date: '2026-01-02' },
+  ]) {
+    api('POST', '/api/v1/webhooks/recover', JSON.stringify(body));
+  }
+  // Odd path ids on every route that takes one.
+  for (const id of ODD_IDS) {
+    api('GET', `/api/v1/webhook_endpoints/${id}`);
+    api('PUT', `/api/v1/webhook_endpoints/${id}`, JSON.stringify({ webhook_endpoint: { name: 'renamed' } }));
+    api('DELETE', `/api/v1/webhook_endpoints/${id}`);
+    api('GET', `/api/v1/webhooks/${id}`);
+    api('POST', `/api/v1/webhooks/${id}/retry`);
+  }
+  // The succeeded webhook cannot be retried.
+  api('POST', `/api/v1/webhooks/${webhookId}/retry`);
+  // Bad pagination and filters.
+  for (const query of ['page=0', 'page=-1', 'page=abc', 'per_page=0', 'per_page=1.5', 'per_page=%00', 'page=1e3', `page=${'9'.repeat(30)}`]) api('GET', `/api/v1/webhook_endpoints?${query}`);
+  for (const query of [
+    'per_page=0',
+    'per_page=101',
+    'per_page=abc',
+    'cursor=garbage',
+    'cursor=%00',
+    'statuses[]=nope',
+    'statuses[]=failed%00',
+    `statuses[]=${Array.from({ length: 25 }, (_, i) => `s${i}`).join(',')}`,
+    'webhook_types[]=%3Cscript%3E',
+    'http_statuses[]=999x',
+    'http_statuses[]=404%0D%0AX-Injected',
+    'from_date=2026-01-01%00',
+    'to_date=yesterday',
+    `search_term=${'s'.repeat(300)}`,
+    'webhook_endpoint_id=..%2F..%2F',
+    'webhook_endpoint_id=%00',
+    '__proto__[statuses]=failed&statuses[]=bogus',
+  ]) {
+    api('GET', `/api/v1/webhooks?${query}`);
+  }
+  // Bad credentials on every route.
+  const NBSP = '\u00a0';
+  for (const route of ROUTES) {
+    const path = route.path.replace('{lago_id}', route.path.includes('endpoints') ? endpointId : webhookId);
+    for (const token of [undefined, '', 'lwh_wrong', `lwh_${'A'.repeat(43)}`, 'adm_wrong', route.fn === 'api' ? admin : key]) list.push({ method: route.method, path, token, body: '{}' });
+    list.push({ method: route.method, path, token: `${NBSP}${route.fn === 'api' ? key : admin}`, body: '{}' });
+  }
+  // Wrong methods on every path: each method a route template does not have.
+  for (const template of new Set(ROUTES.map((r) => r.path))) {
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      if (!ROUTES.some((r) => r.path === template && r.method === method)) api(method, template.replace('{lago_id}', endpointId), '{}');
+    }
+  }
+  return list;
+}
+
+describe('hostile input', () => {
+  it('gets a 4xx in Lago shape on every route and changes nothing', async () => {
+    const before = await snapshot();
+    expect(before.items.length).toBeGreaterThan(0);
+    const tried = attempts();
+    const seen = new Map<number, number>();
+    const one = async ({ method, path, token, body }: Attempt) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      // A token starting with a no-break space stands for "Bearer<NBSP>token".
+      if (token !== undefined) headers.authorization = token.startsWith('\u00a0') ? `Bearer${token}` : `Bearer ${token}`;
+      const res = await fetch(`${isolated.local.url}${path}`, { method, headers, ...(body !== undefined && method !== 'GET' ? { body } : {}) });
+      const text = await res.text();
+      const what = `${method} ${path.slice(0, 120)} ${body?.slice(0, 120) ?? ''} -> ${res.status} ${text.slice(0, 200)}`;
+      expect(res.status, what).toBeGreaterThanOrEqual(400);
+      expect(res.status, what).toBeLessThan(500);
+      const parsed = JSON.parse(text) as { status?: unknown; error?: unknown };
+      expect(parsed.status, what).toBe(res.status);
+      expect(typeof parsed.error, what).toBe('string');
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+    };
+    // A few at a time, to keep the suite short; order does not matter, as none may change anything.
+    const queue = [...tried];
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await one(next);
+    }));
+    expect(tried.length).toBeGreaterThan(300);
+    // Each kind of refusal occurs: 400, 401, 404, 405, 413 and 422.
+    expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 404, 405, 413, 422]));
+    expect(await snapshot()).toEqual(before);
+  });
+});

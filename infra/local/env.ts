@@ -20,6 +20,8 @@ export interface LocalSettings {
   config: DeliveryConfig;
   dynamoDbPort: number | undefined;
   sqsPort: number | undefined;
+  dynamoDbEndpoint: string | undefined;
+  sqsEndpoint: string | undefined;
   sweepIntervalMs: number;
   logLevel: string;
 }
@@ -29,6 +31,19 @@ function portFrom(raw: string | undefined, name: string): number | undefined {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
   return port;
+}
+
+/** An emulator's URL: http or https, with a host, nothing after the port. */
+function endpointFrom(raw: string | undefined, name: string): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL such as http://127.0.0.1:8000, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) throw new ConfigError(`${name} must be a URL such as http://127.0.0.1:8000, got "${raw}"`);
+  return url.origin;
 }
 
 export const adminTokenFile = (dataDir: string) => join(dataDir, 'admin-token');
@@ -66,6 +81,8 @@ export async function localSettings(env: NodeJS.ProcessEnv = process.env): Promi
     config,
     dynamoDbPort: portFrom(env.DYNAMODB_PORT, 'DYNAMODB_PORT'),
     sqsPort: portFrom(env.SQS_PORT, 'SQS_PORT'),
+    dynamoDbEndpoint: endpointFrom(env.DYNAMODB_ENDPOINT, 'DYNAMODB_ENDPOINT'),
+    sqsEndpoint: endpointFrom(env.SQS_ENDPOINT, 'SQS_ENDPOINT'),
     sweepIntervalMs: sweep,
     logLevel: env.LOG_LEVEL ?? 'info',
   };

@@ -14,7 +14,7 @@ import { noMetrics } from '#shared/metrics.ts';
 import { OrganizationTokens } from '#shared/org-tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
-import { localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
+import { connectDynamoDb, connectSqs, localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 
@@ -32,6 +32,10 @@ export interface LocalStackOptions {
   config: DeliveryConfig;
   dynamoDbPort?: number;
   sqsPort?: number;
+  /** Use the DynamoDB (Local) already running here instead of starting one; its table is created if missing. */
+  dynamoDbEndpoint?: string;
+  /** Use the SQS emulator already running here instead of starting one; its queues are created if missing. */
+  sqsEndpoint?: string;
   logLevel?: string;
   sweepIntervalMs?: number;
   /** Where log lines go (default: stdout); tests capture them here. */
@@ -88,9 +92,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   );
   try {
     const credentials = await localCredentials(options.dataDir);
-    const dynamo = await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
+    const dynamo = options.dynamoDbEndpoint ? await connectDynamoDb(options.dynamoDbEndpoint, credentials) : await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
     stops.push(dynamo.stop);
-    const sqs = await startSqsLocal(options.dataDir, credentials, options.sqsPort);
+    const sqs = options.sqsEndpoint ? await connectSqs(options.sqsEndpoint, credentials) : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
     await ensureTable(dynamo.client, LOCAL_TABLE);
     const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });

@@ -65,7 +65,7 @@ describe('npm start', () => {
     expect(banner).toContain(`Admin token    generated, saved in ${tokenFile}`);
     expect(banner).toContain(`-H "Authorization: Bearer $(cat ${tokenFile})"`);
     expect(banner).not.toContain(token);
-    const dynamo = /DynamoDB Local (\S+)/.exec(banner)![1]!;
+    const dynamo = /DynamoDB +(\S+) \(DynamoDB Local, started here\)/.exec(banner)![1]!;
 
     // The CLI finds the admin token that `npm start` saved in DATA_DIR.
     const created = await cli(['org', 'create', '--name', 'Restart Co', '--json'], { PORT: port, DATA_DIR: dataDir, ADMIN_TOKEN: '' });

@@ -25,6 +25,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/retry', fn: 'api' },
   { method: 'POST', path: '/admin/v1/organizations', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/webhooks/batch', fn: 'admin' },
   { method: 'GET', path: '/admin/v1/dead_letters', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/dead_letters/redrive', fn: 'admin' },
 ];

@@ -11,7 +11,7 @@ export class FakeStore implements Store {
 
   createOrganization = unsupported('createOrganization');
   getOrganization = unsupported('getOrganization') as () => Promise<Organization | undefined>;
-  createWebhooks = unsupported('createWebhooks');
+  createWebhookSets = unsupported('createWebhookSets');
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
   findOverdue = unsupported('findOverdue');

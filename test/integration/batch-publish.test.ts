@@ -5,7 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { admin, createEndpoint, createOrg, eventually, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
+import type { DeliveryQueue } from '#shared/ports.ts';
+import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
+import { admin, createEndpoint, createOrg, eventually, isolatedStack, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
 
 interface Published {
   lago_id: string;
@@ -181,6 +183,71 @@ describe('POST /admin/v1/webhooks/batch', () => {
     expect(await logIds(org, 1)).toEqual(ids(after.body.results[0]!.webhooks));
     expect(target.received).toHaveLength(1);
   });
+});
+
+describe('batch publish while the queue refuses some messages', () => {
+  it('answers 503 for the events not queued only, and a retry of the batch with the same keys delivers each event once', async () => {
+    const isolated = await isolatedStack('batch-outage', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' });
+    try {
+      const token = isolated.local.adminToken;
+      const orgs = await Promise.all(
+        ['Up', 'Down'].map(async (name) => {
+          const created = await isolated.call('POST', '/admin/v1/organizations', token, { name });
+          return { id: (created.body.organization as { lago_id: string }).lago_id, apiKey: created.body.api_key as string };
+        }),
+      );
+      const [up, down] = [await receiver(), await receiver()];
+      const endpoints = await Promise.all(
+        [up, down].map(async (r, i) => {
+          const res = await isolated.call('POST', '/api/v1/webhook_endpoints', orgs[i]!.apiKey, { webhook_endpoint: { webhook_url: r.url } });
+          return (res.body.webhook_endpoint as { lago_id: string }).lago_id;
+        }),
+      );
+      // Ten events fill the first SendMessageBatch call; the eleventh goes in a second call, which fails.
+      const events = [
+        ...Array.from({ length: 10 }, (_, i) => event(orgs[0]!.id, 'invoice.created', { lago_id: `inv_up_${i}` }, { idempotency_key: `up-${i}` })),
+        event(orgs[1]!.id, 'invoice.created', { lago_id: 'inv_down' }, { idempotency_key: 'down' }),
+      ];
+
+      const queue: DeliveryQueue = isolated.local.deps.queue;
+      const send = queue.send.bind(queue);
+      queue.send = async (lane, messages, delay) => {
+        if (messages.some((m) => m.endpointId === endpoints[1])) throw new Error('SQS is unavailable');
+        return send(lane, messages, delay);
+      };
+      const refused = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
+      queue.send = send;
+      expect(refused.status).toBe(200);
+      const first = refused.body.results as Result[];
+      expect(first.map((r) => r.status)).toEqual([...Array(10).fill(202), 503]);
+      expect(first[10]).toEqual({ index: 10, status: 503, error: { status: 503, error: 'Service Unavailable', message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key' } });
+      await up.waitFor(10);
+
+      const retried = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
+      const results = retried.body.results as Result[];
+      expect(results.map((r) => r.status)).toEqual(Array(11).fill(202));
+      expect(results.slice(0, 10).map((r) => ids(r.webhooks))).toEqual(first.slice(0, 10).map((r) => ids(r.webhooks)));
+      const [got] = await down.waitFor(1);
+      expect(JSON.parse(got!.body)).toMatchObject({ invoice: { lago_id: 'inv_down' } });
+      await eventually(async () => {
+        const res = await isolated.call('GET', `/api/v1/webhooks/${results[10]!.webhooks![0]!.lago_id}`, orgs[1]!.apiKey);
+        return (res.body.webhook as { status: string }).status === 'succeeded' ? true : undefined;
+      });
+      // The replay sent only what had not been queued: one delivery each.
+      const third = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
+      expect((third.body.results as Result[]).map((r) => r.status)).toEqual(Array(11).fill(202));
+      for (const r of first.slice(0, 10)) {
+        await eventually(async () => {
+          const res = await isolated.call('GET', `/api/v1/webhooks/${r.webhooks![0]!.lago_id}`, orgs[0]!.apiKey);
+          return (res.body.webhook as { status: string }).status === 'succeeded' ? true : undefined;
+        });
+      }
+      expect(up.received).toHaveLength(10);
+      expect(down.received).toHaveLength(1);
+    } finally {
+      await isolated.stop();
+    }
+  }, 120_000);
 });
 
 describe('npm run cli -- publish --file', () => {

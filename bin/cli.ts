@@ -106,7 +106,14 @@ async function publishFile(options: Options, file: string): Promise<BatchResult[
   }
   const results: BatchResult[] = [];
   for (let start = 0; start < events.length; start += BATCH_SIZE) {
-    const { results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', { events: events.slice(start, start + BATCH_SIZE) })) as { results: BatchResult[] };
+    let chunk: BatchResult[];
+    try {
+      ({ results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', { events: events.slice(start, start + BATCH_SIZE) })) as { results: BatchResult[] });
+    } catch (error) {
+      // What was published is said before the error, so a rerun (with idempotency keys) can be judged.
+      if (results.length > 0) console.log(options.json ? JSON.stringify({ results }, null, 2) : results.map(describeResult).join('\n'));
+      throw new Error(`events #${start} to #${events.length - 1} were not published: ${(error as Error).message}`, { cause: error });
+    }
     // Indexes count from the start of the file, not of the request.
     results.push(...chunk.map((r) => ({ ...r, index: r.index + start })));
   }

@@ -208,7 +208,13 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
   const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
   // Replays answer with the webhooks recorded under their key, all read at once.
   const replayIds = written.flatMap((w) => ('existing' in w ? w.existing : []));
-  const recorded = new Map((replayIds.length > 0 ? await deps.store.getWebhooks(replayIds) : []).map((l) => [l.id, l]));
+  let recorded: Map<string, WebhookState> | undefined;
+  try {
+    recorded = new Map((replayIds.length > 0 ? await deps.store.getWebhooks(replayIds) : []).map((l) => [l.id, l]));
+  } catch (error) {
+    // Only the replays go without an answer; the events written meanwhile keep theirs.
+    deps.logger.error({ err: error, webhook_ids: replayIds }, 'replayed webhooks not read');
+  }
   const toSend: { index: number; logs: WebhookState[] }[] = [];
   let created = 0;
   for (const [index, s] of setOf) {
@@ -218,6 +224,10 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
       deps.logger.error({ err: outcome.failed, organization_id: set.logs[0]?.organization_id }, 'webhooks not stored');
       outcomes[index] = { error: outcome.failed };
     } else if ('existing' in outcome) {
+      if (!recorded) {
+        outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
+        continue;
+      }
       const logs = outcome.existing.flatMap((id) => recorded.get(id) ?? []);
       outcomes[index] = { webhooks: logs };
       // Nothing new is written; webhooks that never reached the queue are sent again.

@@ -325,12 +325,20 @@ export class DynamoDbStore implements Store {
     ];
   }
 
-  /** The ids a set's idempotency record holds, once its condition failed. */
+  /** The ids a set's idempotency record holds, once its condition failed; a read that keeps failing fails this set only. */
   private async recordedSet({ idempotency }: WebhookSet): Promise<WebhookSetOutcome> {
     // Webhook ids are new UUIDs: only an idempotency record can already exist.
     if (!idempotency) return { failed: new Error('a new webhook id already exists') };
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idempotencyKey(idempotency), ConsistentRead: true }));
-    return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idempotencyKey(idempotency), ConsistentRead: true }));
+        return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
+      } catch (error) {
+        // DynamoDB Local refuses a read of an item that a concurrent transaction (the duplicate's) is still writing.
+        if ((error as Error).name !== 'TransactionConflictException' || attempt >= TRANSACTION_ATTEMPTS) return { failed: error };
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
   }
 
   async getWebhook(id: string): Promise<WebhookLog | undefined> {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
+import { parseEventsFile } from './events-file.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -11,6 +12,9 @@ Commands:
   org create --name <name>            create an organization; prints it and its API key (shown once)
   publish --org <id> --type <webhook_type> --object-type <type> --object <json | @file>
           [--idempotency-key <key>]   publish an event to every subscribed endpoint of the organization
+  publish --file <events.json>        publish many events (a JSON array, or JSON lines, of publish bodies)
+                                      through the batch route, 100 per request; prints a line per event
+                                      and exits 1 if any was refused (--json: the per-event results)
   dlq status                          dead-letter queue: message count and oldest message age
   dlq redrive                         move every dead-letter message back to the delivery queue
 
@@ -22,6 +26,9 @@ Options:
 `;
 
 class UsageError extends Error {}
+
+/** Events per request: the batch route's limit. */
+const BATCH_SIZE = 100;
 
 interface Options {
   url: string;
@@ -73,6 +80,46 @@ async function objectArg(raw: string | undefined): Promise<unknown> {
   }
 }
 
+type BatchResult = { index: number; status: number; webhooks?: { lago_id: string; webhook_url: string }[]; error?: Record<string, unknown> };
+
+function describeResult(result: BatchResult): string {
+  if (result.webhooks) {
+    return result.webhooks.length ? `#${result.index} ${result.status} queued ${result.webhooks.map((w) => `${w.lago_id} -> ${w.webhook_url}`).join(', ')}` : `#${result.index} ${result.status} no endpoint subscribes to this type`;
+  }
+  const error = result.error ?? {};
+  const why = error.error_details ? JSON.stringify(error.error_details) : (error.code ?? error.message ?? error.error);
+  return `#${result.index} ${result.status} refused: ${String(why)}`;
+}
+
+async function publishFile(options: Options, file: string): Promise<BatchResult[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${file}`);
+  }
+  let events: unknown[];
+  try {
+    events = parseEventsFile(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const results: BatchResult[] = [];
+  for (let start = 0; start < events.length; start += BATCH_SIZE) {
+    let chunk: BatchResult[];
+    try {
+      ({ results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', { events: events.slice(start, start + BATCH_SIZE) })) as { results: BatchResult[] });
+    } catch (error) {
+      // What was published is said before the error, so a rerun (with idempotency keys) can be judged.
+      if (results.length > 0) console.log(options.json ? JSON.stringify({ results }, null, 2) : results.map(describeResult).join('\n'));
+      throw new Error(`events #${start} to #${events.length - 1} were not published: ${(error as Error).message}`, { cause: error });
+    }
+    // Indexes count from the start of the file, not of the request.
+    results.push(...chunk.map((r) => ({ ...r, index: r.index + start })));
+  }
+  return results;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -84,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
       'object-type': { type: 'string' },
       object: { type: 'string' },
       'idempotency-key': { type: 'string' },
+      file: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -110,7 +158,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'publish': {
-      if (!values.org || !values.type) throw new UsageError('publish needs --org <id> and --type <webhook_type>');
+      if (values.file) {
+        const results = await publishFile(options, values.file);
+        const refused = results.filter((r) => !r.webhooks).length;
+        print(`${results.map(describeResult).join('\n')}\n${results.length} event(s): ${results.length - refused} accepted, ${refused} refused`, { results });
+        if (refused > 0) process.exitCode = 1;
+        return;
+      }
+      if (!values.org || !values.type) throw new UsageError('publish needs --org <id> and --type <webhook_type>, or --file <events.json>');
       const result = (await call(options, 'POST', '/admin/v1/webhooks', {
         organization_id: values.org,
         webhook_type: values.type,

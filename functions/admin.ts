@@ -1,9 +1,9 @@
 import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { badRequest } from '#shared/errors.ts';
-import { json, jsonBody, router, type RouteHandler } from '#shared/http.ts';
+import { json, jsonBody, lagoError, router, type RouteHandler } from '#shared/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
-import { publish } from '#shared/webhooks.ts';
+import { publish, publishBatch } from '#shared/webhooks.ts';
 
 /**
  * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the
@@ -15,6 +15,17 @@ export function createAdminHandler(deps: Deps): RouteHandler {
     {
       'POST /admin/v1/organizations': async (event) => json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
+      'POST /admin/v1/webhooks/batch': async (event) => {
+        const results = await publishBatch(webhooks, jsonBody(event));
+        // 200: the batch was processed; each event carries its own status and, if refused, Lago's error body.
+        return json(200, {
+          results: results.map((result, index) => {
+            if (!('error' in result)) return { index, status: 202, webhooks: result.webhooks };
+            const { status, body } = lagoError(result.error);
+            return { index, status, error: body };
+          }),
+        });
+      },
       'GET /admin/v1/dead_letters': async () => {
         const status = await deps.deadLetters.status();
         return json(200, { dead_letters: { count: status.count, oldest_age_seconds: status.oldestAgeSeconds } });

@@ -27,6 +27,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/resend', fn: 'api' },
   { method: 'POST', path: '/admin/v1/organizations', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/webhooks/batch', fn: 'admin' },
   { method: 'GET', path: '/admin/v1/dead_letters', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/dead_letters/redrive', fn: 'admin' },
 ];

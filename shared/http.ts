@@ -29,22 +29,27 @@ const REASONS: Record<ApiError['kind'], [number, string]> = {
   unavailable: [503, 'Service Unavailable'],
 };
 
-/** The one place an error becomes Lago's JSON error shape. */
-export function toLagoError(error: ApiError): HttpResult {
+/** The one place an error becomes Lago's JSON error shape: its HTTP status and body. */
+export function lagoError(error: ApiError): { status: number; body: Record<string, unknown> } {
   const [status, reason] = REASONS[error.kind];
   switch (error.kind) {
     case 'bad_request':
-      return json(status, { status, error: `${reason}: ${error.message}` });
+      return { status, body: { status, error: `${reason}: ${error.message}` } };
     case 'validation':
-      return json(status, { status, error: reason, code: 'validation_errors', error_details: error.details ?? {} });
+      return { status, body: { status, error: reason, code: 'validation_errors', error_details: error.details ?? {} } };
     case 'unauthorized':
-      return json(status, { status, error: reason });
+      return { status, body: { status, error: reason } };
     case 'payload_too_large':
     case 'unavailable':
-      return json(status, { status, error: reason, message: error.message });
+      return { status, body: { status, error: reason, message: error.message } };
     default:
-      return json(status, { status, error: reason, code: error.code });
+      return { status, body: { status, error: reason, code: error.code } };
   }
+}
+
+export function toLagoError(error: ApiError): HttpResult {
+  const { status, body } = lagoError(error);
+  return json(status, body);
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

@@ -29,6 +29,21 @@ export interface LogPage {
   last?: string;
 }
 
+export interface Idempotency {
+  organizationId: string;
+  key: string;
+  /** Seconds since epoch: the record expires with the webhooks it names. */
+  expiresAt: number;
+}
+
+/** The webhooks one published event creates, one per subscribed endpoint. */
+export interface WebhookSet {
+  logs: WebhookLog[];
+  idempotency?: Idempotency;
+}
+
+export type WebhookSetOutcome = { created: true } | { existing: string[] } | { failed: unknown };
+
 export interface Store {
   createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
@@ -44,8 +59,12 @@ export interface Store {
   updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult>;
   deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult>;
 
-  /** Writes the logs (and the idempotency record) atomically; returns the ids already recorded under the key. */
-  createWebhooks(logs: WebhookLog[], idempotency?: { organizationId: string; key: string; expiresAt: number }): Promise<{ existing?: string[] }>;
+  /**
+   * Writes each set of webhooks with its idempotency record atomically (sets are independent of one
+   * another) and answers per set, in order: created, the ids already recorded under its key, or why
+   * it could not be written.
+   */
+  createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]>;
   /** One webhook with its payload. */
   getWebhook(id: string): Promise<WebhookLog | undefined>;
   /** Webhooks without their payloads, in the order of `ids`. */

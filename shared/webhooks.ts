@@ -1,5 +1,5 @@
 import { subscribes } from './endpoints.ts';
-import { badRequest, notAllowed, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
+import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
 import { isWebhookType } from './event-types.ts';
 import { idTime, isUuid, uuidv7 } from './ids.ts';
 import type { Logger } from './logger.ts';
@@ -7,7 +7,7 @@ import type { Metrics } from './metrics.ts';
 import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
 import { nextAttemptMessage } from './delivery.ts';
 import type { Lane } from './delivery-policy.ts';
-import type { DeliveryQueue, LogQuery, Store } from './ports.ts';
+import type { DeliveryQueue, LogQuery, Store, WebhookSet } from './ports.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
 
@@ -84,58 +84,193 @@ function objectId(object: Record<string, unknown>): string | null {
   return typeof id === 'string' && id !== '' && id.length <= 255 ? id : null;
 }
 
+/** The most events one batch publish takes. */
+export const MAX_BATCH_EVENTS = 100;
+/** Messages per SQS SendMessageBatch call. */
+const QUEUE_BATCH = 10;
+
+/** The events of a batch publish: `{"events":[...]}` with 1 to MAX_BATCH_EVENTS items, each checked on its own later. */
+export function parseBatch(body: unknown): unknown[] {
+  const events = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).events : undefined;
+  if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH_EVENTS) {
+    throw badRequest(`the body must be {"events":[...]} with 1 to ${MAX_BATCH_EVENTS} events`);
+  }
+  return events;
+}
+
+/** What publishing one event came to: its webhooks (new, or those of an earlier publish with its key), or why not. */
+type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown };
+
+const published = (webhooks: WebhookState[]) => ({
+  webhooks: webhooks.map((l) => ({ lago_id: l.id, lago_webhook_endpoint_id: l.endpoint_id, webhook_url: l.endpoint_url, status: l.status })),
+});
+
 export async function publish(deps: WebhookDeps, body: unknown) {
-  const input = parsePublish(body);
-  const payload = envelope(input);
-  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-  const [organization, registered] = await Promise.all([deps.store.getOrganization(input.organization_id), deps.store.listEndpoints(input.organization_id)]);
-  if (!organization) throw notFound('organization');
+  const [outcome] = await publishEvents(deps, [body]);
+  if (!outcome || 'error' in outcome) throw outcome?.error;
+  return published(outcome.webhooks);
+}
+
+/** Each event is published or refused on its own, in order; refusals are ApiErrors (Lago's shape per event). */
+export async function publishBatch(deps: WebhookDeps, body: unknown): Promise<({ webhooks: ReturnType<typeof published>['webhooks'] } | { error: ApiError })[]> {
+  const outcomes = await publishEvents(deps, parseBatch(body));
+  return outcomes.map((outcome) => {
+    if (!('error' in outcome)) return published(outcome.webhooks);
+    // Not the event's fault (already logged): nothing of it was stored, so sending it again is safe.
+    return { error: outcome.error instanceof ApiError ? outcome.error : unavailable('the event could not be stored; retry') };
+  });
+}
+
+/**
+ * The publish core behind both routes. Reads each organization and its endpoints once, writes all
+ * events' webhooks through one store call (which packs them into few transactions, each event with
+ * its idempotency record) and sends the messages in batches of ten.
+ */
+async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<PublishOutcome[]> {
+  const outcomes: (PublishOutcome | undefined)[] = bodies.map(() => undefined);
+  const valid: { index: number; input: PublishInput; payload: string }[] = [];
+  bodies.forEach((body, index) => {
+    try {
+      const input = parsePublish(body);
+      const payload = envelope(input);
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+      valid.push({ index, input, payload });
+    } catch (error) {
+      outcomes[index] = { error };
+    }
+  });
+
+  const tenants = new Map(
+    await Promise.all(
+      [...new Set(valid.map((v) => v.input.organization_id))].map(async (id) => {
+        const [organization, endpoints] = await Promise.all([deps.store.getOrganization(id), deps.store.listEndpoints(id)]);
+        return [id, { organization, endpoints }] as const;
+      }),
+    ),
+  );
   const nowMs = deps.now();
   const now = new Date(nowMs).toISOString();
   // The logs and their idempotency record expire together.
   const expiresAt = Math.floor(nowMs / 1000) + deps.retentionDays * 86400;
-  const endpoints = registered.filter((e) => subscribes(e, input.webhook_type));
-  const laneOf = new Map(endpoints.map((e) => [e.id, (e.slow_until ?? 0) > nowMs ? ('slow' as const) : ('fast' as const)]));
-  const logs: WebhookLog[] = endpoints.map((endpoint) => ({
-    id: uuidv7(nowMs),
-    organization_id: organization.id,
-    endpoint_id: endpoint.id,
-    endpoint_url: endpoint.webhook_url,
-    webhook_type: input.webhook_type,
-    object_type: input.object_type,
-    object_id: objectId(input.object),
-    payload,
-    status: 'pending',
-    attempt_count: 0,
-    round_attempts: 0,
-    attempts: [],
-    http_status: null,
-    response_body: null,
-    error: null,
-    next_attempt_at: now,
-    timer: false,
-    owner: null,
-    created_at: now,
-    updated_at: now,
-    version: 0,
-    expires_at: expiresAt,
-  }));
-  const idempotency = input.idempotency_key ? { organizationId: organization.id, key: input.idempotency_key, expiresAt } : undefined;
-  const { existing } = await deps.store.createWebhooks(logs, idempotency);
-  let created: WebhookState[] = logs;
-  if (existing) {
-    // A replay: nothing new is written; webhooks that never reached the queue are sent again.
-    created = await deps.store.getWebhooks(existing);
-    const unsent = created.filter((l) => l.status === 'pending' && l.attempt_count === 0 && l.owner === null);
-    await enqueueOrFail(deps, unsent, laneOf);
-  } else {
-    await enqueueOrFail(deps, logs, laneOf);
-    deps.metrics.record('WebhooksPublished', logs.length);
-    deps.logger.info({ organization_id: organization.id, webhook_type: input.webhook_type, webhook_ids: logs.map((l) => l.id) }, 'webhook published');
+  const laneOf = new Map<string, Lane>();
+  for (const { endpoints } of tenants.values()) for (const e of endpoints) laneOf.set(e.id, (e.slow_until ?? 0) > nowMs ? 'slow' : 'fast');
+
+  const sets: WebhookSet[] = [];
+  const setOf = new Map<number, number>();
+  // A key repeated within the call is a replay of its first event: one set, the same answer.
+  const firstWithKey = new Map<string, number>();
+  const repeats: [index: number, first: number][] = [];
+  for (const { index, input, payload } of valid) {
+    const { organization, endpoints } = tenants.get(input.organization_id)!;
+    if (!organization) {
+      outcomes[index] = { error: notFound('organization') };
+      continue;
+    }
+    if (input.idempotency_key) {
+      const key = `${organization.id}#${input.idempotency_key}`;
+      const first = firstWithKey.get(key);
+      if (first !== undefined) {
+        repeats.push([index, first]);
+        continue;
+      }
+      firstWithKey.set(key, index);
+    }
+    const logs: WebhookLog[] = endpoints
+      .filter((e) => subscribes(e, input.webhook_type))
+      .map((endpoint) => ({
+        id: uuidv7(nowMs),
+        organization_id: organization.id,
+        endpoint_id: endpoint.id,
+        endpoint_url: endpoint.webhook_url,
+        webhook_type: input.webhook_type,
+        object_type: input.object_type,
+        object_id: objectId(input.object),
+        payload,
+        status: 'pending',
+        attempt_count: 0,
+        round_attempts: 0,
+        attempts: [],
+        http_status: null,
+        response_body: null,
+        error: null,
+        next_attempt_at: now,
+        timer: false,
+        owner: null,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+        expires_at: expiresAt,
+      }));
+    setOf.set(index, sets.length);
+    sets.push({ logs, ...(input.idempotency_key ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } } : {}) });
   }
-  return {
-    webhooks: created.map((l) => ({ lago_id: l.id, lago_webhook_endpoint_id: l.endpoint_id, webhook_url: l.endpoint_url, status: l.status })),
-  };
+
+  const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
+  // Replays answer with the webhooks recorded under their key, all read at once.
+  const replayIds = written.flatMap((w) => ('existing' in w ? w.existing : []));
+  let recorded: Map<string, WebhookState> | undefined;
+  try {
+    recorded = new Map((replayIds.length > 0 ? await deps.store.getWebhooks(replayIds) : []).map((l) => [l.id, l]));
+  } catch (error) {
+    // Only the replays go without an answer; the events written meanwhile keep theirs.
+    deps.logger.error({ err: error, webhook_ids: replayIds }, 'replayed webhooks not read');
+  }
+  const toSend: { index: number; logs: WebhookState[] }[] = [];
+  let created = 0;
+  for (const [index, s] of setOf) {
+    const outcome = written[s]!;
+    const set = sets[s]!;
+    if ('failed' in outcome) {
+      deps.logger.error({ err: outcome.failed, organization_id: set.logs[0]?.organization_id }, 'webhooks not stored');
+      outcomes[index] = { error: outcome.failed };
+    } else if ('existing' in outcome) {
+      if (!recorded) {
+        outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
+        continue;
+      }
+      const logs = outcome.existing.flatMap((id) => recorded.get(id) ?? []);
+      outcomes[index] = { webhooks: logs };
+      // Nothing new is written; webhooks that never reached the queue are sent again.
+      toSend.push({ index, logs: logs.filter((l) => l.status === 'pending' && l.attempt_count === 0 && l.owner === null) });
+    } else {
+      outcomes[index] = { webhooks: set.logs };
+      toSend.push({ index, logs: set.logs });
+      created += set.logs.length;
+      const first = set.logs[0];
+      if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.logs.map((l) => l.id) }, 'webhook published');
+    }
+  }
+  for (const index of await enqueueEvents(deps, toSend, laneOf)) {
+    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') };
+  }
+  if (created > 0) deps.metrics.record('WebhooksPublished', created);
+  for (const [index, first] of repeats) outcomes[index] = outcomes[first];
+  return outcomes.map((o) => o!);
+}
+
+/**
+ * Sends the events' messages, each on its endpoint's lane, ten per call; returns the events with a
+ * message that could not be sent. They are stored as pending: a retry with the same idempotency
+ * key, or the sweeper, sends them.
+ */
+async function enqueueEvents(deps: WebhookDeps, events: { index: number; logs: WebhookState[] }[], laneOf: ReadonlyMap<string, Lane>): Promise<Set<number>> {
+  const calls: { lane: Lane; entries: { index: number; log: WebhookState }[] }[] = [];
+  for (const lane of ['fast', 'slow'] as const) {
+    const entries = events.flatMap(({ index, logs }) => logs.filter((l) => (laneOf.get(l.endpoint_id) ?? 'fast') === lane).map((log) => ({ index, log })));
+    for (let i = 0; i < entries.length; i += QUEUE_BATCH) calls.push({ lane, entries: entries.slice(i, i + QUEUE_BATCH) });
+  }
+  const failed = new Set<number>();
+  await Promise.all(
+    calls.map(async ({ lane, entries }) => {
+      try {
+        await deps.queue.send(lane, entries.map((e) => nextAttemptMessage(e.log)));
+      } catch (error) {
+        deps.logger.error({ err: error, webhook_ids: entries.map((e) => e.log.id) }, 'enqueue failed');
+        for (const e of entries) failed.add(e.index);
+      }
+    }),
+  );
+  return failed;
 }
 
 /** Queues each webhook's next attempt: on its endpoint's lane when known, else the fast lane (the sender moves it if need be). */

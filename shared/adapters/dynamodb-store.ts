@@ -16,7 +16,7 @@ import { TABLE, type IndexName } from '#infra/definitions.ts';
 import { unavailable } from '../errors.ts';
 import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
 import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog, type WebhookState } from '../model.ts';
-import type { EndpointWriteResult, LogPage, LogQuery, Store } from '../ports.ts';
+import type { EndpointWriteResult, Idempotency, LogPage, LogQuery, Store, WebhookSet, WebhookSetOutcome } from '../ports.ts';
 
 /**
  * The store on one DynamoDB table (keys in infra/definitions.ts):
@@ -40,6 +40,7 @@ const endpointKey = (orgId: string, id: string) => ({ pk: `ORG#${orgId}`, sk: `E
 const urlKey = (orgId: string, url: string) => ({ pk: `ORG#${orgId}`, sk: `URL#${sha256(url)}` });
 const webhookKey = (id: string) => ({ pk: `WH#${id}`, sk: 'WH' });
 const payloadKey = (id: string) => ({ pk: `WH#${id}`, sk: 'PAYLOAD' });
+const idempotencyKey = ({ organizationId, key }: Idempotency) => ({ pk: `IDEM#${organizationId}#${key}`, sk: 'IDEM' });
 const dueShard = (id: string) => parseInt(sha256(id).slice(0, 4), 16) % DUE_SHARDS;
 
 type Item = Record<string, unknown>;
@@ -92,6 +93,40 @@ function toEndpoint(item: Item): WebhookEndpoint {
 function cancellationCodes(error: unknown): string[] | undefined {
   if (error instanceof TransactionCanceledException) return (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
   return undefined;
+}
+
+/** DynamoDB's limits on one TransactWriteItems call: 100 items, 4 MB (a margin is kept for keys and attributes). */
+const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_BYTES = 3_500_000;
+/** A generous estimate of a webhook state item and its payload item's keys and attributes. */
+const STATE_ITEM_BYTES = 2048;
+
+/**
+ * Packs sets of items into as few transactions as fit DynamoDB's limits, in order (first fit); a set
+ * is never split, since it must be written all or nothing. Returns the indexes of the sets per transaction.
+ */
+export function packTransactions(sets: { items: number; bytes: number }[], maxItems = MAX_TRANSACTION_ITEMS, maxBytes = MAX_TRANSACTION_BYTES): number[][] {
+  const chunks: { sets: number[]; items: number; bytes: number }[] = [];
+  sets.forEach((set, index) => {
+    if (set.items === 0) return;
+    const chunk = chunks.find((c) => c.items + set.items <= maxItems && c.bytes + set.bytes <= maxBytes);
+    if (chunk) {
+      chunk.sets.push(index);
+      chunk.items += set.items;
+      chunk.bytes += set.bytes;
+    } else chunks.push({ sets: [index], items: set.items, bytes: set.bytes });
+  });
+  return chunks.map((c) => c.sets);
+}
+
+/** The sets (indexes into `items`) with an item whose condition failed, from a cancelled transaction's reasons, in item order. */
+function failingSets(pending: number[], items: TransactItem[][], codes: string[]): number[] {
+  let offset = 0;
+  return pending.filter((i) => {
+    const failed = codes.slice(offset, offset + items[i]!.length).includes('ConditionalCheckFailed');
+    offset += items[i]!.length;
+    return failed;
+  });
 }
 
 /** One index partition read newest first, lazily, with the query's filters applied by DynamoDB. */
@@ -291,24 +326,66 @@ export class DynamoDbStore implements Store {
     }
   }
 
-  async createWebhooks(logs: WebhookLog[], idempotency?: { organizationId: string; key: string; expiresAt: number }): Promise<{ existing?: string[] }> {
-    const idemKey = idempotency && { pk: `IDEM#${idempotency.organizationId}#${idempotency.key}`, sk: 'IDEM' };
-    if (!idemKey && logs.length === 0) return {};
-    try {
-      await this.transact([
-        ...(idemKey
-          ? [{ Put: { TableName: this.table, Item: { ...idemKey, webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } }]
-          : []),
-        ...logs.flatMap((log) => [
-          { Put: { TableName: this.table, Item: stateItem(log), ConditionExpression: 'attribute_not_exists(pk)' } },
-          { Put: { TableName: this.table, Item: { ...payloadKey(log.id), payload: log.payload, expires_at: log.expires_at } } },
-        ]),
-      ]);
-      return {};
-    } catch (error) {
-      if (!idemKey || cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
-      const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idemKey, ConsistentRead: true }));
-      return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
+  /**
+   * Several events' webhooks per TransactWriteItems call, each with its idempotency record, packed by
+   * `packTransactions`. Transactions, not BatchWriteItem: a set must be written all or nothing
+   * together with the condition on its idempotency record (else a concurrent duplicate could create
+   * a second set, or a set could lose its payloads); BatchWriteItem has no conditions. Packing
+   * several events per call cuts round trips, not write units. A transaction cancelled by a
+   * condition names the failing items: those sets are replays, and the others are written again.
+   */
+  async createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]> {
+    const outcomes: WebhookSetOutcome[] = sets.map(() => ({ created: true }));
+    const items = sets.map((set) => this.webhookSetItems(set));
+    const chunks = packTransactions(items.map((list, i) => ({ items: list.length, bytes: sets[i]!.logs.reduce((n, l) => n + Buffer.byteLength(l.payload) + STATE_ITEM_BYTES, 0) })));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending = chunk.filter((i) => items[i]!.length > 0);
+        while (pending.length > 0) {
+          try {
+            await this.transact(pending.flatMap((i) => items[i]!));
+            return;
+          } catch (error) {
+            const codes = cancellationCodes(error);
+            const replays = codes?.includes('ConditionalCheckFailed') ? failingSets(pending, items, codes) : [];
+            if (replays.length === 0) {
+              for (const i of pending) outcomes[i] = { failed: error };
+              return;
+            }
+            await Promise.all(replays.map(async (i) => (outcomes[i] = await this.recordedSet(sets[i]!))));
+            pending = pending.filter((i) => !replays.includes(i));
+          }
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  private webhookSetItems({ logs, idempotency }: WebhookSet): TransactItem[] {
+    return [
+      ...(idempotency
+        ? [{ Put: { TableName: this.table, Item: { ...idempotencyKey(idempotency), webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } }]
+        : []),
+      ...logs.flatMap((log) => [
+        { Put: { TableName: this.table, Item: stateItem(log), ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: this.table, Item: { ...payloadKey(log.id), payload: log.payload, expires_at: log.expires_at } } },
+      ]),
+    ];
+  }
+
+  /** The ids a set's idempotency record holds, once its condition failed; a read that keeps failing fails this set only. */
+  private async recordedSet({ idempotency }: WebhookSet): Promise<WebhookSetOutcome> {
+    // Webhook ids are new UUIDs: only an idempotency record can already exist.
+    if (!idempotency) return { failed: new Error('a new webhook id already exists') };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idempotencyKey(idempotency), ConsistentRead: true }));
+        return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
+      } catch (error) {
+        // DynamoDB Local refuses a read of an item that a concurrent transaction (the duplicate's) is still writing.
+        if ((error as Error).name !== 'TransactionConflictException' || attempt >= TRANSACTION_ATTEMPTS) return { failed: error };
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
+      }
     }
   }
 

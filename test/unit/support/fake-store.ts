@@ -13,7 +13,7 @@ export class FakeStore implements Store {
   sealOrganizationToken: (organizationId: string, sealed: string) => Promise<boolean> = unsupported('sealOrganizationToken');
   rotateOrganizationToken: Store['rotateOrganizationToken'] = unsupported('rotateOrganizationToken');
   getOrganization: (id: string) => Promise<Organization | undefined> = unsupported('getOrganization');
-  createWebhooks = unsupported('createWebhooks');
+  createWebhookSets = unsupported('createWebhookSets');
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
   findOverdue = unsupported('findOverdue');

@@ -1,13 +1,15 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 
 /** Structured JSON logs. Credentials never reach them: request headers are not logged, and these paths are redacted in case. */
 export type Logger = Pick<PinoLogger, 'info' | 'warn' | 'error' | 'debug'>;
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'lago-webhooks'): Logger {
-  return pino({
+/** `destination` (stdout when absent) lets the bench count the bytes a delivery logs. */
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'lago-webhooks', destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     name,
     level,
     base: undefined,
     redact: { paths: ['authorization', 'headers.authorization', 'api_key', 'token', 'hmac_key', 'privateKeyPem'], censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

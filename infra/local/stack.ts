@@ -1,4 +1,7 @@
 import type { Server } from 'node:http';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DestinationStream } from 'pino';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
 import { createSenderHandler } from '#functions/sender.ts';
@@ -9,6 +12,7 @@ import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts'
 import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
+import type { SecretStore } from '#shared/ports.ts';
 import { createLogger, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
@@ -33,6 +37,22 @@ export interface LocalStackOptions {
   sqsPort?: number;
   logLevel?: string;
   sweepIntervalMs?: number;
+  /** Measurement hooks for the bench and tests; `npm start` passes none. @default - none */
+  instrument?: LocalStackInstrument;
+  /** The pollers wait for `resumeSenders()` before their first receive (a backlog to drain). @default false */
+  sendersPaused?: boolean;
+}
+
+/** What the bench wraps to count requests, calls and invocations, without a second wiring of the stack. */
+export interface LocalStackInstrument {
+  /** Called once per SDK client, e.g. to add middleware to its stack. */
+  dynamoDb?(client: DynamoDBClient): void;
+  sqs?(client: SQSClient): void;
+  secretStore?(store: SecretStore): SecretStore;
+  /** Wraps a function handler: `api`, `admin`, `sender-fast` or `sender-slow`. */
+  handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
+  /** Where the JSON log lines go. @default stdout */
+  logDestination?: DestinationStream;
 }
 
 export interface LocalStack {
@@ -44,6 +64,8 @@ export interface LocalStack {
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
   sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
+  /** Lets paused pollers (`sendersPaused`) start receiving; a no-op otherwise. */
+  resumeSenders(): void;
   stop(): Promise<void>;
 }
 
@@ -57,7 +79,11 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local');
+  const instrument = options.instrument ?? {};
+  const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
+  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', instrument.logDestination);
+  let resumeSenders = () => undefined as void;
+  const sendersStarted = options.sendersPaused ? new Promise<void>((resolve) => (resumeSenders = resolve)) : undefined;
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
   // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
@@ -85,9 +111,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(dynamo.stop);
     const sqs = await startSqsLocal(options.dataDir, options.sqsPort);
     stops.push(sqs.stop);
+    instrument.dynamoDb?.(dynamo.client);
+    instrument.sqs?.(sqs.client);
     await ensureTable(dynamo.client, LOCAL_TABLE);
     const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
-    const secretStore = new LocalSecretStore(options.dataDir);
+    const fileSecrets = new LocalSecretStore(options.dataDir);
+    const secretStore = instrument.secretStore?.(fileSecrets) ?? fileSecrets;
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
     const deps: Deps = {
       store: new DynamoDbStore(dynamo.client, LOCAL_TABLE),
@@ -101,18 +130,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       metrics: noMetrics,
       now: Date.now,
     };
-    apiHandler = createApiHandler(deps);
-    adminHandler = createAdminHandler(deps);
+    apiHandler = wrap('api', createApiHandler(deps));
+    adminHandler = wrap('admin', createAdminHandler(deps));
     // One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS.
     for (const lane of LANES) {
       const poller = startPoller({
         sqs: sqs.client,
         queueUrl: queues.lanes[lane].url,
         queueArn: queues.lanes[lane].arn,
-        handler: createSenderHandler(deps, lane),
+        handler: wrap(`sender-${lane}`, createSenderHandler(deps, lane)),
         concurrency: LANE_MAPPINGS[lane].maxConcurrency,
         batchSize: LANE_MAPPINGS[lane].batchSize,
         onError: (error) => logger.error({ err: error, lane }, 'poller error'),
+        started: sendersStarted,
       });
       stops.push(poller.stop);
     }
@@ -130,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoDbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
       sweep: sweeper,
+      resumeSenders: () => resumeSenders(),
       stop: stopAll,
     };
   } catch (error) {

@@ -7,10 +7,11 @@ import { costPerMillion } from '../../bench/pricing.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** A client whose requests never leave the process: a serialize-step middleware answers with `output` and records the input. */
+/** Requests never leave the process: a serialize-step middleware answers with `output` and records the input. */
 function offline<C extends DynamoDBClient | SQSClient>(client: C, output: Record<string, unknown>): { client: C; inputs: Record<string, unknown>[] } {
   const inputs: Record<string, unknown>[] = [];
-  client.middlewareStack.add(
+  const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
+  stack.add(
     () => async (args) => {
       inputs.push({ ...(args.input as Record<string, unknown>) });
       return { output: { $metadata: {}, ...output }, response: {} } as never;

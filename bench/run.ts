@@ -95,6 +95,12 @@ const stack = await startLocalStack({
   sendersPaused: true,
 });
 const receiver: Receiver = await startReceiver();
+// Stopped on Ctrl-C too: DynamoDB Local is a child process that would outlive the bench.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([receiver.close(), stack.stop(), rm(dataDir, { recursive: true, force: true })]).then(() => process.exit(130));
+  });
+}
 
 const call = async (path: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
   const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

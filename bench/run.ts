@@ -2,7 +2,7 @@
  * `npm run bench`: cost and speed of delivery, measured on the local stack in one run (issue #9).
  * Prints the machine, the ceilings (receiver and emulator alone), a backlog drain, latency at a
  * steady rate, the isolation ratio with a hanging endpoint, request units and cost per delivery,
- * connections per delivery, and the sender bundle. BENCH_SCALE=small is the few-second run
+ * connections per delivery, and the sender bundle. BENCH_SCALE=small is the short run
  * `npm test` makes. Local emulators are not AWS: rates compare versions of this code on one
  * machine; request units, SQS requests and invocations per delivery carry over to AWS.
  */

@@ -18,6 +18,8 @@ export interface PollerOptions {
   concurrency: number;
   batchSize: number;
   onError: (error: unknown) => void;
+  /** Receiving waits for this, so a backlog can be queued before the sender starts. @default - starts at once */
+  started?: Promise<void>;
 }
 
 export interface Poller {
@@ -49,6 +51,7 @@ export function startPoller(options: PollerOptions): Poller {
   let running = true;
   const aborter = new AbortController();
   const loop = async () => {
+    await options.started;
     while (running) {
       try {
         const { Messages = [] } = await options.sqs.send(

@@ -1,4 +1,7 @@
 import type { Server } from 'node:http';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DestinationStream } from 'pino';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
 import { createSenderHandler } from '#functions/sender.ts';
@@ -9,6 +12,7 @@ import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts'
 import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
+import type { SecretStore } from '#shared/ports.ts';
 import { createLogger, type LogDestination, type Logger } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
 import { OrganizationTokens } from '#shared/org-tokens.ts';
@@ -40,6 +44,22 @@ export interface LocalStackOptions {
   sweepIntervalMs?: number;
   /** Where log lines go (default: stdout); tests capture them here. */
   logDestination?: LogDestination;
+  /** Measurement hooks for the bench and tests; `npm start` passes none. @default - none */
+  instrument?: LocalStackInstrument;
+  /** The pollers wait for `resumeSenders()` before their first receive (a backlog to drain). @default false */
+  sendersPaused?: boolean;
+}
+
+/** What the bench wraps to count requests, calls and invocations, without a second wiring of the stack. */
+export interface LocalStackInstrument {
+  /** Called once per SDK client, e.g. to add middleware to its stack. */
+  dynamoDb?(client: DynamoDBClient): void;
+  sqs?(client: SQSClient): void;
+  secretStore?(store: SecretStore): SecretStore;
+  /** Wraps a function handler: `api`, `admin`, `sender-fast` or `sender-slow`. */
+  handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
+  /** Where the JSON log lines go. @default stdout */
+  logDestination?: DestinationStream;
 }
 
 export interface LocalStack {
@@ -53,6 +73,8 @@ export interface LocalStack {
   /** What any client of the emulators needs: DynamoDB Local keeps this key id's data apart. */
   credentials: LocalCredentials;
   sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
+  /** Lets paused pollers (`sendersPaused`) start receiving; a no-op otherwise. */
+  resumeSenders(): void;
   stop(): Promise<void>;
 }
 
@@ -66,7 +88,11 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination);
+  const instrument = options.instrument ?? {};
+  const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
+  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination ?? instrument.logDestination);
+  let resumeSenders = () => undefined as void;
+  const sendersStarted = options.sendersPaused ? new Promise<void>((resolve) => (resumeSenders = resolve)) : undefined;
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
   // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
@@ -96,9 +122,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(dynamo.stop);
     const sqs = options.sqsEndpoint ? await connectSqs(options.sqsEndpoint, credentials) : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
+    instrument.dynamoDb?.(dynamo.client);
+    instrument.sqs?.(sqs.client);
     await ensureTable(dynamo.client, LOCAL_TABLE);
     const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
-    const secretStore = new LocalSecretStore(options.dataDir);
+    const fileSecrets = new LocalSecretStore(options.dataDir);
+    const secretStore = instrument.secretStore?.(fileSecrets) ?? fileSecrets;
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
     const store = new DynamoDbStore(dynamo.client, LOCAL_TABLE);
     const secrets = new CachedSecrets(secretStore);
@@ -115,18 +144,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       metrics: noMetrics,
       now: Date.now,
     };
-    apiHandler = createApiHandler(deps);
-    adminHandler = createAdminHandler(deps);
+    apiHandler = wrap('api', createApiHandler(deps));
+    adminHandler = wrap('admin', createAdminHandler(deps));
     // One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS.
     for (const lane of LANES) {
       const poller = startPoller({
         sqs: sqs.client,
         queueUrl: queues.lanes[lane].url,
         queueArn: queues.lanes[lane].arn,
-        handler: createSenderHandler(deps, lane),
+        handler: wrap(`sender-${lane}`, createSenderHandler(deps, lane)),
         concurrency: LANE_MAPPINGS[lane].maxConcurrency,
         batchSize: LANE_MAPPINGS[lane].batchSize,
         onError: (error) => logger.error({ err: error, lane }, 'poller error'),
+        started: sendersStarted,
       });
       stops.push(poller.stop);
     }
@@ -145,6 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sqsEndpoint: sqs.endpoint,
       credentials,
       sweep: sweeper,
+      resumeSenders: () => resumeSenders(),
       stop: stopAll,
     };
   } catch (error) {

@@ -59,6 +59,8 @@ export interface SenderDeps {
   issuer: string;
   /** Endpoints this process marked slow, so its own next messages move at once (the store tells the others). */
   slowEndpoints: Map<string, number>;
+  /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
+  attemptsInFlight: Set<string>;
 }
 
 export interface ReceivedMessage {
@@ -238,8 +240,20 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
         return 'done';
       }
       return requeue(deps, received.lane, message, new Error(`attempt ${message.attempt} is ahead of the recorded ones`));
-    case 'attempt':
-      return attemptAndRecord(deps, received, message, decision.redrive ? { ...log!, status: 'retrying', round_attempts: 0 } : log!, endpoint!);
+    case 'attempt': {
+      // SQS may deliver a message twice at once: only one copy makes the attempt in this process.
+      const key = `${log!.id}#${log!.attempt_count + 1}`;
+      if (deps.attemptsInFlight.has(key)) {
+        deps.logger.debug({ ...context, attempt: log!.attempt_count + 1 }, 'duplicate of an attempt in flight: dropped');
+        return 'done';
+      }
+      deps.attemptsInFlight.add(key);
+      try {
+        return await attemptAndRecord(deps, received, message, decision.redrive ? { ...log!, status: 'retrying', round_attempts: 0 } : log!, endpoint!);
+      } finally {
+        deps.attemptsInFlight.delete(key);
+      }
+    }
   }
 }
 

@@ -53,8 +53,9 @@ export function webhookDeps(deps: Deps): WebhookDeps {
   };
 }
 
-/** One per process: the slow endpoints it learnt about are shared by its lanes. */
+/** One per process, shared by its lanes: the slow endpoints it learnt about, the attempts it is making. */
 const slowEndpoints = new Map<string, number>();
+const attemptsInFlight = new Set<string>();
 
 export function senderDeps(deps: Deps): SenderDeps {
   return {
@@ -74,5 +75,6 @@ export function senderDeps(deps: Deps): SenderDeps {
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
     slowEndpoints,
+    attemptsInFlight,
   };
 }

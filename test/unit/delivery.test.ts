@@ -62,6 +62,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     allowHttp: true,
     issuer: 'http://localhost',
     slowEndpoints: new Map(),
+    attemptsInFlight: new Set(),
     ...overrides,
   };
 }
@@ -123,6 +124,15 @@ describe('deliver', () => {
     // A message that shows up while the timer holds the next attempt does nothing.
     expect(await deliver(deps(), message('m2', 2))).toBe('done');
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it('makes one attempt for two copies of a message handled at once', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    const sender = deps();
+    expect(await Promise.all([deliver(sender, message('m1', 1)), deliver(sender, message('m1', 1))])).toEqual(['done', 'done']);
+    expect(receiver.received).toHaveLength(1);
+    expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(1);
+    expect(queue.sent).toHaveLength(1);
   });
 
   it('drops messages for attempts already made: duplicates and stale copies', async () => {

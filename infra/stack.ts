@@ -63,7 +63,7 @@ function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
 
-/** The whole service: one table, the delivery queues, the HTTP API, four functions, the signing key, dashboards and alarms. */
+/** The whole service: one table, the delivery queues, the HTTP API, five functions (one serves the web console), the signing key, dashboards and alarms. */
 export class WebhookStack extends Stack {
   readonly table: WebhookTable;
   readonly queues: DeliveryQueues;
@@ -95,7 +95,7 @@ export class WebhookStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin });
+    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin, console: this.functions.console });
     const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
       description: 'Attach to the operator\'s IAM users or roles: calls the /admin/v1 routes of the webhook API',
       statements: [this.api.invokeStatement(ROUTES.filter((route) => route.fn === 'admin'))],

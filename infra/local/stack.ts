@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
+import { handler as consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
@@ -68,7 +69,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let apiHandler: Parameters<typeof createGateway>[0]['handlers']['api'] = async () => ({ statusCode: 503 });
   let adminHandler = apiHandler;
   const server = createGateway({
-    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event) },
+    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event), console: consoleHandler },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
   });

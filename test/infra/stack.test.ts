@@ -151,7 +151,7 @@ describe('table', () => {
 describe('functions', () => {
   it('run Node.js 24 on arm64 from ES module bundles, each with its own log group kept 90 days', () => {
     const functions = resources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(5);
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect((fn.Properties.Environment as { Variables: Json }).Variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -227,6 +227,11 @@ describe('functions', () => {
     );
   });
 
+  it('console: nothing but its own logs', () => {
+    const fn = stack.functions.console;
+    expect(permissions(fn)).toEqual(logWrites(fn).sort());
+  });
+
   it('sweeper: the table and the delivery queue (send)', () => {
     const fn = stack.functions.sweeper;
     expect(permissions(fn)).toEqual([...logWrites(fn), ...tableReadWrite(), `sqs:SendMessage <${id(stack.queues.queue)}.Arn>`].sort());
@@ -299,7 +304,7 @@ describe('HTTP API', () => {
     };
     for (const route of ROUTES) {
       const created = routes.find((r) => r.RouteKey === routeKey(route))!;
-      const fn = route.fn === 'admin' ? stack.functions.admin : stack.functions.api;
+      const fn = stack.functions[route.fn];
       expect(functionOf(created.Target)).toBe(`<${id(fn)}.Arn>`);
     }
     expect(functionOf(routes.find((r) => r.RouteKey === '$default')!.Target)).toBe(`<${id(stack.functions.api)}.Arn>`);
@@ -315,9 +320,21 @@ describe('HTTP API', () => {
       const path = String(route.RouteKey).split(' ')[1]!;
       if (path.startsWith('/admin/')) expect(route.AuthorizationType).toBe('AWS_IAM');
       else {
-        expect(path.startsWith('/api/v1/')).toBe(true);
+        expect(path === '/console' || path.startsWith('/api/v1/') || path.startsWith('/console/')).toBe(true);
         expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
       }
+    }
+  });
+
+  it('serves the web console from the console function: GET /console and GET /console/{proxy+}, no authorizer', () => {
+    const routes = Object.values(resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
+    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    for (const key of ['GET /console', 'GET /console/{proxy+}']) {
+      const route = routes.find((r) => r.RouteKey === key);
+      expect(route, key).toBeDefined();
+      expect(route!.AuthorizationType ?? 'NONE').toBe('NONE');
+      const integration = integrations[text(route!.Target).replace(/^integrations\/<(.*)>$/, '$1')]!;
+      expect(text(integration.Properties.IntegrationUri)).toBe(`<${id(stack.functions.console)}.Arn>`);
     }
   });
 
@@ -399,7 +416,7 @@ describe('cdk-nag', () => {
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
+  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -412,7 +429,7 @@ describe('cdk-nag', () => {
       construct.node.children.forEach(visit);
     };
     visit(stack);
-    const apiRoutes = ROUTES.filter((route) => route.fn === 'api').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
+    const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
     const tokenReaders = ['Api', 'Admin', 'Sender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
     expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
   });
@@ -425,13 +442,31 @@ describe('bundles', () => {
   };
 
   it('are ES modules with source maps, one per handler', () => {
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper, stack.signingKey.node.findChild('Provider') as lambda.IFunction]) {
+    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.sender, stack.functions.sweeper, stack.functions.console, stack.signingKey.node.findChild('Provider') as lambda.IFunction]) {
       const bundle = bundleOf(fn);
       expect(existsSync(bundle)).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);
       // The package.json "imports" aliases are resolved by esbuild, not left for the runtime.
       expect(readFileSync(bundle, 'utf8')).not.toMatch(/["']#(shared|infra|functions)\//);
     }
+  });
+
+  it('console: the bundle carries the built console and serves it with its security headers', () => {
+    const bundle = bundleOf(stack.functions.console);
+    expect(readFileSync(join(bundle, '..', 'console', 'index.html'), 'utf8')).toContain('<div id="app">');
+    const script = `
+      const console = await import(${JSON.stringify(pathToFileURL(bundle).href)});
+      const page = await console.handler({ version: '2.0', routeKey: 'GET /console/{proxy+}', rawPath: '/console/', headers: {}, requestContext: { requestId: 'r1' } });
+      const bare = await console.handler({ version: '2.0', routeKey: 'GET /console', rawPath: '/console', headers: {}, requestContext: { requestId: 'r2' } });
+      process.stdout.write(JSON.stringify({ page, bare }));`;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const { page, bare } = JSON.parse(output) as Record<'page' | 'bare', { statusCode: number; headers: Record<string, string>; body: string }>;
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<div id="app">');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(bare).toMatchObject({ statusCode: 301, headers: { location: '/console/' } });
   });
 
   it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape, the sender takes an empty batch', () => {

@@ -83,7 +83,11 @@ export function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; en
         ) : null}
         <ErrorMessage error={failure} />
         <label for="webhook-url">Webhook URL</label>
-        <input id="webhook-url" type="url" placeholder="https://example.com/webhooks" value={url} onInput={(e) => setUrl(e.currentTarget.value)} {...described('webhook_url')} />
+        <input id="webhook-url" type="url" placeholder="https://example.com/webhooks" value={url} onInput={(e) => {
+            setUrl(e.currentTarget.value);
+            // A corrected URL no longer carries the server's complaint about the old one.
+            setErrors(({ webhook_url: _, ...rest }) => rest);
+          }} {...described('webhook_url')} />
         <FieldError id="webhook_url-error" codes={errors.webhook_url} />
         <label for="webhook-name">Name</label>
         <input id="webhook-name" type="text" value={name} onInput={(e) => setName(e.currentTarget.value)} {...described('name')} />
@@ -108,8 +112,10 @@ export function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; en
             <p class="hint">Every event type, including types added later.</p>
           ) : (
             <>
-              <label for="event-search">Search events</label>
-              <input id="event-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+              <div class="search-events">
+                <label for="event-search">Search events</label>
+                <input id="event-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+              </div>
               <p class="hint" role="status">
                 {selected.size} selected
               </p>
@@ -117,7 +123,7 @@ export function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; en
               <div class="catalog">
                 {groups.map(([category, list]) => (
                   <fieldset key={category}>
-                    <legend>{category}</legend>
+                    <legend>{category.replaceAll('_', ' ')}</legend>
                     {list.map((type) => (
                       <label class="event" key={type.key}>
                         <input type="checkbox" checked={selected.has(type.key)} onChange={(e) => toggle(type.key, e.currentTarget.checked)} />

@@ -64,10 +64,10 @@ describe('the console in Chromium', () => {
   const consoleUrl = () => `${stack().url}/console/`;
 
   /** A screenshot of what the browser shows, at both sizes. */
-  async function shoot(name: string) {
+  async function shoot(name: string, fullPage = true) {
     for (const size of SIZES) {
       await page.setViewportSize(size);
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}x${size.height}.png`), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}x${size.height}.png`), fullPage });
     }
     await page.setViewportSize(SIZES[0]);
   }
@@ -140,7 +140,7 @@ describe('the console in Chromium', () => {
     expect(await jwtSection.locator('pre').textContent()).toBe(jwt.body.webhook.public_key);
     await jwtSection.getByRole('button', { name: 'Copy' }).click();
     await jwtSection.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(jwt.body.webhook.public_key);
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(jwt.body.webhook.public_key);
   });
 
   it('adds an HMAC endpoint from the form, showing the server\'s validation errors next to their field', async () => {
@@ -151,6 +151,7 @@ describe('the console in Chromium', () => {
     await form.getByText('url_is_invalid').waitFor();
     expect(await form.getByLabel('Webhook URL').getAttribute('aria-invalid')).toBe('true');
     await form.getByLabel('Webhook URL').fill(healthy.url);
+    await form.getByText('url_is_invalid').waitFor({ state: 'detached' });
     await form.getByLabel('Name').fill('Billing');
     await form.getByRole('radio', { name: 'HMAC' }).check();
     await form.getByRole('checkbox', { name: 'Listen to all events' }).uncheck();
@@ -159,7 +160,7 @@ describe('the console in Chromium', () => {
     expect(await form.getByRole('checkbox').count()).toBe(2);
     await form.getByLabel('Search events').fill('');
     expect(await form.getByRole('group', { name: 'subscription' }).getByRole('checkbox').count()).toBeGreaterThan(5);
-    await shoot('add-webhook');
+    await shoot('add-webhook', false);
     await form.getByRole('button', { name: 'Add webhook' }).click();
     await form.waitFor({ state: 'detached' });
     await endpointRow('Billing').getByText('Listening to 1 event').waitFor();
@@ -213,7 +214,7 @@ describe('the console in Chromium', () => {
     expect(payload.invoice).toMatchObject({ lago_id: 'inv_console_1', number: 'CONSOLE-001' });
     await panel.getByRole('cell', { name: '200', exact: true }).waitFor();
     expect(await panel.getByRole('button', { name: 'Retry' }).count()).toBe(0);
-    await shoot('detail');
+    await shoot('detail', false);
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
   });
@@ -249,7 +250,7 @@ describe('the console in Chromium', () => {
     await panel.getByRole('heading', { name: 'Error response' }).waitFor();
     await panel.getByText('receiver is down').waitFor();
     expect(await panel.getByRole('row').filter({ hasText: '500' }).count()).toBe(4);
-    await shoot('detail-failed');
+    await shoot('detail-failed', false);
 
     failing.reply = (_req, res) => res.writeHead(200).end('ok');
     await panel.getByRole('button', { name: 'Retry' }).click();
@@ -269,6 +270,8 @@ describe('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByRole('status').filter({ hasText: '1 failed webhook queued again.' }).waitFor();
     expect((await webhookSettles(org, id, ['succeeded'])).status).toBe('succeeded');
+    await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created HTTP status 200/ }));
+    await shoot('deliveries-after-recovery');
   });
 
   it('deletes an endpoint after a confirmation', async () => {
@@ -276,7 +279,7 @@ describe('the console in Chromium', () => {
     await endpointRow('Flaky').getByRole('button', { name: 'Delete' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete webhook' });
     await confirm.getByText('Delete the webhook Flaky?').waitFor();
-    await shoot('delete-confirmation');
+    await shoot('delete-confirmation', false);
     await confirm.getByRole('button', { name: 'Delete webhook' }).click();
     await endpointRow('Flaky').waitFor({ state: 'detached' });
     await endpointRow('Billing').waitFor();

@@ -270,7 +270,9 @@ describe('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Recover' }).click();
     await page.getByRole('status').filter({ hasText: '1 failed webhook queued again.' }).waitFor();
     expect((await webhookSettles(org, id, ['succeeded'])).status).toBe('succeeded');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
     await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created HTTP status 200/ }));
+    await page.getByText('Last 2 deliveries: 2 succeeded').waitFor();
     await shoot('deliveries-after-recovery');
   });
 

@@ -20,8 +20,11 @@ export function ErrorMessage({ error }: { error: unknown }) {
 
 export function CopyButton({ text }: { text: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  // The Clipboard API is missing outside secure contexts: that is a failure to show, not to throw.
   const copy = () =>
-    navigator.clipboard.writeText(text).then(
+    Promise.resolve()
+      .then(() => navigator.clipboard.writeText(text))
+      .then(
       () => setState('copied'),
       () => setState('failed'),
     );

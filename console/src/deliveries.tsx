@@ -5,7 +5,7 @@ import { CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './u
 
 /** An endpoint's delivery log: health strip, filters, the list, a webhook's details, retry and recover. */
 
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 20;
 const STATUSES = ['pending', 'retrying', 'succeeded', 'failed'] as const;
 const HTTP_FILTERS = ['2xx', '3xx', '4xx', '5xx', 'timeout', '400', '401', '403', '404', '408', '429', '500', '502', '503', '504'];
 const settled = (status: string) => status === 'succeeded' || status === 'failed';

@@ -120,7 +120,12 @@ describe('the console in Chromium', () => {
     await shoot('sign-in');
     await signIn('not-a-valid-key');
     await page.getByRole('alert').filter({ hasText: 'This organization API key was not accepted' }).waitFor();
-    await signIn(org.apiKey);
+    // With the keyboard alone: the key field is the first stop, Enter signs in.
+    await page.getByLabel('Organization API key').fill('');
+    await page.locator('body').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(org.apiKey);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }).waitFor();
     expect(page.url()).not.toContain(org.apiKey);
     expect(await page.evaluate(() => [sessionStorage.getItem('lago-console-api-key'), localStorage.length])).toEqual([org.apiKey, 0]);
@@ -207,7 +212,8 @@ describe('the console in Chromium', () => {
     await page.getByText('Last 1 deliveries: 1 succeeded').waitFor();
     await shoot('deliveries');
 
-    await row.click();
+    await row.focus();
+    await page.keyboard.press('Enter');
     const panel = details();
     await panel.getByText('inv_console_1').waitFor();
     const payload = JSON.parse((await panel.getByLabel('Payload').textContent())!) as { invoice: { lago_id: string; number: string } };
@@ -239,6 +245,11 @@ describe('the console in Chromium', () => {
     await failedRow.waitFor();
     await page.getByLabel('HTTP status').selectOption('2xx');
     await page.getByText('No webhook matches.').waitFor();
+    await page.getByLabel('HTTP status').selectOption('');
+    await page.getByLabel('Event type').selectOption('customer.created');
+    await page.getByText('No webhook matches.').waitFor();
+    await page.getByLabel('Event type').selectOption('invoice.created');
+    await failedRow.waitFor();
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('Search').fill(failedWebhookId);
     await page.keyboard.press('Enter');
@@ -274,6 +285,18 @@ describe('the console in Chromium', () => {
     await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created HTTP status 200/ }));
     await page.getByText('Last 2 deliveries: 2 succeeded').waitFor();
     await shoot('deliveries-after-recovery');
+  });
+
+  it('pages through a long list with Load more', async () => {
+    // Billing has 2 webhooks so far; 20 more make 22, a page of 20 and a page of 2.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => publish(org, 'plan.created', { lago_id: `plan_${i}` })));
+    await page.goto(`${consoleUrl()}#/endpoints/${healthyId}/deliveries`);
+    await page.getByRole('status').filter({ hasText: '20 webhooks shown, more available' }).waitFor();
+    await page.getByText('Last 22 deliveries').waitFor();
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('status').filter({ hasText: /^22 webhooks shown$/ }).waitFor();
+    expect(await page.getByRole('list', { name: 'Webhooks, newest first' }).getByRole('listitem').count()).toBe(22);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
   });
 
   it('deletes an endpoint after a confirmation', async () => {

@@ -121,9 +121,9 @@ describe('the console in Chromium', () => {
     await signIn('not-a-valid-key');
     await page.getByRole('alert').filter({ hasText: 'This organization API key was not accepted' }).waitFor();
     // With the keyboard alone: the key field is the first stop, Enter signs in.
-    await page.getByLabel('Organization API key').fill('');
-    await page.locator('body').focus();
+    await page.reload();
     await page.keyboard.press('Tab');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('api-key');
     await page.keyboard.type(org.apiKey);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }).waitFor();

@@ -297,6 +297,7 @@ describe('the console in Chromium', () => {
     await page.getByRole('status').filter({ hasText: /^22 webhooks shown$/ }).waitFor();
     expect(await page.getByRole('list', { name: 'Webhooks, newest first' }).getByRole('listitem').count()).toBe(22);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    await shoot('deliveries-long', false);
   });
 
   it('deletes an endpoint after a confirmation', async () => {

@@ -43,7 +43,7 @@ function HealthStrip({ items, error }: { items: Webhook[] | undefined; error: un
 }
 
 function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh: () => void }) {
-  const { types } = useEventTypes(api);
+  const { types, error: catalogError } = useEventTypes(api);
   const { filters } = route;
   const [search, setSearch] = useState(filters.q);
   useEffect(() => setSearch(filters.q), [filters.q]);
@@ -102,6 +102,7 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
           Refresh
         </button>
       </div>
+      <ErrorMessage error={catalogError} />
     </form>
   );
 }

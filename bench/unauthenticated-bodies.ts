@@ -42,7 +42,7 @@ if (process.argv[2] === 'clients') {
   await clients(Number(process.argv[3]));
 } else {
   const ok = async () => ({ statusCode: 200, body: '{}' });
-  const gateway = createGateway({ handlers: { api: ok, admin: ok }, adminToken: 'adm_bench', onError: () => {} });
+  const gateway = createGateway({ handlers: { api: ok, admin: ok, console: ok }, adminToken: 'adm_bench', onError: () => {} });
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', () => resolve()));
   const { port } = gateway.address() as AddressInfo;
   const before = process.memoryUsage().rss;

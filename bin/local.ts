@@ -1,10 +1,20 @@
 #!/usr/bin/env node
 /** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { ConfigError } from '#shared/config.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalStack } from '#infra/local/stack.ts';
 
+/** Builds the web console once, so a fresh clone's `npm start` serves it. */
+function ensureConsoleBuilt() {
+  if (existsSync(new URL('../console/dist/index.html', import.meta.url))) return;
+  console.log('Building the web console (npm run build:console)…');
+  execFileSync('npm', ['run', '--silent', 'build:console'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+}
+
 async function main(): Promise<number> {
+  ensureConsoleBuilt();
   const settings = await localSettings();
   const stack = await startLocalStack({
     port: settings.port,
@@ -25,6 +35,7 @@ async function main(): Promise<number> {
   console.log(`
 Lago-compatible webhook service, local mode
   API base URL   ${stack.url}
+  Web console    ${stack.url}/console/   (sign in with an organization API key)
   Admin token    ${tokenSource}
   Data           ${settings.dataDir}
   DynamoDB       ${stack.dynamoDbEndpoint}${settings.dynamoDbEndpoint ? ' (already running: DYNAMODB_ENDPOINT)' : ' (DynamoDB Local, started here)'}

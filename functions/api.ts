@@ -2,6 +2,7 @@ import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { endpointPolicy, webhookDeps, type Deps } from '#shared/deps.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
+import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
@@ -68,6 +69,7 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),
       'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),
       'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) => json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event)))))),
+      'GET /api/v1/webhook_event_types': authed(async () => json(200, { webhook_event_types: WEBHOOK_EVENT_TYPES })),
       'GET /api/v1/webhooks': authed(async (org, event) => json(200, await listWebhooks(webhooks, parseLogQuery(org, queryParams(event))))),
       'POST /api/v1/webhooks/recover': authed(async (org, event) => json(200, await recoverWebhooks(webhooks, org, jsonBody(event)))),
       'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) => json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) })),

@@ -2,7 +2,7 @@
  * Every HTTP route and the function behind it. The CDK stack creates these routes on the HTTP API
  * and the local gateway serves the same table, so both expose exactly the same API.
  */
-export type RouteFunction = 'api' | 'admin';
+export type RouteFunction = 'api' | 'admin' | 'console';
 
 export interface RouteDefinition {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -21,10 +21,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/webhooks/hmac_key', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/hmac_key/rotate', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhook_event_types', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/recover', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/{lago_id}', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/retry', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/resend', fn: 'api' },
+  // The web console's static assets; it calls the /api/v1 routes above with the organization's key.
+  { method: 'GET', path: '/console', fn: 'console' },
+  { method: 'GET', path: '/console/{proxy+}', fn: 'console' },
   { method: 'POST', path: '/admin/v1/organizations', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks/batch', fn: 'admin' },

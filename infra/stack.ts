@@ -77,7 +77,7 @@ function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
 
-/** The whole service: one table, two delivery lanes and their dead-letter queue, the HTTP API, five functions, the signing key, a dashboard and alarms. */
+/** The whole service: one table, two delivery lanes and their dead-letter queue, the HTTP API, six functions (one serves the web console), the signing key, a dashboard and alarms. */
 export class WebhookStack extends Stack {
   readonly table: WebhookTable;
   readonly queues: DeliveryQueues;
@@ -109,7 +109,7 @@ export class WebhookStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin });
+    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin, console: this.functions.console });
     const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
       description: 'Attach to the operator\'s IAM users or roles: calls the /admin/v1 routes of the webhook API',
       statements: [this.api.invokeStatement(ROUTES.filter((route) => route.fn === 'admin'))],

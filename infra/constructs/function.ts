@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +11,10 @@ import type { TableAccess, WebhookTable } from './data.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A handler file under functions/, exporting `handler`. */
-export type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key';
+export type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key' | 'console';
+
+/** The web console's Vite build, which the console function serves from its bundle. */
+const CONSOLE_DIST = `${ROOT}console/dist`;
 
 export interface WebhookFunctionProps {
   /** Which functions/<handler>.ts to deploy. Required. */
@@ -31,6 +35,13 @@ export interface WebhookFunctionProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** Copies the built console beside the console function's bundle (a local copy: no Docker). */
+const consoleAssets = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (_inputDir: string, outputDir: string) => [`cp -R "${CONSOLE_DIST}" "${outputDir}/console"`],
+};
+
 /**
  * The defaults every function of the service shares, fixed once: Node.js 24 on arm64, an ESM
  * bundle built by the local esbuild (no Docker) with source maps, its own log group with a
@@ -48,6 +59,7 @@ export class WebhookFunction extends NodejsFunction {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     logGroup.grantWrite(role);
+    if (props.handler === 'console' && !existsSync(`${CONSOLE_DIST}/index.html`)) throw new Error('the web console is not built: run `npm run build:console` before synthesizing');
     super(scope, id, {
       entry: `${ROOT}functions/${props.handler}.ts`,
       handler: 'handler',
@@ -74,6 +86,7 @@ export class WebhookFunction extends NodejsFunction {
         sourcesContent: false,
         // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        ...(props.handler === 'console' ? { commandHooks: consoleAssets } : {}),
       },
     });
     this.executionRole = role;

@@ -34,7 +34,7 @@ export interface WebhookFunctionsProps {
 }
 
 /**
- * The four handlers and exactly what each calls: table items, the queues, the secrets. The sender
+ * The five handlers and exactly what each calls: table items, the queues, the secrets. The sender
  * consumes the delivery queue through an event source mapping; the sweeper runs on a schedule.
  */
 export class WebhookFunctions extends Construct {
@@ -43,6 +43,7 @@ export class WebhookFunctions extends Construct {
   /** One sender per lane, each consuming its own queue. */
   readonly senders: Record<Lane, WebhookFunction>;
   readonly sweeper: WebhookFunction;
+  readonly console: WebhookFunction;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionsProps) {
     super(scope, id);
@@ -112,6 +113,9 @@ export class WebhookFunctions extends Construct {
     this.sweeper = new WebhookFunction(this, 'Sweeper', { ...common, handler: 'sweeper', description: 'Re-enqueues or fails webhooks whose message was lost', timeout: Duration.minutes(2) })
       .bindTable(table, 'RW')
       .allow(['sqs:SendMessage'], lanes);
+    // Static files only: no table, queue or secret.
+    this.console = new WebhookFunction(this, 'Console', { logRetention: common.logRetention, removalPolicy: common.removalPolicy, handler: 'console', description: 'Serves the web console\'s static assets', memorySize: 256 });
+
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',
       schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),

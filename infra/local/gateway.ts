@@ -25,10 +25,11 @@ const compiled: CompiledRoute[] = ROUTES.map((route) => {
   const source = route.path
     .split('/')
     .map((segment) => {
-      const param = /^\{(\w+)\}$/.exec(segment);
+      const param = /^\{(\w+)(\+?)\}$/.exec(segment);
       if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       params.push(param[1]!);
-      return '([^/]+)';
+      // A greedy {name+} takes the rest of the path, slashes included, as on API Gateway.
+      return param[2] ? '(.+)' : '([^/]+)';
     })
     .join('/');
   return { key: routeKey(route), method: route.method, fn: route.fn, pattern: new RegExp(`^${source}$`), params, statics: route.path.split('/').length - params.length };
@@ -122,7 +123,8 @@ export function createGateway(options: GatewayOptions): Server {
       const event: HttpEvent = {
         version: '2.0',
         routeKey: route.key,
-        rawPath: path,
+        // As sent: the console tells /console from /console/.
+        rawPath: url.pathname,
         rawQueryString: url.search.replace(/^\?/, ''),
         headers,
         ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
@@ -144,7 +146,7 @@ export function createGateway(options: GatewayOptions): Server {
       };
       const result: HttpResult = await options.handlers[route.fn](event);
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
-      res.end(result.body ?? '');
+      res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
     } catch (error) {
       if (error instanceof ClientAborted) {
         options.onAborted?.();

@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DestinationStream } from 'pino';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
+import { handler as consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
@@ -103,7 +104,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let apiHandler: Parameters<typeof createGateway>[0]['handlers']['api'] = async () => ({ statusCode: 503 });
   let adminHandler = apiHandler;
   const server = createGateway({
-    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event) },
+    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event), console: consoleHandler },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
     onAborted: () => logger.debug('a client aborted its request'),

@@ -27,14 +27,32 @@ function bundleOf(fn: lambda.IFunction): string {
 
 describe('bundles', () => {
   it('are ES modules with source maps, one per handler', () => {
-    const { api, admin, senders, sweeper } = stack.functions;
-    for (const fn of [api, admin, senders.fast, senders.slow, sweeper, stack.signingKey.provider]) {
+    const { api, admin, senders, sweeper, console } = stack.functions;
+    for (const fn of [api, admin, senders.fast, senders.slow, sweeper, console, stack.signingKey.provider]) {
       const bundle = bundleOf(fn);
       expect(existsSync(bundle)).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);
       // The package.json "imports" aliases are resolved by esbuild, not left for the runtime.
       expect(readFileSync(bundle, 'utf8')).not.toMatch(/["']#(shared|infra|functions)\//);
     }
+  });
+
+  it('console: the bundle carries the built console and serves it with its security headers', () => {
+    const bundle = bundleOf(stack.functions.console);
+    expect(readFileSync(join(bundle, '..', 'console', 'index.html'), 'utf8')).toContain('<div id="app">');
+    const script = `
+      const console = await import(${JSON.stringify(pathToFileURL(bundle).href)});
+      const page = await console.handler({ version: '2.0', routeKey: 'GET /console/{proxy+}', rawPath: '/console/', headers: {}, requestContext: { requestId: 'r1' } });
+      const bare = await console.handler({ version: '2.0', routeKey: 'GET /console', rawPath: '/console', headers: {}, requestContext: { requestId: 'r2' } });
+      process.stdout.write(JSON.stringify({ page, bare }));`;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const { page, bare } = JSON.parse(output) as Record<'page' | 'bare', { statusCode: number; headers: Record<string, string>; body: string }>;
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<div id="app">');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(bare).toMatchObject({ statusCode: 301, headers: { location: '/console/' } });
   });
 
   it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape, the sender takes an empty batch', () => {

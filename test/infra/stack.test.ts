@@ -176,8 +176,8 @@ describe('table', () => {
 describe('functions', () => {
   it('run Node.js 24 on arm64, each with its own log group kept 90 days and the stack name for its metrics', () => {
     const functions = resources('AWS::Lambda::Function');
-    // api, admin, a sender per lane, sweeper, and the signing key's provider.
-    expect(Object.keys(functions)).toHaveLength(6);
+    // api, admin, a sender per lane, sweeper, console, and the signing key's provider.
+    expect(Object.keys(functions)).toHaveLength(7);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', STACK_NAME: 'LagoWebhooks' });
@@ -258,6 +258,11 @@ describe('functions', () => {
       // A retry is a new message, never a held one: visibility changes stay within the event source's own grant.
       expect(permissions(fn).filter((p) => p.startsWith('sqs:ChangeMessageVisibility'))).toEqual([`sqs:ChangeMessageVisibility ${laneArn(lane)}`]);
     }
+  });
+
+  it('console: nothing but its own logs', () => {
+    const fn = stack.functions.console;
+    expect(permissions(fn)).toEqual(logWrites(fn).sort());
   });
 
   it('sweeper: the table and both lanes (send)', () => {
@@ -343,7 +348,7 @@ describe('HTTP API', () => {
     };
     for (const route of ROUTES) {
       const created = routes.find((r) => r.RouteKey === routeKey(route))!;
-      const fn = route.fn === 'admin' ? stack.functions.admin : stack.functions.api;
+      const fn = stack.functions[route.fn];
       expect(functionOf(created.Target)).toBe(`<${id(fn)}.Arn>`);
     }
     expect(functionOf(routes.find((r) => r.RouteKey === '$default')!.Target)).toBe(`<${id(stack.functions.api)}.Arn>`);
@@ -359,9 +364,21 @@ describe('HTTP API', () => {
       const path = String(route.RouteKey).split(' ')[1]!;
       if (path.startsWith('/admin/')) expect(route.AuthorizationType).toBe('AWS_IAM');
       else {
-        expect(path.startsWith('/api/v1/')).toBe(true);
+        expect(path === '/console' || path.startsWith('/api/v1/') || path.startsWith('/console/')).toBe(true);
         expect(route.AuthorizationType ?? 'NONE').toBe('NONE');
       }
+    }
+  });
+
+  it('serves the web console from the console function: GET /console and GET /console/{proxy+}, no authorizer', () => {
+    const routes = Object.values(resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
+    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    for (const key of ['GET /console', 'GET /console/{proxy+}']) {
+      const route = routes.find((r) => r.RouteKey === key);
+      expect(route, key).toBeDefined();
+      expect(route!.AuthorizationType ?? 'NONE').toBe('NONE');
+      const integration = integrations[text(route!.Target).replace(/^integrations\/<(.*)>$/, '$1')]!;
+      expect(text(integration.Properties.IntegrationUri)).toBe(`<${id(stack.functions.console)}.Arn>`);
     }
   });
 
@@ -584,7 +601,7 @@ describe('cdk-nag', () => {
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
+  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -597,7 +614,7 @@ describe('cdk-nag', () => {
       construct.node.children.forEach(visit);
     };
     visit(stack);
-    const apiRoutes = ROUTES.filter((route) => route.fn === 'api').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
+    const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
     const tokenReaders = ['Api', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
     expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
   });

@@ -62,6 +62,7 @@ describe("another organization's ids", () => {
       ['DELETE', `/api/v1/webhook_endpoints/${victimEndpoint}`, undefined, [404]],
       ['GET', `/api/v1/webhooks/${victimWebhook}`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/retry`, undefined, [404]],
+      ['POST', `/api/v1/webhooks/${victimWebhook}/resend`, undefined, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today }, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
       ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
@@ -71,6 +72,9 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/webhooks', undefined, [200]],
       ['GET', '/api/v1/webhook_endpoints', undefined, [200]],
       ['GET', '/api/v1/webhooks/hmac_key', undefined, [200]],
+      // Rotates the attacker's own token, never the victim's.
+      ['POST', '/api/v1/webhooks/hmac_key/rotate', {}, [200]],
+      ['GET', '/api/v1/webhook_event_types', undefined, [200]],
       ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
       ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
     ];

@@ -59,6 +59,7 @@ describe('npm start', () => {
     const banner = first.output();
     expect(banner).toContain(`API base URL   http://127.0.0.1:${port}`);
     expect(banner).toContain('allows 127.0.0.0/8, ::1/128 (local receivers work)');
+    expect(banner).toContain(`Web console    http://127.0.0.1:${port}/console/`);
     // The banner says where the admin token is, never the token itself.
     const tokenFile = join(dataDir, 'admin-token');
     const token = (await readFile(tokenFile, 'utf8')).trim();

@@ -1,0 +1,50 @@
+import { useEffect, useState } from 'preact/hooks';
+import { NO_FILTERS, type LogFilters } from './api.ts';
+
+/**
+ * The console's place lives in the URL's hash (#/endpoints/<id>/deliveries?status=failed), so a
+ * filtered view can be bookmarked and the server only ever serves index.html. The API key is never here.
+ */
+
+export interface Route {
+  endpointId?: string;
+  tab: 'overview' | 'deliveries';
+  filters: LogFilters;
+  webhookId?: string;
+}
+
+export function parseRoute(hash: string): Route {
+  const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const filters: LogFilters = { ...NO_FILTERS };
+  for (const name of Object.keys(NO_FILTERS) as (keyof LogFilters)[]) filters[name] = params.get(name) ?? '';
+  const match = /^\/endpoints\/([^/]+)(\/deliveries)?$/.exec(path);
+  if (!match) return { tab: 'overview', filters };
+  const webhookId = params.get('webhook') ?? undefined;
+  return { endpointId: decodeURIComponent(match[1]!), tab: match[2] ? 'deliveries' : 'overview', filters, ...(webhookId ? { webhookId } : {}) };
+}
+
+export function routeHash(route: Route): string {
+  if (!route.endpointId) return '#/';
+  const path = `#/endpoints/${encodeURIComponent(route.endpointId)}${route.tab === 'deliveries' ? '/deliveries' : ''}`;
+  if (route.tab !== 'deliveries') return path;
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(route.filters)) if (value) params.set(name, value);
+  if (route.webhookId) params.set('webhook', route.webhookId);
+  const query = params.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+export function useRoute(): Route {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const changed = () => setHash(location.hash);
+    addEventListener('hashchange', changed);
+    return () => removeEventListener('hashchange', changed);
+  }, []);
+  return parseRoute(hash);
+}
+
+export const go = (route: Route) => {
+  location.hash = routeHash(route);
+};

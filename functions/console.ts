@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createConsoleHandler } from '#shared/console-assets.ts';
+import type { RouteHandler } from '#shared/http.ts';
+
+/** Where the built console is: beside the Lambda bundle (copied there at synth), else the Vite build in the repository. */
+function consoleAssetsDir(): string {
+  const bundled = fileURLToPath(new URL('./console/', import.meta.url));
+  return existsSync(`${bundled}index.html`) ? bundled : fileURLToPath(new URL('../console/dist/', import.meta.url));
+}
+
+/** The web console's static assets, for GET /console and /console/{proxy+}; the local gateway serves it too. */
+export const handler: RouteHandler = createConsoleHandler(consoleAssetsDir());

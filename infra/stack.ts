@@ -116,7 +116,7 @@ export class WebhookStack extends Stack {
     });
     this.observability = new Observability(this, 'Observability', {
       queues: this.queues,
-      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper },
+      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper, Console: this.functions.console },
       senders: this.functions.senders,
       extraLogGroups: { SigningKeyProvider: this.signingKey.provider.logGroup },
       table: { table: this.table.table, indexNames: TABLE.indexes.map((index) => index.name) },

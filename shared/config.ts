@@ -56,6 +56,8 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
   const c = parsed.data;
+  // Marked slow before it is cut, an endpoint's next webhooks skip the fast lane; the other way round they would all hold it.
+  if (c.WEBHOOK_SLOW_AFTER_MS > c.WEBHOOK_FAST_LANE_MS) throw new ConfigError('invalid configuration: WEBHOOK_SLOW_AFTER_MS must not be longer than WEBHOOK_FAST_LANE_MS');
   const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE];
   const longest = retrySchedule.reduce((sum, wait) => sum + wait, 0) * (1 + JITTER);
   if (longest > MAX_ROUND_SECONDS) {

@@ -100,6 +100,8 @@ export function decide(log: WebhookState | undefined, message: DeliveryMessage, 
     if (!endpoint) return { kind: 'drop', why: 'the webhook endpoint was deleted' };
     return { kind: 'attempt', redrive: true };
   }
+  // A dead letter of a webhook someone retried meanwhile: the retry's own message makes its attempt.
+  if (message.reason !== undefined) return { kind: 'drop', why: 'dead letter of a webhook that is live again' };
   if (message.attempt !== undefined && message.attempt < next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
   // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
   if (message.attempt !== undefined && message.attempt > next) return { kind: 'early' };
@@ -269,6 +271,15 @@ async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, e
 async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: WebhookLog, endpoint: WebhookEndpoint): Promise<Disposition> {
   const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
   const budget = attemptBudgetMs(received.lane, deps);
+  // Signing needs this service's secrets and store: when they fail, it is our outage, not the receiver's. The
+  // message comes back later and no attempt of the customer's round is used up; the error line pages.
+  let signed: Signed;
+  try {
+    signed = await sign(deps, log, endpoint, deps.now());
+  } catch (error) {
+    deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
+    return requeue(deps, received.lane, message, error);
+  }
   let marking: Promise<void> | undefined;
   // Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on.
   const slowTimer = setTimeout(() => {
@@ -277,8 +288,13 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
     marking = deps.store.markEndpointSlow(endpoint.organization_id, endpoint.id, until).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
   }, deps.slowAfterMs);
   const started = deps.now();
-  // Whatever goes wrong while signing or sending is a failed attempt, so the round always advances.
-  const result = await attempt(deps, log, endpoint, started, budget).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
+  // Whatever goes wrong while sending is a failed attempt, so the round always advances.
+  const result = await postWebhook(endpoint.webhook_url, signed.headers, log.payload, {
+    timeoutMs: budget,
+    allow: deps.allow,
+    allowHttp: deps.allowHttp,
+    maxResponseBytes: RESPONSE_BODY_LIMIT,
+  }).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
   clearTimeout(slowTimer);
   const finished = deps.now();
   await marking;
@@ -328,33 +344,34 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   return 'done';
 }
 
-async function attempt(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number, budgetMs: number): Promise<PostResult> {
+interface Signed {
+  headers: Record<string, string>;
+}
+
+/** The headers of an attempt, signed; throws when this service's token or key cannot be read. */
+async function sign(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number): Promise<Signed> {
   const tokens = await deps.organizationTokens(log.organization_id);
-  if (!tokens) return { ok: false, kind: 'network', error: 'the organization signing token is unavailable' };
+  if (!tokens) throw new Error('the organization signing token is unavailable');
   let signature: string;
   if (endpoint.signature_algo === 'hmac') {
     signature = signHmac(tokens.current, log.payload);
   } else {
     const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-    if (!key) return { ok: false, kind: 'network', error: 'the signing key is unavailable' };
+    if (!key) throw new Error('the signing key is unavailable');
     signature = await signJwt(key, log.payload, deps.issuer);
   }
   const timestamp = Math.floor(nowMs / 1000);
-  const headers = {
-    'Content-Type': 'application/json',
-    'User-Agent': USER_AGENT,
-    'X-Lago-Signature': signature,
-    'X-Lago-Signature-Algorithm': endpoint.signature_algo,
-    'X-Lago-Unique-Key': log.id,
-    'webhook-id': log.id,
-    'webhook-timestamp': String(timestamp),
-    // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
-    'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, log.id, timestamp, log.payload)).join(' '),
+  return {
+    headers: {
+      'Content-Type': 'application/json',
+      'User-Agent': USER_AGENT,
+      'X-Lago-Signature': signature,
+      'X-Lago-Signature-Algorithm': endpoint.signature_algo,
+      'X-Lago-Unique-Key': log.id,
+      'webhook-id': log.id,
+      'webhook-timestamp': String(timestamp),
+      // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
+      'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, log.id, timestamp, log.payload)).join(' '),
+    },
   };
-  return postWebhook(endpoint.webhook_url, headers, log.payload, {
-    timeoutMs: budgetMs,
-    allow: deps.allow,
-    allowHttp: deps.allowHttp,
-    maxResponseBytes: RESPONSE_BODY_LIMIT,
-  });
 }

@@ -50,9 +50,9 @@ function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
   agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
   agents.set(key, agent);
   if (agents.size > MAX_AGENTS) {
-    const [oldestKey, oldest] = agents.entries().next().value as [string, http.Agent];
-    agents.delete(oldestKey);
-    oldest.destroy();
+    // Forgotten, not destroyed: a request still in flight on it finishes, and its idle sockets close on their own.
+    const [oldestKey] = agents.keys();
+    agents.delete(oldestKey!);
   }
   return agent;
 }

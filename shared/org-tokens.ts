@@ -142,7 +142,11 @@ export class OrganizationTokens {
     // Created before tokens were derived: its token is a secret of its own, moved into its record once.
     const name = hmacSecretName(this.deps.secretsPrefix, organizationId);
     const legacy = await this.deps.secretStore.get(name);
-    if (legacy === undefined) return undefined;
+    if (legacy === undefined) {
+      // Another process may have just moved it into the record and deleted the secret.
+      const moved = await this.deps.store.getOrganization(organizationId);
+      return moved?.sealed_token !== undefined ? { current: openToken(keys.seal, moved.sealed_token) } : undefined;
+    }
     // Whoever seals it first, the token is the same; only the first deletes the secret.
     if (await this.deps.store.sealOrganizationToken(organizationId, sealToken(keys.seal, legacy))) {
       await this.deps.secretStore.delete(name).catch((error: unknown) => this.deps.logger.warn({ err: error, organization_id: organizationId }, 'could not delete an organization token secret after moving it'));

@@ -550,7 +550,12 @@ export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ scheduled
     if (!isStuck(log, nowMs, deps.stuckAfterMs)) continue;
     if (log.round_attempts >= deps.maxAttempts) {
       const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', next_attempt_at: null, updated_at: now });
-      if (written) failed++;
+      if (written) {
+        failed++;
+        // Exhausted like any other: in the dead-letter queue, once, for a redrive.
+        deps.metrics.record('WebhooksExhausted', 1);
+        await deps.queue.deadLetter(nextAttemptMessage(written), 'exhausted').catch((error: unknown) => deps.logger.error({ err: error, webhook_id: log.id }, 'sweeper could not dead-letter an exhausted webhook'));
+      }
       continue;
     }
     const written = await deps.store.updateWebhook(log, { ...log, next_attempt_at: now, updated_at: now });

@@ -73,6 +73,8 @@ const SIGNING_KEY_PATTERN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<
 const CONSUME = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
 const allFunctions = () => [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper];
+/** Every function the dashboard and alarms watch: the above and the console's. */
+const watchedFunctions = () => [...allFunctions(), stack.functions.console];
 const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
 const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
@@ -136,8 +138,8 @@ describe('removal policies', () => {
       expect(found.length).toBeGreaterThan(0);
       for (const r of found) expect({ type, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({ type, deletion: 'RetainExceptOnCreate', replace: 'Retain' });
     }
-    // 6 function log groups and the API's access logs.
-    expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(7);
+    // 7 function log groups (console included) and the API's access logs.
+    expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(8);
   });
 
   it('leave the table without deletion protection, which would block the rollback of a failed first create', () => {
@@ -458,8 +460,8 @@ describe('observability', () => {
   it('every alarm notifies the topic when it fires and when it recovers, says what to do, and reads no data as nothing happened', () => {
     const topic = { Ref: id(stack.observability.topic) };
     const all = alarms();
-    // DeadLetterArrivals, 2 in-flight, OldestMessageAge, ApiServerErrors, ApiLatency, table + 7 index throttles, SenderThrottles, ErrorLogLines, 5 function errors.
-    expect(all).toHaveLength(1 + 2 + 1 + 2 + 1 + TABLE.indexes.length + 1 + 1 + 5);
+    // DeadLetterArrivals, 2 in-flight, OldestMessageAge, ApiServerErrors, ApiLatency, table + 7 index throttles, SenderThrottles, ErrorLogLines, 6 function errors.
+    expect(all).toHaveLength(1 + 2 + 1 + 2 + 1 + TABLE.indexes.length + 1 + 1 + 6);
     for (const a of all) {
       expect(a.properties.AlarmActions).toEqual([topic]);
       expect(a.properties.OKActions).toEqual([topic]);
@@ -531,7 +533,7 @@ describe('observability', () => {
 
   it('ErrorLogLines: a metric filter on every function\'s log group counts pino lines at error level or above, in a namespace of this stack', () => {
     const filters = Object.values(resources('AWS::Logs::MetricFilter')).map((f) => f.Properties);
-    const logGroups = [...allFunctions(), stack.signingKey.provider].map((fn) => `<${id(fn.logGroup)}>`);
+    const logGroups = [...watchedFunctions(), stack.signingKey.provider].map((fn) => `<${id(fn.logGroup)}>`);
     expect(filters.map((f) => text(f.LogGroupName)).sort()).toEqual(logGroups.sort());
     for (const filter of filters) {
       expect(filter.FilterPattern).toBe('{ $.level >= 50 }');
@@ -542,8 +544,8 @@ describe('observability', () => {
     expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
-  it('<Function>Errors: Lambda errors of each of the five functions', () => {
-    const functions = { Api: stack.functions.api, Admin: stack.functions.admin, Sender: stack.functions.senders.fast, SlowSender: stack.functions.senders.slow, Sweeper: stack.functions.sweeper };
+  it('<Function>Errors: Lambda errors of each of the six functions', () => {
+    const functions = { Api: stack.functions.api, Admin: stack.functions.admin, Sender: stack.functions.senders.fast, SlowSender: stack.functions.senders.slow, Sweeper: stack.functions.sweeper, Console: stack.functions.console };
     for (const [name, fn] of Object.entries(functions)) {
       const a = alarm(`${name}Errors`);
       expect(a.metrics).toEqual([{ namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: `<${id(fn)}>` }, statistic: 'Sum', period: 300 }]);
@@ -585,7 +587,7 @@ describe('observability', () => {
         expect(body).toContain(`"AWS/SQS","${metric}","QueueName","<${id(stack.queues.lanes[lane])}.QueueName>"`);
       }
     }
-    for (const fn of allFunctions()) for (const metric of ['Errors', 'Throttles', 'Duration']) expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","<${id(fn)}>"`);
+    for (const fn of watchedFunctions()) for (const metric of ['Errors', 'Throttles', 'Duration']) expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","<${id(fn)}>"`);
     for (const metric of ['5xx', 'Latency']) expect(body).toContain(`"AWS/ApiGateway","${metric}","ApiId","<${id(stack.api.httpApi)}>","Stage","$default"`);
     for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
       for (const index of TABLE.indexes) expect(body).toContain(`"AWS/DynamoDB","${metric}","GlobalSecondaryIndexName","${index.name}","TableName","<${id(stack.table.table)}>"`);

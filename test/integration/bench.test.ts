@@ -42,6 +42,8 @@ it('prints every figure of the small bench as a finite number', { timeout: 300_0
     expect(printed.get(label), `${label} is printed`).toBeDefined();
     for (const value of printed.get(label)!) expect(Number.isFinite(value), `${label} is finite`).toBe(true);
   }
+  // Kept-alive connections: a warm endpoint opens next to none per delivery.
+  expect(printed.get('connections opened per delivery (warm endpoint)')![0]).toBeLessThanOrEqual(0.1);
   expect(stdout).toMatch(/^machine: \d+ cores/m);
   expect(stdout).toMatch(/batch publish \(POST \/admin\/v1\/webhooks\/batch\): /);
 });

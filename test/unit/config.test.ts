@@ -53,6 +53,7 @@ describe('deliveryConfigFromEnv', () => {
     ['waits that add up to more than a week', { WEBHOOK_RETRY_SCHEDULE: Array(13).fill('43080').join(',') }],
     ['a fast lane under 100 ms', { WEBHOOK_FAST_LANE_MS: '99' }],
     ['a non-numeric slow threshold', { WEBHOOK_SLOW_AFTER_MS: 'soon' }],
+    ['a slow threshold longer than the fast lane', { WEBHOOK_SLOW_AFTER_MS: '5000', WEBHOOK_FAST_LANE_MS: '3000' }],
     ['more than 24 retries', { WEBHOOK_RETRY_SCHEDULE: Array(25).fill('1').join(',') }],
     ['a negative timeout', { WEBHOOK_TIMEOUT_MS: '-1' }],
     ['a non-numeric timeout', { WEBHOOK_TIMEOUT_MS: 'fast' }],

@@ -228,11 +228,12 @@ describe('deliver', () => {
     expect(hanging.received).toHaveLength(1);
   });
 
-  it('records an error while signing as a failed attempt, so the round advances', async () => {
+  it('sends the message again later when it cannot sign (our outage), using up no attempt of the round', async () => {
     store.webhooks.set(WEBHOOK, log());
     const broken = deps({ organizationTokens: () => Promise.reject(new Error('AccessDenied')) });
     expect(await deliver(broken, message('m1', 1))).toBe('done');
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', round_attempts: 1, http_status: null, error: 'internal: AccessDenied' });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'pending', attempt_count: 0, round_attempts: 0 });
+    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 1, requeues: 1 }, delay: 1 }]);
     expect(receiver.received).toHaveLength(0);
   });
 

@@ -119,6 +119,9 @@ describe('receives that cannot make their attempt', () => {
     };
     try {
       target = (await publish('inv_refused')).find((w) => w.lago_webhook_endpoint_id === endpointId)!.lago_id;
+      // Only the sender reads the webhook until then (each message sent again 1, 2, 2, 3, 5 and 8 s later): nothing is attempted meanwhile.
+      await eventually(() => (refused >= 6 ? true : undefined), 60_000, 'six receives refused by the store');
+      expect(r.received.filter((x) => x.headers['x-lago-unique-key'] === target)).toHaveLength(0);
       const done = await eventually(async () => {
         const d = await details(target);
         return d.status === 'succeeded' ? d : undefined;

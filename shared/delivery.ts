@@ -283,6 +283,8 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   let marking: Promise<void> | undefined;
   // Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on.
   const slowTimer = setTimeout(() => {
+    // Already marked for a while yet: no write for every attempt to a hanging endpoint.
+    if (slowUntil(deps, endpoint) > deps.now() + SLOW_LANE_MS / 2) return;
     const until = deps.now() + SLOW_LANE_MS;
     deps.slowEndpoints.set(endpoint.id, until);
     marking = deps.store.markEndpointSlow(endpoint.organization_id, endpoint.id, until).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));

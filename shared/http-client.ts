@@ -5,7 +5,7 @@ import { BlockedAddressError, resolvePublicAddress, type Cidr } from './ssrf.ts'
 
 /**
  * One POST to a receiver: pinned to the address the SSRF guard checked, bounded in time and size,
- * no redirects. Connections are kept alive and reused, in a pool keyed by origin and checked
+ * no redirects. Connections are kept alive and reused, in a pool per endpoint and checked
  * address, so a warm endpoint costs no new TCP or TLS handshake (https agents also resume TLS
  * sessions); every connection still goes to an address that was checked when it was opened.
  */
@@ -34,7 +34,9 @@ let opened = 0;
 export const connectionsOpened = (): number => opened;
 
 function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
-  const key = `${target.protocol}//${target.host}|${address}`;
+  // One pool per endpoint (its URL without the query) and checked address: endpoints that share a
+  // host never wait for each other's sockets, so one that hangs cannot hold another's deliveries.
+  const key = `${target.protocol}//${target.host}${target.pathname}|${address}`;
   let agent = agents.get(key);
   if (agent) {
     // Most recently used last, so the first entry is the one to close.

@@ -186,3 +186,25 @@ describe('connection reuse', () => {
     expect(r.connections()).toBe(4);
   });
 });
+
+describe('pools per endpoint', () => {
+  it('lets an endpoint through while another on the same host holds every socket of its own pool', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/hang') return; // never answered
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const opts: PostOptions = { timeoutMs: 3000, allow: parseCidrs('127.0.0.0/8'), allowHttp: true, maxResponseBytes: 1024 };
+    // More hanging requests than a pool has sockets (50).
+    let hangingSettled = 0;
+    const hanging = Array.from({ length: 60 }, () => postWebhook(`${base}/hang`, {}, '{}', opts).finally(() => hangingSettled++));
+    expect(await postWebhook(`${base}/ok`, {}, '{}', opts)).toMatchObject({ ok: true, status: 200 });
+    // The healthy endpoint was answered while every hanging request still waited.
+    expect(hangingSettled).toBe(0);
+    for (const result of await Promise.all(hanging)) expect(result).toMatchObject({ ok: false, kind: 'timeout' });
+  });
+});

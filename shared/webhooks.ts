@@ -273,17 +273,9 @@ async function enqueueEvents(deps: WebhookDeps, events: { index: number; logs: W
   return failed;
 }
 
-/** Queues each webhook's next attempt: on its endpoint's lane when known, else the fast lane (the sender moves it if need be). */
-async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[], laneOf: ReadonlyMap<string, Lane> = new Map()): Promise<void> {
-  if (logs.length === 0) return;
-  try {
-    for (const lane of ['fast', 'slow'] as const) {
-      const messages = logs.filter((l) => (laneOf.get(l.endpoint_id) ?? 'fast') === lane).map(nextAttemptMessage);
-      if (messages.length > 0) await deps.queue.send(lane, messages);
-    }
-  } catch (error) {
-    // The logs are stored as pending: a retry with the same idempotency key, or the sweeper, sends them.
-    deps.logger.error({ err: error, webhook_ids: logs.map((l) => l.id) }, 'enqueue failed');
+/** Queues the webhooks' next attempts (on the fast lane: the sender moves a slow endpoint's); a 503 if any could not be sent. */
+async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[]): Promise<void> {
+  if ((await enqueueEvents(deps, [{ index: 0, logs }], new Map())).size > 0) {
     throw unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key');
   }
 }
@@ -452,36 +444,32 @@ async function reopen(deps: WebhookDeps, log: WebhookState): Promise<WebhookStat
   return written;
 }
 
-export async function retryWebhook(deps: WebhookDeps, organizationId: string, id: string) {
-  const log = await getWebhook(deps.store, organizationId, id);
-  if (log.status === 'succeeded') throw notAllowed('is_succeeded');
+/** Starts a new round for a webhook whose status allows it (or that is stuck); one still queued is left alone. */
+async function redeliver(deps: WebhookDeps, organizationId: string, log: WebhookLog, finished: readonly WebhookStatus[], done: string) {
   if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
-  // A queued webhook is left alone: a retry click never makes a second delivery.
-  if (log.status === 'failed' || isStuck(log, deps.now(), deps.stuckAfterMs)) {
+  if (finished.includes(log.status) || isStuck(log, deps.now(), deps.stuckAfterMs)) {
     const reopened = await reopen(deps, log);
     if (reopened) {
-      deps.logger.info({ organization_id: organizationId, webhook_id: id }, 'webhook retried');
+      deps.logger.info({ organization_id: organizationId, webhook_id: log.id }, done);
       return { webhook: detail({ ...reopened, payload: log.payload }) };
     }
   }
-  return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };
+  return { webhook: detail(await getWebhook(deps.store, organizationId, log.id)) };
+}
+
+/** Lago's retry: a failed webhook again; a succeeded one is a 405. A retry click never makes a second delivery of a queued one. */
+export async function retryWebhook(deps: WebhookDeps, organizationId: string, id: string) {
+  const log = await getWebhook(deps.store, organizationId, id);
+  if (log.status === 'succeeded') throw notAllowed('is_succeeded');
+  return redeliver(deps, organizationId, log, ['failed'], 'webhook retried');
 }
 
 /**
  * Delivers a webhook again, whatever its outcome (Lago's retry refuses a succeeded one): a new
- * round under the same unique key, recorded in its attempts. A webhook still queued is left alone.
+ * round under the same unique key, recorded in its attempts.
  */
 export async function resendWebhook(deps: WebhookDeps, organizationId: string, id: string) {
-  const log = await getWebhook(deps.store, organizationId, id);
-  if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
-  if (log.status === 'succeeded' || log.status === 'failed' || isStuck(log, deps.now(), deps.stuckAfterMs)) {
-    const reopened = await reopen(deps, log);
-    if (reopened) {
-      deps.logger.info({ organization_id: organizationId, webhook_id: id }, 'webhook resent');
-      return { webhook: detail({ ...reopened, payload: log.payload }) };
-    }
-  }
-  return { webhook: detail(await getWebhook(deps.store, organizationId, id)) };
+  return redeliver(deps, organizationId, await getWebhook(deps.store, organizationId, id), ['succeeded', 'failed'], 'webhook resent');
 }
 
 export async function recoverWebhooks(deps: WebhookDeps, organizationId: string, body: unknown) {

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
   type BatchGetCommandOutput,
   type TransactWriteCommandInput,
   type QueryCommandInput,
@@ -162,6 +163,17 @@ export class DynamoDbStore implements Store {
     }
   }
 
+  /** An update guarded by its condition: false when the condition did not hold. */
+  private async updateIf(input: UpdateCommandInput): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand(input));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async createOrganization(org: Organization, apiKeyHash: string): Promise<void> {
     await this.transact([
       { Put: { TableName: this.table, Item: { ...orgKey(org.id), ...org, endpoint_count: 0 }, ConditionExpression: 'attribute_not_exists(pk)' } },
@@ -186,41 +198,25 @@ export class DynamoDbStore implements Store {
 
   async rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
     const sealed = current.token_version === undefined;
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: orgKey(organizationId),
-          UpdateExpression: sealed
-            ? 'SET token_version = :next, previous_sealed_token = :sealed, previous_token_expires_at = :expires REMOVE sealed_token, previous_token_version'
-            : 'SET token_version = :next, previous_token_version = :version, previous_token_expires_at = :expires REMOVE previous_sealed_token',
-          ConditionExpression: sealed ? 'attribute_not_exists(token_version) AND sealed_token = :sealed' : 'token_version = :version',
-          ExpressionAttributeValues: { ':next': nextVersion, ':expires': previousExpiresAt, ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.updateIf({
+      TableName: this.table,
+      Key: orgKey(organizationId),
+      UpdateExpression: sealed
+        ? 'SET token_version = :next, previous_sealed_token = :sealed, previous_token_expires_at = :expires REMOVE sealed_token, previous_token_version'
+        : 'SET token_version = :next, previous_token_version = :version, previous_token_expires_at = :expires REMOVE previous_sealed_token',
+      ConditionExpression: sealed ? 'attribute_not_exists(token_version) AND sealed_token = :sealed' : 'token_version = :version',
+      ExpressionAttributeValues: { ':next': nextVersion, ':expires': previousExpiresAt, ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }) },
+    });
   }
 
-  async sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: orgKey(organizationId),
-          UpdateExpression: 'SET sealed_token = :sealed',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(sealed_token) AND attribute_not_exists(token_version)',
-          ExpressionAttributeValues: { ':sealed': sealed },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean> {
+    return this.updateIf({
+      TableName: this.table,
+      Key: orgKey(organizationId),
+      UpdateExpression: 'SET sealed_token = :sealed',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(sealed_token) AND attribute_not_exists(token_version)',
+      ExpressionAttributeValues: { ':sealed': sealed },
+    });
   }
 
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
@@ -431,20 +427,15 @@ export class DynamoDbStore implements Store {
     }
   }
 
+  /** Nothing if the endpoint is gone meanwhile. */
   async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: endpointKey(organizationId, endpointId),
-          UpdateExpression: 'SET slow_until = :until',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':until': until },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.updateIf({
+      TableName: this.table,
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET slow_until = :until',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':until': until },
+    });
   }
 
   findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]> {

@@ -12,20 +12,18 @@ export interface IndexDefinition {
   include: string[];
 }
 
-/** Attributes the log queries filter on; every log index carries them. */
-const LOG_FILTER_ATTRIBUTES = ['organization_id', 'endpoint_id', 'status', 'webhook_type', 'http_status', 'attempt_count'];
-
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expires_at',
+  /**
+   * Webhooks are read from their endpoint's partition, so publishing or delivering one writes no
+   * index entry (shared/adapters/webhook-items.ts). Both indexes are sparse: `failed` holds failed
+   * webhooks by organization, with what the log filters read (type, status, response code, attempt
+   * count); `due` holds webhooks whose next attempt waits in the store or whose message was not sent.
+   */
   indexes: [
-    { name: 'byOrganization', partitionKey: 'org_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
-    { name: 'byEndpoint', partitionKey: 'endpoint_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
-    { name: 'byStatus', partitionKey: 'status_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
-    { name: 'byEndpointStatus', partitionKey: 'endpoint_status_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
-    { name: 'byType', partitionKey: 'type_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
-    { name: 'byObject', partitionKey: 'object_pk', sortKey: 'log_sk', include: LOG_FILTER_ATTRIBUTES },
+    { name: 'failed', partitionKey: 'fo', sortKey: 'sk', include: ['o', 't', 's', 'h', 'n', 'oi', 'c'] },
     { name: 'due', partitionKey: 'due_pk', sortKey: 'due_sk', include: [] },
   ] satisfies IndexDefinition[],
 } as const;

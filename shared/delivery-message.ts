@@ -1,7 +1,8 @@
 /**
  * The delivery queue's message, written and read only here. It names the webhook and the attempt
- * it is for; the payload stays in the store. Messages written before attempts were numbered (no
- * `attempt`) are still read.
+ * it is for, and carries the payload when its sender had it, so the sender needs no read for it
+ * (SQS takes 1 MiB and bills per 64 KB; payloads are at most 256 KB). Messages without an
+ * `attempt` (written before attempts were numbered) are read, and dropped by the sender.
  */
 
 export type DeadLetterReason = 'exhausted' | 'poison';
@@ -16,6 +17,8 @@ export interface DeliveryMessage {
   requeues?: number;
   /** Why it went to the dead-letter queue: once redriven, an exhausted webhook starts a new round. */
   reason?: DeadLetterReason;
+  /** The exact bytes to POST; absent, the sender reads them from the store. */
+  payload?: string;
 }
 
 interface Wire {
@@ -26,6 +29,19 @@ interface Wire {
   attempt?: unknown;
   requeues?: unknown;
   reason?: unknown;
+  payload?: unknown;
+}
+
+/**
+ * Payloads up to this size ride in the message: with JSON's escaping the message stays within one
+ * 64 KB billing chunk. Larger ones are read from the store by the sender.
+ */
+export const MESSAGE_PAYLOAD_LIMIT = 48 * 1024;
+
+/** The message with its payload attached when it is small enough to ride along. */
+export function withPayload(message: DeliveryMessage, payload: string | undefined): DeliveryMessage {
+  const { payload: _previous, ...rest } = message;
+  return payload !== undefined && Buffer.byteLength(payload) <= MESSAGE_PAYLOAD_LIMIT ? { ...rest, payload } : rest;
 }
 
 export function encodeMessage(message: DeliveryMessage): string {
@@ -37,6 +53,7 @@ export function encodeMessage(message: DeliveryMessage): string {
     ...(message.attempt !== undefined ? { attempt: message.attempt } : {}),
     ...(message.requeues ? { requeues: message.requeues } : {}),
     ...(message.reason ? { reason: message.reason } : {}),
+    ...(message.payload !== undefined ? { payload: message.payload } : {}),
   });
 }
 
@@ -55,6 +72,7 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
   if (wire.attempt !== undefined && !(isCount(wire.attempt) && wire.attempt >= 1)) return undefined;
   if (wire.requeues !== undefined && !isCount(wire.requeues)) return undefined;
   if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;
+  if (wire.payload !== undefined && typeof wire.payload !== 'string') return undefined;
   return {
     webhookId: wire.webhook_id,
     endpointId: wire.endpoint_id,
@@ -62,6 +80,7 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
     ...(wire.attempt !== undefined ? { attempt: wire.attempt } : {}),
     ...(wire.requeues ? { requeues: wire.requeues } : {}),
     ...(wire.reason !== undefined ? { reason: wire.reason } : {}),
+    ...(wire.payload !== undefined ? { payload: wire.payload } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { decodeMessage, type DeliveryMessage } from './delivery-message.ts';
+import { decodeMessage, withPayload, type DeliveryMessage } from './delivery-message.ts';
 import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './delivery-policy.ts';
 import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
@@ -43,6 +43,8 @@ export interface SenderDeps {
   queue: DeliveryQueue;
   secrets: CachedSecrets;
   secretsPrefix: string;
+  /** An endpoint, from a short-lived cache (shared/endpoint-cache.ts): its changes reach the sender within seconds. */
+  endpoint: (organizationId: string, endpointId: string) => Promise<WebhookEndpoint | undefined>;
   /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/org-tokens.ts). */
   organizationTokens: (organizationId: string) => Promise<OrganizationTokenSet | undefined>;
   logger: Logger;
@@ -89,22 +91,23 @@ export function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: Web
 }
 
 /** What a message may do to its webhook. */
-export function decide(log: WebhookState | undefined, message: DeliveryMessage, messageId: string, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
+export function decide(log: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
   if (!log) return { kind: 'drop', why: 'unknown webhook' };
+  if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
   if (log.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
   const next = log.attempt_count + 1;
   if (log.status === 'failed') {
     // A redriven dead letter starts a new round, unless the webhook moved on since it was dead-lettered.
-    const redriven = message.attempt === undefined ? log.owner !== messageId : message.reason !== undefined && message.attempt === next;
+    const redriven = message.reason !== undefined && message.attempt === next;
     if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
     if (!endpoint) return { kind: 'drop', why: 'the webhook endpoint was deleted' };
     return { kind: 'attempt', redrive: true };
   }
   // A dead letter of a webhook someone retried meanwhile: the retry's own message makes its attempt.
   if (message.reason !== undefined) return { kind: 'drop', why: 'dead letter of a webhook that is live again' };
-  if (message.attempt !== undefined && message.attempt < next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  if (message.attempt < next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
   // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
-  if (message.attempt !== undefined && message.attempt > next) return { kind: 'early' };
+  if (message.attempt > next) return { kind: 'early' };
   // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
   if (log.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', error: 'the webhook endpoint was deleted' };
@@ -126,7 +129,6 @@ export interface AttemptOutcome {
   /** The lane its next attempt takes. */
   retryLane: Lane;
   endpointUrl: string;
-  messageId: string;
 }
 
 /** The webhook after an attempt, and its successor. */
@@ -156,8 +158,9 @@ export function settle(log: WebhookState, outcome: AttemptOutcome, schedule: rea
         );
   const status = succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying';
   const timer = delay !== undefined && delay > MAX_MESSAGE_DELAY_SECONDS;
+  const { unqueued: _unqueued, ...rest } = log;
   const next: WebhookState = {
-    ...log,
+    ...rest,
     status,
     attempt_count: log.attempt_count + 1,
     round_attempts: round,
@@ -168,7 +171,6 @@ export function settle(log: WebhookState, outcome: AttemptOutcome, schedule: rea
     endpoint_url: outcome.endpointUrl,
     next_attempt_at: delay === undefined ? null : new Date(finished + delay * 1000).toISOString(),
     timer,
-    owner: outcome.messageId,
     updated_at: new Date(finished).toISOString(),
   };
   const then: Successor = succeeded
@@ -203,18 +205,20 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     return 'done';
   }
 
-  let log: WebhookLog | undefined;
+  let log: WebhookState | undefined;
+  let payload = message.payload;
   let endpoint: WebhookEndpoint | undefined;
   try {
-    // The message names the endpoint, so both reads go out at once; the webhook's own ids are the truth.
-    let named: WebhookEndpoint | undefined;
-    [log, named] = await Promise.all([deps.store.getWebhook(message.webhookId), deps.store.getEndpoint(message.organizationId, message.endpointId)]);
-    endpoint = !log || (log.organization_id === message.organizationId && log.endpoint_id === message.endpointId) ? named : await deps.store.getEndpoint(log.organization_id, log.endpoint_id);
+    // The message names the endpoint, whose partition holds the webhook: both reads go out at once.
+    const [stored, named] = await Promise.all([deps.store.getWebhookState({ endpointId: message.endpointId, id: message.webhookId }), deps.endpoint(message.organizationId, message.endpointId)]);
+    log = stored?.state.organization_id === message.organizationId ? stored.state : undefined;
+    payload ??= stored?.payload;
+    endpoint = named;
   } catch (error) {
     return requeue(deps, received.lane, message, error);
   }
   const nowMs = deps.now();
-  const decision = decide(log, message, received.messageId, endpoint, received.lane, endpoint ? slowUntil(deps, endpoint) : 0, nowMs);
+  const decision = decide(log, message, endpoint, received.lane, endpoint ? slowUntil(deps, endpoint) : 0, nowMs);
   switch (decision.kind) {
     case 'drop':
       deps.logger.debug({ ...context, why: decision.why }, 'delivery message dropped');
@@ -251,7 +255,15 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
       }
       deps.attemptsInFlight.add(key);
       try {
-        return await attemptAndRecord(deps, received, message, decision.redrive ? { ...log!, status: 'retrying', round_attempts: 0 } : log!, endpoint!);
+        // A payload too large to ride in the message is read from the store.
+        try {
+          payload ??= (await deps.store.getWebhook(log!.organization_id, log!.id, log!.endpoint_id))?.payload;
+          if (payload === undefined) throw new Error('the payload could not be read');
+        } catch (error) {
+          return await requeue(deps, received.lane, message, error);
+        }
+        const state = decision.redrive ? { ...log!, status: 'retrying' as const, round_attempts: 0 } : log!;
+        return await attemptAndRecord(deps, received, message, { ...state, payload }, endpoint!);
       } finally {
         deps.attemptsInFlight.delete(key);
       }
@@ -301,23 +313,26 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   const finished = deps.now();
   await marking;
   const cut = !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs;
-  const { next, then } = settle(
+  const settled = settle(
     log,
-    { result, started, finished, cut, retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast', endpointUrl: endpoint.webhook_url, messageId: received.messageId },
+    { result, started, finished, cut, retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast', endpointUrl: endpoint.webhook_url },
     deps.retrySchedule,
   );
+  const then = settled.then;
+  let next = settled.next;
   const entry = next.attempts[next.attempts.length - 1]!;
   deps.metrics.record('EndpointResponseTime', entry.duration_ms, 'Milliseconds');
   const attemptContext = { ...context, attempt: entry.number, http_status: entry.http_status, duration_ms: entry.duration_ms, error: entry.error };
 
   // The successor first: if recording fails or the process dies now, the attempt is made again and this successor is dropped as stale.
-  const successor = nextAttemptMessage(next);
+  const successor = withPayload(nextAttemptMessage(next), log.payload);
   try {
     if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
     if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
   } catch (error) {
-    // Recorded all the same: the sweeper finds a live webhook without a message once it is overdue.
+    // Recorded as unqueued: the sweeper sends it once it is overdue.
     deps.logger.error({ ...attemptContext, err: error }, 'could not queue the next attempt');
+    if (then.kind === 'message') next = { ...next, unqueued: true };
   }
   let written: WebhookState | undefined;
   try {

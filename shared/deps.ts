@@ -1,4 +1,5 @@
 import type { DeliveryConfig } from './config.ts';
+import { cachedEndpoints } from './endpoint-cache.ts';
 import type { SenderDeps } from './delivery.ts';
 import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from './delivery-policy.ts';
 import type { EndpointPolicy } from './endpoints.ts';
@@ -56,11 +57,20 @@ export function webhookDeps(deps: Deps): WebhookDeps {
 /** One per process, shared by its lanes: the slow endpoints it learnt about, the attempts it is making. */
 const slowEndpoints = new Map<string, number>();
 const attemptsInFlight = new Set<string>();
+/** One endpoint cache per store (tests run several stacks in one process). */
+const endpointCaches = new WeakMap<Store, SenderDeps['endpoint']>();
+
+function endpointCache(deps: Deps): SenderDeps['endpoint'] {
+  let cache = endpointCaches.get(deps.store);
+  if (!cache) endpointCaches.set(deps.store, (cache = cachedEndpoints((organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId), deps.now)));
+  return cache;
+}
 
 export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
+    endpoint: endpointCache(deps),
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),

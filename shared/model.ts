@@ -68,14 +68,18 @@ export interface WebhookLog {
    * sweeper sends its message when it is nearly due. Otherwise a queue message holds it.
    */
   timer?: boolean;
-  /** The SQS message of the last attempt (messages written before attempts were numbered are matched by it). */
-  owner: string | null;
+  /** True when the message of its next attempt could not be sent: the sweeper sends it once it is overdue. */
+  unqueued?: boolean;
+  /** A test event (`POST /api/v1/webhook_endpoints/{id}/test`), logged like any webhook. */
+  test?: boolean;
   created_at: string;
   updated_at: string;
   /** Bumped by every write; writes are conditional on it. */
   version: number;
   /** DynamoDB TTL, seconds since epoch. */
   expires_at: number;
+  /** Set by the store when it reads a webhook: the size of its stored state, for the store's own use (never shown). */
+  stored_bytes?: number;
 }
 
 /** A webhook without its payload: what changes with each attempt, and what lists show. */

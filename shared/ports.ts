@@ -42,11 +42,19 @@ export interface WebhookSet {
   idempotency?: Idempotency;
 }
 
-export type WebhookSetOutcome = { created: true } | { existing: string[] } | { failed: unknown };
+/** A webhook's address in the store: its endpoint's partition. */
+export interface WebhookRef {
+  endpointId: string;
+  id: string;
+}
+
+export type WebhookSetOutcome = { created: true } | { existing: WebhookRef[] } | { failed: unknown };
 
 export interface Store {
   createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
+  /** The organization and its endpoints in one read (publish's). */
+  getOrganizationWithEndpoints(id: string): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }>;
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
   /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
@@ -60,17 +68,19 @@ export interface Store {
   deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult>;
 
   /**
-   * Writes each set of webhooks with its idempotency record atomically (sets are independent of one
-   * another) and answers per set, in order: created, the ids already recorded under its key, or why
-   * it could not be written.
+   * Writes each set of webhooks, after its idempotency record when it has one (sets are independent
+   * of one another), and answers per set, in order: created, the webhooks already recorded under its
+   * key, or why it could not be written.
    */
   createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]>;
-  /** One webhook with its payload. */
-  getWebhook(id: string): Promise<WebhookLog | undefined>;
-  /** Webhooks without their payloads, in the order of `ids`. */
-  getWebhooks(ids: string[]): Promise<WebhookState[]>;
+  /** One webhook of the organization, with its payload and last response; the endpoint, when known, saves reads. */
+  getWebhook(organizationId: string, id: string, endpointId?: string): Promise<WebhookLog | undefined>;
+  /** A webhook's state, read consistently, with its payload when it is stored inline (the sender's one read). */
+  getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined>;
+  /** Webhooks without their payloads, in the order of `refs`; those not found are left out. */
+  getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]>;
   queryWebhooks(query: LogQuery): Promise<LogPage>;
-  /** Webhooks still pending or retrying, waiting on a queue message, whose next attempt was due before `dueBefore`. */
+  /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBefore`. */
   findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
   /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBefore`. */
   findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
@@ -78,8 +88,9 @@ export interface Store {
   markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void>;
 
   /**
-   * Replaces a webhook's state if nobody changed it since `previous` was read (optimistic, by
-   * version); returns what was written. The payload never changes and is not rewritten.
+   * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
+   * version), writing only the attributes that changed; returns what was written. The payload is
+   * never rewritten.
    */
   updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined>;
 }

@@ -7,7 +7,8 @@ import type { Metrics } from './metrics.ts';
 import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
 import { nextAttemptMessage } from './delivery.ts';
 import type { Lane } from './delivery-policy.ts';
-import type { DeliveryQueue, LogQuery, Store, WebhookSet } from './ports.ts';
+import type { DeliveryQueue, LogQuery, Store, WebhookRef, WebhookSet } from './ports.ts';
+import { withPayload } from './delivery-message.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
 
@@ -143,7 +144,7 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
   const tenants = new Map(
     await Promise.all(
       [...new Set(valid.map((v) => v.input.organization_id))].map(async (id) => {
-        const [organization, endpoints] = await Promise.all([deps.store.getOrganization(id), deps.store.listEndpoints(id)]);
+        const { organization, endpoints } = await deps.store.getOrganizationWithEndpoints(id);
         return [id, { organization, endpoints }] as const;
       }),
     ),
@@ -195,7 +196,6 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
         error: null,
         next_attempt_at: now,
         timer: false,
-        owner: null,
         created_at: now,
         updated_at: now,
         version: 0,
@@ -206,42 +206,37 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
   }
 
   const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
-  // Replays answer with the webhooks recorded under their key, all read at once.
-  const replayIds = written.flatMap((w) => ('existing' in w ? w.existing : []));
-  let recorded: Map<string, WebhookState> | undefined;
-  try {
-    recorded = new Map((replayIds.length > 0 ? await deps.store.getWebhooks(replayIds) : []).map((l) => [l.id, l]));
-  } catch (error) {
-    // Only the replays go without an answer; the events written meanwhile keep theirs.
-    deps.logger.error({ err: error, webhook_ids: replayIds }, 'replayed webhooks not read');
-  }
-  const toSend: { index: number; logs: WebhookState[] }[] = [];
+  const toSend: { index: number; logs: WebhookState[]; payload: string }[] = [];
   let created = 0;
-  for (const [index, s] of setOf) {
-    const outcome = written[s]!;
-    const set = sets[s]!;
-    if ('failed' in outcome) {
-      deps.logger.error({ err: outcome.failed, organization_id: set.logs[0]?.organization_id }, 'webhooks not stored');
-      outcomes[index] = { error: outcome.failed };
-    } else if ('existing' in outcome) {
-      if (!recorded) {
-        outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
-        continue;
+  await Promise.all(
+    [...setOf].map(async ([index, s]) => {
+      const outcome = written[s]!;
+      const set = sets[s]!;
+      const payload = valid.find((v) => v.index === index)!.payload;
+      if ('failed' in outcome) {
+        deps.logger.error({ err: outcome.failed, organization_id: set.logs[0]?.organization_id }, 'webhooks not stored');
+        outcomes[index] = { error: outcome.failed };
+      } else if ('existing' in outcome) {
+        try {
+          const logs = await replay(deps, outcome.existing, set.logs);
+          outcomes[index] = { webhooks: logs };
+          // Nothing new is written; webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped).
+          toSend.push({ index, logs: logs.filter((l) => l.status === 'pending' && l.attempt_count === 0), payload });
+        } catch (error) {
+          deps.logger.error({ err: error }, 'replayed webhooks not read');
+          outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
+        }
+      } else {
+        outcomes[index] = { webhooks: set.logs };
+        toSend.push({ index, logs: set.logs, payload });
+        created += set.logs.length;
+        const first = set.logs[0];
+        if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.logs.map((l) => l.id) }, 'webhook published');
       }
-      const logs = outcome.existing.flatMap((id) => recorded.get(id) ?? []);
-      outcomes[index] = { webhooks: logs };
-      // Nothing new is written; webhooks that never reached the queue are sent again.
-      toSend.push({ index, logs: logs.filter((l) => l.status === 'pending' && l.attempt_count === 0 && l.owner === null) });
-    } else {
-      outcomes[index] = { webhooks: set.logs };
-      toSend.push({ index, logs: set.logs });
-      created += set.logs.length;
-      const first = set.logs[0];
-      if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.logs.map((l) => l.id) }, 'webhook published');
-    }
-  }
+    }),
+  );
   for (const index of await enqueueEvents(deps, toSend, laneOf)) {
-    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') };
+    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; they will be sent shortly, or retry with the same idempotency_key') };
   }
   if (created > 0) deps.metrics.record('WebhooksPublished', created);
   for (const [index, first] of repeats) outcomes[index] = outcomes[first];
@@ -249,24 +244,47 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
 }
 
 /**
- * Sends the events' messages, each on its endpoint's lane, ten per call; returns the events with a
- * message that could not be sent. They are stored as pending: a retry with the same idempotency
- * key, or the sweeper, sends them.
+ * The webhooks recorded under a replayed idempotency key. Those missing (the first publish stopped
+ * between its record and its webhooks) are written now, from this publish's copies under the
+ * recorded ids.
  */
-async function enqueueEvents(deps: WebhookDeps, events: { index: number; logs: WebhookState[] }[], laneOf: ReadonlyMap<string, Lane>): Promise<Set<number>> {
-  const calls: { lane: Lane; entries: { index: number; log: WebhookState }[] }[] = [];
+async function replay(deps: WebhookDeps, recorded: WebhookRef[], fresh: WebhookLog[]): Promise<WebhookState[]> {
+  const found = new Map((await deps.store.getWebhooks(recorded)).map((l) => [l.id, l]));
+  const missing = recorded.flatMap((ref) => {
+    if (found.has(ref.id)) return [];
+    const copy = fresh.find((l) => l.endpoint_id === ref.endpointId);
+    return copy ? [{ ...copy, id: ref.id }] : [];
+  });
+  if (missing.length > 0) {
+    const [outcome] = await deps.store.createWebhookSets([{ logs: missing }]);
+    if (outcome && 'failed' in outcome) throw outcome.failed;
+    for (const log of missing) found.set(log.id, log);
+  }
+  return recorded.flatMap((ref) => found.get(ref.id) ?? []);
+}
+
+/**
+ * Sends the events' messages, each on its endpoint's lane, ten per call, carrying the payload;
+ * returns the events with a message that could not be sent. Those webhooks are marked unqueued, so
+ * the sweeper sends them once they are overdue.
+ */
+async function enqueueEvents(deps: WebhookDeps, events: { index: number; logs: WebhookState[]; payload?: string }[], laneOf: ReadonlyMap<string, Lane>): Promise<Set<number>> {
+  const calls: { lane: Lane; entries: { index: number; log: WebhookState; payload?: string }[] }[] = [];
   for (const lane of ['fast', 'slow'] as const) {
-    const entries = events.flatMap(({ index, logs }) => logs.filter((l) => (laneOf.get(l.endpoint_id) ?? 'fast') === lane).map((log) => ({ index, log })));
+    const entries = events.flatMap(({ index, logs, payload }) => logs.filter((l) => (laneOf.get(l.endpoint_id) ?? 'fast') === lane).map((log) => ({ index, log, payload })));
     for (let i = 0; i < entries.length; i += QUEUE_BATCH) calls.push({ lane, entries: entries.slice(i, i + QUEUE_BATCH) });
   }
   const failed = new Set<number>();
   await Promise.all(
     calls.map(async ({ lane, entries }) => {
       try {
-        await deps.queue.send(lane, entries.map((e) => nextAttemptMessage(e.log)));
+        await deps.queue.send(lane, entries.map((e) => withPayload(nextAttemptMessage(e.log), e.payload)));
       } catch (error) {
         deps.logger.error({ err: error, webhook_ids: entries.map((e) => e.log.id) }, 'enqueue failed');
-        for (const e of entries) failed.add(e.index);
+        for (const e of entries) {
+          failed.add(e.index);
+          await deps.store.updateWebhook(e.log, { ...e.log, unqueued: true }).catch((markError: unknown) => deps.logger.error({ err: markError, webhook_id: e.log.id }, 'could not mark a webhook unqueued'));
+        }
       }
     }),
   );
@@ -274,9 +292,9 @@ async function enqueueEvents(deps: WebhookDeps, events: { index: number; logs: W
 }
 
 /** Queues the webhooks' next attempts (on the fast lane: the sender moves a slow endpoint's); a 503 if any could not be sent. */
-async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[]): Promise<void> {
-  if ((await enqueueEvents(deps, [{ index: 0, logs }], new Map())).size > 0) {
-    throw unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key');
+async function enqueueOrFail(deps: WebhookDeps, logs: WebhookState[], payload?: string): Promise<void> {
+  if ((await enqueueEvents(deps, [{ index: 0, logs, ...(payload !== undefined ? { payload } : {}) }], new Map())).size > 0) {
+    throw unavailable('the webhooks are stored but could not be queued; they will be sent shortly');
   }
 }
 
@@ -420,8 +438,8 @@ export async function listWebhooks(deps: WebhookDeps, query: LogQuery) {
 }
 
 export async function getWebhook(store: Store, organizationId: string, id: string): Promise<WebhookLog> {
-  const log = isUuid(id) ? await store.getWebhook(id) : undefined;
-  // Another organization's webhook does not exist, as far as this one can tell.
+  // Read among the organization's own endpoints: another organization's webhook does not exist, as far as this one can tell.
+  const log = isUuid(id) ? await store.getWebhook(organizationId, id) : undefined;
   if (!log || log.organization_id !== organizationId) throw notFound('webhook');
   return log;
 }
@@ -435,12 +453,15 @@ export function isStuck(log: WebhookState, nowMs: number, stuckAfterMs: number):
   return due + stuckAfterMs < nowMs;
 }
 
-/** Starts a new round (fresh attempt budget, same unique key) and queues it. */
-async function reopen(deps: WebhookDeps, log: WebhookState): Promise<WebhookState | undefined> {
+/**
+ * Starts a new round (fresh attempt budget, same unique key) and queues it. It is recorded as
+ * unqueued until its attempt is made, so the sweeper sends it again if its message is lost.
+ */
+async function reopen(deps: WebhookDeps, log: WebhookState, payload?: string): Promise<WebhookState | undefined> {
   const now = new Date(deps.now()).toISOString();
-  const next: WebhookState = { ...log, status: 'pending', round_attempts: 0, timer: false, next_attempt_at: now, updated_at: now };
+  const next: WebhookState = { ...log, status: 'pending', round_attempts: 0, timer: false, unqueued: true, next_attempt_at: now, updated_at: now };
   const written = await deps.store.updateWebhook(log, next);
-  if (written) await enqueueOrFail(deps, [written]);
+  if (written) await enqueueOrFail(deps, [written], payload);
   return written;
 }
 
@@ -448,7 +469,7 @@ async function reopen(deps: WebhookDeps, log: WebhookState): Promise<WebhookStat
 async function redeliver(deps: WebhookDeps, organizationId: string, log: WebhookLog, finished: readonly WebhookStatus[], done: string) {
   if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
   if (finished.includes(log.status) || isStuck(log, deps.now(), deps.stuckAfterMs)) {
-    const reopened = await reopen(deps, log);
+    const reopened = await reopen(deps, log, log.payload);
     if (reopened) {
       deps.logger.info({ organization_id: organizationId, webhook_id: log.id }, done);
       return { webhook: detail({ ...reopened, payload: log.payload }) };
@@ -521,8 +542,8 @@ export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ scheduled
   let scheduled = 0;
   for (const log of await deps.store.findDueTimers(new Date(nowMs + TIMER_LOOKAHEAD_MS).toISOString(), limit)) {
     if (!log.timer || !isLive(log)) continue;
-    // The timer is cleared first: its message is then the only one, and a message never meets a set timer.
-    const written = await deps.store.updateWebhook(log, { ...log, timer: false, updated_at: now });
+    // The timer is cleared first (a message never meets a set timer) and the webhook stays unqueued until its attempt is made.
+    const written = await deps.store.updateWebhook(log, { ...log, timer: false, unqueued: true, updated_at: now });
     if (!written) continue;
     const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
     try {
@@ -537,7 +558,7 @@ export async function sweep(deps: WebhookDeps, limit = 500): Promise<{ scheduled
   for (const log of await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit)) {
     if (!isStuck(log, nowMs, deps.stuckAfterMs)) continue;
     if (log.round_attempts >= deps.maxAttempts) {
-      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', next_attempt_at: null, updated_at: now });
+      const written = await deps.store.updateWebhook(log, { ...log, status: 'failed', error: log.error ?? 'retry schedule exhausted', unqueued: false, next_attempt_at: null, updated_at: now });
       if (written) {
         failed++;
         // Exhausted like any other: in the dead-letter queue, once, for a redrive.

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -13,69 +14,70 @@ import {
   type TransactWriteCommandInput,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLE, type IndexName } from '#infra/definitions.ts';
 import { unavailable } from '../errors.ts';
 import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
-import { FINAL_STATUSES, type Organization, type WebhookEndpoint, type WebhookLog, type WebhookState } from '../model.ts';
-import type { EndpointWriteResult, Idempotency, LogPage, LogQuery, Store, WebhookSet, WebhookSetOutcome } from '../ports.ts';
+import type { Organization, WebhookEndpoint, WebhookLog, WebhookState } from '../model.ts';
+import type { EndpointWriteResult, Idempotency, LogPage, LogQuery, Store, WebhookRef, WebhookSet, WebhookSetOutcome } from '../ports.ts';
+import { DUE_SHARDS, fitsInline, fromStateItem, itemBytes, pack, payloadSk, responseSk, stateAttributes, stateSk, unpack, webhookPk, withoutPayload } from './webhook-items.ts';
 
 /**
- * The store on one DynamoDB table (keys in infra/definitions.ts):
+ * The store on one DynamoDB table (keys and indexes in infra/definitions.ts):
  *   ORG#<org> / ORG               organization, with its endpoint count (the limit is a condition on it)
  *   KEY#<sha256 of api key> / KEY  the organization an API key belongs to
  *   ORG#<org> / EP#<id>            endpoint
+ *   ORG#<org> / XEP#<id>           an endpoint deleted while its webhooks are kept (expires with them)
  *   ORG#<org> / URL#<sha256 url>   claims a URL so it is unique per organization
- *   WH#<id> / WH                   webhook state, with index keys for each search the API offers
- *   WH#<id> / PAYLOAD              the payload, written once: attempts rewrite only the small state item
- *   IDEM#<org>#<key> / IDEM        ids created by a publish with that idempotency key
- * Webhook ids are UUIDv7, so every index sorted by `log_sk` is sorted by creation time.
+ *   EP#<endpoint> / W#, P#, R#     webhooks: see shared/adapters/webhook-items.ts
+ *   IDEM#<org>#<key> / IDEM        the webhooks created by a publish with that idempotency key
+ * Webhook ids are UUIDv7, so an endpoint's partition, sorted by `sk`, is sorted by creation time.
  */
 
-const DUE_SHARDS = 8;
 const TRANSACTION_ATTEMPTS = 4;
 const OVERDUE_SCAN_PAGE = 100;
+/** BatchWriteItem takes 25 items, BatchGetItem 100. */
+const WRITE_BATCH = 25;
+const READ_BATCH = 100;
+/** Requests one call of the store keeps in flight. */
+const PARALLEL_REQUESTS = 16;
+/** Tries of a batch write whose items DynamoDB left unprocessed (throttling), with backoff. */
+const BATCH_WRITE_TRIES = 6;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const orgKey = (id: string) => ({ pk: `ORG#${id}`, sk: 'ORG' });
 const endpointKey = (orgId: string, id: string) => ({ pk: `ORG#${orgId}`, sk: `EP#${id}` });
+const deletedEndpointKey = (orgId: string, id: string) => ({ pk: `ORG#${orgId}`, sk: `XEP#${id}` });
 const urlKey = (orgId: string, url: string) => ({ pk: `ORG#${orgId}`, sk: `URL#${sha256(url)}` });
-const webhookKey = (id: string) => ({ pk: `WH#${id}`, sk: 'WH' });
-const payloadKey = (id: string) => ({ pk: `WH#${id}`, sk: 'PAYLOAD' });
 const idempotencyKey = ({ organizationId, key }: Idempotency) => ({ pk: `IDEM#${organizationId}#${key}`, sk: 'IDEM' });
-const dueShard = (id: string) => parseInt(sha256(id).slice(0, 4), 16) % DUE_SHARDS;
+const stateKey = ({ endpointId, id }: WebhookRef) => ({ pk: webhookPk(endpointId), sk: stateSk(id) });
+const refOf = (item: Record<string, unknown>): WebhookRef => ({ endpointId: (item.pk as string).slice(3), id: (item.sk as string).slice(2) });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-function stateItem(log: WebhookState): Item {
-  const org = `ORG#${log.organization_id}`;
-  const { payload: _payload, ...state } = log as WebhookLog;
-  const item: Item = {
-    ...webhookKey(log.id),
-    ...state,
-    log_sk: log.id,
-    org_pk: org,
-    endpoint_pk: `EP#${log.endpoint_id}`,
-    status_pk: `${org}#${log.status}`,
-    endpoint_status_pk: `EP#${log.endpoint_id}#${log.status}`,
-    type_pk: `${org}#TYPE#${log.webhook_type}`,
+/** Runs `work` on every item with at most `limit` in flight. */
+async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
   };
-  if (log.object_id) item.object_pk = `${org}#OBJ#${log.object_id}`;
-  // Only live webhooks are in the sparse `due` index the sweeper reads: under TIMER# when their next
-  // attempt waits in the store, under DUE# when a queue message holds it (found only if it is lost).
-  if (!FINAL_STATUSES.includes(log.status) && log.next_attempt_at) {
-    item.due_pk = `${log.timer ? 'TIMER' : 'DUE'}#${dueShard(log.id)}`;
-    item.due_sk = `${log.next_attempt_at}#${log.id}`;
-  }
-  return item;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 
-const INTERNAL_ATTRIBUTES = ['pk', 'sk', 'log_sk', 'org_pk', 'endpoint_pk', 'status_pk', 'endpoint_status_pk', 'type_pk', 'object_pk', 'due_pk', 'due_sk'];
-
-function toState(item: Item): WebhookState {
-  const copy: Item = { ...item };
-  for (const key of INTERNAL_ATTRIBUTES) delete copy[key];
-  return copy as unknown as WebhookState;
+function toOrganization(Item: Item): Organization {
+  return {
+    id: Item.id as string,
+    name: Item.name as string,
+    created_at: Item.created_at as string,
+    ...(typeof Item.token_version === 'number' ? { token_version: Item.token_version } : {}),
+    ...(typeof Item.sealed_token === 'string' ? { sealed_token: Item.sealed_token } : {}),
+    ...(typeof Item.previous_token_version === 'number' ? { previous_token_version: Item.previous_token_version } : {}),
+    ...(typeof Item.previous_sealed_token === 'string' ? { previous_sealed_token: Item.previous_sealed_token } : {}),
+    ...(typeof Item.previous_token_expires_at === 'number' ? { previous_token_expires_at: Item.previous_token_expires_at } : {}),
+  };
 }
 
 function toEndpoint(item: Item): WebhookEndpoint {
@@ -96,43 +98,9 @@ function cancellationCodes(error: unknown): string[] | undefined {
   return undefined;
 }
 
-/** DynamoDB's limits on one TransactWriteItems call: 100 items, 4 MB (a margin is kept for keys and attributes). */
-const MAX_TRANSACTION_ITEMS = 100;
-const MAX_TRANSACTION_BYTES = 3_500_000;
-/** A generous estimate of a webhook state item and its payload item's keys and attributes. */
-const STATE_ITEM_BYTES = 2048;
-
-/**
- * Packs sets of items into as few transactions as fit DynamoDB's limits, in order (first fit); a set
- * is never split, since it must be written all or nothing. Returns the indexes of the sets per transaction.
- */
-export function packTransactions(sets: { items: number; bytes: number }[], maxItems = MAX_TRANSACTION_ITEMS, maxBytes = MAX_TRANSACTION_BYTES): number[][] {
-  const chunks: { sets: number[]; items: number; bytes: number }[] = [];
-  sets.forEach((set, index) => {
-    if (set.items === 0) return;
-    const chunk = chunks.find((c) => c.items + set.items <= maxItems && c.bytes + set.bytes <= maxBytes);
-    if (chunk) {
-      chunk.sets.push(index);
-      chunk.items += set.items;
-      chunk.bytes += set.bytes;
-    } else chunks.push({ sets: [index], items: set.items, bytes: set.bytes });
-  });
-  return chunks.map((c) => c.sets);
-}
-
-/** The sets (indexes into `items`) with an item whose condition failed, from a cancelled transaction's reasons, in item order. */
-function failingSets(pending: number[], items: TransactItem[][], codes: string[]): number[] {
-  let offset = 0;
-  return pending.filter((i) => {
-    const failed = codes.slice(offset, offset + items[i]!.length).includes('ConditionalCheckFailed');
-    offset += items[i]!.length;
-    return failed;
-  });
-}
-
-/** One index partition read newest first, lazily, with the query's filters applied by DynamoDB. */
+/** One stream of candidate webhooks, newest first: an endpoint's partition, or the `failed` index. */
 interface Partition {
-  index: IndexName;
+  index?: 'failed';
   key: string;
 }
 
@@ -140,9 +108,13 @@ export class DynamoDbStore implements Store {
   private readonly db: DynamoDBDocumentClient;
   private readonly table: string;
 
-  constructor(client: DynamoDBClient, tableName: string) {
+  private readonly retentionDays: number;
+
+  /** `retentionDays`: how long webhooks are kept, so a deleted endpoint's webhooks stay listed as long. */
+  constructor(client: DynamoDBClient, tableName: string, options: { retentionDays?: number } = {}) {
     this.db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.table = tableName;
+    this.retentionDays = options.retentionDays ?? 30;
   }
 
   /**
@@ -183,17 +155,21 @@ export class DynamoDbStore implements Store {
 
   async getOrganization(id: string): Promise<Organization | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: orgKey(id) }));
-    if (!Item) return undefined;
-    return {
-      id: Item.id as string,
-      name: Item.name as string,
-      created_at: Item.created_at as string,
-      ...(typeof Item.token_version === 'number' ? { token_version: Item.token_version } : {}),
-      ...(typeof Item.sealed_token === 'string' ? { sealed_token: Item.sealed_token } : {}),
-      ...(typeof Item.previous_token_version === 'number' ? { previous_token_version: Item.previous_token_version } : {}),
-      ...(typeof Item.previous_sealed_token === 'string' ? { previous_sealed_token: Item.previous_sealed_token } : {}),
-      ...(typeof Item.previous_token_expires_at === 'number' ? { previous_token_expires_at: Item.previous_token_expires_at } : {}),
-    };
+    return Item ? toOrganization(Item) : undefined;
+  }
+
+  /** One query: the organization's item and its endpoints sort together (`EP#…` < `ORG`), URL claims and deleted endpoints after. */
+  async getOrganizationWithEndpoints(id: string): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :ep AND :org',
+        ExpressionAttributeValues: { ':pk': orgKey(id).pk, ':ep': 'EP#', ':org': 'ORG' },
+        ConsistentRead: true,
+      }),
+    );
+    const org = Items.find((item) => item.sk === 'ORG');
+    return { organization: org ? toOrganization(org) : undefined, endpoints: Items.filter((item) => (item.sk as string).startsWith('EP#')).map(toEndpoint) };
   }
 
   async rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
@@ -314,6 +290,8 @@ export class DynamoDbStore implements Store {
         },
         { Delete: { TableName: this.table, Key: urlKey(endpoint.organization_id, endpoint.webhook_url) } },
         { Update: { TableName: this.table, Key: orgKey(endpoint.organization_id), UpdateExpression: 'SET endpoint_count = endpoint_count - :one', ExpressionAttributeValues: { ':one': 1 } } },
+        // Its webhooks stay in their partition until they expire: the organization's log still lists them.
+        { Put: { TableName: this.table, Item: { ...deletedEndpointKey(endpoint.organization_id, endpoint.id), expires_at: Math.floor(Date.now() / 1000) + this.retentionDays * 86400 } } },
       ]);
       return 'ok';
     } catch (error) {
@@ -322,109 +300,215 @@ export class DynamoDbStore implements Store {
     }
   }
 
+  /** A put that does not replace: false when the item exists. */
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Puts items 25 per BatchWriteItem call, again for those DynamoDB left unprocessed; throws when some stay unwritten. */
+  private async batchPut(items: Item[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > 1) await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
+      if (attempt > BATCH_WRITE_TRIES) throw unavailable('the webhooks could not all be stored; retry');
+      const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+      pending = (UnprocessedItems?.[this.table] ?? []) as typeof pending;
+    }
+  }
+
   /**
-   * Several events' webhooks per TransactWriteItems call, each with its idempotency record, packed by
-   * `packTransactions`. Transactions, not BatchWriteItem: a set must be written all or nothing
-   * together with the condition on its idempotency record (else a concurrent duplicate could create
-   * a second set, or a set could lose its payloads); BatchWriteItem has no conditions. Packing
-   * several events per call cuts round trips, not write units. A transaction cancelled by a
-   * condition names the failing items: those sets are replays, and the others are written again.
+   * Each set's idempotency record first (a conditional put: a replay finds it and answers with its
+   * webhooks), then the webhooks of every new set, 25 items per BatchWriteItem call. No transaction
+   * (it would bill twice): a set whose record was written but not its webhooks (a crash in between)
+   * is completed by its replay, which finds them missing.
    */
   async createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]> {
     const outcomes: WebhookSetOutcome[] = sets.map(() => ({ created: true }));
-    const items = sets.map((set) => this.webhookSetItems(set));
-    const chunks = packTransactions(items.map((list, i) => ({ items: list.length, bytes: sets[i]!.logs.reduce((n, l) => n + Buffer.byteLength(l.payload) + STATE_ITEM_BYTES, 0) })));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        let pending = chunk.filter((i) => items[i]!.length > 0);
-        while (pending.length > 0) {
-          try {
-            await this.transact(pending.flatMap((i) => items[i]!));
-            return;
-          } catch (error) {
-            const codes = cancellationCodes(error);
-            const replays = codes?.includes('ConditionalCheckFailed') ? failingSets(pending, items, codes) : [];
-            if (replays.length === 0) {
-              for (const i of pending) outcomes[i] = { failed: error };
-              return;
-            }
-            await Promise.all(replays.map(async (i) => (outcomes[i] = await this.recordedSet(sets[i]!))));
-            pending = pending.filter((i) => !replays.includes(i));
-          }
+    await eachLimit(sets, PARALLEL_REQUESTS, async (set, i) => {
+      if (!set.idempotency) return;
+      try {
+        const record = { ...idempotencyKey(set.idempotency), webhooks: set.logs.map((l) => [l.id, l.endpoint_id]), expires_at: set.idempotency.expiresAt };
+        if (!(await this.putIfAbsent(record))) outcomes[i] = await this.recordedSet(set.idempotency);
+      } catch (error) {
+        outcomes[i] = { failed: error };
+      }
+    });
+    const chunks: { sets: Set<number>; items: Item[] }[] = [];
+    sets.forEach((set, i) => {
+      if (!('created' in outcomes[i]!)) return;
+      for (const log of set.logs) {
+        for (const item of this.newWebhookItems(log)) {
+          let chunk = chunks[chunks.length - 1];
+          if (!chunk || chunk.items.length === WRITE_BATCH) chunks.push((chunk = { sets: new Set(), items: [] }));
+          chunk.items.push(item);
+          chunk.sets.add(i);
         }
-      }),
-    );
+      }
+    });
+    await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items }) => {
+      try {
+        await this.batchPut(items);
+      } catch (error) {
+        for (const i of members) outcomes[i] = { failed: error };
+      }
+    });
     return outcomes;
   }
 
-  private webhookSetItems({ logs, idempotency }: WebhookSet): TransactItem[] {
-    return [
-      ...(idempotency
-        ? [{ Put: { TableName: this.table, Item: { ...idempotencyKey(idempotency), webhook_ids: logs.map((l) => l.id), expires_at: idempotency.expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } }]
-        : []),
-      ...logs.flatMap((log) => [
-        { Put: { TableName: this.table, Item: stateItem(log), ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: this.table, Item: { ...payloadKey(log.id), payload: log.payload, expires_at: log.expires_at } } },
-      ]),
-    ];
+  /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or beside it. */
+  private newWebhookItems(log: WebhookLog): Item[] {
+    const state = withoutPayload(log);
+    const keys = stateKey({ endpointId: log.endpoint_id, id: log.id });
+    const packed = pack(log.payload);
+    const bare: Item = { ...keys, ...stateAttributes(state, {}) };
+    delete bare.px;
+    if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
+    return [{ ...bare, px: true }, { pk: keys.pk, sk: payloadSk(log.id), p: packed, expires_at: log.expires_at }];
   }
 
-  /** The ids a set's idempotency record holds, once its condition failed; a read that keeps failing fails this set only. */
-  private async recordedSet({ idempotency }: WebhookSet): Promise<WebhookSetOutcome> {
-    // Webhook ids are new UUIDs: only an idempotency record can already exist.
-    if (!idempotency) return { failed: new Error('a new webhook id already exists') };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idempotencyKey(idempotency), ConsistentRead: true }));
-        return { existing: (Item?.webhook_ids as string[] | undefined) ?? [] };
-      } catch (error) {
-        // DynamoDB Local refuses a read of an item that a concurrent transaction (the duplicate's) is still writing.
-        if ((error as Error).name !== 'TransactionConflictException' || attempt >= TRANSACTION_ATTEMPTS) return { failed: error };
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
-      }
-    }
+  /** The webhooks an idempotency record names, once its condition failed. */
+  private async recordedSet(idempotency: Idempotency): Promise<WebhookSetOutcome> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: idempotencyKey(idempotency), ConsistentRead: true }));
+    const pairs = (Item?.webhooks as [string, string][] | undefined) ?? [];
+    return { existing: pairs.map(([id, endpointId]) => ({ id, endpointId })) };
   }
 
-  async getWebhook(id: string): Promise<WebhookLog | undefined> {
-    // Both items of the webhook in one read.
-    const { Items = [] } = await this.db.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': webhookKey(id).pk }, ConsistentRead: true }),
-    );
-    const state = Items.find((item) => item.sk === 'WH');
-    const payload = Items.find((item) => item.sk === 'PAYLOAD');
-    return state && payload ? { ...toState(state), payload: payload.payload as string } : undefined;
-  }
-
-  async getWebhooks(ids: string[]): Promise<WebhookState[]> {
-    const found = new Map<string, WebhookState>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map(webhookKey);
-      while (keys && keys.length > 0) {
-        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of result.Responses?.[this.table] ?? []) found.set(item.id as string, toState(item));
-        keys = result.UnprocessedKeys?.[this.table]?.Keys;
-      }
-    }
-    return ids.flatMap((id) => found.get(id) ?? []);
-  }
-
-  async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
-    const { payload: _payload, ...state } = next as WebhookLog;
-    const written: WebhookState = { ...state, version: previous.version + 1 };
-    try {
-      await this.db.send(
-        new PutCommand({
+  /** The endpoints whose partitions hold the organization's webhooks: its endpoints and those deleted within the retention. */
+  private async logEndpointIds(organizationId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
           TableName: this.table,
-          Item: stateItem(written),
-          ConditionExpression: 'version = :v',
-          ExpressionAttributeValues: { ':v': previous.version },
+          KeyConditionExpression: 'pk = :pk',
+          ProjectionExpression: 'sk',
+          ExpressionAttributeValues: { ':pk': `ORG#${organizationId}` },
+          ExclusiveStartKey: start,
         }),
       );
-      return written;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
+      for (const item of page.Items ?? []) {
+        const sk = item.sk as string;
+        if (sk.startsWith('EP#')) ids.push(sk.slice(3));
+        else if (sk.startsWith('XEP#')) ids.push(sk.slice(4));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
+  }
+
+  async getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: stateKey(ref), ConsistentRead: true }));
+    if (!Item) return undefined;
+    const { state, payload } = fromStateItem(Item);
+    return payload !== undefined ? { state, payload } : { state };
+  }
+
+  async getWebhook(organizationId: string, id: string, endpointId?: string): Promise<WebhookLog | undefined> {
+    const candidates = endpointId ? [endpointId] : await this.logEndpointIds(organizationId);
+    const items = await this.batchGet(candidates.map((e) => stateKey({ endpointId: e, id })));
+    const item = items.find((i) => i.o === organizationId);
+    if (!item) return undefined;
+    const stored = fromStateItem(item);
+    const elsewhere = async (sk: string, attribute: string) => {
+      const { Item: found } = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: item.pk, sk }, ConsistentRead: true }));
+      return unpack(found?.[attribute]);
+    };
+    const [payload, response] = await Promise.all([
+      stored.payload ?? (stored.payloadElsewhere ? elsewhere(payloadSk(id), 'p') : null),
+      stored.responseElsewhere ? elsewhere(responseSk(id), 'r') : stored.state.response_body,
+    ]);
+    if (payload === null) return undefined;
+    return { ...stored.state, response_body: response, payload };
+  }
+
+  async getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]> {
+    const found = new Map<string, WebhookState>();
+    for (const item of await this.batchGet(refs.map(stateKey))) {
+      const { state } = fromStateItem(item);
+      found.set(state.id, state);
     }
+    return refs.flatMap((ref) => found.get(ref.id) ?? []);
+  }
+
+  /** Items by key, 100 per BatchGetItem call (consistent), again for keys DynamoDB left unprocessed. */
+  private async batchGet(keys: Item[]): Promise<Item[]> {
+    const items: Item[] = [];
+    const chunks: Item[][] = [];
+    for (let i = 0; i < keys.length; i += READ_BATCH) chunks.push(keys.slice(i, i + READ_BATCH));
+    await eachLimit(chunks, PARALLEL_REQUESTS, async (chunk) => {
+      let pending: Item[] | undefined = chunk;
+      for (let attempt = 1; pending && pending.length > 0; attempt++) {
+        if (attempt > 1) await sleep(20 * 2 ** Math.min(attempt, 6) * (0.5 + Math.random()));
+        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        items.push(...(result.Responses?.[this.table] ?? []));
+        pending = result.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    });
+    return items;
+  }
+
+  /**
+   * An UpdateItem of the attributes that changed, guarded by the version read. A new attempt's
+   * response goes inline while the item stays within one write unit, or into its own item, written
+   * once; the payload is never rewritten.
+   */
+  async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    const written: WebhookState = { ...withoutPayload(next), version: previous.version + 1 };
+    const before = stateAttributes(previous, {});
+    const after = stateAttributes(written, {});
+    for (const inlineOnly of ['px', 'rb', 'rx']) {
+      delete before[inlineOnly];
+      delete after[inlineOnly];
+    }
+    const storedBytes = (previous.stored_bytes ?? 1024) + itemBytes(after) - itemBytes(before);
+    const set: Item = {};
+    const remove: string[] = [];
+    for (const [name, value] of Object.entries(after)) if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[name])) set[name] = value;
+    for (const [name, value] of Object.entries(before)) if (value !== undefined && after[name] === undefined) remove.push(name);
+
+    const key = stateKey({ endpointId: previous.endpoint_id, id: previous.id });
+    if (written.attempt_count !== previous.attempt_count || written.response_body !== previous.response_body) {
+      if (written.response_body === null) remove.push('rb', 'rx');
+      else {
+        const packed = pack(written.response_body);
+        if (fitsInline(storedBytes, packed, 0)) {
+          set.rb = packed;
+          remove.push('rx');
+        } else {
+          // Written once, beside the state: later state changes do not rewrite it.
+          await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: key.pk, sk: responseSk(previous.id), r: packed, expires_at: written.expires_at } }));
+          set.rx = true;
+          remove.push('rb');
+        }
+      }
+    }
+    const names: Record<string, string> = { '#v': 'v' };
+    const values: Record<string, unknown> = { ':version': previous.version };
+    const sets = Object.entries(set).map(([name, value], i) => {
+      names[`#s${i}`] = name;
+      values[`:s${i}`] = value;
+      return `#s${i} = :s${i}`;
+    });
+    const removes = [...new Set(remove)].map((name, i) => {
+      names[`#r${i}`] = name;
+      return `#r${i}`;
+    });
+    const ok = await this.updateIf({
+      TableName: this.table,
+      Key: key,
+      UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].join(' ').trim(),
+      ConditionExpression: '#v = :version',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+    return ok ? { ...written, stored_bytes: storedBytes } : undefined;
   }
 
   /** Nothing if the endpoint is gone meanwhile. */
@@ -447,8 +531,8 @@ export class DynamoDbStore implements Store {
   }
 
   private async findDue(kind: 'DUE' | 'TIMER', dueBefore: string, limit: number): Promise<WebhookState[]> {
-    const ids: string[] = [];
-    for (let shard = 0; shard < DUE_SHARDS && ids.length < limit; shard++) {
+    const refs: WebhookRef[] = [];
+    for (let shard = 0; shard < DUE_SHARDS && refs.length < limit; shard++) {
       let start: Record<string, unknown> | undefined;
       do {
         const page = await this.db.send(
@@ -457,108 +541,96 @@ export class DynamoDbStore implements Store {
             IndexName: 'due',
             KeyConditionExpression: 'due_pk = :pk AND due_sk < :before',
             ExpressionAttributeValues: { ':pk': `${kind}#${shard}`, ':before': dueBefore },
-            Limit: Math.min(OVERDUE_SCAN_PAGE, limit - ids.length),
+            Limit: Math.min(OVERDUE_SCAN_PAGE, limit - refs.length),
             ExclusiveStartKey: start,
           }),
         );
-        for (const item of page.Items ?? []) ids.push((item.pk as string).slice('WH#'.length));
+        refs.push(...(page.Items ?? []).map(refOf));
         start = page.LastEvaluatedKey;
-      } while (start && ids.length < limit);
+      } while (start && refs.length < limit);
     }
-    return this.getWebhooks(ids);
+    return this.getWebhooks(refs);
   }
 
+  /**
+   * A page of the organization's webhooks, newest first: a k-way merge of its endpoints'
+   * partitions (or of the `failed` index when only failed webhooks are asked for), each read with
+   * the query's filters applied by DynamoDB; the page's items are then read by key.
+   */
   async queryWebhooks(query: LogQuery): Promise<LogPage> {
-    const { partitions, direct } = this.plan(query);
-    const filter = buildFilter(query);
+    const endpoints = await this.logEndpointIds(query.organizationId);
+    // Another organization's endpoint is none of this one's: nothing to list.
+    if (query.endpointId && !endpoints.includes(query.endpointId)) return { items: [] };
+    const partitions = this.plan(query, query.endpointId ? [query.endpointId] : endpoints);
+    const filter = buildFilter(query, partitions[0]?.index === 'failed');
     const streams = partitions.map((p) => this.stream(p, query, filter));
-    if (direct) streams.push(this.direct(direct, query));
-    const ids: string[] = [];
+    if (query.searchTerm !== undefined && isUuid(query.searchTerm)) streams.push(this.direct(query.searchTerm, query, endpoints));
+    const refs: WebhookRef[] = [];
     const heads = await Promise.all(streams.map((s) => s.next()));
     // k-way merge, newest first; one id can come from two streams (a search term that is both).
-    while (ids.length <= query.limit) {
+    while (refs.length <= query.limit) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
         const head = heads[i]!;
         if (head.done) continue;
-        if (best === -1 || head.value > (heads[best]!.value as string)) best = i;
+        if (best === -1 || head.value.id > (heads[best]!.value as WebhookRef).id) best = i;
       }
       if (best === -1) break;
-      const id = heads[best]!.value as string;
-      if (ids[ids.length - 1] !== id) ids.push(id);
+      const ref = heads[best]!.value as WebhookRef;
+      if (refs[refs.length - 1]?.id !== ref.id) refs.push(ref);
       heads[best] = await streams[best]!.next();
     }
-    const more = ids.length > query.limit;
-    const page = ids.slice(0, query.limit);
+    await Promise.all(streams.map((s) => s.return(undefined)));
+    const more = refs.length > query.limit;
+    const page = refs.slice(0, query.limit);
     const items = await this.getWebhooks(page);
-    return more ? { items, last: page[page.length - 1] } : { items };
+    return more ? { items, last: page[page.length - 1]!.id } : { items };
   }
 
-  /** Picks the index whose partitions hold the fewest non-matching items. */
-  private plan(query: LogQuery): { partitions: Partition[]; direct?: string } {
-    const org = `ORG#${query.organizationId}`;
-    if (query.searchTerm !== undefined) {
-      const term = query.searchTerm;
-      return { partitions: [{ index: 'byObject', key: `${org}#OBJ#${term}` }], ...(isUuid(term) ? { direct: term } : {}) };
-    }
-    const statuses = query.statuses?.length ? query.statuses : undefined;
-    if (query.endpointId) {
-      const ep = `EP#${query.endpointId}`;
-      if (statuses) return { partitions: statuses.map((s) => ({ index: 'byEndpointStatus', key: `${ep}#${s}` })) };
-      return { partitions: [{ index: 'byEndpoint', key: ep }] };
-    }
-    if (statuses) return { partitions: statuses.map((s) => ({ index: 'byStatus', key: `${org}#${s}` })) };
-    if (query.webhookTypes?.length) return { partitions: query.webhookTypes.map((t) => ({ index: 'byType', key: `${org}#TYPE#${t}` })) };
-    return { partitions: [{ index: 'byOrganization', key: org }] };
+  /** Only failed webhooks: the sparse `failed` index. Anything else: the endpoints' partitions. */
+  private plan(query: LogQuery, endpoints: string[]): Partition[] {
+    const onlyFailed = query.statuses?.length === 1 && query.statuses[0] === 'failed';
+    if (onlyFailed && query.searchTerm === undefined) return [{ index: 'failed', key: query.organizationId }];
+    return endpoints.map((e) => ({ key: webhookPk(e) }));
   }
 
-  private async *stream(partition: Partition, query: LogQuery, filter: Filter): AsyncGenerator<string> {
-    const index = TABLE.indexes.find((i) => i.name === partition.index)!;
-    const low = query.fromMs !== undefined ? lowestIdAt(query.fromMs) : undefined;
-    let high = query.toMs !== undefined ? highestIdAt(query.toMs) : undefined;
-    if (query.before !== undefined && (high === undefined || query.before < high)) high = query.before;
-    const values: Record<string, unknown> = { ':pk': partition.key, ...filter.values };
-    let condition = `${index.partitionKey} = :pk`;
-    if (low !== undefined && high !== undefined) {
-      if (low >= high) return;
-      condition += ` AND ${index.sortKey} BETWEEN :low AND :high`;
-      Object.assign(values, { ':low': low, ':high': high });
-    } else if (low !== undefined) {
-      condition += ` AND ${index.sortKey} >= :low`;
-      values[':low'] = low;
-    } else if (high !== undefined) {
-      condition += ` AND ${index.sortKey} < :high`;
-      values[':high'] = high;
-    }
+  private async *stream(partition: Partition, query: LogQuery, filter: Filter): AsyncGenerator<WebhookRef> {
+    const low = query.fromMs !== undefined ? lowestIdAt(query.fromMs) : '';
+    let high = query.toMs !== undefined ? highestIdAt(query.toMs) : '~';
+    if (query.before !== undefined && query.before < high) high = query.before;
+    if (low >= high) return;
+    const keyName = partition.index === 'failed' ? 'fo' : 'pk';
     let start: Record<string, unknown> | undefined;
     do {
       const input: QueryCommandInput = {
         TableName: this.table,
-        IndexName: index.name,
-        KeyConditionExpression: condition,
+        ...(partition.index ? { IndexName: partition.index } : { ConsistentRead: true }),
+        KeyConditionExpression: '#key = :key AND sk BETWEEN :low AND :high',
         FilterExpression: filter.expression,
-        ExpressionAttributeNames: filter.names,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: { ...filter.names, '#key': keyName },
+        ExpressionAttributeValues: { ...filter.values, ':key': partition.key, ':low': stateSk(low), ':high': stateSk(high) },
+        ProjectionExpression: 'pk, sk',
         ScanIndexForward: false,
         Limit: Math.min(Math.max(query.limit + 1, 25), 500),
         ExclusiveStartKey: start,
       };
       const page = await this.db.send(new QueryCommand(input));
       for (const item of page.Items ?? []) {
-        const id = item.log_sk as string;
+        const ref = refOf(item);
         // BETWEEN is inclusive; the cursor is not.
-        if (query.before !== undefined && id >= query.before) continue;
-        yield id;
+        if (query.before !== undefined && ref.id >= query.before) continue;
+        yield ref;
       }
       start = page.LastEvaluatedKey;
     } while (start);
   }
 
   /** A search term that is a webhook id: read it by key and apply the same filters in memory. */
-  private async *direct(id: string, query: LogQuery): AsyncGenerator<string> {
-    const log = await this.getWebhook(id);
-    if (!log || !matches(log, query)) return;
-    yield id;
+  private async *direct(id: string, query: LogQuery, endpoints: string[]): AsyncGenerator<WebhookRef> {
+    const candidates = query.endpointId ? [query.endpointId] : endpoints;
+    const [item] = (await this.batchGet(candidates.map((e) => stateKey({ endpointId: e, id })))).filter((i) => i.o === query.organizationId);
+    if (!item || !matches(fromStateItem(item).state, query)) return;
+    yield refOf(item);
   }
 }
 
@@ -568,9 +640,10 @@ interface Filter {
   values: Record<string, unknown>;
 }
 
-function buildFilter(query: LogQuery): Filter {
+/** The query's filters as a DynamoDB filter expression, on the state items' short attribute names. */
+function buildFilter(query: LogQuery, onFailedIndex: boolean): Filter {
   const parts = ['#org = :org'];
-  const names: Record<string, string> = { '#org': 'organization_id' };
+  const names: Record<string, string> = { '#org': 'o' };
   const values: Record<string, unknown> = { ':org': query.organizationId };
   const inList = (attr: string, prefix: string, list: readonly string[]) => {
     names[`#${prefix}`] = attr;
@@ -580,21 +653,27 @@ function buildFilter(query: LogQuery): Filter {
     });
     parts.push(`#${prefix} IN (${refs.join(', ')})`);
   };
-  if (query.endpointId) {
-    names['#ep'] = 'endpoint_id';
-    values[':ep'] = query.endpointId;
+  // On the `failed` index the endpoint is a filter (its partition key is the organization).
+  if (onFailedIndex && query.endpointId) {
+    names['#ep'] = 'pk';
+    values[':ep'] = webhookPk(query.endpointId);
     parts.push('#ep = :ep');
   }
-  if (query.statuses?.length) inList('status', 'st', query.statuses);
-  if (query.webhookTypes?.length) inList('webhook_type', 'wt', query.webhookTypes);
+  if (query.statuses?.length && !onFailedIndex) inList('s', 'st', query.statuses);
+  if (query.webhookTypes?.length) inList('t', 'wt', query.webhookTypes);
+  if (query.searchTerm !== undefined) {
+    // An object id; a webhook id is read by key (`direct`).
+    names['#oi'] = 'oi';
+    values[':term'] = query.searchTerm;
+    parts.push('#oi = :term');
+  }
   if (query.httpStatuses?.length) {
-    names['#hs'] = 'http_status';
+    names['#hs'] = 'h';
     const alternatives = query.httpStatuses.map((code, i) => {
       if (code === 'timeout') {
-        names['#ac'] = 'attempt_count';
+        names['#ac'] = 'n';
         values[':zero'] = 0;
-        values[':nulltype'] = 'NULL';
-        return '(#ac > :zero AND (attribute_not_exists(#hs) OR attribute_type(#hs, :nulltype)))';
+        return '(#ac > :zero AND attribute_not_exists(#hs))';
       }
       const cls = /^([1-5])xx$/.exec(code);
       if (cls) {

@@ -32,12 +32,11 @@ export class SqsDeliveryQueue implements DeliveryQueue {
 
   async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
     const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
-    for (let i = 0; i < messages.length; i += SQS_BATCH) {
-      const batch = messages.slice(i, i + SQS_BATCH);
+    for (const batch of batches(messages.map((m) => ({ message: m, body: encodeMessage(m) })))) {
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.laneUrls[lane],
-          Entries: batch.map((m, n) => ({ Id: String(n), MessageBody: encodeMessage(m), MessageGroupId: m.endpointId, ...(delay > 0 ? { DelaySeconds: delay } : {}) })),
+          Entries: batch.map(({ message, body }, n) => ({ Id: String(n), MessageBody: body, MessageGroupId: message.endpointId, ...(delay > 0 ? { DelaySeconds: delay } : {}) })),
         }),
       );
       if (Failed.length > 0) throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
@@ -55,6 +54,25 @@ export class SqsDeliveryQueue implements DeliveryQueue {
       }),
     );
   }
+}
+
+/** SendMessageBatch takes 10 messages and 256 KiB in all (the smallest limit a queue may have). */
+const BATCH_BYTES = 250_000;
+
+function batches<T extends { body: string }>(entries: T[]): T[][] {
+  const out: T[][] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry.body);
+    let current = out[out.length - 1];
+    if (!current || current.length === SQS_BATCH || bytes + size > BATCH_BYTES) {
+      out.push((current = []));
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  return out;
 }
 
 export interface DeadLetterOptions {
@@ -117,19 +135,23 @@ export class SqsDeadLetters implements DeadLetters {
         new ReceiveMessageCommand({ QueueUrl: this.options.deadLetterUrl, MaxNumberOfMessages: SQS_BATCH, VisibilityTimeout: 60, WaitTimeSeconds: 0 }),
       );
       if (Messages.length === 0) return moved;
-      const { Failed = [] } = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.options.queueUrl,
-          Entries: Messages.map((m, n) => ({ Id: String(n), MessageBody: m.Body ?? '{}', MessageGroupId: messageGroup(m.Body ?? '') })),
-        }),
-      );
-      const sent = Messages.filter((_, n) => !Failed.some((f) => f.Id === String(n)));
+      const failed: string[] = [];
+      for (const batch of batches(Messages.map((m, n) => ({ id: String(n), body: m.Body ?? '{}' })))) {
+        const { Failed = [] } = await this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: batch.map((m) => ({ Id: m.id, MessageBody: m.body, MessageGroupId: messageGroup(m.body) })),
+          }),
+        );
+        failed.push(...Failed.map((f) => f.Id ?? ''));
+      }
+      const sent = Messages.filter((_, n) => !failed.includes(String(n)));
       // Only what reached the delivery queue leaves the dead-letter queue: nothing is lost mid-move.
       if (sent.length > 0) {
         await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.deadLetterUrl, Entries: sent.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }));
       }
       moved += sent.length;
-      if (Failed.length > 0) throw new Error(`redrive stopped after ${moved}: ${Failed.length} message(s) could not be sent back`);
+      if (failed.length > 0) throw new Error(`redrive stopped after ${moved}: ${failed.length} message(s) could not be sent back`);
     }
   }
 }

@@ -106,16 +106,16 @@ describe('receives that cannot make their attempt', () => {
     const r = await receiver();
     const endpointId = await endpoint(r.url);
     const store = stack.local.deps.store;
-    const getWebhook = store.getWebhook.bind(store);
+    const getWebhookState = store.getWebhookState.bind(store);
     // The store refuses the next six reads of a webhook: only the sender reads one until the test asks (its
     // message is sent again 1, 2, 2, 3, 5 and 8 s later each time). Six is more than SQS's maxReceiveCount (5).
     const refusedIds: string[] = [];
-    store.getWebhook = async (id) => {
+    store.getWebhookState = async (ref) => {
       if (refusedIds.length < 6) {
-        refusedIds.push(id);
+        refusedIds.push(ref.id);
         throw new Error('ProvisionedThroughputExceededException');
       }
-      return getWebhook(id);
+      return getWebhookState(ref);
     };
     let target = '';
     try {
@@ -130,7 +130,7 @@ describe('receives that cannot make their attempt', () => {
       expect(done.attempts_count).toBe(1);
       expect(r.received.filter((x) => x.headers['x-lago-unique-key'] === target)).toHaveLength(1);
     } finally {
-      store.getWebhook = getWebhook;
+      store.getWebhookState = getWebhookState;
     }
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.local.queues.deadLetter.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
     expect(Messages.map((m) => m.Body ?? '').filter((b) => b.includes(target))).toEqual([]);

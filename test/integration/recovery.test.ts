@@ -349,17 +349,17 @@ describe('dead-letter redrive', () => {
 });
 
 describe('the sweeper', () => {
-  /** Overwrites a webhook in the table, as if its message had been lost while it was live. */
-  async function loseMessage(id: string, roundAttempts: number) {
+  /** Overwrites a webhook in the table, as if its message could not be sent while it was live. */
+  async function loseMessage(org: Org, id: string, roundAttempts: number) {
     const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: stack().credentials });
     try {
       const store = new DynamoDbStore(client, stack().table);
-      const previous = (await store.getWebhook(id))!;
+      const previous = (await store.getWebhook(org.id, id))!;
       const lost = await store.updateWebhook(previous, {
         ...previous,
         status: 'retrying',
         round_attempts: roundAttempts,
-        owner: null,
+        unqueued: true,
         next_attempt_at: iso(Date.now() - 3_600_000),
       });
       expect(lost).toBeDefined();
@@ -368,7 +368,7 @@ describe('the sweeper', () => {
     }
   }
 
-  it('sends again a webhook left retrying with no message in flight', async () => {
+  it('sends again a webhook left retrying whose message could not be sent', async () => {
     const r = await receiver();
     const org = await createOrg('Sweeper');
     await endpoint(org, { webhook_url: r.url });
@@ -376,7 +376,7 @@ describe('the sweeper', () => {
     await webhookSettles(org, id, ['succeeded']);
     expect(r.received).toHaveLength(1);
 
-    await loseMessage(id, 1);
+    await loseMessage(org, id, 1);
     await r.waitFor(2, 20_000);
     const done = await webhookSettles(org, id, ['succeeded']);
     expect(done).toMatchObject({ status: 'succeeded', http_status: 200, attempts_count: 2, next_attempt_at: null });
@@ -390,7 +390,7 @@ describe('the sweeper', () => {
     const [id] = (await publishIds(org)) as [string];
     await webhookSettles(org, id, ['succeeded']);
 
-    await loseMessage(id, ATTEMPTS_PER_ROUND());
+    await loseMessage(org, id, ATTEMPTS_PER_ROUND());
     const failed = await webhookSettles(org, id, ['failed']);
     expect(failed).toMatchObject({ status: 'failed', error: 'retry schedule exhausted', attempts_count: 1, next_attempt_at: null });
     expect(r.received).toHaveLength(1);

@@ -1,6 +1,5 @@
 // Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/webhooks.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
 import { describe, expect, it } from 'vitest';
-import { packTransactions } from '#shared/adapters/dynamodb-store.ts';
 import { ApiError } from '#shared/errors.ts';
 import { lagoError } from '#shared/http.ts';
 import { MAX_BATCH_EVENTS, parseBatch } from '#shared/webhooks.ts';
@@ -25,25 +24,6 @@ describe('parseBatch', () => {
     for (const body of [{}, [], null, 'events', { events: {} }, { events: [] }, { events: Array.from({ length: 101 }, () => ({})) }]) {
       expect(refusal(body)).toEqual({ status: 400, body: { status: 400, error: 'BadRequest: the body must be {"events":[...]} with 1 to 100 events' } });
     }
-  });
-});
-
-describe('packTransactions', () => {
-  it('fills transactions up to 100 items without splitting an event', () => {
-    // 7 items: three webhooks (state + payload each) and an idempotency record.
-    const sets = Array.from({ length: 30 }, () => ({ items: 7, bytes: 1000 }));
-    const chunks = packTransactions(sets);
-    expect(chunks.map((c) => c.length)).toEqual([14, 14, 2]);
-    expect(chunks.flat()).toEqual(sets.map((_, i) => i));
-  });
-
-  it('puts a later small event into an earlier transaction with room, and skips events with nothing to write', () => {
-    expect(packTransactions([{ items: 60, bytes: 1 }, { items: 60, bytes: 1 }, { items: 0, bytes: 0 }, { items: 40, bytes: 1 }])).toEqual([[0, 3], [1]]);
-  });
-
-  it('keeps each transaction under the byte limit: large payloads sent to many endpoints go alone', () => {
-    const big = { items: 21, bytes: 2_600_000 };
-    expect(packTransactions([big, big, { items: 3, bytes: 5000 }])).toEqual([[0, 2], [1]]);
   });
 });
 

@@ -48,6 +48,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   return {
     store,
     queue,
+    endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
     secrets: new CachedSecrets(secrets),
     secretsPrefix: 'test',
     organizationTokens: async (organizationId) => (organizationId === ORG ? { current: 'token' } : undefined),
@@ -72,7 +73,7 @@ function log(overrides: Partial<WebhookLog> = {}): WebhookLog {
   return {
     id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: receiver.url, webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
     payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
-    next_attempt_at: at, timer: false, owner: null, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
+    next_attempt_at: at, timer: false, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
   };
 }
 
@@ -100,7 +101,7 @@ describe('deliver', () => {
     expect(await deliver(deps(), message('m1', 1))).toBe('done');
     const retrying = store.webhooks.get(WEBHOOK)!;
     expect(retrying).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 1, http_status: 500, timer: false });
-    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2 }, delay: expect.any(Number) }]);
+    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) }]);
     const delay = queue.sent[0]!.delay;
     expect(delay).toBeGreaterThanOrEqual(4);
     expect(delay).toBeLessThanOrEqual(6);
@@ -109,7 +110,7 @@ describe('deliver', () => {
     now = Date.parse(retrying.next_attempt_at!) + 10;
     expect(await deliver(deps(), message('m2', 2))).toBe('done');
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2, next_attempt_at: null });
-    expect(queue.deadLetters).toEqual([{ body: { ...IDS, attempt: 3 }, reason: 'exhausted' }]);
+    expect(queue.deadLetters).toEqual([{ body: { ...IDS, attempt: 3, payload: log().payload }, reason: 'exhausted' }]);
     expect(queue.sent).toHaveLength(1);
     expect(receiver.received).toHaveLength(2);
   });
@@ -164,12 +165,11 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
-  it('reads messages written before attempts were numbered: a new message id redrives a failed webhook', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'failed', owner: 'm1', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
+  it('drops a message written before attempts were numbered, without an attempt', async () => {
+    store.webhooks.set(WEBHOOK, log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
     expect(await deliver(deps(), message('m1', undefined))).toBe('done');
     expect(receiver.received).toHaveLength(0);
-    expect(await deliver(deps(), message('m2', undefined))).toBe('done');
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 3, round_attempts: 1, owner: 'm2' });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2 });
   });
 
   it('sends an early message again, delayed until the webhook is due, without an attempt', async () => {
@@ -215,7 +215,7 @@ describe('deliver', () => {
     const moved = store.webhooks.get(WEBHOOK)!;
     expect(moved).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 0, http_status: null });
     expect(moved.error).toMatch(/^no response within \d+ ms in the fast lane; moved to the slow lane$/);
-    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2 }, delay: 0 }]);
+    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: 0 }]);
     expect(store.endpoints.get(ENDPOINT)!.slow_until).toBeGreaterThan(Date.now());
 
     // The endpoint's next fast-lane message goes straight to the slow lane, with no attempt.

@@ -1,6 +1,6 @@
 // An in-memory Store for unit tests: endpoints, API keys and single webhooks work (writes conditional on the version, as DynamoDB's); every other method throws.
 import type { Organization, WebhookEndpoint, WebhookLog, WebhookState } from '#shared/model.ts';
-import type { EndpointWriteResult, Store } from '#shared/ports.ts';
+import type { EndpointWriteResult, Store, WebhookRef } from '#shared/ports.ts';
 
 const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
 
@@ -13,6 +13,7 @@ export class FakeStore implements Store {
   sealOrganizationToken: (organizationId: string, sealed: string) => Promise<boolean> = unsupported('sealOrganizationToken');
   rotateOrganizationToken: Store['rotateOrganizationToken'] = unsupported('rotateOrganizationToken');
   getOrganization: (id: string) => Promise<Organization | undefined> = unsupported('getOrganization');
+  getOrganizationWithEndpoints = unsupported('getOrganizationWithEndpoints');
   createWebhookSets = unsupported('createWebhookSets');
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
@@ -23,13 +24,25 @@ export class FakeStore implements Store {
   /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
   failingReads = 0;
 
-  async getWebhook(id: string): Promise<WebhookLog | undefined> {
+  async getWebhook(organizationId: string, id: string): Promise<WebhookLog | undefined> {
     if (this.failingReads > 0) {
       this.failingReads--;
       throw new Error('ServiceUnavailable');
     }
     const found = this.webhooks.get(id);
-    return found && structuredClone(found);
+    return found?.organization_id === organizationId ? structuredClone(found) : undefined;
+  }
+
+  /** As DynamoDB's: the state with its payload (this fake keeps every payload inline). */
+  async getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined> {
+    if (this.failingReads > 0) {
+      this.failingReads--;
+      throw new Error('ServiceUnavailable');
+    }
+    const found = this.webhooks.get(ref.id);
+    if (found?.endpoint_id !== ref.endpointId) return undefined;
+    const { payload, ...state } = structuredClone(found);
+    return { state, payload };
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {

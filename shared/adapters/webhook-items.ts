@@ -1,0 +1,179 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { FINAL_STATUSES, type Attempt, type WebhookLog, type WebhookState, type WebhookStatus } from '../model.ts';
+
+/**
+ * How a webhook is laid out in DynamoDB, written for the fewest request units (docs/architecture.md
+ * and the README's table say why):
+ *
+ *   EP#<endpoint> / W#<id>   the webhook's state, with short attribute names, and its payload and
+ *                            last response inline while the item stays within 1 KB (1 write unit)
+ *   EP#<endpoint> / P#<id>   the payload, when it does not fit: written once, never rewritten
+ *   EP#<endpoint> / R#<id>   the last response, when it does not fit: written once per attempt
+ *
+ * A state change is an UpdateItem of the attributes that changed. No index entry is written when a
+ * webhook is published or delivered: the endpoint's partition is the log, sorted by id (UUIDv7, so
+ * by time). Two sparse indexes hold the exceptions: `failed` (failed webhooks, by organization) and
+ * `due` (webhooks whose next attempt waits in the store, or whose message could not be sent).
+ */
+
+type Item = Record<string, unknown>;
+
+export const webhookPk = (endpointId: string) => `EP#${endpointId}`;
+export const stateSk = (id: string) => `W#${id}`;
+export const payloadSk = (id: string) => `P#${id}`;
+export const responseSk = (id: string) => `R#${id}`;
+export const DUE_SHARDS = 8;
+
+/** An item of at most this many bytes costs one write unit. */
+const WRITE_UNIT_BYTES = 1024;
+/** Room left in a new state item for what attempts add (an attempt entry, a short response). */
+const GROWTH_ALLOWANCE = 192;
+/** Below this, compressing costs more than it saves. */
+const COMPRESS_FROM_BYTES = 96;
+
+/** Text as stored: as is, or raw-deflated into a binary attribute when that is smaller. */
+export function pack(text: string): string | Uint8Array {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length < COMPRESS_FROM_BYTES) return text;
+  const packed = deflateRawSync(bytes);
+  return packed.length < bytes.length * 0.9 ? new Uint8Array(packed) : text;
+}
+
+export function unpack(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return inflateRawSync(value).toString('utf8');
+  return null;
+}
+
+/** DynamoDB's size of an item (names plus values), by its published rules, rounded up a little. */
+export function itemBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    bytes += Buffer.byteLength(name) + valueBytes(value);
+  }
+  return bytes;
+}
+
+export function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace('.', '').length / 2) + 1;
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value)) return 3 + value.reduce<number>((n, v) => n + 1 + valueBytes(v), 0);
+  if (typeof value === 'object') return 3 + itemBytes(value as Item) + Object.keys(value).length;
+  return 0;
+}
+
+const isSuccess = (status: number | null) => status !== null && [200, 201, 202, 204].includes(status);
+const derivedError = (status: number | null) => (status !== null && !isSuccess(status) ? `unexpected http status ${status}` : null);
+
+/** An attempt as a short list: [number, at (ms), http status, duration, error unless it follows from the status]. */
+function packAttempt(a: Attempt): unknown[] {
+  const error = a.error === derivedError(a.http_status) ? null : a.error;
+  return [a.number, Date.parse(a.at), a.http_status, a.duration_ms, error];
+}
+
+function unpackAttempt(raw: unknown): Attempt {
+  const [number, at, httpStatus, duration, error] = raw as [number, number, number | null, number, string | null];
+  return { number, at: new Date(at).toISOString(), http_status: httpStatus, error: error ?? derivedError(httpStatus), duration_ms: duration };
+}
+
+const ms = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
+const iso = (value: unknown) => (typeof value === 'number' ? new Date(value).toISOString() : null);
+
+/** Whether a live webhook belongs in the `due` index: its next attempt waits in the store, or its message is not known to be queued. */
+export function dueKeys(state: WebhookState): Item {
+  if (FINAL_STATUSES.includes(state.status) || !state.next_attempt_at || !(state.timer || state.unqueued)) return {};
+  const shard = parseInt(state.id.replace(/-/g, '').slice(-4), 16) % DUE_SHARDS;
+  return { due_pk: `${state.timer ? 'TIMER' : 'DUE'}#${shard}`, due_sk: `${state.next_attempt_at}#${state.id}` };
+}
+
+/**
+ * The state item's attributes (without its keys). The response goes inline when the item stays
+ * within one write unit with it; otherwise `rx` says it is in its own item.
+ */
+export function stateAttributes(state: WebhookState, inline: { payload?: string | Uint8Array; response?: string | Uint8Array | null }): Item {
+  const item: Item = {
+    o: state.organization_id,
+    t: state.webhook_type,
+    ot: state.object_type,
+    oi: state.object_id ?? undefined,
+    u: state.endpoint_url,
+    s: state.status,
+    n: state.attempt_count,
+    ra: state.round_attempts,
+    a: state.attempts.map(packAttempt),
+    h: state.http_status ?? undefined,
+    er: state.error === derivedError(state.http_status) ? undefined : (state.error ?? undefined),
+    na: ms(state.next_attempt_at),
+    tm: state.timer ? true : undefined,
+    uq: state.unqueued ? true : undefined,
+    ts: state.test ? true : undefined,
+    c: Date.parse(state.created_at),
+    up: Date.parse(state.updated_at),
+    v: state.version,
+    expires_at: state.expires_at,
+    ...dueKeys(state),
+    // Only failed webhooks are in the sparse `failed` index, with what its filters read.
+    fo: state.status === 'failed' ? state.organization_id : undefined,
+  };
+  if (inline.payload !== undefined) item.pl = inline.payload;
+  else item.px = true;
+  if (inline.response !== undefined && inline.response !== null) item.rb = inline.response;
+  else if (inline.response === null && state.response_body !== null) item.rx = true;
+  return item;
+}
+
+/** Whether text fits in a state item already this big, keeping room for what later attempts add. */
+export function fitsInline(stateBytes: number, packed: string | Uint8Array, allowance = GROWTH_ALLOWANCE): boolean {
+  return stateBytes + 3 + valueBytes(packed) + allowance <= WRITE_UNIT_BYTES;
+}
+
+export interface StoredState {
+  state: WebhookState;
+  /** The payload when it is inline. */
+  payload?: string;
+  /** True when the payload or the response live in their own items. */
+  payloadElsewhere: boolean;
+  responseElsewhere: boolean;
+}
+
+export function fromStateItem(item: Item): StoredState {
+  const id = (item.sk as string).slice(2);
+  const inlineResponse = unpack(item.rb);
+  const httpStatus = typeof item.h === 'number' ? item.h : null;
+  const state: WebhookState = {
+    id,
+    organization_id: item.o as string,
+    endpoint_id: (item.pk as string).slice(3),
+    endpoint_url: item.u as string,
+    webhook_type: item.t as string,
+    object_type: item.ot as string,
+    object_id: typeof item.oi === 'string' ? item.oi : null,
+    status: item.s as WebhookStatus,
+    attempt_count: item.n as number,
+    round_attempts: item.ra as number,
+    attempts: ((item.a as unknown[] | undefined) ?? []).map(unpackAttempt),
+    http_status: httpStatus,
+    response_body: inlineResponse,
+    error: typeof item.er === 'string' ? item.er : derivedError(httpStatus),
+    next_attempt_at: iso(item.na),
+    timer: item.tm === true,
+    ...(item.uq === true ? { unqueued: true } : {}),
+    ...(item.ts === true ? { test: true } : {}),
+    created_at: iso(item.c)!,
+    updated_at: iso(item.up)!,
+    version: item.v as number,
+    expires_at: item.expires_at as number,
+    stored_bytes: itemBytes(item) - (item.rb === undefined ? 0 : 2 + valueBytes(item.rb)),
+  };
+  const payload = unpack(item.pl);
+  return { state, ...(payload !== null ? { payload } : {}), payloadElsewhere: item.px === true, responseElsewhere: item.rx === true };
+}
+
+/** The state of a webhook as WebhookLog minus the payload (what `updateWebhook` receives). */
+export function withoutPayload(log: WebhookState | WebhookLog): WebhookState {
+  const { payload: _payload, ...state } = log as WebhookLog;
+  return state;
+}

@@ -17,6 +17,7 @@ import { Accounting, type Tally } from './accounting.ts';
 import { measureSenderBundle } from './bundle.ts';
 import { rawPostsPerSecond, rawPutsPerSecond } from './ceilings.ts';
 import { costPerMillion, PRICES, PRICES_CHECKED_ON, type CostPerMillion, type PerDelivery } from './pricing.ts';
+import { invoiceObject } from './payloads.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
 interface Sizes {
@@ -27,11 +28,13 @@ interface Sizes {
   isolationRate: number;
   isolationSeconds: number;
   ceilingSeconds: number;
+  /** Events published 100 per batch call to one endpoint, for the batch publish's cost. */
+  batchEvents: number;
 }
 
 const SCALES: Record<'full' | 'small', Sizes> = {
-  full: { drainWebhooks: 5000, steadyRate: 50, steadySeconds: 60, isolationRate: 10, isolationSeconds: 30, ceilingSeconds: 5 },
-  small: { drainWebhooks: 20, steadyRate: 10, steadySeconds: 2, isolationRate: 5, isolationSeconds: 1, ceilingSeconds: 0.3 },
+  full: { drainWebhooks: 5000, steadyRate: 50, steadySeconds: 60, isolationRate: 10, isolationSeconds: 30, ceilingSeconds: 5, batchEvents: 1000 },
+  small: { drainWebhooks: 20, steadyRate: 10, steadySeconds: 2, isolationRate: 5, isolationSeconds: 1, ceilingSeconds: 0.3, batchEvents: 20 },
 };
 
 const envNumber = (name: string, fallback: number) => {
@@ -51,6 +54,7 @@ const sizes: Sizes = {
   isolationRate: envNumber('BENCH_ISOLATION_RATE', base.isolationRate),
   isolationSeconds: envNumber('BENCH_ISOLATION_SECONDS', base.isolationSeconds),
   ceilingSeconds: envNumber('BENCH_CEILING_SECONDS', base.ceilingSeconds),
+  batchEvents: envNumber('BENCH_BATCH_EVENTS', base.batchEvents),
 };
 /** The sender's concurrent POSTs: the fast lane's invocations times the records each delivers side by side. */
 const SENDER_CONCURRENCY = LANE_MAPPINGS.fast.maxConcurrency * LANE_MAPPINGS.fast.batchSize;
@@ -70,7 +74,6 @@ const latencies = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 };
-const payloadOf = (bytes: number) => 'x'.repeat(bytes);
 
 const cpu = cpus();
 console.log(`lago-webhooks bench (${scale}), ${new Date().toISOString()}`);
@@ -116,17 +119,29 @@ async function organization(name: string, endpoints: { path: string; algo: 'hmac
   return org.organization.lago_id;
 }
 
+const event = (organizationId: string, n: number, payloadBytes: number) => ({
+  organization_id: organizationId,
+  webhook_type: 'invoice.created',
+  object_type: 'invoice',
+  object: invoiceObject(n, payloadBytes),
+});
+
 /** Publishes one event; resolves to its webhooks' ids, each with the time the publish was sent. */
 async function publish(organizationId: string, n: number, payloadBytes: number): Promise<{ ids: string[]; sentAt: number }> {
   const sentAt = performance.now();
-  const res = await call('/admin/v1/webhooks', stack.adminToken, {
-    organization_id: organizationId,
-    webhook_type: 'invoice.created',
-    object_type: 'invoice',
-    object: { lago_id: `inv_${n}`, total_amount_cents: n, notes: payloadOf(payloadBytes) },
-  });
+  const res = await call('/admin/v1/webhooks', stack.adminToken, event(organizationId, n, payloadBytes));
   if (res.status !== 202) throw new Error(`publish refused: ${res.status} ${JSON.stringify(res.body)}`);
   return { ids: (res.body as { webhooks: { lago_id: string }[] }).webhooks.map((w) => w.lago_id), sentAt };
+}
+
+/** Publishes events through the batch route, up to 100 per call; resolves to their webhooks' ids. */
+async function publishBatch(organizationId: string, numbers: number[], bytesOf: (n: number) => number): Promise<string[]> {
+  const res = await call('/admin/v1/webhooks/batch', stack.adminToken, { events: numbers.map((n) => event(organizationId, n, bytesOf(n))) });
+  if (res.status >= 300) throw new Error(`batch publish refused: ${res.status} ${JSON.stringify(res.body)}`);
+  const results = (res.body as { results: ({ webhooks: { lago_id: string }[] } | { error: unknown })[] }).results;
+  const refused = results.filter((r) => !('webhooks' in r));
+  if (refused.length > 0) throw new Error(`batch publish refused ${refused.length} events: ${JSON.stringify(refused[0])}`);
+  return results.flatMap((r) => ('webhooks' in r ? r.webhooks.map((w) => w.lago_id) : []));
 }
 
 /**
@@ -225,7 +240,7 @@ function printAccounting(label: string, tally: Tally, deliveries: number, publis
 
 try {
   section(`ceilings (${SENDER_CONCURRENCY} concurrent, the fast lane's invocations × batch size)`);
-  const rawPosts = await rawPostsPerSecond(`${receiver.url}/ceiling`, payloadOf(1024), sizes.ceilingSeconds, SENDER_CONCURRENCY);
+  const rawPosts = await rawPostsPerSecond(`${receiver.url}/ceiling`, JSON.stringify(invoiceObject(0, 1024)), sizes.ceilingSeconds, SENDER_CONCURRENCY);
   figure('raw POSTs to the loopback receiver', rawPosts, 'requests/s');
   const rawPuts = await rawPutsPerSecond(stack.dynamoDbEndpoint, sizes.ceilingSeconds, SENDER_CONCURRENCY);
   figure('raw PutItem of 1 KB on DynamoDB Local', rawPuts, 'puts/s');
@@ -237,15 +252,12 @@ try {
   ]);
   receiver.reset();
   accounting.reset();
-  progress('drain: publishing');
+  progress('drain: publishing (batch route, 100 events per call)');
   const drainEvents = sizes.drainWebhooks / 2;
-  let next = 0;
+  const calls = Array.from({ length: Math.ceil(drainEvents / 100) }, (_, c) => Array.from({ length: Math.min(100, drainEvents - c * 100) }, (_, i) => c * 100 + i));
   await Promise.all(
     Array.from({ length: PUBLISHERS }, async () => {
-      while (next < drainEvents) {
-        const n = next++;
-        await publish(drainOrg, n, n % 2 ? 32 * 1024 : 1024);
-      }
+      for (let numbers = calls.shift(); numbers; numbers = calls.shift()) await publishBatch(drainOrg, numbers, (n) => (n % 2 ? 32 * 1024 : 1024));
     }),
   );
   const drainStarted = performance.now();
@@ -266,7 +278,7 @@ try {
   figure('drain rate', drainRate, 'deliveries/s');
   figure('drain rate per emulator put/s', drainRate / rawPuts, 'deliveries per put');
   figure('connections opened per delivery (drain)', drainConnections / sizes.drainWebhooks, 'connections', 3);
-  const drainCost = printAccounting('drain (2 endpoints per event)', drainTally, sizes.drainWebhooks, drainEvents);
+  const drainCost = printAccounting('drain (2 endpoints per event, batch publish)', drainTally, sizes.drainWebhooks, Math.ceil(drainEvents / 100));
 
   // Steady rate to one warm endpoint: latency from publish to receipt, and what it costs per delivery.
   const steadyOrg = await organization('Bench steady', [{ path: '/steady', algo: 'hmac' }]);
@@ -313,13 +325,21 @@ try {
   figure('healthy p99 with the hanging endpoint', hungP99, 'ms');
   figure('isolation ratio', hungP99 / calmP99, 'x', 2);
 
+  // Batch publish to one warm endpoint: the same delivery as the steady phase, published 100 events per call.
+  receiver.reset();
+  accounting.reset();
+  progress('batch publish');
+  const batchNumbers = Array.from({ length: sizes.batchEvents }, (_, i) => 100_000 + i);
+  const batchIds: string[] = [];
+  for (let i = 0; i < batchNumbers.length; i += 100) batchIds.push(...(await publishBatch(steadyOrg, batchNumbers.slice(i, i + 100), () => 1024)));
+  await receiver.waitFor(batchIds.length);
+  await accounting.idle();
+  const batchCost = printAccounting('batch publish (1 endpoint per event, 100 events per call)', accounting.snapshot(), batchIds.length, Math.ceil(batchIds.length / 100));
+
   section('publish modes');
-  const batch = await fetch(`${stack.url}/admin/v1/webhooks/batch`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' }, body: '{}' });
-  await batch.body?.cancel();
-  const batchRoute = batch.status === 404 ? 'absent in this tree: not measured' : 'present, but this bench does not publish through it yet: not measured';
-  console.log(`  batch publish (POST /admin/v1/webhooks/batch): ${batchRoute}`);
   figure('cost per million, single publish, 1 endpoint per event', steadyCost.total, 'USD', 3);
-  figure('cost per million, single publish, 2 endpoints per event', drainCost.total, 'USD', 3);
+  figure('cost per million, batch publish, 1 endpoint per event', batchCost.total, 'USD', 3);
+  figure('cost per million, batch publish, 2 endpoints per event (drain)', drainCost.total, 'USD', 3);
   figure('EventBridge API destinations, for comparison', PRICES.eventBridgeApiDestination.usd * 1e6, 'USD per million', 3);
 } finally {
   await receiver.close();

@@ -263,7 +263,7 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
           return await requeue(deps, received.lane, message, error);
         }
         const state = decision.redrive ? { ...log!, status: 'retrying' as const, round_attempts: 0 } : log!;
-        return await attemptAndRecord(deps, received, message, { ...state, payload }, endpoint!);
+        return await attemptAndRecord(deps, received, message, { ...state, payload }, endpoint!, log!);
       } finally {
         deps.attemptsInFlight.delete(key);
       }
@@ -280,7 +280,8 @@ async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, e
   return 'done';
 }
 
-async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: WebhookLog, endpoint: WebhookEndpoint): Promise<Disposition> {
+/** `log` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
+async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: WebhookLog, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
   const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
   const budget = attemptBudgetMs(received.lane, deps);
   // Signing needs this service's secrets and store: when they fail, it is our outage, not the receiver's. The
@@ -336,7 +337,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   }
   let written: WebhookState | undefined;
   try {
-    written = await deps.store.updateWebhook(log, next);
+    written = await deps.store.updateWebhook(stored, next);
   } catch (error) {
     return requeue(deps, received.lane, message, error);
   }

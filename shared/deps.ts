@@ -62,7 +62,7 @@ const endpointCaches = new WeakMap<Store, SenderDeps['endpoint']>();
 
 function endpointCache(deps: Deps): SenderDeps['endpoint'] {
   let cache = endpointCaches.get(deps.store);
-  if (!cache) endpointCaches.set(deps.store, (cache = cachedEndpoints((organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId), deps.now)));
+  if (!cache) endpointCaches.set(deps.store, (cache = cachedEndpoints(deps.store, (organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId), deps.now)));
   return cache;
 }
 

@@ -1,3 +1,4 @@
+import { forgetEndpoint } from './endpoint-cache.ts';
 import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
 import { isWebhookType } from './event-types.ts';
 import { isUuid, uuidv7 } from './ids.ts';
@@ -176,6 +177,7 @@ export async function updateEndpoint(store: Store, policy: EndpointPolicy, organ
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
   };
   const result = await store.updateEndpoint(previous, next);
+  forgetEndpoint(store, organizationId, id);
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
@@ -185,6 +187,7 @@ export async function updateEndpoint(store: Store, policy: EndpointPolicy, organ
 export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
   const endpoint = await getEndpoint(store, organizationId, id);
   const result = await store.deleteEndpoint(endpoint);
+  forgetEndpoint(store, organizationId, id);
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
   return endpoint;

@@ -89,8 +89,8 @@ export interface Store {
 
   /**
    * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
-   * version), writing only the attributes that changed; returns what was written. The payload is
-   * never rewritten.
+   * version), writing only the attributes that differ from `previous`, which must be the state as
+   * read; returns what was written. The payload is never rewritten.
    */
   updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined>;
 }

@@ -236,7 +236,7 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
     }),
   );
   for (const index of await enqueueEvents(deps, toSend, laneOf)) {
-    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; they will be sent shortly, or retry with the same idempotency_key') };
+    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') };
   }
   if (created > 0) deps.metrics.record('WebhooksPublished', created);
   for (const [index, first] of repeats) outcomes[index] = outcomes[first];

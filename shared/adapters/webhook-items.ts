@@ -27,7 +27,7 @@ export const DUE_SHARDS = 8;
 /** An item of at most this many bytes costs one write unit. */
 const WRITE_UNIT_BYTES = 1024;
 /** Room left in a new state item for what attempts add (an attempt entry, a short response). */
-const GROWTH_ALLOWANCE = 192;
+const GROWTH_ALLOWANCE = 64;
 /** Below this, compressing costs more than it saves. */
 const COMPRESS_FROM_BYTES = 96;
 

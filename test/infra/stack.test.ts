@@ -160,7 +160,7 @@ describe('table', () => {
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-    expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'log_sk', AttributeType: 'S' }]));
+    expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'fo', AttributeType: 'S' }, { AttributeName: 'due_pk', AttributeType: 'S' }]));
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(
       TABLE.indexes.map((index) => ({
         IndexName: index.name,

@@ -85,6 +85,12 @@ describe('createEndpoint', () => {
       name: null,
       event_types: null,
       created_at: '2025-03-04T05:06:07Z',
+      // Beyond Lago, after its fields.
+      disabled: false,
+      disabled_at: null,
+      disabled_reason: null,
+      failing_since: null,
+      headers: {},
     });
     expect(idTime(endpoint.id)).toBe(NOW);
     expect(store.endpoints.get(endpoint.id)).toEqual(endpoint);

@@ -51,7 +51,7 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<s
     disabled: Boolean(endpoint.disabled_at),
     disabled_at: endpoint.disabled_at ?? null,
     disabled_reason: endpoint.disabled_reason ?? null,
-    failing_since: endpoint.failing_since ? isoSeconds(endpoint.failing_since) : null,
+    failing_since: endpoint.failing_since ? new Date(endpoint.failing_since).toISOString() : null,
     headers: revealed ?? maskCustomHeaders(endpoint.headers),
   };
 }

@@ -8,8 +8,8 @@ import type { ValidationDetails } from './errors.ts';
  * stays the only place secret material lives. Reads show them masked unless revealed.
  */
 
-export const MAX_CUSTOM_HEADERS = 10;
-export const MAX_HEADER_VALUE_BYTES = 1024;
+const MAX_CUSTOM_HEADERS = 10;
+const MAX_HEADER_VALUE_BYTES = 1024;
 const MAX_HEADER_NAME_LENGTH = 256;
 /** What a read shows for every value; sent back on an update, it keeps the stored value. */
 export const MASKED_VALUE = '••••';

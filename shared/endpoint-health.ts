@@ -21,8 +21,8 @@ import type { DeliveryQueue, OperationalEvent, OperationalEvents, Store } from '
 
 /** How long a webhook of a disabled endpoint waits before it looks again. */
 export const PARK_MS = 60 * 60_000;
-/** Live webhooks an enable queues, at most, in one request; it can be repeated for the rest. */
-export const RESUME_LIMIT = 2000;
+/** Live webhooks an enable queues at once, at most; the others follow when their timers fall due. */
+const RESUME_LIMIT = 2000;
 const PAGE = 100;
 const QUEUE_BATCH = 10;
 
@@ -89,7 +89,7 @@ async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, logs: We
 }
 
 /** The reason an automatic disable stores and shows. */
-export const autoDisableReason = (failingSince: number, afterMs: number) =>
+const autoDisableReason = (failingSince: number, afterMs: number) =>
   `every attempt failed since ${iso(failingSince)} (automatically disabled after ${Math.round(afterMs / 1000)} s of failures)`;
 
 /**

@@ -32,7 +32,7 @@ interface EndpointInput {
   headers?: Record<string, string> | null;
 }
 
-export const DISABLED_BY_REQUEST = 'disabled by request';
+const DISABLED_BY_REQUEST = 'disabled by request';
 
 /**
  * Lago's serialisation of an endpoint, and after Lago's fields ours: whether it is disabled, since
@@ -208,6 +208,11 @@ export async function getEndpoint(store: Store, organizationId: string, id: stri
  * failures are counted afresh from now, so its first success after that is a recovery.
  */
 export async function updateEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown, nowMs: number = Date.now()): Promise<WebhookEndpoint> {
+  return (await changeEndpoint(store, policy, organizationId, id, body, nowMs)).endpoint;
+}
+
+/** `updateEndpoint`, saying also whether this update enabled the endpoint (its waiting webhooks can go). */
+export async function changeEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown, nowMs: number): Promise<{ endpoint: WebhookEndpoint; enabled: boolean }> {
   const previous = await getEndpoint(store, organizationId, id);
   const input = parseInput(body, policy, previous);
   const disabling = input.disabled === true && !previous.disabled_at;
@@ -226,7 +231,7 @@ export async function updateEndpoint(store: Store, policy: EndpointPolicy, organ
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
-  return next;
+  return { endpoint: next, enabled: enabling };
 }
 
 export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '#shared/operational-events.ts';
 import type { OperationalEvent, OperationalEvents } from '#shared/ports.ts';
 
-export const OPERATIONAL_EVENTS_FILE = 'operational-events.jsonl';
+const OPERATIONAL_EVENTS_FILE = 'operational-events.jsonl';
 
 /**
  * Local mode's operational events: one JSON line each in DATA_DIR/operational-events.jsonl

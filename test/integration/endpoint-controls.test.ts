@@ -127,6 +127,23 @@ describe('disable and enable', () => {
   });
 });
 
+describe('the endpoint record', () => {
+  it('keeps a sender\'s marks written between an update\'s read and its write (only changed fields are written)', async () => {
+    const org = await tenant('Marks Co');
+    const created = await createEndpoint(org, { webhook_url: 'https://example.com/marks' });
+    const { store } = isolated.local.deps;
+    const previous = (await store.getEndpoint(org.id, created.lago_id))!;
+    expect(await store.markEndpointFailing(org.id, created.lago_id, 1_700_000_000_000)).toBe(true);
+    await store.markEndpointSlow(org.id, created.lago_id, 1_800_000_000_000);
+    expect(await store.updateEndpoint(previous, { ...previous, name: 'renamed' })).toBe('ok');
+    expect(await store.getEndpoint(org.id, created.lago_id)).toMatchObject({ name: 'renamed', failing_since: 1_700_000_000_000, slow_until: 1_800_000_000_000 });
+    // Cleared once, by whoever clears it first; disabled automatically only while still failing since then.
+    expect(await store.autoDisableEndpoint(org.id, created.lago_id, 1_600_000_000_000, '2026-01-01T00:00:00.000Z', 'r')).toBe(false);
+    expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(true);
+    expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(false);
+  });
+});
+
 describe('auto-disable', () => {
   const receiver = new Receiver((_req, res) => res.writeHead(503).end('down'));
   beforeAll(() => receiver.start());

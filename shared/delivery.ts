@@ -5,7 +5,7 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
 import type { OrganizationTokenSet } from './org-tokens.ts';
-import { customHeaderKey, hasCustomHeaders, openCustomHeaders } from './endpoint-headers.ts';
+import { attemptHeaders } from './endpoint-headers.ts';
 import { parkWebhook, recordEndpointHealth } from './endpoint-health.ts';
 import type { DeliveryQueue, OperationalEvents, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
@@ -385,7 +385,7 @@ async function sign(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint
   return {
     headers: {
       // The endpoint's custom headers come first: the service's own always win.
-      ...(await customHeaders(deps, endpoint)),
+      ...(await attemptHeaders(endpoint, () => deps.secrets.get(signingKeySecretName(deps.secretsPrefix)))),
       'Content-Type': 'application/json',
       'User-Agent': USER_AGENT,
       'X-Lago-Signature': signature,
@@ -397,11 +397,4 @@ async function sign(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint
       'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, log.id, timestamp, log.payload)).join(' '),
     },
   };
-}
-
-async function customHeaders(deps: SenderDeps, endpoint: WebhookEndpoint): Promise<Record<string, string>> {
-  if (!hasCustomHeaders(endpoint.headers)) return {};
-  const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-  if (!key) throw new Error('the signing key is unavailable');
-  return openCustomHeaders(customHeaderKey(key), endpoint.id, endpoint.headers);
 }

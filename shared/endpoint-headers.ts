@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import type { ValidationDetails } from './errors.ts';
+import type { WebhookEndpoint } from './model.ts';
 
 /**
  * Custom headers per endpoint (beyond Lago): up to 10, sent on every attempt before the service's own.
@@ -105,3 +106,11 @@ export const maskCustomHeaders = (sealed: Record<string, string> | null | undefi
   Object.fromEntries(Object.keys(sealed ?? {}).map((name) => [name, MASKED_VALUE]));
 
 export const hasCustomHeaders = (sealed: Record<string, string> | null | undefined): sealed is Record<string, string> => sealed !== null && sealed !== undefined && Object.keys(sealed).length > 0;
+
+/** The endpoint's custom headers for an attempt, opened; the signing key is read only when it has some. */
+export async function attemptHeaders(endpoint: WebhookEndpoint, signingKey: () => Promise<string | undefined>): Promise<Record<string, string>> {
+  if (!hasCustomHeaders(endpoint.headers)) return {};
+  const pem = await signingKey();
+  if (!pem) throw new Error('the signing key is unavailable');
+  return openCustomHeaders(customHeaderKey(pem), endpoint.id, endpoint.headers);
+}

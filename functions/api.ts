@@ -2,7 +2,7 @@ import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/deps.ts';
 import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
-import { changeEndpoint, createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint } from '#shared/endpoints.ts';
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
@@ -67,9 +67,8 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, page(event)))),
       'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
       'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => {
-        const { endpoint, enabled } = await changeEndpoint(deps.store, policy, org, pathParam(event, 'lago_id'), jsonBody(event), deps.now());
         // Enabled: its waiting webhooks are queued now rather than at their timers.
-        if (enabled) await resumeParkedWebhooks(health, endpoint);
+        const endpoint = await updateEndpoint(deps.store, policy, org, pathParam(event, 'lago_id'), jsonBody(event), deps.now(), (enabled) => resumeParkedWebhooks(health, enabled));
         return json(200, { webhook_endpoint: serializeEndpoint(endpoint) });
       }),
       'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),

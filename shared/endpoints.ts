@@ -207,12 +207,16 @@ export async function getEndpoint(store: Store, organizationId: string, id: stri
  * skips it, its queued webhooks wait); `disabled: false` enables it, and if it was failing its
  * failures are counted afresh from now, so its first success after that is a recovery.
  */
-export async function updateEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown, nowMs: number = Date.now()): Promise<WebhookEndpoint> {
-  return (await changeEndpoint(store, policy, organizationId, id, body, nowMs)).endpoint;
-}
-
-/** `updateEndpoint`, saying also whether this update enabled the endpoint (its waiting webhooks can go). */
-export async function changeEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown, nowMs: number): Promise<{ endpoint: WebhookEndpoint; enabled: boolean }> {
+export async function updateEndpoint(
+  store: Store,
+  policy: EndpointPolicy,
+  organizationId: string,
+  id: string,
+  body: unknown,
+  nowMs: number = Date.now(),
+  /** Called once the update enabled the endpoint (its waiting webhooks can go). */
+  onEnabled?: (endpoint: WebhookEndpoint) => Promise<unknown>,
+): Promise<WebhookEndpoint> {
   const previous = await getEndpoint(store, organizationId, id);
   const input = parseInput(body, policy, previous);
   const disabling = input.disabled === true && !previous.disabled_at;
@@ -231,7 +235,8 @@ export async function changeEndpoint(store: Store, policy: EndpointPolicy, organ
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
-  return { endpoint: next, enabled: enabling };
+  if (enabling) await onEnabled?.(next);
+  return next;
 }
 
 export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {

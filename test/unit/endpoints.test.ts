@@ -1,6 +1,6 @@
 // Covers shared/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { changeEndpoint, createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
+import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/errors.ts';
 import { idTime } from '#shared/ids.ts';
 import { parseCidrs } from '#shared/ssrf.ts';
@@ -294,11 +294,14 @@ describe('disable and enable', () => {
   it('says when an update enabled the endpoint, and counts a failing endpoint\'s failures afresh from then', async () => {
     const endpoint = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a' } }, NOW);
     store.endpoints.set(endpoint.id, { ...endpoint, failing_since: NOW - 86_400_000, disabled_at: '2025-03-04T05:06:07Z', disabled_reason: 'every attempt failed' });
-    const enabled = await changeEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 5000);
-    expect(enabled.enabled).toBe(true);
-    expect(serializeEndpoint(enabled.endpoint)).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: new Date(NOW + 5000).toISOString() });
+    const enabledNow: string[] = [];
+    const onEnabled = async (e: { id: string }) => enabledNow.push(e.id);
+    const enabled = await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 5000, onEnabled);
+    expect(enabledNow).toEqual([endpoint.id]);
+    expect(serializeEndpoint(enabled)).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: new Date(NOW + 5000).toISOString() });
     // Enabling an enabled endpoint changes nothing.
-    expect((await changeEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 9000)).enabled).toBe(false);
+    await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 9000, onEnabled);
+    expect(enabledNow).toHaveLength(1);
     expect(store.endpoints.get(endpoint.id)!.failing_since).toBe(NOW + 5000);
   });
 

@@ -1,7 +1,8 @@
 import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
 import { validationFailed } from '#shared/errors.ts';
-import { endpointPolicy, webhookDeps, type Deps } from '#shared/deps.ts';
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
+import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/deps.ts';
+import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
@@ -32,6 +33,10 @@ function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
 export function createApiHandler(deps: Deps): RouteHandler {
   const policy = endpointPolicy(deps);
   const webhooks = webhookDeps(deps);
+  const health = healthDeps(deps);
+  // `?reveal_headers=true`: the custom headers' values in plain text, for their owner (beyond Lago).
+  const endpointView = async (event: HttpEvent, endpoint: Awaited<ReturnType<typeof getEndpoint>>) =>
+    serializeEndpoint(endpoint, queryParams(event).get('reveal_headers') === 'true' ? await revealHeaders(policy, endpoint) : undefined);
   // Absent means the default and a number above the maximum the maximum, as Lago; anything that is
   // not a positive whole number is a 422, not silently the first page.
   const page = (event: HttpEvent) => {
@@ -60,10 +65,12 @@ export function createApiHandler(deps: Deps): RouteHandler {
     {
       'POST /api/v1/webhook_endpoints': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now())) })),
       'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, page(event)))),
-      'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
-      'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) =>
-        json(200, { webhook_endpoint: serializeEndpoint(await updateEndpoint(deps.store, policy, org, pathParam(event, 'lago_id'), jsonBody(event))) }),
-      ),
+      'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
+      'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => {
+        // Enabled: its waiting webhooks are queued now rather than at their timers.
+        const endpoint = await updateEndpoint(deps.store, policy, org, pathParam(event, 'lago_id'), jsonBody(event), deps.now(), (enabled) => resumeParkedWebhooks(health, enabled));
+        return json(200, { webhook_endpoint: serializeEndpoint(endpoint) });
+      }),
       'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
       'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
       'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),

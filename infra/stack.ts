@@ -27,6 +27,8 @@ export interface WebhookStackProps extends StackProps {
   readonly allowCidrs?: string[];
   /** Deliver to plain http:// URLs (WEBHOOK_ALLOW_HTTP). @default false */
   readonly allowHttp?: boolean;
+  /** Disable an endpoint whose every attempt failed for this many seconds, 0 never (WEBHOOK_AUTO_DISABLE_AFTER). @default 432000 (5 days) */
+  readonly autoDisableAfterSeconds?: number;
   /** An address that gets the alarms by email (the subscription must be confirmed). @default - no subscription */
   readonly alarmEmail?: string;
   /**
@@ -73,6 +75,7 @@ function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
     issuer: '',
     fastLaneMs: 3_000,
     slowAfterMs: 1_000,
+    autoDisableAfterSeconds: props.autoDisableAfterSeconds ?? 5 * 86_400,
   });
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
@@ -137,7 +140,8 @@ export class WebhookStack extends Stack {
  * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c retrySchedule=5,300,1800`).
  * Keys: retrySchedule, webhookTimeoutMs, logRetentionDays, allowCidrs, allowHttp, alarmEmail,
  * removalPolicy (retain|destroy), deletionProtection, senderMaxConcurrency, slowSenderMaxConcurrency, apiRateLimit,
- * apiBurstLimit, oldestMessageAgeAlarmMinutes, sweepIntervalMinutes, secretsPrefix, logGroupRetentionDays.
+ * apiBurstLimit, oldestMessageAgeAlarmMinutes, sweepIntervalMinutes, secretsPrefix, logGroupRetentionDays,
+ * autoDisableAfterSeconds.
  * Values from the command line are strings; cdk.json may hold numbers, booleans and arrays.
  * An unparsable value throws, naming the key.
  */
@@ -185,6 +189,7 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
     logRetentionDays: number('logRetentionDays'),
     allowCidrs: list('allowCidrs'),
     allowHttp: boolean('allowHttp'),
+    autoDisableAfterSeconds: number('autoDisableAfterSeconds'),
     alarmEmail: string('alarmEmail'),
     removalPolicy: removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : removal === 'destroy' ? RemovalPolicy.DESTROY : fail('removalPolicy', 'retain or destroy', removal),
     deletionProtection: boolean('deletionProtection'),

@@ -18,6 +18,8 @@ export interface DeliveryConfig {
   fastLaneMs: number;
   /** An attempt still running after this long marks its endpoint slow: its next webhooks take the slow lane. */
   slowAfterMs: number;
+  /** An endpoint whose every attempt failed this long is disabled automatically; 0 never. */
+  autoDisableAfterSeconds: number;
 }
 
 
@@ -45,6 +47,8 @@ const envSchema = z.object({
   API_BASE_URL: z.string().url().default('http://localhost:3000'),
   WEBHOOK_FAST_LANE_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  // 5 days, as Svix; at most 90.
+  WEBHOOK_AUTO_DISABLE_AFTER: z.coerce.number().int().min(0).max(90 * 86_400).default(5 * 86_400),
 });
 
 export class ConfigError extends Error {}
@@ -72,6 +76,7 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
     issuer: c.API_BASE_URL,
     fastLaneMs: c.WEBHOOK_FAST_LANE_MS,
     slowAfterMs: c.WEBHOOK_SLOW_AFTER_MS,
+    autoDisableAfterSeconds: c.WEBHOOK_AUTO_DISABLE_AFTER,
   };
 }
 
@@ -86,5 +91,6 @@ export function deliveryConfigToEnv(config: DeliveryConfig): Record<string, stri
     API_BASE_URL: config.issuer,
     WEBHOOK_FAST_LANE_MS: String(config.fastLaneMs),
     WEBHOOK_SLOW_AFTER_MS: String(config.slowAfterMs),
+    WEBHOOK_AUTO_DISABLE_AFTER: String(config.autoDisableAfterSeconds),
   };
 }

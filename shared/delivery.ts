@@ -5,7 +5,9 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
 import type { OrganizationTokenSet } from './org-tokens.ts';
-import type { DeliveryQueue, Store } from './ports.ts';
+import { attemptHeaders } from './endpoint-headers.ts';
+import { parkWebhook, recordEndpointHealth } from './endpoint-health.ts';
+import type { DeliveryQueue, OperationalEvents, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
@@ -63,6 +65,10 @@ export interface SenderDeps {
   slowEndpoints: Map<string, number>;
   /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
   attemptsInFlight: Set<string>;
+  /** Where automatic disables and recoveries are announced (shared/endpoint-health.ts). */
+  events: OperationalEvents;
+  /** An endpoint whose every attempt failed this long is disabled; 0 never. */
+  autoDisableAfterMs: number;
 }
 
 export interface ReceivedMessage {
@@ -82,6 +88,7 @@ export type Decision =
   | { kind: 'forward' }
   | { kind: 'wait'; seconds: number }
   | { kind: 'early' }
+  | { kind: 'paused'; redrive: boolean }
   | { kind: 'attempt'; redrive: boolean };
 
 
@@ -101,6 +108,7 @@ export function decide(log: WebhookState | undefined, message: DeliveryMessage, 
     const redriven = message.reason !== undefined && message.attempt === next;
     if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
     if (!endpoint) return { kind: 'drop', why: 'the webhook endpoint was deleted' };
+    if (endpoint.disabled_at) return { kind: 'paused', redrive: true };
     return { kind: 'attempt', redrive: true };
   }
   // A dead letter of a webhook someone retried meanwhile: the retry's own message makes its attempt.
@@ -111,6 +119,8 @@ export function decide(log: WebhookState | undefined, message: DeliveryMessage, 
   // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
   if (log.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', error: 'the webhook endpoint was deleted' };
+  // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
+  if (endpoint.disabled_at) return { kind: 'paused', redrive: false };
   const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
   if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
   if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
@@ -239,6 +249,13 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     case 'wait':
       await deps.queue.send(received.lane, [message], decision.seconds);
       return 'done';
+    case 'paused':
+      try {
+        await parkWebhook(deps, log!, endpoint!, decision.redrive);
+      } catch (error) {
+        return requeue(deps, received.lane, message, error);
+      }
+      return 'done';
     case 'early':
       // Its predecessor never got recorded (a crash): that attempt is made again and sends a new successor.
       if ((message.requeues ?? 0) >= MAX_EARLY_REQUEUES) {
@@ -345,6 +362,8 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
     deps.logger.warn(attemptContext, 'webhook changed during the attempt; its newer state stands');
     return 'done';
   }
+  // A cut attempt says nothing yet about the endpoint's health: the slow lane makes it in full.
+  if (!cut) await recordEndpointHealth(deps, endpoint, next.status === 'succeeded', started).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not record the endpoint\'s health'));
   if (next.status === 'succeeded') {
     deps.metrics.record('DeliveriesSucceeded', 1);
     deps.logger.info(attemptContext, 'webhook delivered');
@@ -381,6 +400,8 @@ async function sign(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint
   const timestamp = Math.floor(nowMs / 1000);
   return {
     headers: {
+      // The endpoint's custom headers come first: the service's own always win.
+      ...(await attemptHeaders(endpoint, () => deps.secrets.get(signingKeySecretName(deps.secretsPrefix)))),
       'Content-Type': 'application/json',
       'User-Agent': USER_AGENT,
       'X-Lago-Signature': signature,

@@ -2,12 +2,14 @@ import type { DeliveryConfig } from './config.ts';
 import { cachedEndpoints } from './endpoint-cache.ts';
 import type { SenderDeps } from './delivery.ts';
 import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from './delivery-policy.ts';
+import { customHeaderKey } from './endpoint-headers.ts';
+import type { HealthDeps } from './endpoint-health.ts';
 import type { EndpointPolicy } from './endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { OrganizationTokens } from './org-tokens.ts';
-import type { DeadLetters, DeliveryQueue, SecretStore, Store } from './ports.ts';
-import type { CachedSecrets } from './secrets.ts';
+import type { DeadLetters, DeliveryQueue, OperationalEvents, SecretStore, Store } from './ports.ts';
+import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { parseCidrs } from './ssrf.ts';
 import type { WebhookDeps } from './webhooks.ts';
 
@@ -25,6 +27,8 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Automatic disables and recoveries: EventBridge on AWS, a JSON lines file locally. */
+  events: OperationalEvents;
 }
 
 /**
@@ -38,7 +42,19 @@ export const stuckAfterMs = (config: DeliveryConfig) =>
 const allowList = (config: DeliveryConfig) => parseCidrs(config.allowCidrs.join(','));
 
 export function endpointPolicy(deps: Deps): EndpointPolicy {
-  return { allow: allowList(deps.config), allowHttp: deps.config.allowHttp };
+  return {
+    allow: allowList(deps.config),
+    allowHttp: deps.config.allowHttp,
+    headerKey: async () => {
+      const pem = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
+      if (!pem) throw new Error('the deployment signing key is unavailable');
+      return customHeaderKey(pem);
+    },
+  };
+}
+
+export function healthDeps(deps: Deps): HealthDeps {
+  return { store: deps.store, queue: deps.queue, logger: deps.logger, events: deps.events, now: deps.now, autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000 };
 }
 
 export function webhookDeps(deps: Deps): WebhookDeps {
@@ -86,5 +102,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     issuer: deps.config.issuer,
     slowEndpoints,
     attemptsInFlight,
+    events: deps.events,
+    autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
   };
 }

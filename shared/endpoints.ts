@@ -1,5 +1,6 @@
 import { forgetEndpoint } from './endpoint-cache.ts';
 import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
+import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHeaders, sealCustomHeaders } from './endpoint-headers.ts';
 import { isWebhookType } from './event-types.ts';
 import { isUuid, uuidv7 } from './ids.ts';
 import type { SignatureAlgo, WebhookEndpoint } from './model.ts';
@@ -18,6 +19,8 @@ export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 export interface EndpointPolicy {
   allow: readonly Cidr[];
   allowHttp: boolean;
+  /** The key that seals custom header values (shared/endpoint-headers.ts). @default - none: custom headers are refused as unavailable */
+  headerKey?: () => Promise<Buffer>;
 }
 
 interface EndpointInput {
@@ -25,10 +28,19 @@ interface EndpointInput {
   signature_algo?: SignatureAlgo;
   name?: string | null;
   event_types?: string[] | null;
+  disabled?: boolean;
+  /** Plain values; a masked one keeps the stored value. */
+  headers?: Record<string, string> | null;
 }
 
-/** Lago's serialisation of an endpoint. */
-export function serializeEndpoint(endpoint: WebhookEndpoint) {
+const DISABLED_BY_REQUEST = 'disabled by request';
+
+/**
+ * Lago's serialisation of an endpoint, and after Lago's fields ours: whether it is disabled, since
+ * when and why, since when its attempts have failed, and its custom headers, masked unless
+ * `revealed` (their plain values) is given.
+ */
+export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<string, string>) {
   return {
     lago_id: endpoint.id,
     lago_organization_id: endpoint.organization_id,
@@ -37,7 +49,23 @@ export function serializeEndpoint(endpoint: WebhookEndpoint) {
     name: endpoint.name,
     event_types: endpoint.event_types,
     created_at: endpoint.created_at,
+    disabled: Boolean(endpoint.disabled_at),
+    disabled_at: endpoint.disabled_at ?? null,
+    disabled_reason: endpoint.disabled_reason ?? null,
+    failing_since: endpoint.failing_since ? new Date(endpoint.failing_since).toISOString() : null,
+    headers: revealed ?? maskCustomHeaders(endpoint.headers),
   };
+}
+
+/** The endpoint's custom headers in plain text, for the owner's explicit reveal. */
+export async function revealHeaders(policy: EndpointPolicy, endpoint: WebhookEndpoint): Promise<Record<string, string>> {
+  if (!hasCustomHeaders(endpoint.headers)) return {};
+  return openCustomHeaders(await headerKey(policy), endpoint.id, endpoint.headers);
+}
+
+async function headerKey(policy: EndpointPolicy): Promise<Buffer> {
+  if (!policy.headerKey) throw unavailable('custom headers cannot be stored by this deployment');
+  return policy.headerKey();
 }
 
 /** Seconds precision, as Lago renders times. */
@@ -115,7 +143,8 @@ export function normalizeEventTypes(raw: unknown, details: ValidationDetails): s
   return values;
 }
 
-function parseInput(body: unknown, policy: EndpointPolicy, partial: boolean): EndpointInput {
+function parseInput(body: unknown, policy: EndpointPolicy, previous?: WebhookEndpoint): EndpointInput {
+  const partial = previous !== undefined;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
   const wrapper = (body as Record<string, unknown>).webhook_endpoint;
   if (typeof wrapper !== 'object' || wrapper === null || Array.isArray(wrapper)) {
@@ -135,6 +164,11 @@ function parseInput(body: unknown, policy: EndpointPolicy, partial: boolean): En
     else add(details, 'name', 'value_is_invalid');
   }
   if ('event_types' in raw) input.event_types = normalizeEventTypes(raw.event_types, details);
+  if ('disabled' in raw) {
+    if (typeof raw.disabled === 'boolean') input.disabled = raw.disabled;
+    else add(details, 'disabled', 'value_is_invalid');
+  }
+  if ('headers' in raw) input.headers = parseCustomHeaders(raw.headers, previous?.headers, details);
   if (Object.keys(details).length > 0) throw validationFailed(details);
   return input;
 }
@@ -143,15 +177,18 @@ const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] }
 const changedMeanwhile = () => unavailable('the webhook endpoint changed meanwhile; read it again and retry');
 
 export async function createEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
-  const input = parseInput(body, policy, false);
+  const input = parseInput(body, policy);
+  const id = uuidv7(nowMs);
   const endpoint: WebhookEndpoint = {
-    id: uuidv7(nowMs),
+    id,
     organization_id: organizationId,
     webhook_url: input.webhook_url!,
     signature_algo: input.signature_algo ?? 'jwt',
     name: input.name ?? null,
     event_types: input.event_types === undefined ? null : input.event_types,
     created_at: isoSeconds(nowMs),
+    ...(input.disabled ? { disabled_at: isoSeconds(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
+    ...(input.headers ? { headers: sealCustomHeaders(await headerKey(policy), id, input.headers, null) } : {}),
   };
   const result = await store.createEndpoint(endpoint, MAX_ENDPOINTS);
   if (result === 'url_taken') throw urlTaken();
@@ -166,21 +203,41 @@ export async function getEndpoint(store: Store, organizationId: string, id: stri
   return endpoint;
 }
 
-export async function updateEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, id: string, body: unknown): Promise<WebhookEndpoint> {
+/**
+ * A partial update: only the keys present change. `disabled: true` disables the endpoint (publishing
+ * skips it, its queued webhooks wait); `disabled: false` enables it, and if it was failing its
+ * failures are counted afresh from now, so its first success after that is a recovery.
+ */
+export async function updateEndpoint(
+  store: Store,
+  policy: EndpointPolicy,
+  organizationId: string,
+  id: string,
+  body: unknown,
+  nowMs: number = Date.now(),
+  /** Called once the update enabled the endpoint (its waiting webhooks can go). */
+  onEnabled?: (endpoint: WebhookEndpoint) => Promise<unknown>,
+): Promise<WebhookEndpoint> {
   const previous = await getEndpoint(store, organizationId, id);
-  const input = parseInput(body, policy, true);
+  const input = parseInput(body, policy, previous);
+  const disabling = input.disabled === true && !previous.disabled_at;
+  const enabling = input.disabled === false && Boolean(previous.disabled_at);
   const next: WebhookEndpoint = {
     ...previous,
     ...(input.webhook_url !== undefined ? { webhook_url: input.webhook_url } : {}),
     ...(input.signature_algo !== undefined ? { signature_algo: input.signature_algo } : {}),
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
+    ...(disabling ? { disabled_at: isoSeconds(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
+    ...(enabling ? { disabled_at: null, disabled_reason: null, ...(previous.failing_since ? { failing_since: nowMs } : {}) } : {}),
+    ...(input.headers !== undefined ? { headers: input.headers ? sealCustomHeaders(await headerKey(policy), previous.id, input.headers, previous.headers) : null } : {}),
   };
   const result = await store.updateEndpoint(previous, next);
   forgetEndpoint(store, organizationId, id);
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
+  if (enabling) await onEnabled?.(next);
   return next;
 }
 
@@ -212,8 +269,9 @@ export function pageMeta(page: PageRequest, total: number) {
 export async function listEndpoints(store: Store, organizationId: string, page: PageRequest) {
   const all = await store.listEndpoints(organizationId);
   const items = all.slice((page.page - 1) * page.perPage, page.page * page.perPage);
-  return { webhook_endpoints: items.map(serializeEndpoint), meta: pageMeta(page, all.length) };
+  return { webhook_endpoints: items.map((e) => serializeEndpoint(e)), meta: pageMeta(page, all.length) };
 }
 
+/** A disabled endpoint subscribes to nothing: publishing skips it. */
 export const subscribes = (endpoint: WebhookEndpoint, webhookType: string): boolean =>
-  endpoint.event_types === null || endpoint.event_types.includes(webhookType);
+  !endpoint.disabled_at && (endpoint.event_types === null || endpoint.event_types.includes(webhookType));

@@ -27,6 +27,14 @@ export interface WebhookEndpoint {
   created_at: string;
   /** Until when (ms since epoch) its webhooks take the slow lane: it answered slowly or not at all lately. Never shown by the API. */
   slow_until?: number | null;
+  /** Set while it is disabled (ISO time): publishing skips it and its queued webhooks wait (shared/endpoint-health.ts). */
+  disabled_at?: string | null;
+  /** Why: "disabled by request", or the automatic disable's account of the failures. */
+  disabled_reason?: string | null;
+  /** Since when (ms since epoch) every attempt to it has failed; cleared by its next success. */
+  failing_since?: number | null;
+  /** Custom headers sent on every attempt: each name with its value sealed (shared/endpoint-headers.ts). */
+  headers?: Record<string, string> | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';

@@ -86,6 +86,12 @@ export interface Store {
   findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
   /** Sends the endpoint's next webhooks to the slow lane until `until` (ms since epoch); nothing if it is gone. */
   markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void>;
+  /** Records the first failed attempt after a success; false if it was already failing, or is gone. */
+  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean>;
+  /** Clears `failing_since`; true only for the call that cleared it. */
+  markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean>;
+  /** Disables an endpoint still enabled and failing since `failingSince`; true only for the call that disabled it. */
+  autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean>;
 
   /**
    * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
@@ -127,4 +133,23 @@ export interface SecretStore {
   create(name: string, value: string): Promise<string>;
   /** Deletes the secret (nothing if it does not exist). */
   delete(name: string): Promise<void>;
+}
+
+/** What an operator may want to hear about, beyond logs and metrics (shared/operational-events.ts). */
+export interface OperationalEvent {
+  type: 'endpoint.disabled' | 'endpoint.recovered';
+  organization_id: string;
+  endpoint_id: string;
+  webhook_url: string;
+  /** Why it was disabled; null for a recovery. */
+  reason: string | null;
+  /** ISO time since when every attempt had failed, when known. */
+  failing_since: string | null;
+  /** ISO time of the event. */
+  at: string;
+}
+
+export interface OperationalEvents {
+  /** Publishes the event; throws when it could not. */
+  emit(event: OperationalEvent): Promise<void>;
 }

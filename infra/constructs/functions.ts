@@ -89,6 +89,8 @@ export class WebhookFunctions extends Construct {
       .allow(['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], [deadLetters]);
 
     const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
+    // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
+    const defaultEventBus = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
     const sender = (id: string, lane: Lane) => {
       const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
       const fn = new WebhookFunction(this, id, {
@@ -104,7 +106,8 @@ export class WebhookFunctions extends Construct {
         .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
         .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
         // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
-        .allow(['sqs:SendMessage'], [...lanes, deadLetters]);
+        .allow(['sqs:SendMessage'], [...lanes, deadLetters])
+        .allow(['events:PutEvents'], [defaultEventBus]);
       fn.addEventSource(new SqsEventSource(queues.lanes[lane], { batchSize: LANE_MAPPINGS[lane].batchSize, reportBatchItemFailures: true, maxConcurrency }));
       return fn;
     };

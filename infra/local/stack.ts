@@ -21,6 +21,7 @@ import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import { connectDynamoDb, connectSqs, localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
 import { createGateway } from './gateway.ts';
+import { FileOperationalEvents } from './operational-events.ts';
 import { startPoller } from './poller.ts';
 
 /** The whole service on one machine: emulators, the API gateway stand-in, the SQS poller and the sweeper. */
@@ -144,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger,
       metrics: noMetrics,
       now: Date.now,
+      events: new FileOperationalEvents(options.dataDir),
     };
     apiHandler = wrap('api', createApiHandler(deps));
     adminHandler = wrap('admin', createAdminHandler(deps));

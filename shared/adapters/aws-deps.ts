@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { deliveryConfigFromEnv } from '../config.ts';
@@ -9,6 +10,7 @@ import { OrganizationTokens } from '../org-tokens.ts';
 import { CachedSecrets } from '../secrets.ts';
 import { AwsSecretStore } from './aws-secrets.ts';
 import { DynamoDbStore } from './dynamodb-store.ts';
+import { EventBridgeOperationalEvents } from './eventbridge-events.ts';
 import { SqsDeadLetters, SqsDeliveryQueue } from './sqs-queue.ts';
 
 function required(env: Record<string, string | undefined>, name: string): string {
@@ -39,6 +41,7 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
     logger,
     metrics: emfMetrics(required(env, 'STACK_NAME')),
     now: Date.now,
+    events: new EventBridgeOperationalEvents(new EventBridgeClient({})),
   };
 }
 

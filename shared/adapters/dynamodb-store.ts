@@ -90,7 +90,35 @@ function toEndpoint(item: Item): WebhookEndpoint {
     event_types: (item.event_types as string[] | null | undefined) ?? null,
     created_at: item.created_at as string,
     slow_until: (item.slow_until as number | null | undefined) ?? null,
+    disabled_at: (item.disabled_at as string | null | undefined) ?? null,
+    disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
+    failing_since: (item.failing_since as number | null | undefined) ?? null,
+    headers: (item.headers as Record<string, string> | null | undefined) ?? null,
   };
+}
+
+/** What the API changes on an endpoint; the sender's own marks (slow_until, failing_since, an automatic disable) are written only when the API changed them. */
+const ENDPOINT_FIELDS = ['signature_algo', 'name', 'event_types', 'headers', 'disabled_at', 'disabled_reason', 'failing_since'] as const;
+
+/** SET and REMOVE clauses for the fields that differ between two versions of an endpoint. */
+function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
+  const set = ['#webhook_url = :webhook_url'];
+  const remove: string[] = [];
+  const names: Record<string, string> = { '#webhook_url': 'webhook_url' };
+  const values: Record<string, unknown> = { ':webhook_url': next.webhook_url };
+  for (const field of ENDPOINT_FIELDS) {
+    const value = next[field] ?? null;
+    if (JSON.stringify(value) === JSON.stringify(previous[field] ?? null)) continue;
+    names[`#${field}`] = field;
+    // Lago keeps name and event_types as null; the rest is absent when unset.
+    if (value === null && field !== 'name' && field !== 'event_types') {
+      remove.push(`#${field}`);
+    } else {
+      set.push(`#${field} = :${field}`);
+      values[`:${field}`] = value;
+    }
+  }
+  return { expression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
 }
 
 function cancellationCodes(error: unknown): string[] | undefined {
@@ -250,15 +278,19 @@ export class DynamoDbStore implements Store {
 
   async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
     const urlChanged = previous.webhook_url !== next.webhook_url;
+    const changes = endpointChanges(previous, next);
     try {
       await this.transact([
-        // Guarded by the URL it had when read, so the URL claims always match the endpoints.
+        // Guarded by the URL it had when read, so the URL claims always match the endpoints; only the
+        // fields that changed are written, so a sender's mark written meanwhile stays.
         {
-          Put: {
+          Update: {
             TableName: this.table,
-            Item: { ...endpointKey(previous.organization_id, previous.id), ...next },
-            ConditionExpression: 'attribute_exists(pk) AND webhook_url = :previous',
-            ExpressionAttributeValues: { ':previous': previous.webhook_url },
+            Key: endpointKey(previous.organization_id, previous.id),
+            UpdateExpression: changes.expression,
+            ConditionExpression: 'attribute_exists(pk) AND #webhook_url = :previous',
+            ExpressionAttributeNames: changes.names,
+            ExpressionAttributeValues: { ...changes.values, ':previous': previous.webhook_url },
           },
         },
         ...(urlChanged
@@ -519,6 +551,35 @@ export class DynamoDbStore implements Store {
       UpdateExpression: 'SET slow_until = :until',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':until': until },
+    });
+  }
+
+  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
+    return this.updateIf({
+      TableName: this.table,
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET failing_since = :since',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(failing_since)',
+      ExpressionAttributeValues: { ':since': since },
+    });
+  }
+
+  markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean> {
+    return this.updateIf({
+      TableName: this.table,
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'REMOVE failing_since',
+      ConditionExpression: 'attribute_exists(failing_since)',
+    });
+  }
+
+  autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean> {
+    return this.updateIf({
+      TableName: this.table,
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET disabled_at = :at, disabled_reason = :reason',
+      ConditionExpression: 'attribute_not_exists(disabled_at) AND failing_since = :since',
+      ExpressionAttributeValues: { ':at': at, ':reason': reason, ':since': failingSince },
     });
   }
 

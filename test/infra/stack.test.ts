@@ -70,6 +70,7 @@ function permissions(fn: lambda.IFunction): string[] {
 
 const ORG_TOKENS = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
 const SIGNING_KEY_PATTERN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
+const DEFAULT_BUS_PUT = 'events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
 const CONSUME = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 
 const allFunctions = () => [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper];
@@ -242,7 +243,7 @@ describe('functions', () => {
     );
   });
 
-  it('senders: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), nothing more', () => {
+  it('senders: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more', () => {
     for (const lane of LANES) {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
@@ -255,11 +256,18 @@ describe('functions', () => {
           ...CONSUME.map((action) => `${action} ${laneArn(lane)}`),
           ...sendToLanes(),
           `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
+          DEFAULT_BUS_PUT,
         ].sort(),
       );
       // A retry is a new message, never a held one: visibility changes stay within the event source's own grant.
       expect(permissions(fn).filter((p) => p.startsWith('sqs:ChangeMessageVisibility'))).toEqual([`sqs:ChangeMessageVisibility ${laneArn(lane)}`]);
     }
+  });
+
+  it('only the senders may put events, and only on the default bus', () => {
+    const putters = [...allFunctions(), stack.functions.console, stack.signingKey.provider].filter((fn) => permissions(fn).some((p) => p.startsWith('events:')));
+    expect(putters).toEqual([stack.functions.senders.fast, stack.functions.senders.slow]);
+    for (const fn of putters) expect(permissions(fn).filter((p) => p.startsWith('events:'))).toEqual([DEFAULT_BUS_PUT]);
   });
 
   it('console: nothing but its own logs', () => {

@@ -31,7 +31,8 @@ describe('webhook endpoints', () => {
     const created = await post(org, { webhook_url: 'https://example.com/hooks', signature_algo: 'hmac', name: 'prod', event_types: [' Invoice.Created', 'invoice.created', 'customer.created'] });
     expect(created.status).toBe(200);
     const endpoint = (created.body as { webhook_endpoint: Record<string, unknown> }).webhook_endpoint;
-    expect(Object.keys(endpoint)).toEqual(['lago_id', 'lago_organization_id', 'webhook_url', 'signature_algo', 'name', 'event_types', 'created_at']);
+    // Lago's fields in Lago's order, then ours (disable, health, custom headers).
+    expect(Object.keys(endpoint)).toEqual(['lago_id', 'lago_organization_id', 'webhook_url', 'signature_algo', 'name', 'event_types', 'created_at', 'disabled', 'disabled_at', 'disabled_reason', 'failing_since', 'headers']);
     expect(endpoint).toMatchObject({ lago_organization_id: org.id, webhook_url: 'https://example.com/hooks', signature_algo: 'hmac', name: 'prod', event_types: ['invoice.created', 'customer.created'] });
     expect(endpoint.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const id = endpoint.lago_id as string;

@@ -13,6 +13,7 @@ describe('deliveryConfigFromEnv', () => {
       issuer: 'http://localhost:3000',
       fastLaneMs: 3000,
       slowAfterMs: 1000,
+      autoDisableAfterSeconds: 432_000,
     });
   });
 
@@ -32,6 +33,7 @@ describe('deliveryConfigFromEnv', () => {
         API_BASE_URL: 'https://hooks.example.com',
         WEBHOOK_FAST_LANE_MS: '2000',
         WEBHOOK_SLOW_AFTER_MS: '500',
+        WEBHOOK_AUTO_DISABLE_AFTER: '3600',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -42,6 +44,7 @@ describe('deliveryConfigFromEnv', () => {
       issuer: 'https://hooks.example.com',
       fastLaneMs: 2000,
       slowAfterMs: 500,
+      autoDisableAfterSeconds: 3600,
     });
   });
 
@@ -63,6 +66,8 @@ describe('deliveryConfigFromEnv', () => {
     ['a non-numeric retention', { WEBHOOK_LOG_RETENTION_DAYS: 'forever' }],
     ['an allow-http flag that is not true or false', { WEBHOOK_ALLOW_HTTP: 'yes' }],
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
+    ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
+    ['an auto-disable period over 90 days', { WEBHOOK_AUTO_DISABLE_AFTER: String(90 * 86_400 + 1) }],
   ];
   for (const [what, env] of BAD) {
     it(`throws ConfigError naming the variable for ${what}`, () => {
@@ -77,14 +82,14 @@ describe('deliveryConfigToEnv', () => {
   it('round-trips through deliveryConfigFromEnv', () => {
     const configs = [
       deliveryConfigFromEnv({}),
-      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50 },
+      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50, autoDisableAfterSeconds: 0 },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
   });
 
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual(
-      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
+      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_AUTO_DISABLE_AFTER', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
     );
   });
 });

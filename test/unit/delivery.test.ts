@@ -64,6 +64,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     issuer: 'http://localhost',
     slowEndpoints: new Map(),
     attemptsInFlight: new Set(),
+    events: { emit: async () => undefined },
+    autoDisableAfterMs: 0,
     ...overrides,
   };
 }

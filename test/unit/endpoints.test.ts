@@ -1,6 +1,6 @@
 // Covers shared/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
+import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/errors.ts';
 import { idTime } from '#shared/ids.ts';
 import { parseCidrs } from '#shared/ssrf.ts';
@@ -85,6 +85,12 @@ describe('createEndpoint', () => {
       name: null,
       event_types: null,
       created_at: '2025-03-04T05:06:07Z',
+      // Beyond Lago, after its fields.
+      disabled: false,
+      disabled_at: null,
+      disabled_reason: null,
+      failing_since: null,
+      headers: {},
     });
     expect(idTime(endpoint.id)).toBe(NOW);
     expect(store.endpoints.get(endpoint.id)).toEqual(endpoint);
@@ -265,5 +271,42 @@ describe('listEndpoints and deleteEndpoint', () => {
     expect((await apiError(deleteEndpoint(store, OTHER_ORG, id))).code).toBe('webhook_endpoint_not_found');
     expect((await deleteEndpoint(store, ORG, id)).id).toBe(id);
     expect((await listEndpoints(store, ORG, { page: 1, perPage: 20 })).meta.total_count).toBe(2);
+  });
+});
+
+describe('disable and enable', () => {
+  let store: FakeStore;
+  beforeEach(() => {
+    store = new FakeStore();
+  });
+
+  it('disables on create or update with the reason shown, and a disabled endpoint subscribes to nothing', async () => {
+    const created = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: true } }, NOW);
+    expect(serializeEndpoint(created)).toMatchObject({ disabled: true, disabled_at: '2025-03-04T05:06:07Z', disabled_reason: 'disabled by request' });
+    expect(subscribes(created, 'invoice.created')).toBe(false);
+    const other = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/b' } }, NOW);
+    expect(subscribes(other, 'invoice.created')).toBe(true);
+    const disabled = await updateEndpoint(store, AWS, ORG, other.id, { webhook_endpoint: { disabled: true } }, NOW + 1000);
+    expect(serializeEndpoint(disabled)).toMatchObject({ disabled: true, disabled_at: '2025-03-04T05:06:08Z', disabled_reason: 'disabled by request' });
+    expect(subscribes(disabled, 'invoice.created')).toBe(false);
+  });
+
+  it('says when an update enabled the endpoint, and counts a failing endpoint\'s failures afresh from then', async () => {
+    const endpoint = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a' } }, NOW);
+    store.endpoints.set(endpoint.id, { ...endpoint, failing_since: NOW - 86_400_000, disabled_at: '2025-03-04T05:06:07Z', disabled_reason: 'every attempt failed' });
+    const enabledNow: string[] = [];
+    const onEnabled = async (e: { id: string }) => enabledNow.push(e.id);
+    const enabled = await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 5000, onEnabled);
+    expect(enabledNow).toEqual([endpoint.id]);
+    expect(serializeEndpoint(enabled)).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: new Date(NOW + 5000).toISOString() });
+    // Enabling an enabled endpoint changes nothing.
+    await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 9000, onEnabled);
+    expect(enabledNow).toHaveLength(1);
+    expect(store.endpoints.get(endpoint.id)!.failing_since).toBe(NOW + 5000);
+  });
+
+  it('refuses a disabled flag that is not a boolean', async () => {
+    const error = await apiError(createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: 'true' } }, NOW));
+    expect(error.details).toEqual({ disabled: ['value_is_invalid'] });
   });
 });

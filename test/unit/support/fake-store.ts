@@ -59,6 +59,27 @@ export class FakeStore implements Store {
     if (found?.organization_id === organizationId) found.slow_until = until;
   }
 
+  async markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.failing_since) return false;
+    found.failing_since = since;
+    return true;
+  }
+
+  async markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || !found.failing_since) return false;
+    found.failing_since = null;
+    return true;
+  }
+
+  async autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.disabled_at || found.failing_since !== failingSince) return false;
+    Object.assign(found, { disabled_at: at, disabled_reason: reason });
+    return true;
+  }
+
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
     this.lookedUpHashes.push(hash);
     return this.keyHashes.get(hash);

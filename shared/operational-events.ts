@@ -1,0 +1,27 @@
+import type { OperationalEvent } from './ports.ts';
+
+/**
+ * Operational events: an endpoint disabled automatically, an endpoint recovering after failures.
+ * On AWS they go to EventBridge's default bus, where an operator routes them (email, Slack, the
+ * organization); locally they are lines in DATA_DIR/operational-events.jsonl. Both carry the same
+ * source, detail-type and detail.
+ */
+
+export const OPERATIONAL_EVENT_SOURCE = 'lago-webhooks-aws';
+
+export const DETAIL_TYPES: Record<OperationalEvent['type'], string> = {
+  'endpoint.disabled': 'Webhook Endpoint Disabled',
+  'endpoint.recovered': 'Webhook Endpoint Recovered',
+};
+
+/** The event's detail, as documented in the README: never a header, token or payload. */
+export function operationalDetail(event: OperationalEvent) {
+  return {
+    organization_id: event.organization_id,
+    endpoint_id: event.endpoint_id,
+    webhook_url: event.webhook_url,
+    reason: event.reason,
+    failing_since: event.failing_since,
+    at: event.at,
+  };
+}

@@ -1,0 +1,254 @@
+// Disable, enable and auto-disable of webhook endpoints, their operational events, and custom headers, on a local stack of
+// their own (a 3-second auto-disable period, logs captured at level debug): a disabled endpoint receives nothing and gets
+// its queued webhook after enable; an endpoint failing for the period is disabled with its reason shown and a line in
+// DATA_DIR/operational-events.jsonl; its first success after enable is a recovery event; custom headers arrive, are
+// masked on read except to their owner's reveal, reserved names are a 422, and no log line carries a value.
+import { readFile, stat } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FileOperationalEvents } from '#infra/local/operational-events.ts';
+import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+
+let isolated: IsolatedStack;
+const logs = new LogCapture();
+const SECRET = 'Bearer it-s3cret-7d41c9e2';
+const AUTO_DISABLE_SECONDS = 3;
+
+interface Tenant {
+  id: string;
+  key: string;
+}
+
+interface EndpointView {
+  lago_id: string;
+  disabled: boolean;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  failing_since: string | null;
+  headers: Record<string, string>;
+}
+
+interface OperationalLine {
+  source: string;
+  'detail-type': string;
+  time: string;
+  detail: { organization_id: string; endpoint_id: string; webhook_url: string; reason: string | null; failing_since: string | null; at: string };
+}
+
+const admin = (method: string, path: string, body?: unknown) => isolated.call(method, path, isolated.local.adminToken, body);
+
+async function tenant(name: string): Promise<Tenant> {
+  const org = await admin('POST', '/admin/v1/organizations', { name });
+  return { id: (org.body.organization as { lago_id: string }).lago_id, key: org.body.api_key as string };
+}
+
+async function createEndpoint(org: Tenant, endpoint: Record<string, unknown>): Promise<EndpointView> {
+  const res = await isolated.call('POST', '/api/v1/webhook_endpoints', org.key, { webhook_endpoint: { signature_algo: 'hmac', ...endpoint } });
+  expect(res.status).toBe(200);
+  return res.body.webhook_endpoint as EndpointView;
+}
+
+const endpointView = async (org: Tenant, id: string, query = '') => (await isolated.call('GET', `/api/v1/webhook_endpoints/${id}${query}`, org.key)).body.webhook_endpoint as EndpointView;
+const setDisabled = (org: Tenant, id: string, disabled: boolean) => isolated.call('PUT', `/api/v1/webhook_endpoints/${id}`, org.key, { webhook_endpoint: { disabled } });
+
+async function publish(org: Tenant, objectId: string): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
+  const res = await admin('POST', '/admin/v1/webhooks', { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: objectId } });
+  expect(res.status).toBe(202);
+  return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
+}
+
+const webhookState = async (org: Tenant, id: string) => (await isolated.call('GET', `/api/v1/webhooks/${id}`, org.key)).body.webhook as { status: string; next_attempt_at: string | null; attempts_count: number };
+
+/** Parked: waiting, without an attempt, far beyond any retry of the test schedule. */
+const parked = async (org: Tenant, id: string) => {
+  const w = await webhookState(org, id);
+  return w.status !== 'succeeded' && w.next_attempt_at !== null && Date.parse(w.next_attempt_at) > Date.now() + 30 * 60_000 ? w : undefined;
+};
+
+const eventsFile = () => (isolated.local.deps.events as FileOperationalEvents).file;
+async function operationalEvents(): Promise<OperationalLine[]> {
+  const text = await readFile(eventsFile(), 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as OperationalLine);
+}
+
+beforeAll(async () => {
+  isolated = await isolatedStack(
+    'endpoint-controls',
+    { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '2,1,1,1,1,1,1,1,1,1', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_AUTO_DISABLE_AFTER: String(AUTO_DISABLE_SECONDS) },
+    { logLevel: 'debug', logDestination: logs },
+  );
+});
+
+afterAll(async () => {
+  await isolated?.stop();
+});
+
+describe('disable and enable', () => {
+  const receiver = new Receiver((_req, res, count) => res.writeHead(count === 1 ? 500 : 200).end());
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('a disabled endpoint gets no new webhook and no attempt; its queued webhook waits and arrives after enable, as a recovery', async () => {
+    const org = await tenant('Pause Co');
+    const endpoint = await createEndpoint(org, { webhook_url: receiver.url });
+    expect(endpoint).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: null, headers: {} });
+    const [queued] = await publish(org, 'inv_queued');
+    // The first attempt fails; its retry comes 2 s later and finds the endpoint disabled.
+    await receiver.waitFor(1);
+    const disabled = await setDisabled(org, endpoint.lago_id, true);
+    expect(disabled.status).toBe(200);
+    expect(disabled.body.webhook_endpoint).toMatchObject({ disabled: true, disabled_reason: 'disabled by request' });
+    expect((disabled.body.webhook_endpoint as EndpointView).disabled_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await eventually(() => parked(org, queued!.lago_id), 15_000, 'the queued webhook to wait for the enable');
+
+    // Publishing skips it.
+    expect(await publish(org, 'inv_while_disabled')).toEqual([]);
+    expect(receiver.received).toHaveLength(1);
+    expect((await webhookState(org, queued!.lago_id)).attempts_count).toBe(1);
+    expect(await endpointView(org, endpoint.lago_id)).toMatchObject({ disabled: true, disabled_reason: 'disabled by request' });
+
+    const enabled = await setDisabled(org, endpoint.lago_id, false);
+    expect(enabled.status).toBe(200);
+    expect(enabled.body.webhook_endpoint).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null });
+    const [, second] = await receiver.waitFor(2);
+    expect(second!.headers['x-lago-unique-key']).toBe(queued!.lago_id);
+    await eventually(async () => ((await webhookState(org, queued!.lago_id)).status === 'succeeded' ? true : undefined), 15_000, 'the webhook to succeed');
+    expect(receiver.received).toHaveLength(2);
+
+    const recovered = await eventually(async () => (await operationalEvents()).find((e) => e.detail.endpoint_id === endpoint.lago_id && e['detail-type'] === 'Webhook Endpoint Recovered'), 10_000, 'the recovery event');
+    expect(recovered).toMatchObject({ source: 'lago-webhooks-aws', detail: { organization_id: org.id, webhook_url: receiver.url, reason: null } });
+    expect((await endpointView(org, endpoint.lago_id)).failing_since).toBeNull();
+  });
+
+  it('refuses a disabled flag that is not a boolean, in Lago\'s shape', async () => {
+    const org = await tenant('Flag Co');
+    const endpoint = await createEndpoint(org, { webhook_url: 'https://example.com/flag' });
+    const res = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, org.key, { webhook_endpoint: { disabled: 'yes' } });
+    expect(res).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { disabled: ['value_is_invalid'] } } });
+  });
+});
+
+describe('the endpoint record', () => {
+  it('keeps a sender\'s marks written between an update\'s read and its write (only changed fields are written)', async () => {
+    const org = await tenant('Marks Co');
+    const created = await createEndpoint(org, { webhook_url: 'https://example.com/marks' });
+    const { store } = isolated.local.deps;
+    const previous = (await store.getEndpoint(org.id, created.lago_id))!;
+    expect(await store.markEndpointFailing(org.id, created.lago_id, 1_700_000_000_000)).toBe(true);
+    await store.markEndpointSlow(org.id, created.lago_id, 1_800_000_000_000);
+    expect(await store.updateEndpoint(previous, { ...previous, name: 'renamed' })).toBe('ok');
+    expect(await store.getEndpoint(org.id, created.lago_id)).toMatchObject({ name: 'renamed', failing_since: 1_700_000_000_000, slow_until: 1_800_000_000_000 });
+    // Cleared once, by whoever clears it first; disabled automatically only while still failing since then.
+    expect(await store.autoDisableEndpoint(org.id, created.lago_id, 1_600_000_000_000, '2026-01-01T00:00:00.000Z', 'r')).toBe(false);
+    expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(true);
+    expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(false);
+  });
+});
+
+describe('auto-disable', () => {
+  const receiver = new Receiver((_req, res) => res.writeHead(503).end('down'));
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it(`disables an endpoint whose every attempt failed for ${AUTO_DISABLE_SECONDS} s, shows why, writes the operational event, and stops attempting`, async () => {
+    const org = await tenant('Outage Co');
+    const endpoint = await createEndpoint(org, { webhook_url: receiver.url });
+    const [webhook] = await publish(org, 'inv_outage');
+    const view = await eventually(async () => {
+      const e = await endpointView(org, endpoint.lago_id);
+      return e.disabled ? e : undefined;
+    }, 30_000, 'the endpoint to be disabled');
+    expect(view.failing_since).toMatch(/Z$/);
+    expect(view.disabled_reason).toBe(`every attempt failed since ${view.failing_since} (automatically disabled after ${AUTO_DISABLE_SECONDS} s of failures)`);
+
+    const disabled = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id);
+    expect(disabled).toHaveLength(1);
+    expect(disabled[0]).toEqual({
+      source: 'lago-webhooks-aws',
+      'detail-type': 'Webhook Endpoint Disabled',
+      time: view.disabled_at,
+      detail: { organization_id: org.id, endpoint_id: endpoint.lago_id, webhook_url: receiver.url, reason: view.disabled_reason, failing_since: view.failing_since, at: view.disabled_at },
+    });
+    expect(Date.parse(disabled[0]!.detail.at) - Date.parse(disabled[0]!.detail.failing_since!)).toBeGreaterThanOrEqual(AUTO_DISABLE_SECONDS * 1000);
+    expect((await stat(eventsFile())).mode & 0o777).toBe(0o600);
+    expect(logs.lines.filter((line) => line.includes('webhook endpoint disabled automatically') && line.includes(endpoint.lago_id))).toHaveLength(1);
+
+    // Its webhook now waits instead of using up its retries.
+    const waiting = await eventually(() => parked(org, webhook!.lago_id), 15_000, 'the webhook to wait');
+    expect(receiver.received).toHaveLength(waiting.attempts_count);
+    expect(waiting.status).toBe('retrying');
+
+    // Fixed and enabled: the first success is a recovery.
+    receiver.reply = (_req, res) => res.writeHead(200).end();
+    expect((await setDisabled(org, endpoint.lago_id, false)).status).toBe(200);
+    await eventually(async () => ((await webhookState(org, webhook!.lago_id)).status === 'succeeded' ? true : undefined), 15_000, 'the webhook to succeed');
+    const kinds = await eventually(async () => {
+      const mine = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id).map((e) => e['detail-type']);
+      return mine.length === 2 ? mine : undefined;
+    }, 10_000, 'the recovery event');
+    expect(kinds).toEqual(['Webhook Endpoint Disabled', 'Webhook Endpoint Recovered']);
+  });
+});
+
+describe('custom headers', () => {
+  const receiver = new Receiver();
+  let owner: Tenant;
+  let endpoint: EndpointView;
+  beforeAll(async () => {
+    await receiver.start();
+    owner = await tenant('Headers Co');
+    endpoint = await createEndpoint(owner, { webhook_url: receiver.url, headers: { Authorization: SECRET, 'X-Tenant': 'acme' } });
+  });
+  afterAll(() => receiver.stop());
+
+  it('arrive on the attempt beside the signature headers', async () => {
+    expect(endpoint.headers).toEqual({ Authorization: '••••', 'X-Tenant': '••••' });
+    const [webhook] = await publish(owner, 'inv_headers');
+    const [request] = await receiver.waitFor(1);
+    expect(request!.headers.authorization).toBe(SECRET);
+    expect(request!.headers['x-tenant']).toBe('acme');
+    expect(request!.headers['x-lago-unique-key']).toBe(webhook!.lago_id);
+    expect(request!.headers['x-lago-signature-algorithm']).toBe('hmac');
+  });
+
+  it('are masked on read, revealed to their owner only, and a masked value sent back keeps the stored one', async () => {
+    expect((await endpointView(owner, endpoint.lago_id)).headers).toEqual({ Authorization: '••••', 'X-Tenant': '••••' });
+    const list = await isolated.call('GET', '/api/v1/webhook_endpoints', owner.key);
+    expect(JSON.stringify(list.body)).not.toContain('s3cret');
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({ Authorization: SECRET, 'X-Tenant': 'acme' });
+    const other = await tenant('Curious Co');
+    expect(await isolated.call('GET', `/api/v1/webhook_endpoints/${endpoint.lago_id}?reveal_headers=true`, other.key)).toEqual({ status: 404, body: { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' } });
+
+    const updated = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, { webhook_endpoint: { headers: { Authorization: '••••', 'X-Tenant': 'globex' } } });
+    expect(updated.status).toBe(200);
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({ Authorization: SECRET, 'X-Tenant': 'globex' });
+  });
+
+  it('refuse reserved names, bad names, bad values and more than 10 with a 422 in Lago\'s shape, and store nothing', async () => {
+    const cases: [unknown, string][] = [
+      [{ 'X-Lago-Signature': 'forged' }, 'header_name_is_reserved'],
+      [{ 'webhook-signature': 'v1,forged' }, 'header_name_is_reserved'],
+      [{ 'content-type': 'text/plain' }, 'header_name_is_reserved'],
+      [{ Host: 'evil.example' }, 'header_name_is_reserved'],
+      [{ 'User-Agent': 'x' }, 'header_name_is_reserved'],
+      [{ 'Transfer-Encoding': 'chunked' }, 'header_name_is_reserved'],
+      [{ 'Bad Name': 'x' }, 'header_name_is_invalid'],
+      [{ 'X-Key': 'a\r\nX-Injected: 1' }, 'header_value_is_invalid'],
+      [{ 'X-Key': 'x'.repeat(1025) }, 'header_value_is_too_long'],
+      [Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`X-H${i}`, 'v'])), 'too_many_headers'],
+    ];
+    for (const [headers, code] of cases) {
+      const res = await isolated.call('POST', '/api/v1/webhook_endpoints', owner.key, { webhook_endpoint: { webhook_url: 'https://example.com/refused', headers } });
+      expect(res, JSON.stringify(headers).slice(0, 60)).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { headers: [code] } } });
+    }
+    const put = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, { webhook_endpoint: { headers: { 'X-Lago-Unique-Key': 'forged' } } });
+    expect(put.body).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { headers: ['header_name_is_reserved'] } });
+    const list = await isolated.call('GET', '/api/v1/webhook_endpoints', owner.key);
+    expect((list.body.webhook_endpoints as EndpointView[]).map((e) => e.lago_id)).toEqual([endpoint.lago_id]);
+  });
+
+  it('never appear in the logs', () => {
+    expect(logs.lines.length).toBeGreaterThan(0);
+    expect(logs.text).toContain('webhook delivered');
+    expect(logs.text).not.toContain('it-s3cret');
+  });
+});

@@ -1,0 +1,216 @@
+// Covers shared/endpoint-health.ts through the sender (shared/delivery.ts), against real receivers on loopback: a disabled endpoint's webhooks park without an attempt, failures are marked once, an endpoint failing long enough is disabled once with an operational event, its first success is a recovery; custom headers arrive, ours win, and no log line carries their values.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery.ts';
+import { encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
+import type { Lane } from '#shared/delivery-policy.ts';
+import { customHeaderKey, sealCustomHeaders } from '#shared/endpoint-headers.ts';
+import { PARK_MS } from '#shared/endpoint-health.ts';
+import { noMetrics } from '#shared/metrics.ts';
+import type { WebhookEndpoint, WebhookLog } from '#shared/model.ts';
+import type { DeliveryQueue, OperationalEvent } from '#shared/ports.ts';
+import { CachedSecrets, signingKeySecretName } from '#shared/secrets.ts';
+import { generateSigningKey } from '#shared/signing.ts';
+import { parseCidrs } from '#shared/ssrf.ts';
+import { Receiver } from '../integration/helpers.ts';
+import { FakeStore } from './support/fake-store.ts';
+import { MemorySecrets } from './support/memory-secrets.ts';
+
+const ORG = '01900000-0000-7000-8000-0000000000a1';
+const ENDPOINT = '01900000-0000-7000-8000-0000000000e1';
+const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
+const DAY = 86_400_000;
+const PEM = generateSigningKey().privateKeyPem;
+
+class RecordingQueue implements DeliveryQueue {
+  sent: { lane: Lane; message: DeliveryMessage; delay: number }[] = [];
+  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+    for (const message of messages) this.sent.push({ lane, message, delay: delaySeconds });
+  }
+  async deadLetter(_body: DeliveryMessage | string, _reason: DeadLetterReason): Promise<void> {}
+}
+
+/** Every log call, with its fields, as text. */
+const lines: string[] = [];
+const logger = Object.fromEntries(['info', 'warn', 'error', 'debug'].map((level) => [level, (fields: unknown, message?: string) => lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`)])) as unknown as SenderDeps['logger'];
+
+let ok: Receiver;
+let down: Receiver;
+let store: FakeStore;
+let queue: RecordingQueue;
+let events: OperationalEvent[];
+let now: number;
+let endpointWrites: number;
+
+beforeAll(async () => {
+  ok = await new Receiver().start();
+  down = await new Receiver((_req, res) => res.writeHead(500).end('down')).start();
+});
+afterAll(async () => {
+  await ok.stop();
+  await down.stop();
+});
+
+function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
+  const secrets = new MemorySecrets();
+  secrets.values.set(signingKeySecretName('test'), PEM);
+  return {
+    store, queue, endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId), secrets: new CachedSecrets(secrets), secretsPrefix: 'test',
+    organizationTokens: async () => ({ current: 'token' }),
+    logger, metrics: noMetrics, now: () => now,
+    retrySchedule: [5, 5, 5, 5, 5, 5], timeoutMs: 2000, fastLaneMs: 2000, slowAfterMs: 1000,
+    allow: parseCidrs('127.0.0.0/8'), allowHttp: true, issuer: 'http://localhost',
+    slowEndpoints: new Map(), attemptsInFlight: new Set(),
+    events: { emit: async (event) => void events.push(event) },
+    autoDisableAfterMs: 5 * DAY,
+    ...overrides,
+  };
+}
+
+function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): WebhookEndpoint {
+  const e: WebhookEndpoint = { id: ENDPOINT, organization_id: ORG, webhook_url: url, signature_algo: 'hmac', name: null, event_types: null, created_at: '', ...overrides };
+  store.endpoints.set(ENDPOINT, e);
+  return e;
+}
+
+function webhook(overrides: Partial<WebhookLog> = {}): WebhookLog {
+  const at = new Date(now).toISOString();
+  const log: WebhookLog = {
+    id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: '', webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
+    payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
+    next_attempt_at: at, timer: false, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
+  };
+  store.webhooks.set(WEBHOOK, log);
+  return log;
+}
+
+const received = (attempt: number, extra: Partial<DeliveryMessage> = {}): ReceivedMessage => ({
+  messageId: `m${attempt}-${Math.random()}`,
+  body: encodeMessage({ webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG, attempt, ...extra }),
+  receiveCount: 1,
+  lane: 'fast',
+});
+
+/** The next attempt's message, delivered when it is due. */
+async function nextAttempt(sender: SenderDeps) {
+  const log = store.webhooks.get(WEBHOOK)!;
+  now = Math.max(now, Date.parse(log.next_attempt_at!)) + 10;
+  return deliver(sender, received(log.attempt_count + 1));
+}
+
+beforeEach(() => {
+  now = Date.now();
+  store = new FakeStore();
+  queue = new RecordingQueue();
+  events = [];
+  lines.length = 0;
+  ok.received.length = 0;
+  down.received.length = 0;
+  endpointWrites = 0;
+  for (const name of ['markEndpointFailing', 'markEndpointRecovered', 'autoDisableEndpoint', 'markEndpointSlow'] as const) {
+    const original = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+    (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      endpointWrites++;
+      return original(...args);
+    };
+  }
+});
+
+describe('a disabled endpoint', () => {
+  it('parks its webhook as a timer without an attempt, using up nothing of its round', async () => {
+    endpoint(ok.url, { disabled_at: new Date(now).toISOString(), disabled_reason: 'disabled by request' });
+    webhook({ status: 'retrying', attempt_count: 2, round_attempts: 2 });
+    expect(await deliver(deps(), received(3))).toBe('done');
+    expect(ok.received).toHaveLength(0);
+    expect(queue.sent).toEqual([]);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 2, round_attempts: 2, timer: true, next_attempt_at: new Date(now + PARK_MS).toISOString() });
+    expect(lines.some((l) => l.includes('endpoint disabled: webhook waits for it to be enabled'))).toBe(true);
+  });
+
+  it('parks a redriven dead letter in a new round', async () => {
+    endpoint(ok.url, { disabled_at: new Date(now).toISOString() });
+    webhook({ status: 'failed', attempt_count: 7, round_attempts: 7, next_attempt_at: null });
+    expect(await deliver(deps(), received(8, { reason: 'exhausted' }))).toBe('done');
+    expect(ok.received).toHaveLength(0);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 7, round_attempts: 0, timer: true });
+  });
+});
+
+describe('endpoint health', () => {
+  it('writes nothing to a healthy endpoint on success', async () => {
+    endpoint(ok.url);
+    webhook();
+    await deliver(deps(), received(1));
+    expect(ok.received).toHaveLength(1);
+    expect(endpointWrites).toBe(0);
+    expect(events).toEqual([]);
+  });
+
+  it('marks the first failure once, disables the endpoint once its failures last the period, with one event, and parks what follows', async () => {
+    endpoint(down.url);
+    webhook();
+    const sender = deps({ autoDisableAfterMs: 60_000 });
+    const start = now;
+    await deliver(sender, received(1));
+    expect(store.endpoints.get(ENDPOINT)!.failing_since).toBe(start);
+    expect(endpointWrites).toBe(1);
+    // Further failures within the period write nothing.
+    await nextAttempt(sender);
+    expect(endpointWrites).toBe(1);
+    now = start + 60_000;
+    await nextAttempt(sender);
+    const disabled = store.endpoints.get(ENDPOINT)!;
+    expect(disabled.disabled_at).toBe(new Date(now).toISOString());
+    expect(disabled.disabled_reason).toBe(`every attempt failed since ${new Date(start).toISOString()} (automatically disabled after 60 s of failures)`);
+    expect(events).toEqual([
+      { type: 'endpoint.disabled', organization_id: ORG, endpoint_id: ENDPOINT, webhook_url: down.url, reason: disabled.disabled_reason, failing_since: new Date(start).toISOString(), at: new Date(now).toISOString() },
+    ]);
+    expect(lines.filter((l) => l.startsWith('warn webhook endpoint disabled automatically'))).toHaveLength(1);
+    // The next message parks instead of attempting.
+    const attempts = down.received.length;
+    await nextAttempt(sender);
+    expect(down.received).toHaveLength(attempts);
+    expect(store.webhooks.get(WEBHOOK)!.timer).toBe(true);
+    expect(events).toHaveLength(1);
+  });
+
+  it('never disables when the period is 0', async () => {
+    endpoint(down.url, { failing_since: now - 90 * DAY });
+    webhook();
+    await deliver(deps({ autoDisableAfterMs: 0 }), received(1));
+    expect(store.endpoints.get(ENDPOINT)!.disabled_at).toBeUndefined();
+    expect(endpointWrites).toBe(0);
+  });
+
+  it('announces the first success after failures as a recovery, once', async () => {
+    const since = now - DAY;
+    endpoint(ok.url, { failing_since: since });
+    webhook();
+    await deliver(deps(), received(1));
+    expect(store.endpoints.get(ENDPOINT)!.failing_since).toBeNull();
+    expect(events).toEqual([{ type: 'endpoint.recovered', organization_id: ORG, endpoint_id: ENDPOINT, webhook_url: ok.url, reason: null, failing_since: new Date(since).toISOString(), at: new Date(now).toISOString() }]);
+    expect(lines.filter((l) => l.startsWith('info webhook endpoint recovered'))).toHaveLength(1);
+  });
+
+  it('delivers all the same when the event cannot be published, and says so', async () => {
+    endpoint(ok.url, { failing_since: now - DAY });
+    webhook();
+    await deliver(deps({ events: { emit: () => Promise.reject(new Error('EventBridge down')) } }), received(1));
+    expect(store.webhooks.get(WEBHOOK)!.status).toBe('succeeded');
+    expect(lines.some((l) => l.startsWith('error operational event not published'))).toBe(true);
+  });
+});
+
+describe('custom headers', () => {
+  it('are sent on the attempt, before the service\'s own headers, and never logged', async () => {
+    const sealed = sealCustomHeaders(customHeaderKey(PEM), ENDPOINT, { Authorization: 'Bearer unit-s3cret', 'X-Tenant': 'acme' }, null);
+    endpoint(down.url, { headers: sealed });
+    webhook();
+    await deliver(deps(), received(1));
+    const [request] = down.received;
+    expect(request!.headers.authorization).toBe('Bearer unit-s3cret');
+    expect(request!.headers['x-tenant']).toBe('acme');
+    expect(request!.headers['x-lago-unique-key']).toBe(WEBHOOK);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain('unit-s3cret');
+  });
+});

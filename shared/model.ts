@@ -68,6 +68,8 @@ export interface WebhookLog {
    * sweeper sends its message when it is nearly due. Otherwise a queue message holds it.
    */
   timer?: boolean;
+  /** Sent by POST /api/v1/webhook_endpoints/{lago_id}/test: an example payload, not a real event. */
+  test?: boolean;
   /** The SQS message of the last attempt (messages written before attempts were numbered are matched by it). */
   owner: string | null;
   created_at: string;

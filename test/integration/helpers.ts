@@ -8,6 +8,7 @@ import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
 import type { LogDestination } from '#shared/logger.ts';
+import { contractOf } from './contract.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
 
@@ -29,6 +30,8 @@ export async function request<T = Record<string, unknown>>(method: string, path:
     ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();
+  // Every response a test receives through here must match the OpenAPI document (test/integration/contract.ts).
+  (await contractOf(stack().url)).check(method, path, response.status, response.headers.get('content-type'), text);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -173,7 +176,9 @@ export async function isolatedStack(name: string, env: Record<string, string>, o
     local,
     async call(method, path, token, body) {
       const res = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      const text = await res.text();
+      (await contractOf(stack().url)).check(method, path, res.status, res.headers.get('content-type'), text);
+      return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
     },
     async stop() {
       await local.stop();

@@ -113,7 +113,9 @@ export function createGateway(options: GatewayOptions): Server {
         const key = bearerToken(req.headers.authorization);
         if (key === undefined || !isApiKeyShaped(key)) return refuseUnread(req, res, 401, UNAUTHORIZED);
       }
-      const body = await readBody(req);
+      // A public route (the OpenAPI document) takes no body: whatever an anonymous client sends is left unread.
+      const body = route.public ? '' : await readBody(req);
+      if (route.public && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) res.setHeader('connection', 'close');
       if (body === undefined) return refuseUnread(req, res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       const values = route.pattern.exec(path)!.slice(1);
       const now = new Date();

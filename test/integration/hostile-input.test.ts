@@ -179,9 +179,9 @@ function attempts(): Attempt[] {
   ]) {
     api('GET', `/api/v1/webhooks?${query}`);
   }
-  // Bad credentials on every route but the console's static files, which are public.
+  // Bad credentials on every route but the public ones: the console's static files and the OpenAPI document.
   const NBSP = '\u00a0';
-  for (const route of ROUTES.filter((r) => r.fn !== 'console')) {
+  for (const route of ROUTES.filter((r) => r.fn !== 'console' && !r.public)) {
     const path = route.path.replace('{lago_id}', route.path.includes('endpoints') ? endpointId : webhookId);
     for (const token of [undefined, '', 'lwh_wrong', `lwh_${'A'.repeat(43)}`, 'adm_wrong', route.fn === 'api' ? admin : key]) list.push({ method: route.method, path, token, body: '{}' });
     list.push({ method: route.method, path, token: `${NBSP}${route.fn === 'api' ? key : admin}`, body: '{}' });

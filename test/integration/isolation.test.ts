@@ -63,6 +63,7 @@ describe("another organization's ids", () => {
       ['GET', `/api/v1/webhooks/${victimWebhook}`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/retry`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/resend`, undefined, [404]],
+      ['POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, { webhook_type: 'invoice.created' }, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today }, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
       ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
@@ -77,6 +78,7 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/webhook_event_types', undefined, [200]],
       ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
       ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
+      ['GET', '/api/v1/openapi.json', undefined, [200]],
     ];
     // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.
     const tried = new Set(tries.map(([method, path]) => `${method} ${path.split('?')[0]!.replace(victimEndpoint, '{lago_id}').replace(victimWebhook, '{lago_id}')}`));

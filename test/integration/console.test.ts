@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
+import { checkResponse, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
@@ -61,6 +61,8 @@ describe('the console in Chromium', () => {
   let healthyId: string;
   let failingId: string;
   let failedWebhookId: string;
+  const contractChecks: Promise<void>[] = [];
+  const contractProblems: string[] = [];
 
   const consoleUrl = () => `${stack().url}/console/`;
 
@@ -110,6 +112,17 @@ describe('the console in Chromium', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack().url });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
+    // Every API response the console receives is checked against the OpenAPI document (the last test reads the outcome).
+    page.on('response', (response) => {
+      const url = new URL(response.url());
+      if (!url.pathname.startsWith('/api/')) return;
+      contractChecks.push(
+        response
+          .text()
+          .then((text) => checkResponse(response.request().method(), `${url.pathname}${url.search}`, response.status(), response.headers()['content-type'] ?? null, text))
+          .catch((error: unknown) => void contractProblems.push(String(error))),
+      );
+    });
     [org, other] = await Promise.all([createOrg('Console'), createOrg('Other')]);
     await Promise.all([healthy.start(), failing.start()]);
   });
@@ -384,5 +397,11 @@ describe('the console in Chromium', () => {
     await page.goto(`${consoleUrl()}#/endpoints/${healthyId}/deliveries`);
     await page.getByRole('alert').filter({ hasText: 'does not exist, or it belongs to another organization' }).waitFor();
     expect(await page.getByText('inv_console_1').count()).toBe(0);
+  });
+
+  it('received only API responses that match the OpenAPI document', async () => {
+    await Promise.all(contractChecks);
+    expect(contractProblems).toEqual([]);
+    expect(contractChecks.length).toBeGreaterThan(50);
   });
 });

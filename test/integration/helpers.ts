@@ -31,7 +31,7 @@ export async function request<T = Record<string, unknown>>(method: string, path:
   });
   const text = await response.text();
   // Every response a test receives through here must match the OpenAPI document (test/integration/contract.ts).
-  (await contractOf(stack().url)).check(method, path, response.status, response.headers.get('content-type'), text);
+  await checkContract(method, path, response, text);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -39,6 +39,15 @@ export async function request<T = Record<string, unknown>>(method: string, path:
     // not JSON: keep the text
   }
   return { status: response.status, body: body as T, text, headers: response.headers };
+}
+
+/** For tests that call with fetch themselves: fails unless the response matches the OpenAPI document. */
+export async function checkContract(method: string, path: string, response: { status: number; headers: Headers }, text: string): Promise<void> {
+  await checkResponse(method, path, response.status, response.headers.get('content-type'), text);
+}
+
+export async function checkResponse(method: string, path: string, status: number, contentType: string | null, text: string): Promise<void> {
+  (await contractOf(stack().url)).check(method, path, status, contentType, text);
 }
 
 export const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => request<T>(method, path, { token: stack().adminToken, body });
@@ -177,7 +186,7 @@ export async function isolatedStack(name: string, env: Record<string, string>, o
     async call(method, path, token, body) {
       const res = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
-      (await contractOf(stack().url)).check(method, path, res.status, res.headers.get('content-type'), text);
+      await checkContract(method, path, res, text);
       return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
     },
     async stop() {

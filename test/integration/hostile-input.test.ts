@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#infra/routes.ts';
 import { LOCAL_TABLE } from '#infra/local/stack.ts';
-import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;
 const receiver = new Receiver();
@@ -212,6 +212,7 @@ describe('hostile input', () => {
       expect(res.status, what).toBeLessThan(500);
       const parsed = JSON.parse(text) as { status?: unknown; error?: unknown };
       expect(parsed.status, what).toBe(res.status);
+      await checkContract(method, path, res, text);
       expect(typeof parsed.error, what).toBe('string');
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
     };

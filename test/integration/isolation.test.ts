@@ -3,7 +3,7 @@
 // key, HMAC token or admin token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#infra/routes.ts';
-import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();
@@ -90,6 +90,7 @@ describe("another organization's ids", () => {
       const res = await fetch(`${isolated.local.url}${path}`, { method, headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
       expect(statuses, `${method} ${path}: ${res.status} ${text}`).toContain(res.status);
+      await checkContract(method, path, res, text);
       for (const secret of secrets) expect(text, `${method} ${path} shows ${secret}`).not.toContain(secret);
       if (res.status === 404) expect((JSON.parse(text) as { status: number }).status).toBe(404);
       if (path.startsWith('/api/v1/webhooks?')) expect(JSON.parse(text)).toMatchObject({ webhooks: [] });

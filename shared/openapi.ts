@@ -181,7 +181,7 @@ function operation(route: RouteDefinition, spec: Operation) {
 }
 
 /** The routes the document describes: the organization and operator API (not the console's static files). */
-export const documentedRoutes = (routes: readonly RouteDefinition[]) => routes.filter((route) => route.fn !== 'console');
+const documentedRoutes = (routes: readonly RouteDefinition[]) => routes.filter((route) => route.fn !== 'console');
 
 export function openApiDocument(routes: readonly RouteDefinition[]) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -213,5 +213,3 @@ export function openApiDocument(routes: readonly RouteDefinition[]) {
     },
   };
 }
-
-export type OpenApiDocument = ReturnType<typeof openApiDocument>;

@@ -99,7 +99,7 @@ export function parseBatch(body: unknown): unknown[] {
 }
 
 /** What publishing one event came to: its webhooks (new, or those of an earlier publish with its key), or why not. */
-export type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown };
+type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown };
 
 const published = (webhooks: WebhookState[]) => ({
   webhooks: webhooks.map((l) => ({ lago_id: l.id, lago_webhook_endpoint_id: l.endpoint_id, webhook_url: l.endpoint_url, status: l.status })),

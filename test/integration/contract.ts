@@ -26,7 +26,7 @@ const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0')
 
 export class ContractError extends Error {}
 
-export class Contract {
+class Contract {
   private readonly ajv: Ajv2020;
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly templates: { path: string; pattern: RegExp; params: number }[];

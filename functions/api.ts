@@ -4,6 +4,9 @@ import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/deps
 import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
+import { ROUTES } from '#infra/routes.ts';
+import { openApiDocument } from '#shared/openapi.ts';
+import { publishTest } from '#shared/test-events.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
 import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
@@ -61,8 +64,15 @@ export function createApiHandler(deps: Deps): RouteHandler {
     return lagoPublicKey(key);
   };
 
+  // Built on the first request for it, then kept: it only changes with a deployment.
+  let openApi: string | undefined;
+
   return router(
     {
+      'GET /api/v1/openapi.json': async () => {
+        openApi ??= JSON.stringify(openApiDocument(ROUTES));
+        return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: openApi };
+      },
       'POST /api/v1/webhook_endpoints': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now())) })),
       'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, page(event)))),
       'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
@@ -72,6 +82,7 @@ export function createApiHandler(deps: Deps): RouteHandler {
         return json(200, { webhook_endpoint: serializeEndpoint(endpoint) });
       }),
       'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
+      'POST /api/v1/webhook_endpoints/{lago_id}/test': authed(async (org, event) => json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event)))),
       'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
       'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),
       'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),

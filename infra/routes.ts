@@ -8,6 +8,8 @@ export interface RouteDefinition {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   fn: RouteFunction;
+  /** An `api` route anyone may call, without an API key (the OpenAPI document). */
+  public?: boolean;
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -16,6 +18,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
   { method: 'PUT', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
   { method: 'DELETE', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
+  { method: 'POST', path: '/api/v1/webhook_endpoints/{lago_id}/test', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/json_public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/hmac_key', fn: 'api' },
@@ -26,6 +29,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/webhooks/{lago_id}', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/retry', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/resend', fn: 'api' },
+  // The OpenAPI document of every route here but the console's (shared/openapi.ts).
+  { method: 'GET', path: '/api/v1/openapi.json', fn: 'api', public: true },
   // The web console's static assets; it calls the /api/v1 routes above with the organization's key.
   { method: 'GET', path: '/console', fn: 'console' },
   { method: 'GET', path: '/console/{proxy+}', fn: 'console' },

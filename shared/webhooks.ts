@@ -122,12 +122,18 @@ export async function publishBatch(deps: WebhookDeps, body: unknown): Promise<({
   });
 }
 
+/** A publish aimed at one endpoint, whatever it subscribes to, and its webhooks marked as tests (shared/test-events.ts). */
+export interface PublishOptions {
+  endpointId?: string;
+  test?: boolean;
+}
+
 /**
  * The publish core behind both routes. Reads each organization and its endpoints once, writes all
  * events' webhooks through one store call (which packs them into few transactions, each event with
  * its idempotency record) and sends the messages in batches of ten.
  */
-async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<PublishOutcome[]> {
+export async function publishEvents(deps: WebhookDeps, bodies: unknown[], options: PublishOptions = {}): Promise<PublishOutcome[]> {
   const outcomes: (PublishOutcome | undefined)[] = bodies.map(() => undefined);
   const valid: { index: number; input: PublishInput; payload: string }[] = [];
   bodies.forEach((body, index) => {
@@ -177,7 +183,7 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
       firstWithKey.set(key, index);
     }
     const logs: WebhookLog[] = endpoints
-      .filter((e) => subscribes(e, input.webhook_type))
+      .filter((e) => (options.endpointId ? e.id === options.endpointId : subscribes(e, input.webhook_type)))
       .map((endpoint) => ({
         id: uuidv7(nowMs),
         organization_id: organization.id,
@@ -200,6 +206,7 @@ async function publishEvents(deps: WebhookDeps, bodies: unknown[]): Promise<Publ
         updated_at: now,
         version: 0,
         expires_at: expiresAt,
+        ...(options.test ? { test: true } : {}),
       }));
     setOf.set(index, sets.length);
     sets.push({ logs, ...(input.idempotency_key ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } } : {}) });
@@ -315,6 +322,7 @@ export function summarize(log: WebhookState) {
     attempts_count: log.attempt_count,
     last_retried_at: log.attempt_count > 1 ? (log.attempts[log.attempts.length - 1]?.at ?? null) : null,
     next_attempt_at: log.status === 'pending' || log.status === 'retrying' ? log.next_attempt_at : null,
+    test: log.test === true,
     created_at: log.created_at,
     updated_at: log.updated_at,
   };

@@ -25,6 +25,8 @@ export interface Webhook {
   attempts_count: number;
   last_retried_at: string | null;
   next_attempt_at: string | null;
+  /** Sent by "Send test event". */
+  test: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -42,6 +44,14 @@ export interface WebhookDetail extends Webhook {
   response: string | null;
   error: string | null;
   attempts: Attempt[];
+}
+
+/** GET /api/v1/webhooks/hmac_key, and the answer of a rotation. */
+export interface HmacKey {
+  hmac_key: string;
+  standard_webhooks_secret: string;
+  previous_hmac_key?: string;
+  previous_expires_at?: string;
 }
 
 export interface EventType {

@@ -178,10 +178,14 @@ function DetailPanel({ api, id, onClose, onChange }: { api: Api; id: string; onC
     const timer = setTimeout(() => void load().then(() => setPolls((n) => n + 1)), FOLLOW.intervalMs);
     return () => clearTimeout(timer);
   }, [webhook, polls]);
-  const retry = async () => {
+  const [resent, setResent] = useState(false);
+  /** Retry (a failed webhook) or resend (any settled one): a new round, then the panel follows it. */
+  const redeliver = async (action: 'retry' | 'resend') => {
     setRetryError(undefined);
+    setResent(false);
     try {
-      await api('POST', `/api/v1/webhooks/${encodeURIComponent(id)}/retry`);
+      await api('POST', `/api/v1/webhooks/${encodeURIComponent(id)}/${action}`);
+      setResent(action === 'resend');
       setPolls(0);
       await load();
     } catch (e) {
@@ -203,6 +207,12 @@ function DetailPanel({ api, id, onClose, onChange }: { api: Api; id: string; onC
             <dd>
               <Status status={webhook.status} /> {following ? <span class="hint">(following until it settles)</span> : null}
             </dd>
+            {webhook.test ? (
+              <>
+                <dt>Test event</dt>
+                <dd>Yes: an example sent with Send test event</dd>
+              </>
+            ) : null}
             <dt>Unique key</dt>
             <dd>
               <code>{webhook.unique_key}</code>
@@ -226,11 +236,20 @@ function DetailPanel({ api, id, onClose, onChange }: { api: Api; id: string; onC
           </dl>
           {webhook.status === 'failed' ? (
             <p>
-              <button type="button" onClick={retry}>
+              <button type="button" onClick={() => void redeliver('retry')}>
                 Retry
               </button>
             </p>
           ) : null}
+          {webhook.status === 'succeeded' ? (
+            <p>
+              <button type="button" class="secondary" onClick={() => void redeliver('resend')}>
+                Resend
+              </button>{' '}
+              <span class="hint">Delivers it again with the same unique key, as a new round of attempts.</span>
+            </p>
+          ) : null}
+          <p role="status">{resent ? 'Resent: a new round of attempts under the same unique key.' : ''}</p>
           <ErrorMessage error={retryError} />
           <h3>Attempts</h3>
           {webhook.attempts.length ? (
@@ -350,7 +369,10 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
               <li key={w.lago_id}>
                 <button type="button" class="delivery" onClick={() => open(w.lago_id)}>
                   <Status status={w.status} />
-                  <code class="type">{w.webhook_type}</code>
+                  <span class="type">
+                    <code>{w.webhook_type}</code>
+                    {w.test ? <span class="tag"> test</span> : null}
+                  </span>
                   <span class="http">
                     <span class="sr-only">HTTP status </span>
                     {httpText(w)}

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { Api, Endpoint } from './api.ts';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { NO_FILTERS, type Api, type Endpoint, type Webhook } from './api.ts';
 import { Deliveries } from './deliveries.tsx';
 import { go, type Route } from './route.ts';
-import { CopyButton, ErrorMessage, isNotFound } from './ui.tsx';
+import { CopyButton, Dialog, ErrorMessage, isNotFound, useEventTypes } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
 /** One endpoint: its settings (Overview) and its delivery log (Deliveries). */
@@ -40,10 +40,74 @@ function Overview({ endpoint }: { endpoint: Endpoint }) {
   );
 }
 
+/** Sends a signed example of a catalog type to this endpoint only, and links to the webhook it made. */
+function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoint; onClose: () => void }) {
+  const { types, error: catalogError } = useEventTypes(api);
+  const [type, setType] = useState(endpoint.event_types?.[0] ?? 'invoice.created');
+  const [sent, setSent] = useState<Webhook>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const categories = useMemo(() => {
+    const byCategory = new Map<string, string[]>();
+    for (const t of types) byCategory.set(t.category, [...(byCategory.get(t.category) ?? []), t.key]);
+    return [...byCategory];
+  }, [types]);
+  const send = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setSent(undefined);
+    try {
+      const r = await api<{ webhook: Webhook }>('POST', `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}/test`, { webhook_type: type });
+      setSent(r.webhook);
+    } catch (e) {
+      setError(e);
+    }
+    setBusy(false);
+  };
+  const open = (webhook: Webhook) => {
+    onClose();
+    go({ endpointId: endpoint.lago_id, tab: 'deliveries', filters: { ...NO_FILTERS }, webhookId: webhook.lago_id });
+  };
+  return (
+    <Dialog title="Send a test event" onClose={onClose}>
+      <form class="test-event" onSubmit={send}>
+        <p class="hint">Sends a signed example of the type to this endpoint only, whatever events it listens to. It is logged like any webhook, marked as a test.</p>
+        <label for="test-type">Event type to send</label>
+        <select id="test-type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
+          {categories.map(([category, keys]) => (
+            <optgroup key={category} label={category.replaceAll('_', ' ')}>
+              {keys.map((key) => (
+                <option key={key} value={key}>
+                  {key}
+                </option>
+              ))}
+            </optgroup>
+          ))}
+        </select>
+        <ErrorMessage error={catalogError} />
+        <ErrorMessage error={error} />
+        <p role="status">{sent ? `Test event ${sent.webhook_type} sent: webhook ${sent.lago_id} is ${sent.status}.` : ''}</p>
+        <div class="actions">
+          {sent ? (
+            <button type="button" class="secondary" onClick={() => open(sent)}>
+              View the webhook
+            </button>
+          ) : null}
+          <button type="submit" disabled={busy || types.length === 0}>
+            Send test event
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 export function EndpointPage({ api, route }: { api: Api; route: Route }) {
   const id = route.endpointId!;
   const [endpoint, setEndpoint] = useState<Endpoint>();
   const [error, setError] = useState<unknown>();
+  const [testing, setTesting] = useState(false);
   useEffect(() => {
     api<{ webhook_endpoint: Endpoint }>('GET', `/api/v1/webhook_endpoints/${encodeURIComponent(id)}`).then(
       (r) => setEndpoint(r.webhook_endpoint),
@@ -68,8 +132,14 @@ export function EndpointPage({ api, route }: { api: Api; route: Route }) {
         <>
           <div class="section-head">
             <h1 class="endpoint-title">{endpoint.name || endpoint.webhook_url}</h1>
-            <EndpointActions api={api} endpoint={endpoint} onChanged={setEndpoint} onDeleted={() => go({ tab: 'overview', filters: route.filters })} />
+            <span class="row-actions">
+              <button type="button" class="secondary" onClick={() => setTesting(true)}>
+                Send test event
+              </button>
+              <EndpointActions api={api} endpoint={endpoint} onChanged={setEndpoint} onDeleted={() => go({ tab: 'overview', filters: route.filters })} />
+            </span>
           </div>
+          {testing ? <SendTestEvent api={api} endpoint={endpoint} onClose={() => setTesting(false)} /> : null}
           <div role="tablist" aria-label="Endpoint" class="tabs" onKeyDown={onKeyDown}>
             {TABS.map((tab) => (
               <button

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, type Api, type Endpoint } from './api.ts';
-import { ConfirmDialog, CopyButton, Dialog, ErrorMessage, useEventTypes } from './ui.tsx';
+import { ApiError, type Api, type Endpoint, type HmacKey } from './api.ts';
+import { ConfirmDialog, CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
 
 /** Lago's Developers › Webhooks: the endpoints, the HMAC token and the JWT public key. */
 
@@ -154,15 +154,25 @@ export function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; en
 }
 
 function HmacToken({ api }: { api: Api }) {
-  const [token, setToken] = useState<string>();
+  const [key, setKey] = useState<HmacKey>();
   const [error, setError] = useState<unknown>();
   const [revealed, setRevealed] = useState(false);
+  const [rotating, setRotating] = useState(false);
+  const [rotated, setRotated] = useState(false);
   useEffect(() => {
-    api<{ webhook: { hmac_key: string } }>('GET', '/api/v1/webhooks/hmac_key').then((r) => setToken(r.webhook.hmac_key), setError);
+    api<{ webhook: HmacKey }>('GET', '/api/v1/webhooks/hmac_key').then((r) => setKey(r.webhook), setError);
   }, [api]);
+  const token = key?.hmac_key;
   return (
     <section class="card" aria-labelledby="hmac-title">
-      <h2 id="hmac-title">HMAC signature token</h2>
+      <div class="section-head">
+        <h2 id="hmac-title">HMAC signature token</h2>
+        {token ? (
+          <button type="button" class="secondary" onClick={() => setRotating(true)}>
+            Rotate
+          </button>
+        ) : null}
+      </div>
       <p class="hint">Receivers of HMAC-signed webhooks check the X-Lago-Signature header with this token.</p>
       <ErrorMessage error={error} />
       {token ? (
@@ -173,6 +183,28 @@ function HmacToken({ api }: { api: Api }) {
           </button>
           <CopyButton text={token} />
         </div>
+      ) : null}
+      {rotated ? <p role="status">New token created. X-Lago-Signature now uses it.</p> : null}
+      {key?.previous_expires_at ? (
+        <p class="hint" data-testid="previous-expiry">
+          The previous token still signs the webhook-signature header until {formatTime(key.previous_expires_at)}: move receivers to the new token before then.
+        </p>
+      ) : null}
+      {rotating ? (
+        <ConfirmDialog
+          title="Rotate HMAC token"
+          message="Rotate the HMAC token? X-Lago-Signature switches to a new token at once. For 24 hours the webhook-signature header carries signatures from both tokens, so receivers that verify it can move over without a failed check."
+          confirm="Rotate token"
+          onClose={() => setRotating(false)}
+          onConfirm={async () => {
+            const r = await api<{ webhook: HmacKey }>('POST', '/api/v1/webhooks/hmac_key/rotate', {});
+            setKey(r.webhook);
+            // The new token is what the user came for: shown at once.
+            setRevealed(true);
+            setRotated(true);
+            setRotating(false);
+          }}
+        />
       ) : null}
     </section>
   );

@@ -46,8 +46,9 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /** Why a route without an API Gateway authorizer is fine, for cdk-nag. */
-const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'>, string> = {
+const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'> | 'public', string> = {
   api: 'Organization routes are authenticated by the api function (Bearer API key, stored hashed, compared in constant time) so that a refusal keeps Lago\'s 401 error shape.',
+  public: 'The OpenAPI document route serves a public description of the API (no data, no secret), generated from the route table; every other /api route checks the API key.',
   console: 'The console route serves only the public static files of the web console (no data, no secret); the console then calls the /api/v1 routes with the organization\'s API key.',
 };
 
@@ -103,7 +104,7 @@ export class WebhookApi extends Construct {
         integration: integrations[route.fn],
         authorizer: operator ? iamAuthorizer : undefined,
       });
-      if (route.fn !== 'admin' && created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: PUBLIC_ROUTE_REASONS[route.fn] });
+      if (route.fn !== 'admin' && created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: PUBLIC_ROUTE_REASONS[route.public ? 'public' : route.fn] });
     }
   }
 

@@ -15,6 +15,7 @@ interface CompiledRoute {
   key: string;
   method: string;
   fn: RouteFunction;
+  public: boolean;
   pattern: RegExp;
   params: string[];
   statics: number;
@@ -32,7 +33,7 @@ const compiled: CompiledRoute[] = ROUTES.map((route) => {
       return param[2] ? '(.+)' : '([^/]+)';
     })
     .join('/');
-  return { key: routeKey(route), method: route.method, fn: route.fn, pattern: new RegExp(`^${source}$`), params, statics: route.path.split('/').length - params.length };
+  return { key: routeKey(route), method: route.method, fn: route.fn, public: route.public === true, pattern: new RegExp(`^${source}$`), params, statics: route.path.split('/').length - params.length };
   // The most specific route wins, as on API Gateway (public_key before {lago_id}).
 }).sort((a, b) => b.statics - a.statics);
 
@@ -108,11 +109,13 @@ export function createGateway(options: GatewayOptions): Server {
       // make the gateway buffer bodies. Organization keys are only checked for shape here; the api
       // function looks them up.
       if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return refuseUnread(req, res, 401, UNAUTHORIZED);
-      if (route.fn === 'api') {
+      if (route.fn === 'api' && !route.public) {
         const key = bearerToken(req.headers.authorization);
         if (key === undefined || !isApiKeyShaped(key)) return refuseUnread(req, res, 401, UNAUTHORIZED);
       }
-      const body = await readBody(req);
+      // A public route (the OpenAPI document) takes no body: whatever an anonymous client sends is left unread.
+      const body = route.public ? '' : await readBody(req);
+      if (route.public && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) res.setHeader('connection', 'close');
       if (body === undefined) return refuseUnread(req, res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       const values = route.pattern.exec(path)!.slice(1);
       const now = new Date();

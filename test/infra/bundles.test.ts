@@ -55,13 +55,14 @@ describe('bundles', () => {
     expect(bare).toMatchObject({ statusCode: 301, headers: { location: '/console/' } });
   });
 
-  it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape, the sender takes an empty batch', () => {
+  it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape and serves its OpenAPI document, the sender takes an empty batch', () => {
     const script = `
       const api = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.api)).href)});
       const sender = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.senders.fast)).href)});
       const refused = await api.handler({ version: '2.0', routeKey: 'GET /api/v1/webhook_endpoints', rawPath: '/api/v1/webhook_endpoints', headers: {}, requestContext: { requestId: 'r1' } });
       const batch = await sender.handler({ Records: [] });
-      process.stdout.write(JSON.stringify({ node: process.versions.node, refused, batch }));`;
+      const openapi = await api.handler({ version: '2.0', routeKey: 'GET /api/v1/openapi.json', rawPath: '/api/v1/openapi.json', headers: {}, requestContext: { requestId: 'r2' } });
+      process.stdout.write(JSON.stringify({ node: process.versions.node, refused, batch, openapi }));`;
     const queues = 'https://sqs.eu-west-1.amazonaws.com/123456789012';
     const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
@@ -78,10 +79,13 @@ describe('bundles', () => {
         SECRETS_PREFIX: 'LagoWebhooks',
       },
     });
-    const { node, refused, batch } = JSON.parse(output) as { node: string; refused: { statusCode: number; body: string }; batch: unknown };
+    const { node, refused, batch, openapi } = JSON.parse(output) as { node: string; refused: { statusCode: number; body: string }; batch: unknown; openapi: { statusCode: number; body: string } };
     expect(node.split('.')[0]).toBe('24');
     expect(refused.statusCode).toBe(401);
     expect(JSON.parse(refused.body)).toEqual({ status: 401, error: 'Unauthorized' });
     expect(batch).toEqual({ batchItemFailures: [] });
+    // The OpenAPI document is built inside the bundle, without a key.
+    expect(openapi.statusCode).toBe(200);
+    expect(JSON.parse(openapi.body)).toMatchObject({ openapi: '3.1.0', paths: { '/api/v1/webhook_endpoints/{lago_id}/test': { post: { summary: 'Send a test event' } } } });
   });
 });

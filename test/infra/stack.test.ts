@@ -392,6 +392,20 @@ describe('HTTP API', () => {
     }
   });
 
+  it('serves the OpenAPI document and test events from the api function: GET /api/v1/openapi.json (public) and POST .../test, no authorizer', () => {
+    const routes = Object.values(resources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties);
+    const integrations = resources('AWS::ApiGatewayV2::Integration');
+    for (const key of ['GET /api/v1/openapi.json', 'POST /api/v1/webhook_endpoints/{lago_id}/test']) {
+      const route = routes.find((r) => r.RouteKey === key);
+      expect(route, key).toBeDefined();
+      expect(route!.AuthorizationType ?? 'NONE').toBe('NONE');
+      const integration = integrations[text(route!.Target).replace(/^integrations\/<(.*)>$/, '$1')]!;
+      expect(text(integration.Properties.IntegrationUri)).toBe(`<${id(stack.functions.api)}.Arn>`);
+    }
+    // Only the document is public; the handler checks the API key on every other /api route.
+    expect(ROUTES.filter((route) => route.public).map(routeKey)).toEqual(['GET /api/v1/openapi.json']);
+  });
+
   it('offers the operator a policy to call exactly the /admin routes', () => {
     const policies = Object.values(resources('AWS::IAM::ManagedPolicy'));
     expect(policies).toHaveLength(1);

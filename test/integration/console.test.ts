@@ -1,13 +1,14 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
-// as an organization would: sign in, keys, adding/editing/deleting endpoints, deliveries, filters, the detail panel, retry,
-// recover, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
+// as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, deliveries, filters, the detail
+// panel, retry, resend, recover, test events, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
+import { checkResponse, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
@@ -60,6 +61,8 @@ describe('the console in Chromium', () => {
   let healthyId: string;
   let failingId: string;
   let failedWebhookId: string;
+  const contractChecks: Promise<void>[] = [];
+  const contractProblems: string[] = [];
 
   const consoleUrl = () => `${stack().url}/console/`;
 
@@ -90,6 +93,10 @@ describe('the console in Chromium', () => {
     );
   }
 
+  /** A time as the console shows it (UTC, to the second). */
+  const shownTime = (iso: string) => `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC`;
+  const hmacKey = async () => (await request<{ webhook: { hmac_key: string; previous_hmac_key?: string; previous_expires_at?: string } }>('GET', '/api/v1/webhooks/hmac_key', { token: org.apiKey })).body.webhook;
+
   const endpointRow = (name: string) => page.getByRole('listitem').filter({ has: page.getByRole('link', { name: new RegExp(`^${name}\\b`) }) });
   const details = () => page.getByRole('dialog', { name: 'Webhook details' });
 
@@ -105,6 +112,17 @@ describe('the console in Chromium', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack().url });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
+    // Every API response the console receives is checked against the OpenAPI document (the last test reads the outcome).
+    page.on('response', (response) => {
+      const url = new URL(response.url());
+      if (!url.pathname.startsWith('/api/')) return;
+      contractChecks.push(
+        response
+          .text()
+          .then((text) => checkResponse(response.request().method(), `${url.pathname}${url.search}`, response.status(), response.headers()['content-type'] ?? null, text))
+          .catch((error: unknown) => void contractProblems.push(String(error))),
+      );
+    });
     [org, other] = await Promise.all([createOrg('Console'), createOrg('Other')]);
     await Promise.all([healthy.start(), failing.start()]);
   });
@@ -146,6 +164,30 @@ describe('the console in Chromium', () => {
     await jwtSection.getByRole('button', { name: 'Copy' }).click();
     await jwtSection.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(jwt.body.webhook.public_key);
+  });
+
+  it('rotates the HMAC token after a confirmation, showing the new token and until when the previous one still signs', async () => {
+    const before = (await hmacKey()).hmac_key;
+    const card = page.getByRole('region', { name: 'HMAC signature token' });
+    await card.getByRole('button', { name: 'Rotate' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Rotate HMAC token' });
+    await confirm.getByText('X-Lago-Signature switches to a new token at once').waitFor();
+    await shoot('rotate-confirmation', false);
+    // Cancel changes nothing.
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await hmacKey()).hmac_key).toBe(before);
+
+    await card.getByRole('button', { name: 'Rotate' }).click();
+    await confirm.getByRole('button', { name: 'Rotate token' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await card.getByRole('status').filter({ hasText: 'New token created. X-Lago-Signature now uses it.' }).waitFor();
+    const after = await hmacKey();
+    expect(after.hmac_key).not.toBe(before);
+    expect(after.previous_hmac_key).toBe(before);
+    expect(await page.getByTestId('hmac-token').textContent()).toBe(after.hmac_key);
+    expect(await card.getByTestId('previous-expiry').textContent()).toContain(`until ${shownTime(after.previous_expires_at!)}`);
+    await shoot('rotated', false);
   });
 
   it('adds an HMAC endpoint from the form, showing the server\'s validation errors next to their field', async () => {
@@ -221,6 +263,14 @@ describe('the console in Chromium', () => {
     await panel.getByRole('cell', { name: '200', exact: true }).waitFor();
     expect(await panel.getByRole('button', { name: 'Retry' }).count()).toBe(0);
     await shoot('detail', false);
+
+    // Resend a succeeded webhook: a second attempt in the panel, and the receiver gets it again under the same unique key.
+    await panel.getByRole('button', { name: 'Resend' }).click();
+    await panel.getByRole('status').filter({ hasText: 'Resent: a new round of attempts under the same unique key.' }).waitFor();
+    await eventually(async () => ((await panel.getByRole('cell', { name: '200', exact: true }).count()) === 2 ? true : undefined), 20_000, 'the second attempt in the panel');
+    const [first, again] = await healthy.waitFor(2);
+    expect(again!.headers['x-lago-unique-key']).toBe(first!.headers['x-lago-unique-key']);
+    expect(again!.body).toBe(first!.body);
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
   });
@@ -300,6 +350,30 @@ describe('the console in Chromium', () => {
     await shoot('deliveries-long', false);
   });
 
+  it('sends a test event of a type picked from the catalog, which verifies, and opens the webhook it made', async () => {
+    await page.goto(`${consoleUrl()}#/endpoints/${healthyId}`);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Send a test event' });
+    await dialog.getByLabel('Event type to send').selectOption('subscription.started');
+    await shoot('send-test-event', false);
+    const before = healthy.received.length;
+    await dialog.getByRole('button', { name: 'Send test event' }).click();
+    await dialog.getByRole('status').filter({ hasText: /^Test event subscription\.started sent: webhook [0-9a-f-]{36} is (pending|retrying|succeeded)\.$/ }).waitFor();
+    const got = (await healthy.waitFor(before + 1))[before]!;
+    expect(JSON.parse(got.body)).toMatchObject({ webhook_type: 'subscription.started', object_type: 'subscription', organization_id: org.id });
+    expect(got.headers['x-lago-signature']).toBe(createHmac('sha256', (await hmacKey()).hmac_key).update(got.body).digest('base64'));
+
+    await dialog.getByRole('button', { name: 'View the webhook' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const panel = details();
+    await panel.getByText('Yes: an example sent with Send test event').waitFor();
+    await panel.locator('.status', { hasText: 'succeeded' }).waitFor({ timeout: 20_000 });
+    expect(JSON.parse((await panel.getByLabel('Payload').textContent())!)).toEqual(JSON.parse(got.body));
+    await shoot('test-event-detail', false);
+    await page.keyboard.press('Escape');
+    await refreshUntil(page.getByRole('button', { name: /^succeeded subscription\.started test HTTP status 200/ }));
+  });
+
   it('deletes an endpoint after a confirmation', async () => {
     await page.goto(consoleUrl());
     await endpointRow('Flaky').getByRole('button', { name: 'Delete' }).click();
@@ -323,5 +397,11 @@ describe('the console in Chromium', () => {
     await page.goto(`${consoleUrl()}#/endpoints/${healthyId}/deliveries`);
     await page.getByRole('alert').filter({ hasText: 'does not exist, or it belongs to another organization' }).waitFor();
     expect(await page.getByText('inv_console_1').count()).toBe(0);
+  });
+
+  it('received only API responses that match the OpenAPI document', async () => {
+    await Promise.all(contractChecks);
+    expect(contractProblems).toEqual([]);
+    expect(contractChecks.length).toBeGreaterThan(50);
   });
 });

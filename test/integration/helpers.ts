@@ -8,6 +8,7 @@ import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
 import type { LogDestination } from '#shared/logger.ts';
+import { contractOf } from './contract.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
 
@@ -29,6 +30,8 @@ export async function request<T = Record<string, unknown>>(method: string, path:
     ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();
+  // Every response a test receives through here must match the OpenAPI document (test/integration/contract.ts).
+  await checkContract(method, path, response, text);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -36,6 +39,15 @@ export async function request<T = Record<string, unknown>>(method: string, path:
     // not JSON: keep the text
   }
   return { status: response.status, body: body as T, text, headers: response.headers };
+}
+
+/** For tests that call with fetch themselves: fails unless the response matches the OpenAPI document. */
+export async function checkContract(method: string, path: string, response: { status: number; headers: Headers }, text: string): Promise<void> {
+  await checkResponse(method, path, response.status, response.headers.get('content-type'), text);
+}
+
+export async function checkResponse(method: string, path: string, status: number, contentType: string | null, text: string): Promise<void> {
+  (await contractOf(stack().url)).check(method, path, status, contentType, text);
 }
 
 export const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => request<T>(method, path, { token: stack().adminToken, body });
@@ -173,7 +185,9 @@ export async function isolatedStack(name: string, env: Record<string, string>, o
     local,
     async call(method, path, token, body) {
       const res = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      const text = await res.text();
+      await checkContract(method, path, res, text);
+      return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
     },
     async stop() {
       await local.stop();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#infra/routes.ts';
 import { LOCAL_TABLE } from '#infra/local/stack.ts';
-import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;
 const receiver = new Receiver();
@@ -179,9 +179,9 @@ function attempts(): Attempt[] {
   ]) {
     api('GET', `/api/v1/webhooks?${query}`);
   }
-  // Bad credentials on every route but the console's static files, which are public.
+  // Bad credentials on every route but the public ones: the console's static files and the OpenAPI document.
   const NBSP = '\u00a0';
-  for (const route of ROUTES.filter((r) => r.fn !== 'console')) {
+  for (const route of ROUTES.filter((r) => r.fn !== 'console' && !r.public)) {
     const path = route.path.replace('{lago_id}', route.path.includes('endpoints') ? endpointId : webhookId);
     for (const token of [undefined, '', 'lwh_wrong', `lwh_${'A'.repeat(43)}`, 'adm_wrong', route.fn === 'api' ? admin : key]) list.push({ method: route.method, path, token, body: '{}' });
     list.push({ method: route.method, path, token: `${NBSP}${route.fn === 'api' ? key : admin}`, body: '{}' });
@@ -212,6 +212,7 @@ describe('hostile input', () => {
       expect(res.status, what).toBeLessThan(500);
       const parsed = JSON.parse(text) as { status?: unknown; error?: unknown };
       expect(parsed.status, what).toBe(res.status);
+      await checkContract(method, path, res, text);
       expect(typeof parsed.error, what).toBe('string');
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
     };

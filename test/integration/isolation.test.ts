@@ -3,7 +3,7 @@
 // key, HMAC token or admin token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#infra/routes.ts';
-import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();
@@ -63,6 +63,7 @@ describe("another organization's ids", () => {
       ['GET', `/api/v1/webhooks/${victimWebhook}`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/retry`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/resend`, undefined, [404]],
+      ['POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, { webhook_type: 'invoice.created' }, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today }, [404]],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
       ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
@@ -77,6 +78,7 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/webhook_event_types', undefined, [200]],
       ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
       ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
+      ['GET', '/api/v1/openapi.json', undefined, [200]],
     ];
     // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.
     const tried = new Set(tries.map(([method, path]) => `${method} ${path.split('?')[0]!.replace(victimEndpoint, '{lago_id}').replace(victimWebhook, '{lago_id}')}`));
@@ -88,6 +90,7 @@ describe("another organization's ids", () => {
       const res = await fetch(`${isolated.local.url}${path}`, { method, headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
       expect(statuses, `${method} ${path}: ${res.status} ${text}`).toContain(res.status);
+      await checkContract(method, path, res, text);
       for (const secret of secrets) expect(text, `${method} ${path} shows ${secret}`).not.toContain(secret);
       if (res.status === 404) expect((JSON.parse(text) as { status: number }).status).toBe(404);
       if (path.startsWith('/api/v1/webhooks?')) expect(JSON.parse(text)).toMatchObject({ webhooks: [] });

@@ -419,6 +419,7 @@ describe('webhook details', () => {
       attempts_count: n,
       last_retried_at: attempts[n - 1]!.at,
       next_attempt_at: null,
+      test: false,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       payload: { webhook_type: 'invoice.created', object_type: 'invoice', organization_id: org.id, invoice: object },

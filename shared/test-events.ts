@@ -1,0 +1,24 @@
+import { getEndpoint } from './endpoints.ts';
+import { notFound } from './errors.ts';
+import { exampleFor } from './event-examples.ts';
+import { parseBody, TestEventRequest } from './openapi-schemas.ts';
+import { detail, envelope, publishEvents, type WebhookDeps } from './webhooks.ts';
+
+/**
+ * Test events: a signed example of a webhook type, sent to one endpoint only (whatever types it
+ * listens to), through the same publish core, queue and sender as any webhook. Its log is marked
+ * `test: true`.
+ */
+export async function publishTest(deps: WebhookDeps, organizationId: string, endpointId: string, body: unknown) {
+  const endpoint = await getEndpoint(deps.store, organizationId, endpointId);
+  const { webhook_type } = parseBody(TestEventRequest, body);
+  const example = exampleFor(webhook_type);
+  const input = { organization_id: organizationId, webhook_type, object_type: example.object_type, object: example.object };
+  const [outcome] = await publishEvents(deps, [input], { endpointId: endpoint.id, test: true });
+  if (!outcome || 'error' in outcome) throw outcome?.error;
+  const [log] = outcome.webhooks;
+  // The endpoint was deleted between the read and the publish.
+  if (!log) throw notFound('webhook_endpoint');
+  deps.logger.info({ organization_id: organizationId, endpoint_id: endpoint.id, webhook_id: log.id, webhook_type }, 'test event sent');
+  return { webhook: detail({ ...log, payload: envelope(input) }) };
+}

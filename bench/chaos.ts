@@ -125,20 +125,30 @@ interface ServicePorts {
   sqs: number;
 }
 
-class Service {
+/** `npm start` in a child process, on fixed ports and its own DATA_DIR, so it can be killed and started again on the same data. */
+export class Service {
   private child: ChildProcess | undefined;
   private output = '';
   readonly url: string;
-
   private readonly dataDir: string;
   private readonly ports: ServicePorts;
   readonly adminToken: string;
+  /** More environment for the service (delivery settings). */
+  private readonly env: Record<string, string>;
 
-  constructor(dataDir: string, ports: ServicePorts, adminToken: string) {
+  constructor(dataDir: string, ports: ServicePorts, adminToken: string, env: Record<string, string> = {}) {
     this.dataDir = dataDir;
     this.ports = ports;
     this.adminToken = adminToken;
+    this.env = env;
     this.url = `http://127.0.0.1:${ports.api}`;
+  }
+
+  /** A service on free ports in a new temporary DATA_DIR. */
+  static async create(env: Record<string, string> = {}): Promise<{ service: Service; dataDir: string }> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-service-'));
+    const ports = { api: await freePort(), dynamoDb: await freePort(), sqs: await freePort() };
+    return { service: new Service(dataDir, ports, generateAdminToken(), env), dataDir };
   }
 
   /** `node bin/local.ts` in a process group of its own, so one signal reaches DynamoDB Local (Java) too. */
@@ -159,10 +169,7 @@ class Service {
         ADMIN_TOKEN: this.adminToken,
         LOG_LEVEL: 'warn',
         WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
-        WEBHOOK_RETRY_SCHEDULE: CHAOS_DELIVERY.retrySchedule,
-        WEBHOOK_TIMEOUT_MS: String(CHAOS_DELIVERY.timeoutMs),
-        WEBHOOK_FAST_LANE_MS: String(CHAOS_DELIVERY.fastLaneMs),
-        WEBHOOK_SLOW_AFTER_MS: String(CHAOS_DELIVERY.slowAfterMs),
+        ...this.env,
       },
     });
     this.child = child;
@@ -408,9 +415,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = seeded(options.seed ?? 11);
   const visibility = Math.max(...LANES.map((lane) => visibilityTimeoutSeconds(lane, CHAOS_DELIVERY)));
   const settleBoundSeconds = visibility + 60;
-  const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-chaos-'));
-  const ports = { api: await freePort(), dynamoDb: await freePort(), sqs: await freePort() };
-  const service = new Service(dataDir, ports, generateAdminToken());
+  const { service, dataDir } = await Service.create({
+    WEBHOOK_RETRY_SCHEDULE: CHAOS_DELIVERY.retrySchedule,
+    WEBHOOK_TIMEOUT_MS: String(CHAOS_DELIVERY.timeoutMs),
+    WEBHOOK_FAST_LANE_MS: String(CHAOS_DELIVERY.fastLaneMs),
+    WEBHOOK_SLOW_AFTER_MS: String(CHAOS_DELIVERY.slowAfterMs),
+  });
   // Receivers 0 to 2 answer at random (0 is also down for a while); 3 fails every POST until healed.
   const receivers = TYPES.map((_, i) => new ChaosReceiver(random, CHAOS_DELIVERY.timeoutMs + 1_000, i === TYPES.length - 1));
   try {

@@ -22,6 +22,8 @@ import { generateAdminToken } from '#infra/local/env.ts';
 export interface ChaosOptions {
   /** Events published; each goes to one endpoint. */
   events: number;
+  /** Events published per second, paced, so the backlog stays what the service drains. @default 20 */
+  rate?: number;
   /** Seeds the receivers' answers and the order of routes, so a run can be replayed. @default 11 */
   seed?: number;
   /** Progress lines (stderr for the soak, nothing in the test). @default - silent */
@@ -461,6 +463,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       idempotency_key: `chaos-${i}`,
     });
 
+    // Paced: event i is due at publishStart + i / rate; a kill's downtime moves the schedule back.
+    const rate = options.rate ?? 20;
+    let publishStart = Date.now();
     let restarting: Promise<void> | undefined;
     const crash = (): Promise<void> => {
       restarting ??= (async () => {
@@ -473,6 +478,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         log(`kill ${inFlightAtKills.length}: SIGKILL to the service's process group after ${eventsAccepted.size} accepted events, ${inFlightAtKills.at(-1)} requests open at receivers; no process left, ports free; restarting on the same data`);
         await service.start();
         lastRestart = Date.now();
+        publishStart += lastRestart - killedAt;
         log(`restarted, ${((lastRestart - killedAt) / 1000).toFixed(1)} s after the kill`);
       })().finally(() => (restarting = undefined));
       ready = restarting;
@@ -540,6 +546,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const take = batch ? Math.min(BATCH_SIZE, options.events - next) : 1;
         let pending = Array.from({ length: take }, (_, k) => next + k);
         next += take;
+        const due = publishStart + ((pending.at(-1)! + 1) / rate) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
         for (let tries = 0; pending.length > 0 && tries < MAX_TRIES; tries++) {
           if (tries > 0) await sleep(200);
           await ready;

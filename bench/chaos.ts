@@ -448,6 +448,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     // Publishers take events in order; a kill pauses them until the service is back.
     const accepted = new Set<string>();
+    /** How each webhook was accepted, to tell where a lost one came from. */
+    const acceptedHow = new Map<string, string>();
+    const killTimes: number[] = [];
+    const relative = (at: number) => killTimes.map((k, n) => `${((at - k) / 1000).toFixed(1)} s after kill ${n + 1}`).join(', ') || 'before any kill';
     const eventsAccepted = new Set<number>();
     let refused = 0;
     let next = 0;
@@ -473,6 +477,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const deadline = Date.now() + 5_000;
         while (receivers.every((r) => r.open === 0) && Date.now() < deadline) await sleep(20);
         inFlightAtKills.push(receivers.reduce((sum, r) => sum + r.open, 0));
+        killTimes.push(Date.now());
         const killedAt = Date.now();
         await service.kill();
         log(`kill ${inFlightAtKills.length}: SIGKILL to the service's process group after ${eventsAccepted.size} accepted events, ${inFlightAtKills.at(-1)} requests open at receivers; no process left, ports free; restarting on the same data`);
@@ -512,7 +517,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       try {
         const res = await service.request<SingleAnswer>('POST', '/admin/v1/webhooks', service.adminToken, event(i));
         if (res.status < 200 || res.status >= 300) return false;
-        for (const webhook of res.body.webhooks) accepted.add(webhook.lago_id);
+        for (const webhook of res.body.webhooks) {
+          accepted.add(webhook.lago_id);
+          acceptedHow.set(webhook.lago_id, `event ${i}, single route, ${relative(Date.now())}`);
+        }
         eventsAccepted.add(i);
         return true;
       } catch {
@@ -528,7 +536,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         for (const result of res.body.results) {
           const i = indexes[result.index]!;
           if (result.status >= 200 && result.status < 300) {
-            for (const webhook of result.webhooks ?? []) accepted.add(webhook.lago_id);
+            for (const webhook of result.webhooks ?? []) {
+              accepted.add(webhook.lago_id);
+              acceptedHow.set(webhook.lago_id, `event ${i}, batch route, ${relative(Date.now())}`);
+            }
             eventsAccepted.add(i);
           } else left.push(i);
         }
@@ -588,7 +599,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const failedIds = [...statuses].filter(([, s]) => s === 'failed').map(([id]) => id);
     const receivedOk = new Set(receivers.flatMap((r) => [...r.ok.keys()]));
     const notReceived = succeededIds.filter((id) => !receivedOk.has(id));
-    log(`settled in ${settleSeconds.toFixed(1)} s after the last restart: ${succeededIds.length} succeeded, ${failedIds.length} failed`);
+    log(`${settledAt ? 'settled' : 'not settled'} ${settleSeconds.toFixed(1)} s after the last restart: ${succeededIds.length} succeeded, ${failedIds.length} failed`);
+    for (const id of missing) log(`not found: ${id} (${acceptedHow.get(id)})`);
 
     // Recovery: every endpoint's failed webhooks of the run's window, queued again.
     let recovered = 0;

@@ -43,6 +43,8 @@ export interface ChaosResult {
   succeeded: number;
   failed: number;
   recovered: number;
+  /** Events answered 2xx without their webhook (each event's type has one subscribed endpoint). */
+  emptyAnswers: number[];
   /** Accepted webhooks the API never showed, or still pending or retrying at the settle deadline. */
   lost: string[];
   stuck: string[];
@@ -450,6 +452,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const accepted = new Set<string>();
     /** How each webhook was accepted, to tell where a lost one came from. */
     const acceptedHow = new Map<string, string>();
+    /** Events answered 2xx without a webhook, though one endpoint subscribes to each type. */
+    const emptyAnswers = new Set<number>();
     const killTimes: number[] = [];
     const relative = (at: number) => killTimes.map((k, n) => `${((at - k) / 1000).toFixed(1)} s after kill ${n + 1}`).join(', ') || 'before any kill';
     const eventsAccepted = new Set<number>();
@@ -517,6 +521,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       try {
         const res = await service.request<SingleAnswer>('POST', '/admin/v1/webhooks', service.adminToken, event(i));
         if (res.status < 200 || res.status >= 300) return false;
+        if (res.body.webhooks.length === 0) emptyAnswers.add(i);
         for (const webhook of res.body.webhooks) {
           accepted.add(webhook.lago_id);
           acceptedHow.set(webhook.lago_id, `event ${i}, single route, ${relative(Date.now())}`);
@@ -536,6 +541,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         for (const result of res.body.results) {
           const i = indexes[result.index]!;
           if (result.status >= 200 && result.status < 300) {
+            if (!result.webhooks?.length) emptyAnswers.add(i);
             for (const webhook of result.webhooks ?? []) {
               accepted.add(webhook.lago_id);
               acceptedHow.set(webhook.lago_id, `event ${i}, batch route, ${relative(Date.now())}`);
@@ -633,6 +639,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       succeeded: succeededIds.length,
       failed: failedIds.length,
       recovered,
+      emptyAnswers: [...emptyAnswers],
       lost: missing,
       stuck: live,
       notReceived,
@@ -657,7 +664,7 @@ export function summarize(r: ChaosResult): string {
   return (
     `chaos: ${r.events} events, ${r.accepted} accepted, ${r.refused} refused; ${r.kills} kills (${r.inFlightAtKills.join(', ')} requests open at receivers); ` +
     `${r.succeeded} succeeded, ${r.failed} failed -> ${r.failed - r.unrecovered.length} recovered to succeeded (${r.recovered} queued by recover); ` +
-    `${r.lost.length} lost, ${r.stuck.length} stuck, ${r.notReceived.length} succeeded without a verified receipt, ${r.invalidSignatures} invalid signatures; ` +
+    `${r.lost.length + r.emptyAnswers.length} lost, ${r.stuck.length} stuck, ${r.notReceived.length} succeeded without a verified receipt, ${r.invalidSignatures} invalid signatures; ` +
     `${r.deliveries} POSTs received, ${r.duplicates} duplicates; settled ${r.settleSeconds.toFixed(1)} s after the last restart (bound ${r.settleBoundSeconds} s: visibility timeout ${r.visibilityTimeoutSeconds} s + 60 s); ${r.durationSeconds.toFixed(0)} s in all`
   );
 }
@@ -667,6 +674,7 @@ export function problems(r: ChaosResult): string[] {
   const found: string[] = [];
   if (r.kills < 2) found.push(`only ${r.kills} kills`);
   if (r.accepted === 0) found.push('no event accepted');
+  if (r.emptyAnswers.length) found.push(`${r.emptyAnswers.length} events accepted without their webhook: ${r.emptyAnswers.slice(0, 5).join(', ')}`);
   if (r.lost.length) found.push(`${r.lost.length} lost: ${r.lost.slice(0, 5).join(', ')}`);
   if (r.stuck.length) found.push(`${r.stuck.length} stuck: ${r.stuck.slice(0, 5).join(', ')}`);
   if (r.notReceived.length) found.push(`${r.notReceived.length} succeeded without a verified receipt: ${r.notReceived.slice(0, 5).join(', ')}`);

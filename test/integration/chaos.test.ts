@@ -11,6 +11,7 @@ describe('chaos: kills mid-flight and misbehaving receivers', () => {
     console.log(summarize(result));
     expect(result.kills).toBeGreaterThanOrEqual(2);
     expect(result.accepted).toBe(result.events);
+    expect(result.emptyAnswers).toEqual([]);
     expect(result.lost).toEqual([]);
     expect(result.stuck).toEqual([]);
     expect(result.succeeded + result.failed).toBe(result.accepted);

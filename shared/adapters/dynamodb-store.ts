@@ -371,30 +371,34 @@ export class DynamoDbStore implements Store {
         outcomes[i] = { failed: error };
       }
     });
-    const chunks: { sets: Set<number>; items: Item[] }[] = [];
-    sets.forEach((set, i) => {
-      if (!('created' in outcomes[i]!)) return;
-      for (const log of set.logs) {
-        for (const item of this.newWebhookItems(log)) {
+    // Payloads that do not fit inline first, then the states: a state item is never stored without its payload.
+    for (const phase of ['payloads', 'states'] as const) {
+      const chunks: { sets: Set<number>; items: Item[] }[] = [];
+      sets.forEach((set, i) => {
+        if (!('created' in outcomes[i]!)) return;
+        for (const log of set.logs) {
+          const [state, payload] = this.newWebhookItems(log);
+          const item = phase === 'states' ? state : payload;
+          if (!item) continue;
           let chunk = chunks[chunks.length - 1];
           if (!chunk || chunk.items.length === WRITE_BATCH) chunks.push((chunk = { sets: new Set(), items: [] }));
           chunk.items.push(item);
           chunk.sets.add(i);
         }
-      }
-    });
-    await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items }) => {
-      try {
-        await this.batchPut(items);
-      } catch (error) {
-        for (const i of members) outcomes[i] = { failed: error };
-      }
-    });
+      });
+      await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items }) => {
+        try {
+          await this.batchPut(items);
+        } catch (error) {
+          for (const i of members) outcomes[i] = { failed: error };
+        }
+      });
+    }
     return outcomes;
   }
 
-  /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or beside it. */
-  private newWebhookItems(log: WebhookLog): Item[] {
+  /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
+  private newWebhookItems(log: WebhookLog): [Item] | [Item, Item] {
     const state = withoutPayload(log);
     const keys = stateKey({ endpointId: log.endpoint_id, id: log.id });
     const packed = pack(log.payload);

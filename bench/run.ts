@@ -59,6 +59,7 @@ const sizes: Sizes = {
 /** The sender's concurrent POSTs: the fast lane's invocations times the records each delivers side by side. */
 const SENDER_CONCURRENCY = LANE_MAPPINGS.fast.maxConcurrency * LANE_MAPPINGS.fast.batchSize;
 const PUBLISHERS = 10;
+const DRAIN_BATCH = 20;
 const HANG_TIMEOUT_MS = 5_000;
 const FUNCTION_MEMORY_MB = 512;
 
@@ -252,9 +253,10 @@ try {
   ]);
   receiver.reset();
   accounting.reset();
-  progress('drain: publishing (batch route, 100 events per call)');
+  // The batch route takes 512 KB: with half the payloads at 32 KB, 20 events per call.
+  progress(`drain: publishing (batch route, ${DRAIN_BATCH} events per call)`);
   const drainEvents = sizes.drainWebhooks / 2;
-  const calls = Array.from({ length: Math.ceil(drainEvents / 100) }, (_, c) => Array.from({ length: Math.min(100, drainEvents - c * 100) }, (_, i) => c * 100 + i));
+  const calls = Array.from({ length: Math.ceil(drainEvents / DRAIN_BATCH) }, (_, c) => Array.from({ length: Math.min(DRAIN_BATCH, drainEvents - c * DRAIN_BATCH) }, (_, i) => c * DRAIN_BATCH + i));
   await Promise.all(
     Array.from({ length: PUBLISHERS }, async () => {
       for (let numbers = calls.shift(); numbers; numbers = calls.shift()) await publishBatch(drainOrg, numbers, (n) => (n % 2 ? 32 * 1024 : 1024));
@@ -278,7 +280,7 @@ try {
   figure('drain rate', drainRate, 'deliveries/s');
   figure('drain rate per emulator put/s', drainRate / rawPuts, 'deliveries per put');
   figure('connections opened per delivery (drain)', drainConnections / sizes.drainWebhooks, 'connections', 3);
-  const drainCost = printAccounting('drain (2 endpoints per event, batch publish)', drainTally, sizes.drainWebhooks, Math.ceil(drainEvents / 100));
+  const drainCost = printAccounting(`drain (2 endpoints per event, batch publish of ${DRAIN_BATCH})`, drainTally, sizes.drainWebhooks, Math.ceil(drainEvents / DRAIN_BATCH));
 
   // Steady rate to one warm endpoint: latency from publish to receipt, and what it costs per delivery.
   const steadyOrg = await organization('Bench steady', [{ path: '/steady', algo: 'hmac' }]);

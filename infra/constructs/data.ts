@@ -21,7 +21,7 @@ export type TableAccess = 'RO' | 'RW';
 /** Exactly what the DynamoDB store calls (transactions need the actions of their items), nothing else. */
 const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   RO: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-  RW: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  RW: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 };
 
 /** The one table (organizations, endpoints, webhook logs), built from TABLE in infra/definitions.ts like the local one. */

@@ -86,7 +86,7 @@ function logWrites(fn: lambda.Function): string[] {
 function tableReadWrite(): string[] {
   const table = `<${id(stack.table.table)}.Arn>`;
   return [
-    ...['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'].map((action) => `${action} ${table}`),
+    ...['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'].map((action) => `${action} ${table}`),
     ...TABLE.indexes.map((index) => `dynamodb:Query ${table}/index/${index.name}`),
   ];
 }

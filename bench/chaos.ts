@@ -18,6 +18,7 @@ import { Webhook } from 'standardwebhooks';
 import { LANES, visibilityTimeoutSeconds } from '#shared/delivery-policy.ts';
 import { freePort } from '#infra/local/emulators.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
+import { seeded } from './random.ts';
 
 export interface ChaosOptions {
   /** Events published; each goes to one endpoint. */
@@ -76,18 +77,6 @@ const KILL_AT = [0.4, 0.9];
 /** Receiver 0 is down between these shares of accepted events. */
 const DOWN_BETWEEN = [0.15, 0.3];
 const MAX_TRIES = 20;
-
-/** mulberry32: a small seeded PRNG, so a run's answers can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

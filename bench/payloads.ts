@@ -2,18 +2,7 @@
  * Realistic payloads for the bench: a Lago-like invoice whose JSON is about the asked size, with
  * varied ids, codes and amounts, so it compresses as real webhooks do (not as a run of one letter).
  */
-
-/** A small seeded generator (mulberry32): the same event number gives the same invoice. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './random.ts';
 
 const hex = (next: () => number, length: number) => Array.from({ length }, () => Math.floor(next() * 16).toString(16)).join('');
 const uuid = (next: () => number) => `${hex(next, 8)}-${hex(next, 4)}-4${hex(next, 3)}-a${hex(next, 3)}-${hex(next, 12)}`;
@@ -22,7 +11,7 @@ const METRICS = ['api_calls', 'seats', 'storage_gb', 'compute_hours', 'messages'
 
 /** An invoice object whose JSON is at least `bytes` long (one fee more than needed at most). */
 export function invoiceObject(n: number, bytes: number): Record<string, unknown> {
-  const next = random(n + 1);
+  const next = seeded(n + 1);
   const invoice: Record<string, unknown> = {
     lago_id: uuid(next),
     sequential_id: n,

@@ -40,6 +40,8 @@ export interface Idempotency {
 export interface WebhookSet {
   logs: WebhookLog[];
   idempotency?: Idempotency;
+  /** Each item written only if it does not exist yet (a replay completing a publish that may still be writing). */
+  onlyIfAbsent?: boolean;
 }
 
 /** A webhook's address in the store: its endpoint's partition. */

@@ -213,7 +213,7 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
   }
 
   const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
-  const toSend: { index: number; logs: WebhookState[]; payload: string }[] = [];
+  const toSend: { index: number; logs: WebhookState[]; payload?: string }[] = [];
   let created = 0;
   await Promise.all(
     [...setOf].map(async ([index, s]) => {
@@ -227,8 +227,9 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
         try {
           const logs = await replay(deps, outcome.existing, set.logs);
           outcomes[index] = { webhooks: logs };
-          // Nothing new is written; webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped).
-          toSend.push({ index, logs: logs.filter((l) => l.status === 'pending' && l.attempt_count === 0), payload });
+          // Webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped),
+          // without this request's body: the sender reads the payload stored by the first publish.
+          toSend.push({ index, logs: logs.filter((l) => l.status === 'pending' && l.attempt_count === 0) });
         } catch (error) {
           deps.logger.error({ err: error }, 'replayed webhooks not read');
           outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
@@ -263,7 +264,7 @@ async function replay(deps: WebhookDeps, recorded: WebhookRef[], fresh: WebhookL
     return copy ? [{ ...copy, id: ref.id }] : [];
   });
   if (missing.length > 0) {
-    const [outcome] = await deps.store.createWebhookSets([{ logs: missing }]);
+    const [outcome] = await deps.store.createWebhookSets([{ logs: missing, onlyIfAbsent: true }]);
     if (outcome && 'failed' in outcome) throw outcome.failed;
     for (const log of missing) found.set(log.id, log);
   }

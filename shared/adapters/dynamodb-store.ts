@@ -373,28 +373,52 @@ export class DynamoDbStore implements Store {
     });
     // Payloads that do not fit inline first, then the states: a state item is never stored without its payload.
     for (const phase of ['payloads', 'states'] as const) {
+      // A set's items stay in one call (at most 10 endpoints: 10 items), so a failed call fails whole sets.
       const chunks: { sets: Set<number>; items: Item[] }[] = [];
+      const conditional: { set: number; item: Item }[] = [];
       sets.forEach((set, i) => {
         if (!('created' in outcomes[i]!)) return;
-        for (const log of set.logs) {
+        const items = set.logs.flatMap((log) => {
           const [state, payload] = this.newWebhookItems(log);
-          const item = phase === 'states' ? state : payload;
-          if (!item) continue;
-          let chunk = chunks[chunks.length - 1];
-          if (!chunk || chunk.items.length === WRITE_BATCH) chunks.push((chunk = { sets: new Set(), items: [] }));
-          chunk.items.push(item);
-          chunk.sets.add(i);
+          return (phase === 'states' ? [state] : payload ? [payload] : []) as Item[];
+        });
+        if (set.onlyIfAbsent) {
+          for (const item of items) conditional.push({ set: i, item });
+          return;
         }
+        let chunk = chunks[chunks.length - 1];
+        if (items.length === 0) return;
+        if (!chunk || chunk.items.length + items.length > WRITE_BATCH) chunks.push((chunk = { sets: new Set(), items: [] }));
+        chunk.items.push(...items);
+        chunk.sets.add(i);
       });
       await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items }) => {
         try {
           await this.batchPut(items);
         } catch (error) {
           for (const i of members) outcomes[i] = { failed: error };
+          // Answered as not stored: what the call wrote of them is taken back, best effort.
+          if (phase === 'states') await this.batchDelete(items).catch(() => undefined);
+        }
+      });
+      // Copies written again by a replay never replace what the first publish wrote meanwhile.
+      await eachLimit(conditional, PARALLEL_REQUESTS, async ({ set, item }) => {
+        try {
+          await this.putIfAbsent(item);
+        } catch (error) {
+          outcomes[set] = { failed: error };
         }
       });
     }
     return outcomes;
+  }
+
+  /** Deletes items by key, 25 per call, once (no retry of what DynamoDB leaves unprocessed). */
+  private async batchDelete(items: Item[]): Promise<void> {
+    for (let i = 0; i < items.length; i += WRITE_BATCH) {
+      const keys = items.slice(i, i + WRITE_BATCH).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
+      await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: keys } }));
+    }
   }
 
   /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
@@ -458,7 +482,7 @@ export class DynamoDbStore implements Store {
     };
     const [payload, response] = await Promise.all([
       stored.payload ?? (stored.payloadElsewhere ? elsewhere(payloadSk(id), 'p') : null),
-      stored.responseElsewhere ? elsewhere(responseSk(id), 'r') : stored.state.response_body,
+      stored.responseElsewhere !== undefined ? elsewhere(responseSk(id, stored.responseElsewhere), 'r') : stored.state.response_body,
     ]);
     if (payload === null) return undefined;
     return { ...stored.state, response_body: response, payload };
@@ -519,8 +543,8 @@ export class DynamoDbStore implements Store {
           remove.push('rx');
         } else {
           // Written once, beside the state: later state changes do not rewrite it.
-          await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: key.pk, sk: responseSk(previous.id), r: packed, expires_at: written.expires_at } }));
-          set.rx = true;
+          await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: key.pk, sk: responseSk(previous.id, written.attempt_count), r: packed, expires_at: written.expires_at } }));
+          set.rx = written.attempt_count;
           remove.push('rb');
         }
       }

@@ -8,7 +8,7 @@ import { FINAL_STATUSES, type Attempt, type WebhookLog, type WebhookState, type 
  *   EP#<endpoint> / W#<id>   the webhook's state, with short attribute names, and its payload and
  *                            last response inline while the item stays within 1 KB (1 write unit)
  *   EP#<endpoint> / P#<id>   the payload, when it does not fit: written once, never rewritten
- *   EP#<endpoint> / R#<id>   the last response, when it does not fit: written once per attempt
+ *   EP#<endpoint> / R#<id>#<n> the response of attempt n, when it does not fit: written once
  *
  * A state change is an UpdateItem of the attributes that changed. No index entry is written when a
  * webhook is published or delivered: the endpoint's partition is the log, sorted by id (UUIDv7, so
@@ -21,7 +21,8 @@ type Item = Record<string, unknown>;
 export const webhookPk = (endpointId: string) => `EP#${endpointId}`;
 export const stateSk = (id: string) => `W#${id}`;
 export const payloadSk = (id: string) => `P#${id}`;
-export const responseSk = (id: string) => `R#${id}`;
+/** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
+export const responseSk = (id: string, attempt: number) => `R#${id}#${attempt}`;
 export const DUE_SHARDS = 8;
 
 /** An item of at most this many bytes costs one write unit. */
@@ -91,7 +92,7 @@ export function dueKeys(state: WebhookState): Item {
 
 /**
  * The state item's attributes (without its keys). The response goes inline when the item stays
- * within one write unit with it; otherwise `rx` says it is in its own item.
+ * within one write unit with it; otherwise `rx` names the attempt whose response item holds it.
  */
 export function stateAttributes(state: WebhookState, inline: { payload?: string | Uint8Array; response?: string | Uint8Array | null }): Item {
   const item: Item = {
@@ -121,7 +122,7 @@ export function stateAttributes(state: WebhookState, inline: { payload?: string 
   if (inline.payload !== undefined) item.pl = inline.payload;
   else item.px = true;
   if (inline.response !== undefined && inline.response !== null) item.rb = inline.response;
-  else if (inline.response === null && state.response_body !== null) item.rx = true;
+  else if (inline.response === null && state.response_body !== null) item.rx = state.attempt_count;
   return item;
 }
 
@@ -136,7 +137,8 @@ export interface StoredState {
   payload?: string;
   /** True when the payload or the response live in their own items. */
   payloadElsewhere: boolean;
-  responseElsewhere: boolean;
+  /** The attempt whose response item holds the last response, when it is not inline. */
+  responseElsewhere?: number;
 }
 
 export function fromStateItem(item: Item): StoredState {
@@ -169,7 +171,7 @@ export function fromStateItem(item: Item): StoredState {
     stored_bytes: itemBytes(item) - (item.rb === undefined ? 0 : 2 + valueBytes(item.rb)),
   };
   const payload = unpack(item.pl);
-  return { state, ...(payload !== null ? { payload } : {}), payloadElsewhere: item.px === true, responseElsewhere: item.rx === true };
+  return { state, ...(payload !== null ? { payload } : {}), payloadElsewhere: item.px === true, ...(typeof item.rx === 'number' ? { responseElsewhere: item.rx } : {}) };
 }
 
 /** The state of a webhook as WebhookLog minus the payload (what `updateWebhook` receives). */

@@ -5,6 +5,8 @@
  * `attempt` (written before attempts were numbered) are read, and dropped by the sender.
  */
 
+import type { WebhookState } from './model.ts';
+
 export type DeadLetterReason = 'exhausted' | 'poison';
 
 export interface DeliveryMessage {
@@ -31,6 +33,9 @@ interface Wire {
   reason?: unknown;
   payload?: unknown;
 }
+
+/** The message for the webhook's next attempt. */
+export const nextAttemptMessage = (log: WebhookState): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id, attempt: log.attempt_count + 1 });
 
 /**
  * Payloads up to this size ride in the message: with JSON's escaping the message stays within one

@@ -1,4 +1,4 @@
-import { decodeMessage, withPayload, type DeliveryMessage } from './delivery-message.ts';
+import { decodeMessage, nextAttemptMessage, withPayload, type DeliveryMessage } from './delivery-message.ts';
 import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './delivery-policy.ts';
 import { postWebhook, type PostResult } from './http-client.ts';
 import type { Logger } from './logger.ts';
@@ -193,10 +193,6 @@ export function settle(log: WebhookState, outcome: AttemptOutcome, schedule: rea
   return { next, then };
 }
 
-const idsOf = (log: WebhookState): Omit<DeliveryMessage, 'attempt'> => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id });
-
-/** The message for the webhook's next attempt. */
-export const nextAttemptMessage = (log: WebhookState): DeliveryMessage => ({ ...idsOf(log), attempt: log.attempt_count + 1 });
 
 export async function deliver(deps: SenderDeps, received: ReceivedMessage): Promise<Disposition> {
   const message = decodeMessage(received.body);

@@ -1,6 +1,6 @@
-import type { DeliveryMessage } from './delivery-message.ts';
+import { nextAttemptMessage } from './delivery-message.ts';
 import { forgetEndpoint } from './endpoint-cache.ts';
-import type { Lane } from './delivery-policy.ts';
+import { laneOf } from './delivery-policy.ts';
 import type { Logger } from './logger.ts';
 import type { WebhookEndpoint, WebhookState } from './model.ts';
 import type { DeliveryQueue, OperationalEvent, OperationalEvents, Store } from './ports.ts';
@@ -38,8 +38,6 @@ export interface HealthDeps {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const laneOf = (endpoint: WebhookEndpoint, nowMs: number): Lane => ((endpoint.slow_until ?? 0) > nowMs ? 'slow' : 'fast');
-const messageOf = (log: WebhookState): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id, attempt: log.attempt_count + 1 });
 
 /**
  * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If the
@@ -84,7 +82,7 @@ async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, logs: We
   const written = (await Promise.all(logs.map((log) => deps.store.updateWebhook(log, { ...log, timer: false, unqueued: true, next_attempt_at: now, updated_at: now })))).filter((log) => log !== undefined);
   const lane = laneOf(endpoint, deps.now());
   for (let i = 0; i < written.length; i += QUEUE_BATCH) {
-    await deps.queue.send(lane, written.slice(i, i + QUEUE_BATCH).map(messageOf)).catch((error: unknown) => deps.logger.error({ err: error, endpoint_id: endpoint.id }, 'could not queue the webhooks of an enabled endpoint'));
+    await deps.queue.send(lane, written.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage)).catch((error: unknown) => deps.logger.error({ err: error, endpoint_id: endpoint.id }, 'could not queue the webhooks of an enabled endpoint'));
   }
   return written.length;
 }

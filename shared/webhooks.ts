@@ -5,10 +5,9 @@ import { idTime, isUuid, uuidv7 } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
-import { nextAttemptMessage } from './delivery.ts';
-import type { Lane } from './delivery-policy.ts';
+import { laneOf as laneOfEndpoint, type Lane } from './delivery-policy.ts';
 import type { DeliveryQueue, LogQuery, Store, WebhookRef, WebhookSet } from './ports.ts';
-import { withPayload } from './delivery-message.ts';
+import { nextAttemptMessage, withPayload } from './delivery-message.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
 
@@ -160,7 +159,7 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
   // The logs and their idempotency record expire together.
   const expiresAt = Math.floor(nowMs / 1000) + deps.retentionDays * 86400;
   const laneOf = new Map<string, Lane>();
-  for (const { endpoints } of tenants.values()) for (const e of endpoints) laneOf.set(e.id, (e.slow_until ?? 0) > nowMs ? 'slow' : 'fast');
+  for (const { endpoints } of tenants.values()) for (const e of endpoints) laneOf.set(e.id, laneOfEndpoint(e, nowMs));
 
   const sets: WebhookSet[] = [];
   const setOf = new Map<number, number>();

@@ -426,8 +426,7 @@ export class DynamoDbStore implements Store {
     const state = withoutPayload(log);
     const keys = stateKey({ endpointId: log.endpoint_id, id: log.id });
     const packed = pack(log.payload);
-    const bare: Item = { ...keys, ...stateAttributes(state, {}) };
-    delete bare.px;
+    const bare: Item = { ...keys, ...stateAttributes(state) };
     if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
     return [{ ...bare, px: true }, { pk: keys.pk, sk: payloadSk(log.id), p: packed, expires_at: log.expires_at }];
   }
@@ -471,9 +470,7 @@ export class DynamoDbStore implements Store {
   }
 
   async getWebhook(organizationId: string, id: string, endpointId?: string): Promise<WebhookLog | undefined> {
-    const candidates = endpointId ? [endpointId] : await this.logEndpointIds(organizationId);
-    const items = await this.batchGet(candidates.map((e) => stateKey({ endpointId: e, id })));
-    const item = items.find((i) => i.o === organizationId);
+    const item = await this.findStateItem(organizationId, id, endpointId ? [endpointId] : await this.logEndpointIds(organizationId));
     if (!item) return undefined;
     const stored = fromStateItem(item);
     const elsewhere = async (sk: string, attribute: string) => {
@@ -486,6 +483,12 @@ export class DynamoDbStore implements Store {
     ]);
     if (payload === null) return undefined;
     return { ...stored.state, response_body: response, payload };
+  }
+
+  /** A webhook's state item among the partitions of `endpointIds`, if it is the organization's. */
+  private async findStateItem(organizationId: string, id: string, endpointIds: string[]): Promise<Item | undefined> {
+    const items = await this.batchGet(endpointIds.map((endpointId) => stateKey({ endpointId, id })));
+    return items.find((item) => item.o === organizationId);
   }
 
   async getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]> {
@@ -521,12 +524,8 @@ export class DynamoDbStore implements Store {
    */
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
     const written: WebhookState = { ...withoutPayload(next), version: previous.version + 1 };
-    const before = stateAttributes(previous, {});
-    const after = stateAttributes(written, {});
-    for (const inlineOnly of ['px', 'rb', 'rx']) {
-      delete before[inlineOnly];
-      delete after[inlineOnly];
-    }
+    const before = stateAttributes(previous);
+    const after = stateAttributes(written);
     const storedBytes = (previous.stored_bytes ?? 1024) + itemBytes(after) - itemBytes(before);
     const set: Item = {};
     const remove: string[] = [];
@@ -716,8 +715,7 @@ export class DynamoDbStore implements Store {
 
   /** A search term that is a webhook id: read it by key and apply the same filters in memory. */
   private async *direct(id: string, query: LogQuery, endpoints: string[]): AsyncGenerator<WebhookRef> {
-    const candidates = query.endpointId ? [query.endpointId] : endpoints;
-    const [item] = (await this.batchGet(candidates.map((e) => stateKey({ endpointId: e, id })))).filter((i) => i.o === query.organizationId);
+    const item = await this.findStateItem(query.organizationId, id, query.endpointId ? [query.endpointId] : endpoints);
     if (!item || !matches(fromStateItem(item).state, query)) return;
     yield refOf(item);
   }

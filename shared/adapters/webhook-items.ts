@@ -91,10 +91,10 @@ export function dueKeys(state: WebhookState): Item {
 }
 
 /**
- * The state item's attributes (without its keys). The response goes inline when the item stays
- * within one write unit with it; otherwise `rx` names the attempt whose response item holds it.
+ * The state item's attributes (without its keys). Where the payload and the last response are
+ * (`pl` or `px`, `rb` or `rx`) is the store's to write: they are not rewritten with each state.
  */
-export function stateAttributes(state: WebhookState, inline: { payload?: string | Uint8Array; response?: string | Uint8Array | null }): Item {
+export function stateAttributes(state: WebhookState): Item {
   const item: Item = {
     o: state.organization_id,
     t: state.webhook_type,
@@ -119,10 +119,6 @@ export function stateAttributes(state: WebhookState, inline: { payload?: string 
     // Only failed webhooks are in the sparse `failed` index, with what its filters read.
     fo: state.status === 'failed' ? state.organization_id : undefined,
   };
-  if (inline.payload !== undefined) item.pl = inline.payload;
-  else item.px = true;
-  if (inline.response !== undefined && inline.response !== null) item.rb = inline.response;
-  else if (inline.response === null && state.response_body !== null) item.rx = state.attempt_count;
   return item;
 }
 

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { LocalStackInstrument } from '#infra/local/stack.ts';
+import type { LocalStackInstrument } from '#infra/local/service.ts';
 import type { SecretStore } from '#shared/ports.ts';
 
 /**
@@ -241,7 +241,7 @@ export class Accounting {
     },
   };
 
-  /** The hooks for `startLocalStack({ instrument })`. */
+  /** The hooks for `startLocalService({ instrument })`. */
   instrument(): LocalStackInstrument {
     return {
       dynamoDb: (client) => this.instrumentDynamoDb(client),

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { LANE_MAPPINGS } from '#shared/delivery-policy.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import { startLocalStack } from '#infra/local/stack.ts';
+import { startLocalService } from '#infra/local/service.ts';
 import { Accounting, type Tally } from './accounting.ts';
 import { measureSenderBundle } from './bundle.ts';
 import { rawPostsPerSecond, rawPutsPerSecond } from './ceilings.ts';
@@ -88,7 +88,7 @@ figure('cold import', bundle.coldImportMs, 'ms');
 
 const accounting = new Accounting();
 const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-bench-'));
-const stack = await startLocalStack({
+const stack = await startLocalService({
   port: 0,
   dataDir,
   adminToken: generateAdminToken(),

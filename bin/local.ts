@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ConfigError } from '#shared/config.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
-import { PortInUseError, startLocalStack } from '#infra/local/stack.ts';
+import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
 /** Builds the web console once, so a fresh clone's `npm start` serves it. */
 function ensureConsoleBuilt() {
@@ -16,7 +16,7 @@ function ensureConsoleBuilt() {
 async function main(): Promise<number> {
   ensureConsoleBuilt();
   const settings = await localSettings();
-  const stack = await startLocalStack({
+  const stack = await startLocalService({
     port: settings.port,
     dataDir: settings.dataDir,
     adminToken: settings.adminToken,

@@ -12,7 +12,7 @@ import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
-import { detail, getWebhook, listWebhooks, parseLogQuery, recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks.ts';
+import { detail, getWebhook, listWebhooks, parseWebhookQuery, recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks.ts';
 
 /** Lago's hmac_key view, plus the Standard Webhooks secret, and the previous token while a rotation's overlap lasts. */
 function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
@@ -88,7 +88,7 @@ export function createApiHandler(deps: Deps): RouteHandler {
       'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),
       'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) => json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event)))))),
       'GET /api/v1/webhook_event_types': authed(async () => json(200, { webhook_event_types: WEBHOOK_EVENT_TYPES })),
-      'GET /api/v1/webhooks': authed(async (org, event) => json(200, await listWebhooks(webhooks, parseLogQuery(org, queryParams(event))))),
+      'GET /api/v1/webhooks': authed(async (org, event) => json(200, await listWebhooks(webhooks, parseWebhookQuery(org, queryParams(event))))),
       'POST /api/v1/webhooks/recover': authed(async (org, event) => json(200, await recoverWebhooks(webhooks, org, jsonBody(event)))),
       'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) => json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) })),
       'POST /api/v1/webhooks/{lago_id}/retry': authed(async (org, event) => json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id')))),

@@ -2,8 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
-import { DEFAULT_RETRY_SCHEDULE } from '#shared/retry-schedule.ts';
+import { DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
 import { type ApiThrottling, DEFAULT_API_THROTTLING, WebhookApi } from './constructs/api.ts';
 import { WebhookTable } from './constructs/data.ts';
 import { WebhookFunctions } from './constructs/functions.ts';
@@ -21,8 +20,8 @@ export interface WebhookStackProps extends StackProps {
   readonly retrySchedule?: number[];
   /** Timeout of one delivery attempt, connect plus response (WEBHOOK_TIMEOUT_MS). @default 15_000 */
   readonly webhookTimeoutMs?: number;
-  /** Days a webhook log is kept before DynamoDB's TTL removes it (WEBHOOK_LOG_RETENTION_DAYS). @default 90 */
-  readonly logRetentionDays?: number;
+  /** Days a webhook (its state, payload and responses) is kept before DynamoDB's TTL removes it (WEBHOOK_RETENTION_DAYS). @default 90 */
+  readonly webhookRetentionDays?: number;
   /** CIDRs exempt from the SSRF guard (WEBHOOK_ALLOW_CIDRS). @default [] */
   readonly allowCidrs?: string[];
   /** Deliver to plain http:// URLs (WEBHOOK_ALLOW_HTTP). @default false */
@@ -67,15 +66,15 @@ export interface WebhookStackProps extends StackProps {
  */
 function deliveryConfig(props: WebhookStackProps): DeliveryConfig {
   const env = deliveryConfigToEnv({
-    retrySchedule: props.retrySchedule ?? [...DEFAULT_RETRY_SCHEDULE],
-    timeoutMs: props.webhookTimeoutMs ?? 15_000,
-    allowCidrs: props.allowCidrs ?? [],
-    logRetentionDays: props.logRetentionDays ?? 90,
-    allowHttp: props.allowHttp ?? false,
+    retrySchedule: props.retrySchedule ?? [...DELIVERY_DEFAULTS.retrySchedule],
+    timeoutMs: props.webhookTimeoutMs ?? DELIVERY_DEFAULTS.timeoutMs,
+    allowCidrs: props.allowCidrs ?? [...DELIVERY_DEFAULTS.allowCidrs],
+    webhookRetentionDays: props.webhookRetentionDays ?? DELIVERY_DEFAULTS.webhookRetentionDays,
+    allowHttp: props.allowHttp ?? DELIVERY_DEFAULTS.allowHttp,
     issuer: '',
-    fastLaneMs: 3_000,
-    slowAfterMs: 1_000,
-    autoDisableAfterSeconds: props.autoDisableAfterSeconds ?? 5 * 86_400,
+    fastLaneMs: DELIVERY_DEFAULTS.fastLaneMs,
+    slowAfterMs: DELIVERY_DEFAULTS.slowAfterMs,
+    autoDisableAfterSeconds: props.autoDisableAfterSeconds ?? DELIVERY_DEFAULTS.autoDisableAfterSeconds,
   });
   return deliveryConfigFromEnv({ ...env, API_BASE_URL: undefined });
 }
@@ -138,7 +137,7 @@ export class WebhookStack extends Stack {
 
 /**
  * Stack props from CDK context (`cdk deploy -c alarmEmail=ops@example.com -c retrySchedule=5,300,1800`).
- * Keys: retrySchedule, webhookTimeoutMs, logRetentionDays, allowCidrs, allowHttp, alarmEmail,
+ * Keys: retrySchedule, webhookTimeoutMs, webhookRetentionDays (earlier logRetentionDays, still read), allowCidrs, allowHttp, alarmEmail,
  * removalPolicy (retain|destroy), deletionProtection, senderMaxConcurrency, slowSenderMaxConcurrency, apiRateLimit,
  * apiBurstLimit, oldestMessageAgeAlarmMinutes, sweepIntervalMinutes, secretsPrefix, logGroupRetentionDays,
  * autoDisableAfterSeconds.
@@ -186,7 +185,7 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
   return {
     retrySchedule: list('retrySchedule')?.map(Number),
     webhookTimeoutMs: number('webhookTimeoutMs'),
-    logRetentionDays: number('logRetentionDays'),
+    webhookRetentionDays: number('webhookRetentionDays') ?? number('logRetentionDays'),
     allowCidrs: list('allowCidrs'),
     allowHttp: boolean('allowHttp'),
     autoDisableAfterSeconds: number('autoDisableAfterSeconds'),

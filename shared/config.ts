@@ -9,7 +9,7 @@ export interface DeliveryConfig {
   timeoutMs: number;
   /** CIDRs exempt from the SSRF guard (local development). */
   allowCidrs: string[];
-  logRetentionDays: number;
+  webhookRetentionDays: number;
   /** Deliveries to plain http:// URLs are refused unless allowed (they are locally). */
   allowHttp: boolean;
   /** The `iss` claim of JWT signatures: the API's base URL, as Lago uses LAGO_API_URL. */
@@ -22,6 +22,24 @@ export interface DeliveryConfig {
   autoDisableAfterSeconds: number;
 }
 
+/**
+ * Every delivery setting's default, in one place: the environment schema below, the CDK stack's
+ * props (infra/stack.ts) and local mode all take theirs from here.
+ */
+export const DELIVERY_DEFAULTS = {
+  retrySchedule: DEFAULT_RETRY_SCHEDULE,
+  timeoutMs: 15_000,
+  allowCidrs: [],
+  webhookRetentionDays: 90,
+  allowHttp: false,
+  issuer: 'http://localhost:3000',
+  fastLaneMs: 3_000,
+  slowAfterMs: 1_000,
+  // 5 days, as Svix; at most 90.
+  autoDisableAfterSeconds: 5 * 86_400,
+} as const satisfies Readonly<Record<keyof DeliveryConfig, unknown>>;
+
+const D = DELIVERY_DEFAULTS;
 
 const scheduleSchema = z
   .string()
@@ -30,10 +48,10 @@ const scheduleSchema = z
 
 const envSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: scheduleSchema.optional(),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(D.timeoutMs),
   WEBHOOK_ALLOW_CIDRS: z
     .string()
-    .default('')
+    .default(D.allowCidrs.join(','))
     .transform((raw, ctx) => {
       try {
         return parseCidrs(raw).map((c) => c.source);
@@ -42,13 +60,14 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
-  API_BASE_URL: z.string().url().default('http://localhost:3000'),
-  WEBHOOK_FAST_LANE_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
-  WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
-  // 5 days, as Svix; at most 90.
-  WEBHOOK_AUTO_DISABLE_AFTER: z.coerce.number().int().min(0).max(90 * 86_400).default(5 * 86_400),
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  /** The earlier name of WEBHOOK_RETENTION_DAYS, still read. */
+  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false']).default(D.allowHttp ? 'true' : 'false'),
+  API_BASE_URL: z.string().url().default(D.issuer),
+  WEBHOOK_FAST_LANE_MS: z.coerce.number().int().min(100).max(60_000).default(D.fastLaneMs),
+  WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(50).max(60_000).default(D.slowAfterMs),
+  WEBHOOK_AUTO_DISABLE_AFTER: z.coerce.number().int().min(0).max(90 * 86_400).default(D.autoDisableAfterSeconds),
 });
 
 export class ConfigError extends Error {}
@@ -62,7 +81,7 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
   const c = parsed.data;
   // Marked slow before it is cut, an endpoint's next webhooks skip the fast lane; the other way round they would all hold it.
   if (c.WEBHOOK_SLOW_AFTER_MS > c.WEBHOOK_FAST_LANE_MS) throw new ConfigError('invalid configuration: WEBHOOK_SLOW_AFTER_MS must not be longer than WEBHOOK_FAST_LANE_MS');
-  const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE];
+  const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...D.retrySchedule];
   const longest = retrySchedule.reduce((sum, wait) => sum + wait, 0) * (1 + JITTER);
   if (longest > MAX_ROUND_SECONDS) {
     throw new ConfigError(`invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${MAX_ROUND_SECONDS / 86_400} days with jitter`);
@@ -71,7 +90,7 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
     retrySchedule,
     timeoutMs: c.WEBHOOK_TIMEOUT_MS,
     allowCidrs: c.WEBHOOK_ALLOW_CIDRS,
-    logRetentionDays: c.WEBHOOK_LOG_RETENTION_DAYS,
+    webhookRetentionDays: c.WEBHOOK_RETENTION_DAYS ?? c.WEBHOOK_LOG_RETENTION_DAYS ?? D.webhookRetentionDays,
     allowHttp: c.WEBHOOK_ALLOW_HTTP === 'true',
     issuer: c.API_BASE_URL,
     fastLaneMs: c.WEBHOOK_FAST_LANE_MS,
@@ -86,7 +105,7 @@ export function deliveryConfigToEnv(config: DeliveryConfig): Record<string, stri
     WEBHOOK_RETRY_SCHEDULE: config.retrySchedule.join(','),
     WEBHOOK_TIMEOUT_MS: String(config.timeoutMs),
     WEBHOOK_ALLOW_CIDRS: config.allowCidrs.join(','),
-    WEBHOOK_LOG_RETENTION_DAYS: String(config.logRetentionDays),
+    WEBHOOK_RETENTION_DAYS: String(config.webhookRetentionDays),
     WEBHOOK_ALLOW_HTTP: String(config.allowHttp),
     API_BASE_URL: config.issuer,
     WEBHOOK_FAST_LANE_MS: String(config.fastLaneMs),

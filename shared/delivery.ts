@@ -1,13 +1,11 @@
 import { decodeMessage, nextAttemptMessage, withPayload, type DeliveryMessage } from './delivery-message.ts';
 import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './delivery-policy.ts';
 import { postWebhook, type PostResult } from './http-client.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
-import type { Attempt, WebhookEndpoint, WebhookLog, WebhookState } from './model.ts';
+import type { Attempt, WebhookEndpoint, Webhook, WebhookState } from './model.ts';
 import type { OrganizationTokenSet } from './org-tokens.ts';
 import { attemptHeaders } from './endpoint-headers.ts';
 import { parkWebhook, recordEndpointHealth } from './endpoint-health.ts';
-import type { DeliveryQueue, OperationalEvents, Store } from './ports.ts';
+import type { DeliveryQueue, Logger, Metrics, OperationalEvents, Store } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
@@ -294,7 +292,7 @@ async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, e
 }
 
 /** `log` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
-async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: WebhookLog, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
+async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: Webhook, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
   const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
   const budget = attemptBudgetMs(received.lane, deps);
   // Signing needs this service's secrets and store: when they fail, it is our outage, not the receiver's. The
@@ -382,7 +380,7 @@ interface Signed {
 }
 
 /** The headers of an attempt, signed; throws when this service's token or key cannot be read. */
-async function sign(deps: SenderDeps, log: WebhookLog, endpoint: WebhookEndpoint, nowMs: number): Promise<Signed> {
+async function sign(deps: SenderDeps, log: Webhook, endpoint: WebhookEndpoint, nowMs: number): Promise<Signed> {
   const tokens = await deps.organizationTokens(log.organization_id);
   if (!tokens) throw new Error('the organization signing token is unavailable');
   let signature: string;

@@ -64,7 +64,7 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     logger: deps.logger,
     metrics: deps.metrics,
     now: deps.now,
-    retentionDays: deps.config.logRetentionDays,
+    retentionDays: deps.config.webhookRetentionDays,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
   };

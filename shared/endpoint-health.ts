@@ -1,9 +1,8 @@
 import { nextAttemptMessage } from './delivery-message.ts';
 import { forgetEndpoint } from './endpoint-cache.ts';
 import { laneOf } from './delivery-policy.ts';
-import type { Logger } from './logger.ts';
 import type { WebhookEndpoint, WebhookState } from './model.ts';
-import type { DeliveryQueue, OperationalEvent, OperationalEvents, Store } from './ports.ts';
+import type { DeliveryQueue, Logger, OperationalEvent, OperationalEvents, Store } from './ports.ts';
 
 /**
  * Disabled endpoints and failing ones (beyond Lago).

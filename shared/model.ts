@@ -52,7 +52,7 @@ export interface Attempt {
   duration_ms: number;
 }
 
-export interface WebhookLog {
+export interface Webhook {
   id: string;
   organization_id: string;
   endpoint_id: string;
@@ -91,4 +91,4 @@ export interface WebhookLog {
 }
 
 /** A webhook without its payload: what changes with each attempt, and what lists show. */
-export type WebhookState = Omit<WebhookLog, 'payload'>;
+export type WebhookState = Omit<Webhook, 'payload'>;

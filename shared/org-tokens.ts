@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import { badRequest, validationFailed } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { SecretStore, Store } from './ports.ts';
+import type { Logger, SecretStore, Store } from './ports.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
 
 /**

@@ -1,13 +1,13 @@
 import type { DeadLetterReason, DeliveryMessage } from './delivery-message.ts';
 import type { Lane } from './delivery-policy.ts';
-import type { Organization, WebhookEndpoint, WebhookLog, WebhookState, WebhookStatus } from './model.ts';
+import type { Organization, WebhookEndpoint, Webhook, WebhookState, WebhookStatus } from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
 
 /** `conflict`: the endpoint changed between its read and this write. */
 export type EndpointWriteResult = 'ok' | 'limit_reached' | 'url_taken' | 'not_found' | 'conflict';
 
-export interface LogQuery {
+export interface WebhookQuery {
   organizationId: string;
   endpointId?: string;
   statuses?: WebhookStatus[];
@@ -23,7 +23,7 @@ export interface LogQuery {
   limit: number;
 }
 
-export interface LogPage {
+export interface WebhookPage {
   items: WebhookState[];
   /** Set when more items match. */
   last?: string;
@@ -38,7 +38,7 @@ export interface Idempotency {
 
 /** The webhooks one published event creates, one per subscribed endpoint. */
 export interface WebhookSet {
-  logs: WebhookLog[];
+  webhooks: Webhook[];
   idempotency?: Idempotency;
   /** Each item written only if it does not exist yet (a replay completing a publish that may still be writing). */
   onlyIfAbsent?: boolean;
@@ -52,7 +52,8 @@ export interface WebhookRef {
 
 export type WebhookSetOutcome = { created: true } | { existing: WebhookRef[] } | { failed: unknown };
 
-export interface Store {
+/** Organizations: their API keys and HMAC tokens. */
+export interface OrganizationStore {
   createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
   /** The organization and its endpoints in one read (publish's). */
@@ -62,30 +63,15 @@ export interface Store {
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
   /** Moves the organization to a new token version, keeping its current token as the previous one; false if its token changed since `current` was read. */
   rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean>;
+}
 
+/** Webhook endpoints, and the health marks delivery keeps on them. */
+export interface EndpointStore {
   createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult>;
   getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined>;
   listEndpoints(organizationId: string): Promise<WebhookEndpoint[]>;
   updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult>;
   deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult>;
-
-  /**
-   * Writes each set of webhooks, after its idempotency record when it has one (sets are independent
-   * of one another), and answers per set, in order: created, the webhooks already recorded under its
-   * key, or why it could not be written.
-   */
-  createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]>;
-  /** One webhook of the organization, with its payload and last response; the endpoint, when known, saves reads. */
-  getWebhook(organizationId: string, id: string, endpointId?: string): Promise<WebhookLog | undefined>;
-  /** A webhook's state, read consistently, with its payload when it is stored inline (the sender's one read). */
-  getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined>;
-  /** Webhooks without their payloads, in the order of `refs`; those not found are left out. */
-  getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]>;
-  queryWebhooks(query: LogQuery): Promise<LogPage>;
-  /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBefore`. */
-  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
-  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBefore`. */
-  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
   /** Sends the endpoint's next webhooks to the slow lane until `until` (ms since epoch); nothing if it is gone. */
   markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void>;
   /** Records the first failed attempt after a success; false if it was already failing, or is gone. */
@@ -94,7 +80,27 @@ export interface Store {
   markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean>;
   /** Disables an endpoint still enabled and failing since `failingSince`; true only for the call that disabled it. */
   autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean>;
+}
 
+/** Webhooks: one per event and subscribed endpoint, with their attempts. */
+export interface WebhookStore {
+  /**
+   * Writes each set of webhooks, after its idempotency record when it has one (sets are independent
+   * of one another), and answers per set, in order: created, the webhooks already recorded under its
+   * key, or why it could not be written.
+   */
+  createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]>;
+  /** One webhook of the organization, with its payload and last response; the endpoint, when known, saves reads. */
+  getWebhook(organizationId: string, id: string, endpointId?: string): Promise<Webhook | undefined>;
+  /** A webhook's state, read consistently, with its payload when it is stored inline (the sender's one read). */
+  getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined>;
+  /** Webhooks without their payloads, in the order of `refs`; those not found are left out. */
+  getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]>;
+  queryWebhooks(query: WebhookQuery): Promise<WebhookPage>;
+  /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBefore`. */
+  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
+  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBefore`. */
+  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
   /**
    * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
    * version), writing only the attributes that differ from `previous`, which must be the state as
@@ -102,6 +108,9 @@ export interface Store {
    */
   updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined>;
 }
+
+/** The whole store, as the adapters implement it; the domain asks for the aggregates it uses. */
+export type Store = OrganizationStore & EndpointStore & WebhookStore;
 
 export interface DeliveryQueue {
   /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
@@ -154,4 +163,32 @@ export interface OperationalEvent {
 export interface OperationalEvents {
   /** Publishes the event; throws when it could not. */
   emit(event: OperationalEvent): Promise<void>;
+}
+
+/** One structured log call: fields first, then the message (or the message alone). */
+export interface LogFn {
+  (message: string): void;
+  (fields: object, message?: string): void;
+}
+
+/** Structured JSON logs (shared/logger.ts on Lambda and locally). Credentials never reach them. */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+export type MetricName =
+  | 'WebhooksPublished'
+  | 'DeliveriesSucceeded'
+  | 'DeliveryAttemptsFailed'
+  | 'WebhooksExhausted'
+  | 'PoisonMessages'
+  | 'SlowLaneHandoffs'
+  | 'EndpointResponseTime';
+
+/** Delivery metrics (shared/metrics.ts: CloudWatch EMF with the `Stack` dimension). */
+export interface Metrics {
+  record(name: MetricName, value: number, unit?: 'Count' | 'Milliseconds'): void;
 }

@@ -2,11 +2,9 @@ import { subscribes } from './endpoints.ts';
 import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
 import { isWebhookType } from './event-types.ts';
 import { idTime, isUuid, uuidv7 } from './ids.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
-import { WEBHOOK_STATUSES, type WebhookLog, type WebhookState, type WebhookStatus } from './model.ts';
+import { WEBHOOK_STATUSES, type Webhook, type WebhookState, type WebhookStatus } from './model.ts';
 import { laneOf as laneOfEndpoint, type Lane } from './delivery-policy.ts';
-import type { DeliveryQueue, LogQuery, Store, WebhookRef, WebhookSet } from './ports.ts';
+import type { DeliveryQueue, Logger, Metrics, Store, WebhookQuery, WebhookRef, WebhookSet } from './ports.ts';
 import { nextAttemptMessage, withPayload } from './delivery-message.ts';
 
 /** Publishing webhooks and working with their logs: search, details, retry, bulk recovery, the sweeper. */
@@ -181,7 +179,7 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
       }
       firstWithKey.set(key, index);
     }
-    const logs: WebhookLog[] = endpoints
+    const logs: Webhook[] = endpoints
       .filter((e) => (options.endpointId ? e.id === options.endpointId : subscribes(e, input.webhook_type)))
       .map((endpoint) => ({
         id: uuidv7(nowMs),
@@ -208,7 +206,7 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
         ...(options.test ? { test: true } : {}),
       }));
     setOf.set(index, sets.length);
-    sets.push({ logs, ...(input.idempotency_key ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } } : {}) });
+    sets.push({ webhooks: logs, ...(input.idempotency_key ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } } : {}) });
   }
 
   const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
@@ -220,11 +218,11 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
       const set = sets[s]!;
       const payload = valid.find((v) => v.index === index)!.payload;
       if ('failed' in outcome) {
-        deps.logger.error({ err: outcome.failed, organization_id: set.logs[0]?.organization_id }, 'webhooks not stored');
+        deps.logger.error({ err: outcome.failed, organization_id: set.webhooks[0]?.organization_id }, 'webhooks not stored');
         outcomes[index] = { error: outcome.failed };
       } else if ('existing' in outcome) {
         try {
-          const logs = await replay(deps, outcome.existing, set.logs);
+          const logs = await replay(deps, outcome.existing, set.webhooks);
           outcomes[index] = { webhooks: logs };
           // Webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped),
           // without this request's body: the sender reads the payload stored by the first publish.
@@ -234,11 +232,11 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
           outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
         }
       } else {
-        outcomes[index] = { webhooks: set.logs };
-        toSend.push({ index, logs: set.logs, payload });
-        created += set.logs.length;
-        const first = set.logs[0];
-        if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.logs.map((l) => l.id) }, 'webhook published');
+        outcomes[index] = { webhooks: set.webhooks };
+        toSend.push({ index, logs: set.webhooks, payload });
+        created += set.webhooks.length;
+        const first = set.webhooks[0];
+        if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.webhooks.map((l) => l.id) }, 'webhook published');
       }
     }),
   );
@@ -255,7 +253,7 @@ export async function publishEvents(deps: WebhookDeps, bodies: unknown[], option
  * between its record and its webhooks) are written now, from this publish's copies under the
  * recorded ids.
  */
-async function replay(deps: WebhookDeps, recorded: WebhookRef[], fresh: WebhookLog[]): Promise<WebhookState[]> {
+async function replay(deps: WebhookDeps, recorded: WebhookRef[], fresh: Webhook[]): Promise<WebhookState[]> {
   const found = new Map((await deps.store.getWebhooks(recorded)).map((l) => [l.id, l]));
   const missing = recorded.flatMap((ref) => {
     if (found.has(ref.id)) return [];
@@ -263,7 +261,7 @@ async function replay(deps: WebhookDeps, recorded: WebhookRef[], fresh: WebhookL
     return copy ? [{ ...copy, id: ref.id }] : [];
   });
   if (missing.length > 0) {
-    const [outcome] = await deps.store.createWebhookSets([{ logs: missing, onlyIfAbsent: true }]);
+    const [outcome] = await deps.store.createWebhookSets([{ webhooks: missing, onlyIfAbsent: true }]);
     if (outcome && 'failed' in outcome) throw outcome.failed;
     for (const log of missing) found.set(log.id, log);
   }
@@ -329,7 +327,7 @@ export function summarize(log: WebhookState) {
 }
 
 /** The details view: all a person needs to debug one delivery. */
-export function detail(log: WebhookLog) {
+export function detail(log: Webhook) {
   return {
     ...summarize(log),
     payload: JSON.parse(log.payload) as unknown,
@@ -389,9 +387,9 @@ function decodeCursor(raw: string): string | undefined {
   return isUuid(id) ? id : undefined;
 }
 
-export function parseLogQuery(organizationId: string, params: URLSearchParams): LogQuery {
+export function parseWebhookQuery(organizationId: string, params: URLSearchParams): WebhookQuery {
   const details: ValidationDetails = {};
-  const query: LogQuery = { organizationId, limit: DEFAULT_PER_PAGE };
+  const query: WebhookQuery = { organizationId, limit: DEFAULT_PER_PAGE };
   const endpointId = params.get('webhook_endpoint_id');
   if (endpointId) {
     if (isUuid(endpointId)) query.endpointId = endpointId;
@@ -437,7 +435,7 @@ export function parseLogQuery(organizationId: string, params: URLSearchParams): 
   return query;
 }
 
-export async function listWebhooks(deps: WebhookDeps, query: LogQuery) {
+export async function listWebhooks(deps: WebhookDeps, query: WebhookQuery) {
   const page = await deps.store.queryWebhooks(query);
   return {
     webhooks: page.items.map(summarize),
@@ -445,7 +443,7 @@ export async function listWebhooks(deps: WebhookDeps, query: LogQuery) {
   };
 }
 
-export async function getWebhook(store: Store, organizationId: string, id: string): Promise<WebhookLog> {
+export async function getWebhook(store: Store, organizationId: string, id: string): Promise<Webhook> {
   // Read among the organization's own endpoints: another organization's webhook does not exist, as far as this one can tell.
   const log = isUuid(id) ? await store.getWebhook(organizationId, id) : undefined;
   if (!log || log.organization_id !== organizationId) throw notFound('webhook');
@@ -474,7 +472,7 @@ async function reopen(deps: WebhookDeps, log: WebhookState, payload?: string): P
 }
 
 /** Starts a new round for a webhook whose status allows it (or that is stuck); one still queued is left alone. */
-async function redeliver(deps: WebhookDeps, organizationId: string, log: WebhookLog, finished: readonly WebhookStatus[], done: string) {
+async function redeliver(deps: WebhookDeps, organizationId: string, log: Webhook, finished: readonly WebhookStatus[], done: string) {
   if (!(await deps.store.getEndpoint(organizationId, log.endpoint_id))) throw notFound('webhook_endpoint');
   if (finished.includes(log.status) || isStuck(log, deps.now(), deps.stuckAfterMs)) {
     const reopened = await reopen(deps, log, log.payload);

@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unavailable } from '../errors.ts';
 import { highestIdAt, isUuid, lowestIdAt } from '../ids.ts';
-import type { Organization, WebhookEndpoint, WebhookLog, WebhookState } from '../model.ts';
-import type { EndpointWriteResult, Idempotency, LogPage, LogQuery, Store, WebhookRef, WebhookSet, WebhookSetOutcome } from '../ports.ts';
+import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '../model.ts';
+import type { EndpointWriteResult, Idempotency, WebhookPage, WebhookQuery, Store, WebhookRef, WebhookSet, WebhookSetOutcome } from '../ports.ts';
 import { DUE_SHARDS, fitsInline, fromStateItem, itemBytes, pack, payloadSk, responseSk, stateAttributes, stateSk, unpack, webhookPk, withoutPayload } from './webhook-items.ts';
 
 /**
@@ -365,7 +365,7 @@ export class DynamoDbStore implements Store {
     await eachLimit(sets, PARALLEL_REQUESTS, async (set, i) => {
       if (!set.idempotency) return;
       try {
-        const record = { ...idempotencyKey(set.idempotency), webhooks: set.logs.map((l) => [l.id, l.endpoint_id]), expires_at: set.idempotency.expiresAt };
+        const record = { ...idempotencyKey(set.idempotency), webhooks: set.webhooks.map((l) => [l.id, l.endpoint_id]), expires_at: set.idempotency.expiresAt };
         if (!(await this.putIfAbsent(record))) outcomes[i] = await this.recordedSet(set.idempotency);
       } catch (error) {
         outcomes[i] = { failed: error };
@@ -378,7 +378,7 @@ export class DynamoDbStore implements Store {
       const conditional: { set: number; item: Item }[] = [];
       sets.forEach((set, i) => {
         if (!('created' in outcomes[i]!)) return;
-        const items = set.logs.flatMap((log) => {
+        const items = set.webhooks.flatMap((log) => {
           const [state, payload] = this.newWebhookItems(log);
           return (phase === 'states' ? [state] : payload ? [payload] : []) as Item[];
         });
@@ -422,7 +422,7 @@ export class DynamoDbStore implements Store {
   }
 
   /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
-  private newWebhookItems(log: WebhookLog): [Item] | [Item, Item] {
+  private newWebhookItems(log: Webhook): [Item] | [Item, Item] {
     const state = withoutPayload(log);
     const keys = stateKey({ endpointId: log.endpoint_id, id: log.id });
     const packed = pack(log.payload);
@@ -469,7 +469,7 @@ export class DynamoDbStore implements Store {
     return payload !== undefined ? { state, payload } : { state };
   }
 
-  async getWebhook(organizationId: string, id: string, endpointId?: string): Promise<WebhookLog | undefined> {
+  async getWebhook(organizationId: string, id: string, endpointId?: string): Promise<Webhook | undefined> {
     const item = await this.findStateItem(organizationId, id, endpointId ? [endpointId] : await this.logEndpointIds(organizationId));
     if (!item) return undefined;
     const stored = fromStateItem(item);
@@ -645,7 +645,7 @@ export class DynamoDbStore implements Store {
    * partitions (or of the `failed` index when only failed webhooks are asked for), each read with
    * the query's filters applied by DynamoDB; the page's items are then read by key.
    */
-  async queryWebhooks(query: LogQuery): Promise<LogPage> {
+  async queryWebhooks(query: WebhookQuery): Promise<WebhookPage> {
     const endpoints = await this.logEndpointIds(query.organizationId);
     // Another organization's endpoint is none of this one's: nothing to list.
     if (query.endpointId && !endpoints.includes(query.endpointId)) return { items: [] };
@@ -676,13 +676,13 @@ export class DynamoDbStore implements Store {
   }
 
   /** Only failed webhooks: the sparse `failed` index. Anything else: the endpoints' partitions. */
-  private plan(query: LogQuery, endpoints: string[]): Partition[] {
+  private plan(query: WebhookQuery, endpoints: string[]): Partition[] {
     const onlyFailed = query.statuses?.length === 1 && query.statuses[0] === 'failed';
     if (onlyFailed && query.searchTerm === undefined) return [{ index: 'failed', key: query.organizationId }];
     return endpoints.map((e) => ({ key: webhookPk(e) }));
   }
 
-  private async *stream(partition: Partition, query: LogQuery, filter: Filter): AsyncGenerator<WebhookRef> {
+  private async *stream(partition: Partition, query: WebhookQuery, filter: Filter): AsyncGenerator<WebhookRef> {
     const low = query.fromMs !== undefined ? lowestIdAt(query.fromMs) : '';
     let high = query.toMs !== undefined ? highestIdAt(query.toMs) : '~';
     if (query.before !== undefined && query.before < high) high = query.before;
@@ -714,7 +714,7 @@ export class DynamoDbStore implements Store {
   }
 
   /** A search term that is a webhook id: read it by key and apply the same filters in memory. */
-  private async *direct(id: string, query: LogQuery, endpoints: string[]): AsyncGenerator<WebhookRef> {
+  private async *direct(id: string, query: WebhookQuery, endpoints: string[]): AsyncGenerator<WebhookRef> {
     const item = await this.findStateItem(query.organizationId, id, query.endpointId ? [query.endpointId] : endpoints);
     if (!item || !matches(fromStateItem(item).state, query)) return;
     yield refOf(item);
@@ -728,7 +728,7 @@ interface Filter {
 }
 
 /** The query's filters as a DynamoDB filter expression, on the state items' short attribute names. */
-function buildFilter(query: LogQuery, onFailedIndex: boolean): Filter {
+function buildFilter(query: WebhookQuery, onFailedIndex: boolean): Filter {
   const parts = ['#org = :org'];
   const names: Record<string, string> = { '#org': 'o' };
   const values: Record<string, unknown> = { ':org': query.organizationId };
@@ -778,7 +778,7 @@ function buildFilter(query: LogQuery, onFailedIndex: boolean): Filter {
 }
 
 /** The same filters as `buildFilter`, for an item read by key. */
-function matches(log: WebhookState, query: LogQuery): boolean {
+function matches(log: WebhookState, query: WebhookQuery): boolean {
   if (log.organization_id !== query.organizationId) return false;
   if (query.endpointId && log.endpoint_id !== query.endpointId) return false;
   if (query.statuses?.length && !query.statuses.includes(log.status)) return false;

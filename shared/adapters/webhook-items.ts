@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { FINAL_STATUSES, type Attempt, type WebhookLog, type WebhookState, type WebhookStatus } from '../model.ts';
+import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../model.ts';
 
 /**
  * How a webhook is laid out in DynamoDB, written for the fewest request units (docs/architecture.md
@@ -170,8 +170,8 @@ export function fromStateItem(item: Item): StoredState {
   return { state, ...(payload !== null ? { payload } : {}), payloadElsewhere: item.px === true, ...(typeof item.rx === 'number' ? { responseElsewhere: item.rx } : {}) };
 }
 
-/** The state of a webhook as WebhookLog minus the payload (what `updateWebhook` receives). */
-export function withoutPayload(log: WebhookState | WebhookLog): WebhookState {
-  const { payload: _payload, ...state } = log as WebhookLog;
+/** The state of a webhook as Webhook minus the payload (what `updateWebhook` receives). */
+export function withoutPayload(log: WebhookState | Webhook): WebhookState {
+  const { payload: _payload, ...state } = log as Webhook;
   return state;
 }

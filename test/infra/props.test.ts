@@ -29,7 +29,7 @@ describe('every prop changed from its default', () => {
     ({ stack, template } = synth({
       retrySchedule: [10, 60],
       webhookTimeoutMs: 5_000,
-      logRetentionDays: 30,
+      webhookRetentionDays: 30,
       allowCidrs: ['10.0.0.0/8'],
       allowHttp: true,
       alarmEmail: 'ops@example.com',
@@ -59,7 +59,7 @@ describe('every prop changed from its default', () => {
         WEBHOOK_RETRY_SCHEDULE: '10,60',
         WEBHOOK_TIMEOUT_MS: '5000',
         WEBHOOK_ALLOW_CIDRS: '10.0.0.0/8',
-        WEBHOOK_LOG_RETENTION_DAYS: '30',
+        WEBHOOK_RETENTION_DAYS: '30',
         WEBHOOK_ALLOW_HTTP: 'true',
         SECRETS_PREFIX: 'acme/webhooks',
       });
@@ -155,7 +155,7 @@ describe('webhookStackPropsFromContext', () => {
     const props = await parse({
       retrySchedule: '5, 300,1800',
       webhookTimeoutMs: '10000',
-      logRetentionDays: '30',
+      webhookRetentionDays: '30',
       allowCidrs: '10.0.0.0/8,192.168.0.0/16',
       allowHttp: 'true',
       alarmEmail: 'ops@example.com',
@@ -172,7 +172,7 @@ describe('webhookStackPropsFromContext', () => {
     expect(props).toEqual({
       retrySchedule: [5, 300, 1800],
       webhookTimeoutMs: 10_000,
-      logRetentionDays: 30,
+      webhookRetentionDays: 30,
       allowCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
       allowHttp: true,
       alarmEmail: 'ops@example.com',

@@ -205,7 +205,7 @@ describe('functions', () => {
         WEBHOOK_RETRY_SCHEDULE: DEFAULT_RETRY_SCHEDULE.join(','),
         WEBHOOK_TIMEOUT_MS: '15000',
         WEBHOOK_ALLOW_CIDRS: '',
-        WEBHOOK_LOG_RETENTION_DAYS: '90',
+        WEBHOOK_RETENTION_DAYS: '90',
         WEBHOOK_ALLOW_HTTP: 'false',
         API_BASE_URL: api,
       });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import { LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
+import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 
 /** Boots one local stack (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
 
@@ -43,7 +43,7 @@ export default async function setup(project: TestProject) {
     WEBHOOK_ALLOW_HTTP: 'true',
     API_BASE_URL: 'http://localhost:3000',
   });
-  const stack = await startLocalStack({
+  const stack = await startLocalService({
     port: 0,
     dataDir,
     adminToken: generateAdminToken(),

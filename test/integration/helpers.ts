@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
-import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
+import { startLocalService, type LocalService } from '#infra/local/service.ts';
 import type { LogDestination } from '#shared/logger.ts';
 import { contractOf } from './contract.ts';
 
@@ -172,7 +172,7 @@ export class LogCapture implements LogDestination {
 }
 
 export interface IsolatedStack {
-  local: LocalStack;
+  local: LocalService;
   call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
 }
@@ -180,7 +180,7 @@ export interface IsolatedStack {
 /** A second local stack in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
 export async function isolatedStack(name: string, env: Record<string, string>, options: { logLevel?: string; logDestination?: LogDestination } = {}): Promise<IsolatedStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
-  const local = await startLocalStack({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: options.logLevel ?? 'silent', logDestination: options.logDestination });
+  const local = await startLocalService({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: options.logLevel ?? 'silent', logDestination: options.logDestination });
   return {
     local,
     async call(method, path, token, body) {

@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#infra/routes.ts';
-import { LOCAL_TABLE } from '#infra/local/stack.ts';
+import { LOCAL_TABLE } from '#infra/local/service.ts';
 import { checkContract, eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;

@@ -14,7 +14,7 @@ import { hashApiKey, newApiKey } from '#shared/organizations.ts';
 import { ensureTable } from '#infra/local/bootstrap.ts';
 import { credentialsFile, freePort, LOCAL_REGION } from '#infra/local/emulators.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
-import { LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
+import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 import { createOrg, eventually, request, stack } from './helpers.ts';
 
 /** This machine's first address that is not loopback (nor IPv6 link-local, which needs a zone), if it has one. */
@@ -127,7 +127,7 @@ describe('upgrading a DATA_DIR that used the shared database', () => {
     }
     expect(await readdir(dbPath)).toContain('shared-local-instance.db');
 
-    const local = await startLocalStack({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_HTTP: 'true' }), logLevel: 'silent' });
+    const local = await startLocalService({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_HTTP: 'true' }), logLevel: 'silent' });
     try {
       const res = await fetch(`${local.url}/api/v1/webhook_endpoints`, { headers: { authorization: `Bearer ${apiKey}` } });
       expect(res.status).toBe(200);

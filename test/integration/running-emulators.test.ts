@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS, localSettings } from '#infra/local/env.ts';
 import { connectDynamoDb, connectSqs, localCredentials, startDynamoDbLocal, startSqsLocal, type DynamoDbLocal, type SqsLocal } from '#infra/local/emulators.ts';
-import { LOCAL_TABLE, startLocalStack } from '#infra/local/stack.ts';
+import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 import { ConfigError } from '#shared/config.ts';
 import { Receiver } from './helpers.ts';
 
@@ -33,7 +33,7 @@ afterAll(async () => {
 it('runs on them, creating what is missing, and leaves them running', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-on-running-'));
   const receiver = await new Receiver().start();
-  const stack = await startLocalStack({
+  const stack = await startLocalService({
     port: 0,
     dataDir,
     adminToken: generateAdminToken(),

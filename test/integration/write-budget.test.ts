@@ -8,16 +8,16 @@ import { Accounting, type Tally } from '../../bench/accounting.ts';
 import { invoiceObject } from '../../bench/payloads.ts';
 import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import { startLocalStack, type LocalStack } from '#infra/local/stack.ts';
+import { startLocalService, type LocalService } from '#infra/local/service.ts';
 import { eventually, Receiver } from './helpers.ts';
 
 const accounting = new Accounting();
-let stack: LocalStack;
+let stack: LocalService;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-budget-'));
-  stack = await startLocalStack({
+  stack = await startLocalService({
     port: 0,
     dataDir,
     adminToken: generateAdminToken(),

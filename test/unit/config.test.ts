@@ -1,6 +1,6 @@
 // Covers shared/config.ts: delivery settings read from the environment, their defaults, their validation and the round trip back to an environment.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/config.ts';
+import { ConfigError, DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/config.ts';
 
 describe('deliveryConfigFromEnv', () => {
   it('has the documented defaults', () => {
@@ -8,7 +8,7 @@ describe('deliveryConfigFromEnv', () => {
       retrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],
       timeoutMs: 15_000,
       allowCidrs: [],
-      logRetentionDays: 90,
+      webhookRetentionDays: 90,
       allowHttp: false,
       issuer: 'http://localhost:3000',
       fastLaneMs: 3000,
@@ -28,7 +28,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_RETRY_SCHEDULE: ' 1, 2 ,3,43080',
         WEBHOOK_TIMEOUT_MS: '2500',
         WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8, ::1/128',
-        WEBHOOK_LOG_RETENTION_DAYS: '7',
+        WEBHOOK_RETENTION_DAYS: '7',
         WEBHOOK_ALLOW_HTTP: 'true',
         API_BASE_URL: 'https://hooks.example.com',
         WEBHOOK_FAST_LANE_MS: '2000',
@@ -39,7 +39,7 @@ describe('deliveryConfigFromEnv', () => {
       retrySchedule: [1, 2, 3, 43080],
       timeoutMs: 2500,
       allowCidrs: ['127.0.0.0/8', '::1/128'],
-      logRetentionDays: 7,
+      webhookRetentionDays: 7,
       allowHttp: true,
       issuer: 'https://hooks.example.com',
       fastLaneMs: 2000,
@@ -62,8 +62,8 @@ describe('deliveryConfigFromEnv', () => {
     ['a non-numeric timeout', { WEBHOOK_TIMEOUT_MS: 'fast' }],
     ['a timeout over a minute', { WEBHOOK_TIMEOUT_MS: '60001' }],
     ['a bad CIDR', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,not-a-cidr' }],
-    ['a retention of zero days', { WEBHOOK_LOG_RETENTION_DAYS: '0' }],
-    ['a non-numeric retention', { WEBHOOK_LOG_RETENTION_DAYS: 'forever' }],
+    ['a retention of zero days', { WEBHOOK_RETENTION_DAYS: '0' }],
+    ['a non-numeric retention', { WEBHOOK_RETENTION_DAYS: 'forever' }],
     ['an allow-http flag that is not true or false', { WEBHOOK_ALLOW_HTTP: 'yes' }],
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
     ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
@@ -82,14 +82,23 @@ describe('deliveryConfigToEnv', () => {
   it('round-trips through deliveryConfigFromEnv', () => {
     const configs = [
       deliveryConfigFromEnv({}),
-      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], logRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50, autoDisableAfterSeconds: 0 },
+      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], webhookRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50, autoDisableAfterSeconds: 0 },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
   });
 
+  it('still reads the earlier name of the retention, WEBHOOK_LOG_RETENTION_DAYS', () => {
+    expect(deliveryConfigFromEnv({ WEBHOOK_LOG_RETENTION_DAYS: '12' }).webhookRetentionDays).toBe(12);
+    expect(deliveryConfigFromEnv({ WEBHOOK_LOG_RETENTION_DAYS: '12', WEBHOOK_RETENTION_DAYS: '30' }).webhookRetentionDays).toBe(30);
+  });
+
+  it('takes every default from DELIVERY_DEFAULTS', () => {
+    expect(deliveryConfigFromEnv({})).toEqual({ ...DELIVERY_DEFAULTS, retrySchedule: [...DELIVERY_DEFAULTS.retrySchedule], allowCidrs: [] });
+  });
+
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual(
-      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_AUTO_DISABLE_AFTER', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_LOG_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
+      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_AUTO_DISABLE_AFTER', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
     );
   });
 });

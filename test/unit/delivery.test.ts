@@ -4,7 +4,7 @@ import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery
 import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
 import type { Lane } from '#shared/delivery-policy.ts';
 import { noMetrics } from '#shared/metrics.ts';
-import type { WebhookEndpoint, WebhookLog } from '#shared/model.ts';
+import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
 import type { DeliveryQueue } from '#shared/ports.ts';
 import { CachedSecrets } from '#shared/secrets.ts';
 import { parseCidrs } from '#shared/ssrf.ts';
@@ -70,7 +70,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   };
 }
 
-function log(overrides: Partial<WebhookLog> = {}): WebhookLog {
+function log(overrides: Partial<Webhook> = {}): Webhook {
   const at = new Date(now).toISOString();
   return {
     id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: receiver.url, webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',

@@ -6,7 +6,7 @@ import type { Lane } from '#shared/delivery-policy.ts';
 import { customHeaderKey, sealCustomHeaders } from '#shared/endpoint-headers.ts';
 import { PARK_MS } from '#shared/endpoint-health.ts';
 import { noMetrics } from '#shared/metrics.ts';
-import type { WebhookEndpoint, WebhookLog } from '#shared/model.ts';
+import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
 import type { DeliveryQueue, OperationalEvent } from '#shared/ports.ts';
 import { CachedSecrets, signingKeySecretName } from '#shared/secrets.ts';
 import { generateSigningKey } from '#shared/signing.ts';
@@ -72,9 +72,9 @@ function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): Webhoo
   return e;
 }
 
-function webhook(overrides: Partial<WebhookLog> = {}): WebhookLog {
+function webhook(overrides: Partial<Webhook> = {}): Webhook {
   const at = new Date(now).toISOString();
-  const log: WebhookLog = {
+  const log: Webhook = {
     id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: '', webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
     payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
     next_attempt_at: at, timer: false, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,

@@ -1,25 +1,25 @@
-// Covers parseLogQuery in shared/webhooks.ts: dates must be whole ISO 8601 values (no trailing garbage such as NUL).
+// Covers parseWebhookQuery in shared/webhooks.ts: dates must be whole ISO 8601 values (no trailing garbage such as NUL).
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { parseLogQuery } from '#shared/webhooks.ts';
+import { parseWebhookQuery } from '#shared/webhooks.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
 
 function details(query: string) {
   try {
-    parseLogQuery(ORG, new URLSearchParams(query));
+    parseWebhookQuery(ORG, new URLSearchParams(query));
     return undefined;
   } catch (error) {
     return (error as ApiError).details;
   }
 }
 
-describe('parseLogQuery dates', () => {
+describe('parseWebhookQuery dates', () => {
   it('accepts ISO 8601 dates and times', () => {
     for (const value of ['2026-11-01', '2026-11-01T10:00', '2026-11-01T10:00:00', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00.123Z', '2026-11-01T10:00:00+01:00', '2026-11-01 10:00:00']) {
       expect(details(`from_date=${encodeURIComponent(value)}`), value).toBeUndefined();
     }
-    expect(parseLogQuery(ORG, new URLSearchParams('from_date=2026-11-01T10:00:00%2B01:00')).fromMs).toBe(Date.UTC(2026, 10, 1, 9));
+    expect(parseWebhookQuery(ORG, new URLSearchParams('from_date=2026-11-01T10:00:00%2B01:00')).fromMs).toBe(Date.UTC(2026, 10, 1, 9));
   });
 
   it('refuses anything after the date, NUL included (invalid_date)', () => {

@@ -1,5 +1,5 @@
 // An in-memory Store for unit tests: endpoints, API keys and single webhooks work (writes conditional on the version, as DynamoDB's); every other method throws.
-import type { Organization, WebhookEndpoint, WebhookLog, WebhookState } from '#shared/model.ts';
+import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/model.ts';
 import type { EndpointWriteResult, Store, WebhookRef } from '#shared/ports.ts';
 
 const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
@@ -19,12 +19,12 @@ export class FakeStore implements Store {
   queryWebhooks = unsupported('queryWebhooks');
   findOverdue = unsupported('findOverdue');
   findDueTimers = unsupported('findDueTimers');
-  readonly webhooks = new Map<string, WebhookLog>();
+  readonly webhooks = new Map<string, Webhook>();
 
   /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
   failingReads = 0;
 
-  async getWebhook(organizationId: string, id: string): Promise<WebhookLog | undefined> {
+  async getWebhook(organizationId: string, id: string): Promise<Webhook | undefined> {
     if (this.failingReads > 0) {
       this.failingReads--;
       throw new Error('ServiceUnavailable');
@@ -49,7 +49,7 @@ export class FakeStore implements Store {
     const current = this.webhooks.get(previous.id);
     if (current?.version !== previous.version) return undefined;
     // As in DynamoDB, the payload is written once and never replaced.
-    const { payload: _payload, ...state } = next as WebhookLog;
+    const { payload: _payload, ...state } = next as Webhook;
     this.webhooks.set(state.id, { ...structuredClone(state), payload: current.payload, version: previous.version + 1 });
     return { ...structuredClone(state), version: previous.version + 1 };
   }

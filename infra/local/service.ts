@@ -29,7 +29,7 @@ import { startPoller } from './poller.ts';
 export const LOCAL_TABLE = 'webhooks';
 export const LOCAL_SECRETS_PREFIX = 'lago-webhooks';
 
-export interface LocalStackOptions {
+export interface LocalServiceOptions {
   /** API port; 0 picks a free one. */
   port: number;
   host?: string;
@@ -64,7 +64,7 @@ export interface LocalStackInstrument {
   logDestination?: DestinationStream;
 }
 
-export interface LocalStack {
+export interface LocalService {
   url: string;
   port: number;
   adminToken: string;
@@ -89,7 +89,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   });
 }
 
-export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const instrument = options.instrument ?? {};
   const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
   const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination ?? instrument.logDestination);

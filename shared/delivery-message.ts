@@ -41,7 +41,7 @@ export const nextAttemptMessage = (log: WebhookState): DeliveryMessage => ({ web
  * Payloads up to this size ride in the message: with JSON's escaping the message stays within one
  * 64 KB billing chunk. Larger ones are read from the store by the sender.
  */
-export const MESSAGE_PAYLOAD_LIMIT = 48 * 1024;
+const MESSAGE_PAYLOAD_LIMIT = 48 * 1024;
 
 /** The message with its payload attached when it is small enough to ride along. */
 export function withPayload(message: DeliveryMessage, payload: string | undefined): DeliveryMessage {

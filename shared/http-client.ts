@@ -28,10 +28,6 @@ const MAX_AGENTS = 500;
 const IDLE_SOCKET_MS = 4_000;
 
 const agents = new Map<string, http.Agent>();
-let opened = 0;
-
-/** Connections opened so far by this process (the bench reports them per delivery). */
-export const connectionsOpened = (): number => opened;
 
 function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
   // One pool per endpoint (its URL without the query) and checked address: endpoints that share a
@@ -100,10 +96,6 @@ function send(target: URL, agent: http.Agent, headers: Record<string, string>, b
         resolve({ ok: true, status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
       });
       response.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
-    });
-    // The agent's idle timeout closes free sockets only; a request in progress is bounded by the deadline.
-    request.on('socket', () => {
-      if (!request.reusedSocket) opened++;
     });
     request.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
     request.end(body);

@@ -56,7 +56,7 @@ export const ValidationError = named(
 
 const SignatureAlgo = z.enum(['jwt', 'hmac']);
 
-export const WebhookEndpoint = named(
+const WebhookEndpoint = named(
   'WebhookEndpoint',
   z.object({
     lago_id: uuid,
@@ -91,7 +91,7 @@ export const CreateEndpointRequest = named('CreateEndpointRequest', z.object({ w
 export const UpdateEndpointRequest = named('UpdateEndpointRequest', z.object({ webhook_endpoint: z.object(endpointFields).partial() }));
 export const EndpointResponse = named('EndpointResponse', z.object({ webhook_endpoint: WebhookEndpoint }));
 
-export const PageMeta = named(
+const PageMeta = named(
   'PageMeta',
   z.object({ current_page: z.number().int(), next_page: z.number().int().nullable(), prev_page: z.number().int().nullable(), total_pages: whole, total_count: whole }),
 );
@@ -150,8 +150,8 @@ const summaryFields = {
   updated_at: timestamp,
 };
 
-export const WebhookSummary = named('WebhookSummary', z.object(summaryFields));
-export const WebhookDetail = named(
+const WebhookSummary = named('WebhookSummary', z.object(summaryFields));
+const WebhookDetail = named(
   'WebhookDetail',
   z.object({ ...summaryFields, payload: z.record(z.string(), z.unknown()).describe('The JSON body sent, as signed'), response: z.string().nullable(), error: z.string().nullable(), attempts: z.array(Attempt) }),
 );

@@ -5,7 +5,7 @@ export const DEFAULT_RETRY_SCHEDULE: readonly number[] = [5, 300, 1800, 7200, 18
 
 export const JITTER = 0.2;
 /** Rate limits and timeouts get at least a minute before the next attempt. */
-export const SLOW_DOWN_FLOOR_SECONDS = 60;
+const SLOW_DOWN_FLOOR_SECONDS = 60;
 /** The longest wait between two attempts, a schedule entry or a Retry-After: just under 12 hours. */
 export const MAX_DELAY_SECONDS = 12 * 3600 - 120;
 /** A whole round, jitter included, ends within a week. */

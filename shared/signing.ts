@@ -46,7 +46,7 @@ export function generateSigningKey(): SigningKeyPair {
   };
 }
 
-export function publicKeyOf(privateKeyPem: string): KeyObject {
+function publicKeyOf(privateKeyPem: string): KeyObject {
   return createPublicKey(privateKeyPem);
 }
 

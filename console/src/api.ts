@@ -9,7 +9,7 @@ export interface Endpoint {
   created_at: string;
 }
 
-export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
+type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
 
 export interface Webhook {
   lago_id: string;
@@ -31,7 +31,7 @@ export interface Webhook {
   updated_at: string;
 }
 
-export interface Attempt {
+interface Attempt {
   number: number;
   at: string;
   http_status: number | null;

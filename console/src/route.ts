@@ -13,7 +13,7 @@ export interface Route {
   webhookId?: string;
 }
 
-export function parseRoute(hash: string): Route {
+function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
   const filters: LogFilters = { ...NO_FILTERS };
@@ -24,7 +24,7 @@ export function parseRoute(hash: string): Route {
   return { endpointId: decodeURIComponent(match[1]!), tab: match[2] ? 'deliveries' : 'overview', filters, ...(webhookId ? { webhookId } : {}) };
 }
 
-export function routeHash(route: Route): string {
+function routeHash(route: Route): string {
   if (!route.endpointId) return '#/';
   const path = `#/endpoints/${encodeURIComponent(route.endpointId)}${route.tab === 'deliveries' ? '/deliveries' : ''}`;
   if (route.tab !== 'deliveries') return path;

@@ -4,7 +4,7 @@ import { ApiError, type Api, type EventType } from './api.ts';
 
 /** Small pieces every page uses: copy buttons, dialogs, error messages, times. */
 
-export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Times in UTC, to the second, as the API returns them: the same reading for everyone on a team. */
 export const formatTime = (iso: string | null | undefined): string => (iso ? `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC` : '—');

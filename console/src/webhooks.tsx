@@ -25,7 +25,7 @@ function FieldError({ id, codes }: { id: string; codes: string[] | undefined }) 
   );
 }
 
-export function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?: Endpoint; onSaved: (endpoint: Endpoint) => void; onClose: () => void }) {
+function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?: Endpoint; onSaved: (endpoint: Endpoint) => void; onClose: () => void }) {
   const { types, error: catalogError } = useEventTypes(api);
   const [url, setUrl] = useState(endpoint?.webhook_url ?? '');
   const [name, setName] = useState(endpoint?.name ?? '');

@@ -48,11 +48,11 @@ export interface ObservabilityProps {
 const FIVE_MINUTES = Duration.minutes(5);
 
 /** SQS's in-flight limit of a standard queue (received, not yet deleted); receives fail beyond it. */
-export const SQS_IN_FLIGHT_LIMIT = 120_000;
+const SQS_IN_FLIGHT_LIMIT = 120_000;
 /** The in-flight alarms fire at 80% of the limit, leaving time to act before receives fail. */
-export const IN_FLIGHT_ALARM_THRESHOLD = SQS_IN_FLIGHT_LIMIT * 0.8;
+const IN_FLIGHT_ALARM_THRESHOLD = SQS_IN_FLIGHT_LIMIT * 0.8;
 /** Namespace-free name of the metric the error-level log lines feed (pino's levels: error 50, fatal 60). */
-export const ERROR_LOG_METRIC = 'ErrorLogLines';
+const ERROR_LOG_METRIC = 'ErrorLogLines';
 
 /**
  * The dashboard, and the alarms that page the operator through an encrypted SNS topic. Only what

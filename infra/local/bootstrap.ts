@@ -55,7 +55,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   }
 }
 
-export interface LocalQueue {
+interface LocalQueue {
   url: string;
   arn: string;
 }

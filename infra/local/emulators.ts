@@ -76,7 +76,7 @@ export async function localCredentials(dataDir: string): Promise<LocalCredential
 }
 
 /** The file DynamoDB Local keeps a key id's tables in (without -sharedDb). */
-export const dynamoDbFile = (dbPath: string, credentials: LocalCredentials) => join(dbPath, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
+const dynamoDbFile = (dbPath: string, credentials: LocalCredentials) => join(dbPath, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
 const SHARED_DB_FILE = 'shared-local-instance.db';
 
 /** Versions before per-key databases ran with -sharedDb: their file becomes this key id's, so nothing is lost on upgrade. */

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { LocalStackInstrument } from '#infra/local/service.ts';
+import type { LocalServiceInstrument } from '#infra/local/service.ts';
 import type { SecretStore } from '#shared/ports.ts';
 
 /**
@@ -242,7 +242,7 @@ export class Accounting {
   };
 
   /** The hooks for `startLocalService({ instrument })`. */
-  instrument(): LocalStackInstrument {
+  instrument(): LocalServiceInstrument {
     return {
       dynamoDb: (client) => this.instrumentDynamoDb(client),
       sqs: (client) => this.instrumentSqs(client),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: cost and speed of delivery, measured on the local stack in one run (issue #9).
+ * `npm run bench`: cost and speed of delivery, measured on the local service in one run (issue #9).
  * Prints the machine, the ceilings (receiver and emulator alone), a backlog drain, latency at a
  * steady rate, the isolation ratio with a hanging endpoint, request units and cost per delivery,
  * connections per delivery, and the sender bundle. BENCH_SCALE=small is the short run

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The operator CLI (`npm run cli -- <command>`), against the local stack by default. */
+/** The operator CLI (`npm run cli -- <command>`), against the local service by default. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

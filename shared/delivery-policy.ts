@@ -1,7 +1,7 @@
 /**
  * How deliveries flow through SQS: the two lanes, how the sender consumes them, when a message is
  * poison, and the timeouts that follow from the attempt timeout. Domain settings: the CDK stack and
- * the local stack both build their queues, event source mappings and pollers from them.
+ * the local service both build their queues, event source mappings and pollers from them.
  */
 
 /**

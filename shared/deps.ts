@@ -13,7 +13,7 @@ import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { parseCidrs } from './ssrf.ts';
 import type { WebhookDeps } from './webhooks.ts';
 
-/** Everything the handlers need, wired once per process: by env on Lambda, by the local stack in local mode. */
+/** Everything the handlers need, wired once per process: by env on Lambda, by the local service in local mode. */
 export interface Deps {
   store: Store;
   queue: DeliveryQueue;

@@ -47,13 +47,13 @@ export interface LocalServiceOptions {
   /** Where log lines go (default: stdout); tests capture them here. */
   logDestination?: LogDestination;
   /** Measurement hooks for the bench and tests; `npm start` passes none. @default - none */
-  instrument?: LocalStackInstrument;
+  instrument?: LocalServiceInstrument;
   /** The pollers wait for `resumeSenders()` before their first receive (a backlog to drain). @default false */
   sendersPaused?: boolean;
 }
 
 /** What the bench wraps to count requests, calls and invocations, without a second wiring of the stack. */
-export interface LocalStackInstrument {
+export interface LocalServiceInstrument {
   /** Called once per SDK client, e.g. to add middleware to its stack. */
   dynamoDb?(client: DynamoDBClient): void;
   sqs?(client: SQSClient): void;

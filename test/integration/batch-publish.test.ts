@@ -1,4 +1,4 @@
-// Batch publish on the local stack: per-event answers for mixed valid and invalid events, idempotency within and across batches and under concurrency, what receivers get, the request limits, and the CLI's publish --file.
+// Batch publish on the local service: per-event answers for mixed valid and invalid events, idempotency within and across batches and under concurrency, what receivers get, the request limits, and the CLI's publish --file.
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Publishing and delivery on the local stack: fan-out, the three signatures as a receiver verifies them, retries, failures and the DLQ.
+// Publishing and delivery on the local service: fan-out, the three signatures as a receiver verifies them, retries, failures and the DLQ.
 import { createHmac } from 'node:crypto';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import jwt from 'jsonwebtoken';

@@ -1,4 +1,4 @@
-// Disable, enable and auto-disable of webhook endpoints, their operational events, and custom headers, on a local stack of
+// Disable, enable and auto-disable of webhook endpoints, their operational events, and custom headers, on a local service of
 // their own (a 3-second auto-disable period, logs captured at level debug): a disabled endpoint receives nothing and gets
 // its queued webhook after enable; an endpoint failing for the period is disabled with its reason shown and a line in
 // DATA_DIR/operational-events.jsonl; its first success after enable is a recovery event; custom headers arrive, are

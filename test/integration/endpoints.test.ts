@@ -1,4 +1,4 @@
-// The organization API for webhook endpoints over real HTTP on the local stack: Lago's shapes, rules and errors, and tenant isolation.
+// The organization API for webhook endpoints over real HTTP on the local service: Lago's shapes, rules and errors, and tenant isolation.
 import { describe, expect, it } from 'vitest';
 import { admin, createEndpoint, createOrg, request, type Org } from './helpers.ts';
 

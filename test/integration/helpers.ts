@@ -177,7 +177,7 @@ export interface IsolatedStack {
   stop(): Promise<void>;
 }
 
-/** A second local stack in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
+/** A second local service in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
 export async function isolatedStack(name: string, env: Record<string, string>, options: { logLevel?: string; logDestination?: LogDestination } = {}): Promise<IsolatedStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
   const local = await startLocalService({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: options.logLevel ?? 'silent', logDestination: options.logDestination });

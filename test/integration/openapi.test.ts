@@ -1,4 +1,4 @@
-// The contract on the local stack: GET /api/v1/openapi.json is served without an API key and describes the routes the
+// The contract on the local service: GET /api/v1/openapi.json is served without an API key and describes the routes the
 // gateway serves; the checker the integration helpers run on every response refuses what the document does not allow.
 import { expect, it } from 'vitest';
 import { ROUTES } from '#infra/routes.ts';

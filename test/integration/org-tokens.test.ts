@@ -1,4 +1,4 @@
-// Organization HMAC tokens on the local stack: a new organization has no secret of its own, one created before tokens were derived keeps its token across the move into its record, and a rotation keeps both tokens valid during its overlap, as receivers verify them.
+// Organization HMAC tokens on the local service: a new organization has no secret of its own, one created before tokens were derived keeps its token across the move into its record, and a rotation keeps both tokens valid during its overlap, as receivers verify them.
 import { createHmac } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';

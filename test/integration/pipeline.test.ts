@@ -1,4 +1,4 @@
-// The delivery pipeline at AWS scale, on an isolated local stack: waiting webhooks hold no received message, receives that cannot make their attempt never dead-letter a live webhook, and a hanging receiver does not delay the others.
+// The delivery pipeline at AWS scale, on an isolated local service: waiting webhooks hold no received message, receives that cannot make their attempt never dead-letter a live webhook, and a hanging receiver does not delay the others.
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';

@@ -1,4 +1,4 @@
-// The README's walk-through, run by bash as written, against the local stack (only the ports and the data folder differ).
+// The README's walk-through, run by bash as written, against the local service (only the ports and the data folder differ).
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Getting failed webhooks delivered after all, on the local stack: one retry, bulk recovery after an outage, dead-letter redrive and the sweeper.
+// Getting failed webhooks delivered after all, on the local service: one retry, bulk recovery after an outage, dead-letter redrive and the sweeper.
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';

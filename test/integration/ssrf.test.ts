@@ -1,4 +1,4 @@
-// The SSRF guard with an empty allow-list, on a second local stack: loopback endpoints are refused at creation and at delivery.
+// The SSRF guard with an empty allow-list, on a second local service: loopback endpoints are refused at creation and at delivery.
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Test events on the local stack: POST /api/v1/webhook_endpoints/{lago_id}/test sends a signed example of a type to that endpoint
+// Test events on the local service: POST /api/v1/webhook_endpoints/{lago_id}/test sends a signed example of a type to that endpoint
 // only (even a type it does not listen to), the receiver verifies both signatures, and the log shows the webhook as a test.
 // Unknown endpoints and types are refused in Lago's shape.
 import { createHmac } from 'node:crypto';

@@ -6,7 +6,7 @@ import { deliveryConfigFromEnv } from '#shared/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 
-/** Boots one local stack (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
+/** Boots one local service (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
 
 export interface StackInfo {
   url: string;

@@ -3,7 +3,7 @@ import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { badRequest } from '#shared/errors.ts';
 import { json, jsonBody, lagoError, router, type RouteHandler } from '#shared/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
-import { publish, publishBatch } from '#shared/webhooks.ts';
+import { publish, publishBatch } from '#shared/webhooks/publish.ts';
 
 /**
  * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the

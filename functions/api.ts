@@ -12,7 +12,9 @@ import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
-import { detail, getWebhook, listWebhooks, parseWebhookQuery, recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks.ts';
+import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks/recovery.ts';
+import { getWebhook, listWebhooks, parseWebhookQuery } from '#shared/webhooks/search.ts';
+import { detail } from '#shared/webhooks/views.ts';
 
 /** Lago's hmac_key view, plus the Standard Webhooks secret, and the previous token while a rotation's overlap lasts. */
 function hmacKeyView(tokens: OrganizationTokenSet | undefined) {

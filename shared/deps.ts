@@ -11,7 +11,7 @@ import type { OrganizationTokens } from './org-tokens.ts';
 import type { DeadLetters, DeliveryQueue, OperationalEvents, SecretStore, Store } from './ports.ts';
 import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { parseCidrs } from './ssrf.ts';
-import type { WebhookDeps } from './webhooks.ts';
+import type { WebhookDeps } from './webhooks/deps.ts';
 
 /** Everything the handlers need, wired once per process: by env on Lambda, by the local service in local mode. */
 export interface Deps {

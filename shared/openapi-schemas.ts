@@ -6,7 +6,7 @@ import { MAX_ROTATION_OVERLAP_SECONDS } from './org-tokens.ts';
 /**
  * The shapes of the API's requests and responses, as zod schemas: the OpenAPI document
  * (shared/openapi.ts) is generated from them. Routes validated by hand (shared/endpoints.ts,
- * shared/webhooks.ts, shared/org-tokens.ts) keep their own checks and error codes; these schemas
+ * shared/webhooks/, shared/org-tokens.ts) keep their own checks and error codes; these schemas
  * describe what those checks accept. New routes validate with `parseBody`, so the schema that
  * documents a body is the one that checks it.
  */

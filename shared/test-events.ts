@@ -2,23 +2,25 @@ import { getEndpoint } from './endpoints.ts';
 import { notFound } from './errors.ts';
 import { exampleFor } from './event-examples.ts';
 import { parseBody, TestEventRequest } from './openapi-schemas.ts';
-import { detail, envelope, publishEvents, type WebhookDeps } from './webhooks.ts';
+import type { WebhookDeps } from './webhooks/deps.ts';
+import { envelope, publishEvents } from './webhooks/publish.ts';
+import { detail } from './webhooks/views.ts';
 
 /**
  * Test events: a signed example of a webhook type, sent to one endpoint only (whatever types it
- * listens to), through the same publish core, queue and sender as any webhook. Its log is marked
- * `test: true`.
+ * listens to), through the same publish core, queue and sender as any webhook. The webhook is
+ * marked `test: true`.
  */
-export async function publishTest(deps: WebhookDeps, organizationId: string, endpointId: string, body: unknown) {
+export async function publishTest(deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'>, organizationId: string, endpointId: string, body: unknown) {
   const endpoint = await getEndpoint(deps.store, organizationId, endpointId);
   const { webhook_type } = parseBody(TestEventRequest, body);
   const example = exampleFor(webhook_type);
   const input = { organization_id: organizationId, webhook_type, object_type: example.object_type, object: example.object };
   const [outcome] = await publishEvents(deps, [input], { endpointId: endpoint.id, test: true });
   if (!outcome || 'error' in outcome) throw outcome?.error;
-  const [log] = outcome.webhooks;
+  const [webhook] = outcome.webhooks;
   // The endpoint was deleted between the read and the publish.
-  if (!log) throw notFound('webhook_endpoint');
-  deps.logger.info({ organization_id: organizationId, endpoint_id: endpoint.id, webhook_id: log.id, webhook_type }, 'test event sent');
-  return { webhook: detail({ ...log, payload: envelope(input) }) };
+  if (!webhook) throw notFound('webhook_endpoint');
+  deps.logger.info({ organization_id: organizationId, endpoint_id: endpoint.id, webhook_id: webhook.id, webhook_type }, 'test event sent');
+  return { webhook: detail({ ...webhook, payload: envelope(input) }) };
 }

@@ -1,8 +1,8 @@
-// Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/webhooks.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
+// Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/webhooks/publish.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { lagoError } from '#shared/http.ts';
-import { MAX_BATCH_EVENTS, parseBatch } from '#shared/webhooks.ts';
+import { MAX_BATCH_EVENTS, parseBatch } from '#shared/webhooks/publish.ts';
 
 function refusal(body: unknown) {
   try {

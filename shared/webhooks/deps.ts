@@ -1,0 +1,19 @@
+import type { DeliveryQueue, Logger, Metrics, Store } from '../ports.ts';
+
+/**
+ * What the webhook use cases run on, built once by shared/deps.ts's `webhookDeps`. Each module
+ * picks the fields it uses and narrows `store` to the aggregates it reads and writes, so a test
+ * fake implements only those.
+ */
+export interface WebhookDeps<S = Store> {
+  store: S;
+  queue: DeliveryQueue;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  retentionDays: number;
+  /** Attempts per round (retry schedule length + 1). */
+  maxAttempts: number;
+  /** How long past its due time a live webhook may wait before it counts as stuck. */
+  stuckAfterMs: number;
+}

@@ -2,14 +2,12 @@ import { notFound, validationFailed, type ValidationDetails } from '../errors.ts
 import { isWebhookType } from '../event-types.ts';
 import { isUuid } from '../ids.ts';
 import { WEBHOOK_STATUSES, type Webhook, type WebhookStatus } from '../model.ts';
+import { perPage } from '../pagination.ts';
 import type { WebhookQuery, WebhookStore } from '../ports.ts';
 import type { WebhookDeps } from './deps.ts';
 import { summarize } from './views.ts';
 
 /** Finding webhooks: the list's query (filters, dates, cursor, page size), the list, one webhook. */
-
-const MAX_PER_PAGE = 100;
-const DEFAULT_PER_PAGE = 20;
 
 const HTTP_STATUS_FILTER = /^(?:[1-5]\d\d|[1-5]xx|timeout)$/;
 
@@ -63,7 +61,7 @@ function decodeCursor(raw: string): string | undefined {
 
 export function parseWebhookQuery(organizationId: string, params: URLSearchParams): WebhookQuery {
   const details: ValidationDetails = {};
-  const query: WebhookQuery = { organizationId, limit: DEFAULT_PER_PAGE };
+  const query: WebhookQuery = { organizationId, limit: perPage(params, details) };
   const endpointId = params.get('webhook_endpoint_id');
   if (endpointId) {
     if (isUuid(endpointId)) query.endpointId = endpointId;
@@ -92,12 +90,6 @@ export function parseWebhookQuery(organizationId: string, params: URLSearchParam
   if (term) {
     if (term.length <= 255) query.searchTerm = term;
     else details.search_term = ['value_is_invalid'];
-  }
-  const perPage = params.get('per_page');
-  if (perPage !== null) {
-    const n = Number(perPage);
-    if (Number.isInteger(n) && n >= 1 && n <= MAX_PER_PAGE) query.limit = n;
-    else details.per_page = ['value_is_invalid'];
   }
   const cursor = params.get('cursor');
   if (cursor) {

@@ -1,0 +1,28 @@
+import type { ValidationDetails } from './errors.ts';
+
+/**
+ * Page sizes, the same on every list (webhook endpoints, webhooks). As Lago: absent means 20, and a
+ * size above the largest is served at the largest rather than refused (Lago's Kaminari serves any
+ * size; this service stops at 100, and the answer's `per_page` says what was used). Unlike Lago,
+ * anything that is not a positive whole number is a 422, not silently the default.
+ */
+export const DEFAULT_PER_PAGE = 20;
+export const MAX_PER_PAGE = 100;
+
+/** The highest page number a page-numbered list accepts. */
+const MAX_PAGE = 1_000_000;
+
+/** A positive whole number from a query parameter: `fallback` when absent, at most `max`; anything else is recorded in `details`. */
+function positive(params: URLSearchParams, name: string, fallback: number, max: number, details: ValidationDetails): number {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1) {
+    details[name] = ['value_is_invalid'];
+    return fallback;
+  }
+  return Math.min(Number(raw), max);
+}
+
+export const perPage = (params: URLSearchParams, details: ValidationDetails): number => positive(params, 'per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE, details);
+
+export const pageNumber = (params: URLSearchParams, details: ValidationDetails): number => positive(params, 'page', 1, MAX_PAGE, details);

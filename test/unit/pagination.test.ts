@@ -1,0 +1,29 @@
+// Page sizes and numbers, the same on every list: absent is the default, above the largest is the largest, anything else is invalid.
+import { describe, expect, it } from 'vitest';
+import type { ValidationDetails } from '#shared/errors.ts';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, pageNumber, perPage } from '#shared/pagination.ts';
+
+const read = (query: string) => {
+  const details: ValidationDetails = {};
+  const params = new URLSearchParams(query);
+  return { perPage: perPage(params, details), page: pageNumber(params, details), details };
+};
+
+describe('pagination', () => {
+  it('takes the default when absent or empty', () => {
+    expect(read('')).toEqual({ perPage: DEFAULT_PER_PAGE, page: 1, details: {} });
+    expect(read('per_page=&page=')).toEqual({ perPage: DEFAULT_PER_PAGE, page: 1, details: {} });
+  });
+
+  it('serves a size above the largest at the largest, as Lago serves any size', () => {
+    expect(read('per_page=100').perPage).toBe(MAX_PER_PAGE);
+    expect(read('per_page=101').perPage).toBe(MAX_PER_PAGE);
+    expect(read(`per_page=${'9'.repeat(16)}`)).toEqual({ perPage: MAX_PER_PAGE, page: 1, details: {} });
+  });
+
+  it('refuses what is not a positive whole number', () => {
+    for (const raw of ['0', '-1', '1.5', 'ten', '1e3', '%00', ' 5', '9'.repeat(17)]) {
+      expect(read(`per_page=${raw}&page=${raw}`).details, raw).toEqual({ per_page: ['value_is_invalid'], page: ['value_is_invalid'] });
+    }
+  });
+});

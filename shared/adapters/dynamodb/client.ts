@@ -66,7 +66,7 @@ export class Table {
     this.name = name;
   }
 
-  async get(key: Key, consistent = false): Promise<Item | undefined> {
+  async get(key: Key, { consistent = false } = {}): Promise<Item | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.name, Key: key, ...(consistent ? { ConsistentRead: true } : {}) }));
     return Item;
   }

@@ -101,7 +101,7 @@ export class DynamoDbEndpointStore implements EndpointStore {
 
   /** After a failed guard on the endpoint: gone, or changed by someone else meanwhile. */
   private async missingOrChanged(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
-    const item = await this.table.get(endpointKey(endpoint.organization_id, endpoint.id), true);
+    const item = await this.table.get(endpointKey(endpoint.organization_id, endpoint.id), { consistent: true });
     return item ? 'conflict' : 'not_found';
   }
 

@@ -80,7 +80,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
 
   /** The webhooks an idempotency record names, once its condition failed. */
   private async recordedSet(idempotency: Idempotency): Promise<WebhookSetOutcome> {
-    const item = await this.table.get(idempotencyRecordKey(idempotency), true);
+    const item = await this.table.get(idempotencyRecordKey(idempotency), { consistent: true });
     const pairs = (item?.webhooks as [string, string][] | undefined) ?? [];
     return { existing: pairs.map(([id, endpointId]) => ({ id, endpointId })) };
   }
@@ -106,7 +106,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
   }
 
   async getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined> {
-    const item = await this.table.get(webhookStateKey(ref), true);
+    const item = await this.table.get(webhookStateKey(ref), { consistent: true });
     if (!item) return undefined;
     const { state, payload } = fromStateItem(item);
     return payload !== undefined ? { state, payload } : { state };
@@ -118,8 +118,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
     const stored = fromStateItem(item);
     const ref = webhookPartition.refOf(item);
     const [payload, response] = await Promise.all([
-      stored.payload ?? (stored.payloadElsewhere ? this.table.get(webhookPayloadKey(ref), true).then((found) => unpack(found?.p)) : null),
-      stored.responseElsewhere !== undefined ? this.table.get(webhookResponseKey(ref, stored.responseElsewhere), true).then((found) => unpack(found?.r)) : stored.state.response_body,
+      stored.payload ?? (stored.payloadElsewhere ? this.table.get(webhookPayloadKey(ref), { consistent: true }).then((found) => unpack(found?.p)) : null),
+      stored.responseElsewhere !== undefined ? this.table.get(webhookResponseKey(ref, stored.responseElsewhere), { consistent: true }).then((found) => unpack(found?.r)) : stored.state.response_body,
     ]);
     if (payload === null) return undefined;
     return { ...stored.state, response_body: response, payload };

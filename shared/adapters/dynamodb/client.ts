@@ -19,9 +19,9 @@ import { keyOf, PK, type Key } from './keys.ts';
 /** The plumbing the three stores share on the one table: requests with their retries, batching and conditions. */
 
 export type Item = Record<string, unknown>;
-export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 /** A query on the table, without the table's name. */
-export type TableQuery = Omit<QueryCommandInput, 'TableName'>;
+type TableQuery = Omit<QueryCommandInput, 'TableName'>;
 
 const TRANSACTION_ATTEMPTS = 4;
 /** BatchWriteItem takes 25 items, BatchGetItem 100. */

@@ -24,7 +24,7 @@ const FIELDS = {
   attemptCount: { attribute: FILTERED.attemptCount, read: (w: WebhookState) => w.attempt_count },
 } satisfies Record<string, { attribute: string; read: (w: WebhookState) => string | number | null; stored?: (value: string) => string }>;
 
-export type Field = keyof typeof FIELDS;
+type Field = keyof typeof FIELDS;
 
 /** A condition on a webhook's state. An absent attribute (null on the state) matches no comparison. */
 export type Predicate =
@@ -36,7 +36,7 @@ export type Predicate =
   | { op: 'and'; all: Predicate[] }
   | { op: 'or'; any: Predicate[] };
 
-export interface Expression {
+interface Expression {
   expression: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
@@ -182,7 +182,7 @@ export interface PlannedQuery {
   Limit: number;
 }
 
-export interface SearchPlan {
+interface SearchPlan {
   /** One query per stream of candidates, each newest first, reading only their keys; the store merges them. */
   queries: PlannedQuery[];
   /** A search term that may be a webhook id: its state item is read by key among these endpoints' partitions. */

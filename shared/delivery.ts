@@ -4,8 +4,8 @@ import { postWebhook, type PostResult } from './http-client.ts';
 import type { Attempt, WebhookEndpoint, Webhook, WebhookState } from './model.ts';
 import type { OrganizationTokenSet } from './org-tokens.ts';
 import { attemptHeaders } from './endpoint-headers.ts';
-import { parkWebhook, recordEndpointHealth } from './endpoint-health.ts';
-import type { DeliveryQueue, Logger, Metrics, OperationalEvents, Store } from './ports.ts';
+import { parkWebhook, recordEndpointHealth, type HealthDeps } from './endpoint-health.ts';
+import type { DeliveryQueue, Logger, Metrics, OperationalEvents, WebhookStore } from './ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
@@ -39,7 +39,8 @@ export const SLOW_LANE_MS = 15 * 60_000;
 export const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago compatible)';
 
 export interface SenderDeps {
-  store: Store;
+  /** The endpoint marks and the webhook reads and writes of an attempt, with what endpoint health needs. */
+  store: HealthDeps['store'] & Pick<WebhookStore, 'getWebhookState' | 'getWebhook'>;
   queue: DeliveryQueue;
   secrets: CachedSecrets;
   secretsPrefix: string;

@@ -2,7 +2,7 @@ import { nextAttemptMessage } from './delivery-message.ts';
 import { forgetEndpoint } from './endpoint-cache.ts';
 import { laneOf } from './delivery-policy.ts';
 import type { WebhookEndpoint, WebhookState } from './model.ts';
-import type { DeliveryQueue, Logger, OperationalEvent, OperationalEvents, Store } from './ports.ts';
+import type { DeliveryQueue, EndpointStore, Logger, OperationalEvent, OperationalEvents, WebhookStore } from './ports.ts';
 
 /**
  * Disabled endpoints and failing ones (beyond Lago).
@@ -27,7 +27,7 @@ const PAGE = 100;
 const QUEUE_BATCH = 10;
 
 export interface HealthDeps {
-  store: Store;
+  store: EndpointStore & Pick<WebhookStore, 'updateWebhook' | 'queryWebhooks'>;
   queue: DeliveryQueue;
   logger: Logger;
   events: OperationalEvents;

@@ -4,7 +4,7 @@ import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHead
 import { isWebhookType } from './event-types.ts';
 import { isUuid, uuidv7 } from './ids.ts';
 import type { SignatureAlgo, WebhookEndpoint } from './model.ts';
-import type { Store } from './ports.ts';
+import type { EndpointStore } from './ports.ts';
 import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from './ssrf.ts';
 
 /** Webhook endpoints, with Lago's rules: 10 per organization, unique URL, event types from the catalog. */
@@ -176,7 +176,7 @@ function parseInput(body: unknown, policy: EndpointPolicy, previous?: WebhookEnd
 const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] });
 const changedMeanwhile = () => unavailable('the webhook endpoint changed meanwhile; read it again and retry');
 
-export async function createEndpoint(store: Store, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
+export async function createEndpoint(store: EndpointStore, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
   const input = parseInput(body, policy);
   const id = uuidv7(nowMs);
   const endpoint: WebhookEndpoint = {
@@ -196,7 +196,7 @@ export async function createEndpoint(store: Store, policy: EndpointPolicy, organ
   return endpoint;
 }
 
-export async function getEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
+export async function getEndpoint(store: EndpointStore, organizationId: string, id: string): Promise<WebhookEndpoint> {
   // Ids are UUIDs: anything else cannot exist, and never reaches the store as a key.
   const endpoint = isUuid(id) ? await store.getEndpoint(organizationId, id) : undefined;
   if (!endpoint) throw notFound('webhook_endpoint');
@@ -209,7 +209,7 @@ export async function getEndpoint(store: Store, organizationId: string, id: stri
  * failures are counted afresh from now, so its first success after that is a recovery.
  */
 export async function updateEndpoint(
-  store: Store,
+  store: EndpointStore,
   policy: EndpointPolicy,
   organizationId: string,
   id: string,
@@ -241,7 +241,7 @@ export async function updateEndpoint(
   return next;
 }
 
-export async function deleteEndpoint(store: Store, organizationId: string, id: string): Promise<WebhookEndpoint> {
+export async function deleteEndpoint(store: EndpointStore, organizationId: string, id: string): Promise<WebhookEndpoint> {
   const endpoint = await getEndpoint(store, organizationId, id);
   const result = await store.deleteEndpoint(endpoint);
   forgetEndpoint(store, organizationId, id);
@@ -266,7 +266,7 @@ export function pageMeta(page: PageRequest, total: number) {
   };
 }
 
-export async function listEndpoints(store: Store, organizationId: string, page: PageRequest) {
+export async function listEndpoints(store: EndpointStore, organizationId: string, page: PageRequest) {
   const all = await store.listEndpoints(organizationId);
   const items = all.slice((page.page - 1) * page.perPage, page.page * page.perPage);
   return { webhook_endpoints: items.map((e) => serializeEndpoint(e)), meta: pageMeta(page, all.length) };

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import { badRequest, validationFailed } from './errors.ts';
-import type { Logger, SecretStore, Store } from './ports.ts';
+import type { Logger, OrganizationStore, SecretStore } from './ports.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
 
 /**
@@ -59,7 +59,7 @@ export function openToken(key: Buffer, sealed: string): string {
 }
 
 export interface OrganizationTokenDeps {
-  store: Store;
+  store: Pick<OrganizationStore, 'getOrganization' | 'rotateOrganizationToken' | 'sealOrganizationToken'>;
   secrets: CachedSecrets;
   secretStore: SecretStore;
   secretsPrefix: string;

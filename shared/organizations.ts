@@ -4,7 +4,7 @@ import { unauthorized, validationFailed } from './errors.ts';
 import { bearerToken } from './http.ts';
 import { uuidv7 } from './ids.ts';
 import type { Organization } from './model.ts';
-import type { Store } from './ports.ts';
+import type { OrganizationStore } from './ports.ts';
 
 /** Organizations (tenants) and their API keys: random, shown once, stored only as a SHA-256 hash. */
 
@@ -19,7 +19,7 @@ export function newApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
-export async function createOrganization(store: Store, body: unknown, nowMs: number) {
+export async function createOrganization(store: Pick<OrganizationStore, 'createOrganization'>, body: unknown, nowMs: number) {
   const name = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
   if (typeof name !== 'string' || name.trim() === '') throw validationFailed({ name: ['value_is_mandatory'] });
   if (name.length > 255 || CONTROL_CHARACTER.test(name)) throw validationFailed({ name: ['value_is_invalid'] });
@@ -34,7 +34,7 @@ export async function createOrganization(store: Store, body: unknown, nowMs: num
  * The organization a bearer key belongs to. The key is looked up by its hash, so no comparison
  * of secret bytes happens in this process, and timing reveals nothing about stored keys.
  */
-export async function authenticate(store: Store, authorization: string | undefined): Promise<string> {
+export async function authenticate(store: Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>, authorization: string | undefined): Promise<string> {
   const key = bearerToken(authorization);
   if (!key || !isApiKeyShaped(key)) throw unauthorized();
   const organizationId = await store.findOrganizationIdByKeyHash(hashApiKey(key));

@@ -1,10 +1,9 @@
 // Covers shared/org-tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
 import { describe, expect, it } from 'vitest';
-import type { Organization } from '#shared/model.ts';
 import { deriveToken, openToken, OrganizationTokens, sealToken, TOKEN_CACHE_MS, tokenKeys } from '#shared/org-tokens.ts';
 import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/secrets.ts';
 import { generateSigningKey } from '#shared/signing.ts';
-import { FakeStore } from './support/fake-store.ts';
+import { FakeOrganizationStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
@@ -12,8 +11,7 @@ const OTHER = '0196d7a2-0000-7000-8000-00000000000b';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 const pem = generateSigningKey().privateKeyPem;
 
-class OrganizationsStore extends FakeStore {
-  readonly organizations = new Map<string, Organization>();
+class OrganizationsStore extends FakeOrganizationStore {
   reads = 0;
   override getOrganization = async (id: string) => {
     this.reads++;

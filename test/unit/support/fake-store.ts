@@ -1,24 +1,12 @@
-// An in-memory Store for unit tests: endpoints, API keys and single webhooks work (writes conditional on the version, as DynamoDB's); every other method throws.
+// In-memory stores for unit tests, each with only what the domain code under test asks for: endpoints, API keys and single webhooks (writes conditional on the version, as DynamoDB's); organizations' tokens.
 import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/model.ts';
-import type { EndpointWriteResult, Store, WebhookRef } from '#shared/ports.ts';
+import type { EndpointStore, EndpointWriteResult, OrganizationStore, WebhookPage, WebhookQuery, WebhookRef, WebhookStore } from '#shared/ports.ts';
 
-const unsupported = (name: string) => () => Promise.reject(new Error(`FakeStore.${name} is not implemented`));
-
-export class FakeStore implements Store {
+/** What delivery, endpoint health, the endpoints API and authentication use. */
+export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>, Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks'> {
   readonly endpoints = new Map<string, WebhookEndpoint>();
   readonly keyHashes = new Map<string, string>();
   readonly lookedUpHashes: string[] = [];
-
-  createOrganization = unsupported('createOrganization');
-  sealOrganizationToken: (organizationId: string, sealed: string) => Promise<boolean> = unsupported('sealOrganizationToken');
-  rotateOrganizationToken: Store['rotateOrganizationToken'] = unsupported('rotateOrganizationToken');
-  getOrganization: (id: string) => Promise<Organization | undefined> = unsupported('getOrganization');
-  getOrganizationWithEndpoints = unsupported('getOrganizationWithEndpoints');
-  createWebhookSets = unsupported('createWebhookSets');
-  getWebhooks = unsupported('getWebhooks');
-  queryWebhooks = unsupported('queryWebhooks');
-  findOverdue = unsupported('findOverdue');
-  findDueTimers = unsupported('findDueTimers');
   readonly webhooks = new Map<string, Webhook>();
 
   /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
@@ -43,6 +31,17 @@ export class FakeStore implements Store {
     if (found?.endpoint_id !== ref.endpointId) return undefined;
     const { payload, ...state } = structuredClone(found);
     return { state, payload };
+  }
+
+  /** The organization's webhooks, newest first, by endpoint, status and cursor (the filters endpoint health uses). */
+  async queryWebhooks(query: WebhookQuery): Promise<WebhookPage> {
+    const found = [...this.webhooks.values()]
+      .filter((w) => w.organization_id === query.organizationId && (!query.endpointId || w.endpoint_id === query.endpointId))
+      .filter((w) => (!query.statuses?.length || query.statuses.includes(w.status)) && (query.before === undefined || w.id < query.before))
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .map(({ payload: _payload, ...state }) => structuredClone(state));
+    const items = found.slice(0, query.limit);
+    return found.length > query.limit ? { items, last: items[items.length - 1]!.id } : { items };
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
@@ -112,5 +111,35 @@ export class FakeStore implements Store {
 
   async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
     return this.endpoints.delete(endpoint.id) ? 'ok' : 'not_found';
+  }
+}
+
+/** Organizations and their tokens, for the organization tokens' tests. */
+export class FakeOrganizationStore implements Pick<OrganizationStore, 'getOrganization' | 'rotateOrganizationToken' | 'sealOrganizationToken'> {
+  readonly organizations = new Map<string, Organization>();
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    const found = this.organizations.get(id);
+    return found && structuredClone(found);
+  }
+
+  async sealOrganizationToken(id: string, sealed: string): Promise<boolean> {
+    const found = this.organizations.get(id);
+    if (!found || found.sealed_token !== undefined || found.token_version !== undefined) return false;
+    found.sealed_token = sealed;
+    return true;
+  }
+
+  /** As DynamoDB's: conditional on the token read, keeping it as the previous one. */
+  async rotateOrganizationToken(id: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
+    const found = this.organizations.get(id);
+    if (!found || found.token_version !== current.token_version || (current.token_version === undefined && found.sealed_token !== current.sealed_token)) return false;
+    if (current.token_version === undefined) {
+      Object.assign(found, { previous_sealed_token: found.sealed_token, previous_token_version: undefined, sealed_token: undefined });
+    } else {
+      Object.assign(found, { previous_token_version: found.token_version, previous_sealed_token: undefined });
+    }
+    Object.assign(found, { token_version: nextVersion, previous_token_expires_at: previousExpiresAt });
+    return true;
   }
 }

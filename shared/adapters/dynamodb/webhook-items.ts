@@ -1,14 +1,15 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../model.ts';
+import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../../model.ts';
+import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**
- * How a webhook is laid out in DynamoDB, written for the fewest request units (docs/architecture.md
- * and the README's table say why):
+ * How a webhook is laid out in DynamoDB (its keys: keys.ts), written for the fewest request units
+ * (docs/architecture.md and the README's table say why):
  *
- *   EP#<endpoint> / W#<id>   the webhook's state, with short attribute names, and its payload and
- *                            last response inline while the item stays within 1 KB (1 write unit)
- *   EP#<endpoint> / P#<id>   the payload, when it does not fit: written once, never rewritten
- *   EP#<endpoint> / R#<id>#<n> the response of attempt n, when it does not fit: written once
+ *   state     the webhook's state, with short attribute names, and its payload and last response
+ *             inline while the item stays within 1 KB (1 write unit)
+ *   payload   the payload, when it does not fit: written once, never rewritten
+ *   response  the response of attempt n, when it does not fit: written once
  *
  * A state change is an UpdateItem of the attributes that changed. No index entry is written when a
  * webhook is published or delivered: the endpoint's partition is the log, sorted by id (UUIDv7, so
@@ -18,12 +19,8 @@ import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type Web
 
 type Item = Record<string, unknown>;
 
-export const webhookPk = (endpointId: string) => `EP#${endpointId}`;
-export const stateSk = (id: string) => `W#${id}`;
-export const payloadSk = (id: string) => `P#${id}`;
-/** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
-export const responseSk = (id: string, attempt: number) => `R#${id}#${attempt}`;
-export const DUE_SHARDS = 8;
+/** The state attributes the log filters read (the `failed` index copies them: table.ts). */
+export const FILTERED = { organization: 'o', webhookType: 't', status: 's', httpStatus: 'h', attemptCount: 'n', objectId: 'oi' } as const;
 
 /** An item of at most this many bytes costs one write unit. */
 const WRITE_UNIT_BYTES = 1024;
@@ -86,8 +83,8 @@ const iso = (value: unknown) => (typeof value === 'number' ? new Date(value).toI
 /** Whether a live webhook belongs in the `due` index: its next attempt waits in the store, or its message is not known to be queued. */
 export function dueKeys(state: WebhookState): Item {
   if (FINAL_STATUSES.includes(state.status) || !state.next_attempt_at || !(state.timer || state.unqueued)) return {};
-  const shard = parseInt(state.id.replace(/-/g, '').slice(-4), 16) % DUE_SHARDS;
-  return { due_pk: `${state.timer ? 'TIMER' : 'DUE'}#${shard}`, due_sk: `${state.next_attempt_at}#${state.id}` };
+  const shard = parseInt(state.id.replace(/-/g, '').slice(-4), 16) % dueIndex.shards;
+  return dueIndex.attributes(state.timer ? 'timer' : 'overdue', shard, state.next_attempt_at, state.id);
 }
 
 /**
@@ -96,16 +93,16 @@ export function dueKeys(state: WebhookState): Item {
  */
 export function stateAttributes(state: WebhookState): Item {
   const item: Item = {
-    o: state.organization_id,
-    t: state.webhook_type,
+    [FILTERED.organization]: state.organization_id,
+    [FILTERED.webhookType]: state.webhook_type,
     ot: state.object_type,
-    oi: state.object_id ?? undefined,
+    [FILTERED.objectId]: state.object_id ?? undefined,
     u: state.endpoint_url,
-    s: state.status,
-    n: state.attempt_count,
+    [FILTERED.status]: state.status,
+    [FILTERED.attemptCount]: state.attempt_count,
     ra: state.round_attempts,
     a: state.attempts.map(packAttempt),
-    h: state.http_status ?? undefined,
+    [FILTERED.httpStatus]: state.http_status ?? undefined,
     er: state.error === derivedError(state.http_status) ? undefined : (state.error ?? undefined),
     na: ms(state.next_attempt_at),
     tm: state.timer ? true : undefined,
@@ -117,7 +114,7 @@ export function stateAttributes(state: WebhookState): Item {
     expires_at: state.expires_at,
     ...dueKeys(state),
     // Only failed webhooks are in the sparse `failed` index, with what its filters read.
-    fo: state.status === 'failed' ? state.organization_id : undefined,
+    ...(state.status === 'failed' ? failedIndex.attributes(state.organization_id) : {}),
   };
   return item;
 }
@@ -138,13 +135,13 @@ export interface StoredState {
 }
 
 export function fromStateItem(item: Item): StoredState {
-  const id = (item.sk as string).slice(2);
+  const { endpointId, id } = webhookPartition.refOf(item);
   const inlineResponse = unpack(item.rb);
   const httpStatus = typeof item.h === 'number' ? item.h : null;
   const state: WebhookState = {
     id,
     organization_id: item.o as string,
-    endpoint_id: (item.pk as string).slice(3),
+    endpoint_id: endpointId,
     endpoint_url: item.u as string,
     webhook_type: item.t as string,
     object_type: item.ot as string,

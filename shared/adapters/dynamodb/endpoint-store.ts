@@ -1,0 +1,201 @@
+import type { WebhookEndpoint } from '../../model.ts';
+import type { EndpointStore, EndpointWriteResult } from '../../ports.ts';
+import { cancellationCodes, IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
+import { deletedEndpointKey, endpointKey, organizationKey, organizationPartition, PK, SK, urlClaimKey } from './keys.ts';
+
+/** An endpoint's item as the API sees it. */
+export function toEndpoint(item: Item): WebhookEndpoint {
+  return {
+    id: item.id as string,
+    organization_id: item.organization_id as string,
+    webhook_url: item.webhook_url as string,
+    signature_algo: item.signature_algo as WebhookEndpoint['signature_algo'],
+    name: (item.name as string | null | undefined) ?? null,
+    event_types: (item.event_types as string[] | null | undefined) ?? null,
+    created_at: item.created_at as string,
+    slow_until: (item.slow_until as number | null | undefined) ?? null,
+    disabled_at: (item.disabled_at as string | null | undefined) ?? null,
+    disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
+    failing_since: (item.failing_since as number | null | undefined) ?? null,
+    headers: (item.headers as Record<string, string> | null | undefined) ?? null,
+  };
+}
+
+/** What the API changes on an endpoint; the sender's own marks (slow_until, failing_since, an automatic disable) are written only when the API changed them. */
+const ENDPOINT_FIELDS = ['signature_algo', 'name', 'event_types', 'headers', 'disabled_at', 'disabled_reason', 'failing_since'] as const;
+
+/** SET and REMOVE clauses for the fields that differ between two versions of an endpoint. */
+function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
+  const set = ['#webhook_url = :webhook_url'];
+  const remove: string[] = [];
+  const names: Record<string, string> = { '#webhook_url': 'webhook_url' };
+  const values: Record<string, unknown> = { ':webhook_url': next.webhook_url };
+  for (const field of ENDPOINT_FIELDS) {
+    const value = next[field] ?? null;
+    if (JSON.stringify(value) === JSON.stringify(previous[field] ?? null)) continue;
+    names[`#${field}`] = field;
+    // Lago keeps name and event_types as null; the rest is absent when unset.
+    if (value === null && field !== 'name' && field !== 'event_types') {
+      remove.push(`#${field}`);
+    } else {
+      set.push(`#${field} = :${field}`);
+      values[`:${field}`] = value;
+    }
+  }
+  return { expression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
+}
+
+/**
+ * Endpoints live in their organization's partition, beside the URL claims that keep each URL
+ * unique per organization; the organization's endpoint count changes with them, in one transaction.
+ */
+export class DynamoDbEndpointStore implements EndpointStore {
+  private readonly table: Table;
+  private readonly retentionDays: number;
+
+  /** `retentionDays`: how long webhooks are kept, so a deleted endpoint's webhooks stay listed as long. */
+  constructor(table: Table, retentionDays: number) {
+    this.table = table;
+    this.retentionDays = retentionDays;
+  }
+
+  async createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
+    const TableName = this.table.name;
+    try {
+      await this.table.transact([
+        {
+          // The count and the endpoint change together, so concurrent creates can never pass the limit.
+          Update: {
+            TableName,
+            Key: organizationKey(endpoint.organization_id),
+            UpdateExpression: 'SET endpoint_count = endpoint_count + :one',
+            ConditionExpression: `${IF_PRESENT} AND endpoint_count < :limit`,
+            ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+          },
+        },
+        { Put: { TableName, Item: { ...urlClaimKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id }, ConditionExpression: IF_ABSENT } },
+        { Put: { TableName, Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint }, ConditionExpression: IF_ABSENT } },
+      ]);
+      return 'ok';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[1] === 'ConditionalCheckFailed') return 'url_taken';
+      if (codes?.[0] === 'ConditionalCheckFailed') return 'limit_reached';
+      throw error;
+    }
+  }
+
+  async getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined> {
+    const item = await this.table.get(endpointKey(organizationId, id));
+    return item ? toEndpoint(item) : undefined;
+  }
+
+  async listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
+    const { Items = [] } = await this.table.query({
+      KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :ep)`,
+      ExpressionAttributeValues: { ':pk': organizationPartition.key(organizationId), ':ep': organizationPartition.endpointPrefix },
+      ConsistentRead: true,
+    });
+    return Items.map(toEndpoint);
+  }
+
+  /** After a failed guard on the endpoint: gone, or changed by someone else meanwhile. */
+  private async missingOrChanged(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    const item = await this.table.get(endpointKey(endpoint.organization_id, endpoint.id), { consistent: true });
+    return item ? 'conflict' : 'not_found';
+  }
+
+  async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
+    const TableName = this.table.name;
+    const urlChanged = previous.webhook_url !== next.webhook_url;
+    const changes = endpointChanges(previous, next);
+    try {
+      await this.table.transact([
+        // Guarded by the URL it had when read, so the URL claims always match the endpoints; only the
+        // fields that changed are written, so a sender's mark written meanwhile stays.
+        {
+          Update: {
+            TableName,
+            Key: endpointKey(previous.organization_id, previous.id),
+            UpdateExpression: changes.expression,
+            ConditionExpression: `${IF_PRESENT} AND #webhook_url = :previous`,
+            ExpressionAttributeNames: changes.names,
+            ExpressionAttributeValues: { ...changes.values, ':previous': previous.webhook_url },
+          },
+        },
+        ...(urlChanged
+          ? [
+              { Put: { TableName, Item: { ...urlClaimKey(next.organization_id, next.webhook_url), endpoint_id: next.id }, ConditionExpression: IF_ABSENT } },
+              { Delete: { TableName, Key: urlClaimKey(previous.organization_id, previous.webhook_url) } },
+            ]
+          : []),
+      ]);
+      return 'ok';
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.[0] === 'ConditionalCheckFailed') return this.missingOrChanged(previous);
+      if (codes?.[1] === 'ConditionalCheckFailed') return 'url_taken';
+      throw error;
+    }
+  }
+
+  async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    const TableName = this.table.name;
+    try {
+      await this.table.transact([
+        {
+          Delete: {
+            TableName,
+            Key: endpointKey(endpoint.organization_id, endpoint.id),
+            ConditionExpression: `${IF_PRESENT} AND webhook_url = :url`,
+            ExpressionAttributeValues: { ':url': endpoint.webhook_url },
+          },
+        },
+        { Delete: { TableName, Key: urlClaimKey(endpoint.organization_id, endpoint.webhook_url) } },
+        { Update: { TableName, Key: organizationKey(endpoint.organization_id), UpdateExpression: 'SET endpoint_count = endpoint_count - :one', ExpressionAttributeValues: { ':one': 1 } } },
+        // Its webhooks stay in their partition until they expire: the organization's log still lists them.
+        { Put: { TableName, Item: { ...deletedEndpointKey(endpoint.organization_id, endpoint.id), expires_at: Math.floor(Date.now() / 1000) + this.retentionDays * 86400 } } },
+      ]);
+      return 'ok';
+    } catch (error) {
+      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return this.missingOrChanged(endpoint);
+      throw error;
+    }
+  }
+
+  /** Nothing if the endpoint is gone meanwhile. */
+  async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
+    await this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET slow_until = :until',
+      ConditionExpression: IF_PRESENT,
+      ExpressionAttributeValues: { ':until': until },
+    });
+  }
+
+  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET failing_since = :since',
+      ConditionExpression: `${IF_PRESENT} AND attribute_not_exists(failing_since)`,
+      ExpressionAttributeValues: { ':since': since },
+    });
+  }
+
+  markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'REMOVE failing_since',
+      ConditionExpression: 'attribute_exists(failing_since)',
+    });
+  }
+
+  autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET disabled_at = :at, disabled_reason = :reason',
+      ConditionExpression: 'attribute_not_exists(disabled_at) AND failing_since = :since',
+      ExpressionAttributeValues: { ':at': at, ':reason': reason, ':since': failingSince },
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import type { WebhookRef } from '../../ports.ts';
+import { TABLE, type IndexDefinition } from './table.ts';
+
+/**
+ * The key scheme, declared once: every item's key and every index key is built here, for writes
+ * and for queries alike, on the attribute names of the table definition (table.ts):
+ *
+ *   ORG#<org> / ORG                  the organization, with its endpoint count (the limit is a condition on it)
+ *   KEY#<sha256 of api key> / KEY    the organization an API key belongs to
+ *   ORG#<org> / EP#<id>              an endpoint
+ *   ORG#<org> / XEP#<id>             an endpoint deleted while its webhooks are kept (expires with them)
+ *   ORG#<org> / URL#<sha256 of url>  claims a URL so it is unique per organization
+ *   IDEM#<org>#<key> / IDEM          the webhooks created by a publish with that idempotency key
+ *   EP#<endpoint> / W#<id>           a webhook's state (webhook-items.ts)
+ *   EP#<endpoint> / P#<id>           its payload, when it does not fit in the state
+ *   EP#<endpoint> / R#<id>#<n>       the response of attempt n, when it does not fit in the state
+ *
+ *   index `failed`: <org> / W#<id>                 failed webhooks, by organization
+ *   index `due`:    TIMER#<shard> or DUE#<shard> / <next attempt at>#<id>
+ *
+ * Webhook ids are UUIDv7, so an endpoint's partition, sorted by the sort key, is sorted by creation
+ * time. The strings are the stored data's: changing one leaves existing items unread.
+ */
+
+export const PK = TABLE.partitionKey;
+export const SK = TABLE.sortKey;
+const indexNamed = (name: string): IndexDefinition => TABLE.indexes.find((index) => index.name === name)!;
+const FAILED = indexNamed('failed');
+const DUE = indexNamed('due');
+
+export type Key = { [PK]: string; [SK]: string };
+type Item = Record<string, unknown>;
+
+const SEPARATOR = '#';
+
+/** A kind of key value: its tag alone (`ORG`), or the tag and parts joined by `#` (`EP#<id>`). */
+function tagged(tag: string) {
+  const prefix = `${tag}${SEPARATOR}`;
+  return {
+    tag,
+    /** What every value with parts begins with, for `begins_with` and ranges. */
+    prefix,
+    of: (...parts: (string | number)[]) => [tag, ...parts].join(SEPARATOR),
+    /** What follows the tag, or undefined for a value of another kind. */
+    read: (value: unknown) => (typeof value === 'string' && value.startsWith(prefix) ? value.slice(prefix.length) : undefined),
+  };
+}
+
+const ORGANIZATION = tagged('ORG');
+const API_KEY = tagged('KEY');
+const ENDPOINT = tagged('EP');
+const DELETED_ENDPOINT = tagged('XEP');
+const URL_CLAIM = tagged('URL');
+const IDEMPOTENCY = tagged('IDEM');
+const STATE = tagged('W');
+const PAYLOAD = tagged('P');
+const RESPONSE = tagged('R');
+const TIMER = tagged('TIMER');
+const OVERDUE = tagged('DUE');
+
+const key = (pk: string, sk: string): Key => ({ [PK]: pk, [SK]: sk });
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+export const organizationKey = (id: string) => key(ORGANIZATION.of(id), ORGANIZATION.tag);
+export const apiKeyKey = (hash: string) => key(API_KEY.of(hash), API_KEY.tag);
+export const endpointKey = (organizationId: string, id: string) => key(ORGANIZATION.of(organizationId), ENDPOINT.of(id));
+export const deletedEndpointKey = (organizationId: string, id: string) => key(ORGANIZATION.of(organizationId), DELETED_ENDPOINT.of(id));
+export const urlClaimKey = (organizationId: string, url: string) => key(ORGANIZATION.of(organizationId), URL_CLAIM.of(sha256(url)));
+export const idempotencyKey = (organizationId: string, idempotencyKey: string) => key(IDEMPOTENCY.of(organizationId, idempotencyKey), IDEMPOTENCY.tag);
+export const webhookStateKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), STATE.of(id));
+export const webhookPayloadKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), PAYLOAD.of(id));
+/** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
+export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) => key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
+
+/** The key of an item read back: keys.ts alone knows how a key is spelled. */
+export const keyOf = (item: Item): Key => key(item[PK] as string, item[SK] as string);
+
+/**
+ * An organization's partition. Its item sorts after its endpoints (`EP#…` < `ORG`) and before its
+ * URL claims and deleted endpoints, so one range reads the organization with its endpoints.
+ */
+export const organizationPartition = {
+  key: (organizationId: string) => ORGANIZATION.of(organizationId),
+  /** Sort keys from the first endpoint through the organization's item. */
+  endpointsThroughOrganization: { from: ENDPOINT.prefix, to: ORGANIZATION.tag },
+  endpointPrefix: ENDPOINT.prefix,
+  isOrganization: (item: Item) => item[SK] === ORGANIZATION.tag,
+  isEndpoint: (item: Item) => ENDPOINT.read(item[SK]) !== undefined,
+  /** The endpoint an endpoint's item or a deleted endpoint's tombstone names; undefined for other items. */
+  webhookEndpointOf: (item: Item) => ENDPOINT.read(item[SK]) ?? DELETED_ENDPOINT.read(item[SK]),
+};
+
+/** An endpoint's partition: its webhooks, sorted by id. */
+export const webhookPartition = {
+  key: (endpointId: string) => ENDPOINT.of(endpointId),
+  /** The state item's sort key for an id, or a bound of a range of ids. */
+  stateSk: (id: string) => STATE.of(id),
+  /** The webhook whose state item (or its `failed` index entry) this is. */
+  refOf: (item: Item): WebhookRef => ({ endpointId: ENDPOINT.read(item[PK])!, id: STATE.read(item[SK])! }),
+};
+
+/** Sparse: only failed webhooks carry its key, the organization; its sort key is the state's. */
+export const failedIndex = {
+  name: FAILED.name,
+  partitionKey: FAILED.partitionKey,
+  sortKey: FAILED.sortKey,
+  attributes: (organizationId: string) => ({ [FAILED.partitionKey]: organizationId }),
+};
+
+/** Sparse: webhooks whose next attempt waits in the store (`timer`), or whose message was not sent (`overdue`), spread over shards. */
+export const dueIndex = {
+  name: DUE.name,
+  partitionKey: DUE.partitionKey,
+  sortKey: DUE.sortKey,
+  shards: 8,
+  partition: (kind: 'timer' | 'overdue', shard: number) => (kind === 'timer' ? TIMER : OVERDUE).of(shard),
+  attributes: (kind: 'timer' | 'overdue', shard: number, nextAttemptAt: string, id: string) => ({
+    [DUE.partitionKey]: dueIndex.partition(kind, shard),
+    [DUE.sortKey]: `${nextAttemptAt}${SEPARATOR}${id}`,
+  }),
+};

@@ -1,5 +1,6 @@
-import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { sweep } from '#shared/webhooks.ts';
 
 /** Runs every minute (EventBridge on AWS, a timer locally): sends the attempts that timers hold when they are nearly due, and no webhook stays pending or retrying past its schedule. */
@@ -8,5 +9,4 @@ export function createSweeperHandler(deps: Deps) {
   return async () => sweep(webhooks);
 }
 
-const instance = lazy(() => createSweeperHandler(depsFromEnv()));
-export const handler = () => instance()();
+export const handler = lambdaHandler((runtime) => createSweeperHandler(depsFromEnv(runtime)));

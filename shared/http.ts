@@ -131,7 +131,7 @@ export type HttpHandler = (event: HttpEvent, context?: Context) => Promise<HttpR
  * bare 500 that never leaks its message. Our own onError rather than @middy/http-error-handler,
  * which answers with the error's message as the body and its own content type, not Lago's JSON.
  */
-export function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
+function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
   return {
     onError: (request) => {
       const { error, event } = request;

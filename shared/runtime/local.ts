@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeLogger } from '../logger.ts';
 
 /** What Lambda would pass a function named `functionName`: a fresh request id each call, and the time left of a 10-second invocation. */
-export function localContext(functionName: string, timeoutMs = 10_000): Context {
+function localContext(functionName: string, timeoutMs = 10_000): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { RuntimeLogger } from '../logger.ts';
@@ -24,11 +25,27 @@ function localContext(functionName: string, timeoutMs = 10_000): Context {
 }
 
 /**
+ * The store Lambda's runtime keeps each invocation's context in. The local service runs many
+ * invocations side by side in one process, as Lambda Managed Instances do; with
+ * AWS_LAMBDA_MAX_CONCURRENCY set, Powertools reads the context from this store (AsyncLocalStorage),
+ * so no log line carries another invocation's request id.
+ */
+let invokeStore: Promise<InvokeStoreBase> | undefined;
+function sideBySideInvocations(): Promise<InvokeStoreBase> {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+  return (invokeStore ??= InvokeStore.getInstanceAsync(true));
+}
+
+/**
  * A handler as the local service runs it: called with the event alone (by the gateway and the
  * pollers), given a local Lambda context, with the request id on its log lines as on Lambda. No
  * tracer (there is no X-Ray here) and no metrics middleware (local metrics are off).
  */
 export function localHandler<E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>, logger: RuntimeLogger): (event: E) => Promise<R> {
   const observed = middy<E, R>().use(injectLambdaContext(logger.powertools)).handler(handler);
-  return (event) => observed(event, localContext(functionName));
+  return async (event) => {
+    const store = await sideBySideInvocations();
+    const context = localContext(functionName);
+    return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () => observed(event, context));
+  };
 }

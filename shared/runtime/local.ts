@@ -32,8 +32,11 @@ function localContext(functionName: string, timeoutMs = 10_000): Context {
  */
 let invokeStore: Promise<InvokeStoreBase> | undefined;
 function sideBySideInvocations(): Promise<InvokeStoreBase> {
-  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
-  return (invokeStore ??= InvokeStore.getInstanceAsync(true));
+  // The variable only once the store exists: Powertools throws if it is set and the store is not.
+  return (invokeStore ??= InvokeStore.getInstanceAsync(true).then((store) => {
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+    return store;
+  }));
 }
 
 /**

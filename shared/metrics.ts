@@ -14,6 +14,9 @@ export const METRICS_NAMESPACE = 'LagoWebhooks';
 /** Every metric carries the stack's name in this dimension, so two stacks in one account and region never mix their figures. */
 export const STACK_DIMENSION = 'Stack';
 
+/** Where Powertools writes its own notices (warnings such as an invocation that recorded no metric). */
+type PowertoolsNotices = NonNullable<ConstructorParameters<typeof PowertoolsMetrics>[0]>['logger'];
+
 /**
  * Powertools' Metrics for the stack `stack` (on Lambda, the STACK_NAME the CDK sets on every
  * function). Its `Stack` dimension is the only one: Powertools adds a `service` dimension by
@@ -26,9 +29,6 @@ export function powertoolsMetrics(stack: string, logger?: PowertoolsNotices): Po
   metrics.setDefaultDimensions({ [STACK_DIMENSION]: stack });
   return metrics;
 }
-
-/** Where Powertools writes its own notices (warnings such as an invocation that recorded no metric). */
-type PowertoolsNotices = NonNullable<ConstructorParameters<typeof PowertoolsMetrics>[0]>['logger'];
 
 const UNITS = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds } as const;
 

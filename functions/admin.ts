@@ -1,9 +1,9 @@
 import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { badRequest } from '#shared/errors.ts';
 import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
-import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { publish, publishBatch } from '#shared/webhooks.ts';
 
 /**

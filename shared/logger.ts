@@ -1,5 +1,6 @@
 import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, LogLevel, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
+import type { LogFn, Logger } from './ports.ts';
 
 /**
  * Structured JSON logs, one line each, written by Powertools' Logger: on Lambda its middleware
@@ -9,18 +10,8 @@ import type { LogAttributes, LogLevel, UnformattedAttributes } from '@aws-lambda
  * are not logged, and the REDACTED keys are censored in case.
  */
 
-type LogFn = {
-  (msg: string): void;
-  (obj: object, msg?: string): void;
-};
-
 /** The calls the code makes, pino's shape: `logger.info({ webhook_id }, 'webhook delivered')`. */
-export interface Logger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-}
+export type { Logger } from './ports.ts';
 
 /** Where JSON lines go instead of stdout: a test's capture, or the bench counting the bytes a delivery logs. */
 export interface LogDestination {

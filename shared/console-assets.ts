@@ -11,14 +11,14 @@ import type { HttpEvent, HttpHandler, HttpResult } from './http.ts';
  * index.html: any other path that is not a built file is a 404 (no SPA fallback to guess).
  */
 
+/** Leaves out one of the middleware's default CSP directives: its code skips a falsy one, its types only say string. */
+const OFF = false as unknown as string;
+
 /**
  * The console only runs its own bundled script and only calls this origin's API. Set by
  * @middy/http-security-headers with its other defaults off: they would change what the console
  * answers today (HSTS, Permissions-Policy, Trusted Types, upgrade-insecure-requests on the local http).
  */
-/** Leaves out one of the middleware's default CSP directives: its code skips a falsy one, its types only say string. */
-const OFF = false as unknown as string;
-
 const SECURITY_HEADERS_OPTIONS = {
   contentSecurityPolicy: {
     'default-src': "'none'",

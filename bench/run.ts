@@ -81,7 +81,7 @@ console.log(`lago-webhooks bench (${scale}), ${new Date().toISOString()}`);
 console.log(`machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
 console.log(`sizes: ${JSON.stringify(sizes)}`);
 
-section('sender bundle (esbuild: ESM, minified, node24, AWS SDK bundled)');
+section('sender bundle (esbuild: ESM, minified, node24, AWS SDK from the runtime)');
 const bundle = await measureSenderBundle();
 figure('bundle size', bundle.bytes / 1024, 'KiB');
 figure('cold import', bundle.coldImportMs, 'ms');

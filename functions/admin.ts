@@ -1,7 +1,8 @@
-import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { badRequest } from '#shared/errors.ts';
-import { json, jsonBody, lagoError, router, type RouteHandler } from '#shared/http.ts';
+import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
 import { publish, publishBatch } from '#shared/webhooks/publish.ts';
 
@@ -9,7 +10,7 @@ import { publish, publishBatch } from '#shared/webhooks/publish.ts';
  * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the
  * gateway checks the admin token. Either way this handler only runs for the operator.
  */
-export function createAdminHandler(deps: Deps): RouteHandler {
+export function createAdminHandler(deps: Deps): HttpHandler {
   const webhooks = webhookDeps(deps);
   return router(
     {
@@ -44,5 +45,4 @@ export function createAdminHandler(deps: Deps): RouteHandler {
   );
 }
 
-const instance = lazy(() => createAdminHandler(depsFromEnv()));
-export const handler: RouteHandler = (event) => instance()(event);
+export const handler = lambdaHandler((runtime) => createAdminHandler(depsFromEnv(runtime)));

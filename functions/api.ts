@@ -1,4 +1,4 @@
-import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/deps.ts';
 import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
@@ -7,7 +7,8 @@ import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
 import { ROUTES } from '#infra/routes.ts';
 import { openApiDocument } from '#shared/openapi.ts';
 import { publishTest } from '#shared/test-events.ts';
-import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type RouteHandler } from '#shared/http.ts';
+import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/http.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
@@ -35,7 +36,7 @@ function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
 }
 
 /** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
-export function createApiHandler(deps: Deps): RouteHandler {
+export function createApiHandler(deps: Deps): HttpHandler {
   const policy = endpointPolicy(deps);
   const webhooks = webhookDeps(deps);
   const health = healthDeps(deps);
@@ -100,5 +101,4 @@ export function createApiHandler(deps: Deps): RouteHandler {
   );
 }
 
-const instance = lazy(() => createApiHandler(depsFromEnv()));
-export const handler: RouteHandler = (event) => instance()(event);
+export const handler = lambdaHandler((runtime) => createApiHandler(depsFromEnv(runtime)));

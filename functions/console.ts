@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createConsoleHandler } from '#shared/console-assets.ts';
-import type { RouteHandler } from '#shared/http.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 
 /** Where the built console is: beside the Lambda bundle (copied there at synth), else the Vite build in the repository. */
 function consoleAssetsDir(): string {
@@ -10,4 +10,6 @@ function consoleAssetsDir(): string {
 }
 
 /** The web console's static assets, for GET /console and /console/{proxy+}; the local gateway serves it too. */
-export const handler: RouteHandler = createConsoleHandler(consoleAssetsDir());
+export const consoleHandler = createConsoleHandler(consoleAssetsDir());
+
+export const handler = lambdaHandler(() => consoleHandler);

@@ -1,33 +1,38 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
 import { deliver } from '#shared/delivery.ts';
 import type { Lane } from '#shared/delivery-policy.ts';
 import { senderDeps, type Deps } from '#shared/deps.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 
 export type SenderHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
+/** A message kept for SQS to give back after its visibility timeout: not an error worth a log line. */
+class MessageKept extends Error {}
+
 /**
- * The target of a lane's SQS event source: the batch's records are delivered side by side. A record
- * is reported as a batch item failure only when its message could not be handled at all (SQS then
- * gives it back after the visibility timeout); every wait is a new message, never a kept one.
+ * The target of a lane's SQS event source: the batch's records are delivered side by side, and
+ * Powertools' batch processor answers with the partial batch response. A record is reported as a
+ * batch item failure only when its message could not be handled at all (SQS then gives it back
+ * after the visibility timeout); every wait is a new message, never a kept one.
  */
 export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
   const sender = senderDeps(deps);
-  return async (event) => {
-    const outcomes = await Promise.allSettled(
-      event.Records.map((record) =>
-        deliver(sender, { messageId: record.messageId, body: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1), lane }),
-      ),
-    );
-    const failures = outcomes.flatMap((outcome, i) => {
-      if (outcome.status === 'fulfilled' && outcome.value === 'done') return [];
-      if (outcome.status === 'rejected') deps.logger.error({ err: outcome.reason, message_id: event.Records[i]!.messageId }, 'delivery failed unexpectedly');
-      return [{ itemIdentifier: event.Records[i]!.messageId }];
-    });
-    return { batchItemFailures: failures };
+  const deliverRecord = async (record: SQSRecord): Promise<void> => {
+    let disposition;
+    try {
+      disposition = await deliver(sender, { messageId: record.messageId, body: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1), lane });
+    } catch (error) {
+      deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
+      throw error;
+    }
+    if (disposition !== 'done') throw new MessageKept(record.messageId);
   };
+  // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
+  // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.
+  return (event) => processPartialResponse(event, deliverRecord, new BatchProcessor(EventType.SQS), { throwOnFullBatchFailure: false });
 }
 
 const laneFromEnv = (): Lane => (process.env.LANE === 'slow' ? 'slow' : 'fast');
-const instance = lazy(() => createSenderHandler(depsFromEnv(), laneFromEnv()));
-export const handler: SenderHandler = (event) => instance()(event);
+export const handler = lambdaHandler((runtime) => createSenderHandler(depsFromEnv(runtime), laneFromEnv()));

@@ -6,8 +6,11 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import cloudformationResponse from '@middy/cloudformation-response';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createLogger, type Logger } from '#shared/logger.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { generateSigningKey } from '#shared/signing.ts';
 
 /**
@@ -85,32 +88,48 @@ async function apply(client: SecretsManagerClient, logger: Logger, event: Signin
   }
 }
 
-/** Answers CloudFormation on the pre-signed URL of the event; the stack waits for it. */
-async function respond(event: SigningKeyEvent, body: Record<string, unknown>): Promise<void> {
-  const response = await fetch(event.ResponseURL, {
+/** What CloudFormation reads on the pre-signed URL; @middy/cloudformation-response fills in its protocol fields. */
+interface SigningKeyResponse {
+  Status?: 'SUCCESS' | 'FAILED';
+  Reason?: string;
+  PhysicalResourceId?: string;
+  Data?: Record<string, string>;
+}
+
+/**
+ * Sends the response to CloudFormation, on the event's pre-signed URL; the stack waits for it.
+ * Ours: the middleware shapes the response (status, ids, the reason of a failure) but returns it,
+ * and a Lambda-backed custom resource is only heard on this URL.
+ */
+async function respond(event: SigningKeyEvent, response: SigningKeyResponse): Promise<void> {
+  const answer = await fetch(event.ResponseURL, {
     method: 'PUT',
     // The pre-signed URL is signed without a content type, so none may be sent.
     headers: { 'content-type': '' },
-    body: JSON.stringify({ StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, ...body }),
+    body: JSON.stringify(response),
   });
-  if (!response.ok) throw new Error(`CloudFormation refused the response: HTTP ${response.status}`);
+  if (!answer.ok) throw new Error(`CloudFormation refused the response: HTTP ${answer.status}`);
 }
 
-export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent) => Promise<void> {
-  return async (event) => {
-    logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
-    let body: Record<string, unknown>;
-    try {
-      const outcome = await apply(client, logger, event);
-      body = { Status: 'SUCCESS', PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
-    } catch (error) {
-      logger.error({ err: error }, 'signing key request failed');
-      const physicalResourceId = event.RequestType === 'Create' ? `failed-${event.RequestId}` : event.PhysicalResourceId;
-      body = { Status: 'FAILED', Reason: (error as Error).message, PhysicalResourceId: physicalResourceId };
-    }
-    await respond(event, body);
+export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent, context?: Context) => Promise<void> {
+  const shaped = middy<SigningKeyEvent, SigningKeyResponse>()
+    .use(cloudformationResponse() as MiddlewareObj<SigningKeyEvent, SigningKeyResponse>)
+    .handler(async (event): Promise<SigningKeyResponse> => {
+      logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
+      try {
+        const outcome = await apply(client, logger, event);
+        return { PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
+      } catch (error) {
+        logger.error({ err: error }, 'signing key request failed');
+        throw error;
+      }
+    });
+  return async (event, context) => {
+    const response = await shaped(event, context ?? ({} as Context));
+    // A create that failed has no secret of ours: its physical id must be one no delete mistakes for the secret's name.
+    if (response.Status === 'FAILED' && event.RequestType === 'Create') response.PhysicalResourceId = `failed-${event.RequestId}`;
+    await respond(event, response);
   };
 }
 
-let instance: ((event: SigningKeyEvent) => Promise<void>) | undefined;
-export const handler = (event: SigningKeyEvent) => (instance ??= createSigningKeyHandler(new SecretsManagerClient({})))(event);
+export const handler = lambdaHandler((runtime) => createSigningKeyHandler(new SecretsManagerClient({}), runtime.logger), 'signing-key');

@@ -1,4 +1,5 @@
-import { depsFromEnv, lazy } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
+import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/deps.ts';
 import { sweep } from '#shared/webhooks/lifecycle.ts';
 
@@ -8,5 +9,4 @@ export function createSweeperHandler(deps: Deps) {
   return async () => sweep(webhooks);
 }
 
-const instance = lazy(() => createSweeperHandler(depsFromEnv()));
-export const handler = () => instance()();
+export const handler = lambdaHandler((runtime) => createSweeperHandler(depsFromEnv(runtime)));

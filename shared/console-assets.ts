@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
-import type { HttpEvent, HttpResult, RouteHandler } from './http.ts';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent, HttpHandler, HttpResult } from './http.ts';
 
 /**
  * Serves the web console's built assets (Vite's console/dist) under /console/, with the same
@@ -8,14 +11,67 @@ import type { HttpEvent, HttpResult, RouteHandler } from './http.ts';
  * index.html: any other path that is not a built file is a 404 (no SPA fallback to guess).
  */
 
-/** The console only runs its own bundled script and only calls this origin's API. */
+/** Leaves out one of the middleware's default CSP directives: its code skips a falsy one, its types only say string. */
+const OFF = false as unknown as string;
+
+/**
+ * The console only runs its own bundled script and only calls this origin's API. Set by
+ * @middy/http-security-headers with its other defaults off: they would change what the console
+ * answers today (HSTS, Permissions-Policy, Trusted Types, upgrade-insecure-requests on the local http).
+ */
+const SECURITY_HEADERS_OPTIONS = {
+  contentSecurityPolicy: {
+    'default-src': "'none'",
+    'base-uri': "'none'",
+    sandbox: OFF,
+    'form-action': "'self'",
+    'frame-ancestors': "'none'",
+    'report-to': OFF,
+    'require-trusted-types-for': OFF,
+    'upgrade-insecure-requests': OFF,
+    'script-src': "'self'",
+    'style-src': "'self'",
+    'img-src': "'self' data:",
+    'font-src': "'self'",
+    'connect-src': "'self'",
+    'manifest-src': "'self'",
+  },
+  contentTypeOptions: { action: 'nosniff' },
+  referrerPolicy: { policy: 'no-referrer' },
+  frameOptions: { action: 'deny' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+  crossOriginEmbedderPolicy: false,
+  crossOriginResourcePolicy: false,
+  dnsPrefetchControl: false,
+  downloadOptions: false,
+  originAgentCluster: false,
+  permissionsPolicy: false,
+  permittedCrossDomainPolicies: false,
+  reportingEndpoints: false,
+  reportTo: false,
+  strictTransportSecurity: false,
+  xssProtection: false,
+};
+
+/** What every answer of the console carries. */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
+};
+
+/**
+ * Header names in lower case, as the rest of the service writes them (and API Gateway's payload v2
+ * and the local gateway carry them): the security headers middleware writes them capitalized.
+ */
+const lowerCaseHeaders: MiddlewareObj<HttpEvent, HttpResult> = {
+  after: (request) => {
+    const response = request.response;
+    if (response?.headers) response.headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  },
 };
 
 const TYPES: Record<string, string> = {
@@ -33,16 +89,16 @@ const TEXT = new Set(['.html', '.js', '.css', '.svg', '.json']);
 const PREFIX = '/console';
 
 function answer(statusCode: number, headers: Record<string, string>, body: string, isBase64Encoded = false): HttpResult {
-  return { statusCode, headers: { ...CONSOLE_SECURITY_HEADERS, ...headers }, body, isBase64Encoded };
+  return { statusCode, headers, body, isBase64Encoded };
 }
 
 const plain = (statusCode: number, message: string) => answer(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, message);
 
 /** A handler for `GET /console` and `GET /console/{proxy+}` serving the files under `dir`. */
-export function createConsoleHandler(dir: string): RouteHandler {
+export function createConsoleHandler(dir: string): HttpHandler {
   const root = resolve(dir);
   const cache = new Map<string, HttpResult>();
-  return async (event: HttpEvent) => {
+  const serve = async (event: HttpEvent): Promise<HttpResult> => {
     const path = event.rawPath ?? PREFIX;
     // Relative asset URLs resolve against /console/, so the bare prefix must gain its slash.
     if (path === PREFIX) return answer(301, { location: `${PREFIX}/`, 'cache-control': 'no-store' }, '');
@@ -76,4 +132,7 @@ export function createConsoleHandler(dir: string): RouteHandler {
     cache.set(file, result);
     return result;
   };
+  // After-middlewares run last-added first: the headers are set, then their names lower-cased.
+  const handler = middy<HttpEvent, HttpResult>().use(lowerCaseHeaders).use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS)).handler(serve);
+  return (event, context) => handler(event, context ?? ({} as Context));
 }

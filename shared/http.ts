@@ -1,4 +1,5 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { ApiError, badRequest, payloadTooLarge } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -90,7 +91,12 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '')?.[1];
 }
 
-/** The request body as JSON; absent bodies are `{}`; anything unreadable or nested too deeply is a 400, anything huge a 413. */
+/**
+ * The request body as JSON; absent bodies are `{}`; anything unreadable or nested too deeply is a 400, anything huge a 413.
+ * Hand-written rather than @middy/http-json-body-parser: that middleware has no size or depth
+ * limit, refuses a request without a JSON content type (Lago's clients do not always send one)
+ * and answers in its own error shape; routes call this where they read a body, so a GET never parses one.
+ */
 export function jsonBody(event: HttpEvent): unknown {
   if (!event.body) return {};
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -117,17 +123,36 @@ export function pathParam(event: HttpEvent, name: string): string {
 
 export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
-/** Dispatches on the HTTP API route key; ApiErrors become Lago errors, anything else a logged 500. */
-export function router(routes: Record<string, RouteHandler>, logger: Logger): RouteHandler {
-  return async (event) => {
-    const route = routes[event.routeKey];
-    if (!route) return json(404, { status: 404, error: 'Not Found', code: 'route_not_found' });
-    try {
-      return await route(event);
-    } catch (error) {
-      if (error instanceof ApiError) return toLagoError(error);
+/** A function's HTTP handler: a middy handler, which Lambda calls with its context (tests and local wiring may leave it out). */
+export type HttpHandler = (event: HttpEvent, context?: Context) => Promise<HttpResult>;
+
+/**
+ * The one place errors become answers: an ApiError is Lago's error shape, anything else a logged
+ * bare 500 that never leaks its message. Our own onError rather than @middy/http-error-handler,
+ * which answers with the error's message as the body and its own content type, not Lago's JSON.
+ */
+function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: (request) => {
+      const { error, event } = request;
+      if (error instanceof ApiError) {
+        request.response = toLagoError(error);
+        return;
+      }
       logger.error({ err: error, route: event.routeKey, request_id: event.requestContext?.requestId }, 'unhandled error');
-      return json(500, { status: 500, error: 'Internal Server Error' });
-    }
+      request.response = json(500, { status: 500, error: 'Internal Server Error' });
+    },
   };
+}
+
+/** Dispatches on the HTTP API route key, under the lagoErrors middleware. */
+export function router(routes: Record<string, RouteHandler>, logger: Logger): HttpHandler {
+  const handler = middy<HttpEvent, HttpResult>()
+    .use(lagoErrors(logger))
+    .handler(async (event) => {
+      const route = routes[event.routeKey];
+      if (!route) return json(404, { status: 404, error: 'Not Found', code: 'route_not_found' });
+      return route(event);
+    });
+  return (event, context) => handler(event, context ?? ({} as Context));
 }

@@ -1,38 +1,42 @@
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from './ports.ts';
+
 /**
- * Delivery metrics as CloudWatch Embedded Metric Format lines: CloudWatch turns the function's
- * log lines into metrics, with no API call on the hot path.
+ * Delivery metrics as CloudWatch Embedded Metric Format, written by Powertools' Metrics:
+ * CloudWatch turns the function's log lines into metrics, with no API call on the hot path. The
+ * Lambda middleware (`logMetrics`) flushes them at the end of each invocation.
  */
+
+export type { MetricName, Metrics } from './ports.ts';
 
 export const METRICS_NAMESPACE = 'LagoWebhooks';
 
 /** Every metric carries the stack's name in this dimension, so two stacks in one account and region never mix their figures. */
 export const STACK_DIMENSION = 'Stack';
 
-export type MetricName =
-  | 'WebhooksPublished'
-  | 'DeliveriesSucceeded'
-  | 'DeliveryAttemptsFailed'
-  | 'WebhooksExhausted'
-  | 'PoisonMessages'
-  | 'SlowLaneHandoffs'
-  | 'EndpointResponseTime';
+/** Where Powertools writes its own notices (warnings such as an invocation that recorded no metric). */
+type PowertoolsNotices = NonNullable<ConstructorParameters<typeof PowertoolsMetrics>[0]>['logger'];
 
-export interface Metrics {
-  record(name: MetricName, value: number, unit?: 'Count' | 'Milliseconds'): void;
+/**
+ * Powertools' Metrics for the stack `stack` (on Lambda, the STACK_NAME the CDK sets on every
+ * function). Its `Stack` dimension is the only one: Powertools adds a `service` dimension by
+ * default, which would make metrics the alarms and the dashboard (which read `Stack` alone) never see.
+ */
+export function powertoolsMetrics(stack: string, logger?: PowertoolsNotices): PowertoolsMetrics {
+  if (stack === '') throw new Error('powertoolsMetrics: the stack name is empty');
+  const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, logger });
+  metrics.clearDefaultDimensions();
+  metrics.setDefaultDimensions({ [STACK_DIMENSION]: stack });
+  return metrics;
 }
 
-/** EMF metrics of the stack `stack` (on Lambda, the STACK_NAME the CDK sets on every function). */
-export function emfMetrics(stack: string, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Metrics {
-  if (stack === '') throw new Error('emfMetrics: the stack name is empty');
+const UNITS = { Count: MetricUnit.Count, Milliseconds: MetricUnit.Milliseconds } as const;
+
+/** The domain's Metrics port over Powertools: recorded now, written when the invocation ends. */
+export function emfMetrics(metrics: PowertoolsMetrics): Metrics {
   return {
     record(name, value, unit = 'Count') {
-      write(
-        JSON.stringify({
-          _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[STACK_DIMENSION]], Metrics: [{ Name: name, Unit: unit }] }] },
-          [STACK_DIMENSION]: stack,
-          [name]: value,
-        }),
-      );
+      metrics.addMetric(name, UNITS[unit], value);
     },
   };
 }

@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { DestinationStream } from 'pino';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
-import { handler as consoleHandler } from '#functions/console.ts';
+import { consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
@@ -14,8 +13,9 @@ import type { DeliveryConfig } from '#shared/config.ts';
 import type { Deps } from '#shared/deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/delivery-policy.ts';
 import type { SecretStore } from '#shared/ports.ts';
-import { createLogger, type LogDestination, type Logger } from '#shared/logger.ts';
+import { createLogger, type LogDestination } from '#shared/logger.ts';
 import { noMetrics } from '#shared/metrics.ts';
+import { localHandler } from '#shared/runtime/local.ts';
 import { OrganizationTokens } from '#shared/org-tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
@@ -61,7 +61,7 @@ export interface LocalServiceInstrument {
   /** Wraps a function handler: `api`, `admin`, `sender-fast` or `sender-slow`. */
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
-  logDestination?: DestinationStream;
+  logDestination?: LogDestination;
 }
 
 export interface LocalService {
@@ -92,7 +92,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const instrument = options.instrument ?? {};
   const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
-  const logger: Logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination ?? instrument.logDestination);
+  const logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination ?? instrument.logDestination);
   let resumeSenders = () => undefined as void;
   const sendersStarted = options.sendersPaused ? new Promise<void>((resolve) => (resumeSenders = resolve)) : undefined;
   const host = options.host ?? '127.0.0.1';
@@ -105,7 +105,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   let apiHandler: Parameters<typeof createGateway>[0]['handlers']['api'] = async () => ({ statusCode: 503 });
   let adminHandler = apiHandler;
   const server = createGateway({
-    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event), console: consoleHandler },
+    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event), console: localHandler('console', consoleHandler, logger) },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
     onAborted: () => logger.debug('a client aborted its request'),
@@ -147,15 +147,16 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       now: Date.now,
       events: new FileOperationalEvents(options.dataDir),
     };
-    apiHandler = wrap('api', createApiHandler(deps));
-    adminHandler = wrap('admin', createAdminHandler(deps));
+    // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
+    apiHandler = wrap('api', localHandler('api', createApiHandler(deps), logger));
+    adminHandler = wrap('admin', localHandler('admin', createAdminHandler(deps), logger));
     // One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS.
     for (const lane of LANES) {
       const poller = startPoller({
         sqs: sqs.client,
         queueUrl: queues.lanes[lane].url,
         queueArn: queues.lanes[lane].arn,
-        handler: wrap(`sender-${lane}`, createSenderHandler(deps, lane)),
+        handler: wrap(`sender-${lane}`, localHandler(`sender-${lane}`, createSenderHandler(deps, lane), logger)),
         concurrency: LANE_MAPPINGS[lane].maxConcurrency,
         batchSize: LANE_MAPPINGS[lane].batchSize,
         onError: (error) => logger.error({ err: error, lane }, 'poller error'),
@@ -163,7 +164,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       });
       stops.push(poller.stop);
     }
-    const sweeper = createSweeperHandler(deps);
+    const sweepOnce = localHandler('sweeper', createSweeperHandler(deps), logger);
+    const sweeper = () => sweepOnce(undefined);
     const timer = setInterval(() => {
       sweeper().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));
     }, options.sweepIntervalMs ?? 60_000);

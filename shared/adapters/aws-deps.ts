@@ -4,8 +4,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { deliveryConfigFromEnv } from '../config.ts';
 import type { Deps } from '../deps.ts';
-import { createLogger } from '../logger.ts';
 import { emfMetrics } from '../metrics.ts';
+import type { LambdaRuntime } from '../runtime/lambda.ts';
 import { OrganizationTokens } from '../org-tokens.ts';
 import { CachedSecrets } from '../secrets.ts';
 import { AwsSecretStore } from './aws-secrets.ts';
@@ -19,8 +19,8 @@ function required(env: Record<string, string | undefined>, name: string): string
   return value;
 }
 
-/** The Lambda functions' wiring, from the environment the stack sets. */
-export function depsFromEnv(env: Record<string, string | undefined> = process.env): Deps {
+/** The Lambda functions' wiring, from the environment the stack sets; logs and metrics go through the function's Powertools. */
+export function depsFromEnv(runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>, env: Record<string, string | undefined> = process.env): Deps {
   const queueUrl = required(env, 'QUEUE_URL');
   const deadLetterUrl = required(env, 'DLQ_URL');
   const sqs = new SQSClient({});
@@ -28,7 +28,8 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
   const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'));
   const secrets = new CachedSecrets(secretStore);
   const secretsPrefix = required(env, 'SECRETS_PREFIX');
-  const logger = createLogger();
+  const { logger } = runtime;
+  if (!runtime.metrics) throw new Error('STACK_NAME is not set');
   return {
     store,
     queue: new SqsDeliveryQueue(sqs, { fast: queueUrl, slow: required(env, 'SLOW_QUEUE_URL') }, deadLetterUrl),
@@ -39,14 +40,8 @@ export function depsFromEnv(env: Record<string, string | undefined> = process.en
     secretsPrefix,
     config: deliveryConfigFromEnv(env),
     logger,
-    metrics: emfMetrics(required(env, 'STACK_NAME')),
+    metrics: emfMetrics(runtime.metrics),
     now: Date.now,
     events: new EventBridgeOperationalEvents(new EventBridgeClient({})),
   };
-}
-
-/** Builds the wiring on first use, so importing a handler module has no side effect. */
-export function lazy<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= build());
 }

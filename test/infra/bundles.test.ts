@@ -1,6 +1,6 @@
 // Covers the functions' bundles as `cdk synth` builds them (the local esbuild, ES modules with source maps): one per handler, with the package.json aliases resolved, and the api and sender bundles loading and answering on Node 24 with only the environment the stack sets.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, CfnElement } from 'aws-cdk-lib';
@@ -17,6 +17,8 @@ beforeAll(() => {
   const app = new App({ context: CDK_CONTEXT });
   stack = new WebhookStack(app, 'LagoWebhooks');
   assemblyDir = app.synth().directory;
+  // The bundles leave out the AWS SDK, which the Lambda runtime provides: here the repository's copy stands in for it.
+  symlinkSync(new URL('../../node_modules', import.meta.url), join(assemblyDir, 'node_modules'));
 });
 
 function bundleOf(fn: lambda.IFunction): string {

@@ -79,9 +79,12 @@ const watchedFunctions = () => [...allFunctions(), stack.functions.console];
 const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
 const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
-function logWrites(fn: lambda.Function): string[] {
-  return ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`);
+/** Its log group, and its X-Ray traces (active tracing: actions without resource-level permissions). */
+function logAndTraceWrites(fn: lambda.Function): string[] {
+  return [...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`), ...XRAY_WRITES];
 }
+
+const XRAY_WRITES = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
 function tableReadWrite(): string[] {
   const table = `<${id(stack.table.table)}.Arn>`;
@@ -177,12 +180,12 @@ describe('table', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 24 on arm64, each with its own log group kept 90 days and the stack name for its metrics', () => {
+  it('run Node.js 24 on arm64 with active X-Ray tracing, each with its own log group kept 90 days and the stack name for its metrics', () => {
     const functions = resources('AWS::Lambda::Function');
     // api, admin, a sender per lane, sweeper, console, and the signing key's provider.
     expect(Object.keys(functions)).toHaveLength(7);
     for (const fn of Object.values(functions)) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
       expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', STACK_NAME: 'LagoWebhooks' });
       const logGroup = resource(((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref);
       expect(logGroup.Properties.RetentionInDays).toBe(90);
@@ -220,7 +223,7 @@ describe('functions', () => {
     const fn = stack.functions.api;
     expect(permissions(fn)).toEqual(
       [
-        ...logWrites(fn),
+        ...logAndTraceWrites(fn),
         ...tableReadWrite(),
         `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
         `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
@@ -235,7 +238,7 @@ describe('functions', () => {
     const deadLetters = `<${id(stack.queues.deadLetterQueue)}.Arn>`;
     expect(permissions(fn)).toEqual(
       [
-        ...logWrites(fn),
+        ...logAndTraceWrites(fn),
         ...tableReadWrite(),
         ...sendToLanes(),
         ...['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'].map((action) => `${action} ${deadLetters}`),
@@ -248,7 +251,7 @@ describe('functions', () => {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
         [
-          ...logWrites(fn),
+          ...logAndTraceWrites(fn),
           ...tableReadWrite(),
           `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
           `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
@@ -272,29 +275,30 @@ describe('functions', () => {
 
   it('console: nothing but its own logs', () => {
     const fn = stack.functions.console;
-    expect(permissions(fn)).toEqual(logWrites(fn).sort());
+    expect(permissions(fn)).toEqual(logAndTraceWrites(fn).sort());
   });
 
   it('sweeper: the table and both lanes (send)', () => {
     const fn = stack.functions.sweeper;
-    expect(permissions(fn)).toEqual([...logWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
+    expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
   });
 
   it('signing key provider: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
     const provider = stack.signingKey.provider;
     expect(permissions(provider)).toEqual(
-      [...logWrites(provider), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
+      [...logAndTraceWrites(provider), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
     );
   });
 
-  it('have no wildcard action, and no wildcard resource but the organization tokens', () => {
+  it('have no wildcard action, and no wildcard resource but the organization tokens and X-Ray\'s', () => {
     const statements = [...Object.values(resources('AWS::IAM::Policy')), ...Object.values(resources('AWS::IAM::ManagedPolicy'))].flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement,
     );
     for (const statement of statements) {
       for (const action of [statement.Action].flat()) expect(String(action)).not.toContain('*');
       for (const r of [statement.Resource].flat()) {
-        if (text(r).includes('*')) expect(text(r)).toBe(ORG_TOKENS);
+        if (text(r) === '*') expect([statement.Action].flat().map(String).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        else if (text(r).includes('*')) expect(text(r)).toBe(ORG_TOKENS);
       }
     }
     for (const role of Object.values(resources('AWS::IAM::Role'))) expect(role.Properties.Policies).toBeUndefined();
@@ -625,7 +629,7 @@ describe('cdk-nag', () => {
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, each with a reason', () => {
+  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens and for X-Ray on every role, each with a reason', () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -640,6 +644,7 @@ describe('cdk-nag', () => {
     visit(stack);
     const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
     const tokenReaders = ['Api', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
-    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders].sort());
+    const tracers = ['Functions/Api', 'Functions/Admin', 'Functions/Sender', 'Functions/SlowSender', 'Functions/Sweeper', 'Functions/Console', 'SigningKey/Provider'].map((fn) => `LagoWebhooks/${fn}Role AwsSolutions-IAM5[Resource::*]`);
+    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders, ...tracers].sort());
   });
 });

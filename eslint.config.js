@@ -1,6 +1,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The direction of imports (docs/architecture.md, "The layers"): handlers and infra/ sit on top of
+ * shared/runtime/ (HTTP, logging, metrics, config, wiring), which sits on the adapters, which sit
+ * on the domain. An import that runs back up fails `npm run lint`.
+ */
+// Regular expressions, not gitignore globs: in a glob, `#` would start a comment.
+const upward = (message, regex) => ({ regex, message });
+const NOT_INFRA = upward('shared/ never imports infra/: the CDK stack and the local service import shared/, not the other way round.', '^#infra/|(^|/)infra/');
+const NOT_FUNCTIONS = upward('shared/ never imports the handlers in functions/.', '^#functions/|(^|/)functions/');
+const NOT_RUNTIME = upward('Only handlers and infra/ import the runtime glue (shared/runtime/: HTTP, logging, metrics, config, wiring).', '^#shared/runtime/|(^|/)runtime/');
+const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/', 'console/dist/', 'screenshots/'] },
   js.configs.recommended,
@@ -11,5 +23,30 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       'no-console': 'off',
     },
+  },
+  {
+    // The domain: no AWS SDK, no Lambda runtime, no adapters; it talks to the world through shared/ports.ts.
+    files: ['shared/*.ts', 'shared/webhooks/**/*.ts'],
+    rules: restrict(
+      NOT_INFRA,
+      NOT_FUNCTIONS,
+      NOT_RUNTIME,
+      upward('The domain does not import adapters: declare a port in shared/ports.ts.', '^#shared/adapters/|(^|/)adapters/'),
+      upward('The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/ports.ts.', '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)'),
+    ),
+  },
+  {
+    // Adapters implement the domain's ports with the AWS SDK (or files, locally).
+    files: ['shared/adapters/**/*.ts'],
+    rules: restrict(NOT_INFRA, NOT_FUNCTIONS, NOT_RUNTIME),
+  },
+  {
+    files: ['shared/runtime/**/*.ts'],
+    rules: restrict(NOT_INFRA, NOT_FUNCTIONS),
+  },
+  {
+    // Handlers run the same on Lambda and locally: they never reach into the CDK app or the local service.
+    files: ['functions/**/*.ts'],
+    rules: restrict(NOT_INFRA),
   },
 );

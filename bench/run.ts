@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { LANE_MAPPINGS } from '#shared/delivery-policy.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { startLocalService } from '#infra/local/service.ts';

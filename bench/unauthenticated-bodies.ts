@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createGateway } from '#infra/local/gateway.ts';
-import { MAX_REQUEST_BYTES } from '#shared/http.ts';
+import { MAX_REQUEST_BYTES } from '#shared/runtime/http.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 400);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;

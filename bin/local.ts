@@ -2,7 +2,7 @@
 /** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ConfigError } from '#shared/config.ts';
+import { ConfigError } from '#shared/runtime/config.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 

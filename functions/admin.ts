@@ -1,8 +1,8 @@
-import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
-import { webhookDeps, type Deps } from '#shared/deps.ts';
+import { webhookDeps, type Deps } from '#shared/runtime/deps.ts';
 import { badRequest } from '#shared/errors.ts';
-import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/http.ts';
+import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/runtime/http.ts';
 import { createOrganization } from '#shared/organizations.ts';
 import { publish, publishBatch } from '#shared/webhooks/publish.ts';
 

@@ -1,13 +1,13 @@
-import { depsFromEnv } from '#shared/adapters/aws-deps.ts';
+import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { validationFailed } from '#shared/errors.ts';
-import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/deps.ts';
+import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/runtime/deps.ts';
 import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
-import { ROUTES } from '#infra/routes.ts';
-import { openApiDocument } from '#shared/openapi.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
+import { openApiDocument } from '#shared/runtime/openapi.ts';
 import { publishTest } from '#shared/test-events.ts';
-import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/http.ts';
+import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { authenticate } from '#shared/organizations.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createConsoleHandler } from '#shared/console-assets.ts';
+import { createConsoleHandler } from '#shared/runtime/console-assets.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 
 /** Where the built console is: beside the Lambda bundle (copied there at synth), else the Vite build in the repository. */

@@ -9,7 +9,7 @@ import {
 import cloudformationResponse from '@middy/cloudformation-response';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { createLogger, type Logger } from '#shared/logger.ts';
+import { createLogger, type Logger } from '#shared/runtime/logger.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { generateSigningKey } from '#shared/signing.ts';
 

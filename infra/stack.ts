@@ -2,7 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
+import { DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
 import { type ApiThrottling, DEFAULT_API_THROTTLING, WebhookApi } from './constructs/api.ts';
 import { WebhookTable } from './constructs/data.ts';
 import { WebhookFunctions } from './constructs/functions.ts';
@@ -10,7 +10,7 @@ import { Observability } from './constructs/observability.ts';
 import { DeliveryQueues } from './constructs/queues.ts';
 import { SigningKey } from './constructs/signing-key.ts';
 import { TABLE } from './definitions.ts';
-import { ROUTES } from './routes.ts';
+import { ROUTES } from '../shared/runtime/routes.ts';
 
 /** The HTTP API's one stage (infra/constructs/api.ts), whose metrics the alarms read. */
 const API_STAGE = '$default';

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CONTROL_CHARACTER, isoSeconds } from './endpoints.ts';
 import { unauthorized, validationFailed } from './errors.ts';
-import { bearerToken } from './http.ts';
 import { uuidv7 } from './ids.ts';
 import type { Organization } from './model.ts';
 import type { OrganizationStore } from './ports.ts';
@@ -9,6 +8,15 @@ import type { OrganizationStore } from './ports.ts';
 /** Organizations (tenants) and their API keys: random, shown once, stored only as a SHA-256 hash. */
 
 const KEY_PREFIX = 'lwh_';
+
+/**
+ * The organization route's or operator's bearer token, parsed strictly: `Bearer`, ASCII spaces and
+ * a token of RFC 6750 characters, nothing else (no tab, NBSP or other whitespace, no second value).
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  // Trailing spaces are tolerated: HTTP strips them from header values anyway.
+  return /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '')?.[1];
+}
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 

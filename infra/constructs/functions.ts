@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/config.ts';
+import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
 import { hmacSecretName } from '#shared/secrets.ts';
 import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/delivery-policy.ts';
 import type { WebhookTable } from './data.ts';

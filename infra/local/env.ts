@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError, deliveryConfigFromEnv, type DeliveryConfig } from '#shared/config.ts';
+import { ConfigError, deliveryConfigFromEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
 
 /** Local mode's settings, from the same environment names the Lambda functions read. */
 

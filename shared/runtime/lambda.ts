@@ -5,8 +5,8 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createLogger, type RuntimeLogger } from '../logger.ts';
-import { powertoolsMetrics } from '../metrics.ts';
+import { createLogger, type RuntimeLogger } from './logger.ts';
+import { powertoolsMetrics } from './metrics.ts';
 
 /** The Powertools instances of one Lambda function: its logger, its metrics and its tracer. */
 export interface LambdaRuntime {

@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { RuntimeLogger } from '../logger.ts';
+import type { RuntimeLogger } from './logger.ts';
 
 /**
  * What Lambda would pass a function named `functionName`: a fresh request id each call, and the

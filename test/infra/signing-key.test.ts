@@ -14,7 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSigningKeyHandler, type SigningKeyEvent } from '#functions/signing-key.ts';
-import { createLogger } from '#shared/logger.ts';
+import { createLogger } from '#shared/runtime/logger.ts';
 
 const NAME = 'LagoWebhooks/signing-key';
 const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-AbCdEf`;

@@ -7,7 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '#infra/definitions.ts';
-import { ROUTES, routeKey } from '#infra/routes.ts';
+import { ROUTES, routeKey } from '#shared/runtime/routes.ts';
 import { WebhookStack } from '#infra/stack.ts';
 import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANE_MAPPINGS, LANES, POISON_RECEIVE_COUNT, type Lane } from '#shared/delivery-policy.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '#shared/retry-schedule.ts';

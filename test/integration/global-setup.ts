@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalService, type LocalService } from '#infra/local/service.ts';
-import type { LogDestination } from '#shared/logger.ts';
+import type { LogDestination } from '#shared/runtime/logger.ts';
 import { contractOf } from './contract.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */

@@ -6,7 +6,7 @@ import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
-import { ROUTES } from '#infra/routes.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
 import { LOCAL_TABLE } from '#infra/local/service.ts';
 import { checkContract, eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 

@@ -2,7 +2,7 @@
 // empty answer), never the other's data, and changes nothing of it. The stack's captured logs (level debug) hold no API
 // key, HMAC token or admin token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '#infra/routes.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
 import { checkContract, eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
 
 let isolated: IsolatedStack;

@@ -1,7 +1,7 @@
 // The contract on the local service: GET /api/v1/openapi.json is served without an API key and describes the routes the
 // gateway serves; the checker the integration helpers run on every response refuses what the document does not allow.
 import { expect, it } from 'vitest';
-import { ROUTES } from '#infra/routes.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
 import { ContractError, contractOf, type Document } from './contract.ts';
 import { createOrg, request, stack } from './helpers.ts';
 

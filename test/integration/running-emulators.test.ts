@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS, localSettings } from '#infra/local/env.ts';
 import { connectDynamoDb, connectSqs, localCredentials, startDynamoDbLocal, startSqsLocal, type DynamoDbLocal, type SqsLocal } from '#infra/local/emulators.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
-import { ConfigError } from '#shared/config.ts';
+import { ConfigError } from '#shared/runtime/config.ts';
 import { Receiver } from './helpers.ts';
 
 let emulatorsDir: string;

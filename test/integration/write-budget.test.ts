@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Accounting, type Tally } from '../../bench/accounting.ts';
 import { invoiceObject } from '../../bench/payloads.ts';
-import { deliveryConfigFromEnv } from '#shared/config.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { startLocalService, type LocalService } from '#infra/local/service.ts';
 import { eventually, Receiver } from './helpers.ts';

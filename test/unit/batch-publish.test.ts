@@ -1,7 +1,7 @@
 // Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/webhooks/publish.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { lagoError } from '#shared/http.ts';
+import { lagoError } from '#shared/runtime/http.ts';
 import { MAX_BATCH_EVENTS, parseBatch } from '#shared/webhooks/publish.ts';
 
 function refusal(body: unknown) {

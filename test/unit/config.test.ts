@@ -1,6 +1,6 @@
 // Covers shared/config.ts: delivery settings read from the environment, their defaults, their validation and the round trip back to an environment.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/config.ts';
+import { ConfigError, DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/runtime/config.ts';
 
 describe('deliveryConfigFromEnv', () => {
   it('has the documented defaults', () => {

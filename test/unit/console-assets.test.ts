@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_SECURITY_HEADERS, createConsoleHandler } from '#shared/console-assets.ts';
-import type { HttpEvent } from '#shared/http.ts';
+import { CONSOLE_SECURITY_HEADERS, createConsoleHandler } from '#shared/runtime/console-assets.ts';
+import type { HttpEvent } from '#shared/runtime/http.ts';
 
 const get = (rawPath: string) => ({ version: '2.0', routeKey: 'GET /console/{proxy+}', rawPath, headers: {}, requestContext: { requestId: 'r1' } }) as unknown as HttpEvent;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery.ts';
 import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
 import type { Lane } from '#shared/delivery-policy.ts';
-import { noMetrics } from '#shared/metrics.ts';
+import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
 import type { DeliveryQueue } from '#shared/ports.ts';
 import { CachedSecrets } from '#shared/secrets.ts';

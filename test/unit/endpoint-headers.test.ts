@@ -12,7 +12,7 @@ import {
 } from '#shared/endpoint-headers.ts';
 import { createEndpoint, revealHeaders, serializeEndpoint, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/errors.ts';
-import { lagoError } from '#shared/http.ts';
+import { lagoError } from '#shared/runtime/http.ts';
 import { generateSigningKey } from '#shared/signing.ts';
 import { FakeStore } from './support/fake-store.ts';
 

@@ -5,7 +5,7 @@ import { encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#sha
 import type { Lane } from '#shared/delivery-policy.ts';
 import { customHeaderKey, sealCustomHeaders } from '#shared/endpoint-headers.ts';
 import { PARK_MS } from '#shared/endpoint-health.ts';
-import { noMetrics } from '#shared/metrics.ts';
+import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
 import type { DeliveryQueue, OperationalEvent } from '#shared/ports.ts';
 import { CachedSecrets, signingKeySecretName } from '#shared/secrets.ts';

@@ -1,8 +1,9 @@
 // Covers shared/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
 import { describe, expect, it } from 'vitest';
 import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/errors.ts';
-import { bearerToken, header, json, jsonBody, jsonDepth, MAX_JSON_DEPTH, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/http.ts';
-import type { Logger } from '#shared/logger.ts';
+import { bearerToken } from '#shared/organizations.ts';
+import { header, json, jsonBody, jsonDepth, MAX_JSON_DEPTH, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/runtime/http.ts';
+import type { Logger } from '#shared/runtime/logger.ts';
 
 function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
   return {

@@ -1,6 +1,6 @@
 // Covers shared/metrics.ts: delivery metrics written by Powertools as CloudWatch Embedded Metric Format documents, with the stack's name as their only dimension (Stack).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { emfMetrics, METRICS_NAMESPACE, powertoolsMetrics, STACK_DIMENSION, type MetricName } from '#shared/metrics.ts';
+import { emfMetrics, METRICS_NAMESPACE, powertoolsMetrics, STACK_DIMENSION, type MetricName } from '#shared/runtime/metrics.ts';
 
 type Doc = { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
 

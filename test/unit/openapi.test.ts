@@ -3,14 +3,14 @@
 // test events' examples: one per category of the catalog, each a body the publish route accepts.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '#infra/routes.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
 import { EXAMPLE_CATEGORIES, exampleFor } from '#shared/event-examples.ts';
 import { WEBHOOK_TYPES } from '#shared/event-types.ts';
 import { ApiError } from '#shared/errors.ts';
-import { openApiDocument, undescribedRoutes } from '#shared/openapi.ts';
+import { openApiDocument, undescribedRoutes } from '#shared/runtime/openapi.ts';
 import { parseBody, PublishRequest, TestEventRequest } from '#shared/openapi-schemas.ts';
-import { lagoError } from '#shared/http.ts';
+import { lagoError } from '#shared/runtime/http.ts';
 
 describe('the OpenAPI document', () => {
   const document = openApiDocument(ROUTES);

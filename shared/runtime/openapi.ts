@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { RouteDefinition } from '#infra/routes.ts';
-import * as S from './openapi-schemas.ts';
+import type { RouteDefinition } from '#shared/runtime/routes.ts';
+import * as S from '../openapi-schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the service, served at GET /api/v1/openapi.json. The routes come

@@ -2,16 +2,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { deliveryConfigFromEnv } from '../config.ts';
-import type { Deps } from '../deps.ts';
-import { emfMetrics } from '../metrics.ts';
-import type { LambdaRuntime } from '../runtime/lambda.ts';
+import { deliveryConfigFromEnv } from './config.ts';
+import type { Deps } from './deps.ts';
+import { emfMetrics } from './metrics.ts';
+import type { LambdaRuntime } from './lambda.ts';
 import { OrganizationTokens } from '../org-tokens.ts';
 import { CachedSecrets } from '../secrets.ts';
-import { AwsSecretStore } from './aws-secrets.ts';
-import { DynamoDbStore } from './dynamodb-store.ts';
-import { EventBridgeOperationalEvents } from './eventbridge-events.ts';
-import { SqsDeadLetters, SqsDeliveryQueue } from './sqs-queue.ts';
+import { AwsSecretStore } from '../adapters/aws-secrets.ts';
+import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
+import { EventBridgeOperationalEvents } from '../adapters/eventbridge-events.ts';
+import { SqsDeadLetters, SqsDeliveryQueue } from '../adapters/sqs-queue.ts';
 
 function required(env: Record<string, string | undefined>, name: string): string {
   const value = env[name];

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ApiError, badRequest, payloadTooLarge } from './errors.ts';
+import { ApiError, badRequest, payloadTooLarge } from '../errors.ts';
 import type { Logger } from './logger.ts';
 
 /** HTTP API (payload v2) plumbing shared by the API handlers: bodies, queries and Lago's error shape. */
@@ -80,15 +80,6 @@ export function jsonDepth(raw: string): number {
     else if (c === 0x7d || c === 0x5d) depth--;
   }
   return deepest;
-}
-
-/**
- * The organization route's or operator's bearer token, parsed strictly: `Bearer`, ASCII spaces and
- * a token of RFC 6750 characters, nothing else (no tab, NBSP or other whitespace, no second value).
- */
-export function bearerToken(authorization: string | undefined): string | undefined {
-  // Trailing spaces are tolerated: HTTP strips them from header values anyway.
-  return /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '')?.[1];
 }
 
 /**

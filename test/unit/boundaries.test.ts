@@ -1,0 +1,36 @@
+// The import rules of eslint.config.js (docs/architecture.md, "The layers"): an import that runs back up fails the lint.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint();
+
+/** The messages of the import rule for `source` as if it were the file at `filePath`. */
+async function restricted(filePath: string, source: string): Promise<string[]> {
+  const [result] = await eslint.lintText(`${source}\nexport type Y = X;\n`, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+const importing = (from: string) => `import type { X } from '${from}';`;
+
+describe('import boundaries', () => {
+  it('keeps the domain free of the AWS SDK, the Lambda runtime, adapters, runtime glue and infra', async () => {
+    for (const from of ['@aws-sdk/client-sqs', 'aws-lambda', '@middy/core', '@aws-lambda-powertools/logger', './adapters/sqs-queue.ts', '#shared/adapters/sqs-queue.ts', './runtime/http.ts', '#infra/stack.ts', '../infra/stack.ts', '#functions/api.ts']) {
+      expect(await restricted('shared/ids.ts', importing(from)), from).toHaveLength(1);
+    }
+    expect(await restricted('shared/webhooks/views.ts', importing('../adapters/dynamodb/keys.ts'))).toHaveLength(1);
+    expect(await restricted('shared/webhooks/views.ts', importing('../model.ts'))).toEqual([]);
+  });
+
+  it('lets adapters use the AWS SDK but not the runtime glue or infra', async () => {
+    expect(await restricted('shared/adapters/sqs-queue.ts', importing('@aws-sdk/client-sqs'))).toEqual([]);
+    expect(await restricted('shared/adapters/sqs-queue.ts', importing('../runtime/http.ts'))).toHaveLength(1);
+    expect(await restricted('shared/adapters/dynamodb/keys.ts', importing('#infra/definitions.ts'))).toHaveLength(1);
+  });
+
+  it('keeps shared/runtime and the handlers out of infra', async () => {
+    expect(await restricted('shared/runtime/http.ts', importing('#infra/local/service.ts'))).toHaveLength(1);
+    expect(await restricted('functions/api.ts', importing('#infra/stack.ts'))).toHaveLength(1);
+    expect(await restricted('functions/api.ts', importing('#shared/runtime/http.ts'))).toEqual([]);
+    expect(await restricted('infra/stack.ts', importing('#shared/runtime/config.ts'))).toEqual([]);
+  });
+});

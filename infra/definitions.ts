@@ -5,7 +5,7 @@
  * import infra).
  */
 
-export { TABLE, type IndexDefinition, type IndexName } from '#shared/adapters/dynamodb/table.ts';
+export { TABLE } from '#shared/adapters/dynamodb/table.ts';
 
 /** Queue names; their settings (lanes, retention, poison count, timeouts) come from shared/delivery-policy.ts. */
 export const QUEUES = {

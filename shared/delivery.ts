@@ -25,8 +25,8 @@ import type { Cidr } from './ssrf.ts';
  * `decide` and `settle` are pure; `deliver` reads, calls the receiver and writes around them.
  */
 
-export const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 204];
-export const RESPONSE_BODY_LIMIT = 16 * 1024;
+const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 204];
+const RESPONSE_BODY_LIMIT = 16 * 1024;
 /** Attempts kept in the log item (older ones are dropped; the count stays exact). */
 const ATTEMPTS_KEPT = 50;
 /** A message may arrive this early (clock skew) and still make its attempt. */
@@ -34,9 +34,9 @@ const EARLY_TOLERANCE_MS = 1000;
 /** Times a message ahead of its predecessor's record comes back (about 3 minutes in all) before it is dropped. */
 const MAX_EARLY_REQUEUES = 12;
 /** How long an endpoint stays in the slow lane after an attempt to it ran long. */
-export const SLOW_LANE_MS = 15 * 60_000;
+const SLOW_LANE_MS = 15 * 60_000;
 
-export const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago compatible)';
+const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago compatible)';
 
 export interface SenderDeps {
   /** The endpoint marks and the webhook reads and writes of an attempt, with what endpoint health needs. */
@@ -81,7 +81,7 @@ export interface ReceivedMessage {
 /** done: delete the message; keep: leave it in the queue (reported as a batch item failure). */
 export type Disposition = 'done' | 'keep';
 
-export type Decision =
+type Decision =
   | { kind: 'drop'; why: string }
   | { kind: 'fail'; error: string }
   | { kind: 'forward' }
@@ -92,12 +92,12 @@ export type Decision =
 
 
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
-export function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
+function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
   return Math.max(endpoint.slow_until ?? 0, deps.slowEndpoints.get(endpoint.id) ?? 0);
 }
 
 /** What a message may do to its webhook. */
-export function decide(log: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
+function decide(log: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
   if (!log) return { kind: 'drop', why: 'unknown webhook' };
   if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
   if (log.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
@@ -127,9 +127,9 @@ export function decide(log: WebhookState | undefined, message: DeliveryMessage, 
 }
 
 /** What follows an attempt: nothing, a delayed message on a lane, a timer in the store, or the dead-letter queue. */
-export type Successor = { kind: 'none' } | { kind: 'message'; lane: Lane; delaySeconds: number } | { kind: 'timer' } | { kind: 'dead-letter' };
+type Successor = { kind: 'none' } | { kind: 'message'; lane: Lane; delaySeconds: number } | { kind: 'timer' } | { kind: 'dead-letter' };
 
-export interface AttemptOutcome {
+interface AttemptOutcome {
   result: PostResult;
   started: number;
   finished: number;
@@ -141,7 +141,7 @@ export interface AttemptOutcome {
 }
 
 /** The webhook after an attempt, and its successor. */
-export function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
+function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
   const { result, started, finished } = outcome;
   const httpStatus = result.ok ? result.status : null;
   const succeeded = result.ok && SUCCESS_STATUSES.includes(result.status);

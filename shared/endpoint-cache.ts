@@ -6,7 +6,7 @@ import type { WebhookEndpoint } from './model.ts';
  * reaches deliveries within `ENDPOINT_CACHE_MS` (at once when it is made through the same process,
  * as in local mode); the README states this bound.
  */
-export const ENDPOINT_CACHE_MS = 5_000;
+const ENDPOINT_CACHE_MS = 5_000;
 /** Endpoints kept at most (the oldest go first). */
 const MAX_ENTRIES = 10_000;
 

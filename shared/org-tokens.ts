@@ -14,7 +14,7 @@ import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secr
 /** Tokens are kept in memory this long: after a rotation, other processes sign with the new token within it. */
 export const TOKEN_CACHE_MS = 30_000;
 /** How long the token before a rotation stays valid, by default and at most. */
-export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
+const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
 
 /** An organization's token, and during a rotation's overlap the one before it. */

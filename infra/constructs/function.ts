@@ -11,7 +11,7 @@ import type { TableAccess, WebhookTable } from './data.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A handler file under functions/, exporting `handler`. */
-export type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key' | 'console';
+type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key' | 'console';
 
 /** The web console's Vite build, which the console function serves from its bundle. */
 const CONSOLE_DIST = `${ROOT}console/dist`;

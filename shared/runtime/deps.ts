@@ -35,7 +35,7 @@ export interface Deps {
  * A live webhook this long past due, whose next attempt no timer holds, has lost its message: longer
  * than a message can come back through failed receives before it counts as poison, plus margin.
  */
-export const stuckAfterMs = (config: DeliveryConfig) =>
+const stuckAfterMs = (config: DeliveryConfig) =>
   visibilityTimeoutSeconds('slow', { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }) * 1000 * POISON_RECEIVE_COUNT + 5 * 60_000;
 
 /** The SSRF guard's exemptions, as ranges (the config keeps them as validated strings). */

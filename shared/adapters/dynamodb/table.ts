@@ -27,5 +27,3 @@ export const TABLE = {
     { name: 'due', partitionKey: 'due_pk', sortKey: 'due_sk', include: [] },
   ] satisfies IndexDefinition[],
 } as const;
-
-export type IndexName = (typeof TABLE.indexes)[number]['name'];

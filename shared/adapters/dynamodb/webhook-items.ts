@@ -53,7 +53,7 @@ export function itemBytes(item: Item): number {
   return bytes;
 }
 
-export function valueBytes(value: unknown): number {
+function valueBytes(value: unknown): number {
   if (typeof value === 'string') return Buffer.byteLength(value);
   if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace('.', '').length / 2) + 1;
   if (typeof value === 'boolean' || value === null) return 1;

@@ -1,5 +1,4 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
-import { validationFailed } from '#shared/errors.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/runtime/deps.ts';
 import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
@@ -10,6 +9,7 @@ import { publishTest } from '#shared/test-events.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { authenticate } from '#shared/organizations.ts';
+import { parsePage } from '#shared/pagination.ts';
 import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
@@ -43,21 +43,6 @@ export function createApiHandler(deps: Deps): HttpHandler {
   // `?reveal_headers=true`: the custom headers' values in plain text, for their owner (beyond Lago).
   const endpointView = async (event: HttpEvent, endpoint: Awaited<ReturnType<typeof getEndpoint>>) =>
     serializeEndpoint(endpoint, queryParams(event).get('reveal_headers') === 'true' ? await revealHeaders(policy, endpoint) : undefined);
-  // Absent means the default and a number above the maximum the maximum, as Lago; anything that is
-  // not a positive whole number is a 422, not silently the first page.
-  const page = (event: HttpEvent) => {
-    const q = queryParams(event);
-    const details: Record<string, string[]> = {};
-    const n = (name: string, fallback: number, max: number) => {
-      const raw = q.get(name);
-      if (raw === null || raw === '') return fallback;
-      if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1) details[name] = ['value_is_invalid'];
-      return Math.min(Number(raw), max);
-    };
-    const result = { page: n('page', 1, 1_000_000), perPage: n('per_page', 20, 100) };
-    if (Object.keys(details).length > 0) throw validationFailed(details);
-    return result;
-  };
   // Every route runs as the organization its key belongs to, and only sees that organization's data.
   const authed = (route: (org: string, event: HttpEvent) => Promise<ReturnType<typeof json>>): RouteHandler => async (event) =>
     route(await authenticate(deps.store, header(event, 'authorization')), event);
@@ -77,7 +62,7 @@ export function createApiHandler(deps: Deps): HttpHandler {
         return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: openApi };
       },
       'POST /api/v1/webhook_endpoints': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now())) })),
-      'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, page(event)))),
+      'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, parsePage(queryParams(event))))),
       'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
       'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => {
         // Enabled: its waiting webhooks are queued now rather than at their timers.

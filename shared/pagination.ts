@@ -1,4 +1,4 @@
-import type { ValidationDetails } from './errors.ts';
+import { validationFailed, type ValidationDetails } from './errors.ts';
 
 /**
  * Page sizes, the same on every list (webhook endpoints, webhooks). As Lago: absent means 20, and a
@@ -25,4 +25,10 @@ function positive(params: URLSearchParams, name: string, fallback: number, max: 
 
 export const perPage = (params: URLSearchParams, details: ValidationDetails): number => positive(params, 'per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE, details);
 
-export const pageNumber = (params: URLSearchParams, details: ValidationDetails): number => positive(params, 'page', 1, MAX_PAGE, details);
+/** A page-numbered list's page and size (the endpoints list, as Lago's); a 422 naming each invalid one. */
+export function parsePage(params: URLSearchParams): { page: number; perPage: number } {
+  const details: ValidationDetails = {};
+  const page = { page: positive(params, 'page', 1, MAX_PAGE, details), perPage: perPage(params, details) };
+  if (Object.keys(details).length > 0) throw validationFailed(details);
+  return page;
+}

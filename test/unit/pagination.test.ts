@@ -1,12 +1,16 @@
 // Page sizes and numbers, the same on every list: absent is the default, above the largest is the largest, anything else is invalid.
 import { describe, expect, it } from 'vitest';
-import type { ValidationDetails } from '#shared/errors.ts';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, pageNumber, perPage } from '#shared/pagination.ts';
+import { ApiError, type ValidationDetails } from '#shared/errors.ts';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, parsePage } from '#shared/pagination.ts';
 
-const read = (query: string) => {
-  const details: ValidationDetails = {};
-  const params = new URLSearchParams(query);
-  return { perPage: perPage(params, details), page: pageNumber(params, details), details };
+/** The page and size read, or the 422's details. */
+const read = (query: string): { page: number; perPage: number; details: ValidationDetails } => {
+  try {
+    return { ...parsePage(new URLSearchParams(query)), details: {} };
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.kind !== 'validation') throw error;
+    return { page: 0, perPage: 0, details: error.details ?? {} };
+  }
 };
 
 describe('pagination', () => {

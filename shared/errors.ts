@@ -1,6 +1,6 @@
 /**
  * Errors are values: a domain function throws an ApiError with a kind and the details Lago's
- * shape needs; `toLagoError` (shared/http.ts) is the one place that turns it into a response.
+ * shape needs; `toLagoError` (shared/runtime/http.ts) is the one place that turns it into a response.
  */
 export type ErrorKind =
   | 'bad_request'

@@ -5,7 +5,7 @@ import { MAX_ROTATION_OVERLAP_SECONDS } from './org-tokens.ts';
 
 /**
  * The shapes of the API's requests and responses, as zod schemas: the OpenAPI document
- * (shared/openapi.ts) is generated from them. Routes validated by hand (shared/endpoints.ts,
+ * (shared/runtime/openapi.ts) is generated from them. Routes validated by hand (shared/endpoints.ts,
  * shared/webhooks/, shared/org-tokens.ts) keep their own checks and error codes; these schemas
  * describe what those checks accept. New routes validate with `parseBody`, so the schema that
  * documents a body is the one that checks it.
@@ -27,7 +27,7 @@ const uuid = z.uuid();
 const whole = z.number().int().min(0);
 const Status = z.enum(['pending', 'retrying', 'succeeded', 'failed']);
 
-// Errors, in Lago's shape (shared/http.ts lagoError).
+// Errors, in Lago's shape (shared/runtime/http.ts lagoError).
 
 export const LagoError = named(
   'LagoError',

@@ -171,7 +171,7 @@ export interface LogFn {
   (fields: object, message?: string): void;
 }
 
-/** Structured JSON logs (shared/logger.ts on Lambda and locally). Credentials never reach them. */
+/** Structured JSON logs (shared/runtime/logger.ts on Lambda and locally). Credentials never reach them. */
 export interface Logger {
   debug: LogFn;
   info: LogFn;
@@ -188,7 +188,7 @@ export type MetricName =
   | 'SlowLaneHandoffs'
   | 'EndpointResponseTime';
 
-/** Delivery metrics (shared/metrics.ts: CloudWatch EMF with the `Stack` dimension). */
+/** Delivery metrics (shared/runtime/metrics.ts: CloudWatch EMF with the `Stack` dimension). */
 export interface Metrics {
   record(name: MetricName, value: number, unit?: 'Count' | 'Milliseconds'): void;
 }

@@ -54,7 +54,7 @@ const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'> | 'public', s
 
 /**
  * The HTTP API (payload v2) on its `$default` stage, with access logs and throttling. The routes
- * are added from ROUTES in infra/routes.ts, the table the local gateway serves too.
+ * are added from ROUTES in shared/runtime/routes.ts, the table the local gateway serves too.
  */
 export class WebhookApi extends Construct {
   readonly httpApi: HttpApi;

@@ -21,7 +21,7 @@ export interface WebhookFunctionsProps {
   readonly signingKey: SigningKey;
   /** Prefix of the per-organization HMAC token secrets. Required. */
   readonly secretsPrefix: string;
-  /** The delivery settings, passed to every function in its environment (the names of shared/config.ts). Required. */
+  /** The delivery settings, passed to every function in its environment (the names of shared/runtime/config.ts). Required. */
   readonly config: DeliveryConfig;
   /** Most concurrent sender invocations per lane (2 to 1000); each sender reserves that much concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
   readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;

@@ -94,7 +94,7 @@ export class Observability extends Construct {
     );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
-    /** A metric the functions write as EMF (shared/metrics.ts), with this stack's Stack dimension. */
+    /** A metric the functions write as EMF (shared/runtime/metrics.ts), with this stack's Stack dimension. */
     const emf = (name: MetricName, statistic = 'Sum') =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: FIVE_MINUTES, dimensionsMap: { [STACK_DIMENSION]: stack.stackName } });
 

@@ -4,7 +4,7 @@ import * as S from '../openapi-schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the service, served at GET /api/v1/openapi.json. The routes come
- * from the one route table (infra/routes.ts); each is described here, and its bodies are the zod
+ * from the one route table (shared/runtime/routes.ts); each is described here, and its bodies are the zod
  * schemas of shared/openapi-schemas.ts turned into JSON Schema 2020-12 by zod itself.
  */
 
@@ -37,7 +37,7 @@ const invalid: Reply = { description: 'Validation failed', schema: S.ValidationE
 const integer = { type: 'integer', minimum: 1 };
 const list = (name: string): Parameter => ({ name, description: `Repeated (\`${name}[]=a&${name}[]=b\`) or comma-separated; at most 20 values`, schema: { type: 'array', items: { type: 'string' } } });
 
-/** What each route does, by route key. A route of infra/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
+/** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
 const OPERATIONS: Record<string, Operation> = {
   'POST /api/v1/webhook_endpoints': { summary: 'Create a webhook endpoint', description: 'At most 10 per organization, each URL once.', body: S.CreateEndpointRequest, responses: { 200: ok(S.EndpointResponse), 422: invalid } },
   'GET /api/v1/webhook_endpoints': {

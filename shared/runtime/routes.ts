@@ -29,7 +29,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/webhooks/{lago_id}', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/retry', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/{lago_id}/resend', fn: 'api' },
-  // The OpenAPI document of every route here but the console's (shared/openapi.ts).
+  // The OpenAPI document of every route here but the console's (shared/runtime/openapi.ts).
   { method: 'GET', path: '/api/v1/openapi.json', fn: 'api', public: true },
   // The web console's static assets; it calls the /api/v1 routes above with the organization's key.
   { method: 'GET', path: '/console', fn: 'console' },

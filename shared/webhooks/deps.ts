@@ -1,7 +1,7 @@
 import type { DeliveryQueue, Logger, Metrics, Store } from '../ports.ts';
 
 /**
- * What the webhook use cases run on, built once by shared/deps.ts's `webhookDeps`. Each module
+ * What the webhook use cases run on, built once by shared/runtime/deps.ts's `webhookDeps`. Each module
  * picks the fields it uses and narrows `store` to the aggregates it reads and writes, so a test
  * fake implements only those.
  */

@@ -53,7 +53,7 @@ describe('every prop changed from its default', () => {
     expect(properties(stack.queues.lanes.fast)).toMatchObject({ VisibilityTimeout: 6 * 18, RedrivePolicy: { maxReceiveCount: 5 } });
   });
 
-  it('the delivery settings reach every function under the names shared/config.ts reads', () => {
+  it('the delivery settings reach every function under the names shared/runtime/config.ts reads', () => {
     for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper]) {
       expect(variables(fn)).toMatchObject({
         WEBHOOK_RETRY_SCHEDULE: '10,60',

@@ -1,4 +1,4 @@
-// Covers shared/config.ts: delivery settings read from the environment, their defaults, their validation and the round trip back to an environment.
+// Covers shared/runtime/config.ts: delivery settings read from the environment, their defaults, their validation and the round trip back to an environment.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv } from '#shared/runtime/config.ts';
 

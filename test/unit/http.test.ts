@@ -1,4 +1,4 @@
-// Covers shared/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
+// Covers shared/runtime/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
 import { describe, expect, it } from 'vitest';
 import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/errors.ts';
 import { bearerToken } from '#shared/organizations.ts';

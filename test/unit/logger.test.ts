@@ -1,4 +1,4 @@
-// Covers shared/logger.ts and the local runtime's Lambda context: Powertools' Logger writing pino-shaped JSON lines (what the error-log metric filter, the bench and the tests read), credentials redacted, and each invocation's request id on its own lines.
+// Covers shared/runtime/logger.ts and the local runtime's Lambda context: Powertools' Logger writing pino-shaped JSON lines (what the error-log metric filter, the bench and the tests read), credentials redacted, and each invocation's request id on its own lines.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';

@@ -1,4 +1,4 @@
-// Covers shared/metrics.ts: delivery metrics written by Powertools as CloudWatch Embedded Metric Format documents, with the stack's name as their only dimension (Stack).
+// Covers shared/runtime/metrics.ts: delivery metrics written by Powertools as CloudWatch Embedded Metric Format documents, with the stack's name as their only dimension (Stack).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { emfMetrics, METRICS_NAMESPACE, powertoolsMetrics, STACK_DIMENSION, type MetricName } from '#shared/runtime/metrics.ts';
 

@@ -6,9 +6,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import cloudformationResponse from '@middy/cloudformation-response';
-import middy, { type MiddlewareObj } from '@middy/core';
-import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createLogger, type Logger } from '#shared/runtime/logger.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { generateSigningKey } from '#shared/signing.ts';
@@ -16,7 +14,8 @@ import { generateSigningKey } from '#shared/signing.ts';
 /**
  * The CloudFormation custom resource behind the deployment's RSA signing key. The key is generated
  * here, at deploy time, and goes straight into Secrets Manager: it never appears in the template,
- * in the response to CloudFormation, or in the logs.
+ * in the result (and so the response to CloudFormation), or in the logs. infra/constructs/signing-key.ts
+ * puts CDK's provider framework in front of it: the framework speaks CloudFormation's protocol.
  *
  * Create: stores a new key under `SecretName`; a secret already there (kept from an earlier stack)
  * is adopted as it is, so receivers keep verifying JWT signatures across re-deployments.
@@ -88,47 +87,27 @@ async function apply(client: SecretsManagerClient, logger: Logger, event: Signin
   }
 }
 
-/** What CloudFormation reads on the pre-signed URL; @middy/cloudformation-response fills in its protocol fields. */
-interface SigningKeyResponse {
-  Status?: 'SUCCESS' | 'FAILED';
-  Reason?: string;
-  PhysicalResourceId?: string;
-  Data?: Record<string, string>;
-}
-
 /**
- * Sends the response to CloudFormation, on the event's pre-signed URL; the stack waits for it.
- * Ours: the middleware shapes the response (status, ids, the reason of a failure) but returns it,
- * and a Lambda-backed custom resource is only heard on this URL.
+ * What the handler returns to CDK's provider framework (aws-cdk-lib/custom-resources), which
+ * answers CloudFormation on its pre-signed URL, with retries, and reports a thrown error as FAILED.
+ * A create that failed gets a physical id of the framework's, whose delete it answers itself.
  */
-async function respond(event: SigningKeyEvent, response: SigningKeyResponse): Promise<void> {
-  const answer = await fetch(event.ResponseURL, {
-    method: 'PUT',
-    // The pre-signed URL is signed without a content type, so none may be sent.
-    headers: { 'content-type': '' },
-    body: JSON.stringify(response),
-  });
-  if (!answer.ok) throw new Error(`CloudFormation refused the response: HTTP ${answer.status}`);
+interface SigningKeyResult {
+  PhysicalResourceId: string;
+  Data: { SecretArn?: string };
 }
 
-export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent, context?: Context) => Promise<void> {
-  const shaped = middy<SigningKeyEvent, SigningKeyResponse>()
-    .use(cloudformationResponse() as MiddlewareObj<SigningKeyEvent, SigningKeyResponse>)
-    .handler(async (event): Promise<SigningKeyResponse> => {
-      logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
-      try {
-        const outcome = await apply(client, logger, event);
-        return { PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
-      } catch (error) {
-        logger.error({ err: error }, 'signing key request failed');
-        throw error;
-      }
-    });
-  return async (event, context) => {
-    const response = await shaped(event, context ?? ({} as Context));
-    // A create that failed has no secret of ours: its physical id must be one no delete mistakes for the secret's name.
-    if (response.Status === 'FAILED' && event.RequestType === 'Create') response.PhysicalResourceId = `failed-${event.RequestId}`;
-    await respond(event, response);
+/** The handler behind `handler`, which lambdaHandler runs under middy with Powertools' middlewares (logger context, tracing). */
+export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent) => Promise<SigningKeyResult> {
+  return async (event) => {
+    logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
+    try {
+      const outcome = await apply(client, logger, event);
+      return { PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
+    } catch (error) {
+      logger.error({ err: error }, 'signing key request failed');
+      throw error;
+    }
   };
 }
 

@@ -120,7 +120,7 @@ export class WebhookStack extends Stack {
       queues: this.queues,
       functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper, Console: this.functions.console },
       senders: this.functions.senders,
-      extraLogGroups: { SigningKeyProvider: this.signingKey.provider.logGroup },
+      extraLogGroups: { SigningKeyProvider: this.signingKey.handler.logGroup },
       table: { table: this.table.table, indexNames: TABLE.indexes.map((index) => index.name) },
       api: { httpApi: this.api.httpApi, stageName: API_STAGE },
       alarmEmail: props.alarmEmail,

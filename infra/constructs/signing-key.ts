@@ -1,5 +1,8 @@
-import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { signingKeySecretName } from '#shared/secrets.ts';
 import { WebhookFunction } from './function.ts';
@@ -8,9 +11,9 @@ export interface SigningKeyProps {
   /** Prefix of the service's secret names; the key is `<prefix>/signing-key`. Required. */
   readonly secretsPrefix: string;
   /**
-   * What happens to the key (and the provider's log group) when it leaves the stack. The default
-   * keeps it on stack delete and replacement, and deletes it when the stack's first create rolls
-   * back, so a failed first deploy leaves no secret behind; DESTROY always deletes it.
+   * What happens to the key (and the custom resource's log groups) when it leaves the stack. The
+   * default keeps it on stack delete and replacement, and deletes it when the stack's first create
+   * rolls back, so a failed first deploy leaves no secret behind; DESTROY always deletes it.
    * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -19,42 +22,64 @@ export interface SigningKeyProps {
 }
 
 /**
- * The deployment's RSA key for Lago's JWT signatures, in Secrets Manager. A custom resource backed
- * by functions/signing-key.ts generates it at deploy time, so the key is never in the template.
+ * The deployment's RSA key for Lago's JWT signatures, in Secrets Manager. A custom resource
+ * generates it at deploy time, so the key is never in the template: CDK's provider framework
+ * speaks CloudFormation's protocol and calls functions/signing-key.ts, which does the work.
  */
 export class SigningKey extends Construct {
-  /** The custom resource's handler; its log group feeds the error-log metric with the service's functions'. */
-  readonly provider: WebhookFunction;
+  /** The custom resource's handler (functions/signing-key.ts); its log group feeds the error-log metric with the service's functions'. */
+  readonly handler: WebhookFunction;
+  /** CDK's provider framework: its function is the custom resource's service token and calls `handler`. */
+  readonly provider: Provider;
+  /** The custom resource; its `SecretArn` attribute is the key's ARN. */
+  readonly resource: CustomResource;
   /** The full ARN, random suffix included: readers get exactly this secret. */
   readonly secretArn: string;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const secretName = signingKeySecretName(props.secretsPrefix);
     // Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
     const arnPattern = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const provider = (this.provider = new WebhookFunction(this, 'Provider', {
+    // Still "Provider", the id it had when it answered CloudFormation itself: its function, role and log group keep their logical ids.
+    const handler = (this.handler = new WebhookFunction(this, 'Provider', {
       handler: 'signing-key',
       description: 'Generates the webhook signing key in Secrets Manager (CloudFormation custom resource)',
       timeout: Duration.minutes(1),
-      logRetention: props.logRetention,
+      logRetention,
       removalPolicy,
     }));
-    provider.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], [arnPattern]);
+    handler.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], [arnPattern]);
     // CloudFormation asks for a delete unless the key is always retained: RETAIN_ON_UPDATE_OR_DELETE
     // still deletes it when the first create rolls back, and that delete must succeed or the
     // rollback fails and leaves the secret behind.
-    if (removalPolicy !== RemovalPolicy.RETAIN) provider.allow(['secretsmanager:DeleteSecret'], [arnPattern]);
+    if (removalPolicy !== RemovalPolicy.RETAIN) handler.allow(['secretsmanager:DeleteSecret'], [arnPattern]);
 
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.functionArn,
+    // The framework's role, ours rather than its default (which carries AWSLambdaBasicExecutionRole):
+    // it may write to its own log group and invoke the handler, as the framework grants, nothing more.
+    const frameworkRole = new iam.Role(this, 'FrameworkRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'Runs the provider framework of the signing key' });
+    const frameworkLogs = new logs.LogGroup(this, 'FrameworkLogs', { retention: logRetention, removalPolicy });
+    frameworkLogs.grantWrite(frameworkRole);
+    this.provider = new Provider(this, 'Framework', { onEventHandler: handler, frameworkOnEventRole: frameworkRole, logGroup: frameworkLogs });
+    Validations.of(frameworkRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason: "The provider framework's grant to invoke the handler covers its versions and aliases (the function's ARN followed by :*)",
+    });
+
+    // Not "Resource", the id of the resource the handler answered itself: CloudFormation cannot
+    // change a custom resource's service token, so a stack deployed before gets a new resource,
+    // which adopts the key the old one made (the old one, out of the template, is retained by the
+    // default removal policy).
+    this.resource = new CustomResource(this, 'Key', {
+      serviceToken: this.provider.serviceToken,
       resourceType: 'Custom::WebhookSigningKey',
       properties: { SecretName: secretName },
-      // Without it a handler that never answers would hold the stack for an hour.
+      // Without it a framework that never answers would hold the stack for an hour.
       serviceTimeout: Duration.minutes(5),
       removalPolicy,
     });
-    this.secretArn = resource.getAttString('SecretArn');
+    this.secretArn = this.resource.getAttString('SecretArn');
   }
 }

@@ -30,7 +30,7 @@ function bundleOf(fn: lambda.IFunction): string {
 describe('bundles', () => {
   it('are ES modules with source maps, one per handler', () => {
     const { api, admin, senders, sweeper, console } = stack.functions;
-    for (const fn of [api, admin, senders.fast, senders.slow, sweeper, console, stack.signingKey.provider]) {
+    for (const fn of [api, admin, senders.fast, senders.slow, sweeper, console, stack.signingKey.handler]) {
       const bundle = bundleOf(fn);
       expect(existsSync(bundle)).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);

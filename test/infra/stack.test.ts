@@ -76,6 +76,8 @@ const CONSUME = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQu
 const allFunctions = () => [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper];
 /** Every function the dashboard and alarms watch: the above and the console's. */
 const watchedFunctions = () => [...allFunctions(), stack.functions.console];
+/** The provider framework's function, the signing key's service token: it calls the signing key's handler. */
+const framework = () => stack.signingKey.provider.node.findChild('framework-onEvent') as lambda.Function;
 const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
 const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
@@ -142,8 +144,8 @@ describe('removal policies', () => {
       expect(found.length).toBeGreaterThan(0);
       for (const r of found) expect({ type, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({ type, deletion: 'RetainExceptOnCreate', replace: 'Retain' });
     }
-    // 7 function log groups (console included) and the API's access logs.
-    expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(8);
+    // 7 function log groups (console included), the signing key's provider framework's and the API's access logs.
+    expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(9);
   });
 
   it('leave the table without deletion protection, which would block the rollback of a failed first create', () => {
@@ -181,10 +183,10 @@ describe('table', () => {
 
 describe('functions', () => {
   it('run Node.js 24 on arm64 with active X-Ray tracing, each with its own log group kept 90 days and the stack name for its metrics', () => {
-    const functions = resources('AWS::Lambda::Function');
-    // api, admin, a sender per lane, sweeper, console, and the signing key's provider.
-    expect(Object.keys(functions)).toHaveLength(7);
-    for (const fn of Object.values(functions)) {
+    const functions = Object.entries(resources('AWS::Lambda::Function')).filter(([logicalId]) => logicalId !== id(framework()));
+    // api, admin, a sender per lane, sweeper, console, and the signing key's handler.
+    expect(functions).toHaveLength(7);
+    for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
       expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', STACK_NAME: 'LagoWebhooks' });
       const logGroup = resource(((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref);
@@ -227,7 +229,7 @@ describe('functions', () => {
         ...tableReadWrite(),
         `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
         `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
-        `secretsmanager:GetSecretValue <${id(stack.signingKey.node.findChild('Resource'))}.SecretArn>`,
+        `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
         ...sendToLanes(),
       ].sort(),
     );
@@ -255,7 +257,7 @@ describe('functions', () => {
           ...tableReadWrite(),
           `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
           `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
-          `secretsmanager:GetSecretValue <${id(stack.signingKey.node.findChild('Resource'))}.SecretArn>`,
+          `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
           ...CONSUME.map((action) => `${action} ${laneArn(lane)}`),
           ...sendToLanes(),
           `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
@@ -268,7 +270,7 @@ describe('functions', () => {
   });
 
   it('only the senders may put events, and only on the default bus', () => {
-    const putters = [...allFunctions(), stack.functions.console, stack.signingKey.provider].filter((fn) => permissions(fn).some((p) => p.startsWith('events:')));
+    const putters = [...allFunctions(), stack.functions.console, stack.signingKey.handler, framework()].filter((fn) => permissions(fn).some((p) => p.startsWith('events:')));
     expect(putters).toEqual([stack.functions.senders.fast, stack.functions.senders.slow]);
     for (const fn of putters) expect(permissions(fn).filter((p) => p.startsWith('events:'))).toEqual([DEFAULT_BUS_PUT]);
   });
@@ -283,14 +285,27 @@ describe('functions', () => {
     expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
   });
 
-  it('signing key provider: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
-    const provider = stack.signingKey.provider;
-    expect(permissions(provider)).toEqual(
-      [...logAndTraceWrites(provider), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
+  it('signing key handler: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
+    const handler = stack.signingKey.handler;
+    expect(permissions(handler)).toEqual(
+      [...logAndTraceWrites(handler), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
     );
   });
 
-  it('have no wildcard action, and no wildcard resource but the organization tokens and X-Ray\'s', () => {
+  it('signing key provider framework: writes its own logs and invokes the signing key handler (its versions and aliases too, as the framework grants), nothing more', () => {
+    const fn = framework();
+    const handler = `<${id(stack.signingKey.handler)}.Arn>`;
+    expect(permissions(fn)).toEqual(
+      [
+        ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`),
+        `lambda:InvokeFunction ${handler}`,
+        `lambda:InvokeFunction ${handler}:*`,
+        `lambda:GetFunction ${handler}`,
+      ].sort(),
+    );
+  });
+
+  it('have no wildcard action, and no wildcard resource but the organization tokens, X-Ray\'s and the signing key handler\'s versions (the provider framework\'s invoke)', () => {
     const statements = [...Object.values(resources('AWS::IAM::Policy')), ...Object.values(resources('AWS::IAM::ManagedPolicy'))].flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement,
     );
@@ -298,6 +313,7 @@ describe('functions', () => {
       for (const action of [statement.Action].flat()) expect(String(action)).not.toContain('*');
       for (const r of [statement.Resource].flat()) {
         if (text(r) === '*') expect([statement.Action].flat().map(String).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        else if (text(r) === `<${id(stack.signingKey.handler)}.Arn>:*`) expect(statement.Action).toBe('lambda:InvokeFunction');
         else if (text(r).includes('*')) expect(text(r)).toBe(ORG_TOKENS);
       }
     }
@@ -336,15 +352,17 @@ describe('functions', () => {
 });
 
 describe('signing key', () => {
-  it('is created at deploy time by the custom resource, and never written into the template', () => {
+  it('is created at deploy time by the custom resource, served by CDK\'s provider framework, and never written into the template', () => {
     const custom = resources('Custom::WebhookSigningKey');
     expect(Object.values(custom)).toHaveLength(1);
     const [key] = Object.values(custom);
     expect(key!.Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [id(stack.signingKey.provider), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [id(framework()), 'Arn'] },
       ServiceTimeout: '300',
       SecretName: 'LagoWebhooks/signing-key',
     });
+    expect(resource(id(framework().logGroup)).Properties.RetentionInDays).toBe(90);
+    expect((resource(id(framework())).Properties.Environment as { Variables: Json }).Variables).toEqual({ USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.signingKey.handler), 'Arn'] } });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(template.toJSON())).not.toMatch(/PRIVATE KEY/);
   });
@@ -559,7 +577,7 @@ describe('observability', () => {
 
   it('ErrorLogLines: a metric filter on every function\'s log group counts pino lines at error level or above, in a namespace of this stack', () => {
     const filters = Object.values(resources('AWS::Logs::MetricFilter')).map((f) => f.Properties);
-    const logGroups = [...watchedFunctions(), stack.signingKey.provider].map((fn) => `<${id(fn.logGroup)}>`);
+    const logGroups = [...watchedFunctions(), stack.signingKey.handler].map((fn) => `<${id(fn.logGroup)}>`);
     expect(filters.map((f) => text(f.LogGroupName)).sort()).toEqual(logGroups.sort());
     for (const filter of filters) {
       expect(filter.FilterPattern).toBe('{ $.level >= 50 }');
@@ -629,7 +647,7 @@ describe('cdk-nag', () => {
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens and for X-Ray on every role, each with a reason', () => {
+  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, for X-Ray on every function\'s role and for the provider framework\'s invoke, each with a reason', () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -645,6 +663,7 @@ describe('cdk-nag', () => {
     const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
     const tokenReaders = ['Api', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
     const tracers = ['Functions/Api', 'Functions/Admin', 'Functions/Sender', 'Functions/SlowSender', 'Functions/Sweeper', 'Functions/Console', 'SigningKey/Provider'].map((fn) => `LagoWebhooks/${fn}Role AwsSolutions-IAM5[Resource::*]`);
-    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders, ...tracers].sort());
+    const frameworkInvoke = `LagoWebhooks/SigningKey/FrameworkRole AwsSolutions-IAM5[Resource::<${id(stack.signingKey.handler)}.Arn>:*]`;
+    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders, ...tracers, frameworkInvoke].sort());
   });
 });

@@ -35,7 +35,7 @@ interface Wire {
 }
 
 /** The message for the webhook's next attempt. */
-export const nextAttemptMessage = (log: WebhookState): DeliveryMessage => ({ webhookId: log.id, endpointId: log.endpoint_id, organizationId: log.organization_id, attempt: log.attempt_count + 1 });
+export const nextAttemptMessage = (webhook: WebhookState): DeliveryMessage => ({ webhookId: webhook.id, endpointId: webhook.endpoint_id, organizationId: webhook.organization_id, attempt: webhook.attempt_count + 1 });
 
 /**
  * Payloads up to this size ride in the message: with JSON's escaping the message stays within one

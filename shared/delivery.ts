@@ -27,7 +27,7 @@ import type { Cidr } from './ssrf.ts';
 
 const SUCCESS_STATUSES: readonly number[] = [200, 201, 202, 204];
 const RESPONSE_BODY_LIMIT = 16 * 1024;
-/** Attempts kept in the log item (older ones are dropped; the count stays exact). */
+/** Attempts kept in the webhook's state item (older ones are dropped; the count stays exact). */
 const ATTEMPTS_KEPT = 50;
 /** A message may arrive this early (clock skew) and still make its attempt. */
 const EARLY_TOLERANCE_MS = 1000;
@@ -97,12 +97,12 @@ function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: WebhookEnd
 }
 
 /** What a message may do to its webhook. */
-function decide(log: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
-  if (!log) return { kind: 'drop', why: 'unknown webhook' };
+function decide(webhook: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
+  if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
   if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
-  if (log.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
-  const next = log.attempt_count + 1;
-  if (log.status === 'failed') {
+  if (webhook.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
+  const next = webhook.attempt_count + 1;
+  if (webhook.status === 'failed') {
     // A redriven dead letter starts a new round, unless the webhook moved on since it was dead-lettered.
     const redriven = message.reason !== undefined && message.attempt === next;
     if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
@@ -116,11 +116,11 @@ function decide(log: WebhookState | undefined, message: DeliveryMessage, endpoin
   // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
   if (message.attempt > next) return { kind: 'early' };
   // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
-  if (log.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
+  if (webhook.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', error: 'the webhook endpoint was deleted' };
   // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
   if (endpoint.disabled_at) return { kind: 'paused', redrive: false };
-  const due = log.next_attempt_at ? Date.parse(log.next_attempt_at) : nowMs;
+  const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
   if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
   if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
   return { kind: 'attempt', redrive: false };
@@ -141,7 +141,7 @@ interface AttemptOutcome {
 }
 
 /** The webhook after an attempt, and its successor. */
-function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
+function settle(webhook: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
   const { result, started, finished } = outcome;
   const httpStatus = result.ok ? result.status : null;
   const succeeded = result.ok && SUCCESS_STATUSES.includes(result.status);
@@ -152,9 +152,9 @@ function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly n
         ? null
         : `unexpected http status ${result.status}`
       : result.error;
-  const entry: Attempt = { number: log.attempt_count + 1, at: new Date(started).toISOString(), http_status: httpStatus, error, duration_ms: finished - started };
+  const entry: Attempt = { number: webhook.attempt_count + 1, at: new Date(started).toISOString(), http_status: httpStatus, error, duration_ms: finished - started };
   // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
-  const round = outcome.cut ? log.round_attempts : log.round_attempts + 1;
+  const round = outcome.cut ? webhook.round_attempts : webhook.round_attempts + 1;
   const delay = succeeded
     ? undefined
     : outcome.cut
@@ -167,13 +167,13 @@ function settle(log: WebhookState, outcome: AttemptOutcome, schedule: readonly n
         );
   const status = succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying';
   const timer = delay !== undefined && delay > MAX_MESSAGE_DELAY_SECONDS;
-  const { unqueued: _unqueued, ...rest } = log;
+  const { unqueued: _unqueued, ...rest } = webhook;
   const next: WebhookState = {
     ...rest,
     status,
-    attempt_count: log.attempt_count + 1,
+    attempt_count: webhook.attempt_count + 1,
     round_attempts: round,
-    attempts: [...log.attempts, entry].slice(-ATTEMPTS_KEPT),
+    attempts: [...webhook.attempts, entry].slice(-ATTEMPTS_KEPT),
     http_status: httpStatus,
     response_body: result.ok ? result.body : null,
     error,
@@ -210,20 +210,20 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     return 'done';
   }
 
-  let log: WebhookState | undefined;
+  let webhook: WebhookState | undefined;
   let payload = message.payload;
   let endpoint: WebhookEndpoint | undefined;
   try {
     // The message names the endpoint, whose partition holds the webhook: both reads go out at once.
     const [stored, named] = await Promise.all([deps.store.getWebhookState({ endpointId: message.endpointId, id: message.webhookId }), deps.endpoint(message.organizationId, message.endpointId)]);
-    log = stored?.state.organization_id === message.organizationId ? stored.state : undefined;
+    webhook = stored?.state.organization_id === message.organizationId ? stored.state : undefined;
     payload ??= stored?.payload;
     endpoint = named;
   } catch (error) {
     return requeue(deps, received.lane, message, error);
   }
   const nowMs = deps.now();
-  const decision = decide(log, message, endpoint, received.lane, endpoint ? slowUntil(deps, endpoint) : 0, nowMs);
+  const decision = decide(webhook, message, endpoint, received.lane, endpoint ? slowUntil(deps, endpoint) : 0, nowMs);
   switch (decision.kind) {
     case 'drop':
       deps.logger.debug({ ...context, why: decision.why }, 'delivery message dropped');
@@ -231,7 +231,7 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     case 'fail': {
       const now = new Date(nowMs).toISOString();
       try {
-        await deps.store.updateWebhook(log!, { ...log!, status: 'failed', error: decision.error, timer: false, next_attempt_at: null, updated_at: now });
+        await deps.store.updateWebhook(webhook!, { ...webhook!, status: 'failed', error: decision.error, timer: false, next_attempt_at: null, updated_at: now });
       } catch (error) {
         return requeue(deps, received.lane, message, error);
       }
@@ -246,7 +246,7 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
       return 'done';
     case 'paused':
       try {
-        await parkWebhook(deps, log!, endpoint!, decision.redrive);
+        await parkWebhook(deps, webhook!, endpoint!, decision.redrive);
       } catch (error) {
         return requeue(deps, received.lane, message, error);
       }
@@ -260,22 +260,22 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
       return requeue(deps, received.lane, message, new Error(`attempt ${message.attempt} is ahead of the recorded ones`));
     case 'attempt': {
       // SQS may deliver a message twice at once: only one copy makes the attempt in this process.
-      const key = `${log!.id}#${log!.attempt_count + 1}`;
+      const key = `${webhook!.id}#${webhook!.attempt_count + 1}`;
       if (deps.attemptsInFlight.has(key)) {
-        deps.logger.debug({ ...context, attempt: log!.attempt_count + 1 }, 'duplicate of an attempt in flight: dropped');
+        deps.logger.debug({ ...context, attempt: webhook!.attempt_count + 1 }, 'duplicate of an attempt in flight: dropped');
         return 'done';
       }
       deps.attemptsInFlight.add(key);
       try {
         // A payload too large to ride in the message is read from the store.
         try {
-          payload ??= (await deps.store.getWebhook(log!.organization_id, log!.id, log!.endpoint_id))?.payload;
+          payload ??= (await deps.store.getWebhook(webhook!.organization_id, webhook!.id, webhook!.endpoint_id))?.payload;
           if (payload === undefined) throw new Error('the payload could not be read');
         } catch (error) {
           return await requeue(deps, received.lane, message, error);
         }
-        const state = decision.redrive ? { ...log!, status: 'retrying' as const, round_attempts: 0 } : log!;
-        return await attemptAndRecord(deps, received, message, { ...state, payload }, endpoint!, log!);
+        const state = decision.redrive ? { ...webhook!, status: 'retrying' as const, round_attempts: 0 } : webhook!;
+        return await attemptAndRecord(deps, received, message, { ...state, payload }, endpoint!, webhook!);
       } finally {
         deps.attemptsInFlight.delete(key);
       }
@@ -293,14 +293,14 @@ async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, e
 }
 
 /** `log` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
-async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, log: Webhook, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
-  const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
+async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, webhook: Webhook, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
+  const context = { webhook_id: webhook.id, organization_id: webhook.organization_id, endpoint_id: webhook.endpoint_id };
   const budget = attemptBudgetMs(received.lane, deps);
   // Signing needs this service's secrets and store: when they fail, it is our outage, not the receiver's. The
   // message comes back later and no attempt of the customer's round is used up; the error line pages.
   let signed: Signed;
   try {
-    signed = await sign(deps, log, endpoint, deps.now());
+    signed = await sign(deps, webhook, endpoint, deps.now());
   } catch (error) {
     deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
     return requeue(deps, received.lane, message, error);
@@ -316,7 +316,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   }, deps.slowAfterMs);
   const started = deps.now();
   // Whatever goes wrong while sending is a failed attempt, so the round always advances.
-  const result = await postWebhook(endpoint.webhook_url, signed.headers, log.payload, {
+  const result = await postWebhook(endpoint.webhook_url, signed.headers, webhook.payload, {
     timeoutMs: budget,
     allow: deps.allow,
     allowHttp: deps.allowHttp,
@@ -327,7 +327,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   await marking;
   const cut = !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs;
   const settled = settle(
-    log,
+    webhook,
     { result, started, finished, cut, retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast', endpointUrl: endpoint.webhook_url },
     deps.retrySchedule,
   );
@@ -338,7 +338,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   const attemptContext = { ...context, attempt: entry.number, http_status: entry.http_status, duration_ms: entry.duration_ms, error: entry.error };
 
   // The successor first: if recording fails or the process dies now, the attempt is made again and this successor is dropped as stale.
-  const successor = withPayload(nextAttemptMessage(next), log.payload);
+  const successor = withPayload(nextAttemptMessage(next), webhook.payload);
   try {
     if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
     if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
@@ -381,16 +381,16 @@ interface Signed {
 }
 
 /** The headers of an attempt, signed; throws when this service's token or key cannot be read. */
-async function sign(deps: SenderDeps, log: Webhook, endpoint: WebhookEndpoint, nowMs: number): Promise<Signed> {
-  const tokens = await deps.organizationTokens(log.organization_id);
+async function sign(deps: SenderDeps, webhook: Webhook, endpoint: WebhookEndpoint, nowMs: number): Promise<Signed> {
+  const tokens = await deps.organizationTokens(webhook.organization_id);
   if (!tokens) throw new Error('the organization signing token is unavailable');
   let signature: string;
   if (endpoint.signature_algo === 'hmac') {
-    signature = signHmac(tokens.current, log.payload);
+    signature = signHmac(tokens.current, webhook.payload);
   } else {
     const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
     if (!key) throw new Error('the signing key is unavailable');
-    signature = await signJwt(key, log.payload, deps.issuer);
+    signature = await signJwt(key, webhook.payload, deps.issuer);
   }
   const timestamp = Math.floor(nowMs / 1000);
   return {
@@ -401,11 +401,11 @@ async function sign(deps: SenderDeps, log: Webhook, endpoint: WebhookEndpoint, n
       'User-Agent': USER_AGENT,
       'X-Lago-Signature': signature,
       'X-Lago-Signature-Algorithm': endpoint.signature_algo,
-      'X-Lago-Unique-Key': log.id,
-      'webhook-id': log.id,
+      'X-Lago-Unique-Key': webhook.id,
+      'webhook-id': webhook.id,
       'webhook-timestamp': String(timestamp),
       // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
-      'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, log.id, timestamp, log.payload)).join(' '),
+      'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, webhook.id, timestamp, webhook.payload)).join(' '),
     },
   };
 }

@@ -42,11 +42,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If the
  * endpoint was enabled meanwhile, the enable may have missed it: it is queued at once instead.
  */
-export async function parkWebhook(deps: HealthDeps, log: WebhookState, endpoint: WebhookEndpoint, redrive: boolean): Promise<void> {
+export async function parkWebhook(deps: HealthDeps, webhook: WebhookState, endpoint: WebhookEndpoint, redrive: boolean): Promise<void> {
   const nowMs = deps.now();
-  const context = { webhook_id: log.id, organization_id: log.organization_id, endpoint_id: log.endpoint_id };
-  const parked = await deps.store.updateWebhook(log, {
-    ...log,
+  const context = { webhook_id: webhook.id, organization_id: webhook.organization_id, endpoint_id: webhook.endpoint_id };
+  const parked = await deps.store.updateWebhook(webhook, {
+    ...webhook,
     ...(redrive ? { status: 'retrying' as const, round_attempts: 0 } : {}),
     timer: true,
     next_attempt_at: iso(nowMs + PARK_MS),
@@ -66,7 +66,7 @@ export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEn
   let before: string | undefined;
   for (let seen = 0; seen < RESUME_LIMIT; seen += PAGE) {
     const page = await deps.store.queryWebhooks({ organizationId: endpoint.organization_id, endpointId: endpoint.id, statuses: ['pending', 'retrying'], limit: PAGE, before });
-    resumed += await queueParked(deps, endpoint, page.items.filter((log) => log.timer));
+    resumed += await queueParked(deps, endpoint, page.items.filter((webhook) => webhook.timer));
     if (!page.last) break;
     before = page.last;
   }
@@ -75,10 +75,10 @@ export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEn
 }
 
 /** Clears the timers (the sweeper would send them otherwise) and sends their messages now. */
-async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, logs: WebhookState[]): Promise<number> {
+async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks: WebhookState[]): Promise<number> {
   const now = iso(deps.now());
   // Unqueued until its attempt is made: if a message is not sent, the sweeper queues it again.
-  const written = (await Promise.all(logs.map((log) => deps.store.updateWebhook(log, { ...log, timer: false, unqueued: true, next_attempt_at: now, updated_at: now })))).filter((log) => log !== undefined);
+  const written = (await Promise.all(webhooks.map((webhook) => deps.store.updateWebhook(webhook, { ...webhook, timer: false, unqueued: true, next_attempt_at: now, updated_at: now })))).filter((webhook) => webhook !== undefined);
   const lane = laneOf(endpoint, deps.now());
   for (let i = 0; i < written.length; i += QUEUE_BATCH) {
     await deps.queue.send(lane, written.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage)).catch((error: unknown) => deps.logger.error({ err: error, endpoint_id: endpoint.id }, 'could not queue the webhooks of an enabled endpoint'));

@@ -105,7 +105,7 @@ export function createApi(key: string): Api {
   };
 }
 
-export interface LogFilters {
+export interface WebhookFilters {
   q: string;
   status: string;
   type: string;
@@ -114,10 +114,10 @@ export interface LogFilters {
   to: string;
 }
 
-export const NO_FILTERS: LogFilters = { q: '', status: '', type: '', http: '', from: '', to: '' };
+export const NO_FILTERS: WebhookFilters = { q: '', status: '', type: '', http: '', from: '', to: '' };
 
 /** The query of GET /api/v1/webhooks for one endpoint and the console's filters. */
-export function logQuery(endpointId: string, filters: LogFilters, perPage: number, cursor?: string): string {
+export function webhookListQuery(endpointId: string, filters: WebhookFilters, perPage: number, cursor?: string): string {
   const q = new URLSearchParams({ webhook_endpoint_id: endpointId, per_page: String(perPage) });
   if (filters.q) q.set('search_term', filters.q);
   if (filters.status) q.append('statuses[]', filters.status);

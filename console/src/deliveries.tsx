@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { logQuery, NO_FILTERS, type Api, type Endpoint, type LogFilters, type Webhook, type WebhookDetail } from './api.ts';
+import { webhookListQuery, NO_FILTERS, type Api, type Endpoint, type WebhookFilters, type Webhook, type WebhookDetail } from './api.ts';
 import { go, type Route } from './route.ts';
 import { CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
 
@@ -47,8 +47,8 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
   const { filters } = route;
   const [search, setSearch] = useState(filters.q);
   useEffect(() => setSearch(filters.q), [filters.q]);
-  const set = (change: Partial<LogFilters>) => go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
-  const select = (id: string, label: string, name: keyof LogFilters, any: string, options: readonly string[]) => (
+  const set = (change: Partial<WebhookFilters>) => go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
+  const select = (id: string, label: string, name: keyof WebhookFilters, any: string, options: readonly string[]) => (
     <div class="field">
       <label for={id}>{label}</label>
       <select id={id} value={filters[name]} onChange={(e) => set({ [name]: e.currentTarget.value })}>
@@ -311,7 +311,7 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
   useEffect(() => {
     let current = true;
     setLoading(true);
-    api<Page>('GET', logQuery(endpoint.lago_id, route.filters, PAGE_SIZE)).then(
+    api<Page>('GET', webhookListQuery(endpoint.lago_id, route.filters, PAGE_SIZE)).then(
       (r) => {
         if (!current) return;
         setItems(r.webhooks);
@@ -329,7 +329,7 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
   }, [api, endpoint.lago_id, filterKey, tick]);
 
   useEffect(() => {
-    api<Page>('GET', logQuery(endpoint.lago_id, NO_FILTERS, 100)).then(
+    api<Page>('GET', webhookListQuery(endpoint.lago_id, NO_FILTERS, 100)).then(
       (r) => {
         setRecent(r.webhooks);
         setRecentError(undefined);
@@ -342,7 +342,7 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
     if (!cursor) return;
     setLoading(true);
     try {
-      const r = await api<Page>('GET', logQuery(endpoint.lago_id, route.filters, PAGE_SIZE, cursor));
+      const r = await api<Page>('GET', webhookListQuery(endpoint.lago_id, route.filters, PAGE_SIZE, cursor));
       setItems([...(items ?? []), ...r.webhooks]);
       setCursor(r.meta.next_cursor);
     } catch (e) {

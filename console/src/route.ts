@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { NO_FILTERS, type LogFilters } from './api.ts';
+import { NO_FILTERS, type WebhookFilters } from './api.ts';
 
 /**
  * The console's place lives in the URL's hash (#/endpoints/<id>/deliveries?status=failed), so a
@@ -9,15 +9,15 @@ import { NO_FILTERS, type LogFilters } from './api.ts';
 export interface Route {
   endpointId?: string;
   tab: 'overview' | 'deliveries';
-  filters: LogFilters;
+  filters: WebhookFilters;
   webhookId?: string;
 }
 
 function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
-  const filters: LogFilters = { ...NO_FILTERS };
-  for (const name of Object.keys(NO_FILTERS) as (keyof LogFilters)[]) filters[name] = params.get(name) ?? '';
+  const filters: WebhookFilters = { ...NO_FILTERS };
+  for (const name of Object.keys(NO_FILTERS) as (keyof WebhookFilters)[]) filters[name] = params.get(name) ?? '';
   const match = /^\/endpoints\/([^/]+)(\/deliveries)?$/.exec(path);
   if (!match) return { tab: 'overview', filters };
   const webhookId = params.get('webhook') ?? undefined;

@@ -168,7 +168,7 @@ export function fromStateItem(item: Item): StoredState {
 }
 
 /** The state of a webhook as Webhook minus the payload (what `updateWebhook` receives). */
-export function withoutPayload(log: WebhookState | Webhook): WebhookState {
-  const { payload: _payload, ...state } = log as Webhook;
+export function withoutPayload(webhook: WebhookState | Webhook): WebhookState {
+  const { payload: _payload, ...state } = webhook as Webhook;
   return state;
 }

@@ -43,8 +43,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
       const conditional: { set: number; item: Item }[] = [];
       sets.forEach((set, i) => {
         if (!('created' in outcomes[i]!)) return;
-        const items = set.webhooks.flatMap((log) => {
-          const [state, payload] = newWebhookItems(log);
+        const items = set.webhooks.flatMap((webhook) => {
+          const [state, payload] = newWebhookItems(webhook);
           return (phase === 'states' ? [state] : payload ? [payload] : []) as Item[];
         });
         if (set.onlyIfAbsent) {
@@ -274,11 +274,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
 }
 
 /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
-function newWebhookItems(log: Webhook): [Item] | [Item, Item] {
-  const state = withoutPayload(log);
-  const ref = { endpointId: log.endpoint_id, id: log.id };
-  const packed = pack(log.payload);
+function newWebhookItems(webhook: Webhook): [Item] | [Item, Item] {
+  const state = withoutPayload(webhook);
+  const ref = { endpointId: webhook.endpoint_id, id: webhook.id };
+  const packed = pack(webhook.payload);
   const bare: Item = { ...webhookStateKey(ref), ...stateAttributes(state) };
   if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
-  return [{ ...bare, px: true }, { ...webhookPayloadKey(ref), p: packed, expires_at: log.expires_at }];
+  return [{ ...bare, px: true }, { ...webhookPayloadKey(ref), p: packed, expires_at: webhook.expires_at }];
 }

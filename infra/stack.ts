@@ -10,7 +10,7 @@ import { Observability } from './constructs/observability.ts';
 import { DeliveryQueues } from './constructs/queues.ts';
 import { SigningKey } from './constructs/signing-key.ts';
 import { TABLE } from './definitions.ts';
-import { ROUTES } from '../shared/runtime/routes.ts';
+import { ROUTES } from '#shared/runtime/routes.ts';
 
 /** The HTTP API's one stage (infra/constructs/api.ts), whose metrics the alarms read. */
 const API_STAGE = '$default';

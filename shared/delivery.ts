@@ -292,7 +292,7 @@ async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, e
   return 'done';
 }
 
-/** `log` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
+/** `webhook` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
 async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, webhook: Webhook, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
   const context = { webhook_id: webhook.id, organization_id: webhook.organization_id, endpoint_id: webhook.endpoint_id };
   const budget = attemptBudgetMs(received.lane, deps);

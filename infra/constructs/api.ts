@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition, RouteFunction } from '../../shared/runtime/routes.ts';
+import type { RouteDefinition, RouteFunction } from '#shared/runtime/routes.ts';
 
 export interface ApiThrottling {
   /** Requests per second, averaged over time. */

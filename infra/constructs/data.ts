@@ -24,7 +24,7 @@ const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   RW: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 };
 
-/** The one table (organizations, endpoints, webhook logs), built from TABLE in infra/definitions.ts like the local one. */
+/** The one table (organizations, endpoints, webhooks), built from TABLE (shared/adapters/dynamodb/table.ts) like the local one. */
 export class WebhookTable extends Construct {
   readonly table: dynamodb.Table;
 

@@ -1,10 +1,9 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RouteHandler, HttpEvent, HttpResult } from '#shared/runtime/http.ts';
-import { bearerToken } from '#shared/organizations.ts';
 import { MAX_REQUEST_BYTES } from '#shared/runtime/http.ts';
-import { isApiKeyShaped } from '#shared/organizations.ts';
-import { ROUTES, routeKey, type RouteFunction } from '../../shared/runtime/routes.ts';
+import { bearerToken, isApiKeyShaped } from '#shared/organizations.ts';
+import { ROUTES, routeKey, type RouteFunction } from '#shared/runtime/routes.ts';
 
 /**
  * A small stand-in for API Gateway's HTTP API: matches the stack's routes, turns each request

@@ -131,7 +131,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const fileSecrets = new LocalSecretStore(options.dataDir);
     const secretStore = instrument.secretStore?.(fileSecrets) ?? fileSecrets;
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
-    const store = new DynamoDbStore(dynamo.client, LOCAL_TABLE);
+    const store = new DynamoDbStore(dynamo.client, LOCAL_TABLE, { retentionDays: options.config.webhookRetentionDays });
     const secrets = new CachedSecrets(secretStore);
     const deps: Deps = {
       store,

@@ -14,11 +14,11 @@ export class DynamoDbStore implements Store {
   private readonly endpoints: DynamoDbEndpointStore;
   private readonly webhooks: DynamoDbWebhookStore;
 
-  /** `retentionDays`: how long webhooks are kept, so a deleted endpoint's webhooks stay listed as long. */
-  constructor(client: DynamoDBClient, tableName: string, options: { retentionDays?: number } = {}) {
+  /** `retentionDays`: how long webhooks are kept (webhookRetentionDays), so a deleted endpoint's webhooks stay listed as long. */
+  constructor(client: DynamoDBClient, tableName: string, options: { retentionDays: number }) {
     const table = new Table(client, tableName);
     this.organizations = new DynamoDbOrganizationStore(table);
-    this.endpoints = new DynamoDbEndpointStore(table, options.retentionDays ?? 30);
+    this.endpoints = new DynamoDbEndpointStore(table, options.retentionDays);
     this.webhooks = new DynamoDbWebhookStore(table);
   }
 

@@ -25,7 +25,8 @@ export function depsFromEnv(runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>, 
   const deadLetterUrl = required(env, 'DLQ_URL');
   const sqs = new SQSClient({});
   const secretStore = new AwsSecretStore(new SecretsManagerClient({}));
-  const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'));
+  const config = deliveryConfigFromEnv(env);
+  const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'), { retentionDays: config.webhookRetentionDays });
   const secrets = new CachedSecrets(secretStore);
   const secretsPrefix = required(env, 'SECRETS_PREFIX');
   const { logger } = runtime;
@@ -38,7 +39,7 @@ export function depsFromEnv(runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>, 
     secrets,
     tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now: Date.now }),
     secretsPrefix,
-    config: deliveryConfigFromEnv(env),
+    config,
     logger,
     metrics: emfMetrics(runtime.metrics),
     now: Date.now,

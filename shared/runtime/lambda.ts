@@ -17,11 +17,11 @@ export interface LambdaRuntime {
 }
 
 /** The function's Powertools, from the environment the stack sets. */
-function lambdaRuntime(name: string, env: Record<string, string | undefined> = process.env): LambdaRuntime {
+function lambdaRuntime(name: string): LambdaRuntime {
   const logger = createLogger(undefined, name);
   // Powertools' own notices (such as an invocation that recorded no metric) are routine: debug lines.
   const notices = { trace: () => {}, debug: () => {}, info: () => {}, warn: (message: unknown) => logger.debug(String(message)), error: (message: unknown) => logger.error(String(message)) };
-  const metrics = env.STACK_NAME ? powertoolsMetrics(env.STACK_NAME, notices) : undefined;
+  const metrics = process.env.STACK_NAME ? powertoolsMetrics(process.env.STACK_NAME, notices) : undefined;
   // Outgoing HTTP is not instrumented: deliveries go through our own client (pinned DNS, SSRF checks), which patching must not change.
   return { logger, metrics, tracer: new Tracer({ serviceName: name, captureHTTPsRequests: false }) };
 }

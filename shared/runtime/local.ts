@@ -10,8 +10,8 @@ import type { RuntimeLogger } from './logger.ts';
  * time left of an invocation as long as Lambda allows (15 minutes), so middy's early timeout never
  * cuts a local invocation short: locally, as before, nothing does.
  */
-function localContext(functionName: string, timeoutMs = 15 * 60_000): Context {
-  const deadline = Date.now() + timeoutMs;
+function localContext(functionName: string): Context {
+  const deadline = Date.now() + 15 * 60_000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,

@@ -34,9 +34,9 @@ function redact(obj: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** Errors as pino wrote them: type, message and stack (JSON.stringify would give `{}`). */
+/** Errors as pino wrote them: type, message and stack (JSON.stringify would give `{}`), and the error they wrap. */
 function serialize(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { ...value, type: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) return { ...value, type: value.name, message: value.message, stack: value.stack, ...(value.cause !== undefined ? { cause: value.cause } : {}) };
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
@@ -75,8 +75,8 @@ class DestinationLogger extends PowertoolsLogger {
     this.#destination = destination;
   }
 
+  // Not `log.prepareForPrint()`: it drops fields that are null or empty (`"error":null`), which pino kept and readers rely on.
   protected override printLog(_level: number, log: LogItem): void {
-    log.prepareForPrint();
     this.#destination.write(`${JSON.stringify(log.getAttributes(), serialize)}\n`);
   }
 }

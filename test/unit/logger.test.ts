@@ -30,6 +30,15 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ level: 50, msg: 'boom', err: { type: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom') } });
   });
 
+  it('keeps fields that are null or empty, and the error an error wraps', () => {
+    const { logger, entries } = capture();
+    logger.info({ http_status: null, error: null, note: '' }, 'attempt');
+    logger.error({ err: new Error('cannot start', { cause: new RangeError('port taken') }) }, 'boot failed');
+    const [attempt, boot] = entries();
+    expect(attempt).toEqual({ level: 30, time: expect.any(Number), name: 'test', http_status: null, error: null, note: '', msg: 'attempt' });
+    expect(boot).toMatchObject({ err: { message: 'cannot start', cause: { type: 'RangeError', message: 'port taken' } } });
+  });
+
   it('redacts credentials at the top of the fields and in headers', () => {
     const { logger, lines } = capture();
     logger.info({ authorization: 'Bearer k', api_key: 'k', token: 't', hmac_key: 'h', privateKeyPem: 'p', headers: { authorization: 'Bearer k', host: 'x' } }, 'request');

@@ -19,7 +19,7 @@ export const TABLE = {
   /**
    * Webhooks are read from their endpoint's partition, so publishing or delivering one writes no
    * index entry (webhook-items.ts). Both indexes are sparse: `failed` holds failed webhooks by
-   * organization, with what the log filters read (type, status, response code, attempt count);
+   * organization, with what the search filters read (type, status, response code, attempt count);
    * `due` holds webhooks whose next attempt waits in the store or whose message was not sent.
    */
   indexes: [

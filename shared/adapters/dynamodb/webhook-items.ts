@@ -19,7 +19,7 @@ import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 type Item = Record<string, unknown>;
 
-/** The state attributes the log filters read (the `failed` index copies them: table.ts). */
+/** The state attributes the search filters read (the `failed` index copies them: table.ts). */
 export const FILTERED = { organization: 'o', webhookType: 't', status: 's', httpStatus: 'h', attemptCount: 'n', objectId: 'oi' } as const;
 
 /** An item of at most this many bytes costs one write unit. */

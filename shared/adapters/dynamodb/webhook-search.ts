@@ -5,7 +5,7 @@ import { failedIndex, PK, SK, webhookPartition } from './keys.ts';
 import { FILTERED } from './webhook-items.ts';
 
 /**
- * The log search's query planner, pure: from a query and the organization's endpoints it plans
+ * The webhook search's query planner, pure: from a query and the organization's endpoints it plans
  * which partitions or index to read, with which key conditions and filter, and how to check a
  * webhook read by id. Each filter is declared once, as a predicate, and compiled both to a
  * DynamoDB filter expression (`compileExpression`) and to a JavaScript predicate (`compileMatcher`).

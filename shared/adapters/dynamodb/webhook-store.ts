@@ -11,7 +11,7 @@ const WRITE_BATCH = 25;
 
 const idempotencyRecordKey = ({ organizationId, key }: Idempotency) => idempotencyKey(organizationId, key);
 
-/** Webhooks in their endpoints' partitions (webhook-items.ts), the idempotency records of publishes, and the log search. */
+/** Webhooks in their endpoints' partitions (webhook-items.ts), the idempotency records of publishes, and the webhook search. */
 export class DynamoDbWebhookStore implements WebhookStore {
   private readonly table: Table;
 

@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import middy, { type MiddlewareObj } from '@middy/core';
-import type { Context } from 'aws-lambda';
-import type { HttpEvent, HttpHandler, HttpResult } from './http.ts';
+import { httpHandler, type HttpEvent, type HttpHandler, type HttpResult } from './http.ts';
 
 /**
  * Serves the web console's built assets (Vite's console/dist) under /console/, with the same
@@ -70,7 +69,7 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const lowerCaseHeaders: MiddlewareObj<HttpEvent, HttpResult> = {
   after: (request) => {
     const response = request.response;
-    if (response?.headers) response.headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    if (response?.headers) request.response = { ...response, headers: Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value])) };
   },
 };
 
@@ -111,8 +110,9 @@ export function createConsoleHandler(dir: string): HttpHandler {
     }
     const file = resolve(root, relative);
     if (!file.startsWith(root + sep) || relative.includes('\0')) return plain(404, 'Not Found');
+    // A copy: the middlewares write into the answer's headers, and the cached one stays as read.
     const cached = cache.get(file);
-    if (cached) return cached;
+    if (cached) return { ...cached, headers: { ...cached.headers } };
     const extension = extname(file);
     let content: Buffer;
     try {
@@ -130,9 +130,8 @@ export function createConsoleHandler(dir: string): HttpHandler {
       ? answer(200, { 'content-type': type, 'cache-control': caching }, content.toString('utf8'))
       : answer(200, { 'content-type': type, 'cache-control': caching }, content.toString('base64'), true);
     cache.set(file, result);
-    return result;
+    return { ...result, headers: { ...result.headers } };
   };
   // After-middlewares run last-added first: the headers are set, then their names lower-cased.
-  const handler = middy<HttpEvent, HttpResult>().use(lowerCaseHeaders).use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS)).handler(serve);
-  return (event, context) => handler(event, context ?? ({} as Context));
+  return httpHandler(middy<HttpEvent, HttpResult>().use(lowerCaseHeaders).use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS)).handler(serve));
 }

@@ -117,6 +117,12 @@ export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 /** A function's HTTP handler: a middy handler, which Lambda calls with its context (tests and local wiring may leave it out). */
 export type HttpHandler = (event: HttpEvent, context?: Context) => Promise<HttpResult>;
 
+/** A middy handler as an HttpHandler: called without a context, it gets an empty one. */
+export const httpHandler =
+  (handler: (event: HttpEvent, context: Context) => Promise<HttpResult>): HttpHandler =>
+  (event, context) =>
+    handler(event, context ?? ({} as Context));
+
 /**
  * The one place errors become answers: an ApiError is Lago's error shape, anything else a logged
  * bare 500 that never leaks its message. Our own onError rather than @middy/http-error-handler,
@@ -138,12 +144,13 @@ function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
 
 /** Dispatches on the HTTP API route key, under the lagoErrors middleware. */
 export function router(routes: Record<string, RouteHandler>, logger: Logger): HttpHandler {
-  const handler = middy<HttpEvent, HttpResult>()
-    .use(lagoErrors(logger))
-    .handler(async (event) => {
-      const route = routes[event.routeKey];
-      if (!route) return json(404, { status: 404, error: 'Not Found', code: 'route_not_found' });
-      return route(event);
-    });
-  return (event, context) => handler(event, context ?? ({} as Context));
+  return httpHandler(
+    middy<HttpEvent, HttpResult>()
+      .use(lagoErrors(logger))
+      .handler(async (event) => {
+        const route = routes[event.routeKey];
+        if (!route) return json(404, { status: 404, error: 'Not Found', code: 'route_not_found' });
+        return route(event);
+      }),
+  );
 }

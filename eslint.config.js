@@ -25,15 +25,21 @@ export default tseslint.config(
     },
   },
   {
-    // The domain: no AWS SDK, no Lambda runtime, no adapters; it talks to the world through shared/ports.ts.
-    files: ['shared/*.ts', 'shared/webhooks/**/*.ts'],
+    // The domain, every folder of it: no AWS SDK, no Lambda runtime, no sockets, no adapters; it talks to the world through shared/domain/ports.ts.
+    files: ['shared/domain/**/*.ts'],
     rules: restrict(
       NOT_INFRA,
       NOT_FUNCTIONS,
       NOT_RUNTIME,
-      upward('The domain does not import adapters: declare a port in shared/ports.ts.', '^#shared/adapters/|(^|/)adapters/'),
-      upward('The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/ports.ts.', '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)'),
+      upward('The domain does not import adapters: declare a port in shared/domain/ports.ts.', '^#shared/adapters/|(^|/)adapters/'),
+      upward('The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/domain/ports.ts.', '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)'),
+      upward('The domain opens no sockets: HTTP is the PostWebhook port (shared/adapters/http-client.ts).', '^(node:)?(http|https|http2|tls|dgram)$'),
     ),
+  },
+  {
+    // shared/ holds three layers and nothing else: a module at its top would escape the rules above.
+    files: ['shared/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', { selector: 'Program', message: 'shared/ holds domain/, adapters/ and runtime/: put this module in one of them.' }] },
   },
   {
     // Adapters implement the domain's ports with the AWS SDK (or files, locally).

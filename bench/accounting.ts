@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalServiceInstrument } from '#infra/local/service.ts';
-import type { SecretStore } from '#shared/ports.ts';
+import type { SecretStore } from '#shared/domain/ports.ts';
 
 /**
  * Request accounting for the bench and tests (never wired in production): DynamoDB capacity units

@@ -15,7 +15,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { LANES, visibilityTimeoutSeconds } from '#shared/delivery-policy.ts';
+import { LANES, visibilityTimeoutSeconds } from '#shared/domain/delivery/policy.ts';
 import { freePort } from '#infra/local/emulators.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { seeded } from './random.ts';

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
-import { LANE_MAPPINGS } from '#shared/delivery-policy.ts';
+import { LANE_MAPPINGS } from '#shared/domain/delivery/policy.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { startLocalService } from '#infra/local/service.ts';
 import { Accounting, type Tally } from './accounting.ts';

@@ -1,10 +1,10 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/runtime/deps.ts';
-import { badRequest } from '#shared/errors.ts';
+import { badRequest } from '#shared/domain/errors.ts';
 import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/runtime/http.ts';
-import { createOrganization } from '#shared/organizations.ts';
-import { publish, publishBatch } from '#shared/webhooks/publish.ts';
+import { createOrganization } from '#shared/domain/organizations/organizations.ts';
+import { publish, publishBatch } from '#shared/domain/webhooks/publish.ts';
 
 /**
  * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the

@@ -1,21 +1,21 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/runtime/deps.ts';
-import { resumeParkedWebhooks } from '#shared/endpoint-health.ts';
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/endpoints.ts';
-import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
+import { resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/domain/endpoints/endpoints.ts';
+import { WEBHOOK_EVENT_TYPES } from '#shared/domain/catalog/event-catalog.ts';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { openApiDocument } from '#shared/runtime/openapi.ts';
-import { publishTest } from '#shared/test-events.ts';
+import { publishTest } from '#shared/domain/webhooks/test-events.ts';
 import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
-import { authenticate } from '#shared/organizations.ts';
-import { parsePage } from '#shared/pagination.ts';
-import { parseRotation, type OrganizationTokenSet } from '#shared/org-tokens.ts';
-import { signingKeySecretName } from '#shared/secrets.ts';
-import { lagoPublicKey, standardWebhooksSecret } from '#shared/signing.ts';
-import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/webhooks/recovery.ts';
-import { getWebhook, listWebhooks, parseWebhookQuery } from '#shared/webhooks/search.ts';
-import { detail } from '#shared/webhooks/views.ts';
+import { authenticate } from '#shared/domain/organizations/organizations.ts';
+import { parsePage } from '#shared/domain/pagination.ts';
+import { parseRotation, type OrganizationTokenSet } from '#shared/domain/organizations/tokens.ts';
+import { signingKeySecretName } from '#shared/domain/secrets.ts';
+import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
+import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
+import { getWebhook, listWebhooks, parseWebhookQuery } from '#shared/domain/webhooks/search.ts';
+import { detail } from '#shared/domain/webhooks/views.ts';
 
 /** Lago's hmac_key view, plus the Standard Webhooks secret, and the previous token while a rotation's overlap lasts. */
 function hmacKeyView(tokens: OrganizationTokenSet | undefined) {

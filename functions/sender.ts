@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
-import { deliver } from '#shared/delivery.ts';
-import type { Lane } from '#shared/delivery-policy.ts';
+import { deliver } from '#shared/domain/delivery/deliver.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { senderDeps, type Deps } from '#shared/runtime/deps.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 

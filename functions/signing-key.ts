@@ -9,7 +9,7 @@ import {
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createLogger, type Logger } from '#shared/runtime/logger.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
-import { generateSigningKey } from '#shared/signing.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 
 /**
  * The CloudFormation custom resource behind the deployment's RSA signing key. The key is generated

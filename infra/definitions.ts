@@ -7,7 +7,7 @@
 
 export { TABLE } from '#shared/adapters/dynamodb/table.ts';
 
-/** Queue names; their settings (lanes, retention, poison count, timeouts) come from shared/delivery-policy.ts. */
+/** Queue names; their settings (lanes, retention, poison count, timeouts) come from shared/domain/delivery/policy.ts. */
 export const QUEUES = {
   fast: { name: 'webhook-deliveries' },
   slow: { name: 'webhook-deliveries-slow' },

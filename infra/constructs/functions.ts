@@ -5,8 +5,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
-import { hmacSecretName } from '#shared/secrets.ts';
-import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/delivery-policy.ts';
+import { hmacSecretName } from '#shared/domain/secrets.ts';
+import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/domain/delivery/policy.ts';
 import type { WebhookTable } from './data.ts';
 import { WebhookFunction } from './function.ts';
 import type { DeliveryQueues } from './queues.ts';
@@ -53,7 +53,7 @@ export class WebhookFunctions extends Construct {
     const deadLetters = queues.deadLetterQueue.queueArn;
     // Organizations created before tokens were derived from the signing key had a secret each, named by
     // their id: only a wildcard covers them. They are read once, sealed into the organization and
-    // deleted (shared/org-tokens.ts). "-??????" is the random suffix Secrets Manager adds.
+    // deleted (shared/domain/organizations/tokens.ts). "-??????" is the random suffix Secrets Manager adds.
     const tokenNames = `${hmacSecretName(props.secretsPrefix, '*')}-??????`;
     const organizationTokens = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: tokenNames, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const tokensWildcard = {

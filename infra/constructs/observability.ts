@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { Lane } from '#shared/delivery-policy.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { METRICS_NAMESPACE, STACK_DIMENSION, type MetricName } from '#shared/runtime/metrics.ts';
 import type { DeliveryQueues } from './queues.ts';
 

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/delivery-policy.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/domain/delivery/policy.ts';
 
 export interface DeliveryQueuesProps {
   /** The attempt timeout and the fast-lane budget: they set each lane's sender timeout, and so its visibility timeout. Required. */
@@ -11,7 +11,7 @@ export interface DeliveryQueuesProps {
 }
 
 /**
- * The two delivery lanes and their shared dead-letter queue, configured from shared/delivery-policy.ts
+ * The two delivery lanes and their shared dead-letter queue, configured from shared/domain/delivery/policy.ts
  * like the local ones. Standard queues (fair queues by MessageGroupId), encrypted, TLS only. The
  * redrive policy only catches poison messages: exhausted webhooks are sent to the dead-letter queue
  * by the sender.

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { signingKeySecretName } from '#shared/secrets.ts';
+import { signingKeySecretName } from '#shared/domain/secrets.ts';
 import { WebhookFunction } from './function.ts';
 
 export interface SigningKeyProps {

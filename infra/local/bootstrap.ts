@@ -8,7 +8,7 @@ import {
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANES, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/delivery-policy.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANES, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/domain/delivery/policy.ts';
 import { QUEUES, TABLE } from '../definitions.ts';
 
 /** Creates the table and the queues on the emulators from the definitions the CDK stack uses. */

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RouteHandler, HttpEvent, HttpResult } from '#shared/runtime/http.ts';
 import { MAX_REQUEST_BYTES } from '#shared/runtime/http.ts';
-import { bearerToken, isApiKeyShaped } from '#shared/organizations.ts';
+import { bearerToken, isApiKeyShaped } from '#shared/domain/organizations/organizations.ts';
 import { ROUTES, routeKey, type RouteFunction } from '#shared/runtime/routes.ts';
 
 /**

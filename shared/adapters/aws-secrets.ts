@@ -1,5 +1,5 @@
 import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretStore } from '../ports.ts';
+import type { SecretStore } from '../domain/ports.ts';
 
 /** Secrets Manager behind the SecretStore port. */
 export class AwsSecretStore implements SecretStore {

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Store } from '../ports.ts';
+import type { Store } from '../domain/ports.ts';
 import { Table } from './dynamodb/client.ts';
 import { DynamoDbEndpointStore } from './dynamodb/endpoint-store.ts';
 import { DynamoDbOrganizationStore } from './dynamodb/organization-store.ts';

@@ -1,6 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '../operational-events.ts';
-import type { OperationalEvent, OperationalEvents } from '../ports.ts';
+import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '../domain/endpoints/operational-events.ts';
+import type { OperationalEvent, OperationalEvents } from '../domain/ports.ts';
 
 /** Operational events on the account's default EventBridge bus. */
 export class EventBridgeOperationalEvents implements OperationalEvents {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecretStore } from '../ports.ts';
+import type { SecretStore } from '../domain/ports.ts';
 
 /**
  * Local mode's secret store: one file per secret under DATA_DIR/secrets, readable by the owner

@@ -8,9 +8,9 @@ import {
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { encodeMessage, messageGroup, type DeadLetterReason, type DeliveryMessage } from '../delivery-message.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../delivery-policy.ts';
-import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../ports.ts';
+import { encodeMessage, messageGroup, type DeadLetterReason, type DeliveryMessage } from '../domain/delivery/message.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
+import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
 
 const SQS_BATCH = 10;
 

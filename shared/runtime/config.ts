@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_RETRY_SCHEDULE, JITTER, MAX_DELAY_SECONDS, MAX_ROUND_SECONDS } from '../retry-schedule.ts';
-import { parseCidrs } from '../ssrf.ts';
+import { DEFAULT_RETRY_SCHEDULE, JITTER, MAX_DELAY_SECONDS, MAX_ROUND_SECONDS } from '../domain/delivery/retry-schedule.ts';
+import { parseCidrs } from '../domain/delivery/ssrf.ts';
 
 /** Delivery settings shared by AWS (Lambda environment) and local mode, read from the same names. */
 export interface DeliveryConfig {

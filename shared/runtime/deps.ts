@@ -1,17 +1,18 @@
+import { postWebhook } from '../adapters/http-client.ts';
 import type { DeliveryConfig } from './config.ts';
-import { cachedEndpoints } from '../endpoint-cache.ts';
-import type { SenderDeps } from '../delivery.ts';
-import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../delivery-policy.ts';
-import { customHeaderKey } from '../endpoint-headers.ts';
-import type { HealthDeps } from '../endpoint-health.ts';
-import type { EndpointPolicy } from '../endpoints.ts';
+import { cachedEndpoints } from '../domain/endpoints/cache.ts';
+import type { SenderDeps } from '../domain/delivery/deliver.ts';
+import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
+import { customHeaderKey } from '../domain/endpoints/headers.ts';
+import type { HealthDeps } from '../domain/endpoints/health.ts';
+import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { OrganizationTokens } from '../org-tokens.ts';
-import type { DeadLetters, DeliveryQueue, OperationalEvents, SecretStore, Store } from '../ports.ts';
-import { signingKeySecretName, type CachedSecrets } from '../secrets.ts';
-import { parseCidrs } from '../ssrf.ts';
-import type { WebhookDeps } from '../webhooks/deps.ts';
+import type { OrganizationTokens } from '../domain/organizations/tokens.ts';
+import type { DeadLetters, DeliveryQueue, OperationalEvents, SecretStore, Store } from '../domain/ports.ts';
+import { signingKeySecretName, type CachedSecrets } from '../domain/secrets.ts';
+import { parseCidrs } from '../domain/delivery/ssrf.ts';
+import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 
 /** Everything the handlers need, wired once per process: by env on Lambda, by the local service in local mode. */
 export interface Deps {
@@ -86,6 +87,7 @@ export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
+    post: postWebhook,
     endpoint: endpointCache(deps),
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ApiError, badRequest, payloadTooLarge } from '../errors.ts';
+import { ApiError, badRequest, payloadTooLarge } from '../domain/errors.ts';
 import type { Logger } from './logger.ts';
 
 /** HTTP API (payload v2) plumbing shared by the API handlers: bodies, queries and Lago's error shape. */

@@ -1,6 +1,6 @@
 import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, LogLevel, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
-import type { LogFn, Logger } from '../ports.ts';
+import type { LogFn, Logger } from '../domain/ports.ts';
 
 /**
  * Structured JSON logs, one line each, written by Powertools' Logger: on Lambda its middleware
@@ -11,7 +11,7 @@ import type { LogFn, Logger } from '../ports.ts';
  */
 
 /** The calls the code makes, pino's shape: `logger.info({ webhook_id }, 'webhook delivered')`. */
-export type { Logger } from '../ports.ts';
+export type { Logger } from '../domain/ports.ts';
 
 /** Where JSON lines go instead of stdout: a test's capture, or the bench counting the bytes a delivery logs. */
 export interface LogDestination {

@@ -1,5 +1,5 @@
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
-import type { Metrics } from '../ports.ts';
+import type { Metrics } from '../domain/ports.ts';
 
 /**
  * Delivery metrics as CloudWatch Embedded Metric Format, written by Powertools' Metrics:
@@ -7,7 +7,7 @@ import type { Metrics } from '../ports.ts';
  * Lambda middleware (`logMetrics`) flushes them at the end of each invocation.
  */
 
-export type { MetricName, Metrics } from '../ports.ts';
+export type { MetricName, Metrics } from '../domain/ports.ts';
 
 export const METRICS_NAMESPACE = 'LagoWebhooks';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { RouteDefinition } from '#shared/runtime/routes.ts';
-import * as S from '../openapi-schemas.ts';
+import * as S from '../domain/api-schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the service, served at GET /api/v1/openapi.json. The routes come
  * from the one route table (shared/runtime/routes.ts); each is described here, and its bodies are the zod
- * schemas of shared/openapi-schemas.ts turned into JSON Schema 2020-12 by zod itself.
+ * schemas of shared/domain/api-schemas.ts turned into JSON Schema 2020-12 by zod itself.
  */
 
 type Schema = z.ZodType;

@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '#infra/definitions.ts';
 import { ROUTES, routeKey } from '#shared/runtime/routes.ts';
 import { WebhookStack } from '#infra/stack.ts';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANE_MAPPINGS, LANES, POISON_RECEIVE_COUNT, type Lane } from '#shared/delivery-policy.ts';
-import { DEFAULT_RETRY_SCHEDULE } from '#shared/retry-schedule.ts';
+import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANE_MAPPINGS, LANES, POISON_RECEIVE_COUNT, type Lane } from '#shared/domain/delivery/policy.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '#shared/domain/delivery/retry-schedule.ts';
 
 const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 /** Assets are not built: these tests only read the template. */

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeliveryQueue } from '#shared/ports.ts';
+import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { admin, createEndpoint, createOrg, eventually, isolatedStack, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 // Covers GET /api/v1/webhook_event_types: Lago's whole catalog with names, descriptions and categories, for organizations only.
 import { describe, expect, it } from 'vitest';
-import { WEBHOOK_TYPES } from '#shared/event-types.ts';
+import { WEBHOOK_TYPES } from '#shared/domain/catalog/event-types.ts';
 import { createOrg, request } from './helpers.ts';
 
 interface EventType {

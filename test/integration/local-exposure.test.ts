@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { DELIVERY_DEFAULTS } from '#shared/runtime/config.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
-import { hashApiKey, newApiKey } from '#shared/organizations.ts';
+import { hashApiKey, newApiKey } from '#shared/domain/organizations/organizations.ts';
 import { ensureTable } from '#infra/local/bootstrap.ts';
 import { credentialsFile, freePort, LOCAL_REGION } from '#infra/local/emulators.ts';
 import { generateAdminToken } from '#infra/local/env.ts';

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, expect, it } from 'vitest';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
-import { hmacSecretName } from '#shared/secrets.ts';
+import { hmacSecretName } from '#shared/domain/secrets.ts';
 import { LOCAL_SECRETS_PREFIX } from '#infra/local/service.ts';
 import { createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles } from './helpers.ts';
 

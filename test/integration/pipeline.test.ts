@@ -2,7 +2,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import type { Lane } from '#shared/delivery-policy.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 
 let stack: IsolatedStack;

@@ -1,6 +1,6 @@
 // When SQS refuses messages, a publish answers 503 and loses nothing: the webhooks are stored, and a retry with the same idempotency key queues them once.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DeliveryQueue } from '#shared/ports.ts';
+import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
 

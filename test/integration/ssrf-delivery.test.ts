@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setResolver, type ResolvedAddress } from '#shared/ssrf.ts';
+import { setResolver, type ResolvedAddress } from '#shared/adapters/dns.ts';
 import { createEndpoint, createOrg, eventually, isolatedStack, publish, Receiver, webhookSettles, type IsolatedStack } from './helpers.ts';
 
 /** A listener on one loopback address that counts what reaches it. */

@@ -1,8 +1,8 @@
-// Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/webhooks/publish.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
+// Covers the pure parts of batch publish: reading `{"events":[...]}` (shared/domain/webhooks/publish.ts) and packing events' webhooks into DynamoDB transactions (shared/adapters/dynamodb-store.ts).
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '#shared/errors.ts';
+import { ApiError } from '#shared/domain/errors.ts';
 import { lagoError } from '#shared/runtime/http.ts';
-import { MAX_BATCH_EVENTS, parseBatch } from '#shared/webhooks/publish.ts';
+import { MAX_BATCH_EVENTS, parseBatch } from '#shared/domain/webhooks/publish.ts';
 
 function refusal(body: unknown) {
   try {

@@ -1,13 +1,14 @@
-// The sender's state machine (shared/delivery.ts) message by message, against real receivers on loopback: successors as delayed messages, timers and dead letters; stale copies, duplicates and redrives; store errors, poison, and the fast lane's hand-off to the slow lane.
+// The sender's state machine (shared/domain/delivery/deliver.ts) message by message, against real receivers on loopback: successors as delayed messages, timers and dead letters; stale copies, duplicates and redrives; store errors, poison, and the fast lane's hand-off to the slow lane.
+import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery.ts';
-import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
-import type { Lane } from '#shared/delivery-policy.ts';
+import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/deliver.ts';
+import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
-import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
-import type { DeliveryQueue } from '#shared/ports.ts';
-import { CachedSecrets } from '#shared/secrets.ts';
-import { parseCidrs } from '#shared/ssrf.ts';
+import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
+import type { DeliveryQueue } from '#shared/domain/ports.ts';
+import { CachedSecrets } from '#shared/domain/secrets.ts';
+import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../integration/helpers.ts';
 import { FakeStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
@@ -48,6 +49,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   return {
     store,
     queue,
+    post: postWebhook,
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
     secrets: new CachedSecrets(secrets),
     secretsPrefix: 'test',

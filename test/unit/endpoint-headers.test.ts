@@ -1,4 +1,4 @@
-// Covers shared/endpoint-headers.ts and the endpoint routes' use of it (shared/endpoints.ts): names, values and reserved names of custom headers, their sealing round trip, masking and reveal.
+// Covers shared/domain/endpoints/headers.ts and the endpoint routes' use of it (shared/domain/endpoints/endpoints.ts): names, values and reserved names of custom headers, their sealing round trip, masking and reveal.
 import { describe, expect, it } from 'vitest';
 import {
   customHeaderKey,
@@ -9,11 +9,11 @@ import {
   parseCustomHeaders,
   sealCustomHeaders,
   sealHeaderValue,
-} from '#shared/endpoint-headers.ts';
-import { createEndpoint, revealHeaders, serializeEndpoint, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
-import { ApiError, type ValidationDetails } from '#shared/errors.ts';
+} from '#shared/domain/endpoints/headers.ts';
+import { createEndpoint, revealHeaders, serializeEndpoint, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
+import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
 import { lagoError } from '#shared/runtime/http.ts';
-import { generateSigningKey } from '#shared/signing.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { FakeStore } from './support/fake-store.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';

@@ -1,16 +1,17 @@
-// Covers shared/endpoint-health.ts through the sender (shared/delivery.ts), against real receivers on loopback: a disabled endpoint's webhooks park without an attempt, failures are marked once, an endpoint failing long enough is disabled once with an operational event, its first success is a recovery; custom headers arrive, ours win, and no log line carries their values.
+// Covers shared/domain/endpoints/health.ts through the sender (shared/domain/delivery/deliver.ts), against real receivers on loopback: a disabled endpoint's webhooks park without an attempt, failures are marked once, an endpoint failing long enough is disabled once with an operational event, its first success is a recovery; custom headers arrive, ours win, and no log line carries their values.
+import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/delivery.ts';
-import { encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/delivery-message.ts';
-import type { Lane } from '#shared/delivery-policy.ts';
-import { customHeaderKey, sealCustomHeaders } from '#shared/endpoint-headers.ts';
-import { PARK_MS } from '#shared/endpoint-health.ts';
+import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/deliver.ts';
+import { encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
+import { customHeaderKey, sealCustomHeaders } from '#shared/domain/endpoints/headers.ts';
+import { PARK_MS } from '#shared/domain/endpoints/health.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
-import type { WebhookEndpoint, Webhook } from '#shared/model.ts';
-import type { DeliveryQueue, OperationalEvent } from '#shared/ports.ts';
-import { CachedSecrets, signingKeySecretName } from '#shared/secrets.ts';
-import { generateSigningKey } from '#shared/signing.ts';
-import { parseCidrs } from '#shared/ssrf.ts';
+import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
+import type { DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
+import { CachedSecrets, signingKeySecretName } from '#shared/domain/secrets.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
+import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../integration/helpers.ts';
 import { FakeStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
@@ -54,7 +55,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   const secrets = new MemorySecrets();
   secrets.values.set(signingKeySecretName('test'), PEM);
   return {
-    store, queue, endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId), secrets: new CachedSecrets(secrets), secretsPrefix: 'test',
+    store, queue, post: postWebhook, endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId), secrets: new CachedSecrets(secrets), secretsPrefix: 'test',
     organizationTokens: async () => ({ current: 'token' }),
     logger, metrics: noMetrics, now: () => now,
     retrySchedule: [5, 5, 5, 5, 5, 5], timeoutMs: 2000, fastLaneMs: 2000, slowAfterMs: 1000,

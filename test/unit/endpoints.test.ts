@@ -1,9 +1,9 @@
-// Covers shared/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
+// Covers shared/domain/endpoints/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/endpoints.ts';
-import { ApiError, type ValidationDetails } from '#shared/errors.ts';
-import { idTime } from '#shared/ids.ts';
-import { parseCidrs } from '#shared/ssrf.ts';
+import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
+import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
+import { idTime } from '#shared/domain/ids.ts';
+import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { FakeStore } from './support/fake-store.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';

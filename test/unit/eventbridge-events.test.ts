@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgeOperationalEvents } from '#shared/adapters/eventbridge-events.ts';
-import type { OperationalEvent } from '#shared/ports.ts';
+import type { OperationalEvent } from '#shared/domain/ports.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
 const events = new EventBridgeOperationalEvents(new EventBridgeClient({ region: 'eu-west-1' }));

@@ -1,10 +1,11 @@
-// Covers shared/http-client.ts postWebhook against real receivers on loopback: statuses, truncation, redirects, timeouts, network failures and the SSRF and https guards.
+// Covers shared/adapters/http-client.ts postWebhook against real receivers on loopback: statuses, truncation, redirects, timeouts, network failures and the SSRF and https guards.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postWebhook, type PostOptions } from '#shared/http-client.ts';
-import { parseCidrs } from '#shared/ssrf.ts';
+import { postWebhook } from '#shared/adapters/http-client.ts';
+import type { PostOptions } from '#shared/domain/ports.ts';
+import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 
 interface Received {
   method: string | undefined;

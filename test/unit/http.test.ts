@@ -1,7 +1,7 @@
 // Covers shared/runtime/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
 import { describe, expect, it } from 'vitest';
-import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/errors.ts';
-import { bearerToken } from '#shared/organizations.ts';
+import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/domain/errors.ts';
+import { bearerToken } from '#shared/domain/organizations/organizations.ts';
 import { header, json, jsonBody, jsonDepth, MAX_JSON_DEPTH, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/runtime/http.ts';
 import type { Logger } from '#shared/runtime/logger.ts';
 

@@ -1,6 +1,6 @@
-// Covers shared/ids.ts: UUIDv7 layout, ordering by creation time, the time-bound sort keys and idTime.
+// Covers shared/domain/ids.ts: UUIDv7 layout, ordering by creation time, the time-bound sort keys and idTime.
 import { describe, expect, it } from 'vitest';
-import { highestIdAt, idTime, isUuid, lowestIdAt, uuidv7 } from '#shared/ids.ts';
+import { highestIdAt, idTime, isUuid, lowestIdAt, uuidv7 } from '#shared/domain/ids.ts';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const T = Date.UTC(2025, 5, 1, 12, 0, 0, 123);

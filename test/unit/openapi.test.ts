@@ -4,12 +4,12 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
-import { WEBHOOK_EVENT_TYPES } from '#shared/event-catalog.ts';
-import { EXAMPLE_CATEGORIES, exampleFor } from '#shared/event-examples.ts';
-import { WEBHOOK_TYPES } from '#shared/event-types.ts';
-import { ApiError } from '#shared/errors.ts';
+import { WEBHOOK_EVENT_TYPES } from '#shared/domain/catalog/event-catalog.ts';
+import { EXAMPLE_CATEGORIES, exampleFor } from '#shared/domain/catalog/event-examples.ts';
+import { WEBHOOK_TYPES } from '#shared/domain/catalog/event-types.ts';
+import { ApiError } from '#shared/domain/errors.ts';
 import { openApiDocument, undescribedRoutes } from '#shared/runtime/openapi.ts';
-import { parseBody, PublishRequest, TestEventRequest } from '#shared/openapi-schemas.ts';
+import { parseBody, PublishRequest, TestEventRequest } from '#shared/domain/api-schemas.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 
 describe('the OpenAPI document', () => {

@@ -1,8 +1,8 @@
-// Covers shared/org-tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
+// Covers shared/domain/organizations/tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
 import { describe, expect, it } from 'vitest';
-import { deriveToken, openToken, OrganizationTokens, sealToken, TOKEN_CACHE_MS, tokenKeys } from '#shared/org-tokens.ts';
-import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/secrets.ts';
-import { generateSigningKey } from '#shared/signing.ts';
+import { deriveToken, openToken, OrganizationTokens, sealToken, TOKEN_CACHE_MS, tokenKeys } from '#shared/domain/organizations/tokens.ts';
+import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/domain/secrets.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { FakeOrganizationStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 

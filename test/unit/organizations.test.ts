@@ -1,8 +1,8 @@
-// Covers shared/organizations.ts: API key generation and hashing, and bearer authentication against the stored hashes.
+// Covers shared/domain/organizations/organizations.ts: API key generation and hashing, and bearer authentication against the stored hashes.
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '#shared/errors.ts';
-import { authenticate, hashApiKey, newApiKey } from '#shared/organizations.ts';
+import { ApiError } from '#shared/domain/errors.ts';
+import { authenticate, hashApiKey, newApiKey } from '#shared/domain/organizations/organizations.ts';
 import { FakeStore } from './support/fake-store.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';

@@ -1,7 +1,7 @@
 // Page sizes and numbers, the same on every list: absent is the default, above the largest is the largest, anything else is invalid.
 import { describe, expect, it } from 'vitest';
-import { ApiError, type ValidationDetails } from '#shared/errors.ts';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, parsePage } from '#shared/pagination.ts';
+import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, parsePage } from '#shared/domain/pagination.ts';
 
 /** The page and size read, or the 422's details. */
 const read = (query: string): { page: number; perPage: number; details: ValidationDetails } => {

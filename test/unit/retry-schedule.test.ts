@@ -1,6 +1,6 @@
-// Covers shared/retry-schedule.ts: backoff with jitter, the end of the schedule, the slow-down floor, Retry-After and its parsing.
+// Covers shared/domain/delivery/retry-schedule.ts: backoff with jitter, the end of the schedule, the slow-down floor, Retry-After and its parsing.
 import { describe, expect, it } from 'vitest';
-import { MAX_DELAY_SECONDS, nextDelaySeconds, parseRetryAfter, type FailureHint } from '#shared/retry-schedule.ts';
+import { MAX_DELAY_SECONDS, nextDelaySeconds, parseRetryAfter, type FailureHint } from '#shared/domain/delivery/retry-schedule.ts';
 
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const SERVER_ERROR: FailureHint = { httpStatus: 500, timedOut: false, retryAfterSeconds: null };

@@ -1,9 +1,9 @@
-// Covers shared/signing.ts: Lago's HMAC and JWT signatures, Ruby's Base64.encode64 and Standard Webhooks, each checked with an independent implementation.
+// Covers shared/domain/delivery/signing.ts: Lago's HMAC and JWT signatures, Ruby's Base64.encode64 and Standard Webhooks, each checked with an independent implementation.
 import { createHmac, createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, lagoPublicKey, rubyEncode64, signHmac, signJwt, signStandardWebhook, standardWebhooksSecret, type SigningKeyPair } from '#shared/signing.ts';
+import { generateSigningKey, lagoPublicKey, rubyEncode64, signHmac, signJwt, signStandardWebhook, standardWebhooksSecret, type SigningKeyPair } from '#shared/domain/delivery/signing.ts';
 
 const BODY = JSON.stringify({
   webhook_type: 'invoice.created',

@@ -1,6 +1,7 @@
-// Covers shared/ssrf.ts: which addresses a webhook may reach, the CIDR allow-list, and resolving literals.
+// Covers shared/domain/delivery/ssrf.ts: which addresses a webhook may reach, the CIDR allow-list, and resolving literals.
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertPublicAddress, BlockedAddressError, isIpLiteral, parseCidrs, resolvePublicAddress, setResolver } from '#shared/ssrf.ts';
+import { resolvePublicAddress, setResolver } from '#shared/adapters/dns.ts';
+import { assertPublicAddress, BlockedAddressError, isIpLiteral, parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 
 const BLOCKED: Record<string, string[]> = {
   loopback: ['127.0.0.1', '127.255.255.254', '::1'],

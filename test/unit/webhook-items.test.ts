@@ -1,7 +1,7 @@
 // Covers shared/adapters/dynamodb/webhook-items.ts: how a webhook is laid out in DynamoDB to cost one write unit per state change.
 import { describe, expect, it } from 'vitest';
 import { dueKeys, fitsInline, fromStateItem, itemBytes, pack, stateAttributes, unpack } from '#shared/adapters/dynamodb/webhook-items.ts';
-import type { WebhookState } from '#shared/model.ts';
+import type { WebhookState } from '#shared/domain/model.ts';
 
 const at = '2026-11-27T10:00:00.000Z';
 const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({

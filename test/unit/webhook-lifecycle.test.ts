@@ -1,10 +1,10 @@
-// Covers shared/webhooks/lifecycle.ts: when a webhook counts as stuck, and the sweeper, against an in-memory WebhookStore (the only aggregate it uses): timers nearly due are sent delayed to the second, lost messages are sent again, and a webhook whose round is over is failed and dead-lettered once.
+// Covers shared/domain/webhooks/lifecycle.ts: when a webhook counts as stuck, and the sweeper, against an in-memory WebhookStore (the only aggregate it uses): timers nearly due are sent delayed to the second, lost messages are sent again, and a webhook whose round is over is failed and dead-lettered once.
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DeadLetterReason, DeliveryMessage } from '#shared/delivery-message.ts';
-import type { Lane } from '#shared/delivery-policy.ts';
-import type { WebhookState } from '#shared/model.ts';
-import type { DeliveryQueue, Logger, MetricName, WebhookStore } from '#shared/ports.ts';
-import { isStuck, sweep } from '#shared/webhooks/lifecycle.ts';
+import type { DeadLetterReason, DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import type { Lane } from '#shared/domain/delivery/policy.ts';
+import type { WebhookState } from '#shared/domain/model.ts';
+import type { DeliveryQueue, Logger, MetricName, WebhookStore } from '#shared/domain/ports.ts';
+import { isStuck, sweep } from '#shared/domain/webhooks/lifecycle.ts';
 
 const NOW = Date.UTC(2026, 10, 1, 12);
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
-// Covers parseWebhookQuery in shared/webhooks/search.ts: dates must be whole ISO 8601 values (no trailing garbage such as NUL).
+// Covers parseWebhookQuery in shared/domain/webhooks/search.ts: dates must be whole ISO 8601 values (no trailing garbage such as NUL).
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '#shared/errors.ts';
-import { parseWebhookQuery } from '#shared/webhooks/search.ts';
+import { ApiError } from '#shared/domain/errors.ts';
+import { parseWebhookQuery } from '#shared/domain/webhooks/search.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
 

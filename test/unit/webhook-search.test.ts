@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { webhookStateKey } from '#shared/adapters/dynamodb/keys.ts';
 import { stateAttributes } from '#shared/adapters/dynamodb/webhook-items.ts';
 import { compileExpression, compileMatcher, planSearch, type PlannedQuery, type Predicate } from '#shared/adapters/dynamodb/webhook-search.ts';
-import { highestIdAt, lowestIdAt } from '#shared/ids.ts';
-import type { WebhookState } from '#shared/model.ts';
-import type { WebhookQuery } from '#shared/ports.ts';
+import { highestIdAt, lowestIdAt } from '#shared/domain/ids.ts';
+import type { WebhookState } from '#shared/domain/model.ts';
+import type { WebhookQuery } from '#shared/domain/ports.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
 const OTHER_ORG = '0196d7a2-0000-7000-8000-00000000000b';

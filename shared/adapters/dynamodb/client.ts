@@ -13,7 +13,7 @@ import {
   type TransactWriteCommandInput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { unavailable } from '../../errors.ts';
+import { unavailable } from '../../domain/errors.ts';
 import { keyOf, PK, type Key } from './keys.ts';
 
 /** The plumbing the three stores share on the one table: requests with their retries, batching and conditions. */

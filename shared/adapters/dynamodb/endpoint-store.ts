@@ -1,5 +1,5 @@
-import type { WebhookEndpoint } from '../../model.ts';
-import type { EndpointStore, EndpointWriteResult } from '../../ports.ts';
+import type { WebhookEndpoint } from '../../domain/model.ts';
+import type { EndpointStore, EndpointWriteResult } from '../../domain/ports.ts';
 import { cancellationCodes, IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
 import { deletedEndpointKey, endpointKey, organizationKey, organizationPartition, PK, SK, urlClaimKey } from './keys.ts';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { WebhookRef } from '../../ports.ts';
+import type { WebhookRef } from '../../domain/ports.ts';
 import { TABLE, type IndexDefinition } from './table.ts';
 
 /**

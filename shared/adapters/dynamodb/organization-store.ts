@@ -1,5 +1,5 @@
-import type { Organization, WebhookEndpoint } from '../../model.ts';
-import type { OrganizationStore } from '../../ports.ts';
+import type { Organization, WebhookEndpoint } from '../../domain/model.ts';
+import type { OrganizationStore } from '../../domain/ports.ts';
 import { IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
 import { toEndpoint } from './endpoint-store.ts';
 import { apiKeyKey, organizationKey, organizationPartition, PK, SK } from './keys.ts';

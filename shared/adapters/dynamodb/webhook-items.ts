@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../../model.ts';
+import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../../domain/model.ts';
 import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**

@@ -1,6 +1,6 @@
-import { highestIdAt, isUuid, lowestIdAt } from '../../ids.ts';
-import type { WebhookState } from '../../model.ts';
-import type { WebhookQuery } from '../../ports.ts';
+import { highestIdAt, isUuid, lowestIdAt } from '../../domain/ids.ts';
+import type { WebhookState } from '../../domain/model.ts';
+import type { WebhookQuery } from '../../domain/ports.ts';
 import { failedIndex, PK, SK, webhookPartition } from './keys.ts';
 import { FILTERED } from './webhook-items.ts';
 

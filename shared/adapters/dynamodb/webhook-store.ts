@@ -1,5 +1,5 @@
-import type { Webhook, WebhookState } from '../../model.ts';
-import type { Idempotency, WebhookPage, WebhookQuery, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../../ports.ts';
+import type { Webhook, WebhookState } from '../../domain/model.ts';
+import type { Idempotency, WebhookPage, WebhookQuery, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../../domain/ports.ts';
 import { eachLimit, PARALLEL_REQUESTS, type Item, type Table } from './client.ts';
 import { dueIndex, idempotencyKey, organizationPartition, PK, SK, webhookPartition, webhookPayloadKey, webhookResponseKey, webhookStateKey } from './keys.ts';
 import { FILTERED, fitsInline, fromStateItem, itemBytes, pack, stateAttributes, unpack, withoutPayload } from './webhook-items.ts';

@@ -1,6 +1,6 @@
 // In-memory stores for unit tests, each with only what the domain code under test asks for: endpoints, API keys and single webhooks (writes conditional on the version, as DynamoDB's); organizations' tokens.
-import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/model.ts';
-import type { EndpointStore, EndpointWriteResult, OrganizationStore, WebhookPage, WebhookQuery, WebhookRef, WebhookStore } from '#shared/ports.ts';
+import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/domain/model.ts';
+import type { EndpointStore, EndpointWriteResult, OrganizationStore, WebhookPage, WebhookQuery, WebhookRef, WebhookStore } from '#shared/domain/ports.ts';
 
 /** What delivery, endpoint health, the endpoints API and authentication use. */
 export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>, Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks'> {

@@ -1,5 +1,5 @@
 // An in-memory SecretStore for unit tests that counts its calls and lets the first writer win, as Secrets Manager does.
-import type { SecretStore } from '#shared/ports.ts';
+import type { SecretStore } from '#shared/domain/ports.ts';
 
 export class MemorySecrets implements SecretStore {
   readonly values = new Map<string, string>();

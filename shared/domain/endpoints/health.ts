@@ -1,8 +1,8 @@
-import { nextAttemptMessage } from './delivery-message.ts';
-import { forgetEndpoint } from './endpoint-cache.ts';
-import { laneOf } from './delivery-policy.ts';
-import type { WebhookEndpoint, WebhookState } from './model.ts';
-import type { DeliveryQueue, EndpointStore, Logger, OperationalEvent, OperationalEvents, WebhookStore } from './ports.ts';
+import { nextAttemptMessage } from '../delivery/message.ts';
+import { forgetEndpoint } from './cache.ts';
+import { laneOf } from '../delivery/policy.ts';
+import type { WebhookEndpoint, WebhookState } from '../model.ts';
+import type { DeliveryQueue, EndpointStore, Logger, OperationalEvent, OperationalEvents, WebhookStore } from '../ports.ts';
 
 /**
  * Disabled endpoints and failing ones (beyond Lago).

@@ -1,11 +1,11 @@
-import { subscribes } from '../endpoints.ts';
+import { subscribes } from '../endpoints/endpoints.ts';
 import { ApiError, badRequest, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from '../errors.ts';
-import { isWebhookType } from '../event-types.ts';
+import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
 import type { Webhook, WebhookState } from '../model.ts';
-import { laneOf as laneOfEndpoint, type Lane } from '../delivery-policy.ts';
+import { laneOf as laneOfEndpoint, type Lane } from '../delivery/policy.ts';
 import type { OrganizationStore, WebhookRef, WebhookSet, WebhookStore } from '../ports.ts';
-import { nextAttemptMessage, withPayload } from '../delivery-message.ts';
+import { nextAttemptMessage, withPayload } from '../delivery/message.ts';
 import type { WebhookDeps } from './deps.ts';
 
 /** Publishing events as webhooks, one per subscribed endpoint: parsing, the envelope, idempotent replays, queueing. */
@@ -99,7 +99,7 @@ export async function publishBatch(deps: PublishDeps, body: unknown): Promise<({
   });
 }
 
-/** A publish aimed at one endpoint, whatever it subscribes to, and its webhooks marked as tests (shared/test-events.ts). */
+/** A publish aimed at one endpoint, whatever it subscribes to, and its webhooks marked as tests (shared/domain/webhooks/test-events.ts). */
 interface PublishOptions {
   endpointId?: string;
   test?: boolean;

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
-import { badRequest, validationFailed } from './errors.ts';
-import type { Logger, OrganizationStore, SecretStore } from './ports.ts';
-import { hmacSecretName, signingKeySecretName, type CachedSecrets } from './secrets.ts';
+import { badRequest, validationFailed } from '../errors.ts';
+import type { Logger, OrganizationStore, SecretStore } from '../ports.ts';
+import { hmacSecretName, signingKeySecretName, type CachedSecrets } from '../secrets.ts';
 
 /**
  * Organization HMAC tokens at a fixed cost: no secret per organization. A token is derived from

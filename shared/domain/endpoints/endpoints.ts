@@ -1,11 +1,11 @@
-import { forgetEndpoint } from './endpoint-cache.ts';
-import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from './errors.ts';
-import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHeaders, sealCustomHeaders } from './endpoint-headers.ts';
-import { isWebhookType } from './event-types.ts';
-import { isUuid, uuidv7 } from './ids.ts';
-import type { SignatureAlgo, WebhookEndpoint } from './model.ts';
-import type { EndpointStore } from './ports.ts';
-import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from './ssrf.ts';
+import { forgetEndpoint } from './cache.ts';
+import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from '../errors.ts';
+import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHeaders, sealCustomHeaders } from './headers.ts';
+import { isWebhookType } from '../catalog/event-types.ts';
+import { isUuid, uuidv7 } from '../ids.ts';
+import type { SignatureAlgo, WebhookEndpoint } from '../model.ts';
+import type { EndpointStore } from '../ports.ts';
+import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from '../delivery/ssrf.ts';
 
 /** Webhook endpoints, with Lago's rules: 10 per organization, unique URL, event types from the catalog. */
 
@@ -19,7 +19,7 @@ export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 export interface EndpointPolicy {
   allow: readonly Cidr[];
   allowHttp: boolean;
-  /** The key that seals custom header values (shared/endpoint-headers.ts). @default - none: custom headers are refused as unavailable */
+  /** The key that seals custom header values (shared/domain/endpoints/headers.ts). @default - none: custom headers are refused as unavailable */
   headerKey?: () => Promise<Buffer>;
 }
 

@@ -1,10 +1,10 @@
-import { getEndpoint } from './endpoints.ts';
-import { notFound } from './errors.ts';
-import { exampleFor } from './event-examples.ts';
-import { parseBody, TestEventRequest } from './openapi-schemas.ts';
-import type { WebhookDeps } from './webhooks/deps.ts';
-import { envelope, publishEvents } from './webhooks/publish.ts';
-import { detail } from './webhooks/views.ts';
+import { getEndpoint } from '../endpoints/endpoints.ts';
+import { notFound } from '../errors.ts';
+import { exampleFor } from '../catalog/event-examples.ts';
+import { parseBody, TestEventRequest } from '../api-schemas.ts';
+import type { WebhookDeps } from './deps.ts';
+import { envelope, publishEvents } from './publish.ts';
+import { detail } from './views.ts';
 
 /**
  * Test events: a signed example of a webhook type, sent to one endpoint only (whatever types it

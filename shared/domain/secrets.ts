@@ -1,9 +1,9 @@
 import type { SecretStore } from './ports.ts';
-import { generateSigningKey } from './signing.ts';
+import { generateSigningKey } from './delivery/signing.ts';
 
 /**
  * Names and life cycle of the service's secrets: one RSA key per deployment. Organizations created
- * before tokens were derived from it (shared/org-tokens.ts) had an HMAC token secret each.
+ * before tokens were derived from it (shared/domain/organizations/tokens.ts) had an HMAC token secret each.
  */
 
 export const hmacSecretName = (prefix: string, organizationId: string) => `${prefix}/organizations/${organizationId}/hmac`;

@@ -1,13 +1,12 @@
-import { decodeMessage, nextAttemptMessage, withPayload, type DeliveryMessage } from './delivery-message.ts';
-import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './delivery-policy.ts';
-import { postWebhook, type PostResult } from './http-client.ts';
-import type { Attempt, WebhookEndpoint, Webhook, WebhookState } from './model.ts';
-import type { OrganizationTokenSet } from './org-tokens.ts';
-import { attemptHeaders } from './endpoint-headers.ts';
-import { parkWebhook, recordEndpointHealth, type HealthDeps } from './endpoint-health.ts';
-import type { DeliveryQueue, Logger, Metrics, OperationalEvents, WebhookStore } from './ports.ts';
+import { decodeMessage, nextAttemptMessage, withPayload, type DeliveryMessage } from './message.ts';
+import { attemptBudgetMs, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './policy.ts';
+import type { Attempt, WebhookEndpoint, Webhook, WebhookState } from '../model.ts';
+import type { OrganizationTokenSet } from '../organizations/tokens.ts';
+import { attemptHeaders } from '../endpoints/headers.ts';
+import { parkWebhook, recordEndpointHealth, type HealthDeps } from '../endpoints/health.ts';
+import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostResult, PostWebhook, WebhookStore } from '../ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
-import { signingKeySecretName, type CachedSecrets } from './secrets.ts';
+import { signingKeySecretName, type CachedSecrets } from '../secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
 import type { Cidr } from './ssrf.ts';
 
@@ -42,11 +41,13 @@ export interface SenderDeps {
   /** The endpoint marks and the webhook reads and writes of an attempt, with what endpoint health needs. */
   store: HealthDeps['store'] & Pick<WebhookStore, 'getWebhookState' | 'getWebhook'>;
   queue: DeliveryQueue;
+  /** The receiver's side of an attempt (shared/adapters/http-client.ts). */
+  post: PostWebhook;
   secrets: CachedSecrets;
   secretsPrefix: string;
-  /** An endpoint, from a short-lived cache (shared/endpoint-cache.ts): its changes reach the sender within seconds. */
+  /** An endpoint, from a short-lived cache (shared/domain/endpoints/cache.ts): its changes reach the sender within seconds. */
   endpoint: (organizationId: string, endpointId: string) => Promise<WebhookEndpoint | undefined>;
-  /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/org-tokens.ts). */
+  /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/domain/organizations/tokens.ts). */
   organizationTokens: (organizationId: string) => Promise<OrganizationTokenSet | undefined>;
   logger: Logger;
   metrics: Metrics;
@@ -64,7 +65,7 @@ export interface SenderDeps {
   slowEndpoints: Map<string, number>;
   /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
   attemptsInFlight: Set<string>;
-  /** Where automatic disables and recoveries are announced (shared/endpoint-health.ts). */
+  /** Where automatic disables and recoveries are announced (shared/domain/endpoints/health.ts). */
   events: OperationalEvents;
   /** An endpoint whose every attempt failed this long is disabled; 0 never. */
   autoDisableAfterMs: number;
@@ -316,7 +317,7 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
   }, deps.slowAfterMs);
   const started = deps.now();
   // Whatever goes wrong while sending is a failed attempt, so the round always advances.
-  const result = await postWebhook(endpoint.webhook_url, signed.headers, webhook.payload, {
+  const result = await deps.post(endpoint.webhook_url, signed.headers, webhook.payload, {
     timeoutMs: budget,
     allow: deps.allow,
     allowHttp: deps.allowHttp,

@@ -1,5 +1,5 @@
 import { notFound, validationFailed, type ValidationDetails } from '../errors.ts';
-import { isWebhookType } from '../event-types.ts';
+import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid } from '../ids.ts';
 import { WEBHOOK_STATUSES, type Webhook, type WebhookStatus } from '../model.ts';
 import { perPage } from '../pagination.ts';

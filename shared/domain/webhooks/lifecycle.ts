@@ -1,7 +1,7 @@
 import { idTime } from '../ids.ts';
 import type { WebhookState } from '../model.ts';
 import type { WebhookStore } from '../ports.ts';
-import { nextAttemptMessage } from '../delivery-message.ts';
+import { nextAttemptMessage } from '../delivery/message.ts';
 import type { WebhookDeps } from './deps.ts';
 import { enqueueOrFail } from './publish.ts';
 

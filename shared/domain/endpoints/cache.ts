@@ -1,4 +1,4 @@
-import type { WebhookEndpoint } from './model.ts';
+import type { WebhookEndpoint } from '../model.ts';
 
 /**
  * The sender's endpoints, kept for a few seconds: at a steady rate an endpoint is read once per

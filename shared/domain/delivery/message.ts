@@ -5,7 +5,7 @@
  * `attempt` (written before attempts were numbered) are read, and dropped by the sender.
  */
 
-import type { WebhookState } from './model.ts';
+import type { WebhookState } from '../model.ts';
 
 export type DeadLetterReason = 'exhausted' | 'poison';
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
-import type { ValidationDetails } from './errors.ts';
-import type { WebhookEndpoint } from './model.ts';
+import type { ValidationDetails } from '../errors.ts';
+import type { WebhookEndpoint } from '../model.ts';
 
 /**
  * Custom headers per endpoint (beyond Lago): up to 10, sent on every attempt before the service's own.

@@ -6,7 +6,7 @@ export interface Organization {
   id: string;
   name: string;
   created_at: string;
-  /** Its HMAC token is derived from the deployment's signing key and this version (shared/org-tokens.ts). */
+  /** Its HMAC token is derived from the deployment's signing key and this version (shared/domain/organizations/tokens.ts). */
   token_version?: number;
   /** Or, for organizations created before tokens were derived, their random token, sealed. */
   sealed_token?: string;
@@ -27,13 +27,13 @@ export interface WebhookEndpoint {
   created_at: string;
   /** Until when (ms since epoch) its webhooks take the slow lane: it answered slowly or not at all lately. Never shown by the API. */
   slow_until?: number | null;
-  /** Set while it is disabled (ISO time): publishing skips it and its queued webhooks wait (shared/endpoint-health.ts). */
+  /** Set while it is disabled (ISO time): publishing skips it and its queued webhooks wait (shared/domain/endpoints/health.ts). */
   disabled_at?: string | null;
   /** Why: "disabled by request", or the automatic disable's account of the failures. */
   disabled_reason?: string | null;
   /** Since when (ms since epoch) every attempt to it has failed; cleared by its next success. */
   failing_since?: number | null;
-  /** Custom headers sent on every attempt: each name with its value sealed (shared/endpoint-headers.ts). */
+  /** Custom headers sent on every attempt: each name with its value sealed (shared/domain/endpoints/headers.ts). */
   headers?: Record<string, string> | null;
 }
 

@@ -1,4 +1,4 @@
-import type { OperationalEvent } from './ports.ts';
+import type { OperationalEvent } from '../ports.ts';
 
 /**
  * Operational events: an endpoint disabled automatically, an endpoint recovering after failures.

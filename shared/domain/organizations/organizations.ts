@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CONTROL_CHARACTER, isoSeconds } from './endpoints.ts';
-import { unauthorized, validationFailed } from './errors.ts';
-import { uuidv7 } from './ids.ts';
-import type { Organization } from './model.ts';
-import type { OrganizationStore } from './ports.ts';
+import { CONTROL_CHARACTER, isoSeconds } from '../endpoints/endpoints.ts';
+import { unauthorized, validationFailed } from '../errors.ts';
+import { uuidv7 } from '../ids.ts';
+import type { Organization } from '../model.ts';
+import type { OrganizationStore } from '../ports.ts';
 
 /** Organizations (tenants) and their API keys: random, shown once, stored only as a SHA-256 hash. */
 

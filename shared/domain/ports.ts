@@ -1,5 +1,6 @@
-import type { DeadLetterReason, DeliveryMessage } from './delivery-message.ts';
-import type { Lane } from './delivery-policy.ts';
+import type { DeadLetterReason, DeliveryMessage } from './delivery/message.ts';
+import type { Lane } from './delivery/policy.ts';
+import type { Cidr } from './delivery/ssrf.ts';
 import type { Organization, WebhookEndpoint, Webhook, WebhookState, WebhookStatus } from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
@@ -112,6 +113,24 @@ export interface WebhookStore {
 /** The whole store, as the adapters implement it; the domain asks for the aggregates it uses. */
 export type Store = OrganizationStore & EndpointStore & WebhookStore;
 
+export interface PostOptions {
+  timeoutMs: number;
+  allow: readonly Cidr[];
+  allowHttp: boolean;
+  /** Bytes of the response body kept. */
+  maxResponseBytes: number;
+}
+
+export type PostResult =
+  | { ok: true; status: number; body: string; retryAfter: string | undefined }
+  | { ok: false; kind: 'timeout' | 'network' | 'blocked'; error: string };
+
+/**
+ * One POST to a receiver (shared/adapters/http-client.ts): pinned to the address the SSRF guard
+ * checked, bounded in time and size, no redirects. It never throws for the receiver's failures.
+ */
+export type PostWebhook = (url: string, headers: Record<string, string>, body: string, options: PostOptions) => Promise<PostResult>;
+
 export interface DeliveryQueue {
   /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
   send(lane: Lane, messages: DeliveryMessage[], delaySeconds?: number): Promise<void>;
@@ -146,7 +165,7 @@ export interface SecretStore {
   delete(name: string): Promise<void>;
 }
 
-/** What an operator may want to hear about, beyond logs and metrics (shared/operational-events.ts). */
+/** What an operator may want to hear about, beyond logs and metrics (shared/domain/endpoints/operational-events.ts). */
 export interface OperationalEvent {
   type: 'endpoint.disabled' | 'endpoint.recovered';
   organization_id: string;

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { BlockedAddressError, resolvePublicAddress, type Cidr } from './ssrf.ts';
+import { BlockedAddressError } from '../domain/delivery/ssrf.ts';
+import { resolvePublicAddress } from './dns.ts';
+import type { PostOptions, PostResult } from '../domain/ports.ts';
 
 /**
  * One POST to a receiver: pinned to the address the SSRF guard checked, bounded in time and size,
@@ -9,18 +11,6 @@ import { BlockedAddressError, resolvePublicAddress, type Cidr } from './ssrf.ts'
  * address, so a warm endpoint costs no new TCP or TLS handshake (https agents also resume TLS
  * sessions); every connection still goes to an address that was checked when it was opened.
  */
-
-export interface PostOptions {
-  timeoutMs: number;
-  allow: readonly Cidr[];
-  allowHttp: boolean;
-  /** Bytes of the response body kept. */
-  maxResponseBytes: number;
-}
-
-export type PostResult =
-  | { ok: true; status: number; body: string; retryAfter: string | undefined }
-  | { ok: false; kind: 'timeout' | 'network' | 'blocked'; error: string };
 
 /** Agents kept at once; the least recently used is closed past this. */
 const MAX_AGENTS = 500;

@@ -2,7 +2,7 @@ import type { WebhookType } from './event-types.ts';
 
 /**
  * Example objects for test events (POST /api/v1/webhook_endpoints/{lago_id}/test), kept as data
- * beside the catalog (shared/event-catalog.ts): one realistic object per category, in the shape
+ * beside the catalog (shared/domain/catalog/event-catalog.ts): one realistic object per category, in the shape
  * Lago sends, and a generic one for a category without its own. Ids and amounts are made up.
  */
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { badRequest, validationFailed, type ValidationDetails } from './errors.ts';
-import { WEBHOOK_TYPES } from './event-types.ts';
-import { MAX_ROTATION_OVERLAP_SECONDS } from './org-tokens.ts';
+import { WEBHOOK_TYPES } from './catalog/event-types.ts';
+import { MAX_ROTATION_OVERLAP_SECONDS } from './organizations/tokens.ts';
 
 /**
  * The shapes of the API's requests and responses, as zod schemas: the OpenAPI document
- * (shared/runtime/openapi.ts) is generated from them. Routes validated by hand (shared/endpoints.ts,
- * shared/webhooks/, shared/org-tokens.ts) keep their own checks and error codes; these schemas
+ * (shared/runtime/openapi.ts) is generated from them. Routes validated by hand (shared/domain/endpoints/endpoints.ts,
+ * shared/domain/webhooks/, shared/domain/organizations/tokens.ts) keep their own checks and error codes; these schemas
  * describe what those checks accept. New routes validate with `parseBody`, so the schema that
  * documents a body is the one that checks it.
  */

@@ -32,3 +32,19 @@ export function parsePage(params: URLSearchParams): { page: number; perPage: num
   if (Object.keys(details).length > 0) throw validationFailed(details);
   return page;
 }
+
+export interface PageRequest {
+  page: number;
+  perPage: number;
+}
+
+export function pageMeta(page: PageRequest, total: number) {
+  const totalPages = Math.ceil(total / page.perPage);
+  return {
+    current_page: page.page,
+    next_page: page.page < totalPages ? page.page + 1 : null,
+    prev_page: page.page > 1 ? page.page - 1 : null,
+    total_pages: totalPages,
+    total_count: total,
+  };
+}

@@ -1,6 +1,6 @@
 // Covers shared/domain/endpoints/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, pageMeta, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
+import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
 import { idTime } from '#shared/domain/ids.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
@@ -45,19 +45,6 @@ describe('normalizeEventTypes', () => {
     for (const raw of [['invoice.created', 'invoice.exploded'], 'invoice.created', [42], { a: 1 }]) {
       expect(normalize(raw), JSON.stringify(raw)).toEqual({ value: undefined, details: { event_types: ['value_is_invalid'] } });
     }
-  });
-});
-
-describe('pageMeta', () => {
-  it('describes the first, a middle and the last page', () => {
-    expect(pageMeta({ page: 1, perPage: 10 }, 25)).toEqual({ current_page: 1, next_page: 2, prev_page: null, total_pages: 3, total_count: 25 });
-    expect(pageMeta({ page: 2, perPage: 10 }, 25)).toEqual({ current_page: 2, next_page: 3, prev_page: 1, total_pages: 3, total_count: 25 });
-    expect(pageMeta({ page: 3, perPage: 10 }, 25)).toEqual({ current_page: 3, next_page: null, prev_page: 2, total_pages: 3, total_count: 25 });
-  });
-
-  it('describes an empty list and a page past the end', () => {
-    expect(pageMeta({ page: 1, perPage: 20 }, 0)).toEqual({ current_page: 1, next_page: null, prev_page: null, total_pages: 0, total_count: 0 });
-    expect(pageMeta({ page: 5, perPage: 10 }, 20)).toEqual({ current_page: 5, next_page: null, prev_page: 4, total_pages: 2, total_count: 20 });
   });
 });
 

@@ -3,6 +3,9 @@ import { badRequest, notFound, unavailable, validationFailed, type ValidationDet
 import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHeaders, sealCustomHeaders } from './headers.ts';
 import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
+import { pageMeta, type PageRequest } from '../pagination.ts';
+import { CONTROL_CHARACTER } from '../text.ts';
+import { isoSeconds } from '../time.ts';
 import type { SignatureAlgo, WebhookEndpoint } from '../model.ts';
 import type { EndpointStore } from '../ports.ts';
 import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from '../delivery/ssrf.ts';
@@ -12,9 +15,6 @@ import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from
 export const MAX_ENDPOINTS = 10;
 const MAX_URL_LENGTH = 2048;
 const MAX_NAME_LENGTH = 255;
-// C0 controls, DEL and C1 controls.
-// eslint-disable-next-line no-control-regex
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface EndpointPolicy {
   allow: readonly Cidr[];
@@ -67,9 +67,6 @@ async function headerKey(policy: EndpointPolicy): Promise<Buffer> {
   if (!policy.headerKey) throw unavailable('custom headers cannot be stored by this deployment');
   return policy.headerKey();
 }
-
-/** Seconds precision, as Lago renders times. */
-export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function add(details: ValidationDetails, field: string, code: string) {
   (details[field] ??= []).push(code);
@@ -248,22 +245,6 @@ export async function deleteEndpoint(store: EndpointStore, organizationId: strin
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
   return endpoint;
-}
-
-export interface PageRequest {
-  page: number;
-  perPage: number;
-}
-
-export function pageMeta(page: PageRequest, total: number) {
-  const totalPages = Math.ceil(total / page.perPage);
-  return {
-    current_page: page.page,
-    next_page: page.page < totalPages ? page.page + 1 : null,
-    prev_page: page.page > 1 ? page.page - 1 : null,
-    total_pages: totalPages,
-    total_count: total,
-  };
 }
 
 export async function listEndpoints(store: EndpointStore, organizationId: string, page: PageRequest) {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CONTROL_CHARACTER, isoSeconds } from '../endpoints/endpoints.ts';
+import { CONTROL_CHARACTER } from '../text.ts';
+import { isoSeconds } from '../time.ts';
 import { unauthorized, validationFailed } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Organization } from '../model.ts';

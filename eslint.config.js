@@ -8,9 +8,15 @@ import tseslint from 'typescript-eslint';
  */
 // Regular expressions, not gitignore globs: in a glob, `#` would start a comment.
 const upward = (message, regex) => ({ regex, message });
-const NOT_INFRA = upward('shared/ never imports infra/: the CDK stack and the local service import shared/, not the other way round.', '^#infra/|(^|/)infra/');
+const NOT_INFRA = upward(
+  'shared/ never imports infra/: the CDK stack and the local service import shared/, not the other way round.',
+  '^#infra/|(^|/)infra/',
+);
 const NOT_FUNCTIONS = upward('shared/ never imports the handlers in functions/.', '^#functions/|(^|/)functions/');
-const NOT_RUNTIME = upward('Only handlers and infra/ import the runtime glue (shared/runtime/: HTTP, logging, metrics, config, wiring).', '^#shared/runtime/|(^|/)runtime/');
+const NOT_RUNTIME = upward(
+  'Only handlers and infra/ import the runtime glue (shared/runtime/: HTTP, logging, metrics, config, wiring).',
+  '^#shared/runtime/|(^|/)runtime/',
+);
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -31,15 +37,32 @@ export default tseslint.config(
       NOT_INFRA,
       NOT_FUNCTIONS,
       NOT_RUNTIME,
-      upward('The domain does not import adapters: declare a port in shared/domain/ports.ts.', '^#shared/adapters/|(^|/)adapters/'),
-      upward('The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/domain/ports.ts.', '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)'),
-      upward('The domain opens no sockets: HTTP is the PostWebhook port (shared/adapters/http-client.ts).', '^(node:)?(http|https|http2|tls|dgram)$'),
+      upward(
+        'The domain does not import adapters: declare a port in shared/domain/ports.ts.',
+        '^#shared/adapters/|(^|/)adapters/',
+      ),
+      upward(
+        'The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/domain/ports.ts.',
+        '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)',
+      ),
+      upward(
+        'The domain opens no sockets: HTTP is the PostWebhook port (shared/adapters/http-client.ts).',
+        '^(node:)?(http|https|http2|tls|dgram)$',
+      ),
     ),
   },
   {
     // shared/ holds three layers and nothing else: a module at its top would escape the rules above.
     files: ['shared/*.ts'],
-    rules: { 'no-restricted-syntax': ['error', { selector: 'Program', message: 'shared/ holds domain/, adapters/ and runtime/: put this module in one of them.' }] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Program',
+          message: 'shared/ holds domain/, adapters/ and runtime/: put this module in one of them.',
+        },
+      ],
+    },
   },
   {
     // Adapters implement the domain's ports with the AWS SDK (or files, locally).

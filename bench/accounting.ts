@@ -43,7 +43,18 @@ export interface Tally {
 }
 
 /** The DynamoDB operations that accept ReturnConsumedCapacity. */
-const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'TransactWriteItems', 'TransactGetItems']);
+const CAPACITY_OPERATIONS = new Set([
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+]);
 const READ_OPERATIONS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 /** The document client's command names for the same operations. */
 const DOCUMENT_OPERATIONS: Record<string, string> = {
@@ -96,7 +107,8 @@ const utf8 = (value: string | undefined) => (value === undefined ? 0 : Buffer.by
 export function sqsPayloadBytes(message: SqsPayload): number {
   let bytes = utf8(message.MessageBody ?? message.Body);
   for (const [name, attribute] of Object.entries(message.MessageAttributes ?? {})) {
-    bytes += utf8(name) + utf8(attribute.DataType) + utf8(attribute.StringValue) + (attribute.BinaryValue?.byteLength ?? 0);
+    bytes +=
+      utf8(name) + utf8(attribute.DataType) + utf8(attribute.StringValue) + (attribute.BinaryValue?.byteLength ?? 0);
   }
   return bytes;
 }
@@ -131,7 +143,8 @@ export class Accounting {
   /** Adds the capacity of one response (a single ConsumedCapacity or a batch's list) to the tally. */
   addCapacity(operation: string, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
     const kind: keyof Units = READ_OPERATIONS.has(operation) ? 'read' : 'write';
-    const units = (c: Capacity | undefined) => (kind === 'read' ? c?.ReadCapacityUnits : c?.WriteCapacityUnits) ?? c?.CapacityUnits ?? 0;
+    const units = (c: Capacity | undefined) =>
+      (kind === 'read' ? c?.ReadCapacityUnits : c?.WriteCapacityUnits) ?? c?.CapacityUnits ?? 0;
     for (const entry of consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed]) {
       const indexes = { ...entry.GlobalSecondaryIndexes, ...entry.LocalSecondaryIndexes };
       let indexUnits = 0;
@@ -161,7 +174,10 @@ export class Accounting {
         if (CAPACITY_OPERATIONS.has(operation)) input.ReturnConsumedCapacity = 'INDEXES';
         try {
           const result = await next(args);
-          this.addCapacity(operation, (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+          this.addCapacity(
+            operation,
+            (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity,
+          );
           return result;
         } catch (error) {
           // A failed conditional write is billed on AWS too, but its response carries no capacity.
@@ -182,8 +198,13 @@ export class Accounting {
         const result = await next(args);
         let bytes = 0;
         if (operation === 'SendMessage') bytes = sqsPayloadBytes(input);
-        else if (operation === 'SendMessageBatch') bytes = (input.Entries ?? []).reduce((sum, entry) => sum + sqsPayloadBytes(entry), 0);
-        else if (operation === 'ReceiveMessage') bytes = ((result.output as { Messages?: SqsPayload[] }).Messages ?? []).reduce((sum, m) => sum + sqsPayloadBytes(m), 0);
+        else if (operation === 'SendMessageBatch')
+          bytes = (input.Entries ?? []).reduce((sum, entry) => sum + sqsPayloadBytes(entry), 0);
+        else if (operation === 'ReceiveMessage')
+          bytes = ((result.output as { Messages?: SqsPayload[] }).Messages ?? []).reduce(
+            (sum, m) => sum + sqsPayloadBytes(m),
+            0,
+          );
         this.addSqsCall(operation, sqsBilledRequests(bytes));
         return result;
       },

@@ -32,14 +32,19 @@ export async function measureSenderBundle(): Promise<BundleFigures> {
       // As deployed: the AWS SDK is the Lambda runtime's, not bundled.
       external: ['@aws-sdk/*'],
       // The same banner as the deployed functions: bundled CommonJS still calls require() for built-ins.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
       logLevel: 'silent',
     });
     const { size } = await stat(outfile);
     // The cold import loads the SDK as on Lambda, from outside the bundle: here the repository's copy.
     await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const probe = join(dir, 'probe.mjs');
-    await writeFile(probe, `const t0 = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t0);\n`);
+    await writeFile(
+      probe,
+      `const t0 = performance.now(); await import(${JSON.stringify(outfile)}); console.log(performance.now() - t0);\n`,
+    );
     const { stdout } = await promisify(execFile)(process.execPath, [probe]);
     return { bytes: size, coldImportMs: Number(stdout.trim()) };
   } finally {

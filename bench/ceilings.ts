@@ -20,7 +20,12 @@ async function rate(seconds: number, concurrency: number, work: (n: number) => P
 }
 
 /** POSTs of `body` to `url` from Node over a keep-alive agent, as the sender sends them. */
-export async function rawPostsPerSecond(url: string, body: string, seconds: number, concurrency: number): Promise<number> {
+export async function rawPostsPerSecond(
+  url: string,
+  body: string,
+  seconds: number,
+  concurrency: number,
+): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   try {
     return await rate(seconds, concurrency, () => post(url, body, agent));
@@ -31,10 +36,18 @@ export async function rawPostsPerSecond(url: string, body: string, seconds: numb
 
 function post(url: string, body: string, agent: Agent): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -42,13 +55,26 @@ function post(url: string, body: string, agent: Agent): Promise<void> {
 
 /** PutItem of a ~1 KB item into a table of the service's shape (same keys and indexes) on DynamoDB Local. */
 export async function rawPutsPerSecond(endpoint: string, seconds: number, concurrency: number): Promise<number> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const tableName = 'bench-ceiling';
   try {
     await ensureTable(client, tableName);
     const data = 'x'.repeat(1000);
     return await rate(seconds, concurrency, async (n) => {
-      await client.send(new PutItemCommand({ TableName: tableName, Item: { [TABLE.partitionKey]: { S: `bench#${n % 1000}` }, [TABLE.sortKey]: { S: `item#${n}` }, data: { S: data } } }));
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            [TABLE.partitionKey]: { S: `bench#${n % 1000}` },
+            [TABLE.sortKey]: { S: `item#${n}` },
+            data: { S: data },
+          },
+        }),
+      );
     });
   } finally {
     client.destroy();

@@ -81,7 +81,12 @@ const MAX_TRIES = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns something; throws after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -171,7 +176,8 @@ export class Service {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     await until('the service to start', 180_000, () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}):\n${this.output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the service exited (${child.exitCode ?? child.signalCode}):\n${this.output}`);
       return this.output.includes('Ctrl-C stops everything') ? true : undefined;
     });
   }
@@ -180,16 +186,23 @@ export class Service {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child?.pid) return;
-    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {
       // the group is already gone
     }
     await exited;
-    await until('every process of the killed service to exit', 30_000, () => (groupAlive(child.pid!) ? undefined : true));
+    await until('every process of the killed service to exit', 30_000, () =>
+      groupAlive(child.pid!) ? undefined : true,
+    );
     for (const port of [this.ports.api, this.ports.dynamoDb, this.ports.sqs]) {
-      await until(`port ${port} to be free after the kill`, 30_000, async () => ((await portIsFree(port)) ? true : undefined));
+      await until(`port ${port} to be free after the kill`, 30_000, async () =>
+        (await portIsFree(port)) ? true : undefined,
+      );
     }
     this.child = undefined;
   }
@@ -373,8 +386,16 @@ async function listByStatus(service: Service, org: Org, statuses: string[]): Pro
   const found = new Map<string, string>();
   let cursor: string | null = null;
   do {
-    const query: URLSearchParams = new URLSearchParams({ statuses: statuses.join(','), per_page: '100', ...(cursor ? { cursor } : {}) });
-    const res: { status: number; body: ListAnswer } = await service.request<ListAnswer>('GET', `/api/v1/webhooks?${query}`, org.apiKey);
+    const query: URLSearchParams = new URLSearchParams({
+      statuses: statuses.join(','),
+      per_page: '100',
+      ...(cursor ? { cursor } : {}),
+    });
+    const res: { status: number; body: ListAnswer } = await service.request<ListAnswer>(
+      'GET',
+      `/api/v1/webhooks?${query}`,
+      org.apiKey,
+    );
     if (res.status !== 200) throw new Error(`listing webhooks answered ${res.status}: ${JSON.stringify(res.body)}`);
     for (const webhook of res.body.webhooks) found.set(webhook.lago_id, webhook.status);
     cursor = res.body.meta.next_cursor;
@@ -383,7 +404,11 @@ async function listByStatus(service: Service, org: Org, statuses: string[]): Pro
 }
 
 /** The accepted webhooks not yet succeeded or failed; `undefined` entries are ones the API does not show at all. */
-async function unsettled(service: Service, org: Org, accepted: Set<string>): Promise<{ live: string[]; missing: string[]; statuses: Map<string, string> }> {
+async function unsettled(
+  service: Service,
+  org: Org,
+  accepted: Set<string>,
+): Promise<{ live: string[]; missing: string[]; statuses: Map<string, string> }> {
   const live = [...(await listByStatus(service, org, ['pending', 'retrying'])).keys()].filter((id) => accepted.has(id));
   if (live.length > 0) return { live, missing: [], statuses: new Map() };
   const statuses = await listByStatus(service, org, ['succeeded', 'failed']);
@@ -392,7 +417,8 @@ async function unsettled(service: Service, org: Org, accepted: Set<string>): Pro
     if (statuses.has(id)) continue;
     // Indexes may lag a write: the item read by key decides.
     const one = await service.request<{ webhook: { status: string } }>('GET', `/api/v1/webhooks/${id}`, org.apiKey);
-    if (one.status === 200 && (one.body.webhook.status === 'succeeded' || one.body.webhook.status === 'failed')) statuses.set(id, one.body.webhook.status);
+    if (one.status === 200 && (one.body.webhook.status === 'succeeded' || one.body.webhook.status === 'failed'))
+      statuses.set(id, one.body.webhook.status);
     else if (one.status === 200) live.push(id);
     else missing.push(id);
   }
@@ -415,26 +441,50 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     WEBHOOK_SLOW_AFTER_MS: String(CHAOS_DELIVERY.slowAfterMs),
   });
   // Receivers 0 to 2 answer at random (0 is also down for a while); 3 fails every POST until healed.
-  const receivers = TYPES.map((_, i) => new ChaosReceiver(random, CHAOS_DELIVERY.timeoutMs + 1_000, i === TYPES.length - 1));
+  const receivers = TYPES.map(
+    (_, i) => new ChaosReceiver(random, CHAOS_DELIVERY.timeoutMs + 1_000, i === TYPES.length - 1),
+  );
   try {
     for (const receiver of receivers) await receiver.listen();
     await service.start();
     log(`service up at ${service.url} (data in ${dataDir})`);
 
     // One organization, one HMAC endpoint per receiver, each subscribed to one event type.
-    const created = await service.request<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', service.adminToken, { name: 'Chaos' });
+    const created = await service.request<{ organization: { lago_id: string }; api_key: string }>(
+      'POST',
+      '/admin/v1/organizations',
+      service.adminToken,
+      { name: 'Chaos' },
+    );
     if (created.status !== 201) throw new Error(`organization not created: ${created.status}`);
     const org: Org = { id: created.body.organization.lago_id, apiKey: created.body.api_key };
     const endpointIds: string[] = [];
     for (const [i, receiver] of receivers.entries()) {
-      const res = await service.request<{ webhook_endpoint: { lago_id: string } }>('POST', '/api/v1/webhook_endpoints', org.apiKey, {
-        webhook_endpoint: { webhook_url: receiver.url, signature_algo: 'hmac', event_types: [TYPES[i]], name: `chaos ${i}` },
-      });
+      const res = await service.request<{ webhook_endpoint: { lago_id: string } }>(
+        'POST',
+        '/api/v1/webhook_endpoints',
+        org.apiKey,
+        {
+          webhook_endpoint: {
+            webhook_url: receiver.url,
+            signature_algo: 'hmac',
+            event_types: [TYPES[i]],
+            name: `chaos ${i}`,
+          },
+        },
+      );
       if (res.status !== 200) throw new Error(`endpoint not created: ${res.status} ${JSON.stringify(res.body)}`);
       endpointIds.push(res.body.webhook_endpoint.lago_id);
     }
-    const keys = await service.request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>('GET', '/api/v1/webhooks/hmac_key', org.apiKey);
-    const signing: Signing = { hmacKey: keys.body.webhook.hmac_key, standardWebhooks: new Webhook(keys.body.webhook.standard_webhooks_secret) };
+    const keys = await service.request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>(
+      'GET',
+      '/api/v1/webhooks/hmac_key',
+      org.apiKey,
+    );
+    const signing: Signing = {
+      hmacKey: keys.body.webhook.hmac_key,
+      standardWebhooks: new Webhook(keys.body.webhook.standard_webhooks_secret),
+    };
     for (const receiver of receivers) receiver.signing = signing;
 
     // Publishers take events in order; a kill pauses them until the service is back.
@@ -444,7 +494,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     /** Events answered 2xx without a webhook, though one endpoint subscribes to each type. */
     const emptyAnswers = new Set<number>();
     const killTimes: number[] = [];
-    const relative = (at: number) => killTimes.map((k, n) => `${((at - k) / 1000).toFixed(1)} s after kill ${n + 1}`).join(', ') || 'before any kill';
+    const relative = (at: number) =>
+      killTimes.map((k, n) => `${((at - k) / 1000).toFixed(1)} s after kill ${n + 1}`).join(', ') || 'before any kill';
     const eventsAccepted = new Set<number>();
     let refused = 0;
     let next = 0;
@@ -468,7 +519,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       restarting ??= (async () => {
         // Before the first kill, some webhooks of the broken receiver have run out of attempts (bounded wait), so recovery is exercised.
         if (killTimes.length === 0) {
-          await until('a webhook to fail', 30_000, async () => ((await listByStatus(service, org, ['failed'])).size > 0 ? true : undefined), 500).catch(() => log('no webhook failed within 30 s'));
+          await until(
+            'a webhook to fail',
+            30_000,
+            async () => ((await listByStatus(service, org, ['failed'])).size > 0 ? true : undefined),
+            500,
+          ).catch(() => log('no webhook failed within 30 s'));
         }
         // Mid-flight: wait (bounded) until a receiver holds a request open, so an attempt is cut by the kill.
         const deadline = Date.now() + 5_000;
@@ -477,7 +533,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         killTimes.push(Date.now());
         const killedAt = Date.now();
         await service.kill();
-        log(`kill ${inFlightAtKills.length}: SIGKILL to the service's process group after ${eventsAccepted.size} accepted events, ${inFlightAtKills.at(-1)} requests open at receivers; no process left, ports free; restarting on the same data`);
+        log(
+          `kill ${inFlightAtKills.length}: SIGKILL to the service's process group after ${eventsAccepted.size} accepted events, ${inFlightAtKills.at(-1)} requests open at receivers; no process left, ports free; restarting on the same data`,
+        );
         await service.start();
         lastRestart = Date.now();
         publishStart += lastRestart - killedAt;
@@ -528,7 +586,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const publishBatch = async (indexes: number[]): Promise<number[]> => {
       try {
-        const res = await service.request<BatchAnswer>('POST', '/admin/v1/webhooks/batch', service.adminToken, { events: indexes.map(event) });
+        const res = await service.request<BatchAnswer>('POST', '/admin/v1/webhooks/batch', service.adminToken, {
+          events: indexes.map(event),
+        });
         if (res.status !== 200) return indexes;
         const left: number[] = [];
         for (const result of res.body.results) {
@@ -561,7 +621,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         for (let tries = 0; pending.length > 0 && tries < MAX_TRIES; tries++) {
           if (tries > 0) await sleep(200);
           await ready;
-          pending = pending.length === 1 && !batch ? ((await publishOne(pending[0]!)) ? [] : pending) : await publishBatch(pending);
+          pending =
+            pending.length === 1 && !batch
+              ? (await publishOne(pending[0]!))
+                ? []
+                : pending
+              : await publishBatch(pending);
           await afterAccepted();
         }
         refused += pending.length;
@@ -569,7 +634,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     await Promise.all(Array.from({ length: PUBLISHERS }, publisher));
     await ready;
-    log(`published: ${eventsAccepted.size} of ${options.events} events accepted (${accepted.size} webhooks), ${refused} refused`);
+    log(
+      `published: ${eventsAccepted.size} of ${options.events} events accepted (${accepted.size} webhooks), ${refused} refused`,
+    );
 
     // Every receiver healthy again, then every accepted webhook must settle within the bound.
     for (const receiver of receivers) {
@@ -588,7 +655,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         break;
       }
       if (Date.now() > hardStop) break;
-      log(`settling: ${live.length} live, ${missing.length} not found, ${Math.round((Date.now() - lastRestart) / 1000)} s after the last restart`);
+      log(
+        `settling: ${live.length} live, ${missing.length} not found, ${Math.round((Date.now() - lastRestart) / 1000)} s after the last restart`,
+      );
       await sleep(2_000);
     }
     const settleSeconds = ((settledAt ?? Date.now()) - lastRestart) / 1000;
@@ -596,15 +665,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const failedIds = [...statuses].filter(([, s]) => s === 'failed').map(([id]) => id);
     const receivedOk = new Set(receivers.flatMap((r) => [...r.ok.keys()]));
     const notReceived = succeededIds.filter((id) => !receivedOk.has(id));
-    log(`${settledAt ? 'settled' : 'not settled'} ${settleSeconds.toFixed(1)} s after the last restart: ${succeededIds.length} succeeded, ${failedIds.length} failed`);
+    log(
+      `${settledAt ? 'settled' : 'not settled'} ${settleSeconds.toFixed(1)} s after the last restart: ${succeededIds.length} succeeded, ${failedIds.length} failed`,
+    );
     for (const id of missing) log(`not found: ${id} (${acceptedHow.get(id)})`);
 
     // Recovery: every endpoint's failed webhooks of the run's window, queued again.
     let recovered = 0;
-    const window = { from_date: new Date(started - 3_600_000).toISOString(), to_date: new Date(Date.now() + 3_600_000).toISOString() };
+    const window = {
+      from_date: new Date(started - 3_600_000).toISOString(),
+      to_date: new Date(Date.now() + 3_600_000).toISOString(),
+    };
     for (const endpointId of endpointIds) {
-      for (let more = true; more; ) {
-        const res = await service.request<{ recovered: number; has_more: boolean }>('POST', '/api/v1/webhooks/recover', org.apiKey, { webhook_endpoint_id: endpointId, ...window });
+      for (let more = true; more;) {
+        const res = await service.request<{ recovered: number; has_more: boolean }>(
+          'POST',
+          '/api/v1/webhooks/recover',
+          org.apiKey,
+          { webhook_endpoint_id: endpointId, ...window },
+        );
         if (res.status !== 200) throw new Error(`recover answered ${res.status}: ${JSON.stringify(res.body)}`);
         recovered += res.body.recovered;
         more = res.body.has_more;
@@ -612,11 +691,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     let unrecovered: string[] = failedIds;
     if (failedIds.length > 0) {
-      await until('the recovered webhooks to succeed', 120_000 + failedIds.length * 100, async () => {
-        const now = await listByStatus(service, org, ['succeeded']);
-        unrecovered = failedIds.filter((id) => !now.has(id));
-        return unrecovered.length === 0 ? true : undefined;
-      }, 1_000).catch(() => undefined);
+      await until(
+        'the recovered webhooks to succeed',
+        120_000 + failedIds.length * 100,
+        async () => {
+          const now = await listByStatus(service, org, ['succeeded']);
+          unrecovered = failedIds.filter((id) => !now.has(id));
+          return unrecovered.length === 0 ? true : undefined;
+        },
+        1_000,
+      ).catch(() => undefined);
     }
     const receivedAfterRecovery = new Set(receivers.flatMap((r) => [...r.ok.keys()]));
     notReceived.push(...failedIds.filter((id) => !unrecovered.includes(id) && !receivedAfterRecovery.has(id)));
@@ -665,12 +749,18 @@ export function problems(r: ChaosResult): string[] {
   const found: string[] = [];
   if (r.kills < 2) found.push(`only ${r.kills} kills`);
   if (r.accepted === 0) found.push('no event accepted');
-  if (r.emptyAnswers.length) found.push(`${r.emptyAnswers.length} events accepted without their webhook: ${r.emptyAnswers.slice(0, 5).join(', ')}`);
+  if (r.emptyAnswers.length)
+    found.push(
+      `${r.emptyAnswers.length} events accepted without their webhook: ${r.emptyAnswers.slice(0, 5).join(', ')}`,
+    );
   if (r.lost.length) found.push(`${r.lost.length} lost: ${r.lost.slice(0, 5).join(', ')}`);
   if (r.stuck.length) found.push(`${r.stuck.length} stuck: ${r.stuck.slice(0, 5).join(', ')}`);
-  if (r.notReceived.length) found.push(`${r.notReceived.length} succeeded without a verified receipt: ${r.notReceived.slice(0, 5).join(', ')}`);
-  if (r.unrecovered.length) found.push(`${r.unrecovered.length} not recovered: ${r.unrecovered.slice(0, 5).join(', ')}`);
+  if (r.notReceived.length)
+    found.push(`${r.notReceived.length} succeeded without a verified receipt: ${r.notReceived.slice(0, 5).join(', ')}`);
+  if (r.unrecovered.length)
+    found.push(`${r.unrecovered.length} not recovered: ${r.unrecovered.slice(0, 5).join(', ')}`);
   if (r.invalidSignatures) found.push(`${r.invalidSignatures} invalid signatures`);
-  if (r.settleSeconds > r.settleBoundSeconds) found.push(`settled in ${r.settleSeconds.toFixed(1)} s, over the ${r.settleBoundSeconds} s bound`);
+  if (r.settleSeconds > r.settleBoundSeconds)
+    found.push(`settled in ${r.settleSeconds.toFixed(1)} s, over the ${r.settleBoundSeconds} s bound`);
   return found;
 }

@@ -33,7 +33,12 @@ interface Org {
   apiKey: string;
 }
 
-type Requester = <T>(method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: T }>;
+type Requester = <T>(
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+) => Promise<{ status: number; body: T }>;
 
 function requester(url: string): Requester {
   return async <T>(method: string, path: string, token: string, body?: unknown) => {
@@ -47,7 +52,12 @@ function requester(url: string): Requester {
 }
 
 async function createOrg(request: Requester, adminToken: string, name: string): Promise<Org> {
-  const res = await request<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', adminToken, { name });
+  const res = await request<{ organization: { lago_id: string }; api_key: string }>(
+    'POST',
+    '/admin/v1/organizations',
+    adminToken,
+    { name },
+  );
   if (res.status !== 201) throw new Error(`organization not created: ${res.status}`);
   return { id: res.body.organization.lago_id, apiKey: res.body.api_key };
 }
@@ -77,20 +87,26 @@ interface GroupStats {
   seconds: number;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;
 
 /** One autocannon instance for a route group; latencies and statuses are taken from each response. */
 async function runGroup(name: string, options: autocannon.Options): Promise<GroupStats> {
   const stats: GroupStats = { name, latencies: [], noResponse: 0, errors: 0, serverErrors: 0, seconds: 0 };
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const instance = autocannon({ connections: CONNECTIONS, duration: SECONDS, timeout: 30, ...options }, (error) => (error ? reject(error) : resolve()));
+    const instance = autocannon({ connections: CONNECTIONS, duration: SECONDS, timeout: 30, ...options }, (error) =>
+      error ? reject(error) : resolve(),
+    );
     // autocannon emits (client, statusCode, bytes, responseTime); its type declaration omits the client.
-    (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-      stats.latencies.push(ms);
-      if (status >= 500) stats.serverErrors++;
-      if (status < 200 || status >= 300) stats.errors++;
-    });
+    (instance as unknown as NodeJS.EventEmitter).on(
+      'response',
+      (_client: unknown, status: number, _bytes: number, ms: number) => {
+        stats.latencies.push(ms);
+        if (status >= 500) stats.serverErrors++;
+        if (status < 200 || status >= 300) stats.errors++;
+      },
+    );
     instance.on('reqError', () => {
       stats.noResponse++;
       stats.errors++;
@@ -124,7 +140,8 @@ async function main(): Promise<number> {
     let url: string;
     let adminToken: string;
     if (external) {
-      if (!process.env.LOAD_ADMIN_TOKEN) throw new Error('LOAD_URL needs LOAD_ADMIN_TOKEN, the running service\'s admin token');
+      if (!process.env.LOAD_ADMIN_TOKEN)
+        throw new Error("LOAD_URL needs LOAD_ADMIN_TOKEN, the running service's admin token");
       url = external.replace(/\/$/, '');
       adminToken = process.env.LOAD_ADMIN_TOKEN;
     } else {
@@ -140,9 +157,14 @@ async function main(): Promise<number> {
     const pub = await createOrg(request, adminToken, 'Load publish');
     const endpointIds: string[] = [];
     for (let i = 0; i < PUBLISH_ENDPOINTS; i++) {
-      const res = await request<{ webhook_endpoint: { lago_id: string } }>('POST', '/api/v1/webhook_endpoints', pub.apiKey, {
-        webhook_endpoint: { webhook_url: `${receiver.url}/load-${i}`, signature_algo: i % 2 ? 'jwt' : 'hmac' },
-      });
+      const res = await request<{ webhook_endpoint: { lago_id: string } }>(
+        'POST',
+        '/api/v1/webhook_endpoints',
+        pub.apiKey,
+        {
+          webhook_endpoint: { webhook_url: `${receiver.url}/load-${i}`, signature_algo: i % 2 ? 'jwt' : 'hmac' },
+        },
+      );
       if (res.status !== 200) throw new Error(`endpoint not created: ${res.status}`);
       endpointIds.push(res.body.webhook_endpoint.lago_id);
     }
@@ -164,7 +186,12 @@ async function main(): Promise<number> {
     let accepted = 0;
     const event = () => {
       const n = published++;
-      return { organization_id: pub.id, webhook_type: TYPES[n % TYPES.length], object_type: TYPES[n % TYPES.length]!.split('.')[0], object: { lago_id: `inv_load_${n}`, total_amount_cents: n } };
+      return {
+        organization_id: pub.id,
+        webhook_type: TYPES[n % TYPES.length],
+        object_type: TYPES[n % TYPES.length]!.split('.')[0],
+        object: { lago_id: `inv_load_${n}`, total_amount_cents: n },
+      };
     };
     const today = new Date().toISOString().slice(0, 10);
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
@@ -194,21 +221,46 @@ async function main(): Promise<number> {
           {
             method: 'POST',
             path: '/api/v1/webhook_endpoints',
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ webhook_endpoint: { webhook_url: `${receiver.url}/crud-${counter++}`, signature_algo: 'hmac', event_types: ['invoice.created'] } }) }),
+            setupRequest: (req) => ({
+              ...req,
+              body: JSON.stringify({
+                webhook_endpoint: {
+                  webhook_url: `${receiver.url}/crud-${counter++}`,
+                  signature_algo: 'hmac',
+                  event_types: ['invoice.created'],
+                },
+              }),
+            }),
             onResponse: (status, body, context) => {
-              (context as Ctx).id = status === 200 ? (JSON.parse(body) as { webhook_endpoint: { lago_id: string } }).webhook_endpoint.lago_id : undefined;
+              (context as Ctx).id =
+                status === 200
+                  ? (JSON.parse(body) as { webhook_endpoint: { lago_id: string } }).webhook_endpoint.lago_id
+                  : undefined;
             },
           },
           { method: 'GET', setupRequest: withEndpoint((id) => ({ path: `/api/v1/webhook_endpoints/${id}` })) },
           {
             method: 'PUT',
-            setupRequest: withEndpoint((id) => ({ path: `/api/v1/webhook_endpoints/${id}`, body: JSON.stringify({ webhook_endpoint: { name: `renamed ${counter++}`, event_types: ['invoice.created', 'invoice.generated'] } }) })),
+            setupRequest: withEndpoint((id) => ({
+              path: `/api/v1/webhook_endpoints/${id}`,
+              body: JSON.stringify({
+                webhook_endpoint: {
+                  name: `renamed ${counter++}`,
+                  event_types: ['invoice.created', 'invoice.generated'],
+                },
+              }),
+            })),
           },
           { method: 'GET', path: '/api/v1/webhook_endpoints?per_page=20' },
           { method: 'DELETE', setupRequest: withEndpoint((id) => ({ path: `/api/v1/webhook_endpoints/${id}` })) },
         ],
       }),
-      runGroup('logs', { ...base, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: logQueries[query++ % logQueries.length]! }) }] }),
+      runGroup('logs', {
+        ...base,
+        requests: [
+          { method: 'GET', setupRequest: (req) => ({ ...req, path: logQueries[query++ % logQueries.length]! }) },
+        ],
+      }),
       runGroup('publish', {
         ...base,
         headers: auth(adminToken),
@@ -232,7 +284,10 @@ async function main(): Promise<number> {
             path: '/admin/v1/webhooks/batch',
             setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: 10 }, event) }) }),
             onResponse: (status, body) => {
-              if (status === 200) accepted += (JSON.parse(body) as { results: { status: number }[] }).results.filter((r) => r.status === 202).length;
+              if (status === 200)
+                accepted += (JSON.parse(body) as { results: { status: number }[] }).results.filter(
+                  (r) => r.status === 202,
+                ).length;
             },
           },
         ],
@@ -247,10 +302,24 @@ async function main(): Promise<number> {
       serverErrors: groups.reduce((sum, g) => sum + g.serverErrors, 0),
       seconds: Math.max(...groups.map((g) => g.seconds)),
     };
-    console.log(`load: ${SECONDS} s, ${CONNECTIONS} connections per group, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
-    console.log(['group'.padEnd(10), 'requests'.padStart(8), 'requests/s'.padStart(10), 'p50'.padStart(11), 'p99'.padStart(11), 'errors'.padStart(7), '5xx'.padStart(5)].join('  '));
+    console.log(
+      `load: ${SECONDS} s, ${CONNECTIONS} connections per group, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
+    );
+    console.log(
+      [
+        'group'.padEnd(10),
+        'requests'.padStart(8),
+        'requests/s'.padStart(10),
+        'p50'.padStart(11),
+        'p99'.padStart(11),
+        'errors'.padStart(7),
+        '5xx'.padStart(5),
+      ].join('  '),
+    );
     for (const stats of [...groups, total]) console.log(row(stats));
-    console.log(`events accepted (202): ${accepted}, each to ${PUBLISH_ENDPOINTS} endpoints; the receiver got ${receiver.received.size} distinct webhooks meanwhile`);
+    console.log(
+      `events accepted (202): ${accepted}, each to ${PUBLISH_ENDPOINTS} endpoints; the receiver got ${receiver.received.size} distinct webhooks meanwhile`,
+    );
     if (total.serverErrors > 0) console.error(`FAILED: ${total.serverErrors} responses were 5xx`);
     return total.serverErrors > 0 ? 1 : 0;
   } finally {

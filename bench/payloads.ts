@@ -4,8 +4,10 @@
  */
 import { seeded } from './random.ts';
 
-const hex = (next: () => number, length: number) => Array.from({ length }, () => Math.floor(next() * 16).toString(16)).join('');
-const uuid = (next: () => number) => `${hex(next, 8)}-${hex(next, 4)}-4${hex(next, 3)}-a${hex(next, 3)}-${hex(next, 12)}`;
+const hex = (next: () => number, length: number) =>
+  Array.from({ length }, () => Math.floor(next() * 16).toString(16)).join('');
+const uuid = (next: () => number) =>
+  `${hex(next, 8)}-${hex(next, 4)}-4${hex(next, 3)}-a${hex(next, 3)}-${hex(next, 12)}`;
 const PLANS = ['startup', 'growth', 'scale', 'enterprise'];
 const METRICS = ['api_calls', 'seats', 'storage_gb', 'compute_hours', 'messages'];
 
@@ -21,7 +23,12 @@ export function invoiceObject(n: number, bytes: number): Record<string, unknown>
     status: 'finalized',
     payment_status: 'pending',
     currency: 'EUR',
-    customer: { lago_id: uuid(next), external_id: `cust_${hex(next, 10)}`, name: `Customer ${n}`, email: `billing+${n}@example.com` },
+    customer: {
+      lago_id: uuid(next),
+      external_id: `cust_${hex(next, 10)}`,
+      name: `Customer ${n}`,
+      email: `billing+${n}@example.com`,
+    },
     fees: [] as unknown[],
   };
   const fees = invoice.fees as unknown[];
@@ -32,7 +39,11 @@ export function invoiceObject(n: number, bytes: number): Record<string, unknown>
     total += amount;
     fees.push({
       lago_id: uuid(next),
-      item: { type: 'charge', code: `${METRICS[Math.floor(next() * METRICS.length)]}_${PLANS[Math.floor(next() * PLANS.length)]}`, name: 'Usage' },
+      item: {
+        type: 'charge',
+        code: `${METRICS[Math.floor(next() * METRICS.length)]}_${PLANS[Math.floor(next() * PLANS.length)]}`,
+        name: 'Usage',
+      },
       units: String(units),
       amount_cents: amount,
       taxes_amount_cents: Math.floor(amount * 0.2),

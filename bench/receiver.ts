@@ -61,7 +61,11 @@ export async function startReceiver(): Promise<Receiver> {
         await Promise.race([
           new Promise<void>((resolve) => waiters.push({ count, resolve })),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`receiver got ${state.received.size} of ${count} webhooks within ${timeoutMs} ms`)), timeoutMs);
+            timer = setTimeout(
+              () =>
+                reject(new Error(`receiver got ${state.received.size} of ${count} webhooks within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
           }),
         ]);
       } finally {

@@ -33,8 +33,24 @@ interface Sizes {
 }
 
 const SCALES: Record<'full' | 'small', Sizes> = {
-  full: { drainWebhooks: 5000, steadyRate: 50, steadySeconds: 60, isolationRate: 10, isolationSeconds: 30, ceilingSeconds: 5, batchEvents: 1000 },
-  small: { drainWebhooks: 20, steadyRate: 10, steadySeconds: 2, isolationRate: 5, isolationSeconds: 1, ceilingSeconds: 0.3, batchEvents: 20 },
+  full: {
+    drainWebhooks: 5000,
+    steadyRate: 50,
+    steadySeconds: 60,
+    isolationRate: 10,
+    isolationSeconds: 30,
+    ceilingSeconds: 5,
+    batchEvents: 1000,
+  },
+  small: {
+    drainWebhooks: 20,
+    steadyRate: 10,
+    steadySeconds: 2,
+    isolationRate: 5,
+    isolationSeconds: 1,
+    ceilingSeconds: 0.3,
+    batchEvents: 20,
+  },
 };
 
 const envNumber = (name: string, fallback: number) => {
@@ -64,13 +80,16 @@ const HANG_TIMEOUT_MS = 5_000;
 const FUNCTION_MEMORY_MB = 512;
 
 /** Every figure goes through here: `label: value unit`, the format the bench test reads back. */
-const figure = (label: string, value: number, unit: string, digits = 1) => console.log(`  ${label}: ${value.toFixed(digits)} ${unit}`);
+const figure = (label: string, value: number, unit: string, digits = 1) =>
+  console.log(`  ${label}: ${value.toFixed(digits)} ${unit}`);
 const section = (title: string) => console.log(`\n${title}`);
 const benchStarted = performance.now();
 /** Where the run is, on stderr: a full run takes minutes. */
-const progress = (what: string) => process.stderr.write(`[${((performance.now() - benchStarted) / 1000).toFixed(0)} s] ${what}\n`);
+const progress = (what: string) =>
+  process.stderr.write(`[${((performance.now() - benchStarted) / 1000).toFixed(0)} s] ${what}\n`);
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const latencies = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
@@ -78,7 +97,9 @@ const latencies = (values: number[]) => {
 
 const cpu = cpus();
 console.log(`lago-webhooks bench (${scale}), ${new Date().toISOString()}`);
-console.log(`machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
+console.log(
+  `machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
+);
 console.log(`sizes: ${JSON.stringify(sizes)}`);
 
 section('sender bundle (esbuild: ESM, minified, node24, AWS SDK from the runtime)');
@@ -92,7 +113,11 @@ const stack = await startLocalService({
   port: 0,
   dataDir,
   adminToken: generateAdminToken(),
-  config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_TIMEOUT_MS: String(HANG_TIMEOUT_MS) }),
+  config: deliveryConfigFromEnv({
+    WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_TIMEOUT_MS: String(HANG_TIMEOUT_MS),
+  }),
   // Info is the deployed level: the log lines are counted (and dropped) to price their ingestion.
   logLevel: 'info',
   instrument: accounting.instrument(),
@@ -102,19 +127,34 @@ const receiver: Receiver = await startReceiver();
 // Stopped on Ctrl-C too: DynamoDB Local is a child process that would outlive the bench.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void Promise.allSettled([receiver.close(), stack.stop(), rm(dataDir, { recursive: true, force: true })]).then(() => process.exit(130));
+    void Promise.allSettled([receiver.close(), stack.stop(), rm(dataDir, { recursive: true, force: true })]).then(() =>
+      process.exit(130),
+    );
   });
 }
 
-const call = async (path: string, token: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
-  const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const call = async (
+  path: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const res = await fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
 async function organization(name: string, endpoints: { path: string; algo: 'hmac' | 'jwt' }[]): Promise<string> {
-  const org = (await call('/admin/v1/organizations', stack.adminToken, { name })).body as { organization: { lago_id: string }; api_key: string };
+  const org = (await call('/admin/v1/organizations', stack.adminToken, { name })).body as {
+    organization: { lago_id: string };
+    api_key: string;
+  };
   for (const endpoint of endpoints) {
-    const res = await call('/api/v1/webhook_endpoints', org.api_key, { webhook_endpoint: { webhook_url: `${receiver.url}${endpoint.path}`, signature_algo: endpoint.algo } });
+    const res = await call('/api/v1/webhook_endpoints', org.api_key, {
+      webhook_endpoint: { webhook_url: `${receiver.url}${endpoint.path}`, signature_algo: endpoint.algo },
+    });
     if (res.status !== 200) throw new Error(`endpoint not created: ${res.status} ${JSON.stringify(res.body)}`);
   }
   return org.organization.lago_id;
@@ -128,7 +168,11 @@ const event = (organizationId: string, n: number, payloadBytes: number) => ({
 });
 
 /** Publishes one event; resolves to its webhooks' ids, each with the time the publish was sent. */
-async function publish(organizationId: string, n: number, payloadBytes: number): Promise<{ ids: string[]; sentAt: number }> {
+async function publish(
+  organizationId: string,
+  n: number,
+  payloadBytes: number,
+): Promise<{ ids: string[]; sentAt: number }> {
   const sentAt = performance.now();
   const res = await call('/admin/v1/webhooks', stack.adminToken, event(organizationId, n, payloadBytes));
   if (res.status !== 202) throw new Error(`publish refused: ${res.status} ${JSON.stringify(res.body)}`);
@@ -136,12 +180,19 @@ async function publish(organizationId: string, n: number, payloadBytes: number):
 }
 
 /** Publishes events through the batch route, up to 100 per call; resolves to their webhooks' ids. */
-async function publishBatch(organizationId: string, numbers: number[], bytesOf: (n: number) => number): Promise<string[]> {
-  const res = await call('/admin/v1/webhooks/batch', stack.adminToken, { events: numbers.map((n) => event(organizationId, n, bytesOf(n))) });
+async function publishBatch(
+  organizationId: string,
+  numbers: number[],
+  bytesOf: (n: number) => number,
+): Promise<string[]> {
+  const res = await call('/admin/v1/webhooks/batch', stack.adminToken, {
+    events: numbers.map((n) => event(organizationId, n, bytesOf(n))),
+  });
   if (res.status >= 300) throw new Error(`batch publish refused: ${res.status} ${JSON.stringify(res.body)}`);
   const results = (res.body as { results: ({ webhooks: { lago_id: string }[] } | { error: unknown })[] }).results;
   const refused = results.filter((r) => !('webhooks' in r));
-  if (refused.length > 0) throw new Error(`batch publish refused ${refused.length} events: ${JSON.stringify(refused[0])}`);
+  if (refused.length > 0)
+    throw new Error(`batch publish refused ${refused.length} events: ${JSON.stringify(refused[0])}`);
   return results.flatMap((r) => ('webhooks' in r ? r.webhooks.map((w) => w.lago_id) : []));
 }
 
@@ -188,7 +239,18 @@ function publishToReceipt(sent: Map<string, number>, paths: Set<string>): number
 }
 
 /** Per delivery, from a phase's tally. */
-function perDelivery(tally: Tally, deliveries: number, publishRequests: number): PerDelivery & { tableWrite: number; tableRead: number; indexWrite: number; indexRead: number; senderInvocations: number; sqsSends: number } {
+function perDelivery(
+  tally: Tally,
+  deliveries: number,
+  publishRequests: number,
+): PerDelivery & {
+  tableWrite: number;
+  tableRead: number;
+  indexWrite: number;
+  indexRead: number;
+  senderInvocations: number;
+  sqsSends: number;
+} {
   const indexes = Object.values(tally.dynamoDb.indexes);
   const indexWrite = indexes.reduce((sum, u) => sum + u.write, 0);
   const indexRead = indexes.reduce((sum, u) => sum + u.read, 0);
@@ -215,7 +277,9 @@ function perDelivery(tally: Tally, deliveries: number, publishRequests: number):
 
 function printAccounting(label: string, tally: Tally, deliveries: number, publishRequests: number): CostPerMillion {
   const d = perDelivery(tally, deliveries, publishRequests);
-  section(`${label}: per first-attempt delivery, publish included (${deliveries} deliveries, ${publishRequests} publish requests)`);
+  section(
+    `${label}: per first-attempt delivery, publish included (${deliveries} deliveries, ${publishRequests} publish requests)`,
+  );
   figure('write units', d.writeUnits, 'WRU', 2);
   figure('write units, table', d.tableWrite, 'WRU', 2);
   figure('write units, indexes', d.indexWrite, 'WRU', 2);
@@ -230,18 +294,29 @@ function printAccounting(label: string, tally: Tally, deliveries: number, publis
   figure('function duration (local wall-clock)', d.invocationMs, 'ms', 1);
   figure('log bytes (our JSON lines)', d.logBytes, 'bytes', 0);
   figure('secret store calls', d.secretsManagerCalls, 'calls', 3);
-  const byIndex = Object.entries(tally.dynamoDb.indexes).map(([name, u]) => `${name} ${(u.write / deliveries).toFixed(2)}W/${(u.read / deliveries).toFixed(2)}R`);
-  console.log(`  units by index: ${byIndex.join(', ') || 'none'}; DynamoDB requests: ${JSON.stringify(tally.dynamoDb.requests)}, failed ${tally.dynamoDb.failed}`);
+  const byIndex = Object.entries(tally.dynamoDb.indexes).map(
+    ([name, u]) => `${name} ${(u.write / deliveries).toFixed(2)}W/${(u.read / deliveries).toFixed(2)}R`,
+  );
+  console.log(
+    `  units by index: ${byIndex.join(', ') || 'none'}; DynamoDB requests: ${JSON.stringify(tally.dynamoDb.requests)}, failed ${tally.dynamoDb.failed}`,
+  );
   console.log(`  SQS calls: ${JSON.stringify(tally.sqs.calls)}`);
   const cost = costPerMillion(d);
-  console.log(`  cost per million deliveries (us-east-1 list prices of ${PRICES_CHECKED_ON}, ${FUNCTION_MEMORY_MB} MB arm64 functions):`);
+  console.log(
+    `  cost per million deliveries (us-east-1 list prices of ${PRICES_CHECKED_ON}, ${FUNCTION_MEMORY_MB} MB arm64 functions):`,
+  );
   for (const [service, usd] of Object.entries(cost)) figure(`cost ${service}`, usd, 'USD per million', 3);
   return cost;
 }
 
 try {
   section(`ceilings (${SENDER_CONCURRENCY} concurrent, the fast lane's invocations × batch size)`);
-  const rawPosts = await rawPostsPerSecond(`${receiver.url}/ceiling`, JSON.stringify(invoiceObject(0, 1024)), sizes.ceilingSeconds, SENDER_CONCURRENCY);
+  const rawPosts = await rawPostsPerSecond(
+    `${receiver.url}/ceiling`,
+    JSON.stringify(invoiceObject(0, 1024)),
+    sizes.ceilingSeconds,
+    SENDER_CONCURRENCY,
+  );
   figure('raw POSTs to the loopback receiver', rawPosts, 'requests/s');
   const rawPuts = await rawPutsPerSecond(stack.dynamoDbEndpoint, sizes.ceilingSeconds, SENDER_CONCURRENCY);
   figure('raw PutItem of 1 KB on DynamoDB Local', rawPuts, 'puts/s');
@@ -256,10 +331,13 @@ try {
   // The batch route takes 512 KB: with half the payloads at 32 KB, 20 events per call.
   progress(`drain: publishing (batch route, ${DRAIN_BATCH} events per call)`);
   const drainEvents = sizes.drainWebhooks / 2;
-  const calls = Array.from({ length: Math.ceil(drainEvents / DRAIN_BATCH) }, (_, c) => Array.from({ length: Math.min(DRAIN_BATCH, drainEvents - c * DRAIN_BATCH) }, (_, i) => c * DRAIN_BATCH + i));
+  const calls = Array.from({ length: Math.ceil(drainEvents / DRAIN_BATCH) }, (_, c) =>
+    Array.from({ length: Math.min(DRAIN_BATCH, drainEvents - c * DRAIN_BATCH) }, (_, i) => c * DRAIN_BATCH + i),
+  );
   await Promise.all(
     Array.from({ length: PUBLISHERS }, async () => {
-      for (let numbers = calls.shift(); numbers; numbers = calls.shift()) await publishBatch(drainOrg, numbers, (n) => (n % 2 ? 32 * 1024 : 1024));
+      for (let numbers = calls.shift(); numbers; numbers = calls.shift())
+        await publishBatch(drainOrg, numbers, (n) => (n % 2 ? 32 * 1024 : 1024));
     }),
   );
   const drainStarted = performance.now();
@@ -267,20 +345,29 @@ try {
   stack.resumeSenders();
   const ticker = setInterval(() => {
     const t = accounting.snapshot();
-    progress(`drain: ${receiver.received.size} of ${sizes.drainWebhooks} received; invocations ${JSON.stringify(t.invocations)}; SQS ${JSON.stringify(t.sqs.calls)}`);
+    progress(
+      `drain: ${receiver.received.size} of ${sizes.drainWebhooks} received; invocations ${JSON.stringify(t.invocations)}; SQS ${JSON.stringify(t.sqs.calls)}`,
+    );
   }, 10_000);
   await receiver.waitFor(sizes.drainWebhooks).finally(() => clearInterval(ticker));
   const drainSeconds = (performance.now() - drainStarted) / 1000;
   await accounting.idle();
   const drainTally = accounting.snapshot();
   const drainConnections = receiver.connections;
-  section(`backlog drain: ${sizes.drainWebhooks} webhooks queued, then the sender started (HMAC and JWT; 1 KB and 32 KB payloads)`);
+  section(
+    `backlog drain: ${sizes.drainWebhooks} webhooks queued, then the sender started (HMAC and JWT; 1 KB and 32 KB payloads)`,
+  );
   const drainRate = sizes.drainWebhooks / drainSeconds;
   figure('drain time', drainSeconds, 's');
   figure('drain rate', drainRate, 'deliveries/s');
   figure('drain rate per emulator put/s', drainRate / rawPuts, 'deliveries per put');
   figure('connections opened per delivery (drain)', drainConnections / sizes.drainWebhooks, 'connections', 3);
-  const drainCost = printAccounting(`drain (2 endpoints per event, batch publish of ${DRAIN_BATCH})`, drainTally, sizes.drainWebhooks, Math.ceil(drainEvents / DRAIN_BATCH));
+  const drainCost = printAccounting(
+    `drain (2 endpoints per event, batch publish of ${DRAIN_BATCH})`,
+    drainTally,
+    sizes.drainWebhooks,
+    Math.ceil(drainEvents / DRAIN_BATCH),
+  );
 
   // Steady rate to one warm endpoint: latency from publish to receipt, and what it costs per delivery.
   const steadyOrg = await organization('Bench steady', [{ path: '/steady', algo: 'hmac' }]);
@@ -322,7 +409,9 @@ try {
   const hungHealthy = [...hung.sent.keys()].length * (2 / 3);
   await receiver.waitFor(Math.round(hungHealthy));
   const hungP99 = latencies(publishToReceipt(hung.sent, healthyPaths)).p99;
-  section(`isolation: ${sizes.isolationRate} events/s for ${sizes.isolationSeconds} s to two healthy endpoints, without and with a third hanging one (timeout ${HANG_TIMEOUT_MS / 1000} s)`);
+  section(
+    `isolation: ${sizes.isolationRate} events/s for ${sizes.isolationSeconds} s to two healthy endpoints, without and with a third hanging one (timeout ${HANG_TIMEOUT_MS / 1000} s)`,
+  );
   figure('healthy p99 without the hanging endpoint', calmP99, 'ms');
   figure('healthy p99 with the hanging endpoint', hungP99, 'ms');
   figure('isolation ratio', hungP99 / calmP99, 'x', 2);
@@ -333,16 +422,27 @@ try {
   progress('batch publish');
   const batchNumbers = Array.from({ length: sizes.batchEvents }, (_, i) => 100_000 + i);
   const batchIds: string[] = [];
-  for (let i = 0; i < batchNumbers.length; i += 100) batchIds.push(...(await publishBatch(steadyOrg, batchNumbers.slice(i, i + 100), () => 1024)));
+  for (let i = 0; i < batchNumbers.length; i += 100)
+    batchIds.push(...(await publishBatch(steadyOrg, batchNumbers.slice(i, i + 100), () => 1024)));
   await receiver.waitFor(batchIds.length);
   await accounting.idle();
-  const batchCost = printAccounting('batch publish (1 endpoint per event, 100 events per call)', accounting.snapshot(), batchIds.length, Math.ceil(batchIds.length / 100));
+  const batchCost = printAccounting(
+    'batch publish (1 endpoint per event, 100 events per call)',
+    accounting.snapshot(),
+    batchIds.length,
+    Math.ceil(batchIds.length / 100),
+  );
 
   section('publish modes');
   figure('cost per million, single publish, 1 endpoint per event', steadyCost.total, 'USD', 3);
   figure('cost per million, batch publish, 1 endpoint per event', batchCost.total, 'USD', 3);
   figure('cost per million, batch publish, 2 endpoints per event (drain)', drainCost.total, 'USD', 3);
-  figure('EventBridge API destinations, for comparison', PRICES.eventBridgeApiDestination.usd * 1e6, 'USD per million', 3);
+  figure(
+    'EventBridge API destinations, for comparison',
+    PRICES.eventBridgeApiDestination.usd * 1e6,
+    'USD per million',
+    3,
+  );
 } finally {
   await receiver.close();
   await stack.stop();

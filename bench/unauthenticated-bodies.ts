@@ -29,7 +29,9 @@ async function clients(port: number): Promise<void> {
           socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
           socket.on('error', () => {});
           socket.on('close', () => resolve(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1] ?? 'none'));
-          socket.write(`POST /api/v1/webhook_endpoints HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+          socket.write(
+            `POST /api/v1/webhook_endpoints HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+          );
           socket.end(body);
         }),
     ),
@@ -42,17 +44,25 @@ if (process.argv[2] === 'clients') {
   await clients(Number(process.argv[3]));
 } else {
   const ok = async () => ({ statusCode: 200, body: '{}' });
-  const gateway = createGateway({ handlers: { api: ok, admin: ok, console: ok }, adminToken: 'adm_bench', onError: () => {} });
+  const gateway = createGateway({
+    handlers: { api: ok, admin: ok, console: ok },
+    adminToken: 'adm_bench',
+    onError: () => {},
+  });
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', () => resolve()));
   const { port } = gateway.address() as AddressInfo;
   const before = process.memoryUsage().rss;
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   const started = performance.now();
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'clients', String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'clients', String(port)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   await new Promise((resolve) => child.on('exit', resolve));
   clearInterval(sampler);
-  console.log(`${cpus().length} cores, ${mb(totalmem())} memory, Node ${process.version}: done in ${(performance.now() - started).toFixed(0)} ms; the gateway's resident memory grew by at most ${mb(peak - before)}`);
+  console.log(
+    `${cpus().length} cores, ${mb(totalmem())} memory, Node ${process.version}: done in ${(performance.now() - started).toFixed(0)} ms; the gateway's resident memory grew by at most ${mb(peak - before)}`,
+  );
   gateway.closeAllConnections();
   gateway.close();
 }

@@ -43,7 +43,9 @@ async function adminToken(given: string | undefined): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
-    throw new UsageError(`no admin token: pass --token, set ADMIN_TOKEN, or run \`npm start\` once (it saves one in ${file})`);
+    throw new UsageError(
+      `no admin token: pass --token, set ADMIN_TOKEN, or run \`npm start\` once (it saves one in ${file})`,
+    );
   }
 }
 
@@ -56,7 +58,10 @@ async function call(options: Options, method: string, path: string, body?: unkno
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
-    throw new Error(`cannot reach ${options.url} (${(error as Error).cause ?? (error as Error).message}); is \`npm start\` running?`, { cause: error });
+    throw new Error(
+      `cannot reach ${options.url} (${(error as Error).cause ?? (error as Error).message}); is \`npm start\` running?`,
+      { cause: error },
+    );
   }
   const text = await response.text();
   const parsed = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
@@ -80,11 +85,18 @@ async function objectArg(raw: string | undefined): Promise<unknown> {
   }
 }
 
-type BatchResult = { index: number; status: number; webhooks?: { lago_id: string; webhook_url: string }[]; error?: Record<string, unknown> };
+type BatchResult = {
+  index: number;
+  status: number;
+  webhooks?: { lago_id: string; webhook_url: string }[];
+  error?: Record<string, unknown>;
+};
 
 function describeResult(result: BatchResult): string {
   if (result.webhooks) {
-    return result.webhooks.length ? `#${result.index} ${result.status} queued ${result.webhooks.map((w) => `${w.lago_id} -> ${w.webhook_url}`).join(', ')}` : `#${result.index} ${result.status} no endpoint subscribes to this type`;
+    return result.webhooks.length
+      ? `#${result.index} ${result.status} queued ${result.webhooks.map((w) => `${w.lago_id} -> ${w.webhook_url}`).join(', ')}`
+      : `#${result.index} ${result.status} no endpoint subscribes to this type`;
   }
   const error = result.error ?? {};
   const why = error.error_details ? JSON.stringify(error.error_details) : (error.code ?? error.message ?? error.error);
@@ -108,11 +120,16 @@ async function publishFile(options: Options, file: string): Promise<BatchResult[
   for (let start = 0; start < events.length; start += BATCH_SIZE) {
     let chunk: BatchResult[];
     try {
-      ({ results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', { events: events.slice(start, start + BATCH_SIZE) })) as { results: BatchResult[] });
+      ({ results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', {
+        events: events.slice(start, start + BATCH_SIZE),
+      })) as { results: BatchResult[] });
     } catch (error) {
       // What was published is said before the error, so a rerun (with idempotency keys) can be judged.
-      if (results.length > 0) console.log(options.json ? JSON.stringify({ results }, null, 2) : results.map(describeResult).join('\n'));
-      throw new Error(`events #${start} to #${events.length - 1} were not published: ${(error as Error).message}`, { cause: error });
+      if (results.length > 0)
+        console.log(options.json ? JSON.stringify({ results }, null, 2) : results.map(describeResult).join('\n'));
+      throw new Error(`events #${start} to #${events.length - 1} were not published: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     // Indexes count from the start of the file, not of the request.
     results.push(...chunk.map((r) => ({ ...r, index: r.index + start })));
@@ -153,19 +170,29 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'org create': {
       if (!values.name) throw new UsageError('org create needs --name <name>');
-      const result = (await call(options, 'POST', '/admin/v1/organizations', { name: values.name })) as { organization: { lago_id: string; name: string }; api_key: string };
-      print(`organization ${result.organization.name}\n  lago_id  ${result.organization.lago_id}\n  api_key  ${result.api_key}   (shown once: keep it now)`, result);
+      const result = (await call(options, 'POST', '/admin/v1/organizations', { name: values.name })) as {
+        organization: { lago_id: string; name: string };
+        api_key: string;
+      };
+      print(
+        `organization ${result.organization.name}\n  lago_id  ${result.organization.lago_id}\n  api_key  ${result.api_key}   (shown once: keep it now)`,
+        result,
+      );
       return;
     }
     case 'publish': {
       if (values.file) {
         const results = await publishFile(options, values.file);
         const refused = results.filter((r) => !r.webhooks).length;
-        print(`${results.map(describeResult).join('\n')}\n${results.length} event(s): ${results.length - refused} accepted, ${refused} refused`, { results });
+        print(
+          `${results.map(describeResult).join('\n')}\n${results.length} event(s): ${results.length - refused} accepted, ${refused} refused`,
+          { results },
+        );
         if (refused > 0) process.exitCode = 1;
         return;
       }
-      if (!values.org || !values.type) throw new UsageError('publish needs --org <id> and --type <webhook_type>, or --file <events.json>');
+      if (!values.org || !values.type)
+        throw new UsageError('publish needs --org <id> and --type <webhook_type>, or --file <events.json>');
       const result = (await call(options, 'POST', '/admin/v1/webhooks', {
         organization_id: values.org,
         webhook_type: values.type,
@@ -173,17 +200,26 @@ async function main(argv: string[]): Promise<void> {
         object: await objectArg(values.object),
         ...(values['idempotency-key'] ? { idempotency_key: values['idempotency-key'] } : {}),
       })) as { webhooks: { lago_id: string; webhook_url: string }[] };
-      print(result.webhooks.length ? result.webhooks.map((w) => `queued ${w.lago_id} -> ${w.webhook_url}`).join('\n') : 'no endpoint subscribes to this type', result);
+      print(
+        result.webhooks.length
+          ? result.webhooks.map((w) => `queued ${w.lago_id} -> ${w.webhook_url}`).join('\n')
+          : 'no endpoint subscribes to this type',
+        result,
+      );
       return;
     }
     case 'dlq status': {
-      const result = (await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number; oldest_age_seconds: number | null } };
+      const result = (await call(options, 'GET', '/admin/v1/dead_letters')) as {
+        dead_letters: { count: number; oldest_age_seconds: number | null };
+      };
       const { count, oldest_age_seconds: age } = result.dead_letters;
       print(`dead-letter queue: ${count} message(s)${age !== null ? `, oldest ${age} s old` : ''}`, result);
       return;
     }
     case 'dlq redrive': {
-      const count = async () => ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+      const count = async () =>
+        ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters
+          .count;
       const before = await count();
       const showProgress = !options.json && process.stderr.isTTY;
       // Locally the move runs within the request; on AWS the request starts an SQS move task.
@@ -191,7 +227,8 @@ async function main(argv: string[]): Promise<void> {
       let finished = false;
       const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive').finally(() => (finished = true));
       redrive.catch(() => undefined); // awaited below; this only keeps Node from calling it unhandled meanwhile
-      const draw = (left: number) => showProgress && process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
+      const draw = (left: number) =>
+        showProgress && process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
       while (!finished) {
         draw(await count());
         await new Promise((r) => setTimeout(r, 200));

@@ -30,7 +30,11 @@ async function main(): Promise<number> {
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
-  const tokenSource = process.env.ADMIN_TOKEN ? 'from ADMIN_TOKEN' : settings.adminTokenGenerated ? `generated, saved in ${tokenFile}` : `saved in ${tokenFile}`;
+  const tokenSource = process.env.ADMIN_TOKEN
+    ? 'from ADMIN_TOKEN'
+    : settings.adminTokenGenerated
+      ? `generated, saved in ${tokenFile}`
+      : `saved in ${tokenFile}`;
   const tokenShell = process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
   console.log(`
 Lago-compatible webhook service, local mode
@@ -70,7 +74,8 @@ Ctrl-C stops everything.
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof PortInUseError) console.error(`error: ${error.message}; is another \`npm start\` running? Set PORT to use another port.`);
+    if (error instanceof PortInUseError)
+      console.error(`error: ${error.message}; is another \`npm start\` running? Set PORT to use another port.`);
     else if (error instanceof ConfigError) console.error(`error: ${error.message}`);
     else console.error(error);
     process.exit(1);

@@ -57,7 +57,9 @@ createServer((req, res) => {
     const lago = verifyLago(headers['x-lago-signature-algorithm'], headers['x-lago-signature'] ?? '', body);
     const standard = verifyStandard(headers, body);
     const event = JSON.parse(body) as { webhook_type: string };
-    console.log(`${headers['x-lago-unique-key']} ${event.webhook_type}: X-Lago-Signature (${headers['x-lago-signature-algorithm']}) ${lago ? 'valid' : 'INVALID'}, webhook-signature ${standard ? 'valid' : 'INVALID'}`);
+    console.log(
+      `${headers['x-lago-unique-key']} ${event.webhook_type}: X-Lago-Signature (${headers['x-lago-signature-algorithm']}) ${lago ? 'valid' : 'INVALID'}, webhook-signature ${standard ? 'valid' : 'INVALID'}`,
+    );
     res.writeHead(lago && standard ? 200 : 401).end();
   });
 }).listen(port, '127.0.0.1', () => console.log(`receiver listening on http://127.0.0.1:${port}/webhooks`));

@@ -14,7 +14,8 @@ export function createAdminHandler(deps: Deps): HttpHandler {
   const webhooks = webhookDeps(deps);
   return router(
     {
-      'POST /admin/v1/organizations': async (event) => json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
+      'POST /admin/v1/organizations': async (event) =>
+        json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
       'POST /admin/v1/webhooks/batch': async (event) => {
         const results = await publishBatch(webhooks, jsonBody(event));
@@ -34,7 +35,8 @@ export function createAdminHandler(deps: Deps): HttpHandler {
       'POST /admin/v1/dead_letters/redrive': async (event) => {
         // No parameters yet, but a body that is not a JSON object is a mistake worth telling.
         const body = jsonBody(event);
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
+        if (typeof body !== 'object' || body === null || Array.isArray(body))
+          throw badRequest('body must be a JSON object');
         const result = await deps.deadLetters.redrive();
         deps.logger.info(result, result.running ? 'dead-letter redrive started' : 'dead-letter queue redriven');
         // 202 while SQS moves the messages (AWS); GET /admin/v1/dead_letters shows the count going down.

@@ -1,12 +1,31 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/runtime/deps.ts';
 import { resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, revealHeaders, serializeEndpoint, updateEndpoint } from '#shared/domain/endpoints/endpoints.ts';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listEndpoints,
+  revealHeaders,
+  serializeEndpoint,
+  updateEndpoint,
+} from '#shared/domain/endpoints/endpoints.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/domain/catalog/event-catalog.ts';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { openApiDocument } from '#shared/runtime/openapi.ts';
 import { publishTest } from '#shared/domain/webhooks/test-events.ts';
-import { json, jsonBody, header, pathParam, queryParams, router, text, type HttpEvent, type HttpHandler, type RouteHandler } from '#shared/runtime/http.ts';
+import {
+  json,
+  jsonBody,
+  header,
+  pathParam,
+  queryParams,
+  router,
+  text,
+  type HttpEvent,
+  type HttpHandler,
+  type RouteHandler,
+} from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { authenticate } from '#shared/domain/organizations/organizations.ts';
 import { parsePage } from '#shared/domain/pagination.ts';
@@ -42,10 +61,15 @@ export function createApiHandler(deps: Deps): HttpHandler {
   const health = healthDeps(deps);
   // `?reveal_headers=true`: the custom headers' values in plain text, for their owner (beyond Lago).
   const endpointView = async (event: HttpEvent, endpoint: Awaited<ReturnType<typeof getEndpoint>>) =>
-    serializeEndpoint(endpoint, queryParams(event).get('reveal_headers') === 'true' ? await revealHeaders(policy, endpoint) : undefined);
+    serializeEndpoint(
+      endpoint,
+      queryParams(event).get('reveal_headers') === 'true' ? await revealHeaders(policy, endpoint) : undefined,
+    );
   // Every route runs as the organization its key belongs to, and only sees that organization's data.
-  const authed = (route: (org: string, event: HttpEvent) => Promise<ReturnType<typeof json>>): RouteHandler => async (event) =>
-    route(await authenticate(deps.store, header(event, 'authorization')), event);
+  const authed =
+    (route: (org: string, event: HttpEvent) => Promise<ReturnType<typeof json>>): RouteHandler =>
+    async (event) =>
+      route(await authenticate(deps.store, header(event, 'authorization')), event);
   const signingKey = async () => {
     const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
     if (!key) throw new Error('the deployment signing key is missing');
@@ -59,28 +83,72 @@ export function createApiHandler(deps: Deps): HttpHandler {
     {
       'GET /api/v1/openapi.json': async () => {
         openApi ??= JSON.stringify(openApiDocument(ROUTES));
-        return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: openApi };
+        return {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+          body: openApi,
+        };
       },
-      'POST /api/v1/webhook_endpoints': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now())) })),
-      'GET /api/v1/webhook_endpoints': authed(async (org, event) => json(200, await listEndpoints(deps.store, org, parsePage(queryParams(event))))),
-      'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
+      'POST /api/v1/webhook_endpoints': authed(async (org, event) =>
+        json(200, {
+          webhook_endpoint: serializeEndpoint(
+            await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now()),
+          ),
+        }),
+      ),
+      'GET /api/v1/webhook_endpoints': authed(async (org, event) =>
+        json(200, await listEndpoints(deps.store, org, parsePage(queryParams(event)))),
+      ),
+      'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) =>
+        json(200, {
+          webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))),
+        }),
+      ),
       'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => {
         // Enabled: its waiting webhooks are queued now rather than at their timers.
-        const endpoint = await updateEndpoint(deps.store, policy, org, pathParam(event, 'lago_id'), jsonBody(event), deps.now(), (enabled) => resumeParkedWebhooks(health, enabled));
+        const endpoint = await updateEndpoint(
+          deps.store,
+          policy,
+          org,
+          pathParam(event, 'lago_id'),
+          jsonBody(event),
+          deps.now(),
+          (enabled) => resumeParkedWebhooks(health, enabled),
+        );
         return json(200, { webhook_endpoint: serializeEndpoint(endpoint) });
       }),
-      'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => json(200, { webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))) })),
-      'POST /api/v1/webhook_endpoints/{lago_id}/test': authed(async (org, event) => json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event)))),
+      'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) =>
+        json(200, {
+          webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))),
+        }),
+      ),
+      'POST /api/v1/webhook_endpoints/{lago_id}/test': authed(async (org, event) =>
+        json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
+      ),
       'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
-      'GET /api/v1/webhooks/json_public_key': authed(async () => json(200, { webhook: { public_key: await signingKey() } })),
+      'GET /api/v1/webhooks/json_public_key': authed(async () =>
+        json(200, { webhook: { public_key: await signingKey() } }),
+      ),
       'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),
-      'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) => json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event)))))),
+      'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) =>
+        json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event))))),
+      ),
       'GET /api/v1/webhook_event_types': authed(async () => json(200, { webhook_event_types: WEBHOOK_EVENT_TYPES })),
-      'GET /api/v1/webhooks': authed(async (org, event) => json(200, await listWebhooks(webhooks, parseWebhookQuery(org, queryParams(event))))),
-      'POST /api/v1/webhooks/recover': authed(async (org, event) => json(200, await recoverWebhooks(webhooks, org, jsonBody(event)))),
-      'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) => json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) })),
-      'POST /api/v1/webhooks/{lago_id}/retry': authed(async (org, event) => json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id')))),
-      'POST /api/v1/webhooks/{lago_id}/resend': authed(async (org, event) => json(200, await resendWebhook(webhooks, org, pathParam(event, 'lago_id')))),
+      'GET /api/v1/webhooks': authed(async (org, event) =>
+        json(200, await listWebhooks(webhooks, parseWebhookQuery(org, queryParams(event)))),
+      ),
+      'POST /api/v1/webhooks/recover': authed(async (org, event) =>
+        json(200, await recoverWebhooks(webhooks, org, jsonBody(event))),
+      ),
+      'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) =>
+        json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) }),
+      ),
+      'POST /api/v1/webhooks/{lago_id}/retry': authed(async (org, event) =>
+        json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id'))),
+      ),
+      'POST /api/v1/webhooks/{lago_id}/resend': authed(async (org, event) =>
+        json(200, await resendWebhook(webhooks, org, pathParam(event, 'lago_id'))),
+      ),
     },
     deps.logger,
   );

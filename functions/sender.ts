@@ -22,7 +22,12 @@ export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
     let disposition;
     try {
-      disposition = await deliver(sender, { messageId: record.messageId, body: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1), lane });
+      disposition = await deliver(sender, {
+        messageId: record.messageId,
+        body: record.body,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+        lane,
+      });
     } catch (error) {
       deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
       throw error;
@@ -31,7 +36,8 @@ export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
   };
   // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
   // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.
-  return (event) => processPartialResponse(event, deliverRecord, new BatchProcessor(EventType.SQS), { throwOnFullBatchFailure: false });
+  return (event) =>
+    processPartialResponse(event, deliverRecord, new BatchProcessor(EventType.SQS), { throwOnFullBatchFailure: false });
 }
 
 const laneFromEnv = (): Lane => (process.env.LANE === 'slow' ? 'slow' : 'fast');

@@ -44,7 +44,11 @@ interface Outcome {
 async function createKey(client: SecretsManagerClient, logger: Logger, name: string): Promise<Outcome> {
   try {
     const { ARN } = await client.send(
-      new CreateSecretCommand({ Name: name, SecretString: generateSigningKey().privateKeyPem, Description: 'RSA private key (PKCS#8 PEM) that signs Lago JWT webhook signatures' }),
+      new CreateSecretCommand({
+        Name: name,
+        SecretString: generateSigningKey().privateKeyPem,
+        Description: 'RSA private key (PKCS#8 PEM) that signs Lago JWT webhook signatures',
+      }),
     );
     logger.info({ secret: name }, 'signing key created');
     return { physicalResourceId: name, secretArn: ARN };
@@ -60,7 +64,11 @@ async function describeKey(client: SecretsManagerClient, name: string, physicalR
   return { physicalResourceId, secretArn: ARN };
 }
 
-async function deleteKey(client: SecretsManagerClient, logger: Logger, event: Extract<SigningKeyEvent, { RequestType: 'Delete' }>): Promise<Outcome> {
+async function deleteKey(
+  client: SecretsManagerClient,
+  logger: Logger,
+  event: Extract<SigningKeyEvent, { RequestType: 'Delete' }>,
+): Promise<Outcome> {
   const name = event.ResourceProperties.SecretName;
   // A failed create or an adopted key answers with another physical id: there is no secret of ours to remove then.
   if (event.PhysicalResourceId === name) {
@@ -98,12 +106,18 @@ interface SigningKeyResult {
 }
 
 /** The handler behind `handler`, which lambdaHandler runs under middy with Powertools' middlewares (logger context, tracing). */
-export function createSigningKeyHandler(client: SecretsManagerClient, logger: Logger = createLogger(undefined, 'signing-key')): (event: SigningKeyEvent) => Promise<SigningKeyResult> {
+export function createSigningKeyHandler(
+  client: SecretsManagerClient,
+  logger: Logger = createLogger(undefined, 'signing-key'),
+): (event: SigningKeyEvent) => Promise<SigningKeyResult> {
   return async (event) => {
     logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');
     try {
       const outcome = await apply(client, logger, event);
-      return { PhysicalResourceId: outcome.physicalResourceId, Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {} };
+      return {
+        PhysicalResourceId: outcome.physicalResourceId,
+        Data: outcome.secretArn ? { SecretArn: outcome.secretArn } : {},
+      };
     } catch (error) {
       logger.error({ err: error }, 'signing key request failed');
       throw error;
@@ -111,4 +125,7 @@ export function createSigningKeyHandler(client: SecretsManagerClient, logger: Lo
   };
 }
 
-export const handler = lambdaHandler((runtime) => createSigningKeyHandler(new SecretsManagerClient({}), runtime.logger), 'signing-key');
+export const handler = lambdaHandler(
+  (runtime) => createSigningKeyHandler(new SecretsManagerClient({}), runtime.logger),
+  'signing-key',
+);

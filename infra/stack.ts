@@ -2,7 +2,12 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DELIVERY_DEFAULTS, deliveryConfigFromEnv, deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
+import {
+  DELIVERY_DEFAULTS,
+  deliveryConfigFromEnv,
+  deliveryConfigToEnv,
+  type DeliveryConfig,
+} from '#shared/runtime/config.ts';
 import { type ApiThrottling, DEFAULT_API_THROTTLING, WebhookApi } from './constructs/api.ts';
 import { WebhookTable } from './constructs/data.ts';
 import { WebhookFunctions } from './constructs/functions.ts';
@@ -94,10 +99,19 @@ export class WebhookStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const logRetention = props.logGroupRetention ?? logs.RetentionDays.THREE_MONTHS;
     const secretsPrefix = props.secretsPrefix ?? this.stackName;
-    if (!/^[A-Za-z0-9/_+=.@-]+$/.test(secretsPrefix)) throw new Error(`secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`);
+    if (!/^[A-Za-z0-9/_+=.@-]+$/.test(secretsPrefix))
+      throw new Error(
+        `secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`,
+      );
 
-    this.table = new WebhookTable(this, 'Data', { removalPolicy, deletionProtection: props.deletionProtection ?? false });
-    this.queues = new DeliveryQueues(this, 'Queues', { timeouts: { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }, removalPolicy });
+    this.table = new WebhookTable(this, 'Data', {
+      removalPolicy,
+      deletionProtection: props.deletionProtection ?? false,
+    });
+    this.queues = new DeliveryQueues(this, 'Queues', {
+      timeouts: { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs },
+      removalPolicy,
+    });
     this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
     this.api = new WebhookApi(this, 'Api', { throttling: props.apiThrottling, logRetention, removalPolicy });
     this.functions = new WebhookFunctions(this, 'Functions', {
@@ -111,14 +125,25 @@ export class WebhookStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.api.addRoutes(ROUTES, { api: this.functions.api, admin: this.functions.admin, console: this.functions.console });
+    this.api.addRoutes(ROUTES, {
+      api: this.functions.api,
+      admin: this.functions.admin,
+      console: this.functions.console,
+    });
     const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
-      description: 'Attach to the operator\'s IAM users or roles: calls the /admin/v1 routes of the webhook API',
+      description: "Attach to the operator's IAM users or roles: calls the /admin/v1 routes of the webhook API",
       statements: [this.api.invokeStatement(ROUTES.filter((route) => route.fn === 'admin'))],
     });
     this.observability = new Observability(this, 'Observability', {
       queues: this.queues,
-      functions: { Api: this.functions.api, Admin: this.functions.admin, Sender: this.functions.senders.fast, SlowSender: this.functions.senders.slow, Sweeper: this.functions.sweeper, Console: this.functions.console },
+      functions: {
+        Api: this.functions.api,
+        Admin: this.functions.admin,
+        Sender: this.functions.senders.fast,
+        SlowSender: this.functions.senders.slow,
+        Sweeper: this.functions.sweeper,
+        Console: this.functions.console,
+      },
       senders: this.functions.senders,
       extraLogGroups: { SigningKeyProvider: this.signingKey.handler.logGroup },
       table: { table: this.table.table, indexNames: TABLE.indexes.map((index) => index.name) },
@@ -128,10 +153,22 @@ export class WebhookStack extends Stack {
       removalPolicy,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the API: Lago clients use it as their API URL' });
-    new CfnOutput(this, 'OperatorPolicyArn', { value: operatorPolicy.managedPolicyArn, description: 'IAM policy that lets an operator call the /admin/v1 routes' });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn, description: 'SNS topic the alarms notify' });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName, description: 'CloudWatch dashboard of the deliveries, the queues and the functions' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: 'Base URL of the API: Lago clients use it as their API URL',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: operatorPolicy.managedPolicyArn,
+      description: 'IAM policy that lets an operator call the /admin/v1 routes',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.observability.topic.topicArn,
+      description: 'SNS topic the alarms notify',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.observability.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of the deliveries, the queues and the functions',
+    });
   }
 }
 
@@ -157,13 +194,18 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
     const value = get(key);
     if (value === undefined) return undefined;
     if (Array.isArray(value)) return value.map(String);
-    if (typeof value === 'string') return value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    if (typeof value === 'string')
+      return value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
     return fail(key, 'a comma-separated list', value);
   };
   const number = (key: string): number | undefined => {
     const value = get(key);
     if (value === undefined) return undefined;
-    const parsed = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+    const parsed =
+      typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
     return Number.isFinite(parsed) ? parsed : fail(key, 'a number', value);
   };
   const boolean = (key: string): boolean | undefined => {
@@ -190,11 +232,24 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
     allowHttp: boolean('allowHttp'),
     autoDisableAfterSeconds: number('autoDisableAfterSeconds'),
     alarmEmail: string('alarmEmail'),
-    removalPolicy: removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : removal === 'destroy' ? RemovalPolicy.DESTROY : fail('removalPolicy', 'retain or destroy', removal),
+    removalPolicy:
+      removal === undefined
+        ? undefined
+        : removal === 'retain'
+          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+          : removal === 'destroy'
+            ? RemovalPolicy.DESTROY
+            : fail('removalPolicy', 'retain or destroy', removal),
     deletionProtection: boolean('deletionProtection'),
     senderMaxConcurrency: number('senderMaxConcurrency'),
     slowSenderMaxConcurrency: number('slowSenderMaxConcurrency'),
-    apiThrottling: rateLimit === undefined && burstLimit === undefined ? undefined : { rateLimit: rateLimit ?? DEFAULT_API_THROTTLING.rateLimit, burstLimit: burstLimit ?? DEFAULT_API_THROTTLING.burstLimit },
+    apiThrottling:
+      rateLimit === undefined && burstLimit === undefined
+        ? undefined
+        : {
+            rateLimit: rateLimit ?? DEFAULT_API_THROTTLING.rateLimit,
+            burstLimit: burstLimit ?? DEFAULT_API_THROTTLING.burstLimit,
+          },
     oldestMessageAgeThreshold: minutes('oldestMessageAgeAlarmMinutes'),
     sweepInterval: minutes('sweepIntervalMinutes'),
     secretsPrefix: string('secretsPrefix'),
@@ -203,6 +258,10 @@ export function webhookStackPropsFromContext(get: (key: string) => unknown): Web
         ? undefined
         : Object.values(logs.RetentionDays).includes(logGroupDays)
           ? (logGroupDays as logs.RetentionDays)
-          : fail('logGroupRetentionDays', 'a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)', logGroupDays),
+          : fail(
+              'logGroupRetentionDays',
+              'a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)',
+              logGroupDays,
+            ),
   };
 }

@@ -69,8 +69,16 @@ export class ApiError extends Error {
   readonly details: Record<string, string[]>;
 
   constructor(status: number, body: unknown) {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: string; code?: string; message?: string; error_details?: Record<string, string[]> };
-    const summary = status === 401 ? 'This organization API key was not accepted.' : [b.error ?? `HTTP ${status}`, b.code, b.message].filter(Boolean).join(': ');
+    const b = (typeof body === 'object' && body !== null ? body : {}) as {
+      error?: string;
+      code?: string;
+      message?: string;
+      error_details?: Record<string, string[]>;
+    };
+    const summary =
+      status === 401
+        ? 'This organization API key was not accepted.'
+        : [b.error ?? `HTTP ${status}`, b.code, b.message].filter(Boolean).join(': ');
     super(summary);
     this.status = status;
     this.code = b.code;
@@ -86,7 +94,10 @@ export function createApi(key: string): Api {
     try {
       response = await fetch(path, {
         method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         cache: 'no-store',
       });
@@ -117,7 +128,12 @@ export interface WebhookFilters {
 export const NO_FILTERS: WebhookFilters = { q: '', status: '', type: '', http: '', from: '', to: '' };
 
 /** The query of GET /api/v1/webhooks for one endpoint and the console's filters. */
-export function webhookListQuery(endpointId: string, filters: WebhookFilters, perPage: number, cursor?: string): string {
+export function webhookListQuery(
+  endpointId: string,
+  filters: WebhookFilters,
+  perPage: number,
+  cursor?: string,
+): string {
   const q = new URLSearchParams({ webhook_endpoint_id: endpointId, per_page: String(perPage) });
   if (filters.q) q.set('search_term', filters.q);
   if (filters.status) q.append('statuses[]', filters.status);

@@ -23,7 +23,11 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
       await createApi(candidate)('GET', '/api/v1/webhook_endpoints?per_page=1');
       onSignedIn(candidate);
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? new Error('This organization API key was not accepted. Check the key and try again.') : e);
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? new Error('This organization API key was not accepted. Check the key and try again.')
+          : e,
+      );
       setBusy(false);
     }
   };
@@ -33,7 +37,14 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
       <p>Sign in with your organization's API key to manage its webhook endpoints and deliveries.</p>
       <form onSubmit={submit} noValidate>
         <label for="api-key">Organization API key</label>
-        <input id="api-key" type="password" autocomplete="off" spellcheck={false} value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+        <input
+          id="api-key"
+          type="password"
+          autocomplete="off"
+          spellcheck={false}
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+        />
         <ErrorMessage error={error} />
         <button type="submit" disabled={busy}>
           Sign in
@@ -70,7 +81,13 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{route.endpointId ? <EndpointPage key={route.endpointId} api={api} route={route} /> : <WebhooksPage api={api} />}</main>
+      <main>
+        {route.endpointId ? (
+          <EndpointPage key={route.endpointId} api={api} route={route} />
+        ) : (
+          <WebhooksPage api={api} />
+        )}
+      </main>
     </>
   );
 }

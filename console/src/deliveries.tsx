@@ -1,5 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { webhookListQuery, NO_FILTERS, type Api, type Endpoint, type WebhookFilters, type Webhook, type WebhookDetail } from './api.ts';
+import {
+  webhookListQuery,
+  NO_FILTERS,
+  type Api,
+  type Endpoint,
+  type WebhookFilters,
+  type Webhook,
+  type WebhookDetail,
+} from './api.ts';
 import { go, type Route } from './route.ts';
 import { CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
 
@@ -7,12 +15,29 @@ import { CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './u
 
 const PAGE_SIZE = 20;
 const STATUSES = ['pending', 'retrying', 'succeeded', 'failed'] as const;
-const HTTP_FILTERS = ['2xx', '3xx', '4xx', '5xx', 'timeout', '400', '401', '403', '404', '408', '429', '500', '502', '503', '504'];
+const HTTP_FILTERS = [
+  '2xx',
+  '3xx',
+  '4xx',
+  '5xx',
+  'timeout',
+  '400',
+  '401',
+  '403',
+  '404',
+  '408',
+  '429',
+  '500',
+  '502',
+  '503',
+  '504',
+];
 const settled = (status: string) => status === 'succeeded' || status === 'failed';
 /** How long a panel follows a webhook that is still being delivered: a bounded poll. */
 const FOLLOW = { intervalMs: 1000, polls: 90 };
 
-const httpText = (w: Webhook) => (w.http_status !== null ? String(w.http_status) : w.attempts_count > 0 ? 'timeout or error' : '—');
+const httpText = (w: Webhook) =>
+  w.http_status !== null ? String(w.http_status) : w.attempts_count > 0 ? 'timeout or error' : '—';
 
 function Status({ status }: { status: string }) {
   return <span class={`status s-${status}`}>{status}</span>;
@@ -21,7 +46,11 @@ function Status({ status }: { status: string }) {
 function HealthStrip({ items, error }: { items: Webhook[] | undefined; error: unknown }) {
   const counts = new Map<string, number>();
   for (const w of items ?? []) counts.set(w.status, (counts.get(w.status) ?? 0) + 1);
-  const summary = items?.length ? STATUSES.filter((s) => counts.get(s)).map((s) => `${counts.get(s)} ${s}`).join(', ') : 'No delivery yet';
+  const summary = items?.length
+    ? STATUSES.filter((s) => counts.get(s))
+        .map((s) => `${counts.get(s)} ${s}`)
+        .join(', ')
+    : 'No delivery yet';
   return (
     <section class="card" aria-labelledby="health-title">
       <h2 id="health-title">Recent health</h2>
@@ -32,7 +61,11 @@ function HealthStrip({ items, error }: { items: Webhook[] | undefined; error: un
       {items?.length ? (
         <ol class="strip" aria-label="Last deliveries, oldest first">
           {[...items].reverse().map((w) => (
-            <li key={w.lago_id} class={`s-${w.status}`} title={`${w.status} · ${w.webhook_type} · ${formatTime(w.created_at)}`}>
+            <li
+              key={w.lago_id}
+              class={`s-${w.status}`}
+              title={`${w.status} · ${w.webhook_type} · ${formatTime(w.created_at)}`}
+            >
               <span class="sr-only">{w.status}</span>
             </li>
           ))}
@@ -47,7 +80,8 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
   const { filters } = route;
   const [search, setSearch] = useState(filters.q);
   useEffect(() => setSearch(filters.q), [filters.q]);
-  const set = (change: Partial<WebhookFilters>) => go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
+  const set = (change: Partial<WebhookFilters>) =>
+    go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
   const select = (id: string, label: string, name: keyof WebhookFilters, any: string, options: readonly string[]) => (
     <div class="field">
       <label for={id}>{label}</label>
@@ -72,7 +106,13 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
     >
       <div class="field grow">
         <label for="log-search">Search</label>
-        <input id="log-search" type="search" placeholder="Webhook id or object id" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        <input
+          id="log-search"
+          type="search"
+          placeholder="Webhook id or object id"
+          value={search}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+        />
       </div>
       {select('log-status', 'Status', 'status', 'Any status', STATUSES)}
       {select(
@@ -95,7 +135,11 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
         <button type="submit" class="secondary">
           Apply search
         </button>
-        <button type="button" class="secondary" onClick={() => go({ ...route, webhookId: undefined, filters: { ...NO_FILTERS } })}>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => go({ ...route, webhookId: undefined, filters: { ...NO_FILTERS } })}
+        >
           Clear filters
         </button>
         <button type="button" onClick={onRefresh}>
@@ -120,8 +164,14 @@ function Recover({ api, endpoint }: { api: Api; endpoint: Endpoint }) {
     setError(undefined);
     setResult(undefined);
     try {
-      const r = await api<{ recovered: number; has_more: boolean }>('POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: endpoint.lago_id, from_date: from, to_date: to });
-      setResult(`${r.recovered} failed webhook${r.recovered === 1 ? '' : 's'} queued again.${r.has_more ? ' More remain in this window: click Recover again.' : ''}`);
+      const r = await api<{ recovered: number; has_more: boolean }>('POST', '/api/v1/webhooks/recover', {
+        webhook_endpoint_id: endpoint.lago_id,
+        from_date: from,
+        to_date: to,
+      });
+      setResult(
+        `${r.recovered} failed webhook${r.recovered === 1 ? '' : 's'} queued again.${r.has_more ? ' More remain in this window: click Recover again.' : ''}`,
+      );
     } catch (e) {
       setError(e);
     }
@@ -130,7 +180,9 @@ function Recover({ api, endpoint }: { api: Api; endpoint: Endpoint }) {
   return (
     <section class="card" aria-labelledby="recover-title">
       <h2 id="recover-title">Recover failed webhooks</h2>
-      <p class="hint">After an outage, send again every failed webhook of this endpoint created in a window (at most 14 days).</p>
+      <p class="hint">
+        After an outage, send again every failed webhook of this endpoint created in a window (at most 14 days).
+      </p>
       <form class="toolbar" onSubmit={submit}>
         <div class="field">
           <label for="recover-from">Recover from</label>
@@ -152,7 +204,17 @@ function Recover({ api, endpoint }: { api: Api; endpoint: Endpoint }) {
   );
 }
 
-function DetailPanel({ api, id, onClose, onChange }: { api: Api; id: string; onClose: () => void; onChange: (webhook: Webhook) => void }) {
+function DetailPanel({
+  api,
+  id,
+  onClose,
+  onChange,
+}: {
+  api: Api;
+  id: string;
+  onClose: () => void;
+  onChange: (webhook: Webhook) => void;
+}) {
   const [webhook, setWebhook] = useState<WebhookDetail>();
   const [error, setError] = useState<unknown>();
   const [retryError, setRetryError] = useState<unknown>();
@@ -205,7 +267,8 @@ function DetailPanel({ api, id, onClose, onChange }: { api: Api; id: string; onC
             </dd>
             <dt>Status</dt>
             <dd>
-              <Status status={webhook.status} /> {following ? <span class="hint">(following until it settles)</span> : null}
+              <Status status={webhook.status} />{' '}
+              {following ? <span class="hint">(following until it settles)</span> : null}
             </dd>
             {webhook.test ? (
               <>
@@ -329,13 +392,10 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
   }, [api, endpoint.lago_id, filterKey, tick]);
 
   useEffect(() => {
-    api<Page>('GET', webhookListQuery(endpoint.lago_id, NO_FILTERS, 100)).then(
-      (r) => {
-        setRecent(r.webhooks);
-        setRecentError(undefined);
-      },
-      setRecentError,
-    );
+    api<Page>('GET', webhookListQuery(endpoint.lago_id, NO_FILTERS, 100)).then((r) => {
+      setRecent(r.webhooks);
+      setRecentError(undefined);
+    }, setRecentError);
   }, [api, endpoint.lago_id, tick]);
 
   const more = async () => {
@@ -351,7 +411,8 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
     setLoading(false);
   };
   const open = (id: string | undefined) => go({ ...route, webhookId: id });
-  const changed = (webhook: Webhook) => setItems((list) => list?.map((w) => (w.lago_id === webhook.lago_id ? { ...w, ...webhook } : w)));
+  const changed = (webhook: Webhook) =>
+    setItems((list) => list?.map((w) => (w.lago_id === webhook.lago_id ? { ...w, ...webhook } : w)));
 
   return (
     <>
@@ -361,7 +422,11 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
         <Toolbar api={api} route={route} onRefresh={() => setTick((n) => n + 1)} />
         <ErrorMessage error={error} />
         <p class="hint" role="status">
-          {loading ? 'Loading…' : items ? `${items.length} webhook${items.length === 1 ? '' : 's'} shown${cursor ? ', more available' : ''}` : ''}
+          {loading
+            ? 'Loading…'
+            : items
+              ? `${items.length} webhook${items.length === 1 ? '' : 's'} shown${cursor ? ', more available' : ''}`
+              : ''}
         </p>
         {items?.length ? (
           <ul class="deliveries" aria-label="Webhooks, newest first">
@@ -392,7 +457,15 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
         ) : null}
       </section>
       <Recover api={api} endpoint={endpoint} />
-      {route.webhookId ? <DetailPanel key={route.webhookId} api={api} id={route.webhookId} onClose={() => open(undefined)} onChange={changed} /> : null}
+      {route.webhookId ? (
+        <DetailPanel
+          key={route.webhookId}
+          api={api}
+          id={route.webhookId}
+          onClose={() => open(undefined)}
+          onChange={changed}
+        />
+      ) : null}
     </>
   );
 }

@@ -58,7 +58,11 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
     setError(undefined);
     setSent(undefined);
     try {
-      const r = await api<{ webhook: Webhook }>('POST', `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}/test`, { webhook_type: type });
+      const r = await api<{ webhook: Webhook }>(
+        'POST',
+        `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}/test`,
+        { webhook_type: type },
+      );
       setSent(r.webhook);
     } catch (e) {
       setError(e);
@@ -72,7 +76,10 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
   return (
     <Dialog title="Send a test event" onClose={onClose}>
       <form class="test-event" onSubmit={send}>
-        <p class="hint">Sends a signed example of the type to this endpoint only, whatever events it listens to. It is logged like any webhook, marked as a test.</p>
+        <p class="hint">
+          Sends a signed example of the type to this endpoint only, whatever events it listens to. It is logged like any
+          webhook, marked as a test.
+        </p>
         <label for="test-type">Event type to send</label>
         <select id="test-type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
           {categories.map(([category, keys]) => (
@@ -87,7 +94,9 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
         </select>
         <ErrorMessage error={catalogError} />
         <ErrorMessage error={error} />
-        <p role="status">{sent ? `Test event ${sent.webhook_type} sent: webhook ${sent.lago_id} is ${sent.status}.` : ''}</p>
+        <p role="status">
+          {sent ? `Test event ${sent.webhook_type} sent: webhook ${sent.lago_id} is ${sent.status}.` : ''}
+        </p>
         <div class="actions">
           {sent ? (
             <button type="button" class="secondary" onClick={() => open(sent)}>
@@ -111,7 +120,10 @@ export function EndpointPage({ api, route }: { api: Api; route: Route }) {
   useEffect(() => {
     api<{ webhook_endpoint: Endpoint }>('GET', `/api/v1/webhook_endpoints/${encodeURIComponent(id)}`).then(
       (r) => setEndpoint(r.webhook_endpoint),
-      (e: unknown) => setError(isNotFound(e) ? new Error('This webhook endpoint does not exist, or it belongs to another organization.') : e),
+      (e: unknown) =>
+        setError(
+          isNotFound(e) ? new Error('This webhook endpoint does not exist, or it belongs to another organization.') : e,
+        ),
     );
   }, [api, id]);
   const select = (tab: Route['tab']) => go({ endpointId: id, tab, filters: route.filters });
@@ -136,7 +148,12 @@ export function EndpointPage({ api, route }: { api: Api; route: Route }) {
               <button type="button" class="secondary" onClick={() => setTesting(true)}>
                 Send test event
               </button>
-              <EndpointActions api={api} endpoint={endpoint} onChanged={setEndpoint} onDeleted={() => go({ tab: 'overview', filters: route.filters })} />
+              <EndpointActions
+                api={api}
+                endpoint={endpoint}
+                onChanged={setEndpoint}
+                onDeleted={() => go({ tab: 'overview', filters: route.filters })}
+              />
             </span>
           </div>
           {testing ? <SendTestEvent api={api} endpoint={endpoint} onClose={() => setTesting(false)} /> : null}
@@ -157,7 +174,11 @@ export function EndpointPage({ api, route }: { api: Api; route: Route }) {
             ))}
           </div>
           <div role="tabpanel" id={`panel-${route.tab}`} aria-labelledby={`tab-${route.tab}`}>
-            {route.tab === 'overview' ? <Overview endpoint={endpoint} /> : <Deliveries api={api} endpoint={endpoint} route={route} />}
+            {route.tab === 'overview' ? (
+              <Overview endpoint={endpoint} />
+            ) : (
+              <Deliveries api={api} endpoint={endpoint} route={route} />
+            )}
           </div>
         </>
       ) : null}

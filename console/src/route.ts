@@ -21,7 +21,12 @@ function parseRoute(hash: string): Route {
   const match = /^\/endpoints\/([^/]+)(\/deliveries)?$/.exec(path);
   if (!match) return { tab: 'overview', filters };
   const webhookId = params.get('webhook') ?? undefined;
-  return { endpointId: decodeURIComponent(match[1]!), tab: match[2] ? 'deliveries' : 'overview', filters, ...(webhookId ? { webhookId } : {}) };
+  return {
+    endpointId: decodeURIComponent(match[1]!),
+    tab: match[2] ? 'deliveries' : 'overview',
+    filters,
+    ...(webhookId ? { webhookId } : {}),
+  };
 }
 
 function routeHash(route: Route): string {

@@ -7,7 +7,8 @@ import { ApiError, type Api, type EventType } from './api.ts';
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Times in UTC, to the second, as the API returns them: the same reading for everyone on a team. */
-export const formatTime = (iso: string | null | undefined): string => (iso ? `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC` : '—');
+export const formatTime = (iso: string | null | undefined): string =>
+  iso ? `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC` : '—';
 
 export function ErrorMessage({ error }: { error: unknown }) {
   if (!error) return null;
@@ -25,9 +26,9 @@ export function CopyButton({ text }: { text: string }) {
     Promise.resolve()
       .then(() => navigator.clipboard.writeText(text))
       .then(
-      () => setState('copied'),
-      () => setState('failed'),
-    );
+        () => setState('copied'),
+        () => setState('failed'),
+      );
   return (
     <span class="copy">
       <button type="button" class="secondary" onClick={copy}>
@@ -41,7 +42,19 @@ export function CopyButton({ text }: { text: string }) {
 }
 
 /** A modal dialog (the browser's own: focus stays inside, Escape closes it). */
-export function Dialog({ title, onClose, children, wide = false, panel = false }: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean; panel?: boolean }) {
+export function Dialog({
+  title,
+  onClose,
+  children,
+  wide = false,
+  panel = false,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  wide?: boolean;
+  panel?: boolean;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -49,7 +62,12 @@ export function Dialog({ title, onClose, children, wide = false, panel = false }
     if (dialog && !dialog.open) dialog.showModal();
   }, []);
   return (
-    <dialog ref={ref} aria-labelledby={titleId} class={`${wide ? 'wide' : ''} ${panel ? 'panel' : ''}`} onClose={onClose}>
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      class={`${wide ? 'wide' : ''} ${panel ? 'panel' : ''}`}
+      onClose={onClose}
+    >
       <header class="dialog-head">
         <h2 id={titleId}>{title}</h2>
         <button type="button" class="secondary" onClick={onClose}>
@@ -61,7 +79,19 @@ export function Dialog({ title, onClose, children, wide = false, panel = false }
   );
 }
 
-export function ConfirmDialog({ title, message, confirm, onConfirm, onClose }: { title: string; message: string; confirm: string; onConfirm: () => Promise<void>; onClose: () => void }) {
+export function ConfirmDialog({
+  title,
+  message,
+  confirm,
+  onConfirm,
+  onClose,
+}: {
+  title: string;
+  message: string;
+  confirm: string;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const run = async () => {
@@ -96,7 +126,9 @@ export function useEventTypes(api: Api): { types: EventType[]; error: unknown } 
   const [types, setTypes] = useState<EventType[]>([]);
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    catalog ??= api<{ webhook_event_types: EventType[] }>('GET', '/api/v1/webhook_event_types').then((r) => r.webhook_event_types);
+    catalog ??= api<{ webhook_event_types: EventType[] }>('GET', '/api/v1/webhook_event_types').then(
+      (r) => r.webhook_event_types,
+    );
     catalog.then(setTypes, (e: unknown) => {
       catalog = undefined;
       setError(e);

@@ -5,7 +5,9 @@ import { ConfirmDialog, CopyButton, Dialog, ErrorMessage, formatTime, useEventTy
 /** Lago's Developers › Webhooks: the endpoints, the HMAC token and the JWT public key. */
 
 export const listening = (endpoint: Endpoint) =>
-  endpoint.event_types === null ? 'Listening to all events' : `Listening to ${endpoint.event_types.length} event${endpoint.event_types.length === 1 ? '' : 's'}`;
+  endpoint.event_types === null
+    ? 'Listening to all events'
+    : `Listening to ${endpoint.event_types.length} event${endpoint.event_types.length === 1 ? '' : 's'}`;
 
 const CODES: Record<string, string> = {
   url_is_invalid: 'Enter a valid http(s) URL.',
@@ -25,7 +27,17 @@ function FieldError({ id, codes }: { id: string; codes: string[] | undefined }) 
   );
 }
 
-function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?: Endpoint; onSaved: (endpoint: Endpoint) => void; onClose: () => void }) {
+function EndpointForm({
+  api,
+  endpoint,
+  onSaved,
+  onClose,
+}: {
+  api: Api;
+  endpoint?: Endpoint;
+  onSaved: (endpoint: Endpoint) => void;
+  onClose: () => void;
+}) {
   const { types, error: catalogError } = useEventTypes(api);
   const [url, setUrl] = useState(endpoint?.webhook_url ?? '');
   const [name, setName] = useState(endpoint?.name ?? '');
@@ -59,10 +71,21 @@ function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?
     setBusy(true);
     setErrors({});
     setFailure(undefined);
-    const body = { webhook_endpoint: { webhook_url: url.trim(), name: name.trim() || null, signature_algo: algo, event_types: all ? null : [...selected] } };
+    const body = {
+      webhook_endpoint: {
+        webhook_url: url.trim(),
+        name: name.trim() || null,
+        signature_algo: algo,
+        event_types: all ? null : [...selected],
+      },
+    };
     try {
       const saved = endpoint
-        ? await api<{ webhook_endpoint: Endpoint }>('PUT', `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}`, body)
+        ? await api<{ webhook_endpoint: Endpoint }>(
+            'PUT',
+            `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}`,
+            body,
+          )
         : await api<{ webhook_endpoint: Endpoint }>('POST', '/api/v1/webhook_endpoints', body);
       onSaved(saved.webhook_endpoint);
     } catch (e) {
@@ -72,7 +95,8 @@ function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?
     }
   };
 
-  const described = (field: string) => (errors[field]?.length ? { 'aria-describedby': `${field}-error`, 'aria-invalid': true } : {});
+  const described = (field: string) =>
+    errors[field]?.length ? { 'aria-describedby': `${field}-error`, 'aria-invalid': true } : {};
   return (
     <Dialog title={endpoint ? 'Edit webhook' : 'Add a webhook'} onClose={onClose} wide>
       <form class="endpoint-form" onSubmit={submit} noValidate>
@@ -83,29 +107,51 @@ function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?
         ) : null}
         <ErrorMessage error={failure} />
         <label for="webhook-url">Webhook URL</label>
-        <input id="webhook-url" type="url" placeholder="https://example.com/webhooks" value={url} onInput={(e) => {
+        <input
+          id="webhook-url"
+          type="url"
+          placeholder="https://example.com/webhooks"
+          value={url}
+          onInput={(e) => {
             setUrl(e.currentTarget.value);
             // A corrected URL no longer carries the server's complaint about the old one.
             setErrors(({ webhook_url: _, ...rest }) => rest);
-          }} {...described('webhook_url')} />
+          }}
+          {...described('webhook_url')}
+        />
         <FieldError id="webhook_url-error" codes={errors.webhook_url} />
         <label for="webhook-name">Name</label>
-        <input id="webhook-name" type="text" value={name} onInput={(e) => setName(e.currentTarget.value)} {...described('name')} />
+        <input
+          id="webhook-name"
+          type="text"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          {...described('name')}
+        />
         <FieldError id="name-error" codes={errors.name} />
         <fieldset {...described('signature_algo')}>
           <legend>Signature</legend>
           <label class="inline">
-            <input type="radio" name="signature" value="hmac" checked={algo === 'hmac'} onChange={() => setAlgo('hmac')} /> HMAC
+            <input
+              type="radio"
+              name="signature"
+              value="hmac"
+              checked={algo === 'hmac'}
+              onChange={() => setAlgo('hmac')}
+            />{' '}
+            HMAC
           </label>
           <label class="inline">
-            <input type="radio" name="signature" value="jwt" checked={algo === 'jwt'} onChange={() => setAlgo('jwt')} /> JWT
+            <input type="radio" name="signature" value="jwt" checked={algo === 'jwt'} onChange={() => setAlgo('jwt')} />{' '}
+            JWT
           </label>
           <FieldError id="signature_algo-error" codes={errors.signature_algo} />
         </fieldset>
         <fieldset class="events" {...described('event_types')}>
           <legend>Events</legend>
           <label class="inline">
-            <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> Listen to all events
+            <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> Listen to all
+            events
           </label>
           <FieldError id="event_types-error" codes={errors.event_types} />
           {all ? (
@@ -114,7 +160,12 @@ function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?
             <>
               <div class="search-events">
                 <label for="event-search">Search events</label>
-                <input id="event-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+                <input
+                  id="event-search"
+                  type="search"
+                  value={search}
+                  onInput={(e) => setSearch(e.currentTarget.value)}
+                />
               </div>
               <p class="hint" role="status">
                 {selected.size} selected
@@ -126,7 +177,11 @@ function EndpointForm({ api, endpoint, onSaved, onClose }: { api: Api; endpoint?
                     <legend>{category.replaceAll('_', ' ')}</legend>
                     {list.map((type) => (
                       <label class="event" key={type.key}>
-                        <input type="checkbox" checked={selected.has(type.key)} onChange={(e) => toggle(type.key, e.currentTarget.checked)} />
+                        <input
+                          type="checkbox"
+                          checked={selected.has(type.key)}
+                          onChange={(e) => toggle(type.key, e.currentTarget.checked)}
+                        />
                         <span>
                           <code>{type.key}</code>
                           <span class="hint">{type.description}</span>
@@ -187,7 +242,8 @@ function HmacToken({ api }: { api: Api }) {
       {rotated ? <p role="status">New token created. X-Lago-Signature now uses it.</p> : null}
       {key?.previous_expires_at ? (
         <p class="hint" data-testid="previous-expiry">
-          The previous token still signs the webhook-signature header until {formatTime(key.previous_expires_at)}: move receivers to the new token before then.
+          The previous token still signs the webhook-signature header until {formatTime(key.previous_expires_at)}: move
+          receivers to the new token before then.
         </p>
       ) : null}
       {rotating ? (
@@ -214,12 +270,17 @@ function JwtPublicKey({ api }: { api: Api }) {
   const [key, setKey] = useState<string>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
-    api<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key').then((r) => setKey(r.webhook.public_key), setError);
+    api<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key').then(
+      (r) => setKey(r.webhook.public_key),
+      setError,
+    );
   }, [api]);
   return (
     <section class="card" aria-labelledby="jwt-title">
       <h2 id="jwt-title">JWT public key</h2>
-      <p class="hint">Receivers of JWT-signed webhooks verify the X-Lago-Signature token with this key (base64 of the PEM).</p>
+      <p class="hint">
+        Receivers of JWT-signed webhooks verify the X-Lago-Signature token with this key (base64 of the PEM).
+      </p>
       <ErrorMessage error={error} />
       {key ? (
         <>
@@ -234,7 +295,17 @@ function JwtPublicKey({ api }: { api: Api }) {
 }
 
 /** Edit and delete, shared by the list and the endpoint page. */
-export function EndpointActions({ api, endpoint, onChanged, onDeleted }: { api: Api; endpoint: Endpoint; onChanged: (endpoint: Endpoint) => void; onDeleted: () => void }) {
+export function EndpointActions({
+  api,
+  endpoint,
+  onChanged,
+  onDeleted,
+}: {
+  api: Api;
+  endpoint: Endpoint;
+  onChanged: (endpoint: Endpoint) => void;
+  onDeleted: () => void;
+}) {
   const [dialog, setDialog] = useState<'edit' | 'delete' | null>(null);
   const label = endpoint.name || endpoint.webhook_url;
   return (
@@ -299,7 +370,9 @@ export function WebhooksPage({ api }: { api: Api }) {
           </button>
         </div>
         <ErrorMessage error={error} />
-        {endpoints && endpoints.length === 0 ? <p class="hint">No webhook yet. Add one to receive Lago's events.</p> : null}
+        {endpoints && endpoints.length === 0 ? (
+          <p class="hint">No webhook yet. Add one to receive Lago's events.</p>
+        ) : null}
         {endpoints?.length ? (
           <ul class="endpoints">
             {endpoints.map((endpoint) => (
@@ -311,7 +384,12 @@ export function WebhooksPage({ api }: { api: Api }) {
                     {listening(endpoint)} · {endpoint.signature_algo.toUpperCase()}
                   </span>
                 </a>
-                <EndpointActions api={api} endpoint={endpoint} onChanged={() => void load()} onDeleted={() => void load()} />
+                <EndpointActions
+                  api={api}
+                  endpoint={endpoint}
+                  onChanged={() => void load()}
+                  onDeleted={() => void load()}
+                />
               </li>
             ))}
           </ul>

@@ -47,9 +47,11 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 
 /** Why a route without an API Gateway authorizer is fine, for cdk-nag. */
 const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'> | 'public', string> = {
-  api: 'Organization routes are authenticated by the api function (Bearer API key, stored hashed, compared in constant time) so that a refusal keeps Lago\'s 401 error shape.',
-  public: 'The OpenAPI document route serves a public description of the API (no data, no secret), generated from the route table; every other /api route checks the API key.',
-  console: 'The console route serves only the public static files of the web console (no data, no secret); the console then calls the /api/v1 routes with the organization\'s API key.',
+  api: "Organization routes are authenticated by the api function (Bearer API key, stored hashed, compared in constant time) so that a refusal keeps Lago's 401 error shape.",
+  public:
+    'The OpenAPI document route serves a public description of the API (no data, no secret), generated from the route table; every other /api route checks the API key.',
+  console:
+    "The console route serves only the public static files of the web console (no data, no secret); the console then calls the /api/v1 routes with the organization's API key.",
 };
 
 /**
@@ -63,7 +65,10 @@ export class WebhookApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookApiProps = {}) {
     super(scope, id);
-    this.httpApi = new HttpApi(this, 'HttpApi', { description: 'Lago-compatible webhooks: /api/v1 for organizations, /admin/v1 for the operator', createDefaultStage: false });
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Lago-compatible webhooks: /api/v1 for organizations, /admin/v1 for the operator',
+      createDefaultStage: false,
+    });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
@@ -91,7 +96,11 @@ export class WebhookApi extends Construct {
     };
     const iamAuthorizer = new HttpIamAuthorizer();
     // Anything no route matches reaches the api function, which answers Lago's 404 shape.
-    const fallback = new HttpRoute(this, 'DefaultRoute', { httpApi: this.httpApi, routeKey: HttpRouteKey.DEFAULT, integration: integrations.api });
+    const fallback = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.httpApi,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrations.api,
+    });
     Validations.of(fallback).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason: 'The catch-all route only answers a Lago-shaped 404 from the api function; it reads and changes nothing.',
@@ -104,12 +113,19 @@ export class WebhookApi extends Construct {
         integration: integrations[route.fn],
         authorizer: operator ? iamAuthorizer : undefined,
       });
-      if (route.fn !== 'admin' && created) Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: PUBLIC_ROUTE_REASONS[route.public ? 'public' : route.fn] });
+      if (route.fn !== 'admin' && created)
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: PUBLIC_ROUTE_REASONS[route.public ? 'public' : route.fn],
+        });
     }
   }
 
   /** Allows calling exactly these routes (SigV4), e.g. for the operator's IAM users and roles. */
   invokeStatement(routes: readonly RouteDefinition[]): iam.PolicyStatement {
-    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: routes.map((route) => this.httpApi.arnForExecuteApi(route.method, route.path, '$default')) });
+    return new iam.PolicyStatement({
+      actions: ['execute-api:Invoke'],
+      resources: routes.map((route) => this.httpApi.arnForExecuteApi(route.method, route.path, '$default')),
+    });
   }
 }

@@ -21,7 +21,15 @@ export type TableAccess = 'RO' | 'RW';
 /** Exactly what the DynamoDB store calls (transactions need the actions of their items), nothing else. */
 const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   RO: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-  RW: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  RW: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+  ],
 };
 
 /** The one table (organizations, endpoints, webhooks), built from TABLE (shared/adapters/dynamodb/table.ts) like the local one. */
@@ -59,9 +67,14 @@ export class WebhookTable extends Construct {
 
   /** Item actions on the table and queries on each named index: no `index/*` wildcard. */
   grant(grantee: iam.IGrantable, access: TableAccess): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: TABLE_ACTIONS[access], resources: [this.table.tableArn] }));
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: TABLE.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`) }),
+      new iam.PolicyStatement({ actions: TABLE_ACTIONS[access], resources: [this.table.tableArn] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: TABLE.indexes.map((index) => `${this.table.tableArn}/index/${index.name}`),
+      }),
     );
   }
 }

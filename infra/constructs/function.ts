@@ -53,13 +53,17 @@ export class WebhookFunction extends NodejsFunction {
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     // Made before the function (nothing can be its child before super()), so they sit beside it as <id>Role and <id>Logs.
-    const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `Runs the ${props.handler} function` });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${props.handler} function`,
+    });
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     logGroup.grantWrite(role);
-    if (props.handler === 'console' && !existsSync(`${CONSOLE_DIST}/index.html`)) throw new Error('the web console is not built: run `npm run build:console` before synthesizing');
+    if (props.handler === 'console' && !existsSync(`${CONSOLE_DIST}/index.html`))
+      throw new Error('the web console is not built: run `npm run build:console` before synthesizing');
     super(scope, id, {
       entry: `${ROOT}functions/${props.handler}.ts`,
       handler: 'handler',
@@ -74,7 +78,11 @@ export class WebhookFunction extends NodejsFunction {
       role,
       logGroup,
       // STACK_NAME is the Stack dimension of the function's EMF metrics, which the alarms and the dashboard read.
-      environment: { NODE_OPTIONS: '--enable-source-maps', STACK_NAME: Stack.of(scope).stackName, ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        STACK_NAME: Stack.of(scope).stackName,
+        ...props.environment,
+      },
       projectRoot: ROOT,
       depsLockFilePath: `${ROOT}package-lock.json`,
       bundling: {
@@ -90,7 +98,8 @@ export class WebhookFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
-        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
         ...(props.handler === 'console' ? { commandHooks: consoleAssets } : {}),
       },
     });
@@ -115,7 +124,10 @@ export class WebhookFunction extends NodejsFunction {
   allow(actions: string[], resources: string[], wildcard?: { finding: string; reason: string }): this {
     this.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     if (wildcard) {
-      Validations.of(this.executionRole).acknowledge({ id: `AwsSolutions-IAM5[${wildcard.finding}]`, reason: wildcard.reason });
+      Validations.of(this.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[${wildcard.finding}]`,
+        reason: wildcard.reason,
+      });
     }
     return this;
   }

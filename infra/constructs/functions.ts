@@ -55,10 +55,16 @@ export class WebhookFunctions extends Construct {
     // their id: only a wildcard covers them. They are read once, sealed into the organization and
     // deleted (shared/domain/organizations/tokens.ts). "-??????" is the random suffix Secrets Manager adds.
     const tokenNames = `${hmacSecretName(props.secretsPrefix, '*')}-??????`;
-    const organizationTokens = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: tokenNames, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const organizationTokens = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: tokenNames,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const tokensWildcard = {
       finding: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${tokenNames}`,
-      reason: 'Older organizations\' HMAC token secrets, one per organization id, read once and deleted when their token moves into the organization; the wildcard spans only the tokens under this deployment\'s prefix.',
+      reason:
+        "Older organizations' HMAC token secrets, one per organization id, read once and deleted when their token moves into the organization; the wildcard spans only the tokens under this deployment's prefix.",
     };
     const common = {
       logRetention: props.logRetention,
@@ -75,22 +81,45 @@ export class WebhookFunctions extends Construct {
     };
 
     // API Gateway gives up on an integration after 30 s.
-    this.api = new WebhookFunction(this, 'Api', { ...common, handler: 'api', description: 'Organization API: webhook endpoints, signing keys, webhook logs', timeout: Duration.seconds(29) })
+    this.api = new WebhookFunction(this, 'Api', {
+      ...common,
+      handler: 'api',
+      description: 'Organization API: webhook endpoints, signing keys, webhook logs',
+      timeout: Duration.seconds(29),
+    })
       .bindTable(table, 'RW')
       .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
       // Retry and recover put webhooks back on a delivery lane.
       .allow(['sqs:SendMessage'], lanes);
 
-    this.admin = new WebhookFunction(this, 'Admin', { ...common, handler: 'admin', description: 'Operator API: organizations, publishing, dead-letter redrive', timeout: Duration.seconds(29) })
+    this.admin = new WebhookFunction(this, 'Admin', {
+      ...common,
+      handler: 'admin',
+      description: 'Operator API: organizations, publishing, dead-letter redrive',
+      timeout: Duration.seconds(29),
+    })
       .bindTable(table, 'RW')
       .allow(['sqs:SendMessage'], lanes)
       // Status peeks at the dead letters; a message move task needs these on its source queue, and SendMessage on its destination.
-      .allow(['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], [deadLetters]);
+      .allow(
+        [
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:StartMessageMoveTask',
+          'sqs:ListMessageMoveTasks',
+        ],
+        [deadLetters],
+      );
 
     const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
     // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
-    const defaultEventBus = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' });
+    const defaultEventBus = Stack.of(this).formatArn({
+      service: 'events',
+      resource: 'event-bus',
+      resourceName: 'default',
+    });
     const sender = (id: string, lane: Lane) => {
       const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
       const fn = new WebhookFunction(this, id, {
@@ -108,16 +137,33 @@ export class WebhookFunctions extends Construct {
         // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
         .allow(['sqs:SendMessage'], [...lanes, deadLetters])
         .allow(['events:PutEvents'], [defaultEventBus]);
-      fn.addEventSource(new SqsEventSource(queues.lanes[lane], { batchSize: LANE_MAPPINGS[lane].batchSize, reportBatchItemFailures: true, maxConcurrency }));
+      fn.addEventSource(
+        new SqsEventSource(queues.lanes[lane], {
+          batchSize: LANE_MAPPINGS[lane].batchSize,
+          reportBatchItemFailures: true,
+          maxConcurrency,
+        }),
+      );
       return fn;
     };
     this.senders = { fast: sender('Sender', 'fast'), slow: sender('SlowSender', 'slow') };
 
-    this.sweeper = new WebhookFunction(this, 'Sweeper', { ...common, handler: 'sweeper', description: 'Re-enqueues or fails webhooks whose message was lost', timeout: Duration.minutes(2) })
+    this.sweeper = new WebhookFunction(this, 'Sweeper', {
+      ...common,
+      handler: 'sweeper',
+      description: 'Re-enqueues or fails webhooks whose message was lost',
+      timeout: Duration.minutes(2),
+    })
       .bindTable(table, 'RW')
       .allow(['sqs:SendMessage'], lanes);
     // Static files only: no table, queue or secret.
-    this.console = new WebhookFunction(this, 'Console', { logRetention: common.logRetention, removalPolicy: common.removalPolicy, handler: 'console', description: 'Serves the web console\'s static assets', memorySize: 256 });
+    this.console = new WebhookFunction(this, 'Console', {
+      logRetention: common.logRetention,
+      removalPolicy: common.removalPolicy,
+      handler: 'console',
+      description: "Serves the web console's static assets",
+      memorySize: 256,
+    });
 
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',

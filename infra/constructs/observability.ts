@@ -77,9 +77,17 @@ export class Observability extends Construct {
     });
     // CloudWatch must use the topic's key to publish, which only a customer managed key can grant.
     key.addToResourcePolicy(
-      new iam.PolicyStatement({ principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
     );
-    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Lago webhooks alarms', masterKey: key, enforceSSL: true });
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Lago webhooks alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
     // The topic has a policy of its own (enforceSSL), so CloudWatch needs a statement in it; only this account's alarms may publish.
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -88,7 +96,14 @@ export class Observability extends Construct {
         resources: [this.topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
         },
       }),
     );
@@ -96,11 +111,20 @@ export class Observability extends Construct {
 
     /** A metric the functions write as EMF (shared/runtime/metrics.ts), with this stack's Stack dimension. */
     const emf = (name: MetricName, statistic = 'Sum') =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: FIVE_MINUTES, dimensionsMap: { [STACK_DIMENSION]: stack.stackName } });
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        statistic,
+        period: FIVE_MINUTES,
+        dimensionsMap: { [STACK_DIMENSION]: stack.stackName },
+      });
 
     // Error-level log lines of every function, one metric per stack.
     this.errorLogNamespace = `${METRICS_NAMESPACE}/${stack.stackName}`;
-    const logGroups: [string, logs.ILogGroup][] = [...Object.entries(props.functions).map(([name, fn]): [string, logs.ILogGroup] => [name, fn.logGroup]), ...Object.entries(props.extraLogGroups ?? {})];
+    const logGroups: [string, logs.ILogGroup][] = [
+      ...Object.entries(props.functions).map(([name, fn]): [string, logs.ILogGroup] => [name, fn.logGroup]),
+      ...Object.entries(props.extraLogGroups ?? {}),
+    ];
     for (const [name, logGroup] of logGroups) {
       new logs.MetricFilter(this, `${name}ErrorLogs`, {
         logGroup,
@@ -110,34 +134,69 @@ export class Observability extends Construct {
         metricValue: '1',
       });
     }
-    const errorLogLines = new cloudwatch.Metric({ namespace: this.errorLogNamespace, metricName: ERROR_LOG_METRIC, statistic: 'Sum', period: FIVE_MINUTES });
+    const errorLogLines = new cloudwatch.Metric({
+      namespace: this.errorLogNamespace,
+      metricName: ERROR_LOG_METRIC,
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
 
     // Alarms take the metrics as they are; the dashboard adds labels.
     const poison = emf('PoisonMessages');
     const exhausted = emf('WebhooksExhausted');
-    const fastOldestAge = lanes.fast.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) });
-    const inFlight = (lane: Lane) => lanes[lane].metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
+    const fastOldestAge = lanes.fast.metricApproximateAgeOfOldestMessage({
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+    });
+    const inFlight = (lane: Lane) =>
+      lanes[lane].metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
     const apiMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, statistic, period: FIVE_MINUTES, dimensionsMap: { ApiId: props.api.httpApi.apiId, Stage: props.api.stageName } });
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        statistic,
+        period: FIVE_MINUTES,
+        dimensionsMap: { ApiId: props.api.httpApi.apiId, Stage: props.api.stageName },
+      });
     const api5xx = apiMetric('5xx', 'Sum');
     const apiLatency = apiMetric('Latency', 'p99');
     const tableName = props.table.table.tableName;
     // Math ids are unique per table or index, since the dashboard charts them side by side.
     const dynamoThrottles = (label: string, index?: string) => {
       const prefix = index ?? 'table';
-      const dimensionsMap: Record<string, string> = index === undefined ? { TableName: tableName } : { TableName: tableName, GlobalSecondaryIndexName: index };
-      const metric = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, statistic: 'Sum', period: FIVE_MINUTES, dimensionsMap });
+      const dimensionsMap: Record<string, string> =
+        index === undefined ? { TableName: tableName } : { TableName: tableName, GlobalSecondaryIndexName: index };
+      const metric = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName,
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+          dimensionsMap,
+        });
       return new cloudwatch.MathExpression({
         expression: `${prefix}Reads + ${prefix}Writes`,
-        usingMetrics: { [`${prefix}Reads`]: metric('ReadThrottleEvents'), [`${prefix}Writes`]: metric('WriteThrottleEvents') },
+        usingMetrics: {
+          [`${prefix}Reads`]: metric('ReadThrottleEvents'),
+          [`${prefix}Writes`]: metric('WriteThrottleEvents'),
+        },
         period: FIVE_MINUTES,
         label,
       });
     };
-    const throttleTargets: [string, string | undefined][] = [['Table', undefined], ...props.table.indexNames.map((index): [string, string] => [`Index${index[0]!.toUpperCase()}${index.slice(1)}`, index])];
+    const throttleTargets: [string, string | undefined][] = [
+      ['Table', undefined],
+      ...props.table.indexNames.map((index): [string, string] => [
+        `Index${index[0]!.toUpperCase()}${index.slice(1)}`,
+        index,
+      ]),
+    ];
     const senderThrottles = new cloudwatch.MathExpression({
       expression: 'fast + slow',
-      usingMetrics: { fast: props.senders.fast.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }), slow: props.senders.slow.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }) },
+      usingMetrics: {
+        fast: props.senders.fast.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+        slow: props.senders.slow.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+      },
       period: FIVE_MINUTES,
       label: 'Sender throttles',
     });
@@ -145,7 +204,7 @@ export class Observability extends Construct {
 
     this.alarm(
       'DeadLetterArrivals',
-      'Poison messages reached the dead-letter queue in the last 5 minutes: messages the senders could not process (a bug, a malformed message or a failing dependency), not a customer\'s endpoint. Read the senders\' error logs, fix the cause, then redrive (POST /admin/v1/dead_letters/redrive). Exhausted webhooks also land there but do not page.',
+      "Poison messages reached the dead-letter queue in the last 5 minutes: messages the senders could not process (a bug, a malformed message or a failing dependency), not a customer's endpoint. Read the senders' error logs, fix the cause, then redrive (POST /admin/v1/dead_letters/redrive). Exhausted webhooks also land there but do not page.",
       poison,
       0,
     );
@@ -159,14 +218,14 @@ export class Observability extends Construct {
     }
     this.alarm(
       'OldestMessageAge',
-      'The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function\'s errors, throttles and concurrency (senderMaxConcurrency).',
+      "The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function's errors, throttles and concurrency (senderMaxConcurrency).",
       fastOldestAge,
       (props.oldestMessageAgeThreshold ?? Duration.hours(1)).toSeconds(),
       3,
     );
     this.alarm(
       'ApiServerErrors',
-      'The HTTP API answered 5xx responses: read the Api and Admin functions\' logs and the API access logs (integration errors, timeouts).',
+      "The HTTP API answered 5xx responses: read the Api and Admin functions' logs and the API access logs (integration errors, timeouts).",
       api5xx,
       props.apiServerErrorThreshold ?? 5,
       1,
@@ -174,7 +233,7 @@ export class Observability extends Construct {
     );
     this.alarm(
       'ApiLatency',
-      'The HTTP API\'s p99 latency stayed above the threshold for 15 minutes: check the Api and Admin functions\' duration and DynamoDB throttles.',
+      "The HTTP API's p99 latency stayed above the threshold for 15 minutes: check the Api and Admin functions' duration and DynamoDB throttles.",
       apiLatency,
       (props.apiLatencyThreshold ?? Duration.seconds(5)).toMilliseconds(),
       3,
@@ -189,23 +248,37 @@ export class Observability extends Construct {
     }
     this.alarm(
       'SenderThrottles',
-      'Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders\' reserved concurrency and the account limit.',
+      "Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders' reserved concurrency and the account limit.",
       senderThrottles,
       0,
     );
-    this.alarm('ErrorLogLines', 'A function logged at error level or above: search its log group for "level":50 or 60.', errorLogLines, 0);
+    this.alarm(
+      'ErrorLogLines',
+      'A function logged at error level or above: search its log group for "level":50 or 60.',
+      errorLogLines,
+      0,
+    );
     for (const [name, fn] of functions) {
-      this.alarm(`${name}Errors`, `The ${name} function is failing: see its logs.`, fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), 0);
+      this.alarm(
+        `${name}Errors`,
+        `The ${name} function is failing: see its logs.`,
+        fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+        0,
+      );
     }
 
-    const perFunction = (metric: (fn: lambda.IFunction, label: string) => cloudwatch.IMetric) => functions.map(([name, fn]) => metric(fn, name));
+    const perFunction = (metric: (fn: lambda.IFunction, label: string) => cloudwatch.IMetric) =>
+      functions.map(([name, fn]) => metric(fn, name));
     const laneDepth = (lane: Lane) =>
       new cloudwatch.GraphWidget({
         title: `${lane === 'fast' ? 'Fast' : 'Slow'} lane depth`,
         left: [
           lanes[lane].metricApproximateNumberOfMessagesVisible({ label: 'Ready', statistic: 'Maximum' }),
           lanes[lane].metricApproximateNumberOfMessagesNotVisible({ label: 'In flight', statistic: 'Maximum' }),
-          lanes[lane].metric('ApproximateNumberOfMessagesDelayed', { label: 'Delayed (waiting for a retry)', statistic: 'Maximum' }),
+          lanes[lane].metric('ApproximateNumberOfMessagesDelayed', {
+            label: 'Delayed (waiting for a retry)',
+            statistic: 'Maximum',
+          }),
         ],
         width: 8,
       });
@@ -216,14 +289,20 @@ export class Observability extends Construct {
         left: [
           emf('DeliveriesSucceeded').with({ label: 'Succeeded' }),
           emf('DeliveryAttemptsFailed').with({ label: 'Failed attempts' }),
-          exhausted.with({ label: 'Exhausted (failed for good: the customer\'s endpoint)' }),
+          exhausted.with({ label: "Exhausted (failed for good: the customer's endpoint)" }),
         ],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Published webhooks', left: [emf('WebhooksPublished').with({ label: 'Published' })], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Published webhooks',
+        left: [emf('WebhooksPublished').with({ label: 'Published' })],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Endpoint response time (ms)',
-        left: ['p50', 'p90', 'p99'].map((statistic) => emf('EndpointResponseTime', statistic).with({ label: statistic })),
+        left: ['p50', 'p90', 'p99'].map((statistic) =>
+          emf('EndpointResponseTime', statistic).with({ label: statistic }),
+        ),
         width: 8,
       }),
     );
@@ -231,30 +310,71 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Dead-letter arrivals',
         left: [
-          deadLetterQueue.metricNumberOfMessagesSent({ label: 'Arrived (exhausted + poison)', statistic: 'Sum', period: FIVE_MINUTES }),
+          deadLetterQueue.metricNumberOfMessagesSent({
+            label: 'Arrived (exhausted + poison)',
+            statistic: 'Sum',
+            period: FIVE_MINUTES,
+          }),
           poison.with({ label: 'Poison (pages)' }),
           exhausted.with({ label: 'Exhausted (does not page)' }),
         ],
         right: [deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Held', statistic: 'Maximum' })],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Slow-lane hand-offs', left: [emf('SlowLaneHandoffs').with({ label: 'Fast-lane attempts cut and moved to the slow lane' })], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Slow-lane hand-offs',
+        left: [emf('SlowLaneHandoffs').with({ label: 'Fast-lane attempts cut and moved to the slow lane' })],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Oldest message age (s)',
-        left: (['fast', 'slow'] as const).map((lane) => lanes[lane].metricApproximateAgeOfOldestMessage({ label: `${lane} lane${lane === 'slow' ? ' (does not page)' : ''}`, statistic: 'Maximum' })),
+        left: (['fast', 'slow'] as const).map((lane) =>
+          lanes[lane].metricApproximateAgeOfOldestMessage({
+            label: `${lane} lane${lane === 'slow' ? ' (does not page)' : ''}`,
+            statistic: 'Maximum',
+          }),
+        ),
         width: 8,
       }),
     );
-    this.dashboard.addWidgets(laneDepth('fast'), laneDepth('slow'), new cloudwatch.GraphWidget({ title: 'Error log lines', left: [errorLogLines.with({ label: 'Lines at error or fatal level' })], width: 8 }));
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Function errors', left: perFunction((fn, label) => fn.metricErrors({ label, statistic: 'Sum' })), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Function throttles', left: perFunction((fn, label) => fn.metricThrottles({ label, statistic: 'Sum' })), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Function duration p99 (ms)', left: perFunction((fn, label) => fn.metricDuration({ label, statistic: 'p99' })), width: 8 }),
+      laneDepth('fast'),
+      laneDepth('slow'),
+      new cloudwatch.GraphWidget({
+        title: 'Error log lines',
+        left: [errorLogLines.with({ label: 'Lines at error or fatal level' })],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Function errors',
+        left: perFunction((fn, label) => fn.metricErrors({ label, statistic: 'Sum' })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function throttles',
+        left: perFunction((fn, label) => fn.metricThrottles({ label, statistic: 'Sum' })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function duration p99 (ms)',
+        left: perFunction((fn, label) => fn.metricDuration({ label, statistic: 'p99' })),
+        width: 8,
+      }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'API 5xx', left: [api5xx.with({ label: '5xx' })], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'API latency (ms)', left: [apiMetric('Latency', 'p50').with({ label: 'p50' }), apiLatency.with({ label: 'p99' })], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'DynamoDB throttles', left: throttleTargets.map(([, index]) => dynamoThrottles(index ?? 'table', index)), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'API latency (ms)',
+        left: [apiMetric('Latency', 'p50').with({ label: 'p50' }), apiLatency.with({ label: 'p99' })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'DynamoDB throttles',
+        left: throttleTargets.map(([, index]) => dynamoThrottles(index ?? 'table', index)),
+        width: 8,
+      }),
     );
   }
 

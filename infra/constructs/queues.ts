@@ -1,7 +1,14 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/domain/delivery/policy.ts';
+import {
+  DEAD_LETTER_RETENTION_SECONDS,
+  DELIVERY_RETENTION_SECONDS,
+  POISON_RECEIVE_COUNT,
+  visibilityTimeoutSeconds,
+  type Lane,
+  type LaneTimeouts,
+} from '#shared/domain/delivery/policy.ts';
 
 export interface DeliveryQueuesProps {
   /** The attempt timeout and the fast-lane budget: they set each lane's sender timeout, and so its visibility timeout. Required. */

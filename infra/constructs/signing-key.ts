@@ -42,7 +42,12 @@ export class SigningKey extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const secretName = signingKeySecretName(props.secretsPrefix);
     // Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
-    const arnPattern = Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const arnPattern = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretName}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     // Still "Provider", the id it had when it answered CloudFormation itself: its function, role and log group keep their logical ids.
     const handler = (this.handler = new WebhookFunction(this, 'Provider', {
       handler: 'signing-key',
@@ -59,13 +64,21 @@ export class SigningKey extends Construct {
 
     // The framework's role, ours rather than its default (which carries AWSLambdaBasicExecutionRole):
     // it may write to its own log group and invoke the handler, as the framework grants, nothing more.
-    const frameworkRole = new iam.Role(this, 'FrameworkRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'Runs the provider framework of the signing key' });
+    const frameworkRole = new iam.Role(this, 'FrameworkRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Runs the provider framework of the signing key',
+    });
     const frameworkLogs = new logs.LogGroup(this, 'FrameworkLogs', { retention: logRetention, removalPolicy });
     frameworkLogs.grantWrite(frameworkRole);
-    this.provider = new Provider(this, 'Framework', { onEventHandler: handler, frameworkOnEventRole: frameworkRole, logGroup: frameworkLogs });
+    this.provider = new Provider(this, 'Framework', {
+      onEventHandler: handler,
+      frameworkOnEventRole: frameworkRole,
+      logGroup: frameworkLogs,
+    });
     Validations.of(frameworkRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-      reason: "The provider framework's grant to invoke the handler covers its versions and aliases (the function's ARN followed by :*)",
+      reason:
+        "The provider framework's grant to invoke the handler covers its versions and aliases (the function's ARN followed by :*)",
     });
 
     // Not "Resource", the id of the resource the handler answered itself: CloudFormation cannot

@@ -7,8 +7,21 @@ import {
   type DynamoDBClient,
   type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANES, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds, type Lane, type LaneTimeouts } from '#shared/domain/delivery/policy.ts';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  DEAD_LETTER_RETENTION_SECONDS,
+  DELIVERY_RETENTION_SECONDS,
+  LANES,
+  POISON_RECEIVE_COUNT,
+  visibilityTimeoutSeconds,
+  type Lane,
+  type LaneTimeouts,
+} from '#shared/domain/delivery/policy.ts';
 import { QUEUES, TABLE } from '../definitions.ts';
 
 /** Creates the table and the queues on the emulators from the definitions the CDK stack uses. */
@@ -19,7 +32,9 @@ const indexSpec = (index: (typeof TABLE.indexes)[number]): GlobalSecondaryIndex 
     { AttributeName: index.partitionKey, KeyType: 'HASH' },
     { AttributeName: index.sortKey, KeyType: 'RANGE' },
   ],
-  Projection: index.include.length ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] } : { ProjectionType: 'KEYS_ONLY' },
+  Projection: index.include.length
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.include] }
+    : { ProjectionType: 'KEYS_ONLY' },
 });
 
 /** Creates the table, or adds the indexes an existing one (a DATA_DIR from an earlier revision) lacks. */
@@ -43,7 +58,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         GlobalSecondaryIndexes: TABLE.indexes.map(indexSpec),
       }),
     );
-    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
@@ -51,7 +71,13 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   for (const index of TABLE.indexes) {
     if (existing.has(index.name)) continue;
-    await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: definitions, GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }] }));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: definitions,
+        GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }],
+      }),
+    );
   }
 }
 
@@ -78,7 +104,9 @@ export async function ensureQueues(sqs: SQSClient, timeouts: LaneTimeouts): Prom
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
     return { url: QueueUrl!, arn: await queueArn(sqs, QueueUrl!) };
   };
-  const deadLetter = await ensure(QUEUES.deadLetter.name, { MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS) });
+  const deadLetter = await ensure(QUEUES.deadLetter.name, {
+    MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS),
+  });
   const lanes = {} as Record<Lane, LocalQueue>;
   for (const lane of LANES) {
     lanes[lane] = await ensure(QUEUES[lane].name, {

@@ -46,7 +46,8 @@ async function privateDir(path: string): Promise<void> {
 
 /** Every file directly in `dir` becomes owner-only (the emulators create theirs with the default mode). */
 async function privateFiles(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) if (entry.isFile()) await chmod(join(dir, entry.name), 0o600).catch(() => {});
+  for (const entry of await readdir(dir, { withFileTypes: true }))
+    if (entry.isFile()) await chmod(join(dir, entry.name), 0o600).catch(() => {});
 }
 
 /**
@@ -58,13 +59,21 @@ export async function localCredentials(dataDir: string): Promise<LocalCredential
   const file = credentialsFile(dataDir);
   try {
     const saved = JSON.parse(await readFile(file, 'utf8')) as Partial<LocalCredentials>;
-    if (typeof saved.accessKeyId === 'string' && /^[A-Za-z0-9]+$/.test(saved.accessKeyId) && typeof saved.secretAccessKey === 'string') {
+    if (
+      typeof saved.accessKeyId === 'string' &&
+      /^[A-Za-z0-9]+$/.test(saved.accessKeyId) &&
+      typeof saved.secretAccessKey === 'string'
+    ) {
       return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is unreadable; remove it to start a new local database`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${file} is unreadable; remove it to start a new local database`, { cause: error });
   }
-  const credentials = { accessKeyId: `LOCAL${randomBytes(16).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(32).toString('base64url') };
+  const credentials = {
+    accessKeyId: `LOCAL${randomBytes(16).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(32).toString('base64url'),
+  };
   // 'wx': two processes starting on one DATA_DIR cannot both write a key; the loser reads the winner's.
   try {
     await writeFile(file, `${JSON.stringify(credentials)}\n`, { mode: 0o600, flag: 'wx' });
@@ -76,14 +85,19 @@ export async function localCredentials(dataDir: string): Promise<LocalCredential
 }
 
 /** The file DynamoDB Local keeps a key id's tables in (without -sharedDb). */
-const dynamoDbFile = (dbPath: string, credentials: LocalCredentials) => join(dbPath, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
+const dynamoDbFile = (dbPath: string, credentials: LocalCredentials) =>
+  join(dbPath, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
 const SHARED_DB_FILE = 'shared-local-instance.db';
 
 /** Versions before per-key databases ran with -sharedDb: their file becomes this key id's, so nothing is lost on upgrade. */
 async function adoptSharedDb(dbPath: string, credentials: LocalCredentials): Promise<void> {
   const shared = join(dbPath, SHARED_DB_FILE);
   const target = dynamoDbFile(dbPath, credentials);
-  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
   if ((await exists(shared)) && !(await exists(target))) await rename(shared, target);
 }
 
@@ -108,7 +122,11 @@ function spawnPrivately(dbPath: string, port: number): ChildProcess {
   }
 }
 
-export async function startDynamoDbLocal(dataDir: string, credentials: LocalCredentials, port?: number): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  dataDir: string,
+  credentials: LocalCredentials,
+  port?: number,
+): Promise<DynamoDbLocal> {
   const dbPath = join(dataDir, 'dynamodb');
   await privateDir(dataDir);
   await privateDir(dbPath);
@@ -132,7 +150,8 @@ export async function startDynamoDbLocal(dataDir: string, credentials: LocalCred
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}); is Java 17+ installed?\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`DynamoDB Local exited (${child.exitCode}); is Java 17+ installed?\n${output}`);
     try {
       await client.send(new ListTablesCommand({}));
       // The first request created this key id's database file, if it was new.
@@ -141,7 +160,9 @@ export async function startDynamoDbLocal(dataDir: string, credentials: LocalCred
     } catch (error) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`DynamoDB Local did not start within 60 s: ${(error as Error).message}\n${output}`, { cause: error });
+        throw new Error(`DynamoDB Local did not start within 60 s: ${(error as Error).message}\n${output}`, {
+          cause: error,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -163,7 +184,8 @@ async function onLoopback<T>(start: () => Promise<T>): Promise<T> {
   const original = NetServer.prototype.listen;
   NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
     const [first] = args;
-    if (typeof first === 'object' && first !== null && (first as { host?: string }).host === '0.0.0.0') args[0] = { ...first, host: '127.0.0.1' };
+    if (typeof first === 'object' && first !== null && (first as { host?: string }).host === '0.0.0.0')
+      args[0] = { ...first, host: '127.0.0.1' };
     return (original as (...a: unknown[]) => NetServer).apply(this, args);
   } as typeof original;
   try {
@@ -178,7 +200,9 @@ export async function startSqsLocal(dataDir: string, credentials: LocalCredentia
   const sqsDir = join(dataDir, 'sqs');
   await privateDir(dataDir);
   await privateDir(sqsDir);
-  const server = await onLoopback(() => startFauxqs({ port: port ?? 0, host: '127.0.0.1', logger: false, dataDir: sqsDir }));
+  const server = await onLoopback(() =>
+    startFauxqs({ port: port ?? 0, host: '127.0.0.1', logger: false, dataDir: sqsDir }),
+  );
   const endpoint = server.address;
   if (new URL(endpoint).hostname !== '127.0.0.1') {
     await server.stop();
@@ -203,7 +227,12 @@ export interface RunningEmulator<C> {
   stop(): Promise<void>;
 }
 
-async function reachable(what: string, endpoint: string, check: () => Promise<unknown>, destroy: () => void): Promise<void> {
+async function reachable(
+  what: string,
+  endpoint: string,
+  check: () => Promise<unknown>,
+  destroy: () => void,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
@@ -220,15 +249,28 @@ async function reachable(what: string, endpoint: string, check: () => Promise<un
 }
 
 /** A DynamoDB Local (or compatible) already running at `endpoint`. */
-export async function connectDynamoDb(endpoint: string, credentials: LocalCredentials): Promise<RunningEmulator<DynamoDBClient>> {
+export async function connectDynamoDb(
+  endpoint: string,
+  credentials: LocalCredentials,
+): Promise<RunningEmulator<DynamoDBClient>> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials, requestHandler: REQUEST_HANDLER });
-  await reachable('DynamoDB', endpoint, () => client.send(new ListTablesCommand({})), () => client.destroy());
+  await reachable(
+    'DynamoDB',
+    endpoint,
+    () => client.send(new ListTablesCommand({})),
+    () => client.destroy(),
+  );
   return { client, endpoint, stop: async () => client.destroy() };
 }
 
 /** An SQS emulator already running at `endpoint`. */
 export async function connectSqs(endpoint: string, credentials: LocalCredentials): Promise<RunningEmulator<SQSClient>> {
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials, requestHandler: REQUEST_HANDLER });
-  await reachable('SQS', endpoint, () => client.send(new ListQueuesCommand({})), () => client.destroy());
+  await reachable(
+    'SQS',
+    endpoint,
+    () => client.send(new ListQueuesCommand({})),
+    () => client.destroy(),
+  );
   return { client, endpoint, stop: async () => client.destroy() };
 }

@@ -29,7 +29,8 @@ export interface LocalSettings {
 function portFrom(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name} must be a port number, got "${raw}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`${name} must be a port number, got "${raw}"`);
   return port;
 }
 
@@ -42,7 +43,8 @@ function endpointFrom(raw: string | undefined, name: string): string | undefined
   } catch {
     throw new ConfigError(`${name} must be a URL such as http://127.0.0.1:8000, got "${raw}"`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) throw new ConfigError(`${name} must be a URL such as http://127.0.0.1:8000, got "${raw}"`);
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash)
+    throw new ConfigError(`${name} must be a URL such as http://127.0.0.1:8000, got "${raw}"`);
   return url.origin;
 }
 

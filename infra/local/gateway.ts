@@ -33,7 +33,15 @@ const compiled: CompiledRoute[] = ROUTES.map((route) => {
       return param[2] ? '(.+)' : '([^/]+)';
     })
     .join('/');
-  return { key: routeKey(route), method: route.method, fn: route.fn, public: route.public === true, pattern: new RegExp(`^${source}$`), params, statics: route.path.split('/').length - params.length };
+  return {
+    key: routeKey(route),
+    method: route.method,
+    fn: route.fn,
+    public: route.public === true,
+    pattern: new RegExp(`^${source}$`),
+    params,
+    statics: route.path.split('/').length - params.length,
+  };
   // The most specific route wins, as on API Gateway (public_key before {lago_id}).
 }).sort((a, b) => b.statics - a.statics);
 
@@ -70,7 +78,8 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
       chunks.push(chunk);
     }
   } catch (error) {
-    if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientAborted('the client aborted the request');
+    if (req.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET')
+      throw new ClientAborted('the client aborted the request');
     throw error;
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -100,7 +109,8 @@ export function createGateway(options: GatewayOptions): Server {
   const server = createServer(async (req, res) => {
     try {
       const url = targetUrl(req.url);
-      if (!url) return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
+      if (!url)
+        return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
       const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
       const route = compiled.find((r) => r.method === req.method && r.pattern.test(path));
@@ -108,19 +118,30 @@ export function createGateway(options: GatewayOptions): Server {
       // Credentials are checked before a byte of the body is read, so unauthenticated clients cannot
       // make the gateway buffer bodies. Organization keys are only checked for shape here; the api
       // function looks them up.
-      if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken)) return refuseUnread(req, res, 401, UNAUTHORIZED);
+      if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken))
+        return refuseUnread(req, res, 401, UNAUTHORIZED);
       if (route.fn === 'api' && !route.public) {
         const key = bearerToken(req.headers.authorization);
         if (key === undefined || !isApiKeyShaped(key)) return refuseUnread(req, res, 401, UNAUTHORIZED);
       }
       // A public route (the OpenAPI document) takes no body: whatever an anonymous client sends is left unread.
       const body = route.public ? '' : await readBody(req);
-      if (route.public && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) res.setHeader('connection', 'close');
-      if (body === undefined) return refuseUnread(req, res, 413, { status: 413, error: 'Payload Too Large', message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes` });
+      if (
+        route.public &&
+        (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
+      )
+        res.setHeader('connection', 'close');
+      if (body === undefined)
+        return refuseUnread(req, res, 413, {
+          status: 413,
+          error: 'Payload Too Large',
+          message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes`,
+        });
       const values = route.pattern.exec(path)!.slice(1);
       const now = new Date();
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+      for (const [name, value] of Object.entries(req.headers))
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
       const query: Record<string, string> = {};
       for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
       const event: HttpEvent = {
@@ -131,7 +152,9 @@ export function createGateway(options: GatewayOptions): Server {
         rawQueryString: url.search.replace(/^\?/, ''),
         headers,
         ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-        ...(route.params.length ? { pathParameters: Object.fromEntries(route.params.map((p, i) => [p, values[i]!])) } : {}),
+        ...(route.params.length
+          ? { pathParameters: Object.fromEntries(route.params.map((p, i) => [p, values[i]!])) }
+          : {}),
         ...(body ? { body } : {}),
         isBase64Encoded: false,
         requestContext: {
@@ -139,7 +162,13 @@ export function createGateway(options: GatewayOptions): Server {
           apiId: 'local',
           domainName: headers.host ?? 'localhost',
           domainPrefix: 'localhost',
-          http: { method: req.method!, path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          http: {
+            method: req.method!,
+            path,
+            protocol: `HTTP/${req.httpVersion}`,
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: headers['user-agent'] ?? '',
+          },
           requestId: randomUUID(),
           routeKey: route.key,
           stage: '$default',

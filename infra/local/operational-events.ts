@@ -1,6 +1,10 @@
 import { appendFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '#shared/domain/endpoints/operational-events.ts';
+import {
+  DETAIL_TYPES,
+  OPERATIONAL_EVENT_SOURCE,
+  operationalDetail,
+} from '#shared/domain/endpoints/operational-events.ts';
 import type { OperationalEvent, OperationalEvents } from '#shared/domain/ports.ts';
 
 const OPERATIONAL_EVENTS_FILE = 'operational-events.jsonl';
@@ -17,7 +21,12 @@ export class FileOperationalEvents implements OperationalEvents {
   }
 
   async emit(event: OperationalEvent): Promise<void> {
-    const line = { source: OPERATIONAL_EVENT_SOURCE, 'detail-type': DETAIL_TYPES[event.type], time: event.at, detail: operationalDetail(event) };
+    const line = {
+      source: OPERATIONAL_EVENT_SOURCE,
+      'detail-type': DETAIL_TYPES[event.type],
+      time: event.at,
+      detail: operationalDetail(event),
+    };
     // One write per line (O_APPEND): concurrent senders never interleave within a line.
     await appendFile(this.file, `${JSON.stringify(line)}\n`, { encoding: 'utf8', mode: 0o600 });
     // The mode applies when the file is created; a file from elsewhere is tightened too.

@@ -55,7 +55,12 @@ export function startPoller(options: PollerOptions): Poller {
     while (running) {
       try {
         const { Messages = [] } = await options.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: options.batchSize, WaitTimeSeconds: 2, MessageSystemAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: 2,
+            MessageSystemAttributeNames: ['All'],
+          }),
           { abortSignal: aborter.signal },
         );
         if (Messages.length === 0) continue;
@@ -71,7 +76,12 @@ export function startPoller(options: PollerOptions): Poller {
         }
         const done = event.Records.filter((r) => !failed.has(r.messageId));
         if (done.length > 0) {
-          await options.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
+          await options.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+            }),
+          );
         }
       } catch (error) {
         if (!running) return;

@@ -19,7 +19,14 @@ import { localHandler } from '#shared/runtime/local.ts';
 import { OrganizationTokens } from '#shared/domain/organizations/tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/domain/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
-import { connectDynamoDb, connectSqs, localCredentials, startDynamoDbLocal, startSqsLocal, type LocalCredentials } from './emulators.ts';
+import {
+  connectDynamoDb,
+  connectSqs,
+  localCredentials,
+  startDynamoDbLocal,
+  startSqsLocal,
+  type LocalCredentials,
+} from './emulators.ts';
 import { createGateway } from './gateway.ts';
 import { FileOperationalEvents } from './operational-events.ts';
 import { startPoller } from './poller.ts';
@@ -84,28 +91,40 @@ export class PortInUseError extends Error {}
 
 async function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(`port ${port} is already in use`) : error));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(`port ${port} is already in use`) : error),
+    );
     server.listen(port, host, () => resolve((server.address() as { port: number }).port));
   });
 }
 
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const instrument = options.instrument ?? {};
-  const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
-  const logger = createLogger(options.logLevel ?? 'info', 'lago-webhooks-local', options.logDestination ?? instrument.logDestination);
+  const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H =>
+    instrument.handler?.(name, handler) ?? handler;
+  const logger = createLogger(
+    options.logLevel ?? 'info',
+    'lago-webhooks-local',
+    options.logDestination ?? instrument.logDestination,
+  );
   let resumeSenders = () => undefined as void;
   const sendersStarted = options.sendersPaused ? new Promise<void>((resolve) => (resumeSenders = resolve)) : undefined;
   const host = options.host ?? '127.0.0.1';
   const stops: (() => Promise<void>)[] = [];
   // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
+    for (const stop of stops.reverse())
+      await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
   };
   // The port is taken first: a second `npm start` fails fast, before any emulator starts.
   let apiHandler: Parameters<typeof createGateway>[0]['handlers']['api'] = async () => ({ statusCode: 503 });
   let adminHandler = apiHandler;
   const server = createGateway({
-    handlers: { api: (event) => apiHandler(event), admin: (event) => adminHandler(event), console: localHandler('console', consoleHandler, logger) },
+    handlers: {
+      api: (event) => apiHandler(event),
+      admin: (event) => adminHandler(event),
+      console: localHandler('console', consoleHandler, logger),
+    },
     adminToken: options.adminToken,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
     onAborted: () => logger.debug('a client aborted its request'),
@@ -120,14 +139,21 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   );
   try {
     const credentials = await localCredentials(options.dataDir);
-    const dynamo = options.dynamoDbEndpoint ? await connectDynamoDb(options.dynamoDbEndpoint, credentials) : await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
+    const dynamo = options.dynamoDbEndpoint
+      ? await connectDynamoDb(options.dynamoDbEndpoint, credentials)
+      : await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
     stops.push(dynamo.stop);
-    const sqs = options.sqsEndpoint ? await connectSqs(options.sqsEndpoint, credentials) : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
+    const sqs = options.sqsEndpoint
+      ? await connectSqs(options.sqsEndpoint, credentials)
+      : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
     instrument.dynamoDb?.(dynamo.client);
     instrument.sqs?.(sqs.client);
     await ensureTable(dynamo.client, LOCAL_TABLE);
-    const queues = await ensureQueues(sqs.client, { timeoutMs: options.config.timeoutMs, fastLaneMs: options.config.fastLaneMs });
+    const queues = await ensureQueues(sqs.client, {
+      timeoutMs: options.config.timeoutMs,
+      fastLaneMs: options.config.fastLaneMs,
+    });
     const fileSecrets = new LocalSecretStore(options.dataDir);
     const secretStore = instrument.secretStore?.(fileSecrets) ?? fileSecrets;
     await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
@@ -135,11 +161,26 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const secrets = new CachedSecrets(secretStore);
     const deps: Deps = {
       store,
-      queue: new SqsDeliveryQueue(sqs.client, { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url }, queues.deadLetter.url),
-      deadLetters: new SqsDeadLetters(sqs.client, { queueUrl: queues.lanes.fast.url, deadLetterUrl: queues.deadLetter.url, moveTask: false }),
+      queue: new SqsDeliveryQueue(
+        sqs.client,
+        { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url },
+        queues.deadLetter.url,
+      ),
+      deadLetters: new SqsDeadLetters(sqs.client, {
+        queueUrl: queues.lanes.fast.url,
+        deadLetterUrl: queues.deadLetter.url,
+        moveTask: false,
+      }),
       secretStore,
       secrets,
-      tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix: LOCAL_SECRETS_PREFIX, logger, now: Date.now }),
+      tokens: new OrganizationTokens({
+        store,
+        secrets,
+        secretStore,
+        secretsPrefix: LOCAL_SECRETS_PREFIX,
+        logger,
+        now: Date.now,
+      }),
       secretsPrefix: LOCAL_SECRETS_PREFIX,
       config: options.config,
       logger,

@@ -31,7 +31,10 @@ export function setResolver(next?: Resolver): void {
  * Resolves a host and checks every address it has; returns the first one, which the caller
  * connects to, so a second DNS answer (rebinding) cannot send the request elsewhere.
  */
-export async function resolvePublicAddress(host: string, allow: readonly Cidr[]): Promise<{ address: string; family: 4 | 6 }> {
+export async function resolvePublicAddress(
+  host: string,
+  allow: readonly Cidr[],
+): Promise<{ address: string; family: 4 | 6 }> {
   const bare = host.replace(/^\[|\]$/g, '');
   if (isIP(bare)) {
     assertPublicAddress(bare, allow);

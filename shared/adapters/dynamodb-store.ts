@@ -24,10 +24,14 @@ export class DynamoDbStore implements Store {
 
   createOrganization: Store['createOrganization'] = (...args) => this.organizations.createOrganization(...args);
   getOrganization: Store['getOrganization'] = (...args) => this.organizations.getOrganization(...args);
-  getOrganizationWithEndpoints: Store['getOrganizationWithEndpoints'] = (...args) => this.organizations.getOrganizationWithEndpoints(...args);
-  findOrganizationIdByKeyHash: Store['findOrganizationIdByKeyHash'] = (...args) => this.organizations.findOrganizationIdByKeyHash(...args);
-  sealOrganizationToken: Store['sealOrganizationToken'] = (...args) => this.organizations.sealOrganizationToken(...args);
-  rotateOrganizationToken: Store['rotateOrganizationToken'] = (...args) => this.organizations.rotateOrganizationToken(...args);
+  getOrganizationWithEndpoints: Store['getOrganizationWithEndpoints'] = (...args) =>
+    this.organizations.getOrganizationWithEndpoints(...args);
+  findOrganizationIdByKeyHash: Store['findOrganizationIdByKeyHash'] = (...args) =>
+    this.organizations.findOrganizationIdByKeyHash(...args);
+  sealOrganizationToken: Store['sealOrganizationToken'] = (...args) =>
+    this.organizations.sealOrganizationToken(...args);
+  rotateOrganizationToken: Store['rotateOrganizationToken'] = (...args) =>
+    this.organizations.rotateOrganizationToken(...args);
 
   createEndpoint: Store['createEndpoint'] = (...args) => this.endpoints.createEndpoint(...args);
   getEndpoint: Store['getEndpoint'] = (...args) => this.endpoints.getEndpoint(...args);

@@ -13,10 +13,21 @@ export class EventBridgeOperationalEvents implements OperationalEvents {
   async emit(event: OperationalEvent): Promise<void> {
     const { FailedEntryCount, Entries } = await this.client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: 'default', Source: OPERATIONAL_EVENT_SOURCE, DetailType: DETAIL_TYPES[event.type], Time: new Date(event.at), Detail: JSON.stringify(operationalDetail(event)) }],
+        Entries: [
+          {
+            EventBusName: 'default',
+            Source: OPERATIONAL_EVENT_SOURCE,
+            DetailType: DETAIL_TYPES[event.type],
+            Time: new Date(event.at),
+            Detail: JSON.stringify(operationalDetail(event)),
+          },
+        ],
       }),
     );
     // PutEvents answers 200 with the entries it refused.
-    if (FailedEntryCount) throw new Error(`EventBridge refused the event: ${Entries?.[0]?.ErrorCode ?? 'unknown'} ${Entries?.[0]?.ErrorMessage ?? ''}`.trim());
+    if (FailedEntryCount)
+      throw new Error(
+        `EventBridge refused the event: ${Entries?.[0]?.ErrorCode ?? 'unknown'} ${Entries?.[0]?.ErrorMessage ?? ''}`.trim(),
+      );
   }
 }

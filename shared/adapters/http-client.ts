@@ -45,7 +45,12 @@ function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
   return agent;
 }
 
-export async function postWebhook(url: string, headers: Record<string, string>, body: string, options: PostOptions): Promise<PostResult> {
+export async function postWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: PostOptions,
+): Promise<PostResult> {
   let target: URL;
   try {
     target = new URL(url);
@@ -69,24 +74,45 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
   return send(target, agentFor(target, pinned.address, pinned.family), headers, body, options, deadline);
 }
 
-function send(target: URL, agent: http.Agent, headers: Record<string, string>, body: string, options: PostOptions, deadline: AbortSignal): Promise<PostResult> {
+function send(
+  target: URL,
+  agent: http.Agent,
+  headers: Record<string, string>,
+  body: string,
+  options: PostOptions,
+  deadline: AbortSignal,
+): Promise<PostResult> {
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
-    const request = client.request(target, { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, agent, signal: deadline }, (response) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (kept >= options.maxResponseBytes) return;
-        const part = chunk.subarray(0, options.maxResponseBytes - kept);
-        chunks.push(part);
-        kept += part.length;
-      });
-      response.on('end', () => {
-        const retryAfter = response.headers['retry-after'];
-        resolve({ ok: true, status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
-      });
-      response.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
-    });
+    const request = client.request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+        agent,
+        signal: deadline,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        response.on('data', (chunk: Buffer) => {
+          if (kept >= options.maxResponseBytes) return;
+          const part = chunk.subarray(0, options.maxResponseBytes - kept);
+          chunks.push(part);
+          kept += part.length;
+        });
+        response.on('end', () => {
+          const retryAfter = response.headers['retry-after'];
+          resolve({
+            ok: true,
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          });
+        });
+        response.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
+      },
+    );
     request.on('error', (error) => resolve(failure(error, deadline, options.timeoutMs)));
     request.end(body);
   });

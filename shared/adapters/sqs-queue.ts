@@ -8,7 +8,12 @@ import {
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { encodeMessage, messageGroup, type DeadLetterReason, type DeliveryMessage } from '../domain/delivery/message.ts';
+import {
+  encodeMessage,
+  messageGroup,
+  type DeadLetterReason,
+  type DeliveryMessage,
+} from '../domain/delivery/message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
 import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
 
@@ -36,10 +41,16 @@ export class SqsDeliveryQueue implements DeliveryQueue {
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.laneUrls[lane],
-          Entries: batch.map(({ message, body }, n) => ({ Id: String(n), MessageBody: body, MessageGroupId: message.endpointId, ...(delay > 0 ? { DelaySeconds: delay } : {}) })),
+          Entries: batch.map(({ message, body }, n) => ({
+            Id: String(n),
+            MessageBody: body,
+            MessageGroupId: message.endpointId,
+            ...(delay > 0 ? { DelaySeconds: delay } : {}),
+          })),
         }),
       );
-      if (Failed.length > 0) throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
+      if (Failed.length > 0)
+        throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
     }
   }
 
@@ -95,16 +106,26 @@ export class SqsDeadLetters implements DeadLetters {
 
   async status(): Promise<DeadLetterStatus> {
     const { Attributes = {} } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.options.deadLetterUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: this.options.deadLetterUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
-    const count = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    const count =
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
     return { count, oldestAgeSeconds: count > 0 ? await this.oldestAge() : null };
   }
 
   /** SQS tells the oldest age only through CloudWatch; a peek (visibility 0) gives it here. */
   private async oldestAge(): Promise<number | null> {
     const { Messages = [] } = await this.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: this.options.deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageSystemAttributeNames: ['SentTimestamp'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: this.options.deadLetterUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
     );
     const sent = Messages.map((m) => Number(m.Attributes?.SentTimestamp)).filter((t) => Number.isFinite(t));
     return sent.length ? Math.max(0, Math.round((Date.now() - Math.min(...sent)) / 1000)) : null;
@@ -121,7 +142,9 @@ export class SqsDeadLetters implements DeadLetters {
   private async startMoveTask(): Promise<RedriveResult> {
     const { deadLetterArn, queueArn } = this.options;
     if (!deadLetterArn || !queueArn) throw new Error('queue ARNs are required for a message move task');
-    const { Results = [] } = await this.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: deadLetterArn, MaxResults: 1 }));
+    const { Results = [] } = await this.sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: deadLetterArn, MaxResults: 1 }),
+    );
     const current = Results[0];
     if (current?.Status === 'RUNNING') return { moved: current.ApproximateNumberOfMessagesMoved ?? 0, running: true };
     await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: deadLetterArn, DestinationArn: queueArn }));
@@ -132,7 +155,12 @@ export class SqsDeadLetters implements DeadLetters {
     let moved = 0;
     for (;;) {
       const { Messages = [] } = await this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.options.deadLetterUrl, MaxNumberOfMessages: SQS_BATCH, VisibilityTimeout: 60, WaitTimeSeconds: 0 }),
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.deadLetterUrl,
+          MaxNumberOfMessages: SQS_BATCH,
+          VisibilityTimeout: 60,
+          WaitTimeSeconds: 0,
+        }),
       );
       if (Messages.length === 0) return moved;
       const failed: string[] = [];
@@ -148,10 +176,16 @@ export class SqsDeadLetters implements DeadLetters {
       const sent = Messages.filter((_, n) => !failed.includes(String(n)));
       // Only what reached the delivery queue leaves the dead-letter queue: nothing is lost mid-move.
       if (sent.length > 0) {
-        await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.options.deadLetterUrl, Entries: sent.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }));
+        await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.options.deadLetterUrl,
+            Entries: sent.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
       moved += sent.length;
-      if (failed.length > 0) throw new Error(`redrive stopped after ${moved}: ${failed.length} message(s) could not be sent back`);
+      if (failed.length > 0)
+        throw new Error(`redrive stopped after ${moved}: ${failed.length} message(s) could not be sent back`);
     }
   }
 }

@@ -13,7 +13,13 @@ export const MAX_PER_PAGE = 100;
 const MAX_PAGE = 1_000_000;
 
 /** A positive whole number from a query parameter: `fallback` when absent, at most `max`; anything else is recorded in `details`. */
-function positive(params: URLSearchParams, name: string, fallback: number, max: number, details: ValidationDetails): number {
+function positive(
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  max: number,
+  details: ValidationDetails,
+): number {
   const raw = params.get(name);
   if (raw === null || raw === '') return fallback;
   if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1) {
@@ -23,7 +29,8 @@ function positive(params: URLSearchParams, name: string, fallback: number, max: 
   return Math.min(Number(raw), max);
 }
 
-export const perPage = (params: URLSearchParams, details: ValidationDetails): number => positive(params, 'per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE, details);
+export const perPage = (params: URLSearchParams, details: ValidationDetails): number =>
+  positive(params, 'per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE, details);
 
 /** A page-numbered list's page and size (the endpoints list, as Lago's); a 422 naming each invalid one. */
 export function parsePage(params: URLSearchParams): { page: number; perPage: number } {

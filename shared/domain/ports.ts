@@ -58,12 +58,19 @@ export interface OrganizationStore {
   createOrganization(org: Organization, apiKeyHash: string): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
   /** The organization and its endpoints in one read (publish's). */
-  getOrganizationWithEndpoints(id: string): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }>;
+  getOrganizationWithEndpoints(
+    id: string,
+  ): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }>;
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
   /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
   /** Moves the organization to a new token version, keeping its current token as the previous one; false if its token changed since `current` was read. */
-  rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean>;
+  rotateOrganizationToken(
+    organizationId: string,
+    current: Pick<Organization, 'token_version' | 'sealed_token'>,
+    nextVersion: number,
+    previousExpiresAt: number,
+  ): Promise<boolean>;
 }
 
 /** Webhook endpoints, and the health marks delivery keeps on them. */
@@ -80,7 +87,13 @@ export interface EndpointStore {
   /** Clears `failing_since`; true only for the call that cleared it. */
   markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean>;
   /** Disables an endpoint still enabled and failing since `failingSince`; true only for the call that disabled it. */
-  autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean>;
+  autoDisableEndpoint(
+    organizationId: string,
+    endpointId: string,
+    failingSince: number,
+    at: string,
+    reason: string,
+  ): Promise<boolean>;
 }
 
 /** Webhooks: one per event and subscribed endpoint, with their attempts. */
@@ -129,7 +142,12 @@ export type PostResult =
  * One POST to a receiver (shared/adapters/http-client.ts): pinned to the address the SSRF guard
  * checked, bounded in time and size, no redirects. It never throws for the receiver's failures.
  */
-export type PostWebhook = (url: string, headers: Record<string, string>, body: string, options: PostOptions) => Promise<PostResult>;
+export type PostWebhook = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: PostOptions,
+) => Promise<PostResult>;
 
 export interface DeliveryQueue {
   /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */

@@ -6,7 +6,8 @@ import { generateSigningKey } from './delivery/signing.ts';
  * before tokens were derived from it (shared/domain/organizations/tokens.ts) had an HMAC token secret each.
  */
 
-export const hmacSecretName = (prefix: string, organizationId: string) => `${prefix}/organizations/${organizationId}/hmac`;
+export const hmacSecretName = (prefix: string, organizationId: string) =>
+  `${prefix}/organizations/${organizationId}/hmac`;
 export const signingKeySecretName = (prefix: string) => `${prefix}/signing-key`;
 
 export const DEFAULT_SECRET_CACHE_MS = 5 * 60_000;
@@ -30,7 +31,10 @@ export class CachedSecrets {
     const value = this.store.get(name);
     this.entries.set(name, { value, until: this.now() + this.ttlMs });
     // A failed or missing read is not worth remembering.
-    value.then((v) => v === undefined && this.entries.delete(name), () => this.entries.delete(name));
+    value.then(
+      (v) => v === undefined && this.entries.delete(name),
+      () => this.entries.delete(name),
+    );
     return value;
   }
 }

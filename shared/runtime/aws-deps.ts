@@ -20,13 +20,18 @@ function required(env: Record<string, string | undefined>, name: string): string
 }
 
 /** The Lambda functions' wiring, from the environment the stack sets; logs and metrics go through the function's Powertools. */
-export function depsFromEnv(runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>, env: Record<string, string | undefined> = process.env): Deps {
+export function depsFromEnv(
+  runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>,
+  env: Record<string, string | undefined> = process.env,
+): Deps {
   const queueUrl = required(env, 'QUEUE_URL');
   const deadLetterUrl = required(env, 'DLQ_URL');
   const sqs = new SQSClient({});
   const secretStore = new AwsSecretStore(new SecretsManagerClient({}));
   const config = deliveryConfigFromEnv(env);
-  const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'), { retentionDays: config.webhookRetentionDays });
+  const store = new DynamoDbStore(new DynamoDBClient({}), required(env, 'TABLE_NAME'), {
+    retentionDays: config.webhookRetentionDays,
+  });
   const secrets = new CachedSecrets(secretStore);
   const secretsPrefix = required(env, 'SECRETS_PREFIX');
   const { logger } = runtime;
@@ -34,7 +39,13 @@ export function depsFromEnv(runtime: Pick<LambdaRuntime, 'logger' | 'metrics'>, 
   return {
     store,
     queue: new SqsDeliveryQueue(sqs, { fast: queueUrl, slow: required(env, 'SLOW_QUEUE_URL') }, deadLetterUrl),
-    deadLetters: new SqsDeadLetters(sqs, { queueUrl, deadLetterUrl, moveTask: true, queueArn: env.QUEUE_ARN, deadLetterArn: env.DLQ_ARN }),
+    deadLetters: new SqsDeadLetters(sqs, {
+      queueUrl,
+      deadLetterUrl,
+      moveTask: true,
+      queueArn: env.QUEUE_ARN,
+      deadLetterArn: env.DLQ_ARN,
+    }),
     secretStore,
     secrets,
     tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now: Date.now }),

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_RETRY_SCHEDULE, JITTER, MAX_DELAY_SECONDS, MAX_ROUND_SECONDS } from '../domain/delivery/retry-schedule.ts';
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  JITTER,
+  MAX_DELAY_SECONDS,
+  MAX_ROUND_SECONDS,
+} from '../domain/delivery/retry-schedule.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
 
 /** Delivery settings shared by AWS (Lambda environment) and local mode, read from the same names. */
@@ -43,8 +48,23 @@ const D = DELIVERY_DEFAULTS;
 
 const scheduleSchema = z
   .string()
-  .transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part !== ''))
-  .pipe(z.array(z.string().regex(/^\d+$/, 'must be whole seconds').transform(Number).pipe(z.number().int().min(0).max(MAX_DELAY_SECONDS))).max(24));
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^\d+$/, 'must be whole seconds')
+          .transform(Number)
+          .pipe(z.number().int().min(0).max(MAX_DELAY_SECONDS)),
+      )
+      .max(24),
+  );
 
 const envSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: scheduleSchema.optional(),
@@ -67,7 +87,12 @@ const envSchema = z.object({
   API_BASE_URL: z.string().url().default(D.issuer),
   WEBHOOK_FAST_LANE_MS: z.coerce.number().int().min(100).max(60_000).default(D.fastLaneMs),
   WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(50).max(60_000).default(D.slowAfterMs),
-  WEBHOOK_AUTO_DISABLE_AFTER: z.coerce.number().int().min(0).max(90 * 86_400).default(D.autoDisableAfterSeconds),
+  WEBHOOK_AUTO_DISABLE_AFTER: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 86_400)
+    .default(D.autoDisableAfterSeconds),
 });
 
 export class ConfigError extends Error {}
@@ -80,11 +105,14 @@ export function deliveryConfigFromEnv(env: Record<string, string | undefined> = 
   }
   const c = parsed.data;
   // Marked slow before it is cut, an endpoint's next webhooks skip the fast lane; the other way round they would all hold it.
-  if (c.WEBHOOK_SLOW_AFTER_MS > c.WEBHOOK_FAST_LANE_MS) throw new ConfigError('invalid configuration: WEBHOOK_SLOW_AFTER_MS must not be longer than WEBHOOK_FAST_LANE_MS');
+  if (c.WEBHOOK_SLOW_AFTER_MS > c.WEBHOOK_FAST_LANE_MS)
+    throw new ConfigError('invalid configuration: WEBHOOK_SLOW_AFTER_MS must not be longer than WEBHOOK_FAST_LANE_MS');
   const retrySchedule = c.WEBHOOK_RETRY_SCHEDULE ?? [...D.retrySchedule];
   const longest = retrySchedule.reduce((sum, wait) => sum + wait, 0) * (1 + JITTER);
   if (longest > MAX_ROUND_SECONDS) {
-    throw new ConfigError(`invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${MAX_ROUND_SECONDS / 86_400} days with jitter`);
+    throw new ConfigError(
+      `invalid configuration: WEBHOOK_RETRY_SCHEDULE: the waits add up to more than ${MAX_ROUND_SECONDS / 86_400} days with jitter`,
+    );
   }
   return {
     retrySchedule,

@@ -69,7 +69,13 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const lowerCaseHeaders: MiddlewareObj<HttpEvent, HttpResult> = {
   after: (request) => {
     const response = request.response;
-    if (response?.headers) request.response = { ...response, headers: Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value])) };
+    if (response?.headers)
+      request.response = {
+        ...response,
+        headers: Object.fromEntries(
+          Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value]),
+        ),
+      };
   },
 };
 
@@ -87,11 +93,17 @@ const TEXT = new Set(['.html', '.js', '.css', '.svg', '.json']);
 
 const PREFIX = '/console';
 
-function answer(statusCode: number, headers: Record<string, string>, body: string, isBase64Encoded = false): HttpResult {
+function answer(
+  statusCode: number,
+  headers: Record<string, string>,
+  body: string,
+  isBase64Encoded = false,
+): HttpResult {
   return { statusCode, headers, body, isBase64Encoded };
 }
 
-const plain = (statusCode: number, message: string) => answer(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, message);
+const plain = (statusCode: number, message: string) =>
+  answer(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, message);
 
 /** A handler for `GET /console` and `GET /console/{proxy+}` serving the files under `dir`. */
 export function createConsoleHandler(dir: string): HttpHandler {
@@ -119,7 +131,8 @@ export function createConsoleHandler(dir: string): HttpHandler {
       content = await readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (relative === 'index.html' && code === 'ENOENT') return plain(503, 'The console is not built: run `npm run build:console`.');
+      if (relative === 'index.html' && code === 'ENOENT')
+        return plain(503, 'The console is not built: run `npm run build:console`.');
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return plain(404, 'Not Found');
       throw error;
     }
@@ -133,5 +146,10 @@ export function createConsoleHandler(dir: string): HttpHandler {
     return { ...result, headers: { ...result.headers } };
   };
   // After-middlewares run last-added first: the headers are set, then their names lower-cased.
-  return httpHandler(middy<HttpEvent, HttpResult>().use(lowerCaseHeaders).use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS)).handler(serve));
+  return httpHandler(
+    middy<HttpEvent, HttpResult>()
+      .use(lowerCaseHeaders)
+      .use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS))
+      .handler(serve),
+  );
 }

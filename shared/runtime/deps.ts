@@ -37,7 +37,10 @@ export interface Deps {
  * than a message can come back through failed receives before it counts as poison, plus margin.
  */
 const stuckAfterMs = (config: DeliveryConfig) =>
-  visibilityTimeoutSeconds('slow', { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }) * 1000 * POISON_RECEIVE_COUNT + 5 * 60_000;
+  visibilityTimeoutSeconds('slow', { timeoutMs: config.timeoutMs, fastLaneMs: config.fastLaneMs }) *
+    1000 *
+    POISON_RECEIVE_COUNT +
+  5 * 60_000;
 
 /** The SSRF guard's exemptions, as ranges (the config keeps them as validated strings). */
 const allowList = (config: DeliveryConfig) => parseCidrs(config.allowCidrs.join(','));
@@ -55,7 +58,14 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
 }
 
 export function healthDeps(deps: Deps): HealthDeps {
-  return { store: deps.store, queue: deps.queue, logger: deps.logger, events: deps.events, now: deps.now, autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000 };
+  return {
+    store: deps.store,
+    queue: deps.queue,
+    logger: deps.logger,
+    events: deps.events,
+    now: deps.now,
+    autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
+  };
 }
 
 export function webhookDeps(deps: Deps): WebhookDeps {
@@ -79,7 +89,15 @@ const endpointCaches = new WeakMap<Store, SenderDeps['endpoint']>();
 
 function endpointCache(deps: Deps): SenderDeps['endpoint'] {
   let cache = endpointCaches.get(deps.store);
-  if (!cache) endpointCaches.set(deps.store, (cache = cachedEndpoints(deps.store, (organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId), deps.now)));
+  if (!cache)
+    endpointCaches.set(
+      deps.store,
+      (cache = cachedEndpoints(
+        deps.store,
+        (organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId),
+        deps.now,
+      )),
+    );
   return cache;
 }
 

@@ -73,7 +73,8 @@ export function jsonDepth(raw: string): number {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
@@ -91,8 +92,10 @@ export function jsonDepth(raw: string): number {
 export function jsonBody(event: HttpEvent): unknown {
   if (!event.body) return {};
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw) > MAX_REQUEST_BYTES) throw payloadTooLarge(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`);
-  if (jsonDepth(raw) > MAX_JSON_DEPTH) throw badRequest(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (Buffer.byteLength(raw) > MAX_REQUEST_BYTES)
+    throw payloadTooLarge(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`);
+  if (jsonDepth(raw) > MAX_JSON_DEPTH)
+    throw badRequest(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(raw) as unknown;
   } catch {
@@ -136,7 +139,10 @@ function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
         request.response = toLagoError(error);
         return;
       }
-      logger.error({ err: error, route: event.routeKey, request_id: event.requestContext?.requestId }, 'unhandled error');
+      logger.error(
+        { err: error, route: event.routeKey, request_id: event.requestContext?.requestId },
+        'unhandled error',
+      );
       request.response = json(500, { status: 500, error: 'Internal Server Error' });
     },
   };

@@ -20,7 +20,13 @@ export interface LambdaRuntime {
 function lambdaRuntime(name: string): LambdaRuntime {
   const logger = createLogger(undefined, name);
   // Powertools' own notices (such as an invocation that recorded no metric) are routine: debug lines.
-  const notices = { trace: () => {}, debug: () => {}, info: () => {}, warn: (message: unknown) => logger.debug(String(message)), error: (message: unknown) => logger.error(String(message)) };
+  const notices = {
+    trace: () => {},
+    debug: () => {},
+    info: () => {},
+    warn: (message: unknown) => logger.debug(String(message)),
+    error: (message: unknown) => logger.error(String(message)),
+  };
   const metrics = process.env.STACK_NAME ? powertoolsMetrics(process.env.STACK_NAME, notices) : undefined;
   // Outgoing HTTP is not instrumented: deliveries go through our own client (pinned DNS, SSRF checks), which patching must not change.
   return { logger, metrics, tracer: new Tracer({ serviceName: name, captureHTTPsRequests: false }) };
@@ -33,11 +39,16 @@ function lambdaRuntime(name: string): LambdaRuntime {
  * flushed as EMF when it ends. Built on the first invocation, so importing a handler module
  * (locally, in tests) has no side effect.
  */
-export function lambdaHandler<E, R>(build: (runtime: LambdaRuntime) => (event: E, context: Context) => Promise<R>, name = 'lago-webhooks'): (event: E, context: Context) => Promise<R> {
+export function lambdaHandler<E, R>(
+  build: (runtime: LambdaRuntime) => (event: E, context: Context) => Promise<R>,
+  name = 'lago-webhooks',
+): (event: E, context: Context) => Promise<R> {
   let instance: ((event: E, context: Context) => Promise<R>) | undefined;
   const make = () => {
     const runtime = lambdaRuntime(name);
-    const handler = middy<E, R>().use(captureLambdaHandler(runtime.tracer, { captureResponse: false })).use(injectLambdaContext(runtime.logger.powertools));
+    const handler = middy<E, R>()
+      .use(captureLambdaHandler(runtime.tracer, { captureResponse: false }))
+      .use(injectLambdaContext(runtime.logger.powertools));
     if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
     return handler.handler(build(runtime));
   };

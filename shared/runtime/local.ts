@@ -48,11 +48,17 @@ function sideBySideInvocations(): Promise<InvokeStoreBase> {
  * pollers), given a local Lambda context, with the request id on its log lines as on Lambda. No
  * tracer (there is no X-Ray here) and no metrics middleware (local metrics are off).
  */
-export function localHandler<E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>, logger: RuntimeLogger): (event: E) => Promise<R> {
+export function localHandler<E, R>(
+  functionName: string,
+  handler: (event: E, context: Context) => Promise<R>,
+  logger: RuntimeLogger,
+): (event: E) => Promise<R> {
   const observed = middy<E, R>().use(injectLambdaContext(logger.powertools)).handler(handler);
   return async (event) => {
     const store = await sideBySideInvocations();
     const context = localContext(functionName);
-    return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () => observed(event, context));
+    return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, () =>
+      observed(event, context),
+    );
   };
 }

@@ -20,7 +20,15 @@ export interface LogDestination {
 
 /** pino's numeric levels, which the error-log metric filter and the README's searches use. */
 const PINO_LEVELS: Record<string, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50, CRITICAL: 60 };
-const POWERTOOLS_LEVELS: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'CRITICAL', silent: 'SILENT' };
+const POWERTOOLS_LEVELS: Record<string, LogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+  silent: 'SILENT',
+};
 
 /** Censored wherever they appear at the top of a line's fields, and in its `headers`. */
 const REDACTED = new Set(['authorization', 'api_key', 'token', 'hmac_key', 'privateKeyPem']);
@@ -30,13 +38,21 @@ function redact(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(obj)) out[key] = REDACTED.has(key) ? CENSOR : value;
   const headers = out.headers;
-  if (typeof headers === 'object' && headers !== null && 'authorization' in headers) out.headers = { ...headers, authorization: CENSOR };
+  if (typeof headers === 'object' && headers !== null && 'authorization' in headers)
+    out.headers = { ...headers, authorization: CENSOR };
   return out;
 }
 
 /** Errors as pino wrote them: type, message and stack (JSON.stringify would give `{}`), and the error they wrap. */
 function serialize(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { ...value, type: value.name, message: value.message, stack: value.stack, ...(value.cause !== undefined ? { cause: value.cause } : {}) };
+  if (value instanceof Error)
+    return {
+      ...value,
+      type: value.name,
+      message: value.message,
+      stack: value.stack,
+      ...(value.cause !== undefined ? { cause: value.cause } : {}),
+    };
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
@@ -57,7 +73,13 @@ class PinoShapedFormatter extends LogFormatter {
         level: PINO_LEVELS[attributes.logLevel] ?? 30,
         time: attributes.timestamp.getTime(),
         name: this.#name,
-        ...(lambdaContext ? { function_name: lambdaContext.functionName, function_request_id: lambdaContext.awsRequestId, cold_start: lambdaContext.coldStart } : {}),
+        ...(lambdaContext
+          ? {
+              function_name: lambdaContext.functionName,
+              function_request_id: lambdaContext.awsRequestId,
+              cold_start: lambdaContext.coldStart,
+            }
+          : {}),
         ...(attributes.xRayTraceId ? { xray_trace_id: attributes.xRayTraceId } : {}),
         ...additional,
         msg: attributes.message,
@@ -88,8 +110,19 @@ export interface RuntimeLogger extends Logger {
   readonly powertools: PowertoolsLogger;
 }
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'lago-webhooks', destination: LogDestination = stdout): RuntimeLogger {
-  const powertools = new DestinationLogger({ serviceName: name, logLevel: POWERTOOLS_LEVELS[level.toLowerCase()] ?? 'INFO', logFormatter: new PinoShapedFormatter(name) }, destination);
+export function createLogger(
+  level: string = process.env.LOG_LEVEL ?? 'info',
+  name = 'lago-webhooks',
+  destination: LogDestination = stdout,
+): RuntimeLogger {
+  const powertools = new DestinationLogger(
+    {
+      serviceName: name,
+      logLevel: POWERTOOLS_LEVELS[level.toLowerCase()] ?? 'INFO',
+      logFormatter: new PinoShapedFormatter(name),
+    },
+    destination,
+  );
   const at =
     (method: 'debug' | 'info' | 'warn' | 'error'): LogFn =>
     (objOrMsg: object | string, msg?: string) => {

@@ -31,15 +31,27 @@ interface Operation {
 }
 
 const ok = (schema: Schema, description = 'OK'): Reply => ({ description, schema });
-const notFound = (what: string): Reply => ({ description: `No such ${what} in this organization (\`${what.replaceAll(' ', '_')}_not_found\`)`, schema: S.LagoError });
+const notFound = (what: string): Reply => ({
+  description: `No such ${what} in this organization (\`${what.replaceAll(' ', '_')}_not_found\`)`,
+  schema: S.LagoError,
+});
 const invalid: Reply = { description: 'Validation failed', schema: S.ValidationError };
 
 const integer = { type: 'integer', minimum: 1 };
-const list = (name: string): Parameter => ({ name, description: `Repeated (\`${name}[]=a&${name}[]=b\`) or comma-separated; at most 20 values`, schema: { type: 'array', items: { type: 'string' } } });
+const list = (name: string): Parameter => ({
+  name,
+  description: `Repeated (\`${name}[]=a&${name}[]=b\`) or comma-separated; at most 20 values`,
+  schema: { type: 'array', items: { type: 'string' } },
+});
 
 /** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
 const OPERATIONS: Record<string, Operation> = {
-  'POST /api/v1/webhook_endpoints': { summary: 'Create a webhook endpoint', description: 'At most 10 per organization, each URL once.', body: S.CreateEndpointRequest, responses: { 200: ok(S.EndpointResponse), 422: invalid } },
+  'POST /api/v1/webhook_endpoints': {
+    summary: 'Create a webhook endpoint',
+    description: 'At most 10 per organization, each URL once.',
+    body: S.CreateEndpointRequest,
+    responses: { 200: ok(S.EndpointResponse), 422: invalid },
+  },
   'GET /api/v1/webhook_endpoints': {
     summary: 'List the webhook endpoints',
     query: [
@@ -50,23 +62,54 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'GET /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Read a webhook endpoint',
-    query: [{ name: 'reveal_headers', description: '`true`: the custom headers\' values in plain text, for their owner', schema: { type: 'string', enum: ['true', 'false'] } }],
+    query: [
+      {
+        name: 'reveal_headers',
+        description: "`true`: the custom headers' values in plain text, for their owner",
+        schema: { type: 'string', enum: ['true', 'false'] },
+      },
+    ],
     responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') },
   },
-  'PUT /api/v1/webhook_endpoints/{lago_id}': { summary: 'Update a webhook endpoint', description: 'Fields left out keep their value.', body: S.UpdateEndpointRequest, responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 422: invalid } },
-  'DELETE /api/v1/webhook_endpoints/{lago_id}': { summary: 'Delete a webhook endpoint', description: 'Its delivery log stays readable.', responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') } },
+  'PUT /api/v1/webhook_endpoints/{lago_id}': {
+    summary: 'Update a webhook endpoint',
+    description: 'Fields left out keep their value.',
+    body: S.UpdateEndpointRequest,
+    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 422: invalid },
+  },
+  'DELETE /api/v1/webhook_endpoints/{lago_id}': {
+    summary: 'Delete a webhook endpoint',
+    description: 'Its delivery log stays readable.',
+    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') },
+  },
   'POST /api/v1/webhook_endpoints/{lago_id}/test': {
     summary: 'Send a test event',
-    description: 'Sends a signed example of `webhook_type` to this endpoint only, whatever types it listens to. It is logged like any webhook, with `test: true`.',
+    description:
+      'Sends a signed example of `webhook_type` to this endpoint only, whatever types it listens to. It is logged like any webhook, with `test: true`.',
     body: S.TestEventRequest,
-    responses: { 200: ok(S.WebhookResponse, 'The test webhook, queued'), 404: notFound('webhook endpoint'), 422: invalid },
+    responses: {
+      200: ok(S.WebhookResponse, 'The test webhook, queued'),
+      404: notFound('webhook endpoint'),
+      422: invalid,
+    },
   },
-  'GET /api/v1/webhooks/public_key': { summary: 'The JWT public key (base64 of the PEM)', responses: { 200: { description: 'The key', text: true } } },
-  'GET /api/v1/webhooks/json_public_key': { summary: 'The JWT public key, as JSON', responses: { 200: ok(S.JsonPublicKey) } },
-  'GET /api/v1/webhooks/hmac_key': { summary: 'The HMAC token', description: 'With the previous token and its expiry while a rotation\'s overlap lasts.', responses: { 200: ok(S.HmacKey) } },
+  'GET /api/v1/webhooks/public_key': {
+    summary: 'The JWT public key (base64 of the PEM)',
+    responses: { 200: { description: 'The key', text: true } },
+  },
+  'GET /api/v1/webhooks/json_public_key': {
+    summary: 'The JWT public key, as JSON',
+    responses: { 200: ok(S.JsonPublicKey) },
+  },
+  'GET /api/v1/webhooks/hmac_key': {
+    summary: 'The HMAC token',
+    description: "With the previous token and its expiry while a rotation's overlap lasts.",
+    responses: { 200: ok(S.HmacKey) },
+  },
   'POST /api/v1/webhooks/hmac_key/rotate': {
     summary: 'Rotate the HMAC token',
-    description: 'X-Lago-Signature moves to the new token at once; webhook-signature carries both until the previous token expires.',
+    description:
+      'X-Lago-Signature moves to the new token at once; webhook-signature carries both until the previous token expires.',
     body: S.RotateRequest,
     bodyOptional: true,
     responses: { 200: ok(S.HmacKey), 422: invalid },
@@ -75,42 +118,74 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'Search the webhook logs',
     description: 'Newest first, a page at a time: pass `meta.next_cursor` as `cursor` for the next page.',
     query: [
-      { name: 'webhook_endpoint_id', description: 'One endpoint\'s webhooks', schema: { type: 'string', format: 'uuid' } },
+      {
+        name: 'webhook_endpoint_id',
+        description: "One endpoint's webhooks",
+        schema: { type: 'string', format: 'uuid' },
+      },
       list('statuses'),
       list('webhook_types'),
       list('http_statuses'),
       { name: 'from_date', description: 'ISO 8601 date or time (UTC when no zone)', schema: { type: 'string' } },
-      { name: 'to_date', description: 'ISO 8601 date or time; a date covers its whole day', schema: { type: 'string' } },
+      {
+        name: 'to_date',
+        description: 'ISO 8601 date or time; a date covers its whole day',
+        schema: { type: 'string' },
+      },
       { name: 'search_term', description: 'A webhook id or object id', schema: { type: 'string', maxLength: 255 } },
       { name: 'per_page', description: '20 by default; a larger size than 100 is served at 100', schema: integer },
-      { name: 'cursor', description: 'From the previous page\'s meta.next_cursor', schema: { type: 'string' } },
+      { name: 'cursor', description: "From the previous page's meta.next_cursor", schema: { type: 'string' } },
     ],
     responses: { 200: ok(S.WebhookList), 422: invalid },
   },
   'GET /api/v1/webhook_event_types': { summary: 'The event catalog', responses: { 200: ok(S.WebhookEventTypes) } },
-  'POST /api/v1/webhooks/recover': { summary: 'Queue again the failed webhooks of an endpoint in a window', body: S.RecoverRequest, responses: { 200: ok(S.RecoverResult), 404: notFound('webhook endpoint'), 422: invalid } },
-  'GET /api/v1/webhooks/{lago_id}': { summary: 'A webhook, with its payload and attempts', responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') } },
+  'POST /api/v1/webhooks/recover': {
+    summary: 'Queue again the failed webhooks of an endpoint in a window',
+    body: S.RecoverRequest,
+    responses: { 200: ok(S.RecoverResult), 404: notFound('webhook endpoint'), 422: invalid },
+  },
+  'GET /api/v1/webhooks/{lago_id}': {
+    summary: 'A webhook, with its payload and attempts',
+    responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') },
+  },
   'POST /api/v1/webhooks/{lago_id}/retry': {
     summary: 'Retry a failed webhook',
     description: 'As Lago: a succeeded webhook is a 405 (`is_succeeded`); one still queued is left alone.',
-    responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook'), 405: { description: 'The webhook succeeded (`is_succeeded`)', schema: S.LagoError } },
+    responses: {
+      200: ok(S.WebhookResponse),
+      404: notFound('webhook'),
+      405: { description: 'The webhook succeeded (`is_succeeded`)', schema: S.LagoError },
+    },
   },
-  'POST /api/v1/webhooks/{lago_id}/resend': { summary: 'Deliver a webhook again, whatever its outcome', description: 'A new round under the same unique key.', responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') } },
-  'GET /api/v1/openapi.json': { summary: 'This document', responses: { 200: { description: 'The OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } } },
-  'POST /admin/v1/organizations': { summary: 'Create an organization and its API key', body: S.OrganizationRequest, responses: { 201: ok(S.OrganizationCreated, 'Created'), 422: invalid } },
+  'POST /api/v1/webhooks/{lago_id}/resend': {
+    summary: 'Deliver a webhook again, whatever its outcome',
+    description: 'A new round under the same unique key.',
+    responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') },
+  },
+  'GET /api/v1/openapi.json': {
+    summary: 'This document',
+    responses: { 200: { description: 'The OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } },
+  },
+  'POST /admin/v1/organizations': {
+    summary: 'Create an organization and its API key',
+    body: S.OrganizationRequest,
+    responses: { 201: ok(S.OrganizationCreated, 'Created'), 422: invalid },
+  },
   'POST /admin/v1/webhooks': {
     summary: 'Publish an event',
-    description: 'One webhook per endpoint of the organization that listens to the type. The same `idempotency_key` again answers with the same webhooks.',
+    description:
+      'One webhook per endpoint of the organization that listens to the type. The same `idempotency_key` again answers with the same webhooks.',
     body: S.PublishRequest,
     responses: { 202: ok(S.PublishResult, 'Queued'), 404: notFound('organization'), 422: invalid },
   },
   'POST /admin/v1/webhooks/batch': {
     summary: 'Publish up to 100 events',
-    description: 'Each event is published or refused on its own; its result carries its status and, if refused, Lago\'s error body.',
+    description:
+      "Each event is published or refused on its own; its result carries its status and, if refused, Lago's error body.",
     body: S.BatchRequest,
     responses: { 200: ok(S.BatchResult) },
   },
-  'GET /admin/v1/dead_letters': { summary: 'The dead-letter queue\'s size', responses: { 200: ok(S.DeadLetters) } },
+  'GET /admin/v1/dead_letters': { summary: "The dead-letter queue's size", responses: { 200: ok(S.DeadLetters) } },
   'POST /admin/v1/dead_letters/redrive': {
     summary: 'Send the dead letters back for delivery',
     body: S.RedriveRequest,
@@ -120,7 +195,8 @@ const OPERATIONS: Record<string, Operation> = {
 };
 
 type Access = 'organization' | 'operator' | 'public';
-const accessOf = (route: RouteDefinition): Access => (route.fn === 'admin' ? 'operator' : route.public ? 'public' : 'organization');
+const accessOf = (route: RouteDefinition): Access =>
+  route.fn === 'admin' ? 'operator' : route.public ? 'public' : 'organization';
 
 const COMMON: Record<number, Reply> = {
   400: { description: 'The request cannot be read (not JSON, not an object, nested too deeply)', schema: S.LagoError },
@@ -131,7 +207,11 @@ const COMMON: Record<number, Reply> = {
 
 const UNAUTHORIZED: Record<Access, Reply | undefined> = {
   organization: { description: 'No valid organization API key', schema: S.LagoError },
-  operator: { description: 'No valid operator credentials (local: the admin token; on AWS, API Gateway answers 403 to an unsigned request)', schema: S.LagoError },
+  operator: {
+    description:
+      'No valid operator credentials (local: the admin token; on AWS, API Gateway answers 403 to an unsigned request)',
+    schema: S.LagoError,
+  },
   public: undefined,
 };
 
@@ -145,7 +225,11 @@ function componentSchemas(): Record<string, Record<string, unknown>> {
   const outputs = z.toJSONSchema(S.components, { target: 'draft-2020-12', uri, io: 'output' }).schemas;
   return Object.fromEntries(
     Object.keys(outputs).map((id) => {
-      const { $schema: _s, $id: _i, ...schema } = (id.endsWith('Request') ? inputs : outputs)[id] as Record<string, unknown>;
+      const {
+        $schema: _s,
+        $id: _i,
+        ...schema
+      } = (id.endsWith('Request') ? inputs : outputs)[id] as Record<string, unknown>;
       const description = S.descriptions.get(id);
       return [id, description ? { description, ...schema } : schema];
     }),
@@ -165,12 +249,20 @@ function schemaObject(schema: Schema): Record<string, unknown> {
 
 function response(reply: Reply) {
   if (reply.text) return { description: reply.description, content: { 'text/plain': { schema: { type: 'string' } } } };
-  return { description: reply.description, ...(reply.schema ? { content: { 'application/json': { schema: schemaObject(reply.schema) } } } : {}) };
+  return {
+    description: reply.description,
+    ...(reply.schema ? { content: { 'application/json': { schema: schemaObject(reply.schema) } } } : {}),
+  };
 }
 
 function operation(route: RouteDefinition, spec: Operation) {
   const access = accessOf(route);
-  const params = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: { type: 'string' } }));
+  const params = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name: name!,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
   const replies: Record<number, Reply> = { ...spec.responses, ...COMMON };
   const refused = UNAUTHORIZED[access];
   if (refused) replies[401] = refused;
@@ -181,10 +273,32 @@ function operation(route: RouteDefinition, spec: Operation) {
     tags: [access === 'operator' ? 'operator' : 'organization'],
     security: access === 'public' ? [] : [{ [access]: [] }],
     ...(params.length || spec.query
-      ? { parameters: [...params, ...(spec.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema }))] }
+      ? {
+          parameters: [
+            ...params,
+            ...(spec.query ?? []).map((q) => ({
+              name: q.name,
+              in: 'query',
+              required: false,
+              description: q.description,
+              schema: q.schema,
+            })),
+          ],
+        }
       : {}),
-    ...(spec.body ? { requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: schemaObject(spec.body) } } } } : {}),
-    responses: Object.fromEntries(Object.entries(replies).sort(([a], [b]) => Number(a) - Number(b)).map(([status, reply]) => [status, response(reply)])),
+    ...(spec.body
+      ? {
+          requestBody: {
+            required: !spec.bodyOptional,
+            content: { 'application/json': { schema: schemaObject(spec.body) } },
+          },
+        }
+      : {}),
+    responses: Object.fromEntries(
+      Object.entries(replies)
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([status, reply]) => [status, response(reply)]),
+    ),
   };
 }
 
@@ -200,26 +314,39 @@ export const undescribedRoutes = (routes: readonly RouteDefinition[]): string[] 
 export function openApiDocument(routes: readonly RouteDefinition[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of documentedRoutes(routes)) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, OPERATIONS[`${route.method} ${route.path}`] ?? UNDESCRIBED);
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(
+      route,
+      OPERATIONS[`${route.method} ${route.path}`] ?? UNDESCRIBED,
+    );
   }
   return {
     openapi: '3.1.0',
     info: {
       title: 'Lago-compatible webhooks',
       version: '1',
-      description: 'Lago\'s webhook endpoint and webhook routes (/api/v1, with an organization API key) and the operator\'s routes (/admin/v1). Errors are in Lago\'s shape.',
+      description:
+        "Lago's webhook endpoint and webhook routes (/api/v1, with an organization API key) and the operator's routes (/admin/v1). Errors are in Lago's shape.",
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [
       { name: 'organization', description: 'Called with an organization API key (`Authorization: Bearer lwh_…`)' },
-      { name: 'operator', description: 'The operator\'s routes' },
+      { name: 'operator', description: "The operator's routes" },
     ],
     paths,
     components: {
       schemas: componentSchemas(),
       securitySchemes: {
-        organization: { type: 'http', scheme: 'bearer', description: 'The organization\'s API key, from POST /admin/v1/organizations' },
-        operator: { type: 'http', scheme: 'bearer', description: 'Locally, the admin token; on AWS these routes are behind IAM instead: sign the request with SigV4 (execute-api:Invoke)' },
+        organization: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "The organization's API key, from POST /admin/v1/organizations",
+        },
+        operator: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Locally, the admin token; on AWS these routes are behind IAM instead: sign the request with SigV4 (execute-api:Invoke)',
+        },
       },
     },
   };

@@ -8,7 +8,9 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebhookStack } from '#infra/stack.ts';
 
-const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+const CDK_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
+).context;
 
 let stack: WebhookStack;
 let assemblyDir: string;
@@ -22,7 +24,9 @@ beforeAll(() => {
 });
 
 function bundleOf(fn: lambda.IFunction): string {
-  const template = JSON.parse(readFileSync(join(assemblyDir, 'LagoWebhooks.template.json'), 'utf8')) as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+  const template = JSON.parse(readFileSync(join(assemblyDir, 'LagoWebhooks.template.json'), 'utf8')) as {
+    Resources: Record<string, { Properties: { Code: { S3Key: string } } }>;
+  };
   const key = template.Resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Code.S3Key;
   return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
 }
@@ -47,8 +51,14 @@ describe('bundles', () => {
       const page = await console.handler({ version: '2.0', routeKey: 'GET /console/{proxy+}', rawPath: '/console/', headers: {}, requestContext: { requestId: 'r1' } });
       const bare = await console.handler({ version: '2.0', routeKey: 'GET /console', rawPath: '/console', headers: {}, requestContext: { requestId: 'r2' } });
       process.stdout.write(JSON.stringify({ page, bare }));`;
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-    const { page, bare } = JSON.parse(output) as Record<'page' | 'bare', { statusCode: number; headers: Record<string, string>; body: string }>;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    const { page, bare } = JSON.parse(output) as Record<
+      'page' | 'bare',
+      { statusCode: number; headers: Record<string, string>; body: string }
+    >;
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<div id="app">');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
@@ -57,7 +67,7 @@ describe('bundles', () => {
     expect(bare).toMatchObject({ statusCode: 301, headers: { location: '/console/' } });
   });
 
-  it('load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago\'s shape and serves its OpenAPI document, the sender takes an empty batch', () => {
+  it("load and answer on Node 24, with only their environment: the api refuses a request without a key in Lago's shape and serves its OpenAPI document, the sender takes an empty batch", () => {
     const script = `
       const api = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.api)).href)});
       const sender = await import(${JSON.stringify(pathToFileURL(bundleOf(stack.functions.senders.fast)).href)});
@@ -81,13 +91,21 @@ describe('bundles', () => {
         SECRETS_PREFIX: 'LagoWebhooks',
       },
     });
-    const { node, refused, batch, openapi } = JSON.parse(output) as { node: string; refused: { statusCode: number; body: string }; batch: unknown; openapi: { statusCode: number; body: string } };
+    const { node, refused, batch, openapi } = JSON.parse(output) as {
+      node: string;
+      refused: { statusCode: number; body: string };
+      batch: unknown;
+      openapi: { statusCode: number; body: string };
+    };
     expect(node.split('.')[0]).toBe('24');
     expect(refused.statusCode).toBe(401);
     expect(JSON.parse(refused.body)).toEqual({ status: 401, error: 'Unauthorized' });
     expect(batch).toEqual({ batchItemFailures: [] });
     // The OpenAPI document is built inside the bundle, without a key.
     expect(openapi.statusCode).toBe(200);
-    expect(JSON.parse(openapi.body)).toMatchObject({ openapi: '3.1.0', paths: { '/api/v1/webhook_endpoints/{lago_id}/test': { post: { summary: 'Send a test event' } } } });
+    expect(JSON.parse(openapi.body)).toMatchObject({
+      openapi: '3.1.0',
+      paths: { '/api/v1/webhook_endpoints/{lago_id}/test': { post: { summary: 'Send a test event' } } },
+    });
   });
 });

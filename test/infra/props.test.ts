@@ -22,8 +22,10 @@ describe('every prop changed from its default', () => {
   let stack: WebhookStack;
   let template: Template;
   const id = (construct: IConstruct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
-  const properties = (construct: IConstruct) => template.toJSON().Resources[id(construct)].Properties as Record<string, unknown>;
-  const variables = (construct: IConstruct) => (properties(construct).Environment as { Variables: Record<string, unknown> }).Variables;
+  const properties = (construct: IConstruct) =>
+    template.toJSON().Resources[id(construct)].Properties as Record<string, unknown>;
+  const variables = (construct: IConstruct) =>
+    (properties(construct).Environment as { Variables: Record<string, unknown> }).Variables;
 
   beforeAll(() => {
     ({ stack, template } = synth({
@@ -45,16 +47,28 @@ describe('every prop changed from its default', () => {
     }));
   });
 
-  it('the timeout sets each lane\'s sender timeout and visibility timeout; the poison receive count does not follow the schedule', () => {
+  it("the timeout sets each lane's sender timeout and visibility timeout; the poison receive count does not follow the schedule", () => {
     // Slow lane: the whole 5 s attempt plus 15 s of bookkeeping; the fast lane cuts attempts at 3 s.
     expect(properties(stack.functions.senders.slow).Timeout).toBe(20);
     expect(properties(stack.functions.senders.fast).Timeout).toBe(18);
-    expect(properties(stack.queues.lanes.slow)).toMatchObject({ VisibilityTimeout: 6 * 20, RedrivePolicy: { maxReceiveCount: 5 } });
-    expect(properties(stack.queues.lanes.fast)).toMatchObject({ VisibilityTimeout: 6 * 18, RedrivePolicy: { maxReceiveCount: 5 } });
+    expect(properties(stack.queues.lanes.slow)).toMatchObject({
+      VisibilityTimeout: 6 * 20,
+      RedrivePolicy: { maxReceiveCount: 5 },
+    });
+    expect(properties(stack.queues.lanes.fast)).toMatchObject({
+      VisibilityTimeout: 6 * 18,
+      RedrivePolicy: { maxReceiveCount: 5 },
+    });
   });
 
   it('the delivery settings reach every function under the names shared/runtime/config.ts reads', () => {
-    for (const fn of [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper]) {
+    for (const fn of [
+      stack.functions.api,
+      stack.functions.admin,
+      stack.functions.senders.fast,
+      stack.functions.senders.slow,
+      stack.functions.sweeper,
+    ]) {
       expect(variables(fn)).toMatchObject({
         WEBHOOK_RETRY_SCHEDULE: '10,60',
         WEBHOOK_TIMEOUT_MS: '5000',
@@ -75,56 +89,108 @@ describe('every prop changed from its default', () => {
   });
 
   it('DESTROY removes the stateful resources with the stack, and lets the provider delete the key', () => {
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey']) {
-      for (const resource of Object.values(template.findResources(type))) expect(resource.DeletionPolicy).toBe('Delete');
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::Logs::LogGroup',
+      'AWS::KMS::Key',
+      'Custom::WebhookSigningKey',
+    ]) {
+      for (const resource of Object.values(template.findResources(type)))
+        expect(resource.DeletionPolicy).toBe('Delete');
     }
     expect(properties(stack.table.table).DeletionProtectionEnabled).toBe(false);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:DeleteSecret', Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }) })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'secretsmanager:DeleteSecret',
+            Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+          }),
+        ]),
+      },
     });
   });
 
-  it('the stack name is every function\'s STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace', () => {
+  it("the stack name is every function's STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace", () => {
     // Every function of ours: the signing key's provider framework is CDK's, and records no metric.
     const framework = id(stack.signingKey.provider.node.findChild('framework-onEvent'));
-    const functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([logicalId]) => logicalId !== framework);
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+      ([logicalId]) => logicalId !== framework,
+    );
     expect(functions).toHaveLength(7);
     for (const [, fn] of functions) expect(fn.Properties.Environment.Variables.STACK_NAME).toBe('Acme');
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks', MetricName: 'PoisonMessages', Dimensions: [{ Name: 'Stack', Value: 'Acme' }] });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'LagoWebhooks/Acme', MetricName: 'ErrorLogLines' });
-    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricNamespace: 'LagoWebhooks/Acme' })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LagoWebhooks',
+      MetricName: 'PoisonMessages',
+      Dimensions: [{ Name: 'Stack', Value: 'Acme' }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LagoWebhooks/Acme',
+      MetricName: 'ErrorLogLines',
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      MetricTransformations: [Match.objectLike({ MetricNamespace: 'LagoWebhooks/Acme' })],
+    });
   });
 
   it('the alarm email subscribes to the topic', () => {
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: id(stack.observability.topic) } });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: id(stack.observability.topic) },
+    });
   });
 
-  it('each lane\'s concurrency reaches its mapping and its sender\'s reservation', () => {
-    for (const [lane, concurrency] of [['fast', 50], ['slow', 20]] as const) {
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: id(stack.functions.senders[lane]) }, ScalingConfig: { MaximumConcurrency: concurrency } });
+  it("each lane's concurrency reaches its mapping and its sender's reservation", () => {
+    for (const [lane, concurrency] of [
+      ['fast', 50],
+      ['slow', 20],
+    ] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: id(stack.functions.senders[lane]) },
+        ScalingConfig: { MaximumConcurrency: concurrency },
+      });
       expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(concurrency);
     }
   });
 
   it('deletion protection, once asked for, is on', () => {
-    synth({ deletionProtection: true }).template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    synth({ deletionProtection: true }).template.hasResourceProperties('AWS::DynamoDB::Table', {
+      DeletionProtectionEnabled: true,
+    });
   });
 
   it('RETAIN keeps everything even when the first create rolls back, and then the provider may not delete the key', () => {
     const { template: retained } = synth({ removalPolicy: RemovalPolicy.RETAIN });
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey']) {
-      for (const resource of Object.values(retained.findResources(type))) expect(resource.DeletionPolicy).toBe('Retain');
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::Logs::LogGroup',
+      'AWS::KMS::Key',
+      'Custom::WebhookSigningKey',
+    ]) {
+      for (const resource of Object.values(retained.findResources(type)))
+        expect(resource.DeletionPolicy).toBe('Retain');
     }
-    const providerPolicies = Object.entries(retained.findResources('AWS::IAM::Policy')).filter(([logicalId]) => logicalId.startsWith('SigningKeyProvider'));
+    const providerPolicies = Object.entries(retained.findResources('AWS::IAM::Policy')).filter(([logicalId]) =>
+      logicalId.startsWith('SigningKeyProvider'),
+    );
     expect(providerPolicies).not.toHaveLength(0);
     expect(JSON.stringify(providerPolicies)).not.toContain('secretsmanager:DeleteSecret');
   });
 
   it('concurrency, throttling, the age threshold, the sweep interval and log retention are applied', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 600,
+    });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
-    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) expect(logGroup.Properties.RetentionInDays).toBe(7);
+    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup')))
+      expect(logGroup.Properties.RetentionInDays).toBe(7);
   });
 });
 
@@ -149,7 +215,8 @@ describe('props refused at synth time', () => {
 });
 
 describe('webhookStackPropsFromContext', () => {
-  const parse = async (context: Record<string, unknown>) => (await import('#infra/stack.ts')).webhookStackPropsFromContext((key) => context[key]);
+  const parse = async (context: Record<string, unknown>) =>
+    (await import('#infra/stack.ts')).webhookStackPropsFromContext((key) => context[key]);
 
   it('leaves every prop to its default when the context is empty', async () => {
     expect(Object.values(await parse({})).filter((value) => value !== undefined)).toEqual([]);
@@ -193,7 +260,9 @@ describe('webhookStackPropsFromContext', () => {
   });
 
   it('takes the JSON types cdk.json may hold', async () => {
-    expect(await parse({ retrySchedule: [5, 60], allowCidrs: ['10.0.0.0/8'], allowHttp: true, webhookTimeoutMs: 8000 })).toMatchObject({
+    expect(
+      await parse({ retrySchedule: [5, 60], allowCidrs: ['10.0.0.0/8'], allowHttp: true, webhookTimeoutMs: 8000 }),
+    ).toMatchObject({
       retrySchedule: [5, 60],
       allowCidrs: ['10.0.0.0/8'],
       allowHttp: true,
@@ -202,14 +271,22 @@ describe('webhookStackPropsFromContext', () => {
   });
 
   it('reads removalPolicy retain as RETAIN_ON_UPDATE_OR_DELETE: kept, except when the first create rolls back', async () => {
-    expect(await parse({ removalPolicy: 'retain' })).toMatchObject({ removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+    expect(await parse({ removalPolicy: 'retain' })).toMatchObject({
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
   });
 
   it('names the key of a value it cannot parse', async () => {
-    await expect(parse({ slowSenderMaxConcurrency: 'many' })).rejects.toThrow('context slowSenderMaxConcurrency: expected a number, got "many"');
-    await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow('context webhookTimeoutMs: expected a number, got "soon"');
+    await expect(parse({ slowSenderMaxConcurrency: 'many' })).rejects.toThrow(
+      'context slowSenderMaxConcurrency: expected a number, got "many"',
+    );
+    await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow(
+      'context webhookTimeoutMs: expected a number, got "soon"',
+    );
     await expect(parse({ allowHttp: 'yes' })).rejects.toThrow('context allowHttp: expected true or false');
-    await expect(parse({ removalPolicy: 'snapshot' })).rejects.toThrow('context removalPolicy: expected retain or destroy');
+    await expect(parse({ removalPolicy: 'snapshot' })).rejects.toThrow(
+      'context removalPolicy: expected retain or destroy',
+    );
     await expect(parse({ logGroupRetentionDays: '42' })).rejects.toThrow('context logGroupRetentionDays');
     await expect(parse({ alarmEmail: '' })).rejects.toThrow('context alarmEmail');
   });
@@ -223,11 +300,18 @@ describe('bin/app.ts', () => {
         env: {
           PATH: process.env.PATH,
           CDK_OUTDIR: outdir,
-          CDK_CONTEXT_JSON: JSON.stringify({ ...NO_BUNDLING, stackName: 'AcmeWebhooks', alarmEmail: 'ops@example.com', sweepIntervalMinutes: '10' }),
+          CDK_CONTEXT_JSON: JSON.stringify({
+            ...NO_BUNDLING,
+            stackName: 'AcmeWebhooks',
+            alarmEmail: 'ops@example.com',
+            sweepIntervalMinutes: '10',
+          }),
         },
         stdio: 'pipe',
       });
-      const template = Template.fromJSON(JSON.parse(readFileSync(join(outdir, 'AcmeWebhooks.template.json'), 'utf8')) as Record<string, unknown>);
+      const template = Template.fromJSON(
+        JSON.parse(readFileSync(join(outdir, 'AcmeWebhooks.template.json'), 'utf8')) as Record<string, unknown>,
+      );
       template.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'ops@example.com' });
       template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
       template.hasResourceProperties('Custom::WebhookSigningKey', { SecretName: 'AcmeWebhooks/signing-key' });

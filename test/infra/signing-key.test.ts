@@ -20,7 +20,10 @@ const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-AbCdEf
 const secrets = mockClient(SecretsManagerClient);
 /** Every line the handler logs, at every level. */
 let logLines: string[] = [];
-const handler = createSigningKeyHandler(new SecretsManagerClient({ region: 'eu-west-1' }), createLogger('debug', 'signing-key', { write: (line) => void logLines.push(line) }));
+const handler = createSigningKeyHandler(
+  new SecretsManagerClient({ region: 'eu-west-1' }),
+  createLogger('debug', 'signing-key', { write: (line) => void logLines.push(line) }),
+);
 
 beforeEach(() => {
   secrets.reset();
@@ -35,7 +38,11 @@ const common = {
   LogicalResourceId: 'SigningKey',
   ResourceType: 'Custom::WebhookSigningKey',
 };
-const create = (): SigningKeyEvent => ({ ...common, RequestType: 'Create', ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: NAME } });
+const create = (): SigningKeyEvent => ({
+  ...common,
+  RequestType: 'Create',
+  ResourceProperties: { ServiceToken: common.ServiceToken, SecretName: NAME },
+});
 const update = (name: string, oldName = NAME, physicalResourceId = oldName): SigningKeyEvent => ({
   ...common,
   RequestType: 'Update',
@@ -58,7 +65,9 @@ describe('Create', () => {
     secrets.on(CreateSecretCommand).resolves({ ARN, Name: NAME });
     const result = await handler(create());
 
-    expect(calls()).toEqual([['CreateSecretCommand', { Name: NAME, SecretString: expect.any(String), Description: expect.any(String) }]]);
+    expect(calls()).toEqual([
+      ['CreateSecretCommand', { Name: NAME, SecretString: expect.any(String), Description: expect.any(String) }],
+    ]);
     const pem = secrets.commandCalls(CreateSecretCommand)[0]!.args[0].input.SecretString!;
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     const key = createPrivateKey(pem);
@@ -95,10 +104,21 @@ describe('Create', () => {
   });
 
   it('throws the error (the framework answers FAILED with it) and logs it at error level, without the key', async () => {
-    secrets.on(CreateSecretCommand).rejects(new SecretsManagerServiceException({ name: 'AccessDeniedException', message: 'not allowed', $fault: 'client', $metadata: {} }));
+    secrets
+      .on(CreateSecretCommand)
+      .rejects(
+        new SecretsManagerServiceException({
+          name: 'AccessDeniedException',
+          message: 'not allowed',
+          $fault: 'client',
+          $metadata: {},
+        }),
+      );
     await expect(handler(create())).rejects.toThrow('not allowed');
 
-    const errors = logLines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
+    const errors = logLines
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((line) => line.level >= 50);
     expect(errors).toEqual([expect.objectContaining({ msg: 'signing key request failed' })]);
     for (const line of logLines) expect(line).not.toContain('PRIVATE KEY');
   });
@@ -152,7 +172,16 @@ describe('Delete', () => {
   });
 
   it('throws when the delete is refused', async () => {
-    secrets.on(DeleteSecretCommand).rejects(new SecretsManagerServiceException({ name: 'AccessDeniedException', message: 'not allowed', $fault: 'client', $metadata: {} }));
+    secrets
+      .on(DeleteSecretCommand)
+      .rejects(
+        new SecretsManagerServiceException({
+          name: 'AccessDeniedException',
+          message: 'not allowed',
+          $fault: 'client',
+          $metadata: {},
+        }),
+      );
     await expect(handler(remove())).rejects.toThrow('not allowed');
   });
 

@@ -9,10 +9,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '#infra/definitions.ts';
 import { ROUTES, routeKey } from '#shared/runtime/routes.ts';
 import { WebhookStack } from '#infra/stack.ts';
-import { DEAD_LETTER_RETENTION_SECONDS, DELIVERY_RETENTION_SECONDS, LANE_MAPPINGS, LANES, POISON_RECEIVE_COUNT, type Lane } from '#shared/domain/delivery/policy.ts';
+import {
+  DEAD_LETTER_RETENTION_SECONDS,
+  DELIVERY_RETENTION_SECONDS,
+  LANE_MAPPINGS,
+  LANES,
+  POISON_RECEIVE_COUNT,
+  type Lane,
+} from '#shared/domain/delivery/policy.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '#shared/domain/delivery/retry-schedule.ts';
 
-const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+const CDK_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
+).context;
 /** Assets are not built: these tests only read the template. */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -57,23 +66,41 @@ function text(value: unknown): string {
 function permissions(fn: lambda.IFunction): string[] {
   const role = id(fn.role!);
   expect(resource(role).Properties.ManagedPolicyArns).toBeUndefined();
-  const policies = Object.values(resources('AWS::IAM::Policy')).filter((policy) => (policy.Properties.Roles as Json[]).some((r) => r.Ref === role));
+  const policies = Object.values(resources('AWS::IAM::Policy')).filter((policy) =>
+    (policy.Properties.Roles as Json[]).some((r) => r.Ref === role),
+  );
   return policies
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement)
     .flatMap((statement) => {
       expect(statement.Effect).toBe('Allow');
       expect(statement.Condition).toBeUndefined();
-      return [statement.Action].flat().flatMap((action) => [statement.Resource].flat().map((r) => `${String(action)} ${text(r)}`));
+      return [statement.Action]
+        .flat()
+        .flatMap((action) => [statement.Resource].flat().map((r) => `${String(action)} ${text(r)}`));
     })
     .sort();
 }
 
-const ORG_TOKENS = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
-const SIGNING_KEY_PATTERN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
+const ORG_TOKENS =
+  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
+const SIGNING_KEY_PATTERN =
+  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
 const DEFAULT_BUS_PUT = 'events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
-const CONSUME = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+const CONSUME = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
 
-const allFunctions = () => [stack.functions.api, stack.functions.admin, stack.functions.senders.fast, stack.functions.senders.slow, stack.functions.sweeper];
+const allFunctions = () => [
+  stack.functions.api,
+  stack.functions.admin,
+  stack.functions.senders.fast,
+  stack.functions.senders.slow,
+  stack.functions.sweeper,
+];
 /** Every function the dashboard and alarms watch: the above and the console's. */
 const watchedFunctions = () => [...allFunctions(), stack.functions.console];
 /** The provider framework's function, the signing key's service token: it calls the signing key's handler. */
@@ -83,7 +110,10 @@ const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`
 
 /** Its log group, and its X-Ray traces (active tracing: actions without resource-level permissions). */
 function logAndTraceWrites(fn: lambda.Function): string[] {
-  return [...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`), ...XRAY_WRITES];
+  return [
+    ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => `${action} <${id(fn.logGroup)}.Arn>`),
+    ...XRAY_WRITES,
+  ];
 }
 
 const XRAY_WRITES = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
@@ -91,7 +121,15 @@ const XRAY_WRITES = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 function tableReadWrite(): string[] {
   const table = `<${id(stack.table.table)}.Arn>`;
   return [
-    ...['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'].map((action) => `${action} ${table}`),
+    ...[
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ].map((action) => `${action} ${table}`),
     ...TABLE.indexes.map((index) => `dynamodb:Query ${table}/index/${index.name}`),
   ];
 }
@@ -99,7 +137,8 @@ function tableReadWrite(): string[] {
 describe('delivery lanes', () => {
   it('hide a message for six timeouts of the sender that consumes the lane', () => {
     const timeouts = LANES.map((lane) => resource(id(stack.functions.senders[lane])).Properties.Timeout as number);
-    for (const [index, lane] of LANES.entries()) expect(resource(id(stack.queues.lanes[lane])).Properties.VisibilityTimeout).toBe(6 * timeouts[index]!);
+    for (const [index, lane] of LANES.entries())
+      expect(resource(id(stack.queues.lanes[lane])).Properties.VisibilityTimeout).toBe(6 * timeouts[index]!);
     // The fast lane's attempts are cut short (then handed to the slow lane); the slow lane runs the full 15 s attempt plus bookkeeping.
     expect(resource(id(stack.functions.senders.slow)).Properties.Timeout).toBe(30);
     expect(timeouts[0]!).toBeLessThan(timeouts[1]!);
@@ -108,14 +147,18 @@ describe('delivery lanes', () => {
   it('move a message to the shared dead-letter queue after POISON_RECEIVE_COUNT (5) receives, whatever the retry schedule', () => {
     expect(POISON_RECEIVE_COUNT).toBe(5);
     for (const lane of LANES) {
-      expect(resource(id(stack.queues.lanes[lane])).Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [id(stack.queues.deadLetterQueue), 'Arn'] }, maxReceiveCount: 5 });
+      expect(resource(id(stack.queues.lanes[lane])).Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [id(stack.queues.deadLetterQueue), 'Arn'] },
+        maxReceiveCount: 5,
+      });
     }
     template.resourceCountIs('AWS::SQS::Queue', 3);
   });
 
   it('keep dead letters (14 days) longer than deliveries (4 days)', () => {
     const deadLetters = resource(id(stack.queues.deadLetterQueue)).Properties;
-    for (const lane of LANES) expect(resource(id(stack.queues.lanes[lane])).Properties.MessageRetentionPeriod).toBe(DELIVERY_RETENTION_SECONDS);
+    for (const lane of LANES)
+      expect(resource(id(stack.queues.lanes[lane])).Properties.MessageRetentionPeriod).toBe(DELIVERY_RETENTION_SECONDS);
     expect(deadLetters.MessageRetentionPeriod).toBe(DEAD_LETTER_RETENTION_SECONDS);
     expect(DEAD_LETTER_RETENTION_SECONDS).toBe(14 * 24 * 3600);
     expect(DEAD_LETTER_RETENTION_SECONDS).toBeGreaterThan(DELIVERY_RETENTION_SECONDS);
@@ -128,7 +171,12 @@ describe('delivery lanes', () => {
         Queues: [{ Ref: id(queue) }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
           ]),
         },
       });
@@ -138,11 +186,22 @@ describe('delivery lanes', () => {
 
 describe('removal policies', () => {
   it('keep every stateful resource on stack delete and replacement, and delete it when the first create rolls back (RetainExceptOnCreate)', () => {
-    const stateful = ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::KMS::Key', 'Custom::WebhookSigningKey'];
+    const stateful = [
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::Logs::LogGroup',
+      'AWS::KMS::Key',
+      'Custom::WebhookSigningKey',
+    ];
     for (const type of stateful) {
       const found = Object.values(resources(type));
       expect(found.length).toBeGreaterThan(0);
-      for (const r of found) expect({ type, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({ type, deletion: 'RetainExceptOnCreate', replace: 'Retain' });
+      for (const r of found)
+        expect({ type, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({
+          type,
+          deletion: 'RetainExceptOnCreate',
+          replace: 'Retain',
+        });
     }
     // 7 function log groups (console included), the signing key's provider framework's and the API's access logs.
     expect(Object.keys(resources('AWS::Logs::LogGroup'))).toHaveLength(9);
@@ -166,7 +225,13 @@ describe('table', () => {
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-    expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'fo', AttributeType: 'S' }, { AttributeName: 'due_pk', AttributeType: 'S' }]));
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'fo', AttributeType: 'S' },
+        { AttributeName: 'due_pk', AttributeType: 'S' },
+      ]),
+    );
     expect(table.Properties.GlobalSecondaryIndexes).toEqual(
       TABLE.indexes.map((index) => ({
         IndexName: index.name,
@@ -174,7 +239,9 @@ describe('table', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: index.include.length ? { ProjectionType: 'INCLUDE', NonKeyAttributes: index.include } : { ProjectionType: 'KEYS_ONLY' },
+        Projection: index.include.length
+          ? { ProjectionType: 'INCLUDE', NonKeyAttributes: index.include }
+          : { ProjectionType: 'KEYS_ONLY' },
       })),
     );
     expect(Object.keys(resources('AWS::DynamoDB::Table'))).toHaveLength(1);
@@ -183,12 +250,22 @@ describe('table', () => {
 
 describe('functions', () => {
   it('run Node.js 24 on arm64 with active X-Ray tracing, each with its own log group kept 90 days and the stack name for its metrics', () => {
-    const functions = Object.entries(resources('AWS::Lambda::Function')).filter(([logicalId]) => logicalId !== id(framework()));
+    const functions = Object.entries(resources('AWS::Lambda::Function')).filter(
+      ([logicalId]) => logicalId !== id(framework()),
+    );
     // api, admin, a sender per lane, sweeper, console, and the signing key's handler.
     expect(functions).toHaveLength(7);
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
-      expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps', STACK_NAME: 'LagoWebhooks' });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect((fn.Properties.Environment as { Variables: Json }).Variables).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        STACK_NAME: 'LagoWebhooks',
+      });
       const logGroup = resource(((fn.Properties.LoggingConfig as Json).LogGroup as { Ref: string }).Ref);
       expect(logGroup.Properties.RetentionInDays).toBe(90);
     }
@@ -197,7 +274,11 @@ describe('functions', () => {
   it('get the table, both lanes, the dead-letter queue, the secrets prefix and the delivery settings in their environment; each sender its lane', () => {
     const api = `<${id(stack.api.httpApi)}.ApiEndpoint>`;
     for (const fn of allFunctions()) {
-      const variables = Object.fromEntries(Object.entries((resource(id(fn)).Properties.Environment as { Variables: Json }).Variables).map(([name, value]) => [name, text(value)]));
+      const variables = Object.fromEntries(
+        Object.entries((resource(id(fn)).Properties.Environment as { Variables: Json }).Variables).map(
+          ([name, value]) => [name, text(value)],
+        ),
+      );
       expect(variables).toMatchObject({
         STACK_NAME: 'LagoWebhooks',
         TABLE_NAME: `<${id(stack.table.table)}>`,
@@ -218,10 +299,15 @@ describe('functions', () => {
       expect(variables.LANE).toBe(lane);
     }
     expect(text(template.toJSON().Outputs.ApiUrl.Value)).toBe(api);
-    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'DashboardName', 'OperatorPolicyArn']);
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'AlarmTopicArn',
+      'ApiUrl',
+      'DashboardName',
+      'OperatorPolicyArn',
+    ]);
   });
 
-  it('api: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), both lanes (send)', () => {
+  it("api: the table, the signing key (read), older organizations' token secrets (read, delete once moved), both lanes (send)", () => {
     const fn = stack.functions.api;
     expect(permissions(fn)).toEqual(
       [
@@ -243,12 +329,18 @@ describe('functions', () => {
         ...logAndTraceWrites(fn),
         ...tableReadWrite(),
         ...sendToLanes(),
-        ...['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'].map((action) => `${action} ${deadLetters}`),
+        ...[
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:StartMessageMoveTask',
+          'sqs:ListMessageMoveTasks',
+        ].map((action) => `${action} ${deadLetters}`),
       ].sort(),
     );
   });
 
-  it('senders: the table, the signing key (read), older organizations\' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more', () => {
+  it("senders: the table, the signing key (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
     for (const lane of LANES) {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
@@ -265,12 +357,16 @@ describe('functions', () => {
         ].sort(),
       );
       // A retry is a new message, never a held one: visibility changes stay within the event source's own grant.
-      expect(permissions(fn).filter((p) => p.startsWith('sqs:ChangeMessageVisibility'))).toEqual([`sqs:ChangeMessageVisibility ${laneArn(lane)}`]);
+      expect(permissions(fn).filter((p) => p.startsWith('sqs:ChangeMessageVisibility'))).toEqual([
+        `sqs:ChangeMessageVisibility ${laneArn(lane)}`,
+      ]);
     }
   });
 
   it('only the senders may put events, and only on the default bus', () => {
-    const putters = [...allFunctions(), stack.functions.console, stack.signingKey.handler, framework()].filter((fn) => permissions(fn).some((p) => p.startsWith('events:')));
+    const putters = [...allFunctions(), stack.functions.console, stack.signingKey.handler, framework()].filter((fn) =>
+      permissions(fn).some((p) => p.startsWith('events:')),
+    );
     expect(putters).toEqual([stack.functions.senders.fast, stack.functions.senders.slow]);
     for (const fn of putters) expect(permissions(fn).filter((p) => p.startsWith('events:'))).toEqual([DEFAULT_BUS_PUT]);
   });
@@ -288,7 +384,12 @@ describe('functions', () => {
   it('signing key handler: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
     const handler = stack.signingKey.handler;
     expect(permissions(handler)).toEqual(
-      [...logAndTraceWrites(handler), ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map((action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`)].sort(),
+      [
+        ...logAndTraceWrites(handler),
+        ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map(
+          (action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`,
+        ),
+      ].sort(),
     );
   });
 
@@ -305,15 +406,21 @@ describe('functions', () => {
     );
   });
 
-  it('have no wildcard action, and no wildcard resource but the organization tokens, X-Ray\'s and the signing key handler\'s versions (the provider framework\'s invoke)', () => {
-    const statements = [...Object.values(resources('AWS::IAM::Policy')), ...Object.values(resources('AWS::IAM::ManagedPolicy'))].flatMap(
-      (policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement,
-    );
+  it("have no wildcard action, and no wildcard resource but the organization tokens, X-Ray's and the signing key handler's versions (the provider framework's invoke)", () => {
+    const statements = [
+      ...Object.values(resources('AWS::IAM::Policy')),
+      ...Object.values(resources('AWS::IAM::ManagedPolicy')),
+    ].flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement);
     for (const statement of statements) {
       for (const action of [statement.Action].flat()) expect(String(action)).not.toContain('*');
       for (const r of [statement.Resource].flat()) {
-        if (text(r) === '*') expect([statement.Action].flat().map(String).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-        else if (text(r) === `<${id(stack.signingKey.handler)}.Arn>:*`) expect(statement.Action).toBe('lambda:InvokeFunction');
+        if (text(r) === '*')
+          expect([statement.Action].flat().map(String).sort()).toEqual([
+            'xray:PutTelemetryRecords',
+            'xray:PutTraceSegments',
+          ]);
+        else if (text(r) === `<${id(stack.signingKey.handler)}.Arn>:*`)
+          expect(statement.Action).toBe('lambda:InvokeFunction');
         else if (text(r).includes('*')) expect(text(r)).toBe(ORG_TOKENS);
       }
     }
@@ -352,7 +459,7 @@ describe('functions', () => {
 });
 
 describe('signing key', () => {
-  it('is created at deploy time by the custom resource, served by CDK\'s provider framework, and never written into the template', () => {
+  it("is created at deploy time by the custom resource, served by CDK's provider framework, and never written into the template", () => {
     const custom = resources('Custom::WebhookSigningKey');
     expect(Object.values(custom)).toHaveLength(1);
     const [key] = Object.values(custom);
@@ -362,7 +469,9 @@ describe('signing key', () => {
       SecretName: 'LagoWebhooks/signing-key',
     });
     expect(resource(id(framework().logGroup)).Properties.RetentionInDays).toBe(90);
-    expect((resource(id(framework())).Properties.Environment as { Variables: Json }).Variables).toEqual({ USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.signingKey.handler), 'Arn'] } });
+    expect((resource(id(framework())).Properties.Environment as { Variables: Json }).Variables).toEqual({
+      USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.signingKey.handler), 'Arn'] },
+    });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(template.toJSON())).not.toMatch(/PRIVATE KEY/);
   });
@@ -384,7 +493,10 @@ describe('HTTP API', () => {
       expect(functionOf(created.Target)).toBe(`<${id(fn)}.Arn>`);
     }
     expect(functionOf(routes.find((r) => r.RouteKey === '$default')!.Target)).toBe(`<${id(stack.functions.api)}.Arn>`);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
   });
 
   it('requires SigV4 (IAM) on every /admin route and leaves /api routes to the handler (Bearer key)', () => {
@@ -437,7 +549,10 @@ describe('HTTP API', () => {
     const api = id(stack.api.httpApi);
     expect([statement!.Resource].flat().map(text).sort()).toEqual(
       ROUTES.filter((route) => route.fn === 'admin')
-        .map((route) => `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${api}>/$default/${route.method}${route.path}`)
+        .map(
+          (route) =>
+            `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${api}>/$default/${route.method}${route.path}`,
+        )
         .sort(),
     );
     expect(policies[0]!.Properties.Roles ?? policies[0]!.Properties.Users ?? []).toEqual([]);
@@ -446,11 +561,19 @@ describe('HTTP API', () => {
   it('logs every request as JSON to a log group and throttles the $default stage', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
     const [stage] = Object.values(resources('AWS::ApiGatewayV2::Stage'));
-    expect(stage!.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
+    expect(stage!.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
     const accessLogs = stage!.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
     expect(resource(text(accessLogs.DestinationArn).replace(/^<(.*)\.Arn>$/, '$1')).Type).toBe('AWS::Logs::LogGroup');
     const format = JSON.parse(accessLogs.Format) as Json;
-    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
     expect(accessLogs.Format).not.toMatch(/authorization|header/i);
   });
 });
@@ -471,7 +594,8 @@ describe('observability', () => {
     metrics: AlarmMetric[];
     expression?: string;
   }
-  const dimensions = (list: unknown) => Object.fromEntries(((list ?? []) as { Name: string; Value: unknown }[]).map((d) => [d.Name, text(d.Value)]));
+  const dimensions = (list: unknown) =>
+    Object.fromEntries(((list ?? []) as { Name: string; Value: unknown }[]).map((d) => [d.Name, text(d.Value)]));
   const alarms = (): Alarm[] =>
     Object.entries(resources('AWS::CloudWatch::Alarm')).map(([logicalId, alarm]) => {
       const p = alarm.Properties;
@@ -479,17 +603,39 @@ describe('observability', () => {
         return {
           id: logicalId,
           properties: p,
-          metrics: [{ namespace: String(p.Namespace), name: String(p.MetricName), dimensions: dimensions(p.Dimensions), statistic: String(p.Statistic ?? p.ExtendedStatistic), period: p.Period as number }],
+          metrics: [
+            {
+              namespace: String(p.Namespace),
+              name: String(p.MetricName),
+              dimensions: dimensions(p.Dimensions),
+              statistic: String(p.Statistic ?? p.ExtendedStatistic),
+              period: p.Period as number,
+            },
+          ],
         };
       }
-      const queries = p.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string } }[];
+      const queries = p.Metrics as {
+        Id: string;
+        Expression?: string;
+        MetricStat?: {
+          Metric: { Namespace: string; MetricName: string; Dimensions: unknown };
+          Period: number;
+          Stat: string;
+        };
+      }[];
       return {
         id: logicalId,
         properties: p,
         expression: queries.find((q) => q.Expression !== undefined)!.Expression,
         metrics: queries
           .filter((q) => q.MetricStat !== undefined)
-          .map((q) => ({ namespace: q.MetricStat!.Metric.Namespace, name: q.MetricStat!.Metric.MetricName, dimensions: dimensions(q.MetricStat!.Metric.Dimensions), statistic: q.MetricStat!.Stat, period: q.MetricStat!.Period })),
+          .map((q) => ({
+            namespace: q.MetricStat!.Metric.Namespace,
+            name: q.MetricStat!.Metric.MetricName,
+            dimensions: dimensions(q.MetricStat!.Metric.Dimensions),
+            statistic: q.MetricStat!.Stat,
+            period: q.MetricStat!.Period,
+          })),
       };
     });
   /** The alarm whose construct id is `name` (logical ids add the construct path and a hash). */
@@ -516,52 +662,101 @@ describe('observability', () => {
 
   it('DeadLetterArrivals: poison messages of this stack (EMF PoisonMessages with its Stack dimension), any in 5 minutes, back to OK after a period without', () => {
     const a = alarm('DeadLetterArrivals');
-    expect(a.metrics).toEqual([{ namespace: 'LagoWebhooks', name: 'PoisonMessages', dimensions: STACK, statistic: 'Sum', period: 300 }]);
-    expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    expect(a.metrics).toEqual([
+      { namespace: 'LagoWebhooks', name: 'PoisonMessages', dimensions: STACK, statistic: 'Sum', period: 300 },
+    ]);
+    expect(a.properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+    });
   });
 
-  it('a customer\'s failing or slow endpoint never pages: no alarm on exhausted webhooks, the dead-letter queue\'s depth or the slow lane\'s age', () => {
+  it("a customer's failing or slow endpoint never pages: no alarm on exhausted webhooks, the dead-letter queue's depth or the slow lane's age", () => {
     const read = alarms().flatMap((a) => a.metrics);
     expect(read.filter((m) => m.name === 'WebhooksExhausted')).toEqual([]);
-    expect(read.filter((m) => m.namespace === 'AWS/SQS' && m.dimensions.QueueName === queueName(stack.queues.deadLetterQueue).QueueName)).toEqual([]);
-    expect(read.filter((m) => m.name === 'ApproximateAgeOfOldestMessage').map((m) => m.dimensions)).toEqual([queueName(stack.queues.lanes.fast)]);
+    expect(
+      read.filter(
+        (m) =>
+          m.namespace === 'AWS/SQS' && m.dimensions.QueueName === queueName(stack.queues.deadLetterQueue).QueueName,
+      ),
+    ).toEqual([]);
+    expect(read.filter((m) => m.name === 'ApproximateAgeOfOldestMessage').map((m) => m.dimensions)).toEqual([
+      queueName(stack.queues.lanes.fast),
+    ]);
   });
 
-  it('InFlightNearLimit: each lane above 80% of SQS\'s in-flight limit (96,000 messages)', () => {
+  it("InFlightNearLimit: each lane above 80% of SQS's in-flight limit (96,000 messages)", () => {
     for (const lane of LANES) {
       const a = alarm(`${lane === 'fast' ? 'Fast' : 'Slow'}LaneInFlightNearLimit`);
-      expect(a.metrics).toEqual([{ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesNotVisible', dimensions: queueName(stack.queues.lanes[lane]), statistic: 'Maximum', period: 300 }]);
+      expect(a.metrics).toEqual([
+        {
+          namespace: 'AWS/SQS',
+          name: 'ApproximateNumberOfMessagesNotVisible',
+          dimensions: queueName(stack.queues.lanes[lane]),
+          statistic: 'Maximum',
+          period: 300,
+        },
+      ]);
       expect(a.properties).toMatchObject({ Threshold: 96_000, ComparisonOperator: 'GreaterThanThreshold' });
     }
   });
 
-  it('OldestMessageAge: the fast lane\'s oldest message over an hour, for 3 minutes', () => {
+  it("OldestMessageAge: the fast lane's oldest message over an hour, for 3 minutes", () => {
     const a = alarm('OldestMessageAge');
-    expect(a.metrics).toEqual([{ namespace: 'AWS/SQS', name: 'ApproximateAgeOfOldestMessage', dimensions: queueName(stack.queues.lanes.fast), statistic: 'Maximum', period: 60 }]);
-    expect(a.properties).toMatchObject({ Threshold: 3600, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(a.metrics).toEqual([
+      {
+        namespace: 'AWS/SQS',
+        name: 'ApproximateAgeOfOldestMessage',
+        dimensions: queueName(stack.queues.lanes.fast),
+        statistic: 'Maximum',
+        period: 60,
+      },
+    ]);
+    expect(a.properties).toMatchObject({
+      Threshold: 3600,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
-  it('ApiServerErrors and ApiLatency: the $default stage\'s 5xx (5 or more in 5 minutes) and p99 latency (over 5 s for 3 periods)', () => {
+  it("ApiServerErrors and ApiLatency: the $default stage's 5xx (5 or more in 5 minutes) and p99 latency (over 5 s for 3 periods)", () => {
     const stage = { ApiId: `<${id(stack.api.httpApi)}>`, Stage: '$default' };
     const errors = alarm('ApiServerErrors');
-    expect(errors.metrics).toEqual([{ namespace: 'AWS/ApiGateway', name: '5xx', dimensions: stage, statistic: 'Sum', period: 300 }]);
-    expect(errors.properties).toMatchObject({ Threshold: 5, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(errors.metrics).toEqual([
+      { namespace: 'AWS/ApiGateway', name: '5xx', dimensions: stage, statistic: 'Sum', period: 300 },
+    ]);
+    expect(errors.properties).toMatchObject({
+      Threshold: 5,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const latency = alarm('ApiLatency');
-    expect(latency.metrics).toEqual([{ namespace: 'AWS/ApiGateway', name: 'Latency', dimensions: stage, statistic: 'p99', period: 300 }]);
-    expect(latency.properties).toMatchObject({ Threshold: 5000, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(latency.metrics).toEqual([
+      { namespace: 'AWS/ApiGateway', name: 'Latency', dimensions: stage, statistic: 'p99', period: 300 },
+    ]);
+    expect(latency.properties).toMatchObject({
+      Threshold: 5000,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('Throttles: read and write throttle events of the table and of each global secondary index', () => {
     const table = `<${id(stack.table.table)}>`;
     const targets: [string, Record<string, string>][] = [
       ['Table', { TableName: table }],
-      ...TABLE.indexes.map((index): [string, Record<string, string>] => [`Index${index.name[0]!.toUpperCase()}${index.name.slice(1)}`, { TableName: table, GlobalSecondaryIndexName: index.name }]),
+      ...TABLE.indexes.map((index): [string, Record<string, string>] => [
+        `Index${index.name[0]!.toUpperCase()}${index.name.slice(1)}`,
+        { TableName: table, GlobalSecondaryIndexName: index.name },
+      ]),
     ];
     for (const [name, dims] of targets) {
       const a = alarm(`${name}Throttles`);
       expect(a.expression).toMatch(/^\w+ \+ \w+$/);
       expect(a.metrics.map((m) => m.name).sort()).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
-      for (const m of a.metrics) expect(m).toMatchObject({ namespace: 'AWS/DynamoDB', dimensions: dims, statistic: 'Sum', period: 300 });
+      for (const m of a.metrics)
+        expect(m).toMatchObject({ namespace: 'AWS/DynamoDB', dimensions: dims, statistic: 'Sum', period: 300 });
       expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     }
   });
@@ -570,35 +765,61 @@ describe('observability', () => {
     const a = alarm('SenderThrottles');
     expect(a.expression).toBe('fast + slow');
     expect(a.metrics).toEqual(
-      LANES.map((lane) => ({ namespace: 'AWS/Lambda', name: 'Throttles', dimensions: { FunctionName: `<${id(stack.functions.senders[lane])}>` }, statistic: 'Sum', period: 300 })),
+      LANES.map((lane) => ({
+        namespace: 'AWS/Lambda',
+        name: 'Throttles',
+        dimensions: { FunctionName: `<${id(stack.functions.senders[lane])}>` },
+        statistic: 'Sum',
+        period: 300,
+      })),
     );
     expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
-  it('ErrorLogLines: a metric filter on every function\'s log group counts pino lines at error level or above, in a namespace of this stack', () => {
+  it("ErrorLogLines: a metric filter on every function's log group counts pino lines at error level or above, in a namespace of this stack", () => {
     const filters = Object.values(resources('AWS::Logs::MetricFilter')).map((f) => f.Properties);
     const logGroups = [...watchedFunctions(), stack.signingKey.handler].map((fn) => `<${id(fn.logGroup)}>`);
     expect(filters.map((f) => text(f.LogGroupName)).sort()).toEqual(logGroups.sort());
     for (const filter of filters) {
       expect(filter.FilterPattern).toBe('{ $.level >= 50 }');
-      expect(filter.MetricTransformations).toEqual([{ MetricNamespace: 'LagoWebhooks/LagoWebhooks', MetricName: 'ErrorLogLines', MetricValue: '1' }]);
+      expect(filter.MetricTransformations).toEqual([
+        { MetricNamespace: 'LagoWebhooks/LagoWebhooks', MetricName: 'ErrorLogLines', MetricValue: '1' },
+      ]);
     }
     const a = alarm('ErrorLogLines');
-    expect(a.metrics).toEqual([{ namespace: 'LagoWebhooks/LagoWebhooks', name: 'ErrorLogLines', dimensions: {}, statistic: 'Sum', period: 300 }]);
+    expect(a.metrics).toEqual([
+      { namespace: 'LagoWebhooks/LagoWebhooks', name: 'ErrorLogLines', dimensions: {}, statistic: 'Sum', period: 300 },
+    ]);
     expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
   it('<Function>Errors: Lambda errors of each of the six functions', () => {
-    const functions = { Api: stack.functions.api, Admin: stack.functions.admin, Sender: stack.functions.senders.fast, SlowSender: stack.functions.senders.slow, Sweeper: stack.functions.sweeper, Console: stack.functions.console };
+    const functions = {
+      Api: stack.functions.api,
+      Admin: stack.functions.admin,
+      Sender: stack.functions.senders.fast,
+      SlowSender: stack.functions.senders.slow,
+      Sweeper: stack.functions.sweeper,
+      Console: stack.functions.console,
+    };
     for (const [name, fn] of Object.entries(functions)) {
       const a = alarm(`${name}Errors`);
-      expect(a.metrics).toEqual([{ namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: `<${id(fn)}>` }, statistic: 'Sum', period: 300 }]);
+      expect(a.metrics).toEqual([
+        {
+          namespace: 'AWS/Lambda',
+          name: 'Errors',
+          dimensions: { FunctionName: `<${id(fn)}>` },
+          statistic: 'Sum',
+          period: 300,
+        },
+      ]);
       expect(a.properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     }
   });
 
-  it('every custom metric an alarm reads carries this stack\'s Stack dimension', () => {
-    for (const m of alarms().flatMap((a) => a.metrics)) if (m.namespace === 'LagoWebhooks') expect(m.dimensions).toEqual(STACK);
+  it("every custom metric an alarm reads carries this stack's Stack dimension", () => {
+    for (const m of alarms().flatMap((a) => a.metrics))
+      if (m.namespace === 'LagoWebhooks') expect(m.dimensions).toEqual(STACK);
   });
 
   it('notifies an SNS topic encrypted with a rotated KMS key, TLS only, with no subscription unless asked', () => {
@@ -608,8 +829,16 @@ describe('observability', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+          }),
         ]),
       },
     });
@@ -619,22 +848,43 @@ describe('observability', () => {
   it('charts deliveries, dead-letter arrivals, hand-offs, both lanes, the functions, the API and DynamoDB throttles, custom metrics with the Stack dimension', () => {
     const [dashboard] = Object.values(resources('AWS::CloudWatch::Dashboard'));
     const body = text(dashboard!.Properties.DashboardBody);
-    for (const metric of ['WebhooksPublished', 'DeliveriesSucceeded', 'DeliveryAttemptsFailed', 'WebhooksExhausted', 'PoisonMessages', 'SlowLaneHandoffs', 'EndpointResponseTime']) {
+    for (const metric of [
+      'WebhooksPublished',
+      'DeliveriesSucceeded',
+      'DeliveryAttemptsFailed',
+      'WebhooksExhausted',
+      'PoisonMessages',
+      'SlowLaneHandoffs',
+      'EndpointResponseTime',
+    ]) {
       expect(body).toContain(`"LagoWebhooks","${metric}","Stack","LagoWebhooks"`);
     }
     // Every custom metric on the dashboard is this stack's.
-    expect(body.match(/"LagoWebhooks","\w+"/g)!.length).toBe(body.match(/"LagoWebhooks","\w+","Stack","LagoWebhooks"/g)!.length);
+    expect(body.match(/"LagoWebhooks","\w+"/g)!.length).toBe(
+      body.match(/"LagoWebhooks","\w+","Stack","LagoWebhooks"/g)!.length,
+    );
     const deadLetters = `<${id(stack.queues.deadLetterQueue)}.QueueName>`;
     expect(body).toContain(`"AWS/SQS","NumberOfMessagesSent","QueueName","${deadLetters}"`);
     for (const lane of LANES) {
-      for (const metric of ['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed', 'ApproximateAgeOfOldestMessage']) {
+      for (const metric of [
+        'ApproximateNumberOfMessagesVisible',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+        'ApproximateAgeOfOldestMessage',
+      ]) {
         expect(body).toContain(`"AWS/SQS","${metric}","QueueName","<${id(stack.queues.lanes[lane])}.QueueName>"`);
       }
     }
-    for (const fn of watchedFunctions()) for (const metric of ['Errors', 'Throttles', 'Duration']) expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","<${id(fn)}>"`);
-    for (const metric of ['5xx', 'Latency']) expect(body).toContain(`"AWS/ApiGateway","${metric}","ApiId","<${id(stack.api.httpApi)}>","Stage","$default"`);
+    for (const fn of watchedFunctions())
+      for (const metric of ['Errors', 'Throttles', 'Duration'])
+        expect(body).toContain(`"AWS/Lambda","${metric}","FunctionName","<${id(fn)}>"`);
+    for (const metric of ['5xx', 'Latency'])
+      expect(body).toContain(`"AWS/ApiGateway","${metric}","ApiId","<${id(stack.api.httpApi)}>","Stage","$default"`);
     for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
-      for (const index of TABLE.indexes) expect(body).toContain(`"AWS/DynamoDB","${metric}","GlobalSecondaryIndexName","${index.name}","TableName","<${id(stack.table.table)}>"`);
+      for (const index of TABLE.indexes)
+        expect(body).toContain(
+          `"AWS/DynamoDB","${metric}","GlobalSecondaryIndexName","${index.name}","TableName","<${id(stack.table.table)}>"`,
+        );
       expect(body).toContain(`"AWS/DynamoDB","${metric}","TableName","<${id(stack.table.table)}>",`);
     }
     expect(body).toContain('"LagoWebhooks/LagoWebhooks","ErrorLogLines"');
@@ -644,10 +894,14 @@ describe('observability', () => {
 describe('cdk-nag', () => {
   it('finds nothing in the AWS Solutions checks that is not acknowledged', () => {
     const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(stack);
-    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map(
+        (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
   });
 
-  it('acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, for X-Ray on every function\'s role and for the provider framework\'s invoke, each with a reason', () => {
+  it("acknowledges only APIG4 on the /api and /console routes and the catch-all, and IAM5 for the organization tokens, for X-Ray on every function's role and for the provider framework's invoke, each with a reason", () => {
     const acknowledged: string[] = [];
     const visit = (construct: IConstruct) => {
       for (const entry of construct.node.metadata) {
@@ -660,10 +914,30 @@ describe('cdk-nag', () => {
       construct.node.children.forEach(visit);
     };
     visit(stack);
-    const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map((route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`);
-    const tokenReaders = ['Api', 'Sender', 'SlowSender'].map((fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`);
-    const tracers = ['Functions/Api', 'Functions/Admin', 'Functions/Sender', 'Functions/SlowSender', 'Functions/Sweeper', 'Functions/Console', 'SigningKey/Provider'].map((fn) => `LagoWebhooks/${fn}Role AwsSolutions-IAM5[Resource::*]`);
+    const apiRoutes = ROUTES.filter((route) => route.fn !== 'admin').map(
+      (route) => `LagoWebhooks/Api/HttpApi/${route.method}${route.path.replaceAll('/', '--')} AwsSolutions-APIG4`,
+    );
+    const tokenReaders = ['Api', 'Sender', 'SlowSender'].map(
+      (fn) => `LagoWebhooks/Functions/${fn}Role AwsSolutions-IAM5[Resource::${ORG_TOKENS}]`,
+    );
+    const tracers = [
+      'Functions/Api',
+      'Functions/Admin',
+      'Functions/Sender',
+      'Functions/SlowSender',
+      'Functions/Sweeper',
+      'Functions/Console',
+      'SigningKey/Provider',
+    ].map((fn) => `LagoWebhooks/${fn}Role AwsSolutions-IAM5[Resource::*]`);
     const frameworkInvoke = `LagoWebhooks/SigningKey/FrameworkRole AwsSolutions-IAM5[Resource::<${id(stack.signingKey.handler)}.Arn>:*]`;
-    expect(acknowledged.sort()).toEqual([...apiRoutes, 'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4', ...tokenReaders, ...tracers, frameworkInvoke].sort());
+    expect(acknowledged.sort()).toEqual(
+      [
+        ...apiRoutes,
+        'LagoWebhooks/Api/DefaultRoute AwsSolutions-APIG4',
+        ...tokenReaders,
+        ...tracers,
+        frameworkInvoke,
+      ].sort(),
+    );
   });
 });

@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import { admin, createEndpoint, createOrg, eventually, isolatedStack, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
+import {
+  admin,
+  createEndpoint,
+  createOrg,
+  eventually,
+  isolatedStack,
+  Receiver,
+  request,
+  stack,
+  webhookSettles,
+  type Org,
+} from './helpers.ts';
 
 interface Published {
   lago_id: string;
@@ -25,7 +36,12 @@ interface Result {
 
 const batch = (events: unknown[]) => admin<{ results: Result[] }>('POST', '/admin/v1/webhooks/batch', { events });
 
-const event = (org: Org | string, webhookType: string, object: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+const event = (
+  org: Org | string,
+  webhookType: string,
+  object: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) => ({
   organization_id: typeof org === 'string' ? org : org.id,
   webhook_type: webhookType,
   object_type: webhookType.split('.')[0],
@@ -34,7 +50,12 @@ const event = (org: Org | string, webhookType: string, object: Record<string, un
 });
 
 const envelope = (org: Org, webhookType: string, object: Record<string, unknown>) =>
-  JSON.stringify({ webhook_type: webhookType, object_type: webhookType.split('.')[0], organization_id: org.id, [webhookType.split('.')[0]!]: object });
+  JSON.stringify({
+    webhook_type: webhookType,
+    object_type: webhookType.split('.')[0],
+    organization_id: org.id,
+    [webhookType.split('.')[0]!]: object,
+  });
 
 const receivers: Receiver[] = [];
 async function receiver() {
@@ -53,17 +74,24 @@ afterAll(async () => {
 
 /** Every webhook the organization's log holds (all pages), once the (eventually consistent) index shows `count` of them. */
 async function logIds(org: Org, count: number): Promise<string[]> {
-  return eventually(async () => {
-    const found: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const res: { status: number; body: { webhooks: { lago_id: string }[]; meta: { next_cursor: string | null } } } = await request('GET', `/api/v1/webhooks?per_page=100${cursor ? `&cursor=${cursor}` : ''}`, { token: org.apiKey });
-      if (res.status !== 200) return undefined;
-      found.push(...res.body.webhooks.map((w) => w.lago_id));
-      cursor = res.body.meta.next_cursor;
-    } while (cursor);
-    return found.length >= count ? found.sort() : undefined;
-  }, 15_000, `${count} webhook(s) in the log`);
+  return eventually(
+    async () => {
+      const found: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { status: number; body: { webhooks: { lago_id: string }[]; meta: { next_cursor: string | null } } } =
+          await request('GET', `/api/v1/webhooks?per_page=100${cursor ? `&cursor=${cursor}` : ''}`, {
+            token: org.apiKey,
+          });
+        if (res.status !== 200) return undefined;
+        found.push(...res.body.webhooks.map((w) => w.lago_id));
+        cursor = res.body.meta.next_cursor;
+      } while (cursor);
+      return found.length >= count ? found.sort() : undefined;
+    },
+    15_000,
+    `${count} webhook(s) in the log`,
+  );
 }
 
 const ids = (webhooks: Published[] | undefined) => (webhooks ?? []).map((w) => w.lago_id).sort();
@@ -77,7 +105,9 @@ describe('POST /admin/v1/webhooks/batch', () => {
     const globexReceiver = await receiver();
     const acmeEndpoint = await createEndpoint(acme, { webhook_url: acmeReceiver.url, signature_algo: 'hmac' });
     await createEndpoint(globex, { webhook_url: globexReceiver.url, event_types: ['customer.created'] });
-    const keys = await request<{ webhook: { hmac_key: string } }>('GET', '/api/v1/webhooks/hmac_key', { token: acme.apiKey });
+    const keys = await request<{ webhook: { hmac_key: string } }>('GET', '/api/v1/webhooks/hmac_key', {
+      token: acme.apiKey,
+    });
     const acmeKey = keys.body.webhook.hmac_key;
 
     const res = await batch([
@@ -93,17 +123,48 @@ describe('POST /admin/v1/webhooks/batch', () => {
     ]);
     expect(res.status, res.text).toBe(200);
     const results = res.body.results;
-    expect(results.map((r) => [r.index, r.status])).toEqual([[0, 202], [1, 422], [2, 404], [3, 422], [4, 202], [5, 202], [6, 202], [7, 202], [8, 413]]);
-    expect(results[0]!.webhooks).toEqual([{ lago_id: expect.any(String), lago_webhook_endpoint_id: acmeEndpoint, webhook_url: acmeReceiver.url, status: 'pending' }]);
-    expect(results[1]!.error).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { webhook_type: ['value_is_invalid'] } });
+    expect(results.map((r) => [r.index, r.status])).toEqual([
+      [0, 202],
+      [1, 422],
+      [2, 404],
+      [3, 422],
+      [4, 202],
+      [5, 202],
+      [6, 202],
+      [7, 202],
+      [8, 413],
+    ]);
+    expect(results[0]!.webhooks).toEqual([
+      {
+        lago_id: expect.any(String),
+        lago_webhook_endpoint_id: acmeEndpoint,
+        webhook_url: acmeReceiver.url,
+        status: 'pending',
+      },
+    ]);
+    expect(results[1]!.error).toEqual({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: { webhook_type: ['value_is_invalid'] },
+    });
     expect(results[2]!.error).toEqual({ status: 404, error: 'Not Found', code: 'organization_not_found' });
-    expect(results[3]!.error).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { object: ['value_is_mandatory'] } });
+    expect(results[3]!.error).toEqual({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: { object: ['value_is_mandatory'] },
+    });
     expect(results[4]!.webhooks).toHaveLength(1);
     // The same key twice in one batch: one set of webhooks, the same answer for both.
     expect(results[5]!.webhooks).toEqual(results[0]!.webhooks);
     expect(results[6]!.webhooks).toEqual([]);
     expect(results[7]!.webhooks).toEqual([]);
-    expect(results[8]!.error).toEqual({ status: 413, error: 'Payload Too Large', message: 'the webhook payload exceeds 262144 bytes' });
+    expect(results[8]!.error).toEqual({
+      status: 413,
+      error: 'Payload Too Large',
+      message: 'the webhook payload exceeds 262144 bytes',
+    });
     for (const r of results) expect(Boolean(r.webhooks) !== Boolean(r.error)).toBe(true);
 
     // The key again in a later batch: the same webhooks, nothing new; a new event beside it is accepted.
@@ -112,7 +173,11 @@ describe('POST /admin/v1/webhooks/batch', () => {
       event(acme, 'invoice.generated', { lago_id: 'inv_6' }, { idempotency_key: 'batch-k2' }),
     ]);
     expect(again.status, again.text).toBe(200);
-    expect(again.body.results[0]).toEqual({ index: 0, status: 202, webhooks: [{ ...results[0]!.webhooks![0]!, status: expect.any(String) }] });
+    expect(again.body.results[0]).toEqual({
+      index: 0,
+      status: 202,
+      webhooks: [{ ...results[0]!.webhooks![0]!, status: expect.any(String) }],
+    });
     expect(again.body.results[1]!.status).toBe(202);
     expect(again.body.results[1]!.webhooks).toHaveLength(1);
 
@@ -122,10 +187,16 @@ describe('POST /admin/v1/webhooks/batch', () => {
 
     // Receivers got exactly the accepted events, signed, with Lago's envelope.
     expect(acmeReceiver.received.map((r) => r.body).sort()).toEqual(
-      [envelope(acme, 'invoice.created', { lago_id: 'inv_1', total_amount_cents: 1200 }), envelope(acme, 'invoice.generated', { lago_id: 'inv_6' })].sort(),
+      [
+        envelope(acme, 'invoice.created', { lago_id: 'inv_1', total_amount_cents: 1200 }),
+        envelope(acme, 'invoice.generated', { lago_id: 'inv_6' }),
+      ].sort(),
     );
-    for (const r of acmeReceiver.received) expect(r.headers['x-lago-signature']).toBe(createHmac('sha256', acmeKey).update(r.body).digest('base64'));
-    expect(globexReceiver.received.map((r) => r.body)).toEqual([envelope(globex, 'customer.created', { lago_id: 'cus_1', name: 'Zoë ✓' })]);
+    for (const r of acmeReceiver.received)
+      expect(r.headers['x-lago-signature']).toBe(createHmac('sha256', acmeKey).update(r.body).digest('base64'));
+    expect(globexReceiver.received.map((r) => r.body)).toEqual([
+      envelope(globex, 'customer.created', { lago_id: 'cus_1', name: 'Zoë ✓' }),
+    ]);
 
     // The refused events created nothing.
     expect(await logIds(acme, 2)).toEqual(acmeIds.sort());
@@ -139,7 +210,9 @@ describe('POST /admin/v1/webhooks/batch', () => {
     const second = await receiver();
     await createEndpoint(org, { webhook_url: first.url });
     await createEndpoint(org, { webhook_url: second.url });
-    const events = Array.from({ length: 100 }, (_, i) => event(org, 'invoice.created', { lago_id: `inv_${i}` }, { idempotency_key: `hundred-${i}` }));
+    const events = Array.from({ length: 100 }, (_, i) =>
+      event(org, 'invoice.created', { lago_id: `inv_${i}` }, { idempotency_key: `hundred-${i}` }),
+    );
 
     // Half the batch is sent alone first, then the whole batch twice at the same time.
     const half = await batch(events.slice(0, 50));
@@ -149,17 +222,28 @@ describe('POST /admin/v1/webhooks/batch', () => {
     expect(b.status, b.text).toBe(200);
     for (const r of [...a.body.results, ...b.body.results]) expect(r.status, JSON.stringify(r)).toBe(202);
     expect(a.body.results.map((r) => ids(r.webhooks))).toEqual(b.body.results.map((r) => ids(r.webhooks)));
-    expect(a.body.results.slice(0, 50).map((r) => ids(r.webhooks))).toEqual(half.body.results.map((r) => ids(r.webhooks)));
+    expect(a.body.results.slice(0, 50).map((r) => ids(r.webhooks))).toEqual(
+      half.body.results.map((r) => ids(r.webhooks)),
+    );
     for (const r of a.body.results) expect(r.webhooks).toHaveLength(2);
 
     const all = a.body.results.flatMap((r) => ids(r.webhooks));
     expect(new Set(all).size).toBe(200);
     const distinctKeys = (r: Receiver) => new Set(r.received.map((x) => x.headers['x-lago-unique-key'])).size;
-    await eventually(() => (distinctKeys(first) >= 100 && distinctKeys(second) >= 100 ? true : undefined), 90_000, 'every webhook at its receiver');
+    await eventually(
+      () => (distinctKeys(first) >= 100 && distinctKeys(second) >= 100 ? true : undefined),
+      90_000,
+      'every webhook at its receiver',
+    );
     // Each event reached each receiver under one unique key. (SQS is at least once, and a replay sends
     // again a webhook it finds not yet attempted, so a receiver may see a key twice and dedupes on it.)
     for (const r of [first, second]) {
-      const eventByKey = new Map(r.received.map((x) => [x.headers['x-lago-unique-key'] as string, (JSON.parse(x.body) as { invoice: { lago_id: string } }).invoice.lago_id]));
+      const eventByKey = new Map(
+        r.received.map((x) => [
+          x.headers['x-lago-unique-key'] as string,
+          (JSON.parse(x.body) as { invoice: { lago_id: string } }).invoice.lago_id,
+        ]),
+      );
       expect(eventByKey.size).toBe(100);
       expect(new Set(eventByKey.values()).size).toBe(100);
       for (const key of eventByKey.keys()) expect(all).toContain(key);
@@ -171,7 +255,9 @@ describe('POST /admin/v1/webhooks/batch', () => {
     const org = await createOrg('Batch Refused');
     const target = await receiver();
     await createEndpoint(org, { webhook_url: target.url });
-    const tooMany = await batch(Array.from({ length: 101 }, (_, i) => event(org, 'invoice.created', { lago_id: `inv_${i}` })));
+    const tooMany = await batch(
+      Array.from({ length: 101 }, (_, i) => event(org, 'invoice.created', { lago_id: `inv_${i}` })),
+    );
     const expected = { status: 400, error: 'BadRequest: the body must be {"events":[...]} with 1 to 100 events' };
     expect(tooMany.status).toBe(400);
     expect(tooMany.body).toEqual(expected);
@@ -180,10 +266,15 @@ describe('POST /admin/v1/webhooks/batch', () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body).toEqual(expected);
     }
-    const huge = await admin('POST', '/admin/v1/webhooks/batch', { events: [event(org, 'invoice.created', { blob: 'x'.repeat(600 * 1024) })] });
+    const huge = await admin('POST', '/admin/v1/webhooks/batch', {
+      events: [event(org, 'invoice.created', { blob: 'x'.repeat(600 * 1024) })],
+    });
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ status: 413, error: 'Payload Too Large' });
-    const unauthorized = await request('POST', '/admin/v1/webhooks/batch', { token: org.apiKey, body: { events: [event(org, 'invoice.created', { lago_id: 'inv_y' })] } });
+    const unauthorized = await request('POST', '/admin/v1/webhooks/batch', {
+      token: org.apiKey,
+      body: { events: [event(org, 'invoice.created', { lago_id: 'inv_y' })] },
+    });
     expect(unauthorized.status).toBe(401);
 
     // A publish after them is the first webhook the organization has.
@@ -197,25 +288,35 @@ describe('POST /admin/v1/webhooks/batch', () => {
 
 describe('batch publish while the queue refuses some messages', () => {
   it('answers 503 for the events not queued only, and a retry of the batch with the same keys delivers each event once', async () => {
-    const isolated = await isolatedStack('batch-outage', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' });
+    const isolated = await isolatedStack('batch-outage', {
+      WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+      WEBHOOK_ALLOW_HTTP: 'true',
+    });
     try {
       const token = isolated.local.adminToken;
       const orgs = await Promise.all(
         ['Up', 'Down'].map(async (name) => {
           const created = await isolated.call('POST', '/admin/v1/organizations', token, { name });
-          return { id: (created.body.organization as { lago_id: string }).lago_id, apiKey: created.body.api_key as string };
+          return {
+            id: (created.body.organization as { lago_id: string }).lago_id,
+            apiKey: created.body.api_key as string,
+          };
         }),
       );
       const [up, down] = [await receiver(), await receiver()];
       const endpoints = await Promise.all(
         [up, down].map(async (r, i) => {
-          const res = await isolated.call('POST', '/api/v1/webhook_endpoints', orgs[i]!.apiKey, { webhook_endpoint: { webhook_url: r.url } });
+          const res = await isolated.call('POST', '/api/v1/webhook_endpoints', orgs[i]!.apiKey, {
+            webhook_endpoint: { webhook_url: r.url },
+          });
           return (res.body.webhook_endpoint as { lago_id: string }).lago_id;
         }),
       );
       // Ten events fill the first SendMessageBatch call; the eleventh goes in a second call, which fails.
       const events = [
-        ...Array.from({ length: 10 }, (_, i) => event(orgs[0]!.id, 'invoice.created', { lago_id: `inv_up_${i}` }, { idempotency_key: `up-${i}` })),
+        ...Array.from({ length: 10 }, (_, i) =>
+          event(orgs[0]!.id, 'invoice.created', { lago_id: `inv_up_${i}` }, { idempotency_key: `up-${i}` }),
+        ),
         event(orgs[1]!.id, 'invoice.created', { lago_id: 'inv_down' }, { idempotency_key: 'down' }),
       ];
 
@@ -230,7 +331,15 @@ describe('batch publish while the queue refuses some messages', () => {
       expect(refused.status).toBe(200);
       const first = refused.body.results as Result[];
       expect(first.map((r) => r.status)).toEqual([...Array(10).fill(202), 503]);
-      expect(first[10]).toEqual({ index: 10, status: 503, error: { status: 503, error: 'Service Unavailable', message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key' } });
+      expect(first[10]).toEqual({
+        index: 10,
+        status: 503,
+        error: {
+          status: 503,
+          error: 'Service Unavailable',
+          message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key',
+        },
+      });
       await up.waitFor(10);
 
       const retried = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
@@ -240,7 +349,11 @@ describe('batch publish while the queue refuses some messages', () => {
       const [got] = await down.waitFor(1);
       expect(JSON.parse(got!.body)).toMatchObject({ invoice: { lago_id: 'inv_down' } });
       await eventually(async () => {
-        const res = await isolated.call('GET', `/api/v1/webhooks/${results[10]!.webhooks![0]!.lago_id}`, orgs[1]!.apiKey);
+        const res = await isolated.call(
+          'GET',
+          `/api/v1/webhooks/${results[10]!.webhooks![0]!.lago_id}`,
+          orgs[1]!.apiKey,
+        );
         return (res.body.webhook as { status: string }).status === 'succeeded' ? true : undefined;
       });
       // The replay sent only what had not been queued: one delivery each.
@@ -280,7 +393,12 @@ describe('npm run cli -- publish --file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lago-webhooks-batch-cli-'));
     dirs.push(dir);
     // 105 events: two requests. The last one is refused.
-    const events = [...Array.from({ length: 104 }, (_, i) => event(org, 'invoice.created', { lago_id: `inv_cli_${i}` }, { idempotency_key: `cli-${i}` })), event(org, 'invoice.nope', { lago_id: 'bad' })];
+    const events = [
+      ...Array.from({ length: 104 }, (_, i) =>
+        event(org, 'invoice.created', { lago_id: `inv_cli_${i}` }, { idempotency_key: `cli-${i}` }),
+      ),
+      event(org, 'invoice.nope', { lago_id: 'bad' }),
+    ];
     const file = join(dir, 'events.jsonl');
     await writeFile(file, `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
 
@@ -299,7 +417,10 @@ describe('npm run cli -- publish --file', () => {
     const json = await cli(['publish', '--file', file2, '--json']);
     expect(json.code, json.output).toBe(0);
     const parsed = JSON.parse(json.output) as { results: Result[] };
-    expect(parsed.results.map((r) => [r.index, r.status, r.webhooks?.[0]?.lago_webhook_endpoint_id])).toEqual([[0, 202, endpoint], [1, 202, endpoint]]);
+    expect(parsed.results.map((r) => [r.index, r.status, r.webhooks?.[0]?.lago_webhook_endpoint_id])).toEqual([
+      [0, 202, endpoint],
+      [1, 202, endpoint],
+    ]);
     expect(parsed.results[0]!.webhooks![0]!.lago_id).toBe(/^#0 202 queued (\S+)/.exec(lines[0]!)![1]);
 
     const bad = await cli(['publish', '--file', join(dir, 'missing.json')]);

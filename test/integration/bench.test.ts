@@ -38,7 +38,8 @@ it('prints every figure of the small bench as a finite number', { timeout: 300_0
     maxBuffer: 16 * 1024 * 1024,
   });
   const printed = new Map<string, number[]>();
-  for (const match of stdout.matchAll(/^ {2}([^:\n]+): (\S+) \S/gm)) printed.set(match[1]!, [...(printed.get(match[1]!) ?? []), Number(match[2])]);
+  for (const match of stdout.matchAll(/^ {2}([^:\n]+): (\S+) \S/gm))
+    printed.set(match[1]!, [...(printed.get(match[1]!) ?? []), Number(match[2])]);
   for (const label of FIGURES) {
     expect(printed.get(label), `${label} is printed`).toBeDefined();
     for (const value of printed.get(label)!) expect(Number.isFinite(value), `${label} is finite`).toBe(true);

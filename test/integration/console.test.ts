@@ -8,7 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkResponse, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles, type Org } from './helpers.ts';
+import {
+  checkResponse,
+  createEndpoint,
+  createOrg,
+  eventually,
+  publish,
+  Receiver,
+  request,
+  stack,
+  webhookSettles,
+  type Org,
+} from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
@@ -29,7 +40,8 @@ describe('the console is served at /console/', () => {
     // No inline script: the only script is a bundled file of this origin.
     expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     const csp = page.headers.get('content-security-policy') ?? '';
-    for (const directive of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "default-src 'none'"]) expect(csp).toContain(directive);
+    for (const directive of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "default-src 'none'"])
+      expect(csp).toContain(directive);
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
@@ -95,9 +107,17 @@ describe('the console in Chromium', () => {
 
   /** A time as the console shows it (UTC, to the second). */
   const shownTime = (iso: string) => `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC`;
-  const hmacKey = async () => (await request<{ webhook: { hmac_key: string; previous_hmac_key?: string; previous_expires_at?: string } }>('GET', '/api/v1/webhooks/hmac_key', { token: org.apiKey })).body.webhook;
+  const hmacKey = async () =>
+    (
+      await request<{ webhook: { hmac_key: string; previous_hmac_key?: string; previous_expires_at?: string } }>(
+        'GET',
+        '/api/v1/webhooks/hmac_key',
+        { token: org.apiKey },
+      )
+    ).body.webhook;
 
-  const endpointRow = (name: string) => page.getByRole('listitem').filter({ has: page.getByRole('link', { name: new RegExp(`^${name}\\b`) }) });
+  const endpointRow = (name: string) =>
+    page.getByRole('listitem').filter({ has: page.getByRole('link', { name: new RegExp(`^${name}\\b`) }) });
   const details = () => page.getByRole('dialog', { name: 'Webhook details' });
 
   beforeAll(async () => {
@@ -106,7 +126,14 @@ describe('the console in Chromium', () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
       viewport: SIZES[0],
     });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack().url });
@@ -119,7 +146,15 @@ describe('the console in Chromium', () => {
       contractChecks.push(
         response
           .text()
-          .then((text) => checkResponse(response.request().method(), `${url.pathname}${url.search}`, response.status(), response.headers()['content-type'] ?? null, text))
+          .then((text) =>
+            checkResponse(
+              response.request().method(),
+              `${url.pathname}${url.search}`,
+              response.status(),
+              response.headers()['content-type'] ?? null,
+              text,
+            ),
+          )
           .catch((error: unknown) => void contractProblems.push(String(error))),
       );
     });
@@ -146,13 +181,20 @@ describe('the console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }).waitFor();
     expect(page.url()).not.toContain(org.apiKey);
-    expect(await page.evaluate(() => [sessionStorage.getItem('lago-console-api-key'), localStorage.length])).toEqual([org.apiKey, 0]);
+    expect(await page.evaluate(() => [sessionStorage.getItem('lago-console-api-key'), localStorage.length])).toEqual([
+      org.apiKey,
+      0,
+    ]);
     await page.getByText('No webhook yet').waitFor();
   });
 
   it('shows the HMAC token masked until Reveal, and the JWT public key, both as the API returns them', async () => {
-    const hmac = await request<{ webhook: { hmac_key: string } }>('GET', '/api/v1/webhooks/hmac_key', { token: org.apiKey });
-    const jwt = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', { token: org.apiKey });
+    const hmac = await request<{ webhook: { hmac_key: string } }>('GET', '/api/v1/webhooks/hmac_key', {
+      token: org.apiKey,
+    });
+    const jwt = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', {
+      token: org.apiKey,
+    });
     const token = page.getByTestId('hmac-token');
     await token.waitFor();
     expect(await token.textContent()).not.toContain(hmac.body.webhook.hmac_key);
@@ -186,11 +228,13 @@ describe('the console in Chromium', () => {
     expect(after.hmac_key).not.toBe(before);
     expect(after.previous_hmac_key).toBe(before);
     expect(await page.getByTestId('hmac-token').textContent()).toBe(after.hmac_key);
-    expect(await card.getByTestId('previous-expiry').textContent()).toContain(`until ${shownTime(after.previous_expires_at!)}`);
+    expect(await card.getByTestId('previous-expiry').textContent()).toContain(
+      `until ${shownTime(after.previous_expires_at!)}`,
+    );
     await shoot('rotated', false);
   });
 
-  it('adds an HMAC endpoint from the form, showing the server\'s validation errors next to their field', async () => {
+  it("adds an HMAC endpoint from the form, showing the server's validation errors next to their field", async () => {
     await page.getByRole('button', { name: 'Add a webhook' }).click();
     const form = page.getByRole('dialog', { name: 'Add a webhook' });
     await form.getByLabel('Webhook URL').fill('not a url');
@@ -219,9 +263,15 @@ describe('the console in Chromium', () => {
     await form.getByText('value_already_exist').waitFor();
     await form.getByRole('button', { name: 'Cancel' }).click();
 
-    const listed = await request<{ webhook_endpoints: { lago_id: string; name: string; signature_algo: string; event_types: string[] | null }[] }>('GET', '/api/v1/webhook_endpoints', { token: org.apiKey });
+    const listed = await request<{
+      webhook_endpoints: { lago_id: string; name: string; signature_algo: string; event_types: string[] | null }[];
+    }>('GET', '/api/v1/webhook_endpoints', { token: org.apiKey });
     expect(listed.body.webhook_endpoints).toHaveLength(1);
-    expect(listed.body.webhook_endpoints[0]).toMatchObject({ name: 'Billing', signature_algo: 'hmac', event_types: ['invoice.created'] });
+    expect(listed.body.webhook_endpoints[0]).toMatchObject({
+      name: 'Billing',
+      signature_algo: 'hmac',
+      event_types: ['invoice.created'],
+    });
     healthyId = listed.body.webhook_endpoints[0]!.lago_id;
   });
 
@@ -258,7 +308,9 @@ describe('the console in Chromium', () => {
     await page.keyboard.press('Enter');
     const panel = details();
     await panel.getByText('inv_console_1').waitFor();
-    const payload = JSON.parse((await panel.getByLabel('Payload').textContent())!) as { invoice: { lago_id: string; number: string } };
+    const payload = JSON.parse((await panel.getByLabel('Payload').textContent())!) as {
+      invoice: { lago_id: string; number: string };
+    };
     expect(payload.invoice).toMatchObject({ lago_id: 'inv_console_1', number: 'CONSOLE-001' });
     await panel.getByRole('cell', { name: '200', exact: true }).waitFor();
     expect(await panel.getByRole('button', { name: 'Retry' }).count()).toBe(0);
@@ -266,8 +318,15 @@ describe('the console in Chromium', () => {
 
     // Resend a succeeded webhook: a second attempt in the panel, and the receiver gets it again under the same unique key.
     await panel.getByRole('button', { name: 'Resend' }).click();
-    await panel.getByRole('status').filter({ hasText: 'Resent: a new round of attempts under the same unique key.' }).waitFor();
-    await eventually(async () => ((await panel.getByRole('cell', { name: '200', exact: true }).count()) === 2 ? true : undefined), 20_000, 'the second attempt in the panel');
+    await panel
+      .getByRole('status')
+      .filter({ hasText: 'Resent: a new round of attempts under the same unique key.' })
+      .waitFor();
+    await eventually(
+      async () => ((await panel.getByRole('cell', { name: '200', exact: true }).count()) === 2 ? true : undefined),
+      20_000,
+      'the second attempt in the panel',
+    );
     const [first, again] = await healthy.waitFor(2);
     expect(again!.headers['x-lago-unique-key']).toBe(first!.headers['x-lago-unique-key']);
     expect(again!.body).toBe(first!.body);
@@ -344,7 +403,10 @@ describe('the console in Chromium', () => {
     await page.getByRole('status').filter({ hasText: '20 webhooks shown, more available' }).waitFor();
     await page.getByText('Last 22 deliveries').waitFor();
     await page.getByRole('button', { name: 'Load more' }).click();
-    await page.getByRole('status').filter({ hasText: /^22 webhooks shown$/ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^22 webhooks shown$/ })
+      .waitFor();
     expect(await page.getByRole('list', { name: 'Webhooks, newest first' }).getByRole('listitem').count()).toBe(22);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
     await shoot('deliveries-long', false);
@@ -358,10 +420,23 @@ describe('the console in Chromium', () => {
     await shoot('send-test-event', false);
     const before = healthy.received.length;
     await dialog.getByRole('button', { name: 'Send test event' }).click();
-    await dialog.getByRole('status').filter({ hasText: /^Test event subscription\.started sent: webhook [0-9a-f-]{36} is (pending|retrying|succeeded)\.$/ }).waitFor();
+    await dialog
+      .getByRole('status')
+      .filter({
+        hasText: /^Test event subscription\.started sent: webhook [0-9a-f-]{36} is (pending|retrying|succeeded)\.$/,
+      })
+      .waitFor();
     const got = (await healthy.waitFor(before + 1))[before]!;
-    expect(JSON.parse(got.body)).toMatchObject({ webhook_type: 'subscription.started', object_type: 'subscription', organization_id: org.id });
-    expect(got.headers['x-lago-signature']).toBe(createHmac('sha256', (await hmacKey()).hmac_key).update(got.body).digest('base64'));
+    expect(JSON.parse(got.body)).toMatchObject({
+      webhook_type: 'subscription.started',
+      object_type: 'subscription',
+      organization_id: org.id,
+    });
+    expect(got.headers['x-lago-signature']).toBe(
+      createHmac('sha256', (await hmacKey()).hmac_key)
+        .update(got.body)
+        .digest('base64'),
+    );
 
     await dialog.getByRole('button', { name: 'View the webhook' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -387,7 +462,7 @@ describe('the console in Chromium', () => {
     expect((await request('GET', `/api/v1/webhook_endpoints/${failingId}`, { token: org.apiKey })).status).toBe(404);
   });
 
-  it('signs out, and another organization\'s key sees none of it', async () => {
+  it("signs out, and another organization's key sees none of it", async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Organization API key').waitFor();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
@@ -395,7 +470,10 @@ describe('the console in Chromium', () => {
     await page.getByText('No webhook yet').waitFor();
     expect(await page.getByText('Billing').count()).toBe(0);
     await page.goto(`${consoleUrl()}#/endpoints/${healthyId}/deliveries`);
-    await page.getByRole('alert').filter({ hasText: 'does not exist, or it belongs to another organization' }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'does not exist, or it belongs to another organization' })
+      .waitFor();
     expect(await page.getByText('inv_console_1').count()).toBe(0);
   });
 

@@ -8,7 +8,8 @@ import addFormatsModule from 'ajv-formats';
  */
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
 
 interface MediaType {
   schema?: unknown;
@@ -41,7 +42,12 @@ class Contract {
     this.templates = Object.keys(document.paths)
       .map((path) => ({
         path,
-        pattern: new RegExp(`^${path.split('/').map((s) => (/^\{\w+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`),
+        pattern: new RegExp(
+          `^${path
+            .split('/')
+            .map((s) => (/^\{\w+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+            .join('/')}$`,
+        ),
         params: (path.match(/\{/g) ?? []).length,
       }))
       // The most specific template wins, as with the gateway (hmac_key before {lago_id}).
@@ -63,11 +69,18 @@ class Contract {
     const where = `${method} ${path} → ${status}`;
     // The console's static files are not part of the API.
     if (path === '/console' || path.startsWith('/console/')) return;
-    const template = this.templates.find((t) => t.pattern.test(path) && this.document.paths[t.path]![method.toLowerCase()]);
+    const template = this.templates.find(
+      (t) => t.pattern.test(path) && this.document.paths[t.path]![method.toLowerCase()],
+    );
     // No route: the gateway's Lago-shaped refusals (404 route_not_found, 400 for an unreadable target).
-    const schemaRef = template ? this.responseSchema(template.path, method, status, contentType, where) : pointer('', 'components', 'schemas', 'LagoError');
+    const schemaRef = template
+      ? this.responseSchema(template.path, method, status, contentType, where)
+      : pointer('', 'components', 'schemas', 'LagoError');
     if (schemaRef === undefined) {
-      if (text !== '') throw new ContractError(`${where}: the document gives this response no body, but it has one: ${text.slice(0, 200)}`);
+      if (text !== '')
+        throw new ContractError(
+          `${where}: the document gives this response no body, but it has one: ${text.slice(0, 200)}`,
+        );
       return;
     }
     let body: unknown = text;
@@ -80,19 +93,39 @@ class Contract {
     }
     const validate = this.validator(schemaRef);
     if (!validate(body)) {
-      const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? ''}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`).join('; ');
-      throw new ContractError(`${where}: the body does not match the OpenAPI document: ${errors}\nbody: ${text.slice(0, 500)}`);
+      const errors = (validate.errors ?? [])
+        .map(
+          (e) =>
+            `${e.instancePath || '(body)'} ${e.message ?? ''}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+        )
+        .join('; ');
+      throw new ContractError(
+        `${where}: the body does not match the OpenAPI document: ${errors}\nbody: ${text.slice(0, 500)}`,
+      );
     }
   }
 
-  private responseSchema(path: string, method: string, status: number, contentType: string | null, where: string): string | undefined {
+  private responseSchema(
+    path: string,
+    method: string,
+    status: number,
+    contentType: string | null,
+    where: string,
+  ): string | undefined {
     const operation = this.document.paths[path]![method.toLowerCase()]!;
-    const key = String(status) in operation.responses ? String(status) : 'default' in operation.responses ? 'default' : undefined;
-    if (!key) throw new ContractError(`${where}: the document does not list status ${status} for ${method} ${path} (it lists ${Object.keys(operation.responses).join(', ')})`);
+    const key =
+      String(status) in operation.responses ? String(status) : 'default' in operation.responses ? 'default' : undefined;
+    if (!key)
+      throw new ContractError(
+        `${where}: the document does not list status ${status} for ${method} ${path} (it lists ${Object.keys(operation.responses).join(', ')})`,
+      );
     const content = operation.responses[key]!.content;
     if (!content) return undefined;
     const mediaType = (contentType ?? '').split(';')[0]!.trim();
-    if (!content[mediaType]) throw new ContractError(`${where}: the content type ${contentType} is not documented (${Object.keys(content).join(', ')})`);
+    if (!content[mediaType])
+      throw new ContractError(
+        `${where}: the content type ${contentType} is not documented (${Object.keys(content).join(', ')})`,
+      );
     return pointer('', 'paths', path, method.toLowerCase(), 'responses', key, 'content', mediaType, 'schema');
   }
 }

@@ -5,7 +5,19 @@ import jwt from 'jsonwebtoken';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '#infra/local/emulators.ts';
-import { admin, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhook, webhookSettles, type Org } from './helpers.ts';
+import {
+  admin,
+  createEndpoint,
+  createOrg,
+  eventually,
+  publish,
+  Receiver,
+  request,
+  stack,
+  webhook,
+  webhookSettles,
+  type Org,
+} from './helpers.ts';
 
 const receivers: Receiver[] = [];
 async function receiver(reply?: ConstructorParameters<typeof Receiver>[0]) {
@@ -19,7 +31,12 @@ afterEach(async () => {
 
 const maxAttempts = () => stack().retrySchedule.length + 1;
 
-async function publishedIds(org: Org, type = 'invoice.created', object: Record<string, unknown> = { lago_id: 'inv_1' }, extra: Record<string, unknown> = {}) {
+async function publishedIds(
+  org: Org,
+  type = 'invoice.created',
+  object: Record<string, unknown> = { lago_id: 'inv_1' },
+  extra: Record<string, unknown> = {},
+) {
   const res = await publish(org, type, object, extra);
   expect(res.status, res.text).toBe(202);
   return res.body.webhooks;
@@ -41,7 +58,12 @@ describe('publishing', () => {
     expect(webhooks).toHaveLength(2);
     const [fromAll] = await all.waitFor(1);
     const [fromInvoices] = await invoices.waitFor(1);
-    const expected = { webhook_type: 'invoice.created', object_type: 'invoice', organization_id: org.id, invoice: { lago_id: 'inv_42', total_amount_cents: 1200 } };
+    const expected = {
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      organization_id: org.id,
+      invoice: { lago_id: 'inv_42', total_amount_cents: 1200 },
+    };
     expect(fromAll!.body).toBe(JSON.stringify(expected));
     expect(fromInvoices!.body).toBe(JSON.stringify(expected));
     for (const w of webhooks) await webhookSettles(org, w.lago_id, ['succeeded']);
@@ -55,8 +77,14 @@ describe('publishing', () => {
     const jwtReceiver = await receiver();
     await createEndpoint(org, { webhook_url: hmacReceiver.url, signature_algo: 'hmac' });
     await createEndpoint(org, { webhook_url: jwtReceiver.url, signature_algo: 'jwt' });
-    const keys = await request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>('GET', '/api/v1/webhooks/hmac_key', { token: org.apiKey });
-    const publicKey = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', { token: org.apiKey });
+    const keys = await request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>(
+      'GET',
+      '/api/v1/webhooks/hmac_key',
+      { token: org.apiKey },
+    );
+    const publicKey = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', {
+      token: org.apiKey,
+    });
     const { hmac_key: hmacKey, standard_webhooks_secret: swSecret } = keys.body.webhook;
     const publicKeyPem = Buffer.from(publicKey.body.webhook.public_key, 'base64').toString('utf8');
 
@@ -70,10 +98,15 @@ describe('publishing', () => {
     expect(h!.headers['user-agent']).toMatch(/^lago-webhooks-aws\//);
 
     expect(j!.headers['x-lago-signature-algorithm']).toBe('jwt');
-    const claims = jwt.verify(j!.headers['x-lago-signature'] as string, publicKeyPem, { algorithms: ['RS256'] }) as { data: string; iss: string };
+    const claims = jwt.verify(j!.headers['x-lago-signature'] as string, publicKeyPem, { algorithms: ['RS256'] }) as {
+      data: string;
+      iss: string;
+    };
     expect(claims.data).toBe(j!.body);
     expect(claims.iss).toBe('http://localhost:3000');
-    expect(JSON.parse(Buffer.from((j!.headers['x-lago-signature'] as string).split('.')[0]!, 'base64url').toString())).toEqual({ alg: 'RS256' });
+    expect(
+      JSON.parse(Buffer.from((j!.headers['x-lago-signature'] as string).split('.')[0]!, 'base64url').toString()),
+    ).toEqual({ alg: 'RS256' });
     // A tampered body fails verification.
     expect(() => new Webhook(swSecret).verify(`${h!.body} `, h!.headers as Record<string, string>)).toThrow();
 
@@ -85,28 +118,43 @@ describe('publishing', () => {
     expect(h!.headers['x-lago-unique-key']).toBe(published!.lago_id);
   });
 
-  it('gives each organization its own HMAC token and everyone the deployment\'s public key', async () => {
+  it("gives each organization its own HMAC token and everyone the deployment's public key", async () => {
     const a = await createOrg();
     const b = await createOrg();
-    const key = async (org: Org, path: string) => (await request<{ webhook: Record<string, string> }>('GET', path, { token: org.apiKey })).body.webhook;
+    const key = async (org: Org, path: string) =>
+      (await request<{ webhook: Record<string, string> }>('GET', path, { token: org.apiKey })).body.webhook;
     const [hmacA, hmacB] = [await key(a, '/api/v1/webhooks/hmac_key'), await key(b, '/api/v1/webhooks/hmac_key')];
     expect(hmacA.hmac_key).toMatch(/^[\w-]{43}$/);
     expect(hmacA.hmac_key).not.toBe(hmacB.hmac_key);
     expect(hmacA.standard_webhooks_secret).toBe(`whsec_${Buffer.from(hmacA.hmac_key!).toString('base64')}`);
     // Stable: the token is created once, with the organization.
     expect((await key(a, '/api/v1/webhooks/hmac_key')).hmac_key).toBe(hmacA.hmac_key);
-    expect((await key(a, '/api/v1/webhooks/json_public_key')).public_key).toBe((await key(b, '/api/v1/webhooks/json_public_key')).public_key);
+    expect((await key(a, '/api/v1/webhooks/json_public_key')).public_key).toBe(
+      (await key(b, '/api/v1/webhooks/json_public_key')).public_key,
+    );
   });
 
   it('is idempotent per key: a replay returns the same ids and delivers nothing new', async () => {
     const org = await createOrg();
     const r = await receiver();
     await createEndpoint(org, { webhook_url: r.url });
-    const first = await publishedIds(org, 'invoice.created', { lago_id: 'inv_idem' }, { idempotency_key: 'invoice-inv_idem-created' });
-    const again = await publishedIds(org, 'invoice.created', { lago_id: 'inv_idem' }, { idempotency_key: 'invoice-inv_idem-created' });
+    const first = await publishedIds(
+      org,
+      'invoice.created',
+      { lago_id: 'inv_idem' },
+      { idempotency_key: 'invoice-inv_idem-created' },
+    );
+    const again = await publishedIds(
+      org,
+      'invoice.created',
+      { lago_id: 'inv_idem' },
+      { idempotency_key: 'invoice-inv_idem-created' },
+    );
     expect(again.map((w) => w.lago_id)).toEqual(first.map((w) => w.lago_id));
     await webhookSettles(org, first[0]!.lago_id, ['succeeded']);
-    const list = await request<{ webhooks: unknown[] }>('GET', '/api/v1/webhooks?search_term=inv_idem', { token: org.apiKey });
+    const list = await request<{ webhooks: unknown[] }>('GET', '/api/v1/webhooks?search_term=inv_idem', {
+      token: org.apiKey,
+    });
     expect(list.body.webhooks).toHaveLength(1);
     expect(r.received).toHaveLength(1);
   });
@@ -116,19 +164,46 @@ describe('publishing', () => {
     const r = await receiver();
     await createEndpoint(org, { webhook_url: r.url });
     const cases: [Record<string, unknown>, number, unknown][] = [
-      [{ organization_id: org.id, webhook_type: 'invoice.exploded', object_type: 'invoice', object: {} }, 422, { webhook_type: ['value_is_invalid'] }],
+      [
+        { organization_id: org.id, webhook_type: 'invoice.exploded', object_type: 'invoice', object: {} },
+        422,
+        { webhook_type: ['value_is_invalid'] },
+      ],
       [{ organization_id: org.id, object_type: 'invoice', object: {} }, 422, { webhook_type: ['value_is_mandatory'] }],
-      [{ organization_id: org.id, webhook_type: 'invoice.created', object_type: 'Invoice!', object: {} }, 422, { object_type: ['value_is_invalid'] }],
-      [{ organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: [1] }, 422, { object: ['value_is_invalid'] }],
+      [
+        { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'Invoice!', object: {} },
+        422,
+        { object_type: ['value_is_invalid'] },
+      ],
+      [
+        { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: [1] },
+        422,
+        { object: ['value_is_invalid'] },
+      ],
     ];
     for (const [body, status, details] of cases) {
       const res = await admin('POST', '/admin/v1/webhooks', body);
       expect(res.status, JSON.stringify(body)).toBe(status);
-      expect(res.body).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: details });
+      expect(res.body).toEqual({
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: details,
+      });
     }
-    const unknownOrg = await admin('POST', '/admin/v1/webhooks', { organization_id: '01900000-0000-7000-8000-000000000000', webhook_type: 'invoice.created', object_type: 'invoice', object: {} });
+    const unknownOrg = await admin('POST', '/admin/v1/webhooks', {
+      organization_id: '01900000-0000-7000-8000-000000000000',
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      object: {},
+    });
     expect(unknownOrg.body).toEqual({ status: 404, error: 'Not Found', code: 'organization_not_found' });
-    const big = await admin('POST', '/admin/v1/webhooks', { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { blob: 'x'.repeat(300 * 1024) } });
+    const big = await admin('POST', '/admin/v1/webhooks', {
+      organization_id: org.id,
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      object: { blob: 'x'.repeat(300 * 1024) },
+    });
     expect(big.status).toBe(413);
     expect(big.body).toMatchObject({ status: 413, error: 'Payload Too Large' });
     const list = await request<{ webhooks: unknown[] }>('GET', '/api/v1/webhooks', { token: org.apiKey });
@@ -148,7 +223,14 @@ describe('retries', () => {
     expect(new Set(got.map((g) => g.headers['webhook-id']))).toEqual(new Set([w!.lago_id]));
     expect(new Set(got.map((g) => g.body)).size).toBe(1);
     const done = await webhookSettles(org, w!.lago_id, ['succeeded']);
-    expect(done).toMatchObject({ status: 'succeeded', http_status: 200, retries: 2, attempts_count: 3, response: 'ok', next_attempt_at: null });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      http_status: 200,
+      retries: 2,
+      attempts_count: 3,
+      response: 'ok',
+      next_attempt_at: null,
+    });
     expect(done.attempts.map((a) => a.http_status)).toEqual([500, 500, 200]);
     expect(r.received).toHaveLength(3);
   });
@@ -164,10 +246,16 @@ describe('retries', () => {
     expect(r.received).toHaveLength(maxAttempts());
     const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: stack().credentials });
     // Peeking with visibility 0 leaves the messages where they are.
-    await eventually(async () => {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-      return Messages.some((m) => JSON.parse(m.Body ?? '{}').webhook_id === w!.lago_id) ? true : undefined;
-    }, 20_000, 'the message in the DLQ');
+    await eventually(
+      async () => {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
+        return Messages.some((m) => JSON.parse(m.Body ?? '{}').webhook_id === w!.lago_id) ? true : undefined;
+      },
+      20_000,
+      'the message in the DLQ',
+    );
     sqs.destroy();
   });
 
@@ -196,10 +284,14 @@ describe('retries', () => {
     for (const w of published) {
       const url = endpointIds.get(w.lago_webhook_endpoint_id)!;
       const [, status, error] = cases.find(([u]) => u === url)!;
-      const seen = await eventually(async () => {
-        const details = await webhook(org, w.lago_id);
-        return details.attempts.length > 0 ? details : undefined;
-      }, 20_000, `first attempt to ${url}`);
+      const seen = await eventually(
+        async () => {
+          const details = await webhook(org, w.lago_id);
+          return details.attempts.length > 0 ? details : undefined;
+        },
+        20_000,
+        `first attempt to ${url}`,
+      );
       expect(seen.status, url).not.toBe('succeeded');
       expect(seen.attempts[0]!.http_status, url).toBe(status);
       expect(seen.attempts[0]!.error, url).toMatch(error);
@@ -207,7 +299,8 @@ describe('retries', () => {
     // Redirects are not followed.
     expect(target.received).toHaveLength(0);
     // Stop the slow retries (the timeout waits at least 60 s): a deleted endpoint ends its webhooks.
-    for (const id of endpointIds.keys()) await request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey });
+    for (const id of endpointIds.keys())
+      await request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey });
   });
 
   it('ends a webhook whose endpoint was deleted as failed without posting', async () => {

@@ -31,10 +31,18 @@ interface OperationalLine {
   source: string;
   'detail-type': string;
   time: string;
-  detail: { organization_id: string; endpoint_id: string; webhook_url: string; reason: string | null; failing_since: string | null; at: string };
+  detail: {
+    organization_id: string;
+    endpoint_id: string;
+    webhook_url: string;
+    reason: string | null;
+    failing_since: string | null;
+    at: string;
+  };
 }
 
-const admin = (method: string, path: string, body?: unknown) => isolated.call(method, path, isolated.local.adminToken, body);
+const admin = (method: string, path: string, body?: unknown) =>
+  isolated.call(method, path, isolated.local.adminToken, body);
 
 async function tenant(name: string): Promise<Tenant> {
   const org = await admin('POST', '/admin/v1/organizations', { name });
@@ -42,38 +50,69 @@ async function tenant(name: string): Promise<Tenant> {
 }
 
 async function createEndpoint(org: Tenant, endpoint: Record<string, unknown>): Promise<EndpointView> {
-  const res = await isolated.call('POST', '/api/v1/webhook_endpoints', org.key, { webhook_endpoint: { signature_algo: 'hmac', ...endpoint } });
+  const res = await isolated.call('POST', '/api/v1/webhook_endpoints', org.key, {
+    webhook_endpoint: { signature_algo: 'hmac', ...endpoint },
+  });
   expect(res.status).toBe(200);
   return res.body.webhook_endpoint as EndpointView;
 }
 
-const endpointView = async (org: Tenant, id: string, query = '') => (await isolated.call('GET', `/api/v1/webhook_endpoints/${id}${query}`, org.key)).body.webhook_endpoint as EndpointView;
-const setDisabled = (org: Tenant, id: string, disabled: boolean) => isolated.call('PUT', `/api/v1/webhook_endpoints/${id}`, org.key, { webhook_endpoint: { disabled } });
+const endpointView = async (org: Tenant, id: string, query = '') =>
+  (await isolated.call('GET', `/api/v1/webhook_endpoints/${id}${query}`, org.key)).body
+    .webhook_endpoint as EndpointView;
+const setDisabled = (org: Tenant, id: string, disabled: boolean) =>
+  isolated.call('PUT', `/api/v1/webhook_endpoints/${id}`, org.key, { webhook_endpoint: { disabled } });
 
-async function publish(org: Tenant, objectId: string): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
-  const res = await admin('POST', '/admin/v1/webhooks', { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: objectId } });
+async function publish(
+  org: Tenant,
+  objectId: string,
+): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
+  const res = await admin('POST', '/admin/v1/webhooks', {
+    organization_id: org.id,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: objectId },
+  });
   expect(res.status).toBe(202);
   return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
 }
 
-const webhookState = async (org: Tenant, id: string) => (await isolated.call('GET', `/api/v1/webhooks/${id}`, org.key)).body.webhook as { status: string; next_attempt_at: string | null; attempts_count: number };
+const webhookState = async (org: Tenant, id: string) =>
+  (await isolated.call('GET', `/api/v1/webhooks/${id}`, org.key)).body.webhook as {
+    status: string;
+    next_attempt_at: string | null;
+    attempts_count: number;
+  };
 
 /** Parked: waiting, without an attempt, far beyond any retry of the test schedule. */
 const parked = async (org: Tenant, id: string) => {
   const w = await webhookState(org, id);
-  return w.status !== 'succeeded' && w.next_attempt_at !== null && Date.parse(w.next_attempt_at) > Date.now() + 30 * 60_000 ? w : undefined;
+  return w.status !== 'succeeded' &&
+    w.next_attempt_at !== null &&
+    Date.parse(w.next_attempt_at) > Date.now() + 30 * 60_000
+    ? w
+    : undefined;
 };
 
 const eventsFile = () => (isolated.local.deps.events as FileOperationalEvents).file;
 async function operationalEvents(): Promise<OperationalLine[]> {
   const text = await readFile(eventsFile(), 'utf8').catch(() => '');
-  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as OperationalLine);
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as OperationalLine);
 }
 
 beforeAll(async () => {
   isolated = await isolatedStack(
     'endpoint-controls',
-    { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '2,1,1,1,1,1,1,1,1,1', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_AUTO_DISABLE_AFTER: String(AUTO_DISABLE_SECONDS) },
+    {
+      WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '2,1,1,1,1,1,1,1,1,1',
+      WEBHOOK_TIMEOUT_MS: '1000',
+      WEBHOOK_AUTO_DISABLE_AFTER: String(AUTO_DISABLE_SECONDS),
+    },
     { logLevel: 'debug', logDestination: logs },
   );
 });
@@ -90,7 +129,13 @@ describe('disable and enable', () => {
   it('a disabled endpoint gets no new webhook and no attempt; its queued webhook waits and arrives after enable, as a recovery', async () => {
     const org = await tenant('Pause Co');
     const endpoint = await createEndpoint(org, { webhook_url: receiver.url });
-    expect(endpoint).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: null, headers: {} });
+    expect(endpoint).toMatchObject({
+      disabled: false,
+      disabled_at: null,
+      disabled_reason: null,
+      failing_since: null,
+      headers: {},
+    });
     const [queued] = await publish(org, 'inv_queued');
     // The first attempt fails; its retry comes 2 s later and finds the endpoint disabled.
     await receiver.waitFor(1);
@@ -104,31 +149,58 @@ describe('disable and enable', () => {
     expect(await publish(org, 'inv_while_disabled')).toEqual([]);
     expect(receiver.received).toHaveLength(1);
     expect((await webhookState(org, queued!.lago_id)).attempts_count).toBe(1);
-    expect(await endpointView(org, endpoint.lago_id)).toMatchObject({ disabled: true, disabled_reason: 'disabled by request' });
+    expect(await endpointView(org, endpoint.lago_id)).toMatchObject({
+      disabled: true,
+      disabled_reason: 'disabled by request',
+    });
 
     const enabled = await setDisabled(org, endpoint.lago_id, false);
     expect(enabled.status).toBe(200);
     expect(enabled.body.webhook_endpoint).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null });
     const [, second] = await receiver.waitFor(2);
     expect(second!.headers['x-lago-unique-key']).toBe(queued!.lago_id);
-    await eventually(async () => ((await webhookState(org, queued!.lago_id)).status === 'succeeded' ? true : undefined), 15_000, 'the webhook to succeed');
+    await eventually(
+      async () => ((await webhookState(org, queued!.lago_id)).status === 'succeeded' ? true : undefined),
+      15_000,
+      'the webhook to succeed',
+    );
     expect(receiver.received).toHaveLength(2);
 
-    const recovered = await eventually(async () => (await operationalEvents()).find((e) => e.detail.endpoint_id === endpoint.lago_id && e['detail-type'] === 'Webhook Endpoint Recovered'), 10_000, 'the recovery event');
-    expect(recovered).toMatchObject({ source: 'lago-webhooks-aws', detail: { organization_id: org.id, webhook_url: receiver.url, reason: null } });
+    const recovered = await eventually(
+      async () =>
+        (await operationalEvents()).find(
+          (e) => e.detail.endpoint_id === endpoint.lago_id && e['detail-type'] === 'Webhook Endpoint Recovered',
+        ),
+      10_000,
+      'the recovery event',
+    );
+    expect(recovered).toMatchObject({
+      source: 'lago-webhooks-aws',
+      detail: { organization_id: org.id, webhook_url: receiver.url, reason: null },
+    });
     expect((await endpointView(org, endpoint.lago_id)).failing_since).toBeNull();
   });
 
-  it('refuses a disabled flag that is not a boolean, in Lago\'s shape', async () => {
+  it("refuses a disabled flag that is not a boolean, in Lago's shape", async () => {
     const org = await tenant('Flag Co');
     const endpoint = await createEndpoint(org, { webhook_url: 'https://example.com/flag' });
-    const res = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, org.key, { webhook_endpoint: { disabled: 'yes' } });
-    expect(res).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { disabled: ['value_is_invalid'] } } });
+    const res = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, org.key, {
+      webhook_endpoint: { disabled: 'yes' },
+    });
+    expect(res).toEqual({
+      status: 422,
+      body: {
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: { disabled: ['value_is_invalid'] },
+      },
+    });
   });
 });
 
 describe('the endpoint record', () => {
-  it('keeps a sender\'s marks written between an update\'s read and its write (only changed fields are written)', async () => {
+  it("keeps a sender's marks written between an update's read and its write (only changed fields are written)", async () => {
     const org = await tenant('Marks Co');
     const created = await createEndpoint(org, { webhook_url: 'https://example.com/marks' });
     const { store } = isolated.local.deps;
@@ -136,9 +208,15 @@ describe('the endpoint record', () => {
     expect(await store.markEndpointFailing(org.id, created.lago_id, 1_700_000_000_000)).toBe(true);
     await store.markEndpointSlow(org.id, created.lago_id, 1_800_000_000_000);
     expect(await store.updateEndpoint(previous, { ...previous, name: 'renamed' })).toBe('ok');
-    expect(await store.getEndpoint(org.id, created.lago_id)).toMatchObject({ name: 'renamed', failing_since: 1_700_000_000_000, slow_until: 1_800_000_000_000 });
+    expect(await store.getEndpoint(org.id, created.lago_id)).toMatchObject({
+      name: 'renamed',
+      failing_since: 1_700_000_000_000,
+      slow_until: 1_800_000_000_000,
+    });
     // Cleared once, by whoever clears it first; disabled automatically only while still failing since then.
-    expect(await store.autoDisableEndpoint(org.id, created.lago_id, 1_600_000_000_000, '2026-01-01T00:00:00.000Z', 'r')).toBe(false);
+    expect(
+      await store.autoDisableEndpoint(org.id, created.lago_id, 1_600_000_000_000, '2026-01-01T00:00:00.000Z', 'r'),
+    ).toBe(false);
     expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(true);
     expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(false);
   });
@@ -153,12 +231,18 @@ describe('auto-disable', () => {
     const org = await tenant('Outage Co');
     const endpoint = await createEndpoint(org, { webhook_url: receiver.url });
     const [webhook] = await publish(org, 'inv_outage');
-    const view = await eventually(async () => {
-      const e = await endpointView(org, endpoint.lago_id);
-      return e.disabled ? e : undefined;
-    }, 30_000, 'the endpoint to be disabled');
+    const view = await eventually(
+      async () => {
+        const e = await endpointView(org, endpoint.lago_id);
+        return e.disabled ? e : undefined;
+      },
+      30_000,
+      'the endpoint to be disabled',
+    );
     expect(view.failing_since).toMatch(/Z$/);
-    expect(view.disabled_reason).toBe(`every attempt failed since ${view.failing_since} (automatically disabled after ${AUTO_DISABLE_SECONDS} s of failures)`);
+    expect(view.disabled_reason).toBe(
+      `every attempt failed since ${view.failing_since} (automatically disabled after ${AUTO_DISABLE_SECONDS} s of failures)`,
+    );
 
     const disabled = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id);
     expect(disabled).toHaveLength(1);
@@ -166,11 +250,24 @@ describe('auto-disable', () => {
       source: 'lago-webhooks-aws',
       'detail-type': 'Webhook Endpoint Disabled',
       time: view.disabled_at,
-      detail: { organization_id: org.id, endpoint_id: endpoint.lago_id, webhook_url: receiver.url, reason: view.disabled_reason, failing_since: view.failing_since, at: view.disabled_at },
+      detail: {
+        organization_id: org.id,
+        endpoint_id: endpoint.lago_id,
+        webhook_url: receiver.url,
+        reason: view.disabled_reason,
+        failing_since: view.failing_since,
+        at: view.disabled_at,
+      },
     });
-    expect(Date.parse(disabled[0]!.detail.at) - Date.parse(disabled[0]!.detail.failing_since!)).toBeGreaterThanOrEqual(AUTO_DISABLE_SECONDS * 1000);
+    expect(Date.parse(disabled[0]!.detail.at) - Date.parse(disabled[0]!.detail.failing_since!)).toBeGreaterThanOrEqual(
+      AUTO_DISABLE_SECONDS * 1000,
+    );
     expect((await stat(eventsFile())).mode & 0o777).toBe(0o600);
-    expect(logs.lines.filter((line) => line.includes('webhook endpoint disabled automatically') && line.includes(endpoint.lago_id))).toHaveLength(1);
+    expect(
+      logs.lines.filter(
+        (line) => line.includes('webhook endpoint disabled automatically') && line.includes(endpoint.lago_id),
+      ),
+    ).toHaveLength(1);
 
     // Its webhook now waits instead of using up its retries.
     const waiting = await eventually(() => parked(org, webhook!.lago_id), 15_000, 'the webhook to wait');
@@ -180,11 +277,21 @@ describe('auto-disable', () => {
     // Fixed and enabled: the first success is a recovery.
     receiver.reply = (_req, res) => res.writeHead(200).end();
     expect((await setDisabled(org, endpoint.lago_id, false)).status).toBe(200);
-    await eventually(async () => ((await webhookState(org, webhook!.lago_id)).status === 'succeeded' ? true : undefined), 15_000, 'the webhook to succeed');
-    const kinds = await eventually(async () => {
-      const mine = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id).map((e) => e['detail-type']);
-      return mine.length === 2 ? mine : undefined;
-    }, 10_000, 'the recovery event');
+    await eventually(
+      async () => ((await webhookState(org, webhook!.lago_id)).status === 'succeeded' ? true : undefined),
+      15_000,
+      'the webhook to succeed',
+    );
+    const kinds = await eventually(
+      async () => {
+        const mine = (await operationalEvents())
+          .filter((e) => e.detail.endpoint_id === endpoint.lago_id)
+          .map((e) => e['detail-type']);
+        return mine.length === 2 ? mine : undefined;
+      },
+      10_000,
+      'the recovery event',
+    );
     expect(kinds).toEqual(['Webhook Endpoint Disabled', 'Webhook Endpoint Recovered']);
   });
 });
@@ -196,7 +303,10 @@ describe('custom headers', () => {
   beforeAll(async () => {
     await receiver.start();
     owner = await tenant('Headers Co');
-    endpoint = await createEndpoint(owner, { webhook_url: receiver.url, headers: { Authorization: SECRET, 'X-Tenant': 'acme' } });
+    endpoint = await createEndpoint(owner, {
+      webhook_url: receiver.url,
+      headers: { Authorization: SECRET, 'X-Tenant': 'acme' },
+    });
   });
   afterAll(() => receiver.stop());
 
@@ -211,19 +321,32 @@ describe('custom headers', () => {
   });
 
   it('are masked on read, revealed to their owner only, and a masked value sent back keeps the stored one', async () => {
-    expect((await endpointView(owner, endpoint.lago_id)).headers).toEqual({ Authorization: '••••', 'X-Tenant': '••••' });
+    expect((await endpointView(owner, endpoint.lago_id)).headers).toEqual({
+      Authorization: '••••',
+      'X-Tenant': '••••',
+    });
     const list = await isolated.call('GET', '/api/v1/webhook_endpoints', owner.key);
     expect(JSON.stringify(list.body)).not.toContain('s3cret');
-    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({ Authorization: SECRET, 'X-Tenant': 'acme' });
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({
+      Authorization: SECRET,
+      'X-Tenant': 'acme',
+    });
     const other = await tenant('Curious Co');
-    expect(await isolated.call('GET', `/api/v1/webhook_endpoints/${endpoint.lago_id}?reveal_headers=true`, other.key)).toEqual({ status: 404, body: { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' } });
+    expect(
+      await isolated.call('GET', `/api/v1/webhook_endpoints/${endpoint.lago_id}?reveal_headers=true`, other.key),
+    ).toEqual({ status: 404, body: { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' } });
 
-    const updated = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, { webhook_endpoint: { headers: { Authorization: '••••', 'X-Tenant': 'globex' } } });
+    const updated = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, {
+      webhook_endpoint: { headers: { Authorization: '••••', 'X-Tenant': 'globex' } },
+    });
     expect(updated.status).toBe(200);
-    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({ Authorization: SECRET, 'X-Tenant': 'globex' });
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({
+      Authorization: SECRET,
+      'X-Tenant': 'globex',
+    });
   });
 
-  it('refuse reserved names, bad names, bad values and more than 10 with a 422 in Lago\'s shape, and store nothing', async () => {
+  it("refuse reserved names, bad names, bad values and more than 10 with a 422 in Lago's shape, and store nothing", async () => {
     const cases: [unknown, string][] = [
       [{ 'X-Lago-Signature': 'forged' }, 'header_name_is_reserved'],
       [{ 'webhook-signature': 'v1,forged' }, 'header_name_is_reserved'],
@@ -237,11 +360,28 @@ describe('custom headers', () => {
       [Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`X-H${i}`, 'v'])), 'too_many_headers'],
     ];
     for (const [headers, code] of cases) {
-      const res = await isolated.call('POST', '/api/v1/webhook_endpoints', owner.key, { webhook_endpoint: { webhook_url: 'https://example.com/refused', headers } });
-      expect(res, JSON.stringify(headers).slice(0, 60)).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { headers: [code] } } });
+      const res = await isolated.call('POST', '/api/v1/webhook_endpoints', owner.key, {
+        webhook_endpoint: { webhook_url: 'https://example.com/refused', headers },
+      });
+      expect(res, JSON.stringify(headers).slice(0, 60)).toEqual({
+        status: 422,
+        body: {
+          status: 422,
+          error: 'Unprocessable Entity',
+          code: 'validation_errors',
+          error_details: { headers: [code] },
+        },
+      });
     }
-    const put = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, { webhook_endpoint: { headers: { 'X-Lago-Unique-Key': 'forged' } } });
-    expect(put.body).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { headers: ['header_name_is_reserved'] } });
+    const put = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, {
+      webhook_endpoint: { headers: { 'X-Lago-Unique-Key': 'forged' } },
+    });
+    expect(put.body).toEqual({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: { headers: ['header_name_is_reserved'] },
+    });
     const list = await isolated.call('GET', '/api/v1/webhook_endpoints', owner.key);
     expect((list.body.webhook_endpoints as EndpointView[]).map((e) => e.lago_id)).toEqual([endpoint.lago_id]);
   });

@@ -14,7 +14,9 @@ interface EventType {
 describe('GET /api/v1/webhook_event_types', () => {
   it('lists every webhook type once, with a name, a description and the category of its prefix', async () => {
     const org = await createOrg('Catalog');
-    const res = await request<{ webhook_event_types: EventType[] }>('GET', '/api/v1/webhook_event_types', { token: org.apiKey });
+    const res = await request<{ webhook_event_types: EventType[] }>('GET', '/api/v1/webhook_event_types', {
+      token: org.apiKey,
+    });
     expect(res.status).toBe(200);
     const types = res.body.webhook_event_types;
     expect(types.map((t) => t.key)).toEqual([...WEBHOOK_TYPES]);
@@ -24,11 +26,23 @@ describe('GET /api/v1/webhook_event_types', () => {
       expect(type.description).toMatch(/^[A-Z].{10,}\.$/);
       expect(type.deprecated).toBe(false);
     }
-    expect(types.find((t) => t.key === 'invoice.created')).toEqual({ key: 'invoice.created', name: 'Invoice created', description: 'An invoice was finalized.', category: 'invoice', deprecated: false });
+    expect(types.find((t) => t.key === 'invoice.created')).toEqual({
+      key: 'invoice.created',
+      name: 'Invoice created',
+      description: 'An invoice was finalized.',
+      category: 'invoice',
+      deprecated: false,
+    });
   });
 
-  it('refuses a request without a valid API key in Lago\'s shape', async () => {
-    expect(await request('GET', '/api/v1/webhook_event_types')).toMatchObject({ status: 401, body: { status: 401, error: 'Unauthorized' } });
-    expect(await request('GET', '/api/v1/webhook_event_types', { token: 'not-a-key' })).toMatchObject({ status: 401, body: { status: 401, error: 'Unauthorized' } });
+  it("refuses a request without a valid API key in Lago's shape", async () => {
+    expect(await request('GET', '/api/v1/webhook_event_types')).toMatchObject({
+      status: 401,
+      body: { status: 401, error: 'Unauthorized' },
+    });
+    expect(await request('GET', '/api/v1/webhook_event_types', { token: 'not-a-key' })).toMatchObject({
+      status: 401,
+      body: { status: 401, error: 'Unauthorized' },
+    });
   });
 });

@@ -23,10 +23,16 @@ function raw(url: string, head: Buffer | string): Promise<RawResponse> {
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return reject(new Error(`no answer: ${text}`));
       const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       let body = text.slice(end + 4);
       // A chunked body: keep the chunks' data, drop their sizes.
-      if (headers['transfer-encoding'] === 'chunked') body = body.split('\r\n').filter((_, i) => i % 2 === 1).join('');
+      if (headers['transfer-encoding'] === 'chunked')
+        body = body
+          .split('\r\n')
+          .filter((_, i) => i % 2 === 1)
+          .join('');
       let parsed: unknown = body;
       try {
         parsed = JSON.parse(body);
@@ -60,12 +66,25 @@ const lagoShaped = (res: RawResponse, what: string) => {
 
 describe('request targets that are not a path', () => {
   it('get a 4xx in Lago shape, never a 500', async () => {
-    for (const target of ['//', '///', '/\\', '/\\\\evil.example/x', '//evil.example/api/v1/webhooks', 'http://evil.example/api/v1/webhooks', '*', '/api/v1/webhooks/%', '/%00']) {
+    for (const target of [
+      '//',
+      '///',
+      '/\\',
+      '/\\\\evil.example/x',
+      '//evil.example/api/v1/webhooks',
+      'http://evil.example/api/v1/webhooks',
+      '*',
+      '/api/v1/webhooks/%',
+      '/%00',
+    ]) {
       const res = await raw(stack().url, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       lagoShaped(res, target);
     }
     const res = await raw(stack().url, 'GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    expect(res).toMatchObject({ status: 400, body: { status: 400, error: 'BadRequest: the request target is not a path' } });
+    expect(res).toMatchObject({
+      status: 400,
+      body: { status: 400, error: 'BadRequest: the request target is not a path' },
+    });
   });
 });
 
@@ -80,10 +99,21 @@ describe('credentials are checked before the body is read', () => {
 
   it('answers 401 and closes the connection while a 512 KB body is still pending', async () => {
     const key = `lwh_${'a'.repeat(43)}`;
-    for (const authorization of [undefined, latin1('Basic abc'), latin1(`Bearer\u00a0${key}`), latin1(`Bearer\t${key}`), latin1('Bearer sk_live_x'), latin1(`Bearer ${key} ${key}`)]) {
+    for (const authorization of [
+      undefined,
+      latin1('Basic abc'),
+      latin1(`Bearer\u00a0${key}`),
+      latin1(`Bearer\t${key}`),
+      latin1('Bearer sk_live_x'),
+      latin1(`Bearer ${key} ${key}`),
+    ]) {
       for (const path of ['/api/v1/webhook_endpoints', '/admin/v1/organizations']) {
         const res = await raw(stack().url, post(path, authorization));
-        expect(res, `${path} ${String(authorization)}`).toMatchObject({ status: 401, body: { status: 401, error: 'Unauthorized' }, closed: true });
+        expect(res, `${path} ${String(authorization)}`).toMatchObject({
+          status: 401,
+          body: { status: 401, error: 'Unauthorized' },
+          closed: true,
+        });
         expect(res.headers.connection).toBe('close');
       }
     }
@@ -98,7 +128,11 @@ describe('on a stack of its own, logs captured at debug', () => {
   const logs = new LogCapture();
 
   beforeAll(async () => {
-    isolated = await isolatedStack('gateway', { WEBHOOK_ALLOW_HTTP: 'true' }, { logLevel: 'debug', logDestination: logs });
+    isolated = await isolatedStack(
+      'gateway',
+      { WEBHOOK_ALLOW_HTTP: 'true' },
+      { logLevel: 'debug', logDestination: logs },
+    );
   });
 
   afterAll(async () => {
@@ -107,7 +141,11 @@ describe('on a stack of its own, logs captured at debug', () => {
 
   it('redrive takes no body or a JSON object, and answers anything else with a 400', async () => {
     const redrive = (body: string | undefined) =>
-      fetch(`${isolated.local.url}/admin/v1/dead_letters/redrive`, { method: 'POST', headers: { authorization: `Bearer ${isolated.local.adminToken}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body } : {}) });
+      fetch(`${isolated.local.url}/admin/v1/dead_letters/redrive`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${isolated.local.adminToken}`, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body } : {}),
+      });
     for (const body of [undefined, '', '{}']) {
       const res = await redrive(body);
       expect(res.status, String(body)).toBe(200);
@@ -125,12 +163,18 @@ describe('on a stack of its own, logs captured at debug', () => {
     for (let i = 0; i < 3; i++) {
       const socket = connect({ host: hostname, port: Number(port) });
       await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      socket.write(`POST /api/v1/webhook_endpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer lwh_${'b'.repeat(43)}\r\nContent-Length: 100000\r\n\r\n{"webhook_endpoint":`);
+      socket.write(
+        `POST /api/v1/webhook_endpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer lwh_${'b'.repeat(43)}\r\nContent-Length: 100000\r\n\r\n{"webhook_endpoint":`,
+      );
       // The gateway is reading the body when the client goes away.
       await eventually(() => (socket.bytesWritten > 0 ? true : undefined));
       socket.destroy();
     }
-    await eventually(() => (logs.lines.filter((l) => l.includes('a client aborted its request')).length >= 3 ? true : undefined), 10_000, 'three debug lines');
+    await eventually(
+      () => (logs.lines.filter((l) => l.includes('a client aborted its request')).length >= 3 ? true : undefined),
+      10_000,
+      'three debug lines',
+    );
     const entries = logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown });
     expect(entries.filter((e) => e.level >= 40)).toEqual([]);
     expect(logs.text).not.toContain('"stack"');

@@ -1,5 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +27,21 @@ export interface ApiResponse<T = Record<string, unknown>> {
   headers: Headers;
 }
 
-export async function request<T = Record<string, unknown>>(method: string, path: string, options: { token?: string; body?: unknown; raw?: string } = {}): Promise<ApiResponse<T>> {
+export async function request<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string } = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const response = await fetch(`${stack().url}${path}`, {
     method,
     headers,
-    ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.raw !== undefined
+      ? { body: options.raw }
+      : options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
   });
   const text = await response.text();
   // Every response a test receives through here must match the OpenAPI document (test/integration/contract.ts).
@@ -42,15 +56,27 @@ export async function request<T = Record<string, unknown>>(method: string, path:
 }
 
 /** For tests that call with fetch themselves: fails unless the response matches the OpenAPI document. */
-export async function checkContract(method: string, path: string, response: { status: number; headers: Headers }, text: string): Promise<void> {
+export async function checkContract(
+  method: string,
+  path: string,
+  response: { status: number; headers: Headers },
+  text: string,
+): Promise<void> {
   await checkResponse(method, path, response.status, response.headers.get('content-type'), text);
 }
 
-export async function checkResponse(method: string, path: string, status: number, contentType: string | null, text: string): Promise<void> {
+export async function checkResponse(
+  method: string,
+  path: string,
+  status: number,
+  contentType: string | null,
+  text: string,
+): Promise<void> {
   (await contractOf(stack().url)).check(method, path, status, contentType, text);
 }
 
-export const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => request<T>(method, path, { token: stack().adminToken, body });
+export const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+  request<T>(method, path, { token: stack().adminToken, body });
 
 export interface Org {
   id: string;
@@ -58,18 +84,28 @@ export interface Org {
 }
 
 export async function createOrg(name = 'Acme'): Promise<Org> {
-  const res = await admin<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', { name });
+  const res = await admin<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', {
+    name,
+  });
   if (res.status !== 201) throw new Error(`organization not created: ${res.status} ${res.text}`);
   return { id: res.body.organization.lago_id, apiKey: res.body.api_key };
 }
 
 export async function createEndpoint(org: Org, endpoint: Record<string, unknown>): Promise<string> {
-  const res = await request<{ webhook_endpoint: { lago_id: string } }>('POST', '/api/v1/webhook_endpoints', { token: org.apiKey, body: { webhook_endpoint: endpoint } });
+  const res = await request<{ webhook_endpoint: { lago_id: string } }>('POST', '/api/v1/webhook_endpoints', {
+    token: org.apiKey,
+    body: { webhook_endpoint: endpoint },
+  });
   if (res.status !== 200) throw new Error(`endpoint not created: ${res.status} ${res.text}`);
   return res.body.webhook_endpoint.lago_id;
 }
 
-export async function publish(org: Org, webhookType = 'invoice.created', object: Record<string, unknown> = { lago_id: 'inv_1' }, extra: Record<string, unknown> = {}) {
+export async function publish(
+  org: Org,
+  webhookType = 'invoice.created',
+  object: Record<string, unknown> = { lago_id: 'inv_1' },
+  extra: Record<string, unknown> = {},
+) {
   return admin<{ webhooks: { lago_id: string; lago_webhook_endpoint_id: string }[] }>('POST', '/admin/v1/webhooks', {
     organization_id: org.id,
     webhook_type: webhookType,
@@ -80,7 +116,11 @@ export async function publish(org: Org, webhookType = 'invoice.created', object:
 }
 
 /** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -137,7 +177,11 @@ export class Receiver {
 
   /** Waits until at least `count` requests arrived. */
   async waitFor(count: number, timeoutMs = 15_000): Promise<Received[]> {
-    return eventually(() => (this.received.length >= count ? this.received.slice() : undefined), timeoutMs, `${count} request(s) at ${this.url}`);
+    return eventually(
+      () => (this.received.length >= count ? this.received.slice() : undefined),
+      timeoutMs,
+      `${count} request(s) at ${this.url}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -147,17 +191,26 @@ export class Receiver {
 }
 
 export async function webhook(org: Org, id: string) {
-  const res = await request<{ webhook: Record<string, unknown> & { status: string; attempts: { http_status: number | null; error: string | null }[] } }>('GET', `/api/v1/webhooks/${id}`, { token: org.apiKey });
+  const res = await request<{
+    webhook: Record<string, unknown> & {
+      status: string;
+      attempts: { http_status: number | null; error: string | null }[];
+    };
+  }>('GET', `/api/v1/webhooks/${id}`, { token: org.apiKey });
   if (res.status !== 200) throw new Error(`webhook ${id}: ${res.status} ${res.text}`);
   return res.body.webhook;
 }
 
 /** Waits until the webhook reaches one of `statuses` and returns its details. */
 export async function webhookSettles(org: Org, id: string, statuses: string[], timeoutMs = 20_000) {
-  return eventually(async () => {
-    const w = await webhook(org, id);
-    return statuses.includes(w.status) ? w : undefined;
-  }, timeoutMs, `webhook ${id} to become ${statuses.join('|')}`);
+  return eventually(
+    async () => {
+      const w = await webhook(org, id);
+      return statuses.includes(w.status) ? w : undefined;
+    },
+    timeoutMs,
+    `webhook ${id} to become ${statuses.join('|')}`,
+  );
 }
 
 /** Log lines a stack writes, kept for a test to read. */
@@ -173,18 +226,38 @@ export class LogCapture implements LogDestination {
 
 export interface IsolatedStack {
   local: LocalService;
-  call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+  call: (
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+  ) => Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
 }
 
 /** A second local service in this test process, for settings the shared one cannot have; its delivery settings come from `env`. */
-export async function isolatedStack(name: string, env: Record<string, string>, options: { logLevel?: string; logDestination?: LogDestination } = {}): Promise<IsolatedStack> {
+export async function isolatedStack(
+  name: string,
+  env: Record<string, string>,
+  options: { logLevel?: string; logDestination?: LogDestination } = {},
+): Promise<IsolatedStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
-  const local = await startLocalService({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv(env), logLevel: options.logLevel ?? 'silent', logDestination: options.logDestination });
+  const local = await startLocalService({
+    port: 0,
+    dataDir,
+    adminToken: generateAdminToken(),
+    config: deliveryConfigFromEnv(env),
+    logLevel: options.logLevel ?? 'silent',
+    logDestination: options.logDestination,
+  });
   return {
     local,
     async call(method, path, token, body) {
-      const res = await fetch(`${local.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const res = await fetch(`${local.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       const text = await res.text();
       await checkContract(method, path, res, text);
       return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };

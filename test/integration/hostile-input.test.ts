@@ -20,14 +20,28 @@ const MISSING = '01900000-0000-7000-8000-00000000dead';
 
 async function snapshot() {
   const { local } = isolated;
-  const dynamo = new DynamoDBClient({ endpoint: local.dynamoDbEndpoint, region: LOCAL_REGION, credentials: local.credentials });
+  const dynamo = new DynamoDBClient({
+    endpoint: local.dynamoDbEndpoint,
+    region: LOCAL_REGION,
+    credentials: local.credentials,
+  });
   const sqs = new SQSClient({ endpoint: local.sqsEndpoint, region: LOCAL_REGION, credentials: local.credentials });
   try {
     const items: string[] = [];
-    for await (const page of paginateScan({ client: dynamo }, { TableName: LOCAL_TABLE, ConsistentRead: true })) for (const item of page.Items ?? []) items.push(JSON.stringify(item));
+    for await (const page of paginateScan({ client: dynamo }, { TableName: LOCAL_TABLE, ConsistentRead: true }))
+      for (const item of page.Items ?? []) items.push(JSON.stringify(item));
     const depths: Record<string, string | undefined>[] = [];
     for (const QueueUrl of [local.queues.lanes.fast.url, local.queues.lanes.slow.url, local.queues.deadLetter.url]) {
-      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      );
       depths.push(Attributes);
     }
     return { items: items.sort(), depths };
@@ -43,13 +57,30 @@ beforeAll(async () => {
   const org = await isolated.call('POST', '/admin/v1/organizations', isolated.local.adminToken, { name: 'Target' });
   orgId = (org.body.organization as { lago_id: string }).lago_id;
   key = org.body.api_key as string;
-  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: receiver.url } });
+  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+    webhook_endpoint: { webhook_url: receiver.url },
+  });
   endpointId = (endpoint.body.webhook_endpoint as { lago_id: string }).lago_id;
-  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_1' } });
+  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, {
+    organization_id: orgId,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: 'inv_1' },
+  });
   webhookId = (published.body.webhooks as { lago_id: string }[])[0]!.lago_id;
-  await eventually(async () => ((await isolated.call('GET', `/api/v1/webhooks/${webhookId}`, key)).body.webhook as { status: string }).status === 'succeeded' || undefined, 20_000, 'the delivery');
+  await eventually(
+    async () =>
+      ((await isolated.call('GET', `/api/v1/webhooks/${webhookId}`, key)).body.webhook as { status: string }).status ===
+        'succeeded' || undefined,
+    20_000,
+    'the delivery',
+  );
   // Settled: the queue is empty before the snapshot is taken.
-  await eventually(async () => ((await snapshot()).depths.every((d) => Object.values(d).every((v) => v === '0')) ? true : undefined), 20_000, 'empty queues');
+  await eventually(
+    async () => ((await snapshot()).depths.every((d) => Object.values(d).every((v) => v === '0')) ? true : undefined),
+    20_000,
+    'empty queues',
+  );
 });
 
 afterAll(async () => {
@@ -59,10 +90,39 @@ afterAll(async () => {
 
 const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 const MB = 'x'.repeat(1024 * 1024);
-const BAD_JSON = ['{', '{"a":', 'nul', '\u0000', "{'a':1}", '{"a":1}}', '\ufeff{}x', '{"a":"\ud800"', nested(65), nested(5000), `{"a":"${MB}"}`];
+const BAD_JSON = [
+  '{',
+  '{"a":',
+  'nul',
+  '\u0000',
+  "{'a':1}",
+  '{"a":1}}',
+  '\ufeff{}x',
+  '{"a":"\ud800"',
+  nested(65),
+  nested(5000),
+  `{"a":"${MB}"}`,
+];
 const NOT_OBJECTS = ['[]', '"x"', '1', 'null', 'true', '[{"webhook_endpoint":{}}]'];
-const POLLUTION = ['{"__proto__":{"webhook_endpoint":{"webhook_url":"https://example.com/"}}}', '{"constructor":{"prototype":{"name":"x"}}}', '{"__proto__":{"admin":true},"name":null}'];
-const ODD_IDS = ['..%2F..%2Fadmin', '%2E%2E', '%00', '%0D%0AX-Injected:%201', 'x'.repeat(4000), '%E2%80%AE', 'ünïcode', '%F0%9F%92%A9', '%25', MISSING.toUpperCase().replace(/0/g, 'O'), `${MISSING}%00`, MISSING];
+const POLLUTION = [
+  '{"__proto__":{"webhook_endpoint":{"webhook_url":"https://example.com/"}}}',
+  '{"constructor":{"prototype":{"name":"x"}}}',
+  '{"__proto__":{"admin":true},"name":null}',
+];
+const ODD_IDS = [
+  '..%2F..%2Fadmin',
+  '%2E%2E',
+  '%00',
+  '%0D%0AX-Injected:%201',
+  'x'.repeat(4000),
+  '%E2%80%AE',
+  'ünïcode',
+  '%F0%9F%92%A9',
+  '%25',
+  MISSING.toUpperCase().replace(/0/g, 'O'),
+  `${MISSING}%00`,
+  MISSING,
+];
 
 interface Attempt {
   method: string;
@@ -90,13 +150,18 @@ const endpointBodies = [
   { webhook_endpoint: { webhook_url: 'http://[::1]:1/', admin: true } },
 ].map((b) => JSON.stringify(b));
 /** Refused on creation (no webhook_url) but a valid, empty partial update: not sent to PUT. */
-const CREATE_ONLY = ['{"webhook_endpoint":{"extra":"field"}}', '{"webhook_endpoint":{"__proto__":{"webhook_url":"https://example.com/"}}}'];
+const CREATE_ONLY = [
+  '{"webhook_endpoint":{"extra":"field"}}',
+  '{"webhook_endpoint":{"__proto__":{"webhook_url":"https://example.com/"}}}',
+];
 
 function attempts(): Attempt[] {
   const admin = isolated.local.adminToken;
   const list: Attempt[] = [];
-  const api = (method: string, path: string, body?: string) => list.push({ method, path, token: key, ...(body !== undefined ? { body } : {}) });
-  const adm = (method: string, path: string, body?: string) => list.push({ method, path, token: admin, ...(body !== undefined ? { body } : {}) });
+  const api = (method: string, path: string, body?: string) =>
+    list.push({ method, path, token: key, ...(body !== undefined ? { body } : {}) });
+  const adm = (method: string, path: string, body?: string) =>
+    list.push({ method, path, token: admin, ...(body !== undefined ? { body } : {}) });
 
   // Bodies on every route that reads one.
   for (const body of [...BAD_JSON, ...NOT_OBJECTS, ...POLLUTION, ...endpointBodies]) {
@@ -108,9 +173,15 @@ function attempts(): Attempt[] {
   for (const body of CREATE_ONLY) api('POST', '/api/v1/webhook_endpoints', body);
   for (const body of [...BAD_JSON, ...NOT_OBJECTS, ...POLLUTION]) adm('POST', '/admin/v1/organizations', body);
   for (const body of [...BAD_JSON, ...NOT_OBJECTS]) adm('POST', '/admin/v1/dead_letters/redrive', body);
-  for (const name of ['', '   ', 'a\r\nb', 'nul\u0000', 'x'.repeat(256), 42, ['a'], { a: 1 }, null]) adm('POST', '/admin/v1/organizations', JSON.stringify({ name, extra: 'field' }));
+  for (const name of ['', '   ', 'a\r\nb', 'nul\u0000', 'x'.repeat(256), 42, ['a'], { a: 1 }, null])
+    adm('POST', '/admin/v1/organizations', JSON.stringify({ name, extra: 'field' }));
   // Publishes that must all be refused (a valid one would create webhooks).
-  const publish = { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_h' } };
+  const publish = {
+    organization_id: orgId,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: 'inv_h' },
+  };
   for (const change of [
     { organization_id: MISSING },
     { organization_id: `${orgId}\u0000` },
@@ -157,7 +228,17 @@ function attempts(): Attempt[] {
   // The succeeded webhook cannot be retried.
   api('POST', `/api/v1/webhooks/${webhookId}/retry`);
   // Bad pagination and filters.
-  for (const query of ['page=0', 'page=-1', 'page=abc', 'per_page=0', 'per_page=1.5', 'per_page=%00', 'page=1e3', `page=${'9'.repeat(30)}`]) api('GET', `/api/v1/webhook_endpoints?${query}`);
+  for (const query of [
+    'page=0',
+    'page=-1',
+    'page=abc',
+    'per_page=0',
+    'per_page=1.5',
+    'per_page=%00',
+    'page=1e3',
+    `page=${'9'.repeat(30)}`,
+  ])
+    api('GET', `/api/v1/webhook_endpoints?${query}`);
   for (const query of [
     'per_page=0',
     'per_page=abc',
@@ -182,13 +263,22 @@ function attempts(): Attempt[] {
   const NBSP = '\u00a0';
   for (const route of ROUTES.filter((r) => r.fn !== 'console' && !r.public)) {
     const path = route.path.replace('{lago_id}', route.path.includes('endpoints') ? endpointId : webhookId);
-    for (const token of [undefined, '', 'lwh_wrong', `lwh_${'A'.repeat(43)}`, 'adm_wrong', route.fn === 'api' ? admin : key]) list.push({ method: route.method, path, token, body: '{}' });
+    for (const token of [
+      undefined,
+      '',
+      'lwh_wrong',
+      `lwh_${'A'.repeat(43)}`,
+      'adm_wrong',
+      route.fn === 'api' ? admin : key,
+    ])
+      list.push({ method: route.method, path, token, body: '{}' });
     list.push({ method: route.method, path, token: `${NBSP}${route.fn === 'api' ? key : admin}`, body: '{}' });
   }
   // Wrong methods on every path: each method a route template does not have.
   for (const template of new Set(ROUTES.map((r) => r.path))) {
     for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
-      if (!ROUTES.some((r) => r.path === template && r.method === method)) api(method, template.replace('{lago_id}', endpointId), '{}');
+      if (!ROUTES.some((r) => r.path === template && r.method === method))
+        api(method, template.replace('{lago_id}', endpointId), '{}');
     }
   }
   return list;
@@ -203,8 +293,13 @@ describe('hostile input', () => {
     const one = async ({ method, path, token, body }: Attempt) => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       // A token starting with a no-break space stands for "Bearer<NBSP>token".
-      if (token !== undefined) headers.authorization = token.startsWith('\u00a0') ? `Bearer${token}` : `Bearer ${token}`;
-      const res = await fetch(`${isolated.local.url}${path}`, { method, headers, ...(body !== undefined && method !== 'GET' ? { body } : {}) });
+      if (token !== undefined)
+        headers.authorization = token.startsWith('\u00a0') ? `Bearer${token}` : `Bearer ${token}`;
+      const res = await fetch(`${isolated.local.url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined && method !== 'GET' ? { body } : {}),
+      });
       const text = await res.text();
       const what = `${method} ${path.slice(0, 120)} ${body?.slice(0, 120) ?? ''} -> ${res.status} ${text.slice(0, 200)}`;
       expect(res.status, what).toBeGreaterThanOrEqual(400);
@@ -217,9 +312,11 @@ describe('hostile input', () => {
     };
     // A few at a time, to keep the suite short; order does not matter, as none may change anything.
     const queue = [...tried];
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await one(next);
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await one(next);
+      }),
+    );
     expect(tried.length).toBeGreaterThan(300);
     // Each kind of refusal occurs: 400, 401, 404, 405, 413 and 422.
     expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 404, 405, 413, 422]));

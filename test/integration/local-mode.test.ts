@@ -18,7 +18,11 @@ interface Started {
 }
 
 function start(script: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [join(root, script), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, script), ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -55,7 +59,11 @@ describe('npm start', () => {
     const env = { PORT: port, DATA_DIR: dataDir, ADMIN_TOKEN: '' };
 
     const first = start('bin/local.ts', [], env);
-    await eventually(() => (first.output().includes('Ctrl-C stops everything') ? true : undefined), 90_000, 'the banner');
+    await eventually(
+      () => (first.output().includes('Ctrl-C stops everything') ? true : undefined),
+      90_000,
+      'the banner',
+    );
     const banner = first.output();
     expect(banner).toContain(`API base URL   http://127.0.0.1:${port}`);
     expect(banner).toContain('allows 127.0.0.0/8, ::1/128 (local receivers work)');
@@ -69,7 +77,11 @@ describe('npm start', () => {
     const dynamo = /DynamoDB +(\S+) \(DynamoDB Local, started here\)/.exec(banner)![1]!;
 
     // The CLI finds the admin token that `npm start` saved in DATA_DIR.
-    const created = await cli(['org', 'create', '--name', 'Restart Co', '--json'], { PORT: port, DATA_DIR: dataDir, ADMIN_TOKEN: '' });
+    const created = await cli(['org', 'create', '--name', 'Restart Co', '--json'], {
+      PORT: port,
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: '',
+    });
     expect(created.code, created.output).toBe(0);
     const org = JSON.parse(created.output) as { organization: { lago_id: string; name: string }; api_key: string };
     expect(org.organization.name).toBe('Restart Co');
@@ -82,10 +94,16 @@ describe('npm start', () => {
     await expect(fetch(dynamo, { method: 'POST' })).rejects.toThrow();
 
     const second = start('bin/local.ts', [], env);
-    await eventually(() => (second.output().includes('Ctrl-C stops everything') ? true : undefined), 90_000, 'the second banner');
+    await eventually(
+      () => (second.output().includes('Ctrl-C stops everything') ? true : undefined),
+      90_000,
+      'the second banner',
+    );
     expect(second.output()).toContain(`Admin token    saved in ${tokenFile}`);
     expect(second.output()).not.toContain(token);
-    const list = await fetch(`http://127.0.0.1:${port}/api/v1/webhook_endpoints`, { headers: { authorization: `Bearer ${org.api_key}` } });
+    const list = await fetch(`http://127.0.0.1:${port}/api/v1/webhook_endpoints`, {
+      headers: { authorization: `Bearer ${org.api_key}` },
+    });
     expect(list.status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
@@ -96,7 +114,8 @@ describe('the CLI', () => {
   it('lists its commands and rejects unknown ones', async () => {
     const help = await cli(['--help'], {});
     expect(help.code).toBe(0);
-    for (const command of ['org create', 'publish', 'dlq status', 'dlq redrive']) expect(help.output).toContain(command);
+    for (const command of ['org create', 'publish', 'dlq status', 'dlq redrive'])
+      expect(help.output).toContain(command);
     const unknown = await cli(['frobnicate', '--token', 'x'], {});
     expect(unknown.code).toBe(2);
     expect(unknown.output).toContain('unknown command "frobnicate"');
@@ -109,10 +128,27 @@ describe('the CLI', () => {
     expect(created.code, created.output).toBe(0);
     expect(created.output).toMatch(/api_key\s+lwh_/);
     const id = /lago_id\s+(\S+)/.exec(created.output)![1]!;
-    const published = await cli(['publish', '--org', id, '--type', 'invoice.created', '--object', '{"lago_id":"inv_cli"}', '--url', url, '--json'], env);
+    const published = await cli(
+      [
+        'publish',
+        '--org',
+        id,
+        '--type',
+        'invoice.created',
+        '--object',
+        '{"lago_id":"inv_cli"}',
+        '--url',
+        url,
+        '--json',
+      ],
+      env,
+    );
     expect(published.code, published.output).toBe(0);
     expect(JSON.parse(published.output)).toEqual({ webhooks: [] });
-    const bad = await cli(['publish', '--org', id, '--type', 'invoice.created', '--object', '{oops', '--url', url], env);
+    const bad = await cli(
+      ['publish', '--org', id, '--type', 'invoice.created', '--object', '{oops', '--url', url],
+      env,
+    );
     expect(bad.code).toBe(2);
     expect(bad.output).toContain('--object is not valid JSON');
   });

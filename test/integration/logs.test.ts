@@ -1,7 +1,18 @@
 // The webhook log API on the local service: every search filter and their combinations over 1,000 real deliveries, cursor pagination and its stability, details, validation and tenant isolation.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, eventually, publish, Receiver, request, webhook, webhookSettles, type Org, type Received } from './helpers.ts';
+import {
+  createEndpoint,
+  createOrg,
+  eventually,
+  publish,
+  Receiver,
+  request,
+  webhook,
+  webhookSettles,
+  type Org,
+  type Received,
+} from './helpers.ts';
 
 type Query = Record<string, string | string[]>;
 
@@ -43,7 +54,8 @@ function queryString(query: Query): string {
   return params.toString();
 }
 
-const listPage = (org: Org, query: Query) => request<Page>('GET', `/api/v1/webhooks?${queryString(query)}`, { token: org.apiKey });
+const listPage = (org: Org, query: Query) =>
+  request<Page>('GET', `/api/v1/webhooks?${queryString(query)}`, { token: org.apiKey });
 
 /** Reads every page of a search by following `meta.next_cursor`; only full pages may have a next one. */
 async function listAll(org: Org, query: Query, perPage: number): Promise<Summary[]> {
@@ -92,7 +104,13 @@ describe('searching 1,000 webhook logs', () => {
   // 350 publishes fan out to 1,000 webhooks: every type reaches `steady` and `picky`, all but
   // credit_note.created reach `flaky`. 120 of them fail; each failure costs a whole round of attempts,
   // so most succeed to keep the run short.
-  const PUBLISHED_TYPES: Record<string, number> = { 'invoice.created': 30, 'payment.succeeded': 30, 'customer.created': 30, 'credit_note.created': 50, 'customer.updated': 210 };
+  const PUBLISHED_TYPES: Record<string, number> = {
+    'invoice.created': 30,
+    'payment.succeeded': 30,
+    'customer.created': 30,
+    'credit_note.created': 50,
+    'customer.updated': 210,
+  };
   const PHASES = 4;
   const CONCURRENCY = 20;
   // The types spread evenly over the run, so every phase has some of each.
@@ -132,13 +150,16 @@ describe('searching 1,000 webhook logs', () => {
   const receivers = { steady, picky, flaky };
 
   const expectedOutcome = (endpoint: EndpointName, type: string): Pick<Sent, 'status' | 'httpStatus' | 'attempts'> => {
-    if (endpoint === 'steady') return { status: 'succeeded', httpStatus: 200, attempts: type === 'payment.succeeded' ? 2 : 1 };
+    if (endpoint === 'steady')
+      return { status: 'succeeded', httpStatus: 200, attempts: type === 'payment.succeeded' ? 2 : 1 };
     if (endpoint === 'picky' && type === 'invoice.created') return { status: 'failed', httpStatus: 404, attempts: 4 };
     if (endpoint === 'picky' && type === 'payment.succeeded') return { status: 'failed', httpStatus: 500, attempts: 4 };
-    if (endpoint === 'flaky' && (type === 'invoice.created' || type === 'customer.created')) return { status: 'failed', httpStatus: null, attempts: 4 };
+    if (endpoint === 'flaky' && (type === 'invoice.created' || type === 'customer.created'))
+      return { status: 'failed', httpStatus: null, attempts: 4 };
     return { status: 'succeeded', httpStatus: 200, attempts: 1 };
   };
-  const requestsTo = (endpoint: EndpointName) => sent.filter((s) => s.endpoint === endpoint).reduce((sum, s) => sum + s.attempts, 0);
+  const requestsTo = (endpoint: EndpointName) =>
+    sent.filter((s) => s.endpoint === endpoint).reduce((sum, s) => sum + s.attempts, 0);
 
   /** The ids matching `predicate`, newest first (UUIDv7 ids sort by creation time). */
   const expected = (predicate: (s: Sent) => boolean) =>
@@ -166,7 +187,12 @@ describe('searching 1,000 webhook logs', () => {
     other = await createOrg('Logs intruder');
     endpoints.steady = await createEndpoint(org, { webhook_url: steady.url, name: 'steady', signature_algo: 'hmac' });
     endpoints.picky = await createEndpoint(org, { webhook_url: picky.url, name: 'picky', signature_algo: 'hmac' });
-    endpoints.flaky = await createEndpoint(org, { webhook_url: flaky.url, name: 'flaky', signature_algo: 'hmac', event_types: ['invoice.created', 'payment.succeeded', 'customer.created', 'customer.updated'] });
+    endpoints.flaky = await createEndpoint(org, {
+      webhook_url: flaky.url,
+      name: 'flaky',
+      signature_algo: 'hmac',
+      event_types: ['invoice.created', 'payment.succeeded', 'customer.created', 'customer.updated'],
+    });
     const nameOf = new Map(Object.entries(endpoints).map(([name, id]) => [id, name as EndpointName]));
     await createEndpoint(other, { webhook_url: otherReceiver.url });
     const foreign = await publish(other, 'invoice.created', { lago_id: randomUUID() });
@@ -180,14 +206,24 @@ describe('searching 1,000 webhook logs', () => {
       if (res.status !== 202) throw new Error(`publish ${n}: ${res.status} ${res.text}`);
       for (const w of res.body.webhooks) {
         const endpoint = nameOf.get(w.lago_webhook_endpoint_id)!;
-        sent.push({ id: w.lago_id, endpoint, endpointId: w.lago_webhook_endpoint_id, type, objectId, phase, ...expectedOutcome(endpoint, type) });
+        sent.push({
+          id: w.lago_id,
+          endpoint,
+          endpointId: w.lago_webhook_endpoint_id,
+          type,
+          objectId,
+          phase,
+          ...expectedOutcome(endpoint, type),
+        });
       }
     };
     startedAt = Date.now();
     for (let phase = 0; phase < PHASES; phase++) {
       if (phase > 0) boundaries.push(clockBoundary());
       for (let i = phaseStart(phase); i < phaseStart(phase + 1); i += CONCURRENCY) {
-        await Promise.all(Array.from({ length: Math.min(CONCURRENCY, phaseStart(phase + 1) - i) }, (_, n) => publishOne(i + n, phase)));
+        await Promise.all(
+          Array.from({ length: Math.min(CONCURRENCY, phaseStart(phase + 1) - i) }, (_, n) => publishOne(i + n, phase)),
+        );
       }
     }
     endedAt = Date.now();
@@ -196,7 +232,10 @@ describe('searching 1,000 webhook logs', () => {
 
     // The receivers see every attempt first; the log records each one right after its response.
     await eventually(
-      () => (Object.entries(receivers).every(([name, r]) => r.received.length >= requestsTo(name as EndpointName)) ? true : undefined),
+      () =>
+        Object.entries(receivers).every(([name, r]) => r.received.length >= requestsTo(name as EndpointName))
+          ? true
+          : undefined,
       200_000,
       'every attempt to reach its receiver',
     );
@@ -206,13 +245,15 @@ describe('searching 1,000 webhook logs', () => {
 
   afterAll(async () => {
     // Without their endpoints, the failed webhooks' dead letters are dropped if another test redrives them.
-    for (const id of Object.values(endpoints)) await request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey });
+    for (const id of Object.values(endpoints))
+      await request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey });
     await Promise.all([steady.stop(), picky.stop(), flaky.stop(), otherReceiver.stop()]);
   });
 
   it('delivered every webhook as its receiver answered, and the log says so', async () => {
     const byKey = new Map<string, number>();
-    for (const r of [...steady.received, ...picky.received, ...flaky.received]) byKey.set(keyOf(r), (byKey.get(keyOf(r)) ?? 0) + 1);
+    for (const r of [...steady.received, ...picky.received, ...flaky.received])
+      byKey.set(keyOf(r), (byKey.get(keyOf(r)) ?? 0) + 1);
     for (const s of sent) expect(byKey.get(s.id), `${s.endpoint} ${s.type} ${s.id}`).toBe(s.attempts);
 
     const all = await listAll(org, {}, 100);
@@ -247,7 +288,9 @@ describe('searching 1,000 webhook logs', () => {
     await expectSearch({ 'statuses[]': 'pending' }, () => false);
     await expectSearch({ 'statuses[]': ['retrying', 'pending'] }, () => false);
     await expectSearch({ 'webhook_types[]': 'invoice.created' }, (s) => s.type === 'invoice.created', 41);
-    await expectSearch({ 'webhook_types[]': ['payment.succeeded', 'customer.created', 'credit_note.created'] }, (s) => ['payment.succeeded', 'customer.created', 'credit_note.created'].includes(s.type));
+    await expectSearch({ 'webhook_types[]': ['payment.succeeded', 'customer.created', 'credit_note.created'] }, (s) =>
+      ['payment.succeeded', 'customer.created', 'credit_note.created'].includes(s.type),
+    );
     await expectSearch({ 'webhook_types[]': 'invoice.voided' }, () => false);
   });
 
@@ -294,30 +337,103 @@ describe('searching 1,000 webhook logs', () => {
   it('combines filters', async () => {
     const [first, second, third] = boundaries as [number, number, number];
     const invoice = sent.find((s) => s.type === 'invoice.created' && s.phase === 1)!;
-    await expectSearch({ webhook_endpoint_id: endpoints.picky, 'statuses[]': 'failed', 'webhook_types[]': 'payment.succeeded' }, (s) => s.endpoint === 'picky' && s.type === 'payment.succeeded', 8);
-    await expectSearch({ webhook_endpoint_id: endpoints.picky, 'statuses[]': ['failed', 'retrying'] }, (s) => s.endpoint === 'picky' && s.status === 'failed', 16);
-    await expectSearch({ webhook_endpoint_id: endpoints.flaky, 'statuses[]': 'succeeded', 'webhook_types[]': ['invoice.created', 'customer.created'] }, () => false);
     await expectSearch(
-      { webhook_endpoint_id: endpoints.steady, 'statuses[]': ['succeeded', 'pending'], 'webhook_types[]': ['customer.updated', 'payment.succeeded'], from_date: iso(first + 1), to_date: iso(third) },
-      (s) => s.endpoint === 'steady' && (s.type === 'customer.updated' || s.type === 'payment.succeeded') && (s.phase === 1 || s.phase === 2),
+      { webhook_endpoint_id: endpoints.picky, 'statuses[]': 'failed', 'webhook_types[]': 'payment.succeeded' },
+      (s) => s.endpoint === 'picky' && s.type === 'payment.succeeded',
+      8,
+    );
+    await expectSearch(
+      { webhook_endpoint_id: endpoints.picky, 'statuses[]': ['failed', 'retrying'] },
+      (s) => s.endpoint === 'picky' && s.status === 'failed',
+      16,
+    );
+    await expectSearch(
+      {
+        webhook_endpoint_id: endpoints.flaky,
+        'statuses[]': 'succeeded',
+        'webhook_types[]': ['invoice.created', 'customer.created'],
+      },
+      () => false,
+    );
+    await expectSearch(
+      {
+        webhook_endpoint_id: endpoints.steady,
+        'statuses[]': ['succeeded', 'pending'],
+        'webhook_types[]': ['customer.updated', 'payment.succeeded'],
+        from_date: iso(first + 1),
+        to_date: iso(third),
+      },
+      (s) =>
+        s.endpoint === 'steady' &&
+        (s.type === 'customer.updated' || s.type === 'payment.succeeded') &&
+        (s.phase === 1 || s.phase === 2),
       17,
     );
-    await expectSearch({ 'statuses[]': 'failed', 'http_statuses[]': 'timeout', from_date: iso(first + 1) }, (s) => s.httpStatus === null && s.phase > 0);
-    await expectSearch({ 'webhook_types[]': ['invoice.created', 'payment.succeeded'], 'http_statuses[]': '4xx', to_date: iso(second) }, (s) => s.httpStatus === 404 && s.phase < 2, 9);
-    await expectSearch({ 'webhook_types[]': 'customer.created', 'http_statuses[]': ['2xx', 'timeout'], 'statuses[]': 'failed' }, (s) => s.type === 'customer.created' && s.endpoint === 'flaky');
-    await expectSearch({ 'webhook_types[]': 'customer.created', 'http_statuses[]': '2xx' }, (s) => s.type === 'customer.created' && s.endpoint !== 'flaky');
-    await expectSearch({ webhook_endpoint_id: endpoints.picky, 'http_statuses[]': '5xx', from_date: iso(first + 1), to_date: iso(third) }, (s) => s.httpStatus === 500 && (s.phase === 1 || s.phase === 2), 7);
-    await expectSearch({ webhook_endpoint_id: endpoints.steady, 'http_statuses[]': '2xx', 'webhook_types[]': 'payment.succeeded' }, (s) => s.endpoint === 'steady' && s.type === 'payment.succeeded', 20);
-    await expectSearch({ webhook_endpoint_id: endpoints.flaky, 'http_statuses[]': '2xx' }, (s) => s.endpoint === 'flaky' && s.status === 'succeeded');
-    await expectSearch({ search_term: invoice.objectId, webhook_endpoint_id: endpoints.flaky }, (s) => s.objectId === invoice.objectId && s.endpoint === 'flaky');
-    await expectSearch({ search_term: invoice.objectId, 'statuses[]': 'failed' }, (s) => s.objectId === invoice.objectId && s.status === 'failed');
-    await expectSearch({ search_term: invoice.objectId, 'http_statuses[]': '404' }, (s) => s.objectId === invoice.objectId && s.httpStatus === 404);
+    await expectSearch(
+      { 'statuses[]': 'failed', 'http_statuses[]': 'timeout', from_date: iso(first + 1) },
+      (s) => s.httpStatus === null && s.phase > 0,
+    );
+    await expectSearch(
+      { 'webhook_types[]': ['invoice.created', 'payment.succeeded'], 'http_statuses[]': '4xx', to_date: iso(second) },
+      (s) => s.httpStatus === 404 && s.phase < 2,
+      9,
+    );
+    await expectSearch(
+      { 'webhook_types[]': 'customer.created', 'http_statuses[]': ['2xx', 'timeout'], 'statuses[]': 'failed' },
+      (s) => s.type === 'customer.created' && s.endpoint === 'flaky',
+    );
+    await expectSearch(
+      { 'webhook_types[]': 'customer.created', 'http_statuses[]': '2xx' },
+      (s) => s.type === 'customer.created' && s.endpoint !== 'flaky',
+    );
+    await expectSearch(
+      {
+        webhook_endpoint_id: endpoints.picky,
+        'http_statuses[]': '5xx',
+        from_date: iso(first + 1),
+        to_date: iso(third),
+      },
+      (s) => s.httpStatus === 500 && (s.phase === 1 || s.phase === 2),
+      7,
+    );
+    await expectSearch(
+      { webhook_endpoint_id: endpoints.steady, 'http_statuses[]': '2xx', 'webhook_types[]': 'payment.succeeded' },
+      (s) => s.endpoint === 'steady' && s.type === 'payment.succeeded',
+      20,
+    );
+    await expectSearch(
+      { webhook_endpoint_id: endpoints.flaky, 'http_statuses[]': '2xx' },
+      (s) => s.endpoint === 'flaky' && s.status === 'succeeded',
+    );
+    await expectSearch(
+      { search_term: invoice.objectId, webhook_endpoint_id: endpoints.flaky },
+      (s) => s.objectId === invoice.objectId && s.endpoint === 'flaky',
+    );
+    await expectSearch(
+      { search_term: invoice.objectId, 'statuses[]': 'failed' },
+      (s) => s.objectId === invoice.objectId && s.status === 'failed',
+    );
+    await expectSearch(
+      { search_term: invoice.objectId, 'http_statuses[]': '404' },
+      (s) => s.objectId === invoice.objectId && s.httpStatus === 404,
+    );
     await expectSearch({ search_term: invoice.objectId, to_date: iso(first) }, () => false);
     const succeeded = sent.find((s) => s.endpoint === 'steady' && s.phase === 3)!;
-    await expectSearch({ search_term: succeeded.id, 'statuses[]': 'succeeded', webhook_endpoint_id: endpoints.steady }, (s) => s.id === succeeded.id);
+    await expectSearch(
+      { search_term: succeeded.id, 'statuses[]': 'succeeded', webhook_endpoint_id: endpoints.steady },
+      (s) => s.id === succeeded.id,
+    );
     await expectSearch({ search_term: succeeded.id, 'statuses[]': 'failed' }, () => false);
     await expectSearch({ search_term: succeeded.id, webhook_endpoint_id: endpoints.flaky }, () => false);
-    await expectSearch({ search_term: succeeded.id, from_date: iso(third + 1), 'webhook_types[]': succeeded.type, 'http_statuses[]': '2xx' }, (s) => s.id === succeeded.id);
+    await expectSearch(
+      {
+        search_term: succeeded.id,
+        from_date: iso(third + 1),
+        'webhook_types[]': succeeded.type,
+        'http_statuses[]': '2xx',
+      },
+      (s) => s.id === succeeded.id,
+    );
     await expectSearch({ search_term: succeeded.id, to_date: iso(third) }, () => false);
   });
 
@@ -332,7 +448,11 @@ describe('searching 1,000 webhook logs', () => {
       [{ 'statuses[]': 'failed' }, []],
       [{ 'webhook_types[]': 'invoice.created', 'http_statuses[]': ['2xx', '4xx', '5xx', 'timeout'] }, [otherWebhookId]],
     ];
-    for (const [query, ids] of searches) expect((await listAll(other, query, 50)).map((w) => w.lago_id), queryString(query)).toEqual(ids);
+    for (const [query, ids] of searches)
+      expect(
+        (await listAll(other, query, 50)).map((w) => w.lago_id),
+        queryString(query),
+      ).toEqual(ids);
     const peek = await request('GET', `/api/v1/webhooks/${mine.id}`, { token: other.apiKey });
     expect(peek.status).toBe(404);
     expect(peek.body).toEqual(NOT_FOUND);
@@ -345,7 +465,16 @@ describe('searching 1,000 webhook logs', () => {
     const failedBefore = expected((s) => s.status === 'failed');
     const firstAll = await listPage(org, { per_page: '100' });
     const firstFailed = await listPage(org, { 'statuses[]': 'failed', per_page: '40' });
-    const fresh = await Promise.all(['invoice.created', 'invoice.created', 'customer.updated', 'customer.updated', 'customer.updated', 'customer.updated'].map((type) => publish(org, type, { lago_id: randomUUID() })));
+    const fresh = await Promise.all(
+      [
+        'invoice.created',
+        'invoice.created',
+        'customer.updated',
+        'customer.updated',
+        'customer.updated',
+        'customer.updated',
+      ].map((type) => publish(org, type, { lago_id: randomUUID() })),
+    );
     const freshIds = fresh.flatMap((r) => r.body.webhooks.map((w) => w.lago_id));
     expect(freshIds).toHaveLength(18);
 
@@ -355,13 +484,20 @@ describe('searching 1,000 webhook logs', () => {
     };
     // The new webhooks are delivered, and some fail, while these pages are read: none shows up behind the cursor.
     expect(await readRest(firstAll.body, {}, 100)).toEqual(before);
-    await eventually(() => (flaky.received.length >= requestsTo('flaky') + 2 * 4 + 4 ? true : undefined), 60_000, 'the new invoices to fail at `flaky`');
+    await eventually(
+      () => (flaky.received.length >= requestsTo('flaky') + 2 * 4 + 4 ? true : undefined),
+      60_000,
+      'the new invoices to fail at `flaky`',
+    );
     expect(await readRest(firstFailed.body, { 'statuses[]': 'failed' }, 40)).toEqual(failedBefore);
 
     // A new first page starts with them.
     await eventually(() => noneLive(org), 60_000, 'the new webhooks to settle');
     const restart = await listPage(org, { per_page: '30' });
-    expect(restart.body.webhooks.map((w) => w.lago_id)).toEqual([...[...freshIds].sort().reverse(), ...before.slice(0, 12)]);
+    expect(restart.body.webhooks.map((w) => w.lago_id)).toEqual([
+      ...[...freshIds].sort().reverse(),
+      ...before.slice(0, 12),
+    ]);
     expect(await listAll(org, { 'statuses[]': 'failed' }, 100)).toHaveLength(failedBefore.length + 4);
   });
 });
@@ -378,20 +514,38 @@ describe('webhook details', () => {
 
   it('shows every field of a delivery that failed, retried and succeeded', async () => {
     let failing = true;
-    const receiver = await start(new Receiver((_req, res) => (failing ? res.writeHead(500).end('boom') : res.writeHead(201).end('{"received":true}'))));
+    const receiver = await start(
+      new Receiver((_req, res) =>
+        failing ? res.writeHead(500).end('boom') : res.writeHead(201).end('{"received":true}'),
+      ),
+    );
     const org = await createOrg('Details');
-    const endpointId = await createEndpoint(org, { webhook_url: receiver.url, name: 'billing', signature_algo: 'hmac' });
+    const endpointId = await createEndpoint(org, {
+      webhook_url: receiver.url,
+      name: 'billing',
+      signature_algo: 'hmac',
+    });
     const object = { lago_id: randomUUID(), number: 'INV-0001', amount_cents: 1234, currency: 'EUR' };
     const published = await publish(org, 'invoice.created', object);
     expect(published.status).toBe(202);
     const id = published.body.webhooks[0]!.lago_id;
 
-    const retrying = await eventually(async () => {
-      const w = await webhook(org, id);
-      return w.status === 'retrying' ? w : undefined;
-    }, 10_000, 'the webhook to be retrying');
+    const retrying = await eventually(
+      async () => {
+        const w = await webhook(org, id);
+        return w.status === 'retrying' ? w : undefined;
+      },
+      10_000,
+      'the webhook to be retrying',
+    );
     const lastFailure = (retrying.attempts as Attempt[]).at(-1)!;
-    expect(retrying).toMatchObject({ status: 'retrying', http_status: 500, response: 'boom', error: 'unexpected http status 500', retries: retrying.attempts.length - 1 });
+    expect(retrying).toMatchObject({
+      status: 'retrying',
+      http_status: 500,
+      response: 'boom',
+      error: 'unexpected http status 500',
+      retries: retrying.attempts.length - 1,
+    });
     // The next attempt is one schedule step (1 s ±20%) after the failed one ended.
     const wait = Date.parse(retrying.next_attempt_at as string) - Date.parse(lastFailure.at) - lastFailure.duration_ms;
     expect(wait).toBeGreaterThanOrEqual(800);
@@ -439,12 +593,16 @@ describe('webhook details', () => {
       expect(r.headers['x-lago-unique-key']).toBe(id);
       expect(r.headers['webhook-id']).toBe(id);
     }
-    const times = [done.created_at as string, ...attempts.map((a) => a.at), done.updated_at as string].map((t) => Date.parse(t));
+    const times = [done.created_at as string, ...attempts.map((a) => a.at), done.updated_at as string].map((t) =>
+      Date.parse(t),
+    );
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
     for (const a of attempts) expect(a.duration_ms).toBeGreaterThanOrEqual(0);
 
     const listed = await listPage(org, { search_term: id });
-    const summary = Object.fromEntries(Object.entries(done).filter(([key]) => !['payload', 'response', 'error', 'attempts'].includes(key)));
+    const summary = Object.fromEntries(
+      Object.entries(done).filter(([key]) => !['payload', 'response', 'error', 'attempts'].includes(key)),
+    );
     expect(listed.body.webhooks).toEqual([summary]);
   });
 
@@ -453,24 +611,41 @@ describe('webhook details', () => {
     const org = await createOrg('Details timeout');
     const endpointId = await createEndpoint(org, { webhook_url: receiver.url });
     const id = (await publish(org, 'customer.created', { lago_id: randomUUID() })).body.webhooks[0]!.lago_id;
-    const w = await eventually(async () => {
-      const found = await webhook(org, id);
-      return found.attempts.length === 1 ? found : undefined;
-    }, 15_000, 'the first attempt to time out');
+    const w = await eventually(
+      async () => {
+        const found = await webhook(org, id);
+        return found.attempts.length === 1 ? found : undefined;
+      },
+      15_000,
+      'the first attempt to time out',
+    );
     const attempt = (w.attempts as Attempt[])[0]!;
-    expect(w).toMatchObject({ status: 'retrying', http_status: null, response: null, error: 'timed out after 1500 ms', retries: 0, attempts_count: 1 });
+    expect(w).toMatchObject({
+      status: 'retrying',
+      http_status: null,
+      response: null,
+      error: 'timed out after 1500 ms',
+      retries: 0,
+      attempts_count: 1,
+    });
     expect(attempt).toMatchObject({ number: 1, http_status: null, error: 'timed out after 1500 ms' });
     expect(attempt.duration_ms).toBeGreaterThanOrEqual(1400);
     const wait = Date.parse(w.next_attempt_at as string) - Date.parse(attempt.at) - attempt.duration_ms;
     expect(wait).toBeGreaterThanOrEqual(60_000);
     expect(wait).toBeLessThanOrEqual(72_000);
 
-    const listed = await listPage(org, { 'statuses[]': 'retrying', 'http_statuses[]': 'timeout', webhook_endpoint_id: endpointId });
+    const listed = await listPage(org, {
+      'statuses[]': 'retrying',
+      'http_statuses[]': 'timeout',
+      webhook_endpoint_id: endpointId,
+    });
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.webhooks.map((x) => x.lago_id)).toEqual([id]);
     expect(listed.body.webhooks[0]!.next_attempt_at).toBe(w.next_attempt_at);
     // Without its endpoint, the next attempt fails the webhook instead of leaving a message behind.
-    expect((await request('DELETE', `/api/v1/webhook_endpoints/${endpointId}`, { token: org.apiKey })).status).toBe(200);
+    expect((await request('DELETE', `/api/v1/webhook_endpoints/${endpointId}`, { token: org.apiKey })).status).toBe(
+      200,
+    );
   });
 
   it('is a 404 for another organization, an unknown id and a malformed id', async () => {
@@ -494,9 +669,14 @@ describe('webhook details', () => {
 });
 
 describe('invalid log searches', () => {
-  it('answers 422 in Lago\'s shape, never a 500', async () => {
+  it("answers 422 in Lago's shape, never a 500", async () => {
     const org = await createOrg('Invalid searches');
-    const invalid = (field: string, code = 'value_is_invalid') => ({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { [field]: [code] } });
+    const invalid = (field: string, code = 'value_is_invalid') => ({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: { [field]: [code] },
+    });
     const cases: [Query, unknown][] = [
       [{ 'statuses[]': 'done' }, invalid('statuses')],
       [{ 'statuses[]': ['failed', 'delivered'] }, invalid('statuses')],
@@ -533,7 +713,11 @@ describe('invalid log searches', () => {
     expect(capped.status).toBe(200);
     expect(capped.body.meta.per_page).toBe(100);
     // Valid but empty searches are not errors.
-    for (const query of [{ webhook_endpoint_id: randomUUID() }, { search_term: '%' }, { from_date: '2030-01-01', to_date: '2020-01-01' }] as Query[]) {
+    for (const query of [
+      { webhook_endpoint_id: randomUUID() },
+      { search_term: '%' },
+      { from_date: '2030-01-01', to_date: '2020-01-01' },
+    ] as Query[]) {
       const res = await listPage(org, query);
       expect(res.status, queryString(query)).toBe(200);
       expect(res.body).toEqual({ webhooks: [], meta: { per_page: 20, next_cursor: null } });
@@ -550,7 +734,12 @@ describe('invalid log searches', () => {
     for (const [field, value] of impossible) {
       const res = await listPage(org, { [field]: value });
       expect(res.status, `${field}=${value}`).toBe(422);
-      expect(res.body).toEqual({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { [field]: ['invalid_date'] } });
+      expect(res.body).toEqual({
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: { [field]: ['invalid_date'] },
+      });
     }
   });
 });

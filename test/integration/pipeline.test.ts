@@ -12,7 +12,12 @@ const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   // Waits of 40 s (at least 32 s with jitter) and 20 min: the test never waits for them, it looks at the queues in between.
-  stack = await isolatedStack('pipeline', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '40,1200', WEBHOOK_TIMEOUT_MS: '5000' });
+  stack = await isolatedStack('pipeline', {
+    WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '40,1200',
+    WEBHOOK_TIMEOUT_MS: '5000',
+  });
   sqs = new SQSClient({ endpoint: stack.local.sqsEndpoint, region: 'us-east-1', credentials: stack.local.credentials });
   const created = await stack.call('POST', '/admin/v1/organizations', stack.local.adminToken, { name: 'Pipeline' });
   org = { id: (created.body.organization as { lago_id: string }).lago_id, apiKey: created.body.api_key as string };
@@ -31,30 +36,50 @@ async function receiver(reply?: ConstructorParameters<typeof Receiver>[0]): Prom
 }
 
 async function endpoint(url: string): Promise<string> {
-  const res = await stack.call('POST', '/api/v1/webhook_endpoints', org.apiKey, { webhook_endpoint: { webhook_url: url, signature_algo: 'hmac' } });
+  const res = await stack.call('POST', '/api/v1/webhook_endpoints', org.apiKey, {
+    webhook_endpoint: { webhook_url: url, signature_algo: 'hmac' },
+  });
   expect(res.status).toBe(200);
   return (res.body.webhook_endpoint as { lago_id: string }).lago_id;
 }
 
 async function publish(objectId: string): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
-  const res = await stack.call('POST', '/admin/v1/webhooks', stack.local.adminToken, { organization_id: org.id, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: objectId } });
+  const res = await stack.call('POST', '/admin/v1/webhooks', stack.local.adminToken, {
+    organization_id: org.id,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: objectId },
+  });
   expect(res.status).toBe(202);
   return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
 }
 
 async function details(id: string) {
   const res = await stack.call('GET', `/api/v1/webhooks/${id}`, org.apiKey);
-  return res.body.webhook as { status: string; attempts: { http_status: number | null }[]; next_attempt_at: string | null; attempts_count: number };
+  return res.body.webhook as {
+    status: string;
+    attempts: { http_status: number | null }[];
+    next_attempt_at: string | null;
+    attempts_count: number;
+  };
 }
 
 async function counts(lane: Lane) {
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: stack.local.queues.lanes[lane].url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
-  return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible), delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed) };
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed),
+  };
 }
 
 describe('waiting for a retry', () => {
@@ -69,10 +94,14 @@ describe('waiting for a retry', () => {
       expect(webhooks).toHaveLength(2);
       const waiting = await Promise.all(
         webhooks.map((w) =>
-          eventually(async () => {
-            const d = await details(w.lago_id);
-            return d.status === 'retrying' ? d : undefined;
-          }, 20_000, 'the first attempt to fail'),
+          eventually(
+            async () => {
+              const d = await details(w.lago_id);
+              return d.status === 'retrying' ? d : undefined;
+            },
+            20_000,
+            'the first attempt to fail',
+          ),
         ),
       );
       const waits = waiting.map((w) => Date.parse(w.next_attempt_at!) - Date.now()).sort((a, b) => a - b);
@@ -81,17 +110,22 @@ describe('waiting for a retry', () => {
       expect(waits[1]).toBeGreaterThan(3_500_000);
 
       // The 40-second wait is one delayed message; the hour is a timer in the store, not a message at all.
-      const fast = await eventually(async () => {
-        const c = await counts('fast');
-        return c.inFlight === 0 && c.delayed === 1 ? c : undefined;
-      }, 10_000, 'no message in flight and one delayed');
+      const fast = await eventually(
+        async () => {
+          const c = await counts('fast');
+          return c.inFlight === 0 && c.delayed === 1 ? c : undefined;
+        },
+        10_000,
+        'no message in flight and one delayed',
+      );
       expect(fast).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
       expect(await counts('slow')).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
       expect(failing.received).toHaveLength(1);
       expect(limited.received).toHaveLength(1);
     } finally {
       // Its endpoints go, so the next tests' publishes reach only their own.
-      for (const id of await listEndpointIds()) await stack.call('DELETE', `/api/v1/webhook_endpoints/${id}`, org.apiKey);
+      for (const id of await listEndpointIds())
+        await stack.call('DELETE', `/api/v1/webhook_endpoints/${id}`, org.apiKey);
     }
   });
 });
@@ -123,23 +157,33 @@ describe('receives that cannot make their attempt', () => {
       await eventually(() => (refusedIds.length >= 6 ? true : undefined), 60_000, 'six receives refused by the store');
       expect(refusedIds).toEqual(Array<string>(6).fill(target));
       expect(r.received.filter((x) => x.headers['x-lago-unique-key'] === target)).toHaveLength(0);
-      const done = await eventually(async () => {
-        const d = await details(target);
-        return d.status === 'succeeded' ? d : undefined;
-      }, 60_000, 'the webhook to be delivered after the store recovers');
+      const done = await eventually(
+        async () => {
+          const d = await details(target);
+          return d.status === 'succeeded' ? d : undefined;
+        },
+        60_000,
+        'the webhook to be delivered after the store recovers',
+      );
       expect(done.attempts_count).toBe(1);
       expect(r.received.filter((x) => x.headers['x-lago-unique-key'] === target)).toHaveLength(1);
     } finally {
       store.getWebhookState = getWebhookState;
     }
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.local.queues.deadLetter.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.local.queues.deadLetter.url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+      }),
+    );
     expect(Messages.map((m) => m.Body ?? '').filter((b) => b.includes(target))).toEqual([]);
     await stack.call('DELETE', `/api/v1/webhook_endpoints/${endpointId}`, org.apiKey);
   }, 90_000);
 });
 
 describe('a receiver that hangs', () => {
-  it('does not delay the other endpoints\' deliveries', async () => {
+  it("does not delay the other endpoints' deliveries", async () => {
     // When each event was sent to the publish route, by object id; each webhook's first receipt counts once.
     const sentAt = new Map<string, number>();
     const firstReceipt = new Map<string, number>();
@@ -169,7 +213,9 @@ describe('a receiver that hangs', () => {
     await eventually(() => (firstReceipt.size >= EVENTS * 3 ? true : undefined), 60_000, 'every healthy delivery');
     const sorted = [...firstReceipt.values()].sort((a, b) => a - b);
     const p95 = sorted[Math.floor(0.95 * sorted.length) - 1]!;
-    console.log(`healthy publish-to-receipt with a hanging endpoint: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p95 ${p95} ms, max ${sorted[sorted.length - 1]} ms`);
+    console.log(
+      `healthy publish-to-receipt with a hanging endpoint: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p95 ${p95} ms, max ${sorted[sorted.length - 1]} ms`,
+    );
     expect(p95).toBeLessThan(1000);
     // The hanging endpoint was attempted all the same, in the slow lane.
     expect(hanging.received.length).toBeGreaterThan(0);

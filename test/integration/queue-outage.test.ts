@@ -9,7 +9,10 @@ const receiver = new Receiver();
 const call: IsolatedStack['call'] = (...args) => stack.call(...args);
 
 beforeAll(async () => {
-  stack = await isolatedStack('outage', { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' });
+  stack = await isolatedStack('outage', {
+    WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+    WEBHOOK_ALLOW_HTTP: 'true',
+  });
   await receiver.start();
 });
 
@@ -23,7 +26,13 @@ it('answers 503 while the queue is down, and a retry with the same key delivers 
   const orgId = (org.body.organization as { lago_id: string }).lago_id;
   const key = org.body.api_key as string;
   await call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: receiver.url } });
-  const event = { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: 'inv_outage' }, idempotency_key: 'inv_outage-created' };
+  const event = {
+    organization_id: orgId,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: { lago_id: 'inv_outage' },
+    idempotency_key: 'inv_outage-created',
+  };
 
   // The SQS adapter fails as SendMessageBatch does during an outage.
   const queue: DeliveryQueue = stack.local.deps.queue;
@@ -34,7 +43,11 @@ it('answers 503 while the queue is down, and a retry with the same key delivers 
   const refused = await call('POST', '/admin/v1/webhooks', stack.local.adminToken, event);
   queue.send = send;
   expect(refused.status).toBe(503);
-  expect(refused.body).toEqual({ status: 503, error: 'Service Unavailable', message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key' });
+  expect(refused.body).toEqual({
+    status: 503,
+    error: 'Service Unavailable',
+    message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key',
+  });
 
   const stored = await call('GET', '/api/v1/webhooks?search_term=inv_outage', key);
   const [pending] = stored.body.webhooks as { lago_id: string; status: string }[];

@@ -29,7 +29,11 @@ it('works verbatim', async () => {
     .replaceAll('http://127.0.0.1:3000', stack().url)
     .replaceAll('.data/admin-token', join(dataDir, 'admin-token'))
     .replaceAll('127.0.0.1:4000', `127.0.0.1:${receiverPort}`);
-  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: process.cwd(), env: { ...process.env, RECEIVER_PORT: receiverPort }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+    cwd: process.cwd(),
+    env: { ...process.env, RECEIVER_PORT: receiverPort },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,9 +44,18 @@ it('works verbatim', async () => {
   expect(output).toMatch(/"api_key":"lwh_/);
   expect(output).toMatch(/"webhook_endpoint":\{"lago_id"/);
   expect(output).toMatch(/invoice\.created: X-Lago-Signature \(hmac\) valid, webhook-signature valid/);
-  const log = /\{"webhooks":\[.*\],"meta":\{.*?\}\}/.exec(output.split('\n').filter((l) => l.startsWith('{"webhooks":[{"lago_id"')).pop() ?? '');
+  const log = /\{"webhooks":\[.*\],"meta":\{.*?\}\}/.exec(
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{"webhooks":[{"lago_id"'))
+      .pop() ?? '',
+  );
   expect(log, output).not.toBeNull();
-  expect(JSON.parse(log![0]).webhooks[0]).toMatchObject({ object_id: 'inv_001', status: 'succeeded', http_status: 200 });
+  expect(JSON.parse(log![0]).webhooks[0]).toMatchObject({
+    object_id: 'inv_001',
+    status: 'succeeded',
+    http_status: 200,
+  });
   // The walk-through cleans up after itself: its receiver is gone.
   await expect(fetch(`http://127.0.0.1:${receiverPort}/webhooks`, { method: 'POST' })).rejects.toThrow();
 }, 90_000);

@@ -5,7 +5,21 @@ import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from
 import { afterEach, describe, expect, it } from 'vitest';
 import { DELIVERY_DEFAULTS } from '#shared/runtime/config.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
-import { admin, createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhook, webhookSettles, type Org, type Received, type Reply } from './helpers.ts';
+import {
+  admin,
+  createEndpoint,
+  createOrg,
+  eventually,
+  publish,
+  Receiver,
+  request,
+  stack,
+  webhook,
+  webhookSettles,
+  type Org,
+  type Received,
+  type Reply,
+} from './helpers.ts';
 
 const WEBHOOK_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_not_found' };
 const ENDPOINT_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' };
@@ -43,7 +57,8 @@ async function publishIds(org: Org, type = 'invoice.created'): Promise<string[]>
 }
 
 const requestsFor = (r: Receiver, id: string) => r.received.filter((x) => x.headers['x-lago-unique-key'] === id);
-const retry = (org: Org, id: string) => request<{ webhook: Record<string, unknown> }>('POST', `/api/v1/webhooks/${id}/retry`, { token: org.apiKey });
+const retry = (org: Org, id: string) =>
+  request<{ webhook: Record<string, unknown> }>('POST', `/api/v1/webhooks/${id}/retry`, { token: org.apiKey });
 const recover = (org: Org, body: unknown) => request('POST', '/api/v1/webhooks/recover', { token: org.apiKey, body });
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -73,7 +88,13 @@ describe('retrying one webhook', () => {
     const [id] = (await publishIds(org)) as [string];
 
     const failed = await webhookSettles(org, id, ['failed'], 30_000);
-    expect(failed).toMatchObject({ status: 'failed', http_status: 500, response: 'down', attempts_count: ATTEMPTS_PER_ROUND(), next_attempt_at: null });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      http_status: 500,
+      response: 'down',
+      attempts_count: ATTEMPTS_PER_ROUND(),
+      next_attempt_at: null,
+    });
 
     // Another organization cannot retry it, and its click changes nothing.
     const foreign = await retry(intruder, id);
@@ -84,11 +105,24 @@ describe('retrying one webhook', () => {
     restore();
     const res = await retry(org, id);
     expect(res.status).toBe(200);
-    expect(res.body.webhook).toMatchObject({ lago_id: id, unique_key: id, status: 'pending', attempts_count: ATTEMPTS_PER_ROUND() });
+    expect(res.body.webhook).toMatchObject({
+      lago_id: id,
+      unique_key: id,
+      status: 'pending',
+      attempts_count: ATTEMPTS_PER_ROUND(),
+    });
 
     const done = await webhookSettles(org, id, ['succeeded']);
     const rounds = ATTEMPTS_PER_ROUND();
-    expect(done).toMatchObject({ status: 'succeeded', http_status: 200, response: 'ok', error: null, attempts_count: rounds + 1, retries: rounds, next_attempt_at: null });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      http_status: 200,
+      response: 'ok',
+      error: null,
+      attempts_count: rounds + 1,
+      retries: rounds,
+      next_attempt_at: null,
+    });
     expect(done.attempts.map((a) => a.http_status)).toEqual([...Array<number>(rounds).fill(500), 200]);
     expect(r.received).toHaveLength(rounds + 1);
     expectOneUniqueKey(r.received, id);
@@ -151,7 +185,8 @@ describe('retrying one webhook', () => {
 });
 
 describe('resending a webhook', () => {
-  const resend = (org: Org, id: string) => request<{ webhook: Record<string, unknown> }>('POST', `/api/v1/webhooks/${id}/resend`, { token: org.apiKey });
+  const resend = (org: Org, id: string) =>
+    request<{ webhook: Record<string, unknown> }>('POST', `/api/v1/webhooks/${id}/resend`, { token: org.apiKey });
 
   it('delivers a succeeded webhook again under the same unique key, as a new round in its attempts', async () => {
     const r = await receiver();
@@ -189,9 +224,17 @@ describe('recovering an endpoint after an outage', () => {
     const from = clockBoundary() + 1;
     const inWindow: string[] = [];
     const elsewhere: string[] = [];
-    for (const type of ['invoice.created', 'customer.created', 'invoice.created', 'customer.created', 'invoice.created', 'invoice.created']) {
+    for (const type of [
+      'invoice.created',
+      'customer.created',
+      'invoice.created',
+      'customer.created',
+      'invoice.created',
+      'invoice.created',
+    ]) {
       const res = await publish(org, type, { lago_id: randomUUID() });
-      for (const w of res.body.webhooks) (w.lago_webhook_endpoint_id === flakyId ? inWindow : elsewhere).push(w.lago_id);
+      for (const w of res.body.webhooks)
+        (w.lago_webhook_endpoint_id === flakyId ? inWindow : elsewhere).push(w.lago_id);
     }
     const to = clockBoundary();
     const after = await publishIds(org);
@@ -199,7 +242,11 @@ describe('recovering an endpoint after an outage', () => {
 
     for (const id of [...before, ...inWindow, ...after]) await webhookSettles(org, id, ['failed'], 40_000);
     for (const id of elsewhere) await webhookSettles(org, id, ['succeeded']);
-    const failedOnFlaky = await request<{ webhooks: { lago_id: string }[] }>('GET', `/api/v1/webhooks?webhook_endpoint_id=${flakyId}&statuses[]=failed&per_page=100`, { token: org.apiKey });
+    const failedOnFlaky = await request<{ webhooks: { lago_id: string }[] }>(
+      'GET',
+      `/api/v1/webhooks?webhook_endpoint_id=${flakyId}&statuses[]=failed&per_page=100`,
+      { token: org.apiKey },
+    );
     expect(failedOnFlaky.body.webhooks).toHaveLength(9);
 
     restore();
@@ -218,30 +265,70 @@ describe('recovering an endpoint after an outage', () => {
       expect(requestsFor(flaky, id)).toHaveLength(ATTEMPTS_PER_ROUND());
     }
     for (const id of elsewhere) expect(requestsFor(steady, id)).toHaveLength(1);
-    const stillFailed = await request<{ webhooks: { lago_id: string }[] }>('GET', `/api/v1/webhooks?webhook_endpoint_id=${flakyId}&statuses[]=failed`, { token: org.apiKey });
+    const stillFailed = await request<{ webhooks: { lago_id: string }[] }>(
+      'GET',
+      `/api/v1/webhooks?webhook_endpoint_id=${flakyId}&statuses[]=failed`,
+      { token: org.apiKey },
+    );
     expect(stillFailed.body.webhooks.map((w) => w.lago_id)).toEqual([...before, ...after].sort().reverse());
 
     // Nothing left to recover in that window; whole days take in the rest.
-    expect((await recover(org, { webhook_endpoint_id: flakyId, from_date: iso(from), to_date: iso(to) })).body).toEqual({ recovered: 0, has_more: false });
-    const days = await recover(org, { webhook_endpoint_id: flakyId, from_date: iso(startedAt).slice(0, 10), to_date: iso(Date.now()).slice(0, 10) });
+    expect((await recover(org, { webhook_endpoint_id: flakyId, from_date: iso(from), to_date: iso(to) })).body).toEqual(
+      { recovered: 0, has_more: false },
+    );
+    const days = await recover(org, {
+      webhook_endpoint_id: flakyId,
+      from_date: iso(startedAt).slice(0, 10),
+      to_date: iso(Date.now()).slice(0, 10),
+    });
     expect(days.body).toEqual({ recovered: 3, has_more: false });
     for (const id of [...before, ...after]) await webhookSettles(org, id, ['succeeded']);
   });
 
-  it('refuses windows over 14 days or ending before they start, and other organizations\' endpoints', async () => {
+  it("refuses windows over 14 days or ending before they start, and other organizations' endpoints", async () => {
     const org = await createOrg('Recover validation');
     const intruder = await createOrg('Recover intruder');
     const id = await endpoint(org, { webhook_url: 'https://example.com/recover' });
-    const invalid = (details: Record<string, string[]>) => ({ status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: details });
+    const invalid = (details: Record<string, string[]>) => ({
+      status: 422,
+      error: 'Unprocessable Entity',
+      code: 'validation_errors',
+      error_details: details,
+    });
     const cases: [Record<string, unknown>, unknown][] = [
-      [{ webhook_endpoint_id: id, from_date: '2026-01-01T00:00:00Z', to_date: '2026-01-15T00:00:01Z' }, invalid({ to_date: ['window_exceeds_14_days'] })],
+      [
+        { webhook_endpoint_id: id, from_date: '2026-01-01T00:00:00Z', to_date: '2026-01-15T00:00:01Z' },
+        invalid({ to_date: ['window_exceeds_14_days'] }),
+      ],
       // A date-only to_date takes in its whole day: the 1st to the 15th is 15 days.
-      [{ webhook_endpoint_id: id, from_date: '2026-01-01', to_date: '2026-01-15' }, invalid({ to_date: ['window_exceeds_14_days'] })],
-      [{ webhook_endpoint_id: id, from_date: '2025-01-01', to_date: '2026-01-01' }, invalid({ to_date: ['window_exceeds_14_days'] })],
-      [{ webhook_endpoint_id: id, from_date: '2026-01-10', to_date: '2026-01-09' }, invalid({ to_date: ['must_be_after_from_date'] })],
-      [{ webhook_endpoint_id: id, from_date: '2026-01-10T10:00:00Z', to_date: '2026-01-10T09:59:59Z' }, invalid({ to_date: ['must_be_after_from_date'] })],
-      [{}, invalid({ webhook_endpoint_id: ['value_is_mandatory'], from_date: ['value_is_mandatory'], to_date: ['value_is_mandatory'] })],
-      [{ webhook_endpoint_id: 'nope', from_date: 'soon', to_date: 20260101 }, invalid({ webhook_endpoint_id: ['value_is_invalid'], from_date: ['invalid_date'], to_date: ['invalid_date'] })],
+      [
+        { webhook_endpoint_id: id, from_date: '2026-01-01', to_date: '2026-01-15' },
+        invalid({ to_date: ['window_exceeds_14_days'] }),
+      ],
+      [
+        { webhook_endpoint_id: id, from_date: '2025-01-01', to_date: '2026-01-01' },
+        invalid({ to_date: ['window_exceeds_14_days'] }),
+      ],
+      [
+        { webhook_endpoint_id: id, from_date: '2026-01-10', to_date: '2026-01-09' },
+        invalid({ to_date: ['must_be_after_from_date'] }),
+      ],
+      [
+        { webhook_endpoint_id: id, from_date: '2026-01-10T10:00:00Z', to_date: '2026-01-10T09:59:59Z' },
+        invalid({ to_date: ['must_be_after_from_date'] }),
+      ],
+      [
+        {},
+        invalid({
+          webhook_endpoint_id: ['value_is_mandatory'],
+          from_date: ['value_is_mandatory'],
+          to_date: ['value_is_mandatory'],
+        }),
+      ],
+      [
+        { webhook_endpoint_id: 'nope', from_date: 'soon', to_date: 20260101 },
+        invalid({ webhook_endpoint_id: ['value_is_invalid'], from_date: ['invalid_date'], to_date: ['invalid_date'] }),
+      ],
     ];
     for (const [body, expected] of cases) {
       const res = await recover(org, body);
@@ -266,7 +353,10 @@ describe('recovering an endpoint after an outage', () => {
       expect(res.status).toBe(404);
       expect(res.body).toEqual(ENDPOINT_NOT_FOUND);
     }
-    const notJson = await request('POST', '/api/v1/webhooks/recover', { token: org.apiKey, raw: '{"webhook_endpoint_id":' });
+    const notJson = await request('POST', '/api/v1/webhooks/recover', {
+      token: org.apiKey,
+      raw: '{"webhook_endpoint_id":',
+    });
     expect(notJson.status).toBe(400);
     expect((await recover(org, [id])).status).toBe(400);
   });
@@ -274,7 +364,10 @@ describe('recovering an endpoint after an outage', () => {
 
 describe('dead-letter redrive', () => {
   const deadLetters = async () => {
-    const res = await admin<{ dead_letters: { count: number; oldest_age_seconds: number | null } }>('GET', '/admin/v1/dead_letters');
+    const res = await admin<{ dead_letters: { count: number; oldest_age_seconds: number | null } }>(
+      'GET',
+      '/admin/v1/dead_letters',
+    );
     expect(res.status).toBe(200);
     return res.body.dead_letters;
   };
@@ -291,7 +384,11 @@ describe('dead-letter redrive', () => {
     });
     const org = await createOrg('Redrive');
     await endpoint(org, { webhook_url: r.url });
-    const ids = [...(await publishIds(org, 'invoice.created')), ...(await publishIds(org, 'customer.created')), ...(await publishIds(org, 'payment.succeeded'))];
+    const ids = [
+      ...(await publishIds(org, 'invoice.created')),
+      ...(await publishIds(org, 'customer.created')),
+      ...(await publishIds(org, 'payment.succeeded')),
+    ];
     for (const id of ids) await webhookSettles(org, id, ['failed'], 40_000);
 
     // Other test files share this queue: count what this test added and look for its own messages.
@@ -303,7 +400,13 @@ describe('dead-letter redrive', () => {
           const copies = new Map<string, Set<string>>();
           const handles: string[] = [];
           for (;;) {
-            const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack().deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120 }));
+            const { Messages = [] } = await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: stack().deadLetterUrl,
+                MaxNumberOfMessages: 10,
+                VisibilityTimeout: 120,
+              }),
+            );
             if (Messages.length === 0) break;
             for (const m of Messages) {
               handles.push(m.ReceiptHandle!);
@@ -313,7 +416,13 @@ describe('dead-letter redrive', () => {
           }
           for (const handle of handles) {
             // One second, not zero: the emulator's persistent mode loses messages released with 0.
-            await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: stack().deadLetterUrl, ReceiptHandle: handle, VisibilityTimeout: 1 }));
+            await sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: stack().deadLetterUrl,
+                ReceiptHandle: handle,
+                VisibilityTimeout: 1,
+              }),
+            );
           }
           if (!ids.every((id) => copies.has(id))) return undefined;
           // Each exhausted webhook is in the dead-letter queue exactly once.
@@ -326,18 +435,29 @@ describe('dead-letter redrive', () => {
     } finally {
       sqs.destroy();
     }
-    const full = await eventually(async () => {
-      const status = await deadLetters();
-      // The peeked messages show again a second later; the oldest age needs a visible one.
-      if (status.count < ids.length || status.oldest_age_seconds === null) throw new Error(`the status says ${JSON.stringify(status)}`);
-      return status;
-    }, 10_000, 'the dead-letter count to grow');
+    const full = await eventually(
+      async () => {
+        const status = await deadLetters();
+        // The peeked messages show again a second later; the oldest age needs a visible one.
+        if (status.count < ids.length || status.oldest_age_seconds === null)
+          throw new Error(`the status says ${JSON.stringify(status)}`);
+        return status;
+      },
+      10_000,
+      'the dead-letter count to grow',
+    );
     expect(full.oldest_age_seconds).toEqual(expect.any(Number));
 
     const redrive = await admin<{ redrive: { moved: number } }>('POST', '/admin/v1/dead_letters/redrive');
     expect(redrive.status).toBe(200);
     expect(redrive.body.redrive.moved).toBeGreaterThanOrEqual(ids.length);
-    expect(await eventually(async () => ((await deadLetters()).count === 0 ? true : undefined), 10_000, 'an empty dead-letter queue')).toBe(true);
+    expect(
+      await eventually(
+        async () => ((await deadLetters()).count === 0 ? true : undefined),
+        10_000,
+        'an empty dead-letter queue',
+      ),
+    ).toBe(true);
 
     for (const id of ids) {
       const done = await webhookSettles(org, id, ['succeeded'], 40_000);
@@ -352,7 +472,11 @@ describe('dead-letter redrive', () => {
 describe('the sweeper', () => {
   /** Overwrites a webhook in the table, as if its message could not be sent while it was live. */
   async function loseMessage(org: Org, id: string, roundAttempts: number) {
-    const client = new DynamoDBClient({ endpoint: stack().dynamoDbEndpoint, region: 'us-east-1', credentials: stack().credentials });
+    const client = new DynamoDBClient({
+      endpoint: stack().dynamoDbEndpoint,
+      region: 'us-east-1',
+      credentials: stack().credentials,
+    });
     try {
       const store = new DynamoDbStore(client, stack().table, { retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays });
       const previous = (await store.getWebhook(org.id, id))!;
@@ -393,7 +517,12 @@ describe('the sweeper', () => {
 
     await loseMessage(org, id, ATTEMPTS_PER_ROUND());
     const failed = await webhookSettles(org, id, ['failed']);
-    expect(failed).toMatchObject({ status: 'failed', error: 'retry schedule exhausted', attempts_count: 1, next_attempt_at: null });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: 'retry schedule exhausted',
+      attempts_count: 1,
+      next_attempt_at: null,
+    });
     expect(r.received).toHaveLength(1);
   });
 });

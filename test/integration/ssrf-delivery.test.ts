@@ -6,7 +6,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setResolver, type ResolvedAddress } from '#shared/adapters/dns.ts';
-import { createEndpoint, createOrg, eventually, isolatedStack, publish, Receiver, webhookSettles, type IsolatedStack } from './helpers.ts';
+import {
+  createEndpoint,
+  createOrg,
+  eventually,
+  isolatedStack,
+  publish,
+  Receiver,
+  webhookSettles,
+  type IsolatedStack,
+} from './helpers.ts';
 
 /** A listener on one loopback address that counts what reaches it. */
 class Listener {
@@ -55,7 +64,12 @@ beforeAll(async () => {
     if (!found) throw Object.assign(new Error(`queryA ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
     return found.map((address) => ({ address, family: family(address) }));
   });
-  strict = await isolatedStack('ssrf-delivery', { WEBHOOK_ALLOW_CIDRS: '', WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '1', WEBHOOK_TIMEOUT_MS: '1000' });
+  strict = await isolatedStack('ssrf-delivery', {
+    WEBHOOK_ALLOW_CIDRS: '',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '1',
+    WEBHOOK_TIMEOUT_MS: '1000',
+  });
 });
 
 afterAll(async () => {
@@ -80,19 +94,33 @@ async function deliverAll(cases: Case[]) {
     const key = org.body.api_key as string;
     const byEndpoint = new Map<string, Case>();
     for (const c of batch) {
-      const res = await strict.call('POST', '/api/v1/webhook_endpoints', key, { webhook_endpoint: { webhook_url: c.url } });
+      const res = await strict.call('POST', '/api/v1/webhook_endpoints', key, {
+        webhook_endpoint: { webhook_url: c.url },
+      });
       expect(res.status, `${c.name}: ${JSON.stringify(res.body)}`).toBe(200);
       byEndpoint.set((res.body.webhook_endpoint as { lago_id: string }).lago_id, c);
     }
-    const published = await strict.call('POST', '/admin/v1/webhooks', admin, { organization_id: orgId, webhook_type: 'invoice.created', object_type: 'invoice', object: { lago_id: `inv_ssrf_${i}` } });
+    const published = await strict.call('POST', '/admin/v1/webhooks', admin, {
+      organization_id: orgId,
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      object: { lago_id: `inv_ssrf_${i}` },
+    });
     expect(published.status).toBe(202);
     for (const w of published.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[]) {
       const c = byEndpoint.get(w.lago_webhook_endpoint_id)!;
-      const failed = await eventually(async () => {
-        const res = await strict.call('GET', `/api/v1/webhooks/${w.lago_id}`, key);
-        const hook = res.body.webhook as { status: string; attempts: { error: string | null; http_status: number | null }[] };
-        return hook.status === 'failed' ? hook : undefined;
-      }, 20_000, `${c.name} to fail`);
+      const failed = await eventually(
+        async () => {
+          const res = await strict.call('GET', `/api/v1/webhooks/${w.lago_id}`, key);
+          const hook = res.body.webhook as {
+            status: string;
+            attempts: { error: string | null; http_status: number | null }[];
+          };
+          return hook.status === 'failed' ? hook : undefined;
+        },
+        20_000,
+        `${c.name} to fail`,
+      );
       expect(failed.attempts.length, c.name).toBeGreaterThan(0);
       for (const attempt of failed.attempts) {
         expect(attempt.http_status, c.name).toBeNull();
@@ -111,14 +139,26 @@ describe('with an empty allow-list, names resolved at delivery', () => {
       const escaped = listener.address.replace(/[.]/g, '\\.');
       const error = new RegExp(`address ${escaped} is not allowed \\(loopback\\)`);
       cases.push({ name: label, url: `http://${label}.test:${listener.port}/hook`, error });
-      cases.push({ name: `${label} upper case, trailing dot`, url: `http://${label.toUpperCase()}.TEST.:${listener.port}/hook`, error });
+      cases.push({
+        name: `${label} upper case, trailing dot`,
+        url: `http://${label.toUpperCase()}.TEST.:${listener.port}/hook`,
+        error,
+      });
     }
     const v4 = listeners.find((l) => l.address === '127.0.0.1')!;
     answers.set('mapped.test', ['::ffff:127.0.0.1']);
-    cases.push({ name: 'IPv4-mapped loopback', url: `http://mapped.test:${v4.port}/hook`, error: /address ::ffff:127\.0\.0\.1 is not allowed \(loopback\)/ });
+    cases.push({
+      name: 'IPv4-mapped loopback',
+      url: `http://mapped.test:${v4.port}/hook`,
+      error: /address ::ffff:127\.0\.0\.1 is not allowed \(loopback\)/,
+    });
     // The private answer comes first: were the guard to pass it, the connection would reach the listener, not the internet.
     answers.set('mixed.test', ['127.0.0.1', '93.184.216.34']);
-    cases.push({ name: 'one private, one public answer', url: `http://mixed.test:${v4.port}/hook`, error: /address 127\.0\.0\.1 is not allowed \(loopback\)/ });
+    cases.push({
+      name: 'one private, one public answer',
+      url: `http://mixed.test:${v4.port}/hook`,
+      error: /address 127\.0\.0\.1 is not allowed \(loopback\)/,
+    });
     await deliverAll(cases);
     for (const listener of listeners) expect(listener.hits, listener.address).toBe(0);
   });
@@ -144,11 +184,19 @@ describe('with an empty allow-list, names resolved at delivery', () => {
     ];
     const cases = blocked.map(([address, range], i): Case => {
       answers.set(`blocked-${i}.test`, [address]);
-      return { name: `${address} (${range})`, url: `http://blocked-${i}.test:9/hook`, error: new RegExp(`address ${address.replace(/[.]/g, '\\.')} is not allowed \\(${range}\\)`) };
+      return {
+        name: `${address} (${range})`,
+        url: `http://blocked-${i}.test:9/hook`,
+        error: new RegExp(`address ${address.replace(/[.]/g, '\\.')} is not allowed \\(${range}\\)`),
+      };
     });
     // A public first answer does not excuse a private second one.
     answers.set('public-then-private.test', ['93.184.216.34', '169.254.169.254']);
-    cases.push({ name: 'public then metadata', url: 'http://public-then-private.test:9/hook', error: /address 169\.254\.169\.254 is not allowed \(linkLocal\)/ });
+    cases.push({
+      name: 'public then metadata',
+      url: 'http://public-then-private.test:9/hook',
+      error: /address 169\.254\.169\.254 is not allowed \(linkLocal\)/,
+    });
     await deliverAll(cases);
   });
 });

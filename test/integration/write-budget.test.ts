@@ -21,7 +21,11 @@ beforeAll(async () => {
     port: 0,
     dataDir,
     adminToken: generateAdminToken(),
-    config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_RETRY_SCHEDULE: '1,1,1' }),
+    config: deliveryConfigFromEnv({
+      WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '1,1,1',
+    }),
     logLevel: 'warn',
     instrument: accounting.instrument(),
   });
@@ -33,14 +37,23 @@ afterAll(async () => {
 });
 
 async function call(path: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBeLessThan(300);
   return (await res.json()) as Record<string, unknown>;
 }
 
 async function organizationWithEndpoint(url: string): Promise<string> {
-  const org = (await call('/admin/v1/organizations', stack.adminToken, { name: 'Budget' })) as { organization: { lago_id: string }; api_key: string };
-  await call('/api/v1/webhook_endpoints', org.api_key, { webhook_endpoint: { webhook_url: url, signature_algo: 'hmac' } });
+  const org = (await call('/admin/v1/organizations', stack.adminToken, { name: 'Budget' })) as {
+    organization: { lago_id: string };
+    api_key: string;
+  };
+  await call('/api/v1/webhook_endpoints', org.api_key, {
+    webhook_endpoint: { webhook_url: url, signature_algo: 'hmac' },
+  });
   return org.organization.lago_id;
 }
 
@@ -54,17 +67,28 @@ const units = (tally: Tally) => {
 
 /** Waits until the sender has recorded `n` attempts since the last reset (one UpdateItem each), then until the store is idle. */
 async function recorded(n: number): Promise<Tally> {
-  await eventually(() => ((accounting.snapshot().dynamoDb.requests.UpdateItem ?? 0) >= n ? true : undefined), 20_000, `${n} attempts recorded`);
+  await eventually(
+    () => ((accounting.snapshot().dynamoDb.requests.UpdateItem ?? 0) >= n ? true : undefined),
+    20_000,
+    `${n} attempts recorded`,
+  );
   await accounting.idle();
   return accounting.snapshot();
 }
 
 const publish = (organizationId: string, n: number) =>
-  call('/admin/v1/webhooks', stack.adminToken, { organization_id: organizationId, webhook_type: 'invoice.created', object_type: 'invoice', object: invoiceObject(n, 1024) });
+  call('/admin/v1/webhooks', stack.adminToken, {
+    organization_id: organizationId,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object: invoiceObject(n, 1024),
+  });
 
 it('publishes and delivers a webhook (1 KB payload, 1 KB response) in at most 5 write units and 2 read units', async () => {
   const response = JSON.stringify(invoiceObject(99, 1000));
-  const receiver = await new Receiver((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(response)).start();
+  const receiver = await new Receiver((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(response),
+  ).start();
   try {
     const org = await organizationWithEndpoint(receiver.url);
     // The first delivery to an endpoint warms the sender's caches (the endpoint, the organization's token).
@@ -83,8 +107,18 @@ it('publishes and delivers a webhook (1 KB payload, 1 KB response) in at most 5 
 
 it('records a further failed attempt in at most 3 write units, and writes a 16 KB error response once', async () => {
   // Attempt 1: a 16 KB error page; attempts 2 and 3: a short error; attempt 4 succeeds.
-  const page = `<html><body>${Array.from({ length: 800 }, (_, i) => `<p>trace ${i} ${((i * 2654435761) >>> 0).toString(36)}</p>`).join('')}</body></html>`.slice(0, 16 * 1024);
-  const receiver = await new Receiver((_req, res, count) => (count === 1 ? res.writeHead(500).end(page) : count < 4 ? res.writeHead(503).end('busy') : res.writeHead(200).end('ok'))).start();
+  const page =
+    `<html><body>${Array.from({ length: 800 }, (_, i) => `<p>trace ${i} ${((i * 2654435761) >>> 0).toString(36)}</p>`).join('')}</body></html>`.slice(
+      0,
+      16 * 1024,
+    );
+  const receiver = await new Receiver((_req, res, count) =>
+    count === 1
+      ? res.writeHead(500).end(page)
+      : count < 4
+        ? res.writeHead(503).end('busy')
+        : res.writeHead(200).end('ok'),
+  ).start();
   try {
     const org = await organizationWithEndpoint(receiver.url);
     accounting.reset();

@@ -2,13 +2,22 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { Accounting, dynamoDbOperation, sqsBilledRequests, sqsPayloadBytes, SQS_CHUNK_BYTES } from '../../bench/accounting.ts';
+import {
+  Accounting,
+  dynamoDbOperation,
+  sqsBilledRequests,
+  sqsPayloadBytes,
+  SQS_CHUNK_BYTES,
+} from '../../bench/accounting.ts';
 import { costPerMillion } from '../../bench/pricing.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** Requests never leave the process: a serialize-step middleware answers with `output` and records the input. */
-function offline<C extends DynamoDBClient | SQSClient>(client: C, output: Record<string, unknown>): { client: C; inputs: Record<string, unknown>[] } {
+function offline<C extends DynamoDBClient | SQSClient>(
+  client: C,
+  output: Record<string, unknown>,
+): { client: C; inputs: Record<string, unknown>[] } {
   const inputs: Record<string, unknown>[] = [];
   const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
   stack.add(
@@ -25,7 +34,12 @@ describe('DynamoDB capacity', () => {
   it('asks for index-level capacity and sums table and index units by kind', async () => {
     const accounting = new Accounting();
     const { client, inputs } = offline(new DynamoDBClient({ region: 'us-east-1', credentials }), {
-      ConsumedCapacity: { TableName: 't', CapacityUnits: 5, Table: { CapacityUnits: 2 }, GlobalSecondaryIndexes: { byStatus: { CapacityUnits: 2 }, due: { CapacityUnits: 1 } } },
+      ConsumedCapacity: {
+        TableName: 't',
+        CapacityUnits: 5,
+        Table: { CapacityUnits: 2 },
+        GlobalSecondaryIndexes: { byStatus: { CapacityUnits: 2 }, due: { CapacityUnits: 1 } },
+      },
     });
     accounting.instrumentDynamoDb(client);
     await client.send(new PutItemCommand({ TableName: 't', Item: { pk: { S: 'a' } } }));
@@ -39,7 +53,10 @@ describe('DynamoDB capacity', () => {
 
   it('takes the table share as the total less the indexes when no breakdown is given, and reads batch lists', () => {
     const accounting = new Accounting();
-    accounting.addCapacity('TransactWriteItems', [{ CapacityUnits: 10, GlobalSecondaryIndexes: { due: { WriteCapacityUnits: 4 } } }, { CapacityUnits: 1 }]);
+    accounting.addCapacity('TransactWriteItems', [
+      { CapacityUnits: 10, GlobalSecondaryIndexes: { due: { WriteCapacityUnits: 4 } } },
+      { CapacityUnits: 1 },
+    ]);
     expect(accounting.snapshot().dynamoDb.table).toEqual({ read: 0, write: 7 });
     expect(accounting.snapshot().dynamoDb.indexes).toEqual({ due: { read: 0, write: 4 } });
   });
@@ -58,12 +75,22 @@ describe('SQS requests', () => {
     const { client } = offline(new SQSClient({ region: 'us-east-1', credentials }), { Successful: [], Failed: [] });
     accounting.instrumentSqs(client);
     const body = 'x'.repeat(40 * 1024);
-    await client.send(new SendMessageBatchCommand({ QueueUrl: 'http://q', Entries: [{ Id: '1', MessageBody: body }, { Id: '2', MessageBody: body }] }));
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: 'http://q',
+        Entries: [
+          { Id: '1', MessageBody: body },
+          { Id: '2', MessageBody: body },
+        ],
+      }),
+    );
     expect(accounting.snapshot().sqs).toEqual({ calls: { SendMessageBatch: 1 }, billed: 2, billedSends: 2 });
   });
 
   it('counts each attribute name, type and value, and at least one request per call', () => {
-    expect(sqsPayloadBytes({ MessageBody: 'ab', MessageAttributes: { k: { DataType: 'String', StringValue: 'v' } } })).toBe(2 + 1 + 6 + 1);
+    expect(
+      sqsPayloadBytes({ MessageBody: 'ab', MessageAttributes: { k: { DataType: 'String', StringValue: 'v' } } }),
+    ).toBe(2 + 1 + 6 + 1);
     expect(sqsBilledRequests(0)).toBe(1);
     expect(sqsBilledRequests(SQS_CHUNK_BYTES)).toBe(1);
     expect(sqsBilledRequests(SQS_CHUNK_BYTES + 1)).toBe(2);
@@ -73,7 +100,11 @@ describe('SQS requests', () => {
 describe('calls, invocations and logs', () => {
   it('counts secret store calls, handler invocations and log bytes', async () => {
     const accounting = new Accounting();
-    const store = accounting.countSecretStore({ get: async () => 'v', create: async (_name, value) => value, delete: async () => undefined });
+    const store = accounting.countSecretStore({
+      get: async () => 'v',
+      create: async (_name, value) => value,
+      delete: async () => undefined,
+    });
     await store.get('a');
     await store.create('b', 'c');
     const handler = accounting.timeHandler('sender-fast', async (event: { n: number }) => event.n * 2);
@@ -92,7 +123,17 @@ describe('calls, invocations and logs', () => {
 
 describe('cost model', () => {
   it('prices each service and sums them', () => {
-    const cost = costPerMillion({ writeUnits: 4, readUnits: 2, sqsRequests: 1, invocations: 0, invocationMs: 0, memoryMb: 512, httpApiRequests: 1, logBytes: 0, secretsManagerCalls: 0 });
+    const cost = costPerMillion({
+      writeUnits: 4,
+      readUnits: 2,
+      sqsRequests: 1,
+      invocations: 0,
+      invocationMs: 0,
+      memoryMb: 512,
+      httpApiRequests: 1,
+      logBytes: 0,
+      secretsManagerCalls: 0,
+    });
     expect(cost.dynamoDb).toBeCloseTo(4 * 0.625 + 2 * 0.125);
     expect(cost.sqs).toBeCloseTo(0.4);
     expect(cost.apiGateway).toBeCloseTo(1);

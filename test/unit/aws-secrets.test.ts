@@ -1,5 +1,12 @@
 // Covers shared/adapters/aws-secrets.ts: the exact Secrets Manager calls behind the SecretStore port, with aws-sdk-client-mock.
-import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ResourceExistsException, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsSecretStore } from '#shared/adapters/aws-secrets.ts';
@@ -8,7 +15,8 @@ const NAME = 'lago-webhooks/organizations/0196d7a2-0000-7000-8000-00000000000a/h
 const secretsManager = mockClient(SecretsManagerClient);
 const store = new AwsSecretStore(new SecretsManagerClient({ region: 'eu-west-1' }));
 
-const notFound = () => new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} });
+const notFound = () =>
+  new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} });
 const exists = () => new ResourceExistsException({ message: 'the secret already exists', $metadata: {} });
 
 beforeEach(() => {
@@ -50,8 +58,13 @@ describe('AwsSecretStore.create', () => {
     secretsManager.on(CreateSecretCommand).rejects(exists());
     secretsManager.on(GetSecretValueCommand, { SecretId: NAME }).resolves({ SecretString: 'tok_first' });
     expect(await store.create(NAME, 'tok_second')).toBe('tok_first');
-    expect(secretsManager.commandCalls(CreateSecretCommand)[0]!.args[0].input).toEqual({ Name: NAME, SecretString: 'tok_second' });
-    expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: NAME }]);
+    expect(secretsManager.commandCalls(CreateSecretCommand)[0]!.args[0].input).toEqual({
+      Name: NAME,
+      SecretString: 'tok_second',
+    });
+    expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: NAME },
+    ]);
   });
 
   it('passes any other failure on', async () => {

@@ -21,14 +21,28 @@ describe('parseBatch', () => {
   });
 
   it('refuses anything but {"events":[...]} with 1 to 100 items, with a Lago 400', () => {
-    for (const body of [{}, [], null, 'events', { events: {} }, { events: [] }, { events: Array.from({ length: 101 }, () => ({})) }]) {
-      expect(refusal(body)).toEqual({ status: 400, body: { status: 400, error: 'BadRequest: the body must be {"events":[...]} with 1 to 100 events' } });
+    for (const body of [
+      {},
+      [],
+      null,
+      'events',
+      { events: {} },
+      { events: [] },
+      { events: Array.from({ length: 101 }, () => ({})) },
+    ]) {
+      expect(refusal(body)).toEqual({
+        status: 400,
+        body: { status: 400, error: 'BadRequest: the body must be {"events":[...]} with 1 to 100 events' },
+      });
     }
   });
 });
 
 describe('lagoError', () => {
   it('is the body toLagoError sends, with its status', () => {
-    expect(lagoError(new ApiError('not_found', { code: 'organization_not_found' }))).toEqual({ status: 404, body: { status: 404, error: 'Not Found', code: 'organization_not_found' } });
+    expect(lagoError(new ApiError('not_found', { code: 'organization_not_found' }))).toEqual({
+      status: 404,
+      body: { status: 404, error: 'Not Found', code: 'organization_not_found' },
+    });
   });
 });

@@ -14,16 +14,36 @@ const importing = (from: string) => `import type { X } from '${from}';`;
 
 describe('import boundaries', () => {
   it('keeps the domain free of the AWS SDK, the Lambda runtime, adapters, runtime glue and infra', async () => {
-    for (const from of ['@aws-sdk/client-sqs', 'aws-lambda', '@middy/core', '@aws-lambda-powertools/logger', '../adapters/sqs-queue.ts', '#shared/adapters/sqs-queue.ts', '../runtime/http.ts', '#infra/stack.ts', '../../infra/stack.ts', '#functions/api.ts', 'node:http', 'https']) {
+    for (const from of [
+      '@aws-sdk/client-sqs',
+      'aws-lambda',
+      '@middy/core',
+      '@aws-lambda-powertools/logger',
+      '../adapters/sqs-queue.ts',
+      '#shared/adapters/sqs-queue.ts',
+      '../runtime/http.ts',
+      '#infra/stack.ts',
+      '../../infra/stack.ts',
+      '#functions/api.ts',
+      'node:http',
+      'https',
+    ]) {
       expect(await restricted('shared/domain/ids.ts', importing(from)), from).toHaveLength(1);
     }
-    expect(await restricted('shared/domain/webhooks/views.ts', importing('../../adapters/dynamodb/keys.ts'))).toHaveLength(1);
+    expect(
+      await restricted('shared/domain/webhooks/views.ts', importing('../../adapters/dynamodb/keys.ts')),
+    ).toHaveLength(1);
     expect(await restricted('shared/domain/webhooks/views.ts', importing('../model.ts'))).toEqual([]);
-    expect(await restricted('shared/domain/delivery/deliver.ts', importing('../../adapters/http-client.ts'))).toHaveLength(1);
+    expect(
+      await restricted('shared/domain/delivery/deliver.ts', importing('../../adapters/http-client.ts')),
+    ).toHaveLength(1);
   });
 
   it('covers a domain folder that does not exist yet, at any depth', async () => {
-    for (const file of ['shared/domain/brand-new-feature/thing.ts', 'shared/domain/brand-new-feature/deeper/thing.ts']) {
+    for (const file of [
+      'shared/domain/brand-new-feature/thing.ts',
+      'shared/domain/brand-new-feature/deeper/thing.ts',
+    ]) {
       expect(await restricted(file, importing('@aws-sdk/client-dynamodb')), file).toHaveLength(1);
       expect(await restricted(file, importing('#shared/adapters/dynamodb-store.ts')), file).toHaveLength(1);
       expect(await restricted(file, importing('#shared/runtime/config.ts')), file).toHaveLength(1);

@@ -82,23 +82,47 @@ describe('deliveryConfigToEnv', () => {
   it('round-trips through deliveryConfigFromEnv', () => {
     const configs = [
       deliveryConfigFromEnv({}),
-      { retrySchedule: [1, 60, 43080], timeoutMs: 300, allowCidrs: ['127.0.0.0/8', 'fd00::/8'], webhookRetentionDays: 3650, allowHttp: true, issuer: 'https://api.example.com/base', fastLaneMs: 100, slowAfterMs: 50, autoDisableAfterSeconds: 0 },
+      {
+        retrySchedule: [1, 60, 43080],
+        timeoutMs: 300,
+        allowCidrs: ['127.0.0.0/8', 'fd00::/8'],
+        webhookRetentionDays: 3650,
+        allowHttp: true,
+        issuer: 'https://api.example.com/base',
+        fastLaneMs: 100,
+        slowAfterMs: 50,
+        autoDisableAfterSeconds: 0,
+      },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
   });
 
   it('still reads the earlier name of the retention, WEBHOOK_LOG_RETENTION_DAYS', () => {
     expect(deliveryConfigFromEnv({ WEBHOOK_LOG_RETENTION_DAYS: '12' }).webhookRetentionDays).toBe(12);
-    expect(deliveryConfigFromEnv({ WEBHOOK_LOG_RETENTION_DAYS: '12', WEBHOOK_RETENTION_DAYS: '30' }).webhookRetentionDays).toBe(30);
+    expect(
+      deliveryConfigFromEnv({ WEBHOOK_LOG_RETENTION_DAYS: '12', WEBHOOK_RETENTION_DAYS: '30' }).webhookRetentionDays,
+    ).toBe(30);
   });
 
   it('takes every default from DELIVERY_DEFAULTS', () => {
-    expect(deliveryConfigFromEnv({})).toEqual({ ...DELIVERY_DEFAULTS, retrySchedule: [...DELIVERY_DEFAULTS.retrySchedule], allowCidrs: [] });
+    expect(deliveryConfigFromEnv({})).toEqual({
+      ...DELIVERY_DEFAULTS,
+      retrySchedule: [...DELIVERY_DEFAULTS.retrySchedule],
+      allowCidrs: [],
+    });
   });
 
   it('uses the documented variable names', () => {
-    expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual(
-      ['API_BASE_URL', 'WEBHOOK_ALLOW_CIDRS', 'WEBHOOK_ALLOW_HTTP', 'WEBHOOK_AUTO_DISABLE_AFTER', 'WEBHOOK_FAST_LANE_MS', 'WEBHOOK_RETENTION_DAYS', 'WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SLOW_AFTER_MS', 'WEBHOOK_TIMEOUT_MS'],
-    );
+    expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
+      'API_BASE_URL',
+      'WEBHOOK_ALLOW_CIDRS',
+      'WEBHOOK_ALLOW_HTTP',
+      'WEBHOOK_AUTO_DISABLE_AFTER',
+      'WEBHOOK_FAST_LANE_MS',
+      'WEBHOOK_RETENTION_DAYS',
+      'WEBHOOK_RETRY_SCHEDULE',
+      'WEBHOOK_SLOW_AFTER_MS',
+      'WEBHOOK_TIMEOUT_MS',
+    ]);
   });
 });

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_SECURITY_HEADERS, createConsoleHandler } from '#shared/runtime/console-assets.ts';
 import type { HttpEvent } from '#shared/runtime/http.ts';
 
-const get = (rawPath: string) => ({ version: '2.0', routeKey: 'GET /console/{proxy+}', rawPath, headers: {}, requestContext: { requestId: 'r1' } }) as unknown as HttpEvent;
+const get = (rawPath: string) =>
+  ({
+    version: '2.0',
+    routeKey: 'GET /console/{proxy+}',
+    rawPath,
+    headers: {},
+    requestContext: { requestId: 'r1' },
+  }) as unknown as HttpEvent;
 
 let dir: string;
 beforeAll(async () => {
@@ -24,12 +31,23 @@ describe('console assets', () => {
     const handler = createConsoleHandler(join(dir, 'dist'));
     expect(await handler(get('/console'))).toMatchObject({ statusCode: 301, headers: { location: '/console/' } });
     const page = await handler(get('/console/'));
-    expect(page).toMatchObject({ statusCode: 200, body: '<!doctype html><div id="app"></div>', headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...CONSOLE_SECURITY_HEADERS } });
+    expect(page).toMatchObject({
+      statusCode: 200,
+      body: '<!doctype html><div id="app"></div>',
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...CONSOLE_SECURITY_HEADERS },
+    });
   });
 
   it('serves hashed assets as immutable, and binary files base64-encoded', async () => {
     const handler = createConsoleHandler(join(dir, 'dist'));
-    expect(await handler(get('/console/assets/index-abc.js'))).toMatchObject({ statusCode: 200, body: 'console.log(1)', headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' } });
+    expect(await handler(get('/console/assets/index-abc.js'))).toMatchObject({
+      statusCode: 200,
+      body: 'console.log(1)',
+      headers: {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'public, max-age=31536000, immutable',
+      },
+    });
     const png = await handler(get('/console/assets/logo-abc.png'));
     expect(png).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-type': 'image/png' } });
     expect(Buffer.from(png.body!, 'base64')).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff]));
@@ -37,7 +55,14 @@ describe('console assets', () => {
 
   it('answers 404 for unknown files and anything outside its folder, with the security headers', async () => {
     const handler = createConsoleHandler(join(dir, 'dist'));
-    for (const path of ['/console/missing.js', '/console/assets', '/console/..%2fsecret.txt', '/console/%2e%2e/secret.txt', '/console/assets/..%2f..%2fsecret.txt', '/elsewhere']) {
+    for (const path of [
+      '/console/missing.js',
+      '/console/assets',
+      '/console/..%2fsecret.txt',
+      '/console/%2e%2e/secret.txt',
+      '/console/assets/..%2f..%2fsecret.txt',
+      '/elsewhere',
+    ]) {
       const result = await handler(get(path));
       expect(result.statusCode, path).toBe(404);
       expect(result.headers).toMatchObject(CONSOLE_SECURITY_HEADERS);

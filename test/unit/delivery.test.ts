@@ -2,7 +2,12 @@
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/deliver.ts';
-import { decodeMessage, encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  type DeadLetterReason,
+  type DeliveryMessage,
+} from '#shared/domain/delivery/message.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
@@ -75,18 +80,46 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
 function log(overrides: Partial<Webhook> = {}): Webhook {
   const at = new Date(now).toISOString();
   return {
-    id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: receiver.url, webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
-    payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
-    next_attempt_at: at, timer: false, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
+    id: WEBHOOK,
+    organization_id: ORG,
+    endpoint_id: ENDPOINT,
+    endpoint_url: receiver.url,
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object_id: 'inv_1',
+    payload: '{"webhook_type":"invoice.created"}',
+    status: 'pending',
+    attempt_count: 0,
+    round_attempts: 0,
+    attempts: [],
+    http_status: null,
+    response_body: null,
+    error: null,
+    next_attempt_at: at,
+    timer: false,
+    created_at: at,
+    updated_at: at,
+    version: 1,
+    expires_at: 0,
+    ...overrides,
   };
 }
 
 const IDS = { webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG };
 
 /** A received message for `attempt` (undefined: a message written before attempts were numbered). */
-const message = (messageId: string, attempt: number | undefined, extra: Partial<DeliveryMessage> & { receiveCount?: number; lane?: Lane } = {}): ReceivedMessage => {
+const message = (
+  messageId: string,
+  attempt: number | undefined,
+  extra: Partial<DeliveryMessage> & { receiveCount?: number; lane?: Lane } = {},
+): ReceivedMessage => {
   const { receiveCount = 1, lane = 'fast', ...fields } = extra;
-  return { messageId, body: encodeMessage({ ...IDS, ...(attempt !== undefined ? { attempt } : {}), ...fields }), receiveCount, lane };
+  return {
+    messageId,
+    body: encodeMessage({ ...IDS, ...(attempt !== undefined ? { attempt } : {}), ...fields }),
+    receiveCount,
+    lane,
+  };
 };
 
 beforeEach(() => {
@@ -94,7 +127,15 @@ beforeEach(() => {
   store = new FakeStore();
   queue = new RecordingQueue();
   secrets = new MemorySecrets();
-  const endpoint: WebhookEndpoint = { id: ENDPOINT, organization_id: ORG, webhook_url: receiver.url, signature_algo: 'hmac', name: null, event_types: null, created_at: '' };
+  const endpoint: WebhookEndpoint = {
+    id: ENDPOINT,
+    organization_id: ORG,
+    webhook_url: receiver.url,
+    signature_algo: 'hmac',
+    name: null,
+    event_types: null,
+    created_at: '',
+  };
   store.endpoints.set(ENDPOINT, endpoint);
   receiver.received.length = 0;
 });
@@ -104,8 +145,16 @@ describe('deliver', () => {
     store.webhooks.set(WEBHOOK, log());
     expect(await deliver(deps(), message('m1', 1))).toBe('done');
     const retrying = store.webhooks.get(WEBHOOK)!;
-    expect(retrying).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 1, http_status: 500, timer: false });
-    expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) }]);
+    expect(retrying).toMatchObject({
+      status: 'retrying',
+      attempt_count: 1,
+      round_attempts: 1,
+      http_status: 500,
+      timer: false,
+    });
+    expect(queue.sent).toEqual([
+      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
+    ]);
     const delay = queue.sent[0]!.delay;
     expect(delay).toBeGreaterThanOrEqual(4);
     expect(delay).toBeLessThanOrEqual(6);
@@ -134,7 +183,10 @@ describe('deliver', () => {
   it('makes one attempt for two copies of a message handled at once', async () => {
     store.webhooks.set(WEBHOOK, log());
     const sender = deps();
-    expect(await Promise.all([deliver(sender, message('m1', 1)), deliver(sender, message('m1', 1))])).toEqual(['done', 'done']);
+    expect(await Promise.all([deliver(sender, message('m1', 1)), deliver(sender, message('m1', 1))])).toEqual([
+      'done',
+      'done',
+    ]);
     expect(receiver.received).toHaveLength(1);
     expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(1);
     expect(queue.sent).toHaveLength(1);
@@ -148,7 +200,7 @@ describe('deliver', () => {
     expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(2);
   });
 
-  it('sends a message that is ahead of its predecessor\'s record again later, and drops it when the predecessor never lands', async () => {
+  it("sends a message that is ahead of its predecessor's record again later, and drops it when the predecessor never lands", async () => {
     store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 1, round_attempts: 1 }));
     expect(await deliver(deps(), message('m3', 3))).toBe('done');
     expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 3, requeues: 1 }, delay: 1 }]);
@@ -177,7 +229,15 @@ describe('deliver', () => {
   });
 
   it('sends an early message again, delayed until the webhook is due, without an attempt', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'retrying', attempt_count: 1, round_attempts: 1, next_attempt_at: new Date(now + 30_000).toISOString() }));
+    store.webhooks.set(
+      WEBHOOK,
+      log({
+        status: 'retrying',
+        attempt_count: 1,
+        round_attempts: 1,
+        next_attempt_at: new Date(now + 30_000).toISOString(),
+      }),
+    );
     expect(await deliver(deps(), message('m1', 2))).toBe('done');
     expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 2 }, delay: 30 }]);
     expect(receiver.received).toHaveLength(0);
@@ -245,7 +305,11 @@ describe('deliver', () => {
     store.webhooks.set(WEBHOOK, log());
     store.endpoints.clear();
     expect(await deliver(deps(), message('m1', 1))).toBe('done');
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', error: 'the webhook endpoint was deleted', attempt_count: 0 });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'failed',
+      error: 'the webhook endpoint was deleted',
+      attempt_count: 0,
+    });
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -260,8 +324,17 @@ describe('the message format', () => {
   it('round-trips, and refuses bodies it did not write', () => {
     const full: DeliveryMessage = { ...IDS, attempt: 3, requeues: 2, reason: 'exhausted' };
     expect(decodeMessage(encodeMessage(full))).toEqual(full);
-    expect(decodeMessage(JSON.stringify({ webhook_id: WEBHOOK, endpoint_id: ENDPOINT, organization_id: ORG }))).toEqual(IDS);
-    for (const bad of ['', 'null', '[]', '{}', JSON.stringify({ ...JSON.parse(encodeMessage(full)), attempt: 0 }), JSON.stringify({ ...JSON.parse(encodeMessage(full)), reason: 'why' })]) {
+    expect(decodeMessage(JSON.stringify({ webhook_id: WEBHOOK, endpoint_id: ENDPOINT, organization_id: ORG }))).toEqual(
+      IDS,
+    );
+    for (const bad of [
+      '',
+      'null',
+      '[]',
+      '{}',
+      JSON.stringify({ ...JSON.parse(encodeMessage(full)), attempt: 0 }),
+      JSON.stringify({ ...JSON.parse(encodeMessage(full)), reason: 'why' }),
+    ]) {
       expect(decodeMessage(bad), bad).toBeUndefined();
     }
   });

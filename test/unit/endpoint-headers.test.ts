@@ -10,7 +10,13 @@ import {
   sealCustomHeaders,
   sealHeaderValue,
 } from '#shared/domain/endpoints/headers.ts';
-import { createEndpoint, revealHeaders, serializeEndpoint, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
+import {
+  createEndpoint,
+  revealHeaders,
+  serializeEndpoint,
+  updateEndpoint,
+  type EndpointPolicy,
+} from '#shared/domain/endpoints/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
@@ -59,22 +65,49 @@ describe('parseCustomHeaders', () => {
       [{ 'X-Key': MASKED_VALUE }, 'header_value_is_invalid'],
       [{ 'X-Key': 'x'.repeat(1025) }, 'header_value_is_too_long'],
     ];
-    for (const [raw, code] of cases) expect(parse(raw), JSON.stringify(raw).slice(0, 80)).toEqual({ value: undefined, details: { headers: [code] } });
+    for (const [raw, code] of cases)
+      expect(parse(raw), JSON.stringify(raw).slice(0, 80)).toEqual({ value: undefined, details: { headers: [code] } });
     expect(parse({ 'X-Key': 'x'.repeat(1024) }).details).toEqual({});
   });
 
   it('refuses the reserved names in any case: X-Lago-*, webhook-*, Content-*, Host, User-Agent, hop-by-hop, Proxy-*, Expect', () => {
-    const reserved = ['X-Lago-Signature', 'x-lago-anything', 'webhook-id', 'Webhook-Signature', 'Content-Type', 'content-length', 'Host', 'USER-AGENT', 'Connection', 'Keep-Alive', 'Proxy-Authorization', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade', 'Expect'];
+    const reserved = [
+      'X-Lago-Signature',
+      'x-lago-anything',
+      'webhook-id',
+      'Webhook-Signature',
+      'Content-Type',
+      'content-length',
+      'Host',
+      'USER-AGENT',
+      'Connection',
+      'Keep-Alive',
+      'Proxy-Authorization',
+      'TE',
+      'Trailer',
+      'Transfer-Encoding',
+      'Upgrade',
+      'Expect',
+    ];
     for (const name of reserved) {
       expect(isReservedHeader(name), name).toBe(true);
-      expect(parse({ [name]: 'x' }), name).toEqual({ value: undefined, details: { headers: ['header_name_is_reserved'] } });
+      expect(parse({ [name]: 'x' }), name).toEqual({
+        value: undefined,
+        details: { headers: ['header_name_is_reserved'] },
+      });
     }
-    for (const name of ['Authorization', 'X-Api-Key', 'X-Lagoon', 'Webhooks', 'Hostname', 'Accept']) expect(isReservedHeader(name), name).toBe(false);
+    for (const name of ['Authorization', 'X-Api-Key', 'X-Lagoon', 'Webhooks', 'Hostname', 'Accept'])
+      expect(isReservedHeader(name), name).toBe(false);
   });
 
   it('keeps a stored value sent back masked, whatever the case of its name', () => {
-    expect(parse({ authorization: MASKED_VALUE }, { Authorization: 'sealed' })).toEqual({ value: { authorization: MASKED_VALUE }, details: {} });
-    expect(parse({ 'X-Other': MASKED_VALUE }, { Authorization: 'sealed' }).details).toEqual({ headers: ['header_value_is_invalid'] });
+    expect(parse({ authorization: MASKED_VALUE }, { Authorization: 'sealed' })).toEqual({
+      value: { authorization: MASKED_VALUE },
+      details: {},
+    });
+    expect(parse({ 'X-Other': MASKED_VALUE }, { Authorization: 'sealed' }).details).toEqual({
+      headers: ['header_value_is_invalid'],
+    });
   });
 });
 
@@ -92,7 +125,9 @@ describe('sealing', () => {
     expect(openHeaderValue(key, EP, 'authorization', sealed)).toBe('Bearer s3cret');
     expect(() => openHeaderValue(key, '0196d7a2-0000-7000-8000-0000000000e2', 'Authorization', sealed)).toThrow();
     expect(() => openHeaderValue(key, EP, 'X-Api-Key', sealed)).toThrow();
-    expect(() => openHeaderValue(customHeaderKey(generateSigningKey().privateKeyPem), EP, 'Authorization', sealed)).toThrow();
+    expect(() =>
+      openHeaderValue(customHeaderKey(generateSigningKey().privateKeyPem), EP, 'Authorization', sealed),
+    ).toThrow();
   });
 
   it('derives a key of its own from the signing key, stable for that key', () => {
@@ -104,22 +139,49 @@ describe('sealing', () => {
 describe('endpoints with custom headers', () => {
   it('stores them sealed, shows them masked, reveals them to the owner, and keeps a masked value on update', async () => {
     const store = new FakeStore();
-    const endpoint = await createEndpoint(store, policy, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/h', headers: { Authorization: 'Bearer s3cret' } } }, NOW);
+    const endpoint = await createEndpoint(
+      store,
+      policy,
+      ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/h', headers: { Authorization: 'Bearer s3cret' } } },
+      NOW,
+    );
     expect(JSON.stringify(store.endpoints.get(endpoint.id))).not.toContain('s3cret');
     expect(serializeEndpoint(endpoint).headers).toEqual({ Authorization: MASKED_VALUE });
     expect(await revealHeaders(policy, endpoint)).toEqual({ Authorization: 'Bearer s3cret' });
 
-    const updated = await updateEndpoint(store, policy, ORG, endpoint.id, { webhook_endpoint: { headers: { Authorization: MASKED_VALUE, 'X-Tenant': 'acme' } } }, NOW);
+    const updated = await updateEndpoint(
+      store,
+      policy,
+      ORG,
+      endpoint.id,
+      { webhook_endpoint: { headers: { Authorization: MASKED_VALUE, 'X-Tenant': 'acme' } } },
+      NOW,
+    );
     expect(await revealHeaders(policy, updated)).toEqual({ Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' });
     const cleared = await updateEndpoint(store, policy, ORG, endpoint.id, { webhook_endpoint: { headers: null } }, NOW);
     expect(serializeEndpoint(cleared).headers).toEqual({});
   });
 
-  it('answers a reserved name with a 422 in Lago\'s shape, and stores nothing', async () => {
+  it("answers a reserved name with a 422 in Lago's shape, and stores nothing", async () => {
     const store = new FakeStore();
-    const error = await createEndpoint(store, policy, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/h', headers: { 'X-Lago-Signature': 'forged' } } }, NOW).catch((e: unknown) => e);
+    const error = await createEndpoint(
+      store,
+      policy,
+      ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/h', headers: { 'X-Lago-Signature': 'forged' } } },
+      NOW,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect(lagoError(error as ApiError)).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { headers: ['header_name_is_reserved'] } } });
+    expect(lagoError(error as ApiError)).toEqual({
+      status: 422,
+      body: {
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: { headers: ['header_name_is_reserved'] },
+      },
+    });
     expect(store.endpoints.size).toBe(0);
   });
 });

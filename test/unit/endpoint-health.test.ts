@@ -32,7 +32,12 @@ class RecordingQueue implements DeliveryQueue {
 
 /** Every log call, with its fields, as text. */
 const lines: string[] = [];
-const logger = Object.fromEntries(['info', 'warn', 'error', 'debug'].map((level) => [level, (fields: unknown, message?: string) => lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`)])) as unknown as SenderDeps['logger'];
+const logger = Object.fromEntries(
+  ['info', 'warn', 'error', 'debug'].map((level) => [
+    level,
+    (fields: unknown, message?: string) => lines.push(`${level} ${message ?? ''} ${JSON.stringify(fields)}`),
+  ]),
+) as unknown as SenderDeps['logger'];
 
 let ok: Receiver;
 let down: Receiver;
@@ -55,12 +60,25 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
   const secrets = new MemorySecrets();
   secrets.values.set(signingKeySecretName('test'), PEM);
   return {
-    store, queue, post: postWebhook, endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId), secrets: new CachedSecrets(secrets), secretsPrefix: 'test',
+    store,
+    queue,
+    post: postWebhook,
+    endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
+    secrets: new CachedSecrets(secrets),
+    secretsPrefix: 'test',
     organizationTokens: async () => ({ current: 'token' }),
-    logger, metrics: noMetrics, now: () => now,
-    retrySchedule: [5, 5, 5, 5, 5, 5], timeoutMs: 2000, fastLaneMs: 2000, slowAfterMs: 1000,
-    allow: parseCidrs('127.0.0.0/8'), allowHttp: true, issuer: 'http://localhost',
-    slowEndpoints: new Map(), attemptsInFlight: new Set(),
+    logger,
+    metrics: noMetrics,
+    now: () => now,
+    retrySchedule: [5, 5, 5, 5, 5, 5],
+    timeoutMs: 2000,
+    fastLaneMs: 2000,
+    slowAfterMs: 1000,
+    allow: parseCidrs('127.0.0.0/8'),
+    allowHttp: true,
+    issuer: 'http://localhost',
+    slowEndpoints: new Map(),
+    attemptsInFlight: new Set(),
     events: { emit: async (event) => void events.push(event) },
     autoDisableAfterMs: 5 * DAY,
     ...overrides,
@@ -68,7 +86,16 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
 }
 
 function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): WebhookEndpoint {
-  const e: WebhookEndpoint = { id: ENDPOINT, organization_id: ORG, webhook_url: url, signature_algo: 'hmac', name: null, event_types: null, created_at: '', ...overrides };
+  const e: WebhookEndpoint = {
+    id: ENDPOINT,
+    organization_id: ORG,
+    webhook_url: url,
+    signature_algo: 'hmac',
+    name: null,
+    event_types: null,
+    created_at: '',
+    ...overrides,
+  };
   store.endpoints.set(ENDPOINT, e);
   return e;
 }
@@ -76,9 +103,28 @@ function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): Webhoo
 function webhook(overrides: Partial<Webhook> = {}): Webhook {
   const at = new Date(now).toISOString();
   const log: Webhook = {
-    id: WEBHOOK, organization_id: ORG, endpoint_id: ENDPOINT, endpoint_url: '', webhook_type: 'invoice.created', object_type: 'invoice', object_id: 'inv_1',
-    payload: '{"webhook_type":"invoice.created"}', status: 'pending', attempt_count: 0, round_attempts: 0, attempts: [], http_status: null, response_body: null, error: null,
-    next_attempt_at: at, timer: false, created_at: at, updated_at: at, version: 1, expires_at: 0, ...overrides,
+    id: WEBHOOK,
+    organization_id: ORG,
+    endpoint_id: ENDPOINT,
+    endpoint_url: '',
+    webhook_type: 'invoice.created',
+    object_type: 'invoice',
+    object_id: 'inv_1',
+    payload: '{"webhook_type":"invoice.created"}',
+    status: 'pending',
+    attempt_count: 0,
+    round_attempts: 0,
+    attempts: [],
+    http_status: null,
+    response_body: null,
+    error: null,
+    next_attempt_at: at,
+    timer: false,
+    created_at: at,
+    updated_at: at,
+    version: 1,
+    expires_at: 0,
+    ...overrides,
   };
   store.webhooks.set(WEBHOOK, log);
   return log;
@@ -107,7 +153,12 @@ beforeEach(() => {
   ok.received.length = 0;
   down.received.length = 0;
   endpointWrites = 0;
-  for (const name of ['markEndpointFailing', 'markEndpointRecovered', 'autoDisableEndpoint', 'markEndpointSlow'] as const) {
+  for (const name of [
+    'markEndpointFailing',
+    'markEndpointRecovered',
+    'autoDisableEndpoint',
+    'markEndpointSlow',
+  ] as const) {
     const original = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
     (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
       endpointWrites++;
@@ -123,7 +174,13 @@ describe('a disabled endpoint', () => {
     expect(await deliver(deps(), received(3))).toBe('done');
     expect(ok.received).toHaveLength(0);
     expect(queue.sent).toEqual([]);
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 2, round_attempts: 2, timer: true, next_attempt_at: new Date(now + PARK_MS).toISOString() });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'retrying',
+      attempt_count: 2,
+      round_attempts: 2,
+      timer: true,
+      next_attempt_at: new Date(now + PARK_MS).toISOString(),
+    });
     expect(lines.some((l) => l.includes('endpoint disabled: webhook waits for it to be enabled'))).toBe(true);
   });
 
@@ -132,7 +189,12 @@ describe('a disabled endpoint', () => {
     webhook({ status: 'failed', attempt_count: 7, round_attempts: 7, next_attempt_at: null });
     expect(await deliver(deps(), received(8, { reason: 'exhausted' }))).toBe('done');
     expect(ok.received).toHaveLength(0);
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 7, round_attempts: 0, timer: true });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'retrying',
+      attempt_count: 7,
+      round_attempts: 0,
+      timer: true,
+    });
   });
 });
 
@@ -161,9 +223,19 @@ describe('endpoint health', () => {
     await nextAttempt(sender);
     const disabled = store.endpoints.get(ENDPOINT)!;
     expect(disabled.disabled_at).toBe(new Date(now).toISOString());
-    expect(disabled.disabled_reason).toBe(`every attempt failed since ${new Date(start).toISOString()} (automatically disabled after 60 s of failures)`);
+    expect(disabled.disabled_reason).toBe(
+      `every attempt failed since ${new Date(start).toISOString()} (automatically disabled after 60 s of failures)`,
+    );
     expect(events).toEqual([
-      { type: 'endpoint.disabled', organization_id: ORG, endpoint_id: ENDPOINT, webhook_url: down.url, reason: disabled.disabled_reason, failing_since: new Date(start).toISOString(), at: new Date(now).toISOString() },
+      {
+        type: 'endpoint.disabled',
+        organization_id: ORG,
+        endpoint_id: ENDPOINT,
+        webhook_url: down.url,
+        reason: disabled.disabled_reason,
+        failing_since: new Date(start).toISOString(),
+        at: new Date(now).toISOString(),
+      },
     ]);
     expect(lines.filter((l) => l.startsWith('warn webhook endpoint disabled automatically'))).toHaveLength(1);
     // The next message parks instead of attempting.
@@ -188,7 +260,17 @@ describe('endpoint health', () => {
     webhook();
     await deliver(deps(), received(1));
     expect(store.endpoints.get(ENDPOINT)!.failing_since).toBeNull();
-    expect(events).toEqual([{ type: 'endpoint.recovered', organization_id: ORG, endpoint_id: ENDPOINT, webhook_url: ok.url, reason: null, failing_since: new Date(since).toISOString(), at: new Date(now).toISOString() }]);
+    expect(events).toEqual([
+      {
+        type: 'endpoint.recovered',
+        organization_id: ORG,
+        endpoint_id: ENDPOINT,
+        webhook_url: ok.url,
+        reason: null,
+        failing_since: new Date(since).toISOString(),
+        at: new Date(now).toISOString(),
+      },
+    ]);
     expect(lines.filter((l) => l.startsWith('info webhook endpoint recovered'))).toHaveLength(1);
   });
 
@@ -202,8 +284,13 @@ describe('endpoint health', () => {
 });
 
 describe('custom headers', () => {
-  it('are sent on the attempt, before the service\'s own headers, and never logged', async () => {
-    const sealed = sealCustomHeaders(customHeaderKey(PEM), ENDPOINT, { Authorization: 'Bearer unit-s3cret', 'X-Tenant': 'acme' }, null);
+  it("are sent on the attempt, before the service's own headers, and never logged", async () => {
+    const sealed = sealCustomHeaders(
+      customHeaderKey(PEM),
+      ENDPOINT,
+      { Authorization: 'Bearer unit-s3cret', 'X-Tenant': 'acme' },
+      null,
+    );
     endpoint(down.url, { headers: sealed });
     webhook();
     await deliver(deps(), received(1));

@@ -1,6 +1,16 @@
 // Covers shared/domain/endpoints/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createEndpoint, deleteEndpoint, listEndpoints, MAX_ENDPOINTS, normalizeEventTypes, serializeEndpoint, subscribes, updateEndpoint, type EndpointPolicy } from '#shared/domain/endpoints/endpoints.ts';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  listEndpoints,
+  MAX_ENDPOINTS,
+  normalizeEventTypes,
+  serializeEndpoint,
+  subscribes,
+  updateEndpoint,
+  type EndpointPolicy,
+} from '#shared/domain/endpoints/endpoints.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
 import { idTime } from '#shared/domain/ids.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
@@ -38,12 +48,18 @@ describe('normalizeEventTypes', () => {
   });
 
   it('trims, lowercases and de-duplicates', () => {
-    expect(normalize([' Invoice.Created ', 'invoice.created', 'CUSTOMER.UPDATED'])).toEqual({ value: ['invoice.created', 'customer.updated'], details: {} });
+    expect(normalize([' Invoice.Created ', 'invoice.created', 'CUSTOMER.UPDATED'])).toEqual({
+      value: ['invoice.created', 'customer.updated'],
+      details: {},
+    });
   });
 
   it('reports unknown types and non-lists as value_is_invalid', () => {
     for (const raw of [['invoice.created', 'invoice.exploded'], 'invoice.created', [42], { a: 1 }]) {
-      expect(normalize(raw), JSON.stringify(raw)).toEqual({ value: undefined, details: { event_types: ['value_is_invalid'] } });
+      expect(normalize(raw), JSON.stringify(raw)).toEqual({
+        value: undefined,
+        details: { event_types: ['value_is_invalid'] },
+      });
     }
   });
 });
@@ -54,7 +70,8 @@ describe('createEndpoint', () => {
     store = new FakeStore();
   });
 
-  const create = (endpoint: unknown, policy: EndpointPolicy = AWS) => createEndpoint(store, policy, ORG, { webhook_endpoint: endpoint }, NOW);
+  const create = (endpoint: unknown, policy: EndpointPolicy = AWS) =>
+    createEndpoint(store, policy, ORG, { webhook_endpoint: endpoint }, NOW);
   const failure = async (endpoint: unknown, policy: EndpointPolicy = AWS) => {
     const error = await apiError(create(endpoint, policy));
     expect(error.kind).toBe('validation');
@@ -84,8 +101,18 @@ describe('createEndpoint', () => {
   });
 
   it('keeps the given algorithm, name and normalised event types', async () => {
-    const endpoint = await create({ webhook_url: ' https://example.com/h ', signature_algo: 'hmac', name: 'Billing', event_types: ['Invoice.Created'] });
-    expect(endpoint).toMatchObject({ webhook_url: 'https://example.com/h', signature_algo: 'hmac', name: 'Billing', event_types: ['invoice.created'] });
+    const endpoint = await create({
+      webhook_url: ' https://example.com/h ',
+      signature_algo: 'hmac',
+      name: 'Billing',
+      event_types: ['Invoice.Created'],
+    });
+    expect(endpoint).toMatchObject({
+      webhook_url: 'https://example.com/h',
+      signature_algo: 'hmac',
+      name: 'Billing',
+      event_types: ['invoice.created'],
+    });
   });
 
   it('requires webhook_url (value_is_mandatory)', async () => {
@@ -95,57 +122,114 @@ describe('createEndpoint', () => {
   });
 
   it('rejects URLs that are not absolute http(s) URLs with a host (url_is_invalid)', async () => {
-    for (const url of ['ftp://example.com/x', 'file:///etc/passwd', 'https://', 'garbage', '/relative/path', 'https://user:secret@example.com/', 'https://token@example.com/', 42, `https://example.com/${'a'.repeat(2100)}`]) {
-      expect(await failure({ webhook_url: url }), String(url).slice(0, 40)).toEqual({ webhook_url: ['url_is_invalid'] });
+    for (const url of [
+      'ftp://example.com/x',
+      'file:///etc/passwd',
+      'https://',
+      'garbage',
+      '/relative/path',
+      'https://user:secret@example.com/',
+      'https://token@example.com/',
+      42,
+      `https://example.com/${'a'.repeat(2100)}`,
+    ]) {
+      expect(await failure({ webhook_url: url }), String(url).slice(0, 40)).toEqual({
+        webhook_url: ['url_is_invalid'],
+      });
     }
   });
 
   it('stores the URL normalized, so spellings of one URL are one endpoint (value_already_exist)', async () => {
     const policy: EndpointPolicy = { allow: [], allowHttp: true };
-    expect((await create({ webhook_url: 'HTTPS://Example.COM:443/a/./b/../c?x=1' }, policy)).webhook_url).toBe('https://example.com/a/c?x=1');
+    expect((await create({ webhook_url: 'HTTPS://Example.COM:443/a/./b/../c?x=1' }, policy)).webhook_url).toBe(
+      'https://example.com/a/c?x=1',
+    );
     expect((await create({ webhook_url: 'http://example.com' }, policy)).webhook_url).toBe('http://example.com/');
-    for (const url of ['https://EXAMPLE.com/a/c?x=1', 'https://example.com/a/b/../c?x=1', 'https://example.com:443/a/c?x=1', 'http://example.com/']) {
-      expect(await apiError(create({ webhook_url: url }, policy)), url).toMatchObject({ details: { webhook_url: ['value_already_exist'] } });
+    for (const url of [
+      'https://EXAMPLE.com/a/c?x=1',
+      'https://example.com/a/b/../c?x=1',
+      'https://example.com:443/a/c?x=1',
+      'http://example.com/',
+    ]) {
+      expect(await apiError(create({ webhook_url: url }, policy)), url).toMatchObject({
+        details: { webhook_url: ['value_already_exist'] },
+      });
     }
   });
 
   it('refuses control characters and fragments (url_is_invalid)', async () => {
-    for (const url of ['https://example.com/a\tb', 'https://exa\nmple.com/', 'https://example.com/\r\nX-Evil: 1', 'https://example.com/\u0000', 'https://example.com/\u007f', 'https://example.com/\u0085', 'https://example.com/a#frag', 'https://example.com/a#']) {
+    for (const url of [
+      'https://example.com/a\tb',
+      'https://exa\nmple.com/',
+      'https://example.com/\r\nX-Evil: 1',
+      'https://example.com/\u0000',
+      'https://example.com/\u007f',
+      'https://example.com/\u0085',
+      'https://example.com/a#frag',
+      'https://example.com/a#',
+    ]) {
       expect(await failure({ webhook_url: url }), JSON.stringify(url)).toEqual({ webhook_url: ['url_is_invalid'] });
     }
   });
 
   it('normalizes odd IPv4 spellings before the address check (0x7f.1 is 127.0.0.1)', async () => {
-    expect(await failure({ webhook_url: 'http://0x7f.1/x' }, { allow: [], allowHttp: true })).toEqual({ webhook_url: ['address_is_not_public'] });
+    expect(await failure({ webhook_url: 'http://0x7f.1/x' }, { allow: [], allowHttp: true })).toEqual({
+      webhook_url: ['address_is_not_public'],
+    });
     expect((await create({ webhook_url: 'http://0x7f.1/x' }, LOCAL)).webhook_url).toBe('http://127.0.0.1/x');
   });
 
   it('refuses control characters in names (value_is_invalid)', async () => {
-    expect(await failure({ webhook_url: 'https://example.com/', name: 'a\r\nb' })).toEqual({ name: ['value_is_invalid'] });
+    expect(await failure({ webhook_url: 'https://example.com/', name: 'a\r\nb' })).toEqual({
+      name: ['value_is_invalid'],
+    });
   });
 
   it('requires https unless http is allowed (url_must_use_https)', async () => {
     expect(await failure({ webhook_url: 'http://example.com/hooks' })).toEqual({ webhook_url: ['url_must_use_https'] });
-    await expect(create({ webhook_url: 'http://example.com/hooks' }, { allow: [], allowHttp: true })).resolves.toMatchObject({ webhook_url: 'http://example.com/hooks' });
+    await expect(
+      create({ webhook_url: 'http://example.com/hooks' }, { allow: [], allowHttp: true }),
+    ).resolves.toMatchObject({ webhook_url: 'http://example.com/hooks' });
   });
 
   it('rejects non-public literal addresses and localhost (address_is_not_public)', async () => {
     const noAllowList: EndpointPolicy = { allow: [], allowHttp: true };
-    for (const url of ['http://127.0.0.1/', 'http://localhost:3000/hooks', 'http://api.localhost/', 'http://[::1]/', 'http://169.254.169.254/latest/meta-data', 'https://10.0.0.1/', 'https://[::ffff:127.0.0.1]/', 'http://2130706433/']) {
+    for (const url of [
+      'http://127.0.0.1/',
+      'http://localhost:3000/hooks',
+      'http://api.localhost/',
+      'http://[::1]/',
+      'http://169.254.169.254/latest/meta-data',
+      'https://10.0.0.1/',
+      'https://[::ffff:127.0.0.1]/',
+      'http://2130706433/',
+    ]) {
       expect(await failure({ webhook_url: url }, noAllowList), url).toEqual({ webhook_url: ['address_is_not_public'] });
     }
   });
 
   it('accepts loopback when the allow-list covers it', async () => {
-    await expect(create({ webhook_url: 'http://127.0.0.1:4000/hooks' }, LOCAL)).resolves.toMatchObject({ webhook_url: 'http://127.0.0.1:4000/hooks' });
-    await expect(create({ webhook_url: 'http://localhost:4001/hooks' }, LOCAL)).resolves.toMatchObject({ webhook_url: 'http://localhost:4001/hooks' });
-    await expect(create({ webhook_url: 'http://[::1]:4002/hooks' }, LOCAL)).resolves.toMatchObject({ webhook_url: 'http://[::1]:4002/hooks' });
+    await expect(create({ webhook_url: 'http://127.0.0.1:4000/hooks' }, LOCAL)).resolves.toMatchObject({
+      webhook_url: 'http://127.0.0.1:4000/hooks',
+    });
+    await expect(create({ webhook_url: 'http://localhost:4001/hooks' }, LOCAL)).resolves.toMatchObject({
+      webhook_url: 'http://localhost:4001/hooks',
+    });
+    await expect(create({ webhook_url: 'http://[::1]:4002/hooks' }, LOCAL)).resolves.toMatchObject({
+      webhook_url: 'http://[::1]:4002/hooks',
+    });
   });
 
   it('rejects an unknown signature_algo and bad event_types (value_is_invalid)', async () => {
-    expect(await failure({ webhook_url: 'https://example.com/', signature_algo: 'rsa' })).toEqual({ signature_algo: ['value_is_invalid'] });
-    expect(await failure({ webhook_url: 'https://example.com/', event_types: ['invoice.nope'] })).toEqual({ event_types: ['value_is_invalid'] });
-    expect(await failure({ webhook_url: 'https://example.com/', name: 'x'.repeat(256) })).toEqual({ name: ['value_is_invalid'] });
+    expect(await failure({ webhook_url: 'https://example.com/', signature_algo: 'rsa' })).toEqual({
+      signature_algo: ['value_is_invalid'],
+    });
+    expect(await failure({ webhook_url: 'https://example.com/', event_types: ['invoice.nope'] })).toEqual({
+      event_types: ['value_is_invalid'],
+    });
+    expect(await failure({ webhook_url: 'https://example.com/', name: 'x'.repeat(256) })).toEqual({
+      name: ['value_is_invalid'],
+    });
   });
 
   it('reports every invalid field at once', async () => {
@@ -157,7 +241,15 @@ describe('createEndpoint', () => {
   });
 
   it('answers a 400 bad_request when webhook_endpoint is missing or not an object', async () => {
-    for (const body of [{}, { webhook_endpoint: null }, { webhook_endpoint: 'https://example.com' }, { webhook_endpoint: [] }, null, [], 'x']) {
+    for (const body of [
+      {},
+      { webhook_endpoint: null },
+      { webhook_endpoint: 'https://example.com' },
+      { webhook_endpoint: [] },
+      null,
+      [],
+      'x',
+    ]) {
       const error = await apiError(createEndpoint(store, AWS, ORG, body, NOW));
       expect(error.kind).toBe('bad_request');
     }
@@ -169,7 +261,9 @@ describe('createEndpoint', () => {
     await create({ webhook_url: 'https://example.com/a' });
     const error = await apiError(create({ webhook_url: 'https://example.com/a' }));
     expect(error.details).toEqual({ webhook_url: ['value_already_exist'] });
-    await expect(createEndpoint(store, AWS, OTHER_ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a' } }, NOW)).resolves.toBeDefined();
+    await expect(
+      createEndpoint(store, AWS, OTHER_ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a' } }, NOW),
+    ).resolves.toBeDefined();
   });
 
   it(`refuses an endpoint beyond the ${MAX_ENDPOINTS}th with Lago's message`, async () => {
@@ -185,23 +279,51 @@ describe('updateEndpoint', () => {
   let id: string;
   beforeEach(async () => {
     store = new FakeStore();
-    id = (await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a', signature_algo: 'hmac', name: 'A', event_types: ['invoice.created'] } }, NOW)).id;
+    id = (
+      await createEndpoint(
+        store,
+        AWS,
+        ORG,
+        {
+          webhook_endpoint: {
+            webhook_url: 'https://example.com/a',
+            signature_algo: 'hmac',
+            name: 'A',
+            event_types: ['invoice.created'],
+          },
+        },
+        NOW,
+      )
+    ).id;
   });
 
-  const update = (endpoint: unknown, policy: EndpointPolicy = AWS, org = ORG) => updateEndpoint(store, policy, org, id, { webhook_endpoint: endpoint });
+  const update = (endpoint: unknown, policy: EndpointPolicy = AWS, org = ORG) =>
+    updateEndpoint(store, policy, org, id, { webhook_endpoint: endpoint });
 
   it('changes only the keys present', async () => {
     const updated = await update({ name: 'Renamed' });
-    expect(updated).toMatchObject({ id, webhook_url: 'https://example.com/a', signature_algo: 'hmac', name: 'Renamed', event_types: ['invoice.created'] });
+    expect(updated).toMatchObject({
+      id,
+      webhook_url: 'https://example.com/a',
+      signature_algo: 'hmac',
+      name: 'Renamed',
+      event_types: ['invoice.created'],
+    });
     expect(store.endpoints.get(id)).toEqual(updated);
   });
 
   it('keeps an endpoint stored before URLs were normalized as it is, and can normalize it', async () => {
-    const legacy = { ...store.endpoints.get(id)!, id: '0196d7a2-0000-7000-8000-0000000000ee', webhook_url: 'HTTPS://Example.com/./legacy' };
+    const legacy = {
+      ...store.endpoints.get(id)!,
+      id: '0196d7a2-0000-7000-8000-0000000000ee',
+      webhook_url: 'HTTPS://Example.com/./legacy',
+    };
     await store.createEndpoint(legacy, MAX_ENDPOINTS);
     const renamed = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { name: 'Legacy' } });
     expect(renamed).toMatchObject({ webhook_url: 'HTTPS://Example.com/./legacy', name: 'Legacy' });
-    const normalized = await updateEndpoint(store, AWS, ORG, legacy.id, { webhook_endpoint: { webhook_url: legacy.webhook_url } });
+    const normalized = await updateEndpoint(store, AWS, ORG, legacy.id, {
+      webhook_endpoint: { webhook_url: legacy.webhook_url },
+    });
     expect(normalized.webhook_url).toBe('https://example.com/legacy');
   });
 
@@ -241,15 +363,24 @@ describe('updateEndpoint', () => {
 
   it("refuses another endpoint's URL (value_already_exist)", async () => {
     await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/b' } }, NOW);
-    expect((await apiError(update({ webhook_url: 'https://example.com/b' }))).details).toEqual({ webhook_url: ['value_already_exist'] });
+    expect((await apiError(update({ webhook_url: 'https://example.com/b' }))).details).toEqual({
+      webhook_url: ['value_already_exist'],
+    });
   });
 });
 
 describe('listEndpoints and deleteEndpoint', () => {
   it("pages through the organization's endpoints and deletes only its own", async () => {
     const store = new FakeStore();
-    for (let i = 0; i < 3; i++) await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: `https://example.com/${i}` } }, NOW + i);
-    await createEndpoint(store, AWS, OTHER_ORG, { webhook_endpoint: { webhook_url: 'https://example.com/other' } }, NOW);
+    for (let i = 0; i < 3; i++)
+      await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: `https://example.com/${i}` } }, NOW + i);
+    await createEndpoint(
+      store,
+      AWS,
+      OTHER_ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/other' } },
+      NOW,
+    );
     const second = await listEndpoints(store, ORG, { page: 2, perPage: 2 });
     expect(second.webhook_endpoints.map((e) => e.webhook_url)).toEqual(['https://example.com/2']);
     expect(second.meta).toEqual({ current_page: 2, next_page: null, prev_page: 1, total_pages: 2, total_count: 3 });
@@ -268,32 +399,99 @@ describe('disable and enable', () => {
   });
 
   it('disables on create or update with the reason shown, and a disabled endpoint subscribes to nothing', async () => {
-    const created = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: true } }, NOW);
-    expect(serializeEndpoint(created)).toMatchObject({ disabled: true, disabled_at: '2025-03-04T05:06:07Z', disabled_reason: 'disabled by request' });
+    const created = await createEndpoint(
+      store,
+      AWS,
+      ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: true } },
+      NOW,
+    );
+    expect(serializeEndpoint(created)).toMatchObject({
+      disabled: true,
+      disabled_at: '2025-03-04T05:06:07Z',
+      disabled_reason: 'disabled by request',
+    });
     expect(subscribes(created, 'invoice.created')).toBe(false);
-    const other = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/b' } }, NOW);
+    const other = await createEndpoint(
+      store,
+      AWS,
+      ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/b' } },
+      NOW,
+    );
     expect(subscribes(other, 'invoice.created')).toBe(true);
-    const disabled = await updateEndpoint(store, AWS, ORG, other.id, { webhook_endpoint: { disabled: true } }, NOW + 1000);
-    expect(serializeEndpoint(disabled)).toMatchObject({ disabled: true, disabled_at: '2025-03-04T05:06:08Z', disabled_reason: 'disabled by request' });
+    const disabled = await updateEndpoint(
+      store,
+      AWS,
+      ORG,
+      other.id,
+      { webhook_endpoint: { disabled: true } },
+      NOW + 1000,
+    );
+    expect(serializeEndpoint(disabled)).toMatchObject({
+      disabled: true,
+      disabled_at: '2025-03-04T05:06:08Z',
+      disabled_reason: 'disabled by request',
+    });
     expect(subscribes(disabled, 'invoice.created')).toBe(false);
   });
 
-  it('says when an update enabled the endpoint, and counts a failing endpoint\'s failures afresh from then', async () => {
-    const endpoint = await createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a' } }, NOW);
-    store.endpoints.set(endpoint.id, { ...endpoint, failing_since: NOW - 86_400_000, disabled_at: '2025-03-04T05:06:07Z', disabled_reason: 'every attempt failed' });
+  it("says when an update enabled the endpoint, and counts a failing endpoint's failures afresh from then", async () => {
+    const endpoint = await createEndpoint(
+      store,
+      AWS,
+      ORG,
+      { webhook_endpoint: { webhook_url: 'https://example.com/a' } },
+      NOW,
+    );
+    store.endpoints.set(endpoint.id, {
+      ...endpoint,
+      failing_since: NOW - 86_400_000,
+      disabled_at: '2025-03-04T05:06:07Z',
+      disabled_reason: 'every attempt failed',
+    });
     const enabledNow: string[] = [];
     const onEnabled = async (e: { id: string }) => enabledNow.push(e.id);
-    const enabled = await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 5000, onEnabled);
+    const enabled = await updateEndpoint(
+      store,
+      AWS,
+      ORG,
+      endpoint.id,
+      { webhook_endpoint: { disabled: false } },
+      NOW + 5000,
+      onEnabled,
+    );
     expect(enabledNow).toEqual([endpoint.id]);
-    expect(serializeEndpoint(enabled)).toMatchObject({ disabled: false, disabled_at: null, disabled_reason: null, failing_since: new Date(NOW + 5000).toISOString() });
+    expect(serializeEndpoint(enabled)).toMatchObject({
+      disabled: false,
+      disabled_at: null,
+      disabled_reason: null,
+      failing_since: new Date(NOW + 5000).toISOString(),
+    });
     // Enabling an enabled endpoint changes nothing.
-    await updateEndpoint(store, AWS, ORG, endpoint.id, { webhook_endpoint: { disabled: false } }, NOW + 9000, onEnabled);
+    await updateEndpoint(
+      store,
+      AWS,
+      ORG,
+      endpoint.id,
+      { webhook_endpoint: { disabled: false } },
+      NOW + 9000,
+      onEnabled,
+    );
     expect(enabledNow).toHaveLength(1);
     expect(store.endpoints.get(endpoint.id)!.failing_since).toBe(NOW + 5000);
   });
 
   it('refuses a disabled flag that is not a boolean', async () => {
-    const error = await apiError(createEndpoint(store, AWS, ORG, { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: 'true' } }, NOW));
+    const error = await apiError(
+      createEndpoint(
+        store,
+        AWS,
+        ORG,
+        { webhook_endpoint: { webhook_url: 'https://example.com/a', disabled: 'true' } },
+        NOW,
+      ),
+    );
     expect(error.details).toEqual({ disabled: ['value_is_invalid'] });
   });
 });

@@ -16,12 +16,19 @@ interface Received {
 
 const servers: Server[] = [];
 
-async function receiver(respond: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; received: Received[] }> {
+async function receiver(
+  respond: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; received: Received[] }> {
   const received: Received[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    received.push({
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
     respond(req, res);
   });
   servers.push(server);
@@ -39,13 +46,25 @@ afterEach(async () => {
   );
 });
 
-const LOCAL: PostOptions = { timeoutMs: 5000, allow: parseCidrs('127.0.0.0/8'), allowHttp: true, maxResponseBytes: 16 * 1024 };
+const LOCAL: PostOptions = {
+  timeoutMs: 5000,
+  allow: parseCidrs('127.0.0.0/8'),
+  allowHttp: true,
+  maxResponseBytes: 16 * 1024,
+};
 const BODY = JSON.stringify({ webhook_type: 'invoice.created', object_type: 'invoice', invoice: { name: 'Zoë' } });
 
 describe('postWebhook', () => {
   it('POSTs the exact body and headers and returns a 200 with its body', async () => {
-    const { url, received } = await receiver((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks'));
-    const result = await postWebhook(url, { 'Content-Type': 'application/json', 'X-Lago-Unique-Key': 'abc' }, BODY, LOCAL);
+    const { url, received } = await receiver((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks'),
+    );
+    const result = await postWebhook(
+      url,
+      { 'Content-Type': 'application/json', 'X-Lago-Unique-Key': 'abc' },
+      BODY,
+      LOCAL,
+    );
     expect(result).toEqual({ ok: true, status: 200, body: 'thanks', retryAfter: undefined });
     expect(received).toHaveLength(1);
     expect(received[0]!.method).toBe('POST');
@@ -65,7 +84,12 @@ describe('postWebhook', () => {
 
   it('returns error statuses as responses', async () => {
     const { url } = await receiver((_req, res) => res.writeHead(500).end('boom'));
-    expect(await postWebhook(url, {}, BODY, LOCAL)).toEqual({ ok: true, status: 500, body: 'boom', retryAfter: undefined });
+    expect(await postWebhook(url, {}, BODY, LOCAL)).toEqual({
+      ok: true,
+      status: 500,
+      body: 'boom',
+      retryAfter: undefined,
+    });
   });
 
   it('does not follow redirects: a 302 comes back as 302', async () => {
@@ -132,8 +156,13 @@ describe('postWebhook', () => {
   });
 
   it('blocks the cloud metadata address and IPv6 loopback', async () => {
-    expect(await postWebhook('http://169.254.169.254/latest/meta-data/', {}, BODY, { ...LOCAL, allow: [] })).toMatchObject({ ok: false, kind: 'blocked' });
-    expect(await postWebhook('http://[::1]:9/', {}, BODY, { ...LOCAL, allow: [] })).toMatchObject({ ok: false, kind: 'blocked' });
+    expect(
+      await postWebhook('http://169.254.169.254/latest/meta-data/', {}, BODY, { ...LOCAL, allow: [] }),
+    ).toMatchObject({ ok: false, kind: 'blocked' });
+    expect(await postWebhook('http://[::1]:9/', {}, BODY, { ...LOCAL, allow: [] })).toMatchObject({
+      ok: false,
+      kind: 'blocked',
+    });
   });
 
   it('blocks plain http when only https is allowed, and sends nothing', async () => {
@@ -161,13 +190,23 @@ describe('connection reuse', () => {
     servers.push(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, connections: () => connections, server };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+      connections: () => connections,
+      server,
+    };
   }
-  const opts: PostOptions = { timeoutMs: 2000, allow: parseCidrs('127.0.0.0/8'), allowHttp: true, maxResponseBytes: 1024 };
+  const opts: PostOptions = {
+    timeoutMs: 2000,
+    allow: parseCidrs('127.0.0.0/8'),
+    allowHttp: true,
+    maxResponseBytes: 1024,
+  };
 
   it('sends successive webhooks to a warm endpoint over one kept-alive connection', async () => {
     const r = await countingReceiver(5000);
-    for (let i = 0; i < 20; i++) expect(await postWebhook(r.url, {}, `{"n":${i}}`, opts)).toMatchObject({ ok: true, status: 200 });
+    for (let i = 0; i < 20; i++)
+      expect(await postWebhook(r.url, {}, `{"n":${i}}`, opts)).toMatchObject({ ok: true, status: 200 });
     expect(r.connections()).toBe(1);
   });
 
@@ -199,10 +238,17 @@ describe('pools per endpoint', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const opts: PostOptions = { timeoutMs: 3000, allow: parseCidrs('127.0.0.0/8'), allowHttp: true, maxResponseBytes: 1024 };
+    const opts: PostOptions = {
+      timeoutMs: 3000,
+      allow: parseCidrs('127.0.0.0/8'),
+      allowHttp: true,
+      maxResponseBytes: 1024,
+    };
     // More hanging requests than a pool has sockets (50).
     let hangingSettled = 0;
-    const hanging = Array.from({ length: 60 }, () => postWebhook(`${base}/hang`, {}, '{}', opts).finally(() => hangingSettled++));
+    const hanging = Array.from({ length: 60 }, () =>
+      postWebhook(`${base}/hang`, {}, '{}', opts).finally(() => hangingSettled++),
+    );
     expect(await postWebhook(`${base}/ok`, {}, '{}', opts)).toMatchObject({ ok: true, status: 200 });
     // The healthy endpoint was answered while every hanging request still waited.
     expect(hangingSettled).toBe(0);

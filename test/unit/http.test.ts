@@ -1,8 +1,28 @@
 // Covers shared/runtime/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
 import { describe, expect, it } from 'vitest';
-import { ApiError, badRequest, notAllowed, notFound, payloadTooLarge, unauthorized, unavailable, validationFailed } from '#shared/domain/errors.ts';
+import {
+  ApiError,
+  badRequest,
+  notAllowed,
+  notFound,
+  payloadTooLarge,
+  unauthorized,
+  unavailable,
+  validationFailed,
+} from '#shared/domain/errors.ts';
 import { bearerToken } from '#shared/domain/organizations/organizations.ts';
-import { header, json, jsonBody, jsonDepth, MAX_JSON_DEPTH, MAX_REQUEST_BYTES, pathParam, router, toLagoError, type HttpEvent } from '#shared/runtime/http.ts';
+import {
+  header,
+  json,
+  jsonBody,
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  MAX_REQUEST_BYTES,
+  pathParam,
+  router,
+  toLagoError,
+  type HttpEvent,
+} from '#shared/runtime/http.ts';
 import type { Logger } from '#shared/runtime/logger.ts';
 
 function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
@@ -21,7 +41,12 @@ function event(overrides: Partial<HttpEvent> = {}): HttpEvent {
 function recordingLogger() {
   const errors: unknown[][] = [];
   const noop = () => {};
-  const logger = { info: noop, warn: noop, debug: noop, error: (...args: unknown[]) => void errors.push(args) } as unknown as Logger;
+  const logger = {
+    info: noop,
+    warn: noop,
+    debug: noop,
+    error: (...args: unknown[]) => void errors.push(args),
+  } as unknown as Logger;
   return { logger, errors };
 }
 
@@ -32,7 +57,9 @@ describe('toLagoError', () => {
     const result = toLagoError(badRequest('param is missing or the value is empty: webhook_endpoint'));
     expect(result.statusCode).toBe(400);
     expect(result.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
-    expect(result.body).toBe('{"status":400,"error":"BadRequest: param is missing or the value is empty: webhook_endpoint"}');
+    expect(result.body).toBe(
+      '{"status":400,"error":"BadRequest: param is missing or the value is empty: webhook_endpoint"}',
+    );
   });
 
   it('renders a 401 as {"status":401,"error":"Unauthorized"}', () => {
@@ -54,7 +81,9 @@ describe('toLagoError', () => {
   });
 
   it('renders a 422 with validation_errors and error_details', () => {
-    const result = toLagoError(validationFailed({ webhook_url: ['url_is_invalid'], event_types: ['value_is_invalid'] }));
+    const result = toLagoError(
+      validationFailed({ webhook_url: ['url_is_invalid'], event_types: ['value_is_invalid'] }),
+    );
     expect(result.statusCode).toBe(422);
     expect(bodyOf(result)).toEqual({
       status: 422,
@@ -65,10 +94,22 @@ describe('toLagoError', () => {
   });
 
   it('renders 403, 413 and 503 with their reasons', () => {
-    expect(bodyOf(toLagoError(new ApiError('forbidden', { code: 'feature_unavailable' })))).toEqual({ status: 403, error: 'Forbidden', code: 'feature_unavailable' });
+    expect(bodyOf(toLagoError(new ApiError('forbidden', { code: 'feature_unavailable' })))).toEqual({
+      status: 403,
+      error: 'Forbidden',
+      code: 'feature_unavailable',
+    });
     expect(toLagoError(payloadTooLarge('too big')).statusCode).toBe(413);
-    expect(bodyOf(toLagoError(payloadTooLarge('too big')))).toEqual({ status: 413, error: 'Payload Too Large', message: 'too big' });
-    expect(bodyOf(toLagoError(unavailable('try later')))).toEqual({ status: 503, error: 'Service Unavailable', message: 'try later' });
+    expect(bodyOf(toLagoError(payloadTooLarge('too big')))).toEqual({
+      status: 413,
+      error: 'Payload Too Large',
+      message: 'too big',
+    });
+    expect(bodyOf(toLagoError(unavailable('try later')))).toEqual({
+      status: 503,
+      error: 'Service Unavailable',
+      message: 'try later',
+    });
   });
 });
 
@@ -101,7 +142,10 @@ describe('jsonBody', () => {
 
   it('turns an oversize body into a 413, also when base64 encoded', () => {
     const big = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BYTES) });
-    for (const e of [event({ body: big }), event({ body: Buffer.from(big).toString('base64'), isBase64Encoded: true })]) {
+    for (const e of [
+      event({ body: big }),
+      event({ body: Buffer.from(big).toString('base64'), isBase64Encoded: true }),
+    ]) {
       expect(() => jsonBody(e)).toThrow(expect.objectContaining({ kind: 'payload_too_large' }));
     }
     const justFits = JSON.stringify({ pad: 'x'.repeat(MAX_REQUEST_BYTES - 20) });
@@ -127,7 +171,10 @@ describe('the JSON depth limit', () => {
       } catch (error) {
         caught = error;
       }
-      expect(bodyOf(toLagoError(caught as ApiError))).toEqual({ status: 400, error: `BadRequest: the request body is nested deeper than ${MAX_JSON_DEPTH} levels` });
+      expect(bodyOf(toLagoError(caught as ApiError))).toEqual({
+        status: 400,
+        error: `BadRequest: the request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      });
     }
   });
 });
@@ -136,7 +183,19 @@ describe('bearerToken', () => {
   it('takes "Bearer", ASCII spaces and a token, and nothing else', () => {
     expect(bearerToken('Bearer abc_-.~+/9==')).toBe('abc_-.~+/9==');
     expect(bearerToken('bearer    abc')).toBe('abc');
-    for (const bad of [undefined, '', 'Bearer', 'Bearer ', 'Bearer\u00a0abc', 'Bearer\tabc', 'Bearer abc def', 'Bearer ab\u00e9', 'Bearer abc\u0000', 'Basic abc', 'Bearerabc']) {
+    for (const bad of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      'Bearer\u00a0abc',
+      'Bearer\tabc',
+      'Bearer abc def',
+      'Bearer ab\u00e9',
+      'Bearer abc\u0000',
+      'Basic abc',
+      'Bearerabc',
+    ]) {
       expect(bearerToken(bad), JSON.stringify(bad)).toBeUndefined();
     }
   });
@@ -200,7 +259,10 @@ describe('router', () => {
 
   // Fails today: decodeURIComponent throws URIError on malformed escapes, which the router turns into a 500.
   it('answers a malformed percent-encoded path parameter with a 400, not a 500', async () => {
-    const handle = router({ 'GET /api/v1/webhook_endpoints/{lago_id}': async (e) => json(200, { id: pathParam(e, 'lago_id') }) }, recordingLogger().logger);
+    const handle = router(
+      { 'GET /api/v1/webhook_endpoints/{lago_id}': async (e) => json(200, { id: pathParam(e, 'lago_id') }) },
+      recordingLogger().logger,
+    );
     for (const raw of ['%', '%E0%A4%A', 'abc%zz']) {
       const result = await handle(event({ pathParameters: { lago_id: raw } }));
       expect(result.statusCode, raw).toBe(400);

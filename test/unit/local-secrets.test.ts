@@ -17,11 +17,13 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
   return {
     ...fs,
-    writeFile: ((...args: Parameters<typeof fs.writeFile>) => (failing() ? Promise.reject(enospc()) : fs.writeFile(...args))) as typeof fs.writeFile,
+    writeFile: ((...args: Parameters<typeof fs.writeFile>) =>
+      failing() ? Promise.reject(enospc()) : fs.writeFile(...args)) as typeof fs.writeFile,
     open: (async (...args: Parameters<typeof fs.open>) => {
       const handle = await fs.open(...args);
       const write = handle.writeFile.bind(handle);
-      handle.writeFile = ((...writeArgs: Parameters<typeof handle.writeFile>) => (failing() ? Promise.reject(enospc()) : write(...writeArgs))) as typeof handle.writeFile;
+      handle.writeFile = ((...writeArgs: Parameters<typeof handle.writeFile>) =>
+        failing() ? Promise.reject(enospc()) : write(...writeArgs)) as typeof handle.writeFile;
       return handle;
     }) as typeof fs.open,
   };

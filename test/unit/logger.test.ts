@@ -11,14 +11,20 @@ function capture(level = 'debug') {
 }
 
 describe('createLogger', () => {
-  it('writes one JSON line per call in pino\'s shape: numeric level, time, name, the fields, msg', () => {
+  it("writes one JSON line per call in pino's shape: numeric level, time, name, the fields, msg", () => {
     const { logger, lines, entries } = capture();
     const before = Date.now();
     logger.info({ webhook_id: 'w1' }, 'webhook delivered');
     logger.warn('plain message');
     expect(lines.every((line) => line.endsWith('\n') && !line.slice(0, -1).includes('\n'))).toBe(true);
     const [info, warn] = entries();
-    expect(info).toEqual({ level: 30, time: expect.any(Number), name: 'test', webhook_id: 'w1', msg: 'webhook delivered' });
+    expect(info).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      name: 'test',
+      webhook_id: 'w1',
+      msg: 'webhook delivered',
+    });
     expect(info!.time).toBeGreaterThanOrEqual(before);
     expect(warn).toMatchObject({ level: 40, msg: 'plain message' });
   });
@@ -27,7 +33,11 @@ describe('createLogger', () => {
     const { logger, entries } = capture();
     logger.error({ err: new TypeError('boom') });
     const [line] = entries();
-    expect(line).toMatchObject({ level: 50, msg: 'boom', err: { type: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom') } });
+    expect(line).toMatchObject({
+      level: 50,
+      msg: 'boom',
+      err: { type: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom') },
+    });
   });
 
   it('keeps fields that are null or empty, and the error an error wraps', () => {
@@ -35,16 +45,39 @@ describe('createLogger', () => {
     logger.info({ http_status: null, error: null, note: '' }, 'attempt');
     logger.error({ err: new Error('cannot start', { cause: new RangeError('port taken') }) }, 'boot failed');
     const [attempt, boot] = entries();
-    expect(attempt).toEqual({ level: 30, time: expect.any(Number), name: 'test', http_status: null, error: null, note: '', msg: 'attempt' });
-    expect(boot).toMatchObject({ err: { message: 'cannot start', cause: { type: 'RangeError', message: 'port taken' } } });
+    expect(attempt).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      name: 'test',
+      http_status: null,
+      error: null,
+      note: '',
+      msg: 'attempt',
+    });
+    expect(boot).toMatchObject({
+      err: { message: 'cannot start', cause: { type: 'RangeError', message: 'port taken' } },
+    });
   });
 
   it('redacts credentials at the top of the fields and in headers', () => {
     const { logger, lines } = capture();
-    logger.info({ authorization: 'Bearer k', api_key: 'k', token: 't', hmac_key: 'h', privateKeyPem: 'p', headers: { authorization: 'Bearer k', host: 'x' } }, 'request');
+    logger.info(
+      {
+        authorization: 'Bearer k',
+        api_key: 'k',
+        token: 't',
+        hmac_key: 'h',
+        privateKeyPem: 'p',
+        headers: { authorization: 'Bearer k', host: 'x' },
+      },
+      'request',
+    );
     const text = lines.join('');
     for (const secret of ['Bearer k', '"k"', '"t"', '"h"', '"p"']) expect(text).not.toContain(secret);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ authorization: '[redacted]', headers: { authorization: '[redacted]', host: 'x' } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      authorization: '[redacted]',
+      headers: { authorization: '[redacted]', host: 'x' },
+    });
   });
 
   it('writes nothing below its level, and nothing at all when silent', () => {

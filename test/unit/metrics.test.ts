@@ -1,8 +1,19 @@
 // Covers shared/runtime/metrics.ts: delivery metrics written by Powertools as CloudWatch Embedded Metric Format documents, with the stack's name as their only dimension (Stack).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { emfMetrics, METRICS_NAMESPACE, powertoolsMetrics, STACK_DIMENSION, type MetricName } from '#shared/runtime/metrics.ts';
+import {
+  emfMetrics,
+  METRICS_NAMESPACE,
+  powertoolsMetrics,
+  STACK_DIMENSION,
+  type MetricName,
+} from '#shared/runtime/metrics.ts';
 
-type Doc = { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>;
+type Doc = {
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
+} & Record<string, unknown>;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -31,7 +42,9 @@ describe('emfMetrics', () => {
     const [doc] = docs;
     expect(METRICS_NAMESPACE).toBe('LagoWebhooks');
     expect(STACK_DIMENSION).toBe('Stack');
-    expect(doc!._aws.CloudWatchMetrics).toEqual([{ Namespace: 'LagoWebhooks', Dimensions: [['Stack']], Metrics: [{ Name: 'DeliveriesSucceeded', Unit: 'Count' }] }]);
+    expect(doc!._aws.CloudWatchMetrics).toEqual([
+      { Namespace: 'LagoWebhooks', Dimensions: [['Stack']], Metrics: [{ Name: 'DeliveriesSucceeded', Unit: 'Count' }] },
+    ]);
     expect(doc!.Stack).toBe('AcmeWebhooks');
     expect(doc).not.toHaveProperty('service');
     expect(doc!._aws.Timestamp).toBeGreaterThanOrEqual(before);
@@ -46,14 +59,23 @@ describe('emfMetrics', () => {
   });
 
   it('references only dimensions present as strings and metric values present as numbers (what CloudWatch requires), for every metric the runtime writes', () => {
-    const names: MetricName[] = ['WebhooksPublished', 'DeliveriesSucceeded', 'DeliveryAttemptsFailed', 'WebhooksExhausted', 'PoisonMessages', 'SlowLaneHandoffs', 'EndpointResponseTime'];
+    const names: MetricName[] = [
+      'WebhooksPublished',
+      'DeliveriesSucceeded',
+      'DeliveryAttemptsFailed',
+      'WebhooksExhausted',
+      'PoisonMessages',
+      'SlowLaneHandoffs',
+      'EndpointResponseTime',
+    ];
     const docs = record('LagoWebhooks', ...names.map((name): [MetricName, number] => [name, 1]));
     expect(docs.length).toBeGreaterThan(0);
     const written = new Set<string>();
     for (const doc of docs) {
       for (const directive of doc._aws.CloudWatchMetrics) {
         expect(directive.Dimensions).toEqual([['Stack']]);
-        for (const dimensionSet of directive.Dimensions) for (const key of dimensionSet) expect(typeof doc[key]).toBe('string');
+        for (const dimensionSet of directive.Dimensions)
+          for (const key of dimensionSet) expect(typeof doc[key]).toBe('string');
         for (const metric of directive.Metrics) {
           expect(typeof doc[metric.Name]).toBe('number');
           written.add(metric.Name);

@@ -24,28 +24,49 @@ describe('the OpenAPI document', () => {
   });
 
   it('describes every /api/v1 and /admin/v1 route of the route table, and nothing else', () => {
-    const described = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
-    const expected = ROUTES.filter((r) => r.path.startsWith('/api/v1/') || r.path.startsWith('/admin/v1/')).map((r) => `${r.method} ${r.path}`);
+    const described = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const expected = ROUTES.filter((r) => r.path.startsWith('/api/v1/') || r.path.startsWith('/admin/v1/')).map(
+      (r) => `${r.method} ${r.path}`,
+    );
     expect(described.sort()).toEqual(expected.sort());
     expect(undescribedRoutes(ROUTES)).toEqual([]);
     // A route added without a description still appears, with its errors only, so the document never fails to build.
     const extra = [...ROUTES, { method: 'GET', path: '/api/v1/undocumented', fn: 'api' } as const];
     expect(undescribedRoutes(extra)).toEqual(['GET /api/v1/undocumented']);
-    expect(openApiDocument(extra).paths['/api/v1/undocumented']).toMatchObject({ get: { summary: 'Not described yet' } });
+    expect(openApiDocument(extra).paths['/api/v1/undocumented']).toMatchObject({
+      get: { summary: 'Not described yet' },
+    });
   });
 
-  it('gives every operation Lago\'s error shapes, an API key but for the document itself, and its request body', () => {
+  it("gives every operation Lago's error shapes, an API key but for the document itself, and its request body", () => {
     for (const [path, operations] of Object.entries(document.paths)) {
-      for (const [method, op] of Object.entries(operations) as [string, { security: unknown[]; responses: Record<string, unknown>; requestBody?: unknown }][]) {
-        for (const status of ['400', '413', '500', '503']) expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
+      for (const [method, op] of Object.entries(operations) as [
+        string,
+        { security: unknown[]; responses: Record<string, unknown>; requestBody?: unknown },
+      ][]) {
+        for (const status of ['400', '413', '500', '503'])
+          expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
         if (path === '/api/v1/openapi.json') expect(op.security).toEqual([]);
         else expect(op.security).toEqual([{ [path.startsWith('/admin/') ? 'operator' : 'organization']: [] }]);
       }
     }
-    const test = document.paths['/api/v1/webhook_endpoints/{lago_id}/test']!.post as { requestBody: unknown; responses: Record<string, unknown> };
-    expect(test.requestBody).toEqual({ required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/TestEventRequest' } } } });
-    expect(test.responses['422']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidationError' } } } });
-    expect(document.components.schemas.TestEventRequest).toMatchObject({ required: ['webhook_type'], properties: { webhook_type: { enum: [...WEBHOOK_TYPES] } } });
+    const test = document.paths['/api/v1/webhook_endpoints/{lago_id}/test']!.post as {
+      requestBody: unknown;
+      responses: Record<string, unknown>;
+    };
+    expect(test.requestBody).toEqual({
+      required: true,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/TestEventRequest' } } },
+    });
+    expect(test.responses['422']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidationError' } } },
+    });
+    expect(document.components.schemas.TestEventRequest).toMatchObject({
+      required: ['webhook_type'],
+      properties: { webhook_type: { enum: [...WEBHOOK_TYPES] } },
+    });
   });
 });
 
@@ -59,13 +80,26 @@ describe('parseBody', () => {
     return undefined;
   };
 
-  it('turns the schema\'s refusals into Lago\'s shape', () => {
-    expect(parseBody(TestEventRequest, { webhook_type: 'invoice.created', extra: 1 })).toEqual({ webhook_type: 'invoice.created' });
-    expect(refusal({})).toEqual({ status: 422, body: { status: 422, error: 'Unprocessable Entity', code: 'validation_errors', error_details: { webhook_type: ['value_is_mandatory'] } } });
+  it("turns the schema's refusals into Lago's shape", () => {
+    expect(parseBody(TestEventRequest, { webhook_type: 'invoice.created', extra: 1 })).toEqual({
+      webhook_type: 'invoice.created',
+    });
+    expect(refusal({})).toEqual({
+      status: 422,
+      body: {
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: { webhook_type: ['value_is_mandatory'] },
+      },
+    });
     expect(refusal({ webhook_type: null })?.body.error_details).toEqual({ webhook_type: ['value_is_mandatory'] });
     expect(refusal({ webhook_type: 'nope' })?.body.error_details).toEqual({ webhook_type: ['value_is_invalid'] });
     expect(refusal({ webhook_type: 3 })?.body.error_details).toEqual({ webhook_type: ['value_is_invalid'] });
-    expect(refusal('invoice.created')).toEqual({ status: 400, body: { status: 400, error: 'BadRequest: body must be a JSON object' } });
+    expect(refusal('invoice.created')).toEqual({
+      status: 400,
+      body: { status: 400, error: 'BadRequest: body must be a JSON object' },
+    });
   });
 });
 
@@ -78,7 +112,14 @@ describe('test event examples', () => {
   it('gives every type of the catalog a body the publish route accepts', () => {
     for (const type of WEBHOOK_TYPES) {
       const example = exampleFor(type);
-      expect(PublishRequest.safeParse({ organization_id: '0190a0a0-0000-7000-8000-000000000000', webhook_type: type, ...example }).success, type).toBe(true);
+      expect(
+        PublishRequest.safeParse({
+          organization_id: '0190a0a0-0000-7000-8000-000000000000',
+          webhook_type: type,
+          ...example,
+        }).success,
+        type,
+      ).toBe(true);
       expect(['webhook_type', 'object_type', 'organization_id']).not.toContain(example.object_type);
     }
   });

@@ -1,6 +1,13 @@
 // Covers shared/domain/organizations/tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
 import { describe, expect, it } from 'vitest';
-import { deriveToken, openToken, OrganizationTokens, sealToken, TOKEN_CACHE_MS, tokenKeys } from '#shared/domain/organizations/tokens.ts';
+import {
+  deriveToken,
+  openToken,
+  OrganizationTokens,
+  sealToken,
+  TOKEN_CACHE_MS,
+  tokenKeys,
+} from '#shared/domain/organizations/tokens.ts';
 import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/domain/secrets.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { FakeOrganizationStore } from './support/fake-store.ts';
@@ -31,7 +38,14 @@ function setup() {
   const secretStore = new MemorySecrets();
   secretStore.values.set(signingKeySecretName('p'), pem);
   let now = 1_000_000;
-  const tokens = new OrganizationTokens({ store, secrets: new CachedSecrets(secretStore), secretStore, secretsPrefix: 'p', logger: silent, now: () => now });
+  const tokens = new OrganizationTokens({
+    store,
+    secrets: new CachedSecrets(secretStore),
+    secretStore,
+    secretsPrefix: 'p',
+    logger: silent,
+    now: () => now,
+  });
   return { store, secretStore, tokens, advance: (ms: number) => void (now += ms) };
 }
 
@@ -57,7 +71,7 @@ describe('derived tokens', () => {
 });
 
 describe('OrganizationTokens', () => {
-  it('derives a new organization\'s token from its version, with no secret of its own, and caches it', async () => {
+  it("derives a new organization's token from its version, with no secret of its own, and caches it", async () => {
     const { store, secretStore, tokens, advance } = setup();
     store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at: '', token_version: 1 });
     const token = (await tokens.get(ORG))?.current;
@@ -72,7 +86,7 @@ describe('OrganizationTokens', () => {
     expect(await tokens.get(OTHER)).toBeUndefined();
   });
 
-  it('moves an older organization\'s own secret into its record once, keeping the token, and deletes the secret', async () => {
+  it("moves an older organization's own secret into its record once, keeping the token, and deletes the secret", async () => {
     const { store, secretStore, tokens, advance } = setup();
     store.organizations.set(ORG, { id: ORG, name: 'Before', created_at: '' });
     secretStore.values.set(hmacSecretName('p', ORG), 'tok_random_from_before');
@@ -87,7 +101,14 @@ describe('OrganizationTokens', () => {
     expect((await tokens.get(ORG))?.current).toBe('tok_random_from_before');
     const theirs = new MemorySecrets();
     theirs.values.set(signingKeySecretName('p'), pem);
-    const shared = new OrganizationTokens({ store, secrets: new CachedSecrets(theirs), secretStore: theirs, secretsPrefix: 'p', logger: silent, now: Date.now });
+    const shared = new OrganizationTokens({
+      store,
+      secrets: new CachedSecrets(theirs),
+      secretStore: theirs,
+      secretsPrefix: 'p',
+      logger: silent,
+      now: Date.now,
+    });
     expect((await shared.get(ORG))?.current).toBe('tok_random_from_before');
     expect(theirs.deletes).toBe(0);
   });

@@ -59,7 +59,25 @@ describe('authenticate', () => {
   });
 
   it('rejects a missing or malformed header without touching the store', async () => {
-    for (const header of [undefined, '', 'Bearer', 'Bearer ', key, `Basic ${key}`, `Token ${key}`, `Bearer ${key} extra`, 'Bearer sk_live_abc', `Bearer ${key.slice(4)}`, `Bearer\u00a0${key}`, `Bearer\t${key}`, `Bearer ${key}\u0000`, `Bearer \u3000${key}`, `Bearer\u2003${key}`, `Bearer ${key}\n`, `Bearer ${key}, Bearer ${key}`]) {
+    for (const header of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      key,
+      `Basic ${key}`,
+      `Token ${key}`,
+      `Bearer ${key} extra`,
+      'Bearer sk_live_abc',
+      `Bearer ${key.slice(4)}`,
+      `Bearer\u00a0${key}`,
+      `Bearer\t${key}`,
+      `Bearer ${key}\u0000`,
+      `Bearer \u3000${key}`,
+      `Bearer\u2003${key}`,
+      `Bearer ${key}\n`,
+      `Bearer ${key}, Bearer ${key}`,
+    ]) {
       await rejection(header);
     }
     expect(store.lookedUpHashes).toEqual([]);

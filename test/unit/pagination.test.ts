@@ -27,20 +27,53 @@ describe('pagination', () => {
 
   it('refuses what is not a positive whole number', () => {
     for (const raw of ['0', '-1', '1.5', 'ten', '1e3', '%00', ' 5', '9'.repeat(17)]) {
-      expect(read(`per_page=${raw}&page=${raw}`).details, raw).toEqual({ per_page: ['value_is_invalid'], page: ['value_is_invalid'] });
+      expect(read(`per_page=${raw}&page=${raw}`).details, raw).toEqual({
+        per_page: ['value_is_invalid'],
+        page: ['value_is_invalid'],
+      });
     }
   });
 });
 
 describe('pageMeta', () => {
   it('describes the first, a middle and the last page', () => {
-    expect(pageMeta({ page: 1, perPage: 10 }, 25)).toEqual({ current_page: 1, next_page: 2, prev_page: null, total_pages: 3, total_count: 25 });
-    expect(pageMeta({ page: 2, perPage: 10 }, 25)).toEqual({ current_page: 2, next_page: 3, prev_page: 1, total_pages: 3, total_count: 25 });
-    expect(pageMeta({ page: 3, perPage: 10 }, 25)).toEqual({ current_page: 3, next_page: null, prev_page: 2, total_pages: 3, total_count: 25 });
+    expect(pageMeta({ page: 1, perPage: 10 }, 25)).toEqual({
+      current_page: 1,
+      next_page: 2,
+      prev_page: null,
+      total_pages: 3,
+      total_count: 25,
+    });
+    expect(pageMeta({ page: 2, perPage: 10 }, 25)).toEqual({
+      current_page: 2,
+      next_page: 3,
+      prev_page: 1,
+      total_pages: 3,
+      total_count: 25,
+    });
+    expect(pageMeta({ page: 3, perPage: 10 }, 25)).toEqual({
+      current_page: 3,
+      next_page: null,
+      prev_page: 2,
+      total_pages: 3,
+      total_count: 25,
+    });
   });
 
   it('describes an empty list and a page past the end', () => {
-    expect(pageMeta({ page: 1, perPage: 20 }, 0)).toEqual({ current_page: 1, next_page: null, prev_page: null, total_pages: 0, total_count: 0 });
-    expect(pageMeta({ page: 5, perPage: 10 }, 20)).toEqual({ current_page: 5, next_page: null, prev_page: 4, total_pages: 2, total_count: 20 });
+    expect(pageMeta({ page: 1, perPage: 20 }, 0)).toEqual({
+      current_page: 1,
+      next_page: null,
+      prev_page: null,
+      total_pages: 0,
+      total_count: 0,
+    });
+    expect(pageMeta({ page: 5, perPage: 10 }, 20)).toEqual({
+      current_page: 5,
+      next_page: null,
+      prev_page: 4,
+      total_pages: 2,
+      total_count: 20,
+    });
   });
 });

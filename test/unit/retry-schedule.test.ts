@@ -1,6 +1,11 @@
 // Covers shared/domain/delivery/retry-schedule.ts: backoff with jitter, the end of the schedule, the slow-down floor, Retry-After and its parsing.
 import { describe, expect, it } from 'vitest';
-import { MAX_DELAY_SECONDS, nextDelaySeconds, parseRetryAfter, type FailureHint } from '#shared/domain/delivery/retry-schedule.ts';
+import {
+  MAX_DELAY_SECONDS,
+  nextDelaySeconds,
+  parseRetryAfter,
+  type FailureHint,
+} from '#shared/domain/delivery/retry-schedule.ts';
 
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const SERVER_ERROR: FailureHint = { httpStatus: 500, timedOut: false, retryAfterSeconds: null };
@@ -51,7 +56,9 @@ describe('nextDelaySeconds', () => {
 
   it('caps every delay at the longest time SQS can hide a message', () => {
     expect(MAX_DELAY_SECONDS).toBe(43_080);
-    expect(nextDelaySeconds(SCHEDULE, 1, { httpStatus: 429, timedOut: false, retryAfterSeconds: 10 * 24 * 3600 }, MID)).toBe(MAX_DELAY_SECONDS);
+    expect(
+      nextDelaySeconds(SCHEDULE, 1, { httpStatus: 429, timedOut: false, retryAfterSeconds: 10 * 24 * 3600 }, MID),
+    ).toBe(MAX_DELAY_SECONDS);
     expect(nextDelaySeconds([MAX_DELAY_SECONDS], 1, SERVER_ERROR, HIGH)).toBe(MAX_DELAY_SECONDS);
   });
 });

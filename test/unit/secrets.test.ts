@@ -1,7 +1,13 @@
 // Covers shared/domain/secrets.ts: the in-memory secret cache, the secret names, organization tokens and the deployment's signing key.
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CachedSecrets, DEFAULT_SECRET_CACHE_MS, ensureSigningKey, hmacSecretName, signingKeySecretName } from '#shared/domain/secrets.ts';
+import {
+  CachedSecrets,
+  DEFAULT_SECRET_CACHE_MS,
+  ensureSigningKey,
+  hmacSecretName,
+  signingKeySecretName,
+} from '#shared/domain/secrets.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 

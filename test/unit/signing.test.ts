@@ -3,7 +3,16 @@ import { createHmac, createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, lagoPublicKey, rubyEncode64, signHmac, signJwt, signStandardWebhook, standardWebhooksSecret, type SigningKeyPair } from '#shared/domain/delivery/signing.ts';
+import {
+  generateSigningKey,
+  lagoPublicKey,
+  rubyEncode64,
+  signHmac,
+  signJwt,
+  signStandardWebhook,
+  standardWebhooksSecret,
+  type SigningKeyPair,
+} from '#shared/domain/delivery/signing.ts';
 
 const BODY = JSON.stringify({
   webhook_type: 'invoice.created',
@@ -24,7 +33,9 @@ function rubyPackM(text: string): string {
 describe('signHmac', () => {
   it('matches the RFC 4231 HMAC-SHA256 test vector, base64 encoded', () => {
     const signature = signHmac('Jefe', 'what do ya want for nothing?');
-    expect(Buffer.from(signature, 'base64').toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(Buffer.from(signature, 'base64').toString('hex')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
     expect(signature).toBe('W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=');
   });
 
@@ -77,7 +88,9 @@ describe('signJwt', () => {
 describe('rubyEncode64', () => {
   it("matches the examples in Ruby's Base64 documentation", () => {
     expect(rubyEncode64('Send reinforcements')).toBe('U2VuZCByZWluZm9yY2VtZW50cw==\n');
-    expect(rubyEncode64('Now is the time for all good coders\nto learn Ruby')).toBe('Tm93IGlzIHRoZSB0aW1lIGZvciBhbGwgZ29vZCBjb2RlcnMKdG8gbGVhcm4g\nUnVieQ==\n');
+    expect(rubyEncode64('Now is the time for all good coders\nto learn Ruby')).toBe(
+      'Tm93IGlzIHRoZSB0aW1lIGZvciBhbGwgZ29vZCBjb2RlcnMKdG8gbGVhcm4g\nUnVieQ==\n',
+    );
   });
 
   it('breaks lines every 60 characters and ends with a newline, like pack("m")', () => {
@@ -104,23 +117,41 @@ describe('Standard Webhooks', () => {
 
   it('verifies with the standardwebhooks library given standardWebhooksSecret', () => {
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(token, id, timestamp, BODY) };
+    const headers = {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signStandardWebhook(token, id, timestamp, BODY),
+    };
     const verified = new Webhook(standardWebhooksSecret(token)).verify(BODY, headers);
     expect(verified).toEqual(JSON.parse(BODY));
   });
 
   it('matches the signature the library itself produces', () => {
     const timestamp = Math.floor(Date.now() / 1000);
-    expect(signStandardWebhook(token, id, timestamp, BODY)).toBe(new Webhook(standardWebhooksSecret(token)).sign(id, new Date(timestamp * 1000), BODY));
+    expect(signStandardWebhook(token, id, timestamp, BODY)).toBe(
+      new Webhook(standardWebhooksSecret(token)).sign(id, new Date(timestamp * 1000), BODY),
+    );
   });
 
   it('is refused by the library for a tampered body or a stale timestamp', () => {
     const receiver = new Webhook(standardWebhooksSecret(token));
     const now = Math.floor(Date.now() / 1000);
     const signature = signStandardWebhook(token, id, now, BODY);
-    expect(() => receiver.verify(`${BODY} `, { 'webhook-id': id, 'webhook-timestamp': String(now), 'webhook-signature': signature })).toThrow();
+    expect(() =>
+      receiver.verify(`${BODY} `, {
+        'webhook-id': id,
+        'webhook-timestamp': String(now),
+        'webhook-signature': signature,
+      }),
+    ).toThrow();
     const old = now - 3600;
-    expect(() => receiver.verify(BODY, { 'webhook-id': id, 'webhook-timestamp': String(old), 'webhook-signature': signStandardWebhook(token, id, old, BODY) })).toThrow(/too old/i);
+    expect(() =>
+      receiver.verify(BODY, {
+        'webhook-id': id,
+        'webhook-timestamp': String(old),
+        'webhook-signature': signStandardWebhook(token, id, old, BODY),
+      }),
+    ).toThrow(/too old/i);
   });
 
   it('gives a whsec_ secret whose key is the token bytes', () => {

@@ -10,7 +10,13 @@ const BLOCKED: Record<string, string[]> = {
   CGNAT: ['100.64.0.1', '100.127.255.254'],
   unspecified: ['0.0.0.0', '::'],
   'unique local (fc00::/7)': ['fc00::1', 'fd12:3456:789a::1'],
-  'IPv4-mapped IPv6': ['::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '::ffff:7f00:1', '[::ffff:192.168.1.1]'],
+  'IPv4-mapped IPv6': [
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '::ffff:169.254.169.254',
+    '::ffff:7f00:1',
+    '[::ffff:192.168.1.1]',
+  ],
   multicast: ['224.0.0.1', '239.255.255.250', 'ff02::1'],
   'broadcast and reserved': ['255.255.255.255', '240.0.0.1'],
   'NAT64 and 6to4 embeddings': ['64:ff9b::a00:1', '2002:a00:1::1'],
@@ -37,7 +43,15 @@ describe('assertPublicAddress', () => {
   });
 
   it('accepts public unicast addresses', () => {
-    for (const address of ['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '[2606:4700::1111]', '::ffff:93.184.216.34']) {
+    for (const address of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2606:4700::1111',
+      '[2606:4700::1111]',
+      '::ffff:93.184.216.34',
+    ]) {
       expect(() => assertPublicAddress(address, []), address).not.toThrow();
     }
   });
@@ -102,26 +116,41 @@ describe('resolvePublicAddress', () => {
   afterEach(() => setResolver());
 
   it('refuses a name if any of its addresses is not public, whatever the order', async () => {
-    for (const answers of [['93.184.216.34', '10.0.0.1'], ['10.0.0.1', '93.184.216.34'], ['2606:4700::1111', 'fd00:ec2::254']]) {
+    for (const answers of [
+      ['93.184.216.34', '10.0.0.1'],
+      ['10.0.0.1', '93.184.216.34'],
+      ['2606:4700::1111', 'fd00:ec2::254'],
+    ]) {
       setResolver(async () => answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
-      await expect(resolvePublicAddress('mixed.example', []), answers.join()).rejects.toBeInstanceOf(BlockedAddressError);
+      await expect(resolvePublicAddress('mixed.example', []), answers.join()).rejects.toBeInstanceOf(
+        BlockedAddressError,
+      );
     }
   });
 
   it('returns the first address of a public name, through the injected resolver', async () => {
     setResolver(async () => [{ address: '2606:4700::1111', family: 6 }]);
-    await expect(resolvePublicAddress('public.example', [])).resolves.toEqual({ address: '2606:4700::1111', family: 6 });
+    await expect(resolvePublicAddress('public.example', [])).resolves.toEqual({
+      address: '2606:4700::1111',
+      family: 6,
+    });
   });
 
   it('returns a public literal with its family, without DNS', async () => {
     await expect(resolvePublicAddress('93.184.216.34', [])).resolves.toEqual({ address: '93.184.216.34', family: 4 });
-    await expect(resolvePublicAddress('[2606:4700::1111]', [])).resolves.toEqual({ address: '2606:4700::1111', family: 6 });
+    await expect(resolvePublicAddress('[2606:4700::1111]', [])).resolves.toEqual({
+      address: '2606:4700::1111',
+      family: 6,
+    });
   });
 
   it('refuses a non-public literal unless allow-listed', async () => {
     await expect(resolvePublicAddress('127.0.0.1', [])).rejects.toBeInstanceOf(BlockedAddressError);
     await expect(resolvePublicAddress('[::1]', [])).rejects.toBeInstanceOf(BlockedAddressError);
-    await expect(resolvePublicAddress('127.0.0.1', parseCidrs('127.0.0.0/8'))).resolves.toEqual({ address: '127.0.0.1', family: 4 });
+    await expect(resolvePublicAddress('127.0.0.1', parseCidrs('127.0.0.0/8'))).resolves.toEqual({
+      address: '127.0.0.1',
+      family: 4,
+    });
   });
 
   it('checks the addresses a name resolves to (localhost is loopback)', async () => {

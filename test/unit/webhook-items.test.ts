@@ -1,6 +1,14 @@
 // Covers shared/adapters/dynamodb/webhook-items.ts: how a webhook is laid out in DynamoDB to cost one write unit per state change.
 import { describe, expect, it } from 'vitest';
-import { dueKeys, fitsInline, fromStateItem, itemBytes, pack, stateAttributes, unpack } from '#shared/adapters/dynamodb/webhook-items.ts';
+import {
+  dueKeys,
+  fitsInline,
+  fromStateItem,
+  itemBytes,
+  pack,
+  stateAttributes,
+  unpack,
+} from '#shared/adapters/dynamodb/webhook-items.ts';
 import type { WebhookState } from '#shared/domain/model.ts';
 
 const at = '2026-11-27T10:00:00.000Z';
@@ -53,8 +61,16 @@ describe('webhook items', () => {
   });
 
   it('keep a state item with a realistic 1 KB payload inline within one write unit', () => {
-    const fees = Array.from({ length: 11 }, (_, i) => ({ lago_id: `fee_${i}_${(i * 7919).toString(36)}`, amount_cents: 1000 + i * 37, item: { code: `seat_${i}`, name: `Seat ${i}` } }));
-    const payload = JSON.stringify({ webhook_type: 'invoice.created', object_type: 'invoice', invoice: { lago_id: 'inv_0001', number: 'ACME-2026-0001', currency: 'EUR', fees } });
+    const fees = Array.from({ length: 11 }, (_, i) => ({
+      lago_id: `fee_${i}_${(i * 7919).toString(36)}`,
+      amount_cents: 1000 + i * 37,
+      item: { code: `seat_${i}`, name: `Seat ${i}` },
+    }));
+    const payload = JSON.stringify({
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      invoice: { lago_id: 'inv_0001', number: 'ACME-2026-0001', currency: 'EUR', fees },
+    });
     expect(Buffer.byteLength(payload)).toBeGreaterThan(1000);
     const bare = { ...keys(state()), ...stateAttributes(state()) };
     expect(fitsInline(itemBytes(bare), pack(payload))).toBe(true);

@@ -50,11 +50,15 @@ class MemoryWebhooks implements WebhookStore {
   queryWebhooks = unsupported('queryWebhooks');
 
   async findOverdue(dueBefore: string): Promise<WebhookState[]> {
-    return [...this.items.values()].filter((w) => isLive(w) && w.unqueued && w.next_attempt_at !== null && w.next_attempt_at < dueBefore);
+    return [...this.items.values()].filter(
+      (w) => isLive(w) && w.unqueued && w.next_attempt_at !== null && w.next_attempt_at < dueBefore,
+    );
   }
 
   async findDueTimers(dueBefore: string): Promise<WebhookState[]> {
-    return [...this.items.values()].filter((w) => w.timer && w.next_attempt_at !== null && w.next_attempt_at < dueBefore);
+    return [...this.items.values()].filter(
+      (w) => w.timer && w.next_attempt_at !== null && w.next_attempt_at < dueBefore,
+    );
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
@@ -81,7 +85,16 @@ const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: 
 let store: MemoryWebhooks;
 let queue: RecordingQueue;
 let metrics: [MetricName, number][];
-const run = () => sweep({ store, queue, logger: quiet, metrics: { record: (name, value) => metrics.push([name, value]) }, now: () => NOW, maxAttempts: MAX_ATTEMPTS, stuckAfterMs: STUCK_AFTER_MS });
+const run = () =>
+  sweep({
+    store,
+    queue,
+    logger: quiet,
+    metrics: { record: (name, value) => metrics.push([name, value]) },
+    now: () => NOW,
+    maxAttempts: MAX_ATTEMPTS,
+    stuckAfterMs: STUCK_AFTER_MS,
+  });
 const add = (w: WebhookState) => store.items.set(w.id, w);
 
 beforeEach(() => {
@@ -94,8 +107,13 @@ describe('isStuck', () => {
   it('is a live webhook without a timer, due longer ago than the margin', () => {
     expect(isStuck(webhook('a', { next_attempt_at: iso(NOW - STUCK_AFTER_MS - 1) }), NOW, STUCK_AFTER_MS)).toBe(true);
     expect(isStuck(webhook('a', { next_attempt_at: iso(NOW - STUCK_AFTER_MS) }), NOW, STUCK_AFTER_MS)).toBe(false);
-    expect(isStuck(webhook('a', { next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS), timer: true }), NOW, STUCK_AFTER_MS)).toBe(false);
-    for (const status of ['succeeded', 'failed'] as const) expect(isStuck(webhook('a', { status, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }), NOW, STUCK_AFTER_MS)).toBe(false);
+    expect(
+      isStuck(webhook('a', { next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS), timer: true }), NOW, STUCK_AFTER_MS),
+    ).toBe(false);
+    for (const status of ['succeeded', 'failed'] as const)
+      expect(
+        isStuck(webhook('a', { status, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }), NOW, STUCK_AFTER_MS),
+      ).toBe(false);
   });
 });
 
@@ -104,7 +122,9 @@ describe('sweep', () => {
     add(webhook('soon', { timer: true, next_attempt_at: iso(NOW + 5 * MINUTE + 500) }));
     add(webhook('later', { timer: true, next_attempt_at: iso(NOW + 60 * MINUTE) }));
     expect(await run()).toEqual({ scheduled: 1, requeued: 0, failed: 0 });
-    expect(queue.sent).toEqual([{ lane: 'fast', delay: 301, message: expect.objectContaining({ webhookId: 'soon', attempt: 2 }) }]);
+    expect(queue.sent).toEqual([
+      { lane: 'fast', delay: 301, message: expect.objectContaining({ webhookId: 'soon', attempt: 2 }) },
+    ]);
     expect(store.items.get('soon')).toMatchObject({ timer: false, unqueued: true });
     expect(store.items.get('later')).toMatchObject({ timer: true, version: 1 });
   });
@@ -113,16 +133,32 @@ describe('sweep', () => {
     add(webhook('lost', { unqueued: true, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }));
     add(webhook('recent', { unqueued: true, next_attempt_at: iso(NOW - MINUTE) }));
     expect(await run()).toEqual({ scheduled: 0, requeued: 1, failed: 0 });
-    expect(queue.sent).toEqual([{ lane: 'fast', delay: 0, message: expect.objectContaining({ webhookId: 'lost', attempt: 2 }) }]);
+    expect(queue.sent).toEqual([
+      { lane: 'fast', delay: 0, message: expect.objectContaining({ webhookId: 'lost', attempt: 2 }) },
+    ]);
     expect(store.items.get('lost')).toMatchObject({ status: 'retrying', next_attempt_at: iso(NOW) });
   });
 
   it('fails a stuck webhook whose round is over, dead-letters it once and counts it exhausted', async () => {
-    add(webhook('done', { unqueued: true, round_attempts: MAX_ATTEMPTS, attempt_count: MAX_ATTEMPTS, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }));
+    add(
+      webhook('done', {
+        unqueued: true,
+        round_attempts: MAX_ATTEMPTS,
+        attempt_count: MAX_ATTEMPTS,
+        next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS),
+      }),
+    );
     expect(await run()).toEqual({ scheduled: 0, requeued: 0, failed: 1 });
-    expect(store.items.get('done')).toMatchObject({ status: 'failed', error: 'retry schedule exhausted', unqueued: false, next_attempt_at: null });
+    expect(store.items.get('done')).toMatchObject({
+      status: 'failed',
+      error: 'retry schedule exhausted',
+      unqueued: false,
+      next_attempt_at: null,
+    });
     expect(queue.sent).toEqual([]);
-    expect(queue.deadLettered).toEqual([{ reason: 'exhausted', message: expect.objectContaining({ webhookId: 'done' }) }]);
+    expect(queue.deadLettered).toEqual([
+      { reason: 'exhausted', message: expect.objectContaining({ webhookId: 'done' }) },
+    ]);
     expect(metrics).toEqual([['WebhooksExhausted', 1]]);
     expect(await run()).toEqual({ scheduled: 0, requeued: 0, failed: 0 });
     expect(queue.deadLettered).toHaveLength(1);

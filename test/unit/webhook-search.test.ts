@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { webhookStateKey } from '#shared/adapters/dynamodb/keys.ts';
 import { stateAttributes } from '#shared/adapters/dynamodb/webhook-items.ts';
-import { compileExpression, compileMatcher, planSearch, type PlannedQuery, type Predicate } from '#shared/adapters/dynamodb/webhook-search.ts';
+import {
+  compileExpression,
+  compileMatcher,
+  planSearch,
+  type PlannedQuery,
+  type Predicate,
+} from '#shared/adapters/dynamodb/webhook-search.ts';
 import { highestIdAt, lowestIdAt } from '#shared/domain/ids.ts';
 import type { WebhookState } from '#shared/domain/model.ts';
 import type { WebhookQuery } from '#shared/domain/ports.ts';
@@ -45,23 +51,36 @@ const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
   ...overrides,
 });
 
-const query = (overrides: Partial<WebhookQuery> = {}): WebhookQuery => ({ organizationId: ORG, limit: 20, ...overrides });
+const query = (overrides: Partial<WebhookQuery> = {}): WebhookQuery => ({
+  organizationId: ORG,
+  limit: 20,
+  ...overrides,
+});
 
 /** The item as DynamoDB stores it: keys and state attributes. */
-const itemOf = (s: WebhookState): Record<string, unknown> => ({ ...webhookStateKey({ endpointId: s.endpoint_id, id: s.id }), ...stateAttributes(s) });
+const itemOf = (s: WebhookState): Record<string, unknown> => ({
+  ...webhookStateKey({ endpointId: s.endpoint_id, id: s.id }),
+  ...stateAttributes(s),
+});
 
 /**
  * DynamoDB's meaning of the condition expressions the planner writes (comparisons, IN, BETWEEN,
  * attribute_not_exists, AND, OR, parentheses), evaluated on an item: a comparison with an absent
  * attribute is false.
  */
-function evaluate(expression: string, names: Record<string, string>, values: Record<string, unknown>, item: Record<string, unknown>): boolean {
+function evaluate(
+  expression: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+  item: Record<string, unknown>,
+): boolean {
   const tokens = expression.match(/[#:][\w]+|\(|\)|,|=|>|<|\w+/g)!;
   let at = 0;
   const peek = () => tokens[at];
   const take = (expected?: string) => {
     const token = tokens[at++];
-    if (expected !== undefined && token !== expected) throw new Error(`expected ${expected}, got ${token} in ${expression}`);
+    if (expected !== undefined && token !== expected)
+      throw new Error(`expected ${expected}, got ${token} in ${expression}`);
     return token!;
   };
   const operand = (): unknown => {
@@ -101,7 +120,12 @@ function evaluate(expression: string, names: Record<string, string>, values: Rec
       const low = operand();
       take('AND');
       const high = operand();
-      return defined(left) && typeof left === typeof low && (left as number) >= (low as number) && (left as number) <= (high as number);
+      return (
+        defined(left) &&
+        typeof left === typeof low &&
+        (left as number) >= (low as number) &&
+        (left as number) <= (high as number)
+      );
     }
     throw new Error(`unexpected ${op} in ${expression}`);
   };
@@ -126,7 +150,15 @@ function returns(planned: PlannedQuery, s: WebhookState, before: string | undefi
   const names = planned.ExpressionAttributeNames;
   const keyName = names['#key']!;
   if (item[keyName] === undefined) return false;
-  if (!evaluate(planned.KeyConditionExpression.replace('#key = :key AND ', ''), names, planned.ExpressionAttributeValues, item)) return false;
+  if (
+    !evaluate(
+      planned.KeyConditionExpression.replace('#key = :key AND ', ''),
+      names,
+      planned.ExpressionAttributeValues,
+      item,
+    )
+  )
+    return false;
   if (item[keyName] !== planned.ExpressionAttributeValues[':key']) return false;
   if (!evaluate(planned.FilterExpression, names, planned.ExpressionAttributeValues, item)) return false;
   return before === undefined || s.id < before;
@@ -152,7 +184,10 @@ describe('planSearch: where it reads', () => {
   });
 
   it('reads only the sparse failed index when failed is the one status asked for, with the endpoint as a filter there', () => {
-    const [failed, ...rest] = planSearch(query({ statuses: ['failed'], endpointId: EP2, limit: 100 }), [EP1, EP2]).queries;
+    const [failed, ...rest] = planSearch(query({ statuses: ['failed'], endpointId: EP2, limit: 100 }), [
+      EP1,
+      EP2,
+    ]).queries;
     expect(rest).toEqual([]);
     expect(failed).toMatchObject({
       IndexName: 'failed',
@@ -166,7 +201,11 @@ describe('planSearch: where it reads', () => {
 
   it('reads the partitions, filtering by status, for any other statuses, and for failed with a search term', () => {
     const [first] = planSearch(query({ statuses: ['failed', 'retrying'] }), [EP1]).queries;
-    expect(first).toMatchObject({ ConsistentRead: true, FilterExpression: '#o = :v0 AND #s IN (:v1, :v2)', ExpressionAttributeValues: { ':v1': 'failed', ':v2': 'retrying' } });
+    expect(first).toMatchObject({
+      ConsistentRead: true,
+      FilterExpression: '#o = :v0 AND #s IN (:v1, :v2)',
+      ExpressionAttributeValues: { ':v1': 'failed', ':v2': 'retrying' },
+    });
     const searched = planSearch(query({ statuses: ['failed'], searchTerm: 'inv_1' }), [EP1, EP2]);
     expect(searched.queries.map((q) => q.ExpressionAttributeValues[':key'])).toEqual([`EP#${EP1}`, `EP#${EP2}`]);
     expect(searched.queries[0]!.FilterExpression).toBe('#o = :v0 AND #s IN (:v1) AND #oi = :v2');
@@ -184,19 +223,30 @@ describe('planSearch: where it reads', () => {
 
   it('turns the date window and the cursor into a key range, and an empty window into no query', () => {
     const window = planSearch(query({ fromMs: T0, toMs: T0 + 2 * HOUR }), [EP1]).queries[0]!;
-    expect(window.ExpressionAttributeValues).toMatchObject({ ':low': `W#${lowestIdAt(T0)}`, ':high': `W#${highestIdAt(T0 + 2 * HOUR)}` });
+    expect(window.ExpressionAttributeValues).toMatchObject({
+      ':low': `W#${lowestIdAt(T0)}`,
+      ':high': `W#${highestIdAt(T0 + 2 * HOUR)}`,
+    });
     const cursor = planSearch(query({ fromMs: T0, toMs: T0 + 2 * HOUR, before: idAt(1) }), [EP1]);
     expect(cursor.queries[0]!.ExpressionAttributeValues[':high']).toBe(`W#${idAt(1)}`);
     expect(cursor.before).toBe(idAt(1));
     // A cursor after the window's end leaves the window's end.
-    expect(planSearch(query({ toMs: T0, before: idAt(5) }), [EP1]).queries[0]!.ExpressionAttributeValues[':high']).toBe(`W#${highestIdAt(T0)}`);
+    expect(planSearch(query({ toMs: T0, before: idAt(5) }), [EP1]).queries[0]!.ExpressionAttributeValues[':high']).toBe(
+      `W#${highestIdAt(T0)}`,
+    );
     expect(planSearch(query({ fromMs: T0 + 2 * HOUR, toMs: T0 }), [EP1]).queries).toEqual([]);
     expect(planSearch(query({ fromMs: T0 + 2 * HOUR, before: idAt(1) }), [EP1]).queries).toEqual([]);
   });
 
   it('reads a search term that is a webhook id by key too, in the partitions searched', () => {
-    expect(planSearch(query({ searchTerm: idAt(1) }), [EP1, EP2]).byId).toEqual({ id: idAt(1), endpointIds: [EP1, EP2] });
-    expect(planSearch(query({ searchTerm: idAt(1), endpointId: EP1 }), [EP1, EP2]).byId).toEqual({ id: idAt(1), endpointIds: [EP1] });
+    expect(planSearch(query({ searchTerm: idAt(1) }), [EP1, EP2]).byId).toEqual({
+      id: idAt(1),
+      endpointIds: [EP1, EP2],
+    });
+    expect(planSearch(query({ searchTerm: idAt(1), endpointId: EP1 }), [EP1, EP2]).byId).toEqual({
+      id: idAt(1),
+      endpointIds: [EP1],
+    });
     expect(planSearch(query({ searchTerm: 'inv_1' }), [EP1]).byId).toBeUndefined();
     // Even when no partition can hold it in the window: the by-id read checks the window itself.
     const empty = planSearch(query({ searchTerm: idAt(1), fromMs: T0 + 2 * HOUR, toMs: T0 }), [EP1]);
@@ -205,14 +255,25 @@ describe('planSearch: where it reads', () => {
   });
 
   it('writes webhook types and HTTP statuses (codes, classes, timeout) as alternatives, wrapping only what needs it', () => {
-    const [plan] = planSearch(query({ webhookTypes: ['invoice.created', 'fee.created'], httpStatuses: ['404', '5xx', 'timeout'] }), [EP1]).queries;
-    expect(plan!.FilterExpression).toBe('#o = :v0 AND #t IN (:v1, :v2) AND (#h = :v3 OR (#h BETWEEN :v4 AND :v5) OR (#n > :v6 AND attribute_not_exists(#h)))');
+    const [plan] = planSearch(
+      query({ webhookTypes: ['invoice.created', 'fee.created'], httpStatuses: ['404', '5xx', 'timeout'] }),
+      [EP1],
+    ).queries;
+    expect(plan!.FilterExpression).toBe(
+      '#o = :v0 AND #t IN (:v1, :v2) AND (#h = :v3 OR (#h BETWEEN :v4 AND :v5) OR (#n > :v6 AND attribute_not_exists(#h)))',
+    );
     expect(plan!.ExpressionAttributeValues).toMatchObject({ ':v3': 404, ':v4': 500, ':v5': 599, ':v6': 0 });
     expect(plan!.ExpressionAttributeNames).toMatchObject({ '#t': 't', '#h': 'h', '#n': 'n' });
     // One alternative is not wrapped twice (DynamoDB refuses redundant parentheses).
-    expect(planSearch(query({ httpStatuses: ['5xx'] }), [EP1]).queries[0]!.FilterExpression).toBe('#o = :v0 AND (#h BETWEEN :v1 AND :v2)');
-    expect(planSearch(query({ httpStatuses: ['timeout'] }), [EP1]).queries[0]!.FilterExpression).toBe('#o = :v0 AND (#n > :v1 AND attribute_not_exists(#h))');
-    expect(planSearch(query({ httpStatuses: ['500'] }), [EP1]).queries[0]!.FilterExpression).toBe('#o = :v0 AND #h = :v1');
+    expect(planSearch(query({ httpStatuses: ['5xx'] }), [EP1]).queries[0]!.FilterExpression).toBe(
+      '#o = :v0 AND (#h BETWEEN :v1 AND :v2)',
+    );
+    expect(planSearch(query({ httpStatuses: ['timeout'] }), [EP1]).queries[0]!.FilterExpression).toBe(
+      '#o = :v0 AND (#n > :v1 AND attribute_not_exists(#h))',
+    );
+    expect(planSearch(query({ httpStatuses: ['500'] }), [EP1]).queries[0]!.FilterExpression).toBe(
+      '#o = :v0 AND #h = :v1',
+    );
   });
 });
 
@@ -220,11 +281,26 @@ describe('each filter compiles to an expression and a matcher that agree', () =>
   const fixtures: WebhookState[] = [
     state(),
     state({ id: idAt(2), organization_id: OTHER_ORG }),
-    state({ id: idAt(3), endpoint_id: EP2, status: 'failed', http_status: 503, attempt_count: 5, webhook_type: 'fee.created', object_id: 'fee_1' }),
+    state({
+      id: idAt(3),
+      endpoint_id: EP2,
+      status: 'failed',
+      http_status: 503,
+      attempt_count: 5,
+      webhook_type: 'fee.created',
+      object_id: 'fee_1',
+    }),
     state({ id: idAt(4), status: 'failed', http_status: null, attempt_count: 3, object_id: null }),
     state({ id: idAt(5), status: 'retrying', http_status: 404, attempt_count: 1 }),
     state({ id: idAt(6), status: 'pending', http_status: null, attempt_count: 0, object_id: 'inv_2' }),
-    state({ id: idAt(7), endpoint_id: EP2, status: 'succeeded', http_status: 204, webhook_type: 'customer.created', object_id: 'cus_1' }),
+    state({
+      id: idAt(7),
+      endpoint_id: EP2,
+      status: 'succeeded',
+      http_status: 204,
+      webhook_type: 'customer.created',
+      object_id: 'cus_1',
+    }),
     state({ id: idAt(8), status: 'failed', http_status: 410, attempt_count: 6 }),
   ];
 
@@ -242,7 +318,13 @@ describe('each filter compiles to an expression and a matcher that agree', () =>
     { fromMs: T0 + 2 * HOUR, toMs: T0 + 5 * HOUR },
     { before: idAt(5) },
     { before: idAt(6), fromMs: T0 + 3 * HOUR, statuses: ['failed'] },
-    { statuses: ['failed', 'succeeded'], webhookTypes: ['invoice.created'], httpStatuses: ['4xx', '5xx', 'timeout'], fromMs: T0, toMs: T0 + 8 * HOUR },
+    {
+      statuses: ['failed', 'succeeded'],
+      webhookTypes: ['invoice.created'],
+      httpStatuses: ['4xx', '5xx', 'timeout'],
+      fromMs: T0,
+      toMs: T0 + 8 * HOUR,
+    },
   ];
 
   it('on each stored item: the planned queries return exactly what the matcher accepts', () => {
@@ -257,7 +339,8 @@ describe('each filter compiles to an expression and a matcher that agree', () =>
   });
 
   it('finds what the queries find, with expected results on the fixtures', () => {
-    const found = (overrides: Partial<WebhookQuery>) => fixtures.filter(planSearch(query(overrides), [EP1, EP2]).matches).map((s) => s.id);
+    const found = (overrides: Partial<WebhookQuery>) =>
+      fixtures.filter(planSearch(query(overrides), [EP1, EP2]).matches).map((s) => s.id);
     expect(found({})).toEqual([1, 3, 4, 5, 6, 7, 8].map((h) => idAt(h)));
     expect(found({ statuses: ['failed'], endpointId: EP1 })).toEqual([idAt(4), idAt(8)]);
     expect(found({ httpStatuses: ['404', 'timeout'] })).toEqual([idAt(4), idAt(5)]);
@@ -268,7 +351,9 @@ describe('each filter compiles to an expression and a matcher that agree', () =>
 
   it('a search term matches by object id in the queries, and by id when read by key', () => {
     const plan = planSearch(query({ searchTerm: 'fee_1' }), [EP1, EP2]);
-    expect(fixtures.filter((s) => plan.queries.some((planned) => returns(planned, s, plan.before))).map((s) => s.id)).toEqual([idAt(3)]);
+    expect(
+      fixtures.filter((s) => plan.queries.some((planned) => returns(planned, s, plan.before))).map((s) => s.id),
+    ).toEqual([idAt(3)]);
     // The by-id read found the webhook by its id: the other filters still apply.
     const byId = planSearch(query({ searchTerm: idAt(4), statuses: ['succeeded'] }), [EP1, EP2]);
     expect(byId.matches(fixtures[3]!)).toBe(false);
@@ -276,7 +361,19 @@ describe('each filter compiles to an expression and a matcher that agree', () =>
   });
 
   it('compiles a predicate alone the same way both sides', () => {
-    const predicate: Predicate = { op: 'or', any: [{ op: 'eq', field: 'webhookType', value: 'fee.created' }, { op: 'and', all: [{ op: 'gt', field: 'attemptCount', value: 2 }, { op: 'absent', field: 'httpStatus' }] }] };
+    const predicate: Predicate = {
+      op: 'or',
+      any: [
+        { op: 'eq', field: 'webhookType', value: 'fee.created' },
+        {
+          op: 'and',
+          all: [
+            { op: 'gt', field: 'attemptCount', value: 2 },
+            { op: 'absent', field: 'httpStatus' },
+          ],
+        },
+      ],
+    };
     const { expression, names, values } = compileExpression(predicate);
     expect(expression).toBe('#t = :v0 OR (#n > :v1 AND attribute_not_exists(#h))');
     const matcher = compileMatcher(predicate);

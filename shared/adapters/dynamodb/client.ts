@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -40,7 +44,11 @@ export const IF_PRESENT = `attribute_exists(${PK})`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `work` on every item with at most `limit` in flight. */
-export async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const run = async () => {
     while (next < items.length) {
@@ -53,7 +61,8 @@ export async function eachLimit<T>(items: readonly T[], limit: number, work: (it
 
 /** The reason DynamoDB gives for each item of a cancelled transaction, in order; undefined for any other error. */
 export function cancellationCodes(error: unknown): string[] | undefined {
-  if (error instanceof TransactionCanceledException) return (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+  if (error instanceof TransactionCanceledException)
+    return (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
   return undefined;
 }
 
@@ -67,7 +76,9 @@ export class Table {
   }
 
   async get(key: Key, { consistent = false } = {}): Promise<Item | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.name, Key: key, ...(consistent ? { ConsistentRead: true } : {}) }));
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.name, Key: key, ...(consistent ? { ConsistentRead: true } : {}) }),
+    );
     return Item;
   }
 
@@ -126,7 +137,9 @@ export class Table {
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > 1) await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
       if (attempt > BATCH_WRITE_TRIES) throw unavailable('the webhooks could not all be stored; retry');
-      const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.name]: pending } }));
+      const { UnprocessedItems } = await this.db.send(
+        new BatchWriteCommand({ RequestItems: { [this.name]: pending } }),
+      );
       pending = (UnprocessedItems?.[this.name] ?? []) as typeof pending;
     }
   }
@@ -148,7 +161,9 @@ export class Table {
       let pending: Item[] | undefined = chunk;
       for (let attempt = 1; pending && pending.length > 0; attempt++) {
         if (attempt > 1) await sleep(20 * 2 ** Math.min(attempt, 6) * (0.5 + Math.random()));
-        const result: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }));
+        const result: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }),
+        );
         items.push(...(result.Responses?.[this.name] ?? []));
         pending = result.UnprocessedKeys?.[this.name]?.Keys;
       }

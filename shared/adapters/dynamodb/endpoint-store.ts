@@ -1,7 +1,15 @@
 import type { WebhookEndpoint } from '../../domain/model.ts';
 import type { EndpointStore, EndpointWriteResult } from '../../domain/ports.ts';
 import { cancellationCodes, IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
-import { deletedEndpointKey, endpointKey, organizationKey, organizationPartition, PK, SK, urlClaimKey } from './keys.ts';
+import {
+  deletedEndpointKey,
+  endpointKey,
+  organizationKey,
+  organizationPartition,
+  PK,
+  SK,
+  urlClaimKey,
+} from './keys.ts';
 
 /** An endpoint's item as the API sees it. */
 export function toEndpoint(item: Item): WebhookEndpoint {
@@ -22,7 +30,15 @@ export function toEndpoint(item: Item): WebhookEndpoint {
 }
 
 /** What the API changes on an endpoint; the sender's own marks (slow_until, failing_since, an automatic disable) are written only when the API changed them. */
-const ENDPOINT_FIELDS = ['signature_algo', 'name', 'event_types', 'headers', 'disabled_at', 'disabled_reason', 'failing_since'] as const;
+const ENDPOINT_FIELDS = [
+  'signature_algo',
+  'name',
+  'event_types',
+  'headers',
+  'disabled_at',
+  'disabled_reason',
+  'failing_since',
+] as const;
 
 /** SET and REMOVE clauses for the fields that differ between two versions of an endpoint. */
 function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
@@ -42,7 +58,11 @@ function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
       values[`:${field}`] = value;
     }
   }
-  return { expression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values };
+  return {
+    expression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+    names,
+    values,
+  };
 }
 
 /**
@@ -73,8 +93,20 @@ export class DynamoDbEndpointStore implements EndpointStore {
             ExpressionAttributeValues: { ':one': 1, ':limit': limit },
           },
         },
-        { Put: { TableName, Item: { ...urlClaimKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id }, ConditionExpression: IF_ABSENT } },
-        { Put: { TableName, Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint }, ConditionExpression: IF_ABSENT } },
+        {
+          Put: {
+            TableName,
+            Item: { ...urlClaimKey(endpoint.organization_id, endpoint.webhook_url), endpoint_id: endpoint.id },
+            ConditionExpression: IF_ABSENT,
+          },
+        },
+        {
+          Put: {
+            TableName,
+            Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint },
+            ConditionExpression: IF_ABSENT,
+          },
+        },
       ]);
       return 'ok';
     } catch (error) {
@@ -93,7 +125,10 @@ export class DynamoDbEndpointStore implements EndpointStore {
   async listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
     const { Items = [] } = await this.table.query({
       KeyConditionExpression: `${PK} = :pk AND begins_with(${SK}, :ep)`,
-      ExpressionAttributeValues: { ':pk': organizationPartition.key(organizationId), ':ep': organizationPartition.endpointPrefix },
+      ExpressionAttributeValues: {
+        ':pk': organizationPartition.key(organizationId),
+        ':ep': organizationPartition.endpointPrefix,
+      },
       ConsistentRead: true,
     });
     return Items.map(toEndpoint);
@@ -125,7 +160,13 @@ export class DynamoDbEndpointStore implements EndpointStore {
         },
         ...(urlChanged
           ? [
-              { Put: { TableName, Item: { ...urlClaimKey(next.organization_id, next.webhook_url), endpoint_id: next.id }, ConditionExpression: IF_ABSENT } },
+              {
+                Put: {
+                  TableName,
+                  Item: { ...urlClaimKey(next.organization_id, next.webhook_url), endpoint_id: next.id },
+                  ConditionExpression: IF_ABSENT,
+                },
+              },
               { Delete: { TableName, Key: urlClaimKey(previous.organization_id, previous.webhook_url) } },
             ]
           : []),
@@ -152,9 +193,24 @@ export class DynamoDbEndpointStore implements EndpointStore {
           },
         },
         { Delete: { TableName, Key: urlClaimKey(endpoint.organization_id, endpoint.webhook_url) } },
-        { Update: { TableName, Key: organizationKey(endpoint.organization_id), UpdateExpression: 'SET endpoint_count = endpoint_count - :one', ExpressionAttributeValues: { ':one': 1 } } },
+        {
+          Update: {
+            TableName,
+            Key: organizationKey(endpoint.organization_id),
+            UpdateExpression: 'SET endpoint_count = endpoint_count - :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
         // Its webhooks stay in their partition until they expire: the organization's log still lists them.
-        { Put: { TableName, Item: { ...deletedEndpointKey(endpoint.organization_id, endpoint.id), expires_at: Math.floor(Date.now() / 1000) + this.retentionDays * 86400 } } },
+        {
+          Put: {
+            TableName,
+            Item: {
+              ...deletedEndpointKey(endpoint.organization_id, endpoint.id),
+              expires_at: Math.floor(Date.now() / 1000) + this.retentionDays * 86400,
+            },
+          },
+        },
       ]);
       return 'ok';
     } catch (error) {
@@ -190,7 +246,13 @@ export class DynamoDbEndpointStore implements EndpointStore {
     });
   }
 
-  autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean> {
+  autoDisableEndpoint(
+    organizationId: string,
+    endpointId: string,
+    failingSince: number,
+    at: string,
+    reason: string,
+  ): Promise<boolean> {
     return this.table.updateIf({
       Key: endpointKey(organizationId, endpointId),
       UpdateExpression: 'SET disabled_at = :at, disabled_reason = :reason',

@@ -43,7 +43,8 @@ function tagged(tag: string) {
     prefix,
     of: (...parts: (string | number)[]) => [tag, ...parts].join(SEPARATOR),
     /** What follows the tag, or undefined for a value of another kind. */
-    read: (value: unknown) => (typeof value === 'string' && value.startsWith(prefix) ? value.slice(prefix.length) : undefined),
+    read: (value: unknown) =>
+      typeof value === 'string' && value.startsWith(prefix) ? value.slice(prefix.length) : undefined,
   };
 }
 
@@ -64,14 +65,19 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('hex
 
 export const organizationKey = (id: string) => key(ORGANIZATION.of(id), ORGANIZATION.tag);
 export const apiKeyKey = (hash: string) => key(API_KEY.of(hash), API_KEY.tag);
-export const endpointKey = (organizationId: string, id: string) => key(ORGANIZATION.of(organizationId), ENDPOINT.of(id));
-export const deletedEndpointKey = (organizationId: string, id: string) => key(ORGANIZATION.of(organizationId), DELETED_ENDPOINT.of(id));
-export const urlClaimKey = (organizationId: string, url: string) => key(ORGANIZATION.of(organizationId), URL_CLAIM.of(sha256(url)));
-export const idempotencyKey = (organizationId: string, idempotencyKey: string) => key(IDEMPOTENCY.of(organizationId, idempotencyKey), IDEMPOTENCY.tag);
+export const endpointKey = (organizationId: string, id: string) =>
+  key(ORGANIZATION.of(organizationId), ENDPOINT.of(id));
+export const deletedEndpointKey = (organizationId: string, id: string) =>
+  key(ORGANIZATION.of(organizationId), DELETED_ENDPOINT.of(id));
+export const urlClaimKey = (organizationId: string, url: string) =>
+  key(ORGANIZATION.of(organizationId), URL_CLAIM.of(sha256(url)));
+export const idempotencyKey = (organizationId: string, idempotencyKey: string) =>
+  key(IDEMPOTENCY.of(organizationId, idempotencyKey), IDEMPOTENCY.tag);
 export const webhookStateKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), STATE.of(id));
 export const webhookPayloadKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), PAYLOAD.of(id));
 /** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
-export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) => key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
+export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) =>
+  key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
 
 /** The key of an item read back: keys.ts alone knows how a key is spelled. */
 export const keyOf = (item: Item): Key => key(item[PK] as string, item[SK] as string);

@@ -13,7 +13,9 @@ function toOrganization(item: Item): Organization {
     ...(typeof item.sealed_token === 'string' ? { sealed_token: item.sealed_token } : {}),
     ...(typeof item.previous_token_version === 'number' ? { previous_token_version: item.previous_token_version } : {}),
     ...(typeof item.previous_sealed_token === 'string' ? { previous_sealed_token: item.previous_sealed_token } : {}),
-    ...(typeof item.previous_token_expires_at === 'number' ? { previous_token_expires_at: item.previous_token_expires_at } : {}),
+    ...(typeof item.previous_token_expires_at === 'number'
+      ? { previous_token_expires_at: item.previous_token_expires_at }
+      : {}),
   };
 }
 
@@ -28,8 +30,16 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
   async createOrganization(org: Organization, apiKeyHash: string): Promise<void> {
     const TableName = this.table.name;
     await this.table.transact([
-      { Put: { TableName, Item: { ...organizationKey(org.id), ...org, endpoint_count: 0 }, ConditionExpression: IF_ABSENT } },
-      { Put: { TableName, Item: { ...apiKeyKey(apiKeyHash), organization_id: org.id }, ConditionExpression: IF_ABSENT } },
+      {
+        Put: {
+          TableName,
+          Item: { ...organizationKey(org.id), ...org, endpoint_count: 0 },
+          ConditionExpression: IF_ABSENT,
+        },
+      },
+      {
+        Put: { TableName, Item: { ...apiKeyKey(apiKeyHash), organization_id: org.id }, ConditionExpression: IF_ABSENT },
+      },
     ]);
   }
 
@@ -39,7 +49,9 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
   }
 
   /** One query: the organization's item and its endpoints sort together; URL claims and deleted endpoints after. */
-  async getOrganizationWithEndpoints(id: string): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }> {
+  async getOrganizationWithEndpoints(
+    id: string,
+  ): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }> {
     const { from, to } = organizationPartition.endpointsThroughOrganization;
     const { Items = [] } = await this.table.query({
       KeyConditionExpression: `${PK} = :pk AND ${SK} BETWEEN :ep AND :org`,
@@ -47,18 +59,32 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
       ConsistentRead: true,
     });
     const org = Items.find(organizationPartition.isOrganization);
-    return { organization: org ? toOrganization(org) : undefined, endpoints: Items.filter(organizationPartition.isEndpoint).map(toEndpoint) };
+    return {
+      organization: org ? toOrganization(org) : undefined,
+      endpoints: Items.filter(organizationPartition.isEndpoint).map(toEndpoint),
+    };
   }
 
-  rotateOrganizationToken(organizationId: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
+  rotateOrganizationToken(
+    organizationId: string,
+    current: Pick<Organization, 'token_version' | 'sealed_token'>,
+    nextVersion: number,
+    previousExpiresAt: number,
+  ): Promise<boolean> {
     const sealed = current.token_version === undefined;
     return this.table.updateIf({
       Key: organizationKey(organizationId),
       UpdateExpression: sealed
         ? 'SET token_version = :next, previous_sealed_token = :sealed, previous_token_expires_at = :expires REMOVE sealed_token, previous_token_version'
         : 'SET token_version = :next, previous_token_version = :version, previous_token_expires_at = :expires REMOVE previous_sealed_token',
-      ConditionExpression: sealed ? 'attribute_not_exists(token_version) AND sealed_token = :sealed' : 'token_version = :version',
-      ExpressionAttributeValues: { ':next': nextVersion, ':expires': previousExpiresAt, ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }) },
+      ConditionExpression: sealed
+        ? 'attribute_not_exists(token_version) AND sealed_token = :sealed'
+        : 'token_version = :version',
+      ExpressionAttributeValues: {
+        ':next': nextVersion,
+        ':expires': previousExpiresAt,
+        ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }),
+      },
     });
   }
 

@@ -1,5 +1,11 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { FINAL_STATUSES, type Attempt, type Webhook, type WebhookState, type WebhookStatus } from '../../domain/model.ts';
+import {
+  FINAL_STATUSES,
+  type Attempt,
+  type Webhook,
+  type WebhookState,
+  type WebhookStatus,
+} from '../../domain/model.ts';
 import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**
@@ -20,7 +26,14 @@ import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 type Item = Record<string, unknown>;
 
 /** The state attributes the search filters read (the `failed` index copies them: table.ts). */
-export const FILTERED = { organization: 'o', webhookType: 't', status: 's', httpStatus: 'h', attemptCount: 'n', objectId: 'oi' } as const;
+export const FILTERED = {
+  organization: 'o',
+  webhookType: 't',
+  status: 's',
+  httpStatus: 'h',
+  attemptCount: 'n',
+  objectId: 'oi',
+} as const;
 
 /** An item of at most this many bytes costs one write unit. */
 const WRITE_UNIT_BYTES = 1024;
@@ -64,7 +77,8 @@ function valueBytes(value: unknown): number {
 }
 
 const isSuccess = (status: number | null) => status !== null && [200, 201, 202, 204].includes(status);
-const derivedError = (status: number | null) => (status !== null && !isSuccess(status) ? `unexpected http status ${status}` : null);
+const derivedError = (status: number | null) =>
+  status !== null && !isSuccess(status) ? `unexpected http status ${status}` : null;
 
 /** An attempt as a short list: [number, at (ms), http status, duration, error unless it follows from the status]. */
 function packAttempt(a: Attempt): unknown[] {
@@ -74,7 +88,13 @@ function packAttempt(a: Attempt): unknown[] {
 
 function unpackAttempt(raw: unknown): Attempt {
   const [number, at, httpStatus, duration, error] = raw as [number, number, number | null, number, string | null];
-  return { number, at: new Date(at).toISOString(), http_status: httpStatus, error: error ?? derivedError(httpStatus), duration_ms: duration };
+  return {
+    number,
+    at: new Date(at).toISOString(),
+    http_status: httpStatus,
+    error: error ?? derivedError(httpStatus),
+    duration_ms: duration,
+  };
 }
 
 const ms = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
@@ -164,7 +184,12 @@ export function fromStateItem(item: Item): StoredState {
     stored_bytes: itemBytes(item) - (item.rb === undefined ? 0 : 2 + valueBytes(item.rb)),
   };
   const payload = unpack(item.pl);
-  return { state, ...(payload !== null ? { payload } : {}), payloadElsewhere: item.px === true, ...(typeof item.rx === 'number' ? { responseElsewhere: item.rx } : {}) };
+  return {
+    state,
+    ...(payload !== null ? { payload } : {}),
+    payloadElsewhere: item.px === true,
+    ...(typeof item.rx === 'number' ? { responseElsewhere: item.rx } : {}),
+  };
 }
 
 /** The state of a webhook as Webhook minus the payload (what `updateWebhook` receives). */

@@ -22,7 +22,10 @@ const FIELDS = {
   objectId: { attribute: FILTERED.objectId, read: (w: WebhookState) => w.object_id },
   httpStatus: { attribute: FILTERED.httpStatus, read: (w: WebhookState) => w.http_status },
   attemptCount: { attribute: FILTERED.attemptCount, read: (w: WebhookState) => w.attempt_count },
-} satisfies Record<string, { attribute: string; read: (w: WebhookState) => string | number | null; stored?: (value: string) => string }>;
+} satisfies Record<
+  string,
+  { attribute: string; read: (w: WebhookState) => string | number | null; stored?: (value: string) => string }
+>;
 
 type Field = keyof typeof FIELDS;
 
@@ -74,7 +77,9 @@ export function compileExpression(predicate: Predicate): Expression {
         const parts = p.op === 'and' ? p.all : p.any;
         if (parts.length === 1) return compile(parts[0]!);
         // DynamoDB refuses redundant parentheses: only what could read ambiguously is wrapped, once.
-        return parts.map((part) => (needsParentheses(part) ? `(${compile(part)})` : compile(part))).join(p.op === 'and' ? ' AND ' : ' OR ');
+        return parts
+          .map((part) => (needsParentheses(part) ? `(${compile(part)})` : compile(part)))
+          .join(p.op === 'and' ? ' AND ' : ' OR ');
       }
     }
   };
@@ -130,7 +135,14 @@ interface Filter {
 
 /** An HTTP status filter: an exact code, a class such as `5xx`, or `timeout` (attempted, no response). */
 function httpStatusIs(code: string): Predicate {
-  if (code === 'timeout') return { op: 'and', all: [{ op: 'gt', field: 'attemptCount', value: 0 }, { op: 'absent', field: 'httpStatus' }] };
+  if (code === 'timeout')
+    return {
+      op: 'and',
+      all: [
+        { op: 'gt', field: 'attemptCount', value: 0 },
+        { op: 'absent', field: 'httpStatus' },
+      ],
+    };
   const cls = /^([1-5])xx$/.exec(code);
   if (cls) return { op: 'between', field: 'httpStatus', low: Number(cls[1]) * 100, high: Number(cls[1]) * 100 + 99 };
   return { op: 'eq', field: 'httpStatus', value: Number(code) };
@@ -139,17 +151,24 @@ function httpStatusIs(code: string): Predicate {
 /** The query's filters, each declared once. */
 function filtersOf(query: WebhookQuery): Filter[] {
   const filters: Filter[] = [{ predicate: { op: 'eq', field: 'organization', value: query.organizationId } }];
-  if (query.endpointId) filters.push({ predicate: { op: 'eq', field: 'endpoint', value: query.endpointId }, impliedBy: ['partition'] });
+  if (query.endpointId)
+    filters.push({ predicate: { op: 'eq', field: 'endpoint', value: query.endpointId }, impliedBy: ['partition'] });
   // The `failed` index is read only when `failed` is the one status asked for.
-  if (query.statuses?.length) filters.push({ predicate: { op: 'in', field: 'status', values: query.statuses }, impliedBy: ['failed'] });
-  if (query.webhookTypes?.length) filters.push({ predicate: { op: 'in', field: 'webhookType', values: query.webhookTypes } });
+  if (query.statuses?.length)
+    filters.push({ predicate: { op: 'in', field: 'status', values: query.statuses }, impliedBy: ['failed'] });
+  if (query.webhookTypes?.length)
+    filters.push({ predicate: { op: 'in', field: 'webhookType', values: query.webhookTypes } });
   // A search term is an object id, or a webhook id read by key.
-  if (query.searchTerm !== undefined) filters.push({ predicate: { op: 'eq', field: 'objectId', value: query.searchTerm }, impliedBy: ['id'] });
+  if (query.searchTerm !== undefined)
+    filters.push({ predicate: { op: 'eq', field: 'objectId', value: query.searchTerm }, impliedBy: ['id'] });
   if (query.httpStatuses?.length) filters.push({ predicate: { op: 'or', any: query.httpStatuses.map(httpStatusIs) } });
   return filters;
 }
 
-const filterFor = (filters: Filter[], read: Read): Predicate => ({ op: 'and', all: filters.filter((f) => !f.impliedBy?.includes(read)).map((f) => f.predicate) });
+const filterFor = (filters: Filter[], read: Read): Predicate => ({
+  op: 'and',
+  all: filters.filter((f) => !f.impliedBy?.includes(read)).map((f) => f.predicate),
+});
 
 /**
  * The ids in the query's date window and before its cursor. Ids are UUIDv7, sorted by time, so the
@@ -206,8 +225,20 @@ export function planSearch(query: WebhookQuery, endpointIds: string[]): SearchPl
   const window = windowOf(query);
   const onlyFailed = query.statuses?.length === 1 && query.statuses[0] === 'failed' && query.searchTerm === undefined;
   const sources = onlyFailed
-    ? [{ index: failedIndex.name, keyName: failedIndex.partitionKey, sortKeyName: failedIndex.sortKey, key: query.organizationId }]
-    : endpoints.map((endpointId) => ({ index: undefined, keyName: PK, sortKeyName: SK, key: webhookPartition.key(endpointId) }));
+    ? [
+        {
+          index: failedIndex.name,
+          keyName: failedIndex.partitionKey,
+          sortKeyName: failedIndex.sortKey,
+          key: query.organizationId,
+        },
+      ]
+    : endpoints.map((endpointId) => ({
+        index: undefined,
+        keyName: PK,
+        sortKeyName: SK,
+        key: webhookPartition.key(endpointId),
+      }));
   const filter = compileExpression(filterFor(filters, onlyFailed ? 'failed' : 'partition'));
   const range = window.range();
   const queries = range
@@ -225,7 +256,9 @@ export function planSearch(query: WebhookQuery, endpointIds: string[]): SearchPl
   const matchesFilters = compileMatcher(filterFor(filters, 'id'));
   return {
     queries,
-    ...(query.searchTerm !== undefined && isUuid(query.searchTerm) ? { byId: { id: query.searchTerm, endpointIds: endpoints } } : {}),
+    ...(query.searchTerm !== undefined && isUuid(query.searchTerm)
+      ? { byId: { id: query.searchTerm, endpointIds: endpoints } }
+      : {}),
     matches: (state) => window.contains(state.id) && matchesFilters(state),
     ...(query.before !== undefined ? { before: query.before } : {}),
   };

@@ -1,8 +1,35 @@
 import type { Webhook, WebhookState } from '../../domain/model.ts';
-import type { Idempotency, WebhookPage, WebhookQuery, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../../domain/ports.ts';
+import type {
+  Idempotency,
+  WebhookPage,
+  WebhookQuery,
+  WebhookRef,
+  WebhookSet,
+  WebhookSetOutcome,
+  WebhookStore,
+} from '../../domain/ports.ts';
 import { eachLimit, PARALLEL_REQUESTS, type Item, type Table } from './client.ts';
-import { dueIndex, idempotencyKey, organizationPartition, PK, SK, webhookPartition, webhookPayloadKey, webhookResponseKey, webhookStateKey } from './keys.ts';
-import { FILTERED, fitsInline, fromStateItem, itemBytes, pack, stateAttributes, unpack, withoutPayload } from './webhook-items.ts';
+import {
+  dueIndex,
+  idempotencyKey,
+  organizationPartition,
+  PK,
+  SK,
+  webhookPartition,
+  webhookPayloadKey,
+  webhookResponseKey,
+  webhookStateKey,
+} from './keys.ts';
+import {
+  FILTERED,
+  fitsInline,
+  fromStateItem,
+  itemBytes,
+  pack,
+  stateAttributes,
+  unpack,
+  withoutPayload,
+} from './webhook-items.ts';
 import { planSearch, type PlannedQuery } from './webhook-search.ts';
 
 const OVERDUE_SCAN_PAGE = 100;
@@ -30,7 +57,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
     await eachLimit(sets, PARALLEL_REQUESTS, async (set, i) => {
       if (!set.idempotency) return;
       try {
-        const record = { ...idempotencyRecordKey(set.idempotency), webhooks: set.webhooks.map((l) => [l.id, l.endpoint_id]), expires_at: set.idempotency.expiresAt };
+        const record = {
+          ...idempotencyRecordKey(set.idempotency),
+          webhooks: set.webhooks.map((l) => [l.id, l.endpoint_id]),
+          expires_at: set.idempotency.expiresAt,
+        };
         if (!(await this.table.putIfAbsent(record))) outcomes[i] = await this.recordedSet(set.idempotency);
       } catch (error) {
         outcomes[i] = { failed: error };
@@ -53,7 +84,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
         }
         let chunk = chunks[chunks.length - 1];
         if (items.length === 0) return;
-        if (!chunk || chunk.items.length + items.length > WRITE_BATCH) chunks.push((chunk = { sets: new Set(), items: [] }));
+        if (!chunk || chunk.items.length + items.length > WRITE_BATCH)
+          chunks.push((chunk = { sets: new Set(), items: [] }));
         chunk.items.push(...items);
         chunk.sets.add(i);
       });
@@ -113,13 +145,24 @@ export class DynamoDbWebhookStore implements WebhookStore {
   }
 
   async getWebhook(organizationId: string, id: string, endpointId?: string): Promise<Webhook | undefined> {
-    const item = await this.findStateItem(organizationId, id, endpointId ? [endpointId] : await this.webhookEndpointIds(organizationId));
+    const item = await this.findStateItem(
+      organizationId,
+      id,
+      endpointId ? [endpointId] : await this.webhookEndpointIds(organizationId),
+    );
     if (!item) return undefined;
     const stored = fromStateItem(item);
     const ref = webhookPartition.refOf(item);
     const [payload, response] = await Promise.all([
-      stored.payload ?? (stored.payloadElsewhere ? this.table.get(webhookPayloadKey(ref), { consistent: true }).then((found) => unpack(found?.p)) : null),
-      stored.responseElsewhere !== undefined ? this.table.get(webhookResponseKey(ref, stored.responseElsewhere), { consistent: true }).then((found) => unpack(found?.r)) : stored.state.response_body,
+      stored.payload ??
+        (stored.payloadElsewhere
+          ? this.table.get(webhookPayloadKey(ref), { consistent: true }).then((found) => unpack(found?.p))
+          : null),
+      stored.responseElsewhere !== undefined
+        ? this.table
+            .get(webhookResponseKey(ref, stored.responseElsewhere), { consistent: true })
+            .then((found) => unpack(found?.r))
+        : stored.state.response_body,
     ]);
     if (payload === null) return undefined;
     return { ...stored.state, response_body: response, payload };
@@ -152,8 +195,10 @@ export class DynamoDbWebhookStore implements WebhookStore {
     const storedBytes = (previous.stored_bytes ?? 1024) + itemBytes(after) - itemBytes(before);
     const set: Item = {};
     const remove: string[] = [];
-    for (const [name, value] of Object.entries(after)) if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[name])) set[name] = value;
-    for (const [name, value] of Object.entries(before)) if (value !== undefined && after[name] === undefined) remove.push(name);
+    for (const [name, value] of Object.entries(after))
+      if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[name])) set[name] = value;
+    for (const [name, value] of Object.entries(before))
+      if (value !== undefined && after[name] === undefined) remove.push(name);
 
     const ref = { endpointId: previous.endpoint_id, id: previous.id };
     if (written.attempt_count !== previous.attempt_count || written.response_body !== previous.response_body) {
@@ -165,7 +210,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
           remove.push('rx');
         } else {
           // Written once, beside the state: later state changes do not rewrite it.
-          await this.table.put({ ...webhookResponseKey(ref, written.attempt_count), r: packed, expires_at: written.expires_at });
+          await this.table.put({
+            ...webhookResponseKey(ref, written.attempt_count),
+            r: packed,
+            expires_at: written.expires_at,
+          });
           set.rx = written.attempt_count;
           remove.push('rb');
         }
@@ -184,7 +233,12 @@ export class DynamoDbWebhookStore implements WebhookStore {
     });
     const ok = await this.table.updateIf({
       Key: webhookStateKey(ref),
-      UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].join(' ').trim(),
+      UpdateExpression: [
+        sets.length ? `SET ${sets.join(', ')}` : '',
+        removes.length ? `REMOVE ${removes.join(', ')}` : '',
+      ]
+        .join(' ')
+        .trim(),
       ConditionExpression: '#v = :version',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -266,7 +320,12 @@ export class DynamoDbWebhookStore implements WebhookStore {
   }
 
   /** A search term that is a webhook id: read it by key and apply the same filters in memory. */
-  private async *byId(organizationId: string, id: string, endpointIds: string[], matches: (state: WebhookState) => boolean): AsyncGenerator<WebhookRef> {
+  private async *byId(
+    organizationId: string,
+    id: string,
+    endpointIds: string[],
+    matches: (state: WebhookState) => boolean,
+  ): AsyncGenerator<WebhookRef> {
     const item = await this.findStateItem(organizationId, id, endpointIds);
     if (!item || !matches(fromStateItem(item).state)) return;
     yield webhookPartition.refOf(item);
@@ -280,5 +339,8 @@ function newWebhookItems(webhook: Webhook): [Item] | [Item, Item] {
   const packed = pack(webhook.payload);
   const bare: Item = { ...webhookStateKey(ref), ...stateAttributes(state) };
   if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
-  return [{ ...bare, px: true }, { ...webhookPayloadKey(ref), p: packed, expires_at: webhook.expires_at }];
+  return [
+    { ...bare, px: true },
+    { ...webhookPayloadKey(ref), p: packed, expires_at: webhook.expires_at },
+  ];
 }

@@ -32,7 +32,7 @@ const DESCRIPTIONS: Record<WebhookType, string> = {
   'customer.payment_provider_error': 'The payment provider refused a customer.',
   'customer.tax_provider_error': 'The tax integration refused a customer.',
   'customer.updated': 'A customer was updated.',
-  'customer.vies_check': 'The VIES check of a customer\'s VAT number finished.',
+  'customer.vies_check': "The VIES check of a customer's VAT number finished.",
   'dunning_campaign.finished': 'A dunning campaign finished for a customer.',
   'event.error': 'An ingested usage event could not be processed.',
   'events.errors': 'Usage events could not be processed (a summary of errors).',

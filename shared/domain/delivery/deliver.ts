@@ -4,7 +4,15 @@ import type { Attempt, WebhookEndpoint, Webhook, WebhookState } from '../model.t
 import type { OrganizationTokenSet } from '../organizations/tokens.ts';
 import { attemptHeaders } from '../endpoints/headers.ts';
 import { parkWebhook, recordEndpointHealth, type HealthDeps } from '../endpoints/health.ts';
-import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostResult, PostWebhook, WebhookStore } from '../ports.ts';
+import type {
+  DeliveryQueue,
+  Logger,
+  Metrics,
+  OperationalEvents,
+  PostResult,
+  PostWebhook,
+  WebhookStore,
+} from '../ports.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 import { signingKeySecretName, type CachedSecrets } from '../secrets.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
@@ -91,14 +99,20 @@ type Decision =
   | { kind: 'paused'; redrive: boolean }
   | { kind: 'attempt'; redrive: boolean };
 
-
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
 function slowUntil(deps: Pick<SenderDeps, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
   return Math.max(endpoint.slow_until ?? 0, deps.slowEndpoints.get(endpoint.id) ?? 0);
 }
 
 /** What a message may do to its webhook. */
-function decide(webhook: WebhookState | undefined, message: DeliveryMessage, endpoint: WebhookEndpoint | undefined, lane: Lane, endpointSlowUntil: number, nowMs: number): Decision {
+function decide(
+  webhook: WebhookState | undefined,
+  message: DeliveryMessage,
+  endpoint: WebhookEndpoint | undefined,
+  lane: Lane,
+  endpointSlowUntil: number,
+  nowMs: number,
+): Decision {
   if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
   if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
   if (webhook.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
@@ -113,7 +127,8 @@ function decide(webhook: WebhookState | undefined, message: DeliveryMessage, end
   }
   // A dead letter of a webhook someone retried meanwhile: the retry's own message makes its attempt.
   if (message.reason !== undefined) return { kind: 'drop', why: 'dead letter of a webhook that is live again' };
-  if (message.attempt < next) return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  if (message.attempt < next)
+    return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
   // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
   if (message.attempt > next) return { kind: 'early' };
   // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
@@ -122,13 +137,18 @@ function decide(webhook: WebhookState | undefined, message: DeliveryMessage, end
   // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
   if (endpoint.disabled_at) return { kind: 'paused', redrive: false };
   const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
-  if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
+  if (due > nowMs + EARLY_TOLERANCE_MS)
+    return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
   if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
   return { kind: 'attempt', redrive: false };
 }
 
 /** What follows an attempt: nothing, a delayed message on a lane, a timer in the store, or the dead-letter queue. */
-type Successor = { kind: 'none' } | { kind: 'message'; lane: Lane; delaySeconds: number } | { kind: 'timer' } | { kind: 'dead-letter' };
+type Successor =
+  | { kind: 'none' }
+  | { kind: 'message'; lane: Lane; delaySeconds: number }
+  | { kind: 'timer' }
+  | { kind: 'dead-letter' };
 
 interface AttemptOutcome {
   result: PostResult;
@@ -142,7 +162,12 @@ interface AttemptOutcome {
 }
 
 /** The webhook after an attempt, and its successor. */
-function settle(webhook: WebhookState, outcome: AttemptOutcome, schedule: readonly number[], random: () => number = Math.random): { next: WebhookState; then: Successor } {
+function settle(
+  webhook: WebhookState,
+  outcome: AttemptOutcome,
+  schedule: readonly number[],
+  random: () => number = Math.random,
+): { next: WebhookState; then: Successor } {
   const { result, started, finished } = outcome;
   const httpStatus = result.ok ? result.status : null;
   const succeeded = result.ok && SUCCESS_STATUSES.includes(result.status);
@@ -153,7 +178,13 @@ function settle(webhook: WebhookState, outcome: AttemptOutcome, schedule: readon
         ? null
         : `unexpected http status ${result.status}`
       : result.error;
-  const entry: Attempt = { number: webhook.attempt_count + 1, at: new Date(started).toISOString(), http_status: httpStatus, error, duration_ms: finished - started };
+  const entry: Attempt = {
+    number: webhook.attempt_count + 1,
+    at: new Date(started).toISOString(),
+    http_status: httpStatus,
+    error,
+    duration_ms: finished - started,
+  };
   // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
   const round = outcome.cut ? webhook.round_attempts : webhook.round_attempts + 1;
   const delay = succeeded
@@ -163,7 +194,11 @@ function settle(webhook: WebhookState, outcome: AttemptOutcome, schedule: readon
       : nextDelaySeconds(
           schedule,
           round,
-          { httpStatus, timedOut: !result.ok && result.kind === 'timeout', retryAfterSeconds: result.ok ? parseRetryAfter(result.retryAfter, finished) : null },
+          {
+            httpStatus,
+            timedOut: !result.ok && result.kind === 'timeout',
+            retryAfterSeconds: result.ok ? parseRetryAfter(result.retryAfter, finished) : null,
+          },
           random,
         );
   const status = succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying';
@@ -193,7 +228,6 @@ function settle(webhook: WebhookState, outcome: AttemptOutcome, schedule: readon
   return { next, then };
 }
 
-
 export async function deliver(deps: SenderDeps, received: ReceivedMessage): Promise<Disposition> {
   const message = decodeMessage(received.body);
   if (!message) {
@@ -202,10 +236,18 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     deps.metrics.record('PoisonMessages', 1);
     return 'done';
   }
-  const context = { webhook_id: message.webhookId, organization_id: message.organizationId, endpoint_id: message.endpointId, message_id: received.messageId };
+  const context = {
+    webhook_id: message.webhookId,
+    organization_id: message.organizationId,
+    endpoint_id: message.endpointId,
+    message_id: received.messageId,
+  };
   // Back this often without being finished, it crashes or outlasts the sender: before SQS moves it, say why.
   if (received.receiveCount >= POISON_RECEIVE_COUNT - 1) {
-    deps.logger.error({ ...context, receive_count: received.receiveCount }, 'delivery message keeps failing: dead-lettered as poison');
+    deps.logger.error(
+      { ...context, receive_count: received.receiveCount },
+      'delivery message keeps failing: dead-lettered as poison',
+    );
     await deps.queue.deadLetter(message, 'poison');
     deps.metrics.record('PoisonMessages', 1);
     return 'done';
@@ -216,7 +258,10 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
   let endpoint: WebhookEndpoint | undefined;
   try {
     // The message names the endpoint, whose partition holds the webhook: both reads go out at once.
-    const [stored, named] = await Promise.all([deps.store.getWebhookState({ endpointId: message.endpointId, id: message.webhookId }), deps.endpoint(message.organizationId, message.endpointId)]);
+    const [stored, named] = await Promise.all([
+      deps.store.getWebhookState({ endpointId: message.endpointId, id: message.webhookId }),
+      deps.endpoint(message.organizationId, message.endpointId),
+    ]);
     webhook = stored?.state.organization_id === message.organizationId ? stored.state : undefined;
     payload ??= stored?.payload;
     endpoint = named;
@@ -232,7 +277,14 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     case 'fail': {
       const now = new Date(nowMs).toISOString();
       try {
-        await deps.store.updateWebhook(webhook!, { ...webhook!, status: 'failed', error: decision.error, timer: false, next_attempt_at: null, updated_at: now });
+        await deps.store.updateWebhook(webhook!, {
+          ...webhook!,
+          status: 'failed',
+          error: decision.error,
+          timer: false,
+          next_attempt_at: null,
+          updated_at: now,
+        });
       } catch (error) {
         return requeue(deps, received.lane, message, error);
       }
@@ -255,22 +307,34 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     case 'early':
       // Its predecessor never got recorded (a crash): that attempt is made again and sends a new successor.
       if ((message.requeues ?? 0) >= MAX_EARLY_REQUEUES) {
-        deps.logger.debug({ ...context, attempt: message.attempt }, 'delivery message for an attempt never reached: dropped');
+        deps.logger.debug(
+          { ...context, attempt: message.attempt },
+          'delivery message for an attempt never reached: dropped',
+        );
         return 'done';
       }
-      return requeue(deps, received.lane, message, new Error(`attempt ${message.attempt} is ahead of the recorded ones`));
+      return requeue(
+        deps,
+        received.lane,
+        message,
+        new Error(`attempt ${message.attempt} is ahead of the recorded ones`),
+      );
     case 'attempt': {
       // SQS may deliver a message twice at once: only one copy makes the attempt in this process.
       const key = `${webhook!.id}#${webhook!.attempt_count + 1}`;
       if (deps.attemptsInFlight.has(key)) {
-        deps.logger.debug({ ...context, attempt: webhook!.attempt_count + 1 }, 'duplicate of an attempt in flight: dropped');
+        deps.logger.debug(
+          { ...context, attempt: webhook!.attempt_count + 1 },
+          'duplicate of an attempt in flight: dropped',
+        );
         return 'done';
       }
       deps.attemptsInFlight.add(key);
       try {
         // A payload too large to ride in the message is read from the store.
         try {
-          payload ??= (await deps.store.getWebhook(webhook!.organization_id, webhook!.id, webhook!.endpoint_id))?.payload;
+          payload ??= (await deps.store.getWebhook(webhook!.organization_id, webhook!.id, webhook!.endpoint_id))
+            ?.payload;
           if (payload === undefined) throw new Error('the payload could not be read');
         } catch (error) {
           return await requeue(deps, received.lane, message, error);
@@ -288,14 +352,28 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
 async function requeue(deps: SenderDeps, lane: Lane, message: DeliveryMessage, error: unknown): Promise<Disposition> {
   const requeues = (message.requeues ?? 0) + 1;
   const delay = Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(1.5 ** (requeues - 1)));
-  deps.logger.warn({ err: error, webhook_id: message.webhookId, requeues, retry_in_seconds: delay }, 'delivery message sent again later');
+  deps.logger.warn(
+    { err: error, webhook_id: message.webhookId, requeues, retry_in_seconds: delay },
+    'delivery message sent again later',
+  );
   await deps.queue.send(lane, [{ ...message, requeues }], delay);
   return 'done';
 }
 
 /** `webhook` is the webhook as the attempt starts it (a redrive opens a new round); `stored`, as read: the write is guarded by it. */
-async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, message: DeliveryMessage, webhook: Webhook, endpoint: WebhookEndpoint, stored: WebhookState): Promise<Disposition> {
-  const context = { webhook_id: webhook.id, organization_id: webhook.organization_id, endpoint_id: webhook.endpoint_id };
+async function attemptAndRecord(
+  deps: SenderDeps,
+  received: ReceivedMessage,
+  message: DeliveryMessage,
+  webhook: Webhook,
+  endpoint: WebhookEndpoint,
+  stored: WebhookState,
+): Promise<Disposition> {
+  const context = {
+    webhook_id: webhook.id,
+    organization_id: webhook.organization_id,
+    endpoint_id: webhook.endpoint_id,
+  };
   const budget = attemptBudgetMs(received.lane, deps);
   // Signing needs this service's secrets and store: when they fail, it is our outage, not the receiver's. The
   // message comes back later and no attempt of the customer's round is used up; the error line pages.
@@ -313,30 +391,51 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
     if (slowUntil(deps, endpoint) > deps.now() + SLOW_LANE_MS / 2) return;
     const until = deps.now() + SLOW_LANE_MS;
     deps.slowEndpoints.set(endpoint.id, until);
-    marking = deps.store.markEndpointSlow(endpoint.organization_id, endpoint.id, until).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
+    marking = deps.store
+      .markEndpointSlow(endpoint.organization_id, endpoint.id, until)
+      .catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
   }, deps.slowAfterMs);
   const started = deps.now();
   // Whatever goes wrong while sending is a failed attempt, so the round always advances.
-  const result = await deps.post(endpoint.webhook_url, signed.headers, webhook.payload, {
-    timeoutMs: budget,
-    allow: deps.allow,
-    allowHttp: deps.allowHttp,
-    maxResponseBytes: RESPONSE_BODY_LIMIT,
-  }).catch((error: unknown): PostResult => ({ ok: false, kind: 'network', error: `internal: ${(error as Error).message}` }));
+  const result = await deps
+    .post(endpoint.webhook_url, signed.headers, webhook.payload, {
+      timeoutMs: budget,
+      allow: deps.allow,
+      allowHttp: deps.allowHttp,
+      maxResponseBytes: RESPONSE_BODY_LIMIT,
+    })
+    .catch((error: unknown): PostResult => ({
+      ok: false,
+      kind: 'network',
+      error: `internal: ${(error as Error).message}`,
+    }));
   clearTimeout(slowTimer);
   const finished = deps.now();
   await marking;
   const cut = !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs;
   const settled = settle(
     webhook,
-    { result, started, finished, cut, retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast', endpointUrl: endpoint.webhook_url },
+    {
+      result,
+      started,
+      finished,
+      cut,
+      retryLane: slowUntil(deps, endpoint) > finished ? 'slow' : 'fast',
+      endpointUrl: endpoint.webhook_url,
+    },
     deps.retrySchedule,
   );
   const then = settled.then;
   let next = settled.next;
   const entry = next.attempts[next.attempts.length - 1]!;
   deps.metrics.record('EndpointResponseTime', entry.duration_ms, 'Milliseconds');
-  const attemptContext = { ...context, attempt: entry.number, http_status: entry.http_status, duration_ms: entry.duration_ms, error: entry.error };
+  const attemptContext = {
+    ...context,
+    attempt: entry.number,
+    http_status: entry.http_status,
+    duration_ms: entry.duration_ms,
+    error: entry.error,
+  };
 
   // The successor first: if recording fails or the process dies now, the attempt is made again and this successor is dropped as stale.
   const successor = withPayload(nextAttemptMessage(next), webhook.payload);
@@ -359,7 +458,10 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
     return 'done';
   }
   // A cut attempt says nothing yet about the endpoint's health: the slow lane makes it in full.
-  if (!cut) await recordEndpointHealth(deps, endpoint, next.status === 'succeeded', started).catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not record the endpoint\'s health'));
+  if (!cut)
+    await recordEndpointHealth(deps, endpoint, next.status === 'succeeded', started).catch((error: unknown) =>
+      deps.logger.warn({ ...context, err: error }, "could not record the endpoint's health"),
+    );
   if (next.status === 'succeeded') {
     deps.metrics.record('DeliveriesSucceeded', 1);
     deps.logger.info(attemptContext, 'webhook delivered');
@@ -368,7 +470,10 @@ async function attemptAndRecord(deps: SenderDeps, received: ReceivedMessage, mes
     deps.logger.info(attemptContext, 'attempt cut in the fast lane: webhook moved to the slow lane');
   } else if (next.status === 'retrying') {
     deps.metrics.record('DeliveryAttemptsFailed', 1);
-    deps.logger.info({ ...attemptContext, next_attempt_at: next.next_attempt_at, waits_on: then.kind }, 'delivery attempt failed');
+    deps.logger.info(
+      { ...attemptContext, next_attempt_at: next.next_attempt_at, waits_on: then.kind },
+      'delivery attempt failed',
+    );
   } else {
     deps.metrics.record('DeliveryAttemptsFailed', 1);
     deps.metrics.record('WebhooksExhausted', 1);
@@ -406,7 +511,9 @@ async function sign(deps: SenderDeps, webhook: Webhook, endpoint: WebhookEndpoin
       'webhook-id': webhook.id,
       'webhook-timestamp': String(timestamp),
       // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
-      'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])].map((token) => signStandardWebhook(token, webhook.id, timestamp, webhook.payload)).join(' '),
+      'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])]
+        .map((token) => signStandardWebhook(token, webhook.id, timestamp, webhook.payload))
+        .join(' '),
     },
   };
 }

@@ -35,7 +35,12 @@ interface Wire {
 }
 
 /** The message for the webhook's next attempt. */
-export const nextAttemptMessage = (webhook: WebhookState): DeliveryMessage => ({ webhookId: webhook.id, endpointId: webhook.endpoint_id, organizationId: webhook.organization_id, attempt: webhook.attempt_count + 1 });
+export const nextAttemptMessage = (webhook: WebhookState): DeliveryMessage => ({
+  webhookId: webhook.id,
+  endpointId: webhook.endpoint_id,
+  organizationId: webhook.organization_id,
+  attempt: webhook.attempt_count + 1,
+});
 
 /**
  * Payloads up to this size ride in the message: with JSON's escaping the message stays within one
@@ -73,7 +78,12 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
     return undefined;
   }
   if (typeof wire !== 'object' || wire === null) return undefined;
-  if (typeof wire.webhook_id !== 'string' || typeof wire.endpoint_id !== 'string' || typeof wire.organization_id !== 'string') return undefined;
+  if (
+    typeof wire.webhook_id !== 'string' ||
+    typeof wire.endpoint_id !== 'string' ||
+    typeof wire.organization_id !== 'string'
+  )
+    return undefined;
   if (wire.attempt !== undefined && !(isCount(wire.attempt) && wire.attempt >= 1)) return undefined;
   if (wire.requeues !== undefined && !isCount(wire.requeues)) return undefined;
   if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;

@@ -19,12 +19,18 @@ export interface FailureHint {
 }
 
 /** Delay before attempt `attemptsMade + 1` of a round; undefined when the round is over. */
-export function nextDelaySeconds(schedule: readonly number[], attemptsMade: number, hint: FailureHint, random: () => number = Math.random): number | undefined {
+export function nextDelaySeconds(
+  schedule: readonly number[],
+  attemptsMade: number,
+  hint: FailureHint,
+  random: () => number = Math.random,
+): number | undefined {
   const base = schedule[attemptsMade - 1];
   if (base === undefined) return undefined;
   let delay = base * (1 - JITTER + 2 * JITTER * random());
   if (hint.httpStatus === 429 || hint.timedOut) delay = Math.max(delay, SLOW_DOWN_FLOOR_SECONDS);
-  if (hint.retryAfterSeconds !== null && (hint.httpStatus === 429 || hint.httpStatus === 503)) delay = Math.max(delay, hint.retryAfterSeconds);
+  if (hint.retryAfterSeconds !== null && (hint.httpStatus === 429 || hint.httpStatus === 503))
+    delay = Math.max(delay, hint.retryAfterSeconds);
   // At least a second: a message is always hidden between two attempts.
   return Math.min(Math.max(1, Math.round(delay)), MAX_DELAY_SECONDS);
 }

@@ -29,7 +29,9 @@ export function standardWebhooksSecret(token: string): string {
 }
 
 export function signStandardWebhook(token: string, id: string, timestampSeconds: number, body: string): string {
-  const digest = createHmac('sha256', Buffer.from(token, 'utf8')).update(`${id}.${timestampSeconds}.${body}`, 'utf8').digest('base64');
+  const digest = createHmac('sha256', Buffer.from(token, 'utf8'))
+    .update(`${id}.${timestampSeconds}.${body}`, 'utf8')
+    .digest('base64');
   return `v1,${digest}`;
 }
 

@@ -19,7 +19,9 @@ export function parseCidrs(raw: string): Cidr[] {
     .filter((part) => part !== '')
     .map((source) => {
       try {
-        const range = source.includes('/') ? ipaddr.parseCIDR(source) : ([ipaddr.parse(source), source.includes(':') ? 128 : 32] as Cidr['range']);
+        const range = source.includes('/')
+          ? ipaddr.parseCIDR(source)
+          : ([ipaddr.parse(source), source.includes(':') ? 128 : 32] as Cidr['range']);
         return { source, range };
       } catch {
         throw new Error(`"${source}" is not a CIDR`);
@@ -56,7 +58,8 @@ export function assertPublicAddress(literal: string, allow: readonly Cidr[]): vo
   const range = parsed.range();
   if (range !== 'unicast') throw new BlockedAddressError(literal, range);
   // The deprecated IPv4-compatible form (::a.b.c.d) counts as unicast for ipaddr.js; refuse it too.
-  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96)) throw new BlockedAddressError(literal, 'ipv4Compatible');
+  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE, 96))
+    throw new BlockedAddressError(literal, 'ipv4Compatible');
 }
 
 const IPV4_COMPATIBLE = ipaddr.parse('::');

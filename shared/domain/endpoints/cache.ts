@@ -20,12 +20,7 @@ export function forgetEndpoint(store: object, organizationId: string, endpointId
   for (const forget of forgetters.get(store) ?? []) forget(`${organizationId}#${endpointId}`);
 }
 
-export function cachedEndpoints(
-  store: object,
-  read: Read,
-  now: () => number,
-  ttlMs = ENDPOINT_CACHE_MS,
-): Read {
+export function cachedEndpoints(store: object, read: Read, now: () => number, ttlMs = ENDPOINT_CACHE_MS): Read {
   const entries = new Map<string, { at: number; value: Promise<WebhookEndpoint | undefined> }>();
   const forget = (key: string) => void entries.delete(key);
   forgetters.set(store, (forgetters.get(store) ?? new Set()).add(forget));

@@ -1,6 +1,12 @@
 import { forgetEndpoint } from './cache.ts';
 import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from '../errors.ts';
-import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, parseCustomHeaders, sealCustomHeaders } from './headers.ts';
+import {
+  hasCustomHeaders,
+  maskCustomHeaders,
+  openCustomHeaders,
+  parseCustomHeaders,
+  sealCustomHeaders,
+} from './headers.ts';
 import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
 import { pageMeta, type PageRequest } from '../pagination.ts';
@@ -58,7 +64,10 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<s
 }
 
 /** The endpoint's custom headers in plain text, for the owner's explicit reveal. */
-export async function revealHeaders(policy: EndpointPolicy, endpoint: WebhookEndpoint): Promise<Record<string, string>> {
+export async function revealHeaders(
+  policy: EndpointPolicy,
+  endpoint: WebhookEndpoint,
+): Promise<Record<string, string>> {
   if (!hasCustomHeaders(endpoint.headers)) return {};
   return openCustomHeaders(await headerKey(policy), endpoint.id, endpoint.headers);
 }
@@ -157,7 +166,8 @@ function parseInput(body: unknown, policy: EndpointPolicy, previous?: WebhookEnd
   }
   if ('name' in raw) {
     if (raw.name === null || raw.name === undefined) input.name = null;
-    else if (typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH && !CONTROL_CHARACTER.test(raw.name)) input.name = raw.name.trim() === '' ? null : raw.name;
+    else if (typeof raw.name === 'string' && raw.name.length <= MAX_NAME_LENGTH && !CONTROL_CHARACTER.test(raw.name))
+      input.name = raw.name.trim() === '' ? null : raw.name;
     else add(details, 'name', 'value_is_invalid');
   }
   if ('event_types' in raw) input.event_types = normalizeEventTypes(raw.event_types, details);
@@ -173,7 +183,13 @@ function parseInput(body: unknown, policy: EndpointPolicy, previous?: WebhookEnd
 const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] });
 const changedMeanwhile = () => unavailable('the webhook endpoint changed meanwhile; read it again and retry');
 
-export async function createEndpoint(store: EndpointStore, policy: EndpointPolicy, organizationId: string, body: unknown, nowMs: number): Promise<WebhookEndpoint> {
+export async function createEndpoint(
+  store: EndpointStore,
+  policy: EndpointPolicy,
+  organizationId: string,
+  body: unknown,
+  nowMs: number,
+): Promise<WebhookEndpoint> {
   const input = parseInput(body, policy);
   const id = uuidv7(nowMs);
   const endpoint: WebhookEndpoint = {
@@ -226,8 +242,16 @@ export async function updateEndpoint(
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
     ...(disabling ? { disabled_at: isoSeconds(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
-    ...(enabling ? { disabled_at: null, disabled_reason: null, ...(previous.failing_since ? { failing_since: nowMs } : {}) } : {}),
-    ...(input.headers !== undefined ? { headers: input.headers ? sealCustomHeaders(await headerKey(policy), previous.id, input.headers, previous.headers) : null } : {}),
+    ...(enabling
+      ? { disabled_at: null, disabled_reason: null, ...(previous.failing_since ? { failing_since: nowMs } : {}) }
+      : {}),
+    ...(input.headers !== undefined
+      ? {
+          headers: input.headers
+            ? sealCustomHeaders(await headerKey(policy), previous.id, input.headers, previous.headers)
+            : null,
+        }
+      : {}),
   };
   const result = await store.updateEndpoint(previous, next);
   forgetEndpoint(store, organizationId, id);
@@ -238,7 +262,11 @@ export async function updateEndpoint(
   return next;
 }
 
-export async function deleteEndpoint(store: EndpointStore, organizationId: string, id: string): Promise<WebhookEndpoint> {
+export async function deleteEndpoint(
+  store: EndpointStore,
+  organizationId: string,
+  id: string,
+): Promise<WebhookEndpoint> {
   const endpoint = await getEndpoint(store, organizationId, id);
   const result = await store.deleteEndpoint(endpoint);
   forgetEndpoint(store, organizationId, id);

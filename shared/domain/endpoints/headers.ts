@@ -20,7 +20,17 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Visible ASCII, space and tab: no CR, LF, NUL or other control character.
 const VALUE = /^[\t\x20-\x7e]+$/;
 // The service's own headers, what the HTTP client owns, hop-by-hop headers, and Expect (the client refuses it).
-const RESERVED_NAMES = new Set(['host', 'user-agent', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+const RESERVED_NAMES = new Set([
+  'host',
+  'user-agent',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
 const RESERVED_PREFIXES = ['x-lago-', 'webhook-', 'content-', 'proxy-'];
 
 export const isReservedHeader = (name: string): boolean => {
@@ -32,7 +42,11 @@ export const isReservedHeader = (name: string): boolean => {
  * The `headers` of a create or update: null (or {}) for none, else names with their plain values;
  * a value of MASKED_VALUE keeps the value stored under that name. Adds its codes to `details`.
  */
-export function parseCustomHeaders(raw: unknown, previous: Record<string, string> | null | undefined, details: ValidationDetails): Record<string, string> | null | undefined {
+export function parseCustomHeaders(
+  raw: unknown,
+  previous: Record<string, string> | null | undefined,
+  details: ValidationDetails,
+): Record<string, string> | null | undefined {
   const fail = (code: string) => {
     (details.headers ??= []).push(code);
     return undefined;
@@ -49,7 +63,8 @@ export function parseCustomHeaders(raw: unknown, previous: Record<string, string
     if (seen.has(name.toLowerCase())) return fail('header_name_is_duplicated');
     seen.add(name.toLowerCase());
     if (value === MASKED_VALUE && kept.has(name.toLowerCase())) continue;
-    if (typeof value !== 'string' || !VALUE.test(value) || value === MASKED_VALUE) return fail('header_value_is_invalid');
+    if (typeof value !== 'string' || !VALUE.test(value) || value === MASKED_VALUE)
+      return fail('header_value_is_invalid');
     if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES) return fail('header_value_is_too_long');
   }
   return entries.length === 0 ? null : Object.fromEntries(entries as [string, string][]);
@@ -61,7 +76,10 @@ let derived: { pem: string; key: Buffer } | undefined;
 export function customHeaderKey(signingKeyPem: string): Buffer {
   if (derived?.pem !== signingKeyPem) {
     const material = createPrivateKey(signingKeyPem).export({ type: 'pkcs8', format: 'der' });
-    derived = { pem: signingKeyPem, key: Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', 'endpoint-custom-headers', 32)) };
+    derived = {
+      pem: signingKeyPem,
+      key: Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', 'endpoint-custom-headers', 32)),
+    };
   }
   return derived.key;
 }
@@ -86,7 +104,12 @@ export function openHeaderValue(key: Buffer, endpointId: string, name: string, s
 }
 
 /** Seals parsed headers for the record; a masked value takes the previous sealed value of its name. */
-export function sealCustomHeaders(key: Buffer, endpointId: string, plain: Record<string, string>, previous: Record<string, string> | null | undefined): Record<string, string> {
+export function sealCustomHeaders(
+  key: Buffer,
+  endpointId: string,
+  plain: Record<string, string>,
+  previous: Record<string, string> | null | undefined,
+): Record<string, string> {
   const kept = new Map(Object.entries(previous ?? {}).map(([name, sealed]) => [name.toLowerCase(), sealed]));
   return Object.fromEntries(
     Object.entries(plain).map(([name, value]) => {
@@ -98,17 +121,27 @@ export function sealCustomHeaders(key: Buffer, endpointId: string, plain: Record
   );
 }
 
-export function openCustomHeaders(key: Buffer, endpointId: string, sealed: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(sealed).map(([name, value]) => [name, openHeaderValue(key, endpointId, name, value)]));
+export function openCustomHeaders(
+  key: Buffer,
+  endpointId: string,
+  sealed: Record<string, string>,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(sealed).map(([name, value]) => [name, openHeaderValue(key, endpointId, name, value)]),
+  );
 }
 
 export const maskCustomHeaders = (sealed: Record<string, string> | null | undefined): Record<string, string> =>
   Object.fromEntries(Object.keys(sealed ?? {}).map((name) => [name, MASKED_VALUE]));
 
-export const hasCustomHeaders = (sealed: Record<string, string> | null | undefined): sealed is Record<string, string> => sealed !== null && sealed !== undefined && Object.keys(sealed).length > 0;
+export const hasCustomHeaders = (sealed: Record<string, string> | null | undefined): sealed is Record<string, string> =>
+  sealed !== null && sealed !== undefined && Object.keys(sealed).length > 0;
 
 /** The endpoint's custom headers for an attempt, opened; the signing key is read only when it has some. */
-export async function attemptHeaders(endpoint: WebhookEndpoint, signingKey: () => Promise<string | undefined>): Promise<Record<string, string>> {
+export async function attemptHeaders(
+  endpoint: WebhookEndpoint,
+  signingKey: () => Promise<string | undefined>,
+): Promise<Record<string, string>> {
   if (!hasCustomHeaders(endpoint.headers)) return {};
   const pem = await signingKey();
   if (!pem) throw new Error('the signing key is unavailable');

@@ -2,7 +2,14 @@ import { nextAttemptMessage } from '../delivery/message.ts';
 import { forgetEndpoint } from './cache.ts';
 import { laneOf } from '../delivery/policy.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
-import type { DeliveryQueue, EndpointStore, Logger, OperationalEvent, OperationalEvents, WebhookStore } from '../ports.ts';
+import type {
+  DeliveryQueue,
+  EndpointStore,
+  Logger,
+  OperationalEvent,
+  OperationalEvents,
+  WebhookStore,
+} from '../ports.ts';
 
 /**
  * Disabled endpoints and failing ones (beyond Lago).
@@ -42,9 +49,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If the
  * endpoint was enabled meanwhile, the enable may have missed it: it is queued at once instead.
  */
-export async function parkWebhook(deps: HealthDeps, webhook: WebhookState, endpoint: WebhookEndpoint, redrive: boolean): Promise<void> {
+export async function parkWebhook(
+  deps: HealthDeps,
+  webhook: WebhookState,
+  endpoint: WebhookEndpoint,
+  redrive: boolean,
+): Promise<void> {
   const nowMs = deps.now();
-  const context = { webhook_id: webhook.id, organization_id: webhook.organization_id, endpoint_id: webhook.endpoint_id };
+  const context = {
+    webhook_id: webhook.id,
+    organization_id: webhook.organization_id,
+    endpoint_id: webhook.endpoint_id,
+  };
   const parked = await deps.store.updateWebhook(webhook, {
     ...webhook,
     ...(redrive ? { status: 'retrying' as const, round_attempts: 0 } : {}),
@@ -54,7 +70,10 @@ export async function parkWebhook(deps: HealthDeps, webhook: WebhookState, endpo
   });
   // Changed meanwhile: the newer state has its own message or timer.
   if (!parked) return;
-  deps.logger.info({ ...context, until: parked.next_attempt_at }, 'endpoint disabled: webhook waits for it to be enabled');
+  deps.logger.info(
+    { ...context, until: parked.next_attempt_at },
+    'endpoint disabled: webhook waits for it to be enabled',
+  );
   const fresh = await deps.store.getEndpoint(endpoint.organization_id, endpoint.id);
   if (fresh && !fresh.disabled_at) await queueParked(deps, fresh, [parked]);
 }
@@ -65,12 +84,26 @@ export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEn
   let resumed = 0;
   let before: string | undefined;
   for (let seen = 0; seen < RESUME_LIMIT; seen += PAGE) {
-    const page = await deps.store.queryWebhooks({ organizationId: endpoint.organization_id, endpointId: endpoint.id, statuses: ['pending', 'retrying'], limit: PAGE, before });
-    resumed += await queueParked(deps, endpoint, page.items.filter((webhook) => webhook.timer));
+    const page = await deps.store.queryWebhooks({
+      organizationId: endpoint.organization_id,
+      endpointId: endpoint.id,
+      statuses: ['pending', 'retrying'],
+      limit: PAGE,
+      before,
+    });
+    resumed += await queueParked(
+      deps,
+      endpoint,
+      page.items.filter((webhook) => webhook.timer),
+    );
     if (!page.last) break;
     before = page.last;
   }
-  if (resumed > 0) deps.logger.info({ organization_id: endpoint.organization_id, endpoint_id: endpoint.id, resumed }, 'endpoint enabled: its waiting webhooks are queued');
+  if (resumed > 0)
+    deps.logger.info(
+      { organization_id: endpoint.organization_id, endpoint_id: endpoint.id, resumed },
+      'endpoint enabled: its waiting webhooks are queued',
+    );
   return resumed;
 }
 
@@ -78,10 +111,29 @@ export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEn
 async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks: WebhookState[]): Promise<number> {
   const now = iso(deps.now());
   // Unqueued until its attempt is made: if a message is not sent, the sweeper queues it again.
-  const written = (await Promise.all(webhooks.map((webhook) => deps.store.updateWebhook(webhook, { ...webhook, timer: false, unqueued: true, next_attempt_at: now, updated_at: now })))).filter((webhook) => webhook !== undefined);
+  const written = (
+    await Promise.all(
+      webhooks.map((webhook) =>
+        deps.store.updateWebhook(webhook, {
+          ...webhook,
+          timer: false,
+          unqueued: true,
+          next_attempt_at: now,
+          updated_at: now,
+        }),
+      ),
+    )
+  ).filter((webhook) => webhook !== undefined);
   const lane = laneOf(endpoint, deps.now());
   for (let i = 0; i < written.length; i += QUEUE_BATCH) {
-    await deps.queue.send(lane, written.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage)).catch((error: unknown) => deps.logger.error({ err: error, endpoint_id: endpoint.id }, 'could not queue the webhooks of an enabled endpoint'));
+    await deps.queue
+      .send(lane, written.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage))
+      .catch((error: unknown) =>
+        deps.logger.error(
+          { err: error, endpoint_id: endpoint.id },
+          'could not queue the webhooks of an enabled endpoint',
+        ),
+      );
   }
   return written.length;
 }
@@ -95,7 +147,12 @@ const autoDisableReason = (failingSince: number, afterMs: number) =>
  * it once they have lasted long enough, or clears them on a success, emitting the operational events.
  * Writes nothing on a success to an endpoint that was not failing, nor on a failure once marked.
  */
-export async function recordEndpointHealth(deps: HealthDeps, endpoint: WebhookEndpoint, succeeded: boolean, attemptedAt: number): Promise<void> {
+export async function recordEndpointHealth(
+  deps: HealthDeps,
+  endpoint: WebhookEndpoint,
+  succeeded: boolean,
+  attemptedAt: number,
+): Promise<void> {
   const { organization_id: organizationId, id } = endpoint;
   const context = { organization_id: organizationId, endpoint_id: id };
   const since = endpoint.failing_since ?? null;
@@ -106,7 +163,15 @@ export async function recordEndpointHealth(deps: HealthDeps, endpoint: WebhookEn
     const recovered = await deps.store.markEndpointRecovered(organizationId, id).finally(forget);
     if (!recovered) return;
     deps.logger.info({ ...context, failing_since: iso(since) }, 'webhook endpoint recovered');
-    await emit(deps, { type: 'endpoint.recovered', organization_id: organizationId, endpoint_id: id, webhook_url: endpoint.webhook_url, reason: null, failing_since: iso(since), at: iso(deps.now()) });
+    await emit(deps, {
+      type: 'endpoint.recovered',
+      organization_id: organizationId,
+      endpoint_id: id,
+      webhook_url: endpoint.webhook_url,
+      reason: null,
+      failing_since: iso(since),
+      at: iso(deps.now()),
+    });
     return;
   }
   if (since === null) {
@@ -118,13 +183,24 @@ export async function recordEndpointHealth(deps: HealthDeps, endpoint: WebhookEn
   const reason = autoDisableReason(since, deps.autoDisableAfterMs);
   if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, iso(nowMs), reason).finally(forget))) return;
   deps.logger.warn({ ...context, failing_since: iso(since), reason }, 'webhook endpoint disabled automatically');
-  await emit(deps, { type: 'endpoint.disabled', organization_id: organizationId, endpoint_id: id, webhook_url: endpoint.webhook_url, reason, failing_since: iso(since), at: iso(nowMs) });
+  await emit(deps, {
+    type: 'endpoint.disabled',
+    organization_id: organizationId,
+    endpoint_id: id,
+    webhook_url: endpoint.webhook_url,
+    reason,
+    failing_since: iso(since),
+    at: iso(nowMs),
+  });
 }
 
 async function emit(deps: HealthDeps, event: OperationalEvent): Promise<void> {
   try {
     await deps.events.emit(event);
   } catch (error) {
-    deps.logger.error({ err: error, organization_id: event.organization_id, endpoint_id: event.endpoint_id, event: event.type }, 'operational event not published');
+    deps.logger.error(
+      { err: error, organization_id: event.organization_id, endpoint_id: event.endpoint_id, event: event.type },
+      'operational event not published',
+    );
   }
 }

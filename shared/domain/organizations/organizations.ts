@@ -28,22 +28,37 @@ export function newApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
-export async function createOrganization(store: Pick<OrganizationStore, 'createOrganization'>, body: unknown, nowMs: number) {
+export async function createOrganization(
+  store: Pick<OrganizationStore, 'createOrganization'>,
+  body: unknown,
+  nowMs: number,
+) {
   const name = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
   if (typeof name !== 'string' || name.trim() === '') throw validationFailed({ name: ['value_is_mandatory'] });
   if (name.length > 255 || CONTROL_CHARACTER.test(name)) throw validationFailed({ name: ['value_is_invalid'] });
   // Its HMAC token is derived from the deployment's key and this version: no secret of its own to create.
-  const organization: Organization = { id: uuidv7(nowMs), name: name.trim(), created_at: isoSeconds(nowMs), token_version: 1 };
+  const organization: Organization = {
+    id: uuidv7(nowMs),
+    name: name.trim(),
+    created_at: isoSeconds(nowMs),
+    token_version: 1,
+  };
   const apiKey = newApiKey();
   await store.createOrganization(organization, hashApiKey(apiKey));
-  return { organization: { lago_id: organization.id, name: organization.name, created_at: organization.created_at }, api_key: apiKey };
+  return {
+    organization: { lago_id: organization.id, name: organization.name, created_at: organization.created_at },
+    api_key: apiKey,
+  };
 }
 
 /**
  * The organization a bearer key belongs to. The key is looked up by its hash, so no comparison
  * of secret bytes happens in this process, and timing reveals nothing about stored keys.
  */
-export async function authenticate(store: Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>, authorization: string | undefined): Promise<string> {
+export async function authenticate(
+  store: Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>,
+  authorization: string | undefined,
+): Promise<string> {
   const key = bearerToken(authorization);
   if (!key || !isApiKeyShaped(key)) throw unauthorized();
   const organizationId = await store.findOrganizationIdByKeyHash(hashApiKey(key));

@@ -28,7 +28,13 @@ export function parseRotation(body: unknown): number {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
   const overlap = (body as Record<string, unknown>).overlap_seconds;
   if (overlap === undefined || overlap === null) return DEFAULT_ROTATION_OVERLAP_SECONDS;
-  if (typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) throw validationFailed({ overlap_seconds: ['value_is_invalid'] });
+  if (
+    typeof overlap !== 'number' ||
+    !Number.isInteger(overlap) ||
+    overlap < 0 ||
+    overlap > MAX_ROTATION_OVERLAP_SECONDS
+  )
+    throw validationFailed({ overlap_seconds: ['value_is_invalid'] });
   return overlap;
 }
 
@@ -85,7 +91,10 @@ export class OrganizationTokens {
     } else {
       tokens = this.read(organizationId);
       this.cached.set(organizationId, { tokens, until: this.deps.now() + TOKEN_CACHE_MS });
-      tokens.then((t) => t === undefined && this.cached.delete(organizationId), () => this.cached.delete(organizationId));
+      tokens.then(
+        (t) => t === undefined && this.cached.delete(organizationId),
+        () => this.cached.delete(organizationId),
+      );
     }
     const set = await tokens;
     if (set?.previous && set.previous.expiresAt <= this.deps.now()) return { current: set.current };
@@ -96,12 +105,16 @@ export class OrganizationTokens {
    * Gives the organization a new token; the current one stays valid for `overlapSeconds`. Undefined
    * when the organization does not exist.
    */
-  async rotate(organizationId: string, overlapSeconds = DEFAULT_ROTATION_OVERLAP_SECONDS): Promise<OrganizationTokenSet | undefined> {
+  async rotate(
+    organizationId: string,
+    overlapSeconds = DEFAULT_ROTATION_OVERLAP_SECONDS,
+  ): Promise<OrganizationTokenSet | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       // An organization from before derived tokens has its token moved into its record first.
       if (!(await this.read(organizationId))) return undefined;
       const organization = await this.deps.store.getOrganization(organizationId);
-      if (!organization || (organization.token_version === undefined && organization.sealed_token === undefined)) continue;
+      if (!organization || (organization.token_version === undefined && organization.sealed_token === undefined))
+        continue;
       const rotated = await this.deps.store.rotateOrganizationToken(
         organizationId,
         { token_version: organization.token_version, sealed_token: organization.sealed_token },
@@ -110,7 +123,10 @@ export class OrganizationTokens {
       );
       if (!rotated) continue;
       this.cached.delete(organizationId);
-      this.deps.logger.info({ organization_id: organizationId, overlap_seconds: overlapSeconds }, 'organization token rotated');
+      this.deps.logger.info(
+        { organization_id: organizationId, overlap_seconds: overlapSeconds },
+        'organization token rotated',
+      );
       return this.get(organizationId);
     }
     throw new Error('the organization token changed concurrently; retry');
@@ -135,8 +151,11 @@ export class OrganizationTokens {
             : undefined
         : undefined;
     const withPrevious = (current: string): OrganizationTokenSet =>
-      previous !== undefined ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at! } } : { current };
-    if (organization.token_version !== undefined) return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));
+      previous !== undefined
+        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at! } }
+        : { current };
+    if (organization.token_version !== undefined)
+      return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));
     if (organization.sealed_token !== undefined) return withPrevious(openToken(keys.seal, organization.sealed_token));
     // Created before tokens were derived: its token is a secret of its own, moved into its record once.
     const name = hmacSecretName(this.deps.secretsPrefix, organizationId);
@@ -148,8 +167,18 @@ export class OrganizationTokens {
     }
     // Whoever seals it first, the token is the same; only the first deletes the secret.
     if (await this.deps.store.sealOrganizationToken(organizationId, sealToken(keys.seal, legacy))) {
-      await this.deps.secretStore.delete(name).catch((error: unknown) => this.deps.logger.warn({ err: error, organization_id: organizationId }, 'could not delete an organization token secret after moving it'));
-      this.deps.logger.info({ organization_id: organizationId }, 'organization token moved from its own secret into its record');
+      await this.deps.secretStore
+        .delete(name)
+        .catch((error: unknown) =>
+          this.deps.logger.warn(
+            { err: error, organization_id: organizationId },
+            'could not delete an organization token secret after moving it',
+          ),
+        );
+      this.deps.logger.info(
+        { organization_id: organizationId },
+        'organization token moved from its own secret into its record',
+      );
     }
     return { current: legacy };
   }

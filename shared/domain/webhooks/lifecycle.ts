@@ -26,9 +26,21 @@ export function isStuck(webhook: WebhookState, nowMs: number, stuckAfterMs: numb
  * Starts a new round (fresh attempt budget, same unique key) and queues it. It is recorded as
  * unqueued until its attempt is made, so the sweeper sends it again if its message is lost.
  */
-export async function reopen(deps: Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger' | 'now'>, webhook: WebhookState, payload?: string): Promise<WebhookState | undefined> {
+export async function reopen(
+  deps: Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger' | 'now'>,
+  webhook: WebhookState,
+  payload?: string,
+): Promise<WebhookState | undefined> {
   const now = new Date(deps.now()).toISOString();
-  const next: WebhookState = { ...webhook, status: 'pending', round_attempts: 0, timer: false, unqueued: true, next_attempt_at: now, updated_at: now };
+  const next: WebhookState = {
+    ...webhook,
+    status: 'pending',
+    round_attempts: 0,
+    timer: false,
+    unqueued: true,
+    next_attempt_at: now,
+    updated_at: now,
+  };
   const written = await deps.store.updateWebhook(webhook, next);
   if (written) await enqueueOrFail(deps, [written], payload);
   return written;
@@ -41,7 +53,10 @@ export async function reopen(deps: Pick<WebhookDeps<WebhookStore>, 'store' | 'qu
  * their round is over, so none is left hanging.
  */
 export async function sweep(
-  deps: Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'maxAttempts' | 'stuckAfterMs'>,
+  deps: Pick<
+    WebhookDeps<WebhookStore>,
+    'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'maxAttempts' | 'stuckAfterMs'
+  >,
   limit = 500,
 ): Promise<{ scheduled: number; requeued: number; failed: number }> {
   const nowMs = deps.now();
@@ -50,14 +65,19 @@ export async function sweep(
   for (const webhook of await deps.store.findDueTimers(new Date(nowMs + TIMER_LOOKAHEAD_MS).toISOString(), limit)) {
     if (!webhook.timer || !isLive(webhook)) continue;
     // The timer is cleared first (a message never meets a set timer) and the webhook stays unqueued until its attempt is made.
-    const written = await deps.store.updateWebhook(webhook, { ...webhook, timer: false, unqueued: true, updated_at: now });
+    const written = await deps.store.updateWebhook(webhook, {
+      ...webhook,
+      timer: false,
+      unqueued: true,
+      updated_at: now,
+    });
     if (!written) continue;
     const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
     try {
       await deps.queue.send('fast', [nextAttemptMessage(written)], Math.max(0, Math.ceil((due - nowMs) / 1000)));
       scheduled++;
     } catch (error) {
-      deps.logger.error({ err: error, webhook_id: webhook.id }, 'sweeper could not queue a timer\'s attempt');
+      deps.logger.error({ err: error, webhook_id: webhook.id }, "sweeper could not queue a timer's attempt");
     }
   }
   let requeued = 0;
@@ -65,12 +85,26 @@ export async function sweep(
   for (const webhook of await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit)) {
     if (!isStuck(webhook, nowMs, deps.stuckAfterMs)) continue;
     if (webhook.round_attempts >= deps.maxAttempts) {
-      const written = await deps.store.updateWebhook(webhook, { ...webhook, status: 'failed', error: webhook.error ?? 'retry schedule exhausted', unqueued: false, next_attempt_at: null, updated_at: now });
+      const written = await deps.store.updateWebhook(webhook, {
+        ...webhook,
+        status: 'failed',
+        error: webhook.error ?? 'retry schedule exhausted',
+        unqueued: false,
+        next_attempt_at: null,
+        updated_at: now,
+      });
       if (written) {
         failed++;
         // Exhausted like any other: in the dead-letter queue, once, for a redrive.
         deps.metrics.record('WebhooksExhausted', 1);
-        await deps.queue.deadLetter(nextAttemptMessage(written), 'exhausted').catch((error: unknown) => deps.logger.error({ err: error, webhook_id: webhook.id }, 'sweeper could not dead-letter an exhausted webhook'));
+        await deps.queue
+          .deadLetter(nextAttemptMessage(written), 'exhausted')
+          .catch((error: unknown) =>
+            deps.logger.error(
+              { err: error, webhook_id: webhook.id },
+              'sweeper could not dead-letter an exhausted webhook',
+            ),
+          );
       }
       continue;
     }

@@ -1,5 +1,13 @@
 import { subscribes } from '../endpoints/endpoints.ts';
-import { ApiError, badRequest, notFound, payloadTooLarge, unavailable, validationFailed, type ValidationDetails } from '../errors.ts';
+import {
+  ApiError,
+  badRequest,
+  notFound,
+  payloadTooLarge,
+  unavailable,
+  validationFailed,
+  type ValidationDetails,
+} from '../errors.ts';
 import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
 import type { Webhook, WebhookState } from '../model.ts';
@@ -10,7 +18,10 @@ import type { WebhookDeps } from './deps.ts';
 
 /** Publishing events as webhooks, one per subscribed endpoint: parsing, the envelope, idempotent replays, queueing. */
 
-type PublishDeps = Pick<WebhookDeps<OrganizationStore & WebhookStore>, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'>;
+type PublishDeps = Pick<
+  WebhookDeps<OrganizationStore & WebhookStore>,
+  'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'
+>;
 type EnqueueDeps = Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger'>;
 
 /** The largest body a producer may publish (the envelope is what is signed and sent). */
@@ -36,11 +47,32 @@ function parsePublish(body: unknown): PublishInput {
     if (!present) details[field] = ['value_is_mandatory'];
     else if (!ok) details[field] = ['value_is_invalid'];
   };
-  mandatory('organization_id', typeof raw.organization_id === 'string' && isUuid(raw.organization_id), raw.organization_id != null);
-  mandatory('webhook_type', typeof raw.webhook_type === 'string' && isWebhookType(raw.webhook_type), raw.webhook_type != null);
-  mandatory('object_type', typeof raw.object_type === 'string' && OBJECT_TYPE.test(raw.object_type) && !ENVELOPE_KEYS.includes(raw.object_type), raw.object_type != null);
-  mandatory('object', typeof raw.object === 'object' && raw.object !== null && !Array.isArray(raw.object), raw.object != null);
-  if (raw.idempotency_key != null && (typeof raw.idempotency_key !== 'string' || raw.idempotency_key === '' || raw.idempotency_key.length > 255)) {
+  mandatory(
+    'organization_id',
+    typeof raw.organization_id === 'string' && isUuid(raw.organization_id),
+    raw.organization_id != null,
+  );
+  mandatory(
+    'webhook_type',
+    typeof raw.webhook_type === 'string' && isWebhookType(raw.webhook_type),
+    raw.webhook_type != null,
+  );
+  mandatory(
+    'object_type',
+    typeof raw.object_type === 'string' &&
+      OBJECT_TYPE.test(raw.object_type) &&
+      !ENVELOPE_KEYS.includes(raw.object_type),
+    raw.object_type != null,
+  );
+  mandatory(
+    'object',
+    typeof raw.object === 'object' && raw.object !== null && !Array.isArray(raw.object),
+    raw.object != null,
+  );
+  if (
+    raw.idempotency_key != null &&
+    (typeof raw.idempotency_key !== 'string' || raw.idempotency_key === '' || raw.idempotency_key.length > 255)
+  ) {
     details.idempotency_key = ['value_is_invalid'];
   }
   if (Object.keys(details).length > 0) throw validationFailed(details);
@@ -69,7 +101,10 @@ const QUEUE_BATCH = 10;
 
 /** The events of a batch publish: `{"events":[...]}` with 1 to MAX_BATCH_EVENTS items, each checked on its own later. */
 export function parseBatch(body: unknown): unknown[] {
-  const events = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).events : undefined;
+  const events =
+    typeof body === 'object' && body !== null && !Array.isArray(body)
+      ? (body as Record<string, unknown>).events
+      : undefined;
   if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH_EVENTS) {
     throw badRequest(`the body must be {"events":[...]} with 1 to ${MAX_BATCH_EVENTS} events`);
   }
@@ -80,7 +115,12 @@ export function parseBatch(body: unknown): unknown[] {
 type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown };
 
 const published = (webhooks: WebhookState[]) => ({
-  webhooks: webhooks.map((w) => ({ lago_id: w.id, lago_webhook_endpoint_id: w.endpoint_id, webhook_url: w.endpoint_url, status: w.status })),
+  webhooks: webhooks.map((w) => ({
+    lago_id: w.id,
+    lago_webhook_endpoint_id: w.endpoint_id,
+    webhook_url: w.endpoint_url,
+    status: w.status,
+  })),
 });
 
 export async function publish(deps: PublishDeps, body: unknown) {
@@ -90,12 +130,17 @@ export async function publish(deps: PublishDeps, body: unknown) {
 }
 
 /** Each event is published or refused on its own, in order; refusals are ApiErrors (Lago's shape per event). */
-export async function publishBatch(deps: PublishDeps, body: unknown): Promise<({ webhooks: ReturnType<typeof published>['webhooks'] } | { error: ApiError })[]> {
+export async function publishBatch(
+  deps: PublishDeps,
+  body: unknown,
+): Promise<({ webhooks: ReturnType<typeof published>['webhooks'] } | { error: ApiError })[]> {
   const outcomes = await publishEvents(deps, parseBatch(body));
   return outcomes.map((outcome) => {
     if (!('error' in outcome)) return published(outcome.webhooks);
     // Not the event's fault (already logged): nothing of it was stored, so sending it again is safe.
-    return { error: outcome.error instanceof ApiError ? outcome.error : unavailable('the event could not be stored; retry') };
+    return {
+      error: outcome.error instanceof ApiError ? outcome.error : unavailable('the event could not be stored; retry'),
+    };
   });
 }
 
@@ -110,14 +155,19 @@ interface PublishOptions {
  * events' webhooks through one store call (which packs them into few transactions, each event with
  * its idempotency record) and sends the messages in batches of ten.
  */
-export async function publishEvents(deps: PublishDeps, bodies: unknown[], options: PublishOptions = {}): Promise<PublishOutcome[]> {
+export async function publishEvents(
+  deps: PublishDeps,
+  bodies: unknown[],
+  options: PublishOptions = {},
+): Promise<PublishOutcome[]> {
   const outcomes: (PublishOutcome | undefined)[] = bodies.map(() => undefined);
   const valid: { index: number; input: PublishInput; payload: string }[] = [];
   bodies.forEach((body, index) => {
     try {
       const input = parsePublish(body);
       const payload = envelope(input);
-      if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES)
+        throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
       valid.push({ index, input, payload });
     } catch (error) {
       outcomes[index] = { error };
@@ -186,7 +236,12 @@ export async function publishEvents(deps: PublishDeps, bodies: unknown[], option
         ...(options.test ? { test: true } : {}),
       }));
     setOf.set(index, sets.length);
-    sets.push({ webhooks, ...(input.idempotency_key ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } } : {}) });
+    sets.push({
+      webhooks,
+      ...(input.idempotency_key
+        ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } }
+        : {}),
+    });
   }
 
   const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
@@ -198,7 +253,10 @@ export async function publishEvents(deps: PublishDeps, bodies: unknown[], option
       const set = sets[s]!;
       const payload = valid.find((v) => v.index === index)!.payload;
       if ('failed' in outcome) {
-        deps.logger.error({ err: outcome.failed, organization_id: set.webhooks[0]?.organization_id }, 'webhooks not stored');
+        deps.logger.error(
+          { err: outcome.failed, organization_id: set.webhooks[0]?.organization_id },
+          'webhooks not stored',
+        );
         outcomes[index] = { error: outcome.failed };
       } else if ('existing' in outcome) {
         try {
@@ -216,12 +274,22 @@ export async function publishEvents(deps: PublishDeps, bodies: unknown[], option
         toSend.push({ index, webhooks: set.webhooks, payload });
         created += set.webhooks.length;
         const first = set.webhooks[0];
-        if (first) deps.logger.info({ organization_id: first.organization_id, webhook_type: first.webhook_type, webhook_ids: set.webhooks.map((w) => w.id) }, 'webhook published');
+        if (first)
+          deps.logger.info(
+            {
+              organization_id: first.organization_id,
+              webhook_type: first.webhook_type,
+              webhook_ids: set.webhooks.map((w) => w.id),
+            },
+            'webhook published',
+          );
       }
     }),
   );
   for (const index of await enqueueEvents(deps, toSend, laneOf)) {
-    outcomes[index] = { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') };
+    outcomes[index] = {
+      error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key'),
+    };
   }
   if (created > 0) deps.metrics.record('WebhooksPublished', created);
   for (const [index, first] of repeats) outcomes[index] = outcomes[first];
@@ -233,7 +301,11 @@ export async function publishEvents(deps: PublishDeps, bodies: unknown[], option
  * between its record and its webhooks) are written now, from this publish's copies under the
  * recorded ids.
  */
-async function replay(deps: Pick<WebhookDeps<WebhookStore>, 'store'>, recorded: WebhookRef[], fresh: Webhook[]): Promise<WebhookState[]> {
+async function replay(
+  deps: Pick<WebhookDeps<WebhookStore>, 'store'>,
+  recorded: WebhookRef[],
+  fresh: Webhook[],
+): Promise<WebhookState[]> {
   const found = new Map((await deps.store.getWebhooks(recorded)).map((w) => [w.id, w]));
   const missing = recorded.flatMap((ref) => {
     if (found.has(ref.id)) return [];
@@ -253,22 +325,38 @@ async function replay(deps: Pick<WebhookDeps<WebhookStore>, 'store'>, recorded: 
  * returns the events with a message that could not be sent. Those webhooks are marked unqueued, so
  * the sweeper sends them once they are overdue.
  */
-async function enqueueEvents(deps: EnqueueDeps, events: { index: number; webhooks: WebhookState[]; payload?: string }[], laneOf: ReadonlyMap<string, Lane>): Promise<Set<number>> {
+async function enqueueEvents(
+  deps: EnqueueDeps,
+  events: { index: number; webhooks: WebhookState[]; payload?: string }[],
+  laneOf: ReadonlyMap<string, Lane>,
+): Promise<Set<number>> {
   const calls: { lane: Lane; entries: { index: number; webhook: WebhookState; payload?: string }[] }[] = [];
   for (const lane of ['fast', 'slow'] as const) {
-    const entries = events.flatMap(({ index, webhooks, payload }) => webhooks.filter((w) => (laneOf.get(w.endpoint_id) ?? 'fast') === lane).map((webhook) => ({ index, webhook, payload })));
-    for (let i = 0; i < entries.length; i += QUEUE_BATCH) calls.push({ lane, entries: entries.slice(i, i + QUEUE_BATCH) });
+    const entries = events.flatMap(({ index, webhooks, payload }) =>
+      webhooks
+        .filter((w) => (laneOf.get(w.endpoint_id) ?? 'fast') === lane)
+        .map((webhook) => ({ index, webhook, payload })),
+    );
+    for (let i = 0; i < entries.length; i += QUEUE_BATCH)
+      calls.push({ lane, entries: entries.slice(i, i + QUEUE_BATCH) });
   }
   const failed = new Set<number>();
   await Promise.all(
     calls.map(async ({ lane, entries }) => {
       try {
-        await deps.queue.send(lane, entries.map((e) => withPayload(nextAttemptMessage(e.webhook), e.payload)));
+        await deps.queue.send(
+          lane,
+          entries.map((e) => withPayload(nextAttemptMessage(e.webhook), e.payload)),
+        );
       } catch (error) {
         deps.logger.error({ err: error, webhook_ids: entries.map((e) => e.webhook.id) }, 'enqueue failed');
         for (const e of entries) {
           failed.add(e.index);
-          await deps.store.updateWebhook(e.webhook, { ...e.webhook, unqueued: true }).catch((markError: unknown) => deps.logger.error({ err: markError, webhook_id: e.webhook.id }, 'could not mark a webhook unqueued'));
+          await deps.store
+            .updateWebhook(e.webhook, { ...e.webhook, unqueued: true })
+            .catch((markError: unknown) =>
+              deps.logger.error({ err: markError, webhook_id: e.webhook.id }, 'could not mark a webhook unqueued'),
+            );
         }
       }
     }),
@@ -278,7 +366,10 @@ async function enqueueEvents(deps: EnqueueDeps, events: { index: number; webhook
 
 /** Queues the webhooks' next attempts (on the fast lane: the sender moves a slow endpoint's); a 503 if any could not be sent. */
 export async function enqueueOrFail(deps: EnqueueDeps, webhooks: WebhookState[], payload?: string): Promise<void> {
-  if ((await enqueueEvents(deps, [{ index: 0, webhooks, ...(payload !== undefined ? { payload } : {}) }], new Map())).size > 0) {
+  if (
+    (await enqueueEvents(deps, [{ index: 0, webhooks, ...(payload !== undefined ? { payload } : {}) }], new Map()))
+      .size > 0
+  ) {
     throw unavailable('the webhooks are stored but could not be queued; they will be sent shortly');
   }
 }

@@ -9,7 +9,10 @@ import { detail } from './views.ts';
 
 /** Getting failed webhooks delivered after all: retry, resend and bulk recovery over a time window. */
 
-type RecoveryDeps = Pick<WebhookDeps<EndpointStore & WebhookStore>, 'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs'>;
+type RecoveryDeps = Pick<
+  WebhookDeps<EndpointStore & WebhookStore>,
+  'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs'
+>;
 
 const MAX_RECOVER_WINDOW_DAYS = 14;
 const MAX_RECOVER_PER_CALL = 5000;
@@ -17,7 +20,13 @@ const MAX_RECOVER_PER_CALL = 5000;
 const RECOVER_TIME_BUDGET_MS = 20_000;
 
 /** Starts a new round for a webhook whose status allows it (or that is stuck); one still queued is left alone. */
-async function redeliver(deps: RecoveryDeps, organizationId: string, webhook: Webhook, finished: readonly WebhookStatus[], done: string) {
+async function redeliver(
+  deps: RecoveryDeps,
+  organizationId: string,
+  webhook: Webhook,
+  finished: readonly WebhookStatus[],
+  done: string,
+) {
   if (!(await deps.store.getEndpoint(organizationId, webhook.endpoint_id))) throw notFound('webhook_endpoint');
   if (finished.includes(webhook.status) || isStuck(webhook, deps.now(), deps.stuckAfterMs)) {
     const reopened = await reopen(deps, webhook, webhook.payload);
@@ -41,7 +50,13 @@ export async function retryWebhook(deps: RecoveryDeps, organizationId: string, i
  * round under the same unique key, recorded in its attempts.
  */
 export async function resendWebhook(deps: RecoveryDeps, organizationId: string, id: string) {
-  return redeliver(deps, organizationId, await getWebhook(deps.store, organizationId, id), ['succeeded', 'failed'], 'webhook resent');
+  return redeliver(
+    deps,
+    organizationId,
+    await getWebhook(deps.store, organizationId, id),
+    ['succeeded', 'failed'],
+    'webhook resent',
+  );
 }
 
 /** Starts a new round for each failed webhook of an endpoint in a window of days; `has_more` while some are left for the next call. */
@@ -50,7 +65,8 @@ export async function recoverWebhooks(deps: RecoveryDeps, organizationId: string
   const raw = body as Record<string, unknown>;
   const details: ValidationDetails = {};
   const endpointId = raw.webhook_endpoint_id;
-  if (typeof endpointId !== 'string' || !isUuid(endpointId)) details.webhook_endpoint_id = [endpointId == null ? 'value_is_mandatory' : 'value_is_invalid'];
+  if (typeof endpointId !== 'string' || !isUuid(endpointId))
+    details.webhook_endpoint_id = [endpointId == null ? 'value_is_mandatory' : 'value_is_invalid'];
   const dateField = (field: string, endOfDay: boolean) => {
     const value = raw[field];
     if (value == null) {
@@ -63,7 +79,8 @@ export async function recoverWebhooks(deps: RecoveryDeps, organizationId: string
   const to = dateField('to_date', true);
   if (from !== undefined && to !== undefined) {
     if (to < from) details.to_date = ['must_be_after_from_date'];
-    else if (to - from > MAX_RECOVER_WINDOW_DAYS * 86_400_000) details.to_date = [`window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`];
+    else if (to - from > MAX_RECOVER_WINDOW_DAYS * 86_400_000)
+      details.to_date = [`window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`];
   }
   if (Object.keys(details).length > 0) throw validationFailed(details);
   if (!(await deps.store.getEndpoint(organizationId, endpointId as string))) throw notFound('webhook_endpoint');
@@ -71,7 +88,15 @@ export async function recoverWebhooks(deps: RecoveryDeps, organizationId: string
   let before: string | undefined;
   const started = deps.now();
   for (;;) {
-    const page = await deps.store.queryWebhooks({ organizationId, endpointId: endpointId as string, statuses: ['failed'], fromMs: from!, toMs: to!, limit: 100, ...(before ? { before } : {}) });
+    const page = await deps.store.queryWebhooks({
+      organizationId,
+      endpointId: endpointId as string,
+      statuses: ['failed'],
+      fromMs: from!,
+      toMs: to!,
+      limit: 100,
+      ...(before ? { before } : {}),
+    });
     // The index is eventually consistent: the item read by key decides.
     for (const webhook of page.items) if (webhook.status === 'failed' && (await reopen(deps, webhook))) recovered++;
     if (!page.last || recovered >= MAX_RECOVER_PER_CALL || deps.now() - started > RECOVER_TIME_BUDGET_MS) {

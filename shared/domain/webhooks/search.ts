@@ -16,7 +16,14 @@ const MAX_LIST_VALUES = 20;
 
 /** Reads repeated (`statuses[]=a&statuses[]=b`) and comma-separated (`statuses=a,b`) forms alike; too many values is a 422. */
 function listParam(params: URLSearchParams, name: string, details: ValidationDetails): string[] | undefined {
-  const values = [...new Set([...params.getAll(`${name}[]`), ...params.getAll(name)].flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+  const values = [
+    ...new Set(
+      [...params.getAll(`${name}[]`), ...params.getAll(name)]
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter((v) => v !== ''),
+    ),
+  ];
   if (values.length > MAX_LIST_VALUES) {
     details[name] = ['too_many_values'];
     return undefined;
@@ -32,7 +39,12 @@ function isCalendarDate(ymd: string): boolean {
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /** ISO 8601 dates and times (the list's filters, recover's window); a time without a zone is UTC, whatever the machine's zone. */
-export function parseDate(raw: string | null, endOfDay: boolean, field: string, details: ValidationDetails): number | undefined {
+export function parseDate(
+  raw: string | null,
+  endOfDay: boolean,
+  field: string,
+  details: ValidationDetails,
+): number | undefined {
   if (raw === null || raw === '') return undefined;
   // The whole value must be ISO 8601 (Date.parse forgives trailing garbage such as a NUL).
   if (!ISO_DATE.test(raw)) {
@@ -69,7 +81,8 @@ export function parseWebhookQuery(organizationId: string, params: URLSearchParam
   }
   const statuses = listParam(params, 'statuses', details);
   if (statuses) {
-    if (statuses.every((s) => (WEBHOOK_STATUSES as readonly string[]).includes(s))) query.statuses = statuses as WebhookStatus[];
+    if (statuses.every((s) => (WEBHOOK_STATUSES as readonly string[]).includes(s)))
+      query.statuses = statuses as WebhookStatus[];
     else details.statuses = ['value_is_invalid'];
   }
   const types = listParam(params, 'webhook_types', details);

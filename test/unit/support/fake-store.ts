@@ -1,9 +1,22 @@
 // In-memory stores for unit tests, each with only what the domain code under test asks for: endpoints, API keys and single webhooks (writes conditional on the version, as DynamoDB's); organizations' tokens.
 import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/domain/model.ts';
-import type { EndpointStore, EndpointWriteResult, OrganizationStore, WebhookPage, WebhookQuery, WebhookRef, WebhookStore } from '#shared/domain/ports.ts';
+import type {
+  EndpointStore,
+  EndpointWriteResult,
+  OrganizationStore,
+  WebhookPage,
+  WebhookQuery,
+  WebhookRef,
+  WebhookStore,
+} from '#shared/domain/ports.ts';
 
 /** What delivery, endpoint health, the endpoints API and authentication use. */
-export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>, Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks'> {
+export class FakeStore
+  implements
+    EndpointStore,
+    Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>,
+    Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks'>
+{
   readonly endpoints = new Map<string, WebhookEndpoint>();
   readonly keyHashes = new Map<string, string>();
   readonly lookedUpHashes: string[] = [];
@@ -36,8 +49,14 @@ export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOr
   /** The organization's webhooks, newest first, by endpoint, status and cursor (the filters endpoint health uses). */
   async queryWebhooks(query: WebhookQuery): Promise<WebhookPage> {
     const found = [...this.webhooks.values()]
-      .filter((w) => w.organization_id === query.organizationId && (!query.endpointId || w.endpoint_id === query.endpointId))
-      .filter((w) => (!query.statuses?.length || query.statuses.includes(w.status)) && (query.before === undefined || w.id < query.before))
+      .filter(
+        (w) => w.organization_id === query.organizationId && (!query.endpointId || w.endpoint_id === query.endpointId),
+      )
+      .filter(
+        (w) =>
+          (!query.statuses?.length || query.statuses.includes(w.status)) &&
+          (query.before === undefined || w.id < query.before),
+      )
       .sort((a, b) => (a.id < b.id ? 1 : -1))
       .map(({ payload: _payload, ...state }) => structuredClone(state));
     const items = found.slice(0, query.limit);
@@ -72,9 +91,16 @@ export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOr
     return true;
   }
 
-  async autoDisableEndpoint(organizationId: string, endpointId: string, failingSince: number, at: string, reason: string): Promise<boolean> {
+  async autoDisableEndpoint(
+    organizationId: string,
+    endpointId: string,
+    failingSince: number,
+    at: string,
+    reason: string,
+  ): Promise<boolean> {
     const found = this.endpoints.get(endpointId);
-    if (found?.organization_id !== organizationId || found.disabled_at || found.failing_since !== failingSince) return false;
+    if (found?.organization_id !== organizationId || found.disabled_at || found.failing_since !== failingSince)
+      return false;
     Object.assign(found, { disabled_at: at, disabled_reason: reason });
     return true;
   }
@@ -98,12 +124,16 @@ export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOr
   }
 
   async listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
-    return [...this.endpoints.values()].filter((e) => e.organization_id === organizationId).map((e) => structuredClone(e));
+    return [...this.endpoints.values()]
+      .filter((e) => e.organization_id === organizationId)
+      .map((e) => structuredClone(e));
   }
 
   async updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
     if (!this.endpoints.has(previous.id)) return 'not_found';
-    const clash = [...this.endpoints.values()].some((e) => e.id !== next.id && e.organization_id === next.organization_id && e.webhook_url === next.webhook_url);
+    const clash = [...this.endpoints.values()].some(
+      (e) => e.id !== next.id && e.organization_id === next.organization_id && e.webhook_url === next.webhook_url,
+    );
     if (clash) return 'url_taken';
     this.endpoints.set(next.id, structuredClone(next));
     return 'ok';
@@ -115,7 +145,10 @@ export class FakeStore implements EndpointStore, Pick<OrganizationStore, 'findOr
 }
 
 /** Organizations and their tokens, for the organization tokens' tests. */
-export class FakeOrganizationStore implements Pick<OrganizationStore, 'getOrganization' | 'rotateOrganizationToken' | 'sealOrganizationToken'> {
+export class FakeOrganizationStore implements Pick<
+  OrganizationStore,
+  'getOrganization' | 'rotateOrganizationToken' | 'sealOrganizationToken'
+> {
   readonly organizations = new Map<string, Organization>();
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -131,11 +164,25 @@ export class FakeOrganizationStore implements Pick<OrganizationStore, 'getOrgani
   }
 
   /** As DynamoDB's: conditional on the token read, keeping it as the previous one. */
-  async rotateOrganizationToken(id: string, current: Pick<Organization, 'token_version' | 'sealed_token'>, nextVersion: number, previousExpiresAt: number): Promise<boolean> {
+  async rotateOrganizationToken(
+    id: string,
+    current: Pick<Organization, 'token_version' | 'sealed_token'>,
+    nextVersion: number,
+    previousExpiresAt: number,
+  ): Promise<boolean> {
     const found = this.organizations.get(id);
-    if (!found || found.token_version !== current.token_version || (current.token_version === undefined && found.sealed_token !== current.sealed_token)) return false;
+    if (
+      !found ||
+      found.token_version !== current.token_version ||
+      (current.token_version === undefined && found.sealed_token !== current.sealed_token)
+    )
+      return false;
     if (current.token_version === undefined) {
-      Object.assign(found, { previous_sealed_token: found.sealed_token, previous_token_version: undefined, sealed_token: undefined });
+      Object.assign(found, {
+        previous_sealed_token: found.sealed_token,
+        previous_token_version: undefined,
+        sealed_token: undefined,
+      });
     } else {
       Object.assign(found, { previous_token_version: found.token_version, previous_sealed_token: undefined });
     }

@@ -137,24 +137,118 @@ async function publishFile(options: Options, file: string): Promise<BatchResult[
   return results;
 }
 
+const ARGS = {
+  name: { type: 'string' },
+  org: { type: 'string' },
+  type: { type: 'string' },
+  'object-type': { type: 'string' },
+  object: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  file: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof ARGS; allowPositionals: true }>>['values'];
+
+/** What a command has to work with: the parsed options, and how to print its answer. */
+interface Context {
+  options: Options;
+  values: Values;
+  /** Prints `human`, or `data` as JSON (and nothing else) with --json. */
+  print: (human: string, data: unknown) => void;
+}
+
+async function createOrganization({ options, values, print }: Context): Promise<void> {
+  if (!values.name) throw new UsageError('org create needs --name <name>');
+  const result = (await call(options, 'POST', '/admin/v1/organizations', { name: values.name })) as {
+    organization: { lago_id: string; name: string };
+    api_key: string;
+  };
+  print(
+    `organization ${result.organization.name}\n  lago_id  ${result.organization.lago_id}\n  api_key  ${result.api_key}   (shown once: keep it now)`,
+    result,
+  );
+}
+
+async function publishFromFile({ options, print }: Context, file: string): Promise<void> {
+  const results = await publishFile(options, file);
+  const refused = results.filter((r) => !r.webhooks).length;
+  print(
+    `${results.map(describeResult).join('\n')}\n${results.length} event(s): ${results.length - refused} accepted, ${refused} refused`,
+    { results },
+  );
+  if (refused > 0) process.exitCode = 1;
+}
+
+async function publish(context: Context): Promise<void> {
+  const { options, values, print } = context;
+  if (values.file) return publishFromFile(context, values.file);
+  if (!values.org || !values.type)
+    throw new UsageError('publish needs --org <id> and --type <webhook_type>, or --file <events.json>');
+  const result = (await call(options, 'POST', '/admin/v1/webhooks', {
+    organization_id: values.org,
+    webhook_type: values.type,
+    object_type: values['object-type'] ?? values.type.split('.')[0],
+    object: await objectArg(values.object),
+    ...(values['idempotency-key'] ? { idempotency_key: values['idempotency-key'] } : {}),
+  })) as { webhooks: { lago_id: string; webhook_url: string }[] };
+  print(
+    result.webhooks.length
+      ? result.webhooks.map((w) => `queued ${w.lago_id} -> ${w.webhook_url}`).join('\n')
+      : 'no endpoint subscribes to this type',
+    result,
+  );
+}
+
+async function deadLetterStatus({ options, print }: Context): Promise<void> {
+  const result = (await call(options, 'GET', '/admin/v1/dead_letters')) as {
+    dead_letters: { count: number; oldest_age_seconds: number | null };
+  };
+  const { count, oldest_age_seconds: age } = result.dead_letters;
+  print(`dead-letter queue: ${count} message(s)${age !== null ? `, oldest ${age} s old` : ''}`, result);
+}
+
+async function deadLetterRedrive({ options, print }: Context): Promise<void> {
+  const count = async () =>
+    ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters.count;
+  const before = await count();
+  const showProgress = !options.json && process.stderr.isTTY;
+  // Locally the move runs within the request; on AWS the request starts an SQS move task.
+  // Either way the bar follows the dead-letter count until the move is over.
+  let finished = false;
+  const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive').finally(() => (finished = true));
+  redrive.catch(() => undefined); // awaited below; this only keeps Node from calling it unhandled meanwhile
+  const draw = (left: number) =>
+    showProgress && process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
+  while (!finished) {
+    draw(await count());
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const result = (await redrive) as { redrive: { moved: number; running: boolean } };
+  let left = await count();
+  while (result.redrive.running && left > 0) {
+    draw(left);
+    await new Promise((r) => setTimeout(r, 1000));
+    left = await count();
+  }
+  draw(left);
+  if (showProgress) process.stderr.write('\n');
+  const moved = result.redrive.running ? Math.max(0, before - left) : result.redrive.moved;
+  print(`moved ${moved} message(s) back to the delivery queue`, { redrive: { moved, remaining: left } });
+}
+
+const COMMANDS: Record<string, (context: Context) => Promise<void>> = {
+  'org create': createOrganization,
+  publish,
+  'dlq status': deadLetterStatus,
+  'dlq redrive': deadLetterRedrive,
+};
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      org: { type: 'string' },
-      type: { type: 'string' },
-      'object-type': { type: 'string' },
-      object: { type: 'string' },
-      'idempotency-key': { type: 'string' },
-      file: { type: 'string' },
-      url: { type: 'string' },
-      token: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: ARGS });
   const command = positionals.join(' ');
   if (values.help || command === '' || command === 'help') {
     process.stdout.write(HELP);
@@ -166,89 +260,9 @@ async function main(argv: string[]): Promise<void> {
     json: values.json ?? false,
   };
   const print = (human: string, data: unknown) => console.log(options.json ? JSON.stringify(data, null, 2) : human);
-
-  switch (command) {
-    case 'org create': {
-      if (!values.name) throw new UsageError('org create needs --name <name>');
-      const result = (await call(options, 'POST', '/admin/v1/organizations', { name: values.name })) as {
-        organization: { lago_id: string; name: string };
-        api_key: string;
-      };
-      print(
-        `organization ${result.organization.name}\n  lago_id  ${result.organization.lago_id}\n  api_key  ${result.api_key}   (shown once: keep it now)`,
-        result,
-      );
-      return;
-    }
-    case 'publish': {
-      if (values.file) {
-        const results = await publishFile(options, values.file);
-        const refused = results.filter((r) => !r.webhooks).length;
-        print(
-          `${results.map(describeResult).join('\n')}\n${results.length} event(s): ${results.length - refused} accepted, ${refused} refused`,
-          { results },
-        );
-        if (refused > 0) process.exitCode = 1;
-        return;
-      }
-      if (!values.org || !values.type)
-        throw new UsageError('publish needs --org <id> and --type <webhook_type>, or --file <events.json>');
-      const result = (await call(options, 'POST', '/admin/v1/webhooks', {
-        organization_id: values.org,
-        webhook_type: values.type,
-        object_type: values['object-type'] ?? values.type.split('.')[0],
-        object: await objectArg(values.object),
-        ...(values['idempotency-key'] ? { idempotency_key: values['idempotency-key'] } : {}),
-      })) as { webhooks: { lago_id: string; webhook_url: string }[] };
-      print(
-        result.webhooks.length
-          ? result.webhooks.map((w) => `queued ${w.lago_id} -> ${w.webhook_url}`).join('\n')
-          : 'no endpoint subscribes to this type',
-        result,
-      );
-      return;
-    }
-    case 'dlq status': {
-      const result = (await call(options, 'GET', '/admin/v1/dead_letters')) as {
-        dead_letters: { count: number; oldest_age_seconds: number | null };
-      };
-      const { count, oldest_age_seconds: age } = result.dead_letters;
-      print(`dead-letter queue: ${count} message(s)${age !== null ? `, oldest ${age} s old` : ''}`, result);
-      return;
-    }
-    case 'dlq redrive': {
-      const count = async () =>
-        ((await call(options, 'GET', '/admin/v1/dead_letters')) as { dead_letters: { count: number } }).dead_letters
-          .count;
-      const before = await count();
-      const showProgress = !options.json && process.stderr.isTTY;
-      // Locally the move runs within the request; on AWS the request starts an SQS move task.
-      // Either way the bar follows the dead-letter count until the move is over.
-      let finished = false;
-      const redrive = call(options, 'POST', '/admin/v1/dead_letters/redrive').finally(() => (finished = true));
-      redrive.catch(() => undefined); // awaited below; this only keeps Node from calling it unhandled meanwhile
-      const draw = (left: number) =>
-        showProgress && process.stderr.write(`\r${progressBar(Math.max(0, before - left), before)}`);
-      while (!finished) {
-        draw(await count());
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const result = (await redrive) as { redrive: { moved: number; running: boolean } };
-      let left = await count();
-      while (result.redrive.running && left > 0) {
-        draw(left);
-        await new Promise((r) => setTimeout(r, 1000));
-        left = await count();
-      }
-      draw(left);
-      if (showProgress) process.stderr.write('\n');
-      const moved = result.redrive.running ? Math.max(0, before - left) : result.redrive.moved;
-      print(`moved ${moved} message(s) back to the delivery queue`, { redrive: { moved, remaining: left } });
-      return;
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
-  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) throw new UsageError(`unknown command "${command}"`);
+  await run({ options, values, print });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -18,7 +18,7 @@ export interface LogDestination {
   write(line: string): void;
 }
 
-/** pino's numeric levels, which the error-log metric filter and the README's searches use. */
+/** pino's numeric levels, which the error-log metric filter and the runbook's searches (docs/operations.md) use. */
 const PINO_LEVELS: Record<string, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50, CRITICAL: 60 };
 const POWERTOOLS_LEVELS: Record<string, LogLevel> = {
   trace: 'TRACE',

@@ -708,7 +708,7 @@ describe('invalid log searches', () => {
       code: 'validation_errors',
       error_details: { statuses: ['value_is_invalid'], from_date: ['invalid_date'], per_page: ['value_is_invalid'] },
     });
-    // A page size above 100 is served at 100, as the endpoints list does (README, Webhook logs).
+    // A page size above 100 is served at 100, as the endpoints list does (docs/api.md, Webhook logs).
     const capped = await listPage(org, { per_page: '101' });
     expect(capped.status).toBe(200);
     expect(capped.body.meta.per_page).toBe(100);

@@ -14,7 +14,11 @@ afterAll(async () => {
 
 async function walkThrough(): Promise<string> {
   const readme = await readFile(join(process.cwd(), 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Walk-through'));
+  // The walk-through's own section only: a later section's block (such as "Try a failure") is not the walk-through.
+  const start = readme.indexOf('\n## Walk-through\n');
+  if (start < 0) throw new Error('no "## Walk-through" section in the README');
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
   const block = /```bash\n([\s\S]*?)```/.exec(section);
   if (!block) throw new Error('no bash block in the walk-through');
   return block[1]!;

@@ -10,7 +10,7 @@ import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**
  * How a webhook is laid out in DynamoDB (its keys: keys.ts), written for the fewest request units
- * (docs/architecture.md and the README's table say why):
+ * (docs/api.md's table of how the filters are served and docs/delivery.md say why):
  *
  *   state     the webhook's state, with short attribute names, and its payload and last response
  *             inline while the item stays within 1 KB (1 write unit)

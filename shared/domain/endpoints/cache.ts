@@ -4,7 +4,7 @@ import type { WebhookEndpoint } from '../model.ts';
  * The sender's endpoints, kept for a few seconds: at a steady rate an endpoint is read once per
  * window rather than once per delivery. A change to an endpoint (its URL, algorithm, deletion)
  * reaches deliveries within `ENDPOINT_CACHE_MS` (at once when it is made through the same process,
- * as in local mode); the README states this bound.
+ * as in local mode); docs/limits.md states this bound.
  */
 const ENDPOINT_CACHE_MS = 5_000;
 /** Endpoints kept at most (the oldest go first). */

@@ -14,7 +14,7 @@ export const DETAIL_TYPES: Record<OperationalEvent['type'], string> = {
   'endpoint.recovered': 'Webhook Endpoint Recovered',
 };
 
-/** The event's detail, as documented in the README: never a header, token or payload. */
+/** The event's detail, as documented in docs/api.md: never a header, token or payload. */
 export function operationalDetail(event: OperationalEvent) {
   return {
     organization_id: event.organization_id,

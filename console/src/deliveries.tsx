@@ -224,7 +224,7 @@ function DeliveryRow({ webhook: w, onOpen }: { webhook: Webhook; onOpen: (id: st
           {w.test ? <span class="tag"> test</span> : null}
         </span>
         <span class="http">
-          <span class="sr-only">HTTP status </span>
+          <span class="sr-only">Response </span>
           {responseText(w)}
         </span>
         <time dateTime={w.created_at}>{formatTime(w.created_at)}</time>

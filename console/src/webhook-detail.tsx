@@ -3,14 +3,14 @@ import { webhookPath, type Webhook, type WebhookDetail, type WebhookResponse } f
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { CopyButton, Dialog, ErrorMessage, formatTime } from './ui.tsx';
 
-/** A webhook's details, with retry and resend. */
+/** A webhook's details, in Lago's words (its guide's webhook logs), with retry and resend. */
 
 /** How long a panel follows a webhook that is still being delivered: a bounded poll. */
 const FOLLOW = { intervalMs: 1000, polls: 90 };
 
 const settled = (status: string) => status === 'succeeded' || status === 'failed';
 
-/** The HTTP status, or why there is none. */
+/** Lago's "Response": the status code, or why there is none. */
 export const responseText = (w: Webhook) =>
   w.http_status !== null ? String(w.http_status) : w.attempts_count > 0 ? 'timeout or error' : '—';
 
@@ -39,15 +39,15 @@ function Facts({ webhook, following }: { webhook: WebhookDetail; following: bool
       <dd>
         <code>{webhook.unique_key}</code>
       </dd>
-      <dt>Time</dt>
+      <dt>Timestamp</dt>
       <dd>{formatTime(webhook.created_at)}</dd>
       <dt>Webhook URL</dt>
       <dd>
         <code class="url">{webhook.webhook_url}</code>
       </dd>
-      <dt>Response code</dt>
+      <dt>Response</dt>
       <dd>{responseText(webhook)}</dd>
-      <dt>Retries</dt>
+      <dt>Number of retries</dt>
       <dd>{webhook.retries}</dd>
       {webhook.next_attempt_at && !settled(webhook.status) ? (
         <>

@@ -1,6 +1,6 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
 // as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, deliveries, filters, the detail
-// panel, retry, resend, recover, test events, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
+// panel in Lago's labels, retry, resend, recover, test events, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,9 @@ describe('the console in Chromium', () => {
         { token: org.apiKey },
       )
     ).body.webhook;
+
+  /** The value shown for a label of the detail panel's facts. */
+  const fact = (panel: Locator, label: string) => panel.locator(`dt:text-is("${label}") + dd`);
 
   const endpointRow = (name: string) =>
     page.getByRole('listitem').filter({ has: page.getByRole('link', { name: new RegExp(`^${name}\\b`) }) });
@@ -299,7 +302,7 @@ describe('the console in Chromium', () => {
     await overview.getByText('HMAC').waitFor();
     await shoot('endpoint-overview');
     await page.getByRole('tab', { name: 'Deliveries' }).click();
-    const row = page.getByRole('button', { name: /^succeeded invoice\.created HTTP status 200/ });
+    const row = page.getByRole('button', { name: /^succeeded invoice\.created Response 200/ });
     await refreshUntil(row);
     await page.getByText('Last 1 deliveries: 1 succeeded').waitFor();
     await shoot('deliveries');
@@ -313,6 +316,26 @@ describe('the console in Chromium', () => {
     };
     expect(payload.invoice).toMatchObject({ lago_id: 'inv_console_1', number: 'CONSOLE-001' });
     await panel.getByRole('cell', { name: '200', exact: true }).waitFor();
+    // Lago's own labels, from its guide to the webhook logs.
+    expect(await panel.locator('dt').allTextContents()).toEqual([
+      'Webhook type',
+      'Status',
+      'Unique key',
+      'Timestamp',
+      'Webhook URL',
+      'Response',
+      'Number of retries',
+    ]);
+    const openedId = new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('webhook');
+    const shown = (
+      await request<{ webhook: { created_at: string; unique_key: string } }>('GET', `/api/v1/webhooks/${openedId}`, {
+        token: org.apiKey,
+      })
+    ).body.webhook;
+    expect(await fact(panel, 'Timestamp').textContent()).toBe(shownTime(shown.created_at));
+    expect(await fact(panel, 'Unique key').textContent()).toBe(shown.unique_key);
+    expect(await fact(panel, 'Response').textContent()).toBe('200');
+    expect(await fact(panel, 'Number of retries').textContent()).toBe('0');
     expect(await panel.getByRole('button', { name: 'Retry' }).count()).toBe(0);
     await shoot('detail', false);
 
@@ -337,7 +360,7 @@ describe('the console in Chromium', () => {
   it('shows a failed webhook with its attempts and error, filters by status in the URL, and retries it to success', async () => {
     await webhookSettles(org, failedWebhookId, ['failed']);
     await page.goto(`${consoleUrl()}#/endpoints/${failingId}/deliveries`);
-    const failedRow = page.getByRole('button', { name: /^failed invoice\.created HTTP status 500/ });
+    const failedRow = page.getByRole('button', { name: /^failed invoice\.created Response 500/ });
     await refreshUntil(failedRow);
     await page.getByText('Last 1 deliveries: 1 failed').waitFor();
 
@@ -370,6 +393,8 @@ describe('the console in Chromium', () => {
     await panel.getByRole('heading', { name: 'Error response' }).waitFor();
     await panel.getByText('receiver is down').waitFor();
     expect(await panel.getByRole('row').filter({ hasText: '500' }).count()).toBe(4);
+    expect(await fact(panel, 'Response').textContent()).toBe('500');
+    expect(await fact(panel, 'Number of retries').textContent()).toBe('3');
     await shoot('detail-failed', false);
 
     failing.reply = (_req, res) => res.writeHead(200).end('ok');
@@ -378,7 +403,7 @@ describe('the console in Chromium', () => {
     await panel.locator('.status', { hasText: 'succeeded' }).waitFor({ timeout: 20_000 });
     expect((await webhookSettles(org, failedWebhookId, ['succeeded'])).status).toBe('succeeded');
     await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: /^succeeded invoice\.created HTTP status 200/ }).waitFor();
+    await page.getByRole('button', { name: /^succeeded invoice\.created Response 200/ }).waitFor();
   });
 
   it('recovers the failed webhooks of a window and says how many', async () => {
@@ -391,7 +416,7 @@ describe('the console in Chromium', () => {
     await page.getByRole('status').filter({ hasText: '1 failed webhook queued again.' }).waitFor();
     expect((await webhookSettles(org, id, ['succeeded'])).status).toBe('succeeded');
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created HTTP status 200/ }));
+    await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created Response 200/ }));
     await page.getByText('Last 2 deliveries: 2 succeeded').waitFor();
     await shoot('deliveries-after-recovery');
   });
@@ -446,7 +471,7 @@ describe('the console in Chromium', () => {
     expect(JSON.parse((await panel.getByLabel('Payload').textContent())!)).toEqual(JSON.parse(got.body));
     await shoot('test-event-detail', false);
     await page.keyboard.press('Escape');
-    await refreshUntil(page.getByRole('button', { name: /^succeeded subscription\.started test HTTP status 200/ }));
+    await refreshUntil(page.getByRole('button', { name: /^succeeded subscription\.started test Response 200/ }));
   });
 
   it('deletes an endpoint after a confirmation', async () => {

@@ -22,6 +22,7 @@ export type EventType = EventTypes['webhook_event_types'][number];
 export type RecoverResult = z.infer<typeof schemas.RecoverResult>;
 // Request bodies are what the client sends: the schemas' input side.
 export type EndpointRequest = z.input<typeof schemas.CreateEndpointRequest>;
+export type RotateRequest = z.input<typeof schemas.RotateRequest>;
 export type RecoverRequest = z.input<typeof schemas.RecoverRequest>;
 export type TestEventRequest = z.input<typeof schemas.TestEventRequest>;
 type LagoError = z.infer<typeof schemas.LagoError>;

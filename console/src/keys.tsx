@@ -1,24 +1,71 @@
 import { useState } from 'preact/hooks';
-import type { HmacKey, HmacKeyResponse, JsonPublicKey } from './api.ts';
+import type { HmacKey, HmacKeyResponse, JsonPublicKey, RotateRequest } from './api.ts';
 import { useApi, useApiClient } from './hooks.ts';
 import { ConfirmDialog, CopyButton, ErrorMessage, formatTime } from './ui.tsx';
 
 /** The organization's signing keys: the HMAC token (with its rotation) and the JWT public key. */
 
-function RotateDialog({ onRotated, onClose }: { onRotated: (key: HmacKey) => void; onClose: () => void }) {
+/**
+ * How long the previous token stays valid after a rotation. The console always sends the overlap, so
+ * the dialog says what will happen; 24 hours is also the server's default (README, "Rotating the HMAC token").
+ */
+const OVERLAPS = [
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 24 * 3600, label: '24 hours' },
+  { seconds: 3 * 24 * 3600, label: '3 days' },
+  { seconds: 7 * 24 * 3600, label: '7 days' },
+] as const;
+type Overlap = (typeof OVERLAPS)[number];
+const DEFAULT_OVERLAP: Overlap = OVERLAPS[1];
+
+function RotateDialog({
+  current,
+  onRotated,
+  onClose,
+}: {
+  current: HmacKey;
+  onRotated: (key: HmacKey) => void;
+  onClose: () => void;
+}) {
   const api = useApiClient();
+  const [overlap, setOverlap] = useState<Overlap>(DEFAULT_OVERLAP);
+  const body: RotateRequest = { overlap_seconds: overlap.seconds };
   return (
     <ConfirmDialog
       title="Rotate HMAC token"
       confirm="Rotate token"
       onClose={onClose}
-      action={(signal) => api<HmacKeyResponse>('POST', '/api/v1/webhooks/hmac_key/rotate', { body: {}, signal })}
+      action={(signal) => api<HmacKeyResponse>('POST', '/api/v1/webhooks/hmac_key/rotate', { body, signal })}
       onDone={(r) => onRotated(r.webhook)}
     >
+      <p>Rotate the HMAC token? X-Lago-Signature switches to a new token at once.</p>
+      <div class="field">
+        <label for="rotate-overlap">Keep the previous token valid for</label>
+        <select
+          id="rotate-overlap"
+          value={overlap.seconds}
+          onChange={(e) =>
+            setOverlap(OVERLAPS.find((o) => String(o.seconds) === e.currentTarget.value) ?? DEFAULT_OVERLAP)
+          }
+        >
+          {OVERLAPS.map((o) => (
+            <option key={o.seconds} value={o.seconds}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      </div>
       <p>
-        Rotate the HMAC token? X-Lago-Signature switches to a new token at once. For 24 hours the webhook-signature
-        header carries signatures from both tokens, so receivers that verify it can move over without a failed check.
+        The previous token stays valid for {overlap.label}. Until then the webhook-signature header carries signatures
+        from both tokens, so receivers that verify it can move to the new token without a failed check. After that, only
+        the new token signs.
       </p>
+      {current.previous_expires_at ? (
+        <p>
+          The token before the current one, still valid until {formatTime(current.previous_expires_at)}, stops working
+          now.
+        </p>
+      ) : null}
     </ConfirmDialog>
   );
 }
@@ -58,8 +105,9 @@ export function HmacToken() {
           receivers to the new token before then.
         </p>
       ) : null}
-      {rotating ? (
+      {rotating && key ? (
         <RotateDialog
+          current={key}
           onClose={() => setRotating(false)}
           onRotated={(next) => {
             setRotated(next);

@@ -211,12 +211,15 @@ describe('the console in Chromium', () => {
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(jwt.body.webhook.public_key);
   });
 
-  it('rotates the HMAC token after a confirmation, showing the new token and until when the previous one still signs', async () => {
+  it('rotates the HMAC token after a confirmation that states the overlap, showing the new token and until when the previous one still signs', async () => {
     const before = (await hmacKey()).hmac_key;
     const card = page.getByRole('region', { name: 'HMAC signature token' });
     await card.getByRole('button', { name: 'Rotate' }).click();
     const confirm = page.getByRole('dialog', { name: 'Rotate HMAC token' });
     await confirm.getByText('X-Lago-Signature switches to a new token at once').waitFor();
+    // The overlap is stated in plain words: 24 hours unless the user picks another.
+    expect(await confirm.getByLabel('Keep the previous token valid for').inputValue()).toBe(String(24 * 3600));
+    await confirm.getByText('The previous token stays valid for 24 hours.').waitFor();
     await shoot('rotate-confirmation', false);
     // Cancel changes nothing.
     await confirm.getByRole('button', { name: 'Cancel' }).click();
@@ -224,17 +227,36 @@ describe('the console in Chromium', () => {
     expect((await hmacKey()).hmac_key).toBe(before);
 
     await card.getByRole('button', { name: 'Rotate' }).click();
+    await confirm.getByLabel('Keep the previous token valid for').selectOption({ label: '1 hour' });
+    await confirm.getByText('The previous token stays valid for 1 hour.').waitFor();
+    const rotatedFrom = Date.now();
     await confirm.getByRole('button', { name: 'Rotate token' }).click();
     await confirm.waitFor({ state: 'detached' });
+    const rotatedBy = Date.now();
     await card.getByRole('status').filter({ hasText: 'New token created. X-Lago-Signature now uses it.' }).waitFor();
     const after = await hmacKey();
     expect(after.hmac_key).not.toBe(before);
     expect(after.previous_hmac_key).toBe(before);
+    // What the dialog said is what the server did: the previous token expires an hour after the rotation.
+    const expires = Date.parse(after.previous_expires_at!);
+    expect(expires).toBeGreaterThanOrEqual(rotatedFrom + 3600_000 - 1_000);
+    expect(expires).toBeLessThanOrEqual(rotatedBy + 3600_000 + 1_000);
     expect(await page.getByTestId('hmac-token').textContent()).toBe(after.hmac_key);
     expect(await card.getByTestId('previous-expiry').textContent()).toContain(
       `until ${shownTime(after.previous_expires_at!)}`,
     );
     await shoot('rotated', false);
+
+    // Rotating again during the overlap ends the oldest token at once: the dialog says so, with its expiry.
+    await card.getByRole('button', { name: 'Rotate' }).click();
+    await confirm
+      .getByText(
+        `The token before the current one, still valid until ${shownTime(after.previous_expires_at!)}, stops working now.`,
+      )
+      .waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await hmacKey()).hmac_key).toBe(after.hmac_key);
   });
 
   it("adds an HMAC endpoint from the form, showing the server's validation errors next to their field", async () => {

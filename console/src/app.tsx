@@ -2,8 +2,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { ApiError, createApi, type Api, type EndpointList, type EventTypes } from './api.ts';
 import { EndpointPage } from './endpoint.tsx';
 import { ApiContext, useApi, useSubmit } from './hooks.ts';
-import { useRoute, type Route } from './route.ts';
-import { ErrorMessage, EventTypesContext } from './ui.tsx';
+import { useNavigated, useRoute, type Route } from './route.ts';
+import { ErrorMessage, EventTypesContext, NavigatedContext, useDocumentTitle, ViewHeading } from './ui.tsx';
 import { WebhooksPage } from './webhooks.tsx';
 
 /** The key lives in this tab's sessionStorage only: never in the URL, localStorage or a log. */
@@ -14,6 +14,7 @@ const NOT_ACCEPTED = 'This organization API key was not accepted. Check the key 
 function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
   const [key, setKey] = useState('');
   const [empty, setEmpty] = useState(false);
+  useDocumentTitle('Sign in');
   // Any organization route tells a good key from a bad one.
   const check = useSubmit(
     async (signal, candidate: string) => {
@@ -31,7 +32,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
   const refused = check.error instanceof ApiError && check.error.status === 401;
   return (
     <main class="sign-in">
-      <h1>Lago webhooks</h1>
+      <ViewHeading>Lago webhooks</ViewHeading>
       <p>Sign in with your organization's API key to manage its webhook endpoints and deliveries.</p>
       <form onSubmit={submit} noValidate>
         <label for="api-key">Organization API key</label>
@@ -84,6 +85,7 @@ export function App() {
   const [key, setKey] = useState(() => sessionStorage.getItem(SESSION_KEY));
   const route = useRoute();
   const api = useMemo<Api | undefined>(() => (key ? createApi(key) : undefined), [key]);
+  const navigated = useNavigated(!api ? 'sign-in' : route.endpointId ? `endpoint:${route.endpointId}` : 'webhooks');
   const signIn = (k: string) => {
     sessionStorage.setItem(SESSION_KEY, k);
     setKey(k);
@@ -92,11 +94,15 @@ export function App() {
     sessionStorage.removeItem(SESSION_KEY);
     setKey(null);
   };
-  return api ? (
-    <ApiContext.Provider value={api}>
-      <Console route={route} onSignOut={signOut} />
-    </ApiContext.Provider>
-  ) : (
-    <SignIn onSignedIn={signIn} />
+  return (
+    <NavigatedContext.Provider value={navigated}>
+      {api ? (
+        <ApiContext.Provider value={api}>
+          <Console route={route} onSignOut={signOut} />
+        </ApiContext.Provider>
+      ) : (
+        <SignIn onSignedIn={signIn} />
+      )}
+    </NavigatedContext.Provider>
   );
 }

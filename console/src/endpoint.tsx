@@ -12,7 +12,7 @@ import {
 import { Deliveries } from './deliveries.tsx';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { go, type Route } from './route.ts';
-import { CopyButton, Dialog, ErrorMessage, useEventTypes } from './ui.tsx';
+import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
 /** One endpoint: its settings (Overview) and its delivery log (Deliveries). */
@@ -152,16 +152,23 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
   const loaded = useApi<EndpointResponse>(endpointPath(id));
   const [testing, setTesting] = useState(false);
   const endpoint = loaded.data?.webhook_endpoint;
+  const name = endpoint ? endpoint.name || endpoint.webhook_url : undefined;
+  const notFound = isNotFound(loaded.error);
+  useDocumentTitle(
+    ...(name ? (route.tab === 'deliveries' ? ['Deliveries', name] : [name]) : notFound ? ['Endpoint not found'] : []),
+    'Webhooks',
+  );
   return (
     <>
       <p>
         <a href="#/">← Webhooks</a>
       </p>
-      <ErrorMessage error={isNotFound(loaded.error) ? NOT_FOUND : loaded.error} />
+      {!endpoint && loaded.error ? <ViewHeading>Webhook endpoint</ViewHeading> : null}
+      <ErrorMessage error={notFound ? NOT_FOUND : loaded.error} />
       {endpoint ? (
         <>
           <div class="section-head">
-            <h1 class="endpoint-title">{endpoint.name || endpoint.webhook_url}</h1>
+            <ViewHeading class="endpoint-title">{name}</ViewHeading>
             <span class="row-actions">
               <button type="button" class="secondary" onClick={() => setTesting(true)}>
                 Send test event

@@ -3,13 +3,41 @@ import { useContext, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { EventType, EventTypes } from './api.ts';
 import { useSubmit, type Loaded } from './hooks.ts';
 
-/** Small pieces every page uses: copy buttons, dialogs, error messages, times. */
+/** Small pieces every page uses: view headings and titles, copy buttons, dialogs, error messages, times. */
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Times in UTC, to the second, as the API returns them: the same reading for everyone on a team. */
 export const formatTime = (iso: string | null | undefined): string =>
   iso ? `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC` : '—';
+
+/** True once the user has moved from the view the console opened on to another one. */
+export const NavigatedContext = createContext(false);
+
+/** The browser tab's title for the view shown, most specific part first. */
+export function useDocumentTitle(...parts: string[]) {
+  const title = [...parts, 'Lago console'].join(' · ');
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
+}
+
+/**
+ * A view's h1. After in-app navigation it takes the focus, so keyboard and screen reader users
+ * start at the top of the new view instead of on a control that no longer exists.
+ */
+export function ViewHeading({ children, class: className }: { children: ComponentChildren; class?: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  const navigated = useContext(NavigatedContext);
+  useEffect(() => {
+    if (navigated) ref.current?.focus();
+  }, [navigated]);
+  return (
+    <h1 ref={ref} tabIndex={-1} class={className}>
+      {children}
+    </h1>
+  );
+}
 
 export function ErrorMessage({ error }: { error: unknown }) {
   if (!error) return null;

@@ -3,7 +3,7 @@ import { endpointPath, type Endpoint, type EndpointList, type EndpointResponse }
 import { EndpointForm } from './endpoint-form.tsx';
 import { useApi, useApiClient } from './hooks.ts';
 import { HmacToken, JwtPublicKey } from './keys.tsx';
-import { ConfirmDialog, ErrorMessage } from './ui.tsx';
+import { ConfirmDialog, ErrorMessage, useDocumentTitle, ViewHeading } from './ui.tsx';
 
 /** Lago's Developers › Webhooks: the endpoints, the HMAC token and the JWT public key. */
 
@@ -80,9 +80,10 @@ export function WebhooksPage() {
   const list = useApi<EndpointList>('/api/v1/webhook_endpoints?per_page=100');
   const [adding, setAdding] = useState(false);
   const endpoints = list.data?.webhook_endpoints;
+  useDocumentTitle('Webhooks');
   return (
     <>
-      <h1>Webhooks</h1>
+      <ViewHeading>Webhooks</ViewHeading>
       <section class="card" aria-labelledby="endpoints-title">
         <div class="section-head">
           <h2 id="endpoints-title">Webhook endpoints</h2>

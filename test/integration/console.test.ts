@@ -1,6 +1,7 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
-// as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, deliveries, filters, the detail
-// panel in Lago's labels, retry, resend, recover, test events, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
+// as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, focus and titles on navigation,
+// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events, and another organization seeing
+// none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,17 @@ describe('the console in Chromium', () => {
       )
     ).body.webhook;
 
+  /** The element with the keyboard focus, as a user would name it. */
+  const focused = () =>
+    page.evaluate<{ tag?: string; text?: string }>(
+      '({ tag: document.activeElement?.tagName.toLowerCase(), text: document.activeElement?.textContent?.trim() })',
+    );
+  /** Waits until `target` has the focus (the console moves it once the view has rendered). */
+  const hasFocus = (target: Locator) => target.and(page.locator(':focus')).waitFor();
+  /** Waits for the browser tab's title, set once the view has rendered (after any focus move of that render). */
+  const titled = (title: string) =>
+    eventually(async () => ((await page.title()) === title ? true : undefined), 10_000, `the title "${title}"`);
+
   /** The value shown for a label of the detail panel's facts. */
   const fact = (panel: Locator, label: string) => panel.locator(`dt:text-is("${label}") + dd`);
 
@@ -173,6 +185,7 @@ describe('the console in Chromium', () => {
 
   it('signs in with the organization API key, refusing a wrong one, and keeps the key out of the URL and localStorage', async () => {
     await page.goto(consoleUrl());
+    await titled('Sign in · Lago console');
     await shoot('sign-in');
     await signIn('not-a-valid-key');
     await page.getByRole('alert').filter({ hasText: 'This organization API key was not accepted' }).waitFor();
@@ -182,7 +195,9 @@ describe('the console in Chromium', () => {
     expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('api-key');
     await page.keyboard.type(org.apiKey);
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }).waitFor();
+    // The sign-in form is gone: the focus moves to the heading of the view that replaced it.
+    await hasFocus(page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }));
+    await titled('Webhooks · Lago console');
     expect(page.url()).not.toContain(org.apiKey);
     expect(await page.evaluate(() => [sessionStorage.getItem('lago-console-api-key'), localStorage.length])).toEqual([
       org.apiKey,
@@ -308,6 +323,31 @@ describe('the console in Chromium', () => {
     await form.getByRole('button', { name: 'Save webhook' }).click();
     await form.waitFor({ state: 'detached' });
     await endpointRow('Billing').getByText('Listening to all events').waitFor();
+  });
+
+  it("moves the focus to each new view's heading and titles the browser tab after it", async () => {
+    await page.getByRole('link', { name: /^Billing\b/ }).click();
+    await hasFocus(page.getByRole('heading', { name: 'Billing', level: 1 }));
+    await titled('Billing · Webhooks · Lago console');
+    // A tab is not a new view: as in the WAI-ARIA tabs pattern, the focus stays on the tab; the title follows it.
+    await page.getByRole('tab', { name: 'Deliveries' }).focus();
+    await page.keyboard.press('Enter');
+    await titled('Deliveries · Billing · Webhooks · Lago console');
+    await page.getByRole('tabpanel', { name: 'Deliveries' }).waitFor();
+    expect(await focused()).toEqual({ tag: 'button', text: 'Deliveries' });
+    await page.keyboard.press('ArrowLeft');
+    await titled('Billing · Webhooks · Lago console');
+    await page.getByRole('tabpanel', { name: 'Overview' }).waitFor();
+    expect(await focused()).toEqual({ tag: 'button', text: 'Overview' });
+    await page.getByRole('link', { name: '← Webhooks' }).click();
+    await hasFocus(page.getByRole('heading', { name: 'Webhooks', level: 1, exact: true }));
+    await titled('Webhooks · Lago console');
+    // Opening the console on a view leaves the focus where the browser puts it, at the top of the page.
+    await page.goto(`${consoleUrl()}#/endpoints/${healthyId}`);
+    await page.reload();
+    await titled('Billing · Webhooks · Lago console');
+    expect(await focused()).toEqual({ tag: 'body', text: expect.any(String) });
+    await page.goto(consoleUrl());
   });
 
   it('lists a published webhook as succeeded after Refresh, and shows its payload in the detail panel', async () => {

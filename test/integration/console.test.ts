@@ -1,13 +1,13 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
 // as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, focus and titles on navigation,
-// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events, and another organization seeing
-// none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
+// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events, responses of outdated requests
+// left unapplied, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkResponse,
@@ -481,6 +481,73 @@ describe('the console in Chromium', () => {
     await refreshUntil(page.getByRole('button', { name: /^succeeded customer\.created Response 200/ }));
     await page.getByText('Last 2 deliveries: 2 succeeded').waitFor();
     await shoot('deliveries-after-recovery');
+  });
+
+  /**
+   * Holds the console's requests that `matches` until `release()`: a slow answer, which comes back only after the
+   * user has moved on. `release()` resolves with the held request's failure, once the browser has cancelled or finished it.
+   */
+  async function holdRequests(matches: (url: URL) => boolean) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held: Request | undefined;
+    const matcher = (url: URL) => url.pathname.startsWith('/api/') && matches(url);
+    await page.route(matcher, async (route) => {
+      held = route.request();
+      await released;
+      // The console may have cancelled it meanwhile: then there is nothing left to answer.
+      await route.continue().catch(() => undefined);
+    });
+    const outcome = new Promise<string | null>((resolve) => {
+      const settle = (request: Request) => {
+        if (request !== held) return;
+        page.off('requestfailed', settle).off('requestfinished', settle);
+        resolve(request.failure()?.errorText ?? null);
+      };
+      page.on('requestfailed', settle).on('requestfinished', settle);
+    });
+    return {
+      held: () => eventually(async () => held, 10_000, 'the held request'),
+      release: async () => {
+        release();
+        const failure = await outcome;
+        await page.unroute(matcher);
+        return failure;
+      },
+    };
+  }
+
+  it('never shows the answer of an outdated request: a filter changed, a view left', async () => {
+    // Flaky's two webhooks both succeeded in the end: "failed" lists none, "succeeded" both.
+    await page.goto(`${consoleUrl()}#/endpoints/${failingId}/deliveries`);
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^2 webhooks shown$/ })
+      .waitFor();
+    const slowFailed = await holdRequests((url) => url.searchParams.getAll('statuses[]').includes('failed'));
+    await page.getByLabel('Status', { exact: true }).selectOption('failed');
+    await slowFailed.held();
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('succeeded');
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^2 webhooks shown$/ })
+      .waitFor();
+    // The answer for "failed" (no webhook) comes back late: the console has cancelled it, and shows "succeeded".
+    expect(await slowFailed.release()).toBe('net::ERR_ABORTED');
+    expect(await page.getByText('No webhook matches.').count()).toBe(0);
+    expect(await page.getByRole('list', { name: 'Webhooks, newest first' }).getByRole('listitem').count()).toBe(2);
+    expect(await page.getByLabel('Status', { exact: true }).inputValue()).toBe('succeeded');
+
+    // Billing's page is slow to load; the user goes to Flaky's meanwhile, and stays there.
+    const slowBilling = await holdRequests((url) => url.pathname === `/api/v1/webhook_endpoints/${healthyId}`);
+    await page.goto(`${consoleUrl()}#/endpoints/${healthyId}`);
+    await slowBilling.held();
+    await page.goto(`${consoleUrl()}#/endpoints/${failingId}`);
+    await page.getByRole('heading', { name: 'Flaky', level: 1 }).waitFor();
+    expect(await slowBilling.release()).toBe('net::ERR_ABORTED');
+    expect(await page.getByRole('heading', { level: 1 }).allTextContents()).toEqual(['Flaky']);
+    await titled('Flaky · Webhooks · Lago console');
   });
 
   it('pages through a long list with Load more', async () => {

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
-import { chromium, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
+import {
+  chromium,
+  type BrowserContext,
+  type Locator,
+  type Page,
+  type Request,
+  type Response as PageResponse,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkResponse,
@@ -76,6 +83,11 @@ describe('the console in Chromium', () => {
   let failedWebhookId: string;
   const contractChecks: Promise<void>[] = [];
   const contractProblems: string[] = [];
+  /**
+   * Responses whose body could not be read. That is a problem unless nobody could read it: the console cancelled
+   * the request (it was out of date), or the test loaded another page before the body was fetched from the browser.
+   */
+  const unread: { response: PageResponse; error: string }[] = [];
 
   const consoleUrl = () => `${stack().url}/console/`;
 
@@ -161,14 +173,16 @@ describe('the console in Chromium', () => {
       contractChecks.push(
         response
           .text()
-          .then((text) =>
-            checkResponse(
-              response.request().method(),
-              `${url.pathname}${url.search}`,
-              response.status(),
-              response.headers()['content-type'] ?? null,
-              text,
-            ),
+          .then(
+            (text) =>
+              checkResponse(
+                response.request().method(),
+                `${url.pathname}${url.search}`,
+                response.status(),
+                response.headers()['content-type'] ?? null,
+                text,
+              ),
+            (error: unknown) => void unread.push({ response, error: String(error) }),
           )
           .catch((error: unknown) => void contractProblems.push(String(error))),
       );
@@ -347,7 +361,8 @@ describe('the console in Chromium', () => {
     await page.reload();
     await titled('Billing · Webhooks · Lago console');
     expect(await focused()).toEqual({ tag: 'body', text: expect.any(String) });
-    await page.goto(consoleUrl());
+    await page.getByRole('link', { name: '← Webhooks' }).click();
+    await endpointRow('Billing').waitFor();
   });
 
   it('lists a published webhook as succeeded after Refresh, and shows its payload in the detail panel', async () => {
@@ -634,6 +649,11 @@ describe('the console in Chromium', () => {
   it('received only API responses that match the OpenAPI document', async () => {
     await Promise.all(contractChecks);
     expect(contractProblems).toEqual([]);
+    // By now the browser has reported every request it cancelled.
+    const unexplained = unread.filter(
+      ({ response, error }) => response.request().failure() === null && !/navigated away from/.test(error),
+    );
+    expect(unexplained.map(({ error }) => error)).toEqual([]);
     expect(contractChecks.length).toBeGreaterThan(50);
   });
 });

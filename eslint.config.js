@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -77,5 +78,37 @@ export default tseslint.config(
     // Handlers run the same on Lambda and locally: they never reach into the CDK app or the local service.
     files: ['functions/**/*.ts'],
     rules: restrict(NOT_INFRA),
+  },
+  {
+    // The console's components follow the Rules of Hooks (and the React Compiler's rules, which hold for Preact too).
+    files: ['console/**/*.tsx'],
+    plugins: reactHooks.configs.flat.recommended.plugins,
+    rules: {
+      ...reactHooks.configs.flat.recommended.rules,
+      // A warning would pass `npm run lint` unnoticed.
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
+  {
+    // The console runs in a browser. It takes the API's types from the server's zod schemas, as types only (the build
+    // erases them); its tsconfig loads Node's types for those schemas' own imports, so Node's globals are refused here.
+    files: ['console/src/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(#shared/|#functions/|#infra/|zod$)|(^|/)(shared|functions|infra)/',
+              allowTypeImports: true,
+              message:
+                'The console takes only types from the server and zod (`import type`): their code is not bundled.',
+            },
+            { regex: '^node:', message: 'The console runs in a browser: no Node module.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'Buffer', 'process', 'global', 'require', '__dirname', '__filename'],
+    },
   },
 );

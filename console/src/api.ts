@@ -1,95 +1,59 @@
-/** The organization API, called with the key the user signed in with (same origin, so no CORS). */
+import type { z } from 'zod';
+import type * as schemas from '#shared/domain/api-schemas.ts';
 
-export interface Endpoint {
-  lago_id: string;
-  webhook_url: string;
-  signature_algo: 'hmac' | 'jwt';
-  name: string | null;
-  event_types: string[] | null;
-  created_at: string;
-}
+/**
+ * The organization API, called with the key the user signed in with (same origin, so no CORS). Its
+ * types are inferred from the server's own zod schemas (type-only: nothing of the server is bundled),
+ * so a field the server adds or renames shows up here at `npm run typecheck`.
+ */
 
-type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
-
-export interface Webhook {
-  lago_id: string;
-  lago_webhook_endpoint_id: string;
-  webhook_url: string;
-  webhook_type: string;
-  object_type: string;
-  object_id: string | null;
-  unique_key: string;
-  status: WebhookStatus;
-  http_status: number | null;
-  retries: number;
-  attempts_count: number;
-  last_retried_at: string | null;
-  next_attempt_at: string | null;
-  /** Sent by "Send test event". */
-  test: boolean;
-  created_at: string;
-  updated_at: string;
-}
-
-interface Attempt {
-  number: number;
-  at: string;
-  http_status: number | null;
-  error: string | null;
-  duration_ms: number | null;
-}
-
-export interface WebhookDetail extends Webhook {
-  payload: unknown;
-  response: string | null;
-  error: string | null;
-  attempts: Attempt[];
-}
-
-/** GET /api/v1/webhooks/hmac_key, and the answer of a rotation. */
-export interface HmacKey {
-  hmac_key: string;
-  standard_webhooks_secret: string;
-  previous_hmac_key?: string;
-  previous_expires_at?: string;
-}
-
-export interface EventType {
-  key: string;
-  name: string;
-  description: string;
-  category: string;
-  deprecated: boolean;
-}
+export type EndpointList = z.infer<typeof schemas.EndpointList>;
+export type EndpointResponse = z.infer<typeof schemas.EndpointResponse>;
+export type Endpoint = EndpointResponse['webhook_endpoint'];
+export type WebhookList = z.infer<typeof schemas.WebhookList>;
+export type Webhook = WebhookList['webhooks'][number];
+export type WebhookResponse = z.infer<typeof schemas.WebhookResponse>;
+export type WebhookDetail = WebhookResponse['webhook'];
+export type HmacKeyResponse = z.infer<typeof schemas.HmacKey>;
+export type HmacKey = HmacKeyResponse['webhook'];
+export type JsonPublicKey = z.infer<typeof schemas.JsonPublicKey>;
+export type EventTypes = z.infer<typeof schemas.WebhookEventTypes>;
+export type EventType = EventTypes['webhook_event_types'][number];
+export type RecoverResult = z.infer<typeof schemas.RecoverResult>;
+// Request bodies are what the client sends: the schemas' input side.
+export type EndpointRequest = z.input<typeof schemas.CreateEndpointRequest>;
+export type RotateRequest = z.input<typeof schemas.RotateRequest>;
+export type RecoverRequest = z.input<typeof schemas.RecoverRequest>;
+export type TestEventRequest = z.input<typeof schemas.TestEventRequest>;
+type LagoError = z.infer<typeof schemas.LagoError>;
 
 /** Lago's error shape; `details` holds the validation codes per field. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string | undefined;
   readonly details: Record<string, string[]>;
 
   constructor(status: number, body: unknown) {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as {
-      error?: string;
-      code?: string;
-      message?: string;
-      error_details?: Record<string, string[]>;
-    };
+    const b: Partial<LagoError> = typeof body === 'object' && body !== null ? body : {};
     const summary =
       status === 401
         ? 'This organization API key was not accepted.'
         : [b.error ?? `HTTP ${status}`, b.code, b.message].filter(Boolean).join(': ');
     super(summary);
     this.status = status;
-    this.code = b.code;
     this.details = b.error_details ?? {};
   }
 }
 
-export type Api = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+interface CallOptions {
+  body?: unknown;
+  /** Aborts the request; an aborted call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export type Api = <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options?: CallOptions) => Promise<T>;
 
 export function createApi(key: string): Api {
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  return async <T>(method: string, path: string, { body, signal }: CallOptions = {}): Promise<T> => {
     let response: Response;
     try {
       response = await fetch(path, {
@@ -100,9 +64,11 @@ export function createApi(key: string): Api {
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         cache: 'no-store',
+        signal: signal ?? null,
       });
-    } catch {
-      throw new Error('The service cannot be reached. Check your connection and try again.');
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new Error('The service cannot be reached. Check your connection and try again.', { cause: error });
     }
     const text = await response.text();
     let parsed: unknown = text;
@@ -112,9 +78,12 @@ export function createApi(key: string): Api {
       // Not JSON: the error keeps the status only.
     }
     if (!response.ok) throw new ApiError(response.status, parsed);
+    // The server's responses are checked against the same schemas in the tests (test/integration/console.test.ts).
     return parsed as T;
   };
 }
+
+export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
 
 export interface WebhookFilters {
   q: string;
@@ -144,3 +113,6 @@ export function webhookListQuery(
   if (cursor) q.set('cursor', cursor);
   return `/api/v1/webhooks?${q}`;
 }
+
+export const endpointPath = (id: string) => `/api/v1/webhook_endpoints/${encodeURIComponent(id)}`;
+export const webhookPath = (id: string) => `/api/v1/webhooks/${encodeURIComponent(id)}`;

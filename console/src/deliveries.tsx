@@ -1,15 +1,19 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import type { TargetedSubmitEvent } from 'preact';
+import { useCallback, useState } from 'preact/hooks';
 import {
-  webhookListQuery,
   NO_FILTERS,
-  type Api,
+  webhookListQuery,
   type Endpoint,
-  type WebhookFilters,
+  type RecoverRequest,
+  type RecoverResult,
   type Webhook,
-  type WebhookDetail,
+  type WebhookFilters,
+  type WebhookList,
 } from './api.ts';
+import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { go, type Route } from './route.ts';
-import { CopyButton, Dialog, ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
+import { ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
+import { DetailPanel, responseText, Status } from './webhook-detail.tsx';
 
 /** An endpoint's delivery log: health strip, filters, the list, a webhook's details, retry and recover. */
 
@@ -32,16 +36,6 @@ const HTTP_FILTERS = [
   '503',
   '504',
 ];
-const settled = (status: string) => status === 'succeeded' || status === 'failed';
-/** How long a panel follows a webhook that is still being delivered: a bounded poll. */
-const FOLLOW = { intervalMs: 1000, polls: 90 };
-
-const httpText = (w: Webhook) =>
-  w.http_status !== null ? String(w.http_status) : w.attempts_count > 0 ? 'timeout or error' : '—';
-
-function Status({ status }: { status: string }) {
-  return <span class={`status s-${status}`}>{status}</span>;
-}
 
 function HealthStrip({ items, error }: { items: Webhook[] | undefined; error: unknown }) {
   const counts = new Map<string, number>();
@@ -75,17 +69,25 @@ function HealthStrip({ items, error }: { items: Webhook[] | undefined; error: un
   );
 }
 
-function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh: () => void }) {
-  const { types, error: catalogError } = useEventTypes(api);
-  const { filters } = route;
-  const [search, setSearch] = useState(filters.q);
-  useEffect(() => setSearch(filters.q), [filters.q]);
-  const set = (change: Partial<WebhookFilters>) =>
-    go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
-  const select = (id: string, label: string, name: keyof WebhookFilters, any: string, options: readonly string[]) => (
+function FilterSelect({
+  id,
+  label,
+  any,
+  options,
+  value,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  any: string;
+  options: readonly string[];
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
     <div class="field">
       <label for={id}>{label}</label>
-      <select id={id} value={filters[name]} onChange={(e) => set({ [name]: e.currentTarget.value })}>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
         <option value="">{any}</option>
         {options.map((o) => (
           <option key={o} value={o}>
@@ -95,34 +97,57 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
       </select>
     </div>
   );
+}
+
+/** The filters live in the URL: every change is a navigation, so a filtered view can be bookmarked. */
+function Toolbar({ route, onRefresh }: { route: Route; onRefresh: () => void }) {
+  const { types, error: catalogError } = useEventTypes();
+  const { filters } = route;
+  const set = (change: Partial<WebhookFilters>) =>
+    go({ ...route, webhookId: undefined, filters: { ...filters, ...change } });
+  const search = (event: TargetedSubmitEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    set({ q: String(form.get('q') ?? '').trim() });
+  };
   return (
-    <form
-      class="toolbar"
-      role="search"
-      onSubmit={(e) => {
-        e.preventDefault();
-        set({ q: search.trim() });
-      }}
-    >
+    <form class="toolbar" role="search" onSubmit={search}>
       <div class="field grow">
         <label for="log-search">Search</label>
+        {/* Keyed by the URL's term: a term changed elsewhere (Clear filters, a bookmark) replaces what was typed. */}
         <input
+          key={filters.q}
           id="log-search"
+          name="q"
           type="search"
           placeholder="Webhook id or object id"
-          value={search}
-          onInput={(e) => setSearch(e.currentTarget.value)}
+          defaultValue={filters.q}
         />
       </div>
-      {select('log-status', 'Status', 'status', 'Any status', STATUSES)}
-      {select(
-        'log-type',
-        'Event type',
-        'type',
-        'Any event type',
-        types.map((t) => t.key),
-      )}
-      {select('log-http', 'HTTP status', 'http', 'Any HTTP status', HTTP_FILTERS)}
+      <FilterSelect
+        id="log-status"
+        label="Status"
+        any="Any status"
+        options={STATUSES}
+        value={filters.status}
+        onChange={(status) => set({ status })}
+      />
+      <FilterSelect
+        id="log-type"
+        label="Event type"
+        any="Any event type"
+        options={types.map((t) => t.key)}
+        value={filters.type}
+        onChange={(type) => set({ type })}
+      />
+      <FilterSelect
+        id="log-http"
+        label="HTTP status"
+        any="Any HTTP status"
+        options={HTTP_FILTERS}
+        value={filters.http}
+        onChange={(http) => set({ http })}
+      />
       <div class="field">
         <label for="log-from">From</label>
         <input id="log-from" type="date" value={filters.from} onChange={(e) => set({ from: e.currentTarget.value })} />
@@ -135,11 +160,7 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
         <button type="submit" class="secondary">
           Apply search
         </button>
-        <button
-          type="button"
-          class="secondary"
-          onClick={() => go({ ...route, webhookId: undefined, filters: { ...NO_FILTERS } })}
-        >
+        <button type="button" class="secondary" onClick={() => set({ ...NO_FILTERS })}>
           Clear filters
         </button>
         <button type="button" onClick={onRefresh}>
@@ -151,31 +172,20 @@ function Toolbar({ api, route, onRefresh }: { api: Api; route: Route; onRefresh:
   );
 }
 
-function Recover({ api, endpoint }: { api: Api; endpoint: Endpoint }) {
-  const today = new Date().toISOString().slice(0, 10);
+const recovered = (r: RecoverResult) =>
+  `${r.recovered} failed webhook${r.recovered === 1 ? '' : 's'} queued again.${r.has_more ? ' More remain in this window: click Recover again.' : ''}`;
+
+function Recover({ endpoint }: { endpoint: Endpoint }) {
+  const api = useApiClient();
+  const [today] = useState(() => new Date().toISOString().slice(0, 10));
   const [from, setFrom] = useState(today);
   const [to, setTo] = useState(today);
-  const [result, setResult] = useState<string>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  const recover = useSubmit((signal, body: RecoverRequest) =>
+    api<RecoverResult>('POST', '/api/v1/webhooks/recover', { body, signal }),
+  );
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setResult(undefined);
-    try {
-      const r = await api<{ recovered: number; has_more: boolean }>('POST', '/api/v1/webhooks/recover', {
-        webhook_endpoint_id: endpoint.lago_id,
-        from_date: from,
-        to_date: to,
-      });
-      setResult(
-        `${r.recovered} failed webhook${r.recovered === 1 ? '' : 's'} queued again.${r.has_more ? ' More remain in this window: click Recover again.' : ''}`,
-      );
-    } catch (e) {
-      setError(e);
-    }
-    setBusy(false);
+    void recover.run({ webhook_endpoint_id: endpoint.lago_id, from_date: from, to_date: to });
   };
   return (
     <section class="card" aria-labelledby="recover-title">
@@ -193,234 +203,93 @@ function Recover({ api, endpoint }: { api: Api; endpoint: Endpoint }) {
           <input id="recover-to" type="date" required value={to} onChange={(e) => setTo(e.currentTarget.value)} />
         </div>
         <div class="field buttons">
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={recover.busy}>
             Recover
           </button>
         </div>
       </form>
-      <p role="status">{result}</p>
-      <ErrorMessage error={error} />
+      <p role="status">{recover.result ? recovered(recover.result) : undefined}</p>
+      <ErrorMessage error={recover.error} />
     </section>
   );
 }
 
-function DetailPanel({
-  api,
-  id,
-  onClose,
-  onChange,
-}: {
-  api: Api;
-  id: string;
-  onClose: () => void;
-  onChange: (webhook: Webhook) => void;
-}) {
-  const [webhook, setWebhook] = useState<WebhookDetail>();
-  const [error, setError] = useState<unknown>();
-  const [retryError, setRetryError] = useState<unknown>();
-  const [polls, setPolls] = useState(0);
-  const alive = useRef(true);
-  useEffect(() => () => void (alive.current = false), []);
-  const load = () =>
-    api<{ webhook: WebhookDetail }>('GET', `/api/v1/webhooks/${encodeURIComponent(id)}`).then(
-      (r) => {
-        if (!alive.current) return;
-        setWebhook(r.webhook);
-        setError(undefined);
-        onChange(r.webhook);
-      },
-      (e: unknown) => alive.current && setError(e),
-    );
-  useEffect(() => {
-    void load();
-  }, [id]);
-  // Follows a webhook still being delivered until it settles, for a bounded time.
-  useEffect(() => {
-    if (!webhook || settled(webhook.status) || polls >= FOLLOW.polls) return;
-    const timer = setTimeout(() => void load().then(() => setPolls((n) => n + 1)), FOLLOW.intervalMs);
-    return () => clearTimeout(timer);
-  }, [webhook, polls]);
-  const [resent, setResent] = useState(false);
-  /** Retry (a failed webhook) or resend (any settled one): a new round, then the panel follows it. */
-  const redeliver = async (action: 'retry' | 'resend') => {
-    setRetryError(undefined);
-    setResent(false);
-    try {
-      await api('POST', `/api/v1/webhooks/${encodeURIComponent(id)}/${action}`);
-      setResent(action === 'resend');
-      setPolls(0);
-      await load();
-    } catch (e) {
-      setRetryError(e);
-    }
-  };
-  const following = webhook && !settled(webhook.status) && polls < FOLLOW.polls;
+function DeliveryRow({ webhook: w, onOpen }: { webhook: Webhook; onOpen: (id: string) => void }) {
   return (
-    <Dialog title="Webhook details" onClose={onClose} panel>
-      <ErrorMessage error={error} />
-      {webhook ? (
-        <div class="detail">
-          <dl class="facts">
-            <dt>Webhook type</dt>
-            <dd>
-              <code>{webhook.webhook_type}</code>
-            </dd>
-            <dt>Status</dt>
-            <dd>
-              <Status status={webhook.status} />{' '}
-              {following ? <span class="hint">(following until it settles)</span> : null}
-            </dd>
-            {webhook.test ? (
-              <>
-                <dt>Test event</dt>
-                <dd>Yes: an example sent with Send test event</dd>
-              </>
-            ) : null}
-            <dt>Unique key</dt>
-            <dd>
-              <code>{webhook.unique_key}</code>
-            </dd>
-            <dt>Time</dt>
-            <dd>{formatTime(webhook.created_at)}</dd>
-            <dt>Webhook URL</dt>
-            <dd>
-              <code class="url">{webhook.webhook_url}</code>
-            </dd>
-            <dt>Response code</dt>
-            <dd>{httpText(webhook)}</dd>
-            <dt>Retries</dt>
-            <dd>{webhook.retries}</dd>
-            {webhook.next_attempt_at && !settled(webhook.status) ? (
-              <>
-                <dt>Next attempt</dt>
-                <dd>{formatTime(webhook.next_attempt_at)}</dd>
-              </>
-            ) : null}
-          </dl>
-          {webhook.status === 'failed' ? (
-            <p>
-              <button type="button" onClick={() => void redeliver('retry')}>
-                Retry
-              </button>
-            </p>
-          ) : null}
-          {webhook.status === 'succeeded' ? (
-            <p>
-              <button type="button" class="secondary" onClick={() => void redeliver('resend')}>
-                Resend
-              </button>{' '}
-              <span class="hint">Delivers it again with the same unique key, as a new round of attempts.</span>
-            </p>
-          ) : null}
-          <p role="status">{resent ? 'Resent: a new round of attempts under the same unique key.' : ''}</p>
-          <ErrorMessage error={retryError} />
-          <h3>Attempts</h3>
-          {webhook.attempts.length ? (
-            <table class="attempts">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Time</th>
-                  <th scope="col">HTTP status or error</th>
-                  <th scope="col">Duration</th>
-                </tr>
-              </thead>
-              <tbody>
-                {webhook.attempts.map((a) => (
-                  <tr key={a.number}>
-                    <td>{a.number}</td>
-                    <td>{formatTime(a.at)}</td>
-                    <td>{a.http_status ?? a.error ?? '—'}</td>
-                    <td>{a.duration_ms === null ? '—' : `${a.duration_ms} ms`}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ) : (
-            <p class="hint">No attempt yet.</p>
-          )}
-          {webhook.status === 'failed' && (webhook.response || webhook.error) ? (
-            <>
-              <h3>Error response</h3>
-              <pre class="code" tabIndex={0}>
-                {[webhook.error, webhook.response].filter(Boolean).join('\n\n')}
-              </pre>
-            </>
-          ) : null}
-          <div class="section-head">
-            <h3>Payload</h3>
-            <CopyButton text={JSON.stringify(webhook.payload, null, 2)} />
-          </div>
-          <pre class="code" tabIndex={0} aria-label="Payload">
-            {JSON.stringify(webhook.payload, null, 2)}
-          </pre>
-        </div>
-      ) : null}
-    </Dialog>
+    <li>
+      <button type="button" class="delivery" onClick={() => onOpen(w.lago_id)}>
+        <Status status={w.status} />
+        <span class="type">
+          <code>{w.webhook_type}</code>
+          {w.test ? <span class="tag"> test</span> : null}
+        </span>
+        <span class="http">
+          <span class="sr-only">Response </span>
+          {responseText(w)}
+        </span>
+        <time dateTime={w.created_at}>{formatTime(w.created_at)}</time>
+      </button>
+    </li>
   );
 }
 
-export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpoint; route: Route }) {
-  const [items, setItems] = useState<Webhook[]>();
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(false);
-  const [recent, setRecent] = useState<Webhook[]>();
-  const [recentError, setRecentError] = useState<unknown>();
-  const [tick, setTick] = useState(0);
-  const filterKey = JSON.stringify(route.filters);
-  type Page = { webhooks: Webhook[]; meta: { next_cursor: string | null } };
+/** Pages after the first, loaded with Load more; they belong to the first page they followed. */
+interface MorePages {
+  after: WebhookList;
+  webhooks: Webhook[];
+  cursor: string | null;
+}
 
-  useEffect(() => {
-    let current = true;
-    setLoading(true);
-    api<Page>('GET', webhookListQuery(endpoint.lago_id, route.filters, PAGE_SIZE)).then(
-      (r) => {
-        if (!current) return;
-        setItems(r.webhooks);
-        setCursor(r.meta.next_cursor);
-        setError(undefined);
-        setLoading(false);
+/** The list: its first page, the pages Load more added, and the latest copy of each webhook the panel read. */
+function useDeliveryList(endpoint: Endpoint, filters: WebhookFilters) {
+  const api = useApiClient();
+  const first = useApi<WebhookList>(webhookListQuery(endpoint.lago_id, filters, PAGE_SIZE));
+  const [more, setMore] = useState<MorePages>();
+  const [latest, setLatest] = useState<ReadonlyMap<string, Webhook>>(new Map());
+  const pages = more && more.after === first.data ? more : undefined;
+  const loadMore = useSubmit(
+    (signal, cursor: string) =>
+      api<WebhookList>('GET', webhookListQuery(endpoint.lago_id, filters, PAGE_SIZE, cursor), { signal }),
+    {
+      // A page asked for under other filters, or before a Refresh, is out of date.
+      scope: first.data,
+      onDone: (page) => {
+        if (first.data)
+          setMore({
+            after: first.data,
+            webhooks: [...(pages?.webhooks ?? []), ...page.webhooks],
+            cursor: page.meta.next_cursor,
+          });
       },
-      (e: unknown) => {
-        if (!current) return;
-        setError(e);
-        setLoading(false);
-      },
-    );
-    return () => void (current = false);
-  }, [api, endpoint.lago_id, filterKey, tick]);
+    },
+  );
+  const items = first.data
+    ? [...first.data.webhooks, ...(pages?.webhooks ?? [])].map((w) => {
+        const read = latest.get(w.lago_id);
+        return read && read.updated_at > w.updated_at ? read : w;
+      })
+    : undefined;
+  const cursor = pages ? pages.cursor : (first.data?.meta.next_cursor ?? null);
+  const seen = useCallback((w: Webhook) => setLatest((m) => new Map(m).set(w.lago_id, w)), []);
+  return { first, items, cursor, loadMore, seen };
+}
 
-  useEffect(() => {
-    api<Page>('GET', webhookListQuery(endpoint.lago_id, NO_FILTERS, 100)).then((r) => {
-      setRecent(r.webhooks);
-      setRecentError(undefined);
-    }, setRecentError);
-  }, [api, endpoint.lago_id, tick]);
-
-  const more = async () => {
-    if (!cursor) return;
-    setLoading(true);
-    try {
-      const r = await api<Page>('GET', webhookListQuery(endpoint.lago_id, route.filters, PAGE_SIZE, cursor));
-      setItems([...(items ?? []), ...r.webhooks]);
-      setCursor(r.meta.next_cursor);
-    } catch (e) {
-      setError(e);
-    }
-    setLoading(false);
-  };
+export function Deliveries({ endpoint, route }: { endpoint: Endpoint; route: Route }) {
+  const { first, items, cursor, loadMore, seen } = useDeliveryList(endpoint, route.filters);
+  const recent = useApi<WebhookList>(webhookListQuery(endpoint.lago_id, NO_FILTERS, 100));
+  const loading = first.loading || loadMore.busy;
   const open = (id: string | undefined) => go({ ...route, webhookId: id });
-  const changed = (webhook: Webhook) =>
-    setItems((list) => list?.map((w) => (w.lago_id === webhook.lago_id ? { ...w, ...webhook } : w)));
-
+  const refresh = () => {
+    first.reload();
+    recent.reload();
+  };
   return (
     <>
-      <HealthStrip items={recent} error={recentError} />
+      <HealthStrip items={recent.data?.webhooks} error={recent.error} />
       <section class="card" aria-labelledby="log-title">
         <h2 id="log-title">Deliveries</h2>
-        <Toolbar api={api} route={route} onRefresh={() => setTick((n) => n + 1)} />
-        <ErrorMessage error={error} />
+        <Toolbar route={route} onRefresh={refresh} />
+        <ErrorMessage error={first.error ?? loadMore.error} />
         <p class="hint" role="status">
           {loading
             ? 'Loading…'
@@ -431,40 +300,21 @@ export function Deliveries({ api, endpoint, route }: { api: Api; endpoint: Endpo
         {items?.length ? (
           <ul class="deliveries" aria-label="Webhooks, newest first">
             {items.map((w) => (
-              <li key={w.lago_id}>
-                <button type="button" class="delivery" onClick={() => open(w.lago_id)}>
-                  <Status status={w.status} />
-                  <span class="type">
-                    <code>{w.webhook_type}</code>
-                    {w.test ? <span class="tag"> test</span> : null}
-                  </span>
-                  <span class="http">
-                    <span class="sr-only">HTTP status </span>
-                    {httpText(w)}
-                  </span>
-                  <time dateTime={w.created_at}>{formatTime(w.created_at)}</time>
-                </button>
-              </li>
+              <DeliveryRow key={w.lago_id} webhook={w} onOpen={open} />
             ))}
           </ul>
         ) : items ? (
           <p class="hint">No webhook matches.</p>
         ) : null}
         {cursor ? (
-          <button type="button" class="secondary" disabled={loading} onClick={more}>
+          <button type="button" class="secondary" disabled={loading} onClick={() => void loadMore.run(cursor)}>
             Load more
           </button>
         ) : null}
       </section>
-      <Recover api={api} endpoint={endpoint} />
+      <Recover endpoint={endpoint} />
       {route.webhookId ? (
-        <DetailPanel
-          key={route.webhookId}
-          api={api}
-          id={route.webhookId}
-          onClose={() => open(undefined)}
-          onChange={changed}
-        />
+        <DetailPanel key={route.webhookId} id={route.webhookId} onClose={() => open(undefined)} onChange={seen} />
       ) : null}
     </>
   );

@@ -1,8 +1,18 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { NO_FILTERS, type Api, type Endpoint, type Webhook } from './api.ts';
+import { useMemo, useState } from 'preact/hooks';
+import {
+  endpointPath,
+  isNotFound,
+  NO_FILTERS,
+  type Endpoint,
+  type EndpointResponse,
+  type TestEventRequest,
+  type Webhook,
+  type WebhookResponse,
+} from './api.ts';
 import { Deliveries } from './deliveries.tsx';
+import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { go, type Route } from './route.ts';
-import { CopyButton, Dialog, ErrorMessage, isNotFound, useEventTypes } from './ui.tsx';
+import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
 /** One endpoint: its settings (Overview) and its delivery log (Deliveries). */
@@ -41,41 +51,31 @@ function Overview({ endpoint }: { endpoint: Endpoint }) {
 }
 
 /** Sends a signed example of a catalog type to this endpoint only, and links to the webhook it made. */
-function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoint; onClose: () => void }) {
-  const { types, error: catalogError } = useEventTypes(api);
+function SendTestEvent({ endpoint, onClose }: { endpoint: Endpoint; onClose: () => void }) {
+  const api = useApiClient();
+  const { types, error: catalogError } = useEventTypes();
   const [type, setType] = useState(endpoint.event_types?.[0] ?? 'invoice.created');
-  const [sent, setSent] = useState<Webhook>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const send = useSubmit((signal, body: TestEventRequest) =>
+    api<WebhookResponse>('POST', `${endpointPath(endpoint.lago_id)}/test`, { body, signal }),
+  );
+  const chosen = types.find((t) => t.key === type);
   const categories = useMemo(() => {
     const byCategory = new Map<string, string[]>();
     for (const t of types) byCategory.set(t.category, [...(byCategory.get(t.category) ?? []), t.key]);
     return [...byCategory];
   }, [types]);
-  const send = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setSent(undefined);
-    try {
-      const r = await api<{ webhook: Webhook }>(
-        'POST',
-        `/api/v1/webhook_endpoints/${encodeURIComponent(endpoint.lago_id)}/test`,
-        { webhook_type: type },
-      );
-      setSent(r.webhook);
-    } catch (e) {
-      setError(e);
-    }
-    setBusy(false);
-  };
+  const sent = send.result?.webhook;
   const open = (webhook: Webhook) => {
     onClose();
     go({ endpointId: endpoint.lago_id, tab: 'deliveries', filters: { ...NO_FILTERS }, webhookId: webhook.lago_id });
   };
+  const submit = (event: Event) => {
+    event.preventDefault();
+    if (chosen) void send.run({ webhook_type: chosen.key });
+  };
   return (
     <Dialog title="Send a test event" onClose={onClose}>
-      <form class="test-event" onSubmit={send}>
+      <form class="test-event" onSubmit={submit}>
         <p class="hint">
           Sends a signed example of the type to this endpoint only, whatever events it listens to. It is logged like any
           webhook, marked as a test.
@@ -93,7 +93,7 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
           ))}
         </select>
         <ErrorMessage error={catalogError} />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={send.error} />
         <p role="status">
           {sent ? `Test event ${sent.webhook_type} sent: webhook ${sent.lago_id} is ${sent.status}.` : ''}
         </p>
@@ -103,7 +103,7 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
               View the webhook
             </button>
           ) : null}
-          <button type="submit" disabled={busy || types.length === 0}>
+          <button type="submit" disabled={send.busy || !chosen}>
             Send test event
           </button>
         </div>
@@ -112,23 +112,10 @@ function SendTestEvent({ api, endpoint, onClose }: { api: Api; endpoint: Endpoin
   );
 }
 
-export function EndpointPage({ api, route }: { api: Api; route: Route }) {
-  const id = route.endpointId!;
-  const [endpoint, setEndpoint] = useState<Endpoint>();
-  const [error, setError] = useState<unknown>();
-  const [testing, setTesting] = useState(false);
-  useEffect(() => {
-    api<{ webhook_endpoint: Endpoint }>('GET', `/api/v1/webhook_endpoints/${encodeURIComponent(id)}`).then(
-      (r) => setEndpoint(r.webhook_endpoint),
-      (e: unknown) =>
-        setError(
-          isNotFound(e) ? new Error('This webhook endpoint does not exist, or it belongs to another organization.') : e,
-        ),
-    );
-  }, [api, id]);
-  const select = (tab: Route['tab']) => go({ endpointId: id, tab, filters: route.filters });
+/** The tabs, as in the WAI-ARIA tabs pattern: arrow keys move between them, and the focus stays on the tab. */
+function EndpointTabs({ route, endpoint }: { route: Route; endpoint: Endpoint }) {
+  const select = (tab: Route['tab']) => go({ endpointId: endpoint.lago_id, tab, filters: route.filters });
   const onKeyDown = (event: KeyboardEvent) => {
-    // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
     if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
     const next = route.tab === 'overview' ? 'deliveries' : 'overview';
     select(next);
@@ -136,50 +123,65 @@ export function EndpointPage({ api, route }: { api: Api; route: Route }) {
   };
   return (
     <>
+      <div role="tablist" aria-label="Endpoint" class="tabs" onKeyDown={onKeyDown}>
+        {TABS.map((tab) => (
+          <button
+            type="button"
+            role="tab"
+            id={`tab-${tab.id}`}
+            key={tab.id}
+            aria-selected={route.tab === tab.id}
+            aria-controls={`panel-${tab.id}`}
+            tabIndex={route.tab === tab.id ? 0 : -1}
+            onClick={() => select(tab.id)}
+          >
+            {tab.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${route.tab}`} aria-labelledby={`tab-${route.tab}`}>
+        {route.tab === 'overview' ? <Overview endpoint={endpoint} /> : <Deliveries endpoint={endpoint} route={route} />}
+      </div>
+    </>
+  );
+}
+
+const NOT_FOUND = new Error('This webhook endpoint does not exist, or it belongs to another organization.');
+
+export function EndpointPage({ id, route }: { id: string; route: Route }) {
+  const loaded = useApi<EndpointResponse>(endpointPath(id));
+  const [testing, setTesting] = useState(false);
+  const endpoint = loaded.data?.webhook_endpoint;
+  const name = endpoint ? endpoint.name || endpoint.webhook_url : undefined;
+  const notFound = isNotFound(loaded.error);
+  useDocumentTitle(
+    ...(name ? (route.tab === 'deliveries' ? ['Deliveries', name] : [name]) : notFound ? ['Endpoint not found'] : []),
+    'Webhooks',
+  );
+  return (
+    <>
       <p>
         <a href="#/">← Webhooks</a>
       </p>
-      <ErrorMessage error={error} />
+      {!endpoint && loaded.error ? <ViewHeading>Webhook endpoint</ViewHeading> : null}
+      <ErrorMessage error={notFound ? NOT_FOUND : loaded.error} />
       {endpoint ? (
         <>
           <div class="section-head">
-            <h1 class="endpoint-title">{endpoint.name || endpoint.webhook_url}</h1>
+            <ViewHeading class="endpoint-title">{name}</ViewHeading>
             <span class="row-actions">
               <button type="button" class="secondary" onClick={() => setTesting(true)}>
                 Send test event
               </button>
               <EndpointActions
-                api={api}
                 endpoint={endpoint}
-                onChanged={setEndpoint}
+                onChanged={loaded.reload}
                 onDeleted={() => go({ tab: 'overview', filters: route.filters })}
               />
             </span>
           </div>
-          {testing ? <SendTestEvent api={api} endpoint={endpoint} onClose={() => setTesting(false)} /> : null}
-          <div role="tablist" aria-label="Endpoint" class="tabs" onKeyDown={onKeyDown}>
-            {TABS.map((tab) => (
-              <button
-                type="button"
-                role="tab"
-                id={`tab-${tab.id}`}
-                key={tab.id}
-                aria-selected={route.tab === tab.id}
-                aria-controls={`panel-${tab.id}`}
-                tabIndex={route.tab === tab.id ? 0 : -1}
-                onClick={() => select(tab.id)}
-              >
-                {tab.label}
-              </button>
-            ))}
-          </div>
-          <div role="tabpanel" id={`panel-${route.tab}`} aria-labelledby={`tab-${route.tab}`}>
-            {route.tab === 'overview' ? (
-              <Overview endpoint={endpoint} />
-            ) : (
-              <Deliveries api={api} endpoint={endpoint} route={route} />
-            )}
-          </div>
+          {testing ? <SendTestEvent endpoint={endpoint} onClose={() => setTesting(false)} /> : null}
+          <EndpointTabs route={route} endpoint={endpoint} />
         </>
       ) : null}
     </>

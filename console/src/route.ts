@@ -53,3 +53,12 @@ export function useRoute(): Route {
 export const go = (route: Route) => {
   location.hash = routeHash(route);
 };
+
+/** Whether the console has left the view it opened on (`view` names the view shown). */
+export function useNavigated(view: string): boolean {
+  const [first] = useState(view);
+  const [left, setLeft] = useState(false);
+  // Adjusted while rendering, as a value derived from the previous render (no effect, no extra frame).
+  if (!left && view !== first) setLeft(true);
+  return left || view !== first;
+}

@@ -1,14 +1,43 @@
-import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { ApiError, type Api, type EventType } from './api.ts';
+import { createContext, type ComponentChildren } from 'preact';
+import { useContext, useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { EventType, EventTypes } from './api.ts';
+import { useSubmit, type Loaded } from './hooks.ts';
 
-/** Small pieces every page uses: copy buttons, dialogs, error messages, times. */
+/** Small pieces every page uses: view headings and titles, copy buttons, dialogs, error messages, times. */
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Times in UTC, to the second, as the API returns them: the same reading for everyone on a team. */
 export const formatTime = (iso: string | null | undefined): string =>
   iso ? `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC` : '—';
+
+/** True once the user has moved from the view the console opened on to another one. */
+export const NavigatedContext = createContext(false);
+
+/** The browser tab's title for the view shown, most specific part first. */
+export function useDocumentTitle(...parts: string[]) {
+  const title = [...parts, 'Lago console'].join(' · ');
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
+}
+
+/**
+ * A view's h1. After in-app navigation it takes the focus, so keyboard and screen reader users
+ * start at the top of the new view instead of on a control that no longer exists.
+ */
+export function ViewHeading({ children, class: className }: { children: ComponentChildren; class?: string }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  const navigated = useContext(NavigatedContext);
+  useEffect(() => {
+    if (navigated) ref.current?.focus();
+  }, [navigated]);
+  return (
+    <h1 ref={ref} tabIndex={-1} class={className}>
+      {children}
+    </h1>
+  );
+}
 
 export function ErrorMessage({ error }: { error: unknown }) {
   if (!error) return null;
@@ -79,39 +108,32 @@ export function Dialog({
   );
 }
 
-export function ConfirmDialog({
+/** Asks before an action; `onDone` gets its result once it succeeded (the dialog shows a failure itself). */
+export function ConfirmDialog<R>({
   title,
-  message,
+  children,
   confirm,
-  onConfirm,
+  action,
+  onDone,
   onClose,
 }: {
   title: string;
-  message: string;
+  children: ComponentChildren;
   confirm: string;
-  onConfirm: () => Promise<void>;
+  action: (signal: AbortSignal) => Promise<R>;
+  onDone: (result: R) => void;
   onClose: () => void;
 }) {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setBusy(true);
-    try {
-      await onConfirm();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
+  const submit = useSubmit(action, { onDone });
   return (
     <Dialog title={title} onClose={onClose}>
-      <p>{message}</p>
-      <ErrorMessage error={error} />
+      {children}
+      <ErrorMessage error={submit.error} />
       <div class="actions">
         <button type="button" class="secondary" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" class="danger" disabled={busy} onClick={run}>
+        <button type="button" class="danger" disabled={submit.busy} onClick={() => void submit.run()}>
           {confirm}
         </button>
       </div>
@@ -119,22 +141,12 @@ export function ConfirmDialog({
   );
 }
 
-let catalog: Promise<EventType[]> | undefined;
+/** Lago's catalog of webhook types, read once per sign-in (see app.tsx). */
+export const EventTypesContext = createContext<Loaded<EventTypes> | undefined>(undefined);
 
-/** Lago's catalog of webhook types, read once per page load. */
-export function useEventTypes(api: Api): { types: EventType[]; error: unknown } {
-  const [types, setTypes] = useState<EventType[]>([]);
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    catalog ??= api<{ webhook_event_types: EventType[] }>('GET', '/api/v1/webhook_event_types').then(
-      (r) => r.webhook_event_types,
-    );
-    catalog.then(setTypes, (e: unknown) => {
-      catalog = undefined;
-      setError(e);
-    });
-  }, [api]);
-  return { types, error };
+const NO_TYPES: EventType[] = [];
+
+export function useEventTypes(): { types: EventType[]; error: unknown } {
+  const catalog = useContext(EventTypesContext);
+  return { types: catalog?.data?.webhook_event_types ?? NO_TYPES, error: catalog?.error };
 }
-
-export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;

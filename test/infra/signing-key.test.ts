@@ -104,16 +104,14 @@ describe('Create', () => {
   });
 
   it('throws the error (the framework answers FAILED with it) and logs it at error level, without the key', async () => {
-    secrets
-      .on(CreateSecretCommand)
-      .rejects(
-        new SecretsManagerServiceException({
-          name: 'AccessDeniedException',
-          message: 'not allowed',
-          $fault: 'client',
-          $metadata: {},
-        }),
-      );
+    secrets.on(CreateSecretCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'AccessDeniedException',
+        message: 'not allowed',
+        $fault: 'client',
+        $metadata: {},
+      }),
+    );
     await expect(handler(create())).rejects.toThrow('not allowed');
 
     const errors = logLines
@@ -172,16 +170,14 @@ describe('Delete', () => {
   });
 
   it('throws when the delete is refused', async () => {
-    secrets
-      .on(DeleteSecretCommand)
-      .rejects(
-        new SecretsManagerServiceException({
-          name: 'AccessDeniedException',
-          message: 'not allowed',
-          $fault: 'client',
-          $metadata: {},
-        }),
-      );
+    secrets.on(DeleteSecretCommand).rejects(
+      new SecretsManagerServiceException({
+        name: 'AccessDeniedException',
+        message: 'not allowed',
+        $fault: 'client',
+        $metadata: {},
+      }),
+    );
     await expect(handler(remove())).rejects.toThrow('not allowed');
   });
 

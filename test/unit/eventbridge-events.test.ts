@@ -56,12 +56,10 @@ describe('EventBridgeOperationalEvents', () => {
   });
 
   it('throws when EventBridge refuses the entry (a 200 with FailedEntryCount)', async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .resolves({
-        FailedEntryCount: 1,
-        Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
-      });
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
+    });
     await expect(events.emit(disabled)).rejects.toThrow(
       'EventBridge refused the event: ThrottlingException Rate exceeded',
     );

@@ -42,7 +42,10 @@ export function measure(path: string, text = readFileSync(path, 'utf8')): Measur
 }
 
 const longerThan = (limit: number, files: string[]) =>
-  files.flatMap((path) => measure(path)).filter((f) => f.lines > limit).map((f) => `${f.where} (${f.lines} lines)`);
+  files
+    .flatMap((path) => measure(path))
+    .filter((f) => f.lines > limit)
+    .map((f) => `${f.where} (${f.lines} lines)`);
 
 describe('function length', () => {
   it('counts a function from its first line to its last', () => {

@@ -41,11 +41,9 @@ describe('SqsDeadLetters with a message move task', () => {
   });
 
   it('reports a move task already running instead of starting a second one', async () => {
-    sqs
-      .on(ListMessageMoveTasksCommand)
-      .resolves({
-        Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 40, ApproximateNumberOfMessagesToMove: 100 }],
-      });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [{ Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 40, ApproximateNumberOfMessagesToMove: 100 }],
+    });
     const result = await new SqsDeadLetters(new SQSClient({ region: 'eu-west-1' }), options).redrive();
     expect(result).toEqual({ moved: 40, running: true });
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
@@ -64,14 +62,12 @@ describe('SqsDeadLetters with a message move task', () => {
       .on(GetQueueAttributesCommand)
       .resolves({ Attributes: { ApproximateNumberOfMessages: '3', ApproximateNumberOfMessagesNotVisible: '1' } });
     const sent = Date.now() - 120_000;
-    sqs
-      .on(ReceiveMessageCommand)
-      .resolves({
-        Messages: [
-          { Attributes: { SentTimestamp: String(sent) } },
-          { Attributes: { SentTimestamp: String(sent + 60_000) } },
-        ],
-      });
+    sqs.on(ReceiveMessageCommand).resolves({
+      Messages: [
+        { Attributes: { SentTimestamp: String(sent) } },
+        { Attributes: { SentTimestamp: String(sent + 60_000) } },
+      ],
+    });
     const status = await new SqsDeadLetters(new SQSClient({ region: 'eu-west-1' }), options).status();
     expect(status.count).toBe(4);
     expect(status.oldestAgeSeconds).toBeGreaterThanOrEqual(119);

@@ -6,7 +6,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileOperationalEvents } from '#infra/local/operational-events.ts';
-import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();

@@ -9,7 +9,9 @@ import { afterEach, expect, it } from 'vitest';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { hmacSecretName } from '#shared/domain/secrets.ts';
 import { LOCAL_SECRETS_PREFIX } from '#infra/local/service.ts';
-import { createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles } from './helpers.ts';
+import { createEndpoint, createOrg, publish, request, stack, webhookSettles } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const receivers: Receiver[] = [];
 afterEach(async () => {

@@ -14,7 +14,7 @@ import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { CachedSecrets } from '#shared/domain/secrets.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
-import { Receiver } from '../integration/helpers.ts';
+import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 

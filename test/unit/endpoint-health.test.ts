@@ -12,7 +12,7 @@ import type { DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
 import { CachedSecrets, signingKeySecretName } from '#shared/domain/secrets.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
-import { Receiver } from '../integration/helpers.ts';
+import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 

@@ -1,7 +1,7 @@
 import { postWebhook } from '../adapters/http-client.ts';
 import type { DeliveryConfig } from './config.ts';
 import { cachedEndpoints } from '../domain/endpoints/cache.ts';
-import type { SenderDeps } from '../domain/delivery/deliver.ts';
+import { newSenderMemory, type SenderDeps } from '../domain/delivery/sender-deps.ts';
 import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
 import { customHeaderKey } from '../domain/endpoints/headers.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
@@ -82,8 +82,7 @@ export function webhookDeps(deps: Deps): WebhookDeps {
 }
 
 /** One per process, shared by its lanes: the slow endpoints it learnt about, the attempts it is making. */
-const slowEndpoints = new Map<string, number>();
-const attemptsInFlight = new Set<string>();
+const { slowEndpoints, attemptsInFlight } = newSenderMemory();
 /** One endpoint cache per store (tests run several stacks in one process). */
 const endpointCaches = new WeakMap<Store, SenderDeps['endpoint']>();
 

@@ -12,6 +12,7 @@ import {
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
+import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { CachedSecrets } from '#shared/domain/secrets.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
@@ -79,8 +80,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
 }
 
 function log(overrides: Partial<Webhook> = {}): Webhook {
-  const at = new Date(now).toISOString();
-  return {
+  const webhook = newWebhook({
     id: WEBHOOK,
     organization_id: ORG,
     endpoint_id: ENDPOINT,
@@ -89,21 +89,10 @@ function log(overrides: Partial<Webhook> = {}): Webhook {
     object_type: 'invoice',
     object_id: 'inv_1',
     payload: '{"webhook_type":"invoice.created"}',
-    status: 'pending',
-    attempt_count: 0,
-    round_attempts: 0,
-    attempts: [],
-    http_status: null,
-    response_body: null,
-    error: null,
-    next_attempt_at: at,
-    timer: false,
-    created_at: at,
-    updated_at: at,
-    version: 1,
+    at: new Date(now).toISOString(),
     expires_at: 0,
-    ...overrides,
-  };
+  });
+  return { ...webhook, version: 1, ...overrides };
 }
 
 const IDS = { webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG };

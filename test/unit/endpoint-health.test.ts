@@ -9,6 +9,7 @@ import { customHeaderKey, sealCustomHeaders } from '#shared/domain/endpoints/hea
 import { PARK_MS } from '#shared/domain/endpoints/health.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
+import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
 import { CachedSecrets, signingKeySecretName } from '#shared/domain/secrets.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
@@ -102,29 +103,20 @@ function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): Webhoo
 }
 
 function webhook(overrides: Partial<Webhook> = {}): Webhook {
-  const at = new Date(now).toISOString();
   const log: Webhook = {
-    id: WEBHOOK,
-    organization_id: ORG,
-    endpoint_id: ENDPOINT,
-    endpoint_url: '',
-    webhook_type: 'invoice.created',
-    object_type: 'invoice',
-    object_id: 'inv_1',
-    payload: '{"webhook_type":"invoice.created"}',
-    status: 'pending',
-    attempt_count: 0,
-    round_attempts: 0,
-    attempts: [],
-    http_status: null,
-    response_body: null,
-    error: null,
-    next_attempt_at: at,
-    timer: false,
-    created_at: at,
-    updated_at: at,
+    ...newWebhook({
+      id: WEBHOOK,
+      organization_id: ORG,
+      endpoint_id: ENDPOINT,
+      endpoint_url: '',
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      object_id: 'inv_1',
+      payload: '{"webhook_type":"invoice.created"}',
+      at: new Date(now).toISOString(),
+      expires_at: 0,
+    }),
     version: 1,
-    expires_at: 0,
     ...overrides,
   };
   store.webhooks.set(WEBHOOK, log);

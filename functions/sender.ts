@@ -8,9 +8,6 @@ import { lambdaHandler } from '#shared/runtime/lambda.ts';
 
 export type SenderHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
-/** A message kept for SQS to give back after its visibility timeout: not an error worth a log line. */
-class MessageKept extends Error {}
-
 /**
  * The target of a lane's SQS event source: the batch's records are delivered side by side, and
  * Powertools' batch processor answers with the partial batch response. A record is reported as a
@@ -20,9 +17,8 @@ class MessageKept extends Error {}
 export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
   const sender = senderDeps(deps);
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
-    let disposition;
     try {
-      disposition = await deliver(sender, {
+      await deliver(sender, {
         messageId: record.messageId,
         body: record.body,
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
@@ -32,7 +28,6 @@ export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
       deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
       throw error;
     }
-    if (disposition !== 'done') throw new MessageKept(record.messageId);
   };
   // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
   // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.

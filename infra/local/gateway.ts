@@ -108,77 +108,7 @@ function targetUrl(target: string | undefined): URL | undefined {
 export function createGateway(options: GatewayOptions): Server {
   const server = createServer(async (req, res) => {
     try {
-      const url = targetUrl(req.url);
-      if (!url)
-        return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
-      const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-      // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
-      const route = compiled.find((r) => r.method === req.method && r.pattern.test(path));
-      if (!route) return refuseUnread(req, res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
-      // Credentials are checked before a byte of the body is read, so unauthenticated clients cannot
-      // make the gateway buffer bodies. Organization keys are only checked for shape here; the api
-      // function looks them up.
-      if (route.fn === 'admin' && !tokenMatches(req.headers.authorization, options.adminToken))
-        return refuseUnread(req, res, 401, UNAUTHORIZED);
-      if (route.fn === 'api' && !route.public) {
-        const key = bearerToken(req.headers.authorization);
-        if (key === undefined || !isApiKeyShaped(key)) return refuseUnread(req, res, 401, UNAUTHORIZED);
-      }
-      // A public route (the OpenAPI document) takes no body: whatever an anonymous client sends is left unread.
-      const body = route.public ? '' : await readBody(req);
-      if (
-        route.public &&
-        (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
-      )
-        res.setHeader('connection', 'close');
-      if (body === undefined)
-        return refuseUnread(req, res, 413, {
-          status: 413,
-          error: 'Payload Too Large',
-          message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes`,
-        });
-      const values = route.pattern.exec(path)!.slice(1);
-      const now = new Date();
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers))
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-      const query: Record<string, string> = {};
-      for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
-      const event: HttpEvent = {
-        version: '2.0',
-        routeKey: route.key,
-        // As sent: the console tells /console from /console/.
-        rawPath: url.pathname,
-        rawQueryString: url.search.replace(/^\?/, ''),
-        headers,
-        ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-        ...(route.params.length
-          ? { pathParameters: Object.fromEntries(route.params.map((p, i) => [p, values[i]!])) }
-          : {}),
-        ...(body ? { body } : {}),
-        isBase64Encoded: false,
-        requestContext: {
-          accountId: 'local',
-          apiId: 'local',
-          domainName: headers.host ?? 'localhost',
-          domainPrefix: 'localhost',
-          http: {
-            method: req.method!,
-            path,
-            protocol: `HTTP/${req.httpVersion}`,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-            userAgent: headers['user-agent'] ?? '',
-          },
-          requestId: randomUUID(),
-          routeKey: route.key,
-          stage: '$default',
-          time: now.toUTCString(),
-          timeEpoch: now.getTime(),
-        },
-      };
-      const result: HttpResult = await options.handlers[route.fn](event);
-      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
-      res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+      await serve(options, req, res);
     } catch (error) {
       if (error instanceof ClientAborted) {
         options.onAborted?.();
@@ -193,4 +123,106 @@ export function createGateway(options: GatewayOptions): Server {
   // client never reuses one the server is closing; shorter than the headers timeout, as Node expects.
   server.keepAliveTimeout = 30_000;
   return server;
+}
+
+/** One request, as API Gateway would take it: route, credentials, body, then the function's answer. */
+async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = targetUrl(req.url);
+  if (!url) return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
+  const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
+  const match = matchRoute(req.method, path);
+  if (!match) return refuseUnread(req, res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });
+  // Credentials are checked before a byte of the body is read, so unauthenticated clients cannot
+  // make the gateway buffer bodies.
+  if (!authorized(match.route, req.headers.authorization, options.adminToken))
+    return refuseUnread(req, res, 401, UNAUTHORIZED);
+  const body = await routeBody(match.route, req, res);
+  if (body === undefined)
+    return refuseUnread(req, res, 413, {
+      status: 413,
+      error: 'Payload Too Large',
+      message: `the request body exceeds ${MAX_REQUEST_BYTES} bytes`,
+    });
+  const result: HttpResult = await options.handlers[match.route.fn](httpEvent(req, url, path, match, body));
+  res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
+  res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+}
+
+interface RouteMatch {
+  route: CompiledRoute;
+  /** The path parameters' values, in the order of `route.params`. */
+  values: string[];
+}
+
+function matchRoute(method: string | undefined, path: string): RouteMatch | undefined {
+  for (const route of compiled) {
+    const match = route.method === method ? route.pattern.exec(path) : null;
+    if (match) return { route, values: match.slice(1) };
+  }
+  return undefined;
+}
+
+/** Operator routes take the admin token; organization routes a key of the right shape (the api function looks it up). */
+function authorized(route: CompiledRoute, authorization: string | undefined, adminToken: string): boolean {
+  if (route.fn === 'admin') return tokenMatches(authorization, adminToken);
+  if (route.fn !== 'api' || route.public) return true;
+  const key = bearerToken(authorization);
+  return key !== undefined && isApiKeyShaped(key);
+}
+
+/** The body, or undefined when it is too large. A public route (the OpenAPI document) takes none: whatever an anonymous client sends is left unread. */
+async function routeBody(route: CompiledRoute, req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  if (!route.public) return readBody(req);
+  if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)
+    res.setHeader('connection', 'close');
+  return '';
+}
+
+/** The request as an API Gateway payload v2 event. */
+function httpEvent(
+  req: IncomingMessage,
+  url: URL,
+  path: string,
+  { route, values }: RouteMatch,
+  body: string,
+): HttpEvent {
+  const now = new Date();
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  return {
+    version: '2.0',
+    routeKey: route.key,
+    // As sent: the console tells /console from /console/.
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(route.params.length
+      ? { pathParameters: Object.fromEntries(route.params.map((p, i) => [p, values[i] ?? ''])) }
+      : {}),
+    ...(body ? { body } : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: route.method,
+        path,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: route.key,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+  };
 }

@@ -6,18 +6,15 @@ import { createApiHandler } from '#functions/api.ts';
 import { consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
-import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
-import { SqsDeadLetters, SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts';
 import type { DeliveryConfig } from '#shared/runtime/config.ts';
 import type { Deps } from '#shared/runtime/deps.ts';
+import { LOCAL_SECRETS_PREFIX, localDeps } from '#shared/runtime/local-deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/domain/delivery/policy.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
-import { createLogger, type LogDestination } from '#shared/runtime/logger.ts';
-import { noMetrics } from '#shared/runtime/metrics.ts';
+import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
-import { OrganizationTokens } from '#shared/domain/organizations/tokens.ts';
-import { CachedSecrets, ensureSigningKey } from '#shared/domain/secrets.ts';
+import { ensureSigningKey } from '#shared/domain/secrets.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import {
   connectDynamoDb,
@@ -26,15 +23,14 @@ import {
   startDynamoDbLocal,
   startSqsLocal,
   type LocalCredentials,
+  type RunningEmulator,
 } from './emulators.ts';
 import { createGateway } from './gateway.ts';
-import { FileOperationalEvents } from './operational-events.ts';
 import { startPoller } from './poller.ts';
 
 /** The whole service on one machine: emulators, the API gateway stand-in, the SQS poller and the sweeper. */
 
 export const LOCAL_TABLE = 'webhooks';
-export const LOCAL_SECRETS_PREFIX = 'lago-webhooks';
 
 export interface LocalServiceOptions {
   /** API port; 0 picks a free one. */
@@ -98,119 +94,50 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   });
 }
 
+type AnyHandler = (event: never) => Promise<unknown>;
+type Stop = () => Promise<void>;
+
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const instrument = options.instrument ?? {};
-  const wrap = <H extends (event: never) => Promise<unknown>>(name: string, handler: H): H =>
-    instrument.handler?.(name, handler) ?? handler;
+  const wrap = <H extends AnyHandler>(name: string, handler: H): H => instrument.handler?.(name, handler) ?? handler;
   const logger = createLogger(
     options.logLevel ?? 'info',
     'lago-webhooks-local',
     options.logDestination ?? instrument.logDestination,
   );
-  let resumeSenders = () => undefined as void;
-  const sendersStarted = options.sendersPaused ? new Promise<void>((resolve) => (resumeSenders = resolve)) : undefined;
   const host = options.host ?? '127.0.0.1';
-  const stops: (() => Promise<void>)[] = [];
-  // Stopped in the reverse order of starting: sweeper, poller, emulators, then the API.
+  const stops: Stop[] = [];
+  // Stopped in the reverse order of starting: sweeper, pollers, emulators, then the API.
   const stopAll = async () => {
     for (const stop of stops.reverse())
       await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
   };
   // The port is taken first: a second `npm start` fails fast, before any emulator starts.
-  let apiHandler: Parameters<typeof createGateway>[0]['handlers']['api'] = async () => ({ statusCode: 503 });
-  let adminHandler = apiHandler;
-  const server = createGateway({
-    handlers: {
-      api: (event) => apiHandler(event),
-      admin: (event) => adminHandler(event),
-      console: localHandler('console', consoleHandler, logger),
-    },
-    adminToken: options.adminToken,
-    onError: (error) => logger.error({ err: error }, 'gateway error'),
-    onAborted: () => logger.debug('a client aborted its request'),
-  });
-  const port = await listen(server, options.port, host);
-  stops.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  const gateway = createLocalGateway(options.adminToken, logger);
+  const port = await listen(gateway.server, options.port, host);
+  stops.push(() => closeServer(gateway.server));
   try {
-    const credentials = await localCredentials(options.dataDir);
-    const dynamo = options.dynamoDbEndpoint
-      ? await connectDynamoDb(options.dynamoDbEndpoint, credentials)
-      : await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
-    stops.push(dynamo.stop);
-    const sqs = options.sqsEndpoint
-      ? await connectSqs(options.sqsEndpoint, credentials)
-      : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
-    stops.push(sqs.stop);
-    instrument.dynamoDb?.(dynamo.client);
-    instrument.sqs?.(sqs.client);
-    await ensureTable(dynamo.client, LOCAL_TABLE);
-    const queues = await ensureQueues(sqs.client, {
-      timeoutMs: options.config.timeoutMs,
-      fastLaneMs: options.config.fastLaneMs,
-    });
-    const fileSecrets = new LocalSecretStore(options.dataDir);
-    const secretStore = instrument.secretStore?.(fileSecrets) ?? fileSecrets;
-    await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
-    const store = new DynamoDbStore(dynamo.client, LOCAL_TABLE, { retentionDays: options.config.webhookRetentionDays });
-    const secrets = new CachedSecrets(secretStore);
-    const deps: Deps = {
-      store,
-      queue: new SqsDeliveryQueue(
-        sqs.client,
-        { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url },
-        queues.deadLetter.url,
-      ),
-      deadLetters: new SqsDeadLetters(sqs.client, {
-        queueUrl: queues.lanes.fast.url,
-        deadLetterUrl: queues.deadLetter.url,
-        moveTask: false,
-      }),
-      secretStore,
-      secrets,
-      tokens: new OrganizationTokens({
-        store,
-        secrets,
-        secretStore,
-        secretsPrefix: LOCAL_SECRETS_PREFIX,
-        logger,
-        now: Date.now,
-      }),
-      secretsPrefix: LOCAL_SECRETS_PREFIX,
+    const emulators = await startEmulators(options, instrument, stops);
+    const { dynamo, sqs, queues } = emulators;
+    const deps = localDeps({
+      dynamoDb: dynamo.client,
+      tableName: LOCAL_TABLE,
+      sqs: sqs.client,
+      queueUrls: { fast: queues.lanes.fast.url, slow: queues.lanes.slow.url, deadLetter: queues.deadLetter.url },
+      secretStore: await localSecretStore(options.dataDir, instrument),
+      dataDir: options.dataDir,
       config: options.config,
       logger,
-      metrics: noMetrics,
-      now: Date.now,
-      events: new FileOperationalEvents(options.dataDir),
-    };
+    });
     // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
-    apiHandler = wrap('api', localHandler('api', createApiHandler(deps), logger));
-    adminHandler = wrap('admin', localHandler('admin', createAdminHandler(deps), logger));
-    // One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS.
-    for (const lane of LANES) {
-      const poller = startPoller({
-        sqs: sqs.client,
-        queueUrl: queues.lanes[lane].url,
-        queueArn: queues.lanes[lane].arn,
-        handler: wrap(`sender-${lane}`, localHandler(`sender-${lane}`, createSenderHandler(deps, lane), logger)),
-        concurrency: LANE_MAPPINGS[lane].maxConcurrency,
-        batchSize: LANE_MAPPINGS[lane].batchSize,
-        onError: (error) => logger.error({ err: error, lane }, 'poller error'),
-        started: sendersStarted,
-      });
-      stops.push(poller.stop);
-    }
-    const sweepOnce = localHandler('sweeper', createSweeperHandler(deps), logger);
-    const sweeper = () => sweepOnce(undefined);
-    const timer = setInterval(() => {
-      sweeper().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));
-    }, options.sweepIntervalMs ?? 60_000);
-    stops.push(async () => clearInterval(timer));
+    gateway.serve({
+      api: wrap('api', localHandler('api', createApiHandler(deps), logger)),
+      admin: wrap('admin', localHandler('admin', createAdminHandler(deps), logger)),
+    });
+    const senders = startSenders(deps, emulators, { logger, wrap, paused: options.sendersPaused ?? false });
+    stops.push(...senders.stops);
+    const sweeper = startSweeper(deps, logger, options.sweepIntervalMs ?? 60_000);
+    stops.push(sweeper.stop);
     return {
       url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
       port,
@@ -219,13 +146,122 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       queues,
       dynamoDbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
-      credentials,
-      sweep: sweeper,
-      resumeSenders: () => resumeSenders(),
+      credentials: emulators.credentials,
+      sweep: sweeper.sweep,
+      resumeSenders: senders.resume,
       stop: stopAll,
     };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+type GatewayHandlers = Parameters<typeof createGateway>[0]['handlers'];
+
+/** The gateway, listening before the functions exist: until `serve`, their routes answer 503. */
+function createLocalGateway(adminToken: string, logger: RuntimeLogger) {
+  const unavailable: GatewayHandlers['api'] = async () => ({ statusCode: 503 });
+  let functions: Pick<GatewayHandlers, 'api' | 'admin'> = { api: unavailable, admin: unavailable };
+  const server = createGateway({
+    handlers: {
+      api: (event) => functions.api(event),
+      admin: (event) => functions.admin(event),
+      console: localHandler('console', consoleHandler, logger),
+    },
+    adminToken,
+    onError: (error) => logger.error({ err: error }, 'gateway error'),
+    onAborted: () => logger.debug('a client aborted its request'),
+  });
+  return { server, serve: (handlers: typeof functions) => void (functions = handlers) };
+}
+
+interface Emulators {
+  credentials: LocalCredentials;
+  dynamo: RunningEmulator<DynamoDBClient>;
+  sqs: RunningEmulator<SQSClient>;
+  queues: LocalQueues;
+}
+
+/** DynamoDB Local and fauxqs, started here or already running, with the table and the queues the stack would create. */
+async function startEmulators(
+  options: LocalServiceOptions,
+  instrument: LocalServiceInstrument,
+  stops: Stop[],
+): Promise<Emulators> {
+  const credentials = await localCredentials(options.dataDir);
+  const dynamo = options.dynamoDbEndpoint
+    ? await connectDynamoDb(options.dynamoDbEndpoint, credentials)
+    : await startDynamoDbLocal(options.dataDir, credentials, options.dynamoDbPort);
+  stops.push(dynamo.stop);
+  const sqs = options.sqsEndpoint
+    ? await connectSqs(options.sqsEndpoint, credentials)
+    : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
+  stops.push(sqs.stop);
+  instrument.dynamoDb?.(dynamo.client);
+  instrument.sqs?.(sqs.client);
+  await ensureTable(dynamo.client, LOCAL_TABLE);
+  const queues = await ensureQueues(sqs.client, {
+    timeoutMs: options.config.timeoutMs,
+    fastLaneMs: options.config.fastLaneMs,
+  });
+  return { credentials, dynamo, sqs, queues };
+}
+
+/** The secrets in DATA_DIR, with the deployment's signing key created on the first run. */
+async function localSecretStore(dataDir: string, instrument: LocalServiceInstrument): Promise<SecretStore> {
+  const files = new LocalSecretStore(dataDir);
+  const secretStore = instrument.secretStore?.(files) ?? files;
+  await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
+  return secretStore;
+}
+
+/** One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS. */
+function startSenders(
+  deps: Deps,
+  { sqs, queues }: Emulators,
+  {
+    logger,
+    wrap,
+    paused,
+  }: { logger: RuntimeLogger; wrap: <H extends AnyHandler>(name: string, handler: H) => H; paused: boolean },
+): { stops: Stop[]; resume(): void } {
+  let resume = () => undefined as void;
+  const started = paused ? new Promise<void>((resolve) => (resume = resolve)) : undefined;
+  const stops = LANES.map((lane) => {
+    const name = `sender-${lane}`;
+    const poller = startPoller({
+      sqs: sqs.client,
+      queueUrl: queues.lanes[lane].url,
+      queueArn: queues.lanes[lane].arn,
+      handler: wrap(name, localHandler(name, createSenderHandler(deps, lane), logger)),
+      concurrency: LANE_MAPPINGS[lane].maxConcurrency,
+      batchSize: LANE_MAPPINGS[lane].batchSize,
+      onError: (error) => logger.error({ err: error, lane }, 'poller error'),
+      started,
+    });
+    return poller.stop;
+  });
+  return { stops, resume: () => resume() };
+}
+
+/** The sweeper on a timer, as the EventBridge schedule runs it on AWS. */
+function startSweeper(
+  deps: Deps,
+  logger: RuntimeLogger,
+  intervalMs: number,
+): { sweep: LocalService['sweep']; stop: Stop } {
+  const sweepOnce = localHandler('sweeper', createSweeperHandler(deps), logger);
+  const sweep = () => sweepOnce(undefined);
+  const timer = setInterval(() => {
+    sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));
+  }, intervalMs);
+  return { sweep, stop: async () => clearInterval(timer) };
 }

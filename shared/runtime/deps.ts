@@ -1,22 +1,38 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhook } from '../adapters/http-client.ts';
+import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
 import type { DeliveryConfig } from './config.ts';
-import { cachedEndpoints } from '../domain/endpoints/cache.ts';
-import type { SenderDeps } from '../domain/delivery/deliver.ts';
+import { EndpointCache } from '../domain/endpoints/cache.ts';
+import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
 import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
 import { customHeaderKey } from '../domain/endpoints/headers.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
 import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { OrganizationTokens } from '../domain/organizations/tokens.ts';
-import type { DeadLetters, DeliveryQueue, OperationalEvents, SecretStore, Store } from '../domain/ports.ts';
-import { signingKeySecretName, type CachedSecrets } from '../domain/secrets.ts';
+import { OrganizationTokens } from '../domain/organizations/tokens.ts';
+import type {
+  DeadLetters,
+  DeliveryQueue,
+  EndpointStore,
+  OperationalEvents,
+  SecretStore,
+  Store,
+} from '../domain/ports.ts';
+import { CachedSecrets, signingKeySecretName } from '../domain/secrets.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 
-/** Everything the handlers need, wired once per process: by env on Lambda, by the local service in local mode. */
+/** Everything the handlers need, wired once per process by `buildDeps`: from env on Lambda (aws-deps.ts), from the emulators locally (local-deps.ts). */
 export interface Deps {
+  /** The table; its endpoint calls go through `endpointCache`, so each endpoint write made here reaches this process's sender at once. */
   store: Store;
+  /** The sender's endpoint reads, kept a few seconds (shared/domain/endpoints/cache.ts); every other read is fresh. */
+  endpointCache: EndpointCache;
+  /** What this process's senders remember between messages, shared by its lanes. */
+  senderMemory: SenderMemory;
   queue: DeliveryQueue;
   deadLetters: DeadLetters;
   secretStore: SecretStore;
@@ -30,6 +46,81 @@ export interface Deps {
   now: () => number;
   /** Automatic disables and recoveries: EventBridge on AWS, a JSON lines file locally. */
   events: OperationalEvents;
+}
+
+/** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
+export interface DepsWiring {
+  dynamoDb: DynamoDBClient;
+  tableName: string;
+  sqs: SQSClient;
+  queueUrls: { fast: string; slow: string; deadLetter: string };
+  /** How the dead letters are redriven: an SQS message move task (AWS, with the queues' ARNs) or message by message. */
+  redrive: Pick<DeadLetterOptions, 'moveTask' | 'queueArn' | 'deadLetterArn'>;
+  secretStore: SecretStore;
+  secretsPrefix: string;
+  config: DeliveryConfig;
+  logger: Logger;
+  metrics: Metrics;
+  events: OperationalEvents;
+}
+
+/** The one wiring of adapters to the domain, for Lambda and the local service alike. */
+export function buildDeps(wiring: DepsWiring): Deps {
+  const { config, logger, secretStore, secretsPrefix, queueUrls } = wiring;
+  const now = Date.now;
+  const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, { retentionDays: config.webhookRetentionDays });
+  const endpointCache = new EndpointCache(table, now);
+  const store = withEndpointStore(table, endpointCache);
+  const secrets = new CachedSecrets(secretStore);
+  return {
+    store,
+    endpointCache,
+    senderMemory: newSenderMemory(),
+    queue: new SqsDeliveryQueue(wiring.sqs, { fast: queueUrls.fast, slow: queueUrls.slow }, queueUrls.deadLetter),
+    deadLetters: new SqsDeadLetters(wiring.sqs, {
+      queueUrl: queueUrls.fast,
+      deadLetterUrl: queueUrls.deadLetter,
+      ...wiring.redrive,
+    }),
+    secretStore,
+    secrets,
+    tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now }),
+    secretsPrefix,
+    config,
+    logger,
+    metrics: wiring.metrics,
+    now,
+    events: wiring.events,
+  };
+}
+
+/** `store`, with its endpoint calls made through `endpoints` instead. */
+function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
+  return {
+    createOrganization: (...args) => store.createOrganization(...args),
+    getOrganization: (...args) => store.getOrganization(...args),
+    getOrganizationWithEndpoints: (...args) => store.getOrganizationWithEndpoints(...args),
+    findOrganizationIdByKeyHash: (...args) => store.findOrganizationIdByKeyHash(...args),
+    sealOrganizationToken: (...args) => store.sealOrganizationToken(...args),
+    rotateOrganizationToken: (...args) => store.rotateOrganizationToken(...args),
+    createEndpoint: (...args) => endpoints.createEndpoint(...args),
+    getEndpoint: (...args) => endpoints.getEndpoint(...args),
+    listEndpoints: (...args) => endpoints.listEndpoints(...args),
+    updateEndpoint: (...args) => endpoints.updateEndpoint(...args),
+    deleteEndpoint: (...args) => endpoints.deleteEndpoint(...args),
+    markEndpointSlow: (...args) => endpoints.markEndpointSlow(...args),
+    markEndpointFailing: (...args) => endpoints.markEndpointFailing(...args),
+    markEndpointRecovered: (...args) => endpoints.markEndpointRecovered(...args),
+    autoDisableEndpoint: (...args) => endpoints.autoDisableEndpoint(...args),
+    createWebhookSets: (...args) => store.createWebhookSets(...args),
+    getWebhook: (...args) => store.getWebhook(...args),
+    getWebhookState: (...args) => store.getWebhookState(...args),
+    getWebhooks: (...args) => store.getWebhooks(...args),
+    queryWebhooks: (...args) => store.queryWebhooks(...args),
+    findOverdue: (...args) => store.findOverdue(...args),
+    findDueTimers: (...args) => store.findDueTimers(...args),
+    updateWebhook: (...args) => store.updateWebhook(...args),
+  };
 }
 
 /**
@@ -81,32 +172,12 @@ export function webhookDeps(deps: Deps): WebhookDeps {
   };
 }
 
-/** One per process, shared by its lanes: the slow endpoints it learnt about, the attempts it is making. */
-const slowEndpoints = new Map<string, number>();
-const attemptsInFlight = new Set<string>();
-/** One endpoint cache per store (tests run several stacks in one process). */
-const endpointCaches = new WeakMap<Store, SenderDeps['endpoint']>();
-
-function endpointCache(deps: Deps): SenderDeps['endpoint'] {
-  let cache = endpointCaches.get(deps.store);
-  if (!cache)
-    endpointCaches.set(
-      deps.store,
-      (cache = cachedEndpoints(
-        deps.store,
-        (organizationId, endpointId) => deps.store.getEndpoint(organizationId, endpointId),
-        deps.now,
-      )),
-    );
-  return cache;
-}
-
 export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
     post: postWebhook,
-    endpoint: endpointCache(deps),
+    endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),
@@ -120,8 +191,8 @@ export function senderDeps(deps: Deps): SenderDeps {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
-    slowEndpoints,
-    attemptsInFlight,
+    slowEndpoints: deps.senderMemory.slowEndpoints,
+    attemptsInFlight: deps.senderMemory.attemptsInFlight,
     events: deps.events,
     autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
   };

@@ -11,14 +11,14 @@ import {
   admin,
   createEndpoint,
   createOrg,
-  eventually,
   isolatedStack,
-  Receiver,
   request,
   stack,
   webhookSettles,
   type Org,
 } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 interface Published {
   lago_id: string;

@@ -20,14 +20,14 @@ import {
   checkResponse,
   createEndpoint,
   createOrg,
-  eventually,
   publish,
-  Receiver,
   request,
   stack,
   webhookSettles,
   type Org,
 } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));

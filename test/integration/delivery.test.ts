@@ -9,15 +9,15 @@ import {
   admin,
   createEndpoint,
   createOrg,
-  eventually,
   publish,
-  Receiver,
   request,
   stack,
   webhook,
   webhookSettles,
   type Org,
 } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const receivers: Receiver[] = [];
 async function receiver(reply?: ConstructorParameters<typeof Receiver>[0]) {

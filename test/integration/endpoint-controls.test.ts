@@ -5,8 +5,10 @@
 // masked on read except to their owner's reveal, reserved names are a 422, and no log line carries a value.
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileOperationalEvents } from '#infra/local/operational-events.ts';
-import { eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+import type { FileOperationalEvents } from '#shared/adapters/file-events.ts';
+import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();

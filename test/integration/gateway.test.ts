@@ -3,7 +3,8 @@
 // Also the operator's redrive route, which refuses a body that is not a JSON object.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, isolatedStack, LogCapture, stack, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, LogCapture, stack, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
 
 interface RawResponse {
   status: number;

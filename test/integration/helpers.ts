@@ -1,12 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -14,9 +6,10 @@ import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalService, type LocalService } from '#infra/local/service.ts';
 import type { LogDestination } from '#shared/runtime/logger.ts';
+import { eventually } from '../support/eventually.ts';
 import { contractOf } from './contract.ts';
 
-/** Shared by the integration tests: the stack's address, an HTTP client, receivers on loopback, bounded waiting. */
+/** Shared by the integration tests: the stack's address, an HTTP client checked against the OpenAPI document, a second stack. Receivers and bounded waiting are in test/support/. */
 
 export const stack = () => inject('stack');
 
@@ -113,81 +106,6 @@ export async function publish(
     object,
     ...extra,
   });
-}
-
-/** Polls until `check` returns a value other than undefined; fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-export interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-export type Reply = (req: IncomingMessage, res: ServerResponse, count: number) => void;
-
-/** A real HTTP receiver on 127.0.0.1 that records every request and answers with `reply`. */
-export class Receiver {
-  readonly received: Received[] = [];
-  private server: Server | undefined;
-  private sockets = new Set<import('node:net').Socket>();
-  reply: Reply;
-
-  constructor(reply: Reply = (_req, res) => res.writeHead(200).end('ok')) {
-    this.reply = reply;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-        this.reply(req, res, this.received.length);
-      });
-    });
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
-    return this;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/webhooks`;
-  }
-
-  /** Waits until at least `count` requests arrived. */
-  async waitFor(count: number, timeoutMs = 15_000): Promise<Received[]> {
-    return eventually(
-      () => (this.received.length >= count ? this.received.slice() : undefined),
-      timeoutMs,
-      `${count} request(s) at ${this.url}`,
-    );
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
 }
 
 export async function webhook(org: Org, id: string) {

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { LOCAL_TABLE } from '#infra/local/service.ts';
-import { checkContract, eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, isolatedStack, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let isolated: IsolatedStack;
 const receiver = new Receiver();

@@ -3,7 +3,9 @@
 // key, HMAC token or admin token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
-import { checkContract, eventually, isolatedStack, LogCapture, Receiver, type IsolatedStack } from './helpers.ts';
+import { checkContract, isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();

@@ -22,7 +22,8 @@ import { ensureTable } from '#infra/local/bootstrap.ts';
 import { credentialsFile, freePort, LOCAL_REGION } from '#infra/local/emulators.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
-import { createOrg, eventually, request, stack } from './helpers.ts';
+import { createOrg, request, stack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
 
 /** This machine's first address that is not loopback (nor IPv6 link-local, which needs a zone), if it has one. */
 const external = Object.values(networkInterfaces())

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '#infra/local/emulators.ts';
-import { eventually, stack } from './helpers.ts';
+import { stack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
 
 const root = process.cwd();
 const children: ChildProcess[] = [];

@@ -1,18 +1,9 @@
 // The webhook log API on the local service: every search filter and their combinations over 1,000 real deliveries, cursor pagination and its stability, details, validation and tenant isolation.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createEndpoint,
-  createOrg,
-  eventually,
-  publish,
-  Receiver,
-  request,
-  webhook,
-  webhookSettles,
-  type Org,
-  type Received,
-} from './helpers.ts';
+import { createEndpoint, createOrg, publish, request, webhook, webhookSettles, type Org } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver, type Received } from '../support/receiver.ts';
 
 type Query = Record<string, string | string[]>;
 

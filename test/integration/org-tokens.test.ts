@@ -8,8 +8,10 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, expect, it } from 'vitest';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { hmacSecretName } from '#shared/domain/secrets.ts';
-import { LOCAL_SECRETS_PREFIX } from '#infra/local/service.ts';
-import { createEndpoint, createOrg, eventually, publish, Receiver, request, stack, webhookSettles } from './helpers.ts';
+import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';
+import { createEndpoint, createOrg, publish, request, stack, webhookSettles } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const receivers: Receiver[] = [];
 afterEach(async () => {

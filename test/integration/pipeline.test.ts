@@ -3,7 +3,9 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
-import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let stack: IsolatedStack;
 let sqs: SQSClient;

@@ -2,7 +2,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
-import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let stack: IsolatedStack;
 const receiver = new Receiver();

@@ -9,17 +9,15 @@ import {
   admin,
   createEndpoint,
   createOrg,
-  eventually,
   publish,
-  Receiver,
   request,
   stack,
   webhook,
   webhookSettles,
   type Org,
-  type Received,
-  type Reply,
 } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver, type Received, type Reply } from '../support/receiver.ts';
 
 const WEBHOOK_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_not_found' };
 const ENDPOINT_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' };

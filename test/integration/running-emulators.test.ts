@@ -18,7 +18,7 @@ import {
 } from '#infra/local/emulators.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
 import { ConfigError } from '#shared/runtime/config.ts';
-import { Receiver } from './helpers.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let emulatorsDir: string;
 let dynamo: DynamoDbLocal;

@@ -6,16 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setResolver, type ResolvedAddress } from '#shared/adapters/dns.ts';
-import {
-  createEndpoint,
-  createOrg,
-  eventually,
-  isolatedStack,
-  publish,
-  Receiver,
-  webhookSettles,
-  type IsolatedStack,
-} from './helpers.ts';
+import { createEndpoint, createOrg, isolatedStack, publish, webhookSettles, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 /** A listener on one loopback address that counts what reaches it. */
 class Listener {

@@ -2,7 +2,9 @@
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, isolatedStack, Receiver, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, type IsolatedStack } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 let strict: IsolatedStack;
 const receiver = new Receiver();

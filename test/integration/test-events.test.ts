@@ -4,7 +4,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createEndpoint, createOrg, Receiver, request, webhookSettles, type Org } from './helpers.ts';
+import { createEndpoint, createOrg, request, webhookSettles, type Org } from './helpers.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const target = new Receiver();
 const bystander = new Receiver();

@@ -9,7 +9,8 @@ import { invoiceObject } from '../../bench/payloads.ts';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { startLocalService, type LocalService } from '#infra/local/service.ts';
-import { eventually, Receiver } from './helpers.ts';
+import { eventually } from '../support/eventually.ts';
+import { Receiver } from '../support/receiver.ts';
 
 const accounting = new Accounting();
 let stack: LocalService;

@@ -10,9 +10,10 @@ import {
   unpack,
 } from '#shared/adapters/dynamodb/webhook-items.ts';
 import type { WebhookState } from '#shared/domain/model.ts';
+import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 
 const at = '2026-11-27T10:00:00.000Z';
-const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
+const { payload: _payload, ...fresh } = newWebhook({
   id: '019ac5e0-0000-7000-8000-000000000001',
   organization_id: '019ac5e0-0000-7000-8000-0000000000aa',
   endpoint_id: '019ac5e0-0000-7000-8000-0000000000ee',
@@ -20,21 +21,11 @@ const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
   webhook_type: 'invoice.created',
   object_type: 'invoice',
   object_id: 'inv_0001',
-  status: 'pending',
-  attempt_count: 0,
-  round_attempts: 0,
-  attempts: [],
-  http_status: null,
-  response_body: null,
-  error: null,
-  next_attempt_at: at,
-  timer: false,
-  created_at: at,
-  updated_at: at,
-  version: 0,
+  payload: '{}',
+  at,
   expires_at: 1_800_000_000,
-  ...overrides,
 });
+const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({ ...fresh, ...overrides });
 
 const keys = (s: WebhookState) => ({ pk: `EP#${s.endpoint_id}`, sk: `W#${s.id}` });
 

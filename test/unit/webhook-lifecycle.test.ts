@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetterReason, DeliveryMessage } from '#shared/domain/delivery/message.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import type { WebhookState } from '#shared/domain/model.ts';
+import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DeliveryQueue, Logger, MetricName, WebhookStore } from '#shared/domain/ports.ts';
 import { isStuck, sweep } from '#shared/domain/webhooks/lifecycle.ts';
 
@@ -12,8 +13,9 @@ const STUCK_AFTER_MS = 30 * MINUTE;
 const MAX_ATTEMPTS = 3;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A webhook published an hour ago whose first attempt failed, changed by `change`. */
 function webhook(id: string, change: Partial<WebhookState>): WebhookState {
-  return {
+  const { payload: _payload, ...published } = newWebhook({
     id,
     organization_id: '01900000-0000-7000-8000-0000000000a1',
     endpoint_id: '01900000-0000-7000-8000-0000000000e1',
@@ -21,18 +23,18 @@ function webhook(id: string, change: Partial<WebhookState>): WebhookState {
     webhook_type: 'invoice.created',
     object_type: 'invoice',
     object_id: 'inv_1',
+    payload: '{}',
+    at: iso(NOW - 60 * MINUTE),
+    expires_at: 0,
+  });
+  return {
+    ...published,
     status: 'retrying',
     attempt_count: 1,
     round_attempts: 1,
-    attempts: [],
     http_status: 500,
-    response_body: null,
-    error: null,
     next_attempt_at: iso(NOW),
-    created_at: iso(NOW - 60 * MINUTE),
-    updated_at: iso(NOW - 60 * MINUTE),
     version: 1,
-    expires_at: 0,
     ...change,
   };
 }

@@ -11,6 +11,7 @@ import {
 } from '#shared/adapters/dynamodb/webhook-search.ts';
 import { highestIdAt, lowestIdAt } from '#shared/domain/ids.ts';
 import type { WebhookState } from '#shared/domain/model.ts';
+import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { WebhookQuery } from '#shared/domain/ports.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
@@ -27,7 +28,7 @@ const idAt = (hours: number, n = 1) => {
 };
 
 const at = new Date(T0).toISOString();
-const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
+const { payload: _payload, ...fresh } = newWebhook({
   id: idAt(1),
   organization_id: ORG,
   endpoint_id: EP1,
@@ -35,19 +36,19 @@ const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
   webhook_type: 'invoice.created',
   object_type: 'invoice',
   object_id: 'inv_1',
+  payload: '{}',
+  at,
+  expires_at: 1_800_000_000,
+});
+/** A webhook delivered at its first attempt, unless `overrides` say otherwise. */
+const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
+  ...fresh,
   status: 'succeeded',
   attempt_count: 1,
   round_attempts: 1,
-  attempts: [],
   http_status: 200,
-  response_body: null,
-  error: null,
   next_attempt_at: null,
-  timer: false,
-  created_at: at,
-  updated_at: at,
   version: 1,
-  expires_at: 1_800_000_000,
   ...overrides,
 });
 

@@ -6,6 +6,7 @@ import {
   type WebhookState,
   type WebhookStatus,
 } from '../../domain/model.ts';
+import { DELIVERY_ERRORS, isSuccessStatus } from '../../domain/delivery/outcomes.ts';
 import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**
@@ -76,9 +77,8 @@ function valueBytes(value: unknown): number {
   return 0;
 }
 
-const isSuccess = (status: number | null) => status !== null && [200, 201, 202, 204].includes(status);
 const derivedError = (status: number | null) =>
-  status !== null && !isSuccess(status) ? `unexpected http status ${status}` : null;
+  status !== null && !isSuccessStatus(status) ? DELIVERY_ERRORS.unexpectedStatus(status) : null;
 
 /** An attempt as a short list: [number, at (ms), http status, duration, error unless it follows from the status]. */
 function packAttempt(a: Attempt): unknown[] {

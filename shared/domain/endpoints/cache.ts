@@ -1,39 +1,107 @@
 import type { WebhookEndpoint } from '../model.ts';
+import type { EndpointStore, EndpointWriteResult } from '../ports.ts';
 
 /**
  * The sender's endpoints, kept for a few seconds: at a steady rate an endpoint is read once per
  * window rather than once per delivery. A change to an endpoint (its URL, algorithm, deletion)
- * reaches deliveries within `ENDPOINT_CACHE_MS` (at once when it is made through the same process,
- * as in local mode); docs/limits.md states this bound.
+ * reaches deliveries within `ENDPOINT_CACHE_MS`, and at once when it is written through this
+ * store, as every write of the process that wired it is (in local mode the API and the sender
+ * share one); docs/limits.md states this bound.
  */
 const ENDPOINT_CACHE_MS = 5_000;
 /** Endpoints kept at most (the oldest go first). */
 const MAX_ENTRIES = 10_000;
 
-type Read = (organizationId: string, endpointId: string) => Promise<WebhookEndpoint | undefined>;
-
-/** The caches of this process, by the store they read: a change made through the same process is seen at once. */
-const forgetters = new WeakMap<object, Set<(key: string) => void>>();
-
-/** After an endpoint changes or is deleted: this process's caches read it again. */
-export function forgetEndpoint(store: object, organizationId: string, endpointId: string): void {
-  for (const forget of forgetters.get(store) ?? []) forget(`${organizationId}#${endpointId}`);
+interface Entry {
+  at: number;
+  value: Promise<WebhookEndpoint | undefined>;
 }
 
-export function cachedEndpoints(store: object, read: Read, now: () => number, ttlMs = ENDPOINT_CACHE_MS): Read {
-  const entries = new Map<string, { at: number; value: Promise<WebhookEndpoint | undefined> }>();
-  const forget = (key: string) => void entries.delete(key);
-  forgetters.set(store, (forgetters.get(store) ?? new Set()).add(forget));
-  return (organizationId, endpointId) => {
-    const key = `${organizationId}#${endpointId}`;
-    const hit = entries.get(key);
-    if (hit && now() - hit.at < ttlMs) return hit.value;
-    const value = read(organizationId, endpointId);
-    entries.delete(key);
-    entries.set(key, { at: now(), value });
-    // A failed read is not kept: the next delivery reads again.
-    value.catch(() => entries.get(key)?.value === value && entries.delete(key));
-    if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+/**
+ * An EndpointStore around another that keeps the sender's reads (`cachedEndpoint`) for a while and
+ * forgets an endpoint whenever it is written through it. Every other read passes through fresh: the
+ * API must never answer from a cache (a change made on another instance would look undone).
+ */
+export class EndpointCache implements EndpointStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inner: EndpointStore;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+
+  constructor(inner: EndpointStore, now: () => number, ttlMs = ENDPOINT_CACHE_MS) {
+    this.inner = inner;
+    this.now = now;
+    this.ttlMs = ttlMs;
+  }
+
+  /** The endpoint as read at most `ttlMs` ago, for the sender; a failed read is not kept. */
+  cachedEndpoint(organizationId: string, endpointId: string): Promise<WebhookEndpoint | undefined> {
+    const key = cacheKey(organizationId, endpointId);
+    const hit = this.entries.get(key);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
+    const value = this.inner.getEndpoint(organizationId, endpointId);
+    this.entries.delete(key);
+    this.entries.set(key, { at: this.now(), value });
+    value.catch(() => this.entries.get(key)?.value === value && this.entries.delete(key));
+    const oldest = this.entries.keys().next();
+    if (this.entries.size > MAX_ENTRIES && !oldest.done) this.entries.delete(oldest.value);
     return value;
-  };
+  }
+
+  getEndpoint(organizationId: string, id: string): Promise<WebhookEndpoint | undefined> {
+    return this.inner.getEndpoint(organizationId, id);
+  }
+
+  listEndpoints(organizationId: string): Promise<WebhookEndpoint[]> {
+    return this.inner.listEndpoints(organizationId);
+  }
+
+  createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
+    return this.forgetting(endpoint.organization_id, endpoint.id, this.inner.createEndpoint(endpoint, limit));
+  }
+
+  updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult> {
+    return this.forgetting(previous.organization_id, previous.id, this.inner.updateEndpoint(previous, next));
+  }
+
+  deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
+    return this.forgetting(endpoint.organization_id, endpoint.id, this.inner.deleteEndpoint(endpoint));
+  }
+
+  markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
+    return this.forgetting(organizationId, endpointId, this.inner.markEndpointSlow(organizationId, endpointId, until));
+  }
+
+  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
+    return this.forgetting(
+      organizationId,
+      endpointId,
+      this.inner.markEndpointFailing(organizationId, endpointId, since),
+    );
+  }
+
+  markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean> {
+    return this.forgetting(organizationId, endpointId, this.inner.markEndpointRecovered(organizationId, endpointId));
+  }
+
+  autoDisableEndpoint(
+    organizationId: string,
+    endpointId: string,
+    failingSince: number,
+    at: string,
+    reason: string,
+  ): Promise<boolean> {
+    return this.forgetting(
+      organizationId,
+      endpointId,
+      this.inner.autoDisableEndpoint(organizationId, endpointId, failingSince, at, reason),
+    );
+  }
+
+  /** Once the write is over, whether it worked or not, the next sender read goes to the store. */
+  private forgetting<T>(organizationId: string, endpointId: string, write: Promise<T>): Promise<T> {
+    return write.finally(() => this.entries.delete(cacheKey(organizationId, endpointId)));
+  }
 }
+
+const cacheKey = (organizationId: string, endpointId: string) => `${organizationId}#${endpointId}`;

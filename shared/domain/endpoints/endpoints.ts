@@ -1,4 +1,3 @@
-import { forgetEndpoint } from './cache.ts';
 import { badRequest, notFound, unavailable, validationFailed, type ValidationDetails } from '../errors.ts';
 import {
   hasCustomHeaders,
@@ -254,7 +253,6 @@ export async function updateEndpoint(
       : {}),
   };
   const result = await store.updateEndpoint(previous, next);
-  forgetEndpoint(store, organizationId, id);
   if (result === 'url_taken') throw urlTaken();
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
@@ -269,7 +267,6 @@ export async function deleteEndpoint(
 ): Promise<WebhookEndpoint> {
   const endpoint = await getEndpoint(store, organizationId, id);
   const result = await store.deleteEndpoint(endpoint);
-  forgetEndpoint(store, organizationId, id);
   if (result === 'not_found') throw notFound('webhook_endpoint');
   if (result === 'conflict') throw changedMeanwhile();
   return endpoint;

@@ -1,5 +1,4 @@
 import { nextAttemptMessage } from '../delivery/message.ts';
-import { forgetEndpoint } from './cache.ts';
 import { laneOf } from '../delivery/policy.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
 import type {
@@ -156,11 +155,9 @@ export async function recordEndpointHealth(
   const { organization_id: organizationId, id } = endpoint;
   const context = { organization_id: organizationId, endpoint_id: id };
   const since = endpoint.failing_since ?? null;
-  // The sender's endpoint cache reads the endpoint again after a mark: the next attempt sees it.
-  const forget = () => forgetEndpoint(deps.store, organizationId, id);
   if (succeeded) {
     if (since === null) return;
-    const recovered = await deps.store.markEndpointRecovered(organizationId, id).finally(forget);
+    const recovered = await deps.store.markEndpointRecovered(organizationId, id);
     if (!recovered) return;
     deps.logger.info({ ...context, failing_since: iso(since) }, 'webhook endpoint recovered');
     await emit(deps, {
@@ -175,13 +172,13 @@ export async function recordEndpointHealth(
     return;
   }
   if (since === null) {
-    await deps.store.markEndpointFailing(organizationId, id, attemptedAt).finally(forget);
+    await deps.store.markEndpointFailing(organizationId, id, attemptedAt);
     return;
   }
   const nowMs = deps.now();
   if (deps.autoDisableAfterMs <= 0 || endpoint.disabled_at || nowMs - since < deps.autoDisableAfterMs) return;
   const reason = autoDisableReason(since, deps.autoDisableAfterMs);
-  if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, iso(nowMs), reason).finally(forget))) return;
+  if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, iso(nowMs), reason))) return;
   deps.logger.warn({ ...context, failing_since: iso(since), reason }, 'webhook endpoint disabled automatically');
   await emit(deps, {
     type: 'endpoint.disabled',

@@ -10,11 +10,12 @@ import {
 } from '../errors.ts';
 import { isWebhookType } from '../catalog/event-types.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
-import type { Webhook, WebhookState } from '../model.ts';
+import type { Organization, Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import { laneOf as laneOfEndpoint, type Lane } from '../delivery/policy.ts';
-import type { OrganizationStore, WebhookRef, WebhookSet, WebhookStore } from '../ports.ts';
+import type { OrganizationStore, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../ports.ts';
 import { nextAttemptMessage, withPayload } from '../delivery/message.ts';
 import type { WebhookDeps } from './deps.ts';
+import { newWebhook } from './new-webhook.ts';
 
 /** Publishing events as webhooks, one per subscribed endpoint: parsing, the envelope, idempotent replays, queueing. */
 
@@ -151,149 +152,215 @@ interface PublishOptions {
 }
 
 /**
- * The publish core behind both routes. Reads each organization and its endpoints once, writes all
- * events' webhooks through one store call (which packs them into few transactions, each event with
- * its idempotency record) and sends the messages in batches of ten.
+ * The publish core behind both routes, as stages that hand each event on, one record per event:
+ * `parseEvent` → `loadTenants` (each organization and its endpoints, one read each) → `planSets`
+ * (the webhooks each event makes) → `writeSets` (one store call for every set, which packs them
+ * into few transactions, each event with its idempotency record) → `enqueue` (the messages, ten a
+ * call). An event refused or failed at a stage is answered there and goes no further.
  */
 export async function publishEvents(
   deps: PublishDeps,
   bodies: unknown[],
   options: PublishOptions = {},
 ): Promise<PublishOutcome[]> {
-  const outcomes: (PublishOutcome | undefined)[] = bodies.map(() => undefined);
-  const valid: { index: number; input: PublishInput; payload: string }[] = [];
-  bodies.forEach((body, index) => {
-    try {
-      const input = parsePublish(body);
-      const payload = envelope(input);
-      if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES)
-        throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
-      valid.push({ index, input, payload });
-    } catch (error) {
-      outcomes[index] = { error };
-    }
-  });
+  const parsed = bodies.map(parseEvent);
+  const loaded = await loadTenants(deps, parsed);
+  const nowMs = deps.now();
+  const planned = planSets(loaded, { ...options, nowMs, retentionDays: deps.retentionDays });
+  const written = await writeSets(deps, planned);
+  const answered = await enqueue(deps, written, nowMs);
+  const created = going(written)
+    .filter((event) => event.created)
+    .reduce((n, event) => n + event.webhooks.length, 0);
+  if (created > 0) deps.metrics.record('WebhooksPublished', created);
+  return inOrder(answered);
+}
 
+/** An event read and enveloped. */
+interface Parsed {
+  index: number;
+  input: PublishInput;
+  payload: string;
+}
+
+/** An organization that exists, and its endpoints. */
+interface Tenant {
+  organization: Organization;
+  endpoints: WebhookEndpoint[];
+}
+
+interface Loaded extends Parsed {
+  tenant: Tenant;
+}
+
+interface Planned extends Loaded {
+  set: WebhookSet;
+  /** Later events of the call with the same idempotency key: replays of this one, with the same answer. */
+  repeats: number[];
+}
+
+interface Written extends Planned {
+  /** The event's webhooks: this publish's, or those an earlier publish with its key recorded. */
+  webhooks: WebhookState[];
+  /** The webhooks to queue, and the payload their messages carry (none for a replay: the sender reads the stored one). */
+  queue: { webhooks: WebhookState[]; payload?: string };
+  /** This publish created them (they count as published). */
+  created: boolean;
+}
+
+/** An event with its answer, and the events of the call that repeat it. */
+interface Answered {
+  index: number;
+  repeats?: number[];
+  outcome: PublishOutcome;
+}
+
+const isAnswered = (event: object): event is Answered => 'outcome' in event;
+/** The events a stage works on: those not answered yet. */
+const going = <T extends object>(events: (T | Answered)[]): T[] => events.filter((e): e is T => !isAnswered(e));
+const answer = (index: number, outcome: PublishOutcome, repeats?: number[]): Answered => ({ index, outcome, repeats });
+
+function parseEvent(body: unknown, index: number): Parsed | Answered {
+  try {
+    const input = parsePublish(body);
+    const payload = envelope(input);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES)
+      throw payloadTooLarge(`the webhook payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+    return { index, input, payload };
+  } catch (error) {
+    return answer(index, { error });
+  }
+}
+
+/** Reads each organization of the events once, with its endpoints; an event for an unknown organization is answered 404. */
+async function loadTenants(deps: PublishDeps, events: (Parsed | Answered)[]): Promise<(Loaded | Answered)[]> {
+  const ids = new Set(going(events).map((event) => event.input.organization_id));
   const tenants = new Map(
-    await Promise.all(
-      [...new Set(valid.map((v) => v.input.organization_id))].map(async (id) => {
-        const { organization, endpoints } = await deps.store.getOrganizationWithEndpoints(id);
-        return [id, { organization, endpoints }] as const;
-      }),
+    await Promise.all([...ids].map(async (id) => [id, await deps.store.getOrganizationWithEndpoints(id)] as const)),
+  );
+  return events.map((event) => {
+    if (isAnswered(event)) return event;
+    const { organization, endpoints = [] } = tenants.get(event.input.organization_id) ?? {};
+    if (!organization) return answer(event.index, { error: notFound('organization') });
+    return { ...event, tenant: { organization, endpoints } };
+  });
+}
+
+/** The webhooks of each event, one per endpoint it reaches. A key repeated within the call is a replay of its first event: one set, the same answer. */
+function planSets(
+  events: (Loaded | Answered)[],
+  plan: PublishOptions & { nowMs: number; retentionDays: number },
+): (Planned | Answered)[] {
+  const now = new Date(plan.nowMs).toISOString();
+  // The webhooks and their idempotency record expire together.
+  const expiresAt = Math.floor(plan.nowMs / 1000) + plan.retentionDays * 86400;
+  const firstWithKey = new Map<string, Planned>();
+  return events.flatMap((event): (Planned | Answered)[] => {
+    if (isAnswered(event)) return [event];
+    const { input, payload, tenant } = event;
+    const key = input.idempotency_key ? `${tenant.organization.id}#${input.idempotency_key}` : undefined;
+    const first = key === undefined ? undefined : firstWithKey.get(key);
+    if (first) {
+      first.repeats.push(event.index);
+      return [];
+    }
+    const webhooks = tenant.endpoints
+      .filter((e) => (plan.endpointId ? e.id === plan.endpointId : subscribes(e, input.webhook_type)))
+      .map((endpoint) =>
+        newWebhook({
+          id: uuidv7(plan.nowMs),
+          organization_id: tenant.organization.id,
+          endpoint_id: endpoint.id,
+          endpoint_url: endpoint.webhook_url,
+          webhook_type: input.webhook_type,
+          object_type: input.object_type,
+          object_id: objectId(input.object),
+          payload,
+          at: now,
+          expires_at: expiresAt,
+          test: plan.test,
+        }),
+      );
+    const idempotency = input.idempotency_key
+      ? { idempotency: { organizationId: tenant.organization.id, key: input.idempotency_key, expiresAt } }
+      : {};
+    const planned: Planned = { ...event, set: { webhooks, ...idempotency }, repeats: [] };
+    if (key !== undefined) firstWithKey.set(key, planned);
+    return [planned];
+  });
+}
+
+/** Writes every planned set in one store call, and reads what a replayed key recorded. */
+async function writeSets(deps: PublishDeps, events: (Planned | Answered)[]): Promise<(Written | Answered)[]> {
+  const planned = going(events);
+  const results = planned.length > 0 ? await deps.store.createWebhookSets(planned.map((event) => event.set)) : [];
+  const resultOf = new Map(planned.map((event, i) => [event, results[i]]));
+  return Promise.all(
+    events.map((event) =>
+      isAnswered(event)
+        ? event
+        : afterWrite(deps, event, resultOf.get(event) ?? { failed: new Error('the store did not answer for a set') }),
     ),
   );
-  const nowMs = deps.now();
-  const now = new Date(nowMs).toISOString();
-  // The webhooks and their idempotency record expire together.
-  const expiresAt = Math.floor(nowMs / 1000) + deps.retentionDays * 86400;
-  const laneOf = new Map<string, Lane>();
-  for (const { endpoints } of tenants.values()) for (const e of endpoints) laneOf.set(e.id, laneOfEndpoint(e, nowMs));
+}
 
-  const sets: WebhookSet[] = [];
-  const setOf = new Map<number, number>();
-  // A key repeated within the call is a replay of its first event: one set, the same answer.
-  const firstWithKey = new Map<string, number>();
-  const repeats: [index: number, first: number][] = [];
-  for (const { index, input, payload } of valid) {
-    const { organization, endpoints } = tenants.get(input.organization_id)!;
-    if (!organization) {
-      outcomes[index] = { error: notFound('organization') };
-      continue;
-    }
-    if (input.idempotency_key) {
-      const key = `${organization.id}#${input.idempotency_key}`;
-      const first = firstWithKey.get(key);
-      if (first !== undefined) {
-        repeats.push([index, first]);
-        continue;
-      }
-      firstWithKey.set(key, index);
-    }
-    const webhooks: Webhook[] = endpoints
-      .filter((e) => (options.endpointId ? e.id === options.endpointId : subscribes(e, input.webhook_type)))
-      .map((endpoint) => ({
-        id: uuidv7(nowMs),
-        organization_id: organization.id,
-        endpoint_id: endpoint.id,
-        endpoint_url: endpoint.webhook_url,
-        webhook_type: input.webhook_type,
-        object_type: input.object_type,
-        object_id: objectId(input.object),
-        payload,
-        status: 'pending',
-        attempt_count: 0,
-        round_attempts: 0,
-        attempts: [],
-        http_status: null,
-        response_body: null,
-        error: null,
-        next_attempt_at: now,
-        timer: false,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-        expires_at: expiresAt,
-        ...(options.test ? { test: true } : {}),
-      }));
-    setOf.set(index, sets.length);
-    sets.push({
-      webhooks,
-      ...(input.idempotency_key
-        ? { idempotency: { organizationId: organization.id, key: input.idempotency_key, expiresAt } }
-        : {}),
-    });
+async function afterWrite(deps: PublishDeps, event: Planned, result: WebhookSetOutcome): Promise<Written | Answered> {
+  const { webhooks } = event.set;
+  if ('failed' in result) {
+    deps.logger.error({ err: result.failed, organization_id: webhooks[0]?.organization_id }, 'webhooks not stored');
+    return answer(event.index, { error: result.failed }, event.repeats);
   }
+  if ('existing' in result) {
+    try {
+      const recorded = await replay(deps, result.existing, webhooks);
+      // Webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped),
+      // without this request's body: the sender reads the payload stored by the first publish.
+      const queue = recorded.filter((w) => w.status === 'pending' && w.attempt_count === 0);
+      return { ...event, webhooks: recorded, queue: { webhooks: queue }, created: false };
+    } catch (error) {
+      deps.logger.error({ err: error }, 'replayed webhooks not read');
+      const unreadable = unavailable('the webhooks of this idempotency_key could not be read; retry');
+      return answer(event.index, { error: unreadable }, event.repeats);
+    }
+  }
+  const first = webhooks[0];
+  if (first)
+    deps.logger.info(
+      {
+        organization_id: first.organization_id,
+        webhook_type: first.webhook_type,
+        webhook_ids: webhooks.map((w) => w.id),
+      },
+      'webhook published',
+    );
+  return { ...event, webhooks, queue: { webhooks, payload: event.payload }, created: true };
+}
 
-  const written = sets.length > 0 ? await deps.store.createWebhookSets(sets) : [];
-  const toSend: { index: number; webhooks: WebhookState[]; payload?: string }[] = [];
-  let created = 0;
-  await Promise.all(
-    [...setOf].map(async ([index, s]) => {
-      const outcome = written[s]!;
-      const set = sets[s]!;
-      const payload = valid.find((v) => v.index === index)!.payload;
-      if ('failed' in outcome) {
-        deps.logger.error(
-          { err: outcome.failed, organization_id: set.webhooks[0]?.organization_id },
-          'webhooks not stored',
-        );
-        outcomes[index] = { error: outcome.failed };
-      } else if ('existing' in outcome) {
-        try {
-          const webhooks = await replay(deps, outcome.existing, set.webhooks);
-          outcomes[index] = { webhooks };
-          // Webhooks that may never have reached the queue are sent again (a second message for one attempt is dropped),
-          // without this request's body: the sender reads the payload stored by the first publish.
-          toSend.push({ index, webhooks: webhooks.filter((w) => w.status === 'pending' && w.attempt_count === 0) });
-        } catch (error) {
-          deps.logger.error({ err: error }, 'replayed webhooks not read');
-          outcomes[index] = { error: unavailable('the webhooks of this idempotency_key could not be read; retry') };
-        }
-      } else {
-        outcomes[index] = { webhooks: set.webhooks };
-        toSend.push({ index, webhooks: set.webhooks, payload });
-        created += set.webhooks.length;
-        const first = set.webhooks[0];
-        if (first)
-          deps.logger.info(
-            {
-              organization_id: first.organization_id,
-              webhook_type: first.webhook_type,
-              webhook_ids: set.webhooks.map((w) => w.id),
-            },
-            'webhook published',
-          );
-      }
-    }),
+/** Queues every written event's webhooks on their endpoints' lanes; an event whose messages could not all be sent is answered 503. */
+async function enqueue(deps: PublishDeps, events: (Written | Answered)[], nowMs: number): Promise<Answered[]> {
+  const written = going(events);
+  const laneOf = new Map(
+    written.flatMap((event) => event.tenant.endpoints.map((e) => [e.id, laneOfEndpoint(e, nowMs)] as const)),
   );
-  for (const index of await enqueueEvents(deps, toSend, laneOf)) {
-    outcomes[index] = {
-      error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key'),
-    };
-  }
-  if (created > 0) deps.metrics.record('WebhooksPublished', created);
-  for (const [index, first] of repeats) outcomes[index] = outcomes[first];
-  return outcomes.map((o) => o!);
+  const failed = await enqueueEvents(
+    deps,
+    written.map(({ index, queue }) => ({ index, ...queue })),
+    laneOf,
+  );
+  return events.map((event) => {
+    if (isAnswered(event)) return event;
+    const outcome: PublishOutcome = failed.has(event.index)
+      ? { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') }
+      : { webhooks: event.webhooks };
+    return answer(event.index, outcome, event.repeats);
+  });
+}
+
+/** The answers in the order of the events, each repeat with its first event's. */
+function inOrder(events: Answered[]): PublishOutcome[] {
+  const outcomes: PublishOutcome[] = [];
+  for (const { index, repeats = [], outcome } of events) for (const at of [index, ...repeats]) outcomes[at] = outcome;
+  return outcomes;
 }
 
 /**

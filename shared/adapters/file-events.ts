@@ -1,11 +1,7 @@
 import { appendFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DETAIL_TYPES,
-  OPERATIONAL_EVENT_SOURCE,
-  operationalDetail,
-} from '#shared/domain/endpoints/operational-events.ts';
-import type { OperationalEvent, OperationalEvents } from '#shared/domain/ports.ts';
+import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '../domain/endpoints/operational-events.ts';
+import type { OperationalEvent, OperationalEvents } from '../domain/ports.ts';
 
 const OPERATIONAL_EVENTS_FILE = 'operational-events.jsonl';
 

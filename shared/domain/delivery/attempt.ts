@@ -1,0 +1,217 @@
+import { recordEndpointHealth } from '../endpoints/health.ts';
+import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
+import type { PostResult } from '../ports.ts';
+import { signAttempt } from './attempt-headers.ts';
+import { nextAttemptMessage, withPayload } from './message.ts';
+import { DELIVERY_ERRORS } from './outcomes.ts';
+import { attemptBudgetMs, type Lane } from './policy.ts';
+import { slowUntil, type SenderDeps } from './sender-deps.ts';
+import { settle, type Settled, type Successor } from './settle.ts';
+
+/**
+ * One attempt, in five stages with typed hand-offs: `signAttempt` (the headers) → `post` (the
+ * receiver's answer, timed) → `settle` (pure: the webhook's next state and its successor) →
+ * `record` (the successor, then the conditional write) → `report` (endpoint health, metrics, the
+ * log line). A stage that fails on our side ends the attempt as `again-later`: the message comes
+ * back and nothing of the customer's round is used up.
+ */
+
+const RESPONSE_BODY_LIMIT = 16 * 1024;
+/** How long an endpoint stays in the slow lane after an attempt to it ran long. */
+const SLOW_LANE_MS = 15 * 60_000;
+
+/** An attempt a decision allowed. */
+export interface AttemptPlan {
+  /** The webhook as the attempt starts it (a redrive opens a new round), with its payload. */
+  webhook: Webhook;
+  endpoint: WebhookEndpoint;
+  /** The webhook's state as read: the record is conditional on it. */
+  stored: WebhookState;
+  /** The lane the message came from. */
+  lane: Lane;
+}
+
+/** `done`: made and recorded, or superseded by a newer state; `again-later`: our outage, send the message again. */
+export type AttemptEnd = { kind: 'done' } | { kind: 'again-later'; error: unknown };
+
+/** The receiver's answer, and when the attempt ran. */
+interface Posted {
+  result: PostResult;
+  started: number;
+  finished: number;
+  /** The fast lane cut it at its budget. */
+  cut: boolean;
+}
+
+type Recorded =
+  | { kind: 'written'; next: WebhookState; then: Successor }
+  | { kind: 'superseded' }
+  | { kind: 'unwritten'; error: unknown };
+
+type LogContext = Record<string, unknown>;
+
+export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Promise<AttemptEnd> {
+  const { webhook, endpoint } = plan;
+  const context = {
+    webhook_id: webhook.id,
+    organization_id: webhook.organization_id,
+    endpoint_id: webhook.endpoint_id,
+  };
+  // 1. Sign. It needs this service's secrets and store: when they fail, it is our outage, not the receiver's.
+  // The message comes back later and no attempt of the customer's round is used up; the error line pages.
+  let headers: Record<string, string>;
+  try {
+    headers = await signAttempt(deps, webhook, endpoint, deps.now());
+  } catch (error) {
+    deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
+    return { kind: 'again-later', error };
+  }
+  // 2. Post. 3. Settle: the webhook's next state and its successor.
+  const posted = await post(deps, plan, headers, context);
+  const settled = settle(
+    webhook,
+    {
+      ...posted,
+      retryLane: slowUntil(deps, endpoint) > posted.finished ? 'slow' : 'fast',
+      endpointUrl: endpoint.webhook_url,
+    },
+    deps.retrySchedule,
+  );
+  const { attempt } = settled;
+  const attemptContext = {
+    ...context,
+    attempt: attempt.number,
+    http_status: attempt.http_status,
+    duration_ms: attempt.duration_ms,
+    error: attempt.error,
+  };
+  // 4. Record. 5. Report, unless a newer state superseded this one.
+  const recorded = await record(deps, plan, settled, attemptContext);
+  if (recorded.kind === 'unwritten') return { kind: 'again-later', error: recorded.error };
+  if (recorded.kind === 'written') await report(deps, endpoint, posted, recorded, { context, attemptContext });
+  return { kind: 'done' };
+}
+
+/** POSTs the signed webhook within the lane's budget; whatever goes wrong while sending is a failed attempt, so the round always advances. */
+async function post(
+  deps: SenderDeps,
+  { webhook, endpoint, lane }: AttemptPlan,
+  headers: Record<string, string>,
+  context: LogContext,
+): Promise<Posted> {
+  const budget = attemptBudgetMs(lane, deps);
+  const watch = watchForSlowness(deps, endpoint, context);
+  const started = deps.now();
+  const result = await deps
+    .post(endpoint.webhook_url, headers, webhook.payload, {
+      timeoutMs: budget,
+      allow: deps.allow,
+      allowHttp: deps.allowHttp,
+      maxResponseBytes: RESPONSE_BODY_LIMIT,
+    })
+    .catch((error: unknown): PostResult => ({
+      ok: false,
+      kind: 'network',
+      error: DELIVERY_ERRORS.internal((error as Error).message),
+    }));
+  const finished = deps.now();
+  await watch.stop();
+  deps.metrics.record('EndpointResponseTime', finished - started, 'Milliseconds');
+  return { result, started, finished, cut: !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs };
+}
+
+/** Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on. */
+function watchForSlowness(deps: SenderDeps, endpoint: WebhookEndpoint, context: LogContext): { stop(): Promise<void> } {
+  let marking: Promise<void> | undefined;
+  const timer = setTimeout(() => {
+    // Already marked for a while yet: no write for every attempt to a hanging endpoint.
+    if (slowUntil(deps, endpoint) > deps.now() + SLOW_LANE_MS / 2) return;
+    const until = deps.now() + SLOW_LANE_MS;
+    deps.slowEndpoints.set(endpoint.id, until);
+    marking = deps.store
+      .markEndpointSlow(endpoint.organization_id, endpoint.id, until)
+      .catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
+  }, deps.slowAfterMs);
+  return {
+    async stop() {
+      clearTimeout(timer);
+      await marking;
+    },
+  };
+}
+
+/**
+ * The successor first, then the webhook's new state, conditional on the state as read: if recording
+ * fails or the process dies in between, the attempt is made again and this successor is dropped as stale.
+ */
+async function record(
+  deps: SenderDeps,
+  plan: AttemptPlan,
+  { next, then }: Settled,
+  attemptContext: LogContext,
+): Promise<Recorded> {
+  const state = await sendSuccessor(deps, next, then, plan.webhook.payload, attemptContext);
+  let written: WebhookState | undefined;
+  try {
+    written = await deps.store.updateWebhook(plan.stored, state);
+  } catch (error) {
+    return { kind: 'unwritten', error };
+  }
+  if (!written) {
+    deps.logger.warn(attemptContext, 'webhook changed during the attempt; its newer state stands');
+    return { kind: 'superseded' };
+  }
+  return { kind: 'written', next: state, then };
+}
+
+/** Sends the next attempt's message or the dead letter; returns the state to record, marked unqueued if a message could not be sent. */
+async function sendSuccessor(
+  deps: SenderDeps,
+  next: WebhookState,
+  then: Successor,
+  payload: string,
+  attemptContext: LogContext,
+): Promise<WebhookState> {
+  const successor = withPayload(nextAttemptMessage(next), payload);
+  try {
+    if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
+    if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
+  } catch (error) {
+    // Recorded as unqueued: the sweeper sends it once it is overdue.
+    deps.logger.error({ ...attemptContext, err: error }, 'could not queue the next attempt');
+    if (then.kind === 'message') return { ...next, unqueued: true };
+  }
+  return next;
+}
+
+/** The endpoint's health, the delivery metrics and the attempt's log line. */
+async function report(
+  deps: SenderDeps,
+  endpoint: WebhookEndpoint,
+  { cut, started }: Posted,
+  { next, then }: Extract<Recorded, { kind: 'written' }>,
+  { context, attemptContext }: { context: LogContext; attemptContext: LogContext },
+): Promise<void> {
+  // A cut attempt says nothing yet about the endpoint's health: the slow lane makes it in full.
+  if (!cut)
+    await recordEndpointHealth(deps, endpoint, next.status === 'succeeded', started).catch((error: unknown) =>
+      deps.logger.warn({ ...context, err: error }, "could not record the endpoint's health"),
+    );
+  if (next.status === 'succeeded') {
+    deps.metrics.record('DeliveriesSucceeded', 1);
+    deps.logger.info(attemptContext, 'webhook delivered');
+  } else if (cut) {
+    deps.metrics.record('SlowLaneHandoffs', 1);
+    deps.logger.info(attemptContext, 'attempt cut in the fast lane: webhook moved to the slow lane');
+  } else if (next.status === 'retrying') {
+    deps.metrics.record('DeliveryAttemptsFailed', 1);
+    deps.logger.info(
+      { ...attemptContext, next_attempt_at: next.next_attempt_at, waits_on: then.kind },
+      'delivery attempt failed',
+    );
+  } else {
+    deps.metrics.record('DeliveryAttemptsFailed', 1);
+    deps.metrics.record('WebhooksExhausted', 1);
+    deps.logger.warn(attemptContext, 'webhook failed: retry schedule exhausted; dead-lettered');
+  }
+}

@@ -1,0 +1,78 @@
+import type { WebhookEndpoint, WebhookState } from '../model.ts';
+import type { DeliveryMessage } from './message.ts';
+import { DELIVERY_ERRORS } from './outcomes.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
+
+/** A message may arrive this early (clock skew) and still make its attempt. */
+const EARLY_TOLERANCE_MS = 1000;
+
+/**
+ * What a message may do to its webhook. Each kind carries what it proved exists, so what follows
+ * never has to check again.
+ * - `drop`: nothing to do (a stale copy, a duplicate, a finished webhook);
+ * - `fail`: the endpoint is gone, the webhook fails without an attempt;
+ * - `forward`: the endpoint is slow, the message moves to the slow lane;
+ * - `wait`: not due yet, the message comes back when it is;
+ * - `early`: ahead of its predecessor's record, the message comes back a little later;
+ * - `paused`: the endpoint is disabled, the webhook waits on a timer;
+ * - `attempt`: post it now (`redrive`: a redriven dead letter opens a new round).
+ */
+export type Decision =
+  | { kind: 'drop'; why: string }
+  | { kind: 'fail'; webhook: WebhookState; error: string }
+  | { kind: 'forward' }
+  | { kind: 'wait'; seconds: number }
+  | { kind: 'early'; attempt: number }
+  | { kind: 'paused'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean }
+  | { kind: 'attempt'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean };
+
+/** What the sender knows when a message arrives. */
+export interface Arrival {
+  message: DeliveryMessage;
+  /** The webhook's state, if it exists in the message's organization. */
+  webhook: WebhookState | undefined;
+  endpoint: WebhookEndpoint | undefined;
+  /** The lane the message was received from. */
+  lane: Lane;
+  /** Until when (ms) the endpoint takes the slow lane, as the store or this process knows it. */
+  endpointSlowUntil: number;
+  nowMs: number;
+}
+
+/** Pure: the message's decision from the state of its webhook and endpoint. */
+export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, nowMs }: Arrival): Decision {
+  if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
+  if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
+  if (webhook.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
+  if (webhook.status === 'failed') return decideRedrive(webhook, message, endpoint);
+  const next = webhook.attempt_count + 1;
+  // A dead letter of a webhook someone retried meanwhile: the retry's own message makes its attempt.
+  if (message.reason !== undefined) return { kind: 'drop', why: 'dead letter of a webhook that is live again' };
+  if (message.attempt < next)
+    return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
+  // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
+  if (message.attempt > next) return { kind: 'early', attempt: message.attempt };
+  // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
+  if (webhook.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
+  if (!endpoint) return { kind: 'fail', webhook, error: DELIVERY_ERRORS.endpointDeleted };
+  // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
+  if (endpoint.disabled_at) return { kind: 'paused', webhook, endpoint, redrive: false };
+  const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
+  if (due > nowMs + EARLY_TOLERANCE_MS)
+    return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
+  if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
+  return { kind: 'attempt', webhook, endpoint, redrive: false };
+}
+
+/** A failed webhook: a redriven dead letter starts a new round, unless the webhook moved on since it was dead-lettered. */
+function decideRedrive(
+  webhook: WebhookState,
+  message: DeliveryMessage,
+  endpoint: WebhookEndpoint | undefined,
+): Decision {
+  const redriven = message.reason !== undefined && message.attempt === webhook.attempt_count + 1;
+  if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
+  if (!endpoint) return { kind: 'drop', why: DELIVERY_ERRORS.endpointDeleted };
+  if (endpoint.disabled_at) return { kind: 'paused', webhook, endpoint, redrive: true };
+  return { kind: 'attempt', webhook, endpoint, redrive: true };
+}

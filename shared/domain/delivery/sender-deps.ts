@@ -1,0 +1,62 @@
+import type { WebhookEndpoint } from '../model.ts';
+import type { OrganizationTokenSet } from '../organizations/tokens.ts';
+import type { HealthDeps } from '../endpoints/health.ts';
+import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostWebhook, WebhookStore } from '../ports.ts';
+import type { CachedSecrets } from '../secrets.ts';
+import type { Lane } from './policy.ts';
+import type { Cidr } from './ssrf.ts';
+
+/** What the sender runs on, built by shared/runtime/deps.ts's `senderDeps`. */
+export interface SenderDeps extends SenderMemory {
+  /** The endpoint marks and the webhook reads and writes of an attempt, with what endpoint health needs. */
+  store: HealthDeps['store'] & Pick<WebhookStore, 'getWebhookState' | 'getWebhook'>;
+  queue: DeliveryQueue;
+  /** The receiver's side of an attempt (shared/adapters/http-client.ts). */
+  post: PostWebhook;
+  secrets: CachedSecrets;
+  secretsPrefix: string;
+  /** An endpoint, from a short-lived cache (shared/domain/endpoints/cache.ts): its changes reach the sender within seconds. */
+  endpoint: (organizationId: string, endpointId: string) => Promise<WebhookEndpoint | undefined>;
+  /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/domain/organizations/tokens.ts). */
+  organizationTokens: (organizationId: string) => Promise<OrganizationTokenSet | undefined>;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  retrySchedule: readonly number[];
+  timeoutMs: number;
+  /** A fast-lane attempt running longer than this is cut and moved to the slow lane. */
+  fastLaneMs: number;
+  /** An attempt running longer than this sends its endpoint's next webhooks to the slow lane. */
+  slowAfterMs: number;
+  allow: readonly Cidr[];
+  allowHttp: boolean;
+  issuer: string;
+  /** Where automatic disables and recoveries are announced (shared/domain/endpoints/health.ts). */
+  events: OperationalEvents;
+  /** An endpoint whose every attempt failed this long is disabled; 0 never. */
+  autoDisableAfterMs: number;
+}
+
+/** What one sender process remembers between messages, shared by its lanes; the wiring makes one per process. */
+export interface SenderMemory {
+  /** Endpoints this process marked slow, so its own next messages move at once (the store tells the others). */
+  slowEndpoints: Map<string, number>;
+  /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
+  attemptsInFlight: Set<string>;
+}
+
+export const newSenderMemory = (): SenderMemory => ({ slowEndpoints: new Map(), attemptsInFlight: new Set() });
+
+/** A queue message as the sender receives it. */
+export interface ReceivedMessage {
+  messageId: string;
+  body: string;
+  receiveCount: number;
+  /** The lane it was received from. */
+  lane: Lane;
+}
+
+/** Until when the endpoint takes the slow lane, as the store or this process knows it. */
+export function slowUntil(memory: Pick<SenderMemory, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
+  return Math.max(endpoint.slow_until ?? 0, memory.slowEndpoints.get(endpoint.id) ?? 0);
+}

@@ -1,0 +1,105 @@
+import type { Attempt, WebhookState } from '../model.ts';
+import type { PostResult } from '../ports.ts';
+import { DELIVERY_ERRORS, isSuccessStatus } from './outcomes.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
+import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
+
+/** Attempts kept in the webhook's state item (older ones are dropped; the count stays exact). */
+const ATTEMPTS_KEPT = 50;
+
+/** What an attempt came to, as `settle` needs it. */
+export interface AttemptOutcome {
+  result: PostResult;
+  started: number;
+  finished: number;
+  /** The fast lane cut the attempt at its budget: the webhook moves to the slow lane at once. */
+  cut: boolean;
+  /** The lane its next attempt takes. */
+  retryLane: Lane;
+  endpointUrl: string;
+}
+
+/** What follows an attempt: nothing, a delayed message on a lane, a timer in the store, or the dead-letter queue. */
+export type Successor =
+  | { kind: 'none' }
+  | { kind: 'message'; lane: Lane; delaySeconds: number }
+  | { kind: 'timer' }
+  | { kind: 'dead-letter' };
+
+/** The webhook after an attempt, the attempt as recorded, and its successor. */
+export interface Settled {
+  next: WebhookState;
+  attempt: Attempt;
+  then: Successor;
+}
+
+/** Pure: the webhook's next state from an attempt. */
+export function settle(
+  webhook: WebhookState,
+  outcome: AttemptOutcome,
+  schedule: readonly number[],
+  random: () => number = Math.random,
+): Settled {
+  const { result, started, finished, cut } = outcome;
+  const httpStatus = result.ok ? result.status : null;
+  const succeeded = result.ok && isSuccessStatus(result.status);
+  const attempt: Attempt = {
+    number: webhook.attempt_count + 1,
+    at: new Date(started).toISOString(),
+    http_status: httpStatus,
+    error: attemptError(outcome, succeeded),
+    duration_ms: finished - started,
+  };
+  // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
+  const round = cut ? webhook.round_attempts : webhook.round_attempts + 1;
+  const delay = succeeded ? undefined : cut ? 0 : retryDelay(outcome, round, schedule, random);
+  const timer = delay !== undefined && delay > MAX_MESSAGE_DELAY_SECONDS;
+  const { unqueued: _unqueued, ...rest } = webhook;
+  const next: WebhookState = {
+    ...rest,
+    status: succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying',
+    attempt_count: attempt.number,
+    round_attempts: round,
+    attempts: [...webhook.attempts, attempt].slice(-ATTEMPTS_KEPT),
+    http_status: httpStatus,
+    response_body: result.ok ? result.body : null,
+    error: attempt.error,
+    endpoint_url: outcome.endpointUrl,
+    next_attempt_at: delay === undefined ? null : new Date(finished + delay * 1000).toISOString(),
+    timer,
+    updated_at: new Date(finished).toISOString(),
+  };
+  const then: Successor = succeeded
+    ? { kind: 'none' }
+    : delay === undefined
+      ? { kind: 'dead-letter' }
+      : timer
+        ? { kind: 'timer' }
+        : { kind: 'message', lane: cut ? 'slow' : outcome.retryLane, delaySeconds: delay };
+  return { next, attempt, then };
+}
+
+function attemptError({ result, cut, started, finished }: AttemptOutcome, succeeded: boolean): string | null {
+  if (cut) return DELIVERY_ERRORS.cutInFastLane(finished - started);
+  if (!result.ok) return result.error;
+  return succeeded ? null : DELIVERY_ERRORS.unexpectedStatus(result.status);
+}
+
+/** Seconds until the round's next attempt, or undefined when the round is over. */
+function retryDelay(
+  { result, finished }: AttemptOutcome,
+  round: number,
+  schedule: readonly number[],
+  random: () => number,
+): number | undefined {
+  return nextDelaySeconds(
+    schedule,
+    round,
+    {
+      httpStatus: result.ok ? result.status : null,
+      timedOut: !result.ok && result.kind === 'timeout',
+      retryAfterSeconds: result.ok ? parseRetryAfter(result.retryAfter, finished) : null,
+    },
+    random,
+  );
+}

@@ -1,0 +1,40 @@
+import type { Webhook } from '../model.ts';
+
+/** What a new webhook is made of: which event it carries, to which endpoint, and until when it is kept. */
+export type NewWebhook = Pick<
+  Webhook,
+  | 'id'
+  | 'organization_id'
+  | 'endpoint_id'
+  | 'endpoint_url'
+  | 'webhook_type'
+  | 'object_type'
+  | 'object_id'
+  | 'payload'
+  | 'expires_at'
+> & {
+  /** When it is created (ISO): its first attempt is due at once. */
+  at: string;
+  /** A test event (shared/domain/webhooks/test-events.ts). */
+  test?: boolean;
+};
+
+/** A webhook as publish creates it: pending, no attempt made, its first attempt due now. */
+export function newWebhook({ at, test, ...made }: NewWebhook): Webhook {
+  return {
+    ...made,
+    status: 'pending',
+    attempt_count: 0,
+    round_attempts: 0,
+    attempts: [],
+    http_status: null,
+    response_body: null,
+    error: null,
+    next_attempt_at: at,
+    timer: false,
+    created_at: at,
+    updated_at: at,
+    version: 0,
+    ...(test ? { test: true } : {}),
+  };
+}

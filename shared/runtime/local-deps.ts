@@ -1,0 +1,39 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { FileOperationalEvents } from '../adapters/file-events.ts';
+import type { SecretStore } from '../domain/ports.ts';
+import type { DeliveryConfig } from './config.ts';
+import { buildDeps, type Deps, type DepsWiring } from './deps.ts';
+import type { Logger } from './logger.ts';
+import { noMetrics } from './metrics.ts';
+
+/** The local service's secrets live under this prefix in DATA_DIR. */
+export const LOCAL_SECRETS_PREFIX = 'lago-webhooks';
+
+export interface LocalDepsOptions {
+  dynamoDb: DynamoDBClient;
+  tableName: string;
+  sqs: SQSClient;
+  queueUrls: DepsWiring['queueUrls'];
+  /** The files in DATA_DIR (or what the bench wraps around them). */
+  secretStore: SecretStore;
+  /** Where the operational events file is written. */
+  dataDir: string;
+  config: DeliveryConfig;
+  logger: Logger;
+}
+
+/**
+ * The local service's wiring (infra/local/service.ts), on the emulators: no metrics (EMF is
+ * CloudWatch's), operational events as JSON lines in DATA_DIR, and dead letters redriven message by
+ * message (the SQS emulator has no message move task).
+ */
+export function localDeps({ dataDir, ...wiring }: LocalDepsOptions): Deps {
+  return buildDeps({
+    ...wiring,
+    redrive: { moveTask: false },
+    secretsPrefix: LOCAL_SECRETS_PREFIX,
+    metrics: noMetrics,
+    events: new FileOperationalEvents(dataDir),
+  });
+}

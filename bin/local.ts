@@ -1,19 +1,12 @@
 #!/usr/bin/env node
 /** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { ConfigError } from '#shared/runtime/config.ts';
+import { ensureConsoleBuilt } from '#infra/console-build.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
-/** Builds the web console once, so a fresh clone's `npm start` serves it. */
-function ensureConsoleBuilt() {
-  if (existsSync(new URL('../console/dist/index.html', import.meta.url))) return;
-  console.log('Building the web console (npm run build:console)…');
-  execFileSync('npm', ['run', '--silent', 'build:console'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
-}
-
 async function main(): Promise<number> {
+  // A fresh clone's `npm start` serves the console too.
   ensureConsoleBuilt();
   const settings = await localSettings();
   const stack = await startLocalService({

@@ -8,18 +8,22 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition, RouteFunction } from '#shared/runtime/routes.ts';
+import { SETTINGS } from '#shared/runtime/settings.ts';
 
-export interface ApiThrottling {
+interface ApiThrottling {
   /** Requests per second, averaged over time. */
   readonly rateLimit: number;
   /** Requests allowed in a burst above the rate. */
   readonly burstLimit: number;
 }
 
-export const DEFAULT_API_THROTTLING: ApiThrottling = { rateLimit: 100, burstLimit: 200 };
+const DEFAULT_API_THROTTLING: ApiThrottling = {
+  rateLimit: SETTINGS.apiRateLimit.default,
+  burstLimit: SETTINGS.apiBurstLimit.default,
+};
 
 export interface WebhookApiProps {
-  /** Throttling of the whole stage (every route). @default { rateLimit: 100, burstLimit: 200 } */
+  /** Throttling of the whole stage (every route). @default - the apiRateLimit and apiBurstLimit settings' defaults (100, 200) */
   readonly throttling?: ApiThrottling;
   /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;

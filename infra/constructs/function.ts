@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,15 +5,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { CONSOLE_DIST, ensureConsoleBuilt } from '../console-build.ts';
 import type { TableAccess, WebhookTable } from './data.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A handler file under functions/, exporting `handler`. */
 type HandlerName = 'api' | 'admin' | 'sender' | 'sweeper' | 'signing-key' | 'console';
-
-/** The web console's Vite build, which the console function serves from its bundle. */
-const CONSOLE_DIST = `${ROOT}console/dist`;
 
 export interface WebhookFunctionProps {
   /** Which functions/<handler>.ts to deploy. Required. */
@@ -62,8 +59,8 @@ export class WebhookFunction extends NodejsFunction {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     logGroup.grantWrite(role);
-    if (props.handler === 'console' && !existsSync(`${CONSOLE_DIST}/index.html`))
-      throw new Error('the web console is not built: run `npm run build:console` before synthesizing');
+    // Only a stack that bundles its assets copies the console (consoleAssets); `npx cdk synth` on a fresh clone builds it here.
+    if (props.handler === 'console' && Stack.of(scope).bundlingRequired) ensureConsoleBuilt();
     super(scope, id, {
       entry: `${ROOT}functions/${props.handler}.ts`,
       handler: 'handler',

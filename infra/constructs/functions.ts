@@ -5,6 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
+import { SETTINGS } from '#shared/runtime/settings.ts';
 import { hmacSecretName } from '#shared/domain/secrets.ts';
 import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/domain/delivery/policy.ts';
 import type { WebhookTable } from './data.ts';
@@ -25,12 +26,18 @@ export interface WebhookFunctionsProps {
   readonly config: DeliveryConfig;
   /** Most concurrent sender invocations per lane (2 to 1000); each sender reserves that much concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
   readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;
-  /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default Duration.minutes(1) */
+  /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default - the sweepIntervalMinutes setting's default (1 minute) */
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the functions' log groups when they leave the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The secrets ARN pattern of the older organizations' HMAC tokens, and why it holds a wildcard (for cdk-nag). */
+interface OrganizationTokens {
+  readonly arn: string;
+  readonly wildcard: { finding: string; reason: string };
 }
 
 /**
@@ -49,36 +56,9 @@ export class WebhookFunctions extends Construct {
     super(scope, id);
     const { table, queues, signingKey } = props;
     const lanes = [queues.lanes.fast.queueArn, queues.lanes.slow.queueArn];
-    const queue = queues.lanes.fast.queueArn;
     const deadLetters = queues.deadLetterQueue.queueArn;
-    // Organizations created before tokens were derived from the signing key had a secret each, named by
-    // their id: only a wildcard covers them. They are read once, sealed into the organization and
-    // deleted (shared/domain/organizations/tokens.ts). "-??????" is the random suffix Secrets Manager adds.
-    const tokenNames = `${hmacSecretName(props.secretsPrefix, '*')}-??????`;
-    const organizationTokens = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: tokenNames,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const tokensWildcard = {
-      finding: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${tokenNames}`,
-      reason:
-        "Older organizations' HMAC token secrets, one per organization id, read once and deleted when their token moves into the organization; the wildcard spans only the tokens under this deployment's prefix.",
-    };
-    const common = {
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-      environment: {
-        QUEUE_URL: queues.lanes.fast.queueUrl,
-        QUEUE_ARN: queue,
-        SLOW_QUEUE_URL: queues.lanes.slow.queueUrl,
-        DLQ_URL: queues.deadLetterQueue.queueUrl,
-        DLQ_ARN: deadLetters,
-        SECRETS_PREFIX: props.secretsPrefix,
-        ...deliveryConfigToEnv(props.config),
-      },
-    };
+    const common = this.commonProps(props);
+    const tokens = this.organizationTokens(props.secretsPrefix);
 
     // API Gateway gives up on an integration after 30 s.
     this.api = new WebhookFunction(this, 'Api', {
@@ -89,7 +69,7 @@ export class WebhookFunctions extends Construct {
     })
       .bindTable(table, 'RW')
       .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
-      .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
+      .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // Retry and recover put webhooks back on a delivery lane.
       .allow(['sqs:SendMessage'], lanes);
 
@@ -113,40 +93,10 @@ export class WebhookFunctions extends Construct {
         [deadLetters],
       );
 
-    const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
-    // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
-    const defaultEventBus = Stack.of(this).formatArn({
-      service: 'events',
-      resource: 'event-bus',
-      resourceName: 'default',
-    });
-    const sender = (id: string, lane: Lane) => {
-      const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
-      const fn = new WebhookFunction(this, id, {
-        ...common,
-        environment: { ...common.environment, LANE: lane },
-        handler: 'sender',
-        description: `Delivers webhooks from the ${lane} delivery lane`,
-        timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
-        // Never fewer instances than the mapping may ask for, so the lane is never throttled, and never more.
-        reservedConcurrentExecutions: maxConcurrency,
-      })
-        .bindTable(table, 'RW')
-        .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
-        .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [organizationTokens], tokensWildcard)
-        // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
-        .allow(['sqs:SendMessage'], [...lanes, deadLetters])
-        .allow(['events:PutEvents'], [defaultEventBus]);
-      fn.addEventSource(
-        new SqsEventSource(queues.lanes[lane], {
-          batchSize: LANE_MAPPINGS[lane].batchSize,
-          reportBatchItemFailures: true,
-          maxConcurrency,
-        }),
-      );
-      return fn;
+    this.senders = {
+      fast: this.sender('Sender', 'fast', props, common, tokens),
+      slow: this.sender('SlowSender', 'slow', props, common, tokens),
     };
-    this.senders = { fast: sender('Sender', 'fast'), slow: sender('SlowSender', 'slow') };
 
     this.sweeper = new WebhookFunction(this, 'Sweeper', {
       ...common,
@@ -167,9 +117,95 @@ export class WebhookFunctions extends Construct {
 
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',
-      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),
+      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(SETTINGS.sweepIntervalMinutes.default)),
       // A missed sweep is made up by the next one.
       targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 0 })],
     });
+  }
+
+  /** What every function but the console shares: log settings, and the queues, secrets prefix and delivery settings in its environment. */
+  private commonProps(props: WebhookFunctionsProps) {
+    const { queues } = props;
+    return {
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      environment: {
+        QUEUE_URL: queues.lanes.fast.queueUrl,
+        QUEUE_ARN: queues.lanes.fast.queueArn,
+        SLOW_QUEUE_URL: queues.lanes.slow.queueUrl,
+        DLQ_URL: queues.deadLetterQueue.queueUrl,
+        DLQ_ARN: queues.deadLetterQueue.queueArn,
+        SECRETS_PREFIX: props.secretsPrefix,
+        ...deliveryConfigToEnv(props.config),
+      },
+    };
+  }
+
+  /**
+   * The older organizations' HMAC token secrets. Organizations created before tokens were derived
+   * from the signing key had a secret each, named by their id: only a wildcard covers them. They
+   * are read once, sealed into the organization and deleted (shared/domain/organizations/tokens.ts).
+   */
+  private organizationTokens(secretsPrefix: string): OrganizationTokens {
+    // "-??????" is the random suffix Secrets Manager adds.
+    const tokenNames = `${hmacSecretName(secretsPrefix, '*')}-??????`;
+    return {
+      arn: Stack.of(this).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: tokenNames,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+      wildcard: {
+        finding: `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${tokenNames}`,
+        reason:
+          "Older organizations' HMAC token secrets, one per organization id, read once and deleted when their token moves into the organization; the wildcard spans only the tokens under this deployment's prefix.",
+      },
+    };
+  }
+
+  /** A lane's sender, consuming the lane's queue through an event source mapping. */
+  private sender(
+    id: string,
+    lane: Lane,
+    props: WebhookFunctionsProps,
+    common: ReturnType<WebhookFunctions['commonProps']>,
+    tokens: OrganizationTokens,
+  ): WebhookFunction {
+    const { queues } = props;
+    const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
+    const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
+    // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
+    const defaultEventBus = Stack.of(this).formatArn({
+      service: 'events',
+      resource: 'event-bus',
+      resourceName: 'default',
+    });
+    const fn = new WebhookFunction(this, id, {
+      ...common,
+      environment: { ...common.environment, LANE: lane },
+      handler: 'sender',
+      description: `Delivers webhooks from the ${lane} delivery lane`,
+      timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
+      // Never fewer instances than the mapping may ask for, so the lane is never throttled, and never more.
+      reservedConcurrentExecutions: maxConcurrency,
+    })
+      .bindTable(props.table, 'RW')
+      .allow(['secretsmanager:GetSecretValue'], [props.signingKey.secretArn])
+      .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
+      // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
+      .allow(
+        ['sqs:SendMessage'],
+        [queues.lanes.fast.queueArn, queues.lanes.slow.queueArn, queues.deadLetterQueue.queueArn],
+      )
+      .allow(['events:PutEvents'], [defaultEventBus]);
+    fn.addEventSource(
+      new SqsEventSource(queues.lanes[lane], {
+        batchSize: LANE_MAPPINGS[lane].batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency,
+      }),
+    );
+    return fn;
   }
 }

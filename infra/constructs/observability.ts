@@ -12,6 +12,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { METRICS_NAMESPACE, STACK_DIMENSION, type MetricName } from '#shared/runtime/metrics.ts';
+import { SETTINGS } from '#shared/runtime/settings.ts';
 import type { DeliveryQueues } from './queues.ts';
 
 export interface ObservabilityProps {
@@ -34,7 +35,7 @@ export interface ObservabilityProps {
    * as delayed messages (longer waits stay in the table until nearly due), so a healthy lane stays
    * well under an hour even if a delay counts toward the age. The slow lane has no such alarm: it
    * holds customers' slow endpoints, which are not the operator's to fix.
-   * @default Duration.hours(1)
+   * @default - the oldestMessageAgeAlarmMinutes setting's default (1 hour)
    */
   readonly oldestMessageAgeThreshold?: Duration;
   /** Alarm when the HTTP API's p99 latency stays above this for three 5-minute periods. @default Duration.seconds(5) */
@@ -54,6 +55,91 @@ const IN_FLIGHT_ALARM_THRESHOLD = SQS_IN_FLIGHT_LIMIT * 0.8;
 /** Namespace-free name of the metric the error-level log lines feed (pino's levels: error 50, fatal 60). */
 const ERROR_LOG_METRIC = 'ErrorLogLines';
 
+/** A metric the functions write as EMF (shared/runtime/metrics.ts), with this stack's Stack dimension. */
+type EmfMetric = (name: MetricName, statistic?: string) => cloudwatch.Metric;
+
+/** The metrics the alarms and the dashboard share. Alarms take them as they are; the dashboard adds labels. */
+interface ServiceMetrics {
+  readonly emf: EmfMetric;
+  readonly poison: cloudwatch.Metric;
+  readonly exhausted: cloudwatch.Metric;
+  readonly errorLogLines: cloudwatch.Metric;
+  readonly api: (metricName: string, statistic: string) => cloudwatch.Metric;
+  readonly api5xx: cloudwatch.Metric;
+  readonly apiLatency: cloudwatch.Metric;
+  /** The table's and each index's read plus write throttles, by the name their alarm takes. */
+  readonly throttleTargets: readonly (readonly [name: string, index: string | undefined])[];
+  readonly dynamoThrottles: (label: string, index?: string) => cloudwatch.MathExpression;
+}
+
+/** DynamoDB's read plus write throttles of the table, or of one of its indexes. */
+function dynamoThrottles(tableName: string, label: string, index?: string): cloudwatch.MathExpression {
+  // Math ids are unique per table or index, since the dashboard charts them side by side.
+  const prefix = index ?? 'table';
+  const dimensionsMap: Record<string, string> =
+    index === undefined ? { TableName: tableName } : { TableName: tableName, GlobalSecondaryIndexName: index };
+  const metric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/DynamoDB',
+      metricName,
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+      dimensionsMap,
+    });
+  return new cloudwatch.MathExpression({
+    expression: `${prefix}Reads + ${prefix}Writes`,
+    usingMetrics: {
+      [`${prefix}Reads`]: metric('ReadThrottleEvents'),
+      [`${prefix}Writes`]: metric('WriteThrottleEvents'),
+    },
+    period: FIVE_MINUTES,
+    label,
+  });
+}
+
+function serviceMetrics(stackName: string, errorLogNamespace: string, props: ObservabilityProps): ServiceMetrics {
+  const emf: EmfMetric = (name, statistic = 'Sum') =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      statistic,
+      period: FIVE_MINUTES,
+      dimensionsMap: { [STACK_DIMENSION]: stackName },
+    });
+  const api = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      statistic,
+      period: FIVE_MINUTES,
+      dimensionsMap: { ApiId: props.api.httpApi.apiId, Stage: props.api.stageName },
+    });
+  const tableName = props.table.table.tableName;
+  return {
+    emf,
+    poison: emf('PoisonMessages'),
+    exhausted: emf('WebhooksExhausted'),
+    errorLogLines: new cloudwatch.Metric({
+      namespace: errorLogNamespace,
+      metricName: ERROR_LOG_METRIC,
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    }),
+    api,
+    api5xx: api('5xx', 'Sum'),
+    apiLatency: api('Latency', 'p99'),
+    throttleTargets: [
+      ['Table', undefined],
+      ...props.table.indexNames.map(
+        (index) => [`Index${index.charAt(0).toUpperCase()}${index.slice(1)}`, index] as const,
+      ),
+    ],
+    dynamoThrottles: (label, index) => dynamoThrottles(tableName, label, index),
+  };
+}
+
+const laneTitle = (lane: Lane) => (lane === 'fast' ? 'Fast' : 'Slow');
+
 /**
  * The dashboard, and the alarms that page the operator through an encrypted SNS topic. Only what
  * the operator can fix pages: a customer's failing or slow endpoint (exhausted webhooks, the slow
@@ -67,9 +153,24 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { lanes, deadLetterQueue } = props.queues;
     const stack = Stack.of(this);
+    this.topic = this.alarmTopic(props);
+    this.errorLogNamespace = `${METRICS_NAMESPACE}/${stack.stackName}`;
+    this.countErrorLogLines(props);
+    const metrics = serviceMetrics(stack.stackName, this.errorLogNamespace, props);
+    this.deliveryAlarms(props, metrics);
+    this.serviceAlarms(props, metrics);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    this.dashboard.addWidgets(...deliveryWidgets(metrics));
+    this.dashboard.addWidgets(...deadLetterWidgets(props.queues, metrics));
+    this.dashboard.addWidgets(...laneWidgets(props.queues, metrics));
+    this.dashboard.addWidgets(...functionWidgets(props.functions));
+    this.dashboard.addWidgets(...apiAndTableWidgets(metrics));
+  }
 
+  /** The SNS topic the alarms notify, encrypted with a key of its own, and the operator's email subscription. */
+  private alarmTopic(props: ObservabilityProps): sns.Topic {
+    const stack = Stack.of(this);
     const key = new kms.Key(this, 'TopicKey', {
       description: 'Encrypts the webhook alarm topic',
       enableKeyRotation: true,
@@ -83,17 +184,17 @@ export class Observability extends Construct {
         resources: ['*'],
       }),
     );
-    this.topic = new sns.Topic(this, 'AlarmTopic', {
+    const topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'Lago webhooks alarms',
       masterKey: key,
       enforceSSL: true,
     });
     // The topic has a policy of its own (enforceSSL), so CloudWatch needs a statement in it; only this account's alarms may publish.
-    this.topic.addToResourcePolicy(
+    topic.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
+        resources: [topic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
           ArnLike: {
@@ -107,20 +208,12 @@ export class Observability extends Construct {
         },
       }),
     );
-    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    if (props.alarmEmail) topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    return topic;
+  }
 
-    /** A metric the functions write as EMF (shared/runtime/metrics.ts), with this stack's Stack dimension. */
-    const emf = (name: MetricName, statistic = 'Sum') =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: name,
-        statistic,
-        period: FIVE_MINUTES,
-        dimensionsMap: { [STACK_DIMENSION]: stack.stackName },
-      });
-
-    // Error-level log lines of every function, one metric per stack.
-    this.errorLogNamespace = `${METRICS_NAMESPACE}/${stack.stackName}`;
+  /** Error-level log lines of every function (and the extra log groups) feed one metric per stack. */
+  private countErrorLogLines(props: ObservabilityProps): void {
     const logGroups: [string, logs.ILogGroup][] = [
       ...Object.entries(props.functions).map(([name, fn]): [string, logs.ILogGroup] => [name, fn.logGroup]),
       ...Object.entries(props.extraLogGroups ?? {}),
@@ -134,99 +227,40 @@ export class Observability extends Construct {
         metricValue: '1',
       });
     }
-    const errorLogLines = new cloudwatch.Metric({
-      namespace: this.errorLogNamespace,
-      metricName: ERROR_LOG_METRIC,
-      statistic: 'Sum',
-      period: FIVE_MINUTES,
-    });
+  }
 
-    // Alarms take the metrics as they are; the dashboard adds labels.
-    const poison = emf('PoisonMessages');
-    const exhausted = emf('WebhooksExhausted');
-    const fastOldestAge = lanes.fast.metricApproximateAgeOfOldestMessage({
-      statistic: 'Maximum',
-      period: Duration.minutes(1),
-    });
-    const inFlight = (lane: Lane) =>
-      lanes[lane].metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
-    const apiMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/ApiGateway',
-        metricName,
-        statistic,
-        period: FIVE_MINUTES,
-        dimensionsMap: { ApiId: props.api.httpApi.apiId, Stage: props.api.stageName },
-      });
-    const api5xx = apiMetric('5xx', 'Sum');
-    const apiLatency = apiMetric('Latency', 'p99');
-    const tableName = props.table.table.tableName;
-    // Math ids are unique per table or index, since the dashboard charts them side by side.
-    const dynamoThrottles = (label: string, index?: string) => {
-      const prefix = index ?? 'table';
-      const dimensionsMap: Record<string, string> =
-        index === undefined ? { TableName: tableName } : { TableName: tableName, GlobalSecondaryIndexName: index };
-      const metric = (metricName: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/DynamoDB',
-          metricName,
-          statistic: 'Sum',
-          period: FIVE_MINUTES,
-          dimensionsMap,
-        });
-      return new cloudwatch.MathExpression({
-        expression: `${prefix}Reads + ${prefix}Writes`,
-        usingMetrics: {
-          [`${prefix}Reads`]: metric('ReadThrottleEvents'),
-          [`${prefix}Writes`]: metric('WriteThrottleEvents'),
-        },
-        period: FIVE_MINUTES,
-        label,
-      });
-    };
-    const throttleTargets: [string, string | undefined][] = [
-      ['Table', undefined],
-      ...props.table.indexNames.map((index): [string, string] => [
-        `Index${index[0]!.toUpperCase()}${index.slice(1)}`,
-        index,
-      ]),
-    ];
-    const senderThrottles = new cloudwatch.MathExpression({
-      expression: 'fast + slow',
-      usingMetrics: {
-        fast: props.senders.fast.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
-        slow: props.senders.slow.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
-      },
-      period: FIVE_MINUTES,
-      label: 'Sender throttles',
-    });
-    const functions = Object.entries(props.functions);
-
+  /** The delivery pipeline's alarms: poison messages, the lanes' in-flight limit, the fast lane's age. */
+  private deliveryAlarms(props: ObservabilityProps, metrics: ServiceMetrics): void {
+    const { lanes } = props.queues;
     this.alarm(
       'DeadLetterArrivals',
       "Poison messages reached the dead-letter queue in the last 5 minutes: messages the senders could not process (a bug, a malformed message or a failing dependency), not a customer's endpoint. Read the senders' error logs, fix the cause, then redrive (POST /admin/v1/dead_letters/redrive). Exhausted webhooks also land there but do not page.",
-      poison,
+      metrics.poison,
       0,
     );
     for (const lane of ['fast', 'slow'] as const) {
       this.alarm(
-        `${lane === 'fast' ? 'Fast' : 'Slow'}LaneInFlightNearLimit`,
+        `${laneTitle(lane)}LaneInFlightNearLimit`,
         `The ${lane} delivery lane has more than 80% of SQS's in-flight limit (about 120,000) received and not yet deleted; beyond it receives fail. Check the ${lane} sender's errors and duration, and that it deletes what it finishes.`,
-        inFlight(lane),
+        lanes[lane].metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: FIVE_MINUTES }),
         IN_FLIGHT_ALARM_THRESHOLD,
       );
     }
     this.alarm(
       'OldestMessageAge',
       "The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function's errors, throttles and concurrency (senderMaxConcurrency).",
-      fastOldestAge,
-      (props.oldestMessageAgeThreshold ?? Duration.hours(1)).toSeconds(),
+      lanes.fast.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      (props.oldestMessageAgeThreshold ?? Duration.minutes(SETTINGS.oldestMessageAgeAlarmMinutes.default)).toSeconds(),
       3,
     );
+  }
+
+  /** The alarms on what serves the pipeline: the API, DynamoDB, Lambda throttles and errors, error log lines. */
+  private serviceAlarms(props: ObservabilityProps, metrics: ServiceMetrics): void {
     this.alarm(
       'ApiServerErrors',
       "The HTTP API answered 5xx responses: read the Api and Admin functions' logs and the API access logs (integration errors, timeouts).",
-      api5xx,
+      metrics.api5xx,
       props.apiServerErrorThreshold ?? 5,
       1,
       cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -234,31 +268,39 @@ export class Observability extends Construct {
     this.alarm(
       'ApiLatency',
       "The HTTP API's p99 latency stayed above the threshold for 15 minutes: check the Api and Admin functions' duration and DynamoDB throttles.",
-      apiLatency,
+      metrics.apiLatency,
       (props.apiLatencyThreshold ?? Duration.seconds(5)).toMilliseconds(),
       3,
     );
-    for (const [name, index] of throttleTargets) {
+    for (const [name, index] of metrics.throttleTargets) {
       this.alarm(
         `${name}Throttles`,
         `DynamoDB throttled requests on ${index === undefined ? 'the table' : `the ${index} index`}: check its consumed capacity and hot keys; an on-demand table throttles only on sudden peaks or a hot partition.`,
-        dynamoThrottles(name, index),
+        metrics.dynamoThrottles(name, index),
         0,
       );
     }
     this.alarm(
       'SenderThrottles',
       "Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders' reserved concurrency and the account limit.",
-      senderThrottles,
+      new cloudwatch.MathExpression({
+        expression: 'fast + slow',
+        usingMetrics: {
+          fast: props.senders.fast.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+          slow: props.senders.slow.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+        },
+        period: FIVE_MINUTES,
+        label: 'Sender throttles',
+      }),
       0,
     );
     this.alarm(
       'ErrorLogLines',
       'A function logged at error level or above: search its log group for "level":50 or 60.',
-      errorLogLines,
+      metrics.errorLogLines,
       0,
     );
-    for (const [name, fn] of functions) {
+    for (const [name, fn] of Object.entries(props.functions)) {
       this.alarm(
         `${name}Errors`,
         `The ${name} function is failing: see its logs.`,
@@ -266,116 +308,6 @@ export class Observability extends Construct {
         0,
       );
     }
-
-    const perFunction = (metric: (fn: lambda.IFunction, label: string) => cloudwatch.IMetric) =>
-      functions.map(([name, fn]) => metric(fn, name));
-    const laneDepth = (lane: Lane) =>
-      new cloudwatch.GraphWidget({
-        title: `${lane === 'fast' ? 'Fast' : 'Slow'} lane depth`,
-        left: [
-          lanes[lane].metricApproximateNumberOfMessagesVisible({ label: 'Ready', statistic: 'Maximum' }),
-          lanes[lane].metricApproximateNumberOfMessagesNotVisible({ label: 'In flight', statistic: 'Maximum' }),
-          lanes[lane].metric('ApproximateNumberOfMessagesDelayed', {
-            label: 'Delayed (waiting for a retry)',
-            statistic: 'Maximum',
-          }),
-        ],
-        width: 8,
-      });
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Deliveries',
-        left: [
-          emf('DeliveriesSucceeded').with({ label: 'Succeeded' }),
-          emf('DeliveryAttemptsFailed').with({ label: 'Failed attempts' }),
-          exhausted.with({ label: "Exhausted (failed for good: the customer's endpoint)" }),
-        ],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Published webhooks',
-        left: [emf('WebhooksPublished').with({ label: 'Published' })],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Endpoint response time (ms)',
-        left: ['p50', 'p90', 'p99'].map((statistic) =>
-          emf('EndpointResponseTime', statistic).with({ label: statistic }),
-        ),
-        width: 8,
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Dead-letter arrivals',
-        left: [
-          deadLetterQueue.metricNumberOfMessagesSent({
-            label: 'Arrived (exhausted + poison)',
-            statistic: 'Sum',
-            period: FIVE_MINUTES,
-          }),
-          poison.with({ label: 'Poison (pages)' }),
-          exhausted.with({ label: 'Exhausted (does not page)' }),
-        ],
-        right: [deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Held', statistic: 'Maximum' })],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Slow-lane hand-offs',
-        left: [emf('SlowLaneHandoffs').with({ label: 'Fast-lane attempts cut and moved to the slow lane' })],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Oldest message age (s)',
-        left: (['fast', 'slow'] as const).map((lane) =>
-          lanes[lane].metricApproximateAgeOfOldestMessage({
-            label: `${lane} lane${lane === 'slow' ? ' (does not page)' : ''}`,
-            statistic: 'Maximum',
-          }),
-        ),
-        width: 8,
-      }),
-    );
-    this.dashboard.addWidgets(
-      laneDepth('fast'),
-      laneDepth('slow'),
-      new cloudwatch.GraphWidget({
-        title: 'Error log lines',
-        left: [errorLogLines.with({ label: 'Lines at error or fatal level' })],
-        width: 8,
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Function errors',
-        left: perFunction((fn, label) => fn.metricErrors({ label, statistic: 'Sum' })),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function throttles',
-        left: perFunction((fn, label) => fn.metricThrottles({ label, statistic: 'Sum' })),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function duration p99 (ms)',
-        left: perFunction((fn, label) => fn.metricDuration({ label, statistic: 'p99' })),
-        width: 8,
-      }),
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'API 5xx', left: [api5xx.with({ label: '5xx' })], width: 8 }),
-      new cloudwatch.GraphWidget({
-        title: 'API latency (ms)',
-        left: [apiMetric('Latency', 'p50').with({ label: 'p50' }), apiLatency.with({ label: 'p99' })],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'DynamoDB throttles',
-        left: throttleTargets.map(([, index]) => dynamoThrottles(index ?? 'table', index)),
-        width: 8,
-      }),
-    );
   }
 
   private alarm(
@@ -399,4 +331,128 @@ export class Observability extends Construct {
     alarm.addAlarmAction(action);
     alarm.addOkAction(action);
   }
+}
+
+// The dashboard, a row of three widgets per function below.
+
+function deliveryWidgets({ emf, exhausted }: ServiceMetrics): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Deliveries',
+      left: [
+        emf('DeliveriesSucceeded').with({ label: 'Succeeded' }),
+        emf('DeliveryAttemptsFailed').with({ label: 'Failed attempts' }),
+        exhausted.with({ label: "Exhausted (failed for good: the customer's endpoint)" }),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Published webhooks',
+      left: [emf('WebhooksPublished').with({ label: 'Published' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Endpoint response time (ms)',
+      left: ['p50', 'p90', 'p99'].map((statistic) => emf('EndpointResponseTime', statistic).with({ label: statistic })),
+      width: 8,
+    }),
+  ];
+}
+
+function deadLetterWidgets(queues: DeliveryQueues, { emf, poison, exhausted }: ServiceMetrics): cloudwatch.IWidget[] {
+  const { lanes, deadLetterQueue } = queues;
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Dead-letter arrivals',
+      left: [
+        deadLetterQueue.metricNumberOfMessagesSent({
+          label: 'Arrived (exhausted + poison)',
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+        }),
+        poison.with({ label: 'Poison (pages)' }),
+        exhausted.with({ label: 'Exhausted (does not page)' }),
+      ],
+      right: [deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Held', statistic: 'Maximum' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Slow-lane hand-offs',
+      left: [emf('SlowLaneHandoffs').with({ label: 'Fast-lane attempts cut and moved to the slow lane' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Oldest message age (s)',
+      left: (['fast', 'slow'] as const).map((lane) =>
+        lanes[lane].metricApproximateAgeOfOldestMessage({
+          label: `${lane} lane${lane === 'slow' ? ' (does not page)' : ''}`,
+          statistic: 'Maximum',
+        }),
+      ),
+      width: 8,
+    }),
+  ];
+}
+
+function laneWidgets({ lanes }: DeliveryQueues, { errorLogLines }: ServiceMetrics): cloudwatch.IWidget[] {
+  const laneDepth = (lane: Lane) =>
+    new cloudwatch.GraphWidget({
+      title: `${laneTitle(lane)} lane depth`,
+      left: [
+        lanes[lane].metricApproximateNumberOfMessagesVisible({ label: 'Ready', statistic: 'Maximum' }),
+        lanes[lane].metricApproximateNumberOfMessagesNotVisible({ label: 'In flight', statistic: 'Maximum' }),
+        lanes[lane].metric('ApproximateNumberOfMessagesDelayed', {
+          label: 'Delayed (waiting for a retry)',
+          statistic: 'Maximum',
+        }),
+      ],
+      width: 8,
+    });
+  return [
+    laneDepth('fast'),
+    laneDepth('slow'),
+    new cloudwatch.GraphWidget({
+      title: 'Error log lines',
+      left: [errorLogLines.with({ label: 'Lines at error or fatal level' })],
+      width: 8,
+    }),
+  ];
+}
+
+function functionWidgets(functions: ObservabilityProps['functions']): cloudwatch.IWidget[] {
+  const perFunction = (metric: (fn: lambda.IFunction, label: string) => cloudwatch.IMetric) =>
+    Object.entries(functions).map(([name, fn]) => metric(fn, name));
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Function errors',
+      left: perFunction((fn, label) => fn.metricErrors({ label, statistic: 'Sum' })),
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Function throttles',
+      left: perFunction((fn, label) => fn.metricThrottles({ label, statistic: 'Sum' })),
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Function duration p99 (ms)',
+      left: perFunction((fn, label) => fn.metricDuration({ label, statistic: 'p99' })),
+      width: 8,
+    }),
+  ];
+}
+
+function apiAndTableWidgets(metrics: ServiceMetrics): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({ title: 'API 5xx', left: [metrics.api5xx.with({ label: '5xx' })], width: 8 }),
+    new cloudwatch.GraphWidget({
+      title: 'API latency (ms)',
+      left: [metrics.api('Latency', 'p50').with({ label: 'p50' }), metrics.apiLatency.with({ label: 'p99' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'DynamoDB throttles',
+      left: metrics.throttleTargets.map(([, index]) => metrics.dynamoThrottles(index ?? 'table', index)),
+      width: 8,
+    }),
+  ];
 }

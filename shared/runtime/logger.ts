@@ -20,6 +20,8 @@ export interface LogDestination {
 
 /** pino's numeric levels, which the error-log metric filter and the runbook's searches (docs/operations.md) use. */
 const PINO_LEVELS: Record<string, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50, CRITICAL: 60 };
+/** The levels LOG_LEVEL takes (shared/runtime/settings.ts), lowest first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const POWERTOOLS_LEVELS: Record<string, LogLevel> = {
   trace: 'TRACE',
   debug: 'DEBUG',
@@ -28,7 +30,7 @@ const POWERTOOLS_LEVELS: Record<string, LogLevel> = {
   error: 'ERROR',
   fatal: 'CRITICAL',
   silent: 'SILENT',
-};
+} satisfies Record<(typeof LOG_LEVELS)[number], LogLevel>;
 
 /** Censored wherever they appear at the top of a line's fields, and in its `headers`. */
 const REDACTED = new Set(['authorization', 'api_key', 'token', 'hmac_key', 'privateKeyPem']);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, CfnElement, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { App, CfnElement, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
@@ -39,11 +39,12 @@ describe('every prop changed from its default', () => {
       deletionProtection: false,
       senderMaxConcurrency: 50,
       slowSenderMaxConcurrency: 20,
-      apiThrottling: { rateLimit: 5, burstLimit: 10 },
-      oldestMessageAgeThreshold: Duration.minutes(10),
-      sweepInterval: Duration.minutes(15),
+      apiRateLimit: 5,
+      apiBurstLimit: 10,
+      oldestMessageAgeAlarmMinutes: 10,
+      sweepIntervalMinutes: 15,
       secretsPrefix: 'acme/webhooks',
-      logGroupRetention: RetentionDays.ONE_WEEK,
+      logGroupRetentionDays: RetentionDays.ONE_WEEK,
     }));
   });
 
@@ -194,6 +195,14 @@ describe('every prop changed from its default', () => {
   });
 });
 
+describe('props left to their defaults', () => {
+  it('a rate limit alone keeps the default burst limit', () => {
+    synth({ apiRateLimit: 50 }).template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 200 },
+    });
+  });
+});
+
 describe('props refused at synth time', () => {
   it('a wait longer than SQS can hide a message (12 h)', () => {
     expect(() => synth({ retrySchedule: [5, 13 * 3600] })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
@@ -251,12 +260,17 @@ describe('webhookStackPropsFromContext', () => {
       deletionProtection: false,
       senderMaxConcurrency: 20,
       slowSenderMaxConcurrency: 8,
-      apiThrottling: { rateLimit: 50, burstLimit: 200 },
-      oldestMessageAgeThreshold: Duration.minutes(30),
-      sweepInterval: Duration.minutes(10),
+      apiRateLimit: 50,
+      oldestMessageAgeAlarmMinutes: 30,
+      sweepIntervalMinutes: 10,
       secretsPrefix: 'acme',
-      logGroupRetention: RetentionDays.ONE_MONTH,
+      logGroupRetentionDays: RetentionDays.ONE_MONTH,
     });
+  });
+
+  it('still reads the earlier key of the webhook retention, logRetentionDays', async () => {
+    expect(await parse({ logRetentionDays: '12' })).toEqual({ webhookRetentionDays: 12 });
+    expect(await parse({ logRetentionDays: '12', webhookRetentionDays: 30 })).toEqual({ webhookRetentionDays: 30 });
   });
 
   it('takes the JSON types cdk.json may hold', async () => {
@@ -289,6 +303,15 @@ describe('webhookStackPropsFromContext', () => {
     );
     await expect(parse({ logGroupRetentionDays: '42' })).rejects.toThrow('context logGroupRetentionDays');
     await expect(parse({ alarmEmail: '' })).rejects.toThrow('context alarmEmail');
+    await expect(parse({ logRetentionDays: 'forever' })).rejects.toThrow('context logRetentionDays');
+    await expect(parse({ allowCidrs: { cidr: '10.0.0.0/8' } })).rejects.toThrow('context allowCidrs');
+  });
+
+  it("accepts exactly CloudWatch Logs' retention periods for logGroupRetentionDays", async () => {
+    for (const days of Object.values(RetentionDays).filter((value) => typeof value === 'number'))
+      expect(await parse({ logGroupRetentionDays: String(days) })).toEqual({ logGroupRetentionDays: days });
+    for (const days of ['0', '2', '10000'])
+      await expect(parse({ logGroupRetentionDays: days })).rejects.toThrow('context logGroupRetentionDays');
   });
 });
 

@@ -64,6 +64,7 @@ describe('deliveryConfigFromEnv', () => {
     ['a bad CIDR', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,not-a-cidr' }],
     ['a retention of zero days', { WEBHOOK_RETENTION_DAYS: '0' }],
     ['a non-numeric retention', { WEBHOOK_RETENTION_DAYS: 'forever' }],
+    ['a non-numeric retention under its earlier name', { WEBHOOK_LOG_RETENTION_DAYS: 'forever' }],
     ['an allow-http flag that is not true or false', { WEBHOOK_ALLOW_HTTP: 'yes' }],
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
     ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
@@ -76,6 +77,24 @@ describe('deliveryConfigFromEnv', () => {
       expect(() => deliveryConfigFromEnv(env)).toThrow(name);
     });
   }
+
+  it('says what it expected and the value it got', () => {
+    expect(() => deliveryConfigFromEnv({ WEBHOOK_TIMEOUT_MS: 'fast' })).toThrow(
+      'invalid configuration: WEBHOOK_TIMEOUT_MS: expected a number, got "fast"',
+    );
+    expect(() => deliveryConfigFromEnv({ WEBHOOK_RETRY_SCHEDULE: '5,1.5' })).toThrow(
+      'invalid configuration: WEBHOOK_RETRY_SCHEDULE: item 2: expected whole seconds, got "5,1.5"',
+    );
+  });
+
+  it("falls back to the defaults it is given (npm start's) before the table's, and an empty list is a value", () => {
+    const local = { allowCidrs: ['127.0.0.0/8'], allowHttp: true };
+    expect(deliveryConfigFromEnv({}, local)).toMatchObject(local);
+    expect(deliveryConfigFromEnv({ WEBHOOK_ALLOW_CIDRS: '', WEBHOOK_ALLOW_HTTP: 'false' }, local)).toMatchObject({
+      allowCidrs: [],
+      allowHttp: false,
+    });
+  });
 });
 
 describe('deliveryConfigToEnv', () => {

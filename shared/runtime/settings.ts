@@ -1,0 +1,476 @@
+import { z } from 'zod';
+import { LANE_MAPPINGS } from '../domain/delivery/policy.ts';
+import { DEFAULT_RETRY_SCHEDULE, MAX_DELAY_SECONDS } from '../domain/delivery/retry-schedule.ts';
+import { parseCidrs } from '../domain/delivery/ssrf.ts';
+import { LOG_LEVELS } from './logger.ts';
+
+/**
+ * Every setting of the service, declared once. A declaration names the setting's environment
+ * variable and its CDK context key (either or both), parses the text of a value, and gives its
+ * default and its line of documentation. From this table come the delivery configuration and its
+ * environment (config.ts), local mode's settings (infra/local/env.ts), the CDK stack's props and
+ * their parsing from context (infra/stack.ts), and the tables of docs/configuration.md
+ * (`npm run docs:settings`).
+ */
+
+/** Where a setting applies. */
+type Scope =
+  /** The functions read it on AWS (the stack passes it in their environment) and `npm start` reads it too. */
+  | 'delivery'
+  /** Only `npm start` and the CLI read it, from their environment. */
+  | 'local'
+  /** Only the CDK app reads it, from context. */
+  | 'aws';
+
+/** Parses the text of a value: an environment variable, or a context value (cdk.json's numbers, booleans and arrays are written as text first). */
+type Parser = z.ZodType<unknown, string>;
+
+export interface SettingDeclaration<P extends Parser = Parser> {
+  readonly scope: Scope;
+  readonly env?: string;
+  /** An earlier name of the variable, still read when `env` is unset. */
+  readonly formerEnv?: string;
+  readonly context?: string;
+  /** An earlier context key, still read when `context` is unset. */
+  readonly formerContext?: string;
+  readonly parse: P;
+  /** The value when the setting is unset. A setting without one is optional. */
+  readonly default?: Readonly<z.output<P>>;
+  /** The value `npm start` uses when the setting is unset, where it differs from `default`. */
+  readonly localDefault?: Readonly<z.output<P>>;
+  /** The default as the docs show it, where the value alone would not say it. */
+  readonly shownDefault?: string;
+  /** One line for the docs' table: what the setting does. */
+  readonly doc: string;
+}
+
+/** Checks that the default matches what the parser returns, keeping the declaration's literal types. */
+const declare = <P extends Parser, const D extends Omit<SettingDeclaration<P>, 'parse'>>(parse: P, declaration: D) =>
+  ({ ...declaration, parse }) as D & { readonly parse: P };
+
+// The parsers. Each message says what was expected; the reader adds the setting's name and the value it got.
+
+const trimmed = () => z.string().trim();
+
+/** A number as Number() reads it; by default a whole one. */
+function number({ min, max, whole = true }: { min?: number; max?: number; whole?: boolean } = {}) {
+  let checked = z.number({ error: 'expected a number' });
+  if (whole) checked = checked.int({ error: 'expected a whole number' });
+  if (min !== undefined) checked = checked.min(min, { error: `expected at least ${min}` });
+  if (max !== undefined) checked = checked.max(max, { error: `expected at most ${max}` });
+  return trimmed()
+    .transform((raw) => (raw === '' ? Number.NaN : Number(raw)))
+    .pipe(checked);
+}
+
+const boolean = () =>
+  trimmed()
+    .pipe(z.enum(['true', 'false'], { error: 'expected true or false' }))
+    .transform((raw) => raw === 'true');
+
+const nonEmpty = () => trimmed().min(1, { error: 'expected a non-empty string' });
+
+/** Comma-separated, blanks ignored: an empty value is an empty list. */
+const list = () =>
+  z.string().transform((raw) =>
+    raw
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  );
+
+const retrySchedule = () =>
+  list().pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^\d+$/, { error: 'expected whole seconds' })
+          .transform(Number)
+          .pipe(z.number().max(MAX_DELAY_SECONDS, { error: `expected waits of at most ${MAX_DELAY_SECONDS} s` })),
+      )
+      .max(24, { error: 'expected at most 24 waits' }),
+  );
+
+const cidrs = () =>
+  z.string().transform((raw, ctx) => {
+    try {
+      return parseCidrs(raw).map((cidr) => cidr.source);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** An emulator's URL, http or https with a host and nothing after the port; read as its origin. */
+const endpoint = () =>
+  trimmed().transform((raw, ctx) => {
+    const url = URL.parse(raw);
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash) {
+      ctx.addIssue({ code: 'custom', message: 'expected a URL such as http://127.0.0.1:8000' });
+      return z.NEVER;
+    }
+    return url.origin;
+  });
+
+/** CloudWatch Logs' retention periods, in days (aws-cdk-lib's RetentionDays, test/infra/props.test.ts checks). */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 9999,
+] as const;
+
+/**
+ * CloudFormation's removal policies (aws-cdk-lib's RemovalPolicy values, which a prop may take).
+ * From context only two: `retain` keeps the resources except when the stack's first create rolls
+ * back (RETAIN_ON_UPDATE_OR_DELETE), `destroy` deletes them with the stack.
+ */
+type RemovalPolicyName = 'destroy' | 'retain' | 'snapshot' | 'retain-on-update-or-delete';
+
+const removalPolicy = () =>
+  trimmed()
+    .toLowerCase()
+    .pipe(z.enum(['retain', 'destroy'], { error: 'expected retain or destroy' }))
+    .transform((raw): RemovalPolicyName => (raw === 'retain' ? 'retain-on-update-or-delete' : 'destroy'));
+
+export const SETTINGS = {
+  // Delivery: read by the functions on AWS and by npm start.
+  retrySchedule: declare(retrySchedule(), {
+    scope: 'delivery',
+    env: 'WEBHOOK_RETRY_SCHEDULE',
+    context: 'retrySchedule',
+    default: DEFAULT_RETRY_SCHEDULE,
+    doc: "seconds to wait before each retry; attempts = entries + 1; each at most 43,080 (12 h), and 7 days in all with jitter; waits over 15 minutes are timers in the store. The queues' `maxReceiveCount` does not follow it: it is 5, for poison messages only",
+  }),
+  timeoutMs: declare(number({ min: 100, max: 60_000 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_TIMEOUT_MS',
+    context: 'webhookTimeoutMs',
+    default: 15_000,
+    doc: "per attempt, connect plus response; on AWS each lane's sender timeout and its queue's visibility timeout (6 times the sender's) follow",
+  }),
+  allowCidrs: declare(cidrs(), {
+    scope: 'delivery',
+    env: 'WEBHOOK_ALLOW_CIDRS',
+    context: 'allowCidrs',
+    default: [],
+    // Loopback, so receivers on this machine work.
+    localDefault: ['127.0.0.0/8', '::1/128'],
+    doc: 'comma-separated CIDRs exempt from the SSRF guard',
+  }),
+  webhookRetentionDays: declare(number({ min: 1, max: 3650 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_RETENTION_DAYS',
+    formerEnv: 'WEBHOOK_LOG_RETENTION_DAYS',
+    context: 'webhookRetentionDays',
+    formerContext: 'logRetentionDays',
+    default: 90,
+    doc: "days before a webhook (its state, payload and responses) expires. Not the log groups' retention (`logGroupRetentionDays`)",
+  }),
+  allowHttp: declare(boolean(), {
+    scope: 'delivery',
+    env: 'WEBHOOK_ALLOW_HTTP',
+    context: 'allowHttp',
+    default: false,
+    localDefault: true,
+    doc: 'allow plain `http://` endpoint URLs (https only by default on AWS)',
+  }),
+  issuer: declare(trimmed().pipe(z.url({ error: 'expected a URL' })), {
+    scope: 'delivery',
+    env: 'API_BASE_URL',
+    default: 'http://localhost:3000',
+    shownDefault: "the API's URL (on AWS set by the stack; with `npm start` `http://127.0.0.1:$PORT`)",
+    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`',
+  }),
+
+  fastLaneMs: declare(number({ min: 100, max: 60_000 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_FAST_LANE_MS',
+    default: 3_000,
+    doc: 'a fast-lane attempt still running after this is cut and made again in the slow lane',
+  }),
+  slowAfterMs: declare(number({ min: 50, max: 60_000 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SLOW_AFTER_MS',
+    default: 1_000,
+    doc: 'an attempt still running after this marks its endpoint slow: its webhooks take the slow lane for 15 minutes; at most `WEBHOOK_FAST_LANE_MS`',
+  }),
+  autoDisableAfterSeconds: declare(number({ min: 0, max: 90 * 86_400 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_AUTO_DISABLE_AFTER',
+    context: 'autoDisableAfterSeconds',
+    // 5 days, as Svix.
+    default: 5 * 86_400,
+    shownDefault: '`432000` (5 days)',
+    doc: 'seconds of nothing but failed attempts after which an endpoint is disabled; `0` never; at most 90 days',
+  }),
+
+  // Local mode: npm start and the CLI. An empty variable counts as unset.
+  port: declare(number({ min: 0, max: 65_535 }), {
+    scope: 'local',
+    env: 'PORT',
+    default: 3000,
+    doc: 'local API port (`npm start`, and where the CLI calls it)',
+  }),
+  dataDir: declare(trimmed(), {
+    scope: 'local',
+    env: 'DATA_DIR',
+    default: '.data',
+    doc: "local data: DynamoDB Local files, queues, secrets, the admin token and the emulators' generated credentials; made owner-only (0700)",
+  }),
+  adminToken: declare(trimmed(), {
+    scope: 'local',
+    env: 'ADMIN_TOKEN',
+    shownDefault: 'generated once, saved in `$DATA_DIR/admin-token`',
+    doc: 'local operator token',
+  }),
+  sweepIntervalMs: declare(number({ min: 100 }), {
+    scope: 'local',
+    env: 'SWEEP_INTERVAL_MS',
+    default: 60_000,
+    doc: 'local sweeper period',
+  }),
+  logLevel: declare(
+    trimmed()
+      .toLowerCase()
+      .pipe(z.enum(LOG_LEVELS, { error: `expected ${LOG_LEVELS.join(', ')}` })),
+    {
+      scope: 'local',
+      env: 'LOG_LEVEL',
+      default: 'info',
+      doc: `${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}`,
+    },
+  ),
+  dynamoDbPort: declare(number({ min: 0, max: 65_535 }), {
+    scope: 'local',
+    env: 'DYNAMODB_PORT',
+    shownDefault: 'a free port',
+    doc: "fixes DynamoDB Local's port",
+  }),
+  sqsPort: declare(number({ min: 0, max: 65_535 }), {
+    scope: 'local',
+    env: 'SQS_PORT',
+    shownDefault: 'a free port',
+    doc: "fixes the SQS emulator's port",
+  }),
+  dynamoDbEndpoint: declare(endpoint(), {
+    scope: 'local',
+    env: 'DYNAMODB_ENDPOINT',
+    shownDefault: 'none',
+    doc: 'use a DynamoDB Local that is already running (for example `http://127.0.0.1:8000`) instead of starting one; the table is created there if missing, and `npm start` leaves it running when it stops. The credentials sent are the random ones kept in `DATA_DIR`',
+  }),
+  sqsEndpoint: declare(endpoint(), {
+    scope: 'local',
+    env: 'SQS_ENDPOINT',
+    shownDefault: 'none',
+    doc: 'the same for an SQS emulator: the queues are created there if missing',
+  }),
+
+  // AWS: the CDK app's context (-c key=value, or cdk.json).
+  stackName: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'stackName',
+    default: 'LagoWebhooks',
+    doc: "the stack's name, also the Secrets Manager prefix and the `Stack` dimension of the service's metrics",
+  }),
+  alarmEmail: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'alarmEmail',
+    shownDefault: 'none',
+    doc: 'an address subscribed to the alarm topic (confirm the email AWS sends)',
+  }),
+  removalPolicy: declare(removalPolicy(), {
+    scope: 'aws',
+    context: 'removalPolicy',
+    default: 'retain-on-update-or-delete',
+    shownDefault: '`retain`',
+    doc: "`retain`: the table, queues, signing key, log groups and KMS key are kept when the stack is deleted or they are replaced, and deleted only when the stack's first create rolls back, so a failed first deploy leaves nothing behind (CloudFormation `DeletionPolicy: RetainExceptOnCreate`); `destroy`: deleted with the stack (the table only with `deletionProtection=false`)",
+  }),
+  deletionProtection: declare(boolean(), {
+    scope: 'aws',
+    context: 'deletionProtection',
+    default: false,
+    doc: 'DynamoDB deletion protection; off by default because it would block the rollback of a failed first deploy: turn it on once the stack exists (`-c deletionProtection=true`)',
+  }),
+  senderMaxConcurrency: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'senderMaxConcurrency',
+    default: LANE_MAPPINGS.fast.maxConcurrency,
+    doc: 'most concurrent sender invocations on the fast lane (2 to 1000); the sender reserves as much concurrency',
+  }),
+  slowSenderMaxConcurrency: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'slowSenderMaxConcurrency',
+    default: LANE_MAPPINGS.slow.maxConcurrency,
+    doc: 'the same for the slow lane',
+  }),
+  apiRateLimit: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'apiRateLimit',
+    default: 100,
+    doc: "requests per second the HTTP API's stage allows, averaged over time",
+  }),
+  apiBurstLimit: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'apiBurstLimit',
+    default: 200,
+    doc: "requests the HTTP API's stage allows in a burst above the rate",
+  }),
+  oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'oldestMessageAgeAlarmMinutes',
+    default: 60,
+    doc: "threshold of the fast lane's oldest-message alarm",
+  }),
+  sweepIntervalMinutes: declare(number({ whole: false }), {
+    scope: 'aws',
+    context: 'sweepIntervalMinutes',
+    default: 1,
+    doc: 'how often the sweeper enqueues webhooks whose next attempt is nearly due',
+  }),
+  secretsPrefix: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'secretsPrefix',
+    shownDefault: 'the stack name',
+    doc: "prefix of the secrets' names (`<prefix>/organizations/<id>/hmac`, `<prefix>/signing-key`)",
+  }),
+  logGroupRetentionDays: declare(
+    number().pipe(
+      z.literal(LOG_RETENTION_DAYS, {
+        error: `expected a CloudWatch Logs retention (${LOG_RETENTION_DAYS.join(', ')})`,
+      }),
+    ),
+    {
+      scope: 'aws',
+      context: 'logGroupRetentionDays',
+      default: 90,
+      doc: `retention of the functions' and the API's log groups, in days: one of CloudWatch Logs' periods (${LOG_RETENTION_DAYS.slice(0, -1).join(', ')}), or \`9999\`, kept forever`,
+    },
+  ),
+} as const;
+
+type Settings = typeof SETTINGS;
+type SettingName = keyof Settings;
+
+/** A setting's value: what its parser returns, or undefined for an optional setting. */
+type Value<N extends SettingName> =
+  z.output<Settings[N]['parse']> | (Settings[N] extends { readonly default: unknown } ? never : undefined);
+
+type InScope<S extends Scope> = { [N in SettingName]: Settings[N]['scope'] extends S ? N : never }[SettingName];
+
+/** The values of every setting of a scope, by setting name: `SettingValues<'delivery'>` is the delivery configuration. */
+export type SettingValues<S extends Scope> = { -readonly [N in InScope<S>]: Value<N> };
+
+type ContextKey<N extends SettingName> = Settings[N] extends { readonly context: infer K extends string } ? K : never;
+
+/** Every setting with a context key, by that key, each optional: the CDK stack's props. */
+export type ContextSettings = { readonly [N in SettingName as ContextKey<N>]?: z.output<Settings[N]['parse']> };
+
+export class ConfigError extends Error {}
+
+/** Every declaration, by name, without the literal types. */
+const entries = Object.entries(SETTINGS) as [SettingName, SettingDeclaration][];
+
+const namesIn = (scope: Scope) => entries.filter(([, setting]) => setting.scope === scope);
+
+/** The value `raw` holds, or what the parser said about it, in one line. */
+function parseText(setting: SettingDeclaration, raw: string): { value: unknown } | { message: string } {
+  const parsed = setting.parse.safeParse(raw);
+  if (parsed.success) return { value: parsed.data };
+  const messages = parsed.error.issues.map((issue) =>
+    typeof issue.path[0] === 'number' ? `item ${issue.path[0] + 1}: ${issue.message}` : issue.message,
+  );
+  return { message: messages.join(', ') };
+}
+
+/** A value as its variable or context value holds it: lists comma-separated. */
+export const formatSetting = (value: unknown): string => (Array.isArray(value) ? value.join(',') : String(value));
+
+/** A copy, so a caller that changes a default list does not change the next caller's. */
+const copy = <T>(value: T): T => (Array.isArray(value) ? ([...value] as T) : value);
+
+/**
+ * Reads the settings of a scope from an environment, each from its variable (or its earlier
+ * name), falling back to `defaults`, then to the table's default. For local settings an empty
+ * variable counts as unset. Throws one ConfigError naming every variable that does not parse.
+ */
+export function settingsFromEnv<S extends Scope>(
+  scope: S,
+  env: Record<string, string | undefined>,
+  defaults: Partial<SettingValues<S>> = {},
+): SettingValues<S> {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, setting] of namesIn(scope)) {
+    const isSet = (variable: string | undefined): variable is string =>
+      variable !== undefined && env[variable] !== undefined && !(scope === 'local' && env[variable] === '');
+    const variable = [setting.env, setting.formerEnv].find(isSet);
+    const raw = variable === undefined ? undefined : env[variable];
+    if (variable === undefined || raw === undefined) {
+      values[name] = copy((defaults as Record<string, unknown>)[name] ?? setting.default);
+      continue;
+    }
+    const parsed = parseText(setting, raw);
+    if ('value' in parsed) values[name] = parsed.value;
+    else problems.push(`${variable}: ${parsed.message}, got ${JSON.stringify(raw)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return values as SettingValues<S>;
+}
+
+/** The variables that carry these values, the inverse of `settingsFromEnv`. */
+export function settingsToEnv<S extends Scope>(scope: S, values: Partial<SettingValues<S>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, setting] of namesIn(scope)) {
+    const value = (values as Record<string, unknown>)[name];
+    if (setting.env && value !== undefined) env[setting.env] = formatSetting(value);
+  }
+  return env;
+}
+
+/**
+ * Reads every setting with a context key (or its earlier key) from CDK context. Values from the
+ * command line are strings; cdk.json may hold numbers, booleans and arrays, which are read as
+ * their text. An unset key stays undefined; a value that does not parse throws, naming the key.
+ */
+export function settingsFromContext(get: (key: string) => unknown): ContextSettings {
+  const props: Record<string, unknown> = {};
+  for (const [, setting] of entries) {
+    if (!setting.context) continue;
+    const key = get(setting.context) === undefined && setting.formerContext ? setting.formerContext : setting.context;
+    const raw = get(key);
+    if (raw === undefined) continue;
+    const parsed =
+      ['string', 'number', 'boolean'].includes(typeof raw) || Array.isArray(raw)
+        ? parseText(setting, formatSetting(raw))
+        : { message: 'expected text, a number, a boolean or a list' };
+    if (!('value' in parsed)) throw new Error(`context ${key}: ${parsed.message}, got ${JSON.stringify(raw)}`);
+    props[setting.context] = parsed.value;
+  }
+  return props as ContextSettings;
+}
+
+/** The settings of a scope from props named by their context keys (the CDK stack's), each falling back to its default. */
+export function settingsFromProps<S extends Scope>(scope: S, props: ContextSettings): SettingValues<S> {
+  const values: Record<string, unknown> = settingDefaults(scope);
+  for (const [name, setting] of namesIn(scope)) {
+    const value = setting.context === undefined ? undefined : (props as Record<string, unknown>)[setting.context];
+    if (value !== undefined) values[name] = value;
+  }
+  return values as SettingValues<S>;
+}
+
+/** Every setting's default where it has one, by name. */
+export function settingDefaults<S extends Scope>(scope: S): SettingValues<S> {
+  return Object.fromEntries(namesIn(scope).map(([name, setting]) => [name, copy(setting.default)])) as SettingValues<S>;
+}
+
+/** What `npm start` uses for the settings of a scope that have a local default of their own. */
+export function localDefaults<S extends Scope>(scope: S): Partial<SettingValues<S>> {
+  return Object.fromEntries(
+    namesIn(scope)
+      .filter(([, setting]) => setting.localDefault !== undefined)
+      .map(([name, setting]) => [name, copy(setting.localDefault)]),
+  ) as Partial<SettingValues<S>>;
+}
+
+/** Every declaration, in the table's order, for the docs. */
+export const settingDeclarations = (): readonly [SettingName, SettingDeclaration][] => entries;

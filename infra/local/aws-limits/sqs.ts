@@ -1,0 +1,180 @@
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { answer, type Json, type Verdict, type WireAnswer, type WireModel } from './wire.ts';
+
+/**
+ * SQS's in-flight cap and message retention, which fauxqs does not enforce (fauxqs 2.4 keeps
+ * MessageRetentionPeriod as an attribute only). The cap is scaled like DynamoDB's throughput; the
+ * retention is a duration and stays each queue's own unless a test overrides it.
+ */
+
+/** Messages received and not yet deleted, per queue: SQS developer guide, "Amazon SQS standard queue quotas" (FIFO: 20,000). */
+const AWS_IN_FLIGHT_STANDARD = 120_000;
+const AWS_IN_FLIGHT_FIFO = 20_000;
+/** How often a long poll held at the cap looks for room. */
+const ROOM_POLL_MS = 100;
+const DELETE_BATCH = 10;
+
+export interface SqsReport {
+  inFlightCap: number;
+  fifoInFlightCap: number;
+  /** Every queue's retention when overridden (AWS_LIMITS_RETENTION_SECONDS); otherwise each queue's own. */
+  retentionSeconds?: number;
+  /** Short polls answered OverLimit at the cap. */
+  overLimit: number;
+  /** Long polls that found no room before their wait ended, answered with no messages as SQS does. */
+  heldAtCap: number;
+  /** Messages older than their queue's retention, deleted instead of delivered. */
+  expired: number;
+}
+
+interface QueueState {
+  inFlight: number;
+  retentionSeconds: number;
+  waitSeconds: number;
+}
+
+interface Message {
+  ReceiptHandle?: string;
+  Attributes?: Record<string, string>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SQS's answer at the cap: HTTP 403, the OverLimit type, and the query-compatible code the SDK reads. */
+const overLimit = () =>
+  answer(
+    403,
+    { __type: 'com.amazonaws.sqs#OverLimit', message: 'The maximum number of in flight messages has been reached.' },
+    { 'x-amzn-query-error': 'OverLimit;Sender' },
+  );
+
+export interface SqsSettings {
+  scale: number;
+  retentionSeconds?: number;
+  now: () => number;
+}
+
+export class SqsLimits implements WireModel {
+  private readonly client: () => SQSClient;
+  private readonly settings: SqsSettings;
+  private readonly caps: { standard: number; fifo: number };
+  private readonly totals = { overLimit: 0, heldAtCap: 0, expired: 0 };
+
+  /** `client`: the model's own client to the emulator, for queue attributes and deleting expired messages. */
+  constructor(settings: SqsSettings, client: () => SQSClient) {
+    this.settings = settings;
+    this.client = client;
+    const scaled = (cap: number) => Math.max(1, Math.round(cap * settings.scale));
+    this.caps = { standard: scaled(AWS_IN_FLIGHT_STANDARD), fifo: scaled(AWS_IN_FLIGHT_FIFO) };
+  }
+
+  handles(operation: string): boolean {
+    return operation === 'ReceiveMessage';
+  }
+
+  async admit(operation: string, body: Json): Promise<Verdict | undefined> {
+    if (!this.handles(operation) || typeof body.QueueUrl !== 'string') return undefined;
+    const url = body.QueueUrl;
+    const cap = url.endsWith('.fifo') ? this.caps.fifo : this.caps.standard;
+    let state = await this.state(url);
+    if (!state) return undefined;
+    const wait = typeof body.WaitTimeSeconds === 'number' ? body.WaitTimeSeconds : state.waitSeconds;
+    const deadline = Date.now() + wait * 1000;
+    if (state.inFlight < cap) return this.receive(body, url, state, cap - state.inFlight);
+    // SQS answers OverLimit to a short poll; a long poll just gets no messages (SQS quotas, "in flight").
+    if (wait <= 0) {
+      this.totals.overLimit++;
+      return { answer: overLimit() };
+    }
+    state = await this.room(url, cap, deadline);
+    if (!state) {
+      this.totals.heldAtCap++;
+      return { answer: answer(200, {}) };
+    }
+    // What is left of the long poll's wait.
+    const left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+    return this.receive({ ...body, WaitTimeSeconds: left }, url, state, cap - state.inFlight);
+  }
+
+  report(): SqsReport {
+    const { retentionSeconds } = this.settings;
+    return {
+      inFlightCap: this.caps.standard,
+      fifoInFlightCap: this.caps.fifo,
+      ...(retentionSeconds !== undefined ? { retentionSeconds } : {}),
+      ...this.totals,
+    };
+  }
+
+  private async state(url: string): Promise<QueueState | undefined> {
+    try {
+      const { Attributes = {} } = await this.client().send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            'ApproximateNumberOfMessagesNotVisible',
+            'MessageRetentionPeriod',
+            'ReceiveMessageWaitTimeSeconds',
+          ],
+        }),
+      );
+      return {
+        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        retentionSeconds: Number(Attributes.MessageRetentionPeriod ?? 345_600),
+        waitSeconds: Number(Attributes.ReceiveMessageWaitTimeSeconds ?? 0),
+      };
+    } catch {
+      return undefined; // no such queue: the emulator says so itself
+    }
+  }
+
+  /** Waits for in-flight messages to drop below the cap, until the long poll's deadline. */
+  private async room(url: string, cap: number, deadline: number): Promise<QueueState | undefined> {
+    while (Date.now() < deadline) {
+      await sleep(ROOM_POLL_MS);
+      const state = await this.state(url);
+      if (state && state.inFlight < cap) return state;
+    }
+    return undefined;
+  }
+
+  /** The receive as sent: never more messages than the cap has room for, and with the send time, to judge retention. */
+  private receive(body: Json, url: string, state: QueueState, room: number): Verdict {
+    const asked = [
+      ...((body.MessageSystemAttributeNames ?? []) as string[]),
+      ...((body.AttributeNames ?? []) as string[]),
+    ];
+    const addTimestamp = !asked.includes('All') && !asked.includes('SentTimestamp');
+    const requested = typeof body.MaxNumberOfMessages === 'number' ? body.MaxNumberOfMessages : 1;
+    const sent: Json = { ...body, MaxNumberOfMessages: Math.min(requested, room) };
+    if (addTimestamp)
+      sent.MessageSystemAttributeNames = [...((body.MessageSystemAttributeNames ?? []) as string[]), 'SentTimestamp'];
+    const retention = this.settings.retentionSeconds ?? state.retentionSeconds;
+    return { body: sent, settle: (response) => this.withoutExpired(url, response, retention, addTimestamp) };
+  }
+
+  /** Messages past their retention are gone on SQS: deleted here, and not handed to the caller. */
+  private async withoutExpired(url: string, response: WireAnswer, retention: number, strip: boolean): Promise<Json> {
+    const messages = (response.body.Messages ?? []) as Message[];
+    if (response.status !== 200 || messages.length === 0) return response.body;
+    const now = this.settings.now();
+    const expired = (m: Message) => now - Number(m.Attributes?.SentTimestamp ?? now) > retention * 1000;
+    const gone = messages.filter(expired);
+    for (let i = 0; i < gone.length; i += DELETE_BATCH) {
+      const entries = gone
+        .slice(i, i + DELETE_BATCH)
+        .map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle }));
+      await this.client().send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+    }
+    this.totals.expired += gone.length;
+    const kept = messages.filter((m) => !expired(m)).map((m) => (strip ? withoutSentTimestamp(m) : m));
+    const { Messages: _all, ...rest } = response.body;
+    return kept.length > 0 ? { ...rest, Messages: kept } : rest;
+  }
+}
+
+function withoutSentTimestamp(message: Message): Message {
+  const { SentTimestamp: _sent, ...attributes } = message.Attributes ?? {};
+  const { Attributes: _attributes, ...rest } = message;
+  return Object.keys(attributes).length > 0 ? { ...rest, Attributes: attributes } : rest;
+}

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ConfigError } from '#shared/runtime/config.ts';
+import { awsLimitsFromEnv } from '#infra/local/aws-limits/index.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
@@ -27,6 +28,7 @@ async function main(): Promise<number> {
     ...(settings.sqsEndpoint ? { sqsEndpoint: settings.sqsEndpoint } : {}),
     sweepIntervalMs: settings.sweepIntervalMs,
     logLevel: settings.logLevel,
+    awsLimits: awsLimitsFromEnv(),
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
@@ -46,6 +48,7 @@ Lago-compatible webhook service, local mode
   SQS            ${stack.sqsEndpoint}${settings.sqsEndpoint ? ' (already running: SQS_ENDPOINT)' : ' (fauxqs, started here)'}
   Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
   SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
+  AWS limits     ${process.env.AWS_LIMITS_SCALE ? `scale model at ${process.env.AWS_LIMITS_SCALE} of AWS (docs/aws-limits.md)` : 'not enforced (AWS_LIMITS_SCALE=0.05 enforces a scale model)'}
 
 Create an organization:
   curl -s -X POST ${stack.url}/admin/v1/organizations \\

@@ -18,6 +18,7 @@ import { noMetrics } from '#shared/runtime/metrics.ts';
 import { localHandler } from '#shared/runtime/local.ts';
 import { OrganizationTokens } from '#shared/domain/organizations/tokens.ts';
 import { CachedSecrets, ensureSigningKey } from '#shared/domain/secrets.ts';
+import type { AwsLimits } from './aws-limits/index.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import {
   connectDynamoDb,
@@ -57,6 +58,8 @@ export interface LocalServiceOptions {
   instrument?: LocalServiceInstrument;
   /** The pollers wait for `resumeSenders()` before their first receive (a backlog to drain). @default false */
   sendersPaused?: boolean;
+  /** A scale model of AWS's per-key and per-queue limits (AWS_LIMITS_SCALE, docs/aws-limits.md). @default - none enforced */
+  awsLimits?: AwsLimits;
 }
 
 /** What the bench wraps to count requests, calls and invocations, without a second wiring of the stack. */
@@ -147,6 +150,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       ? await connectSqs(options.sqsEndpoint, credentials)
       : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
     stops.push(sqs.stop);
+    if (options.awsLimits) stops.push(options.awsLimits.apply(dynamo.client, sqs.client));
     instrument.dynamoDb?.(dynamo.client);
     instrument.sqs?.(sqs.client);
     await ensureTable(dynamo.client, LOCAL_TABLE);

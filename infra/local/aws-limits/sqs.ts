@@ -10,6 +10,8 @@ import { answer, type Json, type Verdict, type WireAnswer, type WireModel } from
 /** Messages received and not yet deleted, per queue: SQS developer guide, "Amazon SQS standard queue quotas" (FIFO: 20,000). */
 const AWS_IN_FLIGHT_STANDARD = 120_000;
 const AWS_IN_FLIGHT_FIFO = 20_000;
+/** A queue's state is read again after this long, or sooner when the count kept may have reached the cap. */
+const STATE_TTL_MS = 1_000;
 /** How often a long poll held at the cap looks for room. */
 const ROOM_POLL_MS = 100;
 const DELETE_BATCH = 10;
@@ -59,6 +61,8 @@ export class SqsLimits implements WireModel {
   private readonly settings: SqsSettings;
   private readonly caps: { standard: number; fifo: number };
   private readonly totals = { overLimit: 0, heldAtCap: 0, expired: 0 };
+  /** The last state read per queue, its in-flight count raised by what was received since: never below the truth. */
+  private readonly known = new Map<string, { state: QueueState; at: number }>();
 
   /** `client`: the model's own client to the emulator, for queue attributes and deleting expired messages. */
   constructor(settings: SqsSettings, client: () => SQSClient) {
@@ -76,7 +80,7 @@ export class SqsLimits implements WireModel {
     if (!this.handles(operation) || typeof body.QueueUrl !== 'string') return undefined;
     const url = body.QueueUrl;
     const cap = url.endsWith('.fifo') ? this.caps.fifo : this.caps.standard;
-    let state = await this.state(url);
+    let state = await this.state(url, cap);
     if (!state) return undefined;
     const wait = typeof body.WaitTimeSeconds === 'number' ? body.WaitTimeSeconds : state.waitSeconds;
     const deadline = Date.now() + wait * 1000;
@@ -106,7 +110,23 @@ export class SqsLimits implements WireModel {
     };
   }
 
-  private async state(url: string): Promise<QueueState | undefined> {
+  /** The queue's state, read from the emulator unless a recent read shows room under the cap. */
+  private async state(url: string, cap: number): Promise<QueueState | undefined> {
+    const known = this.known.get(url);
+    if (known && Date.now() - known.at < STATE_TTL_MS && known.state.inFlight < cap) return known.state;
+    const state = await this.read(url);
+    if (state) this.known.set(url, { state, at: Date.now() });
+    else this.known.delete(url);
+    return state;
+  }
+
+  /** Counts messages received (or, negative, messages a receive reserved room for and did not get). */
+  private received(url: string, count: number): void {
+    const known = this.known.get(url);
+    if (known) known.state.inFlight += count;
+  }
+
+  private async read(url: string): Promise<QueueState | undefined> {
     try {
       const { Attributes = {} } = await this.client().send(
         new GetQueueAttributesCommand({
@@ -132,7 +152,8 @@ export class SqsLimits implements WireModel {
   private async room(url: string, cap: number, deadline: number): Promise<QueueState | undefined> {
     while (Date.now() < deadline) {
       await sleep(ROOM_POLL_MS);
-      const state = await this.state(url);
+      this.known.delete(url);
+      const state = await this.state(url, cap);
       if (state && state.inFlight < cap) return state;
     }
     return undefined;
@@ -146,11 +167,21 @@ export class SqsLimits implements WireModel {
     ];
     const addTimestamp = !asked.includes('All') && !asked.includes('SentTimestamp');
     const requested = typeof body.MaxNumberOfMessages === 'number' ? body.MaxNumberOfMessages : 1;
-    const sent: Json = { ...body, MaxNumberOfMessages: Math.min(requested, room) };
+    const max = Math.min(requested, room);
+    this.received(url, max); // room taken now, so concurrent receives do not share it
+    const sent: Json = { ...body, MaxNumberOfMessages: max };
     if (addTimestamp)
       sent.MessageSystemAttributeNames = [...((body.MessageSystemAttributeNames ?? []) as string[]), 'SentTimestamp'];
     const retention = this.settings.retentionSeconds ?? state.retentionSeconds;
-    return { body: sent, settle: (response) => this.withoutExpired(url, response, retention, addTimestamp) };
+    return {
+      body: sent,
+      settle: async (response) => {
+        const kept = await this.withoutExpired(url, response, retention, addTimestamp);
+        this.received(url, ((kept.Messages ?? []) as Message[]).length - max);
+        return kept;
+      },
+      abandon: () => this.received(url, -max),
+    };
   }
 
   /** Messages past their retention are gone on SQS: deleted here, and not handed to the caller. */

@@ -253,7 +253,7 @@ describe('AWS_LIMITS_SCALE and AWS_LIMITS_RETENTION_SECONDS', () => {
     expect(report).toMatchObject({
       scale: 0.05,
       dynamoDb: { writeUnitsPerSecond: 50, readUnitsPerSecond: 150, burstSeconds: 1, throttles: [] },
-      sqs: { inFlightCap: 6000, fifoInFlightCap: 1000, retentionSeconds: 30 },
+      sqs: { inFlightCap: 6000, retentionSeconds: 30 },
     });
   });
 

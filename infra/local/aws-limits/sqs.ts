@@ -7,9 +7,12 @@ import { answer, type Json, type Verdict, type WireAnswer, type WireModel } from
  * retention is a duration and stays each queue's own unless a test overrides it.
  */
 
-/** Messages received and not yet deleted, per queue: SQS developer guide, "Amazon SQS standard queue quotas" (FIFO: 20,000). */
-const AWS_IN_FLIGHT_STANDARD = 120_000;
-const AWS_IN_FLIGHT_FIFO = 20_000;
+/**
+ * Messages received and not yet deleted, per queue, standard or FIFO: SQS developer guide, "Amazon
+ * SQS standard queue quotas" and "FIFO queue quotas". At the cap a standard queue answers a short
+ * poll OverLimit; a long poll, and any receive from a FIFO queue, just gets no messages.
+ */
+const AWS_IN_FLIGHT = 120_000;
 /** A queue's state is read again after this long, or sooner when the count kept may have reached the cap. */
 const STATE_TTL_MS = 1_000;
 /** How often a long poll held at the cap looks for room. */
@@ -18,12 +21,11 @@ const DELETE_BATCH = 10;
 
 export interface SqsReport {
   inFlightCap: number;
-  fifoInFlightCap: number;
   /** Every queue's retention when overridden (AWS_LIMITS_RETENTION_SECONDS); otherwise each queue's own. */
   retentionSeconds?: number;
   /** Short polls answered OverLimit at the cap. */
   overLimit: number;
-  /** Long polls that found no room before their wait ended, answered with no messages as SQS does. */
+  /** Receives answered with no messages at the cap, as SQS answers a long poll or a FIFO queue. */
   heldAtCap: number;
   /** Messages older than their queue's retention, deleted instead of delivered. */
   expired: number;
@@ -59,7 +61,7 @@ export interface SqsSettings {
 export class SqsLimits implements WireModel {
   private readonly client: () => SQSClient;
   private readonly settings: SqsSettings;
-  private readonly caps: { standard: number; fifo: number };
+  private readonly cap: number;
   private readonly totals = { overLimit: 0, heldAtCap: 0, expired: 0 };
   /** The last state read per queue, its in-flight count raised by what was received since: never below the truth. */
   private readonly known = new Map<string, { state: QueueState; at: number }>();
@@ -68,8 +70,7 @@ export class SqsLimits implements WireModel {
   constructor(settings: SqsSettings, client: () => SQSClient) {
     this.settings = settings;
     this.client = client;
-    const scaled = (cap: number) => Math.max(1, Math.round(cap * settings.scale));
-    this.caps = { standard: scaled(AWS_IN_FLIGHT_STANDARD), fifo: scaled(AWS_IN_FLIGHT_FIFO) };
+    this.cap = Math.max(1, Math.round(AWS_IN_FLIGHT * settings.scale));
   }
 
   handles(operation: string): boolean {
@@ -79,14 +80,13 @@ export class SqsLimits implements WireModel {
   async admit(operation: string, body: Json): Promise<Verdict | undefined> {
     if (!this.handles(operation) || typeof body.QueueUrl !== 'string') return undefined;
     const url = body.QueueUrl;
-    const cap = url.endsWith('.fifo') ? this.caps.fifo : this.caps.standard;
+    const cap = this.cap;
     let state = await this.state(url, cap);
     if (!state) return undefined;
     const wait = typeof body.WaitTimeSeconds === 'number' ? body.WaitTimeSeconds : state.waitSeconds;
     const deadline = Date.now() + wait * 1000;
     if (state.inFlight < cap) return this.receive(body, url, state, cap - state.inFlight);
-    // SQS answers OverLimit to a short poll; a long poll just gets no messages (SQS quotas, "in flight").
-    if (wait <= 0) {
+    if (wait <= 0 && !url.endsWith('.fifo')) {
       this.totals.overLimit++;
       return { answer: overLimit() };
     }
@@ -103,8 +103,7 @@ export class SqsLimits implements WireModel {
   report(): SqsReport {
     const { retentionSeconds } = this.settings;
     return {
-      inFlightCap: this.caps.standard,
-      fifoInFlightCap: this.caps.fifo,
+      inFlightCap: this.cap,
       ...(retentionSeconds !== undefined ? { retentionSeconds } : {}),
       ...this.totals,
     };

@@ -1,7 +1,8 @@
 // The scale model of AWS's limits (infra/local/aws-limits/, docs/aws-limits.md) on the real emulators: a hot
 // partition key of the table or of an index is throttled as DynamoDB throttles it, before the write is applied,
 // and the SDK retries the throttle; batches hand back what they could not write; SQS answers OverLimit at its
-// in-flight cap and drops messages past their retention. Clients of their own, on the suite's emulators.
+// in-flight cap and drops messages past their retention; the local service runs on it. Clients of their own, on
+// the suite's emulators.
 import {
   BatchWriteItemCommand,
   DynamoDBClient,
@@ -20,12 +21,18 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
+import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
+import { startLocalService } from '#infra/local/service.ts';
 import { AwsLimits, type AwsLimitsOptions } from '#infra/local/aws-limits/index.ts';
 import { ensureTable } from '#infra/local/bootstrap.ts';
-import { LOCAL_REGION } from '#infra/local/emulators.ts';
+import { LOCAL_REGION, localCredentials, startSqsLocal } from '#infra/local/emulators.ts';
 import { itemBytes, writeUnits } from '#infra/local/aws-limits/units.ts';
-import { stack } from './helpers.ts';
+import { Receiver, stack } from './helpers.ts';
 
 const TABLE = 'aws-limits';
 const stops: (() => Promise<void>)[] = [];
@@ -324,4 +331,58 @@ describe('SQS', () => {
     expect(Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
     expect(limits.report().sqs.expired).toBe(1);
   });
+});
+
+describe('the local service', () => {
+  it('runs on the model (AWS_LIMITS_SCALE): an organization, an endpoint and a delivery go through it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-aws-limits-'));
+    // Queues of its own: the suite's service polls queues of the same names on the suite's fauxqs.
+    const queues = await startSqsLocal(join(dataDir, 'queues'), await localCredentials(dataDir));
+    const receiver = await new Receiver().start();
+    const awsLimits = new AwsLimits({ scale: 0.05 });
+    const local = await startLocalService({
+      port: 0,
+      dataDir,
+      adminToken: generateAdminToken(),
+      config: deliveryConfigFromEnv({ WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' }),
+      logLevel: 'silent',
+      dynamoDbEndpoint: stack().dynamoDbEndpoint,
+      sqsEndpoint: queues.endpoint,
+      awsLimits,
+    });
+    try {
+      const call = async (path: string, token: string, body: unknown) => {
+        const res = await fetch(`${local.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const org = await call('/admin/v1/organizations', local.adminToken, { name: 'On the model' });
+      const { organization, api_key } = org.body as { organization: { lago_id: string }; api_key: string };
+      const endpoint = await call('/api/v1/webhook_endpoints', api_key, {
+        webhook_endpoint: { webhook_url: receiver.url, signature_algo: 'hmac' },
+      });
+      const published = await call('/admin/v1/webhooks', local.adminToken, {
+        organization_id: organization.lago_id,
+        webhook_type: 'invoice.created',
+        object_type: 'invoice',
+        object: { lago_id: 'inv_on_the_model' },
+      });
+
+      expect([org.status, endpoint.status, published.status]).toEqual([201, 200, 202]);
+      const [got] = await receiver.waitFor(1);
+      expect(JSON.parse(got!.body)).toMatchObject({ invoice: { lago_id: 'inv_on_the_model' } });
+      // The model charged the service's writes, and none needed throttling at this pace.
+      const report = awsLimits.report().dynamoDb;
+      expect(report).toMatchObject({ writeUnitsPerSecond: 50, throttledRequests: 0 });
+      expect(report.peakWrite?.unitsPerSecond).toBeGreaterThan(0);
+    } finally {
+      await local.stop();
+      await receiver.stop();
+      await queues.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -86,6 +86,7 @@ export class SqsLimits implements WireModel {
     const wait = typeof body.WaitTimeSeconds === 'number' ? body.WaitTimeSeconds : state.waitSeconds;
     const deadline = Date.now() + wait * 1000;
     if (state.inFlight < cap) return this.receive(body, url, state, cap - state.inFlight);
+    // At the cap SQS refuses a short poll on a standard queue; a long poll or a FIFO queue just gets no messages.
     if (wait <= 0 && !url.endsWith('.fifo')) {
       this.totals.overLimit++;
       return { answer: overLimit() };

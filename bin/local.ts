@@ -2,6 +2,7 @@
 /** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
 import { ConfigError } from '#shared/runtime/config.ts';
 import { ensureConsoleBuilt } from '#infra/console-build.ts';
+import { awsLimitsFromEnv } from '#infra/local/aws-limits/index.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
     ...(settings.sqsEndpoint ? { sqsEndpoint: settings.sqsEndpoint } : {}),
     sweepIntervalMs: settings.sweepIntervalMs,
     logLevel: settings.logLevel,
+    awsLimits: awsLimitsFromEnv(),
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
@@ -39,6 +41,7 @@ Lago-compatible webhook service, local mode
   SQS            ${stack.sqsEndpoint}${settings.sqsEndpoint ? ' (already running: SQS_ENDPOINT)' : ' (fauxqs, started here)'}
   Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
   SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
+  AWS limits     ${settings.awsLimitsScale !== undefined ? `scale model at ${settings.awsLimitsScale} of AWS (docs/aws-limits.md)` : 'not enforced (AWS_LIMITS_SCALE=0.05 enforces a scale model)'}
 
 Create an organization:
   curl -s -X POST ${stack.url}/admin/v1/organizations \\

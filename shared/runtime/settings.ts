@@ -263,6 +263,18 @@ export const SETTINGS = {
     shownDefault: 'none',
     doc: 'the same for an SQS emulator: the queues are created there if missing',
   }),
+  awsLimitsScale: declare(number({ min: 0.0001, max: 1, whole: false }), {
+    scope: 'local',
+    env: 'AWS_LIMITS_SCALE',
+    shownDefault: 'none: no limits',
+    doc: "runs local mode on a scale model of AWS's limits ([aws-limits.md](aws-limits.md)): DynamoDB's per-key throughput and SQS's in-flight cap times this factor (0.05: 50 WCU/s per key)",
+  }),
+  awsLimitsRetentionSeconds: declare(number({ min: 1 }), {
+    scope: 'local',
+    env: 'AWS_LIMITS_RETENTION_SECONDS',
+    shownDefault: "the queues' own",
+    doc: 'with `AWS_LIMITS_SCALE`: SQS message retention, for tests of messages that outlive their queue',
+  }),
 
   // AWS: the CDK app's context (-c key=value, or cdk.json).
   stackName: declare(nonEmpty(), {

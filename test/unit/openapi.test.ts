@@ -2,6 +2,7 @@
 // organization and operator route of the route table and none other, and bodies generated from the zod schemas; and the
 // test events' examples: one per category of the catalog, each a body the publish route accepts.
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/domain/catalog/event-catalog.ts';
@@ -9,7 +10,8 @@ import { EXAMPLE_CATEGORIES, exampleFor } from '#shared/domain/catalog/event-exa
 import { WEBHOOK_TYPES } from '#shared/domain/catalog/event-types.ts';
 import { ApiError } from '#shared/domain/errors.ts';
 import { openApiDocument, undescribedRoutes } from '#shared/runtime/openapi.ts';
-import { parseBody, PublishRequest, TestEventRequest } from '#shared/domain/api-schemas.ts';
+import { parseBody } from '#shared/domain/validation.ts';
+import { PublishRequest, TestEventRequest } from '#shared/domain/webhooks/schemas.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 
 describe('the OpenAPI document', () => {
@@ -67,6 +69,51 @@ describe('the OpenAPI document', () => {
       required: ['webhook_type'],
       properties: { webhook_type: { enum: [...WEBHOOK_TYPES] } },
     });
+  });
+});
+
+describe('the requests in the document', () => {
+  const document = openApiDocument(ROUTES);
+  const schemas = document.components.schemas as Record<string, Record<string, unknown>>;
+  const requests = Object.keys(schemas).filter((id) => id.endsWith('Request'));
+
+  it('give every request body examples that match its JSON Schema', () => {
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ $id: 'doc', components: document.components });
+    expect(requests.length).toBeGreaterThan(5);
+    for (const id of requests) {
+      const examples = schemas[id]!.examples as unknown[] | undefined;
+      expect(examples?.length, id).toBeGreaterThan(0);
+      const validate = ajv.compile({ $ref: `doc#/components/schemas/${id}` });
+      for (const example of examples ?? [])
+        expect(validate(example), `${id}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('describe every field of a request with a type, an enum or a reference', () => {
+    const undescribed = (schema: Record<string, unknown>, at: string): string[] => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.entries(properties).flatMap(([name, field]) =>
+        ['type', 'anyOf', '$ref', 'enum'].some((key) => key in field)
+          ? undescribed(field, `${at}.${name}`)
+          : [`${at}.${name}`],
+      );
+    };
+    expect(requests.flatMap((id) => undescribed(schemas[id]!, id))).toEqual([]);
+  });
+
+  it('give each query parameter a type, and each query an example', () => {
+    for (const [path, operations] of Object.entries(document.paths))
+      for (const [method, op] of Object.entries(operations) as [string, { parameters?: Record<string, unknown>[] }][]) {
+        const query = (op.parameters ?? []).filter((p) => p.in === 'query');
+        for (const parameter of query)
+          expect((parameter.schema as { type?: string }).type, `${method} ${path}`).toBeDefined();
+        if (query.length)
+          expect(
+            query.some((p) => 'example' in p),
+            `${method} ${path}`,
+          ).toBe(true);
+      }
   });
 });
 

@@ -11,7 +11,15 @@ import { WEBHOOK_TYPES } from '#shared/domain/catalog/event-types.ts';
 import { ApiError } from '#shared/domain/errors.ts';
 import { openApiDocument, undescribedRoutes } from '#shared/runtime/openapi.ts';
 import { parseBody } from '#shared/domain/validation.ts';
-import { PublishRequest, TestEventRequest } from '#shared/domain/webhooks/schemas.ts';
+import { CreateEndpointRequest, UpdateEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
+import { OrganizationRequest, RotateRequest } from '#shared/domain/organizations/schemas.ts';
+import {
+  BatchEnvelope,
+  PublishRequest,
+  RecoverRequest,
+  RedriveRequest,
+  TestEventRequest,
+} from '#shared/domain/webhooks/schemas.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 
 describe('the OpenAPI document', () => {
@@ -147,6 +155,32 @@ describe('parseBody', () => {
       status: 400,
       body: { status: 400, error: 'BadRequest: body must be a JSON object' },
     });
+  });
+
+  it('answers a body that is not an object with a 400 on every request, never a crash', () => {
+    const bodies = [
+      CreateEndpointRequest,
+      UpdateEndpointRequest,
+      PublishRequest,
+      BatchEnvelope,
+      RecoverRequest,
+      TestEventRequest,
+      OrganizationRequest,
+      RotateRequest,
+      RedriveRequest,
+    ];
+    for (const schema of bodies)
+      for (const body of [null, [], 'x', 1, true]) {
+        const error = (() => {
+          try {
+            parseBody(schema, body);
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(error, JSON.stringify(body)).toBeInstanceOf(ApiError);
+        expect((error as ApiError).kind).toBe('bad_request');
+      }
   });
 });
 

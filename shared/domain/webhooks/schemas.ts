@@ -124,8 +124,11 @@ export const RecoverRequest = named(
             message: `window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`,
           });
       },
-      // Whatever else is wrong, as long as both dates are read.
-      { when: ({ issues }) => !issues.some((issue) => ['from_date', 'to_date'].includes(String(issue.path?.[0]))) },
+      // Whatever else is wrong, as long as the body is an object and both dates are read.
+      {
+        when: ({ issues }) =>
+          issues.every((issue) => !['', 'from_date', 'to_date'].includes(String(issue.path?.[0] ?? ''))),
+      },
     ),
   {
     examples: [
@@ -146,6 +149,7 @@ const HTTP_STATUS_FILTER = /^(?:[1-5]\d\d|[1-5]xx|timeout)$/;
 
 export const WebhookListQuery = z
   .object({
+    per_page: perPage,
     webhook_endpoint_id: uuid.optional().describe("One endpoint's webhooks"),
     statuses: queryList(z.enum(WEBHOOK_STATUSES), 'Statuses'),
     webhook_types: queryList(z.enum(WEBHOOK_TYPES), 'Webhook types'),
@@ -159,7 +163,6 @@ export const WebhookListQuery = z
       .transform((term) => term || undefined)
       .optional()
       .describe('A webhook id or object id'),
-    per_page: perPage,
     cursor: z
       .string()
       .transform((raw, ctx) => {

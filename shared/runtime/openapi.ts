@@ -174,7 +174,11 @@ const accessOf = (route: RouteDefinition): Access =>
   route.fn === 'admin' ? 'operator' : route.public ? 'public' : 'organization';
 
 const COMMON: Record<number, Reply> = {
-  400: { description: 'The request cannot be read (not JSON, not an object, nested too deeply)', schema: S.LagoError },
+  400: {
+    description:
+      'The request cannot be read (not JSON, not an object, nested too deeply, without its `webhook_endpoint` object, a batch without 1 to 100 events)',
+    schema: S.LagoError,
+  },
   413: { description: 'The body exceeds 512 KiB', schema: S.LagoError },
   500: { description: 'An unexpected error (logged)', schema: S.LagoError },
   503: { description: 'Busy or partly done: retry (the `message` tells)', schema: S.LagoError },

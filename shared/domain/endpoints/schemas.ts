@@ -121,13 +121,13 @@ export const UpdateEndpointRequest = named('UpdateEndpointRequest', updateEndpoi
   examples: [{ webhook_endpoint: { name: 'Billing (EU)', event_types: ['*'] } }],
 });
 
-/** The query of a read: `reveal_headers=true` shows the custom headers' values; any other value does not. */
+/** The query of a read: `reveal_headers=true` shows the custom headers' values; any other value does not (as always). */
 export const EndpointQuery = z
   .object({
     reveal_headers: z
-      .enum(['true', 'false'])
-      .catch('false')
+      .string()
+      .optional()
       .transform((reveal) => reveal === 'true')
-      .describe("`true`: the custom headers' values in plain text, for their owner"),
+      .describe("`true`: the custom headers' values in plain text, for their owner; masked otherwise"),
   })
   .meta({ examples: [{ reveal_headers: 'true' }] });

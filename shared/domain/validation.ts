@@ -120,16 +120,21 @@ export function parseQuery<T extends z.ZodObject>(schema: T, params: URLSearchPa
   return check(schema, query, 1);
 }
 
-/** `depth` is the length of a field's path: 2 when the fields sit in a wrapper. */
+/**
+ * The code of a refusal whose schema names none: the body itself not an object is a 400; a field (`depth` deep: 2
+ * when the fields sit in a wrapper) absent or null is mandatory; anything else, in the field or inside it, invalid.
+ */
+const defaultCode =
+  (depth: number): z.core.$ZodErrorMap =>
+  (issue) => {
+    const at = issue.path?.length ?? 0;
+    if (at === 0) return `${UNREADABLE}body must be a JSON object`;
+    const absent = issue.input === undefined || issue.input === null;
+    return absent && at === depth ? 'value_is_mandatory' : 'value_is_invalid';
+  };
+
 function check<T extends z.ZodType>(schema: T, input: unknown, depth: number): z.output<T> {
-  const result = schema.safeParse(input, {
-    error: (issue) => {
-      const at = issue.path?.length ?? 0;
-      if (at === 0) return `${UNREADABLE}body must be a JSON object`;
-      const absent = issue.input === undefined || issue.input === null;
-      return absent && at === depth ? 'value_is_mandatory' : 'value_is_invalid';
-    },
-  });
+  const result = schema.safeParse(input, { error: defaultCode(depth) });
   if (result.success) return result.data;
   const whole = result.error.issues.find((issue) => issue.message.startsWith(UNREADABLE));
   if (whole) throw badRequest(whole.message.slice(UNREADABLE.length));

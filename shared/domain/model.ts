@@ -40,7 +40,12 @@ export interface WebhookEndpoint {
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
 
 export const FINAL_STATUSES: readonly WebhookStatus[] = ['succeeded', 'failed'];
-export const WEBHOOK_STATUSES: readonly WebhookStatus[] = ['pending', 'retrying', 'succeeded', 'failed'];
+export const WEBHOOK_STATUSES = [
+  'pending',
+  'retrying',
+  'succeeded',
+  'failed',
+] as const satisfies readonly WebhookStatus[];
 
 export interface Attempt {
   /** 1-based, counted over the webhook's whole life (manual retries continue the count). */

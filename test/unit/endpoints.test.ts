@@ -1,17 +1,18 @@
-// Covers shared/domain/endpoints/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
+// Covers shared/domain/endpoints/endpoints.ts and its request schemas (shared/domain/endpoints/schemas.ts): event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createEndpoint,
   deleteEndpoint,
   listEndpoints,
   MAX_ENDPOINTS,
-  normalizeEventTypes,
   serializeEndpoint,
   subscribes,
   updateEndpoint,
   type EndpointPolicy,
 } from '#shared/domain/endpoints/endpoints.ts';
+import { createEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
+import { parseBody } from '#shared/domain/validation.ts';
 import { idTime } from '#shared/domain/ids.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -31,10 +32,16 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   return error as ApiError;
 }
 
-describe('normalizeEventTypes', () => {
+describe('event_types', () => {
+  /** The event types an endpoint gets, or the refusal's details. */
   const normalize = (raw: unknown) => {
-    const details: ValidationDetails = {};
-    return { value: normalizeEventTypes(raw, details), details };
+    const body = { webhook_endpoint: { webhook_url: 'https://example.com/', event_types: raw } };
+    try {
+      return { value: parseBody(createEndpointRequest(AWS), body).webhook_endpoint.event_types, details: {} };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return { value: undefined, details: error.details ?? {} };
+    }
   };
 
   it('keeps null as every type and turns ["*"] into null', () => {

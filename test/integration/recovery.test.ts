@@ -483,7 +483,7 @@ describe('the sweeper', () => {
         status: 'retrying',
         round_attempts: roundAttempts,
         unqueued: true,
-        next_attempt_at: iso(Date.now() - 3_600_000),
+        next_attempt_at_ms: Date.now() - 3_600_000,
       });
       expect(lost).toBeDefined();
     } finally {

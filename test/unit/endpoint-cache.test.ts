@@ -28,7 +28,7 @@ const endpoint = (id = ENDPOINT): WebhookEndpoint => ({
   signature_algo: 'hmac',
   name: null,
   event_types: null,
-  created_at: '2026-11-01T00:00:00Z',
+  created_at_ms: Date.parse('2026-11-01T00:00:00Z'),
 });
 
 let store: CountingStore;
@@ -68,7 +68,7 @@ describe('the endpoint cache', () => {
     const marks: [string, () => Promise<unknown>][] = [
       ['slow', () => cache.markEndpointSlow(ORG, ENDPOINT, now + 60_000)],
       ['failing', () => cache.markEndpointFailing(ORG, ENDPOINT, now)],
-      ['disabled', () => cache.autoDisableEndpoint(ORG, ENDPOINT, now, new Date(now).toISOString(), 'failing')],
+      ['disabled', () => cache.autoDisableEndpoint(ORG, ENDPOINT, now, now, 'failing')],
       ['recovered', () => cache.markEndpointRecovered(ORG, ENDPOINT)],
     ];
     for (const [mark, write] of marks) {

@@ -453,8 +453,8 @@ describe('disable and enable', () => {
     );
     store.endpoints.set(endpoint.id, {
       ...endpoint,
-      failing_since: NOW - 86_400_000,
-      disabled_at: '2025-03-04T05:06:07Z',
+      failing_since_ms: NOW - 86_400_000,
+      disabled_at_ms: Date.parse('2025-03-04T05:06:07Z'),
       disabled_reason: 'every attempt failed',
     });
     const enabledNow: string[] = [];
@@ -486,7 +486,7 @@ describe('disable and enable', () => {
       onEnabled,
     );
     expect(enabledNow).toHaveLength(1);
-    expect(store.endpoints.get(endpoint.id)!.failing_since).toBe(NOW + 5000);
+    expect(store.endpoints.get(endpoint.id)!.failing_since_ms).toBe(NOW + 5000);
   });
 
   it('refuses a disabled flag that is not a boolean', async () => {

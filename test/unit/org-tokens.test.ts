@@ -100,7 +100,7 @@ describe('derived tokens', () => {
 describe('OrganizationTokens', () => {
   it("derives a new organization's token from its version, with no secret of its own, and caches it", async () => {
     const { store, secretStore, tokens, advance } = setup();
-    store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at: '', token_version: 1 });
+    store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at_ms: 0, token_version: 1 });
     const token = (await tokens.get(ORG))?.current;
     expect(token).toBe(deriveToken(tokenKeys(pem).derive, ORG, 1));
     expect((await tokens.get(ORG))?.current).toBe(token);
@@ -115,7 +115,7 @@ describe('OrganizationTokens', () => {
 
   it("moves an older organization's own secret into its record once, keeping the token, and deletes the secret", async () => {
     const { store, secretStore, tokens, advance } = setup();
-    store.organizations.set(ORG, { id: ORG, name: 'Before', created_at: '' });
+    store.organizations.set(ORG, { id: ORG, name: 'Before', created_at_ms: 0 });
     secretStore.values.set(hmacSecretName('p', ORG), 'tok_random_from_before');
 
     expect((await tokens.get(ORG))?.current).toBe('tok_random_from_before');

@@ -87,14 +87,14 @@ export class EndpointCache implements EndpointStore {
   autoDisableEndpoint(
     organizationId: string,
     endpointId: string,
-    failingSince: number,
-    at: string,
+    failingSinceMs: number,
+    atMs: number,
     reason: string,
   ): Promise<boolean> {
     return this.forgetting(
       organizationId,
       endpointId,
-      this.inner.autoDisableEndpoint(organizationId, endpointId, failingSince, at, reason),
+      this.inner.autoDisableEndpoint(organizationId, endpointId, failingSinceMs, atMs, reason),
     );
   }
 

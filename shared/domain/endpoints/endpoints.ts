@@ -2,7 +2,8 @@ import { notFound, unavailable, validationFailed } from '../errors.ts';
 import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, sealCustomHeaders } from './headers.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
 import { pageMeta, type PageRequest } from '../pagination.ts';
-import { isoSeconds } from '../time.ts';
+import { isoMs, isoSeconds, toSecond } from '../time.ts';
+import { DISABLED_BY_REQUEST, disabledAtIso } from './disabling.ts';
 import type { WebhookEndpoint } from '../model.ts';
 import type { EndpointStore } from '../ports.ts';
 import { parseBody } from '../validation.ts';
@@ -17,8 +18,6 @@ export interface EndpointPolicy extends UrlPolicy {
   headerKey?: () => Promise<Buffer>;
 }
 
-const DISABLED_BY_REQUEST = 'disabled by request';
-
 /**
  * Lago's serialisation of an endpoint, and after Lago's fields ours: whether it is disabled, since
  * when and why, since when its attempts have failed, and its custom headers, masked unless
@@ -32,11 +31,11 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<s
     signature_algo: endpoint.signature_algo,
     name: endpoint.name,
     event_types: endpoint.event_types,
-    created_at: endpoint.created_at,
-    disabled: Boolean(endpoint.disabled_at),
-    disabled_at: endpoint.disabled_at ?? null,
+    created_at: isoSeconds(endpoint.created_at_ms),
+    disabled: Boolean(endpoint.disabled_at_ms),
+    disabled_at: endpoint.disabled_at_ms ? disabledAtIso(endpoint.disabled_at_ms, endpoint.disabled_reason) : null,
     disabled_reason: endpoint.disabled_reason ?? null,
-    failing_since: endpoint.failing_since ? new Date(endpoint.failing_since).toISOString() : null,
+    failing_since: endpoint.failing_since_ms ? isoMs(endpoint.failing_since_ms) : null,
     headers: revealed ?? maskCustomHeaders(endpoint.headers),
   };
 }
@@ -74,8 +73,8 @@ export async function createEndpoint(
     signature_algo: input.signature_algo ?? 'jwt',
     name: input.name ?? null,
     event_types: input.event_types === undefined ? null : input.event_types,
-    created_at: isoSeconds(nowMs),
-    ...(input.disabled ? { disabled_at: isoSeconds(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
+    created_at_ms: toSecond(nowMs),
+    ...(input.disabled ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(input.headers ? { headers: sealCustomHeaders(await headerKey(policy), id, input.headers, null) } : {}),
   };
   const result = await store.createEndpoint(endpoint, MAX_ENDPOINTS);
@@ -108,17 +107,21 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpoint> {
   const previous = await getEndpoint(store, organizationId, id);
   const input = parseBody(updateEndpointRequest(policy, previous.headers), body).webhook_endpoint;
-  const disabling = input.disabled === true && !previous.disabled_at;
-  const enabling = input.disabled === false && Boolean(previous.disabled_at);
+  const disabling = input.disabled === true && !previous.disabled_at_ms;
+  const enabling = input.disabled === false && Boolean(previous.disabled_at_ms);
   const next: WebhookEndpoint = {
     ...previous,
     ...(input.webhook_url !== undefined ? { webhook_url: input.webhook_url } : {}),
     ...(input.signature_algo !== undefined ? { signature_algo: input.signature_algo } : {}),
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
-    ...(disabling ? { disabled_at: isoSeconds(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
+    ...(disabling ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(enabling
-      ? { disabled_at: null, disabled_reason: null, ...(previous.failing_since ? { failing_since: nowMs } : {}) }
+      ? {
+          disabled_at_ms: null,
+          disabled_reason: null,
+          ...(previous.failing_since_ms ? { failing_since_ms: nowMs } : {}),
+        }
       : {}),
     ...(input.headers !== undefined
       ? {
@@ -156,4 +159,4 @@ export async function listEndpoints(store: EndpointStore, organizationId: string
 
 /** A disabled endpoint subscribes to nothing: publishing skips it. */
 export const subscribes = (endpoint: WebhookEndpoint, webhookType: string): boolean =>
-  !endpoint.disabled_at && (endpoint.event_types === null || endpoint.event_types.includes(webhookType));
+  !endpoint.disabled_at_ms && (endpoint.event_types === null || endpoint.event_types.includes(webhookType));

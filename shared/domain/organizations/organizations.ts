@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isoSeconds } from '../time.ts';
+import { isoSeconds, toSecond } from '../time.ts';
 import { unauthorized } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Organization } from '../model.ts';
@@ -39,13 +39,17 @@ export async function createOrganization(
   const organization: Organization = {
     id: uuidv7(nowMs),
     name,
-    created_at: isoSeconds(nowMs),
+    created_at_ms: toSecond(nowMs),
     token_version: 1,
   };
   const apiKey = newApiKey();
   await store.createOrganization(organization, hashApiKey(apiKey));
   return {
-    organization: { lago_id: organization.id, name: organization.name, created_at: organization.created_at },
+    organization: {
+      lago_id: organization.id,
+      name: organization.name,
+      created_at: isoSeconds(organization.created_at_ms),
+    },
     api_key: apiKey,
   };
 }

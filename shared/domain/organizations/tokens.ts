@@ -127,7 +127,8 @@ export class OrganizationTokens {
     if (!organization) return undefined;
     const keys = await this.keys();
     const previous =
-      organization.previous_token_expires_at !== undefined && organization.previous_token_expires_at > this.deps.now()
+      organization.previous_token_expires_at_ms !== undefined &&
+      organization.previous_token_expires_at_ms > this.deps.now()
         ? organization.previous_token_version !== undefined
           ? deriveToken(keys.derive, organizationId, organization.previous_token_version)
           : organization.previous_sealed_token !== undefined
@@ -136,7 +137,7 @@ export class OrganizationTokens {
         : undefined;
     const withPrevious = (current: string): OrganizationTokenSet =>
       previous !== undefined
-        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at! } }
+        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at_ms! } }
         : { current };
     if (organization.token_version !== undefined)
       return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));

@@ -14,7 +14,7 @@ import { BatchEnvelope, PublishRequest } from './schemas.ts';
 
 type PublishDeps = Pick<
   WebhookDeps<OrganizationStore & WebhookStore>,
-  'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'
+  'store' | 'queue' | 'logger' | 'metrics' | 'now'
 >;
 type EnqueueDeps = Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger'>;
 
@@ -110,7 +110,7 @@ export async function publishEvents(
   const parsed = bodies.map(parseEvent);
   const loaded = await loadTenants(deps, parsed);
   const nowMs = deps.now();
-  const planned = planSets(loaded, { ...options, nowMs, retentionDays: deps.retentionDays });
+  const planned = planSets(loaded, { ...options, nowMs });
   const written = await writeSets(deps, planned);
   const answered = await enqueue(deps, written, nowMs);
   const created = going(written)
@@ -191,13 +191,7 @@ async function loadTenants(deps: PublishDeps, events: (Parsed | Answered)[]): Pr
 }
 
 /** The webhooks of each event, one per endpoint it reaches. A key repeated within the call is a replay of its first event: one set, the same answer. */
-function planSets(
-  events: (Loaded | Answered)[],
-  plan: PublishOptions & { nowMs: number; retentionDays: number },
-): (Planned | Answered)[] {
-  const now = new Date(plan.nowMs).toISOString();
-  // The webhooks and their idempotency record expire together.
-  const expiresAt = Math.floor(plan.nowMs / 1000) + plan.retentionDays * 86400;
+function planSets(events: (Loaded | Answered)[], plan: PublishOptions & { nowMs: number }): (Planned | Answered)[] {
   const firstWithKey = new Map<string, Planned>();
   return events.flatMap((event): (Planned | Answered)[] => {
     if (isAnswered(event)) return [event];
@@ -220,13 +214,12 @@ function planSets(
           object_type: input.object_type,
           object_id: objectId(input.object),
           payload,
-          at: now,
-          expires_at: expiresAt,
+          atMs: plan.nowMs,
           test: plan.test,
         }),
       );
     const idempotency = input.idempotency_key
-      ? { idempotency: { organizationId: tenant.organization.id, key: input.idempotency_key, expiresAt } }
+      ? { idempotency: { organizationId: tenant.organization.id, key: input.idempotency_key } }
       : {};
     const planned: Planned = { ...event, set: { webhooks, ...idempotency }, repeats: [] };
     if (key !== undefined) firstWithKey.set(key, planned);

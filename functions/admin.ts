@@ -16,7 +16,7 @@ export function createAdminHandler(deps: Deps): HttpHandler {
   return router(
     {
       'POST /admin/v1/organizations': async (event) =>
-        json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
+        json(201, await createOrganization(deps.store, jsonBody(event), deps.now(), () => deps.keys.currentHmacRoot())),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
       'POST /admin/v1/webhooks/batch': async (event) => {
         const results = await publishBatch(webhooks, jsonBody(event));

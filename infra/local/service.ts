@@ -14,7 +14,7 @@ import { LANE_MAPPINGS, LANES } from '#shared/domain/delivery/policy.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
-import { ensureSigningKey } from '#shared/domain/secrets.ts';
+import { ensureKeys } from '#shared/domain/keys/provisioning.ts';
 import type { AwsLimits } from './aws-limits/index.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import {
@@ -220,11 +220,11 @@ async function startEmulators(
   return { credentials, dynamo, sqs, queues };
 }
 
-/** The secrets in DATA_DIR, with the deployment's signing key created on the first run. */
+/** The secrets in DATA_DIR, with the deployment's keys created on the first run (and the rings an upgrade adds). */
 async function localSecretStore(dataDir: string, instrument: LocalServiceInstrument): Promise<SecretStore> {
   const files = new LocalSecretStore(dataDir);
   const secretStore = instrument.secretStore?.(files) ?? files;
-  await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
+  await ensureKeys(secretStore, LOCAL_SECRETS_PREFIX);
   return secretStore;
 }
 

@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'not_allowed'
+  | 'conflict'
   | 'payload_too_large'
   | 'validation'
   | 'unavailable';
@@ -18,12 +19,18 @@ export class ApiError extends Error {
   readonly kind: ErrorKind;
   readonly code: string | undefined;
   readonly details: ValidationDetails | undefined;
+  /** Sent as `Retry-After`: when trying again may succeed. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(kind: ErrorKind, options: { message?: string; code?: string; details?: ValidationDetails } = {}) {
+  constructor(
+    kind: ErrorKind,
+    options: { message?: string; code?: string; details?: ValidationDetails; retryAfterSeconds?: number } = {},
+  ) {
     super(options.message ?? kind);
     this.kind = kind;
     this.code = options.code;
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -31,6 +38,9 @@ export const badRequest = (message: string) => new ApiError('bad_request', { mes
 export const unauthorized = () => new ApiError('unauthorized');
 export const notFound = (resource: string) => new ApiError('not_found', { code: `${resource}_not_found` });
 export const notAllowed = (code: string) => new ApiError('not_allowed', { code });
+/** The request collides with the resource's state: another request changed it, or it must change first. */
+export const conflict = (code: string, message: string, retryAfterSeconds?: number) =>
+  new ApiError('conflict', { code, message, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
 export const payloadTooLarge = (message: string) => new ApiError('payload_too_large', { message });
 export const validationFailed = (details: ValidationDetails) => new ApiError('validation', { details });
 export const unavailable = (message: string) => new ApiError('unavailable', { message });

@@ -1,7 +1,15 @@
 import type { DeadLetterReason, DeliveryMessage } from './delivery/message.ts';
 import type { Lane } from './delivery/policy.ts';
 import type { Cidr } from './delivery/ssrf.ts';
-import type { Organization, WebhookEndpoint, Webhook, WebhookState, WebhookStatus } from './model.ts';
+import type {
+  Organization,
+  PreviousToken,
+  TokenSource,
+  WebhookEndpoint,
+  Webhook,
+  WebhookState,
+  WebhookStatus,
+} from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
 
@@ -61,14 +69,13 @@ export interface OrganizationStore {
     id: string,
   ): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }>;
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
-  /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
+  /** Keeps a sealed token in an organization that has no token yet; false if it has. */
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
-  /** Moves the organization to a new token version, keeping its current token as the previous one; false if its token changed since `current` was read. */
+  /** Gives the organization a new token and its list of previous ones; false if its token changed since `current` was read. */
   rotateOrganizationToken(
     organizationId: string,
-    current: Pick<Organization, 'token_version' | 'sealed_token'>,
-    nextVersion: number,
-    previousExpiresAtMs: number,
+    current: TokenSource,
+    next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean>;
 }
 
@@ -180,6 +187,12 @@ export interface SecretStore {
   create(name: string, value: string): Promise<string>;
   /** Deletes the secret (nothing if it does not exist). */
   delete(name: string): Promise<void>;
+}
+
+/** The secret store as the operator's key rotation writes it (bin/cli.ts `keys`): a new value replaces the current one. */
+export interface WritableSecretStore extends SecretStore {
+  /** Replaces the value of an existing secret. */
+  put(name: string, value: string): Promise<void>;
 }
 
 /** What an operator may want to hear about, beyond logs and metrics (shared/domain/endpoints/operational-events.ts). */

@@ -7,7 +7,6 @@ import type { DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
 import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
 import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
-import { customHeaderKey } from '../domain/endpoints/headers.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
 import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
@@ -21,7 +20,8 @@ import type {
   SecretStore,
   Store,
 } from '../domain/ports.ts';
-import { CachedSecrets, signingKeySecretName } from '../domain/secrets.ts';
+import { DeploymentKeys } from '../domain/keys/deployment-keys.ts';
+import { CachedSecrets } from '../domain/secrets.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 
@@ -35,11 +35,10 @@ export interface Deps {
   senderMemory: SenderMemory;
   queue: DeliveryQueue;
   deadLetters: DeadLetters;
-  secretStore: SecretStore;
-  secrets: CachedSecrets;
+  /** The deployment's keys, each read from its own secret when first used (shared/domain/keys/). */
+  keys: DeploymentKeys;
   /** Organizations' HMAC tokens (derived or sealed, cached). */
   tokens: OrganizationTokens;
-  secretsPrefix: string;
   config: DeliveryConfig;
   logger: Logger;
   metrics: Metrics;
@@ -71,7 +70,11 @@ export function buildDeps(wiring: DepsWiring): Deps {
   const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, { retentionDays: config.webhookRetentionDays });
   const endpointCache = new EndpointCache(table, now);
   const store = withEndpointStore(table, endpointCache);
-  const secrets = new CachedSecrets(secretStore);
+  const keys = new DeploymentKeys({
+    secrets: new CachedSecrets(secretStore, config.keyCacheSeconds * 1000, now),
+    prefix: secretsPrefix,
+    now,
+  });
   return {
     store,
     endpointCache,
@@ -82,10 +85,8 @@ export function buildDeps(wiring: DepsWiring): Deps {
       deadLetterUrl: queueUrls.deadLetter,
       ...wiring.redrive,
     }),
-    secretStore,
-    secrets,
-    tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now }),
-    secretsPrefix,
+    keys,
+    tokens: new OrganizationTokens({ store, keys, secretStore, secretsPrefix, logger, now }),
     config,
     logger,
     metrics: wiring.metrics,
@@ -140,11 +141,7 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
   return {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
-    headerKey: async () => {
-      const pem = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-      if (!pem) throw new Error('the deployment signing key is unavailable');
-      return customHeaderKey(pem);
-    },
+    sealer: deps.keys,
   };
 }
 
@@ -177,8 +174,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     queue: deps.queue,
     post: postWebhook,
     endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
-    secrets: deps.secrets,
-    secretsPrefix: deps.secretsPrefix,
+    keys: deps.keys,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),
     logger: deps.logger,
     metrics: deps.metrics,

@@ -25,6 +25,7 @@ const REASONS: Record<ApiError['kind'], [number, string]> = {
   forbidden: [403, 'Forbidden'],
   not_found: [404, 'Not Found'],
   not_allowed: [405, 'Method Not Allowed'],
+  conflict: [409, 'Conflict'],
   payload_too_large: [413, 'Payload Too Large'],
   validation: [422, 'Unprocessable Entity'],
   unavailable: [503, 'Service Unavailable'],
@@ -40,6 +41,8 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
       return { status, body: { status, error: reason, code: 'validation_errors', error_details: error.details ?? {} } };
     case 'unauthorized':
       return { status, body: { status, error: reason } };
+    case 'conflict':
+      return { status, body: { status, error: reason, code: error.code, message: error.message } };
     case 'payload_too_large':
     case 'unavailable':
       return { status, body: { status, error: reason, message: error.message } };
@@ -50,7 +53,10 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
 
 export function toLagoError(error: ApiError): HttpResult {
   const { status, body } = lagoError(error);
-  return json(status, body);
+  const response = json(status, body);
+  if (error.retryAfterSeconds !== undefined)
+    response.headers = { ...response.headers, 'retry-after': String(error.retryAfterSeconds) };
+  return response;
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

@@ -45,6 +45,10 @@ const notFound = (what: string): Reply => ({
   schema: S.LagoError,
 });
 const invalid: Reply = { description: 'Validation failed', schema: S.ValidationError };
+const conflicted = (description: string): Reply => ({ description, schema: S.LagoError });
+const HEADER_KEY_RETIRED = conflicted(
+  "A custom header's stored value was sealed by a key the operator retired (`custom_header_key_retired`): send its value again",
+);
 
 /** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
 const OPERATIONS: Record<string, Operation> = {
@@ -62,13 +66,18 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Read a webhook endpoint',
     query: EndpointQuery,
-    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') },
+    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 409: HEADER_KEY_RETIRED },
   },
   'PUT /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Update a webhook endpoint',
     description: 'Fields left out keep their value.',
     body: UpdateEndpointRequest,
-    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 422: invalid },
+    responses: {
+      200: ok(S.EndpointResponse),
+      404: notFound('webhook endpoint'),
+      409: HEADER_KEY_RETIRED,
+      422: invalid,
+    },
   },
   'DELETE /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Delete a webhook endpoint',
@@ -94,18 +103,31 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'The JWT public key, as JSON',
     responses: { 200: ok(S.JsonPublicKey) },
   },
+  'GET /api/v1/webhooks/jwks.json': {
+    summary: 'The JWT public keys, as a JSON Web Key Set',
+    description:
+      'Every published key: the one signing now, and during a rotation of the deployment key the one before or after it. JWTs carry no `kid` (their header is Lago\'s, `{"alg":"RS256"}`): verify with each key in turn.',
+    responses: { 200: ok(S.Jwks) },
+  },
   'GET /api/v1/webhooks/hmac_key': {
     summary: 'The HMAC token',
-    description: "With the previous token and its expiry while a rotation's overlap lasts.",
-    responses: { 200: ok(S.HmacKey) },
+    description:
+      "With the previous tokens and their expiry while rotations' overlaps last. 409 `hmac_key_retired`: the operator retired the HMAC root of this token; rotate it.",
+    responses: { 200: ok(S.HmacKey), 409: conflicted('The HMAC root of the token was retired (`hmac_key_retired`)') },
   },
   'POST /api/v1/webhooks/hmac_key/rotate': {
     summary: 'Rotate the HMAC token',
     description:
-      'X-Lago-Signature moves to the new token at once; webhook-signature carries both until the previous token expires.',
+      'X-Lago-Signature moves to the new token at once; webhook-signature carries every live token until each previous one expires. Up to 5 previous tokens stay valid at once, each for its own overlap.',
     body: RotateRequest,
     bodyOptional: true,
-    responses: { 200: ok(S.HmacKey), 422: invalid },
+    responses: {
+      200: ok(S.HmacKey),
+      409: conflicted(
+        'Another rotation happened meanwhile (`hmac_key_rotated_concurrently`), or 5 previous tokens are still valid (`too_many_previous_hmac_keys`, unless `overlap_seconds` is 0); `Retry-After` says when to try again',
+      ),
+      422: invalid,
+    },
   },
   'GET /api/v1/webhooks': {
     summary: 'Search the webhook logs',

@@ -202,6 +202,12 @@ export const SETTINGS = {
     shownDefault: '`432000` (5 days)',
     doc: 'seconds of nothing but failed attempts after which an endpoint is disabled; `0` never; at most 90 days',
   }),
+  keyCacheSeconds: declare(number({ min: 1, max: 3600 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_KEY_CACHE_SECONDS',
+    default: 300,
+    doc: "how long a process keeps the key secrets in memory: a key rotation's new signing key reaches every process within it (`keys rotate signing --activate-in` should be longer); new HMAC roots and seal keys are read at once where they are met",
+  }),
 
   // Local mode: npm start and the CLI. An empty variable counts as unset.
   port: declare(number({ min: 0, max: 65_535 }), {
@@ -342,7 +348,7 @@ export const SETTINGS = {
     scope: 'aws',
     context: 'secretsPrefix',
     shownDefault: 'the stack name',
-    doc: "prefix of the secrets' names (`<prefix>/organizations/<id>/hmac`, `<prefix>/signing-key`)",
+    doc: "prefix of the secrets' names (`<prefix>/signing-key`, `<prefix>/keys/{signing-public,hmac-root,seal}`, and older organizations' `<prefix>/organizations/<id>/hmac`)",
   }),
   logGroupRetentionDays: declare(
     number().pipe(

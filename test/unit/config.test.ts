@@ -14,6 +14,7 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 3000,
       slowAfterMs: 1000,
       autoDisableAfterSeconds: 432_000,
+      keyCacheSeconds: 300,
     });
   });
 
@@ -34,6 +35,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_FAST_LANE_MS: '2000',
         WEBHOOK_SLOW_AFTER_MS: '500',
         WEBHOOK_AUTO_DISABLE_AFTER: '3600',
+        WEBHOOK_KEY_CACHE_SECONDS: '5',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -45,6 +47,7 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 2000,
       slowAfterMs: 500,
       autoDisableAfterSeconds: 3600,
+      keyCacheSeconds: 5,
     });
   });
 
@@ -69,6 +72,8 @@ describe('deliveryConfigFromEnv', () => {
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
     ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
     ['an auto-disable period over 90 days', { WEBHOOK_AUTO_DISABLE_AFTER: String(90 * 86_400 + 1) }],
+    ['a key cache of 0 seconds', { WEBHOOK_KEY_CACHE_SECONDS: '0' }],
+    ['a key cache over an hour', { WEBHOOK_KEY_CACHE_SECONDS: '3601' }],
   ];
   for (const [what, env] of BAD) {
     it(`throws ConfigError naming the variable for ${what}`, () => {
@@ -111,6 +116,7 @@ describe('deliveryConfigToEnv', () => {
         fastLaneMs: 100,
         slowAfterMs: 50,
         autoDisableAfterSeconds: 0,
+        keyCacheSeconds: 1,
       },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
@@ -138,6 +144,7 @@ describe('deliveryConfigToEnv', () => {
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',
       'WEBHOOK_FAST_LANE_MS',
+      'WEBHOOK_KEY_CACHE_SECONDS',
       'WEBHOOK_RETENTION_DAYS',
       'WEBHOOK_RETRY_SCHEDULE',
       'WEBHOOK_SLOW_AFTER_MS',

@@ -14,11 +14,11 @@ import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
-import { CachedSecrets } from '#shared/domain/secrets.ts';
+import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
-import { MemorySecrets } from './support/memory-secrets.ts';
+import { testKeys } from './support/keys.ts';
 
 const ORG = '01900000-0000-7000-8000-0000000000a1';
 const ENDPOINT = '01900000-0000-7000-8000-0000000000e1';
@@ -40,7 +40,7 @@ let receiver: Receiver;
 let hanging: Receiver;
 let store: FakeStore;
 let queue: RecordingQueue;
-let secrets: MemorySecrets;
+const { keys } = await testKeys();
 let now: number;
 
 beforeAll(async () => {
@@ -58,9 +58,9 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     queue,
     post: postWebhook,
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
-    secrets: new CachedSecrets(secrets),
-    secretsPrefix: 'test',
-    organizationTokens: async (organizationId) => (organizationId === ORG ? { current: 'token' } : undefined),
+    keys,
+    organizationTokens: async (organizationId) =>
+      organizationId === ORG ? { current: 'token', previous: [] } : undefined,
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -115,7 +115,6 @@ beforeEach(() => {
   now = Date.now();
   store = new FakeStore();
   queue = new RecordingQueue();
-  secrets = new MemorySecrets();
   const endpoint: WebhookEndpoint = {
     id: ENDPOINT,
     organization_id: ORG,
@@ -290,6 +289,20 @@ describe('deliver', () => {
     await deliver(broken, message('m1', 1));
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'pending', attempt_count: 0, round_attempts: 0 });
     expect(queue.sent).toEqual([{ lane: 'fast', message: { ...IDS, attempt: 1, requeues: 1 }, delay: 1 }]);
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  it('fails a webhook whose key an operator retired, saying which, without posting or sending it again', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    const retired = new KeyRetiredError('HMAC root', 'v0', "of this organization's token");
+    await deliver(deps({ organizationTokens: () => Promise.reject(retired) }), message('m1', 1));
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'failed',
+      error: "the HMAC root version v0 of this organization's token was retired",
+      attempt_count: 0,
+      next_attempt_at_ms: null,
+    });
+    expect(queue.sent).toEqual([]);
     expect(receiver.received).toHaveLength(0);
   });
 

@@ -1,4 +1,4 @@
-import type { WebhookEndpoint } from '../../domain/model.ts';
+import type { CustomHeader, WebhookEndpoint } from '../../domain/model.ts';
 import type { EndpointStore, EndpointWriteResult } from '../../domain/ports.ts';
 import { disabledAtIso } from '../../domain/endpoints/disabling.ts';
 import { isoMs, isoSeconds } from '../../domain/time.ts';
@@ -18,9 +18,11 @@ import {
  * always had (times as ISO strings, except the sender's marks, kept in milliseconds).
  */
 function endpointAttributes(endpoint: WebhookEndpoint): Item {
-  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, ...rest } = endpoint;
+  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, headers, ...rest } = endpoint;
   return {
     ...rest,
+    // Names are data: a list of [name, sealed value] pairs, never a map keyed by name.
+    ...(headers !== undefined ? { headers: headers && headers.map(({ name, sealed }) => [name, sealed]) } : {}),
     created_at: isoSeconds(created_at_ms),
     ...(disabled_at_ms !== undefined
       ? { disabled_at: disabled_at_ms === null ? null : disabledAtIso(disabled_at_ms, endpoint.disabled_reason) }
@@ -46,8 +48,16 @@ export function toEndpoint(item: Item): WebhookEndpoint {
     disabled_at_ms: msOf(item.disabled_at),
     disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
     failing_since_ms: (item.failing_since as number | null | undefined) ?? null,
-    headers: (item.headers as Record<string, string> | null | undefined) ?? null,
+    headers: toCustomHeaders(item.headers),
   };
+}
+
+/** The pairs, or the map of name to sealed value earlier revisions wrote (read as its entries). */
+function toCustomHeaders(stored: unknown): CustomHeader[] | null {
+  if (Array.isArray(stored)) return (stored as [string, string][]).map(([name, sealed]) => ({ name, sealed }));
+  if (typeof stored === 'object' && stored !== null)
+    return Object.entries(stored as Record<string, string>).map(([name, sealed]) => ({ name, sealed }));
+  return null;
 }
 
 /** What the API changes on an endpoint; the sender's own marks (slow_until, failing_since, an automatic disable) are written only when the API changed them. */

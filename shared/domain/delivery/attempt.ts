@@ -1,4 +1,5 @@
 import { recordEndpointHealth } from '../endpoints/health.ts';
+import { KeyRetiredError } from '../keys/keyring.ts';
 import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { signAttempt } from './attempt-headers.ts';
@@ -64,6 +65,8 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   try {
     headers = await signAttempt(deps, webhook, endpoint, deps.now());
   } catch (error) {
+    // A key an operator retired never comes back: the webhook fails now, saying which, rather than waiting forever.
+    if (error instanceof KeyRetiredError) return failUnsigned(deps, plan, error, context);
     deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
     return { kind: 'again-later', error };
   }
@@ -90,6 +93,30 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   const recorded = await record(deps, plan, settled, attemptContext);
   if (recorded.kind === 'unwritten') return { kind: 'again-later', error: recorded.error };
   if (recorded.kind === 'written') await report(deps, endpoint, posted, recorded, { context, attemptContext });
+  return { kind: 'done' };
+}
+
+/** The webhook fails without an attempt: what it must be signed or sent with was retired. */
+async function failUnsigned(
+  deps: SenderDeps,
+  { webhook, stored }: AttemptPlan,
+  error: KeyRetiredError,
+  context: LogContext,
+): Promise<AttemptEnd> {
+  const { payload: _payload, ...state } = webhook;
+  try {
+    await deps.store.updateWebhook(stored, {
+      ...state,
+      status: 'failed',
+      error: error.message,
+      timer: false,
+      next_attempt_at_ms: null,
+      updated_at_ms: deps.now(),
+    });
+  } catch (writeError) {
+    return { kind: 'again-later', error: writeError };
+  }
+  deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: its key was retired; webhook failed');
   return { kind: 'done' };
 }
 

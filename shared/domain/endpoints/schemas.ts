@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isWebhookType } from '../catalog/event-types.ts';
 import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from '../delivery/ssrf.ts';
-import type { SignatureAlgo } from '../model.ts';
+import type { CustomHeader, SignatureAlgo } from '../model.ts';
 import { CONTROL_CHARACTER } from '../text.ts';
 import { named, refuse, refusedAs, wrapped } from '../validation.ts';
 import { customHeaders } from './headers.ts';
@@ -63,7 +63,7 @@ const eventTypes = z
   .describe('Types from GET /api/v1/webhook_event_types; null or ["*"] for every type');
 
 /** The fields of an endpoint; `stored` headers are those a masked value keeps. */
-const endpointFields = (policy: UrlPolicy, stored?: Record<string, string> | null) =>
+const endpointFields = (policy: UrlPolicy, stored?: readonly CustomHeader[] | null) =>
   z.object({
     webhook_url: webhookUrl(policy),
     // null is as if absent: jwt on a create, unchanged on an update.
@@ -98,7 +98,7 @@ export function createEndpointRequest(policy: UrlPolicy) {
 }
 
 /** The body of an update: only the fields present change; a masked header value keeps the `stored` one. */
-export const updateEndpointRequest = (policy: UrlPolicy, stored: Record<string, string> | null | undefined) =>
+export const updateEndpointRequest = (policy: UrlPolicy, stored: readonly CustomHeader[] | null | undefined) =>
   wrapped('webhook_endpoint', endpointFields(policy, stored).partial());
 
 // Documented as on AWS by default; the rules a deployment's policy changes do not show in the document.

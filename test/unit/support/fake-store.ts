@@ -1,5 +1,12 @@
 // In-memory stores for unit tests, each with only what the domain code under test asks for: endpoints, API keys and single webhooks (writes conditional on the version, as DynamoDB's); organizations' tokens.
-import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/domain/model.ts';
+import type {
+  Organization,
+  PreviousToken,
+  TokenSource,
+  WebhookEndpoint,
+  Webhook,
+  WebhookState,
+} from '#shared/domain/model.ts';
 import type {
   EndpointStore,
   EndpointWriteResult,
@@ -158,35 +165,21 @@ export class FakeOrganizationStore implements Pick<
 
   async sealOrganizationToken(id: string, sealed: string): Promise<boolean> {
     const found = this.organizations.get(id);
-    if (!found || found.sealed_token !== undefined || found.token_version !== undefined) return false;
-    found.sealed_token = sealed;
+    if (!found || found.token !== undefined) return false;
+    found.token = { sealed_token: sealed };
     return true;
   }
 
-  /** As DynamoDB's: conditional on the token read, keeping it as the previous one. */
+  /** As DynamoDB's: conditional on the token read. */
   async rotateOrganizationToken(
     id: string,
-    current: Pick<Organization, 'token_version' | 'sealed_token'>,
-    nextVersion: number,
-    previousExpiresAt: number,
+    current: TokenSource,
+    next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean> {
     const found = this.organizations.get(id);
-    if (
-      !found ||
-      found.token_version !== current.token_version ||
-      (current.token_version === undefined && found.sealed_token !== current.sealed_token)
-    )
-      return false;
-    if (current.token_version === undefined) {
-      Object.assign(found, {
-        previous_sealed_token: found.sealed_token,
-        previous_token_version: undefined,
-        sealed_token: undefined,
-      });
-    } else {
-      Object.assign(found, { previous_token_version: found.token_version, previous_sealed_token: undefined });
-    }
-    Object.assign(found, { token_version: nextVersion, previous_token_expires_at: previousExpiresAt });
+    if (!found?.token || JSON.stringify(found.token) !== JSON.stringify(current)) return false;
+    found.token = { ...next.token };
+    found.previous_tokens = structuredClone(next.previous_tokens);
     return true;
   }
 }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
 import { parseEventsFile } from './events-file.ts';
+import { KEYS_HELP, KeysUsageError, runKeys } from './keys.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -17,7 +18,7 @@ Commands:
                                       and exits 1 if any was refused (--json: the per-event results)
   dlq status                          dead-letter queue: message count and oldest message age
   dlq redrive                         move every dead-letter message back to the delivery queue
-
+${KEYS_HELP}
 Options:
   --url <url>      API base URL (default http://127.0.0.1:$PORT, PORT defaulting to ${DEFAULT_PORT})
   --token <token>  admin token (default $ADMIN_TOKEN, else the one \`npm start\` saved in $DATA_DIR/admin-token)
@@ -148,6 +149,9 @@ const ARGS = {
   url: { type: 'string' },
   token: { type: 'string' },
   json: { type: 'boolean', default: false },
+  'activate-in': { type: 'string' },
+  aws: { type: 'boolean', default: false },
+  prefix: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -254,6 +258,16 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  // The key commands work on the secrets themselves, not through the API: no admin token.
+  if (positionals[0] === 'keys') {
+    const print = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data, null, 2) : human);
+    return runKeys(positionals.slice(1), {
+      aws: values.aws ?? false,
+      prefix: values.prefix,
+      activateIn: values['activate-in'],
+      print,
+    });
+  }
   const options: Options = {
     url: (values.url ?? `http://127.0.0.1:${process.env.PORT || DEFAULT_PORT}`).replace(/\/+$/, ''),
     token: await adminToken(values.token),
@@ -266,7 +280,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof UsageError ||
+    error instanceof KeysUsageError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
     console.error(`error: ${(error as Error).message}\n`);
     console.error(HELP);
     process.exit(2);

@@ -18,7 +18,7 @@ export interface WebhookFunctionsProps {
   readonly table: WebhookTable;
   /** Required. */
   readonly queues: DeliveryQueues;
-  /** The deployment's JWT key, which the api and sender functions read. Required. */
+  /** The deployment's keys: each function reads only the secrets of what it calls. Required. */
   readonly signingKey: SigningKey;
   /** Prefix of the per-organization HMAC token secrets. Required. */
   readonly secretsPrefix: string;
@@ -68,7 +68,11 @@ export class WebhookFunctions extends Construct {
       timeout: Duration.seconds(29),
     })
       .bindTable(table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
+      // Internet-facing: public signing keys, HMAC roots and seal keys; never the private signing key.
+      .allow(
+        ['secretsmanager:GetSecretValue'],
+        [signingKey.keyringArns['signing-public'], signingKey.keyringArns['hmac-root'], signingKey.keyringArns.seal],
+      )
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // Retry and recover put webhooks back on a delivery lane.
       .allow(['sqs:SendMessage'], lanes);
@@ -80,6 +84,8 @@ export class WebhookFunctions extends Construct {
       timeout: Duration.seconds(29),
     })
       .bindTable(table, 'RW')
+      // A new organization's token derives from the current HMAC root.
+      .allow(['secretsmanager:GetSecretValue'], [signingKey.keyringArns['hmac-root']])
       .allow(['sqs:SendMessage'], lanes)
       // Status peeks at the dead letters; a message move task needs these on its source queue, and SendMessage on its destination.
       .allow(
@@ -191,7 +197,11 @@ export class WebhookFunctions extends Construct {
       reservedConcurrentExecutions: maxConcurrency,
     })
       .bindTable(props.table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [props.signingKey.secretArn])
+      // Signs (the private signing key, HMAC roots) and opens custom header values (seal keys).
+      .allow(
+        ['secretsmanager:GetSecretValue'],
+        [props.signingKey.secretArn, props.signingKey.keyringArns['hmac-root'], props.signingKey.keyringArns.seal],
+      )
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
       .allow(

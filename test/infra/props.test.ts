@@ -81,11 +81,17 @@ describe('every prop changed from its default', () => {
     }
   });
 
-  it('the secrets prefix names the signing key and scopes the token permissions', () => {
+  it('the secrets prefix names the signing key and the key rings, and scopes the token permissions', () => {
     template.hasResourceProperties('Custom::WebhookSigningKey', { SecretName: 'acme/webhooks/signing-key' });
+    for (const ring of ['signing-public', 'hmac-root', 'seal'])
+      template.hasResourceProperties('Custom::WebhookKeyring', {
+        SecretName: `acme/webhooks/keys/${ring}`,
+        SigningKeySecretName: 'acme/webhooks/signing-key',
+      });
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain(':secret:acme/webhooks/organizations/*/hmac-??????');
     expect(policies).toContain(':secret:acme/webhooks/signing-key-??????');
+    expect(policies).toContain(':secret:acme/webhooks/keys/seal-??????');
     expect(policies).not.toContain('LagoWebhooks');
   });
 
@@ -96,21 +102,22 @@ describe('every prop changed from its default', () => {
       'AWS::Logs::LogGroup',
       'AWS::KMS::Key',
       'Custom::WebhookSigningKey',
+      'Custom::WebhookKeyring',
     ]) {
       for (const resource of Object.values(template.findResources(type)))
         expect(resource.DeletionPolicy).toBe('Delete');
     }
     expect(properties(stack.table.table).DeletionProtectionEnabled).toBe(false);
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'secretsmanager:DeleteSecret',
-            Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
-          }),
-        ]),
-      },
-    });
+    const deletable = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
+      .filter((statement) => [statement.Action].flat().includes('secretsmanager:DeleteSecret'))
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => JSON.stringify(resource));
+    for (const name of ['signing-key', 'keys/signing-public', 'keys/hmac-root', 'keys/seal'])
+      expect(
+        deletable.some((resource) => resource.includes(`:secret:acme/webhooks/${name}-??????`)),
+        name,
+      ).toBe(true);
   });
 
   it("the stack name is every function's STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace", () => {
@@ -170,6 +177,7 @@ describe('every prop changed from its default', () => {
       'AWS::Logs::LogGroup',
       'AWS::KMS::Key',
       'Custom::WebhookSigningKey',
+      'Custom::WebhookKeyring',
     ]) {
       for (const resource of Object.values(retained.findResources(type)))
         expect(resource.DeletionPolicy).toBe('Retain');

@@ -18,6 +18,7 @@ import {
   type Lane,
 } from '#shared/domain/delivery/policy.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '#shared/domain/delivery/retry-schedule.ts';
+import type { DerivedKeySecret } from '#shared/domain/keys/provisioning.ts';
 
 const CDK_CONTEXT = (
   JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
@@ -31,6 +32,7 @@ interface Resource {
   Properties: Json;
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
+  DependsOn?: string[];
 }
 
 let app: App;
@@ -83,8 +85,15 @@ function permissions(fn: lambda.IFunction): string[] {
 
 const ORG_TOKENS =
   'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
-const SIGNING_KEY_PATTERN =
-  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
+const SECRET = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks';
+const SIGNING_KEY_PATTERN = `${SECRET}/signing-key-??????`;
+/** The signing key's and the rings' names, as the custom resources' handler may create them. */
+const KEY_SECRET_PATTERNS = [
+  SIGNING_KEY_PATTERN,
+  `${SECRET}/keys/signing-public-??????`,
+  `${SECRET}/keys/hmac-root-??????`,
+  `${SECRET}/keys/seal-??????`,
+];
 const DEFAULT_BUS_PUT = 'events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
 const CONSUME = [
   'sqs:ReceiveMessage',
@@ -106,6 +115,8 @@ const watchedFunctions = () => [...allFunctions(), stack.functions.console];
 /** The provider framework's function, the signing key's service token: it calls the signing key's handler. */
 const framework = () => stack.signingKey.provider.node.findChild('framework-onEvent') as lambda.Function;
 const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
+/** A key ring's secret, by the ARN its custom resource answers. */
+const ring = (name: DerivedKeySecret) => `<${id(stack.signingKey.keyrings[name])}.SecretArn>`;
 const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
 /** Its log group, and its X-Ray traces (active tracing: actions without resource-level permissions). */
@@ -307,7 +318,7 @@ describe('functions', () => {
     ]);
   });
 
-  it("api: the table, the signing key (read), older organizations' token secrets (read, delete once moved), both lanes (send)", () => {
+  it("api: the table, the public signing keys, HMAC roots and seal keys (read), older organizations' token secrets (read, delete once moved), both lanes (send)", () => {
     const fn = stack.functions.api;
     expect(permissions(fn)).toEqual(
       [
@@ -315,19 +326,34 @@ describe('functions', () => {
         ...tableReadWrite(),
         `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
         `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
-        `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
+        `secretsmanager:GetSecretValue ${ring('signing-public')}`,
+        `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
+        `secretsmanager:GetSecretValue ${ring('seal')}`,
         ...sendToLanes(),
       ].sort(),
     );
   });
 
-  it('admin: the table, both lanes (send), the dead letters (status and redrive); no secret (tokens are derived)', () => {
+  it('api, internet-facing, cannot read the private signing key: only the senders (and the handler that makes the rings from it) can', () => {
+    const privateKey = `<${id(stack.signingKey.resource)}.SecretArn>`;
+    const readers = [...allFunctions(), stack.functions.console, stack.signingKey.handler, framework()].filter((fn) =>
+      permissions(fn).some(
+        (p) =>
+          p.startsWith('secretsmanager:GetSecretValue ') && (p.endsWith(privateKey) || p.endsWith(SIGNING_KEY_PATTERN)),
+      ),
+    );
+    expect(readers).toEqual([stack.functions.senders.fast, stack.functions.senders.slow, stack.signingKey.handler]);
+    expect(permissions(stack.functions.api).filter((p) => p.includes('signing-key'))).toEqual([]);
+  });
+
+  it('admin: the table, the HMAC roots (a new organization takes the current one), both lanes (send), the dead letters (status and redrive)', () => {
     const fn = stack.functions.admin;
     const deadLetters = `<${id(stack.queues.deadLetterQueue)}.Arn>`;
     expect(permissions(fn)).toEqual(
       [
         ...logAndTraceWrites(fn),
         ...tableReadWrite(),
+        `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
         ...sendToLanes(),
         ...[
           'sqs:GetQueueAttributes',
@@ -340,7 +366,7 @@ describe('functions', () => {
     );
   });
 
-  it("senders: the table, the signing key (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
+  it("senders: the table, the private signing key, HMAC roots and seal keys (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
     for (const lane of LANES) {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
@@ -350,6 +376,8 @@ describe('functions', () => {
           `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
           `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
           `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
+          `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
+          `secretsmanager:GetSecretValue ${ring('seal')}`,
           ...CONSUME.map((action) => `${action} ${laneArn(lane)}`),
           ...sendToLanes(),
           `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
@@ -381,14 +409,15 @@ describe('functions', () => {
     expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
   });
 
-  it('signing key handler: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
+  it('signing key handler: creates, describes and deletes its own secrets only (the delete for the rollback of a failed first create), and reads the signing key the rings are made from', () => {
     const handler = stack.signingKey.handler;
     expect(permissions(handler)).toEqual(
       [
         ...logAndTraceWrites(handler),
-        ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map(
-          (action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`,
+        ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].flatMap((action) =>
+          KEY_SECRET_PATTERNS.map((pattern) => `secretsmanager:${action} ${pattern}`),
         ),
+        `secretsmanager:GetSecretValue ${SIGNING_KEY_PATTERN}`,
       ].sort(),
     );
   });
@@ -474,6 +503,24 @@ describe('signing key', () => {
     });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(template.toJSON())).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('has the public keys, the HMAC roots and the seal keys made from it by new resources on the same provider, after it', () => {
+    const rings = resources('Custom::WebhookKeyring');
+    expect(Object.keys(rings).sort()).toEqual(
+      (['signing-public', 'hmac-root', 'seal'] as const).map((name) => id(stack.signingKey.keyrings[name])).sort(),
+    );
+    for (const [name, resource] of Object.entries(stack.signingKey.keyrings)) {
+      const ringResource = rings[id(resource)]!;
+      expect(ringResource.Properties).toEqual({
+        ServiceToken: { 'Fn::GetAtt': [id(framework()), 'Arn'] },
+        ServiceTimeout: '300',
+        Keyring: name,
+        SecretName: `LagoWebhooks/keys/${name}`,
+        SigningKeySecretName: 'LagoWebhooks/signing-key',
+      });
+      expect(ringResource.DependsOn).toContain(id(stack.signingKey.resource));
+    }
   });
 });
 

@@ -35,7 +35,7 @@ import type { OrganizationTokenSet } from '#shared/domain/organizations/tokens.t
 import { EndpointQuery } from '#shared/domain/endpoints/schemas.ts';
 import type { WebhookEndpoint } from '#shared/domain/model.ts';
 import { parseBody, parseQuery } from '#shared/domain/validation.ts';
-import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
+import { UnusableKeyError } from '#shared/domain/keys/keyring.ts';
 import { conflict } from '#shared/domain/errors.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
 import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
@@ -69,13 +69,13 @@ function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
   };
 }
 
-/** A token whose HMAC root an operator retired cannot be shown: the organization rotates to a new one. */
+/** A token that cannot be had (its HMAC root retired, its seal broken) cannot be shown: the organization rotates to a new one. */
 async function tokensOf(deps: Deps, organizationId: string): Promise<OrganizationTokenSet | undefined> {
   try {
     return await deps.tokens.get(organizationId);
   } catch (error) {
-    if (!(error instanceof KeyRetiredError)) throw error;
-    throw conflict('hmac_key_retired', `${error.message}: rotate it (POST /api/v1/webhooks/hmac_key/rotate)`);
+    if (!(error instanceof UnusableKeyError)) throw error;
+    throw conflict('hmac_key_unusable', `${error.message}: rotate it (POST /api/v1/webhooks/hmac_key/rotate)`);
   }
 }
 

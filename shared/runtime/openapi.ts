@@ -47,7 +47,7 @@ const notFound = (what: string): Reply => ({
 const invalid: Reply = { description: 'Validation failed', schema: S.ValidationError };
 const conflicted = (description: string): Reply => ({ description, schema: S.LagoError });
 const HEADER_KEY_RETIRED = conflicted(
-  "A custom header's stored value was sealed by a key the operator retired (`custom_header_key_retired`): send its value again",
+  "A custom header's stored value cannot be opened, its seal key retired by the operator or its seal broken (`custom_header_unusable`): send its value again",
 );
 
 /** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
@@ -111,9 +111,13 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'GET /api/v1/webhooks/hmac_key': {
     summary: 'The HMAC token',
-    description:
-      "With the previous tokens and their expiry while rotations' overlaps last. 409 `hmac_key_retired`: the operator retired the HMAC root of this token; rotate it.",
-    responses: { 200: ok(S.HmacKey), 409: conflicted('The HMAC root of the token was retired (`hmac_key_retired`)') },
+    description: "With the previous tokens and their expiry while rotations' overlaps last.",
+    responses: {
+      200: ok(S.HmacKey),
+      409: conflicted(
+        'The token cannot be had, its HMAC root retired by the operator or its seal broken (`hmac_key_unusable`): rotate it',
+      ),
+    },
   },
   'POST /api/v1/webhooks/hmac_key/rotate': {
     summary: 'Rotate the HMAC token',

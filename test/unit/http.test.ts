@@ -104,7 +104,7 @@ describe('toLagoError', () => {
       code: 'hmac_key_rotated_concurrently',
       message: 'rotated meanwhile',
     });
-    expect(toLagoError(conflict('hmac_key_retired', 'retired')).headers).toEqual({
+    expect(toLagoError(conflict('hmac_key_unusable', 'retired')).headers).toEqual({
       'content-type': 'application/json; charset=utf-8',
     });
   });

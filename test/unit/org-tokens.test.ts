@@ -9,6 +9,7 @@ import {
 } from '#shared/domain/organizations/tokens.ts';
 import { RotateRequest } from '#shared/domain/organizations/schemas.ts';
 import { ApiError } from '#shared/domain/errors.ts';
+import { SealBrokenError } from '#shared/domain/keys/deployment-keys.ts';
 import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
 import { retireKeyVersion, rotateKeyring } from '#shared/domain/keys/rotation.ts';
 import { parseBody } from '#shared/domain/validation.ts';
@@ -172,7 +173,12 @@ describe('OrganizationTokens', () => {
 
     // A record whose sealed token was copied into another organization does not give it that token.
     store.organizations.set(OTHER, { id: OTHER, name: 'Thief', created_at_ms: 0, token: structuredClone(token) });
-    await expect(tokens.get(OTHER)).rejects.toThrow();
+    await expect(tokens.get(OTHER)).rejects.toThrow(
+      new SealBrokenError({ kind: 'organization-token', organizationId: OTHER }),
+    );
+    expect(new SealBrokenError({ kind: 'organization-token', organizationId: OTHER }).message).toBe(
+      "the sealed value of this organization's token does not open: it was sealed for another record, or altered",
+    );
 
     // Later reads, in this process or another, open the sealed copy: same token, no secret.
     advance(TOKEN_CACHE_MS);

@@ -8,8 +8,8 @@ const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago comp
 type SigningDeps = Pick<SenderDeps, 'organizationTokens' | 'keys' | 'issuer'>;
 
 /**
- * The headers of an attempt, signed; throws when this service's token or key cannot be read (a KeyRetiredError when
- * what it needs was retired: the organization's HMAC root, or the seal key of a custom header).
+ * The headers of an attempt, signed; throws when this service's token or key cannot be read (an UnusableKeyError when
+ * it never will: the organization's HMAC root or a custom header's seal key was retired, or a sealed value is broken).
  */
 export async function signAttempt(
   deps: SigningDeps,

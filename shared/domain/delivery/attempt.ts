@@ -1,5 +1,5 @@
 import { recordEndpointHealth } from '../endpoints/health.ts';
-import { KeyRetiredError } from '../keys/keyring.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
 import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { signAttempt } from './attempt-headers.ts';
@@ -65,8 +65,9 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   try {
     headers = await signAttempt(deps, webhook, endpoint, deps.now());
   } catch (error) {
-    // A key an operator retired never comes back: the webhook fails now, saying which, rather than waiting forever.
-    if (error instanceof KeyRetiredError) return failUnsigned(deps, plan, error, context);
+    // A retired key, or a sealed value that does not open, never comes back: the webhook fails now, saying why,
+    // rather than coming back forever.
+    if (error instanceof UnusableKeyError) return failUnsigned(deps, plan, error, context);
     deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
     return { kind: 'again-later', error };
   }
@@ -96,11 +97,11 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   return { kind: 'done' };
 }
 
-/** The webhook fails without an attempt: what it must be signed or sent with was retired. */
+/** The webhook fails without an attempt: what it must be signed or sent with can never be had. */
 async function failUnsigned(
   deps: SenderDeps,
   { webhook, stored }: AttemptPlan,
-  error: KeyRetiredError,
+  error: UnusableKeyError,
   context: LogContext,
 ): Promise<AttemptEnd> {
   const { payload: _payload, ...state } = webhook;
@@ -116,7 +117,7 @@ async function failUnsigned(
   } catch (writeError) {
     return { kind: 'again-later', error: writeError };
   }
-  deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: its key was retired; webhook failed');
+  deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: a key it needs is unusable; webhook failed');
   return { kind: 'done' };
 }
 

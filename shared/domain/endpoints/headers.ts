@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { conflict } from '../errors.ts';
 import type { DeploymentKeys } from '../keys/deployment-keys.ts';
-import { KeyRetiredError } from '../keys/keyring.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
 import type { SealBinding } from '../keys/sealing.ts';
 import { refuse, type LagoCode } from '../validation.ts';
 import type { CustomHeader, WebhookEndpoint } from '../model.ts';
@@ -137,12 +137,8 @@ async function openHeader(sealer: HeaderSealer, binding: SealBinding, sealed: st
   try {
     return await sealer.open(binding, sealed);
   } catch (error) {
-    if (!(error instanceof KeyRetiredError)) throw error;
-    const name = binding.kind === 'custom-header' ? binding.name : '';
-    throw conflict(
-      'custom_header_key_retired',
-      `the stored value of the custom header ${name} was sealed by a retired key: send its value again`,
-    );
+    if (!(error instanceof UnusableKeyError)) throw error;
+    throw conflict('custom_header_unusable', `${error.message}: send its value again`);
   }
 }
 
@@ -159,7 +155,7 @@ export async function openCustomHeaders(
   );
 }
 
-/** The values a reveal shows; a value sealed by a retired key is a 409 that says to send it again. */
+/** The values a reveal shows; one that cannot be opened (a retired seal key, a broken seal) is a 409 that says to send it again. */
 export async function revealCustomHeaders(
   sealer: HeaderSealer,
   endpoint: WebhookEndpoint,

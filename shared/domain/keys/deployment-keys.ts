@@ -10,6 +10,7 @@ import {
   findVersion,
   KeyRetiredError,
   parseKeyring,
+  UnusableKeyError,
   type Keyring,
   type KeyVersion,
 } from './keyring.ts';
@@ -39,6 +40,14 @@ const whose = (binding: SealBinding) =>
   binding.kind === 'organization-token'
     ? "of this organization's token"
     : `of this endpoint's custom header ${binding.name}`;
+
+/** A sealed value that does not open for what it is stored as: it was moved from another record, or altered. */
+export class SealBrokenError extends UnusableKeyError {
+  constructor(binding: SealBinding) {
+    super(`the sealed value ${whose(binding)} does not open: it was sealed for another record, or altered`);
+    this.name = 'SealBrokenError';
+  }
+}
 
 export class DeploymentKeys {
   private readonly deps: DeploymentKeysDeps;
@@ -98,12 +107,19 @@ export class DeploymentKeys {
     return seal(current.version, Buffer.from(current.key, 'base64'), binding, plaintext);
   }
 
-  /** Opens a sealed blob bound to `binding`; a KeyRetiredError when its version left the ring, any other error when it was tampered with or moved. */
+  /**
+   * Opens a sealed blob bound to `binding`: a KeyRetiredError when its version left the ring, a SealBrokenError when
+   * it does not open (sealed for another organization, endpoint or header, or altered).
+   */
   async open(binding: SealBinding, sealed: string): Promise<string> {
     const version = sealedVersion(sealed, binding);
     const entry = await this.version(sealKeySecretName(this.deps.prefix), version);
     if (!entry) throw new KeyRetiredError('seal key', version, whose(binding));
-    return open(Buffer.from(entry.key, 'base64'), binding, sealed);
+    try {
+      return open(Buffer.from(entry.key, 'base64'), binding, sealed);
+    } catch {
+      throw new SealBrokenError(binding);
+    }
   }
 
   /** Whether a blob is sealed the current way (a version of its own, the current one): if not, its next write seals it anew. */

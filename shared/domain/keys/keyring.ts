@@ -21,8 +21,14 @@ export interface Keyring {
   versions: KeyVersion[];
 }
 
+/**
+ * What a token or a sealed value needs can never be had again: retrying cannot help, so a delivery fails at once
+ * with the reason and the API says what to do (rotate the token, send the header's value again).
+ */
+export class UnusableKeyError extends Error {}
+
 /** What a blob, token or signature was made with is no longer in its ring: an operator retired it. */
-export class KeyRetiredError extends Error {
+export class KeyRetiredError extends UnusableKeyError {
   readonly version: string;
 
   /** `key`: what it was and whose, e.g. "HMAC root" and "of this organization's token". */

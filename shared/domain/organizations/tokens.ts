@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { conflict } from '../errors.ts';
 import type { DeploymentKeys } from '../keys/deployment-keys.ts';
-import { KeyRetiredError } from '../keys/keyring.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
 import { LEGACY_HMAC_ROOT } from '../keys/provisioning.ts';
 import type { Organization, PreviousToken, TokenSource } from '../model.ts';
 import type { Logger, OrganizationStore, SecretStore } from '../ports.ts';
@@ -63,8 +63,8 @@ export class OrganizationTokens {
   }
 
   /**
-   * The tokens to sign with: the current one, and the previous ones while their overlap lasts. Throws a
-   * KeyRetiredError when the current token's HMAC root was retired.
+   * The tokens to sign with: the current one, and the previous ones while their overlap lasts. Throws an
+   * UnusableKeyError when the current token cannot be had (its HMAC root was retired, or its seal is broken).
    */
   async get(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const hit = this.cached.get(organizationId);
@@ -133,7 +133,7 @@ export class OrganizationTokens {
 
   /**
    * The current token as a previous one until `expiresAtMs`: a sealed token is sealed anew, bound to its organization
-   * (its record is being written anyway); a token whose root was retired is not kept, it no longer signs.
+   * (its record is being written anyway); a token that cannot be had (a retired root) is not kept: it no longer signs.
    */
   private async kept(organizationId: string, current: TokenSource, expiresAtMs: number): Promise<PreviousToken[]> {
     try {
@@ -145,7 +145,7 @@ export class OrganizationTokens {
       const token = await this.deps.keys.open(binding, current.sealed_token);
       return [{ sealed_token: await this.deps.keys.seal(binding, token), expires_at_ms: expiresAtMs }];
     } catch (error) {
-      if (!(error instanceof KeyRetiredError)) throw error;
+      if (!(error instanceof UnusableKeyError)) throw error;
       return [];
     }
   }
@@ -157,7 +157,7 @@ export class OrganizationTokens {
     return deriveToken(root, organizationId, source.token_version);
   }
 
-  /** Live previous tokens; one whose key was retired is left out (it can no longer sign) and logged. */
+  /** Live previous tokens; one that cannot be had is left out (it can no longer sign) and logged. */
   private async previousOf(organization: Organization): Promise<OrganizationTokenSet['previous']> {
     const live = (organization.previous_tokens ?? []).filter((token) => token.expires_at_ms > this.deps.now());
     const tokens = await Promise.all(
@@ -165,7 +165,7 @@ export class OrganizationTokens {
         try {
           return [{ token: await this.tokenOf(organization.id, source), expiresAt: source.expires_at_ms }];
         } catch (error) {
-          if (!(error instanceof KeyRetiredError)) throw error;
+          if (!(error instanceof UnusableKeyError)) throw error;
           this.deps.logger.warn({ organization_id: organization.id, err: error }, 'a previous token no longer signs');
           return [];
         }

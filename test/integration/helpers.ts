@@ -144,6 +144,8 @@ export class LogCapture implements LogDestination {
 
 export interface IsolatedStack {
   local: LocalService;
+  /** Its DATA_DIR: the CLI's `keys` commands work on the secrets there. */
+  dataDir: string;
   call: (
     method: string,
     path: string,
@@ -170,6 +172,7 @@ export async function isolatedStack(
   });
   return {
     local,
+    dataDir,
     async call(method, path, token, body) {
       const res = await fetch(`${local.url}${path}`, {
         method,

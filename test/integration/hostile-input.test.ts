@@ -108,6 +108,9 @@ const BAD_JSON = [
 const NOT_OBJECTS = ['[]', '"x"', '1', 'null', 'true', '[{"webhook_endpoint":{}}]'];
 const POLLUTION = [
   '{"__proto__":{"webhook_endpoint":{"webhook_url":"https://example.com/"}}}',
+  // Header names are data: a __proto__ or constructor name is read as a header whose value here is not text.
+  '{"webhook_endpoint":{"webhook_url":"https://example.com/h1","headers":{"__proto__":{"Authorization":"x"}}}}',
+  '{"webhook_endpoint":{"webhook_url":"https://example.com/h2","headers":{"constructor":{"prototype":{"a":"b"}}}}}',
   '{"constructor":{"prototype":{"name":"x"}}}',
   '{"__proto__":{"admin":true},"name":null}',
 ];

@@ -11,6 +11,8 @@ import { eventually } from './eventually.ts';
 
 export interface Received {
   headers: IncomingHttpHeaders;
+  /** As sent, names and values alternating: the one place a header named `__proto__` shows. */
+  rawHeaders: string[];
   body: string;
   at: number;
 }
@@ -33,7 +35,12 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        this.received.push({
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        });
         this.reply(req, res, this.received.length);
       });
     });

@@ -1,7 +1,6 @@
 /** The CLI's `keys` commands (bin/cli.ts): the operator rotates and retires the deployment's keys on the secrets themselves. */
 import { resolve } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DEFAULT_DATA_DIR } from '#infra/local/env.ts';
 import { AwsSecretStore } from '#shared/adapters/aws-secrets.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import {
@@ -13,6 +12,7 @@ import {
 } from '#shared/domain/keys/rotation.ts';
 import type { WritableSecretStore } from '#shared/domain/ports.ts';
 import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';
+import { settingsFromEnv } from '#shared/runtime/settings.ts';
 
 export const KEYS_HELP = `  keys list                           the key rings: versions, the current one, activation times (no key material)
   keys rotate <signing|hmac-root|seal> [--activate-in <seconds>]
@@ -42,7 +42,7 @@ function target(options: KeysOptions): { store: WritableSecretStore; prefix: str
   if (!options.aws) {
     if (options.prefix) throw new KeysUsageError('--prefix goes with --aws (local mode has one prefix)');
     return {
-      store: new LocalSecretStore(resolve(process.env.DATA_DIR || DEFAULT_DATA_DIR)),
+      store: new LocalSecretStore(resolve(settingsFromEnv('local', process.env).dataDir)),
       prefix: LOCAL_SECRETS_PREFIX,
     };
   }

@@ -19,9 +19,10 @@ export const KEYS_HELP = `  keys list                           the key rings: v
                                       add a new version to a ring: an HMAC root or seal key is current at once;
                                       a signing key is published at once and signs after --activate-in (default
                                       600; keep it above WEBHOOK_KEY_CACHE_SECONDS)
-  keys retire <signing|hmac-root|seal> <version>
+  keys retire <signing|hmac-root|seal> [--] <version>
                                       remove a version that is no longer current: what it made stops working
-                                      (docs/security.md#rotation-runbook)
+                                      (docs/security.md#rotation-runbook); a signing key's id may begin with -,
+                                      so put -- before it
     --aws --prefix <secretsPrefix>    on the stack's secrets in Secrets Manager (your AWS credentials) instead of
                                       the local DATA_DIR
 `;

@@ -478,7 +478,7 @@ describe("the operator's key rotations (npm run cli -- keys), end to end", () =>
     });
     expect(verifying.map((k) => k.kid)).toEqual([kid]);
 
-    expect(await cli('retire', 'signing', old!.kid)).toMatchObject({ code: 0 });
+    expect(await cli('retire', 'signing', '--', old!.kid)).toMatchObject({ code: 0 });
     await eventually(async () => ((await jwks()).length === 1 ? true : undefined), 5000, 'the old key unpublished');
     expect((await jwks()).map((k) => k.kid)).toEqual([kid]);
   });

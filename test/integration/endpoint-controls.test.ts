@@ -396,6 +396,9 @@ describe('custom headers', () => {
       [{ Host: 'evil.example' }, 'header_name_is_reserved'],
       [{ 'User-Agent': 'x' }, 'header_name_is_reserved'],
       [{ 'Transfer-Encoding': 'chunked' }, 'header_name_is_reserved'],
+      // A receiver would answer compressed, and the stored response would be unreadable.
+      [{ 'Accept-Encoding': 'gzip' }, 'header_name_is_reserved'],
+      [{ 'Content-Encoding': 'gzip' }, 'header_name_is_reserved'],
       [{ 'Bad Name': 'x' }, 'header_name_is_invalid'],
       [{ 'X-Key': 'a\r\nX-Injected: 1' }, 'header_value_is_invalid'],
       [{ 'X-Key': 'x'.repeat(1025) }, 'header_value_is_too_long'],

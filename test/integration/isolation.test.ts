@@ -106,6 +106,7 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/webhook_event_types', undefined, [200]],
       ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
       ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
+      ['GET', '/api/v1/webhooks/jwks.json', undefined, [200]],
       ['GET', '/api/v1/openapi.json', undefined, [200]],
     ];
     // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.

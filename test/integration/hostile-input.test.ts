@@ -153,6 +153,9 @@ const endpointBodies = [
   { webhook_endpoint: { webhook_url: 'https://example.com/ok', signature_algo: ['hmac'] } },
   { webhook_endpoint: { webhook_url: 'javascript:alert(1)', extra: true } },
   { webhook_endpoint: { webhook_url: 'http://[::1]:1/', admin: true } },
+  // Reserved: a receiver would answer compressed, and the stored response would be unreadable.
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', headers: { 'Accept-Encoding': 'gzip' } } },
+  { webhook_endpoint: { webhook_url: 'https://example.com/ok', headers: { 'Content-Encoding': 'gzip' } } },
 ].map((b) => JSON.stringify(b));
 /** Refused on creation (no webhook_url) but a valid, empty partial update: not sent to PUT. */
 const CREATE_ONLY = [

@@ -69,6 +69,7 @@ export class WebhookStack extends Stack {
     this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
     this.api = new WebhookApi(this, 'Api', {
       throttling: { rateLimit: settings.apiRateLimit, burstLimit: settings.apiBurstLimit },
+      operatorThrottling: { rateLimit: settings.adminRateLimit, burstLimit: settings.adminBurstLimit },
       logRetention,
       removalPolicy,
     });
@@ -79,6 +80,10 @@ export class WebhookStack extends Stack {
       secretsPrefix,
       config: { ...config, issuer: this.api.url },
       senderMaxConcurrency: { fast: settings.senderMaxConcurrency, slow: settings.slowSenderMaxConcurrency },
+      senderReservedConcurrency: {
+        fast: settings.senderReservedConcurrency,
+        slow: settings.slowSenderReservedConcurrency,
+      },
       sweepInterval: Duration.minutes(settings.sweepIntervalMinutes),
       logRetention,
       removalPolicy,

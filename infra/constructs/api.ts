@@ -1,13 +1,21 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  LogGroupLogDestination,
+  type HttpStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition, RouteFunction } from '#shared/runtime/routes.ts';
+import { routeKey, type RouteDefinition, type RouteFunction } from '#shared/runtime/routes.ts';
 import { SETTINGS } from '#shared/runtime/settings.ts';
 
 interface ApiThrottling {
@@ -22,9 +30,16 @@ const DEFAULT_API_THROTTLING: ApiThrottling = {
   burstLimit: SETTINGS.apiBurstLimit.default,
 };
 
+const DEFAULT_OPERATOR_THROTTLING: ApiThrottling = {
+  rateLimit: SETTINGS.adminRateLimit.default,
+  burstLimit: SETTINGS.adminBurstLimit.default,
+};
+
 export interface WebhookApiProps {
-  /** Throttling of the whole stage (every route). @default - the apiRateLimit and apiBurstLimit settings' defaults (100, 200) */
+  /** The stage's throttle: the public routes' and the catch-all's. @default - the apiRateLimit and apiBurstLimit settings' defaults (100, 200) */
   readonly throttling?: ApiThrottling;
+  /** Each operator route's own throttle (route settings), so public traffic never throttles a publish. @default - the adminRateLimit and adminBurstLimit settings' defaults (100, 200) */
+  readonly operatorThrottling?: ApiThrottling;
   /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
@@ -64,6 +79,8 @@ const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'> | 'public', s
  */
 export class WebhookApi extends Construct {
   readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  private readonly operatorThrottling: ApiThrottling;
   /** The base URL, without a trailing slash: Lago's `iss` and what clients call. */
   readonly url: string;
 
@@ -78,7 +95,8 @@ export class WebhookApi extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
-    this.httpApi.addStage('DefaultStage', {
+    this.operatorThrottling = props.operatorThrottling ?? DEFAULT_OPERATOR_THROTTLING;
+    this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: throttling.rateLimit, burstLimit: throttling.burstLimit },
@@ -109,6 +127,7 @@ export class WebhookApi extends Construct {
       id: 'AwsSolutions-APIG4',
       reason: 'The catch-all route only answers a Lago-shaped 404 from the api function; it reads and changes nothing.',
     });
+    const operatorRoutes: HttpRoute[] = [];
     for (const route of routes) {
       const operator = route.fn === 'admin';
       const [created] = this.httpApi.addRoutes({
@@ -117,12 +136,35 @@ export class WebhookApi extends Construct {
         integration: integrations[route.fn],
         authorizer: operator ? iamAuthorizer : undefined,
       });
-      if (route.fn !== 'admin' && created)
+      if (!created) continue;
+      if (route.fn === 'admin') operatorRoutes.push(created);
+      else
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: PUBLIC_ROUTE_REASONS[route.public ? 'public' : route.fn],
         });
     }
+    this.throttleOperatorRoutes(routes.filter((route) => route.fn === 'admin').map(routeKey), operatorRoutes);
+  }
+
+  /**
+   * Gives each operator route a throttle of its own (the stage's route settings), apart from the
+   * stage's, which the public routes share: anyone flooding /api/v1 cannot get a publish answered 429.
+   */
+  private throttleOperatorRoutes(keys: readonly string[], created: readonly HttpRoute[]): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    // A JSON property: CloudFormation's own casing, which CDK passes through as it is.
+    stage.routeSettings = Object.fromEntries(
+      keys.map((key) => [
+        key,
+        {
+          ThrottlingRateLimit: this.operatorThrottling.rateLimit,
+          ThrottlingBurstLimit: this.operatorThrottling.burstLimit,
+        },
+      ]),
+    );
+    // API Gateway refuses settings for a route key that does not exist yet.
+    for (const route of created) stage.node.addDependency(route);
   }
 
   /** Allows calling exactly these routes (SigV4), e.g. for the operator's IAM users and roles. */

@@ -24,8 +24,16 @@ export interface WebhookFunctionsProps {
   readonly secretsPrefix: string;
   /** The delivery settings, passed to every function in its environment (the names of shared/runtime/config.ts). Required. */
   readonly config: DeliveryConfig;
-  /** Most concurrent sender invocations per lane (2 to 1000); each sender reserves that much concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
+  /** Most concurrent sender invocations per lane (2 to 1000): each event source mapping's maximum concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
   readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;
+  /**
+   * Concurrency reserved for each lane's sender, at least the lane's maximum concurrency. Off by
+   * default: Lambda refuses a reservation that leaves the account less than 100 unreserved, which
+   * fails the first deploy in accounts with a small concurrency quota, and the mapping's maximum
+   * concurrency already caps the sender.
+   * @default - none: each sender draws from the account's unreserved pool
+   */
+  readonly senderReservedConcurrency?: Partial<Record<Lane, number>>;
   /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default - the sweepIntervalMinutes setting's default (1 minute) */
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
@@ -174,6 +182,11 @@ export class WebhookFunctions extends Construct {
   ): WebhookFunction {
     const { queues } = props;
     const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
+    const reserved = props.senderReservedConcurrency?.[lane];
+    if (reserved !== undefined && reserved < maxConcurrency)
+      throw new Error(
+        `the ${lane} lane's sender reserves ${reserved}, less than its maximum concurrency ${maxConcurrency}: its event source mapping would be throttled by the reservation`,
+      );
     const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
     // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
     const defaultEventBus = Stack.of(this).formatArn({
@@ -187,8 +200,7 @@ export class WebhookFunctions extends Construct {
       handler: 'sender',
       description: `Delivers webhooks from the ${lane} delivery lane`,
       timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
-      // Never fewer instances than the mapping may ask for, so the lane is never throttled, and never more.
-      reservedConcurrentExecutions: maxConcurrency,
+      reservedConcurrentExecutions: reserved,
     })
       .bindTable(props.table, 'RW')
       .allow(['secretsmanager:GetSecretValue'], [props.signingKey.secretArn])

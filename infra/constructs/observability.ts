@@ -20,7 +20,7 @@ export interface ObservabilityProps {
   readonly queues: DeliveryQueues;
   /** The functions to chart and alarm on (errors, error log lines), by the name shown on the dashboard and in the alarm ids. Required. */
   readonly functions: Record<string, lambda.Function>;
-  /** The sender of each lane: their throttles page, since each reserves what its mapping may use. Required. */
+  /** The sender of each lane: their throttles page, since a lane's mapping never asks for more than the account should give. Required. */
   readonly senders: Record<Lane, lambda.IFunction>;
   /** Other log groups whose error lines count too (e.g. a custom resource's provider), by a name for the metric filter's id. @default {} */
   readonly extraLogGroups?: Record<string, logs.ILogGroup>;
@@ -282,7 +282,7 @@ export class Observability extends Construct {
     }
     this.alarm(
       'SenderThrottles',
-      "Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders' reserved concurrency and the account limit.",
+      "Lambda throttled a sender: the account is out of unreserved concurrency (other functions use it too), or a reservation is below what the lane's event source mapping asks for. Run npm run cli -- preflight for the account's concurrency, and check the senders' reserved concurrency.",
       new cloudwatch.MathExpression({
         expression: 'fast + slow',
         usingMetrics: {

@@ -290,29 +290,54 @@ export const SETTINGS = {
     default: false,
     doc: 'DynamoDB deletion protection; off by default because it would block the rollback of a failed first deploy: turn it on once the stack exists (`-c deletionProtection=true`)',
   }),
-  senderMaxConcurrency: declare(number({ whole: false }), {
+  // SQS event source mappings take a maximum concurrency of 2 to 1000.
+  senderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
     scope: 'aws',
     context: 'senderMaxConcurrency',
     default: LANE_MAPPINGS.fast.maxConcurrency,
-    doc: 'most concurrent sender invocations on the fast lane (2 to 1000); the sender reserves as much concurrency',
+    doc: "most concurrent sender invocations on the fast lane (2 to 1000): its event source mapping's maximum concurrency, drawn from the account's unreserved concurrency",
   }),
-  slowSenderMaxConcurrency: declare(number({ whole: false }), {
+  slowSenderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
     scope: 'aws',
     context: 'slowSenderMaxConcurrency',
     default: LANE_MAPPINGS.slow.maxConcurrency,
     doc: 'the same for the slow lane',
   }),
-  apiRateLimit: declare(number({ whole: false }), {
+  senderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'senderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "concurrency reserved for the fast lane's sender, at least `senderMaxConcurrency`; unset, nothing is reserved. Lambda refuses a reservation that leaves the account less than 100 unreserved, so both reservations together must stay at most the account's concurrency quota minus 100: `npm run cli -- preflight` checks ([operations.md](operations.md#quotas-a-deployment-needs))",
+  }),
+  slowSenderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'slowSenderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "the same for the slow lane's sender, at least `slowSenderMaxConcurrency`",
+  }),
+  apiRateLimit: declare(number({ min: 0, whole: false }), {
     scope: 'aws',
     context: 'apiRateLimit',
     default: 100,
-    doc: "requests per second the HTTP API's stage allows, averaged over time",
+    doc: "requests per second the HTTP API's stage throttle allows, averaged over time: the public routes' limit (`/api/v1`, `/console`, anything unmatched); the operator's routes have their own (`adminRateLimit`)",
   }),
-  apiBurstLimit: declare(number({ whole: false }), {
+  apiBurstLimit: declare(number({ min: 0 }), {
     scope: 'aws',
     context: 'apiBurstLimit',
     default: 200,
-    doc: "requests the HTTP API's stage allows in a burst above the rate",
+    doc: 'requests the stage throttle allows in a burst above the rate',
+  }),
+  adminRateLimit: declare(number({ min: 0, whole: false }), {
+    scope: 'aws',
+    context: 'adminRateLimit',
+    default: 100,
+    doc: "requests per second each operator route (`/admin/v1`: publish, organizations, dead letters) allows, a route-level limit apart from the stage's, so public traffic cannot get a publish answered 429",
+  }),
+  adminBurstLimit: declare(number({ min: 0 }), {
+    scope: 'aws',
+    context: 'adminBurstLimit',
+    default: 200,
+    doc: 'requests each operator route allows in a burst above its rate',
   }),
   oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
     scope: 'aws',

@@ -39,8 +39,12 @@ describe('every prop changed from its default', () => {
       deletionProtection: false,
       senderMaxConcurrency: 50,
       slowSenderMaxConcurrency: 20,
+      senderReservedConcurrency: 60,
+      slowSenderReservedConcurrency: 20,
       apiRateLimit: 5,
       apiBurstLimit: 10,
+      adminRateLimit: 50,
+      adminBurstLimit: 80,
       oldestMessageAgeAlarmMinutes: 10,
       sweepIntervalMinutes: 15,
       secretsPrefix: 'acme/webhooks',
@@ -143,16 +147,16 @@ describe('every prop changed from its default', () => {
     });
   });
 
-  it("each lane's concurrency reaches its mapping and its sender's reservation", () => {
-    for (const [lane, concurrency] of [
-      ['fast', 50],
-      ['slow', 20],
+  it("each lane's maximum concurrency reaches its mapping, and its reservation its sender", () => {
+    for (const [lane, concurrency, reserved] of [
+      ['fast', 50, 60],
+      ['slow', 20, 20],
     ] as const) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: id(stack.functions.senders[lane]) },
         ScalingConfig: { MaximumConcurrency: concurrency },
       });
-      expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(concurrency);
+      expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(reserved);
     }
   });
 
@@ -184,6 +188,10 @@ describe('every prop changed from its default', () => {
   it('concurrency, throttling, the age threshold, the sweep interval and log retention are applied', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      RouteSettings: {
+        'POST /admin/v1/webhooks': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+        'POST /admin/v1/webhooks/batch': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
@@ -217,6 +225,15 @@ describe('props refused at synth time', () => {
     expect(() => synth({ secretsPrefix: 'acme webhooks' })).toThrow(/secretsPrefix/);
   });
 
+  it("a sender reservation below its lane's maximum concurrency, which would throttle the lane's own mapping", () => {
+    expect(() => synth({ senderReservedConcurrency: 9 })).toThrow(
+      "the fast lane's sender reserves 9, less than its maximum concurrency 10",
+    );
+    expect(() => synth({ slowSenderMaxConcurrency: 20, slowSenderReservedConcurrency: 19 })).toThrow(
+      "the slow lane's sender reserves 19, less than its maximum concurrency 20",
+    );
+  });
+
   it('a sender concurrency SQS event sources do not allow, on either lane', () => {
     expect(() => synth({ senderMaxConcurrency: 1 })).toThrow(/maxConcurrency/);
     expect(() => synth({ slowSenderMaxConcurrency: 1001 })).toThrow(/maxConcurrency/);
@@ -243,7 +260,11 @@ describe('webhookStackPropsFromContext', () => {
       deletionProtection: 'false',
       senderMaxConcurrency: '20',
       slowSenderMaxConcurrency: '8',
+      senderReservedConcurrency: '30',
+      slowSenderReservedConcurrency: '8',
       apiRateLimit: '50',
+      adminRateLimit: '20.5',
+      adminBurstLimit: '40',
       oldestMessageAgeAlarmMinutes: '30',
       sweepIntervalMinutes: '10',
       secretsPrefix: 'acme',
@@ -260,7 +281,11 @@ describe('webhookStackPropsFromContext', () => {
       deletionProtection: false,
       senderMaxConcurrency: 20,
       slowSenderMaxConcurrency: 8,
+      senderReservedConcurrency: 30,
+      slowSenderReservedConcurrency: 8,
       apiRateLimit: 50,
+      adminRateLimit: 20.5,
+      adminBurstLimit: 40,
       oldestMessageAgeAlarmMinutes: 30,
       sweepIntervalMinutes: 10,
       secretsPrefix: 'acme',
@@ -293,6 +318,12 @@ describe('webhookStackPropsFromContext', () => {
   it('names the key of a value it cannot parse', async () => {
     await expect(parse({ slowSenderMaxConcurrency: 'many' })).rejects.toThrow(
       'context slowSenderMaxConcurrency: expected a number, got "many"',
+    );
+    await expect(parse({ senderMaxConcurrency: '1001' })).rejects.toThrow(
+      'context senderMaxConcurrency: expected at most 1000, got "1001"',
+    );
+    await expect(parse({ senderReservedConcurrency: '1.5' })).rejects.toThrow(
+      'context senderReservedConcurrency: expected a whole number, got "1.5"',
     );
     await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow(
       'context webhookTimeoutMs: expected a number, got "soon"',

@@ -1,4 +1,4 @@
-// Covers infra/stack.ts with its default props, synthesized once without bundling (test/infra/bundles.test.ts builds the bundles): the template CloudFormation gets (both delivery lanes and their dead-letter queue, the table, the functions with their exact IAM permissions, event source mappings and reserved concurrency, the HTTP API, removal policies, alarms, metric filters and the dashboard) and cdk-nag's AWS Solutions checks.
+// Covers infra/stack.ts with its default props, synthesized once without bundling (test/infra/bundles.test.ts builds the bundles): the template CloudFormation gets (both delivery lanes and their dead-letter queue, the table, the functions with their exact IAM permissions, event source mappings and their maximum concurrency (no reservation), the HTTP API, removal policies, alarms, metric filters and the dashboard) and cdk-nag's AWS Solutions checks.
 import { readFileSync } from 'node:fs';
 import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -440,12 +440,9 @@ describe('functions', () => {
     }
   });
 
-  it('senders: reserve at least the concurrency their mapping may use, so a lane is never throttled by its own function', () => {
-    for (const mapping of Object.values(resources('AWS::Lambda::EventSourceMapping'))) {
-      const fn = resource((mapping.Properties.FunctionName as { Ref: string }).Ref);
-      const maximum = (mapping.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
-      expect(fn.Properties.ReservedConcurrentExecutions as number).toBeGreaterThanOrEqual(maximum);
-    }
+  it("reserve no concurrency by default: a reservation that leaves the account under 100 unreserved fails the first deploy, and the mapping's maximum concurrency caps each sender", () => {
+    for (const fn of Object.values(resources('AWS::Lambda::Function')))
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('sweeper: runs every minute', () => {
@@ -556,6 +553,24 @@ describe('HTTP API', () => {
         .sort(),
     );
     expect(policies[0]!.Properties.Roles ?? policies[0]!.Properties.Users ?? []).toEqual([]);
+  });
+
+  it('throttles each operator route on its own (route settings), apart from the stage throttle the public routes share, once the routes exist', () => {
+    const [logicalId, stage] = Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const operatorKeys = ROUTES.filter((route) => route.fn === 'admin').map(routeKey);
+    expect(Object.keys(stage.Properties.RouteSettings as Json).sort()).toEqual([...operatorKeys].sort());
+    for (const key of operatorKeys)
+      expect((stage.Properties.RouteSettings as Json)[key]).toEqual({
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      });
+    const routeIds = Object.entries(resources('AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => operatorKeys.includes(String(route.Properties.RouteKey)))
+      .map(([routeId]) => routeId);
+    expect(routeIds).toHaveLength(operatorKeys.length);
+    expect(resource(logicalId) as unknown as { DependsOn: string[] }).toMatchObject({
+      DependsOn: expect.arrayContaining(routeIds) as unknown,
+    });
   });
 
   it('logs every request as JSON to a log group and throttles the $default stage', () => {

@@ -2,8 +2,10 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  InvalidRequestException,
   ResourceExistsException,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -18,7 +20,8 @@ import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
  * puts CDK's provider framework in front of it: the framework speaks CloudFormation's protocol.
  *
  * Create: stores a new key under `SecretName`; a secret already there (kept from an earlier stack)
- * is adopted as it is, so receivers keep verifying JWT signatures across re-deployments.
+ * is adopted as it is, so receivers keep verifying JWT signatures across re-deployments, and one
+ * scheduled for deletion is restored first.
  * Update: a new name creates a new key (CloudFormation then deletes the old resource); otherwise nothing changes.
  * Delete: deletes the secret without a recovery window, so the same stack can be deployed again.
  * CloudFormation sends it with the DESTROY removal policy, and with the default
@@ -53,10 +56,28 @@ async function createKey(client: SecretsManagerClient, logger: Logger, name: str
     logger.info({ secret: name }, 'signing key created');
     return { physicalResourceId: name, secretArn: ARN };
   } catch (error) {
+    if (error instanceof InvalidRequestException && (await restoreIfDeleted(client, logger, name)))
+      return describeKey(client, name, `${ADOPTED}${name}`);
     if (!(error instanceof ResourceExistsException)) throw error;
     logger.info({ secret: name }, 'signing key exists; kept as it is');
     return describeKey(client, name, `${ADOPTED}${name}`);
   }
+}
+
+/**
+ * Secrets Manager refuses to create a secret under the name of one scheduled for deletion (a key a
+ * destroyed stack left, within its recovery window). That key is what receivers verify: it is
+ * restored and adopted, as a kept key would be. False when the name is not scheduled for deletion.
+ */
+async function restoreIfDeleted(client: SecretsManagerClient, logger: Logger, name: string): Promise<boolean> {
+  const { DeletedDate } = await client.send(new DescribeSecretCommand({ SecretId: name }));
+  if (DeletedDate === undefined) return false;
+  await client.send(new RestoreSecretCommand({ SecretId: name }));
+  logger.warn(
+    { secret: name, deleted_at: DeletedDate.toISOString() },
+    'signing key was scheduled for deletion; restored and kept as it is',
+  );
+  return true;
 }
 
 async function describeKey(client: SecretsManagerClient, name: string, physicalResourceId: string): Promise<Outcome> {

@@ -106,14 +106,7 @@ export class WebhookFunctions extends Construct {
       slow: this.sender('SlowSender', 'slow', props, common, tokens),
     };
 
-    this.sweeper = new WebhookFunction(this, 'Sweeper', {
-      ...common,
-      handler: 'sweeper',
-      description: 'Re-enqueues or fails webhooks whose message was lost',
-      timeout: Duration.minutes(2),
-    })
-      .bindTable(table, 'RW')
-      .allow(['sqs:SendMessage'], lanes);
+    this.sweeper = this.sweeperFunction(props, common, lanes);
     // Static files only: no table, queue or secret.
     this.console = new WebhookFunction(this, 'Console', {
       logRetention: common.logRetention,
@@ -122,13 +115,39 @@ export class WebhookFunctions extends Construct {
       description: "Serves the web console's static assets",
       memorySize: 256,
     });
+  }
 
+  /**
+   * The sweeper, on its schedule. A sweep that failed or waited is made up by the next one, so
+   * neither EventBridge nor Lambda's asynchronous invocation retries it, and a sweep still queued
+   * after one interval is dropped: sweeps never pile up. Two sweeps that overlap anyway (one
+   * running past the interval) are harmless, since every write is conditional on the webhook's
+   * version; no concurrency is reserved for it, as a reservation fails the deploy in accounts with a
+   * small concurrency quota.
+   */
+  private sweeperFunction(
+    props: WebhookFunctionsProps,
+    common: ReturnType<WebhookFunctions['commonProps']>,
+    lanes: string[],
+  ): WebhookFunction {
+    const interval = props.sweepInterval ?? Duration.minutes(SETTINGS.sweepIntervalMinutes.default);
+    const sweeper = new WebhookFunction(this, 'Sweeper', {
+      ...common,
+      handler: 'sweeper',
+      description: 'Re-enqueues or fails webhooks whose message was lost',
+      timeout: Duration.minutes(2),
+    })
+      .bindTable(props.table, 'RU')
+      .allow(['sqs:SendMessage'], lanes);
+    // Lambda's maximum event age is 60 s to 6 h.
+    const maxEventAge = Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 6 * 3600));
+    sweeper.configureAsyncInvoke({ retryAttempts: 0, maxEventAge });
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',
-      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(SETTINGS.sweepIntervalMinutes.default)),
-      // A missed sweep is made up by the next one.
-      targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 0 })],
+      schedule: events.Schedule.rate(interval),
+      targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 0, maxEventAge })],
     });
+    return sweeper;
   }
 
   /** What every function but the console shares: log settings, and the queues, secrets prefix and delivery settings in its environment. */
@@ -202,7 +221,7 @@ export class WebhookFunctions extends Construct {
       timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
       reservedConcurrentExecutions: reserved,
     })
-      .bindTable(props.table, 'RW')
+      .bindTable(props.table, 'RU')
       .allow(['secretsmanager:GetSecretValue'], [props.signingKey.secretArn])
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.

@@ -176,12 +176,14 @@ export class Observability extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
-    // CloudWatch must use the topic's key to publish, which only a customer managed key can grant.
+    // CloudWatch must use the topic's key to publish, which only a customer managed key can grant;
+    // only for this account's alarms, so no other account's CloudWatch can use the key (confused deputy).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
     const topic = new sns.Topic(this, 'AlarmTopic', {

@@ -56,7 +56,11 @@ export class SigningKey extends Construct {
       logRetention,
       removalPolicy,
     }));
-    handler.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], [arnPattern]);
+    // RestoreSecret: a key scheduled for deletion under the same name is restored and adopted.
+    handler.allow(
+      ['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:RestoreSecret'],
+      [arnPattern],
+    );
     // CloudFormation asks for a delete unless the key is always retained: RETAIN_ON_UPDATE_OR_DELETE
     // still deletes it when the first create rolls back, and that delete must succeed or the
     // rollback fails and leaves the secret behind.

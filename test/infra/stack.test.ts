@@ -119,17 +119,32 @@ function logAndTraceWrites(fn: lambda.Function): string[] {
 const XRAY_WRITES = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
 function tableReadWrite(): string[] {
+  return tableGrants([
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ]);
+}
+
+/** Reads, puts and updates: what the senders and the sweeper call (no delete, no batch write). */
+function tableReadUpdate(): string[] {
+  return tableGrants([
+    'dynamodb:BatchGetItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ]);
+}
+
+function tableGrants(actions: string[]): string[] {
   const table = `<${id(stack.table.table)}.Arn>`;
   return [
-    ...[
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ].map((action) => `${action} ${table}`),
+    ...actions.map((action) => `${action} ${table}`),
     ...TABLE.indexes.map((index) => `dynamodb:Query ${table}/index/${index.name}`),
   ];
 }
@@ -340,13 +355,13 @@ describe('functions', () => {
     );
   });
 
-  it("senders: the table, the signing key (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
+  it("senders: the table (read, put, update), the signing key (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
     for (const lane of LANES) {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
         [
           ...logAndTraceWrites(fn),
-          ...tableReadWrite(),
+          ...tableReadUpdate(),
           `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
           `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
           `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
@@ -376,17 +391,17 @@ describe('functions', () => {
     expect(permissions(fn)).toEqual(logAndTraceWrites(fn).sort());
   });
 
-  it('sweeper: the table and both lanes (send)', () => {
+  it('sweeper: the table (read, put, update) and both lanes (send)', () => {
     const fn = stack.functions.sweeper;
-    expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
+    expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadUpdate(), ...sendToLanes()].sort());
   });
 
-  it('signing key handler: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
+  it('signing key handler: creates, describes, restores (when scheduled for deletion) and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
     const handler = stack.signingKey.handler;
     expect(permissions(handler)).toEqual(
       [
         ...logAndTraceWrites(handler),
-        ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map(
+        ...['CreateSecret', 'DescribeSecret', 'RestoreSecret', 'DeleteSecret'].map(
           (action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`,
         ),
       ].sort(),
@@ -445,12 +460,23 @@ describe('functions', () => {
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('sweeper: runs every minute', () => {
+  it('sweeper: runs every minute, never retried, and a sweep queued longer than the interval is dropped, so sweeps never pile up', () => {
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id(stack.functions.sweeper), 'Arn'] } })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [id(stack.functions.sweeper), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id(stack.functions.sweeper) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
     });
   });
 });
@@ -858,6 +884,21 @@ describe('observability', () => {
       },
     });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it("lets CloudWatch use the topic's key only for this account's alarms (aws:SourceAccount)", () => {
+    const topic = resource(id(stack.observability.topic)).Properties;
+    const key = resource(text(topic.KmsMasterKeyId).replace(/^<(.*)\.Arn>$/, '$1'));
+    const statements = (key.Properties.KeyPolicy as { Statement: Json[] }).Statement.filter(
+      (statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
   });
 
   it('charts deliveries, dead-letter arrivals, hand-offs, both lanes, the functions, the API and DynamoDB throttles, custom metrics with the Stack dimension', () => {

@@ -2,15 +2,18 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CfnStage,
+  DomainName,
   HttpApi,
   HttpMethod,
   HttpRoute,
   HttpRouteKey,
   LogGroupLogDestination,
+  SecurityPolicy,
   type HttpStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -40,6 +43,13 @@ export interface WebhookApiProps {
   readonly throttling?: ApiThrottling;
   /** Each operator route's own throttle (route settings), so public traffic never throttles a publish. @default - the adminRateLimit and adminBurstLimit settings' defaults (100, 200) */
   readonly operatorThrottling?: ApiThrottling;
+  /**
+   * A custom domain for the API, with its ACM certificate (in the stack's region): the API's URL
+   * (and so the JWT issuer) then belongs to the operator, not to this API's id, and survives any
+   * future move to another stack.
+   * @default - none: the API's own execute-api URL
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
@@ -81,8 +91,10 @@ export class WebhookApi extends Construct {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   private readonly operatorThrottling: ApiThrottling;
-  /** The base URL, without a trailing slash: Lago's `iss` and what clients call. */
+  /** The base URL, without a trailing slash: Lago's `iss` and what clients call; the custom domain's when there is one. */
   readonly url: string;
+  /** With a custom domain: the regional name its DNS record points at. */
+  readonly domainTarget?: string;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps = {}) {
     super(scope, id);
@@ -96,13 +108,25 @@ export class WebhookApi extends Construct {
     });
     const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
     this.operatorThrottling = props.operatorThrottling ?? DEFAULT_OPERATOR_THROTTLING;
+    const domain = props.customDomain && this.domain(props.customDomain);
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: throttling.rateLimit, burstLimit: throttling.burstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+      ...(domain ? { domainMapping: { domainName: domain } } : {}),
     });
-    this.url = this.httpApi.apiEndpoint;
+    this.url = domain ? `https://${props.customDomain?.domainName}` : this.httpApi.apiEndpoint;
+    this.domainTarget = domain?.regionalDomainName;
+  }
+
+  /** The custom domain (regional, TLS 1.2 at least), on the operator's certificate. */
+  private domain({ domainName, certificateArn }: { domainName: string; certificateArn: string }): DomainName {
+    return new DomainName(this, 'Domain', {
+      domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', certificateArn),
+      securityPolicy: SecurityPolicy.TLS_1_2,
+    });
   }
 
   /**

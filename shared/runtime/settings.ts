@@ -176,9 +176,11 @@ export const SETTINGS = {
   issuer: declare(trimmed().pipe(z.url({ error: 'expected a URL' })), {
     scope: 'delivery',
     env: 'API_BASE_URL',
+    context: 'issuer',
     default: 'http://localhost:3000',
-    shownDefault: "the API's URL (on AWS set by the stack; with `npm start` `http://127.0.0.1:$PORT`)",
-    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`',
+    shownDefault:
+      "on AWS `https://<domainName>` with a custom domain, else the API's URL; with `npm start` `http://127.0.0.1:$PORT`",
+    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`. Receivers may check it: keep it the same across upgrades (a custom domain does)',
   }),
 
   fastLaneMs: declare(number({ min: 100, max: 60_000 }), {
@@ -338,6 +340,18 @@ export const SETTINGS = {
     context: 'adminBurstLimit',
     default: 200,
     doc: 'requests each operator route allows in a burst above its rate',
+  }),
+  domainName: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'domainName',
+    shownDefault: 'none',
+    doc: "a custom domain for the API (for example `webhooks.example.com`), with `certificateArn`: the API's URL and the JWT issuer then stay the same whatever happens to the stack. Point a CNAME (or an alias) at the `DomainTarget` output",
+  }),
+  certificateArn: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'certificateArn',
+    shownDefault: 'none',
+    doc: "the ARN of an ACM certificate for `domainName`, in the stack's region",
   }),
   oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
     scope: 'aws',

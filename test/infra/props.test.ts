@@ -203,6 +203,56 @@ describe('every prop changed from its default', () => {
   });
 });
 
+describe('a custom domain and the issuer', () => {
+  const domain = {
+    domainName: 'webhooks.example.com',
+    certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abcd-1234',
+  };
+  const issuers = (stack: WebhookStack, template: Template) =>
+    [stack.functions.api, stack.functions.senders.fast, stack.functions.senders.slow].map(
+      (fn) =>
+        (
+          template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties
+            .Environment as { Variables: Record<string, unknown> }
+        ).Variables.API_BASE_URL,
+    );
+
+  it("serves the API on the domain, with the operator's certificate, and makes it the URL and the JWT issuer", () => {
+    const { stack, template } = synth(domain);
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'webhooks.example.com',
+      DomainNameConfigurations: [
+        Match.objectLike({
+          CertificateArn: domain.certificateArn,
+          EndpointType: 'REGIONAL',
+          SecurityPolicy: 'TLS_1_2',
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', { Stage: '$default' });
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ApiUrl!.Value).toBe('https://webhooks.example.com');
+    expect(outputs.DomainTarget!.Value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
+    expect(issuers(stack, template)).toEqual(Array(3).fill('https://webhooks.example.com'));
+  });
+
+  it('takes the issuer as given, whatever the URL', () => {
+    const { stack, template } = synth({ ...domain, issuer: 'https://billing.example.com' });
+    expect(issuers(stack, template)).toEqual(Array(3).fill('https://billing.example.com'));
+  });
+
+  it('refuses a domain without its certificate, or a certificate without a domain', () => {
+    expect(() => synth({ domainName: domain.domainName })).toThrow(
+      'domainName and certificateArn go together: a custom domain needs its ACM certificate',
+    );
+    expect(() => synth({ certificateArn: domain.certificateArn })).toThrow('domainName and certificateArn go together');
+  });
+
+  it('refuses an issuer that is not a URL', () => {
+    expect(() => synth({ issuer: 'billing' })).toThrow(/API_BASE_URL/);
+  });
+});
+
 describe('props left to their defaults', () => {
   it('a rate limit alone keeps the default burst limit', () => {
     synth({ apiRateLimit: 50 }).template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

@@ -3,7 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
+import { preflight, preflightSettings, type PreflightSettings } from '#infra/preflight.ts';
 import { parseEventsFile } from './events-file.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
@@ -17,6 +21,12 @@ Commands:
                                       and exits 1 if any was refused (--json: the per-event results)
   dlq status                          dead-letter queue: message count and oldest message age
   dlq redrive                         move every dead-letter message back to the delivery queue
+
+AWS commands (the account and region of your AWS credentials, not the local service):
+  preflight [--context key=value ...] what a deploy with cdk.json's context (and these values, as
+                                      cdk deploy -c takes them) would need from the account: Lambda
+                                      concurrency, API Gateway's throttle, the signing key; says what
+                                      would fail and why, changes nothing; exits 1 if the deploy would fail
 
 Options:
   --url <url>      API base URL (default http://127.0.0.1:$PORT, PORT defaulting to ${DEFAULT_PORT})
@@ -147,6 +157,7 @@ const ARGS = {
   file: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  context: { type: 'string', short: 'c', multiple: true },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -240,6 +251,36 @@ async function deadLetterRedrive({ options, print }: Context): Promise<void> {
   print(`moved ${moved} message(s) back to the delivery queue`, { redrive: { moved, remaining: left } });
 }
 
+const VERDICTS = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
+
+/** What a deploy would need from the account (infra/preflight.ts). */
+async function runPreflight({ values, print }: Pick<Context, 'values' | 'print'>): Promise<void> {
+  const cdkJson = JSON.parse(await readFile(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  let settings: PreflightSettings;
+  try {
+    settings = preflightSettings(cdkJson.context ?? {}, values.context ?? []);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const checks = await preflight(
+    { lambda: new LambdaClient({}), quotas: new ServiceQuotasClient({}), secrets: new SecretsManagerClient({}) },
+    settings,
+  );
+  const failed = checks.filter((check) => check.verdict === 'fail').length;
+  print(
+    `${checks.map((c) => `${VERDICTS[c.verdict]} ${c.check}: ${c.message}`).join('\n')}\n${failed > 0 ? `${failed} check(s) say the deploy would fail` : 'nothing stops the deploy'}`,
+    { checks },
+  );
+  if (failed > 0) process.exitCode = 1;
+}
+
+/** Commands on the AWS account, which need no local service nor admin token. */
+const AWS_COMMANDS: Record<string, (context: Pick<Context, 'values' | 'print'>) => Promise<void>> = {
+  preflight: runPreflight,
+};
+
 const COMMANDS: Record<string, (context: Context) => Promise<void>> = {
   'org create': createOrganization,
   publish,
@@ -254,6 +295,13 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  const json = values.json ?? false;
+  const awsCommand = Object.hasOwn(AWS_COMMANDS, command) ? AWS_COMMANDS[command] : undefined;
+  if (awsCommand)
+    return awsCommand({
+      values,
+      print: (human, data) => console.log(json ? JSON.stringify(data, null, 2) : human),
+    });
   const options: Options = {
     url: (values.url ?? `http://127.0.0.1:${process.env.PORT || DEFAULT_PORT}`).replace(/\/+$/, ''),
     token: await adminToken(values.token),

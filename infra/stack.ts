@@ -129,6 +129,7 @@ export class WebhookStack extends Stack {
       api: { httpApi: this.api.httpApi, stageName: API_STAGE },
       alarmEmail: settings.alarmEmail,
       oldestMessageAgeThreshold: Duration.minutes(settings.oldestMessageAgeAlarmMinutes),
+      traceSampleRate: settings.traceSampleRate,
       removalPolicy: settings.removalPolicy,
     });
   }

@@ -353,6 +353,12 @@ export const SETTINGS = {
     shownDefault: 'none',
     doc: "the ARN of an ACM certificate for `domainName`, in the stack's region",
   }),
+  traceSampleRate: declare(number({ min: 0, max: 1, whole: false }), {
+    scope: 'aws',
+    context: 'traceSampleRate',
+    default: 0.01,
+    doc: "share of the functions' invocations X-Ray traces beyond the first each second (an X-Ray sampling rule for this stack's functions): X-Ray bills $5 per million traces, so at most one trace a second plus this share; `0` keeps only the one a second",
+  }),
   oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
     scope: 'aws',
     context: 'oldestMessageAgeAlarmMinutes',

@@ -45,6 +45,7 @@ describe('every prop changed from its default', () => {
       apiBurstLimit: 10,
       adminRateLimit: 50,
       adminBurstLimit: 80,
+      traceSampleRate: 0.2,
       oldestMessageAgeAlarmMinutes: 10,
       sweepIntervalMinutes: 15,
       secretsPrefix: 'acme/webhooks',
@@ -198,6 +199,9 @@ describe('every prop changed from its default', () => {
       Threshold: 600,
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    template.hasResourceProperties('AWS::XRay::SamplingRule', {
+      SamplingRule: Match.objectLike({ RuleName: 'Acme', ServiceName: 'Acme-*', FixedRate: 0.2 }),
+    });
     for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup')))
       expect(logGroup.Properties.RetentionInDays).toBe(7);
   });

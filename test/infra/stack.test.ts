@@ -886,6 +886,19 @@ describe('observability', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
+  it("samples the stack's functions' traces with a rule of its own: one a second, then 1%", () => {
+    template.resourceCountIs('AWS::XRay::SamplingRule', 1);
+    template.hasResourceProperties('AWS::XRay::SamplingRule', {
+      SamplingRule: Match.objectLike({
+        RuleName: 'LagoWebhooks',
+        ServiceName: 'LagoWebhooks-*',
+        ReservoirSize: 1,
+        FixedRate: 0.01,
+        Priority: 9000,
+      }),
+    });
+  });
+
   it("lets CloudWatch use the topic's key only for this account's alarms (aws:SourceAccount)", () => {
     const topic = resource(id(stack.observability.topic)).Properties;
     const key = resource(text(topic.KmsMasterKeyId).replace(/^<(.*)\.Arn>$/, '$1'));

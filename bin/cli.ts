@@ -3,11 +3,16 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
+import { Fecb8e2Table } from '#infra/migrate/fecb8e2.ts';
+import { fileCheckpoint, migrate } from '#infra/migrate/migrate.ts';
 import { preflight, preflightSettings, type PreflightSettings } from '#infra/preflight.ts';
+import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
+import { SETTINGS } from '#shared/runtime/settings.ts';
 import { parseEventsFile } from './events-file.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
@@ -27,6 +32,11 @@ AWS commands (the account and region of your AWS credentials, not the local serv
                                       cdk deploy -c takes them) would need from the account: Lambda
                                       concurrency, API Gateway's throttle, the signing key; says what
                                       would fail and why, changes nothing; exits 1 if the deploy would fail
+  migrate --from <table> --to <table> [--webhooks] [--checkpoint <file>]
+                                      copy organizations (API keys, HMAC tokens) and endpoints, and with
+                                      --webhooks finished webhooks, from an earlier deployment's table into
+                                      this one's; repeatable, and resumes from its checkpoint (default
+                                      .migrate-<from>-<to>.json); UPGRADING.md has the runbook
 
 Options:
   --url <url>      API base URL (default http://127.0.0.1:$PORT, PORT defaulting to ${DEFAULT_PORT})
@@ -158,6 +168,10 @@ const ARGS = {
   url: { type: 'string' },
   token: { type: 'string' },
   context: { type: 'string', short: 'c', multiple: true },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  webhooks: { type: 'boolean', default: false },
+  checkpoint: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -276,9 +290,29 @@ async function runPreflight({ values, print }: Pick<Context, 'values' | 'print'>
   if (failed > 0) process.exitCode = 1;
 }
 
+/** Copies an earlier deployment's table into this one's (infra/migrate/). */
+async function runMigrate({ values, print }: Pick<Context, 'values' | 'print'>): Promise<void> {
+  if (!values.from || !values.to) throw new UsageError('migrate needs --from <earlier table> and --to <current table>');
+  const client = new DynamoDBClient({});
+  const checkpoint = values.checkpoint ?? `.migrate-${values.from}-${values.to}.json`;
+  const result = await migrate({
+    source: new Fecb8e2Table(client, values.from),
+    target: new DynamoDbStore(client, values.to, { retentionDays: SETTINGS.webhookRetentionDays.default }),
+    checkpoint: fileCheckpoint(checkpoint),
+    webhooks: values.webhooks ?? false,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const { organizations, endpoints, webhooks } = result.counts;
+  print(
+    `organizations: ${organizations.copied} copied, ${organizations.present} already there\nendpoints: ${endpoints.copied} copied, ${endpoints.present} already there${values.webhooks ? `\nfinished webhooks: ${webhooks.copied + webhooks.present} copied or already there` : ''}\ncheckpoint: ${checkpoint} (delete it to run the copy again from the start)`,
+    result,
+  );
+}
+
 /** Commands on the AWS account, which need no local service nor admin token. */
 const AWS_COMMANDS: Record<string, (context: Pick<Context, 'values' | 'print'>) => Promise<void>> = {
   preflight: runPreflight,
+  migrate: runMigrate,
 };
 
 const COMMANDS: Record<string, (context: Context) => Promise<void>> = {

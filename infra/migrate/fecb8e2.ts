@@ -45,7 +45,7 @@ export interface OldEndpoint {
   headers: Record<string, string> | null;
 }
 
-export interface OldAttempt {
+interface OldAttempt {
   number: number;
   at: string;
   http_status: number | null;

@@ -12,7 +12,7 @@ import type { Fecb8e2Table, OldEndpoint, OldOrganization, OldWebhook, Page, Scan
  */
 
 /** What the copy writes through: the stores' public methods only. */
-export type MigrationTarget = Pick<
+type MigrationTarget = Pick<
   Store,
   | 'createOrganization'
   | 'findOrganizationIdByKeyHash'
@@ -25,7 +25,7 @@ export type MigrationTarget = Pick<
 type Phase = 'organizations' | 'endpoints' | 'webhooks';
 const PHASES: readonly Phase[] = ['organizations', 'endpoints', 'webhooks'];
 
-export interface Counts {
+interface Counts {
   copied: number;
   /** Already in the target (an earlier run, or the same id there). */
   present: number;

@@ -2,6 +2,7 @@
 /** `npm start`: the whole service on this machine, in the foreground, until Ctrl-C. */
 import { ConfigError } from '#shared/runtime/config.ts';
 import { ensureConsoleBuilt } from '#infra/console-build.ts';
+import { awsLimitsFromEnv } from '#infra/local/aws-limits/index.ts';
 import { adminTokenFile, localSettings } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
@@ -19,16 +20,17 @@ async function main(): Promise<number> {
     ...(settings.dynamoDbEndpoint ? { dynamoDbEndpoint: settings.dynamoDbEndpoint } : {}),
     ...(settings.sqsEndpoint ? { sqsEndpoint: settings.sqsEndpoint } : {}),
     sweepIntervalMs: settings.sweepIntervalMs,
-    logLevel: settings.logLevel,
+    logLevel: settings.config.logLevel,
+    awsLimits: awsLimitsFromEnv(),
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
-  const tokenSource = process.env.ADMIN_TOKEN
-    ? 'from ADMIN_TOKEN'
-    : settings.adminTokenGenerated
-      ? `generated, saved in ${tokenFile}`
-      : `saved in ${tokenFile}`;
-  const tokenShell = process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
+  const tokenSource = {
+    env: 'from ADMIN_TOKEN',
+    generated: `generated, saved in ${tokenFile}`,
+    file: `saved in ${tokenFile}`,
+  }[settings.adminTokenSource];
+  const tokenShell = settings.adminTokenSource === 'env' ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
   console.log(`
 Lago-compatible webhook service, local mode
   API base URL   ${stack.url}
@@ -39,6 +41,7 @@ Lago-compatible webhook service, local mode
   SQS            ${stack.sqsEndpoint}${settings.sqsEndpoint ? ' (already running: SQS_ENDPOINT)' : ' (fauxqs, started here)'}
   Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
   SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
+  AWS limits     ${settings.awsLimitsScale !== undefined ? `scale model at ${settings.awsLimitsScale} of AWS (docs/aws-limits.md)` : 'not enforced (AWS_LIMITS_SCALE=0.05 enforces a scale model)'}
 
 Create an organization:
   curl -s -X POST ${stack.url}/admin/v1/organizations \\

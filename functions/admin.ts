@@ -1,7 +1,8 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/runtime/deps.ts';
-import { badRequest } from '#shared/domain/errors.ts';
+import { parseBody } from '#shared/domain/validation.ts';
+import { RedriveRequest } from '#shared/domain/webhooks/schemas.ts';
 import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/runtime/http.ts';
 import { createOrganization } from '#shared/domain/organizations/organizations.ts';
 import { publish, publishBatch } from '#shared/domain/webhooks/publish.ts';
@@ -33,10 +34,7 @@ export function createAdminHandler(deps: Deps): HttpHandler {
         return json(200, { dead_letters: { count: status.count, oldest_age_seconds: status.oldestAgeSeconds } });
       },
       'POST /admin/v1/dead_letters/redrive': async (event) => {
-        // No parameters yet, but a body that is not a JSON object is a mistake worth telling.
-        const body = jsonBody(event);
-        if (typeof body !== 'object' || body === null || Array.isArray(body))
-          throw badRequest('body must be a JSON object');
+        parseBody(RedriveRequest, jsonBody(event));
         const result = await deps.deadLetters.redrive();
         deps.logger.info(result, result.running ? 'dead-letter redrive started' : 'dead-letter queue redriven');
         // 202 while SQS moves the messages (AWS); GET /admin/v1/dead_letters shows the count going down.

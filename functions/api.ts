@@ -24,12 +24,17 @@ import {
   text,
   type HttpEvent,
   type HttpHandler,
+  type HttpResult,
   type RouteHandler,
 } from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { authenticate } from '#shared/domain/organizations/organizations.ts';
-import { parsePage } from '#shared/domain/pagination.ts';
-import { parseRotation, type OrganizationTokenSet } from '#shared/domain/organizations/tokens.ts';
+import { PageQuery } from '#shared/domain/pagination.ts';
+import { RotateRequest } from '#shared/domain/organizations/schemas.ts';
+import type { OrganizationTokenSet } from '#shared/domain/organizations/tokens.ts';
+import { EndpointQuery } from '#shared/domain/endpoints/schemas.ts';
+import type { WebhookEndpoint } from '#shared/domain/model.ts';
+import { parseBody, parseQuery } from '#shared/domain/validation.ts';
 import { signingKeySecretName } from '#shared/domain/secrets.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
 import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
@@ -54,104 +59,107 @@ function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
   };
 }
 
-/** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
-export function createApiHandler(deps: Deps): HttpHandler {
+type OrganizationRoute = (organizationId: string, event: HttpEvent) => Promise<HttpResult>;
+
+/** Lago's webhook endpoint routes, and the test event sent to one endpoint. */
+function endpointRoutes(deps: Deps): Record<string, OrganizationRoute> {
   const policy = endpointPolicy(deps);
   const webhooks = webhookDeps(deps);
   const health = healthDeps(deps);
-  // `?reveal_headers=true`: the custom headers' values in plain text, for their owner (beyond Lago).
-  const endpointView = async (event: HttpEvent, endpoint: Awaited<ReturnType<typeof getEndpoint>>) =>
-    serializeEndpoint(
-      endpoint,
-      queryParams(event).get('reveal_headers') === 'true' ? await revealHeaders(policy, endpoint) : undefined,
-    );
-  // Every route runs as the organization its key belongs to, and only sees that organization's data.
-  const authed =
-    (route: (org: string, event: HttpEvent) => Promise<ReturnType<typeof json>>): RouteHandler =>
-    async (event) =>
-      route(await authenticate(deps.store, header(event, 'authorization')), event);
+  const view = (endpoint: WebhookEndpoint) => ({ webhook_endpoint: serializeEndpoint(endpoint) });
+  return {
+    'POST /api/v1/webhook_endpoints': async (org, event) =>
+      json(200, view(await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now()))),
+    'GET /api/v1/webhook_endpoints': async (org, event) => {
+      const { page, per_page: perPage } = parseQuery(PageQuery, queryParams(event));
+      return json(200, await listEndpoints(deps.store, org, { page, perPage }));
+    },
+    'GET /api/v1/webhook_endpoints/{lago_id}': async (org, event) => {
+      const endpoint = await getEndpoint(deps.store, org, pathParam(event, 'lago_id'));
+      // `?reveal_headers=true`: the custom headers' values in plain text, for their owner (beyond Lago).
+      const revealed = parseQuery(EndpointQuery, queryParams(event)).reveal_headers
+        ? await revealHeaders(policy, endpoint)
+        : undefined;
+      return json(200, { webhook_endpoint: serializeEndpoint(endpoint, revealed) });
+    },
+    'PUT /api/v1/webhook_endpoints/{lago_id}': async (org, event) => {
+      // Enabled: its waiting webhooks are queued now rather than at their timers.
+      const endpoint = await updateEndpoint(
+        deps.store,
+        policy,
+        org,
+        pathParam(event, 'lago_id'),
+        jsonBody(event),
+        deps.now(),
+        (enabled) => resumeParkedWebhooks(health, enabled),
+      );
+      return json(200, view(endpoint));
+    },
+    'DELETE /api/v1/webhook_endpoints/{lago_id}': async (org, event) =>
+      json(200, view(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id')))),
+    'POST /api/v1/webhook_endpoints/{lago_id}/test': async (org, event) =>
+      json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
+  };
+}
+
+/** The signing keys: the JWT public key in Lago's two forms, the HMAC token and its rotation. */
+function keyRoutes(deps: Deps): Record<string, OrganizationRoute> {
   const signingKey = async () => {
     const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
     if (!key) throw new Error('the deployment signing key is missing');
     return lagoPublicKey(key);
   };
-
-  // Built on the first request for it, then kept: it only changes with a deployment.
-  let openApi: string | undefined;
-
-  return router(
-    {
-      'GET /api/v1/openapi.json': async () => {
-        openApi ??= JSON.stringify(openApiDocument(ROUTES));
-        return {
-          statusCode: 200,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
-          body: openApi,
-        };
-      },
-      'POST /api/v1/webhook_endpoints': authed(async (org, event) =>
-        json(200, {
-          webhook_endpoint: serializeEndpoint(
-            await createEndpoint(deps.store, policy, org, jsonBody(event), deps.now()),
-          ),
-        }),
-      ),
-      'GET /api/v1/webhook_endpoints': authed(async (org, event) =>
-        json(200, await listEndpoints(deps.store, org, parsePage(queryParams(event)))),
-      ),
-      'GET /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) =>
-        json(200, {
-          webhook_endpoint: await endpointView(event, await getEndpoint(deps.store, org, pathParam(event, 'lago_id'))),
-        }),
-      ),
-      'PUT /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) => {
-        // Enabled: its waiting webhooks are queued now rather than at their timers.
-        const endpoint = await updateEndpoint(
-          deps.store,
-          policy,
-          org,
-          pathParam(event, 'lago_id'),
-          jsonBody(event),
-          deps.now(),
-          (enabled) => resumeParkedWebhooks(health, enabled),
-        );
-        return json(200, { webhook_endpoint: serializeEndpoint(endpoint) });
-      }),
-      'DELETE /api/v1/webhook_endpoints/{lago_id}': authed(async (org, event) =>
-        json(200, {
-          webhook_endpoint: serializeEndpoint(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'))),
-        }),
-      ),
-      'POST /api/v1/webhook_endpoints/{lago_id}/test': authed(async (org, event) =>
-        json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
-      ),
-      'GET /api/v1/webhooks/public_key': authed(async () => text(200, await signingKey())),
-      'GET /api/v1/webhooks/json_public_key': authed(async () =>
-        json(200, { webhook: { public_key: await signingKey() } }),
-      ),
-      'GET /api/v1/webhooks/hmac_key': authed(async (org) => json(200, hmacKeyView(await deps.tokens.get(org)))),
-      'POST /api/v1/webhooks/hmac_key/rotate': authed(async (org, event) =>
-        json(200, hmacKeyView(await deps.tokens.rotate(org, parseRotation(jsonBody(event))))),
-      ),
-      'GET /api/v1/webhook_event_types': authed(async () => json(200, { webhook_event_types: WEBHOOK_EVENT_TYPES })),
-      'GET /api/v1/webhooks': authed(async (org, event) =>
-        json(200, await listWebhooks(webhooks, parseWebhookQuery(org, queryParams(event)))),
-      ),
-      'POST /api/v1/webhooks/recover': authed(async (org, event) =>
-        json(200, await recoverWebhooks(webhooks, org, jsonBody(event))),
-      ),
-      'GET /api/v1/webhooks/{lago_id}': authed(async (org, event) =>
-        json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) }),
-      ),
-      'POST /api/v1/webhooks/{lago_id}/retry': authed(async (org, event) =>
-        json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id'))),
-      ),
-      'POST /api/v1/webhooks/{lago_id}/resend': authed(async (org, event) =>
-        json(200, await resendWebhook(webhooks, org, pathParam(event, 'lago_id'))),
-      ),
+  return {
+    'GET /api/v1/webhooks/public_key': async () => text(200, await signingKey()),
+    'GET /api/v1/webhooks/json_public_key': async () => json(200, { webhook: { public_key: await signingKey() } }),
+    'GET /api/v1/webhooks/hmac_key': async (org) => json(200, hmacKeyView(await deps.tokens.get(org))),
+    'POST /api/v1/webhooks/hmac_key/rotate': async (org, event) => {
+      const { overlap_seconds: overlap } = parseBody(RotateRequest, jsonBody(event));
+      return json(200, hmacKeyView(await deps.tokens.rotate(org, overlap)));
     },
-    deps.logger,
-  );
+  };
+}
+
+/** The event catalog and the webhook logs: search, details, retry, resend and recovery. */
+function webhookRoutes(deps: Deps): Record<string, OrganizationRoute> {
+  const webhooks = webhookDeps(deps);
+  return {
+    'GET /api/v1/webhook_event_types': async () => json(200, { webhook_event_types: WEBHOOK_EVENT_TYPES }),
+    'GET /api/v1/webhooks': async (org, event) =>
+      json(200, await listWebhooks(webhooks, parseWebhookQuery(org, queryParams(event)))),
+    'POST /api/v1/webhooks/recover': async (org, event) =>
+      json(200, await recoverWebhooks(webhooks, org, jsonBody(event))),
+    'GET /api/v1/webhooks/{lago_id}': async (org, event) =>
+      json(200, { webhook: detail(await getWebhook(deps.store, org, pathParam(event, 'lago_id'))) }),
+    'POST /api/v1/webhooks/{lago_id}/retry': async (org, event) =>
+      json(200, await retryWebhook(webhooks, org, pathParam(event, 'lago_id'))),
+    'POST /api/v1/webhooks/{lago_id}/resend': async (org, event) =>
+      json(200, await resendWebhook(webhooks, org, pathParam(event, 'lago_id'))),
+  };
+}
+
+/** The OpenAPI document, built on the first request for it, then kept: it only changes with a deployment. */
+function openApiRoute(): RouteHandler {
+  let openApi: string | undefined;
+  return async () => {
+    openApi ??= JSON.stringify(openApiDocument(ROUTES));
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+      body: openApi,
+    };
+  };
+}
+
+/** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
+export function createApiHandler(deps: Deps): HttpHandler {
+  const routes = { ...endpointRoutes(deps), ...keyRoutes(deps), ...webhookRoutes(deps) };
+  // Every route runs as the organization its key belongs to, and only sees that organization's data.
+  const authenticated = Object.entries(routes).map(([key, route]): [string, RouteHandler] => [
+    key,
+    async (event) => route(await authenticate(deps.store, header(event, 'authorization')), event),
+  ]);
+  return router({ 'GET /api/v1/openapi.json': openApiRoute(), ...Object.fromEntries(authenticated) }, deps.logger);
 }
 
 export const handler = lambdaHandler((runtime) => createApiHandler(depsFromEnv(runtime)));

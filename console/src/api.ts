@@ -1,5 +1,11 @@
 import type { z } from 'zod';
 import type * as schemas from '#shared/domain/api-schemas.ts';
+import type { CreateEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
+import type { RotateRequest as RotateRequestSchema } from '#shared/domain/organizations/schemas.ts';
+import type {
+  RecoverRequest as RecoverRequestSchema,
+  TestEventRequest as TestEventRequestSchema,
+} from '#shared/domain/webhooks/schemas.ts';
 
 /**
  * The organization API, called with the key the user signed in with (same origin, so no CORS). Its
@@ -21,10 +27,10 @@ export type EventTypes = z.infer<typeof schemas.WebhookEventTypes>;
 export type EventType = EventTypes['webhook_event_types'][number];
 export type RecoverResult = z.infer<typeof schemas.RecoverResult>;
 // Request bodies are what the client sends: the schemas' input side.
-export type EndpointRequest = z.input<typeof schemas.CreateEndpointRequest>;
-export type RotateRequest = z.input<typeof schemas.RotateRequest>;
-export type RecoverRequest = z.input<typeof schemas.RecoverRequest>;
-export type TestEventRequest = z.input<typeof schemas.TestEventRequest>;
+export type EndpointRequest = z.input<typeof CreateEndpointRequest>;
+export type RotateRequest = z.input<typeof RotateRequestSchema>;
+export type RecoverRequest = z.input<typeof RecoverRequestSchema>;
+export type TestEventRequest = z.input<typeof TestEventRequestSchema>;
 type LagoError = z.infer<typeof schemas.LagoError>;
 
 /** Lago's error shape; `details` holds the validation codes per field. */

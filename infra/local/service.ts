@@ -15,6 +15,7 @@ import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
 import { ensureSigningKey } from '#shared/domain/secrets.ts';
+import type { AwsLimits } from './aws-limits/index.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import {
   connectDynamoDb,
@@ -53,6 +54,8 @@ export interface LocalServiceOptions {
   instrument?: LocalServiceInstrument;
   /** The pollers wait for `resumeSenders()` before their first receive (a backlog to drain). @default false */
   sendersPaused?: boolean;
+  /** A scale model of AWS's per-key and per-queue limits (AWS_LIMITS_SCALE, docs/aws-limits.md). @default - none enforced */
+  awsLimits?: AwsLimits;
 }
 
 /** What the bench wraps to count requests, calls and invocations, without a second wiring of the stack. */
@@ -205,6 +208,8 @@ async function startEmulators(
     ? await connectSqs(options.sqsEndpoint, credentials)
     : await startSqsLocal(options.dataDir, credentials, options.sqsPort);
   stops.push(sqs.stop);
+  // AWS's per-key and per-queue limits, scaled (docs/aws-limits.md): below the instruments, so they count what AWS would bill.
+  if (options.awsLimits) stops.push(options.awsLimits.apply(dynamo.client, sqs.client));
   instrument.dynamoDb?.(dynamo.client);
   instrument.sqs?.(sqs.client);
   await ensureTable(dynamo.client, LOCAL_TABLE);

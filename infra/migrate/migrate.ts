@@ -55,15 +55,19 @@ export interface MigrationOptions {
 
 // The earlier revision's shapes onto the current model: the one place to change when the model does.
 
+const msOrNull = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+
 const organizationOf = (old: OldOrganization): Organization => ({
   id: old.id,
   name: old.name,
-  created_at: old.created_at,
+  created_at_ms: Date.parse(old.created_at),
   ...(old.token_version !== undefined ? { token_version: old.token_version } : {}),
   ...(old.sealed_token !== undefined ? { sealed_token: old.sealed_token } : {}),
   ...(old.previous_token_version !== undefined ? { previous_token_version: old.previous_token_version } : {}),
   ...(old.previous_sealed_token !== undefined ? { previous_sealed_token: old.previous_sealed_token } : {}),
-  ...(old.previous_token_expires_at !== undefined ? { previous_token_expires_at: old.previous_token_expires_at } : {}),
+  ...(old.previous_token_expires_at !== undefined
+    ? { previous_token_expires_at_ms: old.previous_token_expires_at }
+    : {}),
 });
 
 const endpointOf = (old: OldEndpoint): WebhookEndpoint => ({
@@ -73,11 +77,11 @@ const endpointOf = (old: OldEndpoint): WebhookEndpoint => ({
   signature_algo: old.signature_algo,
   name: old.name,
   event_types: old.event_types,
-  created_at: old.created_at,
-  slow_until: old.slow_until,
-  disabled_at: old.disabled_at,
+  created_at_ms: Date.parse(old.created_at),
+  slow_until_ms: old.slow_until,
+  disabled_at_ms: msOrNull(old.disabled_at),
   disabled_reason: old.disabled_reason,
-  failing_since: old.failing_since,
+  failing_since_ms: old.failing_since,
   headers: old.headers,
 });
 
@@ -94,16 +98,15 @@ const webhookOf = (old: OldWebhook): Webhook => ({
   status: old.status,
   attempt_count: old.attempt_count,
   round_attempts: old.round_attempts,
-  attempts: old.attempts,
+  attempts: old.attempts.map(({ at, ...attempt }) => ({ ...attempt, at_ms: Date.parse(at) })),
   http_status: old.http_status,
   response_body: null,
   error: old.error,
-  next_attempt_at: old.next_attempt_at,
+  next_attempt_at_ms: msOrNull(old.next_attempt_at),
   ...(old.test ? { test: true } : {}),
-  created_at: old.created_at,
-  updated_at: old.updated_at,
+  created_at_ms: Date.parse(old.created_at),
+  updated_at_ms: Date.parse(old.updated_at),
   version: 0,
-  expires_at: old.expires_at,
 });
 
 /** The copy of one item: true when written, false when the target had it already. */

@@ -19,7 +19,7 @@ export class DynamoDbStore implements Store {
     const table = new Table(client, tableName);
     this.organizations = new DynamoDbOrganizationStore(table);
     this.endpoints = new DynamoDbEndpointStore(table, options.retentionDays);
-    this.webhooks = new DynamoDbWebhookStore(table);
+    this.webhooks = new DynamoDbWebhookStore(table, options.retentionDays);
   }
 
   createOrganization: Store['createOrganization'] = (...args) => this.organizations.createOrganization(...args);

@@ -18,7 +18,7 @@ export class EventBridgeOperationalEvents implements OperationalEvents {
             EventBusName: 'default',
             Source: OPERATIONAL_EVENT_SOURCE,
             DetailType: DETAIL_TYPES[event.type],
-            Time: new Date(event.at),
+            Time: new Date(event.at_ms),
             Detail: JSON.stringify(operationalDetail(event)),
           },
         ],

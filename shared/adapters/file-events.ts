@@ -1,6 +1,11 @@
 import { appendFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DETAIL_TYPES, OPERATIONAL_EVENT_SOURCE, operationalDetail } from '../domain/endpoints/operational-events.ts';
+import {
+  DETAIL_TYPES,
+  eventTime,
+  OPERATIONAL_EVENT_SOURCE,
+  operationalDetail,
+} from '../domain/endpoints/operational-events.ts';
 import type { OperationalEvent, OperationalEvents } from '../domain/ports.ts';
 
 const OPERATIONAL_EVENTS_FILE = 'operational-events.jsonl';
@@ -20,7 +25,7 @@ export class FileOperationalEvents implements OperationalEvents {
     const line = {
       source: OPERATIONAL_EVENT_SOURCE,
       'detail-type': DETAIL_TYPES[event.type],
-      time: event.at,
+      time: eventTime(event),
       detail: operationalDetail(event),
     };
     // One write per line (O_APPEND): concurrent senders never interleave within a line.

@@ -1,19 +1,23 @@
-/** The webhook domain's records, as the API and the store see them. */
+/**
+ * The webhook domain's records. Field names follow the API's snake_case; every time is epoch
+ * milliseconds and says so in its name (`…_at_ms`, `…_ms`): ISO strings exist only at the API and
+ * in the store's formats (shared/adapters/dynamodb/ converts).
+ */
 
 export type SignatureAlgo = 'jwt' | 'hmac';
 
 export interface Organization {
   id: string;
   name: string;
-  created_at: string;
+  created_at_ms: number;
   /** Its HMAC token is derived from the deployment's signing key and this version (shared/domain/organizations/tokens.ts). */
   token_version?: number;
   /** Or, for organizations created before tokens were derived, their random token, sealed. */
   sealed_token?: string;
-  /** After a rotation, the token before it (a version or a sealed token) stays valid until `previous_token_expires_at` (ms since epoch). */
+  /** After a rotation, the token before it (a version or a sealed token) stays valid until `previous_token_expires_at_ms`. */
   previous_token_version?: number;
   previous_sealed_token?: string;
-  previous_token_expires_at?: number;
+  previous_token_expires_at_ms?: number;
 }
 
 export interface WebhookEndpoint {
@@ -24,15 +28,15 @@ export interface WebhookEndpoint {
   name: string | null;
   /** null: every type; []: none. */
   event_types: string[] | null;
-  created_at: string;
-  /** Until when (ms since epoch) its webhooks take the slow lane: it answered slowly or not at all lately. Never shown by the API. */
-  slow_until?: number | null;
-  /** Set while it is disabled (ISO time): publishing skips it and its queued webhooks wait (shared/domain/endpoints/health.ts). */
-  disabled_at?: string | null;
+  created_at_ms: number;
+  /** Until when its webhooks take the slow lane: it answered slowly or not at all lately. Never shown by the API. */
+  slow_until_ms?: number | null;
+  /** Set while it is disabled: publishing skips it and its queued webhooks wait (shared/domain/endpoints/health.ts). */
+  disabled_at_ms?: number | null;
   /** Why: "disabled by request", or the automatic disable's account of the failures. */
   disabled_reason?: string | null;
-  /** Since when (ms since epoch) every attempt to it has failed; cleared by its next success. */
-  failing_since?: number | null;
+  /** Since when every attempt to it has failed; cleared by its next success. */
+  failing_since_ms?: number | null;
   /** Custom headers sent on every attempt: each name with its value sealed (shared/domain/endpoints/headers.ts). */
   headers?: Record<string, string> | null;
 }
@@ -40,12 +44,17 @@ export interface WebhookEndpoint {
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';
 
 export const FINAL_STATUSES: readonly WebhookStatus[] = ['succeeded', 'failed'];
-export const WEBHOOK_STATUSES: readonly WebhookStatus[] = ['pending', 'retrying', 'succeeded', 'failed'];
+export const WEBHOOK_STATUSES = [
+  'pending',
+  'retrying',
+  'succeeded',
+  'failed',
+] as const satisfies readonly WebhookStatus[];
 
 export interface Attempt {
   /** 1-based, counted over the webhook's whole life (manual retries continue the count). */
   number: number;
-  at: string;
+  at_ms: number;
   /** null when no response came back (timeout, refused, reset, blocked). */
   http_status: number | null;
   error: string | null;
@@ -70,7 +79,7 @@ export interface Webhook {
   http_status: number | null;
   response_body: string | null;
   error: string | null;
-  next_attempt_at: string | null;
+  next_attempt_at_ms: number | null;
   /**
    * True while the next attempt waits in the store (longer than SQS can delay a message): the
    * sweeper sends its message when it is nearly due. Otherwise a queue message holds it.
@@ -80,14 +89,10 @@ export interface Webhook {
   unqueued?: boolean;
   /** A test event (`POST /api/v1/webhook_endpoints/{id}/test`), logged like any webhook. */
   test?: boolean;
-  created_at: string;
-  updated_at: string;
+  created_at_ms: number;
+  updated_at_ms: number;
   /** Bumped by every write; writes are conditional on it. */
   version: number;
-  /** DynamoDB TTL, seconds since epoch. */
-  expires_at: number;
-  /** Set by the store when it reads a webhook: the size of its stored state, for the store's own use (never shown). */
-  stored_bytes?: number;
 }
 
 /** A webhook without its payload: what changes with each attempt, and what lists show. */

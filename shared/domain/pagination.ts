@@ -1,4 +1,4 @@
-import { validationFailed, type ValidationDetails } from './errors.ts';
+import { z } from 'zod';
 
 /**
  * Page sizes, the same on every list (webhook endpoints, webhooks). As Lago: absent means 20, and a
@@ -12,33 +12,26 @@ export const MAX_PER_PAGE = 100;
 /** The highest page number a page-numbered list accepts. */
 const MAX_PAGE = 1_000_000;
 
-/** A positive whole number from a query parameter: `fallback` when absent, at most `max`; anything else is recorded in `details`. */
-function positive(
-  params: URLSearchParams,
-  name: string,
-  fallback: number,
-  max: number,
-  details: ValidationDetails,
-): number {
-  const raw = params.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d{1,16}$/.test(raw) || Number(raw) < 1) {
-    details[name] = ['value_is_invalid'];
-    return fallback;
-  }
-  return Math.min(Number(raw), max);
-}
+/**
+ * A positive whole number from a query parameter, digits only (not `1e3`, ` 5` or `0x10`); a larger one than `max`
+ * is served at `max`, so the document gives no maximum.
+ */
+const positive = (max: number) =>
+  z
+    .preprocess(
+      (raw) => (typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : raw),
+      z.number().min(1).meta({ type: 'integer' }),
+    )
+    .transform((n) => Math.min(n, max));
 
-export const perPage = (params: URLSearchParams, details: ValidationDetails): number =>
-  positive(params, 'per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE, details);
+export const perPage = positive(MAX_PER_PAGE)
+  .default(DEFAULT_PER_PAGE)
+  .describe(`${DEFAULT_PER_PAGE} by default; a larger size than ${MAX_PER_PAGE} is served at ${MAX_PER_PAGE}`);
 
-/** A page-numbered list's page and size (the endpoints list, as Lago's); a 422 naming each invalid one. */
-export function parsePage(params: URLSearchParams): { page: number; perPage: number } {
-  const details: ValidationDetails = {};
-  const page = { page: positive(params, 'page', 1, MAX_PAGE, details), perPage: perPage(params, details) };
-  if (Object.keys(details).length > 0) throw validationFailed(details);
-  return page;
-}
+/** A page-numbered list's query (the endpoints list, as Lago's). */
+export const PageQuery = z
+  .object({ page: positive(MAX_PAGE).default(1).describe('From 1'), per_page: perPage })
+  .meta({ examples: [{ page: 1, per_page: 20 }] });
 
 export interface PageRequest {
   page: number;

@@ -30,11 +30,10 @@ export interface WebhookPage {
   last?: string;
 }
 
+/** The record of a publish with an idempotency key; the store keeps it as long as the webhooks it names. */
 export interface Idempotency {
   organizationId: string;
   key: string;
-  /** Seconds since epoch: the record expires with the webhooks it names. */
-  expiresAt: number;
 }
 
 /** The webhooks one published event creates, one per subscribed endpoint. */
@@ -69,7 +68,7 @@ export interface OrganizationStore {
     organizationId: string,
     current: Pick<Organization, 'token_version' | 'sealed_token'>,
     nextVersion: number,
-    previousExpiresAt: number,
+    previousExpiresAtMs: number,
   ): Promise<boolean>;
 }
 
@@ -80,18 +79,18 @@ export interface EndpointStore {
   listEndpoints(organizationId: string): Promise<WebhookEndpoint[]>;
   updateEndpoint(previous: WebhookEndpoint, next: WebhookEndpoint): Promise<EndpointWriteResult>;
   deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult>;
-  /** Sends the endpoint's next webhooks to the slow lane until `until` (ms since epoch); nothing if it is gone. */
-  markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void>;
+  /** Sends the endpoint's next webhooks to the slow lane until `untilMs`; nothing if it is gone. */
+  markEndpointSlow(organizationId: string, endpointId: string, untilMs: number): Promise<void>;
   /** Records the first failed attempt after a success; false if it was already failing, or is gone. */
-  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean>;
-  /** Clears `failing_since`; true only for the call that cleared it. */
+  markEndpointFailing(organizationId: string, endpointId: string, sinceMs: number): Promise<boolean>;
+  /** Clears `failing_since_ms`; true only for the call that cleared it. */
   markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean>;
-  /** Disables an endpoint still enabled and failing since `failingSince`; true only for the call that disabled it. */
+  /** Disables an endpoint still enabled and failing since `failingSinceMs`; true only for the call that disabled it. */
   autoDisableEndpoint(
     organizationId: string,
     endpointId: string,
-    failingSince: number,
-    at: string,
+    failingSinceMs: number,
+    atMs: number,
     reason: string,
   ): Promise<boolean>;
 }
@@ -111,10 +110,10 @@ export interface WebhookStore {
   /** Webhooks without their payloads, in the order of `refs`; those not found are left out. */
   getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]>;
   queryWebhooks(query: WebhookQuery): Promise<WebhookPage>;
-  /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBefore`. */
-  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]>;
-  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBefore`. */
-  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]>;
+  /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBeforeMs`. */
+  findOverdue(dueBeforeMs: number, limit: number): Promise<WebhookState[]>;
+  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBeforeMs`. */
+  findDueTimers(dueBeforeMs: number, limit: number): Promise<WebhookState[]>;
   /**
    * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
    * version), writing only the attributes that differ from `previous`, which must be the state as
@@ -191,10 +190,10 @@ export interface OperationalEvent {
   webhook_url: string;
   /** Why it was disabled; null for a recovery. */
   reason: string | null;
-  /** ISO time since when every attempt had failed, when known. */
-  failing_since: string | null;
-  /** ISO time of the event. */
-  at: string;
+  /** Since when every attempt had failed, when known. */
+  failing_since_ms: number | null;
+  /** When it happened. */
+  at_ms: number;
 }
 
 export interface OperationalEvents {

@@ -166,7 +166,6 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     logger: deps.logger,
     metrics: deps.metrics,
     now: deps.now,
-    retentionDays: deps.config.webhookRetentionDays,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
   };

@@ -1,11 +1,24 @@
 import { z } from 'zod';
 import type { RouteDefinition } from '#shared/runtime/routes.ts';
 import * as S from '../domain/api-schemas.ts';
+import { CreateEndpointRequest, EndpointQuery, UpdateEndpointRequest } from '../domain/endpoints/schemas.ts';
+import { OrganizationRequest, RotateRequest } from '../domain/organizations/schemas.ts';
+import { PageQuery } from '../domain/pagination.ts';
+import { components, documentation } from '../domain/validation.ts';
+import {
+  BatchRequest,
+  PublishRequest,
+  RecoverRequest,
+  RedriveRequest,
+  TestEventRequest,
+  WebhookListQuery,
+} from '../domain/webhooks/schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the service, served at GET /api/v1/openapi.json. The routes come
- * from the one route table (shared/runtime/routes.ts); each is described here, and its bodies are the zod
- * schemas of shared/domain/api-schemas.ts turned into JSON Schema 2020-12 by zod itself.
+ * from the one route table (shared/runtime/routes.ts); each is described here. Its bodies and query parameters are
+ * the zod schemas that parse them (shared/domain/*\/schemas.ts) and those of the responses
+ * (shared/domain/api-schemas.ts), turned into JSON Schema 2020-12 by zod itself.
  */
 
 type Schema = z.ZodType;
@@ -15,18 +28,14 @@ interface Reply {
   /** A text/plain body. */
   text?: boolean;
 }
-interface Parameter {
-  name: string;
-  description: string;
-  schema: Record<string, unknown>;
-}
 interface Operation {
   summary: string;
   description?: string;
   body?: Schema;
   /** An absent body reads as `{}`, which this route accepts. */
   bodyOptional?: boolean;
-  query?: Parameter[];
+  /** The query's parameters, one per field. */
+  query?: z.ZodObject;
   responses: Record<number, Reply>;
 }
 
@@ -37,44 +46,28 @@ const notFound = (what: string): Reply => ({
 });
 const invalid: Reply = { description: 'Validation failed', schema: S.ValidationError };
 
-const integer = { type: 'integer', minimum: 1 };
-const list = (name: string): Parameter => ({
-  name,
-  description: `Repeated (\`${name}[]=a&${name}[]=b\`) or comma-separated; at most 20 values`,
-  schema: { type: 'array', items: { type: 'string' } },
-});
-
 /** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
 const OPERATIONS: Record<string, Operation> = {
   'POST /api/v1/webhook_endpoints': {
     summary: 'Create a webhook endpoint',
     description: 'At most 10 per organization, each URL once.',
-    body: S.CreateEndpointRequest,
+    body: CreateEndpointRequest,
     responses: { 200: ok(S.EndpointResponse), 422: invalid },
   },
   'GET /api/v1/webhook_endpoints': {
     summary: 'List the webhook endpoints',
-    query: [
-      { name: 'page', description: 'From 1', schema: integer },
-      { name: 'per_page', description: '20 by default; a larger size than 100 is served at 100', schema: integer },
-    ],
+    query: PageQuery,
     responses: { 200: ok(S.EndpointList), 422: invalid },
   },
   'GET /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Read a webhook endpoint',
-    query: [
-      {
-        name: 'reveal_headers',
-        description: "`true`: the custom headers' values in plain text, for their owner",
-        schema: { type: 'string', enum: ['true', 'false'] },
-      },
-    ],
+    query: EndpointQuery,
     responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') },
   },
   'PUT /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Update a webhook endpoint',
     description: 'Fields left out keep their value.',
-    body: S.UpdateEndpointRequest,
+    body: UpdateEndpointRequest,
     responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 422: invalid },
   },
   'DELETE /api/v1/webhook_endpoints/{lago_id}': {
@@ -86,7 +79,7 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'Send a test event',
     description:
       'Sends a signed example of `webhook_type` to this endpoint only, whatever types it listens to. It is logged like any webhook, with `test: true`.',
-    body: S.TestEventRequest,
+    body: TestEventRequest,
     responses: {
       200: ok(S.WebhookResponse, 'The test webhook, queued'),
       404: notFound('webhook endpoint'),
@@ -110,38 +103,20 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'Rotate the HMAC token',
     description:
       'X-Lago-Signature moves to the new token at once; webhook-signature carries both until the previous token expires.',
-    body: S.RotateRequest,
+    body: RotateRequest,
     bodyOptional: true,
     responses: { 200: ok(S.HmacKey), 422: invalid },
   },
   'GET /api/v1/webhooks': {
     summary: 'Search the webhook logs',
     description: 'Newest first, a page at a time: pass `meta.next_cursor` as `cursor` for the next page.',
-    query: [
-      {
-        name: 'webhook_endpoint_id',
-        description: "One endpoint's webhooks",
-        schema: { type: 'string', format: 'uuid' },
-      },
-      list('statuses'),
-      list('webhook_types'),
-      list('http_statuses'),
-      { name: 'from_date', description: 'ISO 8601 date or time (UTC when no zone)', schema: { type: 'string' } },
-      {
-        name: 'to_date',
-        description: 'ISO 8601 date or time; a date covers its whole day',
-        schema: { type: 'string' },
-      },
-      { name: 'search_term', description: 'A webhook id or object id', schema: { type: 'string', maxLength: 255 } },
-      { name: 'per_page', description: '20 by default; a larger size than 100 is served at 100', schema: integer },
-      { name: 'cursor', description: "From the previous page's meta.next_cursor", schema: { type: 'string' } },
-    ],
+    query: WebhookListQuery,
     responses: { 200: ok(S.WebhookList), 422: invalid },
   },
   'GET /api/v1/webhook_event_types': { summary: 'The event catalog', responses: { 200: ok(S.WebhookEventTypes) } },
   'POST /api/v1/webhooks/recover': {
     summary: 'Queue again the failed webhooks of an endpoint in a window',
-    body: S.RecoverRequest,
+    body: RecoverRequest,
     responses: { 200: ok(S.RecoverResult), 404: notFound('webhook endpoint'), 422: invalid },
   },
   'GET /api/v1/webhooks/{lago_id}': {
@@ -168,27 +143,27 @@ const OPERATIONS: Record<string, Operation> = {
   },
   'POST /admin/v1/organizations': {
     summary: 'Create an organization and its API key',
-    body: S.OrganizationRequest,
+    body: OrganizationRequest,
     responses: { 201: ok(S.OrganizationCreated, 'Created'), 422: invalid },
   },
   'POST /admin/v1/webhooks': {
     summary: 'Publish an event',
     description:
       'One webhook per endpoint of the organization that listens to the type. The same `idempotency_key` again answers with the same webhooks.',
-    body: S.PublishRequest,
+    body: PublishRequest,
     responses: { 202: ok(S.PublishResult, 'Queued'), 404: notFound('organization'), 422: invalid },
   },
   'POST /admin/v1/webhooks/batch': {
     summary: 'Publish up to 100 events',
     description:
       "Each event is published or refused on its own; its result carries its status and, if refused, Lago's error body.",
-    body: S.BatchRequest,
+    body: BatchRequest,
     responses: { 200: ok(S.BatchResult) },
   },
   'GET /admin/v1/dead_letters': { summary: "The dead-letter queue's size", responses: { 200: ok(S.DeadLetters) } },
   'POST /admin/v1/dead_letters/redrive': {
     summary: 'Send the dead letters back for delivery',
-    body: S.RedriveRequest,
+    body: RedriveRequest,
     bodyOptional: true,
     responses: { 200: ok(S.RedriveResult, 'Moved'), 202: ok(S.RedriveResult, 'SQS is moving them (AWS)') },
   },
@@ -199,7 +174,11 @@ const accessOf = (route: RouteDefinition): Access =>
   route.fn === 'admin' ? 'operator' : route.public ? 'public' : 'organization';
 
 const COMMON: Record<number, Reply> = {
-  400: { description: 'The request cannot be read (not JSON, not an object, nested too deeply)', schema: S.LagoError },
+  400: {
+    description:
+      'The request cannot be read (not JSON, not an object, nested too deeply, without its `webhook_endpoint` object, a batch without 1 to 100 events)',
+    schema: S.LagoError,
+  },
   413: { description: 'The body exceeds 512 KiB', schema: S.LagoError },
   500: { description: 'An unexpected error (logged)', schema: S.LagoError },
   503: { description: 'Busy or partly done: retry (the `message` tells)', schema: S.LagoError },
@@ -220,9 +199,11 @@ const UNDESCRIBED: Operation = { summary: 'Not described yet', responses: {} };
 
 function componentSchemas(): Record<string, Record<string, unknown>> {
   const uri = (id: string) => `#/components/schemas/${id}`;
-  // Requests accept keys they do not know (as the handlers do); responses list every key.
-  const inputs = z.toJSONSchema(S.components, { target: 'draft-2020-12', uri, io: 'input' }).schemas;
-  const outputs = z.toJSONSchema(S.components, { target: 'draft-2020-12', uri, io: 'output' }).schemas;
+  // Requests are documented as sent, and accept keys they do not know (as the handlers do); responses as answered,
+  // listing every key. A request's own checks (a transform, a JSON object passed on as sent) have no JSON Schema.
+  const options = { target: 'draft-2020-12', uri, unrepresentable: 'any' } as const;
+  const inputs = z.toJSONSchema(components, { ...options, io: 'input' }).schemas;
+  const outputs = z.toJSONSchema(components, { ...options, io: 'output' }).schemas;
   return Object.fromEntries(
     Object.keys(outputs).map((id) => {
       const {
@@ -230,14 +211,32 @@ function componentSchemas(): Record<string, Record<string, unknown>> {
         $id: _i,
         ...schema
       } = (id.endsWith('Request') ? inputs : outputs)[id] as Record<string, unknown>;
-      const description = S.descriptions.get(id);
-      return [id, description ? { description, ...schema } : schema];
+      const { description, examples } = documentation.get(id) ?? {};
+      return [id, { ...(description ? { description } : {}), ...schema, ...(examples ? { examples } : {}) }];
     }),
   );
 }
 
+/** A query's fields as parameters, with the query's example values. */
+function queryParameters(query: z.ZodObject) {
+  const { properties = {}, required = [] } = z.toJSONSchema(query, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const [example] = (z.globalRegistry.get(query)?.examples ?? []) as Record<string, unknown>[];
+  return Object.entries(properties).map(([name, { description, ...schema }]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    ...(description ? { description } : {}),
+    schema,
+    ...(example?.[name] !== undefined ? { example: example[name] } : {}),
+  }));
+}
+
 function idOf(schema: Schema): string | undefined {
-  return S.components.get(schema)?.id;
+  return components.get(schema)?.id;
 }
 
 function schemaObject(schema: Schema): Record<string, unknown> {
@@ -274,16 +273,7 @@ function operation(route: RouteDefinition, spec: Operation) {
     security: access === 'public' ? [] : [{ [access]: [] }],
     ...(params.length || spec.query
       ? {
-          parameters: [
-            ...params,
-            ...(spec.query ?? []).map((q) => ({
-              name: q.name,
-              in: 'query',
-              required: false,
-              description: q.description,
-              schema: q.schema,
-            })),
-          ],
+          parameters: [...params, ...(spec.query ? queryParameters(spec.query) : [])],
         }
       : {}),
     ...(spec.body

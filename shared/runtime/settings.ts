@@ -235,10 +235,11 @@ export const SETTINGS = {
       .toLowerCase()
       .pipe(z.enum(LOG_LEVELS, { error: `expected ${LOG_LEVELS.join(', ')}` })),
     {
-      scope: 'local',
+      scope: 'delivery',
       env: 'LOG_LEVEL',
+      context: 'logLevel',
       default: 'info',
-      doc: `${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}`,
+      doc: `the functions' and \`npm start\`'s log level: ${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}`,
     },
   ),
   dynamoDbPort: declare(number({ min: 0, max: 65_535 }), {
@@ -264,6 +265,18 @@ export const SETTINGS = {
     env: 'SQS_ENDPOINT',
     shownDefault: 'none',
     doc: 'the same for an SQS emulator: the queues are created there if missing',
+  }),
+  awsLimitsScale: declare(number({ min: 0.0001, max: 1, whole: false }), {
+    scope: 'local',
+    env: 'AWS_LIMITS_SCALE',
+    shownDefault: 'none: no limits',
+    doc: "runs local mode on a scale model of AWS's limits ([aws-limits.md](aws-limits.md)): DynamoDB's per-key throughput and SQS's in-flight cap times this factor (0.05: 50 WCU/s per key)",
+  }),
+  awsLimitsRetentionSeconds: declare(number({ min: 1 }), {
+    scope: 'local',
+    env: 'AWS_LIMITS_RETENTION_SECONDS',
+    shownDefault: "the queues' own",
+    doc: 'with `AWS_LIMITS_SCALE`: SQS message retention, for tests of messages that outlive their queue',
   }),
 
   // AWS: the CDK app's context (-c key=value, or cdk.json).

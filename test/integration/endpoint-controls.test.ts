@@ -212,12 +212,18 @@ describe('the endpoint record', () => {
     expect(await store.updateEndpoint(previous, { ...previous, name: 'renamed' })).toBe('ok');
     expect(await store.getEndpoint(org.id, created.lago_id)).toMatchObject({
       name: 'renamed',
-      failing_since: 1_700_000_000_000,
-      slow_until: 1_800_000_000_000,
+      failing_since_ms: 1_700_000_000_000,
+      slow_until_ms: 1_800_000_000_000,
     });
     // Cleared once, by whoever clears it first; disabled automatically only while still failing since then.
     expect(
-      await store.autoDisableEndpoint(org.id, created.lago_id, 1_600_000_000_000, '2026-01-01T00:00:00.000Z', 'r'),
+      await store.autoDisableEndpoint(
+        org.id,
+        created.lago_id,
+        1_600_000_000_000,
+        Date.parse('2026-01-01T00:00:00.000Z'),
+        'r',
+      ),
     ).toBe(false);
     expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(true);
     expect(await store.markEndpointRecovered(org.id, created.lago_id)).toBe(false);

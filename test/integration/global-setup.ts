@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken, LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import { LOCAL_TABLE, startLocalService } from '#infra/local/service.ts';
+import { awsLimitsFromEnv } from '#infra/local/aws-limits/index.ts';
 
 /** Boots one local service (DynamoDB Local, fauxqs, gateway, poller, sweeper) for every integration test file. */
 
@@ -43,7 +44,10 @@ export default async function setup(project: TestProject) {
     WEBHOOK_ALLOW_HTTP: 'true',
     API_BASE_URL: 'http://localhost:3000',
   });
+  // Off by default (docs/aws-limits.md): `AWS_LIMITS_SCALE=0.05 npm run test:integration` runs the suite on the model.
+  const awsLimits = awsLimitsFromEnv();
   const stack = await startLocalService({
+    awsLimits,
     port: 0,
     dataDir,
     adminToken: generateAdminToken(),
@@ -66,6 +70,7 @@ export default async function setup(project: TestProject) {
     timeoutMs: config.timeoutMs,
   });
   return async () => {
+    if (awsLimits) console.log(`AWS limits model: ${JSON.stringify(awsLimits.report())}`);
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   };

@@ -154,7 +154,11 @@ describe('upgrading a DATA_DIR that used the shared database', () => {
       await new DynamoDbStore(client, LOCAL_TABLE, {
         retentionDays: DELIVERY_DEFAULTS.webhookRetentionDays,
       }).createOrganization(
-        { id: '01900000-0000-7000-8000-0000000000a1', name: 'Old Co', created_at: '2026-01-01T00:00:00Z' },
+        {
+          id: '01900000-0000-7000-8000-0000000000a1',
+          name: 'Old Co',
+          created_at_ms: Date.parse('2026-01-01T00:00:00Z'),
+        },
         hashApiKey(apiKey),
       );
     } finally {

@@ -64,7 +64,7 @@ describe('with an empty allow-list', () => {
         signature_algo: 'hmac',
         name: null,
         event_types: null,
-        created_at: '2026-01-01T00:00:00Z',
+        created_at_ms: Date.parse('2026-01-01T00:00:00Z'),
       },
       10,
     );

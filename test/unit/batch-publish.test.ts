@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/domain/errors.ts';
 import { lagoError } from '#shared/runtime/http.ts';
-import { MAX_BATCH_EVENTS, parseBatch } from '#shared/domain/webhooks/publish.ts';
+import { parseBatch } from '#shared/domain/webhooks/publish.ts';
+import { MAX_BATCH_EVENTS } from '#shared/domain/webhooks/schemas.ts';
 
 function refusal(body: unknown) {
   try {

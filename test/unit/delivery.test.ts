@@ -89,8 +89,7 @@ function log(overrides: Partial<Webhook> = {}): Webhook {
     object_type: 'invoice',
     object_id: 'inv_1',
     payload: '{"webhook_type":"invoice.created"}',
-    at: new Date(now).toISOString(),
-    expires_at: 0,
+    atMs: now,
   });
   return { ...webhook, version: 1, ...overrides };
 }
@@ -124,7 +123,7 @@ beforeEach(() => {
     signature_algo: 'hmac',
     name: null,
     event_types: null,
-    created_at: '',
+    created_at_ms: 0,
   };
   store.endpoints.set(ENDPOINT, endpoint);
   receiver.received.length = 0;
@@ -148,11 +147,11 @@ describe('deliver', () => {
     const delay = queue.sent[0]!.delay;
     expect(delay).toBeGreaterThanOrEqual(4);
     expect(delay).toBeLessThanOrEqual(6);
-    expect(Date.parse(retrying.next_attempt_at!)).toBeGreaterThanOrEqual(now + delay * 1000);
+    expect(retrying.next_attempt_at_ms).toBeGreaterThanOrEqual(now + delay * 1000);
 
-    now = Date.parse(retrying.next_attempt_at!) + 10;
+    now = (retrying.next_attempt_at_ms ?? 0) + 10;
     await deliver(deps(), message('m2', 2));
-    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2, next_attempt_at: null });
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2, next_attempt_at_ms: null });
     expect(queue.deadLetters).toEqual([{ body: { ...IDS, attempt: 3, payload: log().payload }, reason: 'exhausted' }]);
     expect(queue.sent).toHaveLength(1);
     expect(receiver.received).toHaveLength(2);
@@ -163,7 +162,7 @@ describe('deliver', () => {
     await deliver(deps({ retrySchedule: [3600] }), message('m1', 1));
     const waiting = store.webhooks.get(WEBHOOK)!;
     expect(waiting).toMatchObject({ status: 'retrying', timer: true, attempt_count: 1 });
-    expect(Date.parse(waiting.next_attempt_at!) - now).toBeGreaterThan(2880 * 1000);
+    expect((waiting.next_attempt_at_ms ?? 0) - now).toBeGreaterThan(2880 * 1000);
     expect(queue.sent).toEqual([]);
     // A message that shows up while the timer holds the next attempt does nothing.
     await deliver(deps(), message('m2', 2));
@@ -197,7 +196,10 @@ describe('deliver', () => {
   });
 
   it('drops a stale copy once the webhook has failed, and starts a fresh round for a redriven dead letter', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
+    store.webhooks.set(
+      WEBHOOK,
+      log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at_ms: null }),
+    );
     await deliver(deps(), message('m1', 3));
     expect(receiver.received).toHaveLength(0);
     // Dead-lettered for an attempt the webhook is no longer at: someone retried it meanwhile.
@@ -209,7 +211,10 @@ describe('deliver', () => {
   });
 
   it('drops a message written before attempts were numbered, without an attempt', async () => {
-    store.webhooks.set(WEBHOOK, log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at: null }));
+    store.webhooks.set(
+      WEBHOOK,
+      log({ status: 'failed', attempt_count: 2, round_attempts: 2, next_attempt_at_ms: null }),
+    );
     await deliver(deps(), message('m1', undefined));
     expect(receiver.received).toHaveLength(0);
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2 });
@@ -222,7 +227,7 @@ describe('deliver', () => {
         status: 'retrying',
         attempt_count: 1,
         round_attempts: 1,
-        next_attempt_at: new Date(now + 30_000).toISOString(),
+        next_attempt_at_ms: now + 30_000,
       }),
     );
     await deliver(deps(), message('m1', 2));
@@ -267,7 +272,7 @@ describe('deliver', () => {
     expect(moved).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 0, http_status: null });
     expect(moved.error).toMatch(/^no response within \d+ ms in the fast lane; moved to the slow lane$/);
     expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: 0 }]);
-    expect(store.endpoints.get(ENDPOINT)!.slow_until).toBeGreaterThan(Date.now());
+    expect(store.endpoints.get(ENDPOINT)!.slow_until_ms).toBeGreaterThan(Date.now());
 
     // The endpoint's next fast-lane message goes straight to the slow lane, with no attempt.
     const other = '01900000-0000-7000-8000-0000000000f2';

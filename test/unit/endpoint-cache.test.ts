@@ -28,7 +28,7 @@ const endpoint = (id = ENDPOINT): WebhookEndpoint => ({
   signature_algo: 'hmac',
   name: null,
   event_types: null,
-  created_at: '2026-11-01T00:00:00Z',
+  created_at_ms: Date.parse('2026-11-01T00:00:00Z'),
 });
 
 let store: CountingStore;
@@ -64,11 +64,17 @@ describe('the endpoint cache', () => {
     expect(store.reads).toBe(3);
   });
 
-  it("reads an endpoint again at once after each of the sender's health marks", async () => {
+  it('keeps an endpoint cached when the sender marks it slow: the sender holds that mark itself', async () => {
+    const before = await cache.cachedEndpoint(ORG, ENDPOINT);
+    await cache.markEndpointSlow(ORG, ENDPOINT, now + 60_000);
+    expect(await cache.cachedEndpoint(ORG, ENDPOINT)).toEqual(before);
+    expect(store.reads).toBe(1);
+  });
+
+  it("reads an endpoint again at once after each of the sender's other health marks", async () => {
     const marks: [string, () => Promise<unknown>][] = [
-      ['slow', () => cache.markEndpointSlow(ORG, ENDPOINT, now + 60_000)],
       ['failing', () => cache.markEndpointFailing(ORG, ENDPOINT, now)],
-      ['disabled', () => cache.autoDisableEndpoint(ORG, ENDPOINT, now, new Date(now).toISOString(), 'failing')],
+      ['disabled', () => cache.autoDisableEndpoint(ORG, ENDPOINT, now, now, 'failing')],
       ['recovered', () => cache.markEndpointRecovered(ORG, ENDPOINT)],
     ];
     for (const [mark, write] of marks) {

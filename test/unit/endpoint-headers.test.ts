@@ -1,12 +1,13 @@
 // Covers shared/domain/endpoints/headers.ts and the endpoint routes' use of it (shared/domain/endpoints/endpoints.ts): names, values and reserved names of custom headers, their sealing round trip, masking and reveal.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   customHeaderKey,
+  customHeaders,
   isReservedHeader,
   MASKED_VALUE,
   openCustomHeaders,
   openHeaderValue,
-  parseCustomHeaders,
   sealCustomHeaders,
   sealHeaderValue,
 } from '#shared/domain/endpoints/headers.ts';
@@ -17,7 +18,8 @@ import {
   updateEndpoint,
   type EndpointPolicy,
 } from '#shared/domain/endpoints/endpoints.ts';
-import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
+import { ApiError } from '#shared/domain/errors.ts';
+import { parseBody } from '#shared/domain/validation.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -29,12 +31,17 @@ const pem = generateSigningKey().privateKeyPem;
 const key = customHeaderKey(pem);
 const policy: EndpointPolicy = { allow: [], allowHttp: false, headerKey: async () => key };
 
+/** The `headers` field as read, or the refusal's details. */
 const parse = (raw: unknown, previous?: Record<string, string>) => {
-  const details: ValidationDetails = {};
-  return { value: parseCustomHeaders(raw, previous, details), details };
+  try {
+    return { value: parseBody(z.object({ headers: customHeaders(previous) }), { headers: raw }).headers, details: {} };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return { value: undefined, details: error.details ?? {} };
+  }
 };
 
-describe('parseCustomHeaders', () => {
+describe('customHeaders', () => {
   it('accepts up to 10 token names with printable values; null or {} is none', () => {
     const ten = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`X-Custom-${i}`, `v${i}`]));
     expect(parse(ten)).toEqual({ value: ten, details: {} });

@@ -95,7 +95,7 @@ function endpoint(url: string, overrides: Partial<WebhookEndpoint> = {}): Webhoo
     signature_algo: 'hmac',
     name: null,
     event_types: null,
-    created_at: '',
+    created_at_ms: 0,
     ...overrides,
   };
   store.endpoints.set(ENDPOINT, e);
@@ -113,8 +113,7 @@ function webhook(overrides: Partial<Webhook> = {}): Webhook {
       object_type: 'invoice',
       object_id: 'inv_1',
       payload: '{"webhook_type":"invoice.created"}',
-      at: new Date(now).toISOString(),
-      expires_at: 0,
+      atMs: now,
     }),
     version: 1,
     ...overrides,
@@ -133,7 +132,7 @@ const received = (attempt: number, extra: Partial<DeliveryMessage> = {}): Receiv
 /** The next attempt's message, delivered when it is due. */
 async function nextAttempt(sender: SenderDeps) {
   const log = store.webhooks.get(WEBHOOK)!;
-  now = Math.max(now, Date.parse(log.next_attempt_at!)) + 10;
+  now = Math.max(now, log.next_attempt_at_ms ?? 0) + 10;
   return deliver(sender, received(log.attempt_count + 1));
 }
 
@@ -162,7 +161,7 @@ beforeEach(() => {
 
 describe('a disabled endpoint', () => {
   it('parks its webhook as a timer without an attempt, using up nothing of its round', async () => {
-    endpoint(ok.url, { disabled_at: new Date(now).toISOString(), disabled_reason: 'disabled by request' });
+    endpoint(ok.url, { disabled_at_ms: now, disabled_reason: 'disabled by request' });
     webhook({ status: 'retrying', attempt_count: 2, round_attempts: 2 });
     await deliver(deps(), received(3));
     expect(ok.received).toHaveLength(0);
@@ -172,14 +171,14 @@ describe('a disabled endpoint', () => {
       attempt_count: 2,
       round_attempts: 2,
       timer: true,
-      next_attempt_at: new Date(now + PARK_MS).toISOString(),
+      next_attempt_at_ms: now + PARK_MS,
     });
     expect(lines.some((l) => l.includes('endpoint disabled: webhook waits for it to be enabled'))).toBe(true);
   });
 
   it('parks a redriven dead letter in a new round', async () => {
-    endpoint(ok.url, { disabled_at: new Date(now).toISOString() });
-    webhook({ status: 'failed', attempt_count: 7, round_attempts: 7, next_attempt_at: null });
+    endpoint(ok.url, { disabled_at_ms: now });
+    webhook({ status: 'failed', attempt_count: 7, round_attempts: 7, next_attempt_at_ms: null });
     await deliver(deps(), received(8, { reason: 'exhausted' }));
     expect(ok.received).toHaveLength(0);
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({
@@ -207,7 +206,7 @@ describe('endpoint health', () => {
     const sender = deps({ autoDisableAfterMs: 60_000 });
     const start = now;
     await deliver(sender, received(1));
-    expect(store.endpoints.get(ENDPOINT)!.failing_since).toBe(start);
+    expect(store.endpoints.get(ENDPOINT)!.failing_since_ms).toBe(start);
     expect(endpointWrites).toBe(1);
     // Further failures within the period write nothing.
     await nextAttempt(sender);
@@ -215,7 +214,7 @@ describe('endpoint health', () => {
     now = start + 60_000;
     await nextAttempt(sender);
     const disabled = store.endpoints.get(ENDPOINT)!;
-    expect(disabled.disabled_at).toBe(new Date(now).toISOString());
+    expect(disabled.disabled_at_ms).toBe(now);
     expect(disabled.disabled_reason).toBe(
       `every attempt failed since ${new Date(start).toISOString()} (automatically disabled after 60 s of failures)`,
     );
@@ -226,8 +225,8 @@ describe('endpoint health', () => {
         endpoint_id: ENDPOINT,
         webhook_url: down.url,
         reason: disabled.disabled_reason,
-        failing_since: new Date(start).toISOString(),
-        at: new Date(now).toISOString(),
+        failing_since_ms: start,
+        at_ms: now,
       },
     ]);
     expect(lines.filter((l) => l.startsWith('warn webhook endpoint disabled automatically'))).toHaveLength(1);
@@ -240,19 +239,19 @@ describe('endpoint health', () => {
   });
 
   it('never disables when the period is 0', async () => {
-    endpoint(down.url, { failing_since: now - 90 * DAY });
+    endpoint(down.url, { failing_since_ms: now - 90 * DAY });
     webhook();
     await deliver(deps({ autoDisableAfterMs: 0 }), received(1));
-    expect(store.endpoints.get(ENDPOINT)!.disabled_at).toBeUndefined();
+    expect(store.endpoints.get(ENDPOINT)!.disabled_at_ms).toBeUndefined();
     expect(endpointWrites).toBe(0);
   });
 
   it('announces the first success after failures as a recovery, once', async () => {
     const since = now - DAY;
-    endpoint(ok.url, { failing_since: since });
+    endpoint(ok.url, { failing_since_ms: since });
     webhook();
     await deliver(deps(), received(1));
-    expect(store.endpoints.get(ENDPOINT)!.failing_since).toBeNull();
+    expect(store.endpoints.get(ENDPOINT)!.failing_since_ms).toBeNull();
     expect(events).toEqual([
       {
         type: 'endpoint.recovered',
@@ -260,15 +259,15 @@ describe('endpoint health', () => {
         endpoint_id: ENDPOINT,
         webhook_url: ok.url,
         reason: null,
-        failing_since: new Date(since).toISOString(),
-        at: new Date(now).toISOString(),
+        failing_since_ms: since,
+        at_ms: now,
       },
     ]);
     expect(lines.filter((l) => l.startsWith('info webhook endpoint recovered'))).toHaveLength(1);
   });
 
   it('delivers all the same when the event cannot be published, and says so', async () => {
-    endpoint(ok.url, { failing_since: now - DAY });
+    endpoint(ok.url, { failing_since_ms: now - DAY });
     webhook();
     await deliver(deps({ events: { emit: () => Promise.reject(new Error('EventBridge down')) } }), received(1));
     expect(store.webhooks.get(WEBHOOK)!.status).toBe('succeeded');

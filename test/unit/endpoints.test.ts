@@ -1,17 +1,18 @@
-// Covers shared/domain/endpoints/endpoints.ts: event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
+// Covers shared/domain/endpoints/endpoints.ts and its request schemas (shared/domain/endpoints/schemas.ts): event type normalisation, page metadata, and the validation and Lago error codes of creating and updating endpoints.
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createEndpoint,
   deleteEndpoint,
   listEndpoints,
   MAX_ENDPOINTS,
-  normalizeEventTypes,
   serializeEndpoint,
   subscribes,
   updateEndpoint,
   type EndpointPolicy,
 } from '#shared/domain/endpoints/endpoints.ts';
+import { createEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
+import { parseWrapped } from '#shared/domain/validation.ts';
 import { idTime } from '#shared/domain/ids.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -31,10 +32,16 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   return error as ApiError;
 }
 
-describe('normalizeEventTypes', () => {
+describe('event_types', () => {
+  /** The event types an endpoint gets, or the refusal's details. */
   const normalize = (raw: unknown) => {
-    const details: ValidationDetails = {};
-    return { value: normalizeEventTypes(raw, details), details };
+    const body = { webhook_endpoint: { webhook_url: 'https://example.com/', event_types: raw } };
+    try {
+      return { value: parseWrapped('webhook_endpoint', createEndpointRequest(AWS), body).event_types, details: {} };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return { value: undefined, details: error.details ?? {} };
+    }
   };
 
   it('keeps null as every type and turns ["*"] into null', () => {
@@ -446,8 +453,8 @@ describe('disable and enable', () => {
     );
     store.endpoints.set(endpoint.id, {
       ...endpoint,
-      failing_since: NOW - 86_400_000,
-      disabled_at: '2025-03-04T05:06:07Z',
+      failing_since_ms: NOW - 86_400_000,
+      disabled_at_ms: Date.parse('2025-03-04T05:06:07Z'),
       disabled_reason: 'every attempt failed',
     });
     const enabledNow: string[] = [];
@@ -479,7 +486,7 @@ describe('disable and enable', () => {
       onEnabled,
     );
     expect(enabledNow).toHaveLength(1);
-    expect(store.endpoints.get(endpoint.id)!.failing_since).toBe(NOW + 5000);
+    expect(store.endpoints.get(endpoint.id)!.failing_since_ms).toBe(NOW + 5000);
   });
 
   it('refuses a disabled flag that is not a boolean', async () => {

@@ -14,8 +14,8 @@ const disabled: OperationalEvent = {
   endpoint_id: '0196d7a2-0000-7000-8000-0000000000e1',
   webhook_url: 'https://example.com/hooks',
   reason: 'every attempt failed since 2026-11-20T10:00:00.000Z (automatically disabled after 432000 s of failures)',
-  failing_since: '2026-11-20T10:00:00.000Z',
-  at: '2026-11-25T10:00:01.000Z',
+  failing_since_ms: Date.parse('2026-11-20T10:00:00.000Z'),
+  at_ms: Date.parse('2026-11-25T10:00:01.000Z'),
 };
 
 beforeEach(() => {

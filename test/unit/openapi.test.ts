@@ -2,6 +2,7 @@
 // organization and operator route of the route table and none other, and bodies generated from the zod schemas; and the
 // test events' examples: one per category of the catalog, each a body the publish route accepts.
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { WEBHOOK_EVENT_TYPES } from '#shared/domain/catalog/event-catalog.ts';
@@ -9,7 +10,16 @@ import { EXAMPLE_CATEGORIES, exampleFor } from '#shared/domain/catalog/event-exa
 import { WEBHOOK_TYPES } from '#shared/domain/catalog/event-types.ts';
 import { ApiError } from '#shared/domain/errors.ts';
 import { openApiDocument, undescribedRoutes } from '#shared/runtime/openapi.ts';
-import { parseBody, PublishRequest, TestEventRequest } from '#shared/domain/api-schemas.ts';
+import { parseBody } from '#shared/domain/validation.ts';
+import { CreateEndpointRequest, UpdateEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
+import { OrganizationRequest, RotateRequest } from '#shared/domain/organizations/schemas.ts';
+import {
+  BatchEnvelope,
+  PublishRequest,
+  RecoverRequest,
+  RedriveRequest,
+  TestEventRequest,
+} from '#shared/domain/webhooks/schemas.ts';
 import { lagoError } from '#shared/runtime/http.ts';
 
 describe('the OpenAPI document', () => {
@@ -70,6 +80,51 @@ describe('the OpenAPI document', () => {
   });
 });
 
+describe('the requests in the document', () => {
+  const document = openApiDocument(ROUTES);
+  const schemas = document.components.schemas as Record<string, Record<string, unknown>>;
+  const requests = Object.keys(schemas).filter((id) => id.endsWith('Request'));
+
+  it('give every request body examples that match its JSON Schema', () => {
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ $id: 'doc', components: document.components });
+    expect(requests.length).toBeGreaterThan(5);
+    for (const id of requests) {
+      const examples = schemas[id]!.examples as unknown[] | undefined;
+      expect(examples?.length, id).toBeGreaterThan(0);
+      const validate = ajv.compile({ $ref: `doc#/components/schemas/${id}` });
+      for (const example of examples ?? [])
+        expect(validate(example), `${id}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('describe every field of a request with a type, an enum or a reference', () => {
+    const undescribed = (schema: Record<string, unknown>, at: string): string[] => {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.entries(properties).flatMap(([name, field]) =>
+        ['type', 'anyOf', '$ref', 'enum'].some((key) => key in field)
+          ? undescribed(field, `${at}.${name}`)
+          : [`${at}.${name}`],
+      );
+    };
+    expect(requests.flatMap((id) => undescribed(schemas[id]!, id))).toEqual([]);
+  });
+
+  it('give each query parameter a type, and each query an example', () => {
+    for (const [path, operations] of Object.entries(document.paths))
+      for (const [method, op] of Object.entries(operations) as [string, { parameters?: Record<string, unknown>[] }][]) {
+        const query = (op.parameters ?? []).filter((p) => p.in === 'query');
+        for (const parameter of query)
+          expect((parameter.schema as { type?: string }).type, `${method} ${path}`).toBeDefined();
+        if (query.length)
+          expect(
+            query.some((p) => 'example' in p),
+            `${method} ${path}`,
+          ).toBe(true);
+      }
+  });
+});
+
 describe('parseBody', () => {
   const refusal = (body: unknown) => {
     try {
@@ -100,6 +155,32 @@ describe('parseBody', () => {
       status: 400,
       body: { status: 400, error: 'BadRequest: body must be a JSON object' },
     });
+  });
+
+  it('answers a body that is not an object with a 400 on every request, never a crash', () => {
+    const bodies = [
+      CreateEndpointRequest,
+      UpdateEndpointRequest,
+      PublishRequest,
+      BatchEnvelope,
+      RecoverRequest,
+      TestEventRequest,
+      OrganizationRequest,
+      RotateRequest,
+      RedriveRequest,
+    ];
+    for (const schema of bodies)
+      for (const body of [null, [], 'x', 1, true]) {
+        const error = (() => {
+          try {
+            parseBody(schema, body);
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(error, JSON.stringify(body)).toBeInstanceOf(ApiError);
+        expect((error as ApiError).kind).toBe('bad_request');
+      }
   });
 });
 

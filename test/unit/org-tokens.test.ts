@@ -1,4 +1,4 @@
-// Covers shared/domain/organizations/tokens.ts: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
+// Covers shared/domain/organizations/tokens.ts and the rotation's body: organization HMAC tokens derived from the deployment's key and a version, sealed tokens, and the move of an older organization's own secret into its record with the token unchanged.
 import { describe, expect, it } from 'vitest';
 import {
   deriveToken,
@@ -8,6 +8,9 @@ import {
   TOKEN_CACHE_MS,
   tokenKeys,
 } from '#shared/domain/organizations/tokens.ts';
+import { RotateRequest } from '#shared/domain/organizations/schemas.ts';
+import { ApiError } from '#shared/domain/errors.ts';
+import { parseBody } from '#shared/domain/validation.ts';
 import { CachedSecrets, hmacSecretName, signingKeySecretName } from '#shared/domain/secrets.ts';
 import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { FakeOrganizationStore } from './support/fake-store.ts';
@@ -49,6 +52,30 @@ function setup() {
   return { store, secretStore, tokens, advance: (ms: number) => void (now += ms) };
 }
 
+describe('the rotation body', () => {
+  const refusal = (body: unknown) => {
+    try {
+      parseBody(RotateRequest, body);
+    } catch (error) {
+      if (error instanceof ApiError) return { kind: error.kind, details: error.details };
+    }
+    return undefined;
+  };
+
+  it('takes an overlap of 0 to 7 days in whole seconds, or none (the default)', () => {
+    expect(parseBody(RotateRequest, {}).overlap_seconds).toBeUndefined();
+    expect(parseBody(RotateRequest, { overlap_seconds: null }).overlap_seconds).toBeUndefined();
+    expect(parseBody(RotateRequest, { overlap_seconds: 0 }).overlap_seconds).toBe(0);
+    expect(parseBody(RotateRequest, { overlap_seconds: 604_800 }).overlap_seconds).toBe(604_800);
+    for (const overlap of [-1, 604_801, 1.5, '60', true])
+      expect(refusal({ overlap_seconds: overlap }), String(overlap)).toEqual({
+        kind: 'validation',
+        details: { overlap_seconds: ['value_is_invalid'] },
+      });
+    expect(refusal([])).toEqual({ kind: 'bad_request', details: undefined });
+  });
+});
+
 describe('derived tokens', () => {
   it('are 256 bits, URL-safe, different per organization and per version, and stable for a key', () => {
     const { derive } = tokenKeys(pem);
@@ -73,7 +100,7 @@ describe('derived tokens', () => {
 describe('OrganizationTokens', () => {
   it("derives a new organization's token from its version, with no secret of its own, and caches it", async () => {
     const { store, secretStore, tokens, advance } = setup();
-    store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at: '', token_version: 1 });
+    store.organizations.set(ORG, { id: ORG, name: 'Acme', created_at_ms: 0, token_version: 1 });
     const token = (await tokens.get(ORG))?.current;
     expect(token).toBe(deriveToken(tokenKeys(pem).derive, ORG, 1));
     expect((await tokens.get(ORG))?.current).toBe(token);
@@ -88,7 +115,7 @@ describe('OrganizationTokens', () => {
 
   it("moves an older organization's own secret into its record once, keeping the token, and deletes the secret", async () => {
     const { store, secretStore, tokens, advance } = setup();
-    store.organizations.set(ORG, { id: ORG, name: 'Before', created_at: '' });
+    store.organizations.set(ORG, { id: ORG, name: 'Before', created_at_ms: 0 });
     secretStore.values.set(hmacSecretName('p', ORG), 'tok_random_from_before');
 
     expect((await tokens.get(ORG))?.current).toBe('tok_random_from_before');

@@ -1,11 +1,52 @@
-// Covers shared/domain/organizations/organizations.ts: API key generation and hashing, and bearer authentication against the stored hashes.
+// Covers shared/domain/organizations/organizations.ts: the organization's name, API key generation and hashing, and bearer authentication against the stored hashes.
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/domain/errors.ts';
-import { authenticate, hashApiKey, newApiKey } from '#shared/domain/organizations/organizations.ts';
+import type { Organization } from '#shared/domain/model.ts';
+import { authenticate, createOrganization, hashApiKey, newApiKey } from '#shared/domain/organizations/organizations.ts';
+import { lagoError } from '#shared/runtime/http.ts';
 import { FakeStore } from './support/fake-store.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
+
+describe('createOrganization', () => {
+  const created: Organization[] = [];
+  const store = { createOrganization: async (organization: Organization) => void created.push(organization) };
+  const refusal = async (body: unknown) => {
+    const error = await createOrganization(store, body, 0).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, JSON.stringify(body)).toBeInstanceOf(ApiError);
+    return lagoError(error as ApiError);
+  };
+
+  it('keeps the name trimmed', async () => {
+    expect((await createOrganization(store, { name: '  Acme  ', extra: 1 }, 0)).organization.name).toBe('Acme');
+    expect(created.map((o) => o.name)).toEqual(['Acme']);
+  });
+
+  it('requires a name (value_is_mandatory) that is short text without control characters (value_is_invalid)', async () => {
+    const cases: [unknown, string][] = [
+      [{}, 'value_is_mandatory'],
+      [{ name: null }, 'value_is_mandatory'],
+      [{ name: '' }, 'value_is_mandatory'],
+      [{ name: ' '.repeat(300) }, 'value_is_mandatory'],
+      [{ name: 'x'.repeat(256) }, 'value_is_invalid'],
+      [{ name: 'a\r\nb' }, 'value_is_invalid'],
+      [{ name: 'nul\u0000' }, 'value_is_invalid'],
+      [{ name: 42 }, 'value_is_invalid'],
+      [{ name: ['a'] }, 'value_is_invalid'],
+    ];
+    for (const [body, code] of cases)
+      expect((await refusal(body)).body.error_details, JSON.stringify(body)).toEqual({ name: [code] });
+    expect(await refusal([])).toEqual({
+      status: 400,
+      body: { status: 400, error: 'BadRequest: body must be a JSON object' },
+    });
+    expect(created).toHaveLength(1);
+  });
+});
 
 describe('hashApiKey', () => {
   it('is the SHA-256 of the key, in hex', () => {

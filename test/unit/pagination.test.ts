@@ -1,12 +1,14 @@
 // Page sizes and numbers, the same on every list: absent is the default, above the largest is the largest, anything else is invalid.
 import { describe, expect, it } from 'vitest';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, pageMeta, parsePage } from '#shared/domain/pagination.ts';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, pageMeta, PageQuery } from '#shared/domain/pagination.ts';
+import { parseQuery } from '#shared/domain/validation.ts';
 
 /** The page and size read, or the 422's details. */
 const read = (query: string): { page: number; perPage: number; details: ValidationDetails } => {
   try {
-    return { ...parsePage(new URLSearchParams(query)), details: {} };
+    const { page, per_page: perPage } = parseQuery(PageQuery, new URLSearchParams(query));
+    return { page, perPage, details: {} };
   } catch (error) {
     if (!(error instanceof ApiError) || error.kind !== 'validation') throw error;
     return { page: 0, perPage: 0, details: error.details ?? {} };

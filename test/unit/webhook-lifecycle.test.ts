@@ -11,7 +11,6 @@ const NOW = Date.UTC(2026, 10, 1, 12);
 const MINUTE = 60_000;
 const STUCK_AFTER_MS = 30 * MINUTE;
 const MAX_ATTEMPTS = 3;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A webhook published an hour ago whose first attempt failed, changed by `change`. */
 function webhook(id: string, change: Partial<WebhookState>): WebhookState {
@@ -24,8 +23,7 @@ function webhook(id: string, change: Partial<WebhookState>): WebhookState {
     object_type: 'invoice',
     object_id: 'inv_1',
     payload: '{}',
-    at: iso(NOW - 60 * MINUTE),
-    expires_at: 0,
+    atMs: NOW - 60 * MINUTE,
   });
   return {
     ...published,
@@ -33,7 +31,7 @@ function webhook(id: string, change: Partial<WebhookState>): WebhookState {
     attempt_count: 1,
     round_attempts: 1,
     http_status: 500,
-    next_attempt_at: iso(NOW),
+    next_attempt_at_ms: NOW,
     version: 1,
     ...change,
   };
@@ -51,15 +49,15 @@ class MemoryWebhooks implements WebhookStore {
   getWebhooks = unsupported('getWebhooks');
   queryWebhooks = unsupported('queryWebhooks');
 
-  async findOverdue(dueBefore: string): Promise<WebhookState[]> {
+  async findOverdue(dueBeforeMs: number): Promise<WebhookState[]> {
     return [...this.items.values()].filter(
-      (w) => isLive(w) && w.unqueued && w.next_attempt_at !== null && w.next_attempt_at < dueBefore,
+      (w) => isLive(w) && w.unqueued && w.next_attempt_at_ms !== null && w.next_attempt_at_ms < dueBeforeMs,
     );
   }
 
-  async findDueTimers(dueBefore: string): Promise<WebhookState[]> {
+  async findDueTimers(dueBeforeMs: number): Promise<WebhookState[]> {
     return [...this.items.values()].filter(
-      (w) => w.timer && w.next_attempt_at !== null && w.next_attempt_at < dueBefore,
+      (w) => w.timer && w.next_attempt_at_ms !== null && w.next_attempt_at_ms < dueBeforeMs,
     );
   }
 
@@ -107,22 +105,22 @@ beforeEach(() => {
 
 describe('isStuck', () => {
   it('is a live webhook without a timer, due longer ago than the margin', () => {
-    expect(isStuck(webhook('a', { next_attempt_at: iso(NOW - STUCK_AFTER_MS - 1) }), NOW, STUCK_AFTER_MS)).toBe(true);
-    expect(isStuck(webhook('a', { next_attempt_at: iso(NOW - STUCK_AFTER_MS) }), NOW, STUCK_AFTER_MS)).toBe(false);
+    expect(isStuck(webhook('a', { next_attempt_at_ms: NOW - STUCK_AFTER_MS - 1 }), NOW, STUCK_AFTER_MS)).toBe(true);
+    expect(isStuck(webhook('a', { next_attempt_at_ms: NOW - STUCK_AFTER_MS }), NOW, STUCK_AFTER_MS)).toBe(false);
     expect(
-      isStuck(webhook('a', { next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS), timer: true }), NOW, STUCK_AFTER_MS),
+      isStuck(webhook('a', { next_attempt_at_ms: NOW - 2 * STUCK_AFTER_MS, timer: true }), NOW, STUCK_AFTER_MS),
     ).toBe(false);
     for (const status of ['succeeded', 'failed'] as const)
-      expect(
-        isStuck(webhook('a', { status, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }), NOW, STUCK_AFTER_MS),
-      ).toBe(false);
+      expect(isStuck(webhook('a', { status, next_attempt_at_ms: NOW - 2 * STUCK_AFTER_MS }), NOW, STUCK_AFTER_MS)).toBe(
+        false,
+      );
   });
 });
 
 describe('sweep', () => {
   it('sends a timer nearly due, delayed to the second, and clears the timer', async () => {
-    add(webhook('soon', { timer: true, next_attempt_at: iso(NOW + 5 * MINUTE + 500) }));
-    add(webhook('later', { timer: true, next_attempt_at: iso(NOW + 60 * MINUTE) }));
+    add(webhook('soon', { timer: true, next_attempt_at_ms: NOW + 5 * MINUTE + 500 }));
+    add(webhook('later', { timer: true, next_attempt_at_ms: NOW + 60 * MINUTE }));
     expect(await run()).toEqual({ scheduled: 1, requeued: 0, failed: 0 });
     expect(queue.sent).toEqual([
       { lane: 'fast', delay: 301, message: expect.objectContaining({ webhookId: 'soon', attempt: 2 }) },
@@ -132,13 +130,13 @@ describe('sweep', () => {
   });
 
   it('sends again a webhook whose message was lost, and leaves alone one not overdue yet', async () => {
-    add(webhook('lost', { unqueued: true, next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS) }));
-    add(webhook('recent', { unqueued: true, next_attempt_at: iso(NOW - MINUTE) }));
+    add(webhook('lost', { unqueued: true, next_attempt_at_ms: NOW - 2 * STUCK_AFTER_MS }));
+    add(webhook('recent', { unqueued: true, next_attempt_at_ms: NOW - MINUTE }));
     expect(await run()).toEqual({ scheduled: 0, requeued: 1, failed: 0 });
     expect(queue.sent).toEqual([
       { lane: 'fast', delay: 0, message: expect.objectContaining({ webhookId: 'lost', attempt: 2 }) },
     ]);
-    expect(store.items.get('lost')).toMatchObject({ status: 'retrying', next_attempt_at: iso(NOW) });
+    expect(store.items.get('lost')).toMatchObject({ status: 'retrying', next_attempt_at_ms: NOW });
   });
 
   it('fails a stuck webhook whose round is over, dead-letters it once and counts it exhausted', async () => {
@@ -147,7 +145,7 @@ describe('sweep', () => {
         unqueued: true,
         round_attempts: MAX_ATTEMPTS,
         attempt_count: MAX_ATTEMPTS,
-        next_attempt_at: iso(NOW - 2 * STUCK_AFTER_MS),
+        next_attempt_at_ms: NOW - 2 * STUCK_AFTER_MS,
       }),
     );
     expect(await run()).toEqual({ scheduled: 0, requeued: 0, failed: 1 });
@@ -155,7 +153,7 @@ describe('sweep', () => {
       status: 'failed',
       error: 'retry schedule exhausted',
       unqueued: false,
-      next_attempt_at: null,
+      next_attempt_at_ms: null,
     });
     expect(queue.sent).toEqual([]);
     expect(queue.deadLettered).toEqual([

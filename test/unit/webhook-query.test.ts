@@ -1,4 +1,4 @@
-// Covers parseWebhookQuery in shared/domain/webhooks/search.ts: dates must be whole ISO 8601 values (no trailing garbage such as NUL).
+// Covers parseWebhookQuery in shared/domain/webhooks/search.ts and the list's query schema: dates must be whole ISO 8601 values (no trailing garbage such as NUL), lists and single parameters.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/domain/errors.ts';
 import { parseWebhookQuery } from '#shared/domain/webhooks/search.ts';
@@ -46,5 +46,38 @@ describe('parseWebhookQuery dates', () => {
       expect(details(`from_date=${value}`), value).toEqual({ from_date: ['invalid_date'] });
       expect(details(`to_date=${value}`), value).toEqual({ to_date: ['invalid_date'] });
     }
+  });
+});
+
+describe('parseWebhookQuery lists and parameters', () => {
+  const query = (raw: string) => parseWebhookQuery(ORG, new URLSearchParams(raw));
+
+  it('reads a list repeated or comma-separated, trimmed and de-duplicated; none is no filter', () => {
+    expect(query('statuses[]=failed&statuses[]=pending&statuses=failed, retrying').statuses).toEqual([
+      'failed',
+      'pending',
+      'retrying',
+    ]);
+    expect(query('statuses=&statuses[]=,').statuses).toBeUndefined();
+    expect(query('http_statuses=404,5xx,timeout').httpStatuses).toEqual(['404', '5xx', 'timeout']);
+  });
+
+  it('refuses more than 20 values (too_many_values) before looking at them, and any unknown value', () => {
+    const many = Array.from({ length: 21 }, (_, i) => `s${i}`).join(',');
+    expect(details(`statuses=${many}`)).toEqual({ statuses: ['too_many_values'] });
+    expect(details('statuses[]=failed&statuses[]=done')).toEqual({ statuses: ['value_is_invalid'] });
+    expect(details('webhook_types=invoice.created,invoice.exploded')).toEqual({ webhook_types: ['value_is_invalid'] });
+    expect(details('http_statuses[]=600')).toEqual({ http_statuses: ['value_is_invalid'] });
+  });
+
+  it('takes the first value of a single parameter; an empty one is absent', () => {
+    expect(query('per_page=5&per_page=7').limit).toBe(5);
+    expect(query('per_page=&search_term=&cursor=&webhook_endpoint_id=')).toEqual({ organizationId: ORG, limit: 20 });
+    expect(query('search_term=%20%20inv_1%20').searchTerm).toBe('inv_1');
+    expect(details(`search_term=${'s'.repeat(256)}`)).toEqual({ search_term: ['value_is_invalid'] });
+    expect(details('cursor=garbage&webhook_endpoint_id=x')).toEqual({
+      cursor: ['value_is_invalid'],
+      webhook_endpoint_id: ['value_is_invalid'],
+    });
   });
 });

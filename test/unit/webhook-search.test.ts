@@ -27,7 +27,6 @@ const idAt = (hours: number, n = 1) => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-${n.toString(16).padStart(12, '0')}`;
 };
 
-const at = new Date(T0).toISOString();
 const { payload: _payload, ...fresh } = newWebhook({
   id: idAt(1),
   organization_id: ORG,
@@ -37,8 +36,7 @@ const { payload: _payload, ...fresh } = newWebhook({
   object_type: 'invoice',
   object_id: 'inv_1',
   payload: '{}',
-  at,
-  expires_at: 1_800_000_000,
+  atMs: T0,
 });
 /** A webhook delivered at its first attempt, unless `overrides` say otherwise. */
 const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
@@ -47,7 +45,7 @@ const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({
   attempt_count: 1,
   round_attempts: 1,
   http_status: 200,
-  next_attempt_at: null,
+  next_attempt_at_ms: null,
   version: 1,
   ...overrides,
 });

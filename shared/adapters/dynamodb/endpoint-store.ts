@@ -1,5 +1,7 @@
 import type { WebhookEndpoint } from '../../domain/model.ts';
 import type { EndpointStore, EndpointWriteResult } from '../../domain/ports.ts';
+import { disabledAtIso } from '../../domain/endpoints/disabling.ts';
+import { isoMs, isoSeconds } from '../../domain/time.ts';
 import { cancellationCodes, IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
 import {
   deletedEndpointKey,
@@ -11,7 +13,26 @@ import {
   urlClaimKey,
 } from './keys.ts';
 
-/** An endpoint's item as the API sees it. */
+/**
+ * The endpoint's stored attributes: the model's, under the names and in the formats items have
+ * always had (times as ISO strings, except the sender's marks, kept in milliseconds).
+ */
+function endpointAttributes(endpoint: WebhookEndpoint): Item {
+  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, ...rest } = endpoint;
+  return {
+    ...rest,
+    created_at: isoSeconds(created_at_ms),
+    ...(disabled_at_ms !== undefined
+      ? { disabled_at: disabled_at_ms === null ? null : disabledAtIso(disabled_at_ms, endpoint.disabled_reason) }
+      : {}),
+    ...(slow_until_ms !== undefined ? { slow_until: slow_until_ms } : {}),
+    ...(failing_since_ms !== undefined ? { failing_since: failing_since_ms } : {}),
+  };
+}
+
+const msOf = (value: unknown): number | null => (typeof value === 'string' ? Date.parse(value) : null);
+
+/** An endpoint's item as the domain sees it. */
 export function toEndpoint(item: Item): WebhookEndpoint {
   return {
     id: item.id as string,
@@ -20,11 +41,11 @@ export function toEndpoint(item: Item): WebhookEndpoint {
     signature_algo: item.signature_algo as WebhookEndpoint['signature_algo'],
     name: (item.name as string | null | undefined) ?? null,
     event_types: (item.event_types as string[] | null | undefined) ?? null,
-    created_at: item.created_at as string,
-    slow_until: (item.slow_until as number | null | undefined) ?? null,
-    disabled_at: (item.disabled_at as string | null | undefined) ?? null,
+    created_at_ms: Date.parse(item.created_at as string),
+    slow_until_ms: (item.slow_until as number | null | undefined) ?? null,
+    disabled_at_ms: msOf(item.disabled_at),
     disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
-    failing_since: (item.failing_since as number | null | undefined) ?? null,
+    failing_since_ms: (item.failing_since as number | null | undefined) ?? null,
     headers: (item.headers as Record<string, string> | null | undefined) ?? null,
   };
 }
@@ -46,9 +67,10 @@ function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
   const remove: string[] = [];
   const names: Record<string, string> = { '#webhook_url': 'webhook_url' };
   const values: Record<string, unknown> = { ':webhook_url': next.webhook_url };
+  const [before, after] = [endpointAttributes(previous), endpointAttributes(next)];
   for (const field of ENDPOINT_FIELDS) {
-    const value = next[field] ?? null;
-    if (JSON.stringify(value) === JSON.stringify(previous[field] ?? null)) continue;
+    const value = after[field] ?? null;
+    if (JSON.stringify(value) === JSON.stringify(before[field] ?? null)) continue;
     names[`#${field}`] = field;
     // Lago keeps name and event_types as null; the rest is absent when unset.
     if (value === null && field !== 'name' && field !== 'event_types') {
@@ -103,7 +125,7 @@ export class DynamoDbEndpointStore implements EndpointStore {
         {
           Put: {
             TableName,
-            Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpoint },
+            Item: { ...endpointKey(endpoint.organization_id, endpoint.id), ...endpointAttributes(endpoint) },
             ConditionExpression: IF_ABSENT,
           },
         },
@@ -220,21 +242,21 @@ export class DynamoDbEndpointStore implements EndpointStore {
   }
 
   /** Nothing if the endpoint is gone meanwhile. */
-  async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
+  async markEndpointSlow(organizationId: string, endpointId: string, untilMs: number): Promise<void> {
     await this.table.updateIf({
       Key: endpointKey(organizationId, endpointId),
       UpdateExpression: 'SET slow_until = :until',
       ConditionExpression: IF_PRESENT,
-      ExpressionAttributeValues: { ':until': until },
+      ExpressionAttributeValues: { ':until': untilMs },
     });
   }
 
-  markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
+  markEndpointFailing(organizationId: string, endpointId: string, sinceMs: number): Promise<boolean> {
     return this.table.updateIf({
       Key: endpointKey(organizationId, endpointId),
       UpdateExpression: 'SET failing_since = :since',
       ConditionExpression: `${IF_PRESENT} AND attribute_not_exists(failing_since)`,
-      ExpressionAttributeValues: { ':since': since },
+      ExpressionAttributeValues: { ':since': sinceMs },
     });
   }
 
@@ -249,15 +271,15 @@ export class DynamoDbEndpointStore implements EndpointStore {
   autoDisableEndpoint(
     organizationId: string,
     endpointId: string,
-    failingSince: number,
-    at: string,
+    failingSinceMs: number,
+    atMs: number,
     reason: string,
   ): Promise<boolean> {
     return this.table.updateIf({
       Key: endpointKey(organizationId, endpointId),
       UpdateExpression: 'SET disabled_at = :at, disabled_reason = :reason',
       ConditionExpression: 'attribute_not_exists(disabled_at) AND failing_since = :since',
-      ExpressionAttributeValues: { ':at': at, ':reason': reason, ':since': failingSince },
+      ExpressionAttributeValues: { ':at': isoMs(atMs), ':reason': reason, ':since': failingSinceMs },
     });
   }
 }

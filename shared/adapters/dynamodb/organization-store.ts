@@ -1,20 +1,31 @@
 import type { Organization, WebhookEndpoint } from '../../domain/model.ts';
 import type { OrganizationStore } from '../../domain/ports.ts';
+import { isoSeconds } from '../../domain/time.ts';
 import { IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
 import { toEndpoint } from './endpoint-store.ts';
 import { apiKeyKey, organizationKey, organizationPartition, PK, SK } from './keys.ts';
+
+/** The organization's stored attributes: the model's, under the names and in the formats items have always had. */
+function organizationAttributes(org: Organization): Item {
+  const { created_at_ms, previous_token_expires_at_ms, ...rest } = org;
+  return {
+    ...rest,
+    created_at: isoSeconds(created_at_ms),
+    ...(previous_token_expires_at_ms !== undefined ? { previous_token_expires_at: previous_token_expires_at_ms } : {}),
+  };
+}
 
 function toOrganization(item: Item): Organization {
   return {
     id: item.id as string,
     name: item.name as string,
-    created_at: item.created_at as string,
+    created_at_ms: Date.parse(item.created_at as string),
     ...(typeof item.token_version === 'number' ? { token_version: item.token_version } : {}),
     ...(typeof item.sealed_token === 'string' ? { sealed_token: item.sealed_token } : {}),
     ...(typeof item.previous_token_version === 'number' ? { previous_token_version: item.previous_token_version } : {}),
     ...(typeof item.previous_sealed_token === 'string' ? { previous_sealed_token: item.previous_sealed_token } : {}),
     ...(typeof item.previous_token_expires_at === 'number'
-      ? { previous_token_expires_at: item.previous_token_expires_at }
+      ? { previous_token_expires_at_ms: item.previous_token_expires_at }
       : {}),
   };
 }
@@ -33,7 +44,7 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
       {
         Put: {
           TableName,
-          Item: { ...organizationKey(org.id), ...org, endpoint_count: 0 },
+          Item: { ...organizationKey(org.id), ...organizationAttributes(org), endpoint_count: 0 },
           ConditionExpression: IF_ABSENT,
         },
       },
@@ -69,7 +80,7 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
     organizationId: string,
     current: Pick<Organization, 'token_version' | 'sealed_token'>,
     nextVersion: number,
-    previousExpiresAt: number,
+    previousExpiresAtMs: number,
   ): Promise<boolean> {
     const sealed = current.token_version === undefined;
     return this.table.updateIf({
@@ -82,7 +93,7 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
         : 'token_version = :version',
       ExpressionAttributeValues: {
         ':next': nextVersion,
-        ':expires': previousExpiresAt,
+        ':expires': previousExpiresAtMs,
         ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }),
       },
     });

@@ -7,6 +7,7 @@ import {
   type WebhookStatus,
 } from '../../domain/model.ts';
 import { DELIVERY_ERRORS, isSuccessStatus } from '../../domain/delivery/outcomes.ts';
+import { isoMs } from '../../domain/time.ts';
 import { dueIndex, failedIndex, webhookPartition } from './keys.ts';
 
 /**
@@ -83,28 +84,25 @@ const derivedError = (status: number | null) =>
 /** An attempt as a short list: [number, at (ms), http status, duration, error unless it follows from the status]. */
 function packAttempt(a: Attempt): unknown[] {
   const error = a.error === derivedError(a.http_status) ? null : a.error;
-  return [a.number, Date.parse(a.at), a.http_status, a.duration_ms, error];
+  return [a.number, a.at_ms, a.http_status, a.duration_ms, error];
 }
 
 function unpackAttempt(raw: unknown): Attempt {
   const [number, at, httpStatus, duration, error] = raw as [number, number, number | null, number, string | null];
   return {
     number,
-    at: new Date(at).toISOString(),
+    at_ms: at,
     http_status: httpStatus,
     error: error ?? derivedError(httpStatus),
     duration_ms: duration,
   };
 }
 
-const ms = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
-const iso = (value: unknown) => (typeof value === 'number' ? new Date(value).toISOString() : null);
-
 /** Whether a live webhook belongs in the `due` index: its next attempt waits in the store, or its message is not known to be queued. */
 export function dueKeys(state: WebhookState): Item {
-  if (FINAL_STATUSES.includes(state.status) || !state.next_attempt_at || !(state.timer || state.unqueued)) return {};
+  if (FINAL_STATUSES.includes(state.status) || !state.next_attempt_at_ms || !(state.timer || state.unqueued)) return {};
   const shard = parseInt(state.id.replace(/-/g, '').slice(-4), 16) % dueIndex.shards;
-  return dueIndex.attributes(state.timer ? 'timer' : 'overdue', shard, state.next_attempt_at, state.id);
+  return dueIndex.attributes(state.timer ? 'timer' : 'overdue', shard, isoMs(state.next_attempt_at_ms), state.id);
 }
 
 /**
@@ -124,14 +122,13 @@ export function stateAttributes(state: WebhookState): Item {
     a: state.attempts.map(packAttempt),
     [FILTERED.httpStatus]: state.http_status ?? undefined,
     er: state.error === derivedError(state.http_status) ? undefined : (state.error ?? undefined),
-    na: ms(state.next_attempt_at),
+    na: state.next_attempt_at_ms ?? undefined,
     tm: state.timer ? true : undefined,
     uq: state.unqueued ? true : undefined,
     ts: state.test ? true : undefined,
-    c: Date.parse(state.created_at),
-    up: Date.parse(state.updated_at),
+    c: state.created_at_ms,
+    up: state.updated_at_ms,
     v: state.version,
-    expires_at: state.expires_at,
     ...dueKeys(state),
     // Only failed webhooks are in the sparse `failed` index, with what its filters read.
     ...(state.status === 'failed' ? failedIndex.attributes(state.organization_id) : {}),
@@ -146,6 +143,8 @@ export function fitsInline(stateBytes: number, packed: string | Uint8Array, allo
 
 export interface StoredState {
   state: WebhookState;
+  /** The size of the stored state item, without its inline response: what an update may add to it. */
+  stateBytes: number;
   /** The payload when it is inline. */
   payload?: string;
   /** True when the payload or the response live in their own items. */
@@ -173,19 +172,18 @@ export function fromStateItem(item: Item): StoredState {
     http_status: httpStatus,
     response_body: inlineResponse,
     error: typeof item.er === 'string' ? item.er : derivedError(httpStatus),
-    next_attempt_at: iso(item.na),
+    next_attempt_at_ms: typeof item.na === 'number' ? item.na : null,
     timer: item.tm === true,
     ...(item.uq === true ? { unqueued: true } : {}),
     ...(item.ts === true ? { test: true } : {}),
-    created_at: iso(item.c)!,
-    updated_at: iso(item.up)!,
+    created_at_ms: item.c as number,
+    updated_at_ms: item.up as number,
     version: item.v as number,
-    expires_at: item.expires_at as number,
-    stored_bytes: itemBytes(item) - (item.rb === undefined ? 0 : 2 + valueBytes(item.rb)),
   };
   const payload = unpack(item.pl);
   return {
     state,
+    stateBytes: itemBytes(item) - (item.rb === undefined ? 0 : 2 + valueBytes(item.rb)),
     ...(payload !== null ? { payload } : {}),
     payloadElsewhere: item.px === true,
     ...(typeof item.rx === 'number' ? { responseElsewhere: item.rx } : {}),

@@ -24,6 +24,7 @@ import {
   FILTERED,
   fitsInline,
   fromStateItem,
+  type StoredState,
   itemBytes,
   pack,
   stateAttributes,
@@ -31,6 +32,7 @@ import {
   withoutPayload,
 } from './webhook-items.ts';
 import { planSearch, type PlannedQuery } from './webhook-search.ts';
+import { isoMs } from '../../domain/time.ts';
 
 const OVERDUE_SCAN_PAGE = 100;
 /** BatchWriteItem takes 25 items. */
@@ -41,9 +43,26 @@ const idempotencyRecordKey = ({ organizationId, key }: Idempotency) => idempoten
 /** Webhooks in their endpoints' partitions (webhook-items.ts), the idempotency records of publishes, and the webhook search. */
 export class DynamoDbWebhookStore implements WebhookStore {
   private readonly table: Table;
+  private readonly retentionDays: number;
+  /** The stored size of each state this store handed out, which an update may grow (the domain never sees it). */
+  private readonly stateBytes = new WeakMap<WebhookState, number>();
 
-  constructor(table: Table) {
+  /** `retentionDays`: webhooks, their payloads, responses and idempotency records expire (DynamoDB TTL) this long after they were published. */
+  constructor(table: Table, retentionDays: number) {
     this.table = table;
+    this.retentionDays = retentionDays;
+  }
+
+  /** The TTL attribute of an item that lives as long as a webhook published at `createdAtMs`. */
+  private expiresAt(createdAtMs: number): number {
+    return Math.floor(createdAtMs / 1000) + this.retentionDays * 86400;
+  }
+
+  /** A state item read, its size remembered for the update that may follow. */
+  private read(item: Item): StoredState {
+    const stored = fromStateItem(item);
+    this.stateBytes.set(stored.state, stored.stateBytes);
+    return stored;
   }
 
   /**
@@ -60,7 +79,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
         const record = {
           ...idempotencyRecordKey(set.idempotency),
           webhooks: set.webhooks.map((l) => [l.id, l.endpoint_id]),
-          expires_at: set.idempotency.expiresAt,
+          // It expires with the webhooks it names.
+          expires_at: this.expiresAt(set.webhooks[0]?.created_at_ms ?? Date.now()),
         };
         if (!(await this.table.putIfAbsent(record))) outcomes[i] = await this.recordedSet(set.idempotency);
       } catch (error) {
@@ -75,7 +95,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
       sets.forEach((set, i) => {
         if (!('created' in outcomes[i]!)) return;
         const items = set.webhooks.flatMap((webhook) => {
-          const [state, payload] = newWebhookItems(webhook);
+          const [state, payload] = newWebhookItems(webhook, this.expiresAt(webhook.created_at_ms));
           return (phase === 'states' ? [state] : payload ? [payload] : []) as Item[];
         });
         if (set.onlyIfAbsent) {
@@ -140,7 +160,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
   async getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined> {
     const item = await this.table.get(webhookStateKey(ref), { consistent: true });
     if (!item) return undefined;
-    const { state, payload } = fromStateItem(item);
+    const { state, payload } = this.read(item);
     return payload !== undefined ? { state, payload } : { state };
   }
 
@@ -151,7 +171,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
       endpointId ? [endpointId] : await this.webhookEndpointIds(organizationId),
     );
     if (!item) return undefined;
-    const stored = fromStateItem(item);
+    const stored = this.read(item);
     const ref = webhookPartition.refOf(item);
     const [payload, response] = await Promise.all([
       stored.payload ??
@@ -165,7 +185,9 @@ export class DynamoDbWebhookStore implements WebhookStore {
         : stored.state.response_body,
     ]);
     if (payload === null) return undefined;
-    return { ...stored.state, response_body: response, payload };
+    const webhook = { ...stored.state, response_body: response, payload };
+    this.stateBytes.set(webhook, stored.stateBytes);
+    return webhook;
   }
 
   /** A webhook's state item among the partitions of `endpointIds`, if it is the organization's. */
@@ -177,7 +199,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
   async getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]> {
     const found = new Map<string, WebhookState>();
     for (const item of await this.table.batchGet(refs.map(webhookStateKey))) {
-      const { state } = fromStateItem(item);
+      const { state } = this.read(item);
       found.set(state.id, state);
     }
     return refs.flatMap((ref) => found.get(ref.id) ?? []);
@@ -192,7 +214,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
     const written: WebhookState = { ...withoutPayload(next), version: previous.version + 1 };
     const before = stateAttributes(previous);
     const after = stateAttributes(written);
-    const storedBytes = (previous.stored_bytes ?? 1024) + itemBytes(after) - itemBytes(before);
+    const storedBytes = (this.stateBytes.get(previous) ?? 1024) + itemBytes(after) - itemBytes(before);
     const set: Item = {};
     const remove: string[] = [];
     for (const [name, value] of Object.entries(after))
@@ -213,7 +235,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
           await this.table.put({
             ...webhookResponseKey(ref, written.attempt_count),
             r: packed,
-            expires_at: written.expires_at,
+            expires_at: this.expiresAt(written.created_at_ms),
           });
           set.rx = written.attempt_count;
           remove.push('rb');
@@ -243,18 +265,20 @@ export class DynamoDbWebhookStore implements WebhookStore {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
-    return ok ? { ...written, stored_bytes: storedBytes } : undefined;
+    if (!ok) return undefined;
+    this.stateBytes.set(written, storedBytes);
+    return written;
   }
 
-  findOverdue(dueBefore: string, limit: number): Promise<WebhookState[]> {
-    return this.findDue('overdue', dueBefore, limit);
+  findOverdue(dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
+    return this.findDue('overdue', dueBeforeMs, limit);
   }
 
-  findDueTimers(dueBefore: string, limit: number): Promise<WebhookState[]> {
-    return this.findDue('timer', dueBefore, limit);
+  findDueTimers(dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
+    return this.findDue('timer', dueBeforeMs, limit);
   }
 
-  private async findDue(kind: 'overdue' | 'timer', dueBefore: string, limit: number): Promise<WebhookState[]> {
+  private async findDue(kind: 'overdue' | 'timer', dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
     const refs: WebhookRef[] = [];
     for (let shard = 0; shard < dueIndex.shards && refs.length < limit; shard++) {
       let start: Record<string, unknown> | undefined;
@@ -263,7 +287,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
           IndexName: dueIndex.name,
           KeyConditionExpression: '#due = :pk AND #at < :before',
           ExpressionAttributeNames: { '#due': dueIndex.partitionKey, '#at': dueIndex.sortKey },
-          ExpressionAttributeValues: { ':pk': dueIndex.partition(kind, shard), ':before': dueBefore },
+          // The index sorts by the ISO time of the next attempt (keys.ts).
+          ExpressionAttributeValues: { ':pk': dueIndex.partition(kind, shard), ':before': isoMs(dueBeforeMs) },
           Limit: Math.min(OVERDUE_SCAN_PAGE, limit - refs.length),
           ExclusiveStartKey: start,
         });
@@ -333,14 +358,14 @@ export class DynamoDbWebhookStore implements WebhookStore {
 }
 
 /** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
-function newWebhookItems(webhook: Webhook): [Item] | [Item, Item] {
+function newWebhookItems(webhook: Webhook, expiresAt: number): [Item] | [Item, Item] {
   const state = withoutPayload(webhook);
   const ref = { endpointId: webhook.endpoint_id, id: webhook.id };
   const packed = pack(webhook.payload);
-  const bare: Item = { ...webhookStateKey(ref), ...stateAttributes(state) };
+  const bare: Item = { ...webhookStateKey(ref), ...stateAttributes(state), expires_at: expiresAt };
   if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
   return [
     { ...bare, px: true },
-    { ...webhookPayloadKey(ref), p: packed, expires_at: webhook.expires_at },
+    { ...webhookPayloadKey(ref), p: packed, expires_at: expiresAt },
   ];
 }

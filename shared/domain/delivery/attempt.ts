@@ -7,6 +7,7 @@ import { DELIVERY_ERRORS } from './outcomes.ts';
 import { attemptBudgetMs, type Lane } from './policy.ts';
 import { slowUntil, type SenderDeps } from './sender-deps.ts';
 import { settle, type Settled, type Successor } from './settle.ts';
+import { isoMs } from '../time.ts';
 
 /**
  * One attempt, in five stages with typed hand-offs: `signAttempt` (the headers) → `post` (the
@@ -206,7 +207,11 @@ async function report(
   } else if (next.status === 'retrying') {
     deps.metrics.record('DeliveryAttemptsFailed', 1);
     deps.logger.info(
-      { ...attemptContext, next_attempt_at: next.next_attempt_at, waits_on: then.kind },
+      {
+        ...attemptContext,
+        next_attempt_at: next.next_attempt_at_ms === null ? null : isoMs(next.next_attempt_at_ms),
+        waits_on: then.kind,
+      },
       'delivery attempt failed',
     );
   } else {

@@ -56,8 +56,8 @@ export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, no
   if (webhook.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', webhook, error: DELIVERY_ERRORS.endpointDeleted };
   // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
-  if (endpoint.disabled_at) return { kind: 'paused', webhook, endpoint, redrive: false };
-  const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
+  if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: false };
+  const due = webhook.next_attempt_at_ms ?? nowMs;
   if (due > nowMs + EARLY_TOLERANCE_MS)
     return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
   if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
@@ -73,6 +73,6 @@ function decideRedrive(
   const redriven = message.reason !== undefined && message.attempt === webhook.attempt_count + 1;
   if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
   if (!endpoint) return { kind: 'drop', why: DELIVERY_ERRORS.endpointDeleted };
-  if (endpoint.disabled_at) return { kind: 'paused', webhook, endpoint, redrive: true };
+  if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: true };
   return { kind: 'attempt', webhook, endpoint, redrive: true };
 }

@@ -148,8 +148,8 @@ async function failWithoutAttempt(
     status: 'failed',
     error,
     timer: false,
-    next_attempt_at: null,
-    updated_at: new Date(nowMs).toISOString(),
+    next_attempt_at_ms: null,
+    updated_at_ms: nowMs,
   });
   deps.logger.info(context, 'endpoint deleted: webhook failed without an attempt');
 }

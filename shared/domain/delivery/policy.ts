@@ -12,8 +12,8 @@ export type Lane = 'fast' | 'slow';
 export const LANES: readonly Lane[] = ['fast', 'slow'];
 
 /** The lane an endpoint's next webhooks take: slow while it is marked slow. */
-export const laneOf = (endpoint: { slow_until?: number | null }, nowMs: number): Lane =>
-  (endpoint.slow_until ?? 0) > nowMs ? 'slow' : 'fast';
+export const laneOf = (endpoint: { slow_until_ms?: number | null }, nowMs: number): Lane =>
+  (endpoint.slow_until_ms ?? 0) > nowMs ? 'slow' : 'fast';
 
 export interface LaneMapping {
   /** Messages per sender invocation. */

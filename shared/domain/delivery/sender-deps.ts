@@ -58,5 +58,5 @@ export interface ReceivedMessage {
 
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
 export function slowUntil(memory: Pick<SenderMemory, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
-  return Math.max(endpoint.slow_until ?? 0, memory.slowEndpoints.get(endpoint.id) ?? 0);
+  return Math.max(endpoint.slow_until_ms ?? 0, memory.slowEndpoints.get(endpoint.id) ?? 0);
 }

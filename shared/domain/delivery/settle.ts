@@ -45,7 +45,7 @@ export function settle(
   const succeeded = result.ok && isSuccessStatus(result.status);
   const attempt: Attempt = {
     number: webhook.attempt_count + 1,
-    at: new Date(started).toISOString(),
+    at_ms: started,
     http_status: httpStatus,
     error: attemptError(outcome, succeeded),
     duration_ms: finished - started,
@@ -65,9 +65,9 @@ export function settle(
     response_body: result.ok ? result.body : null,
     error: attempt.error,
     endpoint_url: outcome.endpointUrl,
-    next_attempt_at: delay === undefined ? null : new Date(finished + delay * 1000).toISOString(),
+    next_attempt_at_ms: delay === undefined ? null : finished + delay * 1000,
     timer,
-    updated_at: new Date(finished).toISOString(),
+    updated_at_ms: finished,
   };
   const then: Successor = succeeded
     ? { kind: 'none' }

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
-import type { ValidationDetails } from '../errors.ts';
+import { z } from 'zod';
+import { refuse, type LagoCode } from '../validation.ts';
 import type { WebhookEndpoint } from '../model.ts';
 
 /**
@@ -39,35 +40,43 @@ export const isReservedHeader = (name: string): boolean => {
 };
 
 /**
- * The `headers` of a create or update: null (or {}) for none, else names with their plain values;
- * a value of MASKED_VALUE keeps the value stored under that name. Adds its codes to `details`.
+ * The `headers` field of a create or update: null (or {}) for none, else names with their plain values; a value of
+ * MASKED_VALUE keeps the value `stored` under that name. Checked as a whole, in order (the count, then each header's
+ * name and value), so a request learns of its first mistake with its own code.
  */
-export function parseCustomHeaders(
-  raw: unknown,
-  previous: Record<string, string> | null | undefined,
-  details: ValidationDetails,
-): Record<string, string> | null | undefined {
-  const fail = (code: string) => {
-    (details.headers ??= []).push(code);
-    return undefined;
-  };
-  if (raw === null) return null;
-  if (typeof raw !== 'object' || Array.isArray(raw)) return fail('value_is_invalid');
-  const entries = Object.entries(raw as Record<string, unknown>);
-  if (entries.length > MAX_CUSTOM_HEADERS) return fail('too_many_headers');
+export function customHeaders(stored: Record<string, string> | null | undefined) {
+  const kept = new Set(Object.keys(stored ?? {}).map((name) => name.toLowerCase()));
+  return z
+    .preprocess(
+      (raw, ctx) => {
+        const code = headersRefusal(raw, kept);
+        return code ? refuse(ctx, code) : raw;
+      },
+      z.record(z.string(), z.string()),
+    )
+    .transform((headers) => (Object.keys(headers).length > 0 ? headers : null))
+    .nullable()
+    .describe(
+      'Beyond Lago: up to 10 custom headers (values up to 1 KB; X-Lago-*, webhook-*, Content-*, Host, User-Agent and hop-by-hop names are refused); a masked value sent back keeps the stored one; null removes them',
+    );
+}
+
+function headersRefusal(raw: unknown, kept: ReadonlySet<string>): LagoCode | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'value_is_invalid';
+  const entries = Object.entries(raw);
+  if (entries.length > MAX_CUSTOM_HEADERS) return 'too_many_headers';
   const seen = new Set<string>();
-  const kept = new Map(Object.entries(previous ?? {}).map(([name, sealed]) => [name.toLowerCase(), sealed]));
   for (const [name, value] of entries) {
-    if (name.length > MAX_HEADER_NAME_LENGTH || !TOKEN.test(name)) return fail('header_name_is_invalid');
-    if (isReservedHeader(name)) return fail('header_name_is_reserved');
-    if (seen.has(name.toLowerCase())) return fail('header_name_is_duplicated');
-    seen.add(name.toLowerCase());
-    if (value === MASKED_VALUE && kept.has(name.toLowerCase())) continue;
-    if (typeof value !== 'string' || !VALUE.test(value) || value === MASKED_VALUE)
-      return fail('header_value_is_invalid');
-    if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES) return fail('header_value_is_too_long');
+    const lower = name.toLowerCase();
+    if (name.length > MAX_HEADER_NAME_LENGTH || !TOKEN.test(name)) return 'header_name_is_invalid';
+    if (isReservedHeader(name)) return 'header_name_is_reserved';
+    if (seen.has(lower)) return 'header_name_is_duplicated';
+    seen.add(lower);
+    if (value === MASKED_VALUE && kept.has(lower)) continue;
+    if (typeof value !== 'string' || !VALUE.test(value) || value === MASKED_VALUE) return 'header_value_is_invalid';
+    if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES) return 'header_value_is_too_long';
   }
-  return entries.length === 0 ? null : Object.fromEntries(entries as [string, string][]);
+  return undefined;
 }
 
 let derived: { pem: string; key: Buffer } | undefined;

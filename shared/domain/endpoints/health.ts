@@ -9,6 +9,7 @@ import type {
   OperationalEvents,
   WebhookStore,
 } from '../ports.ts';
+import { isoMs as iso } from '../time.ts';
 
 /**
  * Disabled endpoints and failing ones (beyond Lago).
@@ -42,8 +43,6 @@ export interface HealthDeps {
   autoDisableAfterMs: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /**
  * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If the
  * endpoint was enabled meanwhile, the enable may have missed it: it is queued at once instead.
@@ -64,22 +63,22 @@ export async function parkWebhook(
     ...webhook,
     ...(redrive ? { status: 'retrying' as const, round_attempts: 0 } : {}),
     timer: true,
-    next_attempt_at: iso(nowMs + PARK_MS),
-    updated_at: iso(nowMs),
+    next_attempt_at_ms: nowMs + PARK_MS,
+    updated_at_ms: nowMs,
   });
   // Changed meanwhile: the newer state has its own message or timer.
   if (!parked) return;
   deps.logger.info(
-    { ...context, until: parked.next_attempt_at },
+    { ...context, until: iso(nowMs + PARK_MS) },
     'endpoint disabled: webhook waits for it to be enabled',
   );
   const fresh = await deps.store.getEndpoint(endpoint.organization_id, endpoint.id);
-  if (fresh && !fresh.disabled_at) await queueParked(deps, fresh, [parked]);
+  if (fresh && !fresh.disabled_at_ms) await queueParked(deps, fresh, [parked]);
 }
 
 /** Queues every parked webhook of an endpoint just enabled (up to RESUME_LIMIT); returns how many. */
 export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEndpoint): Promise<number> {
-  if (endpoint.disabled_at) return 0;
+  if (endpoint.disabled_at_ms) return 0;
   let resumed = 0;
   let before: string | undefined;
   for (let seen = 0; seen < RESUME_LIMIT; seen += PAGE) {
@@ -108,7 +107,7 @@ export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEn
 
 /** Clears the timers (the sweeper would send them otherwise) and sends their messages now. */
 async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks: WebhookState[]): Promise<number> {
-  const now = iso(deps.now());
+  const now = deps.now();
   // Unqueued until its attempt is made: if a message is not sent, the sweeper queues it again.
   const written = (
     await Promise.all(
@@ -117,8 +116,8 @@ async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks
           ...webhook,
           timer: false,
           unqueued: true,
-          next_attempt_at: now,
-          updated_at: now,
+          next_attempt_at_ms: now,
+          updated_at_ms: now,
         }),
       ),
     )
@@ -154,7 +153,7 @@ export async function recordEndpointHealth(
 ): Promise<void> {
   const { organization_id: organizationId, id } = endpoint;
   const context = { organization_id: organizationId, endpoint_id: id };
-  const since = endpoint.failing_since ?? null;
+  const since = endpoint.failing_since_ms ?? null;
   if (succeeded) {
     if (since === null) return;
     const recovered = await deps.store.markEndpointRecovered(organizationId, id);
@@ -166,8 +165,8 @@ export async function recordEndpointHealth(
       endpoint_id: id,
       webhook_url: endpoint.webhook_url,
       reason: null,
-      failing_since: iso(since),
-      at: iso(deps.now()),
+      failing_since_ms: since,
+      at_ms: deps.now(),
     });
     return;
   }
@@ -176,9 +175,9 @@ export async function recordEndpointHealth(
     return;
   }
   const nowMs = deps.now();
-  if (deps.autoDisableAfterMs <= 0 || endpoint.disabled_at || nowMs - since < deps.autoDisableAfterMs) return;
+  if (deps.autoDisableAfterMs <= 0 || endpoint.disabled_at_ms || nowMs - since < deps.autoDisableAfterMs) return;
   const reason = autoDisableReason(since, deps.autoDisableAfterMs);
-  if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, iso(nowMs), reason))) return;
+  if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, nowMs, reason))) return;
   deps.logger.warn({ ...context, failing_since: iso(since), reason }, 'webhook endpoint disabled automatically');
   await emit(deps, {
     type: 'endpoint.disabled',
@@ -186,8 +185,8 @@ export async function recordEndpointHealth(
     endpoint_id: id,
     webhook_url: endpoint.webhook_url,
     reason,
-    failing_since: iso(since),
-    at: iso(nowMs),
+    failing_since_ms: since,
+    at_ms: nowMs,
   });
 }
 

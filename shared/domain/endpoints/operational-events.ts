@@ -1,4 +1,5 @@
 import type { OperationalEvent } from '../ports.ts';
+import { isoMs } from '../time.ts';
 
 /**
  * Operational events: an endpoint disabled automatically, an endpoint recovering after failures.
@@ -14,6 +15,9 @@ export const DETAIL_TYPES: Record<OperationalEvent['type'], string> = {
   'endpoint.recovered': 'Webhook Endpoint Recovered',
 };
 
+/** When the event happened, as its envelope and detail show it (as the endpoint's `disabled_at` for a disable). */
+export const eventTime = (event: OperationalEvent): string => isoMs(event.at_ms);
+
 /** The event's detail, as documented in docs/api.md: never a header, token or payload. */
 export function operationalDetail(event: OperationalEvent) {
   return {
@@ -21,7 +25,7 @@ export function operationalDetail(event: OperationalEvent) {
     endpoint_id: event.endpoint_id,
     webhook_url: event.webhook_url,
     reason: event.reason,
-    failing_since: event.failing_since,
-    at: event.at,
+    failing_since: event.failing_since_ms === null ? null : isoMs(event.failing_since_ms),
+    at: eventTime(event),
   };
 }

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CONTROL_CHARACTER } from '../text.ts';
-import { isoSeconds } from '../time.ts';
-import { unauthorized, validationFailed } from '../errors.ts';
+import { isoSeconds, toSecond } from '../time.ts';
+import { unauthorized } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Organization } from '../model.ts';
 import type { OrganizationStore } from '../ports.ts';
+import { parseBody } from '../validation.ts';
+import { OrganizationRequest } from './schemas.ts';
 
 /** Organizations (tenants) and their API keys: random, shown once, stored only as a SHA-256 hash. */
 
@@ -33,20 +34,22 @@ export async function createOrganization(
   body: unknown,
   nowMs: number,
 ) {
-  const name = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
-  if (typeof name !== 'string' || name.trim() === '') throw validationFailed({ name: ['value_is_mandatory'] });
-  if (name.length > 255 || CONTROL_CHARACTER.test(name)) throw validationFailed({ name: ['value_is_invalid'] });
+  const { name } = parseBody(OrganizationRequest, body);
   // Its HMAC token is derived from the deployment's key and this version: no secret of its own to create.
   const organization: Organization = {
     id: uuidv7(nowMs),
-    name: name.trim(),
-    created_at: isoSeconds(nowMs),
+    name,
+    created_at_ms: toSecond(nowMs),
     token_version: 1,
   };
   const apiKey = newApiKey();
   await store.createOrganization(organization, hashApiKey(apiKey));
   return {
-    organization: { lago_id: organization.id, name: organization.name, created_at: organization.created_at },
+    organization: {
+      lago_id: organization.id,
+      name: organization.name,
+      created_at: isoSeconds(organization.created_at_ms),
+    },
     api_key: apiKey,
   };
 }

@@ -1,5 +1,4 @@
 import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
-import { badRequest, validationFailed } from '../errors.ts';
 import type { Logger, OrganizationStore, SecretStore } from '../ports.ts';
 import { hmacSecretName, signingKeySecretName, type CachedSecrets } from '../secrets.ts';
 
@@ -21,21 +20,6 @@ export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
 export interface OrganizationTokenSet {
   current: string;
   previous?: { token: string; expiresAt: number };
-}
-
-/** The body of a rotation: `{}` or `{"overlap_seconds": n}`, 0 to 7 days. */
-export function parseRotation(body: unknown): number {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
-  const overlap = (body as Record<string, unknown>).overlap_seconds;
-  if (overlap === undefined || overlap === null) return DEFAULT_ROTATION_OVERLAP_SECONDS;
-  if (
-    typeof overlap !== 'number' ||
-    !Number.isInteger(overlap) ||
-    overlap < 0 ||
-    overlap > MAX_ROTATION_OVERLAP_SECONDS
-  )
-    throw validationFailed({ overlap_seconds: ['value_is_invalid'] });
-  return overlap;
 }
 
 /** Keys for tokens, derived from the signing key with HKDF, one per purpose. */
@@ -143,7 +127,8 @@ export class OrganizationTokens {
     if (!organization) return undefined;
     const keys = await this.keys();
     const previous =
-      organization.previous_token_expires_at !== undefined && organization.previous_token_expires_at > this.deps.now()
+      organization.previous_token_expires_at_ms !== undefined &&
+      organization.previous_token_expires_at_ms > this.deps.now()
         ? organization.previous_token_version !== undefined
           ? deriveToken(keys.derive, organizationId, organization.previous_token_version)
           : organization.previous_sealed_token !== undefined
@@ -152,7 +137,7 @@ export class OrganizationTokens {
         : undefined;
     const withPrevious = (current: string): OrganizationTokenSet =>
       previous !== undefined
-        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at! } }
+        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at_ms! } }
         : { current };
     if (organization.token_version !== undefined)
       return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));

@@ -11,7 +11,6 @@ export interface WebhookDeps<S = Store> {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
-  retentionDays: number;
   /** Attempts per round (retry schedule length + 1). */
   maxAttempts: number;
   /** How long past its due time a live webhook may wait before it counts as stuck. */

@@ -18,7 +18,7 @@ const isLive = (webhook: WebhookState) => webhook.status === 'pending' || webhoo
 /** A live webhook whose next attempt, held by a queue message, is long overdue: its message was lost. */
 export function isStuck(webhook: WebhookState, nowMs: number, stuckAfterMs: number): boolean {
   if (!isLive(webhook) || webhook.timer) return false;
-  const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : idTime(webhook.id);
+  const due = webhook.next_attempt_at_ms ?? idTime(webhook.id);
   return due + stuckAfterMs < nowMs;
 }
 
@@ -31,15 +31,15 @@ export async function reopen(
   webhook: WebhookState,
   payload?: string,
 ): Promise<WebhookState | undefined> {
-  const now = new Date(deps.now()).toISOString();
+  const now = deps.now();
   const next: WebhookState = {
     ...webhook,
     status: 'pending',
     round_attempts: 0,
     timer: false,
     unqueued: true,
-    next_attempt_at: now,
-    updated_at: now,
+    next_attempt_at_ms: now,
+    updated_at_ms: now,
   };
   const written = await deps.store.updateWebhook(webhook, next);
   if (written) await enqueueOrFail(deps, [written], payload);
@@ -60,19 +60,18 @@ export async function sweep(
   limit = 500,
 ): Promise<{ scheduled: number; requeued: number; failed: number }> {
   const nowMs = deps.now();
-  const now = new Date(nowMs).toISOString();
   let scheduled = 0;
-  for (const webhook of await deps.store.findDueTimers(new Date(nowMs + TIMER_LOOKAHEAD_MS).toISOString(), limit)) {
+  for (const webhook of await deps.store.findDueTimers(nowMs + TIMER_LOOKAHEAD_MS, limit)) {
     if (!webhook.timer || !isLive(webhook)) continue;
     // The timer is cleared first (a message never meets a set timer) and the webhook stays unqueued until its attempt is made.
     const written = await deps.store.updateWebhook(webhook, {
       ...webhook,
       timer: false,
       unqueued: true,
-      updated_at: now,
+      updated_at_ms: nowMs,
     });
     if (!written) continue;
-    const due = webhook.next_attempt_at ? Date.parse(webhook.next_attempt_at) : nowMs;
+    const due = webhook.next_attempt_at_ms ?? nowMs;
     try {
       await deps.queue.send('fast', [nextAttemptMessage(written)], Math.max(0, Math.ceil((due - nowMs) / 1000)));
       scheduled++;
@@ -82,7 +81,7 @@ export async function sweep(
   }
   let requeued = 0;
   let failed = 0;
-  for (const webhook of await deps.store.findOverdue(new Date(nowMs - deps.stuckAfterMs).toISOString(), limit)) {
+  for (const webhook of await deps.store.findOverdue(nowMs - deps.stuckAfterMs, limit)) {
     if (!isStuck(webhook, nowMs, deps.stuckAfterMs)) continue;
     if (webhook.round_attempts >= deps.maxAttempts) {
       const written = await deps.store.updateWebhook(webhook, {
@@ -90,8 +89,8 @@ export async function sweep(
         status: 'failed',
         error: webhook.error ?? 'retry schedule exhausted',
         unqueued: false,
-        next_attempt_at: null,
-        updated_at: now,
+        next_attempt_at_ms: null,
+        updated_at_ms: nowMs,
       });
       if (written) {
         failed++;
@@ -108,7 +107,11 @@ export async function sweep(
       }
       continue;
     }
-    const written = await deps.store.updateWebhook(webhook, { ...webhook, next_attempt_at: now, updated_at: now });
+    const written = await deps.store.updateWebhook(webhook, {
+      ...webhook,
+      next_attempt_at_ms: nowMs,
+      updated_at_ms: nowMs,
+    });
     if (!written) continue;
     try {
       await deps.queue.send('fast', [nextAttemptMessage(written)]);

@@ -1,36 +1,25 @@
 import { subscribes } from '../endpoints/endpoints.ts';
-import {
-  ApiError,
-  badRequest,
-  notFound,
-  payloadTooLarge,
-  unavailable,
-  validationFailed,
-  type ValidationDetails,
-} from '../errors.ts';
-import { isWebhookType } from '../catalog/event-types.ts';
-import { isUuid, uuidv7 } from '../ids.ts';
+import { ApiError, notFound, payloadTooLarge, unavailable } from '../errors.ts';
+import { uuidv7 } from '../ids.ts';
 import type { Organization, Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import { laneOf as laneOfEndpoint, type Lane } from '../delivery/policy.ts';
 import type { OrganizationStore, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../ports.ts';
 import { nextAttemptMessage, withPayload } from '../delivery/message.ts';
 import type { WebhookDeps } from './deps.ts';
 import { newWebhook } from './new-webhook.ts';
+import { parseBody } from '../validation.ts';
+import { BatchEnvelope, PublishRequest } from './schemas.ts';
 
 /** Publishing events as webhooks, one per subscribed endpoint: parsing, the envelope, idempotent replays, queueing. */
 
 type PublishDeps = Pick<
   WebhookDeps<OrganizationStore & WebhookStore>,
-  'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'
+  'store' | 'queue' | 'logger' | 'metrics' | 'now'
 >;
 type EnqueueDeps = Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger'>;
 
 /** The largest body a producer may publish (the envelope is what is signed and sent). */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
-
-const OBJECT_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
-/** The object sits beside these keys in the envelope, so it cannot take their names. */
-const ENVELOPE_KEYS = ['webhook_type', 'object_type', 'organization_id'];
 
 interface PublishInput {
   organization_id: string;
@@ -41,43 +30,7 @@ interface PublishInput {
 }
 
 function parsePublish(body: unknown): PublishInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
-  const raw = body as Record<string, unknown>;
-  const details: ValidationDetails = {};
-  const mandatory = (field: string, ok: boolean, present: boolean) => {
-    if (!present) details[field] = ['value_is_mandatory'];
-    else if (!ok) details[field] = ['value_is_invalid'];
-  };
-  mandatory(
-    'organization_id',
-    typeof raw.organization_id === 'string' && isUuid(raw.organization_id),
-    raw.organization_id != null,
-  );
-  mandatory(
-    'webhook_type',
-    typeof raw.webhook_type === 'string' && isWebhookType(raw.webhook_type),
-    raw.webhook_type != null,
-  );
-  mandatory(
-    'object_type',
-    typeof raw.object_type === 'string' &&
-      OBJECT_TYPE.test(raw.object_type) &&
-      !ENVELOPE_KEYS.includes(raw.object_type),
-    raw.object_type != null,
-  );
-  mandatory(
-    'object',
-    typeof raw.object === 'object' && raw.object !== null && !Array.isArray(raw.object),
-    raw.object != null,
-  );
-  if (
-    raw.idempotency_key != null &&
-    (typeof raw.idempotency_key !== 'string' || raw.idempotency_key === '' || raw.idempotency_key.length > 255)
-  ) {
-    details.idempotency_key = ['value_is_invalid'];
-  }
-  if (Object.keys(details).length > 0) throw validationFailed(details);
-  return raw as unknown as PublishInput;
+  return parseBody(PublishRequest, body);
 }
 
 /** Lago's envelope; these bytes are signed and sent unchanged on every attempt. */
@@ -95,21 +48,12 @@ function objectId(object: Record<string, unknown>): string | null {
   return typeof id === 'string' && id !== '' && id.length <= 255 ? id : null;
 }
 
-/** The most events one batch publish takes. */
-export const MAX_BATCH_EVENTS = 100;
 /** Messages per SQS SendMessageBatch call. */
 const QUEUE_BATCH = 10;
 
 /** The events of a batch publish: `{"events":[...]}` with 1 to MAX_BATCH_EVENTS items, each checked on its own later. */
 export function parseBatch(body: unknown): unknown[] {
-  const events =
-    typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>).events
-      : undefined;
-  if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH_EVENTS) {
-    throw badRequest(`the body must be {"events":[...]} with 1 to ${MAX_BATCH_EVENTS} events`);
-  }
-  return events;
+  return parseBody(BatchEnvelope, body).events;
 }
 
 /** What publishing one event came to: its webhooks (new, or those of an earlier publish with its key), or why not. */
@@ -166,7 +110,7 @@ export async function publishEvents(
   const parsed = bodies.map(parseEvent);
   const loaded = await loadTenants(deps, parsed);
   const nowMs = deps.now();
-  const planned = planSets(loaded, { ...options, nowMs, retentionDays: deps.retentionDays });
+  const planned = planSets(loaded, { ...options, nowMs });
   const written = await writeSets(deps, planned);
   const answered = await enqueue(deps, written, nowMs);
   const created = going(written)
@@ -247,13 +191,7 @@ async function loadTenants(deps: PublishDeps, events: (Parsed | Answered)[]): Pr
 }
 
 /** The webhooks of each event, one per endpoint it reaches. A key repeated within the call is a replay of its first event: one set, the same answer. */
-function planSets(
-  events: (Loaded | Answered)[],
-  plan: PublishOptions & { nowMs: number; retentionDays: number },
-): (Planned | Answered)[] {
-  const now = new Date(plan.nowMs).toISOString();
-  // The webhooks and their idempotency record expire together.
-  const expiresAt = Math.floor(plan.nowMs / 1000) + plan.retentionDays * 86400;
+function planSets(events: (Loaded | Answered)[], plan: PublishOptions & { nowMs: number }): (Planned | Answered)[] {
   const firstWithKey = new Map<string, Planned>();
   return events.flatMap((event): (Planned | Answered)[] => {
     if (isAnswered(event)) return [event];
@@ -276,13 +214,12 @@ function planSets(
           object_type: input.object_type,
           object_id: objectId(input.object),
           payload,
-          at: now,
-          expires_at: expiresAt,
+          atMs: plan.nowMs,
           test: plan.test,
         }),
       );
     const idempotency = input.idempotency_key
-      ? { idempotency: { organizationId: tenant.organization.id, key: input.idempotency_key, expiresAt } }
+      ? { idempotency: { organizationId: tenant.organization.id, key: input.idempotency_key } }
       : {};
     const planned: Planned = { ...event, set: { webhooks, ...idempotency }, repeats: [] };
     if (key !== undefined) firstWithKey.set(key, planned);

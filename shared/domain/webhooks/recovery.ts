@@ -1,10 +1,11 @@
-import { badRequest, notAllowed, notFound, validationFailed, type ValidationDetails } from '../errors.ts';
-import { isUuid } from '../ids.ts';
+import { notAllowed, notFound } from '../errors.ts';
 import type { Webhook, WebhookStatus } from '../model.ts';
 import type { EndpointStore, WebhookStore } from '../ports.ts';
 import type { WebhookDeps } from './deps.ts';
 import { isStuck, reopen } from './lifecycle.ts';
-import { getWebhook, parseDate } from './search.ts';
+import { parseBody } from '../validation.ts';
+import { RecoverRequest } from './schemas.ts';
+import { getWebhook } from './search.ts';
 import { detail } from './views.ts';
 
 /** Getting failed webhooks delivered after all: retry, resend and bulk recovery over a time window. */
@@ -14,7 +15,6 @@ type RecoveryDeps = Pick<
   'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs'
 >;
 
-const MAX_RECOVER_WINDOW_DAYS = 14;
 const MAX_RECOVER_PER_CALL = 5000;
 /** Recover stops in time to answer within API Gateway's 30 s; the caller calls again while has_more. */
 const RECOVER_TIME_BUDGET_MS = 20_000;
@@ -61,39 +61,18 @@ export async function resendWebhook(deps: RecoveryDeps, organizationId: string, 
 
 /** Starts a new round for each failed webhook of an endpoint in a window of days; `has_more` while some are left for the next call. */
 export async function recoverWebhooks(deps: RecoveryDeps, organizationId: string, body: unknown) {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be a JSON object');
-  const raw = body as Record<string, unknown>;
-  const details: ValidationDetails = {};
-  const endpointId = raw.webhook_endpoint_id;
-  if (typeof endpointId !== 'string' || !isUuid(endpointId))
-    details.webhook_endpoint_id = [endpointId == null ? 'value_is_mandatory' : 'value_is_invalid'];
-  const dateField = (field: string, endOfDay: boolean) => {
-    const value = raw[field];
-    if (value == null) {
-      details[field] = ['value_is_mandatory'];
-      return undefined;
-    }
-    return parseDate(typeof value === 'string' ? value : '?', endOfDay, field, details);
-  };
-  const from = dateField('from_date', false);
-  const to = dateField('to_date', true);
-  if (from !== undefined && to !== undefined) {
-    if (to < from) details.to_date = ['must_be_after_from_date'];
-    else if (to - from > MAX_RECOVER_WINDOW_DAYS * 86_400_000)
-      details.to_date = [`window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`];
-  }
-  if (Object.keys(details).length > 0) throw validationFailed(details);
-  if (!(await deps.store.getEndpoint(organizationId, endpointId as string))) throw notFound('webhook_endpoint');
+  const { webhook_endpoint_id: endpointId, from_date: from, to_date: to } = parseBody(RecoverRequest, body);
+  if (!(await deps.store.getEndpoint(organizationId, endpointId))) throw notFound('webhook_endpoint');
   let recovered = 0;
   let before: string | undefined;
   const started = deps.now();
   for (;;) {
     const page = await deps.store.queryWebhooks({
       organizationId,
-      endpointId: endpointId as string,
+      endpointId,
       statuses: ['failed'],
-      fromMs: from!,
-      toMs: to!,
+      fromMs: from,
+      toMs: to,
       limit: 100,
       ...(before ? { before } : {}),
     });

@@ -1,7 +1,8 @@
 import { getEndpoint } from '../endpoints/endpoints.ts';
 import { notFound } from '../errors.ts';
 import { exampleFor } from '../catalog/event-examples.ts';
-import { parseBody, TestEventRequest } from '../api-schemas.ts';
+import { parseBody } from '../validation.ts';
+import { TestEventRequest } from './schemas.ts';
 import type { WebhookDeps } from './deps.ts';
 import { envelope, publishEvents } from './publish.ts';
 import { detail } from './views.ts';
@@ -12,7 +13,7 @@ import { detail } from './views.ts';
  * marked `test: true`.
  */
 export async function publishTest(
-  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'retentionDays'>,
+  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now'>,
   organizationId: string,
   endpointId: string,
   body: unknown,

@@ -74,34 +74,34 @@ export class FakeStore
 
   async markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
     const found = this.endpoints.get(endpointId);
-    if (found?.organization_id === organizationId) found.slow_until = until;
+    if (found?.organization_id === organizationId) found.slow_until_ms = until;
   }
 
   async markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {
     const found = this.endpoints.get(endpointId);
-    if (found?.organization_id !== organizationId || found.failing_since) return false;
-    found.failing_since = since;
+    if (found?.organization_id !== organizationId || found.failing_since_ms) return false;
+    found.failing_since_ms = since;
     return true;
   }
 
   async markEndpointRecovered(organizationId: string, endpointId: string): Promise<boolean> {
     const found = this.endpoints.get(endpointId);
-    if (found?.organization_id !== organizationId || !found.failing_since) return false;
-    found.failing_since = null;
+    if (found?.organization_id !== organizationId || !found.failing_since_ms) return false;
+    found.failing_since_ms = null;
     return true;
   }
 
   async autoDisableEndpoint(
     organizationId: string,
     endpointId: string,
-    failingSince: number,
-    at: string,
+    failingSinceMs: number,
+    atMs: number,
     reason: string,
   ): Promise<boolean> {
     const found = this.endpoints.get(endpointId);
-    if (found?.organization_id !== organizationId || found.disabled_at || found.failing_since !== failingSince)
+    if (found?.organization_id !== organizationId || found.disabled_at_ms || found.failing_since_ms !== failingSinceMs)
       return false;
-    Object.assign(found, { disabled_at: at, disabled_reason: reason });
+    Object.assign(found, { disabled_at_ms: atMs, disabled_reason: reason });
     return true;
   }
 

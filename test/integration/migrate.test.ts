@@ -177,20 +177,23 @@ beforeAll(async () => {
 
 describe('migrate from a table of revision fecb8e2', () => {
   it('copies every organization and endpoint once across the interruption, and the finished webhooks', () => {
-    expect(firstRun).toEqual({
-      phase: 'done',
-      counts: {
-        organizations: { copied: 2, present: 0 },
-        endpoints: { copied: 4, present: 0 },
-        webhooks: { copied: 2, present: 0 },
-      },
-    });
+    // The page whose checkpoint was lost is read again on resume: what it had copied counts as present then,
+    // and which items it held depends on the scan's order (random ids), so the split varies; the sum does not.
+    const { organizations, endpoints: copiedEndpoints, webhooks: copiedWebhooks } = firstRun.counts;
+    expect(firstRun.phase).toBe('done');
+    expect(organizations.copied + organizations.present).toBe(2);
+    expect(copiedEndpoints.copied + copiedEndpoints.present).toBe(4);
+    expect(copiedWebhooks).toEqual({ copied: 2, present: 0 });
   });
 
   it('keeps each organization, reachable by its API key, with its endpoints as they were', async () => {
     expect(await target.findOrganizationIdByKeyHash(sha256('key-a'))).toBe(A.id);
     expect(await target.findOrganizationIdByKeyHash(sha256('key-b'))).toBe(B.id);
-    expect(await target.getOrganization(A.id)).toMatchObject(A);
+    expect(await target.getOrganization(A.id)).toMatchObject({
+      id: A.id,
+      name: A.name,
+      created_at_ms: Date.parse(A.created_at),
+    });
     const copied = await target.listEndpoints(A.id);
     expect(copied.map((e) => e.id).sort()).toEqual(
       endpoints
@@ -204,9 +207,10 @@ describe('migrate from a table of revision fecb8e2', () => {
       name: 'Billing',
       event_types: ['invoice.created'],
       headers: { 'X-Tenant': 'sealed-value' },
-      failing_since: now - 60_000,
+      failing_since_ms: now - 60_000,
     });
     expect(copied.find((e) => e.id === endpoints[2]!.id)).toMatchObject({
+      disabled_at_ms: Date.parse('2026-11-25T00:00:00.000Z'),
       disabled_reason: 'disabled by request',
       event_types: [],
     });
@@ -246,12 +250,12 @@ describe('migrate from a table of revision fecb8e2', () => {
     expect(failed?.attempts).toEqual([
       {
         number: 1,
-        at: new Date(now - 9000).toISOString(),
+        at_ms: now - 9000,
         http_status: 500,
         error: 'unexpected http status 500',
         duration_ms: 70,
       },
-      { number: 2, at: new Date(now - 4000).toISOString(), http_status: null, error: 'timeout', duration_ms: 15000 },
+      { number: 2, at_ms: now - 4000, http_status: null, error: 'timeout', duration_ms: 15000 },
     ]);
     // The failed one is listed through the `failed` index, as the log's status filter reads it.
     const page = await target.queryWebhooks({ organizationId: A.id, statuses: ['failed'], limit: 10 });

@@ -3,8 +3,10 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   ResourceExistsException,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -26,7 +28,7 @@ import { initialKeyring, type DerivedKeySecret } from '#shared/domain/keys/provi
  * seal keys are what earlier revisions derived from it, so every token and sealed value stays valid.
  *
  * Create: a secret already there (kept from an earlier stack) is adopted as it is, so receivers keep verifying
- * JWT signatures and tokens across re-deployments. Update: a new name creates a new secret (CloudFormation then
+ * JWT signatures and tokens across re-deployments, and one scheduled for deletion is restored first. Update: a new name creates a new secret (CloudFormation then
  * deletes the old resource); otherwise nothing changes (rotation is the operator's, `npm run cli -- keys`).
  * Delete: deletes the secret without a recovery window, so the same stack can be deployed again.
  * CloudFormation sends it with the DESTROY removal policy, and with the default
@@ -97,10 +99,28 @@ async function createKey(client: SecretsManagerClient, logger: Logger, key: KeyS
     logger.info({ secret: name }, 'key created');
     return { physicalResourceId: name, secretArn: ARN };
   } catch (error) {
+    if (error instanceof InvalidRequestException && (await restoreIfDeleted(client, logger, name)))
+      return describeKey(client, name, `${ADOPTED}${name}`);
     if (!(error instanceof ResourceExistsException)) throw error;
     logger.info({ secret: name }, 'key exists; kept as it is');
     return describeKey(client, name, `${ADOPTED}${name}`);
   }
+}
+
+/**
+ * Secrets Manager refuses to create a secret under the name of one scheduled for deletion (a key a
+ * destroyed stack left, within its recovery window). That key is what receivers verify: it is
+ * restored and adopted, as a kept key would be. False when the name is not scheduled for deletion.
+ */
+async function restoreIfDeleted(client: SecretsManagerClient, logger: Logger, name: string): Promise<boolean> {
+  const { DeletedDate } = await client.send(new DescribeSecretCommand({ SecretId: name }));
+  if (DeletedDate === undefined) return false;
+  await client.send(new RestoreSecretCommand({ SecretId: name }));
+  logger.warn(
+    { secret: name, deleted_at: DeletedDate.toISOString() },
+    'signing key was scheduled for deletion; restored and kept as it is',
+  );
+  return true;
 }
 
 async function describeKey(client: SecretsManagerClient, name: string, physicalResourceId: string): Promise<Outcome> {

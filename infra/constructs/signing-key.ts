@@ -65,7 +65,11 @@ export class SigningKey extends Construct {
       logRetention,
       removalPolicy,
     }));
-    handler.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], ownSecrets);
+    // RestoreSecret: a key scheduled for deletion under the same name is restored and adopted.
+    handler.allow(
+      ['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:RestoreSecret'],
+      ownSecrets,
+    );
     // The rings are made from the signing key: the legacy versions are what earlier revisions derived from it.
     handler.allow(['secretsmanager:GetSecretValue'], [arnPattern(secretName)]);
     // CloudFormation asks for a delete unless the key is always retained: RETAIN_ON_UPDATE_OR_DELETE

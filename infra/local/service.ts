@@ -64,7 +64,7 @@ export interface LocalServiceInstrument {
   dynamoDb?(client: DynamoDBClient): void;
   sqs?(client: SQSClient): void;
   secretStore?(store: SecretStore): SecretStore;
-  /** Wraps a function handler: `api`, `admin`, `sender-fast` or `sender-slow`. */
+  /** Wraps a function handler: `api`, `admin`, `sender-fast`, `sender-slow` or `sweeper`. */
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
   logDestination?: LogDestination;
@@ -139,7 +139,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     });
     const senders = startSenders(deps, emulators, { logger, wrap, paused: options.sendersPaused ?? false });
     stops.push(...senders.stops);
-    const sweeper = startSweeper(deps, logger, options.sweepIntervalMs ?? 60_000);
+    const sweeper = startSweeper(deps, logger, options.sweepIntervalMs ?? 60_000, wrap);
     stops.push(sweeper.stop);
     return {
       url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
@@ -262,8 +262,9 @@ function startSweeper(
   deps: Deps,
   logger: RuntimeLogger,
   intervalMs: number,
+  wrap: <H extends AnyHandler>(name: string, handler: H) => H,
 ): { sweep: LocalService['sweep']; stop: Stop } {
-  const sweepOnce = localHandler('sweeper', createSweeperHandler(deps), logger);
+  const sweepOnce = wrap('sweeper', localHandler('sweeper', createSweeperHandler(deps), logger));
   const sweep = () => sweepOnce(undefined);
   const timer = setInterval(() => {
     sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));

@@ -176,9 +176,11 @@ export const SETTINGS = {
   issuer: declare(trimmed().pipe(z.url({ error: 'expected a URL' })), {
     scope: 'delivery',
     env: 'API_BASE_URL',
+    context: 'issuer',
     default: 'http://localhost:3000',
-    shownDefault: "the API's URL (on AWS set by the stack; with `npm start` `http://127.0.0.1:$PORT`)",
-    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`',
+    shownDefault:
+      "on AWS `https://<domainName>` with a custom domain, else the API's URL; with `npm start` `http://127.0.0.1:$PORT`",
+    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`. Receivers may check it: keep it the same across upgrades (a custom domain does)',
   }),
 
   fastLaneMs: declare(number({ min: 100, max: 60_000 }), {
@@ -309,29 +311,72 @@ export const SETTINGS = {
     default: false,
     doc: 'DynamoDB deletion protection; off by default because it would block the rollback of a failed first deploy: turn it on once the stack exists (`-c deletionProtection=true`)',
   }),
-  senderMaxConcurrency: declare(number({ whole: false }), {
+  // SQS event source mappings take a maximum concurrency of 2 to 1000.
+  senderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
     scope: 'aws',
     context: 'senderMaxConcurrency',
     default: LANE_MAPPINGS.fast.maxConcurrency,
-    doc: 'most concurrent sender invocations on the fast lane (2 to 1000); the sender reserves as much concurrency',
+    doc: "most concurrent sender invocations on the fast lane (2 to 1000): its event source mapping's maximum concurrency, drawn from the account's unreserved concurrency",
   }),
-  slowSenderMaxConcurrency: declare(number({ whole: false }), {
+  slowSenderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
     scope: 'aws',
     context: 'slowSenderMaxConcurrency',
     default: LANE_MAPPINGS.slow.maxConcurrency,
     doc: 'the same for the slow lane',
   }),
-  apiRateLimit: declare(number({ whole: false }), {
+  senderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'senderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "concurrency reserved for the fast lane's sender, at least `senderMaxConcurrency`; unset, nothing is reserved. Lambda refuses a reservation that leaves the account less than 100 unreserved, so both reservations together must stay at most the account's concurrency quota minus 100: `npm run cli -- preflight` checks ([operations.md](operations.md#quotas-a-deployment-needs))",
+  }),
+  slowSenderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'slowSenderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "the same for the slow lane's sender, at least `slowSenderMaxConcurrency`",
+  }),
+  apiRateLimit: declare(number({ min: 0, whole: false }), {
     scope: 'aws',
     context: 'apiRateLimit',
     default: 100,
-    doc: "requests per second the HTTP API's stage allows, averaged over time",
+    doc: "requests per second the HTTP API's stage throttle allows, averaged over time: the public routes' limit (`/api/v1`, `/console`, anything unmatched); the operator's routes have their own (`adminRateLimit`)",
   }),
-  apiBurstLimit: declare(number({ whole: false }), {
+  apiBurstLimit: declare(number({ min: 0 }), {
     scope: 'aws',
     context: 'apiBurstLimit',
     default: 200,
-    doc: "requests the HTTP API's stage allows in a burst above the rate",
+    doc: 'requests the stage throttle allows in a burst above the rate',
+  }),
+  adminRateLimit: declare(number({ min: 0, whole: false }), {
+    scope: 'aws',
+    context: 'adminRateLimit',
+    default: 100,
+    doc: "requests per second each operator route (`/admin/v1`: publish, organizations, dead letters) allows, a route-level limit apart from the stage's, so public traffic cannot get a publish answered 429",
+  }),
+  adminBurstLimit: declare(number({ min: 0 }), {
+    scope: 'aws',
+    context: 'adminBurstLimit',
+    default: 200,
+    doc: 'requests each operator route allows in a burst above its rate',
+  }),
+  domainName: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'domainName',
+    shownDefault: 'none',
+    doc: "a custom domain for the API (for example `webhooks.example.com`), with `certificateArn`: the API's URL and the JWT issuer then stay the same whatever happens to the stack. Point a CNAME (or an alias) at the `DomainTarget` output",
+  }),
+  certificateArn: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'certificateArn',
+    shownDefault: 'none',
+    doc: "the ARN of an ACM certificate for `domainName`, in the stack's region",
+  }),
+  traceSampleRate: declare(number({ min: 0, max: 1, whole: false }), {
+    scope: 'aws',
+    context: 'traceSampleRate',
+    default: 0.01,
+    doc: "share of the functions' invocations X-Ray traces beyond the first each second (an X-Ray sampling rule for this stack's functions): X-Ray bills $5 per million traces, so at most one trace a second plus this share; `0` keeps only the one a second",
   }),
   oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
     scope: 'aws',

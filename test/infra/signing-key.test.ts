@@ -5,8 +5,10 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   ResourceExistsException,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
@@ -105,6 +107,44 @@ describe('Create', () => {
       ['DescribeSecretCommand', { SecretId: NAME }],
     ]);
     expect(result).toEqual({ PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
+  });
+
+  it('restores and adopts a key scheduled for deletion under the same name, which Secrets Manager would not let it create', async () => {
+    const deletedAt = new Date('2026-11-20T10:00:00Z');
+    secrets.on(CreateSecretCommand).rejects(
+      new InvalidRequestException({
+        message: "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        $metadata: {},
+      }),
+    );
+    secrets
+      .on(DescribeSecretCommand)
+      .resolvesOnce({ ARN, Name: NAME, DeletedDate: deletedAt })
+      .resolves({ ARN, Name: NAME });
+    secrets.on(RestoreSecretCommand).resolves({ ARN, Name: NAME });
+    const result = await handler(create());
+
+    expect(calls()).toEqual([
+      ['CreateSecretCommand', expect.objectContaining({ Name: NAME })],
+      ['DescribeSecretCommand', { SecretId: NAME }],
+      ['RestoreSecretCommand', { SecretId: NAME }],
+      ['DescribeSecretCommand', { SecretId: NAME }],
+    ]);
+    expect(result).toEqual({ PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
+    expect(logLines.map((line) => JSON.parse(line) as { level: number; msg: string })).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        msg: 'signing key was scheduled for deletion; restored and kept as it is',
+        deleted_at: deletedAt.toISOString(),
+      }),
+    );
+  });
+
+  it('throws any other refusal of the create as it is, without restoring anything', async () => {
+    secrets.on(CreateSecretCommand).rejects(new InvalidRequestException({ message: 'bad request', $metadata: {} }));
+    secrets.on(DescribeSecretCommand).resolves({ ARN, Name: NAME });
+    await expect(handler(create())).rejects.toThrow('bad request');
+    expect(secrets.commandCalls(RestoreSecretCommand)).toHaveLength(0);
   });
 
   it('throws the error (the framework answers FAILED with it) and logs it at error level, without the key', async () => {

@@ -172,7 +172,7 @@ function arnOf(template: TemplateJson, logicalId: string, attribute: string): st
   if (type === 'AWS::Logs::LogGroup') return `arn:aws:logs:${at}:log-group:${logicalId}:*`;
   if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:${at}:function:${logicalId}`;
   if (type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
-  if (type === 'Custom::WebhookSigningKey' && attribute === 'SecretArn')
+  if ((type === 'Custom::WebhookSigningKey' || type === 'Custom::WebhookKeyring') && attribute === 'SecretArn')
     return secretArn(String(template.Resources[logicalId]?.Properties?.SecretName));
   return `arn:aws:unresolved:${at}:${logicalId}.${attribute}`;
 }

@@ -136,7 +136,12 @@ async function runWorkload(): Promise<void> {
   );
   await api('DELETE', '/api/v1/webhook_endpoints/{lago_id}', undefined, { lago_id: spare });
   await api('POST', '/api/v1/webhook_endpoints/{lago_id}/test', { webhook_type: 'invoice.created' }, { lago_id: okId });
-  for (const path of ['/api/v1/webhooks/public_key', '/api/v1/webhooks/json_public_key', '/api/v1/webhooks/hmac_key'])
+  for (const path of [
+    '/api/v1/webhooks/public_key',
+    '/api/v1/webhooks/json_public_key',
+    '/api/v1/webhooks/jwks.json',
+    '/api/v1/webhooks/hmac_key',
+  ])
     await api('GET', path);
   await api('POST', '/api/v1/webhooks/hmac_key/rotate', { overlap_seconds: 60 });
   await api('GET', '/api/v1/webhook_event_types');

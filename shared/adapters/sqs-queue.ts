@@ -20,6 +20,18 @@ import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from
 const SQS_BATCH = 10;
 
 /**
+ * SQS refuses a message body with a character outside #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
+ * #x10000–#x10FFFF (U+FFFE and U+FFFF, for one), and the local emulator refuses the astral planes as
+ * well. Our bodies are JSON, where such a character can only sit inside a string, so each UTF-16 code
+ * unit outside the set both accept becomes its `\uXXXX` escape: the same JSON, any payload byte-exact
+ * once decoded. An astral character takes 12 bytes in the message instead of 4.
+ */
+const REFUSED_BY_SQS = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd]/g;
+const sqsSafe = (json: string): string =>
+  json.replace(REFUSED_BY_SQS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const encodeForSqs = (message: DeliveryMessage): string => sqsSafe(encodeMessage(message));
+
+/**
  * The delivery lanes: one small message per webhook attempt (ids and the attempt number), grouped by
  * endpoint for fair queueing. A wait before an attempt is the message's own delay, so a waiting
  * webhook never holds a received message (nor one of SQS's in-flight slots).
@@ -37,7 +49,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
 
   async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
     const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
-    for (const batch of batches(messages.map((m) => ({ message: m, body: encodeMessage(m) })))) {
+    for (const batch of batches(messages.map((m) => ({ message: m, body: encodeForSqs(m) })))) {
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.laneUrls[lane],
@@ -55,7 +67,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
   }
 
   async deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
-    const body = typeof message === 'string' ? message : encodeMessage({ ...message, reason });
+    const body = typeof message === 'string' ? message : encodeForSqs({ ...message, reason });
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterUrl,

@@ -2,8 +2,11 @@
 // deep nesting, unicode, control characters and NUL, CRLF, prototype-pollution keys, odd path ids, bad pagination and
 // filters, bad credentials and wrong methods. Every answer is a 4xx in Lago's shape, and the stored data (a full scan
 // of the table) and the queues are exactly as before.
+import { createHmac } from 'node:crypto';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import jwt from 'jsonwebtoken';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#shared/runtime/routes.ts';
@@ -323,5 +326,106 @@ describe('hostile input', () => {
     // Each kind of refusal occurs: 400, 401, 404, 405, 413 and 422.
     expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 404, 405, 413, 422]));
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+/** A request whose body is sent exactly as written (JSON escapes included), its answer checked against the OpenAPI document. */
+async function rawCall(method: string, path: string, token: string, body: string) {
+  const res = await fetch(`${isolated.local.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  });
+  const text = await res.text();
+  await checkContract(method, path, res, text);
+  return { status: res.status, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+describe('any Unicode a JSON payload can hold', () => {
+  // Astral-plane characters (which the SQS emulator refuses), the noncharacters U+FFFE and U+FFFF (which SQS itself
+  // refuses), raw and as escapes, lone surrogates (only expressible as JSON escapes), bidirectional controls, the line
+  // and paragraph separators, C0 controls and DEL, and non-ASCII keys.
+  const OBJECT =
+    '{"lago_id":"inv_unicode","emoji":"😀 🏳️‍🌈 𝄞 👩🏽‍💻","nonchars":"\ufffe\uffff","escaped_nonchars":"\\ufffe\\uffff",' +
+    '"lone":["\\ud800","\\udfff","\\udc00\\ud800","a\\udbffz"],"rtl":"\u200f\u202eabc\u202c\u200e\u061c\u2067x\u2069",' +
+    '"separators":"\u2028\u2029","controls":"\\u0000\\u001f\u007f","ключ 🔑":"ü","bom":"\ufeff"}';
+  const expectedBody = (orgId: string, object: string) =>
+    JSON.stringify({
+      webhook_type: 'invoice.created',
+      object_type: 'invoice',
+      organization_id: orgId,
+      invoice: JSON.parse(object) as unknown,
+    });
+  const unicodeReceiver = new Receiver();
+
+  afterAll(async () => {
+    await unicodeReceiver.stop();
+  });
+
+  it('is delivered byte-exact, valid UTF-8, signed over those bytes, and read back as published', async () => {
+    await unicodeReceiver.start();
+    const created = await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+      webhook_endpoint: { webhook_url: unicodeReceiver.url, signature_algo: 'hmac' },
+    });
+    expect(created.status).toBe(200);
+    const keys = (await isolated.call('GET', '/api/v1/webhooks/hmac_key', key)).body.webhook as {
+      hmac_key: string;
+      standard_webhooks_secret: string;
+    };
+    const publicKeyPem = Buffer.from(
+      ((await isolated.call('GET', '/api/v1/webhooks/json_public_key', key)).body.webhook as { public_key: string })
+        .public_key,
+      'base64',
+    ).toString('utf8');
+    const before = receiver.received.length;
+
+    const admin = isolated.local.adminToken;
+    const event = `{"organization_id":"${orgId}","webhook_type":"invoice.created","object_type":"invoice","object":${OBJECT}}`;
+    const single = await rawCall('POST', '/admin/v1/webhooks', admin, event);
+    expect(single.status, JSON.stringify(single.body)).toBe(202);
+    const batch = await rawCall('POST', '/admin/v1/webhooks/batch', admin, `{"events":[${event},${event}]}`);
+    expect(batch.status).toBe(200);
+    const results = batch.body.results as { status: number; webhooks?: { lago_id: string }[] }[];
+    expect(results.map((r) => r.status)).toEqual([202, 202]);
+
+    const expected = Buffer.from(expectedBody(orgId, OBJECT), 'utf8');
+    const hmacDeliveries = await unicodeReceiver.waitFor(3);
+    const jwtDeliveries = (await receiver.waitFor(before + 3)).slice(before);
+    for (const got of [...hmacDeliveries, ...jwtDeliveries]) {
+      expect(got.raw.equals(expected), got.body).toBe(true);
+      // Valid UTF-8: a strict decoder accepts it, and the astral and noncharacter code points are there as themselves.
+      expect(() => new TextDecoder('utf-8', { fatal: true }).decode(got.raw)).not.toThrow();
+      expect(got.raw.includes(Buffer.from('😀', 'utf8'))).toBe(true);
+      expect(got.raw.includes(Buffer.from([0xef, 0xbf, 0xbe, 0xef, 0xbf, 0xbf]))).toBe(true);
+      // A lone surrogate, which UTF-8 cannot encode, arrives as the JSON escape it was published as.
+      expect(got.body).toContain('"lone":["\\ud800","\\udfff","\\udc00\\ud800","a\\udbffz"]');
+      const parsed = JSON.parse(got.body) as { invoice: { lone: string[]; emoji: string } };
+      expect(parsed.invoice.lone).toEqual(['\ud800', '\udfff', '\udc00\ud800', 'a\udbffz']);
+      expect(
+        new Webhook(keys.standard_webhooks_secret).verify(
+          got.raw.toString('utf8'),
+          got.headers as Record<string, string>,
+        ),
+      ).toEqual(JSON.parse(got.body));
+    }
+    for (const got of hmacDeliveries)
+      expect(got.headers['x-lago-signature']).toBe(
+        createHmac('sha256', keys.hmac_key).update(got.raw).digest('base64'),
+      );
+    for (const got of jwtDeliveries) {
+      const claims = jwt.verify(got.headers['x-lago-signature'] as string, publicKeyPem, { algorithms: ['RS256'] });
+      expect((claims as { data: string }).data).toBe(got.body);
+    }
+
+    // The payload stored in DynamoDB reads back as published, on every webhook the three events made.
+    const ids = [...(single.body.webhooks as { lago_id: string }[]), ...results.flatMap((r) => r.webhooks ?? [])].map(
+      (w) => w.lago_id,
+    );
+    expect(ids).toHaveLength(6);
+    for (const id of ids) {
+      const read = await isolated.call('GET', `/api/v1/webhooks/${id}`, key);
+      expect(read.status).toBe(200);
+      expect((read.body.webhook as { payload: unknown }).payload).toEqual(JSON.parse(expected.toString('utf8')));
+    }
   });
 });

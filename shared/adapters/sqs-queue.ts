@@ -15,7 +15,13 @@ import {
   type DeliveryMessage,
 } from '../domain/delivery/message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
-import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
+import {
+  UnsentMessagesError,
+  type DeadLetterStatus,
+  type DeadLetters,
+  type DeliveryQueue,
+  type RedriveResult,
+} from '../domain/ports.ts';
 
 const SQS_BATCH = 10;
 
@@ -47,23 +53,38 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     this.deadLetterUrl = deadLetterUrl;
   }
 
+  /**
+   * Every batch is tried, so one refused message or failed call leaves the others sent; those not
+   * sent (or, for a call that failed as a whole, maybe not sent) are named by an UnsentMessagesError.
+   */
   async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
     const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
+    const unsent: DeliveryMessage[] = [];
+    let reason: string | undefined;
+    let cause: unknown;
     for (const batch of batches(messages.map((m) => ({ message: m, body: encodeForSqs(m) })))) {
-      const { Failed = [] } = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.laneUrls[lane],
-          Entries: batch.map(({ message, body }, n) => ({
-            Id: String(n),
-            MessageBody: body,
-            MessageGroupId: message.endpointId,
-            ...(delay > 0 ? { DelaySeconds: delay } : {}),
-          })),
-        }),
-      );
-      if (Failed.length > 0)
-        throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
+      try {
+        const { Failed = [] } = await this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.laneUrls[lane],
+            Entries: batch.map(({ message, body }, n) => ({
+              Id: String(n),
+              MessageBody: body,
+              MessageGroupId: message.endpointId,
+              ...(delay > 0 ? { DelaySeconds: delay } : {}),
+            })),
+          }),
+        );
+        const failed = new Set(Failed.map((f) => f.Id));
+        unsent.push(...batch.filter((_, n) => failed.has(String(n))).map((entry) => entry.message));
+        reason ??= Failed[0] && `${Failed[0].Code ?? 'unknown'}${Failed[0].Message ? `: ${Failed[0].Message}` : ''}`;
+      } catch (error) {
+        unsent.push(...batch.map((entry) => entry.message));
+        reason ??= (error as Error).message;
+        cause ??= error;
+      }
     }
+    if (unsent.length > 0) throw new UnsentMessagesError(unsent, reason ?? 'unknown', { cause });
   }
 
   async deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {

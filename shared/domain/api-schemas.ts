@@ -198,7 +198,14 @@ export const BatchResult = named(
     results: z.array(
       z.union([
         z.object({ index: whole, status: z.literal(202), webhooks: Published }),
-        z.object({ index: whole, status: z.number().int().min(400), error: LagoError }),
+        z.object({
+          index: whole,
+          status: z.number().int().min(400),
+          error: LagoError,
+          webhooks: Published.optional().describe(
+            '503 only: the webhooks stored but not all queued, which the sweeper will send',
+          ),
+        }),
       ]),
     ),
   }),

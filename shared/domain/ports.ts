@@ -149,10 +149,22 @@ export type PostWebhook = (
 ) => Promise<PostResult>;
 
 export interface DeliveryQueue {
-  /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
+  /**
+   * Sends messages to a lane, delayed by up to 15 minutes. Throws when any could not be sent: an
+   * UnsentMessagesError names them when the others were sent (SQS fails a batch's entries one by one).
+   */
   send(lane: Lane, messages: DeliveryMessage[], delaySeconds?: number): Promise<void>;
   /** Sends a message (or a body that could not be read) to the dead-letter queue, saying why. */
   deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void>;
+}
+
+/** Some messages of a `DeliveryQueue.send` were not sent (or may not have been); every other one was. */
+export class UnsentMessagesError extends Error {
+  readonly unsent: readonly DeliveryMessage[];
+  constructor(unsent: readonly DeliveryMessage[], reason: string, options?: ErrorOptions) {
+    super(`could not enqueue ${unsent.length} webhook(s): ${reason}`, options);
+    this.unsent = unsent;
+  }
 }
 
 export interface DeadLetterStatus {

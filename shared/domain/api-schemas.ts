@@ -30,7 +30,7 @@ export const LagoError = named(
   }),
   {
     description:
-      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 413, 503: a `message`.",
+      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 413, 503: a `message`; 429: `code` `rate_limited` and a `message`.",
   },
 );
 

@@ -10,20 +10,32 @@ export type ErrorKind =
   | 'not_allowed'
   | 'payload_too_large'
   | 'validation'
+  | 'too_many_requests'
   | 'unavailable';
 
 export type ValidationDetails = Record<string, string[]>;
+
+/** A limit that was reached: how many its window allows, and the whole seconds until the window resets. */
+export interface RateLimited {
+  limit: number;
+  retryAfterSeconds: number;
+}
 
 export class ApiError extends Error {
   readonly kind: ErrorKind;
   readonly code: string | undefined;
   readonly details: ValidationDetails | undefined;
+  readonly rateLimited: RateLimited | undefined;
 
-  constructor(kind: ErrorKind, options: { message?: string; code?: string; details?: ValidationDetails } = {}) {
+  constructor(
+    kind: ErrorKind,
+    options: { message?: string; code?: string; details?: ValidationDetails; rateLimited?: RateLimited } = {},
+  ) {
     super(options.message ?? kind);
     this.kind = kind;
     this.code = options.code;
     this.details = options.details;
+    this.rateLimited = options.rateLimited;
   }
 }
 
@@ -34,3 +46,5 @@ export const notAllowed = (code: string) => new ApiError('not_allowed', { code }
 export const payloadTooLarge = (message: string) => new ApiError('payload_too_large', { message });
 export const validationFailed = (details: ValidationDetails) => new ApiError('validation', { details });
 export const unavailable = (message: string) => new ApiError('unavailable', { message });
+export const tooManyRequests = (message: string, rateLimited: RateLimited) =>
+  new ApiError('too_many_requests', { code: 'rate_limited', message, rateLimited });

@@ -186,6 +186,29 @@ export interface DeadLetters {
   redrive(): Promise<RedriveResult>;
 }
 
+/** A counter of a fixed window and the most it may reach (shared/domain/organizations/rate-limits.ts). */
+export interface WindowCounter {
+  name: string;
+  limit: number;
+}
+
+/** An organization's counters for one action in one fixed window. */
+export interface CounterWindow {
+  organizationId: string;
+  action: string;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Rate-limit counters (shared/adapters/dynamodb-rate-limits.ts): one conditional write counts one
+ * against every counter of a window, or nothing when any of them is at its limit.
+ */
+export interface RateCounters {
+  /** The names of the counters found at their limit: none when this one was counted. */
+  take(window: CounterWindow, counters: readonly WindowCounter[]): Promise<string[]>;
+}
+
 export interface SecretStore {
   get(name: string): Promise<string | undefined>;
   /** Creates the secret; resolves to the stored value (the existing one if it was created concurrently). */

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhook } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
@@ -13,6 +14,7 @@ import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { OrganizationTokens } from '../domain/organizations/tokens.ts';
+import { RateLimits, type RateLimitPolicy } from '../domain/organizations/rate-limits.ts';
 import type {
   DeadLetters,
   DeliveryQueue,
@@ -46,6 +48,8 @@ export interface Deps {
   now: () => number;
   /** Automatic disables and recoveries: EventBridge on AWS, a JSON lines file locally. */
   events: OperationalEvents;
+  /** The organization routes' rate limits, counted in the table. */
+  rateLimits: RateLimits;
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -91,8 +95,28 @@ export function buildDeps(wiring: DepsWiring): Deps {
     metrics: wiring.metrics,
     now,
     events: wiring.events,
+    rateLimits: new RateLimits(
+      new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName),
+      rateLimitPolicy(config),
+      now,
+    ),
   };
 }
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** The rate limits' settings, as the domain counts them. */
+const rateLimitPolicy = (config: DeliveryConfig): RateLimitPolicy => ({
+  test_event: {
+    windowMs: MINUTE_MS,
+    organization: config.rateLimitTestEventsPerMinute,
+    endpoint: config.rateLimitEndpointTestEventsPerMinute,
+  },
+  redelivery: { windowMs: MINUTE_MS, organization: config.rateLimitRedeliveriesPerMinute },
+  recovery: { windowMs: HOUR_MS, organization: config.rateLimitRecoveriesPerHour },
+  rotation: { windowMs: HOUR_MS, organization: config.rateLimitRotationsPerHour },
+});
 
 /** `store`, with its endpoint calls made through `endpoints` instead. */
 function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
@@ -168,6 +192,7 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     now: deps.now,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
+    rateLimits: deps.rateLimits,
   };
 }
 

@@ -27,6 +27,7 @@ const REASONS: Record<ApiError['kind'], [number, string]> = {
   not_allowed: [405, 'Method Not Allowed'],
   payload_too_large: [413, 'Payload Too Large'],
   validation: [422, 'Unprocessable Entity'],
+  too_many_requests: [429, 'Too Many Requests'],
   unavailable: [503, 'Service Unavailable'],
 };
 
@@ -43,6 +44,8 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
     case 'payload_too_large':
     case 'unavailable':
       return { status, body: { status, error: reason, message: error.message } };
+    case 'too_many_requests':
+      return { status, body: { status, error: reason, code: error.code, message: error.message } };
     default:
       return { status, body: { status, error: reason, code: error.code } };
   }
@@ -50,7 +53,21 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
 
 export function toLagoError(error: ApiError): HttpResult {
   const { status, body } = lagoError(error);
-  return json(status, body);
+  const result = json(status, body);
+  const limited = error.rateLimited;
+  if (!limited) return result;
+  // Retry-After for any client; X-RateLimit-* as Lago's API sends them (its clients wait X-RateLimit-Reset seconds).
+  const wait = String(limited.retryAfterSeconds);
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      'retry-after': wait,
+      'x-ratelimit-limit': String(limited.limit),
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': wait,
+    },
+  };
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

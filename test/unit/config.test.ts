@@ -14,6 +14,11 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 3000,
       slowAfterMs: 1000,
       autoDisableAfterSeconds: 432_000,
+      rateLimitTestEventsPerMinute: 30,
+      rateLimitEndpointTestEventsPerMinute: 10,
+      rateLimitRedeliveriesPerMinute: 120,
+      rateLimitRecoveriesPerHour: 20,
+      rateLimitRotationsPerHour: 10,
     });
   });
 
@@ -34,6 +39,11 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_FAST_LANE_MS: '2000',
         WEBHOOK_SLOW_AFTER_MS: '500',
         WEBHOOK_AUTO_DISABLE_AFTER: '3600',
+        RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '5',
+        RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
+        RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
+        RATE_LIMIT_RECOVERIES_PER_HOUR: '100',
+        RATE_LIMIT_ROTATIONS_PER_HOUR: ' 3 ',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -45,6 +55,11 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 2000,
       slowAfterMs: 500,
       autoDisableAfterSeconds: 3600,
+      rateLimitTestEventsPerMinute: 5,
+      rateLimitEndpointTestEventsPerMinute: 2,
+      rateLimitRedeliveriesPerMinute: 0,
+      rateLimitRecoveriesPerHour: 100,
+      rateLimitRotationsPerHour: 3,
     });
   });
 
@@ -69,6 +84,9 @@ describe('deliveryConfigFromEnv', () => {
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
     ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
     ['an auto-disable period over 90 days', { WEBHOOK_AUTO_DISABLE_AFTER: String(90 * 86_400 + 1) }],
+    ['a negative rate limit', { RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '-1' }],
+    ['a fractional rate limit', { RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2.5' }],
+    ['a rate limit that is not a number', { RATE_LIMIT_ROTATIONS_PER_HOUR: 'many' }],
   ];
   for (const [what, env] of BAD) {
     it(`throws ConfigError naming the variable for ${what}`, () => {
@@ -111,6 +129,11 @@ describe('deliveryConfigToEnv', () => {
         fastLaneMs: 100,
         slowAfterMs: 50,
         autoDisableAfterSeconds: 0,
+        rateLimitTestEventsPerMinute: 0,
+        rateLimitEndpointTestEventsPerMinute: 1,
+        rateLimitRedeliveriesPerMinute: 100_000,
+        rateLimitRecoveriesPerHour: 7,
+        rateLimitRotationsPerHour: 0,
       },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
@@ -134,6 +157,11 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
+      'RATE_LIMIT_RECOVERIES_PER_HOUR',
+      'RATE_LIMIT_REDELIVERIES_PER_MINUTE',
+      'RATE_LIMIT_ROTATIONS_PER_HOUR',
+      'RATE_LIMIT_TEST_EVENTS_PER_MINUTE',
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',

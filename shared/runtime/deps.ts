@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
-import { postWebhook } from '../adapters/http-client.ts';
+import { postWebhookAvoiding } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
 import type { DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
@@ -24,7 +24,7 @@ import type {
   Store,
 } from '../domain/ports.ts';
 import { CachedSecrets, signingKeySecretName } from '../domain/secrets.ts';
-import { parseCidrs } from '../domain/delivery/ssrf.ts';
+import { parseCidrs, type OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 
 /** Everything the handlers need, wired once per process by `buildDeps`: from env on Lambda (aws-deps.ts), from the emulators locally (local-deps.ts). */
@@ -50,6 +50,8 @@ export interface Deps {
   events: OperationalEvents;
   /** The organization routes' rate limits, counted in the table. */
   rateLimits: RateLimits;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -66,6 +68,8 @@ export interface DepsWiring {
   logger: Logger;
   metrics: Metrics;
   events: OperationalEvents;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** The one wiring of adapters to the domain, for Lambda and the local service alike. */
@@ -95,6 +99,7 @@ export function buildDeps(wiring: DepsWiring): Deps {
     metrics: wiring.metrics,
     now,
     events: wiring.events,
+    ...(wiring.ownListeners ? { ownListeners: wiring.ownListeners } : {}),
     rateLimits: new RateLimits(
       new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName),
       rateLimitPolicy(config),
@@ -164,6 +169,7 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
   return {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
+    ...(deps.ownListeners ? { own: deps.ownListeners } : {}),
     headerKey: async () => {
       const pem = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
       if (!pem) throw new Error('the deployment signing key is unavailable');
@@ -200,7 +206,7 @@ export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
-    post: postWebhook,
+    post: postWebhookAvoiding(deps.ownListeners),
     endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
     secrets: deps.secrets,
     secretsPrefix: deps.secretsPrefix,

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import jwt from 'jsonwebtoken';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setResolver } from '#shared/adapters/dns.ts';
 import { LOCAL_REGION } from '#infra/local/emulators.ts';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { LOCAL_TABLE } from '#infra/local/service.ts';
@@ -426,6 +427,119 @@ describe('any Unicode a JSON payload can hold', () => {
       const read = await isolated.call('GET', `/api/v1/webhooks/${id}`, key);
       expect(read.status).toBe(200);
       expect((read.body.webhook as { payload: unknown }).payload).toEqual(JSON.parse(expected.toString('utf8')));
+    }
+  });
+});
+
+describe("local mode's own ports, with loopback allowed", () => {
+  const ownPorts = () =>
+    [
+      ['the API', isolated.local.port],
+      ['DynamoDB Local', Number(new URL(isolated.local.dynamoDbEndpoint).port)],
+      ['the SQS emulator', Number(new URL(isolated.local.sqsEndpoint).port)],
+    ] as const;
+
+  it('are refused as endpoint URLs with a 422 address_is_this_service, however the address is spelled', async () => {
+    let tried = 0;
+    for (const [what, port] of ownPorts()) {
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        'LOCALHOST.',
+        '127.0.0.2',
+        '127.1',
+        '[::ffff:127.0.0.1]',
+        '2130706433',
+      ]) {
+        const url = `http://${host}:${port}/`;
+        const res = await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+          webhook_endpoint: { webhook_url: url },
+        });
+        expect(res, `${what}: ${url}`).toEqual({
+          status: 422,
+          body: {
+            status: 422,
+            error: 'Unprocessable Entity',
+            code: 'validation_errors',
+            error_details: { webhook_url: ['address_is_this_service'] },
+          },
+        });
+        tried++;
+      }
+      // Nor can an endpoint be moved there.
+      const moved = await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpointId}`, key, {
+        webhook_endpoint: { webhook_url: `http://127.0.0.1:${port}/` },
+      });
+      expect(moved.status, what).toBe(422);
+    }
+    expect(tried).toBe(21);
+    // Another port on loopback is still a receiver.
+    const fine = await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+      webhook_endpoint: { webhook_url: 'http://127.0.0.1:9/' },
+    });
+    expect(fine.status).toBe(200);
+    const deleted = await isolated.call(
+      'DELETE',
+      `/api/v1/webhook_endpoints/${(fine.body.webhook_endpoint as { lago_id: string }).lago_id}`,
+      key,
+    );
+    expect(deleted.status).toBe(200);
+  });
+
+  it('are refused at delivery for a name that resolves to them: the attempt is blocked and names why', async () => {
+    setResolver(async (host) => {
+      if (host.toLowerCase() !== 'own.test') throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      return [{ address: '127.0.0.1', family: 4 }];
+    });
+    try {
+      const admin = isolated.local.adminToken;
+      const org = await isolated.call('POST', '/admin/v1/organizations', admin, { name: 'Own ports' });
+      const orgKey = org.body.api_key as string;
+      const orgId = (org.body.organization as { lago_id: string }).lago_id;
+      const named = new Map<string, string>();
+      for (const [what, port] of ownPorts()) {
+        const created = await isolated.call('POST', '/api/v1/webhook_endpoints', orgKey, {
+          webhook_endpoint: {
+            webhook_url: `http://own.test:${port}/`,
+            // What made DynamoDB Local answer `{"TableNames":[]}` into the delivery log.
+            headers: { 'X-Amz-Target': 'DynamoDB_20120810.ListTables' },
+          },
+        });
+        expect(created.status, what).toBe(200);
+        named.set((created.body.webhook_endpoint as { lago_id: string }).lago_id, `${what}|${port}`);
+      }
+      const published = await isolated.call('POST', '/admin/v1/webhooks', admin, {
+        organization_id: orgId,
+        webhook_type: 'invoice.created',
+        object_type: 'invoice',
+        object: { lago_id: 'inv_own_ports' },
+      });
+      expect(published.status).toBe(202);
+      const webhooks = published.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
+      expect(webhooks).toHaveLength(3);
+      for (const w of webhooks) {
+        const [what, port] = named.get(w.lago_webhook_endpoint_id)!.split('|');
+        const attempt = await eventually(
+          async () => {
+            const res = await isolated.call('GET', `/api/v1/webhooks/${w.lago_id}`, orgKey);
+            const hook = res.body.webhook as {
+              response: string | null;
+              attempts: { error: string | null; http_status: number | null }[];
+            };
+            return hook.attempts[0] ? { ...hook.attempts[0], response: hook.response } : undefined;
+          },
+          20_000,
+          `the attempt at ${what}`,
+        );
+        expect(attempt).toEqual({
+          ...attempt,
+          http_status: null,
+          response: null,
+          error: `address 127.0.0.1 is not allowed (port ${port} is ${what} of this service)`,
+        });
+      }
+    } finally {
+      setResolver();
     }
   });
 });

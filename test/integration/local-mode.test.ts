@@ -67,7 +67,6 @@ describe('npm start', () => {
     );
     const banner = first.output();
     expect(banner).toContain(`API base URL   http://127.0.0.1:${port}`);
-    expect(banner).toContain('allows 127.0.0.0/8, ::1/128 (local receivers work)');
     expect(banner).toContain(`Web console    http://127.0.0.1:${port}/console/`);
     // The banner says where the admin token is, never the token itself.
     const tokenFile = join(dataDir, 'admin-token');
@@ -76,6 +75,14 @@ describe('npm start', () => {
     expect(banner).toContain(`-H "Authorization: Bearer $(cat ${tokenFile})"`);
     expect(banner).not.toContain(token);
     const dynamo = /DynamoDB +(\S+) \(DynamoDB Local, started here\)/.exec(banner)![1]!;
+    const sqs = /SQS +(\S+) \(fauxqs, started here\)/.exec(banner)![1]!;
+    // The SSRF guard's lines tell what it allows, and which of this service's ports it refuses.
+    expect(banner).toContain(
+      [
+        '  SSRF guard     allows public addresses and 127.0.0.0/8, ::1/128: receivers on this machine work',
+        `                 refuses this service's own ports on this machine: ${port} (the API), ${new URL(dynamo).port} (DynamoDB Local), ${new URL(sqs).port} (the SQS emulator)`,
+      ].join('\n'),
+    );
 
     // The CLI finds the admin token that `npm start` saved in DATA_DIR.
     const created = await cli(['org', 'create', '--name', 'Restart Co', '--json'], {

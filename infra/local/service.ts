@@ -193,21 +193,25 @@ function closeServer(server: Server): Promise<void> {
 
 type GatewayHandlers = Parameters<typeof createGateway>[0]['handlers'];
 
-/** The gateway, listening before the functions exist: until `serve`, their routes answer 503. */
+/** The gateway, listening before the functions exist: until `serve`, every route answers 503 `starting` (gateway.ts). */
 function createLocalGateway(adminToken: string, logger: RuntimeLogger) {
-  const unavailable: GatewayHandlers['api'] = async () => ({ statusCode: 503 });
-  let functions: Pick<GatewayHandlers, 'api' | 'admin'> = { api: unavailable, admin: unavailable };
+  let functions: Pick<GatewayHandlers, 'api' | 'admin'> | undefined;
+  const ready = () => {
+    if (!functions) throw new Error('the service is not ready');
+    return functions;
+  };
   const server = createGateway({
     handlers: {
-      api: (event) => functions.api(event),
-      admin: (event) => functions.admin(event),
+      api: (event) => ready().api(event),
+      admin: (event) => ready().admin(event),
       console: localHandler('console', consoleHandler, logger),
     },
     adminToken,
+    starting: () => functions === undefined,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
     onAborted: () => logger.debug('a client aborted its request'),
   });
-  return { server, serve: (handlers: typeof functions) => void (functions = handlers) };
+  return { server, serve: (handlers: NonNullable<typeof functions>) => void (functions = handlers) };
 }
 
 interface Emulators {

@@ -543,3 +543,30 @@ describe("local mode's own ports, with loopback allowed", () => {
     }
   });
 });
+
+describe('custom headers that would make the stored response unreadable', () => {
+  it('Accept-Encoding and Content-Encoding, in any case, are reserved names: a 422 on create and update', async () => {
+    const refusal = {
+      status: 422,
+      body: {
+        status: 422,
+        error: 'Unprocessable Entity',
+        code: 'validation_errors',
+        error_details: { headers: ['header_name_is_reserved'] },
+      },
+    };
+    for (const name of ['Accept-Encoding', 'accept-encoding', 'ACCEPT-ENCODING', 'Content-Encoding']) {
+      const headers = { [name]: 'gzip, deflate, br' };
+      expect(
+        await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+          webhook_endpoint: { webhook_url: 'http://127.0.0.1:9/compressed', headers },
+        }),
+        name,
+      ).toEqual(refusal);
+      expect(
+        await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpointId}`, key, { webhook_endpoint: { headers } }),
+        name,
+      ).toEqual(refusal);
+    }
+  });
+});

@@ -20,8 +20,10 @@ export const MASKED_VALUE = '••••';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Visible ASCII, space and tab: no CR, LF, NUL or other control character.
 const VALUE = /^[\t\x20-\x7e]+$/;
-// The service's own headers, what the HTTP client owns, hop-by-hop headers, and Expect (the client refuses it).
+// The service's own headers, what the HTTP client owns, hop-by-hop headers, Expect (the client refuses it), and
+// Accept-Encoding: a compressed answer would be stored as binary (Content-* is reserved as a prefix).
 const RESERVED_NAMES = new Set([
+  'accept-encoding',
   'host',
   'user-agent',
   'connection',
@@ -57,7 +59,7 @@ export function customHeaders(stored: Record<string, string> | null | undefined)
     .transform((headers) => (Object.keys(headers).length > 0 ? headers : null))
     .nullable()
     .describe(
-      'Beyond Lago: up to 10 custom headers (values up to 1 KB; X-Lago-*, webhook-*, Content-*, Host, User-Agent and hop-by-hop names are refused); a masked value sent back keeps the stored one; null removes them',
+      'Beyond Lago: up to 10 custom headers (values up to 1 KB; X-Lago-*, webhook-*, Content-*, Accept-Encoding, Host, User-Agent and hop-by-hop names are refused); a masked value sent back keeps the stored one; null removes them',
     );
 }
 

@@ -15,8 +15,16 @@ import { LOCAL_TABLE } from '#infra/local/service.ts';
 import { checkContract, isolatedStack, type IsolatedStack } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 let isolated: IsolatedStack;
+const LIMITS = {
+  RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '6',
+  RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '4',
+  RATE_LIMIT_REDELIVERIES_PER_MINUTE: '5',
+  RATE_LIMIT_RECOVERIES_PER_HOUR: '3',
+  RATE_LIMIT_ROTATIONS_PER_HOUR: '3',
+};
 const receiver = new Receiver();
 let orgId: string;
 let key: string;
@@ -59,7 +67,12 @@ async function snapshot() {
 
 beforeAll(async () => {
   await receiver.start();
-  isolated = await isolatedStack('hostile', { WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', WEBHOOK_ALLOW_HTTP: 'true' });
+  isolated = await isolatedStack('hostile', {
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    // Small limits, so that bursts find them within a test.
+    ...LIMITS,
+  });
   const org = await isolated.call('POST', '/admin/v1/organizations', isolated.local.adminToken, { name: 'Target' });
   orgId = (org.body.organization as { lago_id: string }).lago_id;
   key = org.body.api_key as string;
@@ -544,6 +557,50 @@ describe("local mode's own ports, with loopback allowed", () => {
   });
 });
 
+describe('a batch whose events carry every odd character', () => {
+  it('answers 202 for each of its ten events (one SendMessageBatch call), each delivered exactly once', async () => {
+    const target = await new Receiver().start();
+    try {
+      const admin = isolated.local.adminToken;
+      const org = await isolated.call('POST', '/admin/v1/organizations', admin, { name: 'Odd batch' });
+      const orgId = (org.body.organization as { lago_id: string }).lago_id;
+      const orgKey = org.body.api_key as string;
+      expect(
+        (
+          await isolated.call('POST', '/api/v1/webhook_endpoints', orgKey, {
+            webhook_endpoint: { webhook_url: target.url },
+          })
+        ).status,
+      ).toBe(200);
+      // Ordinary events beside odd ones: one character SQS or its emulator refuses used to fail the whole call.
+      // As JSON text: raw characters, and escapes for what JSON or JavaScript cannot hold raw.
+      const odd = ['😀', '\ufffe', '\uffff', '\\ud800', '\u202e', '\\u0000', '\u2028'];
+      const events = Array.from(
+        { length: 10 },
+        (_, i) =>
+          `{"organization_id":"${orgId}","webhook_type":"invoice.created","object_type":"invoice","object":{"lago_id":"inv_batch_${i}","note":"${odd[i] ?? 'plain'}"}}`,
+      );
+      const res = await rawCall('POST', '/admin/v1/webhooks/batch', admin, `{"events":[${events.join(',')}]}`);
+      expect(res.status).toBe(200);
+      const results = res.body.results as { status: number; webhooks: { lago_id: string }[] }[];
+      expect(results.map((r) => r.status)).toEqual(Array(10).fill(202));
+      const ids = results.flatMap((r) => r.webhooks.map((w) => w.lago_id)).sort();
+      await target.waitFor(10);
+      for (const id of ids)
+        await eventually(
+          async () =>
+            ((await isolated.call('GET', `/api/v1/webhooks/${id}`, orgKey)).body.webhook as { status: string })
+              .status === 'succeeded' || undefined,
+          20_000,
+          `webhook ${id}`,
+        );
+      expect(target.received.map((r) => r.headers['x-lago-unique-key']).sort()).toEqual(ids);
+    } finally {
+      await target.stop();
+    }
+  });
+});
+
 describe('custom headers that would make the stored response unreadable', () => {
   it('Accept-Encoding and Content-Encoding, in any case, are reserved names: a 422 on create and update', async () => {
     const refusal = {
@@ -568,5 +625,69 @@ describe('custom headers that would make the stored response unreadable', () => 
         name,
       ).toEqual(refusal);
     }
+  });
+});
+
+describe('bursts on the rate-limited routes', () => {
+  /** `count` concurrent calls: their statuses, every 429 checked for Lago's shape, Retry-After and the limit it names. */
+  async function burst(count: number, method: string, path: string, body: unknown, limits: string[]) {
+    const answers = await Promise.all(
+      Array.from({ length: count }, async () => {
+        const res = await fetch(`${isolated.local.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        await checkContract(method, path, res, text);
+        return { status: res.status, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> };
+      }),
+    );
+    for (const answer of answers.filter((a) => a.status === 429)) {
+      const wait = Number(answer.headers.get('retry-after'));
+      expect(Number.isInteger(wait) && wait >= 1, `${path}: Retry-After ${wait}`).toBe(true);
+      const limit = answer.headers.get('x-ratelimit-limit') ?? '';
+      expect(limits, path).toContain(limit);
+      expect(answer.body, path).toMatchObject({ status: 429, error: 'Too Many Requests', code: 'rate_limited' });
+      expect(answer.body.message, path).toMatch(new RegExp(`^at most ${limit} .*; retry in ${wait} s$`));
+    }
+    return answers.map((a) => a.status);
+  }
+  const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
+
+  it('get exactly their limit of 200s and 429s with Retry-After for the rest, never a 5xx', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const second = await isolated.call('POST', '/api/v1/webhook_endpoints', key, {
+      webhook_endpoint: { webhook_url: `${receiver.url}?second` },
+    });
+    const secondId = (second.body.webhook_endpoint as { lago_id: string }).lago_id;
+    await withinOneWindow(60_000);
+    await withinOneWindow(3_600_000);
+    const [resends, recovers, rotations, testsA, testsB] = await Promise.all([
+      burst(30, 'POST', `/api/v1/webhooks/${webhookId}/resend`, {}, [LIMITS.RATE_LIMIT_REDELIVERIES_PER_MINUTE]),
+      burst(
+        30,
+        'POST',
+        '/api/v1/webhooks/recover',
+        { webhook_endpoint_id: endpointId, from_date: today, to_date: today },
+        [LIMITS.RATE_LIMIT_RECOVERIES_PER_HOUR],
+      ),
+      burst(30, 'POST', '/api/v1/webhooks/hmac_key/rotate', {}, [LIMITS.RATE_LIMIT_ROTATIONS_PER_HOUR]),
+      burst(10, 'POST', `/api/v1/webhook_endpoints/${endpointId}/test`, { webhook_type: 'customer.created' }, [
+        '4',
+        '6',
+      ]),
+      burst(10, 'POST', `/api/v1/webhook_endpoints/${secondId}/test`, { webhook_type: 'customer.created' }, ['4', '6']),
+    ]);
+    expect([...resends, ...recovers, ...rotations, ...testsA, ...testsB].every((s) => s === 200 || s === 429)).toBe(
+      true,
+    );
+    expect(count(resends, 200)).toBe(5);
+    expect(count(recovers, 200)).toBe(3);
+    expect(count(rotations, 200)).toBe(3);
+    // At most 4 to either endpoint, 6 for the organization.
+    expect(count(testsA, 200)).toBeLessThanOrEqual(4);
+    expect(count(testsB, 200)).toBeLessThanOrEqual(4);
+    expect(count(testsA, 200) + count(testsB, 200)).toBe(6);
   });
 });

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEndpoint, createOrg, request, webhookSettles, type Org } from './helpers.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 const target = new Receiver();
 const bystander = new Receiver();
@@ -150,12 +151,6 @@ it("refuses an unknown endpoint (or another organization's) with a 404 and an un
   );
   expect(logged.body.webhooks.map((w) => w.test)).toEqual([true, true]);
 });
-
-/** Waits, if need be, for the next window of `windowMs` to begin, so that a burst of requests falls in one window. */
-async function withinOneWindow(windowMs: number, needMs = 15_000): Promise<void> {
-  const left = windowMs - (Date.now() % windowMs);
-  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
 
 it('answers a burst of 60 concurrent test events to one endpoint with 10 sent and 50 refused 429, with Retry-After', async () => {
   const burst = await createOrg('Test event burst');

@@ -19,7 +19,14 @@ describe('deliveryConfigFromEnv', () => {
       rateLimitRedeliveriesPerMinute: 120,
       rateLimitRecoveriesPerHour: 20,
       rateLimitRotationsPerHour: 10,
+      logLevel: 'info',
     });
+  });
+
+  it('refuses an unknown log level, naming the variable and the levels', () => {
+    expect(() => deliveryConfigFromEnv({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL: expected trace, debug, info, warn, error, fatal, silent, got "verbose"',
+    );
   });
 
   it('does not share the default schedule between calls', () => {
@@ -44,6 +51,7 @@ describe('deliveryConfigFromEnv', () => {
         RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
         RATE_LIMIT_RECOVERIES_PER_HOUR: '100',
         RATE_LIMIT_ROTATIONS_PER_HOUR: ' 3 ',
+        LOG_LEVEL: 'WARN',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -60,6 +68,7 @@ describe('deliveryConfigFromEnv', () => {
       rateLimitRedeliveriesPerMinute: 0,
       rateLimitRecoveriesPerHour: 100,
       rateLimitRotationsPerHour: 3,
+      logLevel: 'warn',
     });
   });
 
@@ -134,6 +143,7 @@ describe('deliveryConfigToEnv', () => {
         rateLimitRedeliveriesPerMinute: 100_000,
         rateLimitRecoveriesPerHour: 7,
         rateLimitRotationsPerHour: 0,
+        logLevel: 'debug' as const,
       },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
@@ -157,6 +167,7 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'LOG_LEVEL',
       'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
       'RATE_LIMIT_RECOVERIES_PER_HOUR',
       'RATE_LIMIT_REDELIVERIES_PER_MINUTE',

@@ -31,6 +31,9 @@ let key: string;
 let endpointId: string;
 let webhookId: string;
 const MISSING = '01900000-0000-7000-8000-00000000dead';
+/** Every answer the service gave in this file, by status: the last test checks that none is a 5xx. */
+const answered = new Map<number, number>();
+const realFetch = globalThis.fetch;
 
 async function snapshot() {
   const { local } = isolated;
@@ -67,6 +70,12 @@ async function snapshot() {
 
 beforeAll(async () => {
   await receiver.start();
+  globalThis.fetch = async (input, init) => {
+    const res = await realFetch(input, init);
+    const url = input instanceof Request ? input.url : String(input);
+    if (isolated && url.startsWith(isolated.local.url)) answered.set(res.status, (answered.get(res.status) ?? 0) + 1);
+    return res;
+  };
   isolated = await isolatedStack('hostile', {
     WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     WEBHOOK_ALLOW_HTTP: 'true',
@@ -103,6 +112,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  globalThis.fetch = realFetch;
   await receiver.stop();
   await isolated?.stop();
 });
@@ -689,5 +699,16 @@ describe('bursts on the rate-limited routes', () => {
     expect(count(testsA, 200)).toBeLessThanOrEqual(4);
     expect(count(testsB, 200)).toBeLessThanOrEqual(4);
     expect(count(testsA, 200) + count(testsB, 200)).toBe(6);
+  });
+});
+
+describe('the whole file', () => {
+  it('got no 5xx from the service, in any of its requests', async () => {
+    const total = [...answered.values()].reduce((a, b) => a + b, 0);
+    const byStatus = Object.fromEntries([...answered].sort(([a], [b]) => a - b));
+    // The figures docs/security.md quotes.
+    console.info(`hostile-input: ${total} requests answered, by status ${JSON.stringify(byStatus)}`);
+    expect(total).toBeGreaterThan(500);
+    expect([...answered.keys()].filter((status) => status >= 500)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { ROUTES } from '#shared/runtime/routes.ts';
 import { checkContract, isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();
@@ -187,6 +188,9 @@ describe("an organization's rate limits", () => {
       webhook_endpoint: { webhook_url: `${receiver.url}?tenant=attacker` },
     });
     const ownEndpoint = (own.body.webhook_endpoint as { lago_id: string }).lago_id;
+    // Each burst within one window of its limit, so that a window's end cannot reset a count midway.
+    await withinOneWindow(3_600_000);
+    await withinOneWindow(60_000);
     const rotations = [];
     for (let i = 0; i < 3; i++)
       rotations.push((await call(attacker, 'POST', '/api/v1/webhooks/hmac_key/rotate', {})).status);

@@ -25,7 +25,8 @@ export function createAdminHandler(deps: Deps): HttpHandler {
           results: results.map((result, index) => {
             if (!('error' in result)) return { index, status: 202, webhooks: result.webhooks };
             const { status, body } = lagoError(result.error);
-            return { index, status, error: body };
+            // Stored but not all queued (503): its webhooks, which the sweeper will send.
+            return { index, status, error: body, ...(result.webhooks ? { webhooks: result.webhooks } : {}) };
           }),
         });
       },

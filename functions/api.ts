@@ -136,6 +136,7 @@ function keyRoutes(deps: Deps): Record<string, OrganizationRoute> {
     'GET /api/v1/webhooks/hmac_key': async (org) => json(200, hmacKeyView(await tokensOf(deps, org))),
     'POST /api/v1/webhooks/hmac_key/rotate': async (org, event) => {
       const { overlap_seconds: overlap } = parseBody(RotateRequest, jsonBody(event));
+      await deps.rateLimits.take('rotation', org);
       return json(200, hmacKeyView(await deps.tokens.rotate(org, overlap)));
     },
   };

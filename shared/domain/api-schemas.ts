@@ -30,7 +30,7 @@ export const LagoError = named(
   }),
   {
     description:
-      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 409: a `code` and a `message`; 413, 503: a `message`.",
+      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 409: a `code` and a `message`; 413, 503: a `message`; 429: `code` `rate_limited` and a `message`.",
   },
 );
 
@@ -228,7 +228,14 @@ export const BatchResult = named(
     results: z.array(
       z.union([
         z.object({ index: whole, status: z.literal(202), webhooks: Published }),
-        z.object({ index: whole, status: z.number().int().min(400), error: LagoError }),
+        z.object({
+          index: whole,
+          status: z.number().int().min(400),
+          error: LagoError,
+          webhooks: Published.optional().describe(
+            '503 only: the webhooks stored but not all queued, which the sweeper will send',
+          ),
+        }),
       ]),
     ),
   }),

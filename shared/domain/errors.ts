@@ -11,9 +11,16 @@ export type ErrorKind =
   | 'conflict'
   | 'payload_too_large'
   | 'validation'
+  | 'too_many_requests'
   | 'unavailable';
 
 export type ValidationDetails = Record<string, string[]>;
+
+/** A limit that was reached: how many its window allows, and the whole seconds until the window resets. */
+export interface RateLimited {
+  limit: number;
+  retryAfterSeconds: number;
+}
 
 export class ApiError extends Error {
   readonly kind: ErrorKind;
@@ -21,16 +28,25 @@ export class ApiError extends Error {
   readonly details: ValidationDetails | undefined;
   /** Sent as `Retry-After`: when trying again may succeed. */
   readonly retryAfterSeconds: number | undefined;
+  /** A rate limit that was reached: also sent as `X-RateLimit-*`. */
+  readonly rateLimited: RateLimited | undefined;
 
   constructor(
     kind: ErrorKind,
-    options: { message?: string; code?: string; details?: ValidationDetails; retryAfterSeconds?: number } = {},
+    options: {
+      message?: string;
+      code?: string;
+      details?: ValidationDetails;
+      retryAfterSeconds?: number;
+      rateLimited?: RateLimited;
+    } = {},
   ) {
     super(options.message ?? kind);
     this.kind = kind;
     this.code = options.code;
     this.details = options.details;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.rateLimited = options.rateLimited;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? options.rateLimited?.retryAfterSeconds;
   }
 }
 
@@ -44,3 +60,5 @@ export const conflict = (code: string, message: string, retryAfterSeconds?: numb
 export const payloadTooLarge = (message: string) => new ApiError('payload_too_large', { message });
 export const validationFailed = (details: ValidationDetails) => new ApiError('validation', { details });
 export const unavailable = (message: string) => new ApiError('unavailable', { message });
+export const tooManyRequests = (message: string, rateLimited: RateLimited) =>
+  new ApiError('too_many_requests', { code: 'rate_limited', message, rateLimited });

@@ -156,10 +156,22 @@ export type PostWebhook = (
 ) => Promise<PostResult>;
 
 export interface DeliveryQueue {
-  /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
+  /**
+   * Sends messages to a lane, delayed by up to 15 minutes. Throws when any could not be sent: an
+   * UnsentMessagesError names them when the others were sent (SQS fails a batch's entries one by one).
+   */
   send(lane: Lane, messages: DeliveryMessage[], delaySeconds?: number): Promise<void>;
   /** Sends a message (or a body that could not be read) to the dead-letter queue, saying why. */
   deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void>;
+}
+
+/** Some messages of a `DeliveryQueue.send` were not sent (or may not have been); every other one was. */
+export class UnsentMessagesError extends Error {
+  readonly unsent: readonly DeliveryMessage[];
+  constructor(unsent: readonly DeliveryMessage[], reason: string, options?: ErrorOptions) {
+    super(`could not enqueue ${unsent.length} webhook(s): ${reason}`, options);
+    this.unsent = unsent;
+  }
 }
 
 export interface DeadLetterStatus {
@@ -179,6 +191,29 @@ export interface DeadLetters {
   status(): Promise<DeadLetterStatus>;
   /** Moves every message back to the delivery queue, or starts SQS moving them. */
   redrive(): Promise<RedriveResult>;
+}
+
+/** A counter of a fixed window and the most it may reach (shared/domain/organizations/rate-limits.ts). */
+export interface WindowCounter {
+  name: string;
+  limit: number;
+}
+
+/** An organization's counters for one action in one fixed window. */
+export interface CounterWindow {
+  organizationId: string;
+  action: string;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Rate-limit counters (shared/adapters/dynamodb-rate-limits.ts): one conditional write counts one
+ * against every counter of a window, or nothing when any of them is at its limit.
+ */
+export interface RateCounters {
+  /** The names of the counters found at their limit: none when this one was counted. */
+  take(window: CounterWindow, counters: readonly WindowCounter[]): Promise<string[]>;
 }
 
 export interface SecretStore {

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
-import { postWebhook } from '../adapters/http-client.ts';
+import { postWebhookAvoiding } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
 import type { DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
@@ -12,6 +13,7 @@ import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { OrganizationTokens } from '../domain/organizations/tokens.ts';
+import { RateLimits, type RateLimitPolicy } from '../domain/organizations/rate-limits.ts';
 import type {
   DeadLetters,
   DeliveryQueue,
@@ -22,7 +24,7 @@ import type {
 } from '../domain/ports.ts';
 import { DeploymentKeys } from '../domain/keys/deployment-keys.ts';
 import { CachedSecrets } from '../domain/secrets.ts';
-import { parseCidrs } from '../domain/delivery/ssrf.ts';
+import { parseCidrs, type OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 
 /** Everything the handlers need, wired once per process by `buildDeps`: from env on Lambda (aws-deps.ts), from the emulators locally (local-deps.ts). */
@@ -45,6 +47,10 @@ export interface Deps {
   now: () => number;
   /** Automatic disables and recoveries: EventBridge on AWS, a JSON lines file locally. */
   events: OperationalEvents;
+  /** The organization routes' rate limits, counted in the table. */
+  rateLimits: RateLimits;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -61,6 +67,8 @@ export interface DepsWiring {
   logger: Logger;
   metrics: Metrics;
   events: OperationalEvents;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** The one wiring of adapters to the domain, for Lambda and the local service alike. */
@@ -92,8 +100,29 @@ export function buildDeps(wiring: DepsWiring): Deps {
     metrics: wiring.metrics,
     now,
     events: wiring.events,
+    ...(wiring.ownListeners ? { ownListeners: wiring.ownListeners } : {}),
+    rateLimits: new RateLimits(
+      new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName),
+      rateLimitPolicy(config),
+      now,
+    ),
   };
 }
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** The rate limits' settings, as the domain counts them. */
+const rateLimitPolicy = (config: DeliveryConfig): RateLimitPolicy => ({
+  test_event: {
+    windowMs: MINUTE_MS,
+    organization: config.rateLimitTestEventsPerMinute,
+    endpoint: config.rateLimitEndpointTestEventsPerMinute,
+  },
+  redelivery: { windowMs: MINUTE_MS, organization: config.rateLimitRedeliveriesPerMinute },
+  recovery: { windowMs: HOUR_MS, organization: config.rateLimitRecoveriesPerHour },
+  rotation: { windowMs: HOUR_MS, organization: config.rateLimitRotationsPerHour },
+});
 
 /** `store`, with its endpoint calls made through `endpoints` instead. */
 function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
@@ -142,6 +171,7 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     sealer: deps.keys,
+    ...(deps.ownListeners ? { own: deps.ownListeners } : {}),
   };
 }
 
@@ -165,6 +195,7 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     now: deps.now,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
+    rateLimits: deps.rateLimits,
   };
 }
 
@@ -172,7 +203,7 @@ export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
-    post: postWebhook,
+    post: postWebhookAvoiding(deps.ownListeners),
     endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
     keys: deps.keys,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),

@@ -28,6 +28,7 @@ const REASONS: Record<ApiError['kind'], [number, string]> = {
   conflict: [409, 'Conflict'],
   payload_too_large: [413, 'Payload Too Large'],
   validation: [422, 'Unprocessable Entity'],
+  too_many_requests: [429, 'Too Many Requests'],
   unavailable: [503, 'Service Unavailable'],
 };
 
@@ -46,6 +47,8 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
     case 'payload_too_large':
     case 'unavailable':
       return { status, body: { status, error: reason, message: error.message } };
+    case 'too_many_requests':
+      return { status, body: { status, error: reason, code: error.code, message: error.message } };
     default:
       return { status, body: { status, error: reason, code: error.code } };
   }
@@ -53,10 +56,21 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
 
 export function toLagoError(error: ApiError): HttpResult {
   const { status, body } = lagoError(error);
-  const response = json(status, body);
-  if (error.retryAfterSeconds !== undefined)
-    response.headers = { ...response.headers, 'retry-after': String(error.retryAfterSeconds) };
-  return response;
+  const result = json(status, body);
+  if (error.retryAfterSeconds === undefined) return result;
+  const wait = String(error.retryAfterSeconds);
+  const limited = error.rateLimited;
+  // Retry-After for any client; X-RateLimit-* as Lago's API sends them (its clients wait X-RateLimit-Reset seconds).
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      'retry-after': wait,
+      ...(limited
+        ? { 'x-ratelimit-limit': String(limited.limit), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': wait }
+        : {}),
+    },
+  };
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

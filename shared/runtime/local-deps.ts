@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { FileOperationalEvents } from '../adapters/file-events.ts';
+import type { OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { SecretStore } from '../domain/ports.ts';
 import type { DeliveryConfig } from './config.ts';
 import { buildDeps, type Deps, type DepsWiring } from './deps.ts';
@@ -21,6 +22,8 @@ export interface LocalDepsOptions {
   dataDir: string;
   config: DeliveryConfig;
   logger: Logger;
+  /** The API's and the emulators' ports on this machine: never webhook targets. */
+  ownListeners: OwnListeners;
 }
 
 /**

@@ -211,6 +211,46 @@ export const SETTINGS = {
     doc: "how long a process keeps the key secrets in memory: a key rotation's new signing key reaches every process within it (`keys rotate signing --activate-in` should be longer); new HMAC roots and seal keys are read at once where they are met",
   }),
 
+  // Rate limits (shared/domain/organizations/rate-limits.ts): per organization, in fixed windows; publishing and deliveries are not limited.
+  rateLimitTestEventsPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_TEST_EVENTS_PER_MINUTE',
+    context: 'rateLimitTestEventsPerMinute',
+    // Ten endpoints tested three times each; a loop of test events stops here.
+    default: 30,
+    doc: 'test events an organization may send a minute, to all its endpoints together; `0` no limit',
+  }),
+  rateLimitEndpointTestEventsPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
+    context: 'rateLimitEndpointTestEventsPerMinute',
+    default: 10,
+    doc: 'test events a minute to any one endpoint; `0` no limit',
+  }),
+  rateLimitRedeliveriesPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_REDELIVERIES_PER_MINUTE',
+    context: 'rateLimitRedeliveriesPerMinute',
+    // Two a second: far above clicks in the console; bulk work has recover.
+    default: 120,
+    doc: 'retries and resends of single webhooks an organization may ask for a minute, each a new round of attempts; `0` no limit',
+  }),
+  rateLimitRecoveriesPerHour: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_RECOVERIES_PER_HOUR',
+    context: 'rateLimitRecoveriesPerHour',
+    // Each call re-queues up to 5,000 failed webhooks: 20 calls recover 100,000 in an hour.
+    default: 20,
+    doc: 'bulk recover calls an organization may make an hour; `0` no limit',
+  }),
+  rateLimitRotationsPerHour: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_ROTATIONS_PER_HOUR',
+    context: 'rateLimitRotationsPerHour',
+    default: 10,
+    doc: 'HMAC token rotations an organization may make an hour; `0` no limit',
+  }),
+
   // Local mode: npm start and the CLI. An empty variable counts as unset.
   port: declare(number({ min: 0, max: 65_535 }), {
     scope: 'local',

@@ -14,6 +14,8 @@ export interface Received {
   /** As sent, names and values alternating: the one place a header named `__proto__` shows. */
   rawHeaders: string[];
   body: string;
+  /** The body's bytes as they arrived, for checks that a text decoding would hide. */
+  raw: Buffer;
   at: number;
 }
 
@@ -35,10 +37,12 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        const raw = Buffer.concat(chunks);
         this.received.push({
           headers: req.headers,
           rawHeaders: req.rawHeaders,
-          body: Buffer.concat(chunks).toString('utf8'),
+          body: raw.toString('utf8'),
+          raw,
           at: Date.now(),
         });
         this.reply(req, res, this.received.length);

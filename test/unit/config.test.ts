@@ -15,6 +15,11 @@ describe('deliveryConfigFromEnv', () => {
       slowAfterMs: 1000,
       autoDisableAfterSeconds: 432_000,
       keyCacheSeconds: 300,
+      rateLimitTestEventsPerMinute: 30,
+      rateLimitEndpointTestEventsPerMinute: 10,
+      rateLimitRedeliveriesPerMinute: 120,
+      rateLimitRecoveriesPerHour: 20,
+      rateLimitRotationsPerHour: 10,
       logLevel: 'info',
     });
   });
@@ -43,6 +48,11 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_SLOW_AFTER_MS: '500',
         WEBHOOK_AUTO_DISABLE_AFTER: '3600',
         WEBHOOK_KEY_CACHE_SECONDS: '5',
+        RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '5',
+        RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
+        RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
+        RATE_LIMIT_RECOVERIES_PER_HOUR: '100',
+        RATE_LIMIT_ROTATIONS_PER_HOUR: ' 3 ',
         LOG_LEVEL: 'WARN',
       }),
     ).toEqual({
@@ -56,6 +66,11 @@ describe('deliveryConfigFromEnv', () => {
       slowAfterMs: 500,
       autoDisableAfterSeconds: 3600,
       keyCacheSeconds: 5,
+      rateLimitTestEventsPerMinute: 5,
+      rateLimitEndpointTestEventsPerMinute: 2,
+      rateLimitRedeliveriesPerMinute: 0,
+      rateLimitRecoveriesPerHour: 100,
+      rateLimitRotationsPerHour: 3,
       logLevel: 'warn',
     });
   });
@@ -83,6 +98,9 @@ describe('deliveryConfigFromEnv', () => {
     ['an auto-disable period over 90 days', { WEBHOOK_AUTO_DISABLE_AFTER: String(90 * 86_400 + 1) }],
     ['a key cache of 0 seconds', { WEBHOOK_KEY_CACHE_SECONDS: '0' }],
     ['a key cache over an hour', { WEBHOOK_KEY_CACHE_SECONDS: '3601' }],
+    ['a negative rate limit', { RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '-1' }],
+    ['a fractional rate limit', { RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2.5' }],
+    ['a rate limit that is not a number', { RATE_LIMIT_ROTATIONS_PER_HOUR: 'many' }],
   ];
   for (const [what, env] of BAD) {
     it(`throws ConfigError naming the variable for ${what}`, () => {
@@ -126,6 +144,11 @@ describe('deliveryConfigToEnv', () => {
         slowAfterMs: 50,
         autoDisableAfterSeconds: 0,
         keyCacheSeconds: 1,
+        rateLimitTestEventsPerMinute: 0,
+        rateLimitEndpointTestEventsPerMinute: 1,
+        rateLimitRedeliveriesPerMinute: 100_000,
+        rateLimitRecoveriesPerHour: 7,
+        rateLimitRotationsPerHour: 0,
         logLevel: 'debug' as const,
       },
     ];
@@ -151,6 +174,11 @@ describe('deliveryConfigToEnv', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
       'LOG_LEVEL',
+      'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
+      'RATE_LIMIT_RECOVERIES_PER_HOUR',
+      'RATE_LIMIT_REDELIVERIES_PER_MINUTE',
+      'RATE_LIMIT_ROTATIONS_PER_HOUR',
+      'RATE_LIMIT_TEST_EVENTS_PER_MINUTE',
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',

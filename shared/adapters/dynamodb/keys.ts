@@ -15,6 +15,7 @@ import { TABLE, type IndexDefinition } from './table.ts';
  *   EP#<endpoint> / W#<id>           a webhook's state (webhook-items.ts)
  *   EP#<endpoint> / P#<id>           its payload, when it does not fit in the state
  *   EP#<endpoint> / R#<id>#<n>       the response of attempt n, when it does not fit in the state
+ *   RATE#<org> / RATE#<action>#<window start>   rate-limit counters of a window (dynamodb-rate-limits.ts)
  *
  *   index `failed`: <org> / W#<id>                 failed webhooks, by organization
  *   index `due`:    TIMER#<shard> or DUE#<shard> / <next attempt at>#<id>
@@ -59,6 +60,7 @@ const PAYLOAD = tagged('P');
 const RESPONSE = tagged('R');
 const TIMER = tagged('TIMER');
 const OVERDUE = tagged('DUE');
+const RATE = tagged('RATE');
 
 const key = (pk: string, sk: string): Key => ({ [PK]: pk, [SK]: sk });
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -78,6 +80,10 @@ export const webhookPayloadKey = ({ endpointId, id }: WebhookRef) => key(ENDPOIN
 /** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
 export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) =>
   key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
+
+/** An organization's rate-limit counters for one action and window, apart from its own partition. */
+export const rateLimitKey = (organizationId: string, action: string, windowStartMs: number) =>
+  key(RATE.of(organizationId), RATE.of(action, windowStartMs));
 
 /** The key of an item read back: keys.ts alone knows how a key is spelled. */
 export const keyOf = (item: Item): Key => key(item[PK] as string, item[SK] as string);

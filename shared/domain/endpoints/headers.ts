@@ -24,8 +24,10 @@ export const MASKED_VALUE = '••••';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Visible ASCII, space and tab: no CR, LF, NUL or other control character.
 const VALUE = /^[\t\x20-\x7e]+$/;
-// The service's own headers, what the HTTP client owns, hop-by-hop headers, and Expect (the client refuses it).
+// The service's own headers, what the HTTP client owns, hop-by-hop headers, Expect (the client refuses it), and
+// Accept-Encoding: a compressed answer would be stored as binary (Content-* is reserved as a prefix).
 const RESERVED_NAMES = new Set([
+  'accept-encoding',
   'host',
   'user-agent',
   'connection',

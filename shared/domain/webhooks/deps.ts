@@ -1,3 +1,4 @@
+import type { RateLimits } from '../organizations/rate-limits.ts';
 import type { DeliveryQueue, Logger, Metrics, Store } from '../ports.ts';
 
 /**
@@ -15,4 +16,6 @@ export interface WebhookDeps<S = Store> {
   maxAttempts: number;
   /** How long past its due time a live webhook may wait before it counts as stuck. */
   stuckAfterMs: number;
+  /** Test events, retries and resends, and recoveries are counted against the organization's limits. */
+  rateLimits: Pick<RateLimits, 'take'>;
 }

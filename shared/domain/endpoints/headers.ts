@@ -37,8 +37,6 @@ const RESERVED_NAMES = new Set([
   'transfer-encoding',
   'upgrade',
   'expect',
-  // The HTTP client sends no Accept-Encoding and reads the body as sent; Content-Encoding is under content-.
-  'accept-encoding',
 ]);
 const RESERVED_PREFIXES = ['x-lago-', 'webhook-', 'content-', 'proxy-'];
 

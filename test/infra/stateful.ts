@@ -49,6 +49,9 @@ const STATEFUL_TYPES: Record<string, { replacing: string[]; kept: string[] }> = 
   'AWS::SecretsManager::Secret': { replacing: ['Name'], kept: [] },
   // CloudFormation cannot change a custom resource's service token; a new secret name makes a new key.
   'Custom::WebhookSigningKey': { replacing: ['ServiceToken', 'SecretName'], kept: [] },
+  // The key rings made from the signing key: a new name or kind would make a new ring, and every token derived from
+  // the old one would be lost.
+  'Custom::WebhookKeyring': { replacing: ['ServiceToken', 'SecretName', 'Keyring'], kept: [] },
   // The API's id is in its URL, which clients and the JWT issuer name.
   'AWS::ApiGatewayV2::Api': { replacing: ['ProtocolType'], kept: [] },
   'AWS::ApiGatewayV2::DomainName': { replacing: ['DomainName'], kept: [] },

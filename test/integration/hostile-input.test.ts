@@ -695,12 +695,13 @@ describe('bursts on the rate-limited routes', () => {
       ]),
       burst(10, 'POST', `/api/v1/webhook_endpoints/${secondId}/test`, { webhook_type: 'customer.created' }, ['4', '6']),
     ]);
-    expect([...resends, ...recovers, ...rotations, ...testsA, ...testsB].every((s) => s === 200 || s === 429)).toBe(
-      true,
-    );
+    expect([...resends, ...recovers, ...testsA, ...testsB].every((s) => s === 200 || s === 429)).toBe(true);
     expect(count(resends, 200)).toBe(5);
     expect(count(recovers, 200)).toBe(3);
-    expect(count(rotations, 200)).toBe(3);
+    // The 3 rotations the limit lets through race each other: one wins, the others may be a 409 (org-tokens.test.ts).
+    expect(rotations.every((s) => s === 200 || s === 409 || s === 429)).toBe(true);
+    expect(count(rotations, 429)).toBe(27);
+    expect(count(rotations, 200)).toBeGreaterThanOrEqual(1);
     // At most 4 to either endpoint, 6 for the organization.
     expect(count(testsA, 200)).toBeLessThanOrEqual(4);
     expect(count(testsB, 200)).toBeLessThanOrEqual(4);

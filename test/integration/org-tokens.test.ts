@@ -187,7 +187,7 @@ async function withTable<T>(use: (db: DynamoDBDocumentClient) => Promise<T>): Pr
   }
 }
 
-it('answers 30 concurrent rotations with 200 or 409 in Lago shape with Retry-After, never a 500, and every token a 200 gave stays valid', async () => {
+it('answers 30 concurrent rotations with 200, or 409 (or 429 past the rate limit) in Lago shape with Retry-After, never a 500, and every token a 200 gave stays valid', async () => {
   const org = await createOrg('Concurrent');
   const results = await Promise.all(
     Array.from({ length: 30 }, () =>
@@ -200,10 +200,16 @@ it('answers 30 concurrent rotations with 200 or 409 in Lago shape with Retry-Aft
   );
   const statuses = results.map((r) => r.status);
   expect(
-    statuses.filter((s) => s !== 200 && s !== 409),
+    statuses.filter((s) => s !== 200 && s !== 409 && s !== 429),
     statuses.join(','),
   ).toEqual([]);
   expect(statuses).toContain(200);
+  // Rotations past the organization's hourly limit (RATE_LIMIT_ROTATIONS_PER_HOUR, 10) are refused before they race.
+  for (const limited of results.filter((r) => r.status === 429)) {
+    expect(limited.body).toMatchObject({ status: 429, error: 'Too Many Requests', code: 'rate_limited' });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  }
+  expect(statuses.filter((s) => s !== 429).length).toBeLessThanOrEqual(10);
   for (const refused of results.filter((r) => r.status === 409)) {
     expect(refused.body).toMatchObject({ status: 409, error: 'Conflict' });
     expect(['hmac_key_rotated_concurrently', 'too_many_previous_hmac_keys']).toContain(refused.body.code);
@@ -486,6 +492,8 @@ describe("the operator's key rotations (npm run cli -- keys), end to end", () =>
   it('a rotated seal key seals new custom header values; values sealed before still open and are sent', async () => {
     const before = await tenant('Sealed before', 'hmac', { 'X-Secret': 'sealed-under-v1' });
     expect(await cli('rotate', 'seal')).toMatchObject({ code: 0, stdout: 'seal: v2 is current now\n' });
+    // The service seals with the ring it read at most WEBHOOK_KEY_CACHE_SECONDS (1 s here) ago: the documented bound.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const after = await tenant('Sealed after', 'hmac', { 'X-Secret': 'sealed-under-v2' });
     const headersOf = (org: { id: string; endpointId: string }) =>
       table(

@@ -15,7 +15,14 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 3000,
       slowAfterMs: 1000,
       autoDisableAfterSeconds: 432_000,
+      logLevel: 'info',
     });
+  });
+
+  it('refuses an unknown log level, naming the variable and the levels', () => {
+    expect(() => deliveryConfigFromEnv({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL: expected trace, debug, info, warn, error, fatal, silent, got "verbose"',
+    );
   });
 
   it('does not share the default schedule between calls', () => {
@@ -36,6 +43,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_FAST_LANE_MS: '2000',
         WEBHOOK_SLOW_AFTER_MS: '500',
         WEBHOOK_AUTO_DISABLE_AFTER: '3600',
+        LOG_LEVEL: 'WARN',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -48,6 +56,7 @@ describe('deliveryConfigFromEnv', () => {
       fastLaneMs: 2000,
       slowAfterMs: 500,
       autoDisableAfterSeconds: 3600,
+      logLevel: 'warn',
     });
   });
 
@@ -118,6 +127,7 @@ describe('deliveryConfigToEnv', () => {
         fastLaneMs: 100,
         slowAfterMs: 50,
         autoDisableAfterSeconds: 0,
+        logLevel: 'debug' as const,
       },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
@@ -141,6 +151,7 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'LOG_LEVEL',
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',

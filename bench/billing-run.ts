@@ -47,6 +47,7 @@ function print(title: string, result: BillingRunResult) {
   console.log(`\n${title}`);
   figure('webhooks accepted (healthy, slow, failing)', result.accepted.healthy, 'healthy', 0);
   console.log(`    slow ${result.accepted.slow}, failing ${result.accepted.failing}`);
+  figure('time for the API to take every event', result.publishMs / 1000, 's', 2);
   figure('time to deliver every healthy webhook', result.healthyMs / 1000, 's', 2);
   figure('healthy deliveries', result.healthyPerSecond, 'per s');
   figure('batch calls', result.publishCalls, 'calls', 0);

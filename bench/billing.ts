@@ -49,8 +49,12 @@ export interface BillingRunResult {
   accepted: Record<EndpointName, number>;
   /** POSTs beyond the attempts each webhook recorded, all endpoints. */
   duplicates: number;
+  /** The same, by endpoint: a fast-lane attempt cut at its budget (the slow endpoint's) is made again in full. */
+  duplicatesByEndpoint: Record<EndpointName, number>;
   /** Accepted webhooks that never settled (or, for the healthy endpoint, never arrived). */
   lost: number;
+  /** Every webhook settled within the time allowed; if not, `lost` and `duplicates` count the run as it stood. */
+  settled: boolean;
   /** Attempts whose record the store refused after retries and a message carried (the sender's log). */
   recordsCarried: number;
   /** Timers the sweeper sent (its `sweep done` lines), and per second of the run. */
@@ -270,16 +274,18 @@ async function measure(
   const settled = async () =>
     (await stack.deps.store.queryWebhooks({ organizationId, statuses: ['pending', 'retrying'], limit: 1 })).items
       .length === 0;
-  await until(settled, deadline);
+  const allSettled = await until(settled, deadline);
   const settledMs = performance.now() - started;
   const stored = new Map((await everyWebhook(stack, organizationId)).map((w) => [w.id, w]));
-  let duplicates = 0;
+  const duplicatesByEndpoint: Record<EndpointName, number> = { healthy: 0, slow: 0, failing: 0 };
   let lost = 0;
-  for (const [id] of published.webhooks) {
+  for (const [id, endpointId] of published.webhooks) {
     const webhook = stored.get(id);
     if (!webhook || webhook.status === 'pending' || webhook.status === 'retrying') lost++;
-    duplicates += Math.max(0, (receivers.posts.get(id) ?? 0) - (webhook?.attempt_count ?? 0));
+    const name = endpoints.get(endpointId) ?? 'healthy';
+    duplicatesByEndpoint[name] += Math.max(0, (receivers.posts.get(id) ?? 0) - (webhook?.attempt_count ?? 0));
   }
+  const duplicates = ENDPOINTS.reduce((sum, name) => sum + duplicatesByEndpoint[name], 0);
   lost += healthy.filter(([id]) => !receivers.healthyArrivals.has(id)).length;
   const accepted = Object.fromEntries(
     ENDPOINTS.map((name) => [name, [...published.webhooks.values()].filter((e) => endpoints.get(e) === name).length]),
@@ -292,7 +298,9 @@ async function measure(
     republished: published.republished,
     accepted,
     duplicates,
+    duplicatesByEndpoint,
     lost,
+    settled: allSettled,
     recordsCarried: counts.recordsCarried,
     timersFired: counts.timersFired,
     timersPerSecond: counts.timersFired / (settledMs / 1000),

@@ -75,7 +75,10 @@ export interface DepsWiring {
 export function buildDeps(wiring: DepsWiring): Deps {
   const { config, logger, secretStore, secretsPrefix, queueUrls } = wiring;
   const now = Date.now;
-  const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, { retentionDays: config.webhookRetentionDays });
+  const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, {
+    retentionDays: config.webhookRetentionDays,
+    webhookShards: config.webhookShards,
+  });
   const endpointCache = new EndpointCache(table, now);
   const store = withEndpointStore(table, endpointCache);
   const keys = new DeploymentKeys({

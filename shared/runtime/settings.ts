@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_SHARDS } from '../adapters/dynamodb/webhook-layouts.ts';
 import { LANE_MAPPINGS } from '../domain/delivery/policy.ts';
 import { DEFAULT_RETRY_SCHEDULE, MAX_DELAY_SECONDS } from '../domain/delivery/retry-schedule.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
@@ -164,6 +165,13 @@ export const SETTINGS = {
     formerContext: 'logRetentionDays',
     default: 90,
     doc: "days before a webhook (its state, payload and responses) expires. Not the log groups' retention (`logGroupRetentionDays`)",
+  }),
+  webhookShards: declare(number({ min: 1, max: 32 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SHARDS',
+    context: 'webhookShards',
+    default: DEFAULT_WEBHOOK_SHARDS,
+    doc: "DynamoDB partitions an endpoint's webhooks are spread over: one endpoint takes about 500 deliveries a second per shard ([limits.md](limits.md#delivery)). Fixed per endpoint when it gets its shards (at creation; an endpoint from before shards, with its first publish since, for webhooks from 15 minutes later on): a change applies to endpoints from then on, existing ones keep theirs",
   }),
   allowHttp: declare(boolean(), {
     scope: 'delivery',

@@ -1,6 +1,6 @@
 import { parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
-import { attemptAndRecord } from './attempt.ts';
+import { attemptAndRecord, recordCarried } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
 import { decodeMessage, type DeliveryMessage } from './message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './policy.ts';
@@ -54,6 +54,9 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     return requeue(deps, received.lane, message, error);
   }
   const { webhook, endpoint } = found;
+  // It carries an attempt already made, whose record the store refused: it writes it, and makes none.
+  if (message.record)
+    return recordCarried(deps, { message, record: message.record, webhook, endpoint, lane: received.lane });
   const nowMs = deps.now();
   const decision = decide({
     message,

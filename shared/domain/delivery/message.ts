@@ -2,10 +2,15 @@
  * The delivery queue's message, written and read only here. It names the webhook and the attempt
  * it is for, and carries the payload when its sender had it, so the sender needs no read for it
  * (SQS takes 1 MiB and bills per 64 KB; payloads are at most 256 KB). Messages without an
- * `attempt` (written before attempts were numbered) are read, and dropped by the sender.
+ * `attempt` (written before attempts were numbered) are read, and dropped by the sender. A message
+ * with a `record` makes no attempt: it records one already made, whose write the store refused
+ * (record.ts).
  */
 
-import type { WebhookState } from '../model.ts';
+import { z } from 'zod';
+import { WEBHOOK_STATUSES, type WebhookState } from '../model.ts';
+import { LANES } from './policy.ts';
+import type { Successor } from './settle.ts';
 
 export type DeadLetterReason = 'exhausted' | 'poison';
 
@@ -21,7 +26,64 @@ export interface DeliveryMessage {
   reason?: DeadLetterReason;
   /** The exact bytes to POST; absent, the sender reads them from the store. */
   payload?: string;
+  /** An attempt made whose record is still to be written: the message writes it instead of posting. */
+  record?: CarriedRecord;
 }
+
+/** An attempt's record, carried by a message until the store takes it. */
+export interface CarriedRecord {
+  /** The version of the webhook's state the attempt began from: the record is written onto that state only. */
+  version: number;
+  /** The webhook's state after the attempt, as the attempt would have written it. */
+  state: WebhookState;
+  /** What follows the attempt (already sent when it was made), and whether the fast lane cut it: for the report. */
+  then: Successor;
+  cut: boolean;
+}
+
+const count = () => z.int().min(0);
+const Attempt = z.object({
+  number: z.int().min(1),
+  at_ms: z.number(),
+  http_status: z.int().nullable(),
+  error: z.string().nullable(),
+  duration_ms: z.number(),
+});
+/** Loose: fields of a state this version does not know are kept, not dropped. */
+const State = z.looseObject({
+  id: z.string(),
+  organization_id: z.string(),
+  endpoint_id: z.string(),
+  endpoint_url: z.string(),
+  webhook_type: z.string(),
+  object_type: z.string(),
+  object_id: z.string().nullable(),
+  status: z.enum(WEBHOOK_STATUSES),
+  attempt_count: count(),
+  round_attempts: count(),
+  attempts: z.array(Attempt),
+  http_status: z.int().nullable(),
+  response_body: z.string().nullable(),
+  error: z.string().nullable(),
+  next_attempt_at_ms: z.number().nullable(),
+  timer: z.boolean().optional(),
+  unqueued: z.boolean().optional(),
+  test: z.boolean().optional(),
+  created_at_ms: z.number(),
+  updated_at_ms: z.number(),
+  version: count(),
+});
+const CarriedRecordWire = z.object({
+  version: count(),
+  state: State,
+  then: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('none') }),
+    z.object({ kind: z.literal('message'), lane: z.enum(LANES), delaySeconds: count() }),
+    z.object({ kind: z.literal('timer') }),
+    z.object({ kind: z.literal('dead-letter') }),
+  ]),
+  cut: z.boolean(),
+}) satisfies z.ZodType<CarriedRecord>;
 
 interface Wire {
   v?: number;
@@ -32,6 +94,7 @@ interface Wire {
   requeues?: unknown;
   reason?: unknown;
   payload?: unknown;
+  record?: unknown;
 }
 
 /** The message for the webhook's next attempt. */
@@ -64,6 +127,7 @@ export function encodeMessage(message: DeliveryMessage): string {
     ...(message.requeues ? { requeues: message.requeues } : {}),
     ...(message.reason ? { reason: message.reason } : {}),
     ...(message.payload !== undefined ? { payload: message.payload } : {}),
+    ...(message.record ? { record: message.record } : {}),
   });
 }
 
@@ -88,6 +152,8 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
   if (wire.requeues !== undefined && !isCount(wire.requeues)) return undefined;
   if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;
   if (wire.payload !== undefined && typeof wire.payload !== 'string') return undefined;
+  const record = wire.record === undefined ? undefined : CarriedRecordWire.safeParse(wire.record);
+  if (record && (!record.success || record.data.state.id !== wire.webhook_id)) return undefined;
   return {
     webhookId: wire.webhook_id,
     endpointId: wire.endpoint_id,
@@ -96,6 +162,7 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
     ...(wire.requeues ? { requeues: wire.requeues } : {}),
     ...(wire.reason !== undefined ? { reason: wire.reason } : {}),
     ...(wire.payload !== undefined ? { payload: wire.payload } : {}),
+    ...(record ? { record: record.data } : {}),
   };
 }
 

@@ -31,6 +31,10 @@ export class FakeStore
 
   /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
   failingReads = 0;
+  /** Webhook writes that fail, as DynamoDB's do when it throttles a hot key. */
+  failingWrites = 0;
+  /** Every webhook write asked for, failed or not. */
+  writes = 0;
 
   async getWebhook(organizationId: string, id: string): Promise<Webhook | undefined> {
     if (this.failingReads > 0) {
@@ -71,6 +75,11 @@ export class FakeStore
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    this.writes++;
+    if (this.failingWrites > 0) {
+      this.failingWrites--;
+      throw new Error('ThrottlingException');
+    }
     const current = this.webhooks.get(previous.id);
     if (current?.version !== previous.version) return undefined;
     // As in DynamoDB, the payload is written once and never replaced.

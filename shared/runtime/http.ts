@@ -46,7 +46,10 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
       return { status, body: { status, error: reason, code: error.code, message: error.message } };
     case 'payload_too_large':
     case 'unavailable':
-      return { status, body: { status, error: reason, message: error.message } };
+      return {
+        status,
+        body: { status, error: reason, ...(error.code ? { code: error.code } : {}), message: error.message },
+      };
     case 'too_many_requests':
       return { status, body: { status, error: reason, code: error.code, message: error.message } };
     default:
@@ -159,6 +162,18 @@ function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
         request.response = toLagoError(error);
         return;
       }
+      if (isThrottle(error)) {
+        // DynamoDB (or SQS) still refused after the SDK's own retries: nothing was done, and trying again shortly works.
+        logger.warn({ err: error, route: event.routeKey }, 'throttled by AWS; answered 503');
+        request.response = toLagoError(
+          new ApiError('unavailable', {
+            code: 'throttled',
+            message: 'the service is busy; nothing was done, retry shortly',
+            retryAfterSeconds: 1,
+          }),
+        );
+        return;
+      }
       logger.error(
         { err: error, route: event.routeKey, request_id: event.requestContext?.requestId },
         'unhandled error',
@@ -166,6 +181,16 @@ function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
       request.response = json(500, { status: 500, error: 'Internal Server Error' });
     },
   };
+}
+
+const THROTTLES = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
+
+/** An AWS throttle, by the SDK error's name (a cancelled transaction whose reasons are throttles counts too). */
+function isThrottle(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (THROTTLES.has(error.name)) return true;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return error.name === 'TransactionCanceledException' && (reasons ?? []).some((r) => r.Code === 'ThrottlingError');
 }
 
 /** Dispatches on the HTTP API route key, under the lagoErrors middleware. */

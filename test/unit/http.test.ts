@@ -273,6 +273,42 @@ describe('router', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('answers an AWS throttle that outlasted the SDK retries with a 503 and Retry-After, not a 500', async () => {
+    const throttle = (name: string, extra: object = {}) => Object.assign(new Error('Rate exceeded'), { name }, extra);
+    const cancelled = throttle('TransactionCanceledException', {
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }],
+    });
+    for (const error of [
+      throttle('ThrottlingException'),
+      throttle('ProvisionedThroughputExceededException'),
+      cancelled,
+    ]) {
+      const { logger, errors } = recordingLogger();
+      const result = await router(
+        { 'GET /x': async () => Promise.reject(error) },
+        logger,
+      )(event({ routeKey: 'GET /x' }));
+      expect(result.statusCode, error.name).toBe(503);
+      expect(result.headers?.['retry-after']).toBe('1');
+      expect(bodyOf(result)).toEqual({
+        status: 503,
+        error: 'Service Unavailable',
+        code: 'throttled',
+        message: 'the service is busy; nothing was done, retry shortly',
+      });
+      expect(errors).toHaveLength(0);
+    }
+    // A cancelled transaction for another reason (a condition) is no throttle.
+    const conditional = throttle('TransactionCanceledException', {
+      CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+    });
+    const result = await router(
+      { 'GET /x': async () => Promise.reject(conditional) },
+      recordingLogger().logger,
+    )(event({ routeKey: 'GET /x' }));
+    expect(result.statusCode).toBe(500);
+  });
+
   // Fails today: decodeURIComponent throws URIError on malformed escapes, which the router turns into a 500.
   it('answers a malformed percent-encoded path parameter with a 400, not a 500', async () => {
     const handle = router(

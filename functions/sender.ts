@@ -2,6 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
+import { forwardHops } from '#shared/domain/delivery/hops.ts';
+import type { ReceivedMessage } from '#shared/domain/delivery/sender-deps.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { senderDeps, type Deps } from '#shared/runtime/deps.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
@@ -16,23 +18,36 @@ export type SenderHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
  */
 export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
   const sender = senderDeps(deps);
+  const received = (record: SQSRecord): ReceivedMessage => ({
+    messageId: record.messageId,
+    body: record.body,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+    lane,
+  });
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
     try {
-      await deliver(sender, {
-        messageId: record.messageId,
-        body: record.body,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
-        lane,
-      });
+      await deliver(sender, received(record));
     } catch (error) {
       deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
       throw error;
     }
   };
-  // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
-  // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.
-  return (event) =>
-    processPartialResponse(event, deliverRecord, new BatchProcessor(EventType.SQS), { throwOnFullBatchFailure: false });
+  return async (event) => {
+    // Messages still waiting hop on together, one SendMessageBatch for the batch's hops (no read, no write).
+    const { hopped, failed } = await forwardHops(sender, event.Records.map(received));
+    const rest = event.Records.filter((r) => !hopped.has(r.messageId) && !failed.has(r.messageId));
+    // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
+    // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.
+    const response =
+      rest.length > 0
+        ? await processPartialResponse({ Records: rest }, deliverRecord, new BatchProcessor(EventType.SQS), {
+            throwOnFullBatchFailure: false,
+          })
+        : { batchItemFailures: [] };
+    return {
+      batchItemFailures: [...response.batchItemFailures, ...[...failed].map((itemIdentifier) => ({ itemIdentifier }))],
+    };
+  };
 }
 
 const laneFromEnv = (): Lane => (process.env.LANE === 'slow' ? 'slow' : 'fast');

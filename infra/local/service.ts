@@ -11,6 +11,7 @@ import type { DeliveryConfig } from '#shared/runtime/config.ts';
 import type { Deps } from '#shared/runtime/deps.ts';
 import { LOCAL_SECRETS_PREFIX, localDeps } from '#shared/runtime/local-deps.ts';
 import { LANE_MAPPINGS, LANES } from '#shared/domain/delivery/policy.ts';
+import type { SweepResult } from '#shared/domain/webhooks/lifecycle.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
@@ -80,7 +81,7 @@ export interface LocalService {
   sqsEndpoint: string;
   /** What any client of the emulators needs: DynamoDB Local keeps this key id's data apart. */
   credentials: LocalCredentials;
-  sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
+  sweep(): Promise<SweepResult>;
   /** Lets paused pollers (`sendersPaused`) start receiving; a no-op otherwise. */
   resumeSenders(): void;
   stop(): Promise<void>;

@@ -10,12 +10,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   encodeMessage,
+  endpointOf,
   messageGroup,
   type DeadLetterReason,
   type DeliveryMessage,
+  type LaneMessage,
 } from '../domain/delivery/message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
-import type { DeadLetterStatus, DeadLetters, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
+import type { DeadLetterStatus, DeadLetters, DelayedMessage, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
 
 const SQS_BATCH = 10;
 
@@ -35,16 +37,27 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     this.deadLetterUrl = deadLetterUrl;
   }
 
-  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
-    const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
-    for (const batch of batches(messages.map((m) => ({ message: m, body: encodeMessage(m) })))) {
+  send(lane: Lane, messages: LaneMessage[], delaySeconds = 0): Promise<void> {
+    return this.sendEach(
+      lane,
+      messages.map((message) => ({ message, delaySeconds })),
+    );
+  }
+
+  async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
+    const encoded = entries.map(({ message, delaySeconds }) => ({
+      group: endpointOf(message),
+      body: encodeMessage(message),
+      delay: Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds))),
+    }));
+    for (const batch of batches(encoded)) {
       const { Failed = [] } = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.laneUrls[lane],
-          Entries: batch.map(({ message, body }, n) => ({
+          Entries: batch.map(({ group, body, delay }, n) => ({
             Id: String(n),
             MessageBody: body,
-            MessageGroupId: message.endpointId,
+            MessageGroupId: group,
             ...(delay > 0 ? { DelaySeconds: delay } : {}),
           })),
         }),

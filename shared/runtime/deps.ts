@@ -24,6 +24,7 @@ import type {
 import { CachedSecrets, signingKeySecretName } from '../domain/secrets.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
+import { PublishJournal } from '../domain/webhooks/intents.ts';
 
 /** Everything the handlers need, wired once per process by `buildDeps`: from env on Lambda (aws-deps.ts), from the emulators locally (local-deps.ts). */
 export interface Deps {
@@ -33,6 +34,10 @@ export interface Deps {
   endpointCache: EndpointCache;
   /** What this process's senders remember between messages, shared by its lanes. */
   senderMemory: SenderMemory;
+  /** This process's publish intents (shared/domain/webhooks/intents.ts). */
+  journal: PublishJournal;
+  /** Called between a publish's store write and its queue send (local chaos runs only). */
+  afterStore?: () => void;
   queue: DeliveryQueue;
   deadLetters: DeadLetters;
   secretStore: SecretStore;
@@ -62,6 +67,8 @@ export interface DepsWiring {
   logger: Logger;
   metrics: Metrics;
   events: OperationalEvents;
+  /** Called between a publish's store write and its queue send: local chaos runs kill the process there. @default - none */
+  afterStore?: () => void;
 }
 
 /** The one wiring of adapters to the domain, for Lambda and the local service alike. */
@@ -76,6 +83,8 @@ export function buildDeps(wiring: DepsWiring): Deps {
     store,
     endpointCache,
     senderMemory: newSenderMemory(),
+    journal: new PublishJournal(),
+    ...(wiring.afterStore ? { afterStore: wiring.afterStore } : {}),
     queue: new SqsDeliveryQueue(wiring.sqs, { fast: queueUrls.fast, slow: queueUrls.slow }, queueUrls.deadLetter),
     deadLetters: new SqsDeadLetters(wiring.sqs, {
       queueUrl: queueUrls.fast,
@@ -119,6 +128,10 @@ function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
     queryWebhooks: (...args) => store.queryWebhooks(...args),
     findOverdue: (...args) => store.findOverdue(...args),
     findDueTimers: (...args) => store.findDueTimers(...args),
+    findParked: (...args) => store.findParked(...args),
+    listIntents: (...args) => store.listIntents(...args),
+    readSweepMark: (...args) => store.readSweepMark(...args),
+    moveSweepMark: (...args) => store.moveSweepMark(...args),
     updateWebhook: (...args) => store.updateWebhook(...args),
   };
 }
@@ -168,6 +181,8 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     now: deps.now,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
+    journal: deps.journal,
+    ...(deps.afterStore ? { afterStore: deps.afterStore } : {}),
   };
 }
 

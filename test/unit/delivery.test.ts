@@ -9,11 +9,12 @@ import {
   type DeadLetterReason,
   type DeliveryMessage,
 } from '#shared/domain/delivery/message.ts';
-import type { Lane } from '#shared/domain/delivery/policy.ts';
+import { HOP_SLACK_SECONDS, type Lane } from '#shared/domain/delivery/policy.ts';
+import type { LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
-import type { DeliveryQueue } from '#shared/domain/ports.ts';
+import type { DelayedMessage, DeliveryQueue } from '#shared/domain/ports.ts';
 import { CachedSecrets } from '#shared/domain/secrets.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
@@ -26,10 +27,13 @@ const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 class RecordingQueue implements DeliveryQueue {
-  sent: { lane: Lane; message: DeliveryMessage; delay: number }[] = [];
+  sent: { lane: Lane; message: LaneMessage; delay: number }[] = [];
   deadLetters: { body: DeliveryMessage | string; reason: DeadLetterReason }[] = [];
-  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+  async send(lane: Lane, messages: LaneMessage[], delaySeconds = 0): Promise<void> {
     for (const message of messages) this.sent.push({ lane, message, delay: delaySeconds });
+  }
+  async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
+    for (const { message, delaySeconds } of entries) this.sent.push({ lane, message, delay: delaySeconds });
   }
   async deadLetter(body: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
     this.deadLetters.push({ body, reason });
@@ -157,16 +161,62 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('keeps a wait longer than SQS can delay a message as a timer in the store, with no message', async () => {
+  it('chains a wait longer than SQS can delay a message: hops carrying the due time, with no read and no write, until it is due', async () => {
     store.webhooks.set(WEBHOOK, log());
     await deliver(deps({ retrySchedule: [3600] }), message('m1', 1));
     const waiting = store.webhooks.get(WEBHOOK)!;
-    expect(waiting).toMatchObject({ status: 'retrying', timer: true, attempt_count: 1 });
-    expect((waiting.next_attempt_at_ms ?? 0) - now).toBeGreaterThan(2880 * 1000);
-    expect(queue.sent).toEqual([]);
-    // A message that shows up while the timer holds the next attempt does nothing.
-    await deliver(deps(), message('m2', 2));
+    expect(waiting).toMatchObject({ status: 'retrying', timer: false, attempt_count: 1 });
+    const due = waiting.next_attempt_at_ms!;
+    expect(due - now).toBeGreaterThan(2880 * 1000);
+    // The first hop: the fast lane, 15 minutes, the due time carried.
+    expect(queue.sent).toEqual([
+      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload, dueAtMs: due }, delay: 900 },
+    ]);
+    // Each hop is sent on without reading the store (its reads fail) until the last lands on the due time.
+    store.failingReads = 1000;
+    let hops = 0;
+    for (let next = queue.sent[0]!; 'dueAtMs' in next.message && next.message.dueAtMs !== undefined; hops++) {
+      now += next.delay * 1000;
+      queue.sent.length = 0;
+      await deliver(deps(), { ...message(`hop${hops}`, 2), body: encodeMessage(next.message) });
+      expect(queue.sent).toHaveLength(1);
+      next = queue.sent[0]!;
+      expect(next.lane).toBe('fast');
+      if (now + next.delay * 1000 >= due) {
+        expect(now + next.delay * 1000 - due).toBeLessThan(1000);
+        break;
+      }
+      // Every hop but the last leaves at least the slack before the due time.
+      expect(due - (now + next.delay * 1000)).toBeGreaterThanOrEqual(HOP_SLACK_SECONDS * 1000);
+    }
+    expect(hops).toBeGreaterThanOrEqual(2);
+    expect(store.webhooks.get(WEBHOOK)!.version).toBe(waiting.version);
     expect(receiver.received).toHaveLength(1);
+    // Once due, the message makes its attempt.
+    store.failingReads = 0;
+    now = due + 10;
+    await deliver(deps({ retrySchedule: [3600] }), {
+      ...message('due', 2),
+      body: encodeMessage(queue.sent[0]!.message),
+    });
+    expect(receiver.received).toHaveLength(2);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2 });
+  });
+
+  it('still drops a message meeting a timer stored before waits were chains: the sweeper sends that one', async () => {
+    store.webhooks.set(
+      WEBHOOK,
+      log({
+        status: 'retrying',
+        attempt_count: 1,
+        round_attempts: 1,
+        timer: true,
+        next_attempt_at_ms: now + 3_600_000,
+      }),
+    );
+    await deliver(deps(), message('m2', 2));
+    expect(receiver.received).toHaveLength(0);
+    expect(queue.sent).toEqual([]);
   });
 
   it('makes one attempt for two copies of a message handled at once', async () => {

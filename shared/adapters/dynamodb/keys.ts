@@ -12,12 +12,15 @@ import { TABLE, type IndexDefinition } from './table.ts';
  *   ORG#<org> / XEP#<id>             an endpoint deleted while its webhooks are kept (expires with them)
  *   ORG#<org> / URL#<sha256 of url>  claims a URL so it is unique per organization
  *   IDEM#<org>#<key> / IDEM          the webhooks created by a publish with that idempotency key
+ *   PUB#<minute>#<shard> / <publisher>#<n>  a publish's intent: the webhooks it is about to store
+ *   SWEEP#<name> / SWEEP             where the sweeper is in a walk (the last minute of intents it checked)
  *   EP#<endpoint> / W#<id>           a webhook's state (webhook-items.ts)
  *   EP#<endpoint> / P#<id>           its payload, when it does not fit in the state
  *   EP#<endpoint> / R#<id>#<n>       the response of attempt n, when it does not fit in the state
  *
  *   index `failed`: <org> / W#<id>                 failed webhooks, by organization
  *   index `due`:    TIMER#<shard> or DUE#<shard> / <next attempt at>#<id>
+ *                   PARK#<endpoint>#<shard> / <id>  a disabled endpoint's parked webhooks
  *
  * Webhook ids are UUIDv7, so an endpoint's partition, sorted by the sort key, is sorted by creation
  * time. The strings are the stored data's: changing one leaves existing items unread.
@@ -59,6 +62,9 @@ const PAYLOAD = tagged('P');
 const RESPONSE = tagged('R');
 const TIMER = tagged('TIMER');
 const OVERDUE = tagged('DUE');
+const PARKED = tagged('PARK');
+const INTENT = tagged('PUB');
+const SWEEP_MARK = tagged('SWEEP');
 
 const key = (pk: string, sk: string): Key => ({ [PK]: pk, [SK]: sk });
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -78,6 +84,28 @@ export const webhookPayloadKey = ({ endpointId, id }: WebhookRef) => key(ENDPOIN
 /** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
 export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) =>
   key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
+
+/**
+ * A minute's publish intents, spread over shards by publisher (a publisher's intents stay in one
+ * partition); sorted by publisher and number.
+ */
+export const intentPartition = {
+  shards: 8,
+  key: (minuteIso: string, shard: number) => INTENT.of(minuteIso, shard),
+  itemKey: (minuteIso: string, publisher: string, seq: number) =>
+    key(
+      INTENT.of(minuteIso, idShard(publisher, intentPartition.shards)),
+      `${publisher}${SEPARATOR}${String(seq).padStart(12, '0')}`,
+    ),
+  /** The publisher and number an intent's sort key holds. */
+  idOf: (item: Item): { publisher: string; seq: number } => {
+    const sk = item[SK] as string;
+    const at = sk.lastIndexOf(SEPARATOR);
+    return { publisher: sk.slice(0, at), seq: Number(sk.slice(at + 1)) };
+  },
+};
+
+export const sweepMarkKey = (name: string) => key(SWEEP_MARK.of(name), SWEEP_MARK.tag);
 
 /** The key of an item read back: keys.ts alone knows how a key is spelled. */
 export const keyOf = (item: Item): Key => key(item[PK] as string, item[SK] as string);
@@ -114,7 +142,13 @@ export const failedIndex = {
   attributes: (organizationId: string) => ({ [FAILED.partitionKey]: organizationId }),
 };
 
-/** Sparse: webhooks whose next attempt waits in the store (`timer`), or whose message was not sent (`overdue`), spread over shards. */
+/** A webhook's shard among `shards`, from the random end of its id. */
+export const idShard = (id: string, shards: number): number => parseInt(id.replace(/-/g, '').slice(-4), 16) % shards;
+
+/**
+ * Sparse: webhooks whose next attempt waits in the store (`timer`: written only before waits were
+ * chains of messages), or whose message was not sent (`overdue`), spread over shards.
+ */
 export const dueIndex = {
   name: DUE.name,
   partitionKey: DUE.partitionKey,
@@ -124,5 +158,21 @@ export const dueIndex = {
   attributes: (kind: 'timer' | 'overdue', shard: number, nextAttemptAt: string, id: string) => ({
     [DUE.partitionKey]: dueIndex.partition(kind, shard),
     [DUE.sortKey]: `${nextAttemptAt}${SEPARATOR}${id}`,
+  }),
+};
+
+/**
+ * Sparse, in the `due` index: a disabled endpoint's parked webhooks, over shards of their own so an
+ * endpoint parking at any rate takes no more than a key's throughput each, sorted by id.
+ */
+export const parkedIndex = {
+  name: DUE.name,
+  partitionKey: DUE.partitionKey,
+  sortKey: DUE.sortKey,
+  shards: 8,
+  partition: (endpointId: string, shard: number) => PARKED.of(endpointId, shard),
+  attributes: (endpointId: string, id: string) => ({
+    [DUE.partitionKey]: parkedIndex.partition(endpointId, idShard(id, parkedIndex.shards)),
+    [DUE.sortKey]: id,
   }),
 };

@@ -173,10 +173,13 @@ async function sendSuccessor(
   payload: string,
   attemptContext: LogContext,
 ): Promise<WebhookState> {
-  const successor = withPayload(nextAttemptMessage(next), payload);
+  const message = withPayload(nextAttemptMessage(next), payload);
   try {
-    if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
-    if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
+    if (then.kind === 'message') {
+      const successor = then.dueAtMs === undefined ? message : { ...message, dueAtMs: then.dueAtMs };
+      await deps.queue.sendEach(then.lane, [{ message: successor, delaySeconds: then.delaySeconds }]);
+    }
+    if (then.kind === 'dead-letter') await deps.queue.deadLetter(message, 'exhausted');
   } catch (error) {
     // Recorded as unqueued: the sweeper sends it once it is overdue.
     deps.logger.error({ ...attemptContext, err: error }, 'could not queue the next attempt');

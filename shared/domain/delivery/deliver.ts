@@ -1,8 +1,9 @@
-import { parkWebhook } from '../endpoints/health.ts';
+import { continueDrain, parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
 import { attemptAndRecord } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
-import { decodeMessage, type DeliveryMessage } from './message.ts';
+import { hop, hopOf, sendingFor } from './hops.ts';
+import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './policy.ts';
 import { slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
 
@@ -11,11 +12,10 @@ import { slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.
  *
  * Every message names the attempt it makes. The webhook's state in the store says how many were
  * made, so a message for any other attempt is a stale copy or a duplicate and is dropped. An
- * attempt's successor (a delayed message, a timer in the store, or the dead-letter queue) is sent
- * before the attempt is recorded: a crash in between makes the attempt again (at-least-once), and
- * the early successor, finding its predecessor unrecorded, is dropped. Nothing waits by holding a
- * received message: a wait is a message's own delay (up to 15 minutes) or a timer the sweeper turns
- * into a message when it is nearly due.
+ * attempt's successor (a delayed message, or the dead-letter queue) is sent before the attempt is
+ * recorded: a crash in between makes the attempt again (at-least-once), and the early successor,
+ * finding its predecessor unrecorded, is dropped. Nothing waits by holding a received message: a
+ * wait is a message's own delay, chained in hops of up to 15 minutes for longer ones (hops.ts).
  *
  * `deliver` reads the webhook and its endpoint, `decide`s (decide.ts, pure) and carries the decision
  * out; an attempt runs through attempt.ts, whose `settle` (settle.ts) is pure too. Every message is
@@ -33,20 +33,19 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     deps.logger.error({ message_id: received.messageId }, 'unreadable delivery message: dead-lettered as poison');
     return deadLetterPoison(deps, received.body);
   }
-  const context = {
-    webhook_id: message.webhookId,
-    organization_id: message.organizationId,
-    endpoint_id: message.endpointId,
-    message_id: received.messageId,
-  };
   // Back this often without being finished, it crashes or outlasts the sender: before SQS moves it, say why.
   if (received.receiveCount >= POISON_RECEIVE_COUNT - 1) {
     deps.logger.error(
-      { ...context, receive_count: received.receiveCount },
+      { ...contextOf(message), message_id: received.messageId, receive_count: received.receiveCount },
       'delivery message keeps failing: dead-lettered as poison',
     );
-    return deadLetterPoison(deps, message);
+    return deadLetterPoison(deps, isDrain(message) ? received.body : message);
   }
+  if (isDrain(message)) return continueDrain(deps, message.drain);
+  // Not due yet and carrying its due time: it hops on, with no read.
+  const next = hopOf(message, deps.now());
+  if (next) return hop(deps, next);
+  const context = { ...contextOf(message), message_id: received.messageId };
   let found: Found;
   try {
     found = await readWebhookAndEndpoint(deps, message);
@@ -65,6 +64,11 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
   });
   return carryOut(deps, { received, message, payload: found.payload, nowMs, context }, decision);
 }
+
+const contextOf = (message: LaneMessage): LogContext =>
+  isDrain(message)
+    ? { organization_id: message.drain.organizationId, endpoint_id: message.drain.endpointId, drain: true }
+    : { webhook_id: message.webhookId, organization_id: message.organizationId, endpoint_id: message.endpointId };
 
 async function deadLetterPoison(deps: SenderDeps, body: DeliveryMessage | string): Promise<void> {
   await deps.queue.deadLetter(body, 'poison');
@@ -111,8 +115,10 @@ async function carryOut(deps: SenderDeps, delivery: Delivery, decision: Decision
       return orSendAgainLater(deps, delivery, () => failWithoutAttempt(deps, decision, delivery));
     case 'forward':
       return deps.queue.send('slow', [message]);
-    case 'wait':
-      return deps.queue.send(received.lane, [message], decision.seconds);
+    case 'wait': {
+      const { lane, ...next } = sendingFor(message, received.lane, decision.dueAtMs, delivery.nowMs);
+      return deps.queue.sendEach(lane, [next]);
+    }
     case 'paused':
       return orSendAgainLater(deps, delivery, () =>
         parkWebhook(deps, decision.webhook, decision.endpoint, decision.redrive),

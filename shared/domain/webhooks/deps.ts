@@ -1,4 +1,5 @@
 import type { DeliveryQueue, Logger, Metrics, Store } from '../ports.ts';
+import type { PublishJournal } from './intents.ts';
 
 /**
  * What the webhook use cases run on, built once by shared/runtime/deps.ts's `webhookDeps`. Each module
@@ -15,4 +16,8 @@ export interface WebhookDeps<S = Store> {
   maxAttempts: number;
   /** How long past its due time a live webhook may wait before it counts as stuck. */
   stuckAfterMs: number;
+  /** This process's publish intents (intents.ts). */
+  journal: PublishJournal;
+  /** Called between a publish's store write and its queue send: local chaos runs kill the process there. */
+  afterStore?: () => void;
 }

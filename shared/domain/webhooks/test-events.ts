@@ -13,7 +13,7 @@ import { detail } from './views.ts';
  * marked `test: true`.
  */
 export async function publishTest(
-  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now'>,
+  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'journal' | 'afterStore'>,
   organizationId: string,
   endpointId: string,
   body: unknown,

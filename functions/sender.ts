@@ -24,29 +24,50 @@ export function createSenderHandler(deps: Deps, lane: Lane): SenderHandler {
     receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
     lane,
   });
-  const deliverRecord = async (record: SQSRecord): Promise<void> => {
-    try {
-      await deliver(sender, received(record));
-    } catch (error) {
-      deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
-      throw error;
-    }
-  };
+  const deliverRecord =
+    (batch: BatchProgress) =>
+    async (record: SQSRecord): Promise<void> => {
+      try {
+        await deliver(sender, { ...received(record), batchDone: batch.othersDone(record.messageId) });
+      } catch (error) {
+        deps.logger.error({ err: error, message_id: record.messageId }, 'delivery failed unexpectedly');
+        throw error;
+      } finally {
+        batch.finished(record.messageId);
+      }
+    };
   return async (event) => {
     // Messages still waiting hop on together, one SendMessageBatch for the batch's hops (no read, no write).
     const { hopped, failed } = await forwardHops(sender, event.Records.map(received));
     const rest = event.Records.filter((r) => !hopped.has(r.messageId) && !failed.has(r.messageId));
+    const batch = batchProgress(rest.map((r) => r.messageId));
     // A processor per batch: it holds the batch's records and failures, and the local pollers run batches side by side.
     // A batch whose every record failed is answered like any other, not thrown: each record is kept, the invocation does not fail.
     const response =
       rest.length > 0
-        ? await processPartialResponse({ Records: rest }, deliverRecord, new BatchProcessor(EventType.SQS), {
+        ? await processPartialResponse({ Records: rest }, deliverRecord(batch), new BatchProcessor(EventType.SQS), {
             throwOnFullBatchFailure: false,
           })
         : { batchItemFailures: [] };
     return {
       batchItemFailures: [...response.batchItemFailures, ...[...failed].map((itemIdentifier) => ({ itemIdentifier }))],
     };
+  };
+}
+
+interface BatchProgress {
+  /** Settles once every record of the batch but this one is finished. */
+  othersDone(messageId: string): Promise<void>;
+  finished(messageId: string): void;
+}
+
+/** Which records of a batch are finished: a fast-lane attempt still running once the others are is handed off. */
+function batchProgress(messageIds: readonly string[]): BatchProgress {
+  const done = new Map(messageIds.map((id) => [id, Promise.withResolvers<void>()]));
+  return {
+    othersDone: (messageId) =>
+      Promise.all([...done].filter(([id]) => id !== messageId).map(([, d]) => d.promise)).then(() => undefined),
+    finished: (messageId) => done.get(messageId)?.resolve(),
   };
 }
 

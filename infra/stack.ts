@@ -78,7 +78,7 @@ export class WebhookStack extends Stack {
       signingKey: this.signingKey,
       secretsPrefix,
       config: { ...config, issuer: this.api.url },
-      senderMaxConcurrency: { fast: settings.senderMaxConcurrency, slow: settings.slowSenderMaxConcurrency },
+      senderMaxConcurrency: { fast: config.fastLaneConcurrency, slow: config.slowLaneConcurrency },
       sweepInterval: Duration.minutes(settings.sweepIntervalMinutes),
       logRetention,
       removalPolicy,

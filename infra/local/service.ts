@@ -7,10 +7,10 @@ import { consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
-import type { DeliveryConfig } from '#shared/runtime/config.ts';
+import { laneMappings, type DeliveryConfig } from '#shared/runtime/config.ts';
 import type { Deps } from '#shared/runtime/deps.ts';
 import { LOCAL_SECRETS_PREFIX, localDeps } from '#shared/runtime/local-deps.ts';
-import { LANE_MAPPINGS, LANES } from '#shared/domain/delivery/policy.ts';
+import { LANES } from '#shared/domain/delivery/policy.ts';
 import type { SweepResult } from '#shared/domain/webhooks/lifecycle.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
@@ -229,7 +229,7 @@ async function localSecretStore(dataDir: string, instrument: LocalServiceInstrum
   return secretStore;
 }
 
-/** One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS. */
+/** One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS (the lane settings). */
 function startSenders(
   deps: Deps,
   { sqs, queues }: Emulators,
@@ -248,8 +248,8 @@ function startSenders(
       queueUrl: queues.lanes[lane].url,
       queueArn: queues.lanes[lane].arn,
       handler: wrap(name, localHandler(name, createSenderHandler(deps, lane), logger)),
-      concurrency: LANE_MAPPINGS[lane].maxConcurrency,
-      batchSize: LANE_MAPPINGS[lane].batchSize,
+      concurrency: laneMappings(deps.config)[lane].maxConcurrency,
+      batchSize: laneMappings(deps.config)[lane].batchSize,
       onError: (error) => logger.error({ err: error, lane }, 'poller error'),
       started,
     });

@@ -164,6 +164,8 @@ export type Store = OrganizationStore & EndpointStore & WebhookStore;
 
 export interface PostOptions {
   timeoutMs: number;
+  /** Ends the attempt early, as a timeout (the fast lane hands a hanging attempt off). */
+  cut?: AbortSignal;
   allow: readonly Cidr[];
   allowHttp: boolean;
   /** Bytes of the response body kept. */

@@ -3,10 +3,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhook } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
-import type { DeliveryConfig } from './config.ts';
+import { laneMappings, type DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
 import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
-import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
+import { hangingEndpointSlots, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
 import { customHeaderKey } from '../domain/endpoints/headers.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
 import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
@@ -205,8 +205,8 @@ export function senderDeps(deps: Deps): SenderDeps {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
-    slowEndpoints: deps.senderMemory.slowEndpoints,
-    attemptsInFlight: deps.senderMemory.attemptsInFlight,
+    hangingEndpointSlots: hangingEndpointSlots(laneMappings(deps.config).slow),
+    ...deps.senderMemory,
     events: deps.events,
     autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
   };

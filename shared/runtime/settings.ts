@@ -193,6 +193,34 @@ export const SETTINGS = {
     default: 1_000,
     doc: 'an attempt still running after this marks its endpoint slow: its webhooks take the slow lane for 15 minutes; at most `WEBHOOK_FAST_LANE_MS`',
   }),
+  fastLaneBatchSize: declare(number({ min: 1, max: 10 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_FAST_LANE_BATCH_SIZE',
+    context: 'fastLaneBatchSize',
+    default: LANE_MAPPINGS.fast.batchSize,
+    doc: "messages per sender invocation on the fast lane (1 to 10), attempted side by side: the lane holds batch size × concurrency attempts at once ([delivery.md](delivery.md#lanes) gives each lane's throughput)",
+  }),
+  fastLaneConcurrency: declare(number({ min: 1 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_FAST_LANE_CONCURRENCY',
+    context: 'senderMaxConcurrency',
+    default: LANE_MAPPINGS.fast.maxConcurrency,
+    doc: "most concurrent sender invocations on the fast lane (2 to 1000 on AWS, its event source mapping's maximum concurrency, which the sender reserves; locally the poller's loops)",
+  }),
+  slowLaneBatchSize: declare(number({ min: 1, max: 10 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SLOW_LANE_BATCH_SIZE',
+    context: 'slowLaneBatchSize',
+    default: LANE_MAPPINGS.slow.batchSize,
+    doc: 'the same as `WEBHOOK_FAST_LANE_BATCH_SIZE` for the slow lane',
+  }),
+  slowLaneConcurrency: declare(number({ min: 1 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SLOW_LANE_CONCURRENCY',
+    context: 'slowSenderMaxConcurrency',
+    default: LANE_MAPPINGS.slow.maxConcurrency,
+    doc: 'the same as `WEBHOOK_FAST_LANE_CONCURRENCY` for the slow lane',
+  }),
   autoDisableAfterSeconds: declare(number({ min: 0, max: 90 * 86_400 }), {
     scope: 'delivery',
     env: 'WEBHOOK_AUTO_DISABLE_AFTER',
@@ -301,18 +329,6 @@ export const SETTINGS = {
     context: 'deletionProtection',
     default: false,
     doc: 'DynamoDB deletion protection; off by default because it would block the rollback of a failed first deploy: turn it on once the stack exists (`-c deletionProtection=true`)',
-  }),
-  senderMaxConcurrency: declare(number({ whole: false }), {
-    scope: 'aws',
-    context: 'senderMaxConcurrency',
-    default: LANE_MAPPINGS.fast.maxConcurrency,
-    doc: 'most concurrent sender invocations on the fast lane (2 to 1000); the sender reserves as much concurrency',
-  }),
-  slowSenderMaxConcurrency: declare(number({ whole: false }), {
-    scope: 'aws',
-    context: 'slowSenderMaxConcurrency',
-    default: LANE_MAPPINGS.slow.maxConcurrency,
-    doc: 'the same for the slow lane',
   }),
   apiRateLimit: declare(number({ whole: false }), {
     scope: 'aws',

@@ -13,6 +13,10 @@ describe('deliveryConfigFromEnv', () => {
       issuer: 'http://localhost:3000',
       fastLaneMs: 3000,
       slowAfterMs: 1000,
+      fastLaneBatchSize: 10,
+      fastLaneConcurrency: 10,
+      slowLaneBatchSize: 10,
+      slowLaneConcurrency: 5,
       autoDisableAfterSeconds: 432_000,
     });
   });
@@ -34,6 +38,10 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_FAST_LANE_MS: '2000',
         WEBHOOK_SLOW_AFTER_MS: '500',
         WEBHOOK_AUTO_DISABLE_AFTER: '3600',
+        WEBHOOK_FAST_LANE_BATCH_SIZE: '5',
+        WEBHOOK_FAST_LANE_CONCURRENCY: '20',
+        WEBHOOK_SLOW_LANE_BATCH_SIZE: '1',
+        WEBHOOK_SLOW_LANE_CONCURRENCY: '8',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -44,6 +52,10 @@ describe('deliveryConfigFromEnv', () => {
       issuer: 'https://hooks.example.com',
       fastLaneMs: 2000,
       slowAfterMs: 500,
+      fastLaneBatchSize: 5,
+      fastLaneConcurrency: 20,
+      slowLaneBatchSize: 1,
+      slowLaneConcurrency: 8,
       autoDisableAfterSeconds: 3600,
     });
   });
@@ -67,6 +79,8 @@ describe('deliveryConfigFromEnv', () => {
     ['a non-numeric retention under its earlier name', { WEBHOOK_LOG_RETENTION_DAYS: 'forever' }],
     ['an allow-http flag that is not true or false', { WEBHOOK_ALLOW_HTTP: 'yes' }],
     ['an API base URL that is not a URL', { API_BASE_URL: 'hooks.example.com' }],
+    ['a fast-lane batch over 10', { WEBHOOK_FAST_LANE_BATCH_SIZE: '11' }],
+    ['a slow-lane concurrency of zero', { WEBHOOK_SLOW_LANE_CONCURRENCY: '0' }],
     ['a negative auto-disable period', { WEBHOOK_AUTO_DISABLE_AFTER: '-1' }],
     ['an auto-disable period over 90 days', { WEBHOOK_AUTO_DISABLE_AFTER: String(90 * 86_400 + 1) }],
   ];
@@ -110,6 +124,10 @@ describe('deliveryConfigToEnv', () => {
         issuer: 'https://api.example.com/base',
         fastLaneMs: 100,
         slowAfterMs: 50,
+        fastLaneBatchSize: 1,
+        fastLaneConcurrency: 100,
+        slowLaneBatchSize: 3,
+        slowLaneConcurrency: 2,
         autoDisableAfterSeconds: 0,
       },
     ];
@@ -137,10 +155,14 @@ describe('deliveryConfigToEnv', () => {
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',
+      'WEBHOOK_FAST_LANE_BATCH_SIZE',
+      'WEBHOOK_FAST_LANE_CONCURRENCY',
       'WEBHOOK_FAST_LANE_MS',
       'WEBHOOK_RETENTION_DAYS',
       'WEBHOOK_RETRY_SCHEDULE',
       'WEBHOOK_SLOW_AFTER_MS',
+      'WEBHOOK_SLOW_LANE_BATCH_SIZE',
+      'WEBHOOK_SLOW_LANE_CONCURRENCY',
       'WEBHOOK_TIMEOUT_MS',
     ]);
   });

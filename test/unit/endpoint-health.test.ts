@@ -2,7 +2,7 @@
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
-import type { ReceivedMessage, SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
+import { newSenderMemory, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
 import {
   encodeMessage,
   type DeadLetterReason,
@@ -87,8 +87,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     allow: parseCidrs('127.0.0.0/8'),
     allowHttp: true,
     issuer: 'http://localhost',
-    slowEndpoints: new Map(),
-    attemptsInFlight: new Set(),
+    hangingEndpointSlots: 2,
+    ...newSenderMemory(),
     events: { emit: async (event) => void events.push(event) },
     autoDisableAfterMs: 5 * DAY,
     ...overrides,

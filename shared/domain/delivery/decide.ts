@@ -9,7 +9,8 @@ import type { Lane } from './policy.ts';
  * never has to check again.
  * - `drop`: nothing to do (a stale copy, a duplicate, a finished webhook);
  * - `fail`: the endpoint is gone, the webhook fails without an attempt;
- * - `forward`: the endpoint is slow, the message moves to the slow lane;
+ * - `forward`: the endpoint is slow (or one of its attempts here runs long), the message moves to the slow lane;
+ * - `busy`: the endpoint hangs and has its share of the slow lane in flight here, the message comes back later;
  * - `wait`: not due yet, the message comes back when it is (hopping if that is beyond 15 minutes);
  * - `early`: ahead of its predecessor's record, the message comes back a little later;
  * - `paused`: the endpoint is disabled, the webhook is parked until it is enabled;
@@ -19,6 +20,7 @@ export type Decision =
   | { kind: 'drop'; why: string }
   | { kind: 'fail'; webhook: WebhookState; error: string }
   | { kind: 'forward' }
+  | { kind: 'busy' }
   | { kind: 'wait'; dueAtMs: number }
   | { kind: 'early'; attempt: number }
   | { kind: 'paused'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean }
@@ -34,11 +36,21 @@ export interface Arrival {
   lane: Lane;
   /** Until when (ms) the endpoint takes the slow lane, as the store or this process knows it. */
   endpointSlowUntil: number;
+  /** The endpoint's attempts in this process: one running long (`suspect`), or a hanging endpoint's share in flight (`atCap`). */
+  endpointLoad: { suspect: boolean; atCap: boolean };
   nowMs: number;
 }
 
 /** Pure: the message's decision from the state of its webhook and endpoint. */
-export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, nowMs }: Arrival): Decision {
+export function decide({
+  message,
+  webhook,
+  endpoint,
+  lane,
+  endpointSlowUntil,
+  endpointLoad,
+  nowMs,
+}: Arrival): Decision {
   if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
   if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
   if (webhook.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
@@ -57,7 +69,10 @@ export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, no
   if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: false };
   const due = webhook.next_attempt_at_ms ?? nowMs;
   if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', dueAtMs: due };
-  if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
+  // A fast-lane batch never waits on an endpoint already slow, or one whose attempt here has run long.
+  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect)) return { kind: 'forward' };
+  // One hanging endpoint never holds more than its share of the slow lane.
+  if (lane === 'slow' && endpointLoad.atCap) return { kind: 'busy' };
   return { kind: 'attempt', webhook, endpoint, redrive: false };
 }
 

@@ -4,8 +4,8 @@ import { attemptAndRecord } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
 import { hop, hopOf, sendingFor } from './hops.ts';
 import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './policy.ts';
-import { slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, SUSPECT_SHARE, type Lane } from './policy.ts';
+import { endpointLoad, slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
 
 /**
  * Delivery's state machine: one attempt per queue message. docs/delivery.md draws it.
@@ -60,6 +60,11 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     endpoint,
     lane: received.lane,
     endpointSlowUntil: endpoint ? slowUntil(deps, endpoint) : 0,
+    endpointLoad: endpointLoad(deps, message.endpointId, {
+      nowMs,
+      suspectAfterMs: deps.slowAfterMs * SUSPECT_SHARE,
+      slots: deps.hangingEndpointSlots,
+    }),
     nowMs,
   });
   return carryOut(deps, { received, message, payload: found.payload, nowMs, context }, decision);
@@ -115,6 +120,14 @@ async function carryOut(deps: SenderDeps, delivery: Delivery, decision: Decision
       return orSendAgainLater(deps, delivery, () => failWithoutAttempt(deps, decision, delivery));
     case 'forward':
       return deps.queue.send('slow', [message]);
+    case 'busy':
+      // Back once an attempt of the endpoint's has had its time, spread a little.
+      deps.logger.debug(context, 'hanging endpoint at its share of the slow lane: message sent again later');
+      return deps.queue.send(
+        received.lane,
+        [message],
+        Math.ceil(deps.timeoutMs / 1000) + Math.floor(Math.random() * 5),
+      );
     case 'wait': {
       const { lane, ...next } = sendingFor(message, received.lane, decision.dueAtMs, delivery.nowMs);
       return deps.queue.sendEach(lane, [next]);
@@ -187,6 +200,7 @@ async function attemptOnce(
       endpoint,
       stored: webhook,
       lane: received.lane,
+      ...(received.batchDone ? { batchDone: received.batchDone } : {}),
     });
     if (end.kind === 'again-later') await requeue(deps, received.lane, message, end.error);
   } finally {

@@ -22,11 +22,24 @@ export interface LaneMapping {
   maxConcurrency: number;
 }
 
-/** One source for the CDK event source mappings and the local pollers, so local runs predict AWS. */
+/**
+ * Each lane's capacity by default: the lane settings (WEBHOOK_FAST_LANE_BATCH_SIZE, ...,
+ * shared/runtime/settings.ts) start from it, and the CDK event source mappings and the local pollers
+ * both follow the settings, so local runs predict AWS.
+ */
 export const LANE_MAPPINGS: Record<Lane, LaneMapping> = {
   fast: { batchSize: 10, maxConcurrency: 10 },
   slow: { batchSize: 10, maxConcurrency: 5 },
 };
+
+/**
+ * Attempts one hanging endpoint may have in flight at once in a sender process's slow lane: half its
+ * loops (or invocations), so the other half always serves other endpoints (docs/delivery.md, "Lanes").
+ */
+export const hangingEndpointSlots = (slow: LaneMapping): number => Math.max(1, Math.floor(slow.maxConcurrency / 2));
+
+/** A fast-lane attempt running this share of WEBHOOK_SLOW_AFTER_MS makes its endpoint suspect in its process: its next messages go to the slow lane. */
+export const SUSPECT_SHARE = 0.5;
 
 /**
  * A message received this often without being finished is poison: SQS moves it to the dead-letter

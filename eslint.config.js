@@ -19,6 +19,8 @@ const NOT_RUNTIME = upward(
   '^#shared/runtime/|(^|/)runtime/',
 );
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+const SOCKETS =
+  'The domain opens no sockets and resolves no names: HTTP is the PostWebhook port (shared/adapters/http-client.ts), DNS shared/adapters/dns.ts.';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/', 'console/dist/', 'screenshots/'] },
@@ -46,10 +48,9 @@ export default tseslint.config(
         'The domain does not import the AWS SDK or the Lambda runtime: declare a port in shared/domain/ports.ts.',
         '^(@aws-sdk/|@aws/|@middy/|@aws-lambda-powertools/|aws-lambda$)',
       ),
-      upward(
-        'The domain opens no sockets: HTTP is the PostWebhook port (shared/adapters/http-client.ts).',
-        '^(node:)?(http|https|http2|tls|dgram)$',
-      ),
+      upward(SOCKETS, '^(node:)?(http|https|http2|tls|dgram|dns|dns/promises)$'),
+      // node:net only for its address checks (isIP): nothing that connects.
+      { regex: '^(node:)?net$', allowImportNames: ['isIP', 'isIPv4', 'isIPv6'], message: SOCKETS },
     ),
   },
   {

@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { adminTokenFile, DEFAULT_DATA_DIR, DEFAULT_PORT } from '#infra/local/env.ts';
+import { adminTokenFile, DEFAULT_PORT } from '#infra/local/env.ts';
+import { settingsFromEnv, type SettingValues } from '#shared/runtime/settings.ts';
+import { MAX_BATCH_EVENTS } from '#shared/domain/webhooks/schemas.ts';
 import { parseEventsFile } from './events-file.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
@@ -27,19 +29,16 @@ Options:
 
 class UsageError extends Error {}
 
-/** Events per request: the batch route's limit. */
-const BATCH_SIZE = 100;
-
 interface Options {
   url: string;
   token: string;
   json: boolean;
 }
 
-async function adminToken(given: string | undefined): Promise<string> {
+async function adminToken(given: string | undefined, local: SettingValues<'local'>): Promise<string> {
   if (given) return given;
-  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-  const file = adminTokenFile(resolve(process.env.DATA_DIR || DEFAULT_DATA_DIR));
+  if (local.adminToken) return local.adminToken;
+  const file = adminTokenFile(resolve(local.dataDir));
   try {
     return (await readFile(file, 'utf8')).trim();
   } catch {
@@ -117,11 +116,11 @@ async function publishFile(options: Options, file: string): Promise<BatchResult[
     throw new UsageError((error as Error).message);
   }
   const results: BatchResult[] = [];
-  for (let start = 0; start < events.length; start += BATCH_SIZE) {
+  for (let start = 0; start < events.length; start += MAX_BATCH_EVENTS) {
     let chunk: BatchResult[];
     try {
       ({ results: chunk } = (await call(options, 'POST', '/admin/v1/webhooks/batch', {
-        events: events.slice(start, start + BATCH_SIZE),
+        events: events.slice(start, start + MAX_BATCH_EVENTS),
       })) as { results: BatchResult[] });
     } catch (error) {
       // What was published is said before the error, so a rerun (with idempotency keys) can be judged.
@@ -254,9 +253,11 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  // PORT, DATA_DIR and ADMIN_TOKEN as npm start reads them (shared/runtime/settings.ts).
+  const local = settingsFromEnv('local', process.env);
   const options: Options = {
-    url: (values.url ?? `http://127.0.0.1:${process.env.PORT || DEFAULT_PORT}`).replace(/\/+$/, ''),
-    token: await adminToken(values.token),
+    url: (values.url ?? `http://127.0.0.1:${local.port}`).replace(/\/+$/, ''),
+    token: await adminToken(values.token, local),
     json: values.json ?? false,
   };
   const print = (human: string, data: unknown) => console.log(options.json ? JSON.stringify(data, null, 2) : human);

@@ -20,17 +20,17 @@ async function main(): Promise<number> {
     ...(settings.dynamoDbEndpoint ? { dynamoDbEndpoint: settings.dynamoDbEndpoint } : {}),
     ...(settings.sqsEndpoint ? { sqsEndpoint: settings.sqsEndpoint } : {}),
     sweepIntervalMs: settings.sweepIntervalMs,
-    logLevel: settings.logLevel,
+    logLevel: settings.config.logLevel,
     awsLimits: awsLimitsFromEnv(),
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
-  const tokenSource = process.env.ADMIN_TOKEN
-    ? 'from ADMIN_TOKEN'
-    : settings.adminTokenGenerated
-      ? `generated, saved in ${tokenFile}`
-      : `saved in ${tokenFile}`;
-  const tokenShell = process.env.ADMIN_TOKEN ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
+  const tokenSource = {
+    env: 'from ADMIN_TOKEN',
+    generated: `generated, saved in ${tokenFile}`,
+    file: `saved in ${tokenFile}`,
+  }[settings.adminTokenSource];
+  const tokenShell = settings.adminTokenSource === 'env' ? '$ADMIN_TOKEN' : `$(cat ${tokenFile})`;
   console.log(`
 Lago-compatible webhook service, local mode
   API base URL   ${stack.url}

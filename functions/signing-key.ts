@@ -108,7 +108,7 @@ interface SigningKeyResult {
 /** The handler behind `handler`, which lambdaHandler runs under middy with Powertools' middlewares (logger context, tracing). */
 export function createSigningKeyHandler(
   client: SecretsManagerClient,
-  logger: Logger = createLogger(undefined, 'signing-key'),
+  logger: Logger = createLogger('info', 'signing-key'),
 ): (event: SigningKeyEvent) => Promise<SigningKeyResult> {
   return async (event) => {
     logger.info({ request: event.RequestType, resource: event.LogicalResourceId }, 'signing key request');

@@ -44,7 +44,7 @@ function stackSettings(props: WebhookStackProps, stackName: string) {
   };
 }
 
-/** The whole service: one table, two delivery lanes and their dead-letter queue, the HTTP API, six functions (one serves the web console), the signing key, a dashboard and alarms. */
+/** The whole service: one table, two delivery lanes and their dead-letter queue, the HTTP API, seven functions (api, admin, console, a sender per lane, sweeper, signing key), the signing key, a dashboard and alarms. */
 export class WebhookStack extends Stack {
   readonly table: WebhookTable;
   readonly queues: DeliveryQueues;

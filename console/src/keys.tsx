@@ -7,7 +7,7 @@ import { ConfirmDialog, CopyButton, ErrorMessage, formatTime } from './ui.tsx';
 
 /**
  * How long the previous token stays valid after a rotation. The console always sends the overlap, so
- * the dialog says what will happen; 24 hours is also the server's default (README, "Rotating the HMAC token").
+ * the dialog says what will happen; 24 hours is also the server's default (docs/receivers.md, "Rotating the HMAC token").
  */
 const OVERLAPS = [
   { seconds: 3600, label: '1 hour' },

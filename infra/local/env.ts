@@ -7,7 +7,6 @@ import { localDefaults, SETTINGS, settingsFromEnv, type SettingValues } from '#s
 /** Local mode's settings (shared/runtime/settings.ts, scope 'local'), and the delivery settings from the same environment names the Lambda functions read. */
 
 export const DEFAULT_PORT = SETTINGS.port.default;
-export const DEFAULT_DATA_DIR = SETTINGS.dataDir.default;
 /** Loopback is exempt from the SSRF guard in local mode, so receivers on this machine work. */
 export const LOCAL_ALLOW_CIDRS = SETTINGS.allowCidrs.localDefault;
 
@@ -15,22 +14,26 @@ export const generateAdminToken = () => `adm_${randomBytes(24).toString('base64u
 
 export interface LocalSettings extends Omit<SettingValues<'local'>, 'adminToken'> {
   adminToken: string;
-  adminTokenGenerated: boolean;
+  /** Where the admin token came from: ADMIN_TOKEN, the file in DATA_DIR, or generated now into that file. */
+  adminTokenSource: 'env' | 'file' | 'generated';
   config: DeliveryConfig;
 }
 
 export const adminTokenFile = (dataDir: string) => join(dataDir, 'admin-token');
 
 /** ADMIN_TOKEN if set; otherwise the one kept in DATA_DIR, or a new one written there (owner-only). */
-async function adminToken(set: string | undefined, dataDir: string): Promise<{ token: string; generated: boolean }> {
-  if (set) return { token: set, generated: false };
+async function adminToken(
+  set: string | undefined,
+  dataDir: string,
+): Promise<{ token: string; source: LocalSettings['adminTokenSource'] }> {
+  if (set) return { token: set, source: 'env' };
   try {
-    return { token: (await readFile(adminTokenFile(dataDir), 'utf8')).trim(), generated: false };
+    return { token: (await readFile(adminTokenFile(dataDir), 'utf8')).trim(), source: 'file' };
   } catch {
     const token = generateAdminToken();
     await mkdir(dataDir, { recursive: true });
     await writeFile(adminTokenFile(dataDir), `${token}\n`, { mode: 0o600 });
-    return { token, generated: true };
+    return { token, source: 'generated' };
   }
 }
 
@@ -39,5 +42,5 @@ export async function localSettings(env: NodeJS.ProcessEnv = process.env): Promi
   const dataDir = resolve(local.dataDir);
   const config = deliveryConfigFromEnv(env, { ...localDefaults('delivery'), issuer: `http://127.0.0.1:${local.port}` });
   const token = await adminToken(local.adminToken, dataDir);
-  return { ...local, dataDir, adminToken: token.token, adminTokenGenerated: token.generated, config };
+  return { ...local, dataDir, adminToken: token.token, adminTokenSource: token.source, config };
 }

@@ -62,18 +62,16 @@ const UNREADABLE = 'BadRequest: ';
 /** An object schema's refusal when it does not get an object at all: Lago's 400 `BadRequest: <sentence>`. */
 export const unreadable = (sentence: string) => ({ error: `${UNREADABLE}${sentence}` });
 
-/** Schemas whose fields sit in a wrapper object, by the wrapper's key. */
-const wrappers = new WeakMap<z.ZodType, string>();
-
-/** A body whose fields sit in the object `key` (Lago's `{"webhook_endpoint": {...}}`); refusals name the fields inside. */
+/** A body whose fields sit in the object `key` (Lago's `{"webhook_endpoint": {...}}`); read it with `parseWrapped`. */
 export function wrapped<K extends string, F extends z.ZodObject>(key: K, fields: F) {
   const inner = z.object(fields.shape as F['shape'], unreadable(`param is missing or the value is empty: ${key}`));
-  const schema = z.object({ [key]: inner } as Record<K, typeof inner>);
-  wrappers.set(schema, key);
-  return schema;
+  return z.object({ [key]: inner } as Record<K, typeof inner>);
 }
 
-/** Lists in a query, whose values are read from every `name` and `name[]` parameter. */
+/**
+ * Lists in a query, whose values are read from every `name` and `name[]` parameter. A list used in a query schema
+ * as `queryList` made it; one wrapped again (`.describe()`) gets the first value only, never a crash.
+ */
 const lists = new WeakSet<z.ZodType>();
 
 /** Values a query's list may hold: each becomes an index partition or a filter term. */
@@ -87,7 +85,8 @@ export function queryList<T extends z.ZodType<string>>(item: T, description: str
   const schema = z
     .preprocess(
       (raw: unknown) => {
-        const values = [...new Set((raw as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()))];
+        const given = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+        const values = [...new Set(given.flatMap((v) => String(v).split(',')).map((v) => v.trim()))];
         const present = values.filter((v) => v !== '');
         return present.length > 0 ? present : undefined;
       },
@@ -103,7 +102,16 @@ export function queryList<T extends z.ZodType<string>>(item: T, description: str
 
 /** A body checked against its schema, refusals in Lago's shape. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  return check(schema, body, wrappers.has(schema) ? 2 : 1);
+  return check(schema, body, 1);
+}
+
+/** A body made by `wrapped(key, …)`, checked: refusals name the fields inside the wrapper; answers those fields. */
+export function parseWrapped<K extends string, T extends z.ZodType<Record<K, unknown>>>(
+  key: K,
+  schema: T,
+  body: unknown,
+): z.output<T>[K] {
+  return check(schema, body, 2)[key];
 }
 
 /**

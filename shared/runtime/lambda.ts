@@ -6,6 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createLogger, type RuntimeLogger } from './logger.ts';
+import { settingsFromEnv } from './settings.ts';
 import { powertoolsMetrics } from './metrics.ts';
 
 /** The Powertools instances of one Lambda function: its logger, its metrics and its tracer. */
@@ -18,7 +19,7 @@ export interface LambdaRuntime {
 
 /** The function's Powertools, from the environment the stack sets. */
 function lambdaRuntime(name: string): LambdaRuntime {
-  const logger = createLogger(undefined, name);
+  const logger = createLogger(settingsFromEnv('delivery', process.env).logLevel, name);
   // Powertools' own notices (such as an invocation that recorded no metric) are routine: debug lines.
   const notices = {
     trace: () => {},

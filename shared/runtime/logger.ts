@@ -113,7 +113,7 @@ export interface RuntimeLogger extends Logger {
 }
 
 export function createLogger(
-  level: string = process.env.LOG_LEVEL ?? 'info',
+  level: string,
   name = 'lago-webhooks',
   destination: LogDestination = stdout,
 ): RuntimeLogger {

@@ -261,10 +261,11 @@ export const SETTINGS = {
       .toLowerCase()
       .pipe(z.enum(LOG_LEVELS, { error: `expected ${LOG_LEVELS.join(', ')}` })),
     {
-      scope: 'local',
+      scope: 'delivery',
       env: 'LOG_LEVEL',
+      context: 'logLevel',
       default: 'info',
-      doc: `${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}`,
+      doc: `the functions' and \`npm start\`'s log level: ${LOG_LEVELS.map((level) => `\`${level}\``).join(', ')}`,
     },
   ),
   dynamoDbPort: declare(number({ min: 0, max: 65_535 }), {

@@ -323,6 +323,12 @@ describe('recovering an endpoint after an outage', () => {
           to_date: ['value_is_mandatory'],
         }),
       ],
+      // An empty date is no date: before, it was read as none and the window had no bound on that side.
+      [
+        { webhook_endpoint_id: id, from_date: '', to_date: '2026-01-09' },
+        invalid({ from_date: ['value_is_mandatory'] }),
+      ],
+      [{ webhook_endpoint_id: id, from_date: '2026-01-09', to_date: '' }, invalid({ to_date: ['value_is_mandatory'] })],
       [
         { webhook_endpoint_id: 'nope', from_date: 'soon', to_date: 20260101 },
         invalid({ webhook_endpoint_id: ['value_is_invalid'], from_date: ['invalid_date'], to_date: ['invalid_date'] }),

@@ -18,7 +18,14 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneBatchSize: 10,
       slowLaneConcurrency: 5,
       autoDisableAfterSeconds: 432_000,
+      logLevel: 'info',
     });
+  });
+
+  it('refuses an unknown log level, naming the variable and the levels', () => {
+    expect(() => deliveryConfigFromEnv({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL: expected trace, debug, info, warn, error, fatal, silent, got "verbose"',
+    );
   });
 
   it('does not share the default schedule between calls', () => {
@@ -42,6 +49,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_FAST_LANE_CONCURRENCY: '20',
         WEBHOOK_SLOW_LANE_BATCH_SIZE: '1',
         WEBHOOK_SLOW_LANE_CONCURRENCY: '8',
+        LOG_LEVEL: 'WARN',
       }),
     ).toEqual({
       retrySchedule: [1, 2, 3, 43080],
@@ -57,6 +65,7 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneBatchSize: 1,
       slowLaneConcurrency: 8,
       autoDisableAfterSeconds: 3600,
+      logLevel: 'warn',
     });
   });
 
@@ -129,6 +138,7 @@ describe('deliveryConfigToEnv', () => {
         slowLaneBatchSize: 3,
         slowLaneConcurrency: 2,
         autoDisableAfterSeconds: 0,
+        logLevel: 'debug' as const,
       },
     ];
     for (const config of configs) expect(deliveryConfigFromEnv(deliveryConfigToEnv(config))).toEqual(config);
@@ -152,6 +162,7 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'LOG_LEVEL',
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',

@@ -64,9 +64,15 @@ describe('the endpoint cache', () => {
     expect(store.reads).toBe(3);
   });
 
-  it("reads an endpoint again at once after each of the sender's health marks", async () => {
+  it('keeps an endpoint cached when the sender marks it slow: the sender holds that mark itself', async () => {
+    const before = await cache.cachedEndpoint(ORG, ENDPOINT);
+    await cache.markEndpointSlow(ORG, ENDPOINT, now + 60_000);
+    expect(await cache.cachedEndpoint(ORG, ENDPOINT)).toEqual(before);
+    expect(store.reads).toBe(1);
+  });
+
+  it("reads an endpoint again at once after each of the sender's other health marks", async () => {
     const marks: [string, () => Promise<unknown>][] = [
-      ['slow', () => cache.markEndpointSlow(ORG, ENDPOINT, now + 60_000)],
       ['failing', () => cache.markEndpointFailing(ORG, ENDPOINT, now)],
       ['disabled', () => cache.autoDisableEndpoint(ORG, ENDPOINT, now, now, 'failing')],
       ['recovered', () => cache.markEndpointRecovered(ORG, ENDPOINT)],

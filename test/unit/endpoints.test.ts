@@ -12,7 +12,7 @@ import {
 } from '#shared/domain/endpoints/endpoints.ts';
 import { createEndpointRequest } from '#shared/domain/endpoints/schemas.ts';
 import { ApiError, type ValidationDetails } from '#shared/domain/errors.ts';
-import { parseBody } from '#shared/domain/validation.ts';
+import { parseWrapped } from '#shared/domain/validation.ts';
 import { idTime } from '#shared/domain/ids.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -37,7 +37,7 @@ describe('event_types', () => {
   const normalize = (raw: unknown) => {
     const body = { webhook_endpoint: { webhook_url: 'https://example.com/', event_types: raw } };
     try {
-      return { value: parseBody(createEndpointRequest(AWS), body).webhook_endpoint.event_types, details: {} };
+      return { value: parseWrapped('webhook_endpoint', createEndpointRequest(AWS), body).event_types, details: {} };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       return { value: undefined, details: error.details ?? {} };

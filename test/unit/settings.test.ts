@@ -45,14 +45,13 @@ describe("settingsFromEnv('local')", () => {
       dataDir: '.data',
       adminToken: undefined,
       sweepIntervalMs: 60_000,
-      logLevel: 'info',
       dynamoDbPort: undefined,
       sqsPort: undefined,
       dynamoDbEndpoint: undefined,
       sqsEndpoint: undefined,
     };
     expect(settingsFromEnv('local', {})).toEqual(defaults);
-    expect(settingsFromEnv('local', { PORT: '', DATA_DIR: '', ADMIN_TOKEN: '', LOG_LEVEL: '' })).toEqual(defaults);
+    expect(settingsFromEnv('local', { PORT: '', DATA_DIR: '', ADMIN_TOKEN: '' })).toEqual(defaults);
   });
 
   it('parses every setting', () => {
@@ -62,7 +61,6 @@ describe("settingsFromEnv('local')", () => {
         DATA_DIR: '/tmp/hooks',
         ADMIN_TOKEN: 'adm_secret',
         SWEEP_INTERVAL_MS: '100',
-        LOG_LEVEL: 'WARN',
         DYNAMODB_PORT: '8000',
         SQS_PORT: '0',
         DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
@@ -73,7 +71,6 @@ describe("settingsFromEnv('local')", () => {
       dataDir: '/tmp/hooks',
       adminToken: 'adm_secret',
       sweepIntervalMs: 100,
-      logLevel: 'warn',
       dynamoDbPort: 8000,
       sqsPort: 0,
       dynamoDbEndpoint: 'http://127.0.0.1:8000',
@@ -85,11 +82,6 @@ describe("settingsFromEnv('local')", () => {
     ['a port out of range', { PORT: '70000' }, 'PORT: expected at most 65535, got "70000"'],
     ['a port that is not a number', { SQS_PORT: 'any' }, 'SQS_PORT: expected a number, got "any"'],
     ['a sweep under 100 ms', { SWEEP_INTERVAL_MS: '50' }, 'SWEEP_INTERVAL_MS: expected at least 100, got "50"'],
-    [
-      'an unknown log level',
-      { LOG_LEVEL: 'verbose' },
-      'LOG_LEVEL: expected trace, debug, info, warn, error, fatal, silent',
-    ],
     [
       'an endpoint with a path',
       { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000/queue' },

@@ -21,7 +21,8 @@ const DESCRIPTIONS: Record<WebhookType, string> = {
   'billable_metric.updated': 'A billable metric was updated.',
   'credit_note.created': 'A credit note was created.',
   'credit_note.generated': 'The PDF of a credit note was generated.',
-  'credit_note.refund_failure': 'The refund of a credit note failed at the payment provider.',
+  'credit_note.provider_refund_failure': 'The refund of a credit note failed at the payment provider.',
+  'credit_note.refund_failure': 'Deprecated: Lago now names it credit_note.provider_refund_failure.',
   'customer.accounting_provider_created': 'A customer was created in the accounting integration.',
   'customer.accounting_provider_error': 'The accounting integration refused a customer.',
   'customer.checkout_url_generated': 'A checkout URL was generated for a customer.',
@@ -34,7 +35,7 @@ const DESCRIPTIONS: Record<WebhookType, string> = {
   'customer.updated': 'A customer was updated.',
   'customer.vies_check': "The VIES check of a customer's VAT number finished.",
   'dunning_campaign.finished': 'A dunning campaign finished for a customer.',
-  'event.error': 'An ingested usage event could not be processed.',
+  'event.error': 'Deprecated by Lago for events.errors: an ingested usage event could not be processed.',
   'events.errors': 'Usage events could not be processed (a summary of errors).',
   'feature.created': 'A feature was created.',
   'feature.deleted': 'A feature was deleted.',
@@ -42,7 +43,7 @@ const DESCRIPTIONS: Record<WebhookType, string> = {
   'fee.created': 'A fee was created (pay in advance charges).',
   'fee.tax_provider_error': 'The tax integration refused a fee.',
   'integration.provider_error': 'An integration reported an error.',
-  'invoice.add_on_added': 'An invoice was issued for a one-off add-on.',
+  'invoice.add_on_added': 'Deprecated: an invoice for a one-off add-on; Lago no longer lists it.',
   'invoice.created': 'An invoice was finalized.',
   'invoice.deleted': 'A draft invoice was deleted.',
   'invoice.drafted': 'A draft invoice was created.',
@@ -93,6 +94,16 @@ const DESCRIPTIONS: Record<WebhookType, string> = {
   'wallet_transaction.updated': 'A wallet transaction was updated.',
 };
 
+/**
+ * Types Lago has retired or renamed: still accepted, published and delivered, and shown as deprecated so that new
+ * endpoints pick their successors (test/fixtures/lago-webhook-event-types-2026-08.json is Lago's list).
+ */
+const DEPRECATED: ReadonlySet<WebhookType> = new Set([
+  'credit_note.refund_failure',
+  'event.error',
+  'invoice.add_on_added',
+]);
+
 /** "invoice.payment_status_updated" reads "Invoice payment status updated". */
 function nameOf(key: string): string {
   const words = key.replace(/[._]/g, ' ');
@@ -104,6 +115,5 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = WEBHOOK_TYPES.ma
   name: nameOf(key),
   description: DESCRIPTIONS[key],
   category: key.split('.')[0]!,
-  // Every type of the catalog is current; the field keeps the shape a catalog with retired types needs.
-  deprecated: false,
+  deprecated: DEPRECATED.has(key),
 }));

@@ -6,6 +6,7 @@ export const WEBHOOK_TYPES = [
   'billable_metric.updated',
   'credit_note.created',
   'credit_note.generated',
+  'credit_note.provider_refund_failure',
   'credit_note.refund_failure',
   'customer.accounting_provider_created',
   'customer.accounting_provider_error',

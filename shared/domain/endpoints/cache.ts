@@ -68,8 +68,12 @@ export class EndpointCache implements EndpointStore {
     return this.forgetting(endpoint.organization_id, endpoint.id, this.inner.deleteEndpoint(endpoint));
   }
 
-  markEndpointSlow(organizationId: string, endpointId: string, until: number): Promise<void> {
-    return this.forgetting(organizationId, endpointId, this.inner.markEndpointSlow(organizationId, endpointId, until));
+  /**
+   * Kept cached: the sender that marks an endpoint slow holds the mark in its own memory (`SenderMemory`), and
+   * forgetting would cost a read per mark while an endpoint hangs; other processes learn it on their next read.
+   */
+  markEndpointSlow(organizationId: string, endpointId: string, untilMs: number): Promise<void> {
+    return this.inner.markEndpointSlow(organizationId, endpointId, untilMs);
   }
 
   markEndpointFailing(organizationId: string, endpointId: string, since: number): Promise<boolean> {

@@ -6,7 +6,7 @@ import { isoMs, isoSeconds, toSecond } from '../time.ts';
 import { DISABLED_BY_REQUEST, disabledAtIso } from './disabling.ts';
 import type { WebhookEndpoint } from '../model.ts';
 import type { EndpointStore } from '../ports.ts';
-import { parseBody } from '../validation.ts';
+import { parseWrapped } from '../validation.ts';
 import { createEndpointRequest, updateEndpointRequest, type UrlPolicy } from './schemas.ts';
 
 /** Webhook endpoints, with Lago's rules: 10 per organization, unique URL, event types from the catalog. */
@@ -64,7 +64,7 @@ export async function createEndpoint(
   body: unknown,
   nowMs: number,
 ): Promise<WebhookEndpoint> {
-  const input = parseBody(createEndpointRequest(policy), body).webhook_endpoint;
+  const input = parseWrapped('webhook_endpoint', createEndpointRequest(policy), body);
   const id = uuidv7(nowMs);
   const endpoint: WebhookEndpoint = {
     id,
@@ -106,7 +106,7 @@ export async function updateEndpoint(
   onEnabled?: (endpoint: WebhookEndpoint) => Promise<unknown>,
 ): Promise<WebhookEndpoint> {
   const previous = await getEndpoint(store, organizationId, id);
-  const input = parseBody(updateEndpointRequest(policy, previous.headers), body).webhook_endpoint;
+  const input = parseWrapped('webhook_endpoint', updateEndpointRequest(policy, previous.headers), body);
   const disabling = input.disabled === true && !previous.disabled_at_ms;
   const enabling = input.disabled === false && Boolean(previous.disabled_at_ms);
   const next: WebhookEndpoint = {

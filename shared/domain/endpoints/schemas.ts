@@ -87,15 +87,8 @@ const endpointFields = (policy: UrlPolicy, stored?: Record<string, string> | nul
     headers: customHeaders(stored).optional(),
   });
 
-const creating = new WeakMap<UrlPolicy, ReturnType<typeof buildCreateRequest>>();
-const buildCreateRequest = (policy: UrlPolicy) => wrapped('webhook_endpoint', endpointFields(policy));
-
-/** The body of a create: `{"webhook_endpoint": {...}}` with a webhook_url. */
-export function createEndpointRequest(policy: UrlPolicy) {
-  let schema = creating.get(policy);
-  if (!schema) creating.set(policy, (schema = buildCreateRequest(policy)));
-  return schema;
-}
+/** The body of a create: `{"webhook_endpoint": {...}}` with a webhook_url (built per request, as an update's is). */
+export const createEndpointRequest = (policy: UrlPolicy) => wrapped('webhook_endpoint', endpointFields(policy));
 
 /** The body of an update: only the fields present change; a masked header value keeps the `stored` one. */
 export const updateEndpointRequest = (policy: UrlPolicy, stored: Record<string, string> | null | undefined) =>

@@ -69,6 +69,8 @@ export interface LocalServiceInstrument {
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
   logDestination?: LogDestination;
+  /** Called between a publish's store write and its queue send: the chaos run kills the service there. */
+  afterStore?(): void;
 }
 
 export interface LocalService {
@@ -132,6 +134,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       dataDir: options.dataDir,
       config: options.config,
       logger,
+      ...(instrument.afterStore ? { afterStore: () => instrument.afterStore?.() } : {}),
     });
     // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
     gateway.serve({

@@ -712,8 +712,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(2_000);
     }
     const settleSeconds = ((settledAt ?? Date.now()) - lastRestart) / 1000;
-    const succeededIds = [...statuses].filter(([, s]) => s === 'succeeded').map(([id]) => id);
-    const failedIds = [...statuses].filter(([, s]) => s === 'failed').map(([id]) => id);
+    // The accepted webhooks only: those of the publish killed inside are checked on their own below.
+    const succeededIds = [...statuses].filter(([id, s]) => s === 'succeeded' && accepted.has(id)).map(([id]) => id);
+    const failedIds = [...statuses].filter(([id, s]) => s === 'failed' && accepted.has(id)).map(([id]) => id);
     const receivedOk = new Set(receivers.flatMap((r) => [...r.ok.keys()]));
     const notReceived = succeededIds.filter((id) => !receivedOk.has(id));
     log(

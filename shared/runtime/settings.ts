@@ -347,7 +347,7 @@ export const SETTINGS = {
     scope: 'aws',
     context: 'oldestMessageAgeAlarmMinutes',
     default: 60,
-    doc: "threshold of the fast lane's oldest-message alarm",
+    doc: "threshold of each lane's oldest-message alarm (OldestMessageAge, SlowLaneOldestMessageAge)",
   }),
   sweepIntervalMinutes: declare(number({ whole: false }), {
     scope: 'aws',

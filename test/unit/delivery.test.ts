@@ -334,6 +334,42 @@ describe('deliver', () => {
     expect(hanging.received).toHaveLength(1);
   });
 
+  it("hands a hanging fast-lane attempt off once the rest of its batch is done, well before the lane's budget", async () => {
+    store.endpoints.get(ENDPOINT)!.webhook_url = hanging.url;
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: hanging.url }));
+    const sender = deps({ fastLaneMs: 10_000, timeoutMs: 15_000, slowAfterMs: 100, now: Date.now });
+    const started = Date.now();
+    await deliver(sender, { ...message('m1', 1), batchDone: Promise.resolve() });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const moved = store.webhooks.get(WEBHOOK)!;
+    expect(moved).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 0 });
+    expect(moved.error).toMatch(/^no response within \d+ ms in the fast lane; moved to the slow lane$/);
+    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: 0 }]);
+  });
+
+  it('holds a hanging endpoint to its share of the slow lane: the messages beyond it come back later, unattempted', async () => {
+    store.endpoints.get(ENDPOINT)!.webhook_url = hanging.url;
+    const sender = deps({ timeoutMs: 400, fastLaneMs: 400, slowAfterMs: 100, hangingEndpointSlots: 1, now: Date.now });
+    // Its first slow-lane attempt runs out its whole timeout: the endpoint hangs, for this process.
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: hanging.url }));
+    await deliver(sender, message('m1', 1, { lane: 'slow' }));
+    queue.sent.length = 0;
+    const ids = ['01900000-0000-7000-8000-0000000000f2', '01900000-0000-7000-8000-0000000000f3'];
+    for (const id of ids) store.webhooks.set(id, log({ id, endpoint_url: hanging.url }));
+    const received = ids.map((id, n) => ({
+      ...message(`m${n + 2}`, 1, { lane: 'slow' }),
+      body: encodeMessage({ ...IDS, webhookId: id, attempt: 1 }),
+    }));
+    const before = hanging.received.length;
+    await Promise.all(received.map((r) => deliver(sender, r)));
+    // One attempt in flight (its share); the other message is sent back to the slow lane, delayed, with no attempt.
+    expect(hanging.received.length - before).toBe(1);
+    const back = queue.sent.filter((m) => 'attempt' in m.message && m.message.attempt === 1);
+    expect(back).toHaveLength(1);
+    expect(back[0]).toMatchObject({ lane: 'slow' });
+    expect(back[0]!.delay).toBeGreaterThanOrEqual(1);
+  });
+
   it('sends the message again later when it cannot sign (our outage), using up no attempt of the round', async () => {
     store.webhooks.set(WEBHOOK, log());
     const broken = deps({ organizationTokens: () => Promise.reject(new Error('AccessDenied')) });

@@ -112,7 +112,6 @@ async function post(
   const watch = watchForSlowness(deps, endpoint, context);
   const handOff = handOffOnceBatchDone(deps, plan);
   const started = deps.now();
-  const untrack = trackAttempt(deps, endpoint.id, started);
   const result = await deps
     .post(endpoint.webhook_url, headers, webhook.payload, {
       timeoutMs: budget,
@@ -126,10 +125,7 @@ async function post(
       kind: 'network',
       error: DELIVERY_ERRORS.internal((error as Error).message),
     }))
-    .finally(() => {
-      untrack();
-      handOff.stop();
-    });
+    .finally(() => handOff.stop());
   const finished = deps.now();
   await watch.stop();
   deps.metrics.record('EndpointResponseTime', finished - started, 'Milliseconds');
@@ -140,8 +136,15 @@ async function post(
   return { result, started, finished, cut: timedOut && (budget < deps.timeoutMs || handOff.fired()) };
 }
 
-/** Counts an attempt among its endpoint's in this process until the returned function is called. */
-function trackAttempt(deps: SenderDeps, endpointId: string, startedMs: number): () => void {
+/**
+ * Counts an attempt among its endpoint's in this process until the returned function is called:
+ * taken the moment it is decided, so two messages decided side by side both see it.
+ */
+export function trackAttempt(
+  deps: Pick<SenderDeps, 'endpointAttempts'>,
+  endpointId: string,
+  startedMs: number,
+): () => void {
   const attempt = { startedMs };
   const attempts = deps.endpointAttempts.get(endpointId) ?? new Set();
   deps.endpointAttempts.set(endpointId, attempts.add(attempt));

@@ -1,6 +1,6 @@
 import { continueDrain, parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
-import { attemptAndRecord } from './attempt.ts';
+import { attemptAndRecord, trackAttempt } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
 import { hop, hopOf, sendingFor } from './hops.ts';
 import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
@@ -187,6 +187,7 @@ async function attemptOnce(
     return;
   }
   deps.attemptsInFlight.add(key);
+  const untrack = trackAttempt(deps, endpoint.id, delivery.nowMs);
   try {
     let payload: string;
     try {
@@ -205,6 +206,7 @@ async function attemptOnce(
     if (end.kind === 'again-later') await requeue(deps, received.lane, message, end.error);
   } finally {
     deps.attemptsInFlight.delete(key);
+    untrack();
   }
 }
 

@@ -38,8 +38,12 @@ export const LANE_MAPPINGS: Record<Lane, LaneMapping> = {
  */
 export const hangingEndpointSlots = (slow: LaneMapping): number => Math.max(1, Math.floor(slow.maxConcurrency / 2));
 
-/** A fast-lane attempt running this share of WEBHOOK_SLOW_AFTER_MS makes its endpoint suspect in its process: its next messages go to the slow lane. */
-export const SUSPECT_SHARE = 0.5;
+/**
+ * A fast-lane attempt running this share of WEBHOOK_SLOW_AFTER_MS makes its endpoint suspect in its
+ * process: its next messages go to the slow lane at once, before the slow mark is written. Less
+ * than the whole threshold sent healthy endpoints of a loaded machine to the slow lane.
+ */
+export const SUSPECT_SHARE = 1;
 
 /**
  * A message received this often without being finished is poison: SQS moves it to the dead-letter

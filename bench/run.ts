@@ -16,7 +16,21 @@ import { startLocalService } from '#infra/local/service.ts';
 import { Accounting, type Tally } from './accounting.ts';
 import { measureSenderBundle } from './bundle.ts';
 import { rawPostsPerSecond, rawPutsPerSecond } from './ceilings.ts';
-import { costPerMillion, PRICES, PRICES_CHECKED_ON, type CostPerMillion, type PerDelivery } from './pricing.ts';
+import { deployedCounts, emfDocumentBytes } from './deployed.ts';
+import {
+  attemptPerDelivery,
+  costPerMillion,
+  ingestedLogBytes,
+  mappingSqsRequests,
+  MODEL,
+  monthlyFloor,
+  PRICES,
+  PRICES_CHECKED_ON,
+  storedBytes,
+  tracedShare,
+  type CostPerMillion,
+  type PerDelivery,
+} from './pricing.ts';
 import { invoiceObject } from './payloads.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
@@ -238,24 +252,48 @@ function publishToReceipt(sent: Map<string, number>, paths: Set<string>): number
   return out;
 }
 
-/** Per delivery, from a phase's tally. */
-function perDelivery(
-  tally: Tally,
-  deliveries: number,
-  publishRequests: number,
-): PerDelivery & {
+/** A phase of the bench, as the cost model needs it. */
+interface Phase {
+  label: string;
+  tally: Tally;
+  deliveries: number;
+  publishRequests: number;
+  /** How long the phase's deliveries took: their rate sets the share X-Ray traces. */
+  seconds: number;
+  /** The payloads' average size, stored for the webhook retention. */
+  payloadBytes: number;
+}
+
+/** EMF bytes per delivery: one document per publish invocation, and one per sender invocation with its batch's values. */
+function emfPerDelivery(publishInvocations: number, senderInvocations: number): number {
+  const batch = Math.max(1, Math.round(1 / Math.max(senderInvocations, 1e-9)));
+  const sender = emfDocumentBytes(
+    Array.from({ length: Math.min(batch, LANE_MAPPINGS.fast.batchSize) }, () => [
+      ['DeliveriesSucceeded', 1] as const,
+      ['EndpointResponseTime', 80, 'Milliseconds'] as const,
+    ]).flat(),
+  );
+  return publishInvocations * emfDocumentBytes([['WebhooksPublished', 1]]) + senderInvocations * sender;
+}
+
+/** Per delivery, from a phase's tally: SQS as Lambda's event source mapping would call it, not the local pollers. */
+function perDelivery({ tally, deliveries, publishRequests, seconds, payloadBytes }: Phase): PerDelivery & {
   tableWrite: number;
   tableRead: number;
   indexWrite: number;
   indexRead: number;
   senderInvocations: number;
   sqsSends: number;
+  localPollerSqsRequests: number;
 } {
   const indexes = Object.values(tally.dynamoDb.indexes);
   const indexWrite = indexes.reduce((sum, u) => sum + u.write, 0);
   const indexRead = indexes.reduce((sum, u) => sum + u.read, 0);
-  const sender = ['sender-fast', 'sender-slow'].map((name) => tally.invocations[name] ?? { count: 0, ms: 0 });
+  const count = (names: string[]) => names.reduce((sum, name) => sum + (tally.invocations[name]?.count ?? 0), 0);
+  const senderInvocations = count(['sender-fast', 'sender-slow']) / deliveries;
   const functions = Object.values(tally.invocations);
+  const invocations = functions.reduce((sum, s) => sum + s.count, 0) / deliveries;
+  const sqsSends = tally.sqs.billedSends / deliveries;
   return {
     tableWrite: tally.dynamoDb.table.write / deliveries,
     tableRead: tally.dynamoDb.table.read / deliveries,
@@ -263,20 +301,25 @@ function perDelivery(
     indexRead: indexRead / deliveries,
     writeUnits: (tally.dynamoDb.table.write + indexWrite) / deliveries,
     readUnits: (tally.dynamoDb.table.read + indexRead) / deliveries,
-    sqsRequests: tally.sqs.billed / deliveries,
-    sqsSends: tally.sqs.billedSends / deliveries,
-    senderInvocations: sender.reduce((sum, s) => sum + s.count, 0) / deliveries,
-    invocations: functions.reduce((sum, s) => sum + s.count, 0) / deliveries,
+    sqsRequests: mappingSqsRequests(sqsSends, senderInvocations),
+    localPollerSqsRequests: tally.sqs.billed / deliveries,
+    sqsSends,
+    senderInvocations,
+    invocations,
     invocationMs: functions.reduce((sum, s) => sum + s.ms, 0) / deliveries,
     memoryMb: FUNCTION_MEMORY_MB,
     httpApiRequests: publishRequests / deliveries,
     logBytes: tally.log.bytes / deliveries,
+    emfBytes: emfPerDelivery(count(['admin']) / deliveries, senderInvocations),
     secretsManagerCalls: tally.secretStoreCalls / deliveries,
+    storedBytes: storedBytes(payloadBytes),
+    tracedShare: tracedShare((invocations * deliveries) / Math.max(seconds, 1e-3)),
   };
 }
 
-function printAccounting(label: string, tally: Tally, deliveries: number, publishRequests: number): CostPerMillion {
-  const d = perDelivery(tally, deliveries, publishRequests);
+function printAccounting(phase: Phase): CostPerMillion {
+  const d = perDelivery(phase);
+  const { label, tally, deliveries, publishRequests } = phase;
   section(
     `${label}: per first-attempt delivery, publish included (${deliveries} deliveries, ${publishRequests} publish requests)`,
   );
@@ -286,13 +329,23 @@ function printAccounting(label: string, tally: Tally, deliveries: number, publis
   figure('read units', d.readUnits, 'RRU', 2);
   figure('read units, table', d.tableRead, 'RRU', 2);
   figure('read units, indexes', d.indexRead, 'RRU', 2);
-  figure('SQS requests (billed, 64 KB chunks; sends, receives and deletes)', d.sqsRequests, 'requests', 2);
+  figure(
+    'SQS requests (sends, and a receive and a delete per sender invocation, as the event source mapping makes them)',
+    d.sqsRequests,
+    'requests',
+    2,
+  );
   figure('SQS requests, sends only', d.sqsSends, 'requests', 2);
+  figure('SQS requests of the local pollers (not how AWS polls)', d.localPollerSqsRequests, 'requests', 2);
   figure('sender invocations', d.senderInvocations, 'invocations', 3);
   figure('function invocations (publish and sender)', d.invocations, 'invocations', 3);
   // Wall-clock time on this machine, most of it waiting on the emulators: it overstates Lambda's duration on AWS.
   figure('function duration (local wall-clock)', d.invocationMs, 'ms', 1);
   figure('log bytes (our JSON lines)', d.logBytes, 'bytes', 0);
+  figure('EMF bytes', d.emfBytes, 'bytes', 0);
+  figure('log bytes ingested (ours, Lambda platform, EMF, API access log)', ingestedLogBytes(d), 'bytes', 0);
+  figure('bytes stored per webhook', d.storedBytes, 'bytes', 0);
+  figure('share of invocations traced (X-Ray, at this phase’s rate)', d.tracedShare, 'share', 3);
   figure('secret store calls', d.secretsManagerCalls, 'calls', 3);
   const byIndex = Object.entries(tally.dynamoDb.indexes).map(
     ([name, u]) => `${name} ${(u.write / deliveries).toFixed(2)}W/${(u.read / deliveries).toFixed(2)}R`,
@@ -303,10 +356,34 @@ function printAccounting(label: string, tally: Tally, deliveries: number, publis
   console.log(`  SQS calls: ${JSON.stringify(tally.sqs.calls)}`);
   const cost = costPerMillion(d);
   console.log(
-    `  cost per million deliveries (us-east-1 list prices of ${PRICES_CHECKED_ON}, ${FUNCTION_MEMORY_MB} MB arm64 functions):`,
+    `  cost per million deliveries (us-east-1 list prices of ${PRICES_CHECKED_ON}, ${FUNCTION_MEMORY_MB} MB arm64 functions, ${MODEL.webhookRetentionDays}-day retention):`,
   );
   for (const [service, usd] of Object.entries(cost)) figure(`cost ${service}`, usd, 'USD per million', 3);
+  // Below one invocation a second, the sampling rule's reservoir traces every one.
+  figure(
+    'cost xray at low rates (every invocation traced)',
+    costPerMillion({ ...d, tracedShare: 1 }).xray,
+    'USD per million',
+    3,
+  );
   return cost;
+}
+
+/** Further attempts to failing and hanging endpoints, per million attempts, and the monthly floor. */
+function printModelledCosts(attemptLogBytes: number): void {
+  const emf = emfDocumentBytes([
+    ['DeliveryAttemptsFailed', 1],
+    ['EndpointResponseTime', 80, 'Milliseconds'],
+  ]);
+  section('further attempts (model: alone in an invocation, at a low rate), per million attempts');
+  for (const kind of ['failing', 'hanging'] as const) {
+    const cost = costPerMillion(attemptPerDelivery(kind, attemptLogBytes, emf));
+    for (const [service, usd] of Object.entries(cost))
+      figure(`${kind} endpoint attempt cost ${service}`, usd, 'USD per million', 3);
+  }
+  section('monthly floor with no traffic (the default stack, synthesized)');
+  const floor = monthlyFloor(deployedCounts());
+  for (const [part, usd] of Object.entries(floor)) figure(`floor ${part}`, usd, 'USD per month', 2);
 }
 
 try {
@@ -362,12 +439,14 @@ try {
   figure('drain rate', drainRate, 'deliveries/s');
   figure('drain rate per emulator put/s', drainRate / rawPuts, 'deliveries per put');
   figure('connections opened per delivery (drain)', drainConnections / sizes.drainWebhooks, 'connections', 3);
-  const drainCost = printAccounting(
-    `drain (2 endpoints per event, batch publish of ${DRAIN_BATCH})`,
-    drainTally,
-    sizes.drainWebhooks,
-    Math.ceil(drainEvents / DRAIN_BATCH),
-  );
+  const drainCost = printAccounting({
+    label: `drain (2 endpoints per event, batch publish of ${DRAIN_BATCH})`,
+    tally: drainTally,
+    deliveries: sizes.drainWebhooks,
+    publishRequests: Math.ceil(drainEvents / DRAIN_BATCH),
+    seconds: drainSeconds,
+    payloadBytes: (1024 + 32 * 1024) / 2,
+  });
 
   // Steady rate to one warm endpoint: latency from publish to receipt, and what it costs per delivery.
   const steadyOrg = await organization('Bench steady', [{ path: '/steady', algo: 'hmac' }]);
@@ -389,7 +468,14 @@ try {
   figure('publish-to-receipt p95', steadyLatency.p95, 'ms');
   figure('publish-to-receipt p99', steadyLatency.p99, 'ms');
   figure('connections opened per delivery (warm endpoint)', receiver.connections / run.sent.size, 'connections', 3);
-  const steadyCost = printAccounting('steady (1 endpoint per event)', steadyTally, run.sent.size, run.sent.size);
+  const steadyCost = printAccounting({
+    label: 'steady (1 endpoint per event)',
+    tally: steadyTally,
+    deliveries: run.sent.size,
+    publishRequests: run.sent.size,
+    seconds: sizes.steadySeconds,
+    payloadBytes: 1024,
+  });
 
   // Isolation: the same load to two healthy endpoints, without and then with a third that never answers.
   const healthy = [
@@ -420,18 +506,22 @@ try {
   receiver.reset();
   accounting.reset();
   progress('batch publish');
+  const batchStarted = performance.now();
   const batchNumbers = Array.from({ length: sizes.batchEvents }, (_, i) => 100_000 + i);
   const batchIds: string[] = [];
   for (let i = 0; i < batchNumbers.length; i += 100)
     batchIds.push(...(await publishBatch(steadyOrg, batchNumbers.slice(i, i + 100), () => 1024)));
   await receiver.waitFor(batchIds.length);
   await accounting.idle();
-  const batchCost = printAccounting(
-    'batch publish (1 endpoint per event, 100 events per call)',
-    accounting.snapshot(),
-    batchIds.length,
-    Math.ceil(batchIds.length / 100),
-  );
+  const batchCost = printAccounting({
+    label: 'batch publish (1 endpoint per event, 100 events per call)',
+    tally: accounting.snapshot(),
+    deliveries: batchIds.length,
+    publishRequests: Math.ceil(batchIds.length / 100),
+    seconds: (performance.now() - batchStarted) / 1000,
+    payloadBytes: 1024,
+  });
+  printModelledCosts(steadyTally.log.bytes / run.sent.size);
 
   section('publish modes');
   figure('cost per million, single publish, 1 endpoint per event', steadyCost.total, 'USD', 3);

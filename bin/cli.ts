@@ -3,10 +3,19 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { adminTokenFile, DEFAULT_PORT } from '#infra/local/env.ts';
-import { settingsFromEnv, type SettingValues } from '#shared/runtime/settings.ts';
+import { Fecb8e2Table } from '#infra/migrate/fecb8e2.ts';
+import { fileCheckpoint, migrate } from '#infra/migrate/migrate.ts';
+import { preflight, preflightSettings, type PreflightSettings } from '#infra/preflight.ts';
+import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
+import { SETTINGS, settingsFromEnv, type SettingValues } from '#shared/runtime/settings.ts';
 import { MAX_BATCH_EVENTS } from '#shared/domain/webhooks/schemas.ts';
 import { parseEventsFile } from './events-file.ts';
+import { KEYS_HELP, KeysUsageError, runKeys } from './keys.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -19,6 +28,18 @@ Commands:
                                       and exits 1 if any was refused (--json: the per-event results)
   dlq status                          dead-letter queue: message count and oldest message age
   dlq redrive                         move every dead-letter message back to the delivery queue
+${KEYS_HELP}
+
+AWS commands (the account and region of your AWS credentials, not the local service):
+  preflight [--context key=value ...] what a deploy with cdk.json's context (and these values, as
+                                      cdk deploy -c takes them) would need from the account: Lambda
+                                      concurrency, API Gateway's throttle, the signing key; says what
+                                      would fail and why, changes nothing; exits 1 if the deploy would fail
+  migrate --from <table> --to <table> [--webhooks] [--checkpoint <file>]
+                                      copy organizations (API keys, HMAC tokens) and endpoints, and with
+                                      --webhooks finished webhooks, from an earlier deployment's table into
+                                      this one's; repeatable, and resumes from its checkpoint (default
+                                      .migrate-<from>-<to>.json); UPGRADING.md has the runbook
 
 Options:
   --url <url>      API base URL (default http://127.0.0.1:$PORT, PORT defaulting to ${DEFAULT_PORT})
@@ -146,7 +167,15 @@ const ARGS = {
   file: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  context: { type: 'string', short: 'c', multiple: true },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  webhooks: { type: 'boolean', default: false },
+  checkpoint: { type: 'string' },
   json: { type: 'boolean', default: false },
+  'activate-in': { type: 'string' },
+  aws: { type: 'boolean', default: false },
+  prefix: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -239,6 +268,56 @@ async function deadLetterRedrive({ options, print }: Context): Promise<void> {
   print(`moved ${moved} message(s) back to the delivery queue`, { redrive: { moved, remaining: left } });
 }
 
+const VERDICTS = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
+
+/** What a deploy would need from the account (infra/preflight.ts). */
+async function runPreflight({ values, print }: Pick<Context, 'values' | 'print'>): Promise<void> {
+  const cdkJson = JSON.parse(await readFile(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  let settings: PreflightSettings;
+  try {
+    settings = preflightSettings(cdkJson.context ?? {}, values.context ?? []);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const checks = await preflight(
+    { lambda: new LambdaClient({}), quotas: new ServiceQuotasClient({}), secrets: new SecretsManagerClient({}) },
+    settings,
+  );
+  const failed = checks.filter((check) => check.verdict === 'fail').length;
+  print(
+    `${checks.map((c) => `${VERDICTS[c.verdict]} ${c.check}: ${c.message}`).join('\n')}\n${failed > 0 ? `${failed} check(s) say the deploy would fail` : 'nothing stops the deploy'}`,
+    { checks },
+  );
+  if (failed > 0) process.exitCode = 1;
+}
+
+/** Copies an earlier deployment's table into this one's (infra/migrate/). */
+async function runMigrate({ values, print }: Pick<Context, 'values' | 'print'>): Promise<void> {
+  if (!values.from || !values.to) throw new UsageError('migrate needs --from <earlier table> and --to <current table>');
+  const client = new DynamoDBClient({});
+  const checkpoint = values.checkpoint ?? `.migrate-${values.from}-${values.to}.json`;
+  const result = await migrate({
+    source: new Fecb8e2Table(client, values.from),
+    target: new DynamoDbStore(client, values.to, { retentionDays: SETTINGS.webhookRetentionDays.default }),
+    checkpoint: fileCheckpoint(checkpoint),
+    webhooks: values.webhooks ?? false,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  const { organizations, endpoints, webhooks } = result.counts;
+  print(
+    `organizations: ${organizations.copied} copied, ${organizations.present} already there\nendpoints: ${endpoints.copied} copied, ${endpoints.present} already there${values.webhooks ? `\nfinished webhooks: ${webhooks.copied + webhooks.present} copied or already there` : ''}\ncheckpoint: ${checkpoint} (delete it to run the copy again from the start)`,
+    result,
+  );
+}
+
+/** Commands on the AWS account, which need no local service nor admin token. */
+const AWS_COMMANDS: Record<string, (context: Pick<Context, 'values' | 'print'>) => Promise<void>> = {
+  preflight: runPreflight,
+  migrate: runMigrate,
+};
+
 const COMMANDS: Record<string, (context: Context) => Promise<void>> = {
   'org create': createOrganization,
   publish,
@@ -253,6 +332,23 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  // The key commands work on the secrets themselves, not through the API: no admin token.
+  if (positionals[0] === 'keys') {
+    const print = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data, null, 2) : human);
+    return runKeys(positionals.slice(1), {
+      aws: values.aws ?? false,
+      prefix: values.prefix,
+      activateIn: values['activate-in'],
+      print,
+    });
+  }
+  const json = values.json ?? false;
+  const awsCommand = Object.hasOwn(AWS_COMMANDS, command) ? AWS_COMMANDS[command] : undefined;
+  if (awsCommand)
+    return awsCommand({
+      values,
+      print: (human, data) => console.log(json ? JSON.stringify(data, null, 2) : human),
+    });
   // PORT, DATA_DIR and ADMIN_TOKEN as npm start reads them (shared/runtime/settings.ts).
   const local = settingsFromEnv('local', process.env);
   const options: Options = {
@@ -267,7 +363,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof UsageError ||
+    error instanceof KeysUsageError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
     console.error(`error: ${(error as Error).message}\n`);
     console.error(HELP);
     process.exit(2);

@@ -3,7 +3,7 @@
 import { ConfigError } from '#shared/runtime/config.ts';
 import { ensureConsoleBuilt } from '#infra/console-build.ts';
 import { awsLimitsFromEnv } from '#infra/local/aws-limits/index.ts';
-import { adminTokenFile, localSettings } from '#infra/local/env.ts';
+import { adminTokenFile, localSettings, ssrfGuardLines } from '#infra/local/env.ts';
 import { PortInUseError, startLocalService } from '#infra/local/service.ts';
 
 async function main(): Promise<number> {
@@ -41,7 +41,7 @@ Lago-compatible webhook service, local mode
   DynamoDB       ${stack.dynamoDbEndpoint}${settings.dynamoDbEndpoint ? ' (already running: DYNAMODB_ENDPOINT)' : ' (DynamoDB Local, started here)'}
   SQS            ${stack.sqsEndpoint}${settings.sqsEndpoint ? ' (already running: SQS_ENDPOINT)' : ' (fauxqs, started here)'}
   Retry schedule ${settings.config.retrySchedule.join(',')} s; timeout ${settings.config.timeoutMs} ms
-  SSRF guard     allows ${settings.config.allowCidrs.join(', ') || 'nothing but public addresses'}${settings.config.allowCidrs.length ? ' (local receivers work)' : ''}
+  SSRF guard     ${ssrfGuardLines(settings.config.allowCidrs, stack.ownListeners)}
   AWS limits     ${settings.awsLimitsScale !== undefined ? `scale model at ${settings.awsLimitsScale} of AWS (docs/aws-limits.md)` : 'not enforced (AWS_LIMITS_SCALE=0.05 enforces a scale model)'}
 
 Create an organization:

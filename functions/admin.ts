@@ -16,7 +16,7 @@ export function createAdminHandler(deps: Deps): HttpHandler {
   return router(
     {
       'POST /admin/v1/organizations': async (event) =>
-        json(201, await createOrganization(deps.store, jsonBody(event), deps.now())),
+        json(201, await createOrganization(deps.store, jsonBody(event), deps.now(), () => deps.keys.currentHmacRoot())),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
       'POST /admin/v1/webhooks/batch': async (event) => {
         const results = await publishBatch(webhooks, jsonBody(event));
@@ -25,7 +25,8 @@ export function createAdminHandler(deps: Deps): HttpHandler {
           results: results.map((result, index) => {
             if (!('error' in result)) return { index, status: 202, webhooks: result.webhooks };
             const { status, body } = lagoError(result.error);
-            return { index, status, error: body };
+            // Stored but not all queued (503): its webhooks, which the sweeper will send.
+            return { index, status, error: body, ...(result.webhooks ? { webhooks: result.webhooks } : {}) };
           }),
         });
       },

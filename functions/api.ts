@@ -35,28 +35,48 @@ import type { OrganizationTokenSet } from '#shared/domain/organizations/tokens.t
 import { EndpointQuery } from '#shared/domain/endpoints/schemas.ts';
 import type { WebhookEndpoint } from '#shared/domain/model.ts';
 import { parseBody, parseQuery } from '#shared/domain/validation.ts';
-import { signingKeySecretName } from '#shared/domain/secrets.ts';
+import { UnusableKeyError } from '#shared/domain/keys/keyring.ts';
+import { conflict } from '#shared/domain/errors.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
 import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
 import { getWebhook, listWebhooks, parseWebhookQuery } from '#shared/domain/webhooks/search.ts';
 import { detail } from '#shared/domain/webhooks/views.ts';
 
-/** Lago's hmac_key view, plus the Standard Webhooks secret, and the previous token while a rotation's overlap lasts. */
+/**
+ * Lago's hmac_key view, plus the Standard Webhooks secret; while rotations' overlaps last, the newest previous token
+ * in the fields it always had, and every live previous token in `previous_hmac_keys`.
+ */
 function hmacKeyView(tokens: OrganizationTokenSet | undefined) {
   if (!tokens) throw new Error('the organization has no HMAC token');
+  const [newest] = tokens.previous;
   return {
     webhook: {
       hmac_key: tokens.current,
       standard_webhooks_secret: standardWebhooksSecret(tokens.current),
-      ...(tokens.previous
+      ...(newest
         ? {
-            previous_hmac_key: tokens.previous.token,
-            previous_standard_webhooks_secret: standardWebhooksSecret(tokens.previous.token),
-            previous_expires_at: new Date(tokens.previous.expiresAt).toISOString(),
+            previous_hmac_key: newest.token,
+            previous_standard_webhooks_secret: standardWebhooksSecret(newest.token),
+            previous_expires_at: new Date(newest.expiresAt).toISOString(),
+            previous_hmac_keys: tokens.previous.map((previous) => ({
+              hmac_key: previous.token,
+              standard_webhooks_secret: standardWebhooksSecret(previous.token),
+              expires_at: new Date(previous.expiresAt).toISOString(),
+            })),
           }
         : {}),
     },
   };
+}
+
+/** A token that cannot be had (its HMAC root retired, its seal broken) cannot be shown: the organization rotates to a new one. */
+async function tokensOf(deps: Deps, organizationId: string): Promise<OrganizationTokenSet | undefined> {
+  try {
+    return await deps.tokens.get(organizationId);
+  } catch (error) {
+    if (!(error instanceof UnusableKeyError)) throw error;
+    throw conflict('hmac_key_unusable', `${error.message}: rotate it (POST /api/v1/webhooks/hmac_key/rotate)`);
+  }
 }
 
 type OrganizationRoute = (organizationId: string, event: HttpEvent) => Promise<HttpResult>;
@@ -106,19 +126,21 @@ function endpointRoutes(deps: Deps): Record<string, OrganizationRoute> {
   };
 }
 
-/** The signing keys: the JWT public key in Lago's two forms, the HMAC token and its rotation. */
+/**
+ * The signing keys: the JWT public key in Lago's two forms (the one signing now) and as a JWKS (every published key,
+ * so a receiver verifies across a rotation), the HMAC token and its rotation. The api function reads only public keys.
+ */
 function keyRoutes(deps: Deps): Record<string, OrganizationRoute> {
-  const signingKey = async () => {
-    const key = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-    if (!key) throw new Error('the deployment signing key is missing');
-    return lagoPublicKey(key);
-  };
+  const publicKey = async () => lagoPublicKey((await deps.keys.publicKeys()).current.pem);
   return {
-    'GET /api/v1/webhooks/public_key': async () => text(200, await signingKey()),
-    'GET /api/v1/webhooks/json_public_key': async () => json(200, { webhook: { public_key: await signingKey() } }),
-    'GET /api/v1/webhooks/hmac_key': async (org) => json(200, hmacKeyView(await deps.tokens.get(org))),
+    'GET /api/v1/webhooks/public_key': async () => text(200, await publicKey()),
+    'GET /api/v1/webhooks/json_public_key': async () => json(200, { webhook: { public_key: await publicKey() } }),
+    'GET /api/v1/webhooks/jwks.json': async () =>
+      json(200, { keys: (await deps.keys.publicKeys()).all.map((key) => key.jwk) }),
+    'GET /api/v1/webhooks/hmac_key': async (org) => json(200, hmacKeyView(await tokensOf(deps, org))),
     'POST /api/v1/webhooks/hmac_key/rotate': async (org, event) => {
       const { overlap_seconds: overlap } = parseBody(RotateRequest, jsonBody(event));
+      await deps.rateLimits.take('rotation', org);
       return json(200, hmacKeyView(await deps.tokens.rotate(org, overlap)));
     },
   };

@@ -34,9 +34,18 @@ function stackSettings(props: WebhookStackProps, stackName: string) {
     throw new Error(
       `secretsPrefix ${JSON.stringify(secretsPrefix)}: Secrets Manager names allow only letters, digits and /_+=.@-`,
     );
+  if ((settings.domainName === undefined) !== (settings.certificateArn === undefined))
+    throw new Error('domainName and certificateArn go together: a custom domain needs its ACM certificate');
+  const customDomain =
+    settings.domainName !== undefined && settings.certificateArn !== undefined
+      ? { domainName: settings.domainName, certificateArn: settings.certificateArn }
+      : undefined;
   return {
     ...settings,
     config,
+    customDomain,
+    // Unset, the issuer follows the API's URL, known once the API exists.
+    issuer: props.issuer,
     secretsPrefix,
     // RemovalPolicy's and RetentionDays' values are the settings' values.
     removalPolicy: settings.removalPolicy as RemovalPolicy,
@@ -69,6 +78,8 @@ export class WebhookStack extends Stack {
     this.signingKey = new SigningKey(this, 'SigningKey', { secretsPrefix, removalPolicy, logRetention });
     this.api = new WebhookApi(this, 'Api', {
       throttling: { rateLimit: settings.apiRateLimit, burstLimit: settings.apiBurstLimit },
+      operatorThrottling: { rateLimit: settings.adminRateLimit, burstLimit: settings.adminBurstLimit },
+      customDomain: settings.customDomain,
       logRetention,
       removalPolicy,
     });
@@ -77,8 +88,18 @@ export class WebhookStack extends Stack {
       queues: this.queues,
       signingKey: this.signingKey,
       secretsPrefix,
-      config: { ...config, issuer: this.api.url },
-      senderMaxConcurrency: { fast: config.fastLaneConcurrency, slow: config.slowLaneConcurrency },
+      // The sender's share of the slow lane follows the lanes' concurrency, which the stack's context sets.
+      config: {
+        ...config,
+        issuer: settings.issuer ?? this.api.url,
+        fastLaneConcurrency: settings.senderMaxConcurrency,
+        slowLaneConcurrency: settings.slowSenderMaxConcurrency,
+      },
+      senderMaxConcurrency: { fast: settings.senderMaxConcurrency, slow: settings.slowSenderMaxConcurrency },
+      senderReservedConcurrency: {
+        fast: settings.senderReservedConcurrency,
+        slow: settings.slowSenderReservedConcurrency,
+      },
       sweepInterval: Duration.minutes(settings.sweepIntervalMinutes),
       logRetention,
       removalPolicy,
@@ -114,6 +135,7 @@ export class WebhookStack extends Stack {
       api: { httpApi: this.api.httpApi, stageName: API_STAGE },
       alarmEmail: settings.alarmEmail,
       oldestMessageAgeThreshold: Duration.minutes(settings.oldestMessageAgeAlarmMinutes),
+      traceSampleRate: settings.traceSampleRate,
       removalPolicy: settings.removalPolicy,
     });
   }
@@ -123,6 +145,11 @@ export class WebhookStack extends Stack {
       value: this.api.url,
       description: 'Base URL of the API: Lago clients use it as their API URL',
     });
+    if (this.api.domainTarget)
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.api.domainTarget,
+        description: "Point the custom domain's DNS record (CNAME or alias) at this name",
+      });
     new CfnOutput(this, 'OperatorPolicyArn', {
       value: operatorPolicy.managedPolicyArn,
       description: 'IAM policy that lets an operator call the /admin/v1 routes',

@@ -33,18 +33,25 @@ export type RecoverRequest = z.input<typeof RecoverRequestSchema>;
 export type TestEventRequest = z.input<typeof TestEventRequestSchema>;
 type LagoError = z.infer<typeof schemas.LagoError>;
 
+/** What a failed call shows: a sentence for the answers a user can act on, else Lago's error, code and message. */
+function summarize(status: number, b: Partial<LagoError>, retryAfter: string | null): string {
+  if (status === 401) return 'This organization API key was not accepted.';
+  if (status === 429)
+    return b.message
+      ? `Rate limit reached: ${b.message}.`
+      : `Rate limit reached: try again in ${retryAfter ?? 'a few'} seconds.`;
+  if (status === 503 && b.code === 'starting') return 'The service is starting: try again in a moment.';
+  return [b.error ?? `HTTP ${status}`, b.code, b.message].filter(Boolean).join(': ');
+}
+
 /** Lago's error shape; `details` holds the validation codes per field. */
 export class ApiError extends Error {
   readonly status: number;
   readonly details: Record<string, string[]>;
 
-  constructor(status: number, body: unknown) {
+  constructor(status: number, body: unknown, retryAfter: string | null = null) {
     const b: Partial<LagoError> = typeof body === 'object' && body !== null ? body : {};
-    const summary =
-      status === 401
-        ? 'This organization API key was not accepted.'
-        : [b.error ?? `HTTP ${status}`, b.code, b.message].filter(Boolean).join(': ');
-    super(summary);
+    super(summarize(status, b, retryAfter));
     this.status = status;
     this.details = b.error_details ?? {};
   }
@@ -83,7 +90,7 @@ export function createApi(key: string): Api {
     } catch {
       // Not JSON: the error keeps the status only.
     }
-    if (!response.ok) throw new ApiError(response.status, parsed);
+    if (!response.ok) throw new ApiError(response.status, parsed, response.headers.get('retry-after'));
     // The server's responses are checked against the same schemas in the tests (test/integration/console.test.ts).
     return parsed as T;
   };

@@ -16,6 +16,7 @@ const CODES: Record<string, string> = {
   url_is_invalid: 'Enter a valid http(s) URL.',
   value_already_exist: 'This URL is already used by another webhook.',
   address_is_not_public: 'This address is not public; webhooks are only sent to public addresses.',
+  address_is_this_service: "This is one of the service's own ports; webhooks are never sent there.",
   url_must_use_https: 'The URL must use https.',
   value_is_mandatory: 'This field is required.',
   value_is_invalid: 'This value is invalid.',

@@ -1,13 +1,24 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnStage,
+  DomainName,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  LogGroupLogDestination,
+  SecurityPolicy,
+  type HttpStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDefinition, RouteFunction } from '#shared/runtime/routes.ts';
+import { routeKey, type RouteDefinition, type RouteFunction } from '#shared/runtime/routes.ts';
 import { SETTINGS } from '#shared/runtime/settings.ts';
 
 interface ApiThrottling {
@@ -22,9 +33,23 @@ const DEFAULT_API_THROTTLING: ApiThrottling = {
   burstLimit: SETTINGS.apiBurstLimit.default,
 };
 
+const DEFAULT_OPERATOR_THROTTLING: ApiThrottling = {
+  rateLimit: SETTINGS.adminRateLimit.default,
+  burstLimit: SETTINGS.adminBurstLimit.default,
+};
+
 export interface WebhookApiProps {
-  /** Throttling of the whole stage (every route). @default - the apiRateLimit and apiBurstLimit settings' defaults (100, 200) */
+  /** The stage's throttle: the public routes' and the catch-all's. @default - the apiRateLimit and apiBurstLimit settings' defaults (100, 200) */
   readonly throttling?: ApiThrottling;
+  /** Each operator route's own throttle (route settings), so public traffic never throttles a publish. @default - the adminRateLimit and adminBurstLimit settings' defaults (100, 200) */
+  readonly operatorThrottling?: ApiThrottling;
+  /**
+   * A custom domain for the API, with its ACM certificate (in the stack's region): the API's URL
+   * (and so the JWT issuer) then belongs to the operator, not to this API's id, and survives any
+   * future move to another stack.
+   * @default - none: the API's own execute-api URL
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** How long access logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the access log group when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
@@ -64,8 +89,12 @@ const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteFunction, 'admin'> | 'public', s
  */
 export class WebhookApi extends Construct {
   readonly httpApi: HttpApi;
-  /** The base URL, without a trailing slash: Lago's `iss` and what clients call. */
+  readonly stage: HttpStage;
+  private readonly operatorThrottling: ApiThrottling;
+  /** The base URL, without a trailing slash: Lago's `iss` and what clients call; the custom domain's when there is one. */
   readonly url: string;
+  /** With a custom domain: the regional name its DNS record points at. */
+  readonly domainTarget?: string;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps = {}) {
     super(scope, id);
@@ -78,13 +107,26 @@ export class WebhookApi extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
-    this.httpApi.addStage('DefaultStage', {
+    this.operatorThrottling = props.operatorThrottling ?? DEFAULT_OPERATOR_THROTTLING;
+    const domain = props.customDomain && this.domain(props.customDomain);
+    this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: throttling.rateLimit, burstLimit: throttling.burstLimit },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+      ...(domain ? { domainMapping: { domainName: domain } } : {}),
     });
-    this.url = this.httpApi.apiEndpoint;
+    this.url = domain ? `https://${props.customDomain?.domainName}` : this.httpApi.apiEndpoint;
+    this.domainTarget = domain?.regionalDomainName;
+  }
+
+  /** The custom domain (regional, TLS 1.2 at least), on the operator's certificate. */
+  private domain({ domainName, certificateArn }: { domainName: string; certificateArn: string }): DomainName {
+    return new DomainName(this, 'Domain', {
+      domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', certificateArn),
+      securityPolicy: SecurityPolicy.TLS_1_2,
+    });
   }
 
   /**
@@ -109,6 +151,7 @@ export class WebhookApi extends Construct {
       id: 'AwsSolutions-APIG4',
       reason: 'The catch-all route only answers a Lago-shaped 404 from the api function; it reads and changes nothing.',
     });
+    const operatorRoutes: HttpRoute[] = [];
     for (const route of routes) {
       const operator = route.fn === 'admin';
       const [created] = this.httpApi.addRoutes({
@@ -117,12 +160,35 @@ export class WebhookApi extends Construct {
         integration: integrations[route.fn],
         authorizer: operator ? iamAuthorizer : undefined,
       });
-      if (route.fn !== 'admin' && created)
+      if (!created) continue;
+      if (route.fn === 'admin') operatorRoutes.push(created);
+      else
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: PUBLIC_ROUTE_REASONS[route.public ? 'public' : route.fn],
         });
     }
+    this.throttleOperatorRoutes(routes.filter((route) => route.fn === 'admin').map(routeKey), operatorRoutes);
+  }
+
+  /**
+   * Gives each operator route a throttle of its own (the stage's route settings), apart from the
+   * stage's, which the public routes share: anyone flooding /api/v1 cannot get a publish answered 429.
+   */
+  private throttleOperatorRoutes(keys: readonly string[], created: readonly HttpRoute[]): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    // A JSON property: CloudFormation's own casing, which CDK passes through as it is.
+    stage.routeSettings = Object.fromEntries(
+      keys.map((key) => [
+        key,
+        {
+          ThrottlingRateLimit: this.operatorThrottling.rateLimit,
+          ThrottlingBurstLimit: this.operatorThrottling.burstLimit,
+        },
+      ]),
+    );
+    // API Gateway refuses settings for a route key that does not exist yet.
+    for (const route of created) stage.node.addDependency(route);
   }
 
   /** Allows calling exactly these routes (SigV4), e.g. for the operator's IAM users and roles. */

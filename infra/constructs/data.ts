@@ -16,11 +16,13 @@ export interface WebhookTableProps {
   readonly deletionProtection?: boolean;
 }
 
-export type TableAccess = 'RO' | 'RW';
+/** `RO` reads; `RU` reads, puts and updates (the senders and the sweeper: no delete, no batch write); `RW` everything the store calls. */
+export type TableAccess = 'RO' | 'RU' | 'RW';
 
 /** Exactly what the DynamoDB store calls (transactions need the actions of their items), nothing else. */
 const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   RO: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  RU: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   RW: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',

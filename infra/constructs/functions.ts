@@ -18,14 +18,22 @@ export interface WebhookFunctionsProps {
   readonly table: WebhookTable;
   /** Required. */
   readonly queues: DeliveryQueues;
-  /** The deployment's JWT key, which the api and sender functions read. Required. */
+  /** The deployment's keys: each function reads only the secrets of what it calls. Required. */
   readonly signingKey: SigningKey;
   /** Prefix of the per-organization HMAC token secrets. Required. */
   readonly secretsPrefix: string;
   /** The delivery settings, passed to every function in its environment (the names of shared/runtime/config.ts). Required. */
   readonly config: DeliveryConfig;
-  /** Most concurrent sender invocations per lane (2 to 1000); each sender reserves that much concurrency. @default - the lane settings (`config`: fast 10, slow 5) */
+  /** Most concurrent sender invocations per lane (2 to 1000): each event source mapping's maximum concurrency. @default - the lane settings (`config`: fast 10, slow 5) */
   readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;
+  /**
+   * Concurrency reserved for each lane's sender, at least the lane's maximum concurrency. Off by
+   * default: Lambda refuses a reservation that leaves the account less than 100 unreserved, which
+   * fails the first deploy in accounts with a small concurrency quota, and the mapping's maximum
+   * concurrency already caps the sender.
+   * @default - none: each sender draws from the account's unreserved pool
+   */
+  readonly senderReservedConcurrency?: Partial<Record<Lane, number>>;
   /** How often the sweeper enqueues webhooks whose next attempt is nearly due. @default - the sweepIntervalMinutes setting's default (1 minute) */
   readonly sweepInterval?: Duration;
   /** Retention of the functions' logs. @default RetentionDays.THREE_MONTHS */
@@ -68,7 +76,11 @@ export class WebhookFunctions extends Construct {
       timeout: Duration.seconds(29),
     })
       .bindTable(table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [signingKey.secretArn])
+      // Internet-facing: public signing keys, HMAC roots and seal keys; never the private signing key.
+      .allow(
+        ['secretsmanager:GetSecretValue'],
+        [signingKey.keyringArns['signing-public'], signingKey.keyringArns['hmac-root'], signingKey.keyringArns.seal],
+      )
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // Retry and recover put webhooks back on a delivery lane.
       .allow(['sqs:SendMessage'], lanes);
@@ -80,6 +92,8 @@ export class WebhookFunctions extends Construct {
       timeout: Duration.seconds(29),
     })
       .bindTable(table, 'RW')
+      // A new organization's token derives from the current HMAC root.
+      .allow(['secretsmanager:GetSecretValue'], [signingKey.keyringArns['hmac-root']])
       .allow(['sqs:SendMessage'], lanes)
       // Status peeks at the dead letters; a message move task needs these on its source queue, and SendMessage on its destination.
       .allow(
@@ -98,14 +112,7 @@ export class WebhookFunctions extends Construct {
       slow: this.sender('SlowSender', 'slow', props, common, tokens),
     };
 
-    this.sweeper = new WebhookFunction(this, 'Sweeper', {
-      ...common,
-      handler: 'sweeper',
-      description: 'Re-enqueues or fails webhooks whose message was lost',
-      timeout: Duration.minutes(2),
-    })
-      .bindTable(table, 'RW')
-      .allow(['sqs:SendMessage'], lanes);
+    this.sweeper = this.sweeperFunction(props, common, lanes);
     // Static files only: no table, queue or secret.
     this.console = new WebhookFunction(this, 'Console', {
       logRetention: common.logRetention,
@@ -114,13 +121,39 @@ export class WebhookFunctions extends Construct {
       description: "Serves the web console's static assets",
       memorySize: 256,
     });
+  }
 
+  /**
+   * The sweeper, on its schedule. A sweep that failed or waited is made up by the next one, so
+   * neither EventBridge nor Lambda's asynchronous invocation retries it, and a sweep still queued
+   * after one interval is dropped: sweeps never pile up. Two sweeps that overlap anyway (one
+   * running past the interval) are harmless, since every write is conditional on the webhook's
+   * version; no concurrency is reserved for it, as a reservation fails the deploy in accounts with a
+   * small concurrency quota.
+   */
+  private sweeperFunction(
+    props: WebhookFunctionsProps,
+    common: ReturnType<WebhookFunctions['commonProps']>,
+    lanes: string[],
+  ): WebhookFunction {
+    const interval = props.sweepInterval ?? Duration.minutes(SETTINGS.sweepIntervalMinutes.default);
+    const sweeper = new WebhookFunction(this, 'Sweeper', {
+      ...common,
+      handler: 'sweeper',
+      description: 'Re-enqueues or fails webhooks whose message was lost',
+      timeout: Duration.minutes(2),
+    })
+      .bindTable(props.table, 'RU')
+      .allow(['sqs:SendMessage'], lanes);
+    // Lambda's maximum event age is 60 s to 6 h.
+    const maxEventAge = Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 6 * 3600));
+    sweeper.configureAsyncInvoke({ retryAttempts: 0, maxEventAge });
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the webhook sweeper',
-      schedule: events.Schedule.rate(props.sweepInterval ?? Duration.minutes(SETTINGS.sweepIntervalMinutes.default)),
-      // A missed sweep is made up by the next one.
-      targets: [new targets.LambdaFunction(this.sweeper, { retryAttempts: 0 })],
+      schedule: events.Schedule.rate(interval),
+      targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 0, maxEventAge })],
     });
+    return sweeper;
   }
 
   /** What every function but the console shares: log settings, and the queues, secrets prefix and delivery settings in its environment. */
@@ -174,6 +207,11 @@ export class WebhookFunctions extends Construct {
   ): WebhookFunction {
     const { queues } = props;
     const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? laneMappings(props.config)[lane].maxConcurrency;
+    const reserved = props.senderReservedConcurrency?.[lane];
+    if (reserved !== undefined && reserved < maxConcurrency)
+      throw new Error(
+        `the ${lane} lane's sender reserves ${reserved}, less than its maximum concurrency ${maxConcurrency}: its event source mapping would be throttled by the reservation`,
+      );
     const timeouts = { timeoutMs: props.config.timeoutMs, fastLaneMs: props.config.fastLaneMs };
     // Operational events (an endpoint disabled automatically, or recovered) go to the account's default bus.
     const defaultEventBus = Stack.of(this).formatArn({
@@ -187,11 +225,14 @@ export class WebhookFunctions extends Construct {
       handler: 'sender',
       description: `Delivers webhooks from the ${lane} delivery lane`,
       timeout: Duration.seconds(senderTimeoutSeconds(lane, timeouts)),
-      // Never fewer instances than the mapping may ask for, so the lane is never throttled, and never more.
-      reservedConcurrentExecutions: maxConcurrency,
+      reservedConcurrentExecutions: reserved,
     })
-      .bindTable(props.table, 'RW')
-      .allow(['secretsmanager:GetSecretValue'], [props.signingKey.secretArn])
+      .bindTable(props.table, 'RU')
+      // Signs (the private signing key, HMAC roots) and opens custom header values (seal keys).
+      .allow(
+        ['secretsmanager:GetSecretValue'],
+        [props.signingKey.secretArn, props.signingKey.keyringArns['hmac-root'], props.signingKey.keyringArns.seal],
+      )
       .allow(['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], [tokens.arn], tokens.wildcard)
       // A retry is a new delayed message on a lane; an exhausted or poison webhook is sent to the dead-letter queue.
       .allow(

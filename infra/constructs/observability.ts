@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as xray from 'aws-cdk-lib/aws-xray';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
@@ -20,7 +21,7 @@ export interface ObservabilityProps {
   readonly queues: DeliveryQueues;
   /** The functions to chart and alarm on (errors, error log lines), by the name shown on the dashboard and in the alarm ids. Required. */
   readonly functions: Record<string, lambda.Function>;
-  /** The sender of each lane: their throttles page, since each reserves what its mapping may use. Required. */
+  /** The sender of each lane: their throttles page, since a lane's mapping never asks for more than the account should give. Required. */
   readonly senders: Record<Lane, lambda.IFunction>;
   /** Other log groups whose error lines count too (e.g. a custom resource's provider), by a name for the metric filter's id. @default {} */
   readonly extraLogGroups?: Record<string, logs.ILogGroup>;
@@ -43,6 +44,8 @@ export interface ObservabilityProps {
   readonly apiLatencyThreshold?: Duration;
   /** Alarm when the HTTP API answers at least this many 5xx in 5 minutes. @default 5 */
   readonly apiServerErrorThreshold?: number;
+  /** Share of the functions' invocations traced beyond the first each second (the stack's X-Ray sampling rule). @default - the traceSampleRate setting's default (0.01) */
+  readonly traceSampleRate?: number;
   /** What happens to the topic's KMS key when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -158,6 +161,7 @@ export class Observability extends Construct {
     this.topic = this.alarmTopic(props);
     this.errorLogNamespace = `${METRICS_NAMESPACE}/${stack.stackName}`;
     this.countErrorLogLines(props);
+    this.sampleTraces(stack.stackName, props.traceSampleRate ?? SETTINGS.traceSampleRate.default);
     const metrics = serviceMetrics(stack.stackName, this.errorLogNamespace, props);
     this.deliveryAlarms(props, metrics);
     this.serviceAlarms(props, metrics);
@@ -177,12 +181,14 @@ export class Observability extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
-    // CloudWatch must use the topic's key to publish, which only a customer managed key can grant.
+    // CloudWatch must use the topic's key to publish, which only a customer managed key can grant;
+    // only for this account's alarms, so no other account's CloudWatch can use the key (confused deputy).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
     const topic = new sns.Topic(this, 'AlarmTopic', {
@@ -211,6 +217,31 @@ export class Observability extends Construct {
     );
     if (props.alarmEmail) topic.addSubscription(new EmailSubscription(props.alarmEmail));
     return topic;
+  }
+
+  /**
+   * X-Ray's sampling rule for this stack's functions (their names start with the stack's name): at
+   * most one trace a second across them all (the reservoir), plus `fixedRate` of the rest, so
+   * tracing costs at most $5 per million traces on that share. Without it X-Ray's default rule
+   * traces 5% beyond the first each second.
+   */
+  private sampleTraces(stackName: string, fixedRate: number): void {
+    new xray.CfnSamplingRule(this, 'TraceSampling', {
+      samplingRule: {
+        // X-Ray's rule names take 32 characters; one rule per stack.
+        ruleName: stackName.slice(0, 32),
+        priority: 9000,
+        reservoirSize: 1,
+        fixedRate,
+        serviceName: `${stackName}-*`,
+        serviceType: '*',
+        host: '*',
+        httpMethod: '*',
+        urlPath: '*',
+        resourceArn: '*',
+        version: 1,
+      },
+    });
   }
 
   /** Error-level log lines of every function (and the extra log groups) feed one metric per stack. */
@@ -293,7 +324,7 @@ export class Observability extends Construct {
     }
     this.alarm(
       'SenderThrottles',
-      "Lambda throttled a sender: its reserved concurrency is below what its event source mapping asks for, or the account is out of concurrency. Check both senders' reserved concurrency and the account limit.",
+      "Lambda throttled a sender: the account is out of unreserved concurrency (other functions use it too), or a reservation is below what the lane's event source mapping asks for. Run npm run cli -- preflight for the account's concurrency, and check the senders' reserved concurrency.",
       new cloudwatch.MathExpression({
         expression: 'fast + slow',
         usingMetrics: {

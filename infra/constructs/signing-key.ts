@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { DERIVED_KEY_SECRETS, derivedKeySecretName, type DerivedKeySecret } from '#shared/domain/keys/provisioning.ts';
 import { signingKeySecretName } from '#shared/domain/secrets.ts';
 import { WebhookFunction } from './function.ts';
 
@@ -22,9 +23,10 @@ export interface SigningKeyProps {
 }
 
 /**
- * The deployment's RSA key for Lago's JWT signatures, in Secrets Manager. A custom resource
- * generates it at deploy time, so the key is never in the template: CDK's provider framework
- * speaks CloudFormation's protocol and calls functions/signing-key.ts, which does the work.
+ * The deployment's keys, each in a secret of its own (docs/security.md#key-hierarchy): the RSA key for Lago's JWT
+ * signatures, and the rings made from it at first, the public signing keys, the HMAC roots and the seal keys. Custom
+ * resources generate them at deploy time, so no key is ever in the template: CDK's provider framework speaks
+ * CloudFormation's protocol and calls functions/signing-key.ts, which does the work.
  */
 export class SigningKey extends Construct {
   /** The custom resource's handler (functions/signing-key.ts); its log group feeds the error-log metric with the service's functions'. */
@@ -33,8 +35,12 @@ export class SigningKey extends Construct {
   readonly provider: Provider;
   /** The custom resource; its `SecretArn` attribute is the key's ARN. */
   readonly resource: CustomResource;
-  /** The full ARN, random suffix included: readers get exactly this secret. */
+  /** The private signing key's full ARN, random suffix included: readers get exactly this secret. The senders only. */
   readonly secretArn: string;
+  /** The other key secrets' resources (Custom::WebhookKeyring), each made from the signing key at first. */
+  readonly keyrings: Record<DerivedKeySecret, CustomResource>;
+  /** Their full ARNs: the public signing keys (the api function), the HMAC roots and the seal keys. */
+  readonly keyringArns: Record<DerivedKeySecret, string>;
 
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
@@ -42,25 +48,34 @@ export class SigningKey extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const secretName = signingKeySecretName(props.secretsPrefix);
     // Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
-    const arnPattern = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${secretName}-??????`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const arnPattern = (name: string) =>
+      Stack.of(this).formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${name}-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    const ringNames = DERIVED_KEY_SECRETS.map((ring) => derivedKeySecretName(ring, props.secretsPrefix));
+    const ownSecrets = [secretName, ...ringNames].map(arnPattern);
     // Still "Provider", the id it had when it answered CloudFormation itself: its function, role and log group keep their logical ids.
     const handler = (this.handler = new WebhookFunction(this, 'Provider', {
       handler: 'signing-key',
-      description: 'Generates the webhook signing key in Secrets Manager (CloudFormation custom resource)',
+      description: 'Generates the webhook keys in Secrets Manager (CloudFormation custom resources)',
       timeout: Duration.minutes(1),
       logRetention,
       removalPolicy,
     }));
-    handler.allow(['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret'], [arnPattern]);
+    // RestoreSecret: a key scheduled for deletion under the same name is restored and adopted.
+    handler.allow(
+      ['secretsmanager:CreateSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:RestoreSecret'],
+      ownSecrets,
+    );
+    // The rings are made from the signing key: the legacy versions are what earlier revisions derived from it.
+    handler.allow(['secretsmanager:GetSecretValue'], [arnPattern(secretName)]);
     // CloudFormation asks for a delete unless the key is always retained: RETAIN_ON_UPDATE_OR_DELETE
     // still deletes it when the first create rolls back, and that delete must succeed or the
     // rollback fails and leaves the secret behind.
-    if (removalPolicy !== RemovalPolicy.RETAIN) handler.allow(['secretsmanager:DeleteSecret'], [arnPattern]);
+    if (removalPolicy !== RemovalPolicy.RETAIN) handler.allow(['secretsmanager:DeleteSecret'], ownSecrets);
 
     // The framework's role, ours rather than its default (which carries AWSLambdaBasicExecutionRole):
     // it may write to its own log group and invoke the handler, as the framework grants, nothing more.
@@ -94,5 +109,37 @@ export class SigningKey extends Construct {
       removalPolicy,
     });
     this.secretArn = this.resource.getAttString('SecretArn');
+
+    this.keyrings = {
+      'signing-public': this.keyring('PublicKeys', 'signing-public', props.secretsPrefix, removalPolicy),
+      'hmac-root': this.keyring('HmacRoot', 'hmac-root', props.secretsPrefix, removalPolicy),
+      seal: this.keyring('SealKey', 'seal', props.secretsPrefix, removalPolicy),
+    };
+    this.keyringArns = {
+      'signing-public': this.keyrings['signing-public'].getAttString('SecretArn'),
+      'hmac-root': this.keyrings['hmac-root'].getAttString('SecretArn'),
+      seal: this.keyrings.seal.getAttString('SecretArn'),
+    };
+  }
+
+  /**
+   * A ring made from the signing key: a new resource beside the key's (an existing resource's service token never
+   * changes). It adopts a secret already there, so a stack deployed before gets its rings on its next update.
+   */
+  private keyring(id: string, keyring: DerivedKeySecret, secretsPrefix: string, removalPolicy: RemovalPolicy) {
+    const resource = new CustomResource(this, id, {
+      serviceToken: this.provider.serviceToken,
+      resourceType: 'Custom::WebhookKeyring',
+      properties: {
+        Keyring: keyring,
+        SecretName: derivedKeySecretName(keyring, secretsPrefix),
+        SigningKeySecretName: signingKeySecretName(secretsPrefix),
+      },
+      serviceTimeout: Duration.minutes(5),
+      removalPolicy,
+    });
+    // Made from the signing key, so after it.
+    resource.node.addDependency(this.resource);
+    return resource;
   }
 }

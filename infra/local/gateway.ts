@@ -45,16 +45,41 @@ const compiled: CompiledRoute[] = ROUTES.map((route) => {
   // The most specific route wins, as on API Gateway (public_key before {lago_id}).
 }).sort((a, b) => b.statics - a.statics);
 
-function lagoJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+function lagoJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
 }
 
 /** An answer given before the body is read: a pending body stays unread, so the connection cannot carry another request. */
-function refuseUnread(req: IncomingMessage, res: ServerResponse, status: number, body: unknown) {
+function refuseUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const pending = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (pending && !req.readableEnded) res.setHeader('connection', 'close');
-  lagoJson(res, status, body);
+  lagoJson(res, status, body, headers);
+}
+
+/** What every route answers while the service starts: a 503 a client can tell from any other, with when to retry. */
+const STARTING = {
+  status: 503,
+  error: 'Service Unavailable',
+  code: 'starting',
+  message: 'the service is starting; retry in a second',
+};
+
+/**
+ * Local mode's own routes for scripts, outside the API (so on no route of AWS's): `/health/live`
+ * answers as soon as the port is open, `/health/ready` once the service is ready, 503 `starting` before.
+ */
+function health(path: string, starting: boolean): { status: number; body: unknown } | undefined {
+  if (path === '/health/live') return { status: 200, body: { status: 'live' } };
+  if (path === '/health/ready')
+    return starting ? { status: 503, body: STARTING } : { status: 200, body: { status: 'ready' } };
+  return undefined;
 }
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -93,6 +118,8 @@ export interface GatewayOptions {
   onError: (error: unknown) => void;
   /** A client that went away mid-request: routine, not an error. */
   onAborted?: () => void;
+  /** True while the service starts: every route answers 503 `starting`. @default - never */
+  starting?: () => boolean;
 }
 
 /** The path of a request target, or undefined for one no route could match (`//`, `/\`, absolute forms). */
@@ -130,6 +157,11 @@ async function serve(options: GatewayOptions, req: IncomingMessage, res: ServerR
   const url = targetUrl(req.url);
   if (!url) return refuseUnread(req, res, 400, { status: 400, error: 'BadRequest: the request target is not a path' });
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  const starting = options.starting?.() ?? false;
+  const probe = req.method === 'GET' ? health(path, starting) : undefined;
+  if (probe)
+    return refuseUnread(req, res, probe.status, probe.body, probe.status === 503 ? { 'retry-after': '1' } : {});
+  if (starting) return refuseUnread(req, res, 503, STARTING, { 'retry-after': '1' });
   // As on AWS, where the catch-all route sends anything unmatched to the api function's 404.
   const match = matchRoute(req.method, path);
   if (!match) return refuseUnread(req, res, 404, { status: 404, error: 'Not Found', code: 'route_not_found' });

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createAdminHandler } from '#functions/admin.ts';
@@ -15,7 +16,8 @@ import type { SweepResult } from '#shared/domain/webhooks/lifecycle.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
-import { ensureSigningKey } from '#shared/domain/secrets.ts';
+import { ensureKeys } from '#shared/domain/keys/provisioning.ts';
+import { portOf, type OwnListeners } from '#shared/domain/delivery/ssrf.ts';
 import type { AwsLimits } from './aws-limits/index.ts';
 import { ensureQueues, ensureTable, type LocalQueues } from './bootstrap.ts';
 import {
@@ -65,7 +67,7 @@ export interface LocalServiceInstrument {
   dynamoDb?(client: DynamoDBClient): void;
   sqs?(client: SQSClient): void;
   secretStore?(store: SecretStore): SecretStore;
-  /** Wraps a function handler: `api`, `admin`, `sender-fast` or `sender-slow`. */
+  /** Wraps a function handler: `api`, `admin`, `sender-fast`, `sender-slow` or `sweeper`. */
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
   logDestination?: LogDestination;
@@ -83,6 +85,8 @@ export interface LocalService {
   sqsEndpoint: string;
   /** What any client of the emulators needs: DynamoDB Local keeps this key id's data apart. */
   credentials: LocalCredentials;
+  /** The API's and the emulators' ports, which the SSRF guard refuses as webhook targets. */
+  ownListeners: OwnListeners;
   sweep(): Promise<SweepResult>;
   /** Lets paused pollers (`sendersPaused`) start receiving; a no-op otherwise. */
   resumeSenders(): void;
@@ -125,6 +129,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   try {
     const emulators = await startEmulators(options, instrument, stops);
     const { dynamo, sqs, queues } = emulators;
+    const ownListeners = ownListenersOf(port, dynamo.endpoint, sqs.endpoint);
     const deps = localDeps({
       dynamoDb: dynamo.client,
       tableName: LOCAL_TABLE,
@@ -135,6 +140,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       config: options.config,
       logger,
       ...(instrument.afterStore ? { afterStore: () => instrument.afterStore?.() } : {}),
+      ownListeners,
     });
     // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
     gateway.serve({
@@ -143,7 +149,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     });
     const senders = startSenders(deps, emulators, { logger, wrap, paused: options.sendersPaused ?? false });
     stops.push(...senders.stops);
-    const sweeper = startSweeper(deps, logger, options.sweepIntervalMs ?? 60_000);
+    const sweeper = startSweeper(deps, logger, options.sweepIntervalMs ?? 60_000, wrap);
     stops.push(sweeper.stop);
     return {
       url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
@@ -154,6 +160,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       dynamoDbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
       credentials: emulators.credentials,
+      ownListeners,
       sweep: sweeper.sweep,
       resumeSenders: senders.resume,
       stop: stopAll,
@@ -162,6 +169,23 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * What listens for this service on this machine: local mode allows loopback for receivers, so these
+ * are refused as webhook targets (shared/domain/delivery/ssrf.ts). fauxqs serves SQS, SNS, S3 and STS
+ * on its one port; DynamoDB Local opens one port, on every interface.
+ */
+function ownListenersOf(apiPort: number, dynamoDbEndpoint: string, sqsEndpoint: string): OwnListeners {
+  const ports = new Map<number, string>();
+  for (const [port, what] of [
+    [apiPort, 'the API'],
+    [portOf(new URL(dynamoDbEndpoint)), 'DynamoDB Local'],
+    [portOf(new URL(sqsEndpoint)), 'the SQS emulator'],
+  ] as const)
+    if (!ports.has(port)) ports.set(port, what);
+  const localAddresses = () => Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+  return { ports, localAddresses };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -173,21 +197,25 @@ function closeServer(server: Server): Promise<void> {
 
 type GatewayHandlers = Parameters<typeof createGateway>[0]['handlers'];
 
-/** The gateway, listening before the functions exist: until `serve`, their routes answer 503. */
+/** The gateway, listening before the functions exist: until `serve`, every route answers 503 `starting` (gateway.ts). */
 function createLocalGateway(adminToken: string, logger: RuntimeLogger) {
-  const unavailable: GatewayHandlers['api'] = async () => ({ statusCode: 503 });
-  let functions: Pick<GatewayHandlers, 'api' | 'admin'> = { api: unavailable, admin: unavailable };
+  let functions: Pick<GatewayHandlers, 'api' | 'admin'> | undefined;
+  const ready = () => {
+    if (!functions) throw new Error('the service is not ready');
+    return functions;
+  };
   const server = createGateway({
     handlers: {
-      api: (event) => functions.api(event),
-      admin: (event) => functions.admin(event),
+      api: (event) => ready().api(event),
+      admin: (event) => ready().admin(event),
       console: localHandler('console', consoleHandler, logger),
     },
     adminToken,
+    starting: () => functions === undefined,
     onError: (error) => logger.error({ err: error }, 'gateway error'),
     onAborted: () => logger.debug('a client aborted its request'),
   });
-  return { server, serve: (handlers: typeof functions) => void (functions = handlers) };
+  return { server, serve: (handlers: NonNullable<typeof functions>) => void (functions = handlers) };
 }
 
 interface Emulators {
@@ -224,11 +252,11 @@ async function startEmulators(
   return { credentials, dynamo, sqs, queues };
 }
 
-/** The secrets in DATA_DIR, with the deployment's signing key created on the first run. */
+/** The secrets in DATA_DIR, with the deployment's keys created on the first run (and the rings an upgrade adds). */
 async function localSecretStore(dataDir: string, instrument: LocalServiceInstrument): Promise<SecretStore> {
   const files = new LocalSecretStore(dataDir);
   const secretStore = instrument.secretStore?.(files) ?? files;
-  await ensureSigningKey(secretStore, LOCAL_SECRETS_PREFIX);
+  await ensureKeys(secretStore, LOCAL_SECRETS_PREFIX);
   return secretStore;
 }
 
@@ -266,8 +294,9 @@ function startSweeper(
   deps: Deps,
   logger: RuntimeLogger,
   intervalMs: number,
+  wrap: <H extends AnyHandler>(name: string, handler: H) => H,
 ): { sweep: LocalService['sweep']; stop: Stop } {
-  const sweepOnce = localHandler('sweeper', createSweeperHandler(deps), logger);
+  const sweepOnce = wrap('sweeper', localHandler('sweeper', createSweeperHandler(deps), logger));
   const sweep = () => sweepOnce(undefined);
   const timer = setInterval(() => {
     sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));

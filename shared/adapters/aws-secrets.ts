@@ -2,14 +2,15 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretStore } from '../domain/ports.ts';
+import type { WritableSecretStore } from '../domain/ports.ts';
 
-/** Secrets Manager behind the SecretStore port. */
-export class AwsSecretStore implements SecretStore {
+/** Secrets Manager behind the SecretStore port; `put` is the operator's key rotation's (bin/cli.ts `keys --aws`). */
+export class AwsSecretStore implements WritableSecretStore {
   private readonly client: SecretsManagerClient;
 
   constructor(client: SecretsManagerClient) {
@@ -34,6 +35,11 @@ export class AwsSecretStore implements SecretStore {
       if (!(error instanceof ResourceExistsException)) throw error;
       return (await this.get(name)) ?? value;
     }
+  }
+
+  /** A new version of the secret becomes AWSCURRENT (the one before stays readable as AWSPREVIOUS). */
+  async put(name: string, value: string): Promise<void> {
+    await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
   }
 
   /** Scheduled for deletion after Secrets Manager's shortest recovery window (7 days); no longer billed meanwhile. */

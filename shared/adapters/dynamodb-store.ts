@@ -3,6 +3,7 @@ import type { Store } from '../domain/ports.ts';
 import { Table } from './dynamodb/client.ts';
 import { DynamoDbEndpointStore } from './dynamodb/endpoint-store.ts';
 import { DynamoDbOrganizationStore } from './dynamodb/organization-store.ts';
+import { DEFAULT_WEBHOOK_SHARDS, EndpointLayouts } from './dynamodb/webhook-layouts.ts';
 import { DynamoDbWebhookStore } from './dynamodb/webhook-store.ts';
 
 /**
@@ -14,12 +15,17 @@ export class DynamoDbStore implements Store {
   private readonly endpoints: DynamoDbEndpointStore;
   private readonly webhooks: DynamoDbWebhookStore;
 
-  /** `retentionDays`: how long webhooks are kept (webhookRetentionDays), so a deleted endpoint's webhooks stay listed as long. */
-  constructor(client: DynamoDBClient, tableName: string, options: { retentionDays: number }) {
+  /**
+   * `retentionDays`: how long webhooks are kept (webhookRetentionDays), so a deleted endpoint's
+   * webhooks stay listed as long; `webhookShards`: the shards a new endpoint's webhooks are spread
+   * over (webhookShards, fixed per endpoint: dynamodb/webhook-layouts.ts).
+   */
+  constructor(client: DynamoDBClient, tableName: string, options: { retentionDays: number; webhookShards?: number }) {
     const table = new Table(client, tableName);
+    const layouts = new EndpointLayouts(table, options.webhookShards ?? DEFAULT_WEBHOOK_SHARDS);
     this.organizations = new DynamoDbOrganizationStore(table);
-    this.endpoints = new DynamoDbEndpointStore(table, options.retentionDays);
-    this.webhooks = new DynamoDbWebhookStore(table, options.retentionDays);
+    this.endpoints = new DynamoDbEndpointStore(table, options.retentionDays, layouts);
+    this.webhooks = new DynamoDbWebhookStore(table, options.retentionDays, layouts);
   }
 
   createOrganization: Store['createOrganization'] = (...args) => this.organizations.createOrganization(...args);

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { BlockedAddressError } from '../domain/delivery/ssrf.ts';
+import { assertNotOwnListener, BlockedAddressError, portOf, type OwnListeners } from '../domain/delivery/ssrf.ts';
 import { resolvePublicAddress } from './dns.ts';
-import type { PostOptions, PostResult } from '../domain/ports.ts';
+import type { PostOptions, PostResult, PostWebhook } from '../domain/ports.ts';
 
 /**
  * One POST to a receiver: pinned to the address the SSRF guard checked, bounded in time and size,
@@ -45,11 +45,18 @@ function agentFor(target: URL, address: string, family: 4 | 6): http.Agent {
   return agent;
 }
 
+/** The POST of a deployment whose own listeners (local mode's API and emulators) are never targets. */
+export const postWebhookAvoiding =
+  (own: OwnListeners | undefined): PostWebhook =>
+  (url, headers, body, options) =>
+    postWebhook(url, headers, body, options, own);
+
 export async function postWebhook(
   url: string,
   headers: Record<string, string>,
   body: string,
   options: PostOptions,
+  own?: OwnListeners,
 ): Promise<PostResult> {
   let target: URL;
   try {
@@ -66,6 +73,7 @@ export async function postWebhook(
   let pinned: { address: string; family: 4 | 6 };
   try {
     pinned = await withDeadline(resolvePublicAddress(target.hostname, options.allow), deadline);
+    assertNotOwnListener(pinned.address, portOf(target), own);
   } catch (error) {
     if (error instanceof BlockedAddressError) return { ok: false, kind: 'blocked', error: error.message };
     if (deadline.aborted) return { ok: false, kind: 'timeout', error: `timed out after ${options.timeoutMs} ms` };

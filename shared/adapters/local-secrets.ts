@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecretStore } from '../domain/ports.ts';
+import type { WritableSecretStore } from '../domain/ports.ts';
 
 /**
  * Local mode's secret store: one file per secret under DATA_DIR/secrets, readable by the owner
  * only, so tokens and the signing key survive a restart as they do in Secrets Manager.
  */
-export class LocalSecretStore implements SecretStore {
+export class LocalSecretStore implements WritableSecretStore {
   private readonly dir: string;
 
   constructor(dataDir: string) {
@@ -40,6 +40,19 @@ export class LocalSecretStore implements SecretStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return (await this.get(name)) ?? value;
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Written in full under a private name, then renamed over the old file: a reader sees the old value or the new one. */
+  async put(name: string, value: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.file(name);
+    const temp = `${file}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temp, value, { encoding: 'utf8', mode: 0o600, flag: 'wx', flush: true });
+      await rename(temp, file);
     } finally {
       await unlink(temp).catch(() => undefined);
     }

@@ -17,9 +17,28 @@ import {
   type LaneMessage,
 } from '../domain/delivery/message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
-import type { DeadLetterStatus, DeadLetters, DelayedMessage, DeliveryQueue, RedriveResult } from '../domain/ports.ts';
+import {
+  UnsentMessagesError,
+  type DeadLetterStatus,
+  type DeadLetters,
+  type DelayedMessage,
+  type DeliveryQueue,
+  type RedriveResult,
+} from '../domain/ports.ts';
 
 const SQS_BATCH = 10;
+
+/**
+ * SQS refuses a message body with a character outside #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
+ * #x10000–#x10FFFF (U+FFFE and U+FFFF, for one), and the local emulator refuses the astral planes as
+ * well. Our bodies are JSON, where such a character can only sit inside a string, so each UTF-16 code
+ * unit outside the set both accept becomes its `\uXXXX` escape: the same JSON, any payload byte-exact
+ * once decoded. An astral character takes 12 bytes in the message instead of 4.
+ */
+const REFUSED_BY_SQS = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd]/g;
+const sqsSafe = (json: string): string =>
+  json.replace(REFUSED_BY_SQS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const encodeForSqs = (message: LaneMessage): string => sqsSafe(encodeMessage(message));
 
 /**
  * The delivery lanes: one small message per webhook attempt (ids and the attempt number), grouped by
@@ -44,31 +63,48 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     );
   }
 
+  /**
+   * Every batch is tried, so one refused message or failed call leaves the others sent; the
+   * webhooks' messages not sent (or, for a call that failed as a whole, maybe not sent) are named
+   * by an UnsentMessagesError.
+   */
   async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
     const encoded = entries.map(({ message, delaySeconds }) => ({
+      message,
       group: endpointOf(message),
-      body: encodeMessage(message),
+      body: encodeForSqs(message),
       delay: Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds))),
     }));
+    const unsent: LaneMessage[] = [];
+    let reason: string | undefined;
+    let cause: unknown;
     for (const batch of batches(encoded)) {
-      const { Failed = [] } = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.laneUrls[lane],
-          Entries: batch.map(({ group, body, delay }, n) => ({
-            Id: String(n),
-            MessageBody: body,
-            MessageGroupId: group,
-            ...(delay > 0 ? { DelaySeconds: delay } : {}),
-          })),
-        }),
-      );
-      if (Failed.length > 0)
-        throw new Error(`could not enqueue ${Failed.length} webhook(s): ${Failed[0]?.Code ?? 'unknown'}`);
+      try {
+        const { Failed = [] } = await this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.laneUrls[lane],
+            Entries: batch.map(({ group, body, delay }, n) => ({
+              Id: String(n),
+              MessageBody: body,
+              MessageGroupId: group,
+              ...(delay > 0 ? { DelaySeconds: delay } : {}),
+            })),
+          }),
+        );
+        const failed = new Set(Failed.map((f) => f.Id));
+        unsent.push(...batch.filter((_, n) => failed.has(String(n))).map((entry) => entry.message));
+        reason ??= Failed[0] && `${Failed[0].Code ?? 'unknown'}${Failed[0].Message ? `: ${Failed[0].Message}` : ''}`;
+      } catch (error) {
+        unsent.push(...batch.map((entry) => entry.message));
+        reason ??= (error as Error).message;
+        cause ??= error;
+      }
     }
+    if (unsent.length > 0) throw new UnsentMessagesError(unsent, reason ?? 'unknown', { cause });
   }
 
   async deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
-    const body = typeof message === 'string' ? message : encodeMessage({ ...message, reason });
+    const body = typeof message === 'string' ? message : encodeForSqs({ ...message, reason });
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterUrl,

@@ -30,7 +30,7 @@ export const LagoError = named(
   }),
   {
     description:
-      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 413, 503: a `message`.",
+      "Lago's error shape. 400: `error` tells what is wrong; 401: `error` only; 404, 405: a `code` such as `webhook_endpoint_not_found`; 409: a `code` and a `message`; 413, 503: a `message`; 429: `code` `rate_limited` and a `message`.",
   },
 );
 
@@ -96,15 +96,45 @@ export const JsonPublicKey = named(
   z.object({ webhook: z.object({ public_key: z.string().describe('Base64 of the PEM') }) }),
 );
 
+export const Jwks = named(
+  'Jwks',
+  z.object({
+    keys: z
+      .array(
+        z.object({
+          kty: z.literal('RSA'),
+          n: z.string(),
+          e: z.string(),
+          kid: z
+            .string()
+            .describe('RFC 7638 thumbprint of the key (JWTs carry no kid: Lago\'s header is {"alg":"RS256"})'),
+          alg: z.literal('RS256'),
+          use: z.literal('sig'),
+        }),
+      )
+      .min(1)
+      .describe(
+        'The key signing now, and during a rotation the one before or after it: a JWT verifies with one of them',
+      ),
+  }),
+);
+
 export const HmacKey = named(
   'HmacKey',
   z.object({
     webhook: z.object({
       hmac_key: z.string(),
       standard_webhooks_secret: z.string(),
-      previous_hmac_key: z.string().optional().describe("While a rotation's overlap lasts"),
+      previous_hmac_key: z.string().optional().describe("While a rotation's overlap lasts: the newest previous token"),
       previous_standard_webhooks_secret: z.string().optional(),
       previous_expires_at: timestamp.optional(),
+      previous_hmac_keys: z
+        .array(z.object({ hmac_key: z.string(), standard_webhooks_secret: z.string(), expires_at: timestamp }))
+        .max(5)
+        .optional()
+        .describe(
+          'While overlaps last: every previous token still valid, newest first, each until its own expiry (at most 5)',
+        ),
     }),
   }),
 );
@@ -198,7 +228,14 @@ export const BatchResult = named(
     results: z.array(
       z.union([
         z.object({ index: whole, status: z.literal(202), webhooks: Published }),
-        z.object({ index: whole, status: z.number().int().min(400), error: LagoError }),
+        z.object({
+          index: whole,
+          status: z.number().int().min(400),
+          error: LagoError,
+          webhooks: Published.optional().describe(
+            '503 only: the webhooks stored but not all queued, which the sweeper will send',
+          ),
+        }),
       ]),
     ),
   }),

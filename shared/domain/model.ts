@@ -6,18 +6,36 @@
 
 export type SignatureAlgo = 'jwt' | 'hmac';
 
+/**
+ * Where an organization's HMAC token comes from: derived from an HMAC root version and a token version
+ * (shared/domain/organizations/tokens.ts), or, for an organization created before tokens were derived, its random
+ * token, sealed.
+ */
+export type TokenSource =
+  | {
+      token_version: number;
+      /** The HMAC root version; absent: the one earlier revisions derived from the signing key (`v0`). */
+      token_root?: string;
+    }
+  | { sealed_token: string };
+
+/** A token from before a rotation, valid until its own expiry. */
+export type PreviousToken = TokenSource & { expires_at_ms: number };
+
 export interface Organization {
   id: string;
   name: string;
   created_at_ms: number;
-  /** Its HMAC token is derived from the deployment's signing key and this version (shared/domain/organizations/tokens.ts). */
-  token_version?: number;
-  /** Or, for organizations created before tokens were derived, their random token, sealed. */
-  sealed_token?: string;
-  /** After a rotation, the token before it (a version or a sealed token) stays valid until `previous_token_expires_at_ms`. */
-  previous_token_version?: number;
-  previous_sealed_token?: string;
-  previous_token_expires_at_ms?: number;
+  /** Absent only for an organization from before derived tokens whose token is still in a secret of its own. */
+  token?: TokenSource;
+  /** Tokens before the current one, newest first, each until its `expires_at_ms`. */
+  previous_tokens?: PreviousToken[];
+}
+
+/** A custom header as stored: its name, and its value sealed (shared/domain/endpoints/headers.ts). */
+export interface CustomHeader {
+  name: string;
+  sealed: string;
 }
 
 export interface WebhookEndpoint {
@@ -37,8 +55,8 @@ export interface WebhookEndpoint {
   disabled_reason?: string | null;
   /** Since when every attempt to it has failed; cleared by its next success. */
   failing_since_ms?: number | null;
-  /** Custom headers sent on every attempt: each name with its value sealed (shared/domain/endpoints/headers.ts). */
-  headers?: Record<string, string> | null;
+  /** Custom headers sent on every attempt, in the order given: each name with its value sealed. */
+  headers?: CustomHeader[] | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';

@@ -1,7 +1,15 @@
-import type { DeadLetterReason, DeliveryMessage, LaneMessage } from './delivery/message.ts';
+import { isDrain, type DeadLetterReason, type DeliveryMessage, type LaneMessage } from './delivery/message.ts';
 import type { Lane } from './delivery/policy.ts';
 import type { Cidr } from './delivery/ssrf.ts';
-import type { Organization, WebhookEndpoint, Webhook, WebhookState, WebhookStatus } from './model.ts';
+import type {
+  Organization,
+  PreviousToken,
+  TokenSource,
+  WebhookEndpoint,
+  Webhook,
+  WebhookState,
+  WebhookStatus,
+} from './model.ts';
 
 /** Ports between the domain and the world. Adapters for AWS and local mode sit in shared/adapters. */
 
@@ -86,14 +94,13 @@ export interface OrganizationStore {
     id: string,
   ): Promise<{ organization: Organization | undefined; endpoints: WebhookEndpoint[] }>;
   findOrganizationIdByKeyHash(hash: string): Promise<string | undefined>;
-  /** Keeps a sealed token in an organization that has neither one nor a token version; false if it has. */
+  /** Keeps a sealed token in an organization that has no token yet; false if it has. */
   sealOrganizationToken(organizationId: string, sealed: string): Promise<boolean>;
-  /** Moves the organization to a new token version, keeping its current token as the previous one; false if its token changed since `current` was read. */
+  /** Gives the organization a new token and its list of previous ones; false if its token changed since `current` was read. */
   rotateOrganizationToken(
     organizationId: string,
-    current: Pick<Organization, 'token_version' | 'sealed_token'>,
-    nextVersion: number,
-    previousExpiresAtMs: number,
+    current: TokenSource,
+    next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean>;
 }
 
@@ -194,12 +201,25 @@ export interface DelayedMessage {
 }
 
 export interface DeliveryQueue {
-  /** Sends messages to a lane, delayed by up to 15 minutes; throws when any could not be sent. */
+  /**
+   * Sends messages to a lane, delayed by up to 15 minutes. Throws when any could not be sent: an
+   * UnsentMessagesError names them when the others were sent (SQS fails a batch's entries one by one).
+   */
   send(lane: Lane, messages: LaneMessage[], delaySeconds?: number): Promise<void>;
-  /** Sends messages to a lane, each with its own delay (up to 15 minutes), ten per request; throws when any could not be sent. */
+  /** Sends messages to a lane, each with its own delay (up to 15 minutes), ten per request; throws as `send` does. */
   sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void>;
   /** Sends a message (or a body that could not be read) to the dead-letter queue, saying why. */
   deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void>;
+}
+
+/** Some messages of a `DeliveryQueue.send` were not sent (or may not have been); every other one was. */
+export class UnsentMessagesError extends Error {
+  /** The webhooks' messages among those not sent (a drain message is not named: its sender sends it again whole). */
+  readonly unsent: readonly DeliveryMessage[];
+  constructor(unsent: readonly LaneMessage[], reason: string, options?: ErrorOptions) {
+    super(`could not enqueue ${unsent.length} webhook(s): ${reason}`, options);
+    this.unsent = unsent.filter((message): message is DeliveryMessage => !isDrain(message));
+  }
 }
 
 export interface DeadLetterStatus {
@@ -221,12 +241,41 @@ export interface DeadLetters {
   redrive(): Promise<RedriveResult>;
 }
 
+/** A counter of a fixed window and the most it may reach (shared/domain/organizations/rate-limits.ts). */
+export interface WindowCounter {
+  name: string;
+  limit: number;
+}
+
+/** An organization's counters for one action in one fixed window. */
+export interface CounterWindow {
+  organizationId: string;
+  action: string;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * Rate-limit counters (shared/adapters/dynamodb-rate-limits.ts): one conditional write counts one
+ * against every counter of a window, or nothing when any of them is at its limit.
+ */
+export interface RateCounters {
+  /** The names of the counters found at their limit: none when this one was counted. */
+  take(window: CounterWindow, counters: readonly WindowCounter[]): Promise<string[]>;
+}
+
 export interface SecretStore {
   get(name: string): Promise<string | undefined>;
   /** Creates the secret; resolves to the stored value (the existing one if it was created concurrently). */
   create(name: string, value: string): Promise<string>;
   /** Deletes the secret (nothing if it does not exist). */
   delete(name: string): Promise<void>;
+}
+
+/** The secret store as the operator's key rotation writes it (bin/cli.ts `keys`): a new value replaces the current one. */
+export interface WritableSecretStore extends SecretStore {
+  /** Replaces the value of an existing secret. */
+  put(name: string, value: string): Promise<void>;
 }
 
 /** What an operator may want to hear about, beyond logs and metrics (shared/domain/endpoints/operational-events.ts). */

@@ -19,6 +19,7 @@ export type LagoCode =
   | 'url_is_invalid'
   | 'url_must_use_https'
   | 'address_is_not_public'
+  | 'address_is_this_service'
   | 'header_name_is_invalid'
   | 'header_name_is_reserved'
   | 'header_name_is_duplicated'

@@ -1,18 +1,19 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
-import { postWebhook } from '../adapters/http-client.ts';
+import { postWebhookAvoiding } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
 import { laneMappings, type DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
 import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
 import { hangingEndpointSlots, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
-import { customHeaderKey } from '../domain/endpoints/headers.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
 import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { OrganizationTokens } from '../domain/organizations/tokens.ts';
+import { RateLimits, type RateLimitPolicy } from '../domain/organizations/rate-limits.ts';
 import type {
   DeadLetters,
   DeliveryQueue,
@@ -21,8 +22,9 @@ import type {
   SecretStore,
   Store,
 } from '../domain/ports.ts';
-import { CachedSecrets, signingKeySecretName } from '../domain/secrets.ts';
-import { parseCidrs } from '../domain/delivery/ssrf.ts';
+import { DeploymentKeys } from '../domain/keys/deployment-keys.ts';
+import { CachedSecrets } from '../domain/secrets.ts';
+import { parseCidrs, type OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
 import { PublishJournal } from '../domain/webhooks/intents.ts';
 
@@ -40,17 +42,20 @@ export interface Deps {
   afterStore?: () => void;
   queue: DeliveryQueue;
   deadLetters: DeadLetters;
-  secretStore: SecretStore;
-  secrets: CachedSecrets;
+  /** The deployment's keys, each read from its own secret when first used (shared/domain/keys/). */
+  keys: DeploymentKeys;
   /** Organizations' HMAC tokens (derived or sealed, cached). */
   tokens: OrganizationTokens;
-  secretsPrefix: string;
   config: DeliveryConfig;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
   /** Automatic disables and recoveries: EventBridge on AWS, a JSON lines file locally. */
   events: OperationalEvents;
+  /** The organization routes' rate limits, counted in the table. */
+  rateLimits: RateLimits;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -69,16 +74,25 @@ export interface DepsWiring {
   events: OperationalEvents;
   /** Called between a publish's store write and its queue send: local chaos runs kill the process there. @default - none */
   afterStore?: () => void;
+  /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
+  ownListeners?: OwnListeners;
 }
 
 /** The one wiring of adapters to the domain, for Lambda and the local service alike. */
 export function buildDeps(wiring: DepsWiring): Deps {
   const { config, logger, secretStore, secretsPrefix, queueUrls } = wiring;
   const now = Date.now;
-  const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, { retentionDays: config.webhookRetentionDays });
+  const table = new DynamoDbStore(wiring.dynamoDb, wiring.tableName, {
+    retentionDays: config.webhookRetentionDays,
+    webhookShards: config.webhookShards,
+  });
   const endpointCache = new EndpointCache(table, now);
   const store = withEndpointStore(table, endpointCache);
-  const secrets = new CachedSecrets(secretStore);
+  const keys = new DeploymentKeys({
+    secrets: new CachedSecrets(secretStore, config.keyCacheSeconds * 1000, now),
+    prefix: secretsPrefix,
+    now,
+  });
   return {
     store,
     endpointCache,
@@ -91,17 +105,36 @@ export function buildDeps(wiring: DepsWiring): Deps {
       deadLetterUrl: queueUrls.deadLetter,
       ...wiring.redrive,
     }),
-    secretStore,
-    secrets,
-    tokens: new OrganizationTokens({ store, secrets, secretStore, secretsPrefix, logger, now }),
-    secretsPrefix,
+    keys,
+    tokens: new OrganizationTokens({ store, keys, secretStore, secretsPrefix, logger, now }),
     config,
     logger,
     metrics: wiring.metrics,
     now,
     events: wiring.events,
+    ...(wiring.ownListeners ? { ownListeners: wiring.ownListeners } : {}),
+    rateLimits: new RateLimits(
+      new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName),
+      rateLimitPolicy(config),
+      now,
+    ),
   };
 }
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** The rate limits' settings, as the domain counts them. */
+const rateLimitPolicy = (config: DeliveryConfig): RateLimitPolicy => ({
+  test_event: {
+    windowMs: MINUTE_MS,
+    organization: config.rateLimitTestEventsPerMinute,
+    endpoint: config.rateLimitEndpointTestEventsPerMinute,
+  },
+  redelivery: { windowMs: MINUTE_MS, organization: config.rateLimitRedeliveriesPerMinute },
+  recovery: { windowMs: HOUR_MS, organization: config.rateLimitRecoveriesPerHour },
+  rotation: { windowMs: HOUR_MS, organization: config.rateLimitRotationsPerHour },
+});
 
 /** `store`, with its endpoint calls made through `endpoints` instead. */
 function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
@@ -153,11 +186,8 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
   return {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
-    headerKey: async () => {
-      const pem = await deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-      if (!pem) throw new Error('the deployment signing key is unavailable');
-      return customHeaderKey(pem);
-    },
+    sealer: deps.keys,
+    ...(deps.ownListeners ? { own: deps.ownListeners } : {}),
   };
 }
 
@@ -183,6 +213,7 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     stuckAfterMs: stuckAfterMs(deps.config),
     journal: deps.journal,
     ...(deps.afterStore ? { afterStore: deps.afterStore } : {}),
+    rateLimits: deps.rateLimits,
   };
 }
 
@@ -190,10 +221,9 @@ export function senderDeps(deps: Deps): SenderDeps {
   return {
     store: deps.store,
     queue: deps.queue,
-    post: postWebhook,
+    post: postWebhookAvoiding(deps.ownListeners),
     endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
-    secrets: deps.secrets,
-    secretsPrefix: deps.secretsPrefix,
+    keys: deps.keys,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),
     logger: deps.logger,
     metrics: deps.metrics,

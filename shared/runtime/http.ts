@@ -25,8 +25,10 @@ const REASONS: Record<ApiError['kind'], [number, string]> = {
   forbidden: [403, 'Forbidden'],
   not_found: [404, 'Not Found'],
   not_allowed: [405, 'Method Not Allowed'],
+  conflict: [409, 'Conflict'],
   payload_too_large: [413, 'Payload Too Large'],
   validation: [422, 'Unprocessable Entity'],
+  too_many_requests: [429, 'Too Many Requests'],
   unavailable: [503, 'Service Unavailable'],
 };
 
@@ -40,9 +42,13 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
       return { status, body: { status, error: reason, code: 'validation_errors', error_details: error.details ?? {} } };
     case 'unauthorized':
       return { status, body: { status, error: reason } };
+    case 'conflict':
+      return { status, body: { status, error: reason, code: error.code, message: error.message } };
     case 'payload_too_large':
     case 'unavailable':
       return { status, body: { status, error: reason, message: error.message } };
+    case 'too_many_requests':
+      return { status, body: { status, error: reason, code: error.code, message: error.message } };
     default:
       return { status, body: { status, error: reason, code: error.code } };
   }
@@ -50,7 +56,21 @@ export function lagoError(error: ApiError): { status: number; body: Record<strin
 
 export function toLagoError(error: ApiError): HttpResult {
   const { status, body } = lagoError(error);
-  return json(status, body);
+  const result = json(status, body);
+  if (error.retryAfterSeconds === undefined) return result;
+  const wait = String(error.retryAfterSeconds);
+  const limited = error.rateLimited;
+  // Retry-After for any client; X-RateLimit-* as Lago's API sends them (its clients wait X-RateLimit-Reset seconds).
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      'retry-after': wait,
+      ...(limited
+        ? { 'x-ratelimit-limit': String(limited.limit), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': wait }
+        : {}),
+    },
+  };
 }
 
 export function header(event: HttpEvent, name: string): string | undefined {

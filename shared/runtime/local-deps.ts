@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { FileOperationalEvents } from '../adapters/file-events.ts';
+import type { OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { SecretStore } from '../domain/ports.ts';
 import type { DeliveryConfig } from './config.ts';
 import { buildDeps, type Deps, type DepsWiring } from './deps.ts';
@@ -23,6 +24,8 @@ export interface LocalDepsOptions {
   logger: Logger;
   /** Called between a publish's store write and its queue send (chaos runs kill the process there). @default - none */
   afterStore?: () => void;
+  /** The API's and the emulators' ports on this machine: never webhook targets. */
+  ownListeners: OwnListeners;
 }
 
 /**

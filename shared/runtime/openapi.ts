@@ -27,6 +27,8 @@ interface Reply {
   schema?: Schema;
   /** A text/plain body. */
   text?: boolean;
+  /** Response headers, by name, each a whole number of seconds or requests. */
+  headers?: Record<string, string>;
 }
 interface Operation {
   summary: string;
@@ -45,6 +47,21 @@ const notFound = (what: string): Reply => ({
   schema: S.LagoError,
 });
 const invalid: Reply = { description: 'Validation failed', schema: S.ValidationError };
+const conflicted = (description: string): Reply => ({ description, schema: S.LagoError });
+const HEADER_KEY_RETIRED = conflicted(
+  "A custom header's stored value cannot be opened, its seal key retired by the operator or its seal broken (`custom_header_unusable`): send its value again",
+);
+/** The organization routes with a rate limit (shared/domain/organizations/rate-limits.ts). */
+const rateLimited = (limit: string): Reply => ({
+  description: `Over the organization's limit of ${limit} (\`rate_limited\`): nothing was done; wait \`Retry-After\` seconds`,
+  schema: S.LagoError,
+  headers: {
+    'Retry-After': 'Seconds until the window resets',
+    'X-RateLimit-Limit': 'Requests the window allows',
+    'X-RateLimit-Remaining': 'Requests left in the window: 0',
+    'X-RateLimit-Reset': 'Seconds until the window resets, as Lago sends it',
+  },
+});
 
 /** What each route does, by route key. A route of shared/runtime/routes.ts missing here is listed by `undescribedRoutes` (a unit test keeps that empty). */
 const OPERATIONS: Record<string, Operation> = {
@@ -62,13 +79,18 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Read a webhook endpoint',
     query: EndpointQuery,
-    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint') },
+    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 409: HEADER_KEY_RETIRED },
   },
   'PUT /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Update a webhook endpoint',
     description: 'Fields left out keep their value.',
     body: UpdateEndpointRequest,
-    responses: { 200: ok(S.EndpointResponse), 404: notFound('webhook endpoint'), 422: invalid },
+    responses: {
+      200: ok(S.EndpointResponse),
+      404: notFound('webhook endpoint'),
+      409: HEADER_KEY_RETIRED,
+      422: invalid,
+    },
   },
   'DELETE /api/v1/webhook_endpoints/{lago_id}': {
     summary: 'Delete a webhook endpoint',
@@ -84,6 +106,7 @@ const OPERATIONS: Record<string, Operation> = {
       200: ok(S.WebhookResponse, 'The test webhook, queued'),
       404: notFound('webhook endpoint'),
       422: invalid,
+      429: rateLimited('test events a minute, per organization and per endpoint'),
     },
   },
   'GET /api/v1/webhooks/public_key': {
@@ -94,18 +117,36 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'The JWT public key, as JSON',
     responses: { 200: ok(S.JsonPublicKey) },
   },
+  'GET /api/v1/webhooks/jwks.json': {
+    summary: 'The JWT public keys, as a JSON Web Key Set',
+    description:
+      'Every published key: the one signing now, and during a rotation of the deployment key the one before or after it. JWTs carry no `kid` (their header is Lago\'s, `{"alg":"RS256"}`): verify with each key in turn.',
+    responses: { 200: ok(S.Jwks) },
+  },
   'GET /api/v1/webhooks/hmac_key': {
     summary: 'The HMAC token',
-    description: "With the previous token and its expiry while a rotation's overlap lasts.",
-    responses: { 200: ok(S.HmacKey) },
+    description: "With the previous tokens and their expiry while rotations' overlaps last.",
+    responses: {
+      200: ok(S.HmacKey),
+      409: conflicted(
+        'The token cannot be had, its HMAC root retired by the operator or its seal broken (`hmac_key_unusable`): rotate it',
+      ),
+    },
   },
   'POST /api/v1/webhooks/hmac_key/rotate': {
     summary: 'Rotate the HMAC token',
     description:
-      'X-Lago-Signature moves to the new token at once; webhook-signature carries both until the previous token expires.',
+      'X-Lago-Signature moves to the new token at once; webhook-signature carries every live token until each previous one expires. Up to 5 previous tokens stay valid at once, each for its own overlap.',
     body: RotateRequest,
     bodyOptional: true,
-    responses: { 200: ok(S.HmacKey), 422: invalid },
+    responses: {
+      200: ok(S.HmacKey),
+      409: conflicted(
+        'Another rotation happened meanwhile (`hmac_key_rotated_concurrently`), or 5 previous tokens are still valid (`too_many_previous_hmac_keys`, unless `overlap_seconds` is 0); `Retry-After` says when to try again',
+      ),
+      422: invalid,
+      429: rateLimited('rotations an hour'),
+    },
   },
   'GET /api/v1/webhooks': {
     summary: 'Search the webhook logs',
@@ -117,7 +158,12 @@ const OPERATIONS: Record<string, Operation> = {
   'POST /api/v1/webhooks/recover': {
     summary: 'Queue again the failed webhooks of an endpoint in a window',
     body: RecoverRequest,
-    responses: { 200: ok(S.RecoverResult), 404: notFound('webhook endpoint'), 422: invalid },
+    responses: {
+      200: ok(S.RecoverResult),
+      404: notFound('webhook endpoint'),
+      422: invalid,
+      429: rateLimited('recover calls an hour'),
+    },
   },
   'GET /api/v1/webhooks/{lago_id}': {
     summary: 'A webhook, with its payload and attempts',
@@ -130,12 +176,17 @@ const OPERATIONS: Record<string, Operation> = {
       200: ok(S.WebhookResponse),
       404: notFound('webhook'),
       405: { description: 'The webhook succeeded (`is_succeeded`)', schema: S.LagoError },
+      429: rateLimited('retries and resends a minute'),
     },
   },
   'POST /api/v1/webhooks/{lago_id}/resend': {
     summary: 'Deliver a webhook again, whatever its outcome',
     description: 'A new round under the same unique key.',
-    responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') },
+    responses: {
+      200: ok(S.WebhookResponse),
+      404: notFound('webhook'),
+      429: rateLimited('retries and resends a minute'),
+    },
   },
   'GET /api/v1/openapi.json': {
     summary: 'This document',
@@ -248,8 +299,13 @@ function schemaObject(schema: Schema): Record<string, unknown> {
 
 function response(reply: Reply) {
   if (reply.text) return { description: reply.description, content: { 'text/plain': { schema: { type: 'string' } } } };
+  const headers = Object.entries(reply.headers ?? {}).map(([name, description]) => [
+    name,
+    { description, schema: { type: 'integer', minimum: 0 } },
+  ]);
   return {
     description: reply.description,
+    ...(headers.length ? { headers: Object.fromEntries(headers) } : {}),
     ...(reply.schema ? { content: { 'application/json': { schema: schemaObject(reply.schema) } } } : {}),
   };
 }

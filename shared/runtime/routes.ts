@@ -21,6 +21,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/webhook_endpoints/{lago_id}/test', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/json_public_key', fn: 'api' },
+  { method: 'GET', path: '/api/v1/webhooks/jwks.json', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/hmac_key', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhooks/hmac_key/rotate', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks', fn: 'api' },

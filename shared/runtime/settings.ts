@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_SHARDS } from '../adapters/dynamodb/webhook-layouts.ts';
 import { LANE_MAPPINGS } from '../domain/delivery/policy.ts';
 import { DEFAULT_RETRY_SCHEDULE, MAX_DELAY_SECONDS } from '../domain/delivery/retry-schedule.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
@@ -165,6 +166,13 @@ export const SETTINGS = {
     default: 90,
     doc: "days before a webhook (its state, payload and responses) expires. Not the log groups' retention (`logGroupRetentionDays`)",
   }),
+  webhookShards: declare(number({ min: 1, max: 32 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SHARDS',
+    context: 'webhookShards',
+    default: DEFAULT_WEBHOOK_SHARDS,
+    doc: "DynamoDB partitions an endpoint's webhooks are spread over: one endpoint takes about 500 deliveries a second per shard ([limits.md](limits.md#delivery)). Fixed per endpoint when it gets its shards (at creation; an endpoint from before shards, with its first publish since, for webhooks from 15 minutes later on): a change applies to endpoints from then on, existing ones keep theirs",
+  }),
   allowHttp: declare(boolean(), {
     scope: 'delivery',
     env: 'WEBHOOK_ALLOW_HTTP',
@@ -176,9 +184,11 @@ export const SETTINGS = {
   issuer: declare(trimmed().pipe(z.url({ error: 'expected a URL' })), {
     scope: 'delivery',
     env: 'API_BASE_URL',
+    context: 'issuer',
     default: 'http://localhost:3000',
-    shownDefault: "the API's URL (on AWS set by the stack; with `npm start` `http://127.0.0.1:$PORT`)",
-    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`',
+    shownDefault:
+      "on AWS `https://<domainName>` with a custom domain, else the API's URL; with `npm start` `http://127.0.0.1:$PORT`",
+    doc: 'the `iss` claim of JWT signatures, as Lago uses `LAGO_API_URL`. Receivers may check it: keep it the same across upgrades (a custom domain does)',
   }),
 
   fastLaneMs: declare(number({ min: 100, max: 60_000 }), {
@@ -203,9 +213,8 @@ export const SETTINGS = {
   fastLaneConcurrency: declare(number({ min: 1 }), {
     scope: 'delivery',
     env: 'WEBHOOK_FAST_LANE_CONCURRENCY',
-    context: 'senderMaxConcurrency',
     default: LANE_MAPPINGS.fast.maxConcurrency,
-    doc: "most concurrent sender invocations on the fast lane (2 to 1000 on AWS, its event source mapping's maximum concurrency, which the sender reserves; locally the poller's loops)",
+    doc: "most concurrent sender invocations on the fast lane: locally the poller's loops; on AWS the stack sets it from `senderMaxConcurrency`, its event source mapping's maximum concurrency",
   }),
   slowLaneBatchSize: declare(number({ min: 1, max: 10 }), {
     scope: 'delivery',
@@ -217,9 +226,8 @@ export const SETTINGS = {
   slowLaneConcurrency: declare(number({ min: 1 }), {
     scope: 'delivery',
     env: 'WEBHOOK_SLOW_LANE_CONCURRENCY',
-    context: 'slowSenderMaxConcurrency',
     default: LANE_MAPPINGS.slow.maxConcurrency,
-    doc: 'the same as `WEBHOOK_FAST_LANE_CONCURRENCY` for the slow lane',
+    doc: 'the same as `WEBHOOK_FAST_LANE_CONCURRENCY` for the slow lane (on AWS from `slowSenderMaxConcurrency`)',
   }),
   autoDisableAfterSeconds: declare(number({ min: 0, max: 90 * 86_400 }), {
     scope: 'delivery',
@@ -229,6 +237,52 @@ export const SETTINGS = {
     default: 5 * 86_400,
     shownDefault: '`432000` (5 days)',
     doc: 'seconds of nothing but failed attempts after which an endpoint is disabled; `0` never; at most 90 days',
+  }),
+  keyCacheSeconds: declare(number({ min: 1, max: 3600 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_KEY_CACHE_SECONDS',
+    default: 300,
+    doc: "how long a process keeps the key secrets in memory: a key rotation's new signing key reaches every process within it (`keys rotate signing --activate-in` should be longer); new HMAC roots and seal keys are read at once where they are met",
+  }),
+
+  // Rate limits (shared/domain/organizations/rate-limits.ts): per organization, in fixed windows; publishing and deliveries are not limited.
+  rateLimitTestEventsPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_TEST_EVENTS_PER_MINUTE',
+    context: 'rateLimitTestEventsPerMinute',
+    // Ten endpoints tested three times each; a loop of test events stops here.
+    default: 30,
+    doc: 'test events an organization may send a minute, to all its endpoints together; `0` no limit',
+  }),
+  rateLimitEndpointTestEventsPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
+    context: 'rateLimitEndpointTestEventsPerMinute',
+    default: 10,
+    doc: 'test events a minute to any one endpoint; `0` no limit',
+  }),
+  rateLimitRedeliveriesPerMinute: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_REDELIVERIES_PER_MINUTE',
+    context: 'rateLimitRedeliveriesPerMinute',
+    // Two a second: far above clicks in the console; bulk work has recover.
+    default: 120,
+    doc: 'retries and resends of single webhooks an organization may ask for a minute, each a new round of attempts; `0` no limit',
+  }),
+  rateLimitRecoveriesPerHour: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_RECOVERIES_PER_HOUR',
+    context: 'rateLimitRecoveriesPerHour',
+    // Each call re-queues up to 5,000 failed webhooks: 20 calls recover 100,000 in an hour.
+    default: 20,
+    doc: 'bulk recover calls an organization may make an hour; `0` no limit',
+  }),
+  rateLimitRotationsPerHour: declare(number({ min: 0, max: 100_000 }), {
+    scope: 'delivery',
+    env: 'RATE_LIMIT_ROTATIONS_PER_HOUR',
+    context: 'rateLimitRotationsPerHour',
+    default: 10,
+    doc: 'HMAC token rotations an organization may make an hour; `0` no limit',
   }),
 
   // Local mode: npm start and the CLI. An empty variable counts as unset.
@@ -331,17 +385,72 @@ export const SETTINGS = {
     default: false,
     doc: 'DynamoDB deletion protection; off by default because it would block the rollback of a failed first deploy: turn it on once the stack exists (`-c deletionProtection=true`)',
   }),
-  apiRateLimit: declare(number({ whole: false }), {
+  // SQS event source mappings take a maximum concurrency of 2 to 1000.
+  senderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
+    scope: 'aws',
+    context: 'senderMaxConcurrency',
+    default: LANE_MAPPINGS.fast.maxConcurrency,
+    doc: "most concurrent sender invocations on the fast lane (2 to 1000): its event source mapping's maximum concurrency, drawn from the account's unreserved concurrency",
+  }),
+  slowSenderMaxConcurrency: declare(number({ min: 2, max: 1000 }), {
+    scope: 'aws',
+    context: 'slowSenderMaxConcurrency',
+    default: LANE_MAPPINGS.slow.maxConcurrency,
+    doc: 'the same for the slow lane',
+  }),
+  senderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'senderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "concurrency reserved for the fast lane's sender, at least `senderMaxConcurrency`; unset, nothing is reserved. Lambda refuses a reservation that leaves the account less than 100 unreserved, so both reservations together must stay at most the account's concurrency quota minus 100: `npm run cli -- preflight` checks ([operations.md](operations.md#quotas-a-deployment-needs))",
+  }),
+  slowSenderReservedConcurrency: declare(number({ min: 2 }), {
+    scope: 'aws',
+    context: 'slowSenderReservedConcurrency',
+    shownDefault: 'none',
+    doc: "the same for the slow lane's sender, at least `slowSenderMaxConcurrency`",
+  }),
+  apiRateLimit: declare(number({ min: 0, whole: false }), {
     scope: 'aws',
     context: 'apiRateLimit',
     default: 100,
-    doc: "requests per second the HTTP API's stage allows, averaged over time",
+    doc: "requests per second the HTTP API's stage throttle allows, averaged over time: the public routes' limit (`/api/v1`, `/console`, anything unmatched); the operator's routes have their own (`adminRateLimit`)",
   }),
-  apiBurstLimit: declare(number({ whole: false }), {
+  apiBurstLimit: declare(number({ min: 0 }), {
     scope: 'aws',
     context: 'apiBurstLimit',
     default: 200,
-    doc: "requests the HTTP API's stage allows in a burst above the rate",
+    doc: 'requests the stage throttle allows in a burst above the rate',
+  }),
+  adminRateLimit: declare(number({ min: 0, whole: false }), {
+    scope: 'aws',
+    context: 'adminRateLimit',
+    default: 100,
+    doc: "requests per second each operator route (`/admin/v1`: publish, organizations, dead letters) allows, a route-level limit apart from the stage's, so public traffic cannot get a publish answered 429",
+  }),
+  adminBurstLimit: declare(number({ min: 0 }), {
+    scope: 'aws',
+    context: 'adminBurstLimit',
+    default: 200,
+    doc: 'requests each operator route allows in a burst above its rate',
+  }),
+  domainName: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'domainName',
+    shownDefault: 'none',
+    doc: "a custom domain for the API (for example `webhooks.example.com`), with `certificateArn`: the API's URL and the JWT issuer then stay the same whatever happens to the stack. Point a CNAME (or an alias) at the `DomainTarget` output",
+  }),
+  certificateArn: declare(nonEmpty(), {
+    scope: 'aws',
+    context: 'certificateArn',
+    shownDefault: 'none',
+    doc: "the ARN of an ACM certificate for `domainName`, in the stack's region",
+  }),
+  traceSampleRate: declare(number({ min: 0, max: 1, whole: false }), {
+    scope: 'aws',
+    context: 'traceSampleRate',
+    default: 0.01,
+    doc: "share of the functions' invocations X-Ray traces beyond the first each second (an X-Ray sampling rule for this stack's functions): X-Ray bills $5 per million traces, so at most one trace a second plus this share; `0` keeps only the one a second",
   }),
   oldestMessageAgeAlarmMinutes: declare(number({ whole: false }), {
     scope: 'aws',
@@ -359,7 +468,7 @@ export const SETTINGS = {
     scope: 'aws',
     context: 'secretsPrefix',
     shownDefault: 'the stack name',
-    doc: "prefix of the secrets' names (`<prefix>/organizations/<id>/hmac`, `<prefix>/signing-key`)",
+    doc: "prefix of the secrets' names (`<prefix>/signing-key`, `<prefix>/keys/{signing-public,hmac-root,seal}`, and older organizations' `<prefix>/organizations/<id>/hmac`)",
   }),
   logGroupRetentionDays: declare(
     number().pipe(

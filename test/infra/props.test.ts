@@ -39,8 +39,13 @@ describe('every prop changed from its default', () => {
       deletionProtection: false,
       senderMaxConcurrency: 50,
       slowSenderMaxConcurrency: 20,
+      senderReservedConcurrency: 60,
+      slowSenderReservedConcurrency: 20,
       apiRateLimit: 5,
       apiBurstLimit: 10,
+      adminRateLimit: 50,
+      adminBurstLimit: 80,
+      traceSampleRate: 0.2,
       oldestMessageAgeAlarmMinutes: 10,
       sweepIntervalMinutes: 15,
       secretsPrefix: 'acme/webhooks',
@@ -81,11 +86,17 @@ describe('every prop changed from its default', () => {
     }
   });
 
-  it('the secrets prefix names the signing key and scopes the token permissions', () => {
+  it('the secrets prefix names the signing key and the key rings, and scopes the token permissions', () => {
     template.hasResourceProperties('Custom::WebhookSigningKey', { SecretName: 'acme/webhooks/signing-key' });
+    for (const ring of ['signing-public', 'hmac-root', 'seal'])
+      template.hasResourceProperties('Custom::WebhookKeyring', {
+        SecretName: `acme/webhooks/keys/${ring}`,
+        SigningKeySecretName: 'acme/webhooks/signing-key',
+      });
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain(':secret:acme/webhooks/organizations/*/hmac-??????');
     expect(policies).toContain(':secret:acme/webhooks/signing-key-??????');
+    expect(policies).toContain(':secret:acme/webhooks/keys/seal-??????');
     expect(policies).not.toContain('LagoWebhooks');
   });
 
@@ -96,21 +107,22 @@ describe('every prop changed from its default', () => {
       'AWS::Logs::LogGroup',
       'AWS::KMS::Key',
       'Custom::WebhookSigningKey',
+      'Custom::WebhookKeyring',
     ]) {
       for (const resource of Object.values(template.findResources(type)))
         expect(resource.DeletionPolicy).toBe('Delete');
     }
     expect(properties(stack.table.table).DeletionProtectionEnabled).toBe(false);
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'secretsmanager:DeleteSecret',
-            Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
-          }),
-        ]),
-      },
-    });
+    const deletable = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
+      .filter((statement) => [statement.Action].flat().includes('secretsmanager:DeleteSecret'))
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => JSON.stringify(resource));
+    for (const name of ['signing-key', 'keys/signing-public', 'keys/hmac-root', 'keys/seal'])
+      expect(
+        deletable.some((resource) => resource.includes(`:secret:acme/webhooks/${name}-??????`)),
+        name,
+      ).toBe(true);
   });
 
   it("the stack name is every function's STACK_NAME and the Stack dimension the alarms read, and names the error-log namespace", () => {
@@ -143,16 +155,16 @@ describe('every prop changed from its default', () => {
     });
   });
 
-  it("each lane's concurrency reaches its mapping and its sender's reservation", () => {
-    for (const [lane, concurrency] of [
-      ['fast', 50],
-      ['slow', 20],
+  it("each lane's maximum concurrency reaches its mapping, and its reservation its sender", () => {
+    for (const [lane, concurrency, reserved] of [
+      ['fast', 50, 60],
+      ['slow', 20, 20],
     ] as const) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: id(stack.functions.senders[lane]) },
         ScalingConfig: { MaximumConcurrency: concurrency },
       });
-      expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(concurrency);
+      expect(properties(stack.functions.senders[lane]).ReservedConcurrentExecutions).toBe(reserved);
     }
   });
 
@@ -170,6 +182,7 @@ describe('every prop changed from its default', () => {
       'AWS::Logs::LogGroup',
       'AWS::KMS::Key',
       'Custom::WebhookSigningKey',
+      'Custom::WebhookKeyring',
     ]) {
       for (const resource of Object.values(retained.findResources(type)))
         expect(resource.DeletionPolicy).toBe('Retain');
@@ -184,14 +197,71 @@ describe('every prop changed from its default', () => {
   it('concurrency, throttling, the age threshold, the sweep interval and log retention are applied', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      RouteSettings: {
+        'POST /admin/v1/webhooks': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+        'POST /admin/v1/webhooks/batch': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
       Threshold: 600,
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    template.hasResourceProperties('AWS::XRay::SamplingRule', {
+      SamplingRule: Match.objectLike({ RuleName: 'Acme', ServiceName: 'Acme-*', FixedRate: 0.2 }),
+    });
     for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup')))
       expect(logGroup.Properties.RetentionInDays).toBe(7);
+  });
+});
+
+describe('a custom domain and the issuer', () => {
+  const domain = {
+    domainName: 'webhooks.example.com',
+    certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abcd-1234',
+  };
+  const issuers = (stack: WebhookStack, template: Template) =>
+    [stack.functions.api, stack.functions.senders.fast, stack.functions.senders.slow].map(
+      (fn) =>
+        (
+          template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties
+            .Environment as { Variables: Record<string, unknown> }
+        ).Variables.API_BASE_URL,
+    );
+
+  it("serves the API on the domain, with the operator's certificate, and makes it the URL and the JWT issuer", () => {
+    const { stack, template } = synth(domain);
+    template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'webhooks.example.com',
+      DomainNameConfigurations: [
+        Match.objectLike({
+          CertificateArn: domain.certificateArn,
+          EndpointType: 'REGIONAL',
+          SecurityPolicy: 'TLS_1_2',
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', { Stage: '$default' });
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ApiUrl!.Value).toBe('https://webhooks.example.com');
+    expect(outputs.DomainTarget!.Value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
+    expect(issuers(stack, template)).toEqual(Array(3).fill('https://webhooks.example.com'));
+  });
+
+  it('takes the issuer as given, whatever the URL', () => {
+    const { stack, template } = synth({ ...domain, issuer: 'https://billing.example.com' });
+    expect(issuers(stack, template)).toEqual(Array(3).fill('https://billing.example.com'));
+  });
+
+  it('refuses a domain without its certificate, or a certificate without a domain', () => {
+    expect(() => synth({ domainName: domain.domainName })).toThrow(
+      'domainName and certificateArn go together: a custom domain needs its ACM certificate',
+    );
+    expect(() => synth({ certificateArn: domain.certificateArn })).toThrow('domainName and certificateArn go together');
+  });
+
+  it('refuses an issuer that is not a URL', () => {
+    expect(() => synth({ issuer: 'billing' })).toThrow(/API_BASE_URL/);
   });
 });
 
@@ -215,6 +285,15 @@ describe('props refused at synth time', () => {
 
   it('a secrets prefix Secrets Manager would refuse', () => {
     expect(() => synth({ secretsPrefix: 'acme webhooks' })).toThrow(/secretsPrefix/);
+  });
+
+  it("a sender reservation below its lane's maximum concurrency, which would throttle the lane's own mapping", () => {
+    expect(() => synth({ senderReservedConcurrency: 9 })).toThrow(
+      "the fast lane's sender reserves 9, less than its maximum concurrency 10",
+    );
+    expect(() => synth({ slowSenderMaxConcurrency: 20, slowSenderReservedConcurrency: 19 })).toThrow(
+      "the slow lane's sender reserves 19, less than its maximum concurrency 20",
+    );
   });
 
   it('a sender concurrency SQS event sources do not allow, on either lane', () => {
@@ -243,7 +322,11 @@ describe('webhookStackPropsFromContext', () => {
       deletionProtection: 'false',
       senderMaxConcurrency: '20',
       slowSenderMaxConcurrency: '8',
+      senderReservedConcurrency: '30',
+      slowSenderReservedConcurrency: '8',
       apiRateLimit: '50',
+      adminRateLimit: '20.5',
+      adminBurstLimit: '40',
       oldestMessageAgeAlarmMinutes: '30',
       sweepIntervalMinutes: '10',
       secretsPrefix: 'acme',
@@ -260,7 +343,11 @@ describe('webhookStackPropsFromContext', () => {
       deletionProtection: false,
       senderMaxConcurrency: 20,
       slowSenderMaxConcurrency: 8,
+      senderReservedConcurrency: 30,
+      slowSenderReservedConcurrency: 8,
       apiRateLimit: 50,
+      adminRateLimit: 20.5,
+      adminBurstLimit: 40,
       oldestMessageAgeAlarmMinutes: 30,
       sweepIntervalMinutes: 10,
       secretsPrefix: 'acme',
@@ -293,6 +380,12 @@ describe('webhookStackPropsFromContext', () => {
   it('names the key of a value it cannot parse', async () => {
     await expect(parse({ slowSenderMaxConcurrency: 'many' })).rejects.toThrow(
       'context slowSenderMaxConcurrency: expected a number, got "many"',
+    );
+    await expect(parse({ senderMaxConcurrency: '1001' })).rejects.toThrow(
+      'context senderMaxConcurrency: expected at most 1000, got "1001"',
+    );
+    await expect(parse({ senderReservedConcurrency: '1.5' })).rejects.toThrow(
+      'context senderReservedConcurrency: expected a whole number, got "1.5"',
     );
     await expect(parse({ webhookTimeoutMs: 'soon' })).rejects.toThrow(
       'context webhookTimeoutMs: expected a number, got "soon"',

@@ -1,11 +1,14 @@
-// Covers functions/signing-key.ts, the custom resource's handler that creates the deployment's RSA key: the exact Secrets Manager calls for each CloudFormation request, and what it returns (or throws) to CDK's provider framework, which answers CloudFormation; the key is never in the result nor in the logs.
+// Covers functions/signing-key.ts, the custom resources' handler that creates the deployment's RSA key and the key rings made from it: the exact Secrets Manager calls for each CloudFormation request, and what it returns (or throws) to CDK's provider framework, which answers CloudFormation; the key is never in the result nor in the logs.
 import { createPrivateKey } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  GetSecretValueCommand,
+  InvalidRequestException,
   ResourceExistsException,
   ResourceNotFoundException,
+  RestoreSecretCommand,
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
@@ -13,6 +16,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSigningKeyHandler, type SigningKeyEvent } from '#functions/signing-key.ts';
 import { createLogger } from '#shared/runtime/logger.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
+import { initialKeyring, type DerivedKeySecret } from '#shared/domain/keys/provisioning.ts';
+import { keyId, publicPem } from '#shared/domain/keys/signing-keys.ts';
 
 const NAME = 'LagoWebhooks/signing-key';
 const ARN = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${NAME}-AbCdEf`;
@@ -101,6 +107,44 @@ describe('Create', () => {
       ['DescribeSecretCommand', { SecretId: NAME }],
     ]);
     expect(result).toEqual({ PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
+  });
+
+  it('restores and adopts a key scheduled for deletion under the same name, which Secrets Manager would not let it create', async () => {
+    const deletedAt = new Date('2026-11-20T10:00:00Z');
+    secrets.on(CreateSecretCommand).rejects(
+      new InvalidRequestException({
+        message: "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        $metadata: {},
+      }),
+    );
+    secrets
+      .on(DescribeSecretCommand)
+      .resolvesOnce({ ARN, Name: NAME, DeletedDate: deletedAt })
+      .resolves({ ARN, Name: NAME });
+    secrets.on(RestoreSecretCommand).resolves({ ARN, Name: NAME });
+    const result = await handler(create());
+
+    expect(calls()).toEqual([
+      ['CreateSecretCommand', expect.objectContaining({ Name: NAME })],
+      ['DescribeSecretCommand', { SecretId: NAME }],
+      ['RestoreSecretCommand', { SecretId: NAME }],
+      ['DescribeSecretCommand', { SecretId: NAME }],
+    ]);
+    expect(result).toEqual({ PhysicalResourceId: `adopted:${NAME}`, Data: { SecretArn: ARN } });
+    expect(logLines.map((line) => JSON.parse(line) as { level: number; msg: string })).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        msg: 'signing key was scheduled for deletion; restored and kept as it is',
+        deleted_at: deletedAt.toISOString(),
+      }),
+    );
+  });
+
+  it('throws any other refusal of the create as it is, without restoring anything', async () => {
+    secrets.on(CreateSecretCommand).rejects(new InvalidRequestException({ message: 'bad request', $metadata: {} }));
+    secrets.on(DescribeSecretCommand).resolves({ ARN, Name: NAME });
+    await expect(handler(create())).rejects.toThrow('bad request');
+    expect(secrets.commandCalls(RestoreSecretCommand)).toHaveLength(0);
   });
 
   it('throws the error (the framework answers FAILED with it) and logs it at error level, without the key', async () => {
@@ -194,5 +238,89 @@ describe('Delete', () => {
 
     expect(calls()).toEqual([]);
     expect(result).toEqual({ PhysicalResourceId: failed, Data: {} });
+  });
+});
+
+describe('the key rings (Custom::WebhookKeyring)', () => {
+  const signingKey = generateSigningKey().privateKeyPem;
+  const ring = (keyring: DerivedKeySecret, requestType: 'Create' | 'Delete' = 'Create'): SigningKeyEvent => {
+    const properties = {
+      ServiceToken: common.ServiceToken,
+      SecretName: `LagoWebhooks/keys/${keyring}`,
+      SigningKeySecretName: NAME,
+      Keyring: keyring,
+    };
+    return requestType === 'Create'
+      ? { ...common, ResourceType: 'Custom::WebhookKeyring', RequestType: 'Create', ResourceProperties: properties }
+      : {
+          ...common,
+          ResourceType: 'Custom::WebhookKeyring',
+          RequestType: 'Delete',
+          PhysicalResourceId: properties.SecretName,
+          ResourceProperties: properties,
+        };
+  };
+  const ringArn = (keyring: string) =>
+    `arn:aws:secretsmanager:eu-west-1:123456789012:secret:LagoWebhooks/keys/${keyring}-XyZ123`;
+
+  it('make each ring from the signing key: the public keys, and HMAC roots and seal keys whose legacy versions are what earlier revisions derived; no key in the result or the logs', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: signingKey });
+    secrets
+      .on(CreateSecretCommand)
+      .callsFake((input: { Name: string }) => ({ ARN: ringArn(input.Name.split('/').pop()!) }));
+    const results = [];
+    for (const keyring of ['signing-public', 'hmac-root', 'seal'] as const) results.push(await handler(ring(keyring)));
+
+    expect(calls()).toEqual(
+      (['signing-public', 'hmac-root', 'seal'] as const).flatMap((keyring) => [
+        ['GetSecretValueCommand', { SecretId: NAME }],
+        [
+          'CreateSecretCommand',
+          { Name: `LagoWebhooks/keys/${keyring}`, SecretString: expect.any(String), Description: expect.any(String) },
+        ],
+      ]),
+    );
+    const created = secrets
+      .commandCalls(CreateSecretCommand)
+      .map((call) => JSON.parse(call.args[0].input.SecretString!));
+    expect(created[0]).toEqual({ keys: [{ version: keyId(signingKey), key: publicPem(signingKey) }] });
+    expect(created[1].keys.map((k: { version: string }) => k.version)).toEqual(['v0', 'v1']);
+    expect(created[1].keys[0].key).toBe(initialKeyring('hmac-root', signingKey).versions[0]!.key);
+    expect(created[2].keys.map((k: { version: string }) => k.version)).toEqual([
+      'legacy-tokens',
+      'legacy-headers',
+      'v1',
+    ]);
+    expect(results).toEqual(
+      (['signing-public', 'hmac-root', 'seal'] as const).map((keyring) => ({
+        PhysicalResourceId: `LagoWebhooks/keys/${keyring}`,
+        Data: { SecretArn: ringArn(keyring) },
+      })),
+    );
+    const body = signingKey.split('\n')[1]!;
+    for (const text of [JSON.stringify(results), ...logLines]) {
+      expect(text).not.toContain('PRIVATE KEY');
+      expect(text).not.toContain(body);
+      for (const ringText of secrets.commandCalls(CreateSecretCommand).map((c) => c.args[0].input.SecretString!))
+        for (const { key } of JSON.parse(ringText).keys as { key: string }[]) expect(text).not.toContain(key);
+    }
+  });
+
+  it('adopt a ring an earlier stack kept, as it is (rotated versions included)', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: signingKey });
+    secrets.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    secrets.on(DescribeSecretCommand).resolves({ ARN: ringArn('seal') });
+    expect(await handler(ring('seal'))).toEqual({
+      PhysicalResourceId: 'adopted:LagoWebhooks/keys/seal',
+      Data: { SecretArn: ringArn('seal') },
+    });
+  });
+
+  it('delete the ring they made, and never an adopted one', async () => {
+    secrets.on(DeleteSecretCommand).resolves({});
+    await handler(ring('hmac-root', 'Delete'));
+    expect(calls()).toEqual([
+      ['DeleteSecretCommand', { SecretId: 'LagoWebhooks/keys/hmac-root', ForceDeleteWithoutRecovery: true }],
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-// Covers infra/stack.ts with its default props, synthesized once without bundling (test/infra/bundles.test.ts builds the bundles): the template CloudFormation gets (both delivery lanes and their dead-letter queue, the table, the functions with their exact IAM permissions, event source mappings and reserved concurrency, the HTTP API, removal policies, alarms, metric filters and the dashboard) and cdk-nag's AWS Solutions checks.
+// Covers infra/stack.ts with its default props, synthesized once without bundling (test/infra/bundles.test.ts builds the bundles): the template CloudFormation gets (both delivery lanes and their dead-letter queue, the table, the functions with their exact IAM permissions, event source mappings and their maximum concurrency (no reservation), the HTTP API, removal policies, alarms, metric filters and the dashboard) and cdk-nag's AWS Solutions checks.
 import { readFileSync } from 'node:fs';
 import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -18,6 +18,7 @@ import {
   type Lane,
 } from '#shared/domain/delivery/policy.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '#shared/domain/delivery/retry-schedule.ts';
+import type { DerivedKeySecret } from '#shared/domain/keys/provisioning.ts';
 
 const CDK_CONTEXT = (
   JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
@@ -31,6 +32,7 @@ interface Resource {
   Properties: Json;
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
+  DependsOn?: string[];
 }
 
 let app: App;
@@ -83,8 +85,15 @@ function permissions(fn: lambda.IFunction): string[] {
 
 const ORG_TOKENS =
   'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/organizations/*/hmac-??????';
-const SIGNING_KEY_PATTERN =
-  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks/signing-key-??????';
+const SECRET = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:LagoWebhooks';
+const SIGNING_KEY_PATTERN = `${SECRET}/signing-key-??????`;
+/** The signing key's and the rings' names, as the custom resources' handler may create them. */
+const KEY_SECRET_PATTERNS = [
+  SIGNING_KEY_PATTERN,
+  `${SECRET}/keys/signing-public-??????`,
+  `${SECRET}/keys/hmac-root-??????`,
+  `${SECRET}/keys/seal-??????`,
+];
 const DEFAULT_BUS_PUT = 'events:PutEvents arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
 const CONSUME = [
   'sqs:ReceiveMessage',
@@ -106,6 +115,8 @@ const watchedFunctions = () => [...allFunctions(), stack.functions.console];
 /** The provider framework's function, the signing key's service token: it calls the signing key's handler. */
 const framework = () => stack.signingKey.provider.node.findChild('framework-onEvent') as lambda.Function;
 const laneArn = (lane: Lane) => `<${id(stack.queues.lanes[lane])}.Arn>`;
+/** A key ring's secret, by the ARN its custom resource answers. */
+const ring = (name: DerivedKeySecret) => `<${id(stack.signingKey.keyrings[name])}.SecretArn>`;
 const sendToLanes = () => LANES.map((lane) => `sqs:SendMessage ${laneArn(lane)}`);
 
 /** Its log group, and its X-Ray traces (active tracing: actions without resource-level permissions). */
@@ -119,17 +130,32 @@ function logAndTraceWrites(fn: lambda.Function): string[] {
 const XRAY_WRITES = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
 function tableReadWrite(): string[] {
+  return tableGrants([
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ]);
+}
+
+/** Reads, puts and updates: what the senders and the sweeper call (no delete, no batch write). */
+function tableReadUpdate(): string[] {
+  return tableGrants([
+    'dynamodb:BatchGetItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ]);
+}
+
+function tableGrants(actions: string[]): string[] {
   const table = `<${id(stack.table.table)}.Arn>`;
   return [
-    ...[
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-    ].map((action) => `${action} ${table}`),
+    ...actions.map((action) => `${action} ${table}`),
     ...TABLE.indexes.map((index) => `dynamodb:Query ${table}/index/${index.name}`),
   ];
 }
@@ -307,7 +333,7 @@ describe('functions', () => {
     ]);
   });
 
-  it("api: the table, the signing key (read), older organizations' token secrets (read, delete once moved), both lanes (send)", () => {
+  it("api: the table, the public signing keys, HMAC roots and seal keys (read), older organizations' token secrets (read, delete once moved), both lanes (send)", () => {
     const fn = stack.functions.api;
     expect(permissions(fn)).toEqual(
       [
@@ -315,19 +341,34 @@ describe('functions', () => {
         ...tableReadWrite(),
         `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
         `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
-        `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
+        `secretsmanager:GetSecretValue ${ring('signing-public')}`,
+        `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
+        `secretsmanager:GetSecretValue ${ring('seal')}`,
         ...sendToLanes(),
       ].sort(),
     );
   });
 
-  it('admin: the table, both lanes (send), the dead letters (status and redrive); no secret (tokens are derived)', () => {
+  it('api, internet-facing, cannot read the private signing key: only the senders (and the handler that makes the rings from it) can', () => {
+    const privateKey = `<${id(stack.signingKey.resource)}.SecretArn>`;
+    const readers = [...allFunctions(), stack.functions.console, stack.signingKey.handler, framework()].filter((fn) =>
+      permissions(fn).some(
+        (p) =>
+          p.startsWith('secretsmanager:GetSecretValue ') && (p.endsWith(privateKey) || p.endsWith(SIGNING_KEY_PATTERN)),
+      ),
+    );
+    expect(readers).toEqual([stack.functions.senders.fast, stack.functions.senders.slow, stack.signingKey.handler]);
+    expect(permissions(stack.functions.api).filter((p) => p.includes('signing-key'))).toEqual([]);
+  });
+
+  it('admin: the table, the HMAC roots (a new organization takes the current one), both lanes (send), the dead letters (status and redrive)', () => {
     const fn = stack.functions.admin;
     const deadLetters = `<${id(stack.queues.deadLetterQueue)}.Arn>`;
     expect(permissions(fn)).toEqual(
       [
         ...logAndTraceWrites(fn),
         ...tableReadWrite(),
+        `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
         ...sendToLanes(),
         ...[
           'sqs:GetQueueAttributes',
@@ -340,16 +381,18 @@ describe('functions', () => {
     );
   });
 
-  it("senders: the table, the signing key (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
+  it("senders: the table (read, put, update), the private signing key, HMAC roots and seal keys (read), older organizations' token secrets (read, delete once moved), their own lane (consume, as the event source grants), both lanes and the dead letters (send), operational events on the default bus, nothing more", () => {
     for (const lane of LANES) {
       const fn = stack.functions.senders[lane];
       expect(permissions(fn)).toEqual(
         [
           ...logAndTraceWrites(fn),
-          ...tableReadWrite(),
+          ...tableReadUpdate(),
           `secretsmanager:GetSecretValue ${ORG_TOKENS}`,
           `secretsmanager:DeleteSecret ${ORG_TOKENS}`,
           `secretsmanager:GetSecretValue <${id(stack.signingKey.resource)}.SecretArn>`,
+          `secretsmanager:GetSecretValue ${ring('hmac-root')}`,
+          `secretsmanager:GetSecretValue ${ring('seal')}`,
           ...CONSUME.map((action) => `${action} ${laneArn(lane)}`),
           ...sendToLanes(),
           `sqs:SendMessage <${id(stack.queues.deadLetterQueue)}.Arn>`,
@@ -376,19 +419,20 @@ describe('functions', () => {
     expect(permissions(fn)).toEqual(logAndTraceWrites(fn).sort());
   });
 
-  it('sweeper: the table and both lanes (send)', () => {
+  it('sweeper: the table (read, put, update) and both lanes (send)', () => {
     const fn = stack.functions.sweeper;
-    expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadWrite(), ...sendToLanes()].sort());
+    expect(permissions(fn)).toEqual([...logAndTraceWrites(fn), ...tableReadUpdate(), ...sendToLanes()].sort());
   });
 
-  it('signing key handler: creates, describes and deletes its own secret only (the delete for the rollback of a failed first create)', () => {
+  it('signing key handler: creates, describes, restores (when scheduled for deletion) and deletes its own secrets only (the delete for the rollback of a failed first create), and reads the signing key the rings are made from', () => {
     const handler = stack.signingKey.handler;
     expect(permissions(handler)).toEqual(
       [
         ...logAndTraceWrites(handler),
-        ...['CreateSecret', 'DescribeSecret', 'DeleteSecret'].map(
-          (action) => `secretsmanager:${action} ${SIGNING_KEY_PATTERN}`,
+        ...['CreateSecret', 'DescribeSecret', 'RestoreSecret', 'DeleteSecret'].flatMap((action) =>
+          KEY_SECRET_PATTERNS.map((pattern) => `secretsmanager:${action} ${pattern}`),
         ),
+        `secretsmanager:GetSecretValue ${SIGNING_KEY_PATTERN}`,
       ].sort(),
     );
   });
@@ -440,20 +484,28 @@ describe('functions', () => {
     }
   });
 
-  it('senders: reserve at least the concurrency their mapping may use, so a lane is never throttled by its own function', () => {
-    for (const mapping of Object.values(resources('AWS::Lambda::EventSourceMapping'))) {
-      const fn = resource((mapping.Properties.FunctionName as { Ref: string }).Ref);
-      const maximum = (mapping.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
-      expect(fn.Properties.ReservedConcurrentExecutions as number).toBeGreaterThanOrEqual(maximum);
-    }
+  it("reserve no concurrency by default: a reservation that leaves the account under 100 unreserved fails the first deploy, and the mapping's maximum concurrency caps each sender", () => {
+    for (const fn of Object.values(resources('AWS::Lambda::Function')))
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('sweeper: runs every minute', () => {
+  it('sweeper: runs every minute, never retried, and a sweep queued longer than the interval is dropped, so sweeps never pile up', () => {
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id(stack.functions.sweeper), 'Arn'] } })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [id(stack.functions.sweeper), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id(stack.functions.sweeper) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
     });
   });
 });
@@ -474,6 +526,24 @@ describe('signing key', () => {
     });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(template.toJSON())).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('has the public keys, the HMAC roots and the seal keys made from it by new resources on the same provider, after it', () => {
+    const rings = resources('Custom::WebhookKeyring');
+    expect(Object.keys(rings).sort()).toEqual(
+      (['signing-public', 'hmac-root', 'seal'] as const).map((name) => id(stack.signingKey.keyrings[name])).sort(),
+    );
+    for (const [name, resource] of Object.entries(stack.signingKey.keyrings)) {
+      const ringResource = rings[id(resource)]!;
+      expect(ringResource.Properties).toEqual({
+        ServiceToken: { 'Fn::GetAtt': [id(framework()), 'Arn'] },
+        ServiceTimeout: '300',
+        Keyring: name,
+        SecretName: `LagoWebhooks/keys/${name}`,
+        SigningKeySecretName: 'LagoWebhooks/signing-key',
+      });
+      expect(ringResource.DependsOn).toContain(id(stack.signingKey.resource));
+    }
   });
 });
 
@@ -556,6 +626,24 @@ describe('HTTP API', () => {
         .sort(),
     );
     expect(policies[0]!.Properties.Roles ?? policies[0]!.Properties.Users ?? []).toEqual([]);
+  });
+
+  it('throttles each operator route on its own (route settings), apart from the stage throttle the public routes share, once the routes exist', () => {
+    const [logicalId, stage] = Object.entries(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const operatorKeys = ROUTES.filter((route) => route.fn === 'admin').map(routeKey);
+    expect(Object.keys(stage.Properties.RouteSettings as Json).sort()).toEqual([...operatorKeys].sort());
+    for (const key of operatorKeys)
+      expect((stage.Properties.RouteSettings as Json)[key]).toEqual({
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      });
+    const routeIds = Object.entries(resources('AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => operatorKeys.includes(String(route.Properties.RouteKey)))
+      .map(([routeId]) => routeId);
+    expect(routeIds).toHaveLength(operatorKeys.length);
+    expect(resource(logicalId) as unknown as { DependsOn: string[] }).toMatchObject({
+      DependsOn: expect.arrayContaining(routeIds) as unknown,
+    });
   });
 
   it('logs every request as JSON to a log group and throttles the $default stage', () => {
@@ -849,6 +937,34 @@ describe('observability', () => {
       },
     });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it("samples the stack's functions' traces with a rule of its own: one a second, then 1%", () => {
+    template.resourceCountIs('AWS::XRay::SamplingRule', 1);
+    template.hasResourceProperties('AWS::XRay::SamplingRule', {
+      SamplingRule: Match.objectLike({
+        RuleName: 'LagoWebhooks',
+        ServiceName: 'LagoWebhooks-*',
+        ReservoirSize: 1,
+        FixedRate: 0.01,
+        Priority: 9000,
+      }),
+    });
+  });
+
+  it("lets CloudWatch use the topic's key only for this account's alarms (aws:SourceAccount)", () => {
+    const topic = resource(id(stack.observability.topic)).Properties;
+    const key = resource(text(topic.KmsMasterKeyId).replace(/^<(.*)\.Arn>$/, '$1'));
+    const statements = (key.Properties.KeyPolicy as { Statement: Json[] }).Statement.filter(
+      (statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
   });
 
   it('charts deliveries, dead-letter arrivals, hand-offs, both lanes, the functions, the API and DynamoDB throttles, custom metrics with the Stack dimension', () => {

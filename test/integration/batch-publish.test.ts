@@ -5,7 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import type { DeliveryQueue } from '#shared/domain/ports.ts';
+import type { LocalServiceInstrument } from '#infra/local/service.ts';
 import { LOCAL_ALLOW_CIDRS } from '#infra/local/env.ts';
 import {
   admin,
@@ -340,13 +342,21 @@ describe('batch publish while the queue refuses some messages', () => {
           error: 'Service Unavailable',
           message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key',
         },
+        webhooks: [
+          {
+            lago_id: expect.any(String),
+            lago_webhook_endpoint_id: endpoints[1],
+            webhook_url: down.url,
+            status: 'pending',
+          },
+        ],
       });
       await up.waitFor(10);
 
       const retried = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
       const results = retried.body.results as Result[];
       expect(results.map((r) => r.status)).toEqual(Array(11).fill(202));
-      expect(results.slice(0, 10).map((r) => ids(r.webhooks))).toEqual(first.slice(0, 10).map((r) => ids(r.webhooks)));
+      expect(results.map((r) => ids(r.webhooks))).toEqual(first.map((r) => ids(r.webhooks)));
       const [got] = await down.waitFor(1);
       expect(JSON.parse(got!.body)).toMatchObject({ invoice: { lago_id: 'inv_down' } });
       await eventually(async () => {
@@ -368,6 +378,114 @@ describe('batch publish while the queue refuses some messages', () => {
       }
       expect(up.received).toHaveLength(10);
       expect(down.received).toHaveLength(1);
+    } finally {
+      await isolated.stop();
+    }
+  }, 120_000);
+});
+
+/** The SQS emulator refuses each SendMessageBatch entry whose body carries `marker`, as SQS refuses a message with a character outside its set. */
+const refuseEntriesCarrying = (marker: string): LocalServiceInstrument => ({
+  sqs(client) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'SendMessageBatchCommand')
+          for (const entry of (args.input as SendMessageBatchCommandInput).Entries ?? [])
+            // U+FFFF, raw: a character SQS refuses, so the emulator fails this entry alone.
+            if (entry.MessageBody?.includes(marker)) entry.MessageBody += '\uffff';
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseMarkedEntries' },
+    );
+  },
+});
+
+describe('a batch with events whose message SQS refuses', () => {
+  it('answers 503 for those events alone, listing their stored webhooks; every other event gets 202 and is delivered exactly once', async () => {
+    const isolated = await isolatedStack(
+      'batch-odd',
+      { WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','), WEBHOOK_ALLOW_HTTP: 'true' },
+      { instrument: refuseEntriesCarrying('refused-by-sqs') },
+    );
+    try {
+      const token = isolated.local.adminToken;
+      const created = await isolated.call('POST', '/admin/v1/organizations', token, { name: 'Odd' });
+      const org = {
+        id: (created.body.organization as { lago_id: string }).lago_id,
+        apiKey: created.body.api_key as string,
+      };
+      const target = await receiver();
+      const endpoint = await isolated.call('POST', '/api/v1/webhook_endpoints', org.apiKey, {
+        webhook_endpoint: { webhook_url: target.url },
+      });
+      const endpointId = (endpoint.body.webhook_endpoint as { lago_id: string }).lago_id;
+      // Ten events, one SendMessageBatch call: event 4 (with a key) and event 7 (without) are refused by SQS.
+      const events = Array.from({ length: 10 }, (_, i) =>
+        event(
+          org.id,
+          'invoice.created',
+          { lago_id: `inv_${i}`, ...(i === 4 || i === 7 ? { note: 'refused-by-sqs' } : {}) },
+          i === 4 ? { idempotency_key: 'odd-4' } : {},
+        ),
+      );
+      const res = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });
+      expect(res.status).toBe(200);
+      const results = res.body.results as Result[];
+      expect(results.map((r) => r.status)).toEqual([202, 202, 202, 202, 503, 202, 202, 503, 202, 202]);
+      const stored = [
+        {
+          lago_id: expect.any(String),
+          lago_webhook_endpoint_id: endpointId,
+          webhook_url: target.url,
+          status: 'pending',
+        },
+      ];
+      // Each refused event's answer says its webhooks are stored, lists them, and tells whether publishing again is safe.
+      expect(results[4]).toEqual({
+        index: 4,
+        status: 503,
+        error: {
+          status: 503,
+          error: 'Service Unavailable',
+          message: 'the webhooks are stored but could not be queued; retry with the same idempotency_key',
+        },
+        webhooks: stored,
+      });
+      expect(results[7]).toEqual({
+        index: 7,
+        status: 503,
+        error: {
+          status: 503,
+          error: 'Service Unavailable',
+          message:
+            'the webhooks are stored but could not be queued; the sweeper will send them: publishing the event again would send it twice',
+        },
+        webhooks: stored,
+      });
+
+      const accepted = results.filter((r) => r.status === 202).flatMap((r) => ids(r.webhooks));
+      expect(accepted).toHaveLength(8);
+      const settled = async (id: string) =>
+        eventually(async () => {
+          const got = await isolated.call('GET', `/api/v1/webhooks/${id}`, org.apiKey);
+          return (got.body.webhook as { status: string }).status === 'succeeded' ? true : undefined;
+        });
+      for (const id of accepted) await settled(id);
+      const uniqueKeys = () => target.received.map((r) => r.headers['x-lago-unique-key'] as string).sort();
+      expect(uniqueKeys()).toEqual(accepted.sort());
+      // The refused events' webhooks wait, stored and unsent, for the sweeper.
+      for (const i of [4, 7]) {
+        const got = await isolated.call('GET', `/api/v1/webhooks/${results[i]!.webhooks![0]!.lago_id}`, org.apiKey);
+        expect(got.body.webhook).toMatchObject({ status: 'pending', attempts: [] });
+      }
+
+      // The publisher of event 4 trusts its 503 and publishes it again with its key: the same webhook, delivered once.
+      const again = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events: [events[4]] });
+      const [replayed] = again.body.results as Result[];
+      expect(replayed).toMatchObject({ index: 0, status: 202 });
+      expect(ids(replayed!.webhooks)).toEqual(ids(results[4]!.webhooks));
+      await settled(results[4]!.webhooks![0]!.lago_id);
+      expect(uniqueKeys()).toEqual([...accepted, ...ids(results[4]!.webhooks)].sort());
     } finally {
       await isolated.stop();
     }

@@ -1,7 +1,8 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
 // as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, focus and titles on navigation,
-// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events, responses of outdated requests
-// left unapplied, and another organization seeing none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
+// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events and their rate limit,
+// responses of outdated requests left unapplied, and another organization seeing none of it. Screenshots of each page at
+// 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import {
 } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
@@ -616,6 +618,30 @@ describe('the console in Chromium', () => {
     await shoot('test-event-detail', false);
     await page.keyboard.press('Escape');
     await refreshUntil(page.getByRole('button', { name: /^succeeded subscription\.started test Response 200/ }));
+  });
+
+  it('says so plainly when the test events of an endpoint reached their rate limit', async () => {
+    await page.goto(`${consoleUrl()}#/endpoints/${healthyId}`);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Send a test event' });
+    // The limit (10 a minute to one endpoint, the default) is counted per minute: use it up within one.
+    await withinOneWindow(60_000);
+    let status = 0;
+    for (let sent = 0; status !== 429 && sent <= 10; sent++)
+      ({ status } = await request('POST', `/api/v1/webhook_endpoints/${healthyId}/test`, {
+        token: org.apiKey,
+        body: { webhook_type: 'customer.created' },
+      }));
+    expect(status).toBe(429);
+    await dialog.getByRole('button', { name: 'Send test event' }).click();
+    await dialog
+      .getByRole('alert')
+      .filter({
+        hasText: /^Rate limit reached: at most 10 test events a minute to one endpoint; retry in \d+ s\.$/,
+      })
+      .waitFor();
+    await shoot('test-event-rate-limited', false);
+    await page.keyboard.press('Escape');
   });
 
   it('deletes an endpoint after a confirmation', async () => {

@@ -2,10 +2,21 @@
 // their own (a 3-second auto-disable period, logs captured at level debug): a disabled endpoint receives nothing and gets
 // its queued webhook after enable; an endpoint failing for the period is disabled with its reason shown and a line in
 // DATA_DIR/operational-events.jsonl; its first success after enable is a recovery event; custom headers arrive, are
-// masked on read except to their owner's reveal, reserved names are a 422, and no log line carries a value.
+// masked on read except to their owner's reveal, reserved names are a 422, names are data (constructor, __proto__ and
+// prototype included), values sealed by an earlier revision still open and are sealed anew on the next update, a value
+// moved to another organization's endpoint does not open, and no log line carries a value.
+import { createCipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_REGION } from '#infra/local/emulators.ts';
+import { LOCAL_TABLE } from '#infra/local/service.ts';
+import { endpointKey } from '#shared/adapters/dynamodb/keys.ts';
 import type { FileOperationalEvents } from '#shared/adapters/file-events.ts';
+import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
+import { signingKeySecretName } from '#shared/domain/secrets.ts';
+import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';
 import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
@@ -57,6 +68,29 @@ async function createEndpoint(org: Tenant, endpoint: Record<string, unknown>): P
   });
   expect(res.status).toBe(200);
   return res.body.webhook_endpoint as EndpointView;
+}
+
+/**
+ * An object with these entries, made by JSON.parse: a literal's or a spread's `__proto__` would set its prototype,
+ * while JSON.parse makes it a key like any (as for a request body).
+ */
+const objectOf = (entries: [string, string][]) =>
+  JSON.parse(
+    `{${entries.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`).join(',')}}`,
+  ) as Record<string, string>;
+
+/** The stack's table, as a document client: to store what an earlier revision stored, or move what a thief would. */
+async function table<T>(use: (db: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
+  const client = new DynamoDBClient({
+    endpoint: isolated.local.dynamoDbEndpoint,
+    region: LOCAL_REGION,
+    credentials: isolated.local.credentials,
+  });
+  try {
+    return await use(DynamoDBDocumentClient.from(client));
+  } finally {
+    client.destroy();
+  }
 }
 
 const endpointView = async (org: Tenant, id: string, query = '') =>
@@ -366,6 +400,9 @@ describe('custom headers', () => {
       [{ Host: 'evil.example' }, 'header_name_is_reserved'],
       [{ 'User-Agent': 'x' }, 'header_name_is_reserved'],
       [{ 'Transfer-Encoding': 'chunked' }, 'header_name_is_reserved'],
+      // A receiver would answer compressed, and the stored response would be unreadable.
+      [{ 'Accept-Encoding': 'gzip' }, 'header_name_is_reserved'],
+      [{ 'Content-Encoding': 'gzip' }, 'header_name_is_reserved'],
       [{ 'Bad Name': 'x' }, 'header_name_is_invalid'],
       [{ 'X-Key': 'a\r\nX-Injected: 1' }, 'header_value_is_invalid'],
       [{ 'X-Key': 'x'.repeat(1025) }, 'header_value_is_too_long'],
@@ -396,6 +433,162 @@ describe('custom headers', () => {
     });
     const list = await isolated.call('GET', '/api/v1/webhook_endpoints', owner.key);
     expect((list.body.webhook_endpoints as EndpointView[]).map((e) => e.lago_id)).toEqual([endpoint.lago_id]);
+  });
+
+  it('take any RFC 7230 token as a name, constructor, __proto__ and prototype included (no 500), and no update replaces them but with what it sends', async () => {
+    const entries: [string, string][] = [
+      ['constructor', 'c-value'],
+      ['__proto__', 'p-value'],
+      ['prototype', 't-value'],
+      ...Array.from({ length: 7 }, (_, i): [string, string] => [`X-Keep-${i}`, `k${i}`]),
+    ];
+    const headers = objectOf(entries);
+    expect(Object.keys(headers)).toHaveLength(10);
+    const created = await isolated.call('POST', '/api/v1/webhook_endpoints', owner.key, {
+      webhook_endpoint: { webhook_url: `${receiver.url}?names`, signature_algo: 'hmac', headers },
+    });
+    expect(created.status).toBe(200);
+    const id = (created.body.webhook_endpoint as EndpointView).lago_id;
+    expect(Object.entries((created.body.webhook_endpoint as EndpointView).headers)).toEqual(
+      entries.map(([name]) => [name, '••••']),
+    );
+    const revealed = async () => Object.entries((await endpointView(owner, id, '?reveal_headers=true')).headers);
+    expect(await revealed()).toEqual(entries);
+
+    // Updates that send no headers keep all ten; a __proto__ key in the endpoint object is a field name, nothing more.
+    for (const raw of [
+      '{"webhook_endpoint":{"name":"renamed"}}',
+      '{"webhook_endpoint":{"__proto__":{"headers":null}}}',
+      '{"webhook_endpoint":{"constructor":{"prototype":{"headers":null}}}}',
+    ]) {
+      const res = await fetch(`${isolated.local.url}/api/v1/webhook_endpoints/${id}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' },
+        body: raw,
+      });
+      expect(res.status, raw).toBe(200);
+      expect(await revealed(), raw).toEqual(entries);
+    }
+    // What a request sends is what it gets: a new __proto__ value, every other name kept by its masked value.
+    const resent = objectOf(entries.map(([name]) => [name, name === '__proto__' ? 'p-new' : '••••']));
+    const put = await isolated.call('PUT', `/api/v1/webhook_endpoints/${id}`, owner.key, {
+      webhook_endpoint: { headers: resent },
+    });
+    expect(put.status).toBe(200);
+    expect(await revealed()).toEqual(entries.map(([name, value]) => [name, name === '__proto__' ? 'p-new' : value]));
+
+    const webhook = (await publish(owner, 'inv_header_names')).find((w) => w.lago_webhook_endpoint_id === id);
+    const got = await eventually(
+      () => receiver.received.find((r) => r.headers['x-lago-unique-key'] === webhook!.lago_id),
+      10_000,
+      'the delivery with header names',
+    );
+    expect(got.headers.constructor).toBe('c-value');
+    expect(got.headers.prototype).toBe('t-value');
+    // Node's parsed headers drop __proto__; the raw headers show it arrived.
+    const raw = got.rawHeaders;
+    expect(raw[raw.indexOf('__proto__') + 1]).toBe('p-new');
+  });
+
+  it('open values sealed by an earlier revision (a map of names, under a key derived from the signing key), send them, and seal them anew as pairs on the next update', async () => {
+    const endpoint = await createEndpoint(owner, { webhook_url: `${receiver.url}?legacy` });
+    const pem = (await new LocalSecretStore(isolated.dataDir).get(signingKeySecretName(LOCAL_SECRETS_PREFIX)))!;
+    const material = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+    const key = Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', 'endpoint-custom-headers', 32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`${endpoint.lago_id}\nx-legacy`));
+    const body = Buffer.concat([cipher.update('sealed-long-ago', 'utf8'), cipher.final()]);
+    const sealed = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    await table((db) =>
+      db.send(
+        new UpdateCommand({
+          TableName: LOCAL_TABLE,
+          Key: endpointKey(owner.id, endpoint.lago_id),
+          UpdateExpression: 'SET headers = :map',
+          ExpressionAttributeValues: { ':map': { 'X-Legacy': sealed } },
+        }),
+      ),
+    );
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({
+      'X-Legacy': 'sealed-long-ago',
+    });
+    const webhook = (await publish(owner, 'inv_legacy_header')).find(
+      (w) => w.lago_webhook_endpoint_id === endpoint.lago_id,
+    );
+    const got = await eventually(
+      () => receiver.received.find((r) => r.headers['x-lago-unique-key'] === webhook!.lago_id),
+      10_000,
+      'the delivery with the legacy header',
+    );
+    expect(got.headers['x-legacy']).toBe('sealed-long-ago');
+
+    await isolated.call('PUT', `/api/v1/webhook_endpoints/${endpoint.lago_id}`, owner.key, {
+      webhook_endpoint: { headers: { 'X-Legacy': '••••' } },
+    });
+    const item = await table(
+      async (db) =>
+        (await db.send(new GetCommand({ TableName: LOCAL_TABLE, Key: endpointKey(owner.id, endpoint.lago_id) }))).Item!,
+    );
+    expect(item.headers).toEqual([['X-Legacy', expect.stringMatching(/^v1\./)]]);
+    expect((await endpointView(owner, endpoint.lago_id, '?reveal_headers=true')).headers).toEqual({
+      'X-Legacy': 'sealed-long-ago',
+    });
+  });
+
+  it("do not open once moved to another organization's endpoint: a 409 on reveal, and its deliveries fail saying why", async () => {
+    const thief = await tenant('Thief Co');
+    const stolen = await createEndpoint(thief, { webhook_url: `${receiver.url}?stolen` });
+    const original = await table(
+      async (db) =>
+        (await db.send(new GetCommand({ TableName: LOCAL_TABLE, Key: endpointKey(owner.id, endpoint.lago_id) }))).Item!,
+    );
+    await table((db) =>
+      db.send(
+        new UpdateCommand({
+          TableName: LOCAL_TABLE,
+          Key: endpointKey(thief.id, stolen.lago_id),
+          UpdateExpression: 'SET headers = :headers',
+          ExpressionAttributeValues: {
+            ':headers': (original.headers as [string, string][]).filter(([name]) => name === 'Authorization'),
+          },
+        }),
+      ),
+    );
+    const reveal = await isolated.call(
+      'GET',
+      `/api/v1/webhook_endpoints/${stolen.lago_id}?reveal_headers=true`,
+      thief.key,
+    );
+    expect(reveal).toEqual({
+      status: 409,
+      body: {
+        status: 409,
+        error: 'Conflict',
+        code: 'custom_header_unusable',
+        message:
+          "the sealed value of this endpoint's custom header Authorization does not open: it was sealed for another record, or altered: send its value again",
+      },
+    });
+    const before = receiver.received.length;
+    const [webhook] = await publish(thief, 'inv_stolen');
+    const failed = await eventually(
+      async () => {
+        const w = (await isolated.call('GET', `/api/v1/webhooks/${webhook!.lago_id}`, thief.key)).body.webhook as {
+          status: string;
+          error: string | null;
+        };
+        return w.status === 'failed' ? w : undefined;
+      },
+      10_000,
+      'the stolen header delivery to fail',
+    );
+    expect(failed.error).toBe(
+      "the sealed value of this endpoint's custom header Authorization does not open: it was sealed for another record, or altered",
+    );
+    expect(receiver.received.slice(before).some((r) => r.headers['x-lago-unique-key'] === webhook!.lago_id)).toBe(
+      false,
+    );
   });
 
   it('never appear in the logs', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
-import { startLocalService, type LocalService } from '#infra/local/service.ts';
+import { startLocalService, type LocalService, type LocalServiceInstrument } from '#infra/local/service.ts';
 import type { LogDestination } from '#shared/runtime/logger.ts';
 import { eventually } from '../support/eventually.ts';
 import { contractOf } from './contract.ts';
@@ -144,6 +144,8 @@ export class LogCapture implements LogDestination {
 
 export interface IsolatedStack {
   local: LocalService;
+  /** Its DATA_DIR: the CLI's `keys` commands work on the secrets there. */
+  dataDir: string;
   call: (
     method: string,
     path: string,
@@ -157,7 +159,7 @@ export interface IsolatedStack {
 export async function isolatedStack(
   name: string,
   env: Record<string, string>,
-  options: { logLevel?: string; logDestination?: LogDestination } = {},
+  options: { logLevel?: string; logDestination?: LogDestination; instrument?: LocalServiceInstrument } = {},
 ): Promise<IsolatedStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `lago-webhooks-${name}-`));
   const local = await startLocalService({
@@ -167,9 +169,11 @@ export async function isolatedStack(
     config: deliveryConfigFromEnv(env),
     logLevel: options.logLevel ?? 'silent',
     logDestination: options.logDestination,
+    ...(options.instrument ? { instrument: options.instrument } : {}),
   });
   return {
     local,
+    dataDir,
     async call(method, path, token, body) {
       const res = await fetch(`${local.url}${path}`, {
         method,

@@ -1,11 +1,12 @@
 // Tenant isolation, route by route: an organization using another organization's ids gets a 404 (or the route's own
-// empty answer), never the other's data, and changes nothing of it. The stack's captured logs (level debug) hold no API
-// key, HMAC token or admin token.
+// empty answer), never the other's data, and changes nothing of it; nor can it use up the other's rate limits. The
+// stack's captured logs (level debug) hold no API key, HMAC token or admin token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { checkContract, isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();
@@ -44,6 +45,12 @@ beforeAll(async () => {
       WEBHOOK_ALLOW_HTTP: 'true',
       WEBHOOK_RETRY_SCHEDULE: '1',
       WEBHOOK_TIMEOUT_MS: '1000',
+      // Small, so that the attacker reaches them.
+      RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
+      RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '3',
+      RATE_LIMIT_ROTATIONS_PER_HOUR: '2',
+      RATE_LIMIT_REDELIVERIES_PER_MINUTE: '2',
+      RATE_LIMIT_RECOVERIES_PER_HOUR: '2',
     },
     { logLevel: 'debug', logDestination: logs },
   );
@@ -106,6 +113,7 @@ describe("another organization's ids", () => {
       ['GET', '/api/v1/webhook_event_types', undefined, [200]],
       ['GET', '/api/v1/webhooks/json_public_key', undefined, [200]],
       ['GET', '/api/v1/webhooks/public_key', undefined, [200]],
+      ['GET', '/api/v1/webhooks/jwks.json', undefined, [200]],
       ['GET', '/api/v1/openapi.json', undefined, [200]],
     ];
     // Every organization route is tried, but creating an endpoint, which takes no id of anyone's.
@@ -148,6 +156,82 @@ describe("another organization's ids", () => {
     expect(endpoint.body.webhook_endpoint).toMatchObject({ name: 'victim-endpoint', webhook_url: victimUrl() });
     expect(await victimWebhookState()).toEqual(before);
     expect(receiver.received.length).toBe(receivedBefore);
+  });
+});
+
+describe("an organization's rate limits", () => {
+  it('are its own: another organization reaching its limits, or aiming at its ids, leaves them whole', async () => {
+    const call = (tenant: Tenant, method: string, path: string, body?: unknown) =>
+      isolated.call(method, path, tenant.key, body);
+    const today = new Date().toISOString().slice(0, 10);
+    // At the victim's endpoint and webhook: 404s, which count against no one.
+    for (let i = 0; i < 6; i++) {
+      expect(
+        (
+          await call(attacker, 'POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, {
+            webhook_type: 'invoice.created',
+          })
+        ).status,
+      ).toBe(404);
+      expect((await call(attacker, 'POST', `/api/v1/webhooks/${victimWebhook}/retry`)).status).toBe(404);
+      expect(
+        (
+          await call(attacker, 'POST', '/api/v1/webhooks/recover', {
+            webhook_endpoint_id: victimEndpoint,
+            from_date: today,
+            to_date: today,
+          })
+        ).status,
+      ).toBe(404);
+    }
+    // Its own limits, reached: rotations (one was made above) and test events to an endpoint of its own.
+    const own = await call(attacker, 'POST', '/api/v1/webhook_endpoints', {
+      webhook_endpoint: { webhook_url: `${receiver.url}?tenant=attacker` },
+    });
+    const ownEndpoint = (own.body.webhook_endpoint as { lago_id: string }).lago_id;
+    // Each burst within one window of its limit, so that a window's end cannot reset a count midway.
+    await withinOneWindow(3_600_000);
+    await withinOneWindow(60_000);
+    const rotations = [];
+    for (let i = 0; i < 3; i++)
+      rotations.push((await call(attacker, 'POST', '/api/v1/webhooks/hmac_key/rotate', {})).status);
+    expect(rotations).toContain(429);
+    const tests = [];
+    for (let i = 0; i < 4; i++)
+      tests.push(
+        (
+          await call(attacker, 'POST', `/api/v1/webhook_endpoints/${ownEndpoint}/test`, {
+            webhook_type: 'invoice.created',
+          })
+        ).status,
+      );
+    expect(tests).toContain(429);
+    // The victim's own limits are whole: its test events, retry, recover and rotations go through.
+    expect(
+      (
+        await call(victim, 'POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, {
+          webhook_type: 'invoice.created',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call(victim, 'POST', `/api/v1/webhook_endpoints/${victimEndpoint}/test`, {
+          webhook_type: 'invoice.created',
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call(victim, 'POST', `/api/v1/webhooks/${victimWebhook}/retry`)).status).toBe(200);
+    expect(
+      (
+        await call(victim, 'POST', '/api/v1/webhooks/recover', {
+          webhook_endpoint_id: victimEndpoint,
+          from_date: today,
+          to_date: today,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call(victim, 'POST', '/api/v1/webhooks/hmac_key/rotate', {})).status).toBe(200);
   });
 });
 

@@ -1,10 +1,14 @@
-// `npm start` and the CLI as a person uses them: the banner, a port already taken, Ctrl-C stopping everything, data surviving a restart.
+// `npm start` and the CLI as a person uses them: the banner, a port already taken, Ctrl-C stopping everything, data
+// surviving a restart; the answers while it starts, and the readiness and liveness routes scripts poll.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '#infra/local/emulators.ts';
+import { generateAdminToken } from '#infra/local/env.ts';
+import { startLocalService } from '#infra/local/service.ts';
+import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { stack } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -67,8 +71,11 @@ describe('npm start', () => {
     );
     const banner = first.output();
     expect(banner).toContain(`API base URL   http://127.0.0.1:${port}`);
-    expect(banner).toContain('allows 127.0.0.0/8, ::1/128 (local receivers work)');
     expect(banner).toContain(`Web console    http://127.0.0.1:${port}/console/`);
+    // Once the banner is printed, the service is ready.
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
     // The banner says where the admin token is, never the token itself.
     const tokenFile = join(dataDir, 'admin-token');
     const token = (await readFile(tokenFile, 'utf8')).trim();
@@ -76,6 +83,14 @@ describe('npm start', () => {
     expect(banner).toContain(`-H "Authorization: Bearer $(cat ${tokenFile})"`);
     expect(banner).not.toContain(token);
     const dynamo = /DynamoDB +(\S+) \(DynamoDB Local, started here\)/.exec(banner)![1]!;
+    const sqs = /SQS +(\S+) \(fauxqs, started here\)/.exec(banner)![1]!;
+    // The SSRF guard's lines tell what it allows, and which of this service's ports it refuses.
+    expect(banner).toContain(
+      [
+        '  SSRF guard     allows public addresses and 127.0.0.0/8, ::1/128: receivers on this machine work',
+        `                 refuses this service's own ports on this machine: ${port} (the API), ${new URL(dynamo).port} (DynamoDB Local), ${new URL(sqs).port} (the SQS emulator)`,
+      ].join('\n'),
+    );
 
     // The CLI finds the admin token that `npm start` saved in DATA_DIR.
     const created = await cli(['org', 'create', '--name', 'Restart Co', '--json'], {
@@ -109,6 +124,91 @@ describe('npm start', () => {
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
   }, 240_000);
+});
+
+describe('while it starts', () => {
+  it("answers every route 503 in Lago's shape with Retry-After: 1 until it is ready, and /health/ready says when", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-starting-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const adminToken = generateAdminToken();
+    // The emulators' setup waits for this: the service stays in its start-up for as long as the test needs.
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const starting = startLocalService({
+      port,
+      dataDir,
+      adminToken,
+      config: deliveryConfigFromEnv({}),
+      logLevel: 'silent',
+      instrument: {
+        dynamoDb(client) {
+          client.middlewareStack.add(
+            (next) => async (args) => {
+              await held;
+              return next(args);
+            },
+            { step: 'initialize', name: 'holdStartUp' },
+          );
+        },
+      },
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const live = await eventually(
+        () => fetch(`${url}/health/live`).catch(() => undefined),
+        90_000,
+        'the port to open',
+      );
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: 'live' });
+      for (const [method, path, token] of [
+        ['GET', '/health/ready', undefined],
+        ['GET', '/api/v1/webhook_endpoints', `lwh_${'A'.repeat(43)}`],
+        ['GET', '/api/v1/webhook_endpoints', undefined],
+        ['POST', '/admin/v1/organizations', adminToken],
+        ['POST', '/admin/v1/webhooks/batch', adminToken],
+        ['GET', '/api/v1/openapi.json', undefined],
+        ['GET', '/console/', undefined],
+        ['GET', '/nowhere', undefined],
+      ] as const) {
+        const res = await fetch(`${url}${path}`, {
+          method,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+          ...(method === 'POST' ? { body: '{"name":"Early"}' } : {}),
+        });
+        const what = `${method} ${path}`;
+        expect(res.status, what).toBe(503);
+        expect(res.headers.get('retry-after'), what).toBe('1');
+        expect(res.headers.get('content-type'), what).toBe('application/json; charset=utf-8');
+        expect(await res.json(), what).toEqual({
+          status: 503,
+          error: 'Service Unavailable',
+          code: 'starting',
+          message: 'the service is starting; retry in a second',
+        });
+      }
+
+      release();
+      await starting;
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+      const created = await fetch(`${url}/admin/v1/organizations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: '{"name":"Ready"}',
+      });
+      expect(created.status).toBe(201);
+    } finally {
+      release();
+      await starting.then(
+        (service) => service.stop(),
+        () => undefined,
+      );
+    }
+  }, 180_000);
 });
 
 describe('the CLI', () => {

@@ -1,7 +1,7 @@
-// The webhook log API on the local service: every search filter and their combinations over 1,000 real deliveries, cursor pagination and its stability, details, validation and tenant isolation.
+// The webhook log API on the local service: every search filter and their combinations over 1,000 real deliveries, cursor pagination and its stability, one endpoint's webhooks merged from its shards in order, details, validation and tenant isolation.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, publish, request, webhook, webhookSettles, type Org } from './helpers.ts';
+import { admin, createEndpoint, createOrg, publish, request, webhook, webhookSettles, type Org } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver, type Received } from '../support/receiver.ts';
 
@@ -491,6 +491,59 @@ describe('searching 1,000 webhook logs', () => {
     ]);
     expect(await listAll(org, { 'statuses[]': 'failed' }, 100)).toHaveLength(failedBefore.length + 4);
   });
+});
+
+describe("one endpoint's webhooks, spread over its shards", () => {
+  it('lists them newest first, every page taking up where the last ended, by endpoint, by status and for the whole organization', async () => {
+    // Every tenth invoice fails each of its attempts.
+    const receiver: Receiver = new Receiver((_req, res, count) => {
+      const { lago_id } = (JSON.parse(receiver.received[count - 1]!.body) as { invoice: { lago_id: string } }).invoice;
+      res.writeHead(lago_id.endsWith('0') ? 500 : 200).end();
+    });
+    await receiver.start();
+    const settled = async (owner: Org) => {
+      const live = await listPage(owner, { 'statuses[]': ['pending', 'retrying'], per_page: '1' });
+      return live.status === 200 && live.body.webhooks.length === 0 ? true : undefined;
+    };
+    try {
+      const org = await createOrg('Sharded log');
+      const endpointId = await createEndpoint(org, { webhook_url: receiver.url, signature_algo: 'hmac' });
+      // 60 events in 2 batches of 30, the second while the first is delivered: one millisecond each.
+      const ids: string[] = [];
+      for (let batch = 0; batch < 2; batch++) {
+        const res = await admin<{ results: { webhooks: { lago_id: string }[] }[] }>(
+          'POST',
+          '/admin/v1/webhooks/batch',
+          {
+            events: Array.from({ length: 30 }, (_, i) => ({
+              organization_id: org.id,
+              webhook_type: 'invoice.created',
+              object_type: 'invoice',
+              object: { lago_id: `inv_${batch}_${i}` },
+            })),
+          },
+        );
+        expect(res.status).toBe(200);
+        ids.push(...res.body.results.flatMap((r) => r.webhooks.map((w) => w.lago_id)));
+      }
+      const newestFirst = [...ids].sort().reverse();
+      expect(new Set(ids).size).toBe(60);
+
+      // While they are delivered, and again once they are settled, the pages hold each exactly once, in order.
+      expect((await listAll(org, { webhook_endpoint_id: endpointId }, 7)).map((w) => w.lago_id)).toEqual(newestFirst);
+      await eventually(() => settled(org), 90_000, 'the webhooks to settle');
+      const all = await listAll(org, {}, 11);
+      expect(all.map((w) => w.lago_id)).toEqual(newestFirst);
+      const failed = all.filter((w) => w.status === 'failed').map((w) => w.lago_id);
+      expect(failed).toHaveLength(6);
+      expect((await listAll(org, { 'statuses[]': 'failed' }, 3)).map((w) => w.lago_id)).toEqual(failed);
+      expect(
+        (await listAll(org, { 'statuses[]': 'succeeded', webhook_endpoint_id: endpointId }, 13)).map((w) => w.lago_id),
+      ).toEqual(newestFirst.filter((id) => !failed.includes(id)));
+    } finally {
+      await receiver.stop();
+    }
+  }, 150_000);
 });
 
 describe('webhook details', () => {

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEndpoint, createOrg, request, webhookSettles, type Org } from './helpers.ts';
 import { Receiver } from '../support/receiver.ts';
+import { withinOneWindow } from '../support/windows.ts';
 
 const target = new Receiver();
 const bystander = new Receiver();
@@ -149,4 +150,53 @@ it("refuses an unknown endpoint (or another organization's) with a 404 and an un
     { token: org.apiKey },
   );
   expect(logged.body.webhooks.map((w) => w.test)).toEqual([true, true]);
+});
+
+it('answers a burst of 60 concurrent test events to one endpoint with 10 sent and 50 refused 429, with Retry-After', async () => {
+  const burst = await createOrg('Test event burst');
+  const burstTarget = await new Receiver().start();
+  try {
+    const endpoint = await createEndpoint(burst, { webhook_url: burstTarget.url });
+    await withinOneWindow(60_000);
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        request<Sent & Record<string, unknown>>('POST', `/api/v1/webhook_endpoints/${endpoint}/test`, {
+          token: burst.apiKey,
+          body: { webhook_type: 'customer.created' },
+        }),
+      ),
+    );
+    const sent = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status === 429);
+    // The default: 10 test events a minute to one endpoint.
+    expect(sent).toHaveLength(10);
+    expect(refused).toHaveLength(50);
+    for (const answer of refused) {
+      const wait = Number(answer.headers.get('retry-after'));
+      expect(Number.isInteger(wait) && wait >= 1 && wait <= 60, `Retry-After: ${wait}`).toBe(true);
+      expect(answer.headers.get('x-ratelimit-limit')).toBe('10');
+      expect(answer.headers.get('x-ratelimit-remaining')).toBe('0');
+      expect(answer.headers.get('x-ratelimit-reset')).toBe(String(wait));
+      expect(answer.body).toEqual({
+        status: 429,
+        error: 'Too Many Requests',
+        code: 'rate_limited',
+        message: `at most 10 test events a minute to one endpoint; retry in ${wait} s`,
+      });
+    }
+    // Exactly the ten accepted were sent, and only they are in the log.
+    await burstTarget.waitFor(10);
+    for (const answer of sent) await webhookSettles(burst, answer.body.webhook.lago_id, ['succeeded']);
+    expect(burstTarget.received.map((r) => r.headers['x-lago-unique-key']).sort()).toEqual(
+      sent.map((a) => a.body.webhook.lago_id).sort(),
+    );
+    const logged = await request<{ webhooks: unknown[] }>(
+      'GET',
+      `/api/v1/webhooks?webhook_endpoint_id=${endpoint}&per_page=100`,
+      { token: burst.apiKey },
+    );
+    expect(logged.body.webhooks).toHaveLength(10);
+  } finally {
+    await burstTarget.stop();
+  }
 });

@@ -11,7 +11,11 @@ import { eventually } from './eventually.ts';
 
 export interface Received {
   headers: IncomingHttpHeaders;
+  /** As sent, names and values alternating: the one place a header named `__proto__` shows. */
+  rawHeaders: string[];
   body: string;
+  /** The body's bytes as they arrived, for checks that a text decoding would hide. */
+  raw: Buffer;
   at: number;
 }
 
@@ -33,7 +37,14 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        const raw = Buffer.concat(chunks);
+        this.received.push({
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          body: raw.toString('utf8'),
+          raw,
+          at: Date.now(),
+        });
         this.reply(req, res, this.received.length);
       });
     });

@@ -9,7 +9,31 @@ import {
   sqsPayloadBytes,
   SQS_CHUNK_BYTES,
 } from '../../bench/accounting.ts';
-import { costPerMillion } from '../../bench/pricing.ts';
+import {
+  attemptPerDelivery,
+  costPerMillion,
+  mappingSqsRequests,
+  monthlyFloor,
+  storedBytes,
+  tracedShare,
+  type PerDelivery,
+} from '../../bench/pricing.ts';
+
+/** A delivery that costs nothing, to change one figure at a time. */
+const NOTHING: PerDelivery = {
+  writeUnits: 0,
+  readUnits: 0,
+  sqsRequests: 0,
+  invocations: 0,
+  invocationMs: 0,
+  memoryMb: 512,
+  httpApiRequests: 0,
+  logBytes: 0,
+  emfBytes: 0,
+  secretsManagerCalls: 0,
+  storedBytes: 0,
+  tracedShare: 0,
+};
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -132,11 +156,57 @@ describe('cost model', () => {
       memoryMb: 512,
       httpApiRequests: 1,
       logBytes: 0,
+      emfBytes: 0,
       secretsManagerCalls: 0,
+      storedBytes: 0,
+      tracedShare: 1,
     });
     expect(cost.dynamoDb).toBeCloseTo(4 * 0.625 + 2 * 0.125);
     expect(cost.sqs).toBeCloseTo(0.4);
     expect(cost.apiGateway).toBeCloseTo(1);
-    expect(cost.total).toBeCloseTo(cost.dynamoDb + cost.sqs + cost.apiGateway);
+    // The API's access log line: 330 bytes a request, ingested ($0.50/GB) and kept 90 days ($0.03/GB-month).
+    expect(cost.logs).toBeCloseTo(((1e6 * 330) / 2 ** 30) * 0.5);
+    expect(cost.logStorage).toBeCloseTo(((1e6 * 330) / 2 ** 30) * 3 * 0.03);
+    expect(cost.total).toBeCloseTo(cost.dynamoDb + cost.sqs + cost.apiGateway + cost.logs + cost.logStorage);
+  });
+
+  it('stores a webhook for the retention, in the table and its point-in-time recovery: about $1.5 per million 1 KB webhooks at 90 days', () => {
+    const base = costPerMillion({ ...NOTHING, storedBytes: storedBytes(1024) });
+    expect(storedBytes(1024)).toBe(100 + 250 + 1024 + 100);
+    expect(base.dynamoDbStorage).toBeCloseTo(((1e6 * 1474) / 2 ** 30) * 3 * (0.25 + 0.2));
+    expect(base.dynamoDbStorage).toBeGreaterThan(1.5);
+    expect(base.dynamoDbStorage).toBeLessThan(2);
+  });
+
+  it('traces every invocation under one a second, then 1% of the rest: $5 per million traced', () => {
+    expect(tracedShare(0.5)).toBe(1);
+    expect(tracedShare(1)).toBe(1);
+    expect(tracedShare(101)).toBeCloseTo((1 + 0.01 * 100) / 101);
+    expect(costPerMillion({ ...NOTHING, invocations: 2, tracedShare: 1 }).xray).toBeCloseTo(10);
+  });
+
+  it('counts SQS as the event source mapping polls: a receive and a delete per sender invocation, plus the sends', () => {
+    expect(mappingSqsRequests(1, 0.1)).toBeCloseTo(1.2);
+    expect(mappingSqsRequests(1, 1)).toBe(3);
+  });
+
+  it("prices a hanging endpoint's attempt by the timeout it holds the sender for", () => {
+    const failing = costPerMillion(attemptPerDelivery('failing', 700, 250));
+    const hanging = costPerMillion(attemptPerDelivery('hanging', 700, 250));
+    expect(hanging.lambda - failing.lambda).toBeCloseTo(1e6 * (15 - 0.15) * 0.5 * 0.0000133334, 1);
+    expect(hanging.total).toBeGreaterThan(100);
+  });
+
+  it('sums the monthly floor: keys, secrets, alarms, dashboard, metrics, idle polling, the sweeper', () => {
+    const floor = monthlyFloor({ kmsKeys: 1, secrets: 1, alarmMetrics: 21, dashboards: 1, customMetrics: 8 });
+    expect(floor.kms).toBe(1);
+    expect(floor.alarms).toBeCloseTo(2.1);
+    // 2 lanes × 5 pollers × one 20 s long poll after another, for 30 days.
+    expect(floor.idlePolling).toBeCloseTo(2 * 5 * 129_600 * 0.4e-6);
+    expect(floor.total).toBeCloseTo(
+      Object.entries(floor)
+        .filter(([part]) => part !== 'total')
+        .reduce((sum, [, usd]) => sum + usd, 0),
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -87,5 +88,21 @@ describe('AwsSecretStore.delete', () => {
     secretsManager.on(DeleteSecretCommand).rejectsOnce(notFound()).rejectsOnce(new Error('AccessDeniedException'));
     await store.delete(NAME);
     await expect(store.delete(NAME)).rejects.toThrow('AccessDeniedException');
+  });
+});
+
+describe('AwsSecretStore.put', () => {
+  it("writes a new version of the secret with exactly its name and value (the operator's key rotation)", async () => {
+    const ring = 'lago-webhooks/keys/hmac-root';
+    secretsManager.on(PutSecretValueCommand).resolves({ Name: ring });
+    await store.put(ring, '{"keys":[]}');
+    expect(secretsManager.calls().map((call) => [call.args[0].constructor.name, call.args[0].input])).toEqual([
+      ['PutSecretValueCommand', { SecretId: ring, SecretString: '{"keys":[]}' }],
+    ]);
+  });
+
+  it('passes a failure on', async () => {
+    secretsManager.on(PutSecretValueCommand).rejects(notFound());
+    await expect(store.put(NAME, 'v')).rejects.toThrow("can't find");
   });
 });

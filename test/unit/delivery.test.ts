@@ -1,4 +1,4 @@
-// The sender's state machine (shared/domain/delivery/deliver.ts) message by message, against real receivers on loopback: successors as delayed messages, timers and dead letters; stale copies, duplicates and redrives; store errors, poison, and the fast lane's hand-off to the slow lane.
+// The sender's state machine (shared/domain/delivery/deliver.ts) message by message, against real receivers on loopback: successors as delayed messages, timers and dead letters; stale copies, duplicates and redrives; store errors, a record the store refuses after the POST (retried, then carried by a message, never posted again), poison, and the fast lane's hand-off to the slow lane.
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
@@ -10,21 +10,27 @@ import {
   type DeliveryMessage,
 } from '#shared/domain/delivery/message.ts';
 import { HOP_SLACK_SECONDS, type Lane } from '#shared/domain/delivery/policy.ts';
-import type { LaneMessage } from '#shared/domain/delivery/message.ts';
+import { isDrain, type LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DelayedMessage, DeliveryQueue } from '#shared/domain/ports.ts';
-import { CachedSecrets } from '#shared/domain/secrets.ts';
+import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
-import { MemorySecrets } from './support/memory-secrets.ts';
+import { testKeys } from './support/keys.ts';
 
 const ORG = '01900000-0000-7000-8000-0000000000a1';
 const ENDPOINT = '01900000-0000-7000-8000-0000000000e1';
 const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** A message the test knows is a webhook's, not a drain. */
+function asDelivery(message: LaneMessage | undefined): DeliveryMessage {
+  if (!message || isDrain(message)) throw new Error('expected a delivery message');
+  return message;
+}
 
 class RecordingQueue implements DeliveryQueue {
   sent: { lane: Lane; message: LaneMessage; delay: number }[] = [];
@@ -44,7 +50,7 @@ let receiver: Receiver;
 let hanging: Receiver;
 let store: FakeStore;
 let queue: RecordingQueue;
-let secrets: MemorySecrets;
+const { keys } = await testKeys();
 let now: number;
 
 beforeAll(async () => {
@@ -62,9 +68,9 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     queue,
     post: postWebhook,
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
-    secrets: new CachedSecrets(secrets),
-    secretsPrefix: 'test',
-    organizationTokens: async (organizationId) => (organizationId === ORG ? { current: 'token' } : undefined),
+    keys,
+    organizationTokens: async (organizationId) =>
+      organizationId === ORG ? { current: 'token', previous: [] } : undefined,
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -119,7 +125,6 @@ beforeEach(() => {
   now = Date.now();
   store = new FakeStore();
   queue = new RecordingQueue();
-  secrets = new MemorySecrets();
   const endpoint: WebhookEndpoint = {
     id: ENDPOINT,
     organization_id: ORG,
@@ -302,6 +307,77 @@ describe('deliver', () => {
     expect(queue.deadLetters).toEqual([]);
   });
 
+  it('writes the record of an attempt again when the store refuses it after the POST, without posting again', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    store.failingWrites = 2;
+    await deliver(deps(), message('m1', 1));
+    expect(receiver.received).toHaveLength(1);
+    expect(store.writes).toBe(3);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 1, http_status: 500 });
+    // The successor alone: nothing asks for the attempt again.
+    expect(queue.sent.map((s) => asDelivery(s.message).attempt)).toEqual([2]);
+  });
+
+  it('carries the record of an attempt the store keeps refusing in a message, which writes it later and posts nothing', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    store.failingWrites = 4;
+    await deliver(deps(), message('m1', 1));
+    expect(receiver.received).toHaveLength(1);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'pending', attempt_count: 0 });
+    const [successor, carrier] = queue.sent;
+    expect(successor!.message).toMatchObject({ attempt: 2 });
+    expect(carrier).toMatchObject({ lane: 'fast', delay: 1, message: { ...IDS, attempt: 1, requeues: 1 } });
+    expect(asDelivery(carrier!.message).payload).toBeUndefined();
+    expect(asDelivery(carrier!.message).record).toMatchObject({
+      version: 1,
+      // Unqueued until its next attempt is made: should the successor stop waiting for it, the sweeper sends it.
+      state: { status: 'retrying', attempt_count: 1, http_status: 500, response_body: 'down', unqueued: true },
+      then: { kind: 'message', lane: 'fast' },
+      cut: false,
+    });
+
+    // Still refused: carried again, a little later.
+    store.failingWrites = 4;
+    await deliver(deps(), { messageId: 'c1', body: encodeMessage(carrier!.message), receiveCount: 1, lane: 'fast' });
+    const again = queue.sent[2]!;
+    expect(again).toMatchObject({ delay: 2, message: { attempt: 1, requeues: 2 } });
+    expect(store.webhooks.get(WEBHOOK)!.attempt_count).toBe(0);
+
+    // Taken: the record is the attempt's, and the successor finds it.
+    await deliver(deps(), { messageId: 'c2', body: encodeMessage(again.message), receiveCount: 1, lane: 'fast' });
+    const recorded = store.webhooks.get(WEBHOOK)!;
+    expect(recorded).toMatchObject({
+      status: 'retrying',
+      attempt_count: 1,
+      http_status: 500,
+      version: 2,
+      unqueued: true,
+    });
+    expect(recorded.attempts).toEqual([asDelivery(carrier!.message).record!.state.attempts[0]]);
+    expect(recorded.next_attempt_at_ms).toBe(asDelivery(carrier!.message).record!.state.next_attempt_at_ms);
+    expect(queue.sent).toHaveLength(3);
+    expect(receiver.received).toHaveLength(1);
+    now = recorded.next_attempt_at_ms! + 10;
+    await deliver(deps(), { messageId: 's', body: encodeMessage(successor!.message), receiveCount: 1, lane: 'fast' });
+    expect(receiver.received).toHaveLength(2);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ attempt_count: 2 });
+    expect(store.webhooks.get(WEBHOOK)!.unqueued).toBeUndefined();
+  });
+
+  it('drops a carried record once its webhook changed since the attempt: the newer state stands', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    store.failingWrites = 4;
+    await deliver(deps(), message('m1', 1));
+    const carrier = queue.sent[1]!.message;
+    // Retried by hand meanwhile: a new round.
+    const reopened = { ...store.webhooks.get(WEBHOOK)!, round_attempts: 0, version: 2 };
+    store.webhooks.set(WEBHOOK, reopened);
+    await deliver(deps(), { messageId: 'c1', body: encodeMessage(carrier), receiveCount: 1, lane: 'fast' });
+    expect(store.webhooks.get(WEBHOOK)).toEqual(reopened);
+    expect(queue.sent).toHaveLength(2);
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('dead-letters poison: an unreadable body, or a message back too often without being finished', async () => {
     await deliver(deps(), { messageId: 'x', body: 'not json', receiveCount: 1, lane: 'fast' });
     store.webhooks.set(WEBHOOK, log());
@@ -379,6 +455,20 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(0);
   });
 
+  it('fails a webhook whose key an operator retired, saying which, without posting or sending it again', async () => {
+    store.webhooks.set(WEBHOOK, log());
+    const retired = new KeyRetiredError('HMAC root', 'v0', "of this organization's token");
+    await deliver(deps({ organizationTokens: () => Promise.reject(retired) }), message('m1', 1));
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'failed',
+      error: "the HMAC root version v0 of this organization's token was retired",
+      attempt_count: 0,
+      next_attempt_at_ms: null,
+    });
+    expect(queue.sent).toEqual([]);
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('fails a webhook whose endpoint was deleted, without posting', async () => {
     store.webhooks.set(WEBHOOK, log());
     store.endpoints.clear();
@@ -414,6 +504,30 @@ describe('the message format', () => {
       JSON.stringify({ ...JSON.parse(encodeMessage(full)), reason: 'why' }),
     ]) {
       expect(decodeMessage(bad), bad).toBeUndefined();
+    }
+  });
+
+  it("round-trips a carried record, keeps state fields it does not know, and refuses one that is not the webhook's", () => {
+    const { payload: _payload, ...state } = log({ status: 'retrying', attempt_count: 1, round_attempts: 1 });
+    const carried: DeliveryMessage = {
+      ...IDS,
+      attempt: 1,
+      requeues: 1,
+      record: { version: 1, state, then: { kind: 'message', lane: 'slow', delaySeconds: 5 }, cut: false },
+    };
+    expect(decodeMessage(encodeMessage(carried))).toEqual(carried);
+    const wire = JSON.parse(encodeMessage(carried)) as { record: { state: Record<string, unknown> } };
+    wire.record.state.parked_until_ms = 5;
+    expect(asDelivery(decodeMessage(JSON.stringify(wire))).record?.state).toMatchObject({ parked_until_ms: 5 });
+    for (const change of [
+      (r: Record<string, unknown>) => (r.version = -1),
+      (r: Record<string, unknown>) => ((r.state as Record<string, unknown>).id = ENDPOINT),
+      (r: Record<string, unknown>) => ((r.state as Record<string, unknown>).status = 'lost'),
+      (r: Record<string, unknown>) => (r.then = { kind: 'later' }),
+    ]) {
+      const broken = JSON.parse(encodeMessage(carried)) as { record: Record<string, unknown> };
+      change(broken.record);
+      expect(decodeMessage(JSON.stringify(broken))).toBeUndefined();
     }
   });
 });

@@ -1,15 +1,13 @@
-// Covers shared/domain/endpoints/headers.ts and the endpoint routes' use of it (shared/domain/endpoints/endpoints.ts): names, values and reserved names of custom headers, their sealing round trip, masking and reveal.
+// Covers shared/domain/endpoints/headers.ts and the endpoint routes' use of it (shared/domain/endpoints/endpoints.ts): names, values and reserved names of custom headers (names as data: __proto__ and constructor are names like any), their sealing round trip bound to organization, endpoint and name, values sealed by earlier revisions, masking and reveal.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createCipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import {
-  customHeaderKey,
   customHeaders,
   isReservedHeader,
   MASKED_VALUE,
   openCustomHeaders,
-  openHeaderValue,
   sealCustomHeaders,
-  sealHeaderValue,
 } from '#shared/domain/endpoints/headers.ts';
 import {
   createEndpoint,
@@ -21,18 +19,20 @@ import {
 import { ApiError } from '#shared/domain/errors.ts';
 import { parseBody } from '#shared/domain/validation.ts';
 import { lagoError } from '#shared/runtime/http.ts';
-import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
+import type { CustomHeader, WebhookEndpoint } from '#shared/domain/model.ts';
 import { FakeStore } from './support/fake-store.ts';
+import { testKeys } from './support/keys.ts';
 
 const ORG = '0196d7a2-0000-7000-8000-00000000000a';
 const EP = '0196d7a2-0000-7000-8000-0000000000e1';
 const NOW = Date.UTC(2026, 10, 27, 12);
-const pem = generateSigningKey().privateKeyPem;
-const key = customHeaderKey(pem);
-const policy: EndpointPolicy = { allow: [], allowHttp: false, headerKey: async () => key };
+const { keys, signingKeyPem } = await testKeys();
+const policy: EndpointPolicy = { allow: [], allowHttp: false, sealer: keys };
+const owner = { id: EP, organization_id: ORG };
+const pairs = (headers: Record<string, string>) => Object.entries(headers).map(([name, value]) => ({ name, value }));
 
 /** The `headers` field as read, or the refusal's details. */
-const parse = (raw: unknown, previous?: Record<string, string>) => {
+const parse = (raw: unknown, previous?: CustomHeader[]) => {
   try {
     return { value: parseBody(z.object({ headers: customHeaders(previous) }), { headers: raw }).headers, details: {} };
   } catch (error) {
@@ -44,7 +44,7 @@ const parse = (raw: unknown, previous?: Record<string, string>) => {
 describe('customHeaders', () => {
   it('accepts up to 10 token names with printable values; null or {} is none', () => {
     const ten = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`X-Custom-${i}`, `v${i}`]));
-    expect(parse(ten)).toEqual({ value: ten, details: {} });
+    expect(parse(ten)).toEqual({ value: pairs(ten), details: {} });
     expect(parse({ Authorization: 'Bearer abc.def', "X-Weird!#$%&'*+.^_`|~": 'a b\tc' }).details).toEqual({});
     expect(parse(null)).toEqual({ value: null, details: {} });
     expect(parse({})).toEqual({ value: null, details: {} });
@@ -77,7 +77,7 @@ describe('customHeaders', () => {
     expect(parse({ 'X-Key': 'x'.repeat(1024) }).details).toEqual({});
   });
 
-  it('refuses the reserved names in any case: X-Lago-*, webhook-*, Content-*, Host, User-Agent, hop-by-hop, Proxy-*, Expect', () => {
+  it('refuses the reserved names in any case: X-Lago-*, webhook-*, Content-*, Host, User-Agent, hop-by-hop, Proxy-*, Expect, Accept-Encoding', () => {
     const reserved = [
       'X-Lago-Signature',
       'x-lago-anything',
@@ -95,6 +95,8 @@ describe('customHeaders', () => {
       'Transfer-Encoding',
       'Upgrade',
       'Expect',
+      'Accept-Encoding',
+      'Content-Encoding',
     ];
     for (const name of reserved) {
       expect(isReservedHeader(name), name).toBe(true);
@@ -108,38 +110,89 @@ describe('customHeaders', () => {
   });
 
   it('keeps a stored value sent back masked, whatever the case of its name', () => {
-    expect(parse({ authorization: MASKED_VALUE }, { Authorization: 'sealed' })).toEqual({
-      value: { authorization: MASKED_VALUE },
+    const stored = [{ name: 'Authorization', sealed: 'sealed' }];
+    expect(parse({ authorization: MASKED_VALUE }, stored)).toEqual({
+      value: [{ name: 'authorization', value: MASKED_VALUE }],
       details: {},
     });
-    expect(parse({ 'X-Other': MASKED_VALUE }, { Authorization: 'sealed' }).details).toEqual({
+    expect(parse({ 'X-Other': MASKED_VALUE }, stored).details).toEqual({
       headers: ['header_value_is_invalid'],
+    });
+  });
+
+  it('reads names as data: __proto__, constructor and prototype are header names like any, in their order', () => {
+    const raw = JSON.parse('{"__proto__":"p","constructor":"c","prototype":"t","X-Last":"l"}') as unknown;
+    expect(parse(raw)).toEqual({
+      value: [
+        { name: '__proto__', value: 'p' },
+        { name: 'constructor', value: 'c' },
+        { name: 'prototype', value: 't' },
+        { name: 'X-Last', value: 'l' },
+      ],
+      details: {},
     });
   });
 });
 
+/** A value sealed as earlier revisions sealed it: under a key derived from the signing key, bound to endpoint and name. */
+function sealedByEarlierRevision(endpointId: string, name: string, value: string): string {
+  const material = createPrivateKey(signingKeyPem).export({ type: 'pkcs8', format: 'der' });
+  const key = Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', 'endpoint-custom-headers', 32));
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(`${endpointId}\n${name.toLowerCase()}`));
+  const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+}
+
+const endpointWith = (headers: CustomHeader[], id = EP, organizationId = ORG) =>
+  ({ id, organization_id: organizationId, headers }) as WebhookEndpoint;
+
 describe('sealing', () => {
-  it('round-trips each value, never stores it in plain text, and seals it anew every time', () => {
-    const sealed = sealCustomHeaders(key, EP, { Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' }, null);
-    expect(Object.keys(sealed)).toEqual(['Authorization', 'X-Tenant']);
+  it('round-trips each value, never stores it in plain text, and seals it anew every time', async () => {
+    const sealed = await sealCustomHeaders(
+      keys,
+      owner,
+      pairs({ Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' }),
+      null,
+    );
+    expect(sealed.map((h) => h.name)).toEqual(['Authorization', 'X-Tenant']);
     expect(JSON.stringify(sealed)).not.toContain('s3cret');
-    expect(openCustomHeaders(key, EP, sealed)).toEqual({ Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' });
-    expect(sealHeaderValue(key, EP, 'Authorization', 'Bearer s3cret')).not.toBe(sealed.Authorization);
+    expect(await openCustomHeaders(keys, endpointWith(sealed))).toEqual([
+      ['Authorization', 'Bearer s3cret'],
+      ['X-Tenant', 'acme'],
+    ]);
+    const again = await sealCustomHeaders(keys, owner, pairs({ Authorization: 'Bearer s3cret' }), null);
+    expect(again[0]!.sealed).not.toBe(sealed[0]!.sealed);
   });
 
-  it('binds a value to its endpoint and name, and to the deployment key', () => {
-    const sealed = sealHeaderValue(key, EP, 'Authorization', 'Bearer s3cret');
-    expect(openHeaderValue(key, EP, 'authorization', sealed)).toBe('Bearer s3cret');
-    expect(() => openHeaderValue(key, '0196d7a2-0000-7000-8000-0000000000e2', 'Authorization', sealed)).toThrow();
-    expect(() => openHeaderValue(key, EP, 'X-Api-Key', sealed)).toThrow();
-    expect(() =>
-      openHeaderValue(customHeaderKey(generateSigningKey().privateKeyPem), EP, 'Authorization', sealed),
-    ).toThrow();
+  it('binds a value to its organization, endpoint and name, and to the deployment key', async () => {
+    const sealed = await sealCustomHeaders(keys, owner, pairs({ Authorization: 'Bearer s3cret' }), null);
+    expect(await openCustomHeaders(keys, endpointWith([{ name: 'authorization', sealed: sealed[0]!.sealed }]))).toEqual(
+      [['authorization', 'Bearer s3cret']],
+    );
+    await expect(
+      openCustomHeaders(keys, endpointWith(sealed, '0196d7a2-0000-7000-8000-0000000000e2')),
+    ).rejects.toThrow();
+    await expect(
+      openCustomHeaders(keys, endpointWith(sealed, EP, '0196d7a2-0000-7000-8000-00000000000b')),
+    ).rejects.toThrow();
+    await expect(
+      openCustomHeaders(keys, endpointWith([{ name: 'X-Api-Key', sealed: sealed[0]!.sealed }])),
+    ).rejects.toThrow();
+    const other = await testKeys();
+    await expect(openCustomHeaders(other.keys, endpointWith(sealed))).rejects.toThrow();
   });
 
-  it('derives a key of its own from the signing key, stable for that key', () => {
-    expect(customHeaderKey(pem)).toEqual(key);
-    expect(key).toHaveLength(32);
+  it('opens values sealed by an earlier revision, and seals them anew the current way when they are kept on an update', async () => {
+    const legacy = [{ name: 'Authorization', sealed: sealedByEarlierRevision(EP, 'Authorization', 'Bearer old') }];
+    expect(await openCustomHeaders(keys, endpointWith(legacy))).toEqual([['Authorization', 'Bearer old']]);
+    const kept = await sealCustomHeaders(keys, owner, [{ name: 'Authorization', value: MASKED_VALUE }], legacy);
+    expect(kept[0]!.sealed).toMatch(/^v1\./);
+    expect(await openCustomHeaders(keys, endpointWith(kept))).toEqual([['Authorization', 'Bearer old']]);
+    // Sealed the current way already: kept as it is.
+    const again = await sealCustomHeaders(keys, owner, [{ name: 'authorization', value: MASKED_VALUE }], kept);
+    expect(again[0]!.sealed).toBe(kept[0]!.sealed);
   });
 });
 
@@ -155,7 +208,7 @@ describe('endpoints with custom headers', () => {
     );
     expect(JSON.stringify(store.endpoints.get(endpoint.id))).not.toContain('s3cret');
     expect(serializeEndpoint(endpoint).headers).toEqual({ Authorization: MASKED_VALUE });
-    expect(await revealHeaders(policy, endpoint)).toEqual({ Authorization: 'Bearer s3cret' });
+    expect(Object.fromEntries(await revealHeaders(policy, endpoint))).toEqual({ Authorization: 'Bearer s3cret' });
 
     const updated = await updateEndpoint(
       store,
@@ -165,7 +218,10 @@ describe('endpoints with custom headers', () => {
       { webhook_endpoint: { headers: { Authorization: MASKED_VALUE, 'X-Tenant': 'acme' } } },
       NOW,
     );
-    expect(await revealHeaders(policy, updated)).toEqual({ Authorization: 'Bearer s3cret', 'X-Tenant': 'acme' });
+    expect(Object.fromEntries(await revealHeaders(policy, updated))).toEqual({
+      Authorization: 'Bearer s3cret',
+      'X-Tenant': 'acme',
+    });
     const cleared = await updateEndpoint(store, policy, ORG, endpoint.id, { webhook_endpoint: { headers: null } }, NOW);
     expect(serializeEndpoint(cleared).headers).toEqual({});
   });

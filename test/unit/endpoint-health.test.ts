@@ -10,24 +10,22 @@ import {
   type LaneMessage,
 } from '#shared/domain/delivery/message.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
-import { customHeaderKey, sealCustomHeaders } from '#shared/domain/endpoints/headers.ts';
+import { sealCustomHeaders } from '#shared/domain/endpoints/headers.ts';
 import { continueDrain, resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
 import type { DelayedMessage, DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
-import { CachedSecrets, signingKeySecretName } from '#shared/domain/secrets.ts';
-import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
-import { MemorySecrets } from './support/memory-secrets.ts';
+import { testKeys } from './support/keys.ts';
 
 const ORG = '01900000-0000-7000-8000-0000000000a1';
 const ENDPOINT = '01900000-0000-7000-8000-0000000000e1';
 const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
 const DAY = 86_400_000;
-const PEM = generateSigningKey().privateKeyPem;
+const { keys } = await testKeys();
 
 class RecordingQueue implements DeliveryQueue {
   sent: { lane: Lane; message: LaneMessage; delay: number }[] = [];
@@ -67,16 +65,13 @@ afterAll(async () => {
 });
 
 function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
-  const secrets = new MemorySecrets();
-  secrets.values.set(signingKeySecretName('test'), PEM);
   return {
     store,
     queue,
     post: postWebhook,
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
-    secrets: new CachedSecrets(secrets),
-    secretsPrefix: 'test',
-    organizationTokens: async () => ({ current: 'token' }),
+    keys,
+    organizationTokens: async () => ({ current: 'token', previous: [] }),
     logger,
     metrics: noMetrics,
     now: () => now,
@@ -318,10 +313,13 @@ describe('endpoint health', () => {
 
 describe('custom headers', () => {
   it("are sent on the attempt, before the service's own headers, and never logged", async () => {
-    const sealed = sealCustomHeaders(
-      customHeaderKey(PEM),
-      ENDPOINT,
-      { Authorization: 'Bearer unit-s3cret', 'X-Tenant': 'acme' },
+    const sealed = await sealCustomHeaders(
+      keys,
+      { id: ENDPOINT, organization_id: ORG },
+      [
+        { name: 'Authorization', value: 'Bearer unit-s3cret' },
+        { name: 'X-Tenant', value: 'acme' },
+      ],
       null,
     );
     endpoint(down.url, { headers: sealed });

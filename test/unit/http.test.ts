@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ApiError,
   badRequest,
+  conflict,
   notAllowed,
   notFound,
   payloadTooLarge,
@@ -90,6 +91,21 @@ describe('toLagoError', () => {
       error: 'Unprocessable Entity',
       code: 'validation_errors',
       error_details: { webhook_url: ['url_is_invalid'], event_types: ['value_is_invalid'] },
+    });
+  });
+
+  it('renders a 409 with its code and message, and Retry-After when the error says when to try again', () => {
+    const result = toLagoError(conflict('hmac_key_rotated_concurrently', 'rotated meanwhile', 1));
+    expect(result.statusCode).toBe(409);
+    expect(result.headers).toEqual({ 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+    expect(bodyOf(result)).toEqual({
+      status: 409,
+      error: 'Conflict',
+      code: 'hmac_key_rotated_concurrently',
+      message: 'rotated meanwhile',
+    });
+    expect(toLagoError(conflict('hmac_key_unusable', 'retired')).headers).toEqual({
+      'content-type': 'application/json; charset=utf-8',
     });
   });
 

@@ -80,4 +80,19 @@ describe('LocalSecretStore', () => {
     expect(await store.create('p/signing-key', 'second')).toBe('second');
     expect(await store.get('p/signing-key')).toBe('second');
   });
+
+  it('replaces a value with put (key rotation): owner-only, and a failed write keeps the value before it', async () => {
+    const store = new LocalSecretStore(dataDir);
+    await store.create('p/keys/seal', 'v1');
+    await store.put('p/keys/seal', 'v2');
+    expect(await new LocalSecretStore(dataDir).get('p/keys/seal')).toBe('v2');
+    const files = await readdir(join(dataDir, 'secrets'));
+    expect(files).toHaveLength(1);
+    expect((await stat(join(dataDir, 'secrets', files[0]!))).mode & 0o777).toBe(0o600);
+
+    failNextWrite = true;
+    await expect(store.put('p/keys/seal', 'v3')).rejects.toThrow('ENOSPC');
+    expect(await store.get('p/keys/seal')).toBe('v2');
+    expect(await readdir(join(dataDir, 'secrets'))).toHaveLength(1);
+  });
 });

@@ -13,7 +13,7 @@ describe('createOrganization', () => {
   const created: Organization[] = [];
   const store = { createOrganization: async (organization: Organization) => void created.push(organization) };
   const refusal = async (body: unknown) => {
-    const error = await createOrganization(store, body, 0).then(
+    const error = await createOrganization(store, body, 0, root).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -21,8 +21,16 @@ describe('createOrganization', () => {
     return lagoError(error as ApiError);
   };
 
+  const root = async () => 'v7';
+
+  it('gives it a token version 1 under the current HMAC root', async () => {
+    const rooted: Organization[] = [];
+    await createOrganization({ createOrganization: async (o) => void rooted.push(o) }, { name: 'Rooted' }, 0, root);
+    expect(rooted.map((o) => o.token)).toEqual([{ token_version: 1, token_root: 'v7' }]);
+  });
+
   it('keeps the name trimmed', async () => {
-    expect((await createOrganization(store, { name: '  Acme  ', extra: 1 }, 0)).organization.name).toBe('Acme');
+    expect((await createOrganization(store, { name: '  Acme  ', extra: 1 }, 0, root)).organization.name).toBe('Acme');
     expect(created.map((o) => o.name)).toEqual(['Acme']);
   });
 

@@ -1,13 +1,18 @@
-// Covers shared/domain/secrets.ts: the in-memory secret cache, the secret names, organization tokens and the deployment's signing key.
+// Covers shared/domain/secrets.ts and shared/domain/keys/provisioning.ts's ensureKeys: the in-memory secret cache, the secret names, and the deployment's keys made on local mode's first start.
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CachedSecrets,
   DEFAULT_SECRET_CACHE_MS,
-  ensureSigningKey,
+  hmacRootSecretName,
   hmacSecretName,
+  sealKeySecretName,
   signingKeySecretName,
+  signingPublicKeysSecretName,
 } from '#shared/domain/secrets.ts';
+import { generateSigningKey } from '#shared/domain/delivery/signing.ts';
+import { ensureKeys } from '#shared/domain/keys/provisioning.ts';
+import { keyId, publicPem } from '#shared/domain/keys/signing-keys.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { MemorySecrets } from './support/memory-secrets.ts';
 
@@ -86,36 +91,67 @@ describe('CachedSecrets', () => {
 });
 
 describe('secret names', () => {
-  it('names secrets under the prefix', () => {
+  it('names secrets under the prefix, one per key ring', () => {
     expect(hmacSecretName('lwh/prod', 'org-1')).toBe('lwh/prod/organizations/org-1/hmac');
     expect(signingKeySecretName('lwh/prod')).toBe('lwh/prod/signing-key');
+    expect(signingPublicKeysSecretName('lwh/prod')).toBe('lwh/prod/keys/signing-public');
+    expect(hmacRootSecretName('lwh/prod')).toBe('lwh/prod/keys/hmac-root');
+    expect(sealKeySecretName('lwh/prod')).toBe('lwh/prod/keys/seal');
   });
 });
 
-describe('ensureSigningKey', () => {
-  it('creates an RSA private key once and returns it afterwards', async () => {
+describe('CachedSecrets.getFresh', () => {
+  it('reads the store now, keeps what it read for later gets, and shares one read between concurrent callers', async () => {
     const store = new MemorySecrets();
-    const first = await ensureSigningKey(store, 'p');
+    store.values.set('s', 'v1');
+    const cache = new CachedSecrets(store, 60_000, clock().now);
+    expect(await cache.get('s')).toBe('v1');
+    store.values.set('s', 'v2');
+    expect(await cache.get('s')).toBe('v1');
+    expect(await Promise.all([cache.getFresh('s'), cache.getFresh('s')])).toEqual(['v2', 'v2']);
+    expect(store.gets).toBe(2);
+    expect(await cache.get('s')).toBe('v2');
+    expect(store.gets).toBe(2);
+  });
+});
+
+describe('ensureKeys', () => {
+  it('creates an RSA private key and the rings made from it once, and keeps them afterwards', async () => {
+    const store = new MemorySecrets();
+    await ensureKeys(store, 'p');
+    const first = store.values.get('p/signing-key')!;
     const key = createPrivateKey(first);
     expect(key.asymmetricKeyType).toBe('rsa');
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
-    expect(store.values.get('p/signing-key')).toBe(first);
+    expect([...store.values.keys()].sort()).toEqual([
+      'p/keys/hmac-root',
+      'p/keys/seal',
+      'p/keys/signing-public',
+      'p/signing-key',
+    ]);
+    const rings = new Map(store.values);
 
-    expect(await ensureSigningKey(store, 'p')).toBe(first);
-    expect(store.creates).toBe(1);
+    await ensureKeys(store, 'p');
+    expect(store.creates).toBe(4);
+    expect(new Map(store.values)).toEqual(rings);
   });
 
-  it('returns the existing key without creating one', async () => {
+  it('keeps an existing key without creating one, and makes the rings an upgrade adds from it', async () => {
     const store = new MemorySecrets();
-    store.values.set('p/signing-key', 'EXISTING PEM');
-    expect(await ensureSigningKey(store, 'p')).toBe('EXISTING PEM');
-    expect(store.creates).toBe(0);
+    const existing = generateSigningKey().privateKeyPem;
+    store.values.set('p/signing-key', existing);
+    await ensureKeys(store, 'p');
+    expect(store.values.get('p/signing-key')).toBe(existing);
+    expect(store.creates).toBe(3);
+    expect(JSON.parse(store.values.get('p/keys/signing-public')!)).toEqual({
+      keys: [{ version: keyId(existing), key: publicPem(existing) }],
+    });
   });
 
   it('settles concurrent first calls on one key', async () => {
     const store = new MemorySecrets();
-    const [a, b] = await Promise.all([ensureSigningKey(store, 'p'), ensureSigningKey(store, 'p')]);
-    expect(a).toBe(b);
-    expect(store.values.get('p/signing-key')).toBe(a);
+    await Promise.all([ensureKeys(store, 'p'), ensureKeys(store, 'p')]);
+    const pem = store.values.get('p/signing-key')!;
+    expect(JSON.parse(store.values.get('p/keys/signing-public')!).keys[0].version).toBe(keyId(pem));
   });
 });

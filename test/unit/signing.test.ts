@@ -65,6 +65,10 @@ describe('signJwt', () => {
     expect(createPublicKey(publicPem).export({ format: 'pem', type: 'spki' })).toBe(key.publicKeyPem);
   });
 
+  it('serves the same bytes from the public key alone (what the api function holds) as from the private key', () => {
+    expect(lagoPublicKey(key.publicKeyPem)).toBe(lagoPublicKey(key.privateKeyPem));
+  });
+
   it('has exactly the header {"alg":"RS256"}', async () => {
     const token = await signJwt(key.privateKeyPem, BODY, ISSUER);
     const [header] = token.split('.');

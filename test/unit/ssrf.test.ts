@@ -1,7 +1,13 @@
-// Covers shared/domain/delivery/ssrf.ts: which addresses a webhook may reach, the CIDR allow-list, and resolving literals.
+// Covers shared/domain/delivery/ssrf.ts: which addresses a webhook may reach, the CIDR allow-list, resolving literals, and local mode's own ports.
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolvePublicAddress, setResolver } from '#shared/adapters/dns.ts';
-import { assertPublicAddress, BlockedAddressError, isIpLiteral, parseCidrs } from '#shared/domain/delivery/ssrf.ts';
+import {
+  assertNotOwnListener,
+  assertPublicAddress,
+  BlockedAddressError,
+  isIpLiteral,
+  parseCidrs,
+} from '#shared/domain/delivery/ssrf.ts';
 
 const BLOCKED: Record<string, string[]> = {
   loopback: ['127.0.0.1', '127.255.255.254', '::1'],
@@ -164,5 +170,42 @@ describe('isIpLiteral', () => {
     expect(isIpLiteral('[::1]')).toBe(true);
     expect(isIpLiteral('::1')).toBe(true);
     expect(isIpLiteral('example.com')).toBe(false);
+  });
+});
+
+describe("assertNotOwnListener: local mode's own ports", () => {
+  const own = {
+    ports: new Map([
+      [3000, 'the API'],
+      [8000, 'DynamoDB Local'],
+    ]),
+    localAddresses: () => ['192.168.1.20', 'fe80::1', '203.0.113.7'],
+  };
+
+  it('refuses them on every address of this machine, naming the port and what listens there', () => {
+    for (const address of [
+      '127.0.0.1',
+      '127.0.0.2',
+      '::1',
+      '[::1]',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+      '::',
+      '192.168.1.20',
+      '203.0.113.7',
+      'fe80::1',
+    ]) {
+      expect(() => assertNotOwnListener(address, 8000, own), address).toThrow(BlockedAddressError);
+    }
+    expect(() => assertNotOwnListener('127.0.0.1', 3000, own)).toThrow(
+      'address 127.0.0.1 is not allowed (port 3000 is the API of this service)',
+    );
+  });
+
+  it('lets other ports, other machines and deployments without own listeners through', () => {
+    expect(() => assertNotOwnListener('127.0.0.1', 4000, own)).not.toThrow();
+    expect(() => assertNotOwnListener('192.168.1.21', 8000, own)).not.toThrow();
+    expect(() => assertNotOwnListener('198.51.100.1', 3000, own)).not.toThrow();
+    expect(() => assertNotOwnListener('127.0.0.1', 8000, undefined)).not.toThrow();
   });
 });

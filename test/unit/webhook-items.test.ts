@@ -26,7 +26,10 @@ const { payload: _payload, ...fresh } = newWebhook({
 });
 const state = (overrides: Partial<WebhookState> = {}): WebhookState => ({ ...fresh, ...overrides });
 
-const keys = (s: WebhookState) => ({ pk: `EP#${s.endpoint_id}`, sk: `W#${s.id}` });
+const keys = (s: WebhookState) => ({ pk: `EP#${s.endpoint_id}#3`, sk: `W#${s.id}` });
+/** The shard the fixtures' items are in; `unsharded`: the endpoint's own partition, where webhooks were stored before shards. */
+const shard3 = { endpointId: fresh.endpoint_id, shard: 3 };
+const unsharded = { endpointId: fresh.endpoint_id, shard: null };
 
 describe('webhook items', () => {
   it('read back what they store: attempts, errors derived from a status, timers and flags', () => {
@@ -43,7 +46,11 @@ describe('webhook items', () => {
       test: true,
       version: 3,
     });
-    const { state: read, stateBytes, payloadElsewhere } = fromStateItem({ ...keys(s), ...stateAttributes(s), pl: 'x' });
+    const {
+      state: read,
+      stateBytes,
+      payloadElsewhere,
+    } = fromStateItem({ ...keys(s), ...stateAttributes(s, shard3), pl: 'x' });
     expect(read).toEqual(s);
     expect(stateBytes).toBeGreaterThan(0);
     expect(payloadElsewhere).toBe(false);
@@ -61,7 +68,7 @@ describe('webhook items', () => {
       invoice: { lago_id: 'inv_0001', number: 'ACME-2026-0001', currency: 'EUR', fees },
     });
     expect(Buffer.byteLength(payload)).toBeGreaterThan(1000);
-    const bare = { ...keys(state()), ...stateAttributes(state()) };
+    const bare = { ...keys(state()), ...stateAttributes(state(), shard3) };
     expect(fitsInline(itemBytes(bare), pack(payload))).toBe(true);
   });
 
@@ -82,8 +89,10 @@ describe('webhook items', () => {
     expect(dueKeys(state({ status: 'failed', unqueued: true }))).toEqual({});
   });
 
-  it('put only failed webhooks in the failed index', () => {
-    expect(stateAttributes(state()).fo).toBeUndefined();
-    expect(stateAttributes(state({ status: 'failed' })).fo).toBe(state().organization_id);
+  it('put only failed webhooks in the failed index, under their organization and shard', () => {
+    expect(stateAttributes(state(), shard3).fo).toBeUndefined();
+    expect(stateAttributes(state({ status: 'failed' }), shard3).fo).toBe(`${state().organization_id}#3`);
+    // A webhook stored before shards keeps the organization alone as its key.
+    expect(stateAttributes(state({ status: 'failed' }), unsharded).fo).toBe(state().organization_id);
   });
 });

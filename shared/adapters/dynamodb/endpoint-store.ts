@@ -1,11 +1,13 @@
-import type { WebhookEndpoint } from '../../domain/model.ts';
+import type { CustomHeader, WebhookEndpoint } from '../../domain/model.ts';
 import type { EndpointStore, EndpointWriteResult } from '../../domain/ports.ts';
 import { disabledAtIso } from '../../domain/endpoints/disabling.ts';
 import { isoMs, isoSeconds } from '../../domain/time.ts';
 import { cancellationCodes, IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
+import type { EndpointLayouts } from './webhook-layouts.ts';
 import {
   deletedEndpointKey,
   endpointKey,
+  endpointLayoutKey,
   organizationKey,
   organizationPartition,
   PK,
@@ -18,9 +20,11 @@ import {
  * always had (times as ISO strings, except the sender's marks, kept in milliseconds).
  */
 function endpointAttributes(endpoint: WebhookEndpoint): Item {
-  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, ...rest } = endpoint;
+  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, headers, ...rest } = endpoint;
   return {
     ...rest,
+    // Names are data: a list of [name, sealed value] pairs, never a map keyed by name.
+    ...(headers !== undefined ? { headers: headers && headers.map(({ name, sealed }) => [name, sealed]) } : {}),
     created_at: isoSeconds(created_at_ms),
     ...(disabled_at_ms !== undefined
       ? { disabled_at: disabled_at_ms === null ? null : disabledAtIso(disabled_at_ms, endpoint.disabled_reason) }
@@ -46,8 +50,16 @@ export function toEndpoint(item: Item): WebhookEndpoint {
     disabled_at_ms: msOf(item.disabled_at),
     disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
     failing_since_ms: (item.failing_since as number | null | undefined) ?? null,
-    headers: (item.headers as Record<string, string> | null | undefined) ?? null,
+    headers: toCustomHeaders(item.headers),
   };
+}
+
+/** The pairs, or the map of name to sealed value earlier revisions wrote (read as its entries). */
+function toCustomHeaders(stored: unknown): CustomHeader[] | null {
+  if (Array.isArray(stored)) return (stored as [string, string][]).map(([name, sealed]) => ({ name, sealed }));
+  if (typeof stored === 'object' && stored !== null)
+    return Object.entries(stored as Record<string, string>).map(([name, sealed]) => ({ name, sealed }));
+  return null;
 }
 
 /** What the API changes on an endpoint; the sender's own marks (slow_until, failing_since, an automatic disable) are written only when the API changed them. */
@@ -89,20 +101,24 @@ function endpointChanges(previous: WebhookEndpoint, next: WebhookEndpoint) {
 
 /**
  * Endpoints live in their organization's partition, beside the URL claims that keep each URL
- * unique per organization; the organization's endpoint count changes with them, in one transaction.
+ * unique per organization; the organization's endpoint count changes with them, in one transaction,
+ * and so does the endpoint's layout (how its webhooks are spread: webhook-layouts.ts).
  */
 export class DynamoDbEndpointStore implements EndpointStore {
   private readonly table: Table;
   private readonly retentionDays: number;
+  private readonly layouts: EndpointLayouts;
 
   /** `retentionDays`: how long webhooks are kept, so a deleted endpoint's webhooks stay listed as long. */
-  constructor(table: Table, retentionDays: number) {
+  constructor(table: Table, retentionDays: number, layouts: EndpointLayouts) {
     this.table = table;
     this.retentionDays = retentionDays;
+    this.layouts = layouts;
   }
 
   async createEndpoint(endpoint: WebhookEndpoint, limit: number): Promise<EndpointWriteResult> {
     const TableName = this.table.name;
+    const layout = this.layouts.forNewEndpoint(endpoint.id);
     try {
       await this.table.transact([
         {
@@ -129,7 +145,10 @@ export class DynamoDbEndpointStore implements EndpointStore {
             ConditionExpression: IF_ABSENT,
           },
         },
+        // Its webhooks' shards, fixed for its life.
+        { Put: { TableName, Item: layout.item } },
       ]);
+      layout.written();
       return 'ok';
     } catch (error) {
       const codes = cancellationCodes(error);
@@ -204,6 +223,7 @@ export class DynamoDbEndpointStore implements EndpointStore {
 
   async deleteEndpoint(endpoint: WebhookEndpoint): Promise<EndpointWriteResult> {
     const TableName = this.table.name;
+    const expiresAt = Math.floor(Date.now() / 1000) + this.retentionDays * 86400;
     try {
       await this.table.transact([
         {
@@ -223,14 +243,20 @@ export class DynamoDbEndpointStore implements EndpointStore {
             ExpressionAttributeValues: { ':one': 1 },
           },
         },
-        // Its webhooks stay in their partition until they expire: the organization's log still lists them.
+        // Its webhooks stay in their partitions until they expire: the organization's log still lists them.
         {
           Put: {
             TableName,
-            Item: {
-              ...deletedEndpointKey(endpoint.organization_id, endpoint.id),
-              expires_at: Math.floor(Date.now() / 1000) + this.retentionDays * 86400,
-            },
+            Item: { ...deletedEndpointKey(endpoint.organization_id, endpoint.id), expires_at: expiresAt },
+          },
+        },
+        // Its layout, which says where they are, expires with them.
+        {
+          Update: {
+            TableName,
+            Key: endpointLayoutKey(endpoint.id),
+            UpdateExpression: 'SET expires_at = :expires',
+            ExpressionAttributeValues: { ':expires': expiresAt },
           },
         },
       ]);

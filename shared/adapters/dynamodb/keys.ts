@@ -14,16 +14,25 @@ import { TABLE, type IndexDefinition } from './table.ts';
  *   IDEM#<org>#<key> / IDEM          the webhooks created by a publish with that idempotency key
  *   PUB#<minute>#<shard> / <publisher>#<n>  a publish's intent: the webhooks it is about to store
  *   SWEEP#<name> / SWEEP             where the sweeper is in a walk (the last minute of intents it checked)
- *   EP#<endpoint> / W#<id>           a webhook's state (webhook-items.ts)
- *   EP#<endpoint> / P#<id>           its payload, when it does not fit in the state
- *   EP#<endpoint> / R#<id>#<n>       the response of attempt n, when it does not fit in the state
+ *   EP#<endpoint>#<shard> / W#<id>   a webhook's state, in one of its endpoint's shards (webhook-items.ts)
+ *   EP#<endpoint>#<shard> / P#<id>   its payload, when it does not fit in the state
+ *   EP#<endpoint>#<shard> / R#<id>#<n>  the response of attempt n, when it does not fit in the state
+ *   EP#<endpoint> / W#<id>, P#, R#   the same for a webhook of an endpoint from before shards, created
+ *                                    before the endpoint's layout says: read and updated where it is
+ *   EP#<endpoint> / SHARDS           the endpoint's layout (webhook-layouts.ts): its shard count, and
+ *                                    for an endpoint from before shards the id its shards begin at
+ *   RATE#<org> / RATE#<action>#<window start>   rate-limit counters of a window (dynamodb-rate-limits.ts)
  *
- *   index `failed`: <org> / W#<id>                 failed webhooks, by organization
+ *   index `failed`: <org>#<shard> / W#<id>         failed webhooks, by organization and shard
+ *                   <org> / W#<id>                 those of an unsharded partition
  *   index `due`:    TIMER#<shard> or DUE#<shard> / <next attempt at>#<id>
  *                   PARK#<endpoint>#<shard> / <id>  a disabled endpoint's parked webhooks
  *
- * Webhook ids are UUIDv7, so an endpoint's partition, sorted by the sort key, is sorted by creation
- * time. The strings are the stored data's: changing one leaves existing items unread.
+ * A webhook's shard is a hash of its id modulo its endpoint's shard count, so one endpoint's writes
+ * spread over that many partition keys: DynamoDB serves about 1,000 write units a second per key,
+ * and ids only increase, so a single key cannot be split for heat. Webhook ids are UUIDv7: each
+ * partition, sorted by the sort key, is sorted by creation time, and the search merges the shards
+ * (webhook-search.ts). The strings are the stored data's: changing one leaves existing items unread.
  */
 
 export const PK = TABLE.partitionKey;
@@ -60,11 +69,13 @@ const IDEMPOTENCY = tagged('IDEM');
 const STATE = tagged('W');
 const PAYLOAD = tagged('P');
 const RESPONSE = tagged('R');
+const LAYOUT = tagged('SHARDS');
 const TIMER = tagged('TIMER');
 const OVERDUE = tagged('DUE');
 const PARKED = tagged('PARK');
 const INTENT = tagged('PUB');
 const SWEEP_MARK = tagged('SWEEP');
+const RATE = tagged('RATE');
 
 const key = (pk: string, sk: string): Key => ({ [PK]: pk, [SK]: sk });
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -79,11 +90,34 @@ export const urlClaimKey = (organizationId: string, url: string) =>
   key(ORGANIZATION.of(organizationId), URL_CLAIM.of(sha256(url)));
 export const idempotencyKey = (organizationId: string, idempotencyKey: string) =>
   key(IDEMPOTENCY.of(organizationId, idempotencyKey), IDEMPOTENCY.tag);
-export const webhookStateKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), STATE.of(id));
-export const webhookPayloadKey = ({ endpointId, id }: WebhookRef) => key(ENDPOINT.of(endpointId), PAYLOAD.of(id));
+/**
+ * Where a webhook's items are: one of its endpoint's shards, or (`shard` null) the endpoint's
+ * unsharded partition, where earlier releases stored every webhook.
+ */
+export interface WebhookPartition {
+  endpointId: string;
+  shard: number | null;
+}
+
+/** A webhook's shard among its endpoint's `shards`: a hash of its id, so its partition follows from its id and its endpoint's layout. */
+export const shardOf = (id: string, shards: number): number =>
+  createHash('sha256').update(id).digest().readUInt32BE(0) % shards;
+
+const partitionKey = ({ endpointId, shard }: WebhookPartition) =>
+  shard === null ? ENDPOINT.of(endpointId) : ENDPOINT.of(endpointId, shard);
+
+export const webhookStateKey = (partition: WebhookPartition, id: string) => key(partitionKey(partition), STATE.of(id));
+export const webhookPayloadKey = (partition: WebhookPartition, id: string) =>
+  key(partitionKey(partition), PAYLOAD.of(id));
 /** One item per attempt whose response does not fit inline: a concurrent attempt that loses its write cannot replace the recorded one's. */
-export const webhookResponseKey = ({ endpointId, id }: WebhookRef, attempt: number) =>
-  key(ENDPOINT.of(endpointId), RESPONSE.of(id, attempt));
+export const webhookResponseKey = (partition: WebhookPartition, id: string, attempt: number) =>
+  key(partitionKey(partition), RESPONSE.of(id, attempt));
+/** An endpoint's layout (webhook-layouts.ts), in its unsharded partition: found from the endpoint's id alone. */
+export const endpointLayoutKey = (endpointId: string) => key(ENDPOINT.of(endpointId), LAYOUT.tag);
+
+/** An organization's rate-limit counters for one action and window, apart from its own partition. */
+export const rateLimitKey = (organizationId: string, action: string, windowStartMs: number) =>
+  key(RATE.of(organizationId), RATE.of(action, windowStartMs));
 
 /**
  * A minute's publish intents, spread over shards by publisher (a publisher's intents stay in one
@@ -125,21 +159,34 @@ export const organizationPartition = {
   webhookEndpointOf: (item: Item) => ENDPOINT.read(item[SK]) ?? DELETED_ENDPOINT.read(item[SK]),
 };
 
-/** An endpoint's partition: its webhooks, sorted by id. */
+/** An endpoint's webhook partitions (its shards, and the unsharded one of earlier releases), each sorted by id. */
 export const webhookPartition = {
-  key: (endpointId: string) => ENDPOINT.of(endpointId),
+  key: partitionKey,
   /** The state item's sort key for an id, or a bound of a range of ids. */
   stateSk: (id: string) => STATE.of(id),
-  /** The webhook whose state item (or its `failed` index entry) this is. */
-  refOf: (item: Item): WebhookRef => ({ endpointId: ENDPOINT.read(item[PK])!, id: STATE.read(item[SK])! }),
+  /** The partition an item's key (or its `failed` index entry's table key) names. */
+  of: (item: Item): WebhookPartition => {
+    const [endpointId = '', shard] = (ENDPOINT.read(item[PK]) ?? '').split(SEPARATOR);
+    return { endpointId, shard: shard === undefined ? null : Number(shard) };
+  },
+  /** The webhook whose state item (or its index entry) this is. */
+  refOf: (item: Item): WebhookRef => ({ endpointId: webhookPartition.of(item).endpointId, id: STATE.read(item[SK])! }),
 };
 
-/** Sparse: only failed webhooks carry its key, the organization; its sort key is the state's. */
+/**
+ * Sparse: only failed webhooks carry its key, the organization and the shard of their partition
+ * (the organization alone for an unsharded one), so one tenant's mass exhaustion spreads over its
+ * endpoints' shard count; its sort key is the state's.
+ */
 export const failedIndex = {
   name: FAILED.name,
   partitionKey: FAILED.partitionKey,
   sortKey: FAILED.sortKey,
-  attributes: (organizationId: string) => ({ [FAILED.partitionKey]: organizationId }),
+  key: (organizationId: string, shard: number | null) =>
+    shard === null ? organizationId : [organizationId, shard].join(SEPARATOR),
+  attributes: (organizationId: string, shard: number | null) => ({
+    [FAILED.partitionKey]: failedIndex.key(organizationId, shard),
+  }),
 };
 
 /** A webhook's shard among `shards`, from the random end of its id. */

@@ -1,32 +1,64 @@
-import type { Organization, WebhookEndpoint } from '../../domain/model.ts';
+import type { Organization, PreviousToken, TokenSource, WebhookEndpoint } from '../../domain/model.ts';
 import type { OrganizationStore } from '../../domain/ports.ts';
 import { isoSeconds } from '../../domain/time.ts';
 import { IF_ABSENT, IF_PRESENT, type Item, type Table } from './client.ts';
 import { toEndpoint } from './endpoint-store.ts';
 import { apiKeyKey, organizationKey, organizationPartition, PK, SK } from './keys.ts';
 
+/** A token's source under the attribute names items have always had. */
+const sourceAttributes = (source: TokenSource): Item =>
+  'sealed_token' in source
+    ? { sealed_token: source.sealed_token }
+    : {
+        token_version: source.token_version,
+        ...(source.token_root !== undefined ? { token_root: source.token_root } : {}),
+      };
+
+function toSource(item: Item): TokenSource | undefined {
+  if (typeof item.token_version === 'number')
+    return {
+      token_version: item.token_version,
+      ...(typeof item.token_root === 'string' ? { token_root: item.token_root } : {}),
+    };
+  return typeof item.sealed_token === 'string' ? { sealed_token: item.sealed_token } : undefined;
+}
+
 /** The organization's stored attributes: the model's, under the names and in the formats items have always had. */
 function organizationAttributes(org: Organization): Item {
-  const { created_at_ms, previous_token_expires_at_ms, ...rest } = org;
   return {
-    ...rest,
-    created_at: isoSeconds(created_at_ms),
-    ...(previous_token_expires_at_ms !== undefined ? { previous_token_expires_at: previous_token_expires_at_ms } : {}),
+    id: org.id,
+    name: org.name,
+    created_at: isoSeconds(org.created_at_ms),
+    ...(org.token ? sourceAttributes(org.token) : {}),
+    ...(org.previous_tokens ? { previous_tokens: previousTokensAttribute(org.previous_tokens) } : {}),
   };
 }
 
+/** Previous tokens as a list of maps, each with its expiry in epoch milliseconds (as `previous_token_expires_at` was). */
+const previousTokensAttribute = (tokens: PreviousToken[]): Item[] =>
+  tokens.map((token) => ({ ...sourceAttributes(token), expires_at: token.expires_at_ms }));
+
+/** The list, or the one previous token items written before it kept (`previous_token_version` or `previous_sealed_token`). */
+function toPreviousTokens(item: Item): PreviousToken[] {
+  if (Array.isArray(item.previous_tokens))
+    return (item.previous_tokens as Item[]).flatMap((entry) => {
+      const source = toSource(entry);
+      return source && typeof entry.expires_at === 'number' ? [{ ...source, expires_at_ms: entry.expires_at }] : [];
+    });
+  if (typeof item.previous_token_expires_at !== 'number') return [];
+  const source = toSource({ token_version: item.previous_token_version, sealed_token: item.previous_sealed_token });
+  return source ? [{ ...source, expires_at_ms: item.previous_token_expires_at }] : [];
+}
+
 function toOrganization(item: Item): Organization {
+  const token = toSource(item);
+  const previous = toPreviousTokens(item);
   return {
     id: item.id as string,
     name: item.name as string,
     created_at_ms: Date.parse(item.created_at as string),
-    ...(typeof item.token_version === 'number' ? { token_version: item.token_version } : {}),
-    ...(typeof item.sealed_token === 'string' ? { sealed_token: item.sealed_token } : {}),
-    ...(typeof item.previous_token_version === 'number' ? { previous_token_version: item.previous_token_version } : {}),
-    ...(typeof item.previous_sealed_token === 'string' ? { previous_sealed_token: item.previous_sealed_token } : {}),
-    ...(typeof item.previous_token_expires_at === 'number'
-      ? { previous_token_expires_at_ms: item.previous_token_expires_at }
-      : {}),
+    ...(token ? { token } : {}),
+    ...(previous.length > 0 ? { previous_tokens: previous } : {}),
   };
 }
 
@@ -78,23 +110,24 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
 
   rotateOrganizationToken(
     organizationId: string,
-    current: Pick<Organization, 'token_version' | 'sealed_token'>,
-    nextVersion: number,
-    previousExpiresAtMs: number,
+    current: TokenSource,
+    next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean> {
-    const sealed = current.token_version === undefined;
+    const sealed = 'sealed_token' in current;
     return this.table.updateIf({
       Key: organizationKey(organizationId),
-      UpdateExpression: sealed
-        ? 'SET token_version = :next, previous_sealed_token = :sealed, previous_token_expires_at = :expires REMOVE sealed_token, previous_token_version'
-        : 'SET token_version = :next, previous_token_version = :version, previous_token_expires_at = :expires REMOVE previous_sealed_token',
+      // The previous tokens move to the list; the attributes of the one previous token items kept before it go.
+      UpdateExpression:
+        'SET token_version = :next, token_root = :root, previous_tokens = :previous ' +
+        'REMOVE sealed_token, previous_token_version, previous_sealed_token, previous_token_expires_at',
       ConditionExpression: sealed
-        ? 'attribute_not_exists(token_version) AND sealed_token = :sealed'
-        : 'token_version = :version',
+        ? 'attribute_not_exists(token_version) AND sealed_token = :current'
+        : 'token_version = :current',
       ExpressionAttributeValues: {
-        ':next': nextVersion,
-        ':expires': previousExpiresAtMs,
-        ...(sealed ? { ':sealed': current.sealed_token } : { ':version': current.token_version }),
+        ':next': next.token.token_version,
+        ':root': next.token.token_root,
+        ':previous': previousTokensAttribute(next.previous_tokens),
+        ':current': sealed ? current.sealed_token : current.token_version,
       },
     });
   }

@@ -8,7 +8,7 @@ import {
 } from '../../domain/model.ts';
 import { DELIVERY_ERRORS, isSuccessStatus } from '../../domain/delivery/outcomes.ts';
 import { isoMs } from '../../domain/time.ts';
-import { dueIndex, failedIndex, idShard, parkedIndex, webhookPartition } from './keys.ts';
+import { dueIndex, failedIndex, idShard, parkedIndex, webhookPartition, type WebhookPartition } from './keys.ts';
 
 /**
  * How a webhook is laid out in DynamoDB (its keys: keys.ts), written for the fewest request units
@@ -20,8 +20,8 @@ import { dueIndex, failedIndex, idShard, parkedIndex, webhookPartition } from '.
  *   response  the response of attempt n, when it does not fit: written once
  *
  * A state change is an UpdateItem of the attributes that changed. No index entry is written when a
- * webhook is published or delivered: the endpoint's partition is the log, sorted by id (UUIDv7, so
- * by time). Two sparse indexes hold the exceptions: `failed` (failed webhooks, by organization) and
+ * webhook is published or delivered: the endpoint's partitions (its shards) are the log, each
+ * sorted by id (UUIDv7, so by time). Two sparse indexes hold the exceptions: `failed` (failed webhooks, by organization) and
  * `due` (webhooks whose next attempt waits in the store, or whose message could not be sent).
  */
 
@@ -111,10 +111,11 @@ export function dueKeys(state: WebhookState): Item {
 }
 
 /**
- * The state item's attributes (without its keys). Where the payload and the last response are
- * (`pl` or `px`, `rb` or `rx`) is the store's to write: they are not rewritten with each state.
+ * The state item's attributes (without its keys), in `partition`. Where the payload and the last
+ * response are (`pl` or `px`, `rb` or `rx`) is the store's to write: they are not rewritten with
+ * each state.
  */
-export function stateAttributes(state: WebhookState): Item {
+export function stateAttributes(state: WebhookState, partition: WebhookPartition): Item {
   const item: Item = {
     [FILTERED.organization]: state.organization_id,
     [FILTERED.webhookType]: state.webhook_type,
@@ -136,8 +137,8 @@ export function stateAttributes(state: WebhookState): Item {
     up: state.updated_at_ms,
     v: state.version,
     ...dueKeys(state),
-    // Only failed webhooks are in the sparse `failed` index, with what its filters read.
-    ...(state.status === 'failed' ? failedIndex.attributes(state.organization_id) : {}),
+    // Only failed webhooks are in the sparse `failed` index, with what its filters read, spread as their partitions are.
+    ...(state.status === 'failed' ? failedIndex.attributes(state.organization_id, partition.shard) : {}),
   };
   return item;
 }

@@ -3,11 +3,13 @@ import type { WebhookState } from '../../domain/model.ts';
 import type { WebhookQuery } from '../../domain/ports.ts';
 import { failedIndex, PK, SK, webhookPartition } from './keys.ts';
 import { FILTERED } from './webhook-items.ts';
+import { holdsUnsharded, partitionsOf, type EndpointLayout } from './webhook-layouts.ts';
 
 /**
- * The webhook search's query planner, pure: from a query and the organization's endpoints it plans
- * which partitions or index to read, with which key conditions and filter, and how to check a
- * webhook read by id. Each filter is declared once, as a predicate, and compiled both to a
+ * The webhook search's query planner, pure: from a query and the layouts of the organization's
+ * endpoints it plans which partitions (each endpoint's shards) or index keys to read, with which
+ * key conditions and filter, and how to check a webhook read by id; `mergeNewestFirst` merges what
+ * they read. Each filter is declared once, as a predicate, and compiled both to a
  * DynamoDB filter expression (`compileExpression`) and to a JavaScript predicate (`compileMatcher`).
  * The webhook store runs the plan (webhook-store.ts).
  */
@@ -15,8 +17,14 @@ import { FILTERED } from './webhook-items.ts';
 /** What a filter can test on a webhook's state: where DynamoDB finds it, and how it reads on a state. */
 const FIELDS = {
   organization: { attribute: FILTERED.organization, read: (w: WebhookState) => w.organization_id },
-  // Only on the `failed` index is the endpoint a filter: elsewhere it is the partition read.
-  endpoint: { attribute: PK, read: (w: WebhookState) => w.endpoint_id, stored: webhookPartition.key },
+  // Only on the `failed` index is the endpoint a filter: elsewhere it is the partition read. Its
+  // partitions' keys all begin with its unsharded one's (`EP#<id>`, `EP#<id>#<shard>`; ids are UUIDs).
+  endpoint: {
+    attribute: PK,
+    read: (w: WebhookState) => w.endpoint_id,
+    stored: (endpointId: string) => webhookPartition.key({ endpointId, shard: null }),
+    prefix: true,
+  },
   status: { attribute: FILTERED.status, read: (w: WebhookState) => w.status },
   webhookType: { attribute: FILTERED.webhookType, read: (w: WebhookState) => w.webhook_type },
   objectId: { attribute: FILTERED.objectId, read: (w: WebhookState) => w.object_id },
@@ -24,7 +32,13 @@ const FIELDS = {
   attemptCount: { attribute: FILTERED.attemptCount, read: (w: WebhookState) => w.attempt_count },
 } satisfies Record<
   string,
-  { attribute: string; read: (w: WebhookState) => string | number | null; stored?: (value: string) => string }
+  {
+    attribute: string;
+    read: (w: WebhookState) => string | number | null;
+    stored?: (value: string) => string;
+    /** Equal on the state, a prefix of the stored attribute. */
+    prefix?: true;
+  }
 >;
 
 type Field = keyof typeof FIELDS;
@@ -63,7 +77,9 @@ export function compileExpression(predicate: Predicate): Expression {
   const compile = (p: Predicate): string => {
     switch (p.op) {
       case 'eq':
-        return `${name(p.field)} = ${value(p.field, p.value)}`;
+        return 'prefix' in FIELDS[p.field]
+          ? `begins_with(${name(p.field)}, ${value(p.field, p.value)})`
+          : `${name(p.field)} = ${value(p.field, p.value)}`;
       case 'in':
         return `${name(p.field)} IN (${p.values.map((v) => value(p.field, v)).join(', ')})`;
       case 'between':
@@ -212,37 +228,69 @@ interface SearchPlan {
   before?: string;
 }
 
+/** A partition or index key to read, and how many keys share the candidates it is one of. */
+interface Source {
+  index?: string;
+  keyName: string;
+  sortKeyName: string;
+  key: string;
+  sharing: number;
+}
+
+/**
+ * The `failed` index's keys for these endpoints: the organization with each shard up to the most
+ * any endpoint has, and the organization alone for unsharded partitions.
+ */
+function failedSources(organizationId: string, endpoints: readonly EndpointLayout[]): Source[] {
+  const shards = Math.max(0, ...endpoints.map((e) => e.shards));
+  const keys = [
+    ...Array.from({ length: shards }, (_, shard) => failedIndex.key(organizationId, shard)),
+    ...(endpoints.some(holdsUnsharded) ? [failedIndex.key(organizationId, null)] : []),
+  ];
+  const { name, partitionKey, sortKey } = failedIndex;
+  return keys.map((key) => ({ index: name, keyName: partitionKey, sortKeyName: sortKey, key, sharing: keys.length }));
+}
+
+/** Each endpoint's partitions: its shards, and its unsharded partition when it may hold webhooks. */
+function partitionSources(endpoints: readonly EndpointLayout[]): Source[] {
+  return endpoints.flatMap((layout) => {
+    const partitions = partitionsOf(layout);
+    return partitions.map((partition) => ({
+      keyName: PK,
+      sortKeyName: SK,
+      key: webhookPartition.key(partition),
+      sharing: partitions.length,
+    }));
+  });
+}
+
+/**
+ * Items each query reads per page: a page's worth (at least 25, for filters), shared among the keys
+ * its candidates are spread over, with a little room for an uneven spread (the store doubles it for
+ * the pages after).
+ */
+const firstPageLimit = (limit: number, sharing: number) =>
+  Math.min(Math.ceil(Math.max(limit + 1, 25) / sharing) + (sharing > 1 ? 2 : 0), 500);
+
 /**
  * Plans a page of the organization's webhooks, newest first: when only failed webhooks are asked
- * for, the sparse `failed` index; otherwise the partitions of its endpoints (`endpointIds`: live
- * ones and those deleted within the retention), or of the one endpoint asked for.
+ * for, the sparse `failed` index's keys; otherwise the partitions of its endpoints (`endpoints`:
+ * the layouts of its live ones and of those deleted within the retention), or of the one endpoint
+ * asked for.
  */
-export function planSearch(query: WebhookQuery, endpointIds: string[]): SearchPlan {
+export function planSearch(query: WebhookQuery, endpoints: readonly EndpointLayout[]): SearchPlan {
   // Another organization's endpoint is none of this one's: nothing to list.
-  if (query.endpointId && !endpointIds.includes(query.endpointId)) return { queries: [], matches: () => false };
-  const endpoints = query.endpointId ? [query.endpointId] : endpointIds;
+  if (query.endpointId && !endpoints.some((e) => e.endpointId === query.endpointId))
+    return { queries: [], matches: () => false };
+  const searched = query.endpointId ? endpoints.filter((e) => e.endpointId === query.endpointId) : endpoints;
   const filters = filtersOf(query);
   const window = windowOf(query);
   const onlyFailed = query.statuses?.length === 1 && query.statuses[0] === 'failed' && query.searchTerm === undefined;
-  const sources = onlyFailed
-    ? [
-        {
-          index: failedIndex.name,
-          keyName: failedIndex.partitionKey,
-          sortKeyName: failedIndex.sortKey,
-          key: query.organizationId,
-        },
-      ]
-    : endpoints.map((endpointId) => ({
-        index: undefined,
-        keyName: PK,
-        sortKeyName: SK,
-        key: webhookPartition.key(endpointId),
-      }));
+  const sources = onlyFailed ? failedSources(query.organizationId, searched) : partitionSources(searched);
   const filter = compileExpression(filterFor(filters, onlyFailed ? 'failed' : 'partition'));
   const range = window.range();
   const queries = range
-    ? sources.map(({ index, keyName, sortKeyName, key }): PlannedQuery => ({
+    ? sources.map(({ index, keyName, sortKeyName, key, sharing }): PlannedQuery => ({
         ...(index ? { IndexName: index } : { ConsistentRead: true }),
         KeyConditionExpression: '#key = :key AND #sort BETWEEN :low AND :high',
         FilterExpression: filter.expression,
@@ -250,16 +298,45 @@ export function planSearch(query: WebhookQuery, endpointIds: string[]): SearchPl
         ExpressionAttributeValues: { ...filter.values, ':key': key, ':low': range[0], ':high': range[1] },
         ProjectionExpression: `${PK}, ${SK}`,
         ScanIndexForward: false,
-        Limit: Math.min(Math.max(query.limit + 1, 25), 500),
+        Limit: firstPageLimit(query.limit, sharing),
       }))
     : [];
   const matchesFilters = compileMatcher(filterFor(filters, 'id'));
   return {
     queries,
     ...(query.searchTerm !== undefined && isUuid(query.searchTerm)
-      ? { byId: { id: query.searchTerm, endpointIds: endpoints } }
+      ? { byId: { id: query.searchTerm, endpointIds: searched.map((e) => e.endpointId) } }
       : {}),
     matches: (state) => window.contains(state.id) && matchesFilters(state),
     ...(query.before !== undefined ? { before: query.before } : {}),
   };
+}
+
+/**
+ * The first `count` of several streams, each sorted newest first (by id, UUIDv7), merged newest
+ * first: a k-way merge that reads each stream only as far as the merge needs. An id two streams
+ * hold (a search term that is both an id and an object id) is taken once.
+ */
+export async function mergeNewestFirst<T extends { id: string }>(
+  streams: AsyncGenerator<T>[],
+  count: number,
+): Promise<T[]> {
+  const merged: T[] = [];
+  const heads = await Promise.all(streams.map((s) => s.next()));
+  try {
+    while (merged.length < count) {
+      let best: number | undefined;
+      for (let i = 0; i < heads.length; i++) {
+        const head = heads[i]!;
+        if (!head.done && (best === undefined || head.value.id > (heads[best]!.value as T).id)) best = i;
+      }
+      if (best === undefined) break;
+      const next = heads[best]!.value as T;
+      if (merged[merged.length - 1]?.id !== next.id) merged.push(next);
+      heads[best] = await streams[best]!.next();
+    }
+  } finally {
+    await Promise.all(streams.map((s) => s.return(undefined)));
+  }
+  return merged;
 }

@@ -25,6 +25,7 @@ import {
   webhookResponseKey,
   webhookStateKey,
   sweepMarkKey,
+  type WebhookPartition,
 } from './keys.ts';
 import {
   FILTERED,
@@ -37,7 +38,8 @@ import {
   unpack,
   withoutPayload,
 } from './webhook-items.ts';
-import { planSearch, type PlannedQuery } from './webhook-search.ts';
+import { placeOf, type EndpointLayout, type EndpointLayouts } from './webhook-layouts.ts';
+import { mergeNewestFirst, planSearch, type PlannedQuery } from './webhook-search.ts';
 import { isoMs } from '../../domain/time.ts';
 
 const OVERDUE_SCAN_PAGE = 100;
@@ -48,20 +50,41 @@ const INTENT_TTL_SECONDS = 2 * 86400;
 const minuteOf = (ms: number) => isoMs(Math.floor(ms / 60_000) * 60_000).slice(0, 16);
 /** BatchWriteItem takes 25 items. */
 const WRITE_BATCH = 25;
+/** A query's pages after its first read twice as many items, up to this. */
+const MAX_PAGE = 500;
 
 const idempotencyRecordKey = ({ organizationId, key }: Idempotency) => idempotencyKey(organizationId, key);
 
-/** Webhooks in their endpoints' partitions (webhook-items.ts), the idempotency records of publishes, and the webhook search. */
+/** A webhook at a known partition: what the store reads and writes by key. */
+interface Placed {
+  partition: WebhookPartition;
+  id: string;
+}
+
+/** What the store knows of a state it handed out or wrote, which the domain never sees. */
+interface Stored {
+  /** The item's size, which an update may grow. */
+  bytes: number;
+  partition: WebhookPartition;
+}
+
+/**
+ * Webhooks in their endpoints' partitions, spread over each endpoint's shards (keys.ts,
+ * webhook-layouts.ts; webhook-items.ts for the items), the idempotency records of publishes, and
+ * the webhook search.
+ */
 export class DynamoDbWebhookStore implements WebhookStore {
   private readonly table: Table;
   private readonly retentionDays: number;
-  /** The stored size of each state this store handed out, which an update may grow (the domain never sees it). */
-  private readonly stateBytes = new WeakMap<WebhookState, number>();
+  private readonly layouts: EndpointLayouts;
+  /** The size and partition of each state this store handed out or wrote (the domain never sees them). */
+  private readonly stored = new WeakMap<WebhookState, Stored>();
 
   /** `retentionDays`: webhooks, their payloads, responses and idempotency records expire (DynamoDB TTL) this long after they were published. */
-  constructor(table: Table, retentionDays: number) {
+  constructor(table: Table, retentionDays: number, layouts: EndpointLayouts) {
     this.table = table;
     this.retentionDays = retentionDays;
+    this.layouts = layouts;
   }
 
   /** The TTL attribute of an item that lives as long as a webhook published at `createdAtMs`. */
@@ -69,18 +92,18 @@ export class DynamoDbWebhookStore implements WebhookStore {
     return Math.floor(createdAtMs / 1000) + this.retentionDays * 86400;
   }
 
-  /** A state item read, its size remembered for the update that may follow. */
+  /** A state item read, its size and partition remembered for the update that may follow. */
   private read(item: Item): StoredState {
     const stored = fromStateItem(item);
-    this.stateBytes.set(stored.state, stored.stateBytes);
+    this.stored.set(stored.state, { bytes: stored.stateBytes, partition: webhookPartition.of(item) });
     return stored;
   }
 
   /**
    * Each set's idempotency record first (a conditional put: a replay finds it and answers with its
-   * webhooks), then the webhooks of every new set, 25 items per BatchWriteItem call. No transaction
-   * (it would bill twice): a set whose record was written but not its webhooks (a crash in between)
-   * is completed by its replay, which finds them missing.
+   * webhooks), then the webhooks of every new set, each in its endpoint's shard, 25 items per
+   * BatchWriteItem call. No transaction (it would bill twice): a set whose record was written but
+   * not its webhooks (a crash in between) is completed by its replay, which finds them missing.
    */
   async createWebhookSets(sets: WebhookSet[], intent?: PublishIntent): Promise<WebhookSetOutcome[]> {
     const outcomes: WebhookSetOutcome[] = sets.map(() => ({ created: true }));
@@ -107,35 +130,57 @@ export class DynamoDbWebhookStore implements WebhookStore {
     // Without its intent, a publish killed before it queues would leave its webhooks unqueued for good: nothing is written.
     const intentError = await intentWritten;
     if (intentError !== undefined) return sets.map(() => ({ failed: intentError }));
-    // Payloads that do not fit inline first, then the states: a state item is never stored without its payload.
+    const creating = sets.filter((_, i) => 'created' in outcomes[i]!);
+    let layouts: Map<string, EndpointLayout>;
+    try {
+      layouts = await this.layouts.forWriting(creating.flatMap((set) => set.webhooks.map((w) => w.endpoint_id)));
+    } catch (error) {
+      return outcomes.map((outcome) => ('created' in outcome ? { failed: error } : outcome));
+    }
+    const itemsOf = (webhook: Webhook) => {
+      const partition = placeOf(layouts.get(webhook.endpoint_id)!, webhook.id);
+      const items = newWebhookItems(webhook, partition, this.expiresAt(webhook.created_at_ms));
+      this.stored.set(webhook, { bytes: itemBytes(items[0]), partition });
+      return items;
+    };
+    await this.writeSets(sets, outcomes, itemsOf);
+    return outcomes;
+  }
+
+  /** The payloads that do not fit inline, then the states: a state item is never stored without its payload. */
+  private async writeSets(
+    sets: WebhookSet[],
+    outcomes: WebhookSetOutcome[],
+    itemsOf: (webhook: Webhook) => [Item] | [Item, Item],
+  ): Promise<void> {
+    const items = sets.map((set, i) => ('created' in outcomes[i]! ? set.webhooks.map(itemsOf) : []));
     for (const phase of ['payloads', 'states'] as const) {
       // A set's items stay in one call (at most 10 endpoints: 10 items), so a failed call fails whole sets.
       const chunks: { sets: Set<number>; items: Item[] }[] = [];
       const conditional: { set: number; item: Item }[] = [];
       sets.forEach((set, i) => {
         if (!('created' in outcomes[i]!)) return;
-        const items = set.webhooks.flatMap((webhook) => {
-          const [state, payload] = newWebhookItems(webhook, this.expiresAt(webhook.created_at_ms));
-          return (phase === 'states' ? [state] : payload ? [payload] : []) as Item[];
-        });
+        const phaseItems = items[i]!.flatMap(([state, payload]) =>
+          phase === 'states' ? [state] : payload ? [payload] : [],
+        );
         if (set.onlyIfAbsent) {
-          for (const item of items) conditional.push({ set: i, item });
+          for (const item of phaseItems) conditional.push({ set: i, item });
           return;
         }
         let chunk = chunks[chunks.length - 1];
-        if (items.length === 0) return;
-        if (!chunk || chunk.items.length + items.length > WRITE_BATCH)
+        if (phaseItems.length === 0) return;
+        if (!chunk || chunk.items.length + phaseItems.length > WRITE_BATCH)
           chunks.push((chunk = { sets: new Set(), items: [] }));
-        chunk.items.push(...items);
+        chunk.items.push(...phaseItems);
         chunk.sets.add(i);
       });
-      await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items }) => {
+      await eachLimit(chunks, PARALLEL_REQUESTS, async ({ sets: members, items: chunkItems }) => {
         try {
-          await this.table.batchPut(items);
+          await this.table.batchPut(chunkItems);
         } catch (error) {
           for (const i of members) outcomes[i] = { failed: error };
           // Answered as not stored: what the call wrote of them is taken back, best effort.
-          if (phase === 'states') await this.table.batchDelete(items).catch(() => undefined);
+          if (phase === 'states') await this.table.batchDelete(chunkItems).catch(() => undefined);
         }
       });
       // Copies written again by a replay never replace what the first publish wrote meanwhile.
@@ -147,7 +192,6 @@ export class DynamoDbWebhookStore implements WebhookStore {
         }
       });
     }
-    return outcomes;
   }
 
   /** A publish intent, its webhooks grouped by endpoint (each endpoint's id written once). */
@@ -234,8 +278,26 @@ export class DynamoDbWebhookStore implements WebhookStore {
     return ids;
   }
 
+  /** State items by key, consistently, each in the partition its endpoint's layout puts it in. */
+  private async stateItems(refs: readonly WebhookRef[]): Promise<Item[]> {
+    const layouts = await this.layouts.of(refs.map((ref) => ref.endpointId));
+    return this.table.batchGet(
+      refs.map(({ endpointId, id }) => webhookStateKey(placeOf(layouts.get(endpointId)!, id), id)),
+    );
+  }
+
+  /** State items at known partitions (read from a query or an index), in the order asked, read for an update. */
+  private async statesAt(placed: readonly Placed[]): Promise<WebhookState[]> {
+    const found = new Map<string, WebhookState>();
+    for (const item of await this.table.batchGet(placed.map(({ partition, id }) => webhookStateKey(partition, id))))
+      found.set(webhookPartition.refOf(item).id, this.read(item).state);
+    return placed.flatMap(({ id }) => found.get(id) ?? []);
+  }
+
+  /** The sender's read: one consistent GetItem, in the partition the endpoint's layout puts the webhook in. */
   async getWebhookState(ref: WebhookRef): Promise<{ state: WebhookState; payload?: string } | undefined> {
-    const item = await this.table.get(webhookStateKey(ref), { consistent: true });
+    const partition = placeOf(await this.layouts.one(ref.endpointId), ref.id);
+    const item = await this.table.get(webhookStateKey(partition, ref.id), { consistent: true });
     if (!item) return undefined;
     const { state, payload } = this.read(item);
     return payload !== undefined ? { state, payload } : { state };
@@ -249,37 +311,42 @@ export class DynamoDbWebhookStore implements WebhookStore {
     );
     if (!item) return undefined;
     const stored = this.read(item);
-    const ref = webhookPartition.refOf(item);
+    const partition = webhookPartition.of(item);
     const [payload, response] = await Promise.all([
       stored.payload ??
         (stored.payloadElsewhere
-          ? this.table.get(webhookPayloadKey(ref), { consistent: true }).then((found) => unpack(found?.p))
+          ? this.table.get(webhookPayloadKey(partition, id), { consistent: true }).then((found) => unpack(found?.p))
           : null),
       stored.responseElsewhere !== undefined
         ? this.table
-            .get(webhookResponseKey(ref, stored.responseElsewhere), { consistent: true })
+            .get(webhookResponseKey(partition, id, stored.responseElsewhere), { consistent: true })
             .then((found) => unpack(found?.r))
         : stored.state.response_body,
     ]);
     if (payload === null) return undefined;
     const webhook = { ...stored.state, response_body: response, payload };
-    this.stateBytes.set(webhook, stored.stateBytes);
+    this.stored.set(webhook, { bytes: stored.stateBytes, partition });
     return webhook;
   }
 
   /** A webhook's state item among the partitions of `endpointIds`, if it is the organization's. */
   private async findStateItem(organizationId: string, id: string, endpointIds: string[]): Promise<Item | undefined> {
-    const items = await this.table.batchGet(endpointIds.map((endpointId) => webhookStateKey({ endpointId, id })));
+    const items = await this.stateItems(endpointIds.map((endpointId) => ({ endpointId, id })));
     return items.find((item) => item[FILTERED.organization] === organizationId);
   }
 
   async getWebhooks(refs: WebhookRef[]): Promise<WebhookState[]> {
     const found = new Map<string, WebhookState>();
-    for (const item of await this.table.batchGet(refs.map(webhookStateKey))) {
+    for (const item of await this.stateItems(refs)) {
       const { state } = this.read(item);
       found.set(state.id, state);
     }
     return refs.flatMap((ref) => found.get(ref.id) ?? []);
+  }
+
+  /** A state this store did not hand out (a copy of one): where its endpoint's layout puts it, and the size of a full item. */
+  private async locate(state: WebhookState): Promise<Stored> {
+    return { bytes: 1024, partition: placeOf(await this.layouts.one(state.endpoint_id), state.id) };
   }
 
   /**
@@ -288,10 +355,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
    * once; the payload is never rewritten.
    */
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    const { bytes, partition } = this.stored.get(previous) ?? (await this.locate(previous));
     const written: WebhookState = { ...withoutPayload(next), version: previous.version + 1 };
-    const before = stateAttributes(previous);
-    const after = stateAttributes(written);
-    const storedBytes = (this.stateBytes.get(previous) ?? 1024) + itemBytes(after) - itemBytes(before);
+    const before = stateAttributes(previous, partition);
+    const after = stateAttributes(written, partition);
+    const storedBytes = bytes + itemBytes(after) - itemBytes(before);
     const set: Item = {};
     const remove: string[] = [];
     for (const [name, value] of Object.entries(after))
@@ -299,7 +367,6 @@ export class DynamoDbWebhookStore implements WebhookStore {
     for (const [name, value] of Object.entries(before))
       if (value !== undefined && after[name] === undefined) remove.push(name);
 
-    const ref = { endpointId: previous.endpoint_id, id: previous.id };
     if (written.attempt_count !== previous.attempt_count || written.response_body !== previous.response_body) {
       if (written.response_body === null) remove.push('rb', 'rx');
       else {
@@ -310,7 +377,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
         } else {
           // Written once, beside the state: later state changes do not rewrite it.
           await this.table.put({
-            ...webhookResponseKey(ref, written.attempt_count),
+            ...webhookResponseKey(partition, written.id, written.attempt_count),
             r: packed,
             expires_at: this.expiresAt(written.created_at_ms),
           });
@@ -331,7 +398,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
       return `#r${i}`;
     });
     const ok = await this.table.updateIf({
-      Key: webhookStateKey(ref),
+      Key: webhookStateKey(partition, previous.id),
       UpdateExpression: [
         sets.length ? `SET ${sets.join(', ')}` : '',
         removes.length ? `REMOVE ${removes.join(', ')}` : '',
@@ -343,7 +410,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
       ExpressionAttributeValues: values,
     });
     if (!ok) return undefined;
-    this.stateBytes.set(written, storedBytes);
+    this.stored.set(written, { bytes: storedBytes, partition });
     return written;
   }
 
@@ -370,10 +437,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
         },
         Limit: limit,
       });
-      const refs = (page.Items ?? []).map(webhookPartition.refOf);
-      if (refs.length === 0) continue;
-      const items = await this.getWebhooks(refs);
-      const last = refs[refs.length - 1]!.id;
+      // The entry carries its item's table key: the webhook's partition.
+      const placed = (page.Items ?? []).map(placedOf);
+      if (placed.length === 0) continue;
+      const items = await this.statesAt(placed);
+      const last = placed[placed.length - 1]!.id;
       // A full page may have more after it in this shard; otherwise the next shard is next.
       if (page.LastEvaluatedKey) return { items, next: { shard, after: last } };
       return shard + 1 < parkedIndex.shards ? { items, next: { shard: shard + 1 } } : { items };
@@ -385,9 +453,9 @@ export class DynamoDbWebhookStore implements WebhookStore {
   private async findDue(kind: 'overdue' | 'timer', dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
     const perShard = Math.ceil(limit / dueIndex.shards);
     const shards = Array.from({ length: dueIndex.shards }, (_, shard) => shard);
-    const refs = await Promise.all(
+    const placed = await Promise.all(
       shards.map(async (shard) => {
-        const found: WebhookRef[] = [];
+        const found: Placed[] = [];
         let start: Record<string, unknown> | undefined;
         do {
           const page = await this.table.query({
@@ -399,57 +467,50 @@ export class DynamoDbWebhookStore implements WebhookStore {
             Limit: Math.min(OVERDUE_SCAN_PAGE, perShard - found.length),
             ExclusiveStartKey: start,
           });
-          found.push(...(page.Items ?? []).map(webhookPartition.refOf));
+          // The entry carries its item's table key: the webhook's partition.
+          found.push(...(page.Items ?? []).map(placedOf));
           start = page.LastEvaluatedKey;
         } while (start && found.length < perShard);
         return found;
       }),
     );
-    return this.getWebhooks(refs.flat());
+    return this.statesAt(placed.flat());
   }
 
   /**
-   * A page of the organization's webhooks, newest first: a k-way merge of the streams the search
-   * plans (webhook-search.ts), each read with the query's filters applied by DynamoDB; the page's
-   * items are then read by key.
+   * A page of the organization's webhooks, newest first: the streams the search plans
+   * (webhook-search.ts) over its endpoints' shards, each read with the query's filters applied by
+   * DynamoDB, merged; the page's items are then read by key.
    */
   async queryWebhooks(query: WebhookQuery): Promise<WebhookPage> {
-    const plan = planSearch(query, await this.webhookEndpointIds(query.organizationId));
+    const endpointIds = [...new Set(await this.webhookEndpointIds(query.organizationId))];
+    const layouts = await this.layouts.of(endpointIds);
+    const plan = planSearch(
+      query,
+      endpointIds.map((id) => layouts.get(id)!),
+    );
     const streams = plan.queries.map((q) => this.stream(q, plan.before));
     if (plan.byId) streams.push(this.byId(query.organizationId, plan.byId.id, plan.byId.endpointIds, plan.matches));
-    const refs: WebhookRef[] = [];
-    const heads = await Promise.all(streams.map((s) => s.next()));
-    // k-way merge, newest first; one id can come from two streams (a search term that is both).
-    while (refs.length <= query.limit) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const head = heads[i]!;
-        if (head.done) continue;
-        if (best === -1 || head.value.id > (heads[best]!.value as WebhookRef).id) best = i;
-      }
-      if (best === -1) break;
-      const ref = heads[best]!.value as WebhookRef;
-      if (refs[refs.length - 1]?.id !== ref.id) refs.push(ref);
-      heads[best] = await streams[best]!.next();
-    }
-    await Promise.all(streams.map((s) => s.return(undefined)));
-    const more = refs.length > query.limit;
-    const page = refs.slice(0, query.limit);
-    const items = await this.getWebhooks(page);
+    const placed = await mergeNewestFirst(streams, query.limit + 1);
+    const more = placed.length > query.limit;
+    const page = placed.slice(0, query.limit);
+    const items = await this.statesAt(page);
     return more ? { items, last: page[page.length - 1]!.id } : { items };
   }
 
-  /** One planned query, page after page. */
-  private async *stream(query: PlannedQuery, before: string | undefined): AsyncGenerator<WebhookRef> {
+  /** One planned query, page after page, each page twice the one before (up to MAX_PAGE). */
+  private async *stream(query: PlannedQuery, before: string | undefined): AsyncGenerator<Placed> {
     let start: Record<string, unknown> | undefined;
+    let limit = query.Limit;
     do {
-      const page = await this.table.query({ ...query, ExclusiveStartKey: start });
+      const page = await this.table.query({ ...query, Limit: limit, ExclusiveStartKey: start });
       for (const item of page.Items ?? []) {
-        const ref = webhookPartition.refOf(item);
-        if (before !== undefined && ref.id >= before) continue;
-        yield ref;
+        const found = placedOf(item);
+        if (before !== undefined && found.id >= before) continue;
+        yield found;
       }
       start = page.LastEvaluatedKey;
+      limit = Math.min(limit * 2, MAX_PAGE);
     } while (start);
   }
 
@@ -459,22 +520,31 @@ export class DynamoDbWebhookStore implements WebhookStore {
     id: string,
     endpointIds: string[],
     matches: (state: WebhookState) => boolean,
-  ): AsyncGenerator<WebhookRef> {
+  ): AsyncGenerator<Placed> {
     const item = await this.findStateItem(organizationId, id, endpointIds);
     if (!item || !matches(fromStateItem(item).state)) return;
-    yield webhookPartition.refOf(item);
+    yield placedOf(item);
   }
 }
 
-/** A new webhook's items: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
-function newWebhookItems(webhook: Webhook, expiresAt: number): [Item] | [Item, Item] {
+/** The webhook a state item, or an index entry with its table key, is for, and its partition. */
+const placedOf = (item: Item): Placed => ({
+  partition: webhookPartition.of(item),
+  id: webhookPartition.refOf(item).id,
+});
+
+/** A new webhook's items in its partition: its state, with the payload inline when the item stays within one write unit, or the state and its payload item. */
+function newWebhookItems(webhook: Webhook, partition: WebhookPartition, expiresAt: number): [Item] | [Item, Item] {
   const state = withoutPayload(webhook);
-  const ref = { endpointId: webhook.endpoint_id, id: webhook.id };
   const packed = pack(webhook.payload);
-  const bare: Item = { ...webhookStateKey(ref), ...stateAttributes(state), expires_at: expiresAt };
+  const bare: Item = {
+    ...webhookStateKey(partition, webhook.id),
+    ...stateAttributes(state, partition),
+    expires_at: expiresAt,
+  };
   if (fitsInline(itemBytes(bare), packed)) return [{ ...bare, pl: packed }];
   return [
     { ...bare, px: true },
-    { ...webhookPayloadKey(ref), p: packed, expires_at: expiresAt },
+    { ...webhookPayloadKey(partition, webhook.id), p: packed, expires_at: expiresAt },
   ];
 }

@@ -1,14 +1,16 @@
 import { attemptHeaders } from '../endpoints/headers.ts';
 import type { Webhook, WebhookEndpoint } from '../model.ts';
-import { signingKeySecretName } from '../secrets.ts';
 import type { SenderDeps } from './sender-deps.ts';
 import { signHmac, signJwt, signStandardWebhook } from './signing.ts';
 
 const USER_AGENT = 'lago-webhooks-aws/0.1 (+https://github.com/getlago/lago compatible)';
 
-type SigningDeps = Pick<SenderDeps, 'organizationTokens' | 'secrets' | 'secretsPrefix' | 'issuer'>;
+type SigningDeps = Pick<SenderDeps, 'organizationTokens' | 'keys' | 'issuer'>;
 
-/** The headers of an attempt, signed; throws when this service's token or key cannot be read. */
+/**
+ * The headers of an attempt, signed; throws when this service's token or key cannot be read (an UnusableKeyError when
+ * it never will: the organization's HMAC root or a custom header's seal key was retired, or a sealed value is broken).
+ */
 export async function signAttempt(
   deps: SigningDeps,
   webhook: Pick<Webhook, 'id' | 'organization_id' | 'payload'>,
@@ -17,19 +19,14 @@ export async function signAttempt(
 ): Promise<Record<string, string>> {
   const tokens = await deps.organizationTokens(webhook.organization_id);
   if (!tokens) throw new Error('the organization signing token is unavailable');
-  const signingKey = () => deps.secrets.get(signingKeySecretName(deps.secretsPrefix));
-  let signature: string;
-  if (endpoint.signature_algo === 'hmac') {
-    signature = signHmac(tokens.current, webhook.payload);
-  } else {
-    const key = await signingKey();
-    if (!key) throw new Error('the signing key is unavailable');
-    signature = await signJwt(key, webhook.payload, deps.issuer);
-  }
+  const signature =
+    endpoint.signature_algo === 'hmac'
+      ? signHmac(tokens.current, webhook.payload)
+      : await signJwt((await deps.keys.signingKey()).pem, webhook.payload, deps.issuer);
   const timestamp = Math.floor(nowMs / 1000);
   return {
     // The endpoint's custom headers come first: the service's own always win.
-    ...(await attemptHeaders(endpoint, signingKey)),
+    ...(await attemptHeaders(endpoint, deps.keys)),
     'Content-Type': 'application/json',
     'User-Agent': USER_AGENT,
     'X-Lago-Signature': signature,
@@ -37,8 +34,8 @@ export async function signAttempt(
     'X-Lago-Unique-Key': webhook.id,
     'webhook-id': webhook.id,
     'webhook-timestamp': String(timestamp),
-    // During a rotation's overlap both tokens sign, space-separated, as Standard Webhooks allows.
-    'webhook-signature': [tokens.current, ...(tokens.previous ? [tokens.previous.token] : [])]
+    // During rotations' overlaps every live token signs, space-separated, as Standard Webhooks allows.
+    'webhook-signature': [tokens.current, ...tokens.previous.map((previous) => previous.token)]
       .map((token) => signStandardWebhook(token, webhook.id, timestamp, webhook.payload))
       .join(' '),
   };

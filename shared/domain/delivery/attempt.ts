@@ -1,10 +1,12 @@
 import { recordEndpointHealth } from '../endpoints/health.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
 import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { signAttempt } from './attempt-headers.ts';
-import { nextAttemptMessage, withPayload } from './message.ts';
+import { nextAttemptMessage, withPayload, type CarriedRecord, type DeliveryMessage } from './message.ts';
 import { DELIVERY_ERRORS } from './outcomes.ts';
 import { attemptBudgetMs, type Lane } from './policy.ts';
+import { carryRecord, writeRecord } from './record.ts';
 import { slowUntil, type SenderDeps } from './sender-deps.ts';
 import { settle, type Settled, type Successor } from './settle.ts';
 import { isoMs } from '../time.ts';
@@ -13,8 +15,9 @@ import { isoMs } from '../time.ts';
  * One attempt, in five stages with typed hand-offs: `signAttempt` (the headers) → `post` (the
  * receiver's answer, timed) → `settle` (pure: the webhook's next state and its successor) →
  * `record` (the successor, then the conditional write) → `report` (endpoint health, metrics, the
- * log line). A stage that fails on our side ends the attempt as `again-later`: the message comes
- * back and nothing of the customer's round is used up.
+ * log line). A stage before the POST that fails on our side ends the attempt as `again-later`: the
+ * message comes back and nothing of the customer's round is used up. Once the POST is made, its
+ * record is written whatever it takes (record.ts): never by posting again.
  */
 
 const RESPONSE_BODY_LIMIT = 16 * 1024;
@@ -34,7 +37,7 @@ export interface AttemptPlan {
   batchDone?: Promise<void>;
 }
 
-/** `done`: made and recorded, or superseded by a newer state; `again-later`: our outage, send the message again. */
+/** `done`: made and recorded (or its record carried), or superseded by a newer state; `again-later`: our outage before the POST, send the message again. */
 export type AttemptEnd = { kind: 'done' } | { kind: 'again-later'; error: unknown };
 
 /** The receiver's answer, and when the attempt ran. */
@@ -46,10 +49,7 @@ interface Posted {
   cut: boolean;
 }
 
-type Recorded =
-  | { kind: 'written'; next: WebhookState; then: Successor }
-  | { kind: 'superseded' }
-  | { kind: 'unwritten'; error: unknown };
+type Recorded = { kind: 'written'; next: WebhookState; then: Successor } | { kind: 'superseded' } | { kind: 'carried' };
 
 type LogContext = Record<string, unknown>;
 
@@ -66,6 +66,9 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   try {
     headers = await signAttempt(deps, webhook, endpoint, deps.now());
   } catch (error) {
+    // A retired key, or a sealed value that does not open, never comes back: the webhook fails now, saying why,
+    // rather than coming back forever.
+    if (error instanceof UnusableKeyError) return failUnsigned(deps, plan, error, context);
     deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: delivery message sent again later');
     return { kind: 'again-later', error };
   }
@@ -88,10 +91,33 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
     duration_ms: attempt.duration_ms,
     error: attempt.error,
   };
-  // 4. Record. 5. Report, unless a newer state superseded this one.
-  const recorded = await record(deps, plan, settled, attemptContext);
-  if (recorded.kind === 'unwritten') return { kind: 'again-later', error: recorded.error };
+  // 4. Record. 5. Report, unless a newer state superseded this one (or a carried record reports once written).
+  const recorded = await record(deps, plan, settled, posted.cut, attemptContext);
   if (recorded.kind === 'written') await report(deps, endpoint, posted, recorded, { context, attemptContext });
+  return { kind: 'done' };
+}
+
+/** The webhook fails without an attempt: what it must be signed or sent with can never be had. */
+async function failUnsigned(
+  deps: SenderDeps,
+  { webhook, stored }: AttemptPlan,
+  error: UnusableKeyError,
+  context: LogContext,
+): Promise<AttemptEnd> {
+  const { payload: _payload, ...state } = webhook;
+  try {
+    await deps.store.updateWebhook(stored, {
+      ...state,
+      status: 'failed',
+      error: error.message,
+      timer: false,
+      next_attempt_at_ms: null,
+      updated_at_ms: deps.now(),
+    });
+  } catch (writeError) {
+    return { kind: 'again-later', error: writeError };
+  }
+  deps.logger.error({ ...context, err: error }, 'cannot sign the webhook: a key it needs is unusable; webhook failed');
   return { kind: 'done' };
 }
 
@@ -198,27 +224,73 @@ function watchForSlowness(deps: SenderDeps, endpoint: WebhookEndpoint, context: 
 }
 
 /**
- * The successor first, then the webhook's new state, conditional on the state as read: if recording
- * fails or the process dies in between, the attempt is made again and this successor is dropped as stale.
+ * The successor first, then the webhook's new state, conditional on the state as read: if the
+ * process dies in between, the attempt is made again and this successor is dropped as stale. A
+ * write the store keeps refusing is carried by a message (record.ts), never made by posting again.
  */
 async function record(
   deps: SenderDeps,
   plan: AttemptPlan,
   { next, then }: Settled,
+  cut: boolean,
   attemptContext: LogContext,
 ): Promise<Recorded> {
   const state = await sendSuccessor(deps, next, then, plan.webhook.payload, attemptContext);
   let written: WebhookState | undefined;
   try {
-    written = await deps.store.updateWebhook(plan.stored, state);
+    written = await writeRecord(deps, plan.stored, state);
   } catch (error) {
-    return { kind: 'unwritten', error };
+    const { payload: _payload, ...bare } = state as WebhookState & { payload?: string };
+    // Its successor may stop waiting for this record if it takes minutes: unqueued, the sweeper then sends it.
+    const queued = then.kind === 'message' ? { ...bare, unqueued: true } : bare;
+    const carried: CarriedRecord = { version: plan.stored.version, state: queued, then, cut };
+    await carryRecord(deps, plan.lane, nextAttemptMessage(plan.stored), carried, error);
+    return { kind: 'carried' };
   }
   if (!written) {
     deps.logger.warn(attemptContext, 'webhook changed during the attempt; its newer state stands');
     return { kind: 'superseded' };
   }
   return { kind: 'written', next: state, then };
+}
+
+/**
+ * A message carrying an attempt's record (record.ts): written onto the state the attempt began
+ * from, then reported as the attempt would have been; carried again while the store refuses it.
+ */
+export async function recordCarried(
+  deps: SenderDeps,
+  arrival: {
+    message: DeliveryMessage;
+    record: CarriedRecord;
+    webhook: WebhookState | undefined;
+    endpoint: WebhookEndpoint | undefined;
+    lane: Lane;
+  },
+): Promise<void> {
+  const { message, record, webhook, endpoint, lane } = arrival;
+  const { state } = record;
+  const attempt = state.attempts[state.attempts.length - 1];
+  const context = { webhook_id: state.id, organization_id: state.organization_id, endpoint_id: state.endpoint_id };
+  const attemptContext = {
+    ...context,
+    attempt: state.attempt_count,
+    http_status: attempt?.http_status ?? null,
+    duration_ms: attempt?.duration_ms ?? null,
+    error: attempt?.error ?? null,
+  };
+  let written: WebhookState | undefined;
+  try {
+    written = webhook?.version === record.version ? await writeRecord(deps, webhook, state) : undefined;
+  } catch (error) {
+    return carryRecord(deps, lane, message, record, error);
+  }
+  if (!written) {
+    deps.logger.warn(attemptContext, 'webhook changed during the attempt; its newer state stands');
+    return;
+  }
+  const posted = { cut: record.cut, started: attempt?.at_ms ?? state.updated_at_ms };
+  await report(deps, endpoint, posted, { next: state, then: record.then }, { context, attemptContext });
 }
 
 /** Sends the next attempt's message or the dead letter; returns the state to record, marked unqueued if a message could not be sent. */
@@ -244,16 +316,16 @@ async function sendSuccessor(
   return next;
 }
 
-/** The endpoint's health, the delivery metrics and the attempt's log line. */
+/** The endpoint's health (unless it is gone), the delivery metrics and the attempt's log line. */
 async function report(
   deps: SenderDeps,
-  endpoint: WebhookEndpoint,
-  { cut, started }: Posted,
-  { next, then }: Extract<Recorded, { kind: 'written' }>,
+  endpoint: WebhookEndpoint | undefined,
+  { cut, started }: Pick<Posted, 'cut' | 'started'>,
+  { next, then }: Omit<Extract<Recorded, { kind: 'written' }>, 'kind'>,
   { context, attemptContext }: { context: LogContext; attemptContext: LogContext },
 ): Promise<void> {
   // A cut attempt says nothing yet about the endpoint's health: the slow lane makes it in full.
-  if (!cut)
+  if (!cut && endpoint)
     await recordEndpointHealth(deps, endpoint, next.status === 'succeeded', started).catch((error: unknown) =>
       deps.logger.warn({ ...context, err: error }, "could not record the endpoint's health"),
     );

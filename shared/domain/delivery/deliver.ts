@@ -1,6 +1,6 @@
 import { continueDrain, parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
-import { attemptAndRecord, trackAttempt } from './attempt.ts';
+import { attemptAndRecord, recordCarried, trackAttempt } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
 import { hop, hopOf, sendingFor } from './hops.ts';
 import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
@@ -53,6 +53,9 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     return requeue(deps, received.lane, message, error);
   }
   const { webhook, endpoint } = found;
+  // It carries an attempt already made, whose record the store refused: it writes it, and makes none.
+  if (message.record)
+    return recordCarried(deps, { message, record: message.record, webhook, endpoint, lane: received.lane });
   const nowMs = deps.now();
   const decision = decide({
     message,

@@ -3,11 +3,16 @@
  * and the attempt it is for, and carries the payload when its sender had it, so the sender needs no
  * read for it (SQS takes 1 MiB and bills per 64 KB; payloads are at most 256 KB); a wait longer
  * than SQS's 15 minutes carries its due time and hops (hops.ts). Messages without an `attempt`
- * (written before attempts were numbered) are read, and dropped by the sender. A drain message
- * carries on queueing the waiting webhooks of an endpoint just enabled (shared/domain/endpoints/health.ts).
+ * (written before attempts were numbered) are read, and dropped by the sender. A message with a
+ * `record` makes no attempt: it records one already made, whose write the store refused
+ * (record.ts). A drain message carries on queueing the waiting webhooks of an endpoint just enabled
+ * (shared/domain/endpoints/health.ts).
  */
 
-import type { WebhookState } from '../model.ts';
+import { z } from 'zod';
+import { WEBHOOK_STATUSES, type WebhookState } from '../model.ts';
+import { LANES } from './policy.ts';
+import type { Successor } from './settle.ts';
 
 export type DeadLetterReason = 'exhausted' | 'poison';
 
@@ -25,6 +30,8 @@ export interface DeliveryMessage {
   payload?: string;
   /** When its attempt is due, for a wait longer than SQS can delay a message: until then it hops without a read. */
   dueAtMs?: number;
+  /** An attempt made whose record is still to be written: the message writes it instead of posting. */
+  record?: CarriedRecord;
 }
 
 /** Where an endpoint's drain goes on: its parked webhooks from shard `shard`, after the webhook `after` in it. */
@@ -37,6 +44,61 @@ export type LaneMessage = DeliveryMessage | DrainMessage;
 
 export const isDrain = (message: LaneMessage): message is DrainMessage => 'drain' in message;
 
+/** An attempt's record, carried by a message until the store takes it. */
+export interface CarriedRecord {
+  /** The version of the webhook's state the attempt began from: the record is written onto that state only. */
+  version: number;
+  /** The webhook's state after the attempt, as the attempt would have written it. */
+  state: WebhookState;
+  /** What follows the attempt (already sent when it was made), and whether the fast lane cut it: for the report. */
+  then: Successor;
+  cut: boolean;
+}
+
+const count = () => z.int().min(0);
+const Attempt = z.object({
+  number: z.int().min(1),
+  at_ms: z.number(),
+  http_status: z.int().nullable(),
+  error: z.string().nullable(),
+  duration_ms: z.number(),
+});
+/** Loose: fields of a state this version does not know are kept, not dropped. */
+const State = z.looseObject({
+  id: z.string(),
+  organization_id: z.string(),
+  endpoint_id: z.string(),
+  endpoint_url: z.string(),
+  webhook_type: z.string(),
+  object_type: z.string(),
+  object_id: z.string().nullable(),
+  status: z.enum(WEBHOOK_STATUSES),
+  attempt_count: count(),
+  round_attempts: count(),
+  attempts: z.array(Attempt),
+  http_status: z.int().nullable(),
+  response_body: z.string().nullable(),
+  error: z.string().nullable(),
+  next_attempt_at_ms: z.number().nullable(),
+  timer: z.boolean().optional(),
+  unqueued: z.boolean().optional(),
+  parked: z.boolean().optional(),
+  test: z.boolean().optional(),
+  created_at_ms: z.number(),
+  updated_at_ms: z.number(),
+  version: count(),
+});
+const CarriedRecordWire = z.object({
+  version: count(),
+  state: State,
+  then: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('none') }),
+    z.object({ kind: z.literal('message'), lane: z.enum(LANES), delaySeconds: count(), dueAtMs: count().optional() }),
+    z.object({ kind: z.literal('dead-letter') }),
+  ]),
+  cut: z.boolean(),
+}) satisfies z.ZodType<CarriedRecord>;
+
 interface Wire {
   v?: number;
   webhook_id?: unknown;
@@ -48,6 +110,7 @@ interface Wire {
   payload?: unknown;
   due_at_ms?: unknown;
   drain?: { organization_id?: unknown; endpoint_id?: unknown; shard?: unknown; after?: unknown };
+  record?: unknown;
 }
 
 /** The message for the webhook's next attempt. */
@@ -88,6 +151,7 @@ export function encodeMessage(message: LaneMessage): string {
     ...(message.reason ? { reason: message.reason } : {}),
     ...(message.dueAtMs !== undefined ? { due_at_ms: message.dueAtMs } : {}),
     ...(message.payload !== undefined ? { payload: message.payload } : {}),
+    ...(message.record ? { record: message.record } : {}),
   });
 }
 
@@ -114,6 +178,8 @@ export function decodeMessage(body: string): LaneMessage | undefined {
   if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;
   if (wire.payload !== undefined && typeof wire.payload !== 'string') return undefined;
   if (wire.due_at_ms !== undefined && !isCount(wire.due_at_ms)) return undefined;
+  const record = wire.record === undefined ? undefined : CarriedRecordWire.safeParse(wire.record);
+  if (record && (!record.success || record.data.state.id !== wire.webhook_id)) return undefined;
   return {
     webhookId: wire.webhook_id,
     endpointId: wire.endpoint_id,
@@ -123,6 +189,7 @@ export function decodeMessage(body: string): LaneMessage | undefined {
     ...(wire.reason !== undefined ? { reason: wire.reason } : {}),
     ...(wire.payload !== undefined ? { payload: wire.payload } : {}),
     ...(wire.due_at_ms !== undefined ? { dueAtMs: wire.due_at_ms } : {}),
+    ...(record ? { record: record.data } : {}),
   };
 }
 

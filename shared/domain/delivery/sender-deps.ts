@@ -2,7 +2,7 @@ import type { WebhookEndpoint } from '../model.ts';
 import type { OrganizationTokenSet } from '../organizations/tokens.ts';
 import type { HealthDeps } from '../endpoints/health.ts';
 import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostWebhook, WebhookStore } from '../ports.ts';
-import type { CachedSecrets } from '../secrets.ts';
+import type { DeploymentKeys } from '../keys/deployment-keys.ts';
 import type { Lane } from './policy.ts';
 import type { Cidr } from './ssrf.ts';
 
@@ -13,11 +13,11 @@ export interface SenderDeps extends SenderMemory {
   queue: DeliveryQueue;
   /** The receiver's side of an attempt (shared/adapters/http-client.ts). */
   post: PostWebhook;
-  secrets: CachedSecrets;
-  secretsPrefix: string;
+  /** The private key JWTs are signed with, and the seal keys that open custom header values (shared/domain/keys/). */
+  keys: Pick<DeploymentKeys, 'signingKey' | 'open'>;
   /** An endpoint, from a short-lived cache (shared/domain/endpoints/cache.ts): its changes reach the sender within seconds. */
   endpoint: (organizationId: string, endpointId: string) => Promise<WebhookEndpoint | undefined>;
-  /** The organization's HMAC token, and the one before it during a rotation's overlap (shared/domain/organizations/tokens.ts). */
+  /** The organization's HMAC token, and those before it while their overlap lasts (shared/domain/organizations/tokens.ts). */
   organizationTokens: (organizationId: string) => Promise<OrganizationTokenSet | undefined>;
   logger: Logger;
   metrics: Metrics;

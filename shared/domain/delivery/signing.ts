@@ -1,10 +1,11 @@
-import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8, type CryptoKey } from 'jose';
 
 /**
  * Signatures on every delivery. `X-Lago-Signature` is byte-compatible with Lago:
  * HMAC: base64 of HMAC-SHA256 keyed by the organization's token, over the body;
- * JWT: RS256 over {data: body, iss: API URL} with the deployment's RSA key.
+ * JWT: RS256 over {data: body, iss: API URL} with the deployment's current RSA key, header exactly {"alg":"RS256"}
+ * as Lago's (no `kid`: receivers written for Lago may compare it; the JWKS route lists every key to try).
  * Standard Webhooks adds a timestamp, so receivers can refuse replays.
  */
 
@@ -48,18 +49,13 @@ export function generateSigningKey(): SigningKeyPair {
   };
 }
 
-function publicKeyOf(privateKeyPem: string): KeyObject {
-  return createPublicKey(privateKeyPem);
-}
-
 /** Ruby's Base64.encode64, which Lago uses for its public key: a newline after every 60 characters. */
 export function rubyEncode64(text: string): string {
   const b64 = Buffer.from(text, 'utf8').toString('base64');
   return (b64.match(/.{1,60}/g) ?? []).map((line) => `${line}\n`).join('');
 }
 
-/** The public key as Lago serves it: base64 of the PEM. */
-export function lagoPublicKey(privateKeyPem: string): string {
-  const pem = publicKeyOf(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
-  return rubyEncode64(pem);
+/** The public key as Lago serves it: base64 of its SPKI PEM (from any PEM of the key, public or private). */
+export function lagoPublicKey(pem: string): string {
+  return rubyEncode64(createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString());
 }

@@ -64,4 +64,40 @@ export function assertPublicAddress(literal: string, allow: readonly Cidr[]): vo
 
 const IPV4_COMPATIBLE = ipaddr.parse('::');
 
+/**
+ * The service's own listeners, which are never webhook targets whatever the allow-list says: local
+ * mode allows loopback so local receivers work, and must not become a proxy to its own API and
+ * emulators. Their ports are refused on this machine's addresses: loopback, unspecified, and its
+ * interfaces' (DynamoDB Local listens on every interface).
+ */
+export interface OwnListeners {
+  /** What listens on each port, as the refusal names it: `DynamoDB Local`, `the API`… */
+  ports: ReadonlyMap<number, string>;
+  /** This machine's interface addresses, read when a target is checked. */
+  localAddresses: () => readonly string[];
+}
+
+/** The port a URL connects to. */
+export const portOf = (url: URL): number => (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+
+/** Throws BlockedAddressError when the address and port are one of the service's own listeners. */
+export function assertNotOwnListener(literal: string, port: number, own: OwnListeners | undefined): void {
+  const what = own?.ports.get(port);
+  if (!own || what === undefined) return;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(literal.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+  } catch {
+    return;
+  }
+  const range = parsed.range();
+  const thisMachine =
+    range === 'loopback' ||
+    range === 'unspecified' ||
+    own
+      .localAddresses()
+      .some((address) => ipaddr.isValid(address) && ipaddr.process(address).toString() === parsed.toString());
+  if (thisMachine) throw new BlockedAddressError(literal, `port ${port} is ${what} of this service`);
+}
+
 export const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[|\]$/g, '')) !== 0;

@@ -1,5 +1,5 @@
 import { notFound, unavailable, validationFailed } from '../errors.ts';
-import { hasCustomHeaders, maskCustomHeaders, openCustomHeaders, sealCustomHeaders } from './headers.ts';
+import { maskCustomHeaders, revealCustomHeaders, sealCustomHeaders, type HeaderSealer } from './headers.ts';
 import { isUuid, uuidv7 } from '../ids.ts';
 import { pageMeta, type PageRequest } from '../pagination.ts';
 import { isoMs, isoSeconds, toSecond } from '../time.ts';
@@ -14,8 +14,8 @@ import { createEndpointRequest, updateEndpointRequest, type UrlPolicy } from './
 export const MAX_ENDPOINTS = 10;
 
 export interface EndpointPolicy extends UrlPolicy {
-  /** The key that seals custom header values (shared/domain/endpoints/headers.ts). @default - none: custom headers are refused as unavailable */
-  headerKey?: () => Promise<Buffer>;
+  /** What seals custom header values (shared/domain/endpoints/headers.ts). @default - none: custom headers are refused as unavailable */
+  sealer?: HeaderSealer;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface EndpointPolicy extends UrlPolicy {
  * when and why, since when its attempts have failed, and its custom headers, masked unless
  * `revealed` (their plain values) is given.
  */
-export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<string, string>) {
+export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string, string][]) {
   return {
     lago_id: endpoint.id,
     lago_organization_id: endpoint.organization_id,
@@ -36,22 +36,19 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: Record<s
     disabled_at: endpoint.disabled_at_ms ? disabledAtIso(endpoint.disabled_at_ms, endpoint.disabled_reason) : null,
     disabled_reason: endpoint.disabled_reason ?? null,
     failing_since: endpoint.failing_since_ms ? isoMs(endpoint.failing_since_ms) : null,
-    headers: revealed ?? maskCustomHeaders(endpoint.headers),
+    headers: revealed ? Object.fromEntries(revealed) : maskCustomHeaders(endpoint.headers),
   };
 }
 
 /** The endpoint's custom headers in plain text, for the owner's explicit reveal. */
-export async function revealHeaders(
-  policy: EndpointPolicy,
-  endpoint: WebhookEndpoint,
-): Promise<Record<string, string>> {
-  if (!hasCustomHeaders(endpoint.headers)) return {};
-  return openCustomHeaders(await headerKey(policy), endpoint.id, endpoint.headers);
+export async function revealHeaders(policy: EndpointPolicy, endpoint: WebhookEndpoint): Promise<[string, string][]> {
+  if (!endpoint.headers?.length) return [];
+  return revealCustomHeaders(sealerOf(policy), endpoint);
 }
 
-async function headerKey(policy: EndpointPolicy): Promise<Buffer> {
-  if (!policy.headerKey) throw unavailable('custom headers cannot be stored by this deployment');
-  return policy.headerKey();
+function sealerOf(policy: EndpointPolicy): HeaderSealer {
+  if (!policy.sealer) throw unavailable('custom headers cannot be stored by this deployment');
+  return policy.sealer;
 }
 
 const urlTaken = () => validationFailed({ webhook_url: ['value_already_exist'] });
@@ -75,7 +72,16 @@ export async function createEndpoint(
     event_types: input.event_types === undefined ? null : input.event_types,
     created_at_ms: toSecond(nowMs),
     ...(input.disabled ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
-    ...(input.headers ? { headers: sealCustomHeaders(await headerKey(policy), id, input.headers, null) } : {}),
+    ...(input.headers
+      ? {
+          headers: await sealCustomHeaders(
+            sealerOf(policy),
+            { id, organization_id: organizationId },
+            input.headers,
+            null,
+          ),
+        }
+      : {}),
   };
   const result = await store.createEndpoint(endpoint, MAX_ENDPOINTS);
   if (result === 'url_taken') throw urlTaken();
@@ -126,7 +132,7 @@ export async function updateEndpoint(
     ...(input.headers !== undefined
       ? {
           headers: input.headers
-            ? sealCustomHeaders(await headerKey(policy), previous.id, input.headers, previous.headers)
+            ? await sealCustomHeaders(sealerOf(policy), previous, input.headers, previous.headers)
             : null,
         }
       : {}),

@@ -1,13 +1,17 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { conflict } from '../errors.ts';
+import type { DeploymentKeys } from '../keys/deployment-keys.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
+import type { SealBinding } from '../keys/sealing.ts';
 import { refuse, type LagoCode } from '../validation.ts';
-import type { WebhookEndpoint } from '../model.ts';
+import type { CustomHeader, WebhookEndpoint } from '../model.ts';
 
 /**
- * Custom headers per endpoint (beyond Lago): up to 10, sent on every attempt before the service's own.
- * Their values may be credentials, so each is sealed (AES-256-GCM) in the endpoint's record under a
- * key derived (HKDF) from the deployment's signing key, like organization tokens: Secrets Manager
- * stays the only place secret material lives. Reads show them masked unless revealed.
+ * Custom headers per endpoint (beyond Lago): up to 10, sent on every attempt before the service's own. Their values
+ * may be credentials, so each is sealed (shared/domain/keys/sealing.ts: AES-256-GCM under the seal keyring, bound to
+ * the organization, the endpoint and the header's name) in the endpoint's record. Reads show them masked unless
+ * revealed. Names are data, never object keys: a list of name and value, so any RFC 7230 token is a name, `__proto__`
+ * and `constructor` included, and nothing a request sends can reach an object's prototype.
  */
 
 const MAX_CUSTOM_HEADERS = 10;
@@ -20,8 +24,10 @@ export const MASKED_VALUE = '••••';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Visible ASCII, space and tab: no CR, LF, NUL or other control character.
 const VALUE = /^[\t\x20-\x7e]+$/;
-// The service's own headers, what the HTTP client owns, hop-by-hop headers, and Expect (the client refuses it).
+// The service's own headers, what the HTTP client owns, hop-by-hop headers, Expect (the client refuses it), and
+// Accept-Encoding: a compressed answer would be stored as binary (Content-* is reserved as a prefix).
 const RESERVED_NAMES = new Set([
+  'accept-encoding',
   'host',
   'user-agent',
   'connection',
@@ -39,31 +45,43 @@ export const isReservedHeader = (name: string): boolean => {
   return RESERVED_NAMES.has(lower) || RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix));
 };
 
+/** A header as a create or update sends it: its plain value, or MASKED_VALUE to keep the stored one. */
+export interface HeaderInput {
+  name: string;
+  value: string;
+}
+
+/** What the request field looks like in the OpenAPI document: an object of names and values. */
+const AS_DOCUMENTED = { type: 'object', propertyNames: { type: 'string' }, additionalProperties: { type: 'string' } };
+
 /**
  * The `headers` field of a create or update: null (or {}) for none, else names with their plain values; a value of
  * MASKED_VALUE keeps the value `stored` under that name. Checked as a whole, in order (the count, then each header's
- * name and value), so a request learns of its first mistake with its own code.
+ * name and value), so a request learns of its first mistake with its own code. Read as a list of the object's own
+ * entries (never rebuilt as an object, which would drop a `__proto__` name).
  */
-export function customHeaders(stored: Record<string, string> | null | undefined) {
-  const kept = new Set(Object.keys(stored ?? {}).map((name) => name.toLowerCase()));
+export function customHeaders(stored: readonly CustomHeader[] | null | undefined) {
+  const kept = new Set((stored ?? []).map((header) => header.name.toLowerCase()));
   return z
     .preprocess(
       (raw, ctx) => {
         const code = headersRefusal(raw, kept);
-        return code ? refuse(ctx, code) : raw;
+        return code ? refuse(ctx, code) : Object.entries(raw as Record<string, string>);
       },
-      z.record(z.string(), z.string()),
+      z.custom<[string, string][]>((entries) => Array.isArray(entries)).meta(AS_DOCUMENTED),
     )
-    .transform((headers) => (Object.keys(headers).length > 0 ? headers : null))
+    .transform((entries): HeaderInput[] | null =>
+      entries.length > 0 ? entries.map(([name, value]) => ({ name, value })) : null,
+    )
     .nullable()
     .describe(
-      'Beyond Lago: up to 10 custom headers (values up to 1 KB; X-Lago-*, webhook-*, Content-*, Host, User-Agent and hop-by-hop names are refused); a masked value sent back keeps the stored one; null removes them',
+      'Beyond Lago: up to 10 custom headers (values up to 1 KB; X-Lago-*, webhook-*, Content-*, Host, User-Agent, Accept-Encoding and hop-by-hop names are refused); a masked value sent back keeps the stored one; null removes them',
     );
 }
 
 function headersRefusal(raw: unknown, kept: ReadonlySet<string>): LagoCode | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'value_is_invalid';
-  const entries = Object.entries(raw);
+  const entries: [string, unknown][] = Object.entries(raw);
   if (entries.length > MAX_CUSTOM_HEADERS) return 'too_many_headers';
   const seen = new Set<string>();
   for (const [name, value] of entries) {
@@ -79,80 +97,86 @@ function headersRefusal(raw: unknown, kept: ReadonlySet<string>): LagoCode | und
   return undefined;
 }
 
-let derived: { pem: string; key: Buffer } | undefined;
+/** What seals and opens header values: the deployment's seal keyring. */
+export type HeaderSealer = Pick<DeploymentKeys, 'seal' | 'open' | 'isSealedCurrently'>;
 
-/** The key that seals custom header values, derived from the signing key (kept for the last key seen). */
-export function customHeaderKey(signingKeyPem: string): Buffer {
-  if (derived?.pem !== signingKeyPem) {
-    const material = createPrivateKey(signingKeyPem).export({ type: 'pkcs8', format: 'der' });
-    derived = {
-      pem: signingKeyPem,
-      key: Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', 'endpoint-custom-headers', 32)),
-    };
-  }
-  return derived.key;
-}
+/** The endpoint a header belongs to. */
+type Owner = Pick<WebhookEndpoint, 'id' | 'organization_id'>;
 
-// Bound to its endpoint and name: a sealed value copied to another endpoint or header does not open.
-const boundTo = (endpointId: string, name: string) => Buffer.from(`${endpointId}\n${name.toLowerCase()}`);
+const bindingOf = (owner: Owner, name: string): SealBinding => ({
+  kind: 'custom-header',
+  organizationId: owner.organization_id,
+  endpointId: owner.id,
+  name,
+});
 
-export function sealHeaderValue(key: Buffer, endpointId: string, name: string, value: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(boundTo(endpointId, name));
-  const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-}
-
-export function openHeaderValue(key: Buffer, endpointId: string, name: string, sealed: string): string {
-  const raw = Buffer.from(sealed, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-  decipher.setAAD(boundTo(endpointId, name));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-}
-
-/** Seals parsed headers for the record; a masked value takes the previous sealed value of its name. */
-export function sealCustomHeaders(
-  key: Buffer,
-  endpointId: string,
-  plain: Record<string, string>,
-  previous: Record<string, string> | null | undefined,
-): Record<string, string> {
-  const kept = new Map(Object.entries(previous ?? {}).map(([name, sealed]) => [name.toLowerCase(), sealed]));
-  return Object.fromEntries(
-    Object.entries(plain).map(([name, value]) => {
-      const old = kept.get(name.toLowerCase());
+/**
+ * Seals parsed headers for the record. A masked value keeps the stored value of its name: as it is when it is sealed
+ * the current way, otherwise opened and sealed anew (a value from an earlier revision, or under an older seal key).
+ */
+export async function sealCustomHeaders(
+  sealer: HeaderSealer,
+  owner: Owner,
+  input: readonly HeaderInput[],
+  previous: readonly CustomHeader[] | null | undefined,
+): Promise<CustomHeader[]> {
+  const kept = new Map((previous ?? []).map((header) => [header.name.toLowerCase(), header.sealed]));
+  return Promise.all(
+    input.map(async ({ name, value }) => {
+      const binding = bindingOf(owner, name);
+      const old = value === MASKED_VALUE ? kept.get(name.toLowerCase()) : undefined;
       // Sealed under the lower-case name, a kept value opens whatever the case it is now sent with.
-      if (value === MASKED_VALUE && old !== undefined) return [name, old];
-      return [name, sealHeaderValue(key, endpointId, name, value)];
+      if (old !== undefined && (await sealer.isSealedCurrently(binding, old))) return { name, sealed: old };
+      const plain = old !== undefined ? await openHeader(sealer, binding, old) : value;
+      return { name, sealed: await sealer.seal(binding, plain) };
     }),
   );
 }
 
-export function openCustomHeaders(
-  key: Buffer,
-  endpointId: string,
-  sealed: Record<string, string>,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(sealed).map(([name, value]) => [name, openHeaderValue(key, endpointId, name, value)]),
+async function openHeader(sealer: HeaderSealer, binding: SealBinding, sealed: string): Promise<string> {
+  try {
+    return await sealer.open(binding, sealed);
+  } catch (error) {
+    if (!(error instanceof UnusableKeyError)) throw error;
+    throw conflict('custom_header_unusable', `${error.message}: send its value again`);
+  }
+}
+
+/** The endpoint's custom headers in plain text, as name and value pairs in their order (for an attempt or a reveal). */
+export async function openCustomHeaders(
+  sealer: Pick<HeaderSealer, 'open'>,
+  endpoint: WebhookEndpoint,
+): Promise<[string, string][]> {
+  return Promise.all(
+    (endpoint.headers ?? []).map(async ({ name, sealed }): Promise<[string, string]> => [
+      name,
+      await sealer.open(bindingOf(endpoint, name), sealed),
+    ]),
   );
 }
 
-export const maskCustomHeaders = (sealed: Record<string, string> | null | undefined): Record<string, string> =>
-  Object.fromEntries(Object.keys(sealed ?? {}).map((name) => [name, MASKED_VALUE]));
+/** The values a reveal shows; one that cannot be opened (a retired seal key, a broken seal) is a 409 that says to send it again. */
+export async function revealCustomHeaders(
+  sealer: HeaderSealer,
+  endpoint: WebhookEndpoint,
+): Promise<[string, string][]> {
+  return Promise.all(
+    (endpoint.headers ?? []).map(async ({ name, sealed }): Promise<[string, string]> => [
+      name,
+      await openHeader(sealer, bindingOf(endpoint, name), sealed),
+    ]),
+  );
+}
 
-export const hasCustomHeaders = (sealed: Record<string, string> | null | undefined): sealed is Record<string, string> =>
-  sealed !== null && sealed !== undefined && Object.keys(sealed).length > 0;
+export const maskCustomHeaders = (headers: readonly CustomHeader[] | null | undefined): Record<string, string> =>
+  Object.fromEntries((headers ?? []).map(({ name }) => [name, MASKED_VALUE]));
 
-/** The endpoint's custom headers for an attempt, opened; the signing key is read only when it has some. */
+/** The endpoint's custom headers for an attempt, opened; the seal keyring is read only when it has some. */
 export async function attemptHeaders(
   endpoint: WebhookEndpoint,
-  signingKey: () => Promise<string | undefined>,
+  sealer: Pick<HeaderSealer, 'open'>,
 ): Promise<Record<string, string>> {
-  if (!hasCustomHeaders(endpoint.headers)) return {};
-  const pem = await signingKey();
-  if (!pem) throw new Error('the signing key is unavailable');
-  return openCustomHeaders(customHeaderKey(pem), endpoint.id, endpoint.headers);
+  if (!endpoint.headers?.length) return {};
+  // Own properties only (fromEntries defines them): a header named __proto__ is a header, not a prototype.
+  return Object.fromEntries(await openCustomHeaders(sealer, endpoint));
 }

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { isWebhookType } from '../catalog/event-types.ts';
-import { assertPublicAddress, BlockedAddressError, isIpLiteral, type Cidr } from '../delivery/ssrf.ts';
-import type { SignatureAlgo } from '../model.ts';
+import {
+  assertNotOwnListener,
+  assertPublicAddress,
+  BlockedAddressError,
+  isIpLiteral,
+  portOf,
+  type Cidr,
+  type OwnListeners,
+} from '../delivery/ssrf.ts';
+import type { CustomHeader, SignatureAlgo } from '../model.ts';
 import { CONTROL_CHARACTER } from '../text.ts';
 import { named, refuse, refusedAs, wrapped } from '../validation.ts';
 import { customHeaders } from './headers.ts';
@@ -11,19 +19,24 @@ import { customHeaders } from './headers.ts';
 const MAX_URL_LENGTH = 2048;
 const MAX_NAME_LENGTH = 255;
 
-/** Where webhooks may go: the addresses allowed besides public ones, and whether plain http is. */
+/** Where webhooks may go: the addresses allowed besides public ones, whether plain http is, and the service's own listeners (local mode). */
 export interface UrlPolicy {
   allow: readonly Cidr[];
   allowHttp: boolean;
+  own?: OwnListeners;
 }
 
-/** Literal addresses are checked now; names are checked on every delivery, when they are resolved. */
-function isPrivateLiteral(hostname: string, allow: readonly Cidr[]): boolean {
+/** The address a URL's host literally names (localhost is loopback), or undefined for a name, checked on every delivery once resolved. */
+function literalAddress(hostname: string): string | undefined {
   const name = hostname.replace(/\.$/, '');
   const host = name === 'localhost' || name.endsWith('.localhost') ? '127.0.0.1' : name;
-  if (!isIpLiteral(host)) return false;
+  return isIpLiteral(host) ? host : undefined;
+}
+
+/** Whether a check of the guard refuses it. */
+function refusedBy(check: () => void): boolean {
   try {
-    assertPublicAddress(host, allow);
+    check();
     return false;
   } catch (error) {
     if (!(error instanceof BlockedAddressError)) throw error;
@@ -45,11 +58,15 @@ const webhookUrl = (policy: UrlPolicy) =>
       if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || url.username || url.password)
         return refuse(ctx, 'url_is_invalid');
       if (url.protocol === 'http:' && !policy.allowHttp) return refuse(ctx, 'url_must_use_https');
-      if (isPrivateLiteral(url.hostname, policy.allow)) return refuse(ctx, 'address_is_not_public');
+      const address = literalAddress(url.hostname);
+      if (address !== undefined && refusedBy(() => assertPublicAddress(address, policy.allow)))
+        return refuse(ctx, 'address_is_not_public');
+      if (address !== undefined && refusedBy(() => assertNotOwnListener(address, portOf(url), policy.own)))
+        return refuse(ctx, 'address_is_this_service');
       // Stored (and compared for uniqueness) as serialized: HTTP://Example.com/./x and http://example.com/x are one endpoint.
       return url.href.length > MAX_URL_LENGTH ? refuse(ctx, 'url_is_invalid') : url.href;
     })
-    .describe('http(s) URL; a literal address must be public');
+    .describe("http(s) URL; a literal address must be public, and not one of local mode's own ports");
 
 /** null means every type, [] none; "*" means every type; values trimmed, lowercased, de-duplicated. */
 const eventTypes = z
@@ -63,7 +80,7 @@ const eventTypes = z
   .describe('Types from GET /api/v1/webhook_event_types; null or ["*"] for every type');
 
 /** The fields of an endpoint; `stored` headers are those a masked value keeps. */
-const endpointFields = (policy: UrlPolicy, stored?: Record<string, string> | null) =>
+const endpointFields = (policy: UrlPolicy, stored?: readonly CustomHeader[] | null) =>
   z.object({
     webhook_url: webhookUrl(policy),
     // null is as if absent: jwt on a create, unchanged on an update.
@@ -91,7 +108,7 @@ const endpointFields = (policy: UrlPolicy, stored?: Record<string, string> | nul
 export const createEndpointRequest = (policy: UrlPolicy) => wrapped('webhook_endpoint', endpointFields(policy));
 
 /** The body of an update: only the fields present change; a masked header value keeps the `stored` one. */
-export const updateEndpointRequest = (policy: UrlPolicy, stored: Record<string, string> | null | undefined) =>
+export const updateEndpointRequest = (policy: UrlPolicy, stored: readonly CustomHeader[] | null | undefined) =>
   wrapped('webhook_endpoint', endpointFields(policy, stored).partial());
 
 // Documented as on AWS by default; the rules a deployment's policy changes do not show in the document.

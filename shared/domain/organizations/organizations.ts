@@ -29,18 +29,20 @@ export function newApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
+/** `tokenRoot`: the current HMAC root version (shared/domain/keys/deployment-keys.ts), which its token derives from. */
 export async function createOrganization(
   store: Pick<OrganizationStore, 'createOrganization'>,
   body: unknown,
   nowMs: number,
+  tokenRoot: () => Promise<string>,
 ) {
   const { name } = parseBody(OrganizationRequest, body);
-  // Its HMAC token is derived from the deployment's key and this version: no secret of its own to create.
+  // Its HMAC token is derived from the HMAC root and this version: no secret of its own to create.
   const organization: Organization = {
     id: uuidv7(nowMs),
     name,
     created_at_ms: toSecond(nowMs),
-    token_version: 1,
+    token: { token_version: 1, token_root: await tokenRoot() },
   };
   const apiKey = newApiKey();
   await store.createOrganization(organization, hashApiKey(apiKey));

@@ -1,13 +1,19 @@
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { conflict } from '../errors.ts';
+import type { DeploymentKeys } from '../keys/deployment-keys.ts';
+import { UnusableKeyError } from '../keys/keyring.ts';
+import { LEGACY_HMAC_ROOT } from '../keys/provisioning.ts';
+import type { Organization, PreviousToken, TokenSource } from '../model.ts';
 import type { Logger, OrganizationStore, SecretStore } from '../ports.ts';
-import { hmacSecretName, signingKeySecretName, type CachedSecrets } from '../secrets.ts';
+import { hmacSecretName } from '../secrets.ts';
 
 /**
- * Organization HMAC tokens at a fixed cost: no secret per organization. A token is derived from
- * the deployment's signing key (the one secret, in Secrets Manager) and the organization's token
- * version, kept in its record; a new version is a new token. Organizations created before this kept
- * a secret each: on first use their token is sealed (AES-256-GCM, under a key derived the same way)
- * into their record and the secret is deleted, so the token a receiver holds never changes.
+ * Organization HMAC tokens at a fixed cost: no secret per organization. A token is derived from an HMAC root (a
+ * version of the deployment's HMAC root ring, named in the organization's record) and the organization's token
+ * version; a rotation moves the organization to a new token version under the current root, so rotating the root
+ * changes no token until each organization rotates its own. Organizations created before tokens were derived kept
+ * a secret each: on first use their token is sealed into their record (bound to the organization) and the secret is
+ * deleted, so the token a receiver holds never changes.
  */
 
 /** Tokens are kept in memory this long: after a rotation, other processes sign with the new token within it. */
@@ -15,49 +21,39 @@ export const TOKEN_CACHE_MS = 30_000;
 /** How long the token before a rotation stays valid, by default and at most. */
 const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 3600;
+/** Live previous tokens an organization keeps at most: a rotation that would keep more is refused until one expires. */
+export const MAX_PREVIOUS_TOKENS = 5;
 
-/** An organization's token, and during a rotation's overlap the one before it. */
+/** An organization's token, and the tokens before it whose overlap still runs. */
 export interface OrganizationTokenSet {
   current: string;
-  previous?: { token: string; expiresAt: number };
+  /** Newest first, each until its own expiry. */
+  previous: { token: string; expiresAt: number }[];
 }
 
-/** Keys for tokens, derived from the signing key with HKDF, one per purpose. */
-export function tokenKeys(signingKeyPem: string): { derive: Buffer; seal: Buffer } {
-  const material = createPrivateKey(signingKeyPem).export({ type: 'pkcs8', format: 'der' });
-  const key = (info: string) => Buffer.from(hkdfSync('sha256', material, 'lago-webhooks', info, 32));
-  return { derive: key('organization-hmac-tokens'), seal: key('sealed-organization-hmac-tokens') };
-}
-
-/** The organization's token at `version`: 32 bytes, base64url, like the random tokens before it. */
-export function deriveToken(key: Buffer, organizationId: string, version: number): string {
-  return createHmac('sha256', key).update(`${organizationId}:${version}`).digest('base64url');
-}
-
-export function sealToken(key: Buffer, token: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-}
-
-export function openToken(key: Buffer, sealed: string): string {
-  const raw = Buffer.from(sealed, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+/** The organization's token at `version` under an HMAC root: 32 bytes, base64url, like the random tokens before it. */
+export function deriveToken(root: Buffer, organizationId: string, version: number): string {
+  return createHmac('sha256', root).update(`${organizationId}:${version}`).digest('base64url');
 }
 
 export interface OrganizationTokenDeps {
   store: Pick<OrganizationStore, 'getOrganization' | 'rotateOrganizationToken' | 'sealOrganizationToken'>;
-  secrets: CachedSecrets;
+  keys: Pick<DeploymentKeys, 'hmacRoot' | 'currentHmacRoot' | 'seal' | 'open'>;
+  /** Where older organizations' own token secrets are. */
   secretStore: SecretStore;
   secretsPrefix: string;
   logger: Logger;
   now: () => number;
 }
 
-/** Reads organizations' tokens, each kept in memory for a while, so a delivery costs no Secrets Manager call; rotates them. */
+const rotatedMeanwhile = () =>
+  conflict(
+    'hmac_key_rotated_concurrently',
+    'the HMAC key was rotated by another request meanwhile; read it again, or retry',
+    1,
+  );
+
+/** Reads organizations' tokens, each kept in memory for a while, so a delivery costs no secret store call; rotates them. */
 export class OrganizationTokens {
   private readonly deps: OrganizationTokenDeps;
   private readonly cached = new Map<string, { tokens: Promise<OrganizationTokenSet | undefined>; until: number }>();
@@ -66,7 +62,10 @@ export class OrganizationTokens {
     this.deps = deps;
   }
 
-  /** The tokens to sign with: the current one, and the previous one while its overlap lasts. */
+  /**
+   * The tokens to sign with: the current one, and the previous ones while their overlap lasts. Throws an
+   * UnusableKeyError when the current token cannot be had (its HMAC root was retired, or its seal is broken).
+   */
   async get(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const hit = this.cached.get(organizationId);
     let tokens: Promise<OrganizationTokenSet | undefined>;
@@ -81,77 +80,123 @@ export class OrganizationTokens {
       );
     }
     const set = await tokens;
-    if (set?.previous && set.previous.expiresAt <= this.deps.now()) return { current: set.current };
-    return set;
+    return set && { ...set, previous: set.previous.filter((p) => p.expiresAt > this.deps.now()) };
   }
 
   /**
-   * Gives the organization a new token; the current one stays valid for `overlapSeconds`. Undefined
-   * when the organization does not exist.
+   * Gives the organization a new token under the current HMAC root; the current one stays valid for
+   * `overlapSeconds`, and every previous one until its own expiry. A rotation by another request meanwhile, or one
+   * that would keep more than MAX_PREVIOUS_TOKENS live tokens, is a 409 with Retry-After. Undefined when the
+   * organization does not exist.
    */
   async rotate(
     organizationId: string,
     overlapSeconds = DEFAULT_ROTATION_OVERLAP_SECONDS,
   ): Promise<OrganizationTokenSet | undefined> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      // An organization from before derived tokens has its token moved into its record first.
-      if (!(await this.read(organizationId))) return undefined;
-      const organization = await this.deps.store.getOrganization(organizationId);
-      if (!organization || (organization.token_version === undefined && organization.sealed_token === undefined))
-        continue;
-      const rotated = await this.deps.store.rotateOrganizationToken(
-        organizationId,
-        { token_version: organization.token_version, sealed_token: organization.sealed_token },
-        (organization.token_version ?? 0) + 1,
-        this.deps.now() + overlapSeconds * 1000,
-      );
-      if (!rotated) continue;
-      this.cached.delete(organizationId);
-      this.deps.logger.info(
-        { organization_id: organizationId, overlap_seconds: overlapSeconds },
-        'organization token rotated',
-      );
-      return this.get(organizationId);
+    let organization = await this.deps.store.getOrganization(organizationId);
+    if (!organization) return undefined;
+    // An organization from before derived tokens has its token moved into its record first.
+    if (!organization.token) {
+      if (!(await this.moveOwnSecret(organizationId))) return undefined;
+      organization = await this.deps.store.getOrganization(organizationId);
+      if (!organization?.token) throw rotatedMeanwhile();
     }
-    throw new Error('the organization token changed concurrently; retry');
+    const nowMs = this.deps.now();
+    const previous = [
+      ...(overlapSeconds > 0 ? await this.kept(organizationId, organization.token, nowMs + overlapSeconds * 1000) : []),
+      ...(organization.previous_tokens ?? []).filter((token) => token.expires_at_ms > nowMs),
+    ];
+    if (previous.length > MAX_PREVIOUS_TOKENS) {
+      const soonest = Math.min(...previous.map((token) => token.expires_at_ms));
+      throw conflict(
+        'too_many_previous_hmac_keys',
+        `${MAX_PREVIOUS_TOKENS} previous HMAC keys are still valid; rotate again once the oldest expires, or with overlap_seconds 0`,
+        Math.ceil((soonest - nowMs) / 1000),
+      );
+    }
+    const token = {
+      token_version: ('token_version' in organization.token ? organization.token.token_version : 0) + 1,
+      token_root: await this.deps.keys.currentHmacRoot(),
+    };
+    const rotated = await this.deps.store.rotateOrganizationToken(organizationId, organization.token, {
+      token,
+      previous_tokens: previous,
+    });
+    if (!rotated) throw rotatedMeanwhile();
+    this.cached.delete(organizationId);
+    this.deps.logger.info(
+      { organization_id: organizationId, overlap_seconds: overlapSeconds, hmac_root: token.token_root },
+      'organization token rotated',
+    );
+    return this.get(organizationId);
   }
 
-  private async keys() {
-    const pem = await this.deps.secrets.get(signingKeySecretName(this.deps.secretsPrefix));
-    if (!pem) throw new Error('the deployment signing key is unavailable');
-    return tokenKeys(pem);
+  /**
+   * The current token as a previous one until `expiresAtMs`: a sealed token is sealed anew, bound to its organization
+   * (its record is being written anyway); a token that cannot be had (a retired root) is not kept: it no longer signs.
+   */
+  private async kept(organizationId: string, current: TokenSource, expiresAtMs: number): Promise<PreviousToken[]> {
+    try {
+      if ('token_version' in current) {
+        await this.deps.keys.hmacRoot(current.token_root ?? LEGACY_HMAC_ROOT);
+        return [{ ...current, expires_at_ms: expiresAtMs }];
+      }
+      const binding = { kind: 'organization-token', organizationId } as const;
+      const token = await this.deps.keys.open(binding, current.sealed_token);
+      return [{ sealed_token: await this.deps.keys.seal(binding, token), expires_at_ms: expiresAtMs }];
+    } catch (error) {
+      if (!(error instanceof UnusableKeyError)) throw error;
+      return [];
+    }
+  }
+
+  private async tokenOf(organizationId: string, source: TokenSource): Promise<string> {
+    if ('sealed_token' in source)
+      return this.deps.keys.open({ kind: 'organization-token', organizationId }, source.sealed_token);
+    const root = await this.deps.keys.hmacRoot(source.token_root ?? LEGACY_HMAC_ROOT);
+    return deriveToken(root, organizationId, source.token_version);
+  }
+
+  /** Live previous tokens; one that cannot be had is left out (it can no longer sign) and logged. */
+  private async previousOf(organization: Organization): Promise<OrganizationTokenSet['previous']> {
+    const live = (organization.previous_tokens ?? []).filter((token) => token.expires_at_ms > this.deps.now());
+    const tokens = await Promise.all(
+      live.map(async (source) => {
+        try {
+          return [{ token: await this.tokenOf(organization.id, source), expiresAt: source.expires_at_ms }];
+        } catch (error) {
+          if (!(error instanceof UnusableKeyError)) throw error;
+          this.deps.logger.warn({ organization_id: organization.id, err: error }, 'a previous token no longer signs');
+          return [];
+        }
+      }),
+    );
+    return tokens.flat();
   }
 
   private async read(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const organization = await this.deps.store.getOrganization(organizationId);
     if (!organization) return undefined;
-    const keys = await this.keys();
-    const previous =
-      organization.previous_token_expires_at_ms !== undefined &&
-      organization.previous_token_expires_at_ms > this.deps.now()
-        ? organization.previous_token_version !== undefined
-          ? deriveToken(keys.derive, organizationId, organization.previous_token_version)
-          : organization.previous_sealed_token !== undefined
-            ? openToken(keys.seal, organization.previous_sealed_token)
-            : undefined
-        : undefined;
-    const withPrevious = (current: string): OrganizationTokenSet =>
-      previous !== undefined
-        ? { current, previous: { token: previous, expiresAt: organization.previous_token_expires_at_ms! } }
-        : { current };
-    if (organization.token_version !== undefined)
-      return withPrevious(deriveToken(keys.derive, organizationId, organization.token_version));
-    if (organization.sealed_token !== undefined) return withPrevious(openToken(keys.seal, organization.sealed_token));
-    // Created before tokens were derived: its token is a secret of its own, moved into its record once.
+    if (organization.token)
+      return {
+        current: await this.tokenOf(organizationId, organization.token),
+        previous: await this.previousOf(organization),
+      };
+    return this.moveOwnSecret(organizationId);
+  }
+
+  /** Created before tokens were derived: its token is a secret of its own, moved into its record once. */
+  private async moveOwnSecret(organizationId: string): Promise<OrganizationTokenSet | undefined> {
     const name = hmacSecretName(this.deps.secretsPrefix, organizationId);
     const legacy = await this.deps.secretStore.get(name);
     if (legacy === undefined) {
       // Another process may have just moved it into the record and deleted the secret.
       const moved = await this.deps.store.getOrganization(organizationId);
-      return moved?.sealed_token !== undefined ? { current: openToken(keys.seal, moved.sealed_token) } : undefined;
+      return moved?.token ? { current: await this.tokenOf(organizationId, moved.token), previous: [] } : undefined;
     }
     // Whoever seals it first, the token is the same; only the first deletes the secret.
-    if (await this.deps.store.sealOrganizationToken(organizationId, sealToken(keys.seal, legacy))) {
+    const sealed = await this.deps.keys.seal({ kind: 'organization-token', organizationId }, legacy);
+    if (await this.deps.store.sealOrganizationToken(organizationId, sealed)) {
       await this.deps.secretStore
         .delete(name)
         .catch((error: unknown) =>
@@ -165,6 +210,6 @@ export class OrganizationTokens {
         'organization token moved from its own secret into its record',
       );
     }
-    return { current: legacy };
+    return { current: legacy, previous: [] };
   }
 }

@@ -1,3 +1,4 @@
+import type { RateLimits } from '../organizations/rate-limits.ts';
 import type { DeliveryQueue, Logger, Metrics, Store } from '../ports.ts';
 import type { PublishJournal } from './intents.ts';
 
@@ -20,4 +21,6 @@ export interface WebhookDeps<S = Store> {
   journal: PublishJournal;
   /** Called between a publish's store write and its queue send: local chaos runs kill the process there. */
   afterStore?: () => void;
+  /** Test events, retries and resends, and recoveries are counted against the organization's limits. */
+  rateLimits: Pick<RateLimits, 'take'>;
 }

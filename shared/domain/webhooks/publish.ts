@@ -3,7 +3,14 @@ import { ApiError, notFound, payloadTooLarge, unavailable } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import type { Organization, Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import { laneOf as laneOfEndpoint, type Lane } from '../delivery/policy.ts';
-import type { OrganizationStore, WebhookRef, WebhookSet, WebhookSetOutcome, WebhookStore } from '../ports.ts';
+import {
+  UnsentMessagesError,
+  type OrganizationStore,
+  type WebhookRef,
+  type WebhookSet,
+  type WebhookSetOutcome,
+  type WebhookStore,
+} from '../ports.ts';
 import { nextAttemptMessage, withPayload } from '../delivery/message.ts';
 import type { WebhookDeps } from './deps.ts';
 import { newWebhook } from './new-webhook.ts';
@@ -56,8 +63,11 @@ export function parseBatch(body: unknown): unknown[] {
   return parseBody(BatchEnvelope, body).events;
 }
 
-/** What publishing one event came to: its webhooks (new, or those of an earlier publish with its key), or why not. */
-type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown };
+/**
+ * What publishing one event came to: its webhooks (new, or those of an earlier publish with its key), or why not;
+ * an event stored but not all queued carries its webhooks beside the error, for its publisher to know of them.
+ */
+type PublishOutcome = { webhooks: WebhookState[] } | { error: unknown; webhooks?: WebhookState[] };
 
 const published = (webhooks: WebhookState[]) => ({
   webhooks: webhooks.map((w) => ({
@@ -78,10 +88,17 @@ export async function publish(deps: PublishDeps, body: unknown) {
 export async function publishBatch(
   deps: PublishDeps,
   body: unknown,
-): Promise<({ webhooks: ReturnType<typeof published>['webhooks'] } | { error: ApiError })[]> {
+): Promise<
+  (
+    | { webhooks: ReturnType<typeof published>['webhooks'] }
+    | { error: ApiError; webhooks?: ReturnType<typeof published>['webhooks'] }
+  )[]
+> {
   const outcomes = await publishEvents(deps, parseBatch(body));
   return outcomes.map((outcome) => {
     if (!('error' in outcome)) return published(outcome.webhooks);
+    // Stored, not all queued: the answer lists what the sweeper will send.
+    if (outcome.webhooks) return { error: outcome.error as ApiError, ...published(outcome.webhooks) };
     // Not the event's fault (already logged): nothing of it was stored, so sending it again is safe.
     return {
       error: outcome.error instanceof ApiError ? outcome.error : unavailable('the event could not be stored; retry'),
@@ -292,8 +309,10 @@ async function afterWrite(deps: WritingDeps, event: Planned, result: WebhookSetO
 }
 
 /**
- * Queues every written event's webhooks on their endpoints' lanes; an event whose messages could not
- * all be sent is answered 503. `allHandled`: every webhook was queued or marked unqueued.
+ * Queues every written event's webhooks on their endpoints' lanes. An event whose messages could not all be
+ * sent is answered 503 with its webhooks, which the sweeper will send: the answer says whether publishing it
+ * again is safe (with its idempotency key) or would send it twice (without one). `allHandled`: every
+ * webhook was queued or marked unqueued.
  */
 async function enqueue(
   deps: PublishDeps,
@@ -312,12 +331,19 @@ async function enqueue(
   const answered = events.map((event) => {
     if (isAnswered(event)) return event;
     const outcome: PublishOutcome = failed.has(event.index)
-      ? { error: unavailable('the webhooks are stored but could not be queued; retry with the same idempotency_key') }
+      ? { error: notQueued(event.input.idempotency_key !== undefined), webhooks: event.webhooks }
       : { webhooks: event.webhooks };
     return answer(event.index, outcome, event.repeats);
   });
   return { answered, allHandled: unmarked === 0 };
 }
+
+const notQueued = (keyed: boolean) =>
+  unavailable(
+    keyed
+      ? 'the webhooks are stored but could not be queued; retry with the same idempotency_key'
+      : 'the webhooks are stored but could not be queued; the sweeper will send them: publishing the event again would send it twice',
+  );
 
 /** The answers in the order of the events, each repeat with its first event's. */
 function inOrder(events: Answered[]): PublishOutcome[] {
@@ -349,8 +375,9 @@ async function replay(deps: WritingDeps, recorded: WebhookRef[], fresh: Webhook[
 
 /**
  * Sends the events' messages, each on its endpoint's lane, ten per call, carrying the payload;
- * returns the events with a message that could not be sent. Those webhooks are marked unqueued, so
- * the sweeper sends them once they are overdue; `unmarked` counts those whose mark failed too.
+ * returns the events with a message that could not be sent. Those webhooks alone are marked
+ * unqueued, so the sweeper sends them once they are overdue; the others of their call were sent.
+ * `unmarked` counts those whose mark failed too.
  */
 async function enqueueEvents(
   deps: EnqueueDeps,
@@ -377,8 +404,10 @@ async function enqueueEvents(
           entries.map((e) => withPayload(nextAttemptMessage(e.webhook), e.payload)),
         );
       } catch (error) {
-        deps.logger.error({ err: error, webhook_ids: entries.map((e) => e.webhook.id) }, 'enqueue failed');
-        for (const e of entries) {
+        const unsent = error instanceof UnsentMessagesError ? new Set(error.unsent.map((m) => m.webhookId)) : undefined;
+        const failing = unsent ? entries.filter((e) => unsent.has(e.webhook.id)) : entries;
+        deps.logger.error({ err: error, webhook_ids: failing.map((e) => e.webhook.id) }, 'enqueue failed');
+        for (const e of failing) {
           failed.add(e.index);
           await deps.store.updateWebhook(e.webhook, { ...e.webhook, unqueued: true }).catch((markError: unknown) => {
             unmarked++;

@@ -12,7 +12,7 @@ import { detail } from './views.ts';
 
 type RecoveryDeps = Pick<
   WebhookDeps<EndpointStore & WebhookStore>,
-  'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs'
+  'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs' | 'rateLimits'
 >;
 
 const MAX_RECOVER_PER_CALL = 5000;
@@ -28,6 +28,7 @@ async function redeliver(
   done: string,
 ) {
   if (!(await deps.store.getEndpoint(organizationId, webhook.endpoint_id))) throw notFound('webhook_endpoint');
+  await deps.rateLimits.take('redelivery', organizationId);
   if (finished.includes(webhook.status) || isStuck(webhook, deps.now(), deps.stuckAfterMs)) {
     const reopened = await reopen(deps, webhook, webhook.payload);
     if (reopened) {
@@ -63,6 +64,7 @@ export async function resendWebhook(deps: RecoveryDeps, organizationId: string, 
 export async function recoverWebhooks(deps: RecoveryDeps, organizationId: string, body: unknown) {
   const { webhook_endpoint_id: endpointId, from_date: from, to_date: to } = parseBody(RecoverRequest, body);
   if (!(await deps.store.getEndpoint(organizationId, endpointId))) throw notFound('webhook_endpoint');
+  await deps.rateLimits.take('recovery', organizationId);
   let recovered = 0;
   let before: string | undefined;
   const started = deps.now();

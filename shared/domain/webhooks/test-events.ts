@@ -13,13 +13,14 @@ import { detail } from './views.ts';
  * marked `test: true`.
  */
 export async function publishTest(
-  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'journal' | 'afterStore'>,
+  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'journal' | 'afterStore' | 'rateLimits'>,
   organizationId: string,
   endpointId: string,
   body: unknown,
 ) {
   const endpoint = await getEndpoint(deps.store, organizationId, endpointId);
   const { webhook_type } = parseBody(TestEventRequest, body);
+  await deps.rateLimits.take('test_event', organizationId, endpoint.id);
   const example = exampleFor(webhook_type);
   const input = {
     organization_id: organizationId,

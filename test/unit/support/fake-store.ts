@@ -1,5 +1,12 @@
 // In-memory stores for unit tests, each with only what the domain code under test asks for: endpoints, API keys and single webhooks (writes conditional on the version, as DynamoDB's); organizations' tokens.
-import type { Organization, WebhookEndpoint, Webhook, WebhookState } from '#shared/domain/model.ts';
+import type {
+  Organization,
+  PreviousToken,
+  TokenSource,
+  WebhookEndpoint,
+  Webhook,
+  WebhookState,
+} from '#shared/domain/model.ts';
 import type {
   EndpointStore,
   EndpointWriteResult,
@@ -26,6 +33,10 @@ export class FakeStore
 
   /** Reads of webhooks that fail, as DynamoDB's do when it is unavailable. */
   failingReads = 0;
+  /** Webhook writes that fail, as DynamoDB's do when it throttles a hot key. */
+  failingWrites = 0;
+  /** Every webhook write asked for, failed or not. */
+  writes = 0;
 
   async getWebhook(organizationId: string, id: string): Promise<Webhook | undefined> {
     if (this.failingReads > 0) {
@@ -76,6 +87,11 @@ export class FakeStore
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {
+    this.writes++;
+    if (this.failingWrites > 0) {
+      this.failingWrites--;
+      throw new Error('ThrottlingException');
+    }
     const current = this.webhooks.get(previous.id);
     if (current?.version !== previous.version) return undefined;
     // As in DynamoDB, the payload is written once and never replaced.
@@ -170,35 +186,21 @@ export class FakeOrganizationStore implements Pick<
 
   async sealOrganizationToken(id: string, sealed: string): Promise<boolean> {
     const found = this.organizations.get(id);
-    if (!found || found.sealed_token !== undefined || found.token_version !== undefined) return false;
-    found.sealed_token = sealed;
+    if (!found || found.token !== undefined) return false;
+    found.token = { sealed_token: sealed };
     return true;
   }
 
-  /** As DynamoDB's: conditional on the token read, keeping it as the previous one. */
+  /** As DynamoDB's: conditional on the token read. */
   async rotateOrganizationToken(
     id: string,
-    current: Pick<Organization, 'token_version' | 'sealed_token'>,
-    nextVersion: number,
-    previousExpiresAt: number,
+    current: TokenSource,
+    next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean> {
     const found = this.organizations.get(id);
-    if (
-      !found ||
-      found.token_version !== current.token_version ||
-      (current.token_version === undefined && found.sealed_token !== current.sealed_token)
-    )
-      return false;
-    if (current.token_version === undefined) {
-      Object.assign(found, {
-        previous_sealed_token: found.sealed_token,
-        previous_token_version: undefined,
-        sealed_token: undefined,
-      });
-    } else {
-      Object.assign(found, { previous_token_version: found.token_version, previous_sealed_token: undefined });
-    }
-    Object.assign(found, { token_version: nextVersion, previous_token_expires_at: previousExpiresAt });
+    if (!found?.token || JSON.stringify(found.token) !== JSON.stringify(current)) return false;
+    found.token = { ...next.token };
+    found.previous_tokens = structuredClone(next.previous_tokens);
     return true;
   }
 }

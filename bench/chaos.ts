@@ -38,6 +38,14 @@ export interface ChaosResult {
   /** Events never answered 2xx after every try. */
   refused: number;
   kills: number;
+  /** Kills the service made of itself inside a publish, between its store write and its queue send. */
+  killsInPublish: number;
+  /** Webhooks stored by the publish killed inside (never answered, sent without an idempotency key, so never retried). */
+  storedUnanswered: number;
+  /** Of those, still not succeeded or failed at the end. */
+  storedUnansweredLive: string[];
+  /** From the kill inside publish until every webhook it stored was succeeded or failed. */
+  storedUnansweredSettleSeconds: number;
   /** Requests a receiver had open when the service was killed, per kill. */
   inFlightAtKills: number[];
   /** Webhooks that ended succeeded / failed before recovery. */
@@ -77,6 +85,15 @@ const KILL_AT = [0.4, 0.9];
 /** Receiver 0 is down between these shares of accepted events. */
 const DOWN_BETWEEN = [0.15, 0.3];
 const MAX_TRIES = 20;
+/** Events of the publish killed inside (one batch, no idempotency key). */
+const KILLED_PUBLISH_EVENTS = 5;
+/**
+ * How soon the webhooks of a publish killed between its store write and its queue send settle
+ * (docs/delivery.md, "Nothing waits forever"): its intent's minute is checked once the minute after
+ * it is over (30 s margin) by the next sweep (every minute), at most 4.5 minutes after the publish;
+ * here also the restart before the sweeper runs again, and the attempts.
+ */
+export const RESCUE_BOUND_SECONDS = 6 * 60;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -149,8 +166,8 @@ export class Service {
     return { service: new Service(dataDir, ports, generateAdminToken(), env), dataDir };
   }
 
-  /** `node bin/local.ts` in a process group of its own, so one signal reaches DynamoDB Local (Java) too. */
-  async start(): Promise<void> {
+  /** `node bin/local.ts` in a process group of its own, so one signal reaches DynamoDB Local (Java) too; `env` for this start only. */
+  async start(env: Record<string, string> = {}): Promise<void> {
     this.output = '';
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'local.ts')], {
       cwd: join(import.meta.dirname, '..'),
@@ -168,6 +185,7 @@ export class Service {
         LOG_LEVEL: 'warn',
         WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
         ...this.env,
+        ...env,
       },
     });
     this.child = child;
@@ -180,6 +198,13 @@ export class Service {
         throw new Error(`the service exited (${child.exitCode ?? child.signalCode}):\n${this.output}`);
       return this.output.includes('Ctrl-C stops everything') ? true : undefined;
     });
+  }
+
+  /** Settles when the running service exits by itself (or is killed). */
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
   /** SIGKILL to the whole group (API, pollers, fauxqs in process, DynamoDB Local), then proof that nothing of it survived. */
@@ -503,13 +528,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let lastRestart = Date.now();
     const inFlightAtKills: number[] = [];
     const killsDue = KILL_AT.map((share) => Math.max(1, Math.floor(share * options.events)));
-    const event = (i: number) => ({
+    const event = (i: number, keyed = true) => ({
       organization_id: org.id,
       webhook_type: TYPES[i % TYPES.length],
       object_type: 'invoice',
       object: { lago_id: `inv_chaos_${i}`, total_amount_cents: i },
-      idempotency_key: `chaos-${i}`,
+      ...(keyed ? { idempotency_key: `chaos-${i}` } : {}),
     });
+    let killsInPublish = 0;
+    let killedInPublishAt = 0;
+    // The service armed to kill itself in its first publish, between the store write and the queue send: a batch
+    // without idempotency keys, never answered and never retried, whose stored webhooks only the sweeper can queue.
+    const killInsidePublish = async () => {
+      await service.start({ CHAOS_KILL_IN_PUBLISH: '1' });
+      const exited = service.exited();
+      const events = Array.from({ length: KILLED_PUBLISH_EVENTS }, (_, k) => event(options.events + k, false));
+      const status = await service.request('POST', '/admin/v1/webhooks/batch', service.adminToken, { events }).then(
+        (res) => res.status,
+        () => undefined,
+      );
+      if (status !== undefined) throw new Error(`the publish armed to kill the service was answered ${status}`);
+      await until('the service to kill itself inside the publish', 60_000, async () =>
+        (await Promise.race([exited.then(() => true), sleep(100).then(() => undefined)])) ? true : undefined,
+      );
+      killedInPublishAt = Date.now();
+      killsInPublish++;
+      await service.kill();
+      log(
+        `kill in publish: the service SIGKILLed its group between storing ${KILLED_PUBLISH_EVENTS} events and queueing them; restarting`,
+      );
+      await service.start();
+    };
 
     // Paced: event i is due at publishStart + i / rate; a kill's downtime moves the schedule back.
     const rate = options.rate ?? 20;
@@ -536,7 +585,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         log(
           `kill ${inFlightAtKills.length}: SIGKILL to the service's process group after ${eventsAccepted.size} accepted events, ${inFlightAtKills.at(-1)} requests open at receivers; no process left, ports free; restarting on the same data`,
         );
-        await service.start();
+        // After the first kill, the next start kills itself inside a publish once before it serves the publishers again.
+        if (killTimes.length === 1) await killInsidePublish();
+        else await service.start();
         lastRestart = Date.now();
         publishStart += lastRestart - killedAt;
         log(`restarted, ${((lastRestart - killedAt) / 1000).toFixed(1)} s after the kill`);
@@ -587,7 +638,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const publishBatch = async (indexes: number[]): Promise<number[]> => {
       try {
         const res = await service.request<BatchAnswer>('POST', '/admin/v1/webhooks/batch', service.adminToken, {
-          events: indexes.map(event),
+          events: indexes.map((i) => event(i)),
         });
         if (res.status !== 200) return indexes;
         const left: number[] = [];
@@ -661,14 +712,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(2_000);
     }
     const settleSeconds = ((settledAt ?? Date.now()) - lastRestart) / 1000;
-    const succeededIds = [...statuses].filter(([, s]) => s === 'succeeded').map(([id]) => id);
-    const failedIds = [...statuses].filter(([, s]) => s === 'failed').map(([id]) => id);
+    // The accepted webhooks only: those of the publish killed inside are checked on their own below.
+    const succeededIds = [...statuses].filter(([id, s]) => s === 'succeeded' && accepted.has(id)).map(([id]) => id);
+    const failedIds = [...statuses].filter(([id, s]) => s === 'failed' && accepted.has(id)).map(([id]) => id);
     const receivedOk = new Set(receivers.flatMap((r) => [...r.ok.keys()]));
     const notReceived = succeededIds.filter((id) => !receivedOk.has(id));
     log(
       `${settledAt ? 'settled' : 'not settled'} ${settleSeconds.toFixed(1)} s after the last restart: ${succeededIds.length} succeeded, ${failedIds.length} failed`,
     );
     for (const id of missing) log(`not found: ${id} (${acceptedHow.get(id)})`);
+
+    // The webhooks the killed publish stored (never answered): the sweeper finds and queues them, bounded.
+    let storedUnanswered: string[] = [];
+    let storedUnansweredLive: string[] = [];
+    let storedUnansweredSettledAt: number | undefined;
+    for (;;) {
+      const all = await listByStatus(service, org, ['pending', 'retrying', 'succeeded', 'failed']);
+      storedUnanswered = [...all.keys()].filter((id) => !accepted.has(id));
+      storedUnansweredLive = storedUnanswered.filter((id) => all.get(id) === 'pending' || all.get(id) === 'retrying');
+      if (storedUnansweredLive.length === 0) {
+        storedUnansweredSettledAt = Date.now();
+        break;
+      }
+      if (Date.now() > killedInPublishAt + (RESCUE_BOUND_SECONDS + 60) * 1000) break;
+      log(`${storedUnansweredLive.length} webhooks of the publish killed inside still live`);
+      await sleep(5_000);
+    }
 
     // Recovery: every endpoint's failed webhooks of the run's window, queued again.
     let recovered = 0;
@@ -710,6 +779,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       accepted: eventsAccepted.size,
       refused,
       kills: inFlightAtKills.length,
+      killsInPublish,
+      storedUnanswered: storedUnanswered.length,
+      storedUnansweredLive,
+      storedUnansweredSettleSeconds: ((storedUnansweredSettledAt ?? Date.now()) - killedInPublishAt) / 1000,
       inFlightAtKills,
       succeeded: succeededIds.length,
       failed: failedIds.length,
@@ -738,6 +811,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 export function summarize(r: ChaosResult): string {
   return (
     `chaos: ${r.events} events, ${r.accepted} accepted, ${r.refused} refused; ${r.kills} kills (${r.inFlightAtKills.join(', ')} requests open at receivers); ` +
+    `${r.killsInPublish} kill inside a publish: ${r.storedUnanswered} webhooks stored unanswered, ${r.storedUnansweredLive.length} still live, settled ${r.storedUnansweredSettleSeconds.toFixed(1)} s after it (bound ${RESCUE_BOUND_SECONDS} s); ` +
     `${r.succeeded} succeeded, ${r.failed} failed -> ${r.failed - r.unrecovered.length} recovered to succeeded (${r.recovered} queued by recover); ` +
     `${r.lost.length + r.emptyAnswers.length} lost, ${r.stuck.length} stuck, ${r.notReceived.length} succeeded without a verified receipt, ${r.invalidSignatures} invalid signatures; ` +
     `${r.deliveries} POSTs received, ${r.duplicates} duplicates; settled ${r.settleSeconds.toFixed(1)} s after the last restart (bound ${r.settleBoundSeconds} s: visibility timeout ${r.visibilityTimeoutSeconds} s + 60 s); ${r.durationSeconds.toFixed(0)} s in all`
@@ -748,6 +822,17 @@ export function summarize(r: ChaosResult): string {
 export function problems(r: ChaosResult): string[] {
   const found: string[] = [];
   if (r.kills < 2) found.push(`only ${r.kills} kills`);
+  if (r.killsInPublish < 1) found.push('no kill inside a publish');
+  if (r.storedUnanswered !== KILLED_PUBLISH_EVENTS)
+    found.push(`${r.storedUnanswered} webhooks stored by the killed publish, expected ${KILLED_PUBLISH_EVENTS}`);
+  if (r.storedUnansweredLive.length)
+    found.push(
+      `${r.storedUnansweredLive.length} webhooks of the killed publish never sent: ${r.storedUnansweredLive.slice(0, 5).join(', ')}`,
+    );
+  if (r.storedUnansweredSettleSeconds > RESCUE_BOUND_SECONDS)
+    found.push(
+      `the killed publish's webhooks settled ${r.storedUnansweredSettleSeconds.toFixed(0)} s after it (bound ${RESCUE_BOUND_SECONDS} s)`,
+    );
   if (r.accepted === 0) found.push('no event accepted');
   if (r.emptyAnswers.length)
     found.push(

@@ -22,6 +22,7 @@ async function main(): Promise<number> {
     sweepIntervalMs: settings.sweepIntervalMs,
     logLevel: settings.config.logLevel,
     awsLimits: awsLimitsFromEnv(),
+    instrument: killInPublishFromEnv(),
   });
   // The token itself is never printed, so it does not end up in captured terminal or service logs.
   const tokenFile = adminTokenFile(settings.dataDir);
@@ -65,6 +66,18 @@ Ctrl-C stops everything.
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/**
+ * The chaos run's kill inside publish (bench/chaos.ts), not a setting: CHAOS_KILL_IN_PUBLISH=<n> SIGKILLs
+ * this process's whole group (DynamoDB Local too, as the run's other kills do) right after the n-th
+ * publish has stored its webhooks, before it queues them.
+ */
+function killInPublishFromEnv() {
+  const armedAt = Number(process.env.CHAOS_KILL_IN_PUBLISH ?? 0);
+  if (!(armedAt > 0)) return {};
+  let publishes = 0;
+  return { afterStore: () => void (++publishes === armedAt && process.kill(0, 'SIGKILL')) };
 }
 
 main().then(

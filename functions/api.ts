@@ -1,6 +1,6 @@
 import { depsFromEnv } from '#shared/runtime/aws-deps.ts';
 import { endpointPolicy, healthDeps, webhookDeps, type Deps } from '#shared/runtime/deps.ts';
-import { resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
+import { drainDeletedEndpoint, resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -115,8 +115,12 @@ function endpointRoutes(deps: Deps): Record<string, OrganizationRoute> {
       );
       return json(200, view(endpoint));
     },
-    'DELETE /api/v1/webhook_endpoints/{lago_id}': async (org, event) =>
-      json(200, view(await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id')))),
+    'DELETE /api/v1/webhook_endpoints/{lago_id}': async (org, event) => {
+      const deleted = await deleteEndpoint(deps.store, org, pathParam(event, 'lago_id'));
+      // Its parked webhooks are queued, and fail without an attempt.
+      await drainDeletedEndpoint(health, deleted);
+      return json(200, view(deleted));
+    },
     'POST /api/v1/webhook_endpoints/{lago_id}/test': async (org, event) =>
       json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
   };

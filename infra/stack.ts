@@ -88,7 +88,13 @@ export class WebhookStack extends Stack {
       queues: this.queues,
       signingKey: this.signingKey,
       secretsPrefix,
-      config: { ...config, issuer: settings.issuer ?? this.api.url },
+      // The sender's share of the slow lane follows the lanes' concurrency, which the stack's context sets.
+      config: {
+        ...config,
+        issuer: settings.issuer ?? this.api.url,
+        fastLaneConcurrency: settings.senderMaxConcurrency,
+        slowLaneConcurrency: settings.slowSenderMaxConcurrency,
+      },
       senderMaxConcurrency: { fast: settings.senderMaxConcurrency, slow: settings.slowSenderMaxConcurrency },
       senderReservedConcurrency: {
         fast: settings.senderReservedConcurrency,

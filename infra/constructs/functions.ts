@@ -4,10 +4,10 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { deliveryConfigToEnv, type DeliveryConfig } from '#shared/runtime/config.ts';
+import { deliveryConfigToEnv, laneMappings, type DeliveryConfig } from '#shared/runtime/config.ts';
 import { SETTINGS } from '#shared/runtime/settings.ts';
 import { hmacSecretName } from '#shared/domain/secrets.ts';
-import { LANE_MAPPINGS, senderTimeoutSeconds, type Lane } from '#shared/domain/delivery/policy.ts';
+import { senderTimeoutSeconds, type Lane } from '#shared/domain/delivery/policy.ts';
 import type { WebhookTable } from './data.ts';
 import { WebhookFunction } from './function.ts';
 import type { DeliveryQueues } from './queues.ts';
@@ -24,7 +24,7 @@ export interface WebhookFunctionsProps {
   readonly secretsPrefix: string;
   /** The delivery settings, passed to every function in its environment (the names of shared/runtime/config.ts). Required. */
   readonly config: DeliveryConfig;
-  /** Most concurrent sender invocations per lane (2 to 1000): each event source mapping's maximum concurrency. @default LANE_MAPPINGS (fast 10, slow 5) */
+  /** Most concurrent sender invocations per lane (2 to 1000): each event source mapping's maximum concurrency. @default - the lane settings (`config`: fast 10, slow 5) */
   readonly senderMaxConcurrency?: Partial<Record<Lane, number>>;
   /**
    * Concurrency reserved for each lane's sender, at least the lane's maximum concurrency. Off by
@@ -206,7 +206,7 @@ export class WebhookFunctions extends Construct {
     tokens: OrganizationTokens,
   ): WebhookFunction {
     const { queues } = props;
-    const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? LANE_MAPPINGS[lane].maxConcurrency;
+    const maxConcurrency = props.senderMaxConcurrency?.[lane] ?? laneMappings(props.config)[lane].maxConcurrency;
     const reserved = props.senderReservedConcurrency?.[lane];
     if (reserved !== undefined && reserved < maxConcurrency)
       throw new Error(
@@ -242,7 +242,7 @@ export class WebhookFunctions extends Construct {
       .allow(['events:PutEvents'], [defaultEventBus]);
     fn.addEventSource(
       new SqsEventSource(queues.lanes[lane], {
-        batchSize: LANE_MAPPINGS[lane].batchSize,
+        batchSize: laneMappings(props.config)[lane].batchSize,
         reportBatchItemFailures: true,
         maxConcurrency,
       }),

@@ -32,10 +32,11 @@ export interface ObservabilityProps {
   /** An address the alarm topic emails (the subscription must be confirmed). @default - no subscription */
   readonly alarmEmail?: string;
   /**
-   * Alarm when the fast lane's oldest message is older than this. Retries wait at most 15 minutes
-   * as delayed messages (longer waits stay in the table until nearly due), so a healthy lane stays
-   * well under an hour even if a delay counts toward the age. The slow lane has no such alarm: it
-   * holds customers' slow endpoints, which are not the operator's to fix.
+   * Alarm when a lane's oldest message is older than this. Every message waits at most 15 minutes
+   * (a delay, or one hop of a longer wait), so a healthy lane stays well under an hour even if a
+   * delay counts toward the age. The slow lane has the alarm too: one hanging endpoint holds at most
+   * its share of it, and its held-back messages are sent again (new, young), so an old message there
+   * means the lane's capacity is short, the operator's to fix (WEBHOOK_SLOW_LANE_CONCURRENCY).
    * @default - the oldestMessageAgeAlarmMinutes setting's default (1 hour)
    */
   readonly oldestMessageAgeThreshold?: Duration;
@@ -277,11 +278,21 @@ export class Observability extends Construct {
         IN_FLIGHT_ALARM_THRESHOLD,
       );
     }
+    const ageThreshold = (
+      props.oldestMessageAgeThreshold ?? Duration.minutes(SETTINGS.oldestMessageAgeAlarmMinutes.default)
+    ).toSeconds();
     this.alarm(
       'OldestMessageAge',
-      "The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function's errors, throttles and concurrency (senderMaxConcurrency).",
+      "The fast delivery lane is falling behind: its oldest message waits longer than the threshold. Check the Sender function's errors, throttles and concurrency (WEBHOOK_FAST_LANE_CONCURRENCY).",
       lanes.fast.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
-      (props.oldestMessageAgeThreshold ?? Duration.minutes(SETTINGS.oldestMessageAgeAlarmMinutes.default)).toSeconds(),
+      ageThreshold,
+      3,
+    );
+    this.alarm(
+      'SlowLaneOldestMessageAge',
+      "The slow delivery lane is falling behind: its oldest message waits longer than the threshold, though no one endpoint holds more than its share. Check the SlowSender function's errors and throttles, and raise its concurrency (WEBHOOK_SLOW_LANE_CONCURRENCY).",
+      lanes.slow.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      ageThreshold,
       3,
     );
   }

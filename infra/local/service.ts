@@ -8,10 +8,11 @@ import { consoleHandler } from '#functions/console.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
-import type { DeliveryConfig } from '#shared/runtime/config.ts';
+import { laneMappings, type DeliveryConfig } from '#shared/runtime/config.ts';
 import type { Deps } from '#shared/runtime/deps.ts';
 import { LOCAL_SECRETS_PREFIX, localDeps } from '#shared/runtime/local-deps.ts';
-import { LANE_MAPPINGS, LANES } from '#shared/domain/delivery/policy.ts';
+import { LANES } from '#shared/domain/delivery/policy.ts';
+import type { SweepResult } from '#shared/domain/webhooks/lifecycle.ts';
 import type { SecretStore } from '#shared/domain/ports.ts';
 import { createLogger, type LogDestination, type RuntimeLogger } from '#shared/runtime/logger.ts';
 import { localHandler } from '#shared/runtime/local.ts';
@@ -70,6 +71,8 @@ export interface LocalServiceInstrument {
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
   logDestination?: LogDestination;
+  /** Called between a publish's store write and its queue send: the chaos run kills the service there. */
+  afterStore?(): void;
 }
 
 export interface LocalService {
@@ -84,7 +87,7 @@ export interface LocalService {
   credentials: LocalCredentials;
   /** The API's and the emulators' ports, which the SSRF guard refuses as webhook targets. */
   ownListeners: OwnListeners;
-  sweep(): Promise<{ scheduled: number; requeued: number; failed: number }>;
+  sweep(): Promise<SweepResult>;
   /** Lets paused pollers (`sendersPaused`) start receiving; a no-op otherwise. */
   resumeSenders(): void;
   stop(): Promise<void>;
@@ -136,6 +139,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       dataDir: options.dataDir,
       config: options.config,
       logger,
+      ...(instrument.afterStore ? { afterStore: () => instrument.afterStore?.() } : {}),
       ownListeners,
     });
     // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
@@ -256,7 +260,7 @@ async function localSecretStore(dataDir: string, instrument: LocalServiceInstrum
   return secretStore;
 }
 
-/** One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS. */
+/** One poller per lane, with the batch size and concurrency of the lane's event source mapping on AWS (the lane settings). */
 function startSenders(
   deps: Deps,
   { sqs, queues }: Emulators,
@@ -275,8 +279,8 @@ function startSenders(
       queueUrl: queues.lanes[lane].url,
       queueArn: queues.lanes[lane].arn,
       handler: wrap(name, localHandler(name, createSenderHandler(deps, lane), logger)),
-      concurrency: LANE_MAPPINGS[lane].maxConcurrency,
-      batchSize: LANE_MAPPINGS[lane].batchSize,
+      concurrency: laneMappings(deps.config)[lane].maxConcurrency,
+      batchSize: laneMappings(deps.config)[lane].batchSize,
       onError: (error) => logger.error({ err: error, lane }, 'poller error'),
       started,
     });

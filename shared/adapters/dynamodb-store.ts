@@ -56,5 +56,9 @@ export class DynamoDbStore implements Store {
   queryWebhooks: Store['queryWebhooks'] = (...args) => this.webhooks.queryWebhooks(...args);
   findOverdue: Store['findOverdue'] = (...args) => this.webhooks.findOverdue(...args);
   findDueTimers: Store['findDueTimers'] = (...args) => this.webhooks.findDueTimers(...args);
+  findParked: Store['findParked'] = (...args) => this.webhooks.findParked(...args);
+  listIntents: Store['listIntents'] = (...args) => this.webhooks.listIntents(...args);
+  readSweepMark: Store['readSweepMark'] = (...args) => this.webhooks.readSweepMark(...args);
+  moveSweepMark: Store['moveSweepMark'] = (...args) => this.webhooks.moveSweepMark(...args);
   updateWebhook: Store['updateWebhook'] = (...args) => this.webhooks.updateWebhook(...args);
 }

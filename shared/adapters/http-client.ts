@@ -67,7 +67,9 @@ export async function postWebhook(
   if (target.protocol !== 'https:' && !(target.protocol === 'http:' && options.allowHttp)) {
     return { ok: false, kind: 'blocked', error: `${target.protocol} urls are not allowed` };
   }
-  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const deadline = options.cut
+    ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.cut])
+    : AbortSignal.timeout(options.timeoutMs);
   let pinned: { address: string; family: 4 | 6 };
   try {
     pinned = await withDeadline(resolvePublicAddress(target.hostname, options.allow), deadline);

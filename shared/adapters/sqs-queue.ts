@@ -10,15 +10,18 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   encodeMessage,
+  endpointOf,
   messageGroup,
   type DeadLetterReason,
   type DeliveryMessage,
+  type LaneMessage,
 } from '../domain/delivery/message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from '../domain/delivery/policy.ts';
 import {
   UnsentMessagesError,
   type DeadLetterStatus,
   type DeadLetters,
+  type DelayedMessage,
   type DeliveryQueue,
   type RedriveResult,
 } from '../domain/ports.ts';
@@ -35,7 +38,7 @@ const SQS_BATCH = 10;
 const REFUSED_BY_SQS = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd]/g;
 const sqsSafe = (json: string): string =>
   json.replace(REFUSED_BY_SQS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-const encodeForSqs = (message: DeliveryMessage): string => sqsSafe(encodeMessage(message));
+const encodeForSqs = (message: LaneMessage): string => sqsSafe(encodeMessage(message));
 
 /**
  * The delivery lanes: one small message per webhook attempt (ids and the attempt number), grouped by
@@ -53,24 +56,37 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     this.deadLetterUrl = deadLetterUrl;
   }
 
+  send(lane: Lane, messages: LaneMessage[], delaySeconds = 0): Promise<void> {
+    return this.sendEach(
+      lane,
+      messages.map((message) => ({ message, delaySeconds })),
+    );
+  }
+
   /**
-   * Every batch is tried, so one refused message or failed call leaves the others sent; those not
-   * sent (or, for a call that failed as a whole, maybe not sent) are named by an UnsentMessagesError.
+   * Every batch is tried, so one refused message or failed call leaves the others sent; the
+   * webhooks' messages not sent (or, for a call that failed as a whole, maybe not sent) are named
+   * by an UnsentMessagesError.
    */
-  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
-    const delay = Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds)));
-    const unsent: DeliveryMessage[] = [];
+  async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
+    const encoded = entries.map(({ message, delaySeconds }) => ({
+      message,
+      group: endpointOf(message),
+      body: encodeForSqs(message),
+      delay: Math.max(0, Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.round(delaySeconds))),
+    }));
+    const unsent: LaneMessage[] = [];
     let reason: string | undefined;
     let cause: unknown;
-    for (const batch of batches(messages.map((m) => ({ message: m, body: encodeForSqs(m) })))) {
+    for (const batch of batches(encoded)) {
       try {
         const { Failed = [] } = await this.sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: this.laneUrls[lane],
-            Entries: batch.map(({ message, body }, n) => ({
+            Entries: batch.map(({ group, body, delay }, n) => ({
               Id: String(n),
               MessageBody: body,
-              MessageGroupId: message.endpointId,
+              MessageGroupId: group,
               ...(delay > 0 ? { DelaySeconds: delay } : {}),
             })),
           }),

@@ -99,10 +99,13 @@ export interface Webhook {
   error: string | null;
   next_attempt_at_ms: number | null;
   /**
-   * True while the next attempt waits in the store (longer than SQS can delay a message): the
-   * sweeper sends its message when it is nearly due. Otherwise a queue message holds it.
+   * True for a webhook whose next attempt waits in the store, as waits longer than SQS can delay a
+   * message did before they were chains of messages: the sweeper sends its message when it is
+   * nearly due. New waits never set it; a queue message holds every next attempt.
    */
   timer?: boolean;
+  /** True while it waits for its disabled endpoint to be enabled, with no message and no next attempt time (shared/domain/endpoints/health.ts). */
+  parked?: boolean;
   /** True when the message of its next attempt could not be sent: the sweeper sends it once it is overdue. */
   unqueued?: boolean;
   /** A test event (`POST /api/v1/webhook_endpoints/{id}/test`), logged like any webhook. */

@@ -1,4 +1,4 @@
-import type { DeadLetterReason, DeliveryMessage } from './delivery/message.ts';
+import { isDrain, type DeadLetterReason, type DeliveryMessage, type LaneMessage } from './delivery/message.ts';
 import type { Lane } from './delivery/policy.ts';
 import type { Cidr } from './delivery/ssrf.ts';
 import type {
@@ -58,7 +58,32 @@ export interface WebhookRef {
   id: string;
 }
 
+/**
+ * What a publish is about to store, written before its webhooks (shared/domain/webhooks/intents.ts):
+ * the sweeper finds there the webhooks of a publish killed before it queued them.
+ */
+export interface PublishIntent {
+  /** The publishing process, and this publish's number in it. */
+  publisher: string;
+  seq: number;
+  /** The numbers of this process's publishes that finished since its previous intent. */
+  done: number[];
+  atMs: number;
+  webhooks: WebhookRef[];
+}
+
 export type WebhookSetOutcome = { created: true } | { existing: WebhookRef[] } | { failed: unknown };
+
+/** Where a walk through an endpoint's parked webhooks goes on: a shard of them, after a webhook id. */
+export interface ParkedCursor {
+  shard: number;
+  after?: string;
+}
+
+export interface ParkedPage {
+  items: WebhookState[];
+  next?: ParkedCursor;
+}
 
 /** Organizations: their API keys and HMAC tokens. */
 export interface OrganizationStore {
@@ -106,10 +131,17 @@ export interface EndpointStore {
 export interface WebhookStore {
   /**
    * Writes each set of webhooks, after its idempotency record when it has one (sets are independent
-   * of one another), and answers per set, in order: created, the webhooks already recorded under its
-   * key, or why it could not be written.
+   * of one another) and after the publish's intent when one is given (every set fails if the intent
+   * cannot be written), and answers per set, in order: created, the webhooks already recorded under
+   * its key, or why it could not be written.
    */
-  createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]>;
+  createWebhookSets(sets: WebhookSet[], intent?: PublishIntent): Promise<WebhookSetOutcome[]>;
+  /** The intents written in the minute that starts at `minuteMs`. */
+  listIntents(minuteMs: number): Promise<PublishIntent[]>;
+  /** A named position of the sweeper (the last minute of intents it checked), if it has one. */
+  readSweepMark(name: string): Promise<number | undefined>;
+  /** Moves a sweep mark from `from` (undefined: none yet) to `to`; false if another sweeper moved it first. */
+  moveSweepMark(name: string, from: number | undefined, to: number): Promise<boolean>;
   /** One webhook of the organization, with its payload and last response; the endpoint, when known, saves reads. */
   getWebhook(organizationId: string, id: string, endpointId?: string): Promise<Webhook | undefined>;
   /** A webhook's state, read consistently, with its payload when it is stored inline (the sender's one read). */
@@ -119,8 +151,13 @@ export interface WebhookStore {
   queryWebhooks(query: WebhookQuery): Promise<WebhookPage>;
   /** Live webhooks whose message could not be sent (`unqueued`), due before `dueBeforeMs`. */
   findOverdue(dueBeforeMs: number, limit: number): Promise<WebhookState[]>;
-  /** Webhooks whose next attempt waits in the store (`timer`) and is due before `dueBeforeMs`. */
+  /** Webhooks whose next attempt waits in the store (`timer`, written before waits were chains of messages) and is due before `dueBeforeMs`. */
   findDueTimers(dueBeforeMs: number, limit: number): Promise<WebhookState[]>;
+  /**
+   * A page of an endpoint's parked webhooks, from `from` (the start when absent), read by key after
+   * the index (which may lag: the caller checks `parked`); `next` while more may follow.
+   */
+  findParked(endpointId: string, from: ParkedCursor | undefined, limit: number): Promise<ParkedPage>;
   /**
    * Changes a webhook's state if nobody changed it since `previous` was read (optimistic, by
    * version), writing only the attributes that differ from `previous`, which must be the state as
@@ -134,6 +171,8 @@ export type Store = OrganizationStore & EndpointStore & WebhookStore;
 
 export interface PostOptions {
   timeoutMs: number;
+  /** Ends the attempt early, as a timeout (the fast lane hands a hanging attempt off). */
+  cut?: AbortSignal;
   allow: readonly Cidr[];
   allowHttp: boolean;
   /** Bytes of the response body kept. */
@@ -155,22 +194,31 @@ export type PostWebhook = (
   options: PostOptions,
 ) => Promise<PostResult>;
 
+/** A message and its own delay, for a batch whose messages wait for different times. */
+export interface DelayedMessage {
+  message: LaneMessage;
+  delaySeconds: number;
+}
+
 export interface DeliveryQueue {
   /**
    * Sends messages to a lane, delayed by up to 15 minutes. Throws when any could not be sent: an
    * UnsentMessagesError names them when the others were sent (SQS fails a batch's entries one by one).
    */
-  send(lane: Lane, messages: DeliveryMessage[], delaySeconds?: number): Promise<void>;
+  send(lane: Lane, messages: LaneMessage[], delaySeconds?: number): Promise<void>;
+  /** Sends messages to a lane, each with its own delay (up to 15 minutes), ten per request; throws as `send` does. */
+  sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void>;
   /** Sends a message (or a body that could not be read) to the dead-letter queue, saying why. */
   deadLetter(message: DeliveryMessage | string, reason: DeadLetterReason): Promise<void>;
 }
 
 /** Some messages of a `DeliveryQueue.send` were not sent (or may not have been); every other one was. */
 export class UnsentMessagesError extends Error {
+  /** The webhooks' messages among those not sent (a drain message is not named: its sender sends it again whole). */
   readonly unsent: readonly DeliveryMessage[];
-  constructor(unsent: readonly DeliveryMessage[], reason: string, options?: ErrorOptions) {
+  constructor(unsent: readonly LaneMessage[], reason: string, options?: ErrorOptions) {
     super(`could not enqueue ${unsent.length} webhook(s): ${reason}`, options);
-    this.unsent = unsent;
+    this.unsent = unsent.filter((message): message is DeliveryMessage => !isDrain(message));
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Lane, LaneMapping } from '../domain/delivery/policy.ts';
 import { JITTER, MAX_ROUND_SECONDS } from '../domain/delivery/retry-schedule.ts';
 import { ConfigError, settingDefaults, settingsFromEnv, settingsToEnv, type SettingValues } from './settings.ts';
 
@@ -37,3 +38,9 @@ export function deliveryConfigFromEnv(
 /** The environment a deployment passes to its functions, the inverse of `deliveryConfigFromEnv`. */
 export const deliveryConfigToEnv = (config: Partial<DeliveryConfig>): Record<string, string> =>
   settingsToEnv('delivery', config);
+
+/** Each lane's capacity, from the settings: the CDK event source mappings and the local pollers both follow it. */
+export const laneMappings = (config: DeliveryConfig): Record<Lane, LaneMapping> => ({
+  fast: { batchSize: config.fastLaneBatchSize, maxConcurrency: config.fastLaneConcurrency },
+  slow: { batchSize: config.slowLaneBatchSize, maxConcurrency: config.slowLaneConcurrency },
+});

@@ -4,10 +4,10 @@ import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhookAvoiding } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
-import type { DeliveryConfig } from './config.ts';
+import { laneMappings, type DeliveryConfig } from './config.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
 import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
-import { POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
+import { hangingEndpointSlots, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
 import type { HealthDeps } from '../domain/endpoints/health.ts';
 import type { EndpointPolicy } from '../domain/endpoints/endpoints.ts';
 import type { Logger } from './logger.ts';
@@ -26,6 +26,7 @@ import { DeploymentKeys } from '../domain/keys/deployment-keys.ts';
 import { CachedSecrets } from '../domain/secrets.ts';
 import { parseCidrs, type OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { WebhookDeps } from '../domain/webhooks/deps.ts';
+import { PublishJournal } from '../domain/webhooks/intents.ts';
 
 /** Everything the handlers need, wired once per process by `buildDeps`: from env on Lambda (aws-deps.ts), from the emulators locally (local-deps.ts). */
 export interface Deps {
@@ -35,6 +36,10 @@ export interface Deps {
   endpointCache: EndpointCache;
   /** What this process's senders remember between messages, shared by its lanes. */
   senderMemory: SenderMemory;
+  /** This process's publish intents (shared/domain/webhooks/intents.ts). */
+  journal: PublishJournal;
+  /** Called between a publish's store write and its queue send (local chaos runs only). */
+  afterStore?: () => void;
   queue: DeliveryQueue;
   deadLetters: DeadLetters;
   /** The deployment's keys, each read from its own secret when first used (shared/domain/keys/). */
@@ -67,6 +72,8 @@ export interface DepsWiring {
   logger: Logger;
   metrics: Metrics;
   events: OperationalEvents;
+  /** Called between a publish's store write and its queue send: local chaos runs kill the process there. @default - none */
+  afterStore?: () => void;
   /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
   ownListeners?: OwnListeners;
 }
@@ -90,6 +97,8 @@ export function buildDeps(wiring: DepsWiring): Deps {
     store,
     endpointCache,
     senderMemory: newSenderMemory(),
+    journal: new PublishJournal(),
+    ...(wiring.afterStore ? { afterStore: wiring.afterStore } : {}),
     queue: new SqsDeliveryQueue(wiring.sqs, { fast: queueUrls.fast, slow: queueUrls.slow }, queueUrls.deadLetter),
     deadLetters: new SqsDeadLetters(wiring.sqs, {
       queueUrl: queueUrls.fast,
@@ -152,6 +161,10 @@ function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
     queryWebhooks: (...args) => store.queryWebhooks(...args),
     findOverdue: (...args) => store.findOverdue(...args),
     findDueTimers: (...args) => store.findDueTimers(...args),
+    findParked: (...args) => store.findParked(...args),
+    listIntents: (...args) => store.listIntents(...args),
+    readSweepMark: (...args) => store.readSweepMark(...args),
+    moveSweepMark: (...args) => store.moveSweepMark(...args),
     updateWebhook: (...args) => store.updateWebhook(...args),
   };
 }
@@ -198,6 +211,8 @@ export function webhookDeps(deps: Deps): WebhookDeps {
     now: deps.now,
     maxAttempts: deps.config.retrySchedule.length + 1,
     stuckAfterMs: stuckAfterMs(deps.config),
+    journal: deps.journal,
+    ...(deps.afterStore ? { afterStore: deps.afterStore } : {}),
     rateLimits: deps.rateLimits,
   };
 }
@@ -220,8 +235,8 @@ export function senderDeps(deps: Deps): SenderDeps {
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,
-    slowEndpoints: deps.senderMemory.slowEndpoints,
-    attemptsInFlight: deps.senderMemory.attemptsInFlight,
+    hangingEndpointSlots: hangingEndpointSlots(laneMappings(deps.config).slow),
+    ...deps.senderMemory,
     events: deps.events,
     autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
   };

@@ -22,6 +22,8 @@ export interface LocalDepsOptions {
   dataDir: string;
   config: DeliveryConfig;
   logger: Logger;
+  /** Called between a publish's store write and its queue send (chaos runs kill the process there). @default - none */
+  afterStore?: () => void;
   /** The API's and the emulators' ports on this machine: never webhook targets. */
   ownListeners: OwnListeners;
 }

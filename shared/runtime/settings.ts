@@ -203,6 +203,32 @@ export const SETTINGS = {
     default: 1_000,
     doc: 'an attempt still running after this marks its endpoint slow: its webhooks take the slow lane for 15 minutes; at most `WEBHOOK_FAST_LANE_MS`',
   }),
+  fastLaneBatchSize: declare(number({ min: 1, max: 10 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_FAST_LANE_BATCH_SIZE',
+    context: 'fastLaneBatchSize',
+    default: LANE_MAPPINGS.fast.batchSize,
+    doc: "messages per sender invocation on the fast lane (1 to 10), attempted side by side: the lane holds batch size × concurrency attempts at once ([delivery.md](delivery.md#lanes) gives each lane's throughput)",
+  }),
+  fastLaneConcurrency: declare(number({ min: 1 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_FAST_LANE_CONCURRENCY',
+    default: LANE_MAPPINGS.fast.maxConcurrency,
+    doc: "most concurrent sender invocations on the fast lane: locally the poller's loops; on AWS the stack sets it from `senderMaxConcurrency`, its event source mapping's maximum concurrency",
+  }),
+  slowLaneBatchSize: declare(number({ min: 1, max: 10 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SLOW_LANE_BATCH_SIZE',
+    context: 'slowLaneBatchSize',
+    default: LANE_MAPPINGS.slow.batchSize,
+    doc: 'the same as `WEBHOOK_FAST_LANE_BATCH_SIZE` for the slow lane',
+  }),
+  slowLaneConcurrency: declare(number({ min: 1 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_SLOW_LANE_CONCURRENCY',
+    default: LANE_MAPPINGS.slow.maxConcurrency,
+    doc: 'the same as `WEBHOOK_FAST_LANE_CONCURRENCY` for the slow lane (on AWS from `slowSenderMaxConcurrency`)',
+  }),
   autoDisableAfterSeconds: declare(number({ min: 0, max: 90 * 86_400 }), {
     scope: 'delivery',
     env: 'WEBHOOK_AUTO_DISABLE_AFTER',
@@ -430,7 +456,7 @@ export const SETTINGS = {
     scope: 'aws',
     context: 'oldestMessageAgeAlarmMinutes',
     default: 60,
-    doc: "threshold of the fast lane's oldest-message alarm",
+    doc: "threshold of each lane's oldest-message alarm (OldestMessageAge, SlowLaneOldestMessageAge)",
   }),
   sweepIntervalMinutes: declare(number({ whole: false }), {
     scope: 'aws',

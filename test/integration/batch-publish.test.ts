@@ -325,7 +325,8 @@ describe('batch publish while the queue refuses some messages', () => {
       const queue: DeliveryQueue = isolated.local.deps.queue;
       const send = queue.send.bind(queue);
       queue.send = async (lane, messages, delay) => {
-        if (messages.some((m) => m.endpointId === endpoints[1])) throw new Error('SQS is unavailable');
+        if (messages.some((m) => 'endpointId' in m && m.endpointId === endpoints[1]))
+          throw new Error('SQS is unavailable');
         return send(lane, messages, delay);
       };
       const refused = await isolated.call('POST', '/admin/v1/webhooks/batch', token, { events });

@@ -284,17 +284,20 @@ describe('retries', () => {
     for (const w of published) {
       const url = endpointIds.get(w.lago_webhook_endpoint_id)!;
       const [, status, error] = cases.find(([u]) => u === url)!;
+      // A fast-lane attempt handed off to the slow lane (cut, not counted) is made again there in full: the first counted one is checked.
+      const counted = (details: Awaited<ReturnType<typeof webhook>>) =>
+        details.attempts.filter((a) => !/in the fast lane; moved to the slow lane$/.test(a.error ?? ''));
       const seen = await eventually(
         async () => {
           const details = await webhook(org, w.lago_id);
-          return details.attempts.length > 0 ? details : undefined;
+          return counted(details).length > 0 ? details : undefined;
         },
         20_000,
         `first attempt to ${url}`,
       );
       expect(seen.status, url).not.toBe('succeeded');
-      expect(seen.attempts[0]!.http_status, url).toBe(status);
-      expect(seen.attempts[0]!.error, url).toMatch(error);
+      expect(counted(seen)[0]!.http_status, url).toBe(status);
+      expect(counted(seen)[0]!.error, url).toMatch(error);
     }
     // Redirects are not followed.
     expect(target.received).toHaveLength(0);

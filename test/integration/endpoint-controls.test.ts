@@ -120,14 +120,10 @@ const webhookState = async (org: Tenant, id: string) =>
     attempts_count: number;
   };
 
-/** Parked: waiting, without an attempt, far beyond any retry of the test schedule. */
+/** Parked: live, waiting for the enable with no next attempt time (the test schedule always has one otherwise). */
 const parked = async (org: Tenant, id: string) => {
   const w = await webhookState(org, id);
-  return w.status !== 'succeeded' &&
-    w.next_attempt_at !== null &&
-    Date.parse(w.next_attempt_at) > Date.now() + 30 * 60_000
-    ? w
-    : undefined;
+  return (w.status === 'pending' || w.status === 'retrying') && w.next_attempt_at === null ? w : undefined;
 };
 
 const eventsFile = () => (isolated.local.deps.events as FileOperationalEvents).file;
@@ -286,7 +282,15 @@ describe('auto-disable', () => {
       `every attempt failed since ${view.failing_since} (automatically disabled after ${AUTO_DISABLE_SECONDS} s of failures)`,
     );
 
-    const disabled = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id);
+    // The event is written just after the endpoint: the file may lag the endpoint's read by a moment.
+    const disabled = await eventually(
+      async () => {
+        const mine = (await operationalEvents()).filter((e) => e.detail.endpoint_id === endpoint.lago_id);
+        return mine.length > 0 ? mine : undefined;
+      },
+      10_000,
+      'the disabled event',
+    );
     expect(disabled).toHaveLength(1);
     expect(disabled[0]).toEqual({
       source: 'lago-webhooks-aws',

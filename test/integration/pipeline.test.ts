@@ -85,7 +85,7 @@ async function counts(lane: Lane) {
 }
 
 describe('waiting for a retry', () => {
-  it('holds no received message: short waits are delayed messages, long ones timers in the store', async () => {
+  it('holds no received message: short waits are delayed messages, long ones chains of 15-minute hops', async () => {
     try {
       const failing = await receiver((_req, res) => res.writeHead(500).end('down'));
       // A Retry-After of an hour is longer than SQS can delay a message.
@@ -111,16 +111,16 @@ describe('waiting for a retry', () => {
       expect(waits[0]).toBeLessThan(50_000);
       expect(waits[1]).toBeGreaterThan(3_500_000);
 
-      // The 40-second wait is one delayed message; the hour is a timer in the store, not a message at all.
+      // The 40-second wait is one delayed message; the hour is a chain of 15-minute hops, its first one delayed now.
       const fast = await eventually(
         async () => {
           const c = await counts('fast');
-          return c.inFlight === 0 && c.delayed === 1 ? c : undefined;
+          return c.inFlight === 0 && c.delayed === 2 ? c : undefined;
         },
         10_000,
-        'no message in flight and one delayed',
+        'no message in flight and two delayed',
       );
-      expect(fast).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
+      expect(fast).toEqual({ visible: 0, inFlight: 0, delayed: 2 });
       expect(await counts('slow')).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
       expect(failing.received).toHaveLength(1);
       expect(limited.received).toHaveLength(1);

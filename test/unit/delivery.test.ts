@@ -2,18 +2,19 @@
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
-import type { ReceivedMessage, SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
+import { newSenderMemory, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
 import {
   decodeMessage,
   encodeMessage,
   type DeadLetterReason,
   type DeliveryMessage,
 } from '#shared/domain/delivery/message.ts';
-import type { Lane } from '#shared/domain/delivery/policy.ts';
+import { HOP_SLACK_SECONDS, type Lane } from '#shared/domain/delivery/policy.ts';
+import { isDrain, type LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
-import type { DeliveryQueue } from '#shared/domain/ports.ts';
+import type { DelayedMessage, DeliveryQueue } from '#shared/domain/ports.ts';
 import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
@@ -25,11 +26,20 @@ const ENDPOINT = '01900000-0000-7000-8000-0000000000e1';
 const WEBHOOK = '01900000-0000-7000-8000-0000000000f1';
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
+/** A message the test knows is a webhook's, not a drain. */
+function asDelivery(message: LaneMessage | undefined): DeliveryMessage {
+  if (!message || isDrain(message)) throw new Error('expected a delivery message');
+  return message;
+}
+
 class RecordingQueue implements DeliveryQueue {
-  sent: { lane: Lane; message: DeliveryMessage; delay: number }[] = [];
+  sent: { lane: Lane; message: LaneMessage; delay: number }[] = [];
   deadLetters: { body: DeliveryMessage | string; reason: DeadLetterReason }[] = [];
-  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+  async send(lane: Lane, messages: LaneMessage[], delaySeconds = 0): Promise<void> {
     for (const message of messages) this.sent.push({ lane, message, delay: delaySeconds });
+  }
+  async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
+    for (const { message, delaySeconds } of entries) this.sent.push({ lane, message, delay: delaySeconds });
   }
   async deadLetter(body: DeliveryMessage | string, reason: DeadLetterReason): Promise<void> {
     this.deadLetters.push({ body, reason });
@@ -71,8 +81,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     allow: parseCidrs('127.0.0.0/8'),
     allowHttp: true,
     issuer: 'http://localhost',
-    slowEndpoints: new Map(),
-    attemptsInFlight: new Set(),
+    hangingEndpointSlots: 2,
+    ...newSenderMemory(),
     events: { emit: async () => undefined },
     autoDisableAfterMs: 0,
     ...overrides,
@@ -156,16 +166,62 @@ describe('deliver', () => {
     expect(receiver.received).toHaveLength(2);
   });
 
-  it('keeps a wait longer than SQS can delay a message as a timer in the store, with no message', async () => {
+  it('chains a wait longer than SQS can delay a message: hops carrying the due time, with no read and no write, until it is due', async () => {
     store.webhooks.set(WEBHOOK, log());
     await deliver(deps({ retrySchedule: [3600] }), message('m1', 1));
     const waiting = store.webhooks.get(WEBHOOK)!;
-    expect(waiting).toMatchObject({ status: 'retrying', timer: true, attempt_count: 1 });
-    expect((waiting.next_attempt_at_ms ?? 0) - now).toBeGreaterThan(2880 * 1000);
-    expect(queue.sent).toEqual([]);
-    // A message that shows up while the timer holds the next attempt does nothing.
-    await deliver(deps(), message('m2', 2));
+    expect(waiting).toMatchObject({ status: 'retrying', timer: false, attempt_count: 1 });
+    const due = waiting.next_attempt_at_ms!;
+    expect(due - now).toBeGreaterThan(2880 * 1000);
+    // The first hop: the fast lane, 15 minutes, the due time carried.
+    expect(queue.sent).toEqual([
+      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload, dueAtMs: due }, delay: 900 },
+    ]);
+    // Each hop is sent on without reading the store (its reads fail) until the last lands on the due time.
+    store.failingReads = 1000;
+    let hops = 0;
+    for (let next = queue.sent[0]!; 'dueAtMs' in next.message && next.message.dueAtMs !== undefined; hops++) {
+      now += next.delay * 1000;
+      queue.sent.length = 0;
+      await deliver(deps(), { ...message(`hop${hops}`, 2), body: encodeMessage(next.message) });
+      expect(queue.sent).toHaveLength(1);
+      next = queue.sent[0]!;
+      expect(next.lane).toBe('fast');
+      if (now + next.delay * 1000 >= due) {
+        expect(now + next.delay * 1000 - due).toBeLessThan(1000);
+        break;
+      }
+      // Every hop but the last leaves at least the slack before the due time.
+      expect(due - (now + next.delay * 1000)).toBeGreaterThanOrEqual(HOP_SLACK_SECONDS * 1000);
+    }
+    expect(hops).toBeGreaterThanOrEqual(2);
+    expect(store.webhooks.get(WEBHOOK)!.version).toBe(waiting.version);
     expect(receiver.received).toHaveLength(1);
+    // Once due, the message makes its attempt.
+    store.failingReads = 0;
+    now = due + 10;
+    await deliver(deps({ retrySchedule: [3600] }), {
+      ...message('due', 2),
+      body: encodeMessage(queue.sent[0]!.message),
+    });
+    expect(receiver.received).toHaveLength(2);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2 });
+  });
+
+  it('still drops a message meeting a timer stored before waits were chains: the sweeper sends that one', async () => {
+    store.webhooks.set(
+      WEBHOOK,
+      log({
+        status: 'retrying',
+        attempt_count: 1,
+        round_attempts: 1,
+        timer: true,
+        next_attempt_at_ms: now + 3_600_000,
+      }),
+    );
+    await deliver(deps(), message('m2', 2));
+    expect(receiver.received).toHaveLength(0);
+    expect(queue.sent).toEqual([]);
   });
 
   it('makes one attempt for two copies of a message handled at once', async () => {
@@ -259,7 +315,7 @@ describe('deliver', () => {
     expect(store.writes).toBe(3);
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'retrying', attempt_count: 1, http_status: 500 });
     // The successor alone: nothing asks for the attempt again.
-    expect(queue.sent.map((s) => s.message.attempt)).toEqual([2]);
+    expect(queue.sent.map((s) => asDelivery(s.message).attempt)).toEqual([2]);
   });
 
   it('carries the record of an attempt the store keeps refusing in a message, which writes it later and posts nothing', async () => {
@@ -271,8 +327,8 @@ describe('deliver', () => {
     const [successor, carrier] = queue.sent;
     expect(successor!.message).toMatchObject({ attempt: 2 });
     expect(carrier).toMatchObject({ lane: 'fast', delay: 1, message: { ...IDS, attempt: 1, requeues: 1 } });
-    expect(carrier!.message.payload).toBeUndefined();
-    expect(carrier!.message.record).toMatchObject({
+    expect(asDelivery(carrier!.message).payload).toBeUndefined();
+    expect(asDelivery(carrier!.message).record).toMatchObject({
       version: 1,
       // Unqueued until its next attempt is made: should the successor stop waiting for it, the sweeper sends it.
       state: { status: 'retrying', attempt_count: 1, http_status: 500, response_body: 'down', unqueued: true },
@@ -297,8 +353,8 @@ describe('deliver', () => {
       version: 2,
       unqueued: true,
     });
-    expect(recorded.attempts).toEqual([carrier!.message.record!.state.attempts[0]]);
-    expect(recorded.next_attempt_at_ms).toBe(carrier!.message.record!.state.next_attempt_at_ms);
+    expect(recorded.attempts).toEqual([asDelivery(carrier!.message).record!.state.attempts[0]]);
+    expect(recorded.next_attempt_at_ms).toBe(asDelivery(carrier!.message).record!.state.next_attempt_at_ms);
     expect(queue.sent).toHaveLength(3);
     expect(receiver.received).toHaveLength(1);
     now = recorded.next_attempt_at_ms! + 10;
@@ -352,6 +408,42 @@ describe('deliver', () => {
     expect(queue.sent[1]).toEqual({ lane: 'slow', message: { ...IDS, webhookId: other, attempt: 1 }, delay: 0 });
     expect(store.webhooks.get(other)!.attempt_count).toBe(0);
     expect(hanging.received).toHaveLength(1);
+  });
+
+  it("hands a hanging fast-lane attempt off once the rest of its batch is done, well before the lane's budget", async () => {
+    store.endpoints.get(ENDPOINT)!.webhook_url = hanging.url;
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: hanging.url }));
+    const sender = deps({ fastLaneMs: 10_000, timeoutMs: 15_000, slowAfterMs: 100, now: Date.now });
+    const started = Date.now();
+    await deliver(sender, { ...message('m1', 1), batchDone: Promise.resolve() });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const moved = store.webhooks.get(WEBHOOK)!;
+    expect(moved).toMatchObject({ status: 'retrying', attempt_count: 1, round_attempts: 0 });
+    expect(moved.error).toMatch(/^no response within \d+ ms in the fast lane; moved to the slow lane$/);
+    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: 0 }]);
+  });
+
+  it('holds a hanging endpoint to its share of the slow lane: the messages beyond it come back later, unattempted', async () => {
+    store.endpoints.get(ENDPOINT)!.webhook_url = hanging.url;
+    const sender = deps({ timeoutMs: 400, fastLaneMs: 400, slowAfterMs: 100, hangingEndpointSlots: 1, now: Date.now });
+    // Its first slow-lane attempt runs out its whole timeout: the endpoint hangs, for this process.
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: hanging.url }));
+    await deliver(sender, message('m1', 1, { lane: 'slow' }));
+    queue.sent.length = 0;
+    const ids = ['01900000-0000-7000-8000-0000000000f2', '01900000-0000-7000-8000-0000000000f3'];
+    for (const id of ids) store.webhooks.set(id, log({ id, endpoint_url: hanging.url }));
+    const received = ids.map((id, n) => ({
+      ...message(`m${n + 2}`, 1, { lane: 'slow' }),
+      body: encodeMessage({ ...IDS, webhookId: id, attempt: 1 }),
+    }));
+    const before = hanging.received.length;
+    await Promise.all(received.map((r) => deliver(sender, r)));
+    // One attempt in flight (its share); the other message is sent back to the slow lane, delayed, with no attempt.
+    expect(hanging.received.length - before).toBe(1);
+    const back = queue.sent.filter((m) => 'attempt' in m.message && m.message.attempt === 1);
+    expect(back).toHaveLength(1);
+    expect(back[0]).toMatchObject({ lane: 'slow' });
+    expect(back[0]!.delay).toBeGreaterThanOrEqual(1);
   });
 
   it('sends the message again later when it cannot sign (our outage), using up no attempt of the round', async () => {
@@ -426,7 +518,7 @@ describe('the message format', () => {
     expect(decodeMessage(encodeMessage(carried))).toEqual(carried);
     const wire = JSON.parse(encodeMessage(carried)) as { record: { state: Record<string, unknown> } };
     wire.record.state.parked_until_ms = 5;
-    expect(decodeMessage(JSON.stringify(wire))?.record?.state).toMatchObject({ parked_until_ms: 5 });
+    expect(asDelivery(decodeMessage(JSON.stringify(wire))).record?.state).toMatchObject({ parked_until_ms: 5 });
     for (const change of [
       (r: Record<string, unknown>) => (r.version = -1),
       (r: Record<string, unknown>) => ((r.state as Record<string, unknown>).id = ENDPOINT),

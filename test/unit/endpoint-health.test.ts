@@ -2,15 +2,20 @@
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
-import type { ReceivedMessage, SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
-import { encodeMessage, type DeadLetterReason, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import { newSenderMemory, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
+import {
+  encodeMessage,
+  type DeadLetterReason,
+  type DeliveryMessage,
+  type LaneMessage,
+} from '#shared/domain/delivery/message.ts';
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { sealCustomHeaders } from '#shared/domain/endpoints/headers.ts';
-import { PARK_MS } from '#shared/domain/endpoints/health.ts';
+import { continueDrain, resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
-import type { DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
+import type { DelayedMessage, DeliveryQueue, OperationalEvent } from '#shared/domain/ports.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
 import { FakeStore } from './support/fake-store.ts';
@@ -23,9 +28,12 @@ const DAY = 86_400_000;
 const { keys } = await testKeys();
 
 class RecordingQueue implements DeliveryQueue {
-  sent: { lane: Lane; message: DeliveryMessage; delay: number }[] = [];
-  async send(lane: Lane, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+  sent: { lane: Lane; message: LaneMessage; delay: number }[] = [];
+  async send(lane: Lane, messages: LaneMessage[], delaySeconds = 0): Promise<void> {
     for (const message of messages) this.sent.push({ lane, message, delay: delaySeconds });
+  }
+  async sendEach(lane: Lane, entries: DelayedMessage[]): Promise<void> {
+    for (const { message, delaySeconds } of entries) this.sent.push({ lane, message, delay: delaySeconds });
   }
   async deadLetter(_body: DeliveryMessage | string, _reason: DeadLetterReason): Promise<void> {}
 }
@@ -74,8 +82,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     allow: parseCidrs('127.0.0.0/8'),
     allowHttp: true,
     issuer: 'http://localhost',
-    slowEndpoints: new Map(),
-    attemptsInFlight: new Set(),
+    hangingEndpointSlots: 2,
+    ...newSenderMemory(),
     events: { emit: async (event) => void events.push(event) },
     autoDisableAfterMs: 5 * DAY,
     ...overrides,
@@ -155,7 +163,7 @@ beforeEach(() => {
 });
 
 describe('a disabled endpoint', () => {
-  it('parks its webhook as a timer without an attempt, using up nothing of its round', async () => {
+  it('parks its webhook without an attempt, a message or a next attempt time, using up nothing of its round', async () => {
     endpoint(ok.url, { disabled_at_ms: now, disabled_reason: 'disabled by request' });
     webhook({ status: 'retrying', attempt_count: 2, round_attempts: 2 });
     await deliver(deps(), received(3));
@@ -165,8 +173,9 @@ describe('a disabled endpoint', () => {
       status: 'retrying',
       attempt_count: 2,
       round_attempts: 2,
-      timer: true,
-      next_attempt_at_ms: now + PARK_MS,
+      parked: true,
+      timer: false,
+      next_attempt_at_ms: null,
     });
     expect(lines.some((l) => l.includes('endpoint disabled: webhook waits for it to be enabled'))).toBe(true);
   });
@@ -180,8 +189,40 @@ describe('a disabled endpoint', () => {
       status: 'retrying',
       attempt_count: 7,
       round_attempts: 0,
-      timer: true,
+      parked: true,
     });
+  });
+
+  it('queues every parked webhook when enabled: the first pages at once, the rest through drain messages, none twice', async () => {
+    const disabled = endpoint(ok.url, { disabled_at_ms: now });
+    const ids = Array.from({ length: 2150 }, (_, i) => `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`);
+    for (const id of ids) {
+      const parked = { ...webhook({ status: 'retrying', attempt_count: 1, round_attempts: 1 }), id, parked: true };
+      store.webhooks.set(id, { ...parked, next_attempt_at_ms: null });
+    }
+    store.webhooks.delete(WEBHOOK);
+    const sender = deps();
+    const enabled = { ...disabled, disabled_at_ms: null };
+    store.endpoints.set(ENDPOINT, enabled);
+    expect(await resumeParkedWebhooks(sender, enabled)).toBe(2000);
+    const drains = () => queue.sent.filter((s) => 'drain' in s.message);
+    expect(drains()).toHaveLength(1);
+    // The drain message goes on where the enable stopped.
+    const drain = drains()[0]!.message as { drain: Parameters<typeof continueDrain>[1] };
+    await continueDrain(sender, drain.drain);
+    const queued = queue.sent.flatMap((s) => ('webhookId' in s.message ? [s.message.webhookId] : []));
+    expect(queued.sort()).toEqual(ids);
+    expect(drains()).toHaveLength(1);
+    expect([...store.webhooks.values()].filter((w) => w.parked)).toEqual([]);
+    expect(queue.sent.every((s) => !('webhookId' in s.message) || s.message.attempt === 2)).toBe(true);
+  });
+
+  it('leaves them parked when a drain message finds the endpoint disabled again', async () => {
+    endpoint(ok.url, { disabled_at_ms: now });
+    webhook({ status: 'retrying', attempt_count: 1, round_attempts: 1, parked: true, next_attempt_at_ms: null });
+    await continueDrain(deps(), { organizationId: ORG, endpointId: ENDPOINT, shard: 0 });
+    expect(queue.sent).toEqual([]);
+    expect(store.webhooks.get(WEBHOOK)!.parked).toBe(true);
   });
 });
 
@@ -229,7 +270,7 @@ describe('endpoint health', () => {
     const attempts = down.received.length;
     await nextAttempt(sender);
     expect(down.received).toHaveLength(attempts);
-    expect(store.webhooks.get(WEBHOOK)!.timer).toBe(true);
+    expect(store.webhooks.get(WEBHOOK)!.parked).toBe(true);
     expect(events).toHaveLength(1);
   });
 

@@ -4,7 +4,7 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SqsDeliveryQueue } from '#shared/adapters/sqs-queue.ts';
-import { decodeMessage, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
+import { decodeMessage, isDrain, type DeliveryMessage } from '#shared/domain/delivery/message.ts';
 import { UnsentMessagesError } from '#shared/domain/ports.ts';
 
 const sqs = mockClient(SQSClient);
@@ -21,6 +21,13 @@ const message = (payload: string, n = 0): DeliveryMessage => ({
   attempt: 1,
   payload,
 });
+
+/** A body sent, read back as the webhook's message it must be. */
+function deliveryOf(body: string): DeliveryMessage {
+  const decoded = decodeMessage(body);
+  if (!decoded || isDrain(decoded)) throw new Error('expected a delivery message');
+  return decoded;
+}
 
 beforeEach(() => sqs.reset());
 
@@ -43,7 +50,7 @@ describe('message bodies', () => {
     expect(entries).toHaveLength(payloads.length);
     entries.forEach((entry, n) => {
       expect(entry.MessageBody).toMatch(ACCEPTED_BY_BOTH);
-      expect(decodeMessage(entry.MessageBody!)?.payload).toBe(payloads[n]);
+      expect(deliveryOf(entry.MessageBody!).payload).toBe(payloads[n]);
     });
   });
 
@@ -89,10 +96,7 @@ describe('a send SQS fails in part', () => {
     );
     const calls = sqs.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[1]!.args[0].input.Entries?.map((e) => decodeMessage(e.MessageBody!)?.webhookId)).toEqual([
-      'w10',
-      'w11',
-    ]);
+    expect(calls[1]!.args[0].input.Entries?.map((e) => deliveryOf(e.MessageBody!).webhookId)).toEqual(['w10', 'w11']);
   });
 
   it('resolves when every entry was sent', async () => {

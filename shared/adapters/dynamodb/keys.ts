@@ -12,6 +12,8 @@ import { TABLE, type IndexDefinition } from './table.ts';
  *   ORG#<org> / XEP#<id>             an endpoint deleted while its webhooks are kept (expires with them)
  *   ORG#<org> / URL#<sha256 of url>  claims a URL so it is unique per organization
  *   IDEM#<org>#<key> / IDEM          the webhooks created by a publish with that idempotency key
+ *   PUB#<minute>#<shard> / <publisher>#<n>  a publish's intent: the webhooks it is about to store
+ *   SWEEP#<name> / SWEEP             where the sweeper is in a walk (the last minute of intents it checked)
  *   EP#<endpoint>#<shard> / W#<id>   a webhook's state, in one of its endpoint's shards (webhook-items.ts)
  *   EP#<endpoint>#<shard> / P#<id>   its payload, when it does not fit in the state
  *   EP#<endpoint>#<shard> / R#<id>#<n>  the response of attempt n, when it does not fit in the state
@@ -24,6 +26,7 @@ import { TABLE, type IndexDefinition } from './table.ts';
  *   index `failed`: <org>#<shard> / W#<id>         failed webhooks, by organization and shard
  *                   <org> / W#<id>                 those of an unsharded partition
  *   index `due`:    TIMER#<shard> or DUE#<shard> / <next attempt at>#<id>
+ *                   PARK#<endpoint>#<shard> / <id>  a disabled endpoint's parked webhooks
  *
  * A webhook's shard is a hash of its id modulo its endpoint's shard count, so one endpoint's writes
  * spread over that many partition keys: DynamoDB serves about 1,000 write units a second per key,
@@ -69,6 +72,9 @@ const RESPONSE = tagged('R');
 const LAYOUT = tagged('SHARDS');
 const TIMER = tagged('TIMER');
 const OVERDUE = tagged('DUE');
+const PARKED = tagged('PARK');
+const INTENT = tagged('PUB');
+const SWEEP_MARK = tagged('SWEEP');
 const RATE = tagged('RATE');
 
 const key = (pk: string, sk: string): Key => ({ [PK]: pk, [SK]: sk });
@@ -112,6 +118,28 @@ export const endpointLayoutKey = (endpointId: string) => key(ENDPOINT.of(endpoin
 /** An organization's rate-limit counters for one action and window, apart from its own partition. */
 export const rateLimitKey = (organizationId: string, action: string, windowStartMs: number) =>
   key(RATE.of(organizationId), RATE.of(action, windowStartMs));
+
+/**
+ * A minute's publish intents, spread over shards by publisher (a publisher's intents stay in one
+ * partition); sorted by publisher and number.
+ */
+export const intentPartition = {
+  shards: 8,
+  key: (minuteIso: string, shard: number) => INTENT.of(minuteIso, shard),
+  itemKey: (minuteIso: string, publisher: string, seq: number) =>
+    key(
+      INTENT.of(minuteIso, idShard(publisher, intentPartition.shards)),
+      `${publisher}${SEPARATOR}${String(seq).padStart(12, '0')}`,
+    ),
+  /** The publisher and number an intent's sort key holds. */
+  idOf: (item: Item): { publisher: string; seq: number } => {
+    const sk = item[SK] as string;
+    const at = sk.lastIndexOf(SEPARATOR);
+    return { publisher: sk.slice(0, at), seq: Number(sk.slice(at + 1)) };
+  },
+};
+
+export const sweepMarkKey = (name: string) => key(SWEEP_MARK.of(name), SWEEP_MARK.tag);
 
 /** The key of an item read back: keys.ts alone knows how a key is spelled. */
 export const keyOf = (item: Item): Key => key(item[PK] as string, item[SK] as string);
@@ -161,7 +189,13 @@ export const failedIndex = {
   }),
 };
 
-/** Sparse: webhooks whose next attempt waits in the store (`timer`), or whose message was not sent (`overdue`), spread over shards. */
+/** A webhook's shard among `shards`, from the random end of its id. */
+export const idShard = (id: string, shards: number): number => parseInt(id.replace(/-/g, '').slice(-4), 16) % shards;
+
+/**
+ * Sparse: webhooks whose next attempt waits in the store (`timer`: written only before waits were
+ * chains of messages), or whose message was not sent (`overdue`), spread over shards.
+ */
 export const dueIndex = {
   name: DUE.name,
   partitionKey: DUE.partitionKey,
@@ -171,5 +205,21 @@ export const dueIndex = {
   attributes: (kind: 'timer' | 'overdue', shard: number, nextAttemptAt: string, id: string) => ({
     [DUE.partitionKey]: dueIndex.partition(kind, shard),
     [DUE.sortKey]: `${nextAttemptAt}${SEPARATOR}${id}`,
+  }),
+};
+
+/**
+ * Sparse, in the `due` index: a disabled endpoint's parked webhooks, over shards of their own so an
+ * endpoint parking at any rate takes no more than a key's throughput each, sorted by id.
+ */
+export const parkedIndex = {
+  name: DUE.name,
+  partitionKey: DUE.partitionKey,
+  sortKey: DUE.sortKey,
+  shards: 8,
+  partition: (endpointId: string, shard: number) => PARKED.of(endpointId, shard),
+  attributes: (endpointId: string, id: string) => ({
+    [DUE.partitionKey]: parkedIndex.partition(endpointId, idShard(id, parkedIndex.shards)),
+    [DUE.sortKey]: id,
   }),
 };

@@ -8,7 +8,7 @@ import {
 } from '../../domain/model.ts';
 import { DELIVERY_ERRORS, isSuccessStatus } from '../../domain/delivery/outcomes.ts';
 import { isoMs } from '../../domain/time.ts';
-import { dueIndex, failedIndex, webhookPartition, type WebhookPartition } from './keys.ts';
+import { dueIndex, failedIndex, idShard, parkedIndex, webhookPartition, type WebhookPartition } from './keys.ts';
 
 /**
  * How a webhook is laid out in DynamoDB (its keys: keys.ts), written for the fewest request units
@@ -98,10 +98,15 @@ function unpackAttempt(raw: unknown): Attempt {
   };
 }
 
-/** Whether a live webhook belongs in the `due` index: its next attempt waits in the store, or its message is not known to be queued. */
+/**
+ * Whether a live webhook belongs in the `due` index: parked (by endpoint), or its next attempt
+ * waits in the store (a timer from before chains), or its message is not known to be queued.
+ */
 export function dueKeys(state: WebhookState): Item {
-  if (FINAL_STATUSES.includes(state.status) || !state.next_attempt_at_ms || !(state.timer || state.unqueued)) return {};
-  const shard = parseInt(state.id.replace(/-/g, '').slice(-4), 16) % dueIndex.shards;
+  if (FINAL_STATUSES.includes(state.status)) return {};
+  if (state.parked) return parkedIndex.attributes(state.endpoint_id, state.id);
+  if (!state.next_attempt_at_ms || !(state.timer || state.unqueued)) return {};
+  const shard = idShard(state.id, dueIndex.shards);
   return dueIndex.attributes(state.timer ? 'timer' : 'overdue', shard, isoMs(state.next_attempt_at_ms), state.id);
 }
 
@@ -126,6 +131,7 @@ export function stateAttributes(state: WebhookState, partition: WebhookPartition
     na: state.next_attempt_at_ms ?? undefined,
     tm: state.timer ? true : undefined,
     uq: state.unqueued ? true : undefined,
+    pa: state.parked ? true : undefined,
     ts: state.test ? true : undefined,
     c: state.created_at_ms,
     up: state.updated_at_ms,
@@ -176,6 +182,7 @@ export function fromStateItem(item: Item): StoredState {
     next_attempt_at_ms: typeof item.na === 'number' ? item.na : null,
     timer: item.tm === true,
     ...(item.uq === true ? { unqueued: true } : {}),
+    ...(item.pa === true ? { parked: true } : {}),
     ...(item.ts === true ? { test: true } : {}),
     created_at_ms: item.c as number,
     updated_at_ms: item.up as number,

@@ -1,6 +1,9 @@
 import type { Webhook, WebhookState } from '../../domain/model.ts';
 import type {
   Idempotency,
+  ParkedCursor,
+  PublishIntent,
+  ParkedPage,
   WebhookPage,
   WebhookQuery,
   WebhookRef,
@@ -8,17 +11,20 @@ import type {
   WebhookSetOutcome,
   WebhookStore,
 } from '../../domain/ports.ts';
-import { eachLimit, PARALLEL_REQUESTS, type Item, type Table } from './client.ts';
+import { eachLimit, IF_ABSENT, PARALLEL_REQUESTS, type Item, type Table } from './client.ts';
 import {
   dueIndex,
   idempotencyKey,
+  intentPartition,
   organizationPartition,
+  parkedIndex,
   PK,
   SK,
   webhookPartition,
   webhookPayloadKey,
   webhookResponseKey,
   webhookStateKey,
+  sweepMarkKey,
   type WebhookPartition,
 } from './keys.ts';
 import {
@@ -37,6 +43,11 @@ import { mergeNewestFirst, planSearch, type PlannedQuery } from './webhook-searc
 import { isoMs } from '../../domain/time.ts';
 
 const OVERDUE_SCAN_PAGE = 100;
+/** A publish intent is read by the sweeper within minutes; it is kept a while longer for an operator to look at. */
+const INTENT_TTL_SECONDS = 2 * 86400;
+
+/** The minute an intent is filed under, as its key spells it. */
+const minuteOf = (ms: number) => isoMs(Math.floor(ms / 60_000) * 60_000).slice(0, 16);
 /** BatchWriteItem takes 25 items. */
 const WRITE_BATCH = 25;
 /** A query's pages after its first read twice as many items, up to this. */
@@ -94,8 +105,14 @@ export class DynamoDbWebhookStore implements WebhookStore {
    * BatchWriteItem call. No transaction (it would bill twice): a set whose record was written but
    * not its webhooks (a crash in between) is completed by its replay, which finds them missing.
    */
-  async createWebhookSets(sets: WebhookSet[]): Promise<WebhookSetOutcome[]> {
+  async createWebhookSets(sets: WebhookSet[], intent?: PublishIntent): Promise<WebhookSetOutcome[]> {
     const outcomes: WebhookSetOutcome[] = sets.map(() => ({ created: true }));
+    const intentWritten = intent
+      ? this.writeIntent(intent).then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      : undefined;
     await eachLimit(sets, PARALLEL_REQUESTS, async (set, i) => {
       if (!set.idempotency) return;
       try {
@@ -110,6 +127,9 @@ export class DynamoDbWebhookStore implements WebhookStore {
         outcomes[i] = { failed: error };
       }
     });
+    // Without its intent, a publish killed before it queues would leave its webhooks unqueued for good: nothing is written.
+    const intentError = await intentWritten;
+    if (intentError !== undefined) return sets.map(() => ({ failed: intentError }));
     const creating = sets.filter((_, i) => 'created' in outcomes[i]!);
     let layouts: Map<string, EndpointLayout>;
     try {
@@ -172,6 +192,63 @@ export class DynamoDbWebhookStore implements WebhookStore {
         }
       });
     }
+  }
+
+  /** A publish intent, its webhooks grouped by endpoint (each endpoint's id written once). */
+  private async writeIntent({ publisher, seq, done, atMs, webhooks }: PublishIntent): Promise<void> {
+    const byEndpoint: Record<string, string[]> = {};
+    for (const { endpointId, id } of webhooks) (byEndpoint[endpointId] ??= []).push(id);
+    await this.table.put({
+      ...intentPartition.itemKey(minuteOf(atMs), publisher, seq),
+      w: byEndpoint,
+      d: done,
+      at: atMs,
+      expires_at: Math.floor(atMs / 1000) + INTENT_TTL_SECONDS,
+    });
+  }
+
+  async listIntents(minuteMs: number): Promise<PublishIntent[]> {
+    const minute = minuteOf(minuteMs);
+    const shards = Array.from({ length: intentPartition.shards }, (_, shard) => shard);
+    const pages = await Promise.all(
+      shards.map(async (shard) => {
+        const items: Item[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.table.query({
+            KeyConditionExpression: `${PK} = :pk`,
+            ExpressionAttributeValues: { ':pk': intentPartition.key(minute, shard) },
+            ExclusiveStartKey: start,
+          });
+          items.push(...(page.Items ?? []));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        return items;
+      }),
+    );
+    return pages.flat().map((item) => ({
+      ...intentPartition.idOf(item),
+      done: (item.d as number[] | undefined) ?? [],
+      atMs: item.at as number,
+      webhooks: Object.entries((item.w as Record<string, string[]> | undefined) ?? {}).flatMap(([endpointId, ids]) =>
+        ids.map((id) => ({ endpointId, id })),
+      ),
+    }));
+  }
+
+  async readSweepMark(name: string): Promise<number | undefined> {
+    const item = await this.table.get(sweepMarkKey(name), { consistent: true });
+    return typeof item?.m === 'number' ? item.m : undefined;
+  }
+
+  async moveSweepMark(name: string, from: number | undefined, to: number): Promise<boolean> {
+    return this.table.updateIf({
+      Key: sweepMarkKey(name),
+      UpdateExpression: 'SET #m = :to',
+      ConditionExpression: from === undefined ? IF_ABSENT : '#m = :from',
+      ExpressionAttributeNames: { '#m': 'm' },
+      ExpressionAttributeValues: { ':to': to, ...(from === undefined ? {} : { ':from': from }) },
+    });
   }
 
   /** The webhooks an idempotency record names, once its condition failed. */
@@ -345,26 +422,59 @@ export class DynamoDbWebhookStore implements WebhookStore {
     return this.findDue('timer', dueBeforeMs, limit);
   }
 
-  private async findDue(kind: 'overdue' | 'timer', dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
-    const placed: Placed[] = [];
-    for (let shard = 0; shard < dueIndex.shards && placed.length < limit; shard++) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.table.query({
-          IndexName: dueIndex.name,
-          KeyConditionExpression: '#due = :pk AND #at < :before',
-          ExpressionAttributeNames: { '#due': dueIndex.partitionKey, '#at': dueIndex.sortKey },
-          // The index sorts by the ISO time of the next attempt (keys.ts).
-          ExpressionAttributeValues: { ':pk': dueIndex.partition(kind, shard), ':before': isoMs(dueBeforeMs) },
-          Limit: Math.min(OVERDUE_SCAN_PAGE, limit - placed.length),
-          ExclusiveStartKey: start,
-        });
-        // The entry carries its item's table key: the webhook's partition.
-        placed.push(...(page.Items ?? []).map(placedOf));
-        start = page.LastEvaluatedKey;
-      } while (start && placed.length < limit);
+  async findParked(endpointId: string, from: ParkedCursor | undefined, limit: number): Promise<ParkedPage> {
+    for (let shard = from?.shard ?? 0, after = from?.after; shard < parkedIndex.shards; shard++, after = undefined) {
+      const page = await this.table.query({
+        IndexName: parkedIndex.name,
+        KeyConditionExpression: after === undefined ? '#p = :pk' : '#p = :pk AND #id > :after',
+        ExpressionAttributeNames: {
+          '#p': parkedIndex.partitionKey,
+          ...(after === undefined ? {} : { '#id': parkedIndex.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ':pk': parkedIndex.partition(endpointId, shard),
+          ...(after === undefined ? {} : { ':after': after }),
+        },
+        Limit: limit,
+      });
+      // The entry carries its item's table key: the webhook's partition.
+      const placed = (page.Items ?? []).map(placedOf);
+      if (placed.length === 0) continue;
+      const items = await this.statesAt(placed);
+      const last = placed[placed.length - 1]!.id;
+      // A full page may have more after it in this shard; otherwise the next shard is next.
+      if (page.LastEvaluatedKey) return { items, next: { shard, after: last } };
+      return shard + 1 < parkedIndex.shards ? { items, next: { shard: shard + 1 } } : { items };
     }
-    return this.statesAt(placed);
+    return { items: [] };
+  }
+
+  /** The oldest due entries of every shard, an equal share of `limit` each, read side by side: no shard waits behind another. */
+  private async findDue(kind: 'overdue' | 'timer', dueBeforeMs: number, limit: number): Promise<WebhookState[]> {
+    const perShard = Math.ceil(limit / dueIndex.shards);
+    const shards = Array.from({ length: dueIndex.shards }, (_, shard) => shard);
+    const placed = await Promise.all(
+      shards.map(async (shard) => {
+        const found: Placed[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.table.query({
+            IndexName: dueIndex.name,
+            KeyConditionExpression: '#due = :pk AND #at < :before',
+            ExpressionAttributeNames: { '#due': dueIndex.partitionKey, '#at': dueIndex.sortKey },
+            // The index sorts by the ISO time of the next attempt (keys.ts).
+            ExpressionAttributeValues: { ':pk': dueIndex.partition(kind, shard), ':before': isoMs(dueBeforeMs) },
+            Limit: Math.min(OVERDUE_SCAN_PAGE, perShard - found.length),
+            ExclusiveStartKey: start,
+          });
+          // The entry carries its item's table key: the webhook's partition.
+          found.push(...(page.Items ?? []).map(placedOf));
+          start = page.LastEvaluatedKey;
+        } while (start && found.length < perShard);
+        return found;
+      }),
+    );
+    return this.statesAt(placed.flat());
   }
 
   /**

@@ -33,6 +33,8 @@ export interface AttemptPlan {
   stored: WebhookState;
   /** The lane the message came from. */
   lane: Lane;
+  /** Settles once the rest of the message's batch is finished (ReceivedMessage.batchDone). */
+  batchDone?: Promise<void>;
 }
 
 /** `done`: made and recorded (or its record carried), or superseded by a newer state; `again-later`: our outage before the POST, send the message again. */
@@ -119,19 +121,27 @@ async function failUnsigned(
   return { kind: 'done' };
 }
 
-/** POSTs the signed webhook within the lane's budget; whatever goes wrong while sending is a failed attempt, so the round always advances. */
+/**
+ * POSTs the signed webhook within the lane's budget; whatever goes wrong while sending is a failed
+ * attempt, so the round always advances. A fast-lane attempt is cut at the lane's budget, or handed
+ * off sooner (past WEBHOOK_SLOW_AFTER_MS, once the rest of its batch is done), so a batch never waits
+ * on one hanging POST; the slow lane makes a cut attempt again with the full timeout.
+ */
 async function post(
   deps: SenderDeps,
-  { webhook, endpoint, lane }: AttemptPlan,
+  plan: AttemptPlan,
   headers: Record<string, string>,
   context: LogContext,
 ): Promise<Posted> {
+  const { webhook, endpoint, lane } = plan;
   const budget = attemptBudgetMs(lane, deps);
   const watch = watchForSlowness(deps, endpoint, context);
+  const handOff = handOffOnceBatchDone(deps, plan);
   const started = deps.now();
   const result = await deps
     .post(endpoint.webhook_url, headers, webhook.payload, {
       timeoutMs: budget,
+      ...(handOff.signal ? { cut: handOff.signal } : {}),
       allow: deps.allow,
       allowHttp: deps.allowHttp,
       maxResponseBytes: RESPONSE_BODY_LIMIT,
@@ -140,11 +150,57 @@ async function post(
       ok: false,
       kind: 'network',
       error: DELIVERY_ERRORS.internal((error as Error).message),
-    }));
+    }))
+    .finally(() => handOff.stop());
   const finished = deps.now();
   await watch.stop();
   deps.metrics.record('EndpointResponseTime', finished - started, 'Milliseconds');
-  return { result, started, finished, cut: !result.ok && result.kind === 'timeout' && budget < deps.timeoutMs };
+  const timedOut = !result.ok && result.kind === 'timeout';
+  // Out of its whole budget (not handed off): the endpoint hangs, and the slow lane caps it; an answer clears that.
+  if (timedOut && !handOff.fired()) deps.hangingEndpoints.set(endpoint.id, finished + SLOW_LANE_MS);
+  if (result.ok) deps.hangingEndpoints.delete(endpoint.id);
+  return { result, started, finished, cut: timedOut && (budget < deps.timeoutMs || handOff.fired()) };
+}
+
+/**
+ * Counts an attempt among its endpoint's in this process until the returned function is called:
+ * taken the moment it is decided, so two messages decided side by side both see it.
+ */
+export function trackAttempt(
+  deps: Pick<SenderDeps, 'endpointAttempts'>,
+  endpointId: string,
+  startedMs: number,
+): () => void {
+  const attempt = { startedMs };
+  const attempts = deps.endpointAttempts.get(endpointId) ?? new Set();
+  deps.endpointAttempts.set(endpointId, attempts.add(attempt));
+  return () => {
+    attempts.delete(attempt);
+    if (attempts.size === 0 && deps.endpointAttempts.get(endpointId) === attempts)
+      deps.endpointAttempts.delete(endpointId);
+  };
+}
+
+/** The signal that hands a fast-lane attempt off: past WEBHOOK_SLOW_AFTER_MS, once the rest of its batch is done. */
+function handOffOnceBatchDone(
+  deps: SenderDeps,
+  { lane, batchDone }: AttemptPlan,
+): { signal?: AbortSignal; fired(): boolean; stop(): void } {
+  if (lane !== 'fast' || !batchDone) return { fired: () => false, stop: () => undefined };
+  const controller = new AbortController();
+  let stopped = false;
+  const timer = setTimeout(
+    () => void batchDone.then(() => stopped || controller.abort(new Error('handed off to the slow lane'))),
+    deps.slowAfterMs,
+  );
+  return {
+    signal: controller.signal,
+    fired: () => controller.signal.aborted,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on. */
@@ -245,10 +301,13 @@ async function sendSuccessor(
   payload: string,
   attemptContext: LogContext,
 ): Promise<WebhookState> {
-  const successor = withPayload(nextAttemptMessage(next), payload);
+  const message = withPayload(nextAttemptMessage(next), payload);
   try {
-    if (then.kind === 'message') await deps.queue.send(then.lane, [successor], then.delaySeconds);
-    if (then.kind === 'dead-letter') await deps.queue.deadLetter(successor, 'exhausted');
+    if (then.kind === 'message') {
+      const successor = then.dueAtMs === undefined ? message : { ...message, dueAtMs: then.dueAtMs };
+      await deps.queue.sendEach(then.lane, [{ message: successor, delaySeconds: then.delaySeconds }]);
+    }
+    if (then.kind === 'dead-letter') await deps.queue.deadLetter(message, 'exhausted');
   } catch (error) {
     // Recorded as unqueued: the sweeper sends it once it is overdue.
     deps.logger.error({ ...attemptContext, err: error }, 'could not queue the next attempt');

@@ -1,27 +1,27 @@
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
+import { EARLY_TOLERANCE_MS } from './hops.ts';
 import type { DeliveryMessage } from './message.ts';
 import { DELIVERY_ERRORS } from './outcomes.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
-
-/** A message may arrive this early (clock skew) and still make its attempt. */
-const EARLY_TOLERANCE_MS = 1000;
+import type { Lane } from './policy.ts';
 
 /**
  * What a message may do to its webhook. Each kind carries what it proved exists, so what follows
  * never has to check again.
  * - `drop`: nothing to do (a stale copy, a duplicate, a finished webhook);
  * - `fail`: the endpoint is gone, the webhook fails without an attempt;
- * - `forward`: the endpoint is slow, the message moves to the slow lane;
- * - `wait`: not due yet, the message comes back when it is;
+ * - `forward`: the endpoint is slow (or one of its attempts here runs long), the message moves to the slow lane;
+ * - `busy`: the endpoint hangs and has its share of the slow lane in flight here, the message comes back later;
+ * - `wait`: not due yet, the message comes back when it is (hopping if that is beyond 15 minutes);
  * - `early`: ahead of its predecessor's record, the message comes back a little later;
- * - `paused`: the endpoint is disabled, the webhook waits on a timer;
+ * - `paused`: the endpoint is disabled, the webhook is parked until it is enabled;
  * - `attempt`: post it now (`redrive`: a redriven dead letter opens a new round).
  */
 export type Decision =
   | { kind: 'drop'; why: string }
   | { kind: 'fail'; webhook: WebhookState; error: string }
   | { kind: 'forward' }
-  | { kind: 'wait'; seconds: number }
+  | { kind: 'busy' }
+  | { kind: 'wait'; dueAtMs: number }
   | { kind: 'early'; attempt: number }
   | { kind: 'paused'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean }
   | { kind: 'attempt'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean };
@@ -36,11 +36,21 @@ export interface Arrival {
   lane: Lane;
   /** Until when (ms) the endpoint takes the slow lane, as the store or this process knows it. */
   endpointSlowUntil: number;
+  /** The endpoint's attempts in this process: one running long (`suspect`), or a hanging endpoint's share in flight (`atCap`). */
+  endpointLoad: { suspect: boolean; atCap: boolean };
   nowMs: number;
 }
 
 /** Pure: the message's decision from the state of its webhook and endpoint. */
-export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, nowMs }: Arrival): Decision {
+export function decide({
+  message,
+  webhook,
+  endpoint,
+  lane,
+  endpointSlowUntil,
+  endpointLoad,
+  nowMs,
+}: Arrival): Decision {
   if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
   if (message.attempt === undefined) return { kind: 'drop', why: 'a message from before attempts were numbered' };
   if (webhook.status === 'succeeded') return { kind: 'drop', why: 'already delivered' };
@@ -52,15 +62,17 @@ export function decide({ message, webhook, endpoint, lane, endpointSlowUntil, no
     return { kind: 'drop', why: `message for attempt ${message.attempt}, the webhook is at ${next}` };
   // Sent before its predecessor was recorded, it may simply be ahead of that write: it comes back later.
   if (message.attempt > next) return { kind: 'early', attempt: message.attempt };
-  // The sweeper sends the message of a webhook waiting on a timer, and clears the timer first.
+  // A timer stored before waits were chains: the sweeper sends its message, and clears the timer first.
   if (webhook.timer) return { kind: 'drop', why: 'the next attempt waits on a timer' };
   if (!endpoint) return { kind: 'fail', webhook, error: DELIVERY_ERRORS.endpointDeleted };
-  // A disabled endpoint's webhooks wait, without an attempt, until it is enabled.
+  // A disabled endpoint's webhooks wait, without an attempt, until it is enabled (a parked one sent by the enable's drain goes on).
   if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: false };
   const due = webhook.next_attempt_at_ms ?? nowMs;
-  if (due > nowMs + EARLY_TOLERANCE_MS)
-    return { kind: 'wait', seconds: Math.min(MAX_MESSAGE_DELAY_SECONDS, Math.ceil((due - nowMs) / 1000)) };
-  if (lane === 'fast' && endpointSlowUntil > nowMs) return { kind: 'forward' };
+  if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', dueAtMs: due };
+  // A fast-lane batch never waits on an endpoint already slow, or one whose attempt here has run long.
+  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect)) return { kind: 'forward' };
+  // One hanging endpoint never holds more than its share of the slow lane.
+  if (lane === 'slow' && endpointLoad.atCap) return { kind: 'busy' };
   return { kind: 'attempt', webhook, endpoint, redrive: false };
 }
 

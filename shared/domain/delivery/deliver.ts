@@ -1,21 +1,21 @@
-import { parkWebhook } from '../endpoints/health.ts';
+import { continueDrain, parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
-import { attemptAndRecord, recordCarried } from './attempt.ts';
+import { attemptAndRecord, recordCarried, trackAttempt } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
-import { decodeMessage, type DeliveryMessage } from './message.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, type Lane } from './policy.ts';
-import { slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
+import { hop, hopOf, sendingFor } from './hops.ts';
+import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
+import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, SUSPECT_SHARE, type Lane } from './policy.ts';
+import { endpointLoad, slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
 
 /**
  * Delivery's state machine: one attempt per queue message. docs/delivery.md draws it.
  *
  * Every message names the attempt it makes. The webhook's state in the store says how many were
  * made, so a message for any other attempt is a stale copy or a duplicate and is dropped. An
- * attempt's successor (a delayed message, a timer in the store, or the dead-letter queue) is sent
- * before the attempt is recorded: a crash in between makes the attempt again (at-least-once), and
- * the early successor, finding its predecessor unrecorded, is dropped. Nothing waits by holding a
- * received message: a wait is a message's own delay (up to 15 minutes) or a timer the sweeper turns
- * into a message when it is nearly due.
+ * attempt's successor (a delayed message, or the dead-letter queue) is sent before the attempt is
+ * recorded: a crash in between makes the attempt again (at-least-once), and the early successor,
+ * finding its predecessor unrecorded, is dropped. Nothing waits by holding a received message: a
+ * wait is a message's own delay, chained in hops of up to 15 minutes for longer ones (hops.ts).
  *
  * `deliver` reads the webhook and its endpoint, `decide`s (decide.ts, pure) and carries the decision
  * out; an attempt runs through attempt.ts, whose `settle` (settle.ts) is pure too. Every message is
@@ -33,20 +33,19 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     deps.logger.error({ message_id: received.messageId }, 'unreadable delivery message: dead-lettered as poison');
     return deadLetterPoison(deps, received.body);
   }
-  const context = {
-    webhook_id: message.webhookId,
-    organization_id: message.organizationId,
-    endpoint_id: message.endpointId,
-    message_id: received.messageId,
-  };
   // Back this often without being finished, it crashes or outlasts the sender: before SQS moves it, say why.
   if (received.receiveCount >= POISON_RECEIVE_COUNT - 1) {
     deps.logger.error(
-      { ...context, receive_count: received.receiveCount },
+      { ...contextOf(message), message_id: received.messageId, receive_count: received.receiveCount },
       'delivery message keeps failing: dead-lettered as poison',
     );
-    return deadLetterPoison(deps, message);
+    return deadLetterPoison(deps, isDrain(message) ? received.body : message);
   }
+  if (isDrain(message)) return continueDrain(deps, message.drain);
+  // Not due yet and carrying its due time: it hops on, with no read.
+  const next = hopOf(message, deps.now());
+  if (next) return hop(deps, next);
+  const context = { ...contextOf(message), message_id: received.messageId };
   let found: Found;
   try {
     found = await readWebhookAndEndpoint(deps, message);
@@ -64,10 +63,20 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     endpoint,
     lane: received.lane,
     endpointSlowUntil: endpoint ? slowUntil(deps, endpoint) : 0,
+    endpointLoad: endpointLoad(deps, message.endpointId, {
+      nowMs,
+      suspectAfterMs: deps.slowAfterMs * SUSPECT_SHARE,
+      slots: deps.hangingEndpointSlots,
+    }),
     nowMs,
   });
   return carryOut(deps, { received, message, payload: found.payload, nowMs, context }, decision);
 }
+
+const contextOf = (message: LaneMessage): LogContext =>
+  isDrain(message)
+    ? { organization_id: message.drain.organizationId, endpoint_id: message.drain.endpointId, drain: true }
+    : { webhook_id: message.webhookId, organization_id: message.organizationId, endpoint_id: message.endpointId };
 
 async function deadLetterPoison(deps: SenderDeps, body: DeliveryMessage | string): Promise<void> {
   await deps.queue.deadLetter(body, 'poison');
@@ -114,8 +123,18 @@ async function carryOut(deps: SenderDeps, delivery: Delivery, decision: Decision
       return orSendAgainLater(deps, delivery, () => failWithoutAttempt(deps, decision, delivery));
     case 'forward':
       return deps.queue.send('slow', [message]);
-    case 'wait':
-      return deps.queue.send(received.lane, [message], decision.seconds);
+    case 'busy':
+      // Back once an attempt of the endpoint's has had its time, spread a little.
+      deps.logger.debug(context, 'hanging endpoint at its share of the slow lane: message sent again later');
+      return deps.queue.send(
+        received.lane,
+        [message],
+        Math.ceil(deps.timeoutMs / 1000) + Math.floor(Math.random() * 5),
+      );
+    case 'wait': {
+      const { lane, ...next } = sendingFor(message, received.lane, decision.dueAtMs, delivery.nowMs);
+      return deps.queue.sendEach(lane, [next]);
+    }
     case 'paused':
       return orSendAgainLater(deps, delivery, () =>
         parkWebhook(deps, decision.webhook, decision.endpoint, decision.redrive),
@@ -171,6 +190,7 @@ async function attemptOnce(
     return;
   }
   deps.attemptsInFlight.add(key);
+  const untrack = trackAttempt(deps, endpoint.id, delivery.nowMs);
   try {
     let payload: string;
     try {
@@ -184,10 +204,12 @@ async function attemptOnce(
       endpoint,
       stored: webhook,
       lane: received.lane,
+      ...(received.batchDone ? { batchDone: received.batchDone } : {}),
     });
     if (end.kind === 'again-later') await requeue(deps, received.lane, message, end.error);
   } finally {
     deps.attemptsInFlight.delete(key);
+    untrack();
   }
 }
 

@@ -1,10 +1,12 @@
 /**
- * The delivery queue's message, written and read only here. It names the webhook and the attempt
- * it is for, and carries the payload when its sender had it, so the sender needs no read for it
- * (SQS takes 1 MiB and bills per 64 KB; payloads are at most 256 KB). Messages without an
- * `attempt` (written before attempts were numbered) are read, and dropped by the sender. A message
- * with a `record` makes no attempt: it records one already made, whose write the store refused
- * (record.ts).
+ * The delivery queue's messages, written and read only here. A delivery message names the webhook
+ * and the attempt it is for, and carries the payload when its sender had it, so the sender needs no
+ * read for it (SQS takes 1 MiB and bills per 64 KB; payloads are at most 256 KB); a wait longer
+ * than SQS's 15 minutes carries its due time and hops (hops.ts). Messages without an `attempt`
+ * (written before attempts were numbered) are read, and dropped by the sender. A message with a
+ * `record` makes no attempt: it records one already made, whose write the store refused
+ * (record.ts). A drain message carries on queueing the waiting webhooks of an endpoint just enabled
+ * (shared/domain/endpoints/health.ts).
  */
 
 import { z } from 'zod';
@@ -26,9 +28,21 @@ export interface DeliveryMessage {
   reason?: DeadLetterReason;
   /** The exact bytes to POST; absent, the sender reads them from the store. */
   payload?: string;
+  /** When its attempt is due, for a wait longer than SQS can delay a message: until then it hops without a read. */
+  dueAtMs?: number;
   /** An attempt made whose record is still to be written: the message writes it instead of posting. */
   record?: CarriedRecord;
 }
+
+/** Where an endpoint's drain goes on: its parked webhooks from shard `shard`, after the webhook `after` in it. */
+export interface DrainMessage {
+  drain: { organizationId: string; endpointId: string; shard: number; after?: string };
+}
+
+/** Anything the delivery lanes carry. */
+export type LaneMessage = DeliveryMessage | DrainMessage;
+
+export const isDrain = (message: LaneMessage): message is DrainMessage => 'drain' in message;
 
 /** An attempt's record, carried by a message until the store takes it. */
 export interface CarriedRecord {
@@ -68,6 +82,7 @@ const State = z.looseObject({
   next_attempt_at_ms: z.number().nullable(),
   timer: z.boolean().optional(),
   unqueued: z.boolean().optional(),
+  parked: z.boolean().optional(),
   test: z.boolean().optional(),
   created_at_ms: z.number(),
   updated_at_ms: z.number(),
@@ -78,8 +93,7 @@ const CarriedRecordWire = z.object({
   state: State,
   then: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('none') }),
-    z.object({ kind: z.literal('message'), lane: z.enum(LANES), delaySeconds: count() }),
-    z.object({ kind: z.literal('timer') }),
+    z.object({ kind: z.literal('message'), lane: z.enum(LANES), delaySeconds: count(), dueAtMs: count().optional() }),
     z.object({ kind: z.literal('dead-letter') }),
   ]),
   cut: z.boolean(),
@@ -94,6 +108,8 @@ interface Wire {
   requeues?: unknown;
   reason?: unknown;
   payload?: unknown;
+  due_at_ms?: unknown;
+  drain?: { organization_id?: unknown; endpoint_id?: unknown; shard?: unknown; after?: unknown };
   record?: unknown;
 }
 
@@ -117,7 +133,14 @@ export function withPayload(message: DeliveryMessage, payload: string | undefine
   return payload !== undefined && Buffer.byteLength(payload) <= MESSAGE_PAYLOAD_LIMIT ? { ...rest, payload } : rest;
 }
 
-export function encodeMessage(message: DeliveryMessage): string {
+export function encodeMessage(message: LaneMessage): string {
+  if (isDrain(message)) {
+    const { organizationId, endpointId, shard, after } = message.drain;
+    return JSON.stringify({
+      v: 2,
+      drain: { organization_id: organizationId, endpoint_id: endpointId, shard, ...(after ? { after } : {}) },
+    });
+  }
   return JSON.stringify({
     v: 2,
     webhook_id: message.webhookId,
@@ -126,6 +149,7 @@ export function encodeMessage(message: DeliveryMessage): string {
     ...(message.attempt !== undefined ? { attempt: message.attempt } : {}),
     ...(message.requeues ? { requeues: message.requeues } : {}),
     ...(message.reason ? { reason: message.reason } : {}),
+    ...(message.dueAtMs !== undefined ? { due_at_ms: message.dueAtMs } : {}),
     ...(message.payload !== undefined ? { payload: message.payload } : {}),
     ...(message.record ? { record: message.record } : {}),
   });
@@ -134,7 +158,7 @@ export function encodeMessage(message: DeliveryMessage): string {
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 /** The message, or undefined for a body this service did not write (poison). */
-export function decodeMessage(body: string): DeliveryMessage | undefined {
+export function decodeMessage(body: string): LaneMessage | undefined {
   let wire: Wire;
   try {
     wire = JSON.parse(body) as Wire;
@@ -142,6 +166,7 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
     return undefined;
   }
   if (typeof wire !== 'object' || wire === null) return undefined;
+  if (wire.drain !== undefined) return decodeDrain(wire.drain);
   if (
     typeof wire.webhook_id !== 'string' ||
     typeof wire.endpoint_id !== 'string' ||
@@ -152,6 +177,7 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
   if (wire.requeues !== undefined && !isCount(wire.requeues)) return undefined;
   if (wire.reason !== undefined && wire.reason !== 'exhausted' && wire.reason !== 'poison') return undefined;
   if (wire.payload !== undefined && typeof wire.payload !== 'string') return undefined;
+  if (wire.due_at_ms !== undefined && !isCount(wire.due_at_ms)) return undefined;
   const record = wire.record === undefined ? undefined : CarriedRecordWire.safeParse(wire.record);
   if (record && (!record.success || record.data.state.id !== wire.webhook_id)) return undefined;
   return {
@@ -162,11 +188,25 @@ export function decodeMessage(body: string): DeliveryMessage | undefined {
     ...(wire.requeues ? { requeues: wire.requeues } : {}),
     ...(wire.reason !== undefined ? { reason: wire.reason } : {}),
     ...(wire.payload !== undefined ? { payload: wire.payload } : {}),
+    ...(wire.due_at_ms !== undefined ? { dueAtMs: wire.due_at_ms } : {}),
     ...(record ? { record: record.data } : {}),
   };
 }
 
+function decodeDrain(drain: NonNullable<Wire['drain']>): DrainMessage | undefined {
+  if (typeof drain !== 'object' || drain === null) return undefined;
+  const { organization_id: organizationId, endpoint_id: endpointId, shard, after } = drain;
+  if (typeof organizationId !== 'string' || typeof endpointId !== 'string' || !isCount(shard)) return undefined;
+  if (after !== undefined && typeof after !== 'string') return undefined;
+  return { drain: { organizationId, endpointId, shard, ...(after !== undefined ? { after } : {}) } };
+}
+
+/** The endpoint a message belongs to. */
+export const endpointOf = (message: LaneMessage): string =>
+  isDrain(message) ? message.drain.endpointId : message.endpointId;
+
 /** The endpoint a message belongs to, for SQS fair queueing; also read from bodies that are not ours. */
 export function messageGroup(body: string): string {
-  return decodeMessage(body)?.endpointId ?? 'unreadable';
+  const message = decodeMessage(body);
+  return message ? endpointOf(message) : 'unreadable';
 }

@@ -22,11 +22,28 @@ export interface LaneMapping {
   maxConcurrency: number;
 }
 
-/** One source for the CDK event source mappings and the local pollers, so local runs predict AWS. */
+/**
+ * Each lane's capacity by default: the lane settings (WEBHOOK_FAST_LANE_BATCH_SIZE, ...,
+ * shared/runtime/settings.ts) start from it, and the CDK event source mappings and the local pollers
+ * both follow the settings, so local runs predict AWS.
+ */
 export const LANE_MAPPINGS: Record<Lane, LaneMapping> = {
   fast: { batchSize: 10, maxConcurrency: 10 },
   slow: { batchSize: 10, maxConcurrency: 5 },
 };
+
+/**
+ * Attempts one hanging endpoint may have in flight at once in a sender process's slow lane: half its
+ * loops (or invocations), so the other half always serves other endpoints (docs/delivery.md, "Lanes").
+ */
+export const hangingEndpointSlots = (slow: LaneMapping): number => Math.max(1, Math.floor(slow.maxConcurrency / 2));
+
+/**
+ * A fast-lane attempt running this share of WEBHOOK_SLOW_AFTER_MS makes its endpoint suspect in its
+ * process: its next messages go to the slow lane at once, before the slow mark is written. Less
+ * than the whole threshold sent healthy endpoints of a loaded machine to the slow lane.
+ */
+export const SUSPECT_SHARE = 1;
 
 /**
  * A message received this often without being finished is poison: SQS moves it to the dead-letter
@@ -36,12 +53,33 @@ export const LANE_MAPPINGS: Record<Lane, LaneMapping> = {
  */
 export const POISON_RECEIVE_COUNT = 5;
 
-/** SQS delays a message at most 15 minutes; longer waits are kept in the store until they are nearly due. */
+/** SQS delays a message at most 15 minutes; a longer wait is a chain of such delays (hops.ts). */
 export const MAX_MESSAGE_DELAY_SECONDS = 900;
 
-/** The delivery queues keep a message 4 days: far longer than any message waits (15 minutes) or is retried. */
-export const DELIVERY_RETENTION_SECONDS = 4 * 24 * 3600;
-/** The dead-letter queue keeps messages for the SQS maximum, 14 days. */
+/**
+ * A chain's last hop lands at least this long before the attempt is due, so a hop received up to
+ * this late (a lane falling behind) still makes its attempt on time.
+ */
+export const HOP_SLACK_SECONDS = 300;
+
+/**
+ * Seconds to delay a message whose attempt is due in `remainingMs`: to the second when SQS can
+ * delay it that long; otherwise a hop of at most 15 minutes that leaves the last hop HOP_SLACK
+ * before the due time.
+ */
+export function hopDelaySeconds(remainingMs: number): number {
+  const remaining = Math.max(0, Math.ceil(remainingMs / 1000));
+  if (remaining <= MAX_MESSAGE_DELAY_SECONDS) return remaining;
+  return Math.min(MAX_MESSAGE_DELAY_SECONDS, remaining - HOP_SLACK_SECONDS);
+}
+
+/**
+ * The delivery queues keep a message 14 days, SQS's longest: a billing run's backlog may keep
+ * messages waiting for hours, and a message that outlives its queue is found again by the
+ * sweeper only after the retention (docs/delivery.md, "Nothing waits forever").
+ */
+export const DELIVERY_RETENTION_SECONDS = 14 * 24 * 3600;
+/** The dead-letter queue keeps messages for the SQS maximum, 14 days, as long as the lanes. */
 export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** Time for the sender's bookkeeping around the attempts of a batch (reads, writes, sends). */

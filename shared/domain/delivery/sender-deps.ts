@@ -28,6 +28,8 @@ export interface SenderDeps extends SenderMemory {
   fastLaneMs: number;
   /** An attempt running longer than this sends its endpoint's next webhooks to the slow lane. */
   slowAfterMs: number;
+  /** Attempts a hanging endpoint may have in flight at once in this process's slow lane (policy.ts `hangingEndpointSlots`). */
+  hangingEndpointSlots: number;
   allow: readonly Cidr[];
   allowHttp: boolean;
   issuer: string;
@@ -43,9 +45,18 @@ export interface SenderMemory {
   slowEndpoints: Map<string, number>;
   /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
   attemptsInFlight: Set<string>;
+  /** When each attempt this process is making to an endpoint started, by endpoint. */
+  endpointAttempts: Map<string, Set<{ startedMs: number }>>;
+  /** Endpoints whose last attempt here ran out its time (or was cut at the fast lane's budget), until when: they hang. */
+  hangingEndpoints: Map<string, number>;
 }
 
-export const newSenderMemory = (): SenderMemory => ({ slowEndpoints: new Map(), attemptsInFlight: new Set() });
+export const newSenderMemory = (): SenderMemory => ({
+  slowEndpoints: new Map(),
+  attemptsInFlight: new Set(),
+  endpointAttempts: new Map(),
+  hangingEndpoints: new Map(),
+});
 
 /** A queue message as the sender receives it. */
 export interface ReceivedMessage {
@@ -54,9 +65,29 @@ export interface ReceivedMessage {
   receiveCount: number;
   /** The lane it was received from. */
   lane: Lane;
+  /** Settles once every other message of its batch is finished: a fast-lane attempt still running then is handed off. */
+  batchDone?: Promise<void>;
 }
 
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
 export function slowUntil(memory: Pick<SenderMemory, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
   return Math.max(endpoint.slow_until_ms ?? 0, memory.slowEndpoints.get(endpoint.id) ?? 0);
+}
+
+/**
+ * How this process sees an endpoint right now: `suspect` while one of its attempts has run past
+ * `suspectAfterMs` (the fast lane forwards its next messages instead of holding another batch on it),
+ * `atCap` while it hangs and has its share of attempts in flight (the slow lane holds back the rest).
+ */
+export function endpointLoad(
+  memory: Pick<SenderMemory, 'endpointAttempts' | 'hangingEndpoints'>,
+  endpointId: string,
+  { nowMs, suspectAfterMs, slots }: { nowMs: number; suspectAfterMs: number; slots: number },
+): { suspect: boolean; atCap: boolean } {
+  const attempts = [...(memory.endpointAttempts.get(endpointId) ?? [])];
+  const hanging = (memory.hangingEndpoints.get(endpointId) ?? 0) > nowMs;
+  return {
+    suspect: attempts.some((a) => nowMs - a.startedMs > suspectAfterMs),
+    atCap: hanging && attempts.length >= slots,
+  };
 }

@@ -1,7 +1,7 @@
 import type { Attempt, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { DELIVERY_ERRORS, isSuccessStatus } from './outcomes.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
+import { hopDelaySeconds, MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
 import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
 
 /** Attempts kept in the webhook's state item (older ones are dropped; the count stays exact). */
@@ -19,12 +19,12 @@ export interface AttemptOutcome {
   endpointUrl: string;
 }
 
-/** What follows an attempt: nothing, a delayed message on a lane, a timer in the store, or the dead-letter queue. */
+/**
+ * What follows an attempt: nothing, a delayed message on a lane (for a wait beyond 15 minutes, the
+ * first hop of a chain, carrying the attempt's due time: hops.ts), or the dead-letter queue.
+ */
 export type Successor =
-  | { kind: 'none' }
-  | { kind: 'message'; lane: Lane; delaySeconds: number }
-  | { kind: 'timer' }
-  | { kind: 'dead-letter' };
+  { kind: 'none' } | { kind: 'message'; lane: Lane; delaySeconds: number; dueAtMs?: number } | { kind: 'dead-letter' };
 
 /** The webhook after an attempt, the attempt as recorded, and its successor. */
 export interface Settled {
@@ -53,8 +53,7 @@ export function settle(
   // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
   const round = cut ? webhook.round_attempts : webhook.round_attempts + 1;
   const delay = succeeded ? undefined : cut ? 0 : retryDelay(outcome, round, schedule, random);
-  const timer = delay !== undefined && delay > MAX_MESSAGE_DELAY_SECONDS;
-  const { unqueued: _unqueued, ...rest } = webhook;
+  const { unqueued: _unqueued, parked: _parked, ...rest } = webhook;
   const next: WebhookState = {
     ...rest,
     status: succeeded ? 'succeeded' : delay === undefined ? 'failed' : 'retrying',
@@ -66,17 +65,22 @@ export function settle(
     error: attempt.error,
     endpoint_url: outcome.endpointUrl,
     next_attempt_at_ms: delay === undefined ? null : finished + delay * 1000,
-    timer,
+    timer: false,
     updated_at_ms: finished,
   };
   const then: Successor = succeeded
     ? { kind: 'none' }
     : delay === undefined
       ? { kind: 'dead-letter' }
-      : timer
-        ? { kind: 'timer' }
-        : { kind: 'message', lane: cut ? 'slow' : outcome.retryLane, delaySeconds: delay };
+      : successorMessage(cut ? 'slow' : outcome.retryLane, delay, finished);
   return { next, attempt, then };
+}
+
+/** The next attempt's message: delayed to the second within SQS's 15 minutes, else the first hop of a chain on the fast lane. */
+function successorMessage(lane: Lane, delaySeconds: number, finished: number): Successor {
+  if (delaySeconds <= MAX_MESSAGE_DELAY_SECONDS) return { kind: 'message', lane, delaySeconds };
+  const dueAtMs = finished + delaySeconds * 1000;
+  return { kind: 'message', lane: 'fast', delaySeconds: hopDelaySeconds(dueAtMs - finished), dueAtMs };
 }
 
 function attemptError({ result, cut, started, finished }: AttemptOutcome, succeeded: boolean): string | null {

@@ -1,5 +1,5 @@
-import { nextAttemptMessage } from '../delivery/message.ts';
-import { laneOf } from '../delivery/policy.ts';
+import { nextAttemptMessage, type DrainMessage } from '../delivery/message.ts';
+import { laneOf, type Lane } from '../delivery/policy.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
 import type {
   DeliveryQueue,
@@ -7,6 +7,7 @@ import type {
   Logger,
   OperationalEvent,
   OperationalEvents,
+  ParkedCursor,
   WebhookStore,
 } from '../ports.ts';
 import { isoMs as iso } from '../time.ts';
@@ -14,11 +15,13 @@ import { isoMs as iso } from '../time.ts';
 /**
  * Disabled endpoints and failing ones (beyond Lago).
  *
- * A webhook whose endpoint is disabled is parked: it becomes a timer in the store (one write), due
- * in PARK_MS, and no message holds it. Enabling the endpoint queues its parked webhooks at once;
- * a parked webhook the enable did not reach is tried again when its timer falls due, and parks
- * again if the endpoint is still disabled (so a long disable costs two writes per webhook per
- * PARK_MS, and no attempt of its round).
+ * A webhook whose endpoint is disabled is parked: one write marks it, and puts it in its endpoint's
+ * sparse list of parked webhooks; no message holds it and nothing fires while the endpoint stays
+ * disabled. Enabling the endpoint drains that list: each parked webhook's mark is cleared (it is
+ * marked unqueued until its attempt, for the sweeper), then its message sent. The enable's request
+ * drains the first pages; a drain message carries on with the rest in the lanes, a page at a time,
+ * so an enable queues every parked webhook however many there are. Deleting an endpoint drains it
+ * the same way, and the sender fails each webhook.
  *
  * Health costs nothing on the healthy path: `failing_since` is written on the first failed attempt
  * after a success, cleared by the first success after it, and read from the endpoint record the
@@ -26,15 +29,16 @@ import { isoMs as iso } from '../time.ts';
  * once, and an operational event says so; so does its first success after failing.
  */
 
-/** How long a webhook of a disabled endpoint waits before it looks again. */
-export const PARK_MS = 60 * 60_000;
-/** Live webhooks an enable queues at once, at most; the others follow when their timers fall due. */
-const RESUME_LIMIT = 2000;
+/** Parked webhooks read per page of a drain. */
 const PAGE = 100;
+/** Pages an enable drains in its own request (2,000 webhooks); a drain message carries on with the rest. */
+const INLINE_PAGES = 20;
+/** Pages one drain message drains before it hands on to the next. */
+const PAGES_PER_MESSAGE = 10;
 const QUEUE_BATCH = 10;
 
 export interface HealthDeps {
-  store: EndpointStore & Pick<WebhookStore, 'updateWebhook' | 'queryWebhooks'>;
+  store: EndpointStore & Pick<WebhookStore, 'updateWebhook' | 'findParked'>;
   queue: DeliveryQueue;
   logger: Logger;
   events: OperationalEvents;
@@ -43,9 +47,16 @@ export interface HealthDeps {
   autoDisableAfterMs: number;
 }
 
+/** The endpoint a drain queues for, and on which lane. */
+interface DrainTarget {
+  organizationId: string;
+  endpointId: string;
+  lane: Lane;
+}
+
 /**
- * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If the
- * endpoint was enabled meanwhile, the enable may have missed it: it is queued at once instead.
+ * Parks a webhook of a disabled endpoint (a redriven dead letter starts its new round parked). If
+ * the endpoint was enabled meanwhile, the enable may have missed it: it is queued at once instead.
  */
 export async function parkWebhook(
   deps: HealthDeps,
@@ -59,62 +70,129 @@ export async function parkWebhook(
     organization_id: webhook.organization_id,
     endpoint_id: webhook.endpoint_id,
   };
+  const { unqueued: _unqueued, ...rest } = webhook;
   const parked = await deps.store.updateWebhook(webhook, {
-    ...webhook,
+    ...rest,
     ...(redrive ? { status: 'retrying' as const, round_attempts: 0 } : {}),
-    timer: true,
-    next_attempt_at_ms: nowMs + PARK_MS,
+    timer: false,
+    parked: true,
+    next_attempt_at_ms: null,
     updated_at_ms: nowMs,
   });
-  // Changed meanwhile: the newer state has its own message or timer.
+  // Changed meanwhile: the newer state has its own message.
   if (!parked) return;
-  deps.logger.info(
-    { ...context, until: iso(nowMs + PARK_MS) },
-    'endpoint disabled: webhook waits for it to be enabled',
-  );
+  deps.logger.info(context, 'endpoint disabled: webhook waits for it to be enabled');
   const fresh = await deps.store.getEndpoint(endpoint.organization_id, endpoint.id);
-  if (fresh && !fresh.disabled_at_ms) await queueParked(deps, fresh, [parked]);
+  if (fresh && !fresh.disabled_at_ms) await queueParked(deps, targetOf(fresh, deps.now()), [parked]);
 }
 
-/** Queues every parked webhook of an endpoint just enabled (up to RESUME_LIMIT); returns how many. */
+const targetOf = (endpoint: WebhookEndpoint, nowMs: number): DrainTarget => ({
+  organizationId: endpoint.organization_id,
+  endpointId: endpoint.id,
+  lane: laneOf(endpoint, nowMs),
+});
+
+/** Queues the parked webhooks of an endpoint just enabled: the first pages now, the rest through drain messages; returns how many now. */
 export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEndpoint): Promise<number> {
   if (endpoint.disabled_at_ms) return 0;
-  let resumed = 0;
-  let before: string | undefined;
-  for (let seen = 0; seen < RESUME_LIMIT; seen += PAGE) {
-    const page = await deps.store.queryWebhooks({
-      organizationId: endpoint.organization_id,
-      endpointId: endpoint.id,
-      statuses: ['pending', 'retrying'],
-      limit: PAGE,
-      before,
-    });
-    resumed += await queueParked(
-      deps,
-      endpoint,
-      page.items.filter((webhook) => webhook.timer),
-    );
-    if (!page.last) break;
-    before = page.last;
-  }
-  if (resumed > 0)
-    deps.logger.info(
-      { organization_id: endpoint.organization_id, endpoint_id: endpoint.id, resumed },
-      'endpoint enabled: its waiting webhooks are queued',
-    );
-  return resumed;
+  return drainAll(deps, targetOf(endpoint, deps.now()), 'endpoint enabled: its waiting webhooks are queued');
 }
 
-/** Clears the timers (the sweeper would send them otherwise) and sends their messages now. */
-async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks: WebhookState[]): Promise<number> {
+/** Queues the parked webhooks of an endpoint just deleted, so the sender fails each (no attempt); returns how many now. */
+export function drainDeletedEndpoint(deps: HealthDeps, endpoint: WebhookEndpoint): Promise<number> {
+  const target = { organizationId: endpoint.organization_id, endpointId: endpoint.id, lane: 'fast' as const };
+  return drainAll(deps, target, 'endpoint deleted: its waiting webhooks are queued to fail');
+}
+
+async function drainAll(deps: HealthDeps, target: DrainTarget, done: string): Promise<number> {
+  const context = { organization_id: target.organizationId, endpoint_id: target.endpointId };
+  let progress: { resumed: number; next?: ParkedCursor } = { resumed: 0, next: { shard: 0 } };
+  try {
+    progress = await drain(deps, target, undefined, INLINE_PAGES, (page) => (progress = page));
+    if (progress.next) await handOn(deps, target, progress.next);
+  } catch (error) {
+    // What is not queued yet stays parked until a drain message gets through.
+    deps.logger.error({ ...context, err: error }, 'could not queue the parked webhooks of an endpoint');
+    if (progress.next) await handOn(deps, target, progress.next).catch(() => undefined);
+    return progress.resumed;
+  }
+  if (progress.resumed > 0 || progress.next)
+    deps.logger.info({ ...context, resumed: progress.resumed, more: Boolean(progress.next) }, done);
+  return progress.resumed;
+}
+
+/** A drain message: the next pages of an endpoint's parked webhooks, unless it was disabled again (they stay parked). */
+export async function continueDrain(
+  deps: HealthDeps,
+  { organizationId, endpointId, shard, after }: DrainMessage['drain'],
+) {
+  const endpoint = await deps.store.getEndpoint(organizationId, endpointId);
+  if (endpoint?.disabled_at_ms) return;
+  // A deleted endpoint is drained too: the sender fails each webhook.
+  const target = endpoint ? targetOf(endpoint, deps.now()) : { organizationId, endpointId, lane: 'fast' as const };
+  const { resumed, next } = await drain(deps, target, { shard, ...(after ? { after } : {}) }, PAGES_PER_MESSAGE);
+  if (next) await handOn(deps, target, next);
+  deps.logger.info(
+    { organization_id: organizationId, endpoint_id: endpointId, resumed, more: Boolean(next) },
+    'drain of parked webhooks',
+  );
+}
+
+/** The next drain message; if it cannot be sent, the enable or delete has to be made again (it fails loudly). */
+async function handOn(deps: HealthDeps, target: DrainTarget, from: ParkedCursor): Promise<void> {
+  const message: DrainMessage = {
+    drain: {
+      organizationId: target.organizationId,
+      endpointId: target.endpointId,
+      shard: from.shard,
+      ...(from.after ? { after: from.after } : {}),
+    },
+  };
+  await deps.queue.send('fast', [message]);
+}
+
+/** Up to `pages` pages of an endpoint's parked webhooks queued, from `from`; where to go on, if anywhere. */
+async function drain(
+  deps: HealthDeps,
+  target: DrainTarget,
+  from: ParkedCursor | undefined,
+  pages: number,
+  /** Told after each page, so a failure part-way knows where to go on. */
+  onPage: (progress: { resumed: number; next?: ParkedCursor }) => void = () => undefined,
+): Promise<{ resumed: number; next?: ParkedCursor }> {
+  let resumed = 0;
+  let cursor = from;
+  for (let page = 0; page < pages; page++) {
+    const found = await deps.store.findParked(target.endpointId, cursor, PAGE);
+    resumed += await queueParked(
+      deps,
+      target,
+      found.items.filter((webhook) => webhook.parked),
+    );
+    if (!found.next) {
+      onPage({ resumed });
+      return { resumed };
+    }
+    cursor = found.next;
+    onPage({ resumed, next: cursor });
+  }
+  return { resumed, next: cursor };
+}
+
+/**
+ * Clears each parked webhook's mark (conditional on the state read: one parked again meanwhile stays
+ * parked), then sends the messages of those cleared. Cleared first, so the mark never changes under an
+ * attempt (whose record would then not land); cleared as unqueued, so a message that cannot be sent,
+ * or a crash in between, leaves the webhook to the sweeper rather than waiting for nothing.
+ */
+async function queueParked(deps: HealthDeps, target: DrainTarget, webhooks: WebhookState[]): Promise<number> {
   const now = deps.now();
-  // Unqueued until its attempt is made: if a message is not sent, the sweeper queues it again.
-  const written = (
+  const cleared = (
     await Promise.all(
       webhooks.map((webhook) =>
         deps.store.updateWebhook(webhook, {
           ...webhook,
-          timer: false,
+          parked: false,
           unqueued: true,
           next_attempt_at_ms: now,
           updated_at_ms: now,
@@ -122,18 +200,9 @@ async function queueParked(deps: HealthDeps, endpoint: WebhookEndpoint, webhooks
       ),
     )
   ).filter((webhook) => webhook !== undefined);
-  const lane = laneOf(endpoint, deps.now());
-  for (let i = 0; i < written.length; i += QUEUE_BATCH) {
-    await deps.queue
-      .send(lane, written.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage))
-      .catch((error: unknown) =>
-        deps.logger.error(
-          { err: error, endpoint_id: endpoint.id },
-          'could not queue the webhooks of an enabled endpoint',
-        ),
-      );
-  }
-  return written.length;
+  for (let i = 0; i < cleared.length; i += QUEUE_BATCH)
+    await deps.queue.send(target.lane, cleared.slice(i, i + QUEUE_BATCH).map(nextAttemptMessage));
+  return cleared.length;
 }
 
 /** The reason an automatic disable stores and shows. */

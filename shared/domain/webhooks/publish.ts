@@ -21,7 +21,7 @@ import { BatchEnvelope, PublishRequest } from './schemas.ts';
 
 type PublishDeps = Pick<
   WebhookDeps<OrganizationStore & WebhookStore>,
-  'store' | 'queue' | 'logger' | 'metrics' | 'now'
+  'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'journal' | 'afterStore'
 >;
 type EnqueueDeps = Pick<WebhookDeps<WebhookStore>, 'store' | 'queue' | 'logger'>;
 
@@ -128,8 +128,12 @@ export async function publishEvents(
   const loaded = await loadTenants(deps, parsed);
   const nowMs = deps.now();
   const planned = planSets(loaded, { ...options, nowMs });
-  const written = await writeSets(deps, planned);
-  const answered = await enqueue(deps, written, nowMs);
+  // The intents of this publish (intents.ts): confirmed by this process's next one once every message is sent or marked.
+  const intents: number[] = [];
+  const written = await writeSets({ ...deps, intents }, planned);
+  deps.afterStore?.();
+  const { answered, allHandled } = await enqueue(deps, written, nowMs);
+  if (allHandled) for (const seq of intents) deps.journal.end(seq);
   const created = going(written)
     .filter((event) => event.created)
     .reduce((n, event) => n + event.webhooks.length, 0);
@@ -244,10 +248,24 @@ function planSets(events: (Loaded | Answered)[], plan: PublishOptions & { nowMs:
   });
 }
 
-/** Writes every planned set in one store call, and reads what a replayed key recorded. */
-async function writeSets(deps: PublishDeps, events: (Planned | Answered)[]): Promise<(Written | Answered)[]> {
+/** A publish's deps, with the numbers of the intents it wrote. */
+type WritingDeps = PublishDeps & { intents: number[] };
+
+/** The intent of a store write about to create `sets`' webhooks, numbered in the publish's list. */
+function intentFor(deps: WritingDeps, sets: WebhookSet[]) {
+  const intent = deps.journal.begin(
+    sets.flatMap((set) => set.webhooks.map((w) => ({ endpointId: w.endpoint_id, id: w.id }))),
+    deps.now(),
+  );
+  deps.intents.push(intent.seq);
+  return intent;
+}
+
+/** Writes every planned set in one store call, after its intent, and reads what a replayed key recorded. */
+async function writeSets(deps: WritingDeps, events: (Planned | Answered)[]): Promise<(Written | Answered)[]> {
   const planned = going(events);
-  const results = planned.length > 0 ? await deps.store.createWebhookSets(planned.map((event) => event.set)) : [];
+  const sets = planned.map((event) => event.set);
+  const results = planned.length > 0 ? await deps.store.createWebhookSets(sets, intentFor(deps, sets)) : [];
   const resultOf = new Map(planned.map((event, i) => [event, results[i]]));
   return Promise.all(
     events.map((event) =>
@@ -258,7 +276,7 @@ async function writeSets(deps: PublishDeps, events: (Planned | Answered)[]): Pro
   );
 }
 
-async function afterWrite(deps: PublishDeps, event: Planned, result: WebhookSetOutcome): Promise<Written | Answered> {
+async function afterWrite(deps: WritingDeps, event: Planned, result: WebhookSetOutcome): Promise<Written | Answered> {
   const { webhooks } = event.set;
   if ('failed' in result) {
     deps.logger.error({ err: result.failed, organization_id: webhooks[0]?.organization_id }, 'webhooks not stored');
@@ -293,25 +311,31 @@ async function afterWrite(deps: PublishDeps, event: Planned, result: WebhookSetO
 /**
  * Queues every written event's webhooks on their endpoints' lanes. An event whose messages could not all be
  * sent is answered 503 with its webhooks, which the sweeper will send: the answer says whether publishing it
- * again is safe (with its idempotency key) or would send it twice (without one).
+ * again is safe (with its idempotency key) or would send it twice (without one). `allHandled`: every
+ * webhook was queued or marked unqueued.
  */
-async function enqueue(deps: PublishDeps, events: (Written | Answered)[], nowMs: number): Promise<Answered[]> {
+async function enqueue(
+  deps: PublishDeps,
+  events: (Written | Answered)[],
+  nowMs: number,
+): Promise<{ answered: Answered[]; allHandled: boolean }> {
   const written = going(events);
   const laneOf = new Map(
     written.flatMap((event) => event.tenant.endpoints.map((e) => [e.id, laneOfEndpoint(e, nowMs)] as const)),
   );
-  const failed = await enqueueEvents(
+  const { failed, unmarked } = await enqueueEvents(
     deps,
     written.map(({ index, queue }) => ({ index, ...queue })),
     laneOf,
   );
-  return events.map((event) => {
+  const answered = events.map((event) => {
     if (isAnswered(event)) return event;
     const outcome: PublishOutcome = failed.has(event.index)
       ? { error: notQueued(event.input.idempotency_key !== undefined), webhooks: event.webhooks }
       : { webhooks: event.webhooks };
     return answer(event.index, outcome, event.repeats);
   });
+  return { answered, allHandled: unmarked === 0 };
 }
 
 const notQueued = (keyed: boolean) =>
@@ -333,11 +357,7 @@ function inOrder(events: Answered[]): PublishOutcome[] {
  * between its record and its webhooks) are written now, from this publish's copies under the
  * recorded ids.
  */
-async function replay(
-  deps: Pick<WebhookDeps<WebhookStore>, 'store'>,
-  recorded: WebhookRef[],
-  fresh: Webhook[],
-): Promise<WebhookState[]> {
+async function replay(deps: WritingDeps, recorded: WebhookRef[], fresh: Webhook[]): Promise<WebhookState[]> {
   const found = new Map((await deps.store.getWebhooks(recorded)).map((w) => [w.id, w]));
   const missing = recorded.flatMap((ref) => {
     if (found.has(ref.id)) return [];
@@ -345,7 +365,8 @@ async function replay(
     return copy ? [{ ...copy, id: ref.id }] : [];
   });
   if (missing.length > 0) {
-    const [outcome] = await deps.store.createWebhookSets([{ webhooks: missing, onlyIfAbsent: true }]);
+    const completion = { webhooks: missing, onlyIfAbsent: true };
+    const [outcome] = await deps.store.createWebhookSets([completion], intentFor(deps, [completion]));
     if (outcome && 'failed' in outcome) throw outcome.failed;
     for (const webhook of missing) found.set(webhook.id, webhook);
   }
@@ -356,12 +377,13 @@ async function replay(
  * Sends the events' messages, each on its endpoint's lane, ten per call, carrying the payload;
  * returns the events with a message that could not be sent. Those webhooks alone are marked
  * unqueued, so the sweeper sends them once they are overdue; the others of their call were sent.
+ * `unmarked` counts those whose mark failed too.
  */
 async function enqueueEvents(
   deps: EnqueueDeps,
   events: { index: number; webhooks: WebhookState[]; payload?: string }[],
   laneOf: ReadonlyMap<string, Lane>,
-): Promise<Set<number>> {
+): Promise<{ failed: Set<number>; unmarked: number }> {
   const calls: { lane: Lane; entries: { index: number; webhook: WebhookState; payload?: string }[] }[] = [];
   for (const lane of ['fast', 'slow'] as const) {
     const entries = events.flatMap(({ index, webhooks, payload }) =>
@@ -373,6 +395,7 @@ async function enqueueEvents(
       calls.push({ lane, entries: entries.slice(i, i + QUEUE_BATCH) });
   }
   const failed = new Set<number>();
+  let unmarked = 0;
   await Promise.all(
     calls.map(async ({ lane, entries }) => {
       try {
@@ -386,24 +409,25 @@ async function enqueueEvents(
         deps.logger.error({ err: error, webhook_ids: failing.map((e) => e.webhook.id) }, 'enqueue failed');
         for (const e of failing) {
           failed.add(e.index);
-          await deps.store
-            .updateWebhook(e.webhook, { ...e.webhook, unqueued: true })
-            .catch((markError: unknown) =>
-              deps.logger.error({ err: markError, webhook_id: e.webhook.id }, 'could not mark a webhook unqueued'),
-            );
+          await deps.store.updateWebhook(e.webhook, { ...e.webhook, unqueued: true }).catch((markError: unknown) => {
+            unmarked++;
+            deps.logger.error({ err: markError, webhook_id: e.webhook.id }, 'could not mark a webhook unqueued');
+          });
         }
       }
     }),
   );
-  return failed;
+  return { failed, unmarked };
 }
 
 /** Queues the webhooks' next attempts (on the fast lane: the sender moves a slow endpoint's); a 503 if any could not be sent. */
 export async function enqueueOrFail(deps: EnqueueDeps, webhooks: WebhookState[], payload?: string): Promise<void> {
-  if (
-    (await enqueueEvents(deps, [{ index: 0, webhooks, ...(payload !== undefined ? { payload } : {}) }], new Map()))
-      .size > 0
-  ) {
+  const { failed } = await enqueueEvents(
+    deps,
+    [{ index: 0, webhooks, ...(payload !== undefined ? { payload } : {}) }],
+    new Map(),
+  );
+  if (failed.size > 0) {
     throw unavailable('the webhooks are stored but could not be queued; they will be sent shortly');
   }
 }

@@ -13,7 +13,7 @@ import { detail } from './views.ts';
  * marked `test: true`.
  */
 export async function publishTest(
-  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'rateLimits'>,
+  deps: Pick<WebhookDeps, 'store' | 'queue' | 'logger' | 'metrics' | 'now' | 'journal' | 'afterStore' | 'rateLimits'>,
   organizationId: string,
   endpointId: string,
   body: unknown,

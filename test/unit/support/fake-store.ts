@@ -11,6 +11,8 @@ import type {
   EndpointStore,
   EndpointWriteResult,
   OrganizationStore,
+  ParkedCursor,
+  ParkedPage,
   WebhookPage,
   WebhookQuery,
   WebhookRef,
@@ -22,7 +24,7 @@ export class FakeStore
   implements
     EndpointStore,
     Pick<OrganizationStore, 'findOrganizationIdByKeyHash'>,
-    Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks'>
+    Pick<WebhookStore, 'getWebhook' | 'getWebhookState' | 'updateWebhook' | 'queryWebhooks' | 'findParked'>
 {
   readonly endpoints = new Map<string, WebhookEndpoint>();
   readonly keyHashes = new Map<string, string>();
@@ -72,6 +74,16 @@ export class FakeStore
       .map(({ payload: _payload, ...state }) => structuredClone(state));
     const items = found.slice(0, query.limit);
     return found.length > query.limit ? { items, last: items[items.length - 1]!.id } : { items };
+  }
+
+  /** An endpoint's parked webhooks by id, `limit` at a time (one shard: the cursor's `after` alone moves). */
+  async findParked(endpointId: string, from: ParkedCursor | undefined, limit: number): Promise<ParkedPage> {
+    const parked = [...this.webhooks.values()]
+      .filter((w) => w.endpoint_id === endpointId && w.parked && (from?.after === undefined || w.id > from.after))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(({ payload: _payload, ...state }) => structuredClone(state));
+    const items = parked.slice(0, limit);
+    return parked.length > limit ? { items, next: { shard: 0, after: items[items.length - 1]!.id } } : { items };
   }
 
   async updateWebhook(previous: WebhookState, next: WebhookState): Promise<WebhookState | undefined> {

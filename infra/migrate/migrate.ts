@@ -1,5 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { Organization, TokenSource, Webhook, WebhookEndpoint } from '#shared/domain/model.ts';
+import { toCustomHeaders } from '#shared/adapters/dynamodb/endpoint-store.ts';
+import { toOrganization } from '#shared/adapters/dynamodb/organization-store.ts';
+import type { Organization, Webhook, WebhookEndpoint } from '#shared/domain/model.ts';
 import type { Store } from '#shared/domain/ports.ts';
 import type { Fecb8e2Table, OldEndpoint, OldOrganization, OldWebhook, Page, ScanPosition } from './fecb8e2.ts';
 
@@ -57,23 +59,8 @@ export interface MigrationOptions {
 
 const msOrNull = (iso: string | null) => (iso === null ? null : Date.parse(iso));
 
-/** fecb8e2 kept one token and at most one previous token, each a version or a sealed random token. */
-const tokenSource = (version: number | undefined, sealed: string | undefined): TokenSource | undefined =>
-  version !== undefined ? { token_version: version } : sealed !== undefined ? { sealed_token: sealed } : undefined;
-
-function organizationOf(old: OldOrganization): Organization {
-  const token = tokenSource(old.token_version, old.sealed_token);
-  const previous = tokenSource(old.previous_token_version, old.previous_sealed_token);
-  return {
-    id: old.id,
-    name: old.name,
-    created_at_ms: Date.parse(old.created_at),
-    ...(token ? { token } : {}),
-    ...(previous && old.previous_token_expires_at !== undefined
-      ? { previous_tokens: [{ ...previous, expires_at_ms: old.previous_token_expires_at }] }
-      : {}),
-  };
-}
+/** fecb8e2's organization items are what the current codec still reads: one token, at most one previous token. */
+const organizationOf = (old: OldOrganization): Organization => toOrganization({ ...old });
 
 const endpointOf = (old: OldEndpoint): WebhookEndpoint => ({
   id: old.id,
@@ -87,8 +74,8 @@ const endpointOf = (old: OldEndpoint): WebhookEndpoint => ({
   disabled_at_ms: msOrNull(old.disabled_at),
   disabled_reason: old.disabled_reason,
   failing_since_ms: old.failing_since,
-  // fecb8e2 kept custom headers as a map of name to sealed value; they are a list of pairs now.
-  headers: old.headers ? Object.entries(old.headers).map(([name, sealed]) => ({ name, sealed })) : old.headers,
+  // fecb8e2 kept custom headers as a map of name to sealed value; the codec reads it as the list of pairs.
+  headers: toCustomHeaders(old.headers),
 });
 
 /** A finished webhook, as new (version 0, no response: the store writes a response with an attempt's update). */

@@ -1,5 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { cancellationCodes } from '../adapters/dynamodb/client.ts';
 import { ApiError, badRequest, payloadTooLarge } from '../domain/errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -186,12 +187,9 @@ function lagoErrors(logger: Logger): MiddlewareObj<HttpEvent, HttpResult> {
 const THROTTLES = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
 
 /** An AWS throttle, by the SDK error's name (a cancelled transaction whose reasons are throttles counts too). */
-function isThrottle(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (THROTTLES.has(error.name)) return true;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  return error.name === 'TransactionCanceledException' && (reasons ?? []).some((r) => r.Code === 'ThrottlingError');
-}
+const isThrottle = (error: unknown): boolean =>
+  (error instanceof Error && THROTTLES.has(error.name)) ||
+  (cancellationCodes(error)?.includes('ThrottlingError') ?? false);
 
 /** Dispatches on the HTTP API route key, under the lagoErrors middleware. */
 export function router(routes: Record<string, RouteHandler>, logger: Logger): HttpHandler {

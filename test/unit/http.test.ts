@@ -1,4 +1,5 @@
 // Covers shared/runtime/http.ts: Lago's error shapes, request body parsing, path parameters and the router's handling of unexpected errors.
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import {
   ApiError,
@@ -274,8 +275,10 @@ describe('router', () => {
   });
 
   it('answers an AWS throttle that outlasted the SDK retries with a 503 and Retry-After, not a 500', async () => {
-    const throttle = (name: string, extra: object = {}) => Object.assign(new Error('Rate exceeded'), { name }, extra);
-    const cancelled = throttle('TransactionCanceledException', {
+    const throttle = (name: string) => Object.assign(new Error('Rate exceeded'), { name });
+    const cancelled = new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
       CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }],
     });
     for (const error of [
@@ -299,7 +302,9 @@ describe('router', () => {
       expect(errors).toHaveLength(0);
     }
     // A cancelled transaction for another reason (a condition) is no throttle.
-    const conditional = throttle('TransactionCanceledException', {
+    const conditional = new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
     });
     const result = await router(

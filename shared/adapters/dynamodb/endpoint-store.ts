@@ -55,7 +55,7 @@ export function toEndpoint(item: Item): WebhookEndpoint {
 }
 
 /** The pairs, or the map of name to sealed value earlier revisions wrote (read as its entries). */
-function toCustomHeaders(stored: unknown): CustomHeader[] | null {
+export function toCustomHeaders(stored: unknown): CustomHeader[] | null {
   if (Array.isArray(stored)) return (stored as [string, string][]).map(([name, sealed]) => ({ name, sealed }));
   if (typeof stored === 'object' && stored !== null)
     return Object.entries(stored as Record<string, string>).map(([name, sealed]) => ({ name, sealed }));

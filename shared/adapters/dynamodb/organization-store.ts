@@ -50,7 +50,8 @@ function toPreviousTokens(item: Item): PreviousToken[] {
   return source ? [{ ...source, expires_at_ms: item.previous_token_expires_at }] : [];
 }
 
-function toOrganization(item: Item): Organization {
+/** An organization item as this revision or an earlier one wrote it (infra/migrate reads fecb8e2's through it too). */
+export function toOrganization(item: Item): Organization {
   const token = toSource(item);
   const previous = toPreviousTokens(item);
   return {

@@ -1,14 +1,19 @@
 /**
  * `npm run bench:billing-run`: the billing run of issue 19 on the scale model of AWS's limits
  * (docs/aws-limits.md). One organization publishes BILLING_EVENTS events (2,000) by batch, 100 per
- * call, as fast as the API takes them. Three runs, each on a service of its own sharing one
- * DynamoDB Local: the healthy endpoint alone with WEBHOOK_SHARDS=8, the same with 1 shard, and the
- * healthy endpoint with a slow one (answers after 2 s) and a failing one (500). It prints how long
- * every healthy webhook took and the ratios, duplicate POSTs, throttles seen and absorbed, the
- * busiest key's write units per second, timers fired per second and lost webhooks; it exits 1 if a
- * webhook was lost or POSTed twice (the slow endpoint's attempts cut at the fast lane's budget aside).
- * BILLING_SCALE (0.05) is the model's factor, BILLING_TIMEOUT_MINUTES (30) each run's bound, BILLING_OTHERS=false skips the third run. BENCHMARKS.md has
- * the figures and their extrapolation to AWS.
+ * call, as fast as the API takes them. The runs, each on a service of its own sharing one DynamoDB
+ * Local (BILLING_RUNS picks them, all by default):
+ * - `publish`: the healthy endpoint alone with WEBHOOK_SHARDS=BILLING_SHARDS (8), then with 1 shard;
+ * - `others`: the healthy endpoint beside a slow one (answers after 2 s) and a failing one (500);
+ * - `backlog`: BILLING_BACKLOG_EVENTS (200) stored while the senders wait, then drained, with 8
+ *   shards and with 1, at BILLING_BACKLOG_SCALE (0.002), where the model bounds one shard's drain
+ *   well below this machine's rate, so the ratio is the keys', not the machine's (stored with the
+ *   per-key limits off, drained with them on).
+ * It prints how long every healthy webhook took and the ratios, duplicate POSTs, throttles seen and
+ * absorbed, the busiest key's write units per second, timers fired per second and lost webhooks; it
+ * exits 1 if a webhook was lost or POSTed twice (the slow endpoint's attempts cut at the fast lane's
+ * budget aside). BILLING_SCALE (0.05) is the model's factor, BILLING_TIMEOUT_MINUTES (30) each run's
+ * bound. BENCHMARKS.md has the figures and their extrapolation to AWS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -28,8 +33,11 @@ const events = Math.round(envNumber('BILLING_EVENTS', 2_000));
 const scale = envNumber('BILLING_SCALE', 0.05);
 const shards = Math.round(envNumber('BILLING_SHARDS', 8));
 const timeoutMs = envNumber('BILLING_TIMEOUT_MINUTES', 30) * 60_000;
-/** BILLING_OTHERS=false: the shard comparison alone, without the run beside a slow and a failing endpoint. */
-const withOthers = process.env.BILLING_OTHERS !== 'false';
+/** BILLING_RUNS: which runs, of `publish` (alone, 8 and 1 shards), `others` (beside a slow and a failing endpoint), `backlog`. */
+const parts = new Set((process.env.BILLING_RUNS ?? 'publish,others,backlog').split(','));
+/** The backlog runs: events stored first, then drained, at a factor where the model, not this machine, bounds one shard. */
+const backlogEvents = Math.round(envNumber('BILLING_BACKLOG_EVENTS', 200));
+const backlogScale = envNumber('BILLING_BACKLOG_SCALE', 0.002);
 
 const figure = (label: string, value: number, unit: string, digits = 1) =>
   console.log(`  ${label}: ${value.toFixed(digits)} ${unit}`);
@@ -53,6 +61,7 @@ function print(title: string, result: BillingRunResult) {
   console.log(`    slow ${result.accepted.slow}, failing ${result.accepted.failing}`);
   figure('time for the API to take every event', result.publishMs / 1000, 's', 2);
   figure('time to deliver every healthy webhook', result.healthyMs / 1000, 's', 2);
+  figure('of which the drain (from the senders\u2019 start, for a backlog)', result.drainMs / 1000, 's', 2);
   figure('healthy deliveries', result.healthyPerSecond, 'per s');
   figure('batch calls', result.publishCalls, 'calls', 0);
   figure('events refused (503) and published again', result.republished, 'events', 0);
@@ -76,40 +85,52 @@ function print(title: string, result: BillingRunResult) {
 const dataDir = await mkdtemp(join(tmpdir(), 'lago-webhooks-billing-run-'));
 const dynamo = await startDynamoDbLocal(dataDir, await localCredentials(dataDir));
 const base = { events, scale, timeoutMs, dynamoDbEndpoint: dynamo.endpoint } satisfies Partial<BillingRunOptions>;
-let failed: boolean;
+const runs: BillingRunResult[] = [];
+async function run(title: string, options: BillingRunOptions) {
+  progress(title);
+  const result = await billingRun(options);
+  print(title, result);
+  runs.push(result);
+  return result;
+}
 try {
-  progress(`healthy endpoint alone, ${shards} shards`);
-  const alone = await billingRun({ ...base, shards, others: false });
-  print(`healthy endpoint alone, ${shards} shards`, alone);
-  progress('healthy endpoint alone, 1 shard');
-  const single = await billingRun({ ...base, shards: 1, others: false });
-  print('healthy endpoint alone, 1 shard', single);
-  const runs = [alone, single];
-  let all: BillingRunResult | undefined;
-  if (withOthers) {
-    progress(`healthy, slow and failing endpoints, ${shards} shards`);
-    all = await billingRun({ ...base, shards, others: true });
-    print(`healthy, slow and failing endpoints, ${shards} shards`, all);
-    runs.push(all);
+  const ratios: [string, number][] = [];
+  if (parts.has('publish')) {
+    const alone = await run(`healthy endpoint alone, ${shards} shards`, { ...base, shards, others: false });
+    const single = await run('healthy endpoint alone, 1 shard', { ...base, shards: 1, others: false });
+    ratios.push([
+      `healthy drain rate while publishing, ${shards} shards over 1`,
+      alone.healthyPerSecond / single.healthyPerSecond,
+    ]);
+    if (parts.has('others')) {
+      const all = await run(`healthy, slow and failing endpoints, ${shards} shards`, { ...base, shards, others: true });
+      ratios.push([
+        'time to deliver every healthy webhook, with the others over alone',
+        all.healthyMs / alone.healthyMs,
+      ]);
+    }
   }
-
+  if (parts.has('backlog')) {
+    const backlog = { ...base, events: backlogEvents, scale: backlogScale, others: false, backlog: true };
+    const many = await run(`a stored backlog of ${backlogEvents}, ${shards} shards (factor ${backlogScale})`, {
+      ...backlog,
+      shards,
+    });
+    const one = await run(`a stored backlog of ${backlogEvents}, 1 shard (factor ${backlogScale})`, {
+      ...backlog,
+      shards: 1,
+    });
+    ratios.push([
+      `drain rate of a stored backlog, ${shards} shards over 1`,
+      many.healthyPerSecond / one.healthyPerSecond,
+    ]);
+  }
   console.log('\nratios');
-  figure(`healthy drain rate, ${shards} shards over 1`, alone.healthyPerSecond / single.healthyPerSecond, 'x', 2);
-  if (all)
-    figure(
-      'time to deliver every healthy webhook, with the others over alone',
-      all.healthyMs / alone.healthyMs,
-      'x',
-      2,
-    );
-  console.log(
-    '  note: no wait in this run exceeds SQS’s 15-minute delay (retries 1 s and 2 s apart), so no timer is due;' +
-      ' timers are the sweeper’s, reworked by issue 19 items 4-6.',
-  );
-  // The slow endpoint's duplicates are fast-lane attempts cut at their budget (docs/delivery.md#at-least-once).
-  failed = runs.some((r) => r.lost > 0 || r.duplicatesByEndpoint.healthy > 0 || r.duplicatesByEndpoint.failing > 0);
+  for (const [label, value] of ratios) figure(label, value, 'x', 2);
 } finally {
   await dynamo.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
+// The slow endpoint's duplicates are fast-lane attempts cut at their budget (docs/delivery.md#at-least-once).
+const failed = runs.some((r) => r.lost > 0 || r.duplicatesByEndpoint.healthy > 0 || r.duplicatesByEndpoint.failing > 0);
 process.exit(failed ? 1 : 0);

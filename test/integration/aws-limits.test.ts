@@ -125,6 +125,22 @@ describe('DynamoDB, per partition key', () => {
     ]);
   });
 
+  it('lets a setup through unthrottled while its limits are off, and throttles the same burst once on again', async () => {
+    const { limits, dynamoDb } = onModel({ scale: 0.005 });
+    const burst = (round: string) =>
+      Promise.allSettled(Array.from({ length: 40 }, (_, i) => dynamoDb.send(put('EP#setup', `${round}#${i}`))));
+
+    limits.enforceDynamoDb(false);
+    const setup = await burst('setup');
+    expect(setup.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(limits.report().dynamoDb.throttledRequests).toBe(0);
+
+    limits.enforceDynamoDb(true);
+    const measured = await burst('measured');
+    expect(measured.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+    expect(limits.report().dynamoDb.throttledRequests).toBeGreaterThan(0);
+  });
+
   it('does not throttle the same writes spread over several keys', async () => {
     const { limits, dynamoDb } = onModel({ scale: 0.005 });
     const results = await Promise.all(

@@ -161,6 +161,8 @@ export class DynamoDbLimits implements WireModel {
   private readonly reads: KeyBuckets;
   private readonly throttles = new Map<string, ThrottleCount>();
   private readonly totals = { throttledRequests: 0, absorbed: 0, surfaced: 0, unprocessed: 0 };
+  /** Off: every request passes, charged nothing (a bench's setup, AwsLimits.enforce). */
+  enforcing = true;
 
   /** `client`: the model's own client to DynamoDB Local, for table descriptions and items before writes. */
   constructor(scale: number, client: () => DynamoDBClient, now: () => number) {
@@ -176,6 +178,7 @@ export class DynamoDbLimits implements WireModel {
 
   async admit(operation: string, body: Json): Promise<Verdict | undefined> {
     if (TABLE_CHANGES.has(operation)) this.reader.forget(body.TableName);
+    if (!this.enforcing) return undefined;
     const request = requestEntries(operation, body);
     if (!request || request.entries.length === 0) return undefined;
     const shapes = await this.reader.shapes(request.entries.map((entry) => entry.table));

@@ -71,6 +71,14 @@ export class AwsLimits {
     };
   }
 
+  /**
+   * Turns DynamoDB's per-key limits off or back on: a bench stores its setup unthrottled, then
+   * measures on the model (bench/billing.ts, a backlog). On by default.
+   */
+  enforceDynamoDb(on: boolean): void {
+    this.dynamoDb.enforcing = on;
+  }
+
   /** What the model saw since it started: throttles by key, the busiest key, SQS refusals. */
   report(): AwsLimitsReport {
     return { scale: this.scale, dynamoDb: this.dynamoDb.report(), sqs: this.sqs.report() };

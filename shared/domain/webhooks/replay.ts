@@ -27,7 +27,10 @@ import { ReplayRequest } from './schemas.ts';
  * call stops after 5,000 webhooks or 20 s and says where the next call goes on (`next_to_date`).
  */
 
-type ReplayDeps = Pick<WebhookDeps<EndpointStore & WebhookStore>, 'store' | 'queue' | 'logger' | 'now' | 'rateLimits'>;
+type ReplayDeps = Pick<
+  WebhookDeps<Pick<EndpointStore, 'getEndpoint'> & WebhookStore>,
+  'store' | 'queue' | 'logger' | 'now' | 'rateLimits'
+>;
 
 const PAGE = 100;
 /** Events replayed side by side. */

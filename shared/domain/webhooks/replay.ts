@@ -74,7 +74,7 @@ export async function replayWebhooks(deps: ReplayDeps, organizationId: string, e
       filter,
       items.filter((webhook) => idTime(webhook.id) !== oldestMs),
     );
-    if (!page.last || oldestMs === undefined) return finish(deps, endpoint, replayed, undefined);
+    if (oldestMs === undefined) return finish(deps, endpoint, replayed, undefined);
     if (replayed >= MAX_RECOVER_PER_CALL || deps.now() - started > RECOVER_TIME_BUDGET_MS)
       return finish(deps, endpoint, replayed, oldestMs);
     before = page.last;

@@ -39,6 +39,7 @@ import { UnusableKeyError } from '#shared/domain/keys/keyring.ts';
 import { conflict } from '#shared/domain/errors.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
 import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
+import { replayWebhooks } from '#shared/domain/webhooks/replay.ts';
 import { getWebhook, listWebhooks, parseWebhookQuery } from '#shared/domain/webhooks/search.ts';
 import { detail } from '#shared/domain/webhooks/views.ts';
 
@@ -123,6 +124,8 @@ function endpointRoutes(deps: Deps): Record<string, OrganizationRoute> {
     },
     'POST /api/v1/webhook_endpoints/{lago_id}/test': async (org, event) =>
       json(200, await publishTest(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
+    'POST /api/v1/webhook_endpoints/{lago_id}/replay': async (org, event) =>
+      json(202, await replayWebhooks(webhooks, org, pathParam(event, 'lago_id'), jsonBody(event))),
   };
 }
 

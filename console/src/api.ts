@@ -4,6 +4,7 @@ import type { CreateEndpointRequest } from '#shared/domain/endpoints/schemas.ts'
 import type { RotateRequest as RotateRequestSchema } from '#shared/domain/organizations/schemas.ts';
 import type {
   RecoverRequest as RecoverRequestSchema,
+  ReplayRequest as ReplayRequestSchema,
   TestEventRequest as TestEventRequestSchema,
 } from '#shared/domain/webhooks/schemas.ts';
 
@@ -26,10 +27,12 @@ export type JsonPublicKey = z.infer<typeof schemas.JsonPublicKey>;
 export type EventTypes = z.infer<typeof schemas.WebhookEventTypes>;
 export type EventType = EventTypes['webhook_event_types'][number];
 export type RecoverResult = z.infer<typeof schemas.RecoverResult>;
+export type ReplayResult = z.infer<typeof schemas.ReplayResult>;
 // Request bodies are what the client sends: the schemas' input side.
 export type EndpointRequest = z.input<typeof CreateEndpointRequest>;
 export type RotateRequest = z.input<typeof RotateRequestSchema>;
 export type RecoverRequest = z.input<typeof RecoverRequestSchema>;
+export type ReplayRequest = z.input<typeof ReplayRequestSchema>;
 export type TestEventRequest = z.input<typeof TestEventRequestSchema>;
 type LagoError = z.infer<typeof schemas.LagoError>;
 

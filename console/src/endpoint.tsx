@@ -11,6 +11,7 @@ import {
 } from './api.ts';
 import { Deliveries } from './deliveries.tsx';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
+import { ReplayDialog } from './replay.tsx';
 import { go, type Route } from './route.ts';
 import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
@@ -151,6 +152,7 @@ const NOT_FOUND = new Error('This webhook endpoint does not exist, or it belongs
 export function EndpointPage({ id, route }: { id: string; route: Route }) {
   const loaded = useApi<EndpointResponse>(endpointPath(id));
   const [testing, setTesting] = useState(false);
+  const [replaying, setReplaying] = useState(false);
   const endpoint = loaded.data?.webhook_endpoint;
   const name = endpoint ? endpoint.name || endpoint.webhook_url : undefined;
   const notFound = isNotFound(loaded.error);
@@ -173,6 +175,9 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
               <button type="button" class="secondary" onClick={() => setTesting(true)}>
                 Send test event
               </button>
+              <button type="button" class="secondary" onClick={() => setReplaying(true)}>
+                Replay
+              </button>
               <EndpointActions
                 endpoint={endpoint}
                 onChanged={loaded.reload}
@@ -181,6 +186,7 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
             </span>
           </div>
           {testing ? <SendTestEvent endpoint={endpoint} onClose={() => setTesting(false)} /> : null}
+          {replaying ? <ReplayDialog endpoint={endpoint} onClose={() => setReplaying(false)} /> : null}
           <EndpointTabs route={route} endpoint={endpoint} />
         </>
       ) : null}

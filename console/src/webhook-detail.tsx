@@ -9,6 +9,8 @@ import { CopyButton, Dialog, ErrorMessage, formatTime } from './ui.tsx';
 const FOLLOW = { intervalMs: 1000, polls: 90 };
 
 const settled = (status: string) => status === 'succeeded' || status === 'failed';
+/** Failed, or retrying after a failed attempt: Retry shows, with the last error response. */
+const retriable = (status: string) => status === 'failed' || status === 'retrying';
 
 /** Lago's "Response": the status code, or why there is none. */
 export const responseText = (w: Webhook) =>
@@ -61,7 +63,7 @@ function Facts({ webhook, following }: { webhook: WebhookDetail; following: bool
 
 type Redelivery = 'retry' | 'resend';
 
-/** Retry (a failed webhook) or resend (a succeeded one): a new round of attempts. */
+/** Retry (a failed webhook: a new round; a retrying one: its next attempt now) or resend (a succeeded one: a new round). */
 function Redeliver({
   webhook,
   onRedelivered,
@@ -79,11 +81,17 @@ function Redeliver({
   );
   return (
     <>
-      {webhook.status === 'failed' ? (
+      {retriable(webhook.status) ? (
         <p>
           <button type="button" onClick={() => void redeliver.run('retry')}>
             Retry
           </button>
+          {webhook.status === 'retrying' ? (
+            <>
+              {' '}
+              <span class="hint">Makes its next attempt now, instead of at its scheduled time.</span>
+            </>
+          ) : null}
         </p>
       ) : null}
       {webhook.status === 'succeeded' ? (
@@ -95,7 +103,11 @@ function Redeliver({
         </p>
       ) : null}
       <p role="status">
-        {redeliver.result === 'resend' ? 'Resent: a new round of attempts under the same unique key.' : ''}
+        {redeliver.result === 'resend'
+          ? 'Resent: a new round of attempts under the same unique key.'
+          : redeliver.result === 'retry'
+            ? 'Retried: its next attempt is on its way.'
+            : ''}
       </p>
       <ErrorMessage error={redeliver.error} />
     </>
@@ -132,7 +144,7 @@ function Body({ webhook }: { webhook: WebhookDetail }) {
   const payload = JSON.stringify(webhook.payload, null, 2);
   return (
     <>
-      {webhook.status === 'failed' && (webhook.response || webhook.error) ? (
+      {retriable(webhook.status) && (webhook.response || webhook.error) ? (
         <>
           <h3>Error response</h3>
           <pre class="code" tabIndex={0}>

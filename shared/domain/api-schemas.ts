@@ -208,6 +208,16 @@ export const WebhookList = named(
 
 export const RecoverResult = named('RecoverResult', z.object({ recovered: whole, has_more: z.boolean() }));
 
+// Replay of a window into one endpoint (issue 22).
+export const ReplayResult = named(
+  'ReplayResult',
+  z.object({
+    replayed: whole.describe('Webhooks queued for this endpoint'),
+    has_more: z.boolean().describe('The call stopped early: call again with `to_date` set to `next_to_date`'),
+    next_to_date: z.string().nullable().describe('Where the next call goes on, while `has_more`'),
+  }),
+);
+
 // Operator routes.
 
 export const OrganizationCreated = named(

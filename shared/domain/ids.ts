@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * UUID version 7: the first 48 bits are the Unix time in milliseconds, so ids sort by creation
@@ -6,8 +6,16 @@ import { randomBytes } from 'node:crypto';
  * key conditions, and a cursor is simply the last id seen.
  */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(nowMs, 0, 6);
+  return formatV7(randomBytes(16), nowMs);
+}
+
+/** A UUIDv7 at `ms` whose other bits come from `seed`: the same seed makes the same id. */
+export function derivedUuidv7(ms: number, seed: string): string {
+  return formatV7(createHash('sha256').update(seed).digest().subarray(0, 16), ms);
+}
+
+function formatV7(bytes: Buffer, ms: number): string {
+  bytes.writeUIntBE(ms, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

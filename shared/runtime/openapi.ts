@@ -10,6 +10,7 @@ import {
   PublishRequest,
   RecoverRequest,
   RedriveRequest,
+  ReplayRequest,
   TestEventRequest,
   WebhookListQuery,
 } from '../domain/webhooks/schemas.ts';
@@ -107,6 +108,19 @@ const OPERATIONS: Record<string, Operation> = {
       404: notFound('webhook endpoint'),
       422: invalid,
       429: rateLimited('test events a minute, per organization and per endpoint'),
+    },
+  },
+  'POST /api/v1/webhook_endpoints/{lago_id}/replay': {
+    summary: 'Send the webhooks of a window again to this endpoint',
+    description:
+      "Every event of the organization created in the window (at most 14 days) whose type this endpoint listens to, succeeded ones included: the endpoint's own webhook of the event is resent under its unique key (one still pending or retrying is left alone); an event it never had gets a webhook of its own, from another endpoint's copy. Counts against recover's limit.",
+    body: ReplayRequest,
+    responses: {
+      202: ok(S.ReplayResult, 'Queued'),
+      404: notFound('webhook endpoint'),
+      409: conflicted('The endpoint is disabled (`webhook_endpoint_disabled`): enable it first'),
+      422: invalid,
+      429: rateLimited('recover and replay calls an hour'),
     },
   },
   'GET /api/v1/webhooks/public_key': {

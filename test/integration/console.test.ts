@@ -1,8 +1,8 @@
 // Covers the web console at /console/: how it is served (redirect, assets, security headers), then Debian's Chromium driving it
 // as an organization would: sign in, keys and their rotation, adding/editing/deleting endpoints, focus and titles on navigation,
-// deliveries, filters, the detail panel in Lago's labels, retry, resend, recover, test events and their rate limit,
-// responses of outdated requests left unapplied, and another organization seeing none of it. Screenshots of each page at
-// 1280×800 and 390×844 go to screenshots/.
+// deliveries, filters, the detail panel in Lago's labels, retry (of a failed and of a retrying webhook), resend, recover,
+// replay, test events and their rate limit, responses of outdated requests left unapplied, and another organization seeing
+// none of it. Screenshots of each page at 1280×800 and 390×844 go to screenshots/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -581,6 +581,62 @@ describe('the console in Chromium', () => {
     expect(await page.getByRole('list', { name: 'Webhooks, newest first' }).getByRole('listitem').count()).toBe(22);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
     await shoot('deliveries-long', false);
+  });
+
+  it('shows a retrying webhook with its last error and Retry, which makes its next attempt now; replays a window', async () => {
+    // A receiver that asks to slow down: after its 429 the next attempt is at least a minute away.
+    const slow = new Receiver((_req, res, count) =>
+      count === 1 ? res.writeHead(429).end('slow down, please') : res.writeHead(200).end('ok'),
+    );
+    await slow.start();
+    // It listens to a type no other test publishes, and goes at the end: the other endpoints' counts stay as they were.
+    const slowId = await createEndpoint(org, {
+      webhook_url: slow.url,
+      signature_algo: 'hmac',
+      name: 'Slow',
+      event_types: ['credit_note.created'],
+    });
+    try {
+      const published = await publish(org, 'credit_note.created', { lago_id: 'cn_console_1' });
+      const id = published.body.webhooks.find((w) => w.lago_webhook_endpoint_id === slowId)!.lago_id;
+      const retrying = await webhookSettles(org, id, ['retrying']);
+      expect(Date.parse(retrying.next_attempt_at as string) - Date.now()).toBeGreaterThan(30_000);
+      await page.goto(`${consoleUrl()}#/endpoints/${slowId}/deliveries`);
+      const row = page.getByRole('button', { name: /^retrying credit_note\.created Response 429/ });
+      await refreshUntil(row);
+      await row.click();
+      const panel = details();
+      await panel.getByRole('heading', { name: 'Error response' }).waitFor();
+      await panel.getByText('slow down, please').waitFor();
+      await panel.getByText('Makes its next attempt now, instead of at its scheduled time.').waitFor();
+      await shoot('detail-retrying', false);
+      await panel.getByRole('button', { name: 'Retry' }).click();
+      await panel.getByRole('status').filter({ hasText: 'Retried: its next attempt is on its way.' }).waitFor();
+      const [, second] = await slow.waitFor(2, 10_000);
+      expect(second!.headers['x-lago-unique-key']).toBe(id);
+      await panel.locator('.status', { hasText: 'succeeded' }).waitFor({ timeout: 20_000 });
+      expect(await panel.getByRole('heading', { name: 'Error response' }).count()).toBe(0);
+      expect(await panel.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+      await page.keyboard.press('Escape');
+
+      // Replay today's window into this endpoint: the event arrives again, under the same unique key.
+      await page.getByRole('button', { name: 'Replay' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Replay webhooks' });
+      await dialog.getByLabel('succeeded').check();
+      await shoot('replay', false);
+      await dialog.getByRole('button', { name: 'Replay' }).click();
+      await dialog
+        .getByRole('status')
+        .filter({ hasText: /^1 webhook replayed\.$/ })
+        .waitFor();
+      const [, , replayed] = await slow.waitFor(3, 10_000);
+      expect(replayed!.headers['x-lago-unique-key']).toBe(id);
+      expect(replayed!.body).toBe(second!.body);
+      await page.keyboard.press('Escape');
+    } finally {
+      await request('DELETE', `/api/v1/webhook_endpoints/${slowId}`, { token: org.apiKey });
+      await slow.stop();
+    }
   });
 
   it('sends a test event of a type picked from the catalog, which verifies, and opens the webhook it made', async () => {

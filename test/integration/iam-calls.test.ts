@@ -105,7 +105,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Every route, both lanes, an exhausted webhook, its dead letter's redrive, retries and recovery. */
+/** Every route, both lanes, an exhausted webhook, its dead letter's redrive, retries, recovery and replay. */
 async function runWorkload(): Promise<void> {
   const adminToken = local.adminToken;
   const created = await call('POST', '/admin/v1/organizations', { token: adminToken, body: { name: 'IAM' } });
@@ -193,6 +193,11 @@ async function runWorkload(): Promise<void> {
     from_date: today,
     to_date: `${today}T23:59:59Z`,
   });
+  // Replay: the ok endpoint's own webhooks are resent; an endpoint created since gets webhooks of its own.
+  const window = { from_date: today, to_date: `${today}T23:59:59Z` };
+  await api('POST', '/api/v1/webhook_endpoints/{lago_id}/replay', window, { lago_id: okId });
+  const late = await endpoint(`${ok.url}/late`, 'hmac');
+  await api('POST', '/api/v1/webhook_endpoints/{lago_id}/replay', window, { lago_id: late });
   await local.sweep();
   // The redriven, retried and recovered webhooks are attempted again (and fail again).
   await failing.waitFor(6, 30_000);

@@ -101,6 +101,7 @@ describe("another organization's ids", () => {
         [404],
       ],
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: victimEndpoint, ...window }, [404]],
+      ['POST', `/api/v1/webhook_endpoints/${victimEndpoint}/replay`, { from_date: today, to_date: today }, [404]],
       ['GET', `/api/v1/webhooks?webhook_endpoint_id=${victimEndpoint}`, undefined, [200]],
       ['GET', `/api/v1/webhooks?search_term=${victimWebhook}`, undefined, [200]],
       ['GET', `/api/v1/webhooks?search_term=${VICTIM_OBJECT}`, undefined, [200]],

@@ -89,7 +89,11 @@ export async function createEndpoint(
   return endpoint;
 }
 
-export async function getEndpoint(store: EndpointStore, organizationId: string, id: string): Promise<WebhookEndpoint> {
+export async function getEndpoint(
+  store: Pick<EndpointStore, 'getEndpoint'>,
+  organizationId: string,
+  id: string,
+): Promise<WebhookEndpoint> {
   // Ids are UUIDs: anything else cannot exist, and never reaches the store as a key.
   const endpoint = isUuid(id) ? await store.getEndpoint(organizationId, id) : undefined;
   if (!endpoint) throw notFound('webhook_endpoint');

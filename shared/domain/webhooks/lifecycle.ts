@@ -34,8 +34,18 @@ export async function reopen(
   webhook: WebhookState,
   payload?: string,
 ): Promise<WebhookState | undefined> {
+  const written = await startRound(deps, webhook);
+  if (written) await enqueueOrFail(deps, [written], payload);
+  return written;
+}
+
+/** A new round, written but not queued: the caller sends its message (replay.ts sends a batch's together). */
+export async function startRound(
+  deps: Pick<WebhookDeps<WebhookStore>, 'store' | 'now'>,
+  webhook: WebhookState,
+): Promise<WebhookState | undefined> {
   const now = deps.now();
-  const next: WebhookState = {
+  return deps.store.updateWebhook(webhook, {
     ...webhook,
     status: 'pending',
     round_attempts: 0,
@@ -43,10 +53,7 @@ export async function reopen(
     unqueued: true,
     next_attempt_at_ms: now,
     updated_at_ms: now,
-  };
-  const written = await deps.store.updateWebhook(webhook, next);
-  if (written) await enqueueOrFail(deps, [written], payload);
-  return written;
+  });
 }
 
 /** What a sweep did. */

@@ -3,6 +3,7 @@ import type { Webhook, WebhookStatus } from '../model.ts';
 import type { EndpointStore, WebhookStore } from '../ports.ts';
 import type { WebhookDeps } from './deps.ts';
 import { isStuck, reopen } from './lifecycle.ts';
+import { enqueueOrFail } from './publish.ts';
 import { parseBody } from '../validation.ts';
 import { RecoverRequest } from './schemas.ts';
 import { getWebhook } from './search.ts';
@@ -15,9 +16,12 @@ type RecoveryDeps = Pick<
   'store' | 'queue' | 'logger' | 'now' | 'stuckAfterMs' | 'rateLimits'
 >;
 
-const MAX_RECOVER_PER_CALL = 5000;
-/** Recover stops in time to answer within API Gateway's 30 s; the caller calls again while has_more. */
-const RECOVER_TIME_BUDGET_MS = 20_000;
+/** Webhooks one recover or replay call starts at most; the caller calls again while has_more. */
+export const MAX_RECOVER_PER_CALL = 5000;
+/** Recover and replay stop in time to answer within API Gateway's 30 s; the caller calls again while has_more. */
+export const RECOVER_TIME_BUDGET_MS = 20_000;
+/** A retrying webhook due this soon is left alone: its attempt may be under way, and it comes now anyway. */
+const RETRY_NOW_MARGIN_MS = 2000;
 
 /** Starts a new round for a webhook whose status allows it (or that is stuck); one still queued is left alone. */
 async function redeliver(
@@ -39,11 +43,50 @@ async function redeliver(
   return { webhook: detail(await getWebhook(deps.store, organizationId, webhook.id)) };
 }
 
-/** Lago's retry: a failed webhook again; a succeeded one is a 405. A retry click never makes a second delivery of a queued one. */
+/**
+ * Lago's retry: a failed webhook again, a retrying one now (Retry now); a succeeded one is a 405. A
+ * retry click never makes a second delivery of a queued one.
+ */
 export async function retryWebhook(deps: RecoveryDeps, organizationId: string, id: string) {
   const webhook = await getWebhook(deps.store, organizationId, id);
   if (webhook.status === 'succeeded') throw notAllowed('is_succeeded');
+  if (webhook.status === 'retrying' && !isStuck(webhook, deps.now(), deps.stuckAfterMs))
+    return retryNow(deps, organizationId, webhook);
   return redeliver(deps, organizationId, webhook, ['failed'], 'webhook retried');
+}
+
+/**
+ * Retry now: a retrying webhook's next attempt is made now, in its round (the schedule goes on from
+ * there if it fails). Its state is due now and marked unqueued (the sweeper sends it if the message is
+ * lost), then a message for the same attempt number is sent. The message of the old schedule (or
+ * its chain of hops) makes no second attempt: once this one is recorded, it is for an attempt the
+ * webhook has passed, and the sender drops it (decide.ts). Left alone: a webhook due within the
+ * margin (its attempt may be under way), parked (its endpoint is disabled), or changed meanwhile.
+ */
+async function retryNow(deps: RecoveryDeps, organizationId: string, webhook: Webhook) {
+  if (!(await deps.store.getEndpoint(organizationId, webhook.endpoint_id))) throw notFound('webhook_endpoint');
+  await deps.rateLimits.take('redelivery', organizationId);
+  const nowMs = deps.now();
+  const due = webhook.next_attempt_at_ms;
+  if (!webhook.parked && due !== null && due > nowMs + RETRY_NOW_MARGIN_MS) {
+    const { payload, ...state } = webhook;
+    const written = await deps.store.updateWebhook(webhook, {
+      ...state,
+      timer: false,
+      unqueued: true,
+      next_attempt_at_ms: nowMs,
+      updated_at_ms: nowMs,
+    });
+    if (written) {
+      await enqueueOrFail(deps, [written], payload);
+      deps.logger.info(
+        { organization_id: organizationId, webhook_id: webhook.id, attempt: written.attempt_count + 1 },
+        'webhook retried now',
+      );
+      return { webhook: detail({ ...written, payload }) };
+    }
+  }
+  return { webhook: detail(await getWebhook(deps.store, organizationId, webhook.id)) };
 }
 
 /**

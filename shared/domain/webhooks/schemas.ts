@@ -106,33 +106,57 @@ export const TestEventRequest = named(
 
 const MAX_RECOVER_WINDOW_DAYS = 14;
 
+/** A window of at most MAX_RECOVER_WINDOW_DAYS, recover's and replay's. */
+const windowFields = {
+  from_date: isoDate(false).describe('ISO 8601 date or time'),
+  to_date: isoDate(true).describe(`ISO 8601 date or time, at most ${MAX_RECOVER_WINDOW_DAYS} days after from_date`),
+};
+
+function checkWindow({ from_date: from, to_date: to }: { from_date: number; to_date: number }, ctx: z.RefinementCtx) {
+  if (to < from) ctx.addIssue({ code: 'custom', path: ['to_date'], message: 'must_be_after_from_date' });
+  else if (to - from > MAX_RECOVER_WINDOW_DAYS * DAY_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to_date'],
+      message: `window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`,
+    });
+}
+
+/** The window is checked whatever else is wrong, as long as the body is an object and both dates are read. */
+const whenDatesRead = {
+  when: ({ issues }: { issues: readonly { path?: readonly PropertyKey[] }[] }) =>
+    issues.every((issue) => !['', 'from_date', 'to_date'].includes(String(issue.path?.[0] ?? ''))),
+};
+
 export const RecoverRequest = named(
   'RecoverRequest',
-  z
-    .object({
-      webhook_endpoint_id: uuid,
-      from_date: isoDate(false).describe('ISO 8601 date or time'),
-      to_date: isoDate(true).describe(`ISO 8601 date or time, at most ${MAX_RECOVER_WINDOW_DAYS} days after from_date`),
-    })
-    .superRefine(
-      ({ from_date: from, to_date: to }, ctx) => {
-        if (to < from) ctx.addIssue({ code: 'custom', path: ['to_date'], message: 'must_be_after_from_date' });
-        else if (to - from > MAX_RECOVER_WINDOW_DAYS * DAY_MS)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['to_date'],
-            message: `window_exceeds_${MAX_RECOVER_WINDOW_DAYS}_days`,
-          });
-      },
-      // Whatever else is wrong, as long as the body is an object and both dates are read.
-      {
-        when: ({ issues }) =>
-          issues.every((issue) => !['', 'from_date', 'to_date'].includes(String(issue.path?.[0] ?? ''))),
-      },
-    ),
+  z.object({ webhook_endpoint_id: uuid, ...windowFields }).superRefine(checkWindow, whenDatesRead),
   {
     examples: [
       { webhook_endpoint_id: '0190a0a0-0000-7000-8000-000000000001', from_date: '2026-01-01', to_date: '2026-01-14' },
+    ],
+  },
+);
+
+/** A list of known values in a body: at least one when present. */
+const bodyList = <T extends z.ZodType>(item: T, what: string) => z.array(item).min(1).optional().describe(what);
+
+export const ReplayRequest = named(
+  'ReplayRequest',
+  z
+    .object({
+      ...windowFields,
+      statuses: bodyList(z.enum(WEBHOOK_STATUSES), 'Only webhooks with these statuses (all when absent)'),
+      webhook_types: bodyList(
+        z.enum(WEBHOOK_TYPES),
+        'Only these types, among those the endpoint listens to (all of those when absent)',
+      ),
+    })
+    .superRefine(checkWindow, whenDatesRead),
+  {
+    examples: [
+      { from_date: '2026-01-01', to_date: '2026-01-02' },
+      { from_date: '2026-01-01T00:00:00Z', to_date: '2026-01-01T12:00:00Z', statuses: ['succeeded'] },
     ],
   },
 );

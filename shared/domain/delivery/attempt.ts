@@ -3,7 +3,7 @@ import { UnusableKeyError } from '../keys/keyring.ts';
 import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { signAttempt } from './attempt-headers.ts';
-import { deliverToAws } from './aws-delivery.ts';
+import { sendToAwsDestination } from './aws-delivery.ts';
 import { isArn } from '../endpoints/destinations.ts';
 import { nextAttemptMessage, withPayload, type CarriedRecord, type DeliveryMessage } from './message.ts';
 import { DELIVERY_ERRORS } from './outcomes.ts';
@@ -144,7 +144,7 @@ async function post(
   // An ARN is an AWS destination: the same body and signatures, through the customer's role instead of a POST.
   const result = await (
     isArn(endpoint.webhook_url)
-      ? deliverToAws(deps, webhook, endpoint, headers, timing)
+      ? sendToAwsDestination(deps, webhook, endpoint, headers, timing)
       : deps.post(endpoint.webhook_url, headers, webhook.payload, {
           ...timing,
           allow: deps.allow,

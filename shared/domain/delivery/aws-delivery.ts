@@ -22,7 +22,7 @@ const ATTRIBUTE_HEADERS = [
 /** STS takes session names of 2 to 64 characters of [\w+=,.@-]. */
 const sessionName = (endpointId: string) => `lago-webhooks-${endpointId}`.slice(0, 64);
 
-export async function deliverToAws(
+export async function sendToAwsDestination(
   deps: Pick<SenderDeps, 'deliverToAws' | 'awsDestinations'>,
   webhook: Pick<Webhook, 'id' | 'organization_id' | 'payload' | 'webhook_type' | 'attempt_count'>,
   endpoint: WebhookEndpoint,

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -114,7 +114,7 @@ export class WebhookStack extends Stack {
       statements: [this.api.invokeStatement(ROUTES.filter((route) => route.fn === 'admin'))],
     });
     this.observability = this.observe(settings);
-    this.addOutputs(operatorPolicy);
+    this.addOutputs(operatorPolicy, config.awsDestinationRoles.length > 0);
   }
 
   /** The dashboard and the alarms, over everything above. */
@@ -140,7 +140,17 @@ export class WebhookStack extends Stack {
     });
   }
 
-  private addOutputs(operatorPolicy: iam.ManagedPolicy): void {
+  private addOutputs(operatorPolicy: iam.ManagedPolicy, awsDestinations: boolean): void {
+    // The principals of the customers' trust policies (docs/destinations.md), once AWS destinations are on.
+    if (awsDestinations)
+      new CfnOutput(this, 'SenderRoleArns', {
+        value: Fn.join(',', [
+          this.functions.senders.fast.executionRole.roleArn,
+          this.functions.senders.slow.executionRole.roleArn,
+        ]),
+        description:
+          "The senders' roles, which assume the customers' roles for AWS destinations: their trust policies' principals",
+      });
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description: 'Base URL of the API: Lago clients use it as their API URL',

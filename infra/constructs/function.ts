@@ -46,7 +46,8 @@ const consoleAssets = {
  * each construct adds exactly what its handler calls.
  */
 export class WebhookFunction extends NodejsFunction {
-  private readonly executionRole: iam.Role;
+  /** The function's own role (its principal, for instance in the trust policies of AWS destinations' roles). */
+  readonly executionRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     // Made before the function (nothing can be its child before super()), so they sit beside it as <id>Role and <id>Logs.

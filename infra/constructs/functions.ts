@@ -240,6 +240,19 @@ export class WebhookFunctions extends Construct {
         [queues.lanes.fast.queueArn, queues.lanes.slow.queueArn, queues.deadLetterQueue.queueArn],
       )
       .allow(['events:PutEvents'], [defaultEventBus]);
+    // AWS destinations: the customers' roles the allow-list names, and nothing when it names none (destinations.md).
+    for (const pattern of props.config.awsDestinationRoles)
+      fn.allow(
+        ['sts:AssumeRole'],
+        [pattern],
+        pattern.includes('*')
+          ? {
+              finding: `Resource::${pattern}`,
+              reason:
+                "AWS destinations: the customers' roles this deployment's awsDestinationRoles allows, as written there; each role's trust policy also requires the organization's external id.",
+            }
+          : undefined,
+      );
     fn.addEventSource(
       new SqsEventSource(queues.lanes[lane], {
         batchSize: laneMappings(props.config)[lane].batchSize,

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/nested-clients/sts';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
 import { consoleHandler } from '#functions/console.ts';
@@ -9,7 +10,7 @@ import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { laneMappings, type DeliveryConfig } from '#shared/runtime/config.ts';
-import type { Deps } from '#shared/runtime/deps.ts';
+import type { Deps, DepsWiring, LocalDestinations } from '#shared/runtime/deps.ts';
 import { LOCAL_SECRETS_PREFIX, localDeps } from '#shared/runtime/local-deps.ts';
 import { LANES } from '#shared/domain/delivery/policy.ts';
 import type { SweepResult } from '#shared/domain/webhooks/lifecycle.ts';
@@ -67,6 +68,10 @@ export interface LocalServiceInstrument {
   dynamoDb?(client: DynamoDBClient): void;
   sqs?(client: SQSClient): void;
   secretStore?(store: SecretStore): SecretStore;
+  /** The client the senders assume AWS destinations' roles with (the senders' own calls). */
+  sts?(client: STSClient): void;
+  /** Each client made for an AWS destination: its calls are the assumed role's (or the emulator's), not the senders'. */
+  awsDestination?: DepsWiring['onDestinationClient'];
   /** Wraps a function handler: `api`, `admin`, `sender-fast`, `sender-slow` or `sweeper`. */
   handler?<H extends (event: never) => Promise<unknown>>(name: string, handler: H): H;
   /** Where the JSON log lines go. @default stdout */
@@ -141,6 +146,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       logger,
       ...(instrument.afterStore ? { afterStore: () => instrument.afterStore?.() } : {}),
       ownListeners,
+      localDestinations: localDestinations(emulators),
+      ...destinationInstruments(emulators, instrument),
     });
     // Each handler runs as on Lambda, with a context of its own per call (the request id on its log lines).
     gateway.serve({
@@ -169,6 +176,21 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     await stopAll();
     throw error;
   }
+}
+
+/** The emulator's queues as AWS destinations: their region and account as fauxqs names them in its ARNs. */
+function localDestinations({ sqs, queues, credentials }: Emulators): LocalDestinations {
+  const [, , , region = '', accountId = ''] = queues.lanes.fast.arn.split(':');
+  return { endpoint: sqs.endpoint, region, accountId, credentials };
+}
+
+/** The STS client and destination clients, with the instrument's hooks on them when it has some. */
+function destinationInstruments({ queues }: Emulators, instrument: LocalServiceInstrument) {
+  if (!instrument.sts && !instrument.awsDestination) return {};
+  const [, , , region] = queues.lanes.fast.arn.split(':');
+  const sts = new STSClient({ region });
+  instrument.sts?.(sts);
+  return { sts, ...(instrument.awsDestination ? { onDestinationClient: instrument.awsDestination } : {}) };
 }
 
 /**

@@ -69,6 +69,12 @@ const WebhookEndpoint = named(
       .record(z.string(), z.string())
       .nullable()
       .describe('Custom headers sent on every attempt; values masked unless `reveal_headers=true`'),
+    aws_role_arn: z
+      .string()
+      .nullable()
+      .describe(
+        "The role assumed to deliver to an AWS destination (`webhook_url` an SQS queue's or EventBridge bus's ARN), with `lago_organization_id` as its external id; null for a URL",
+      ),
   }),
 );
 

@@ -57,6 +57,8 @@ export interface WebhookEndpoint {
   failing_since_ms?: number | null;
   /** Custom headers sent on every attempt, in the order given: each name with its value sealed. */
   headers?: CustomHeader[] | null;
+  /** The customer's role assumed to deliver to an AWS destination (`webhook_url` an ARN: shared/domain/endpoints/destinations.ts). */
+  aws_role_arn?: string | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';

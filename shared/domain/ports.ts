@@ -1,6 +1,7 @@
 import { isDrain, type DeadLetterReason, type DeliveryMessage, type LaneMessage } from './delivery/message.ts';
 import type { Lane } from './delivery/policy.ts';
 import type { Cidr } from './delivery/ssrf.ts';
+import type { AwsTarget } from './endpoints/destinations.ts';
 import type {
   Organization,
   PreviousToken,
@@ -193,6 +194,31 @@ export type PostWebhook = (
   body: string,
   options: PostOptions,
 ) => Promise<PostResult>;
+
+/** One delivery to an AWS destination: what an SQS message or an EventBridge entry carries, and as whom. */
+export interface AwsDelivery {
+  target: AwsTarget;
+  /** The customer's role, assumed with the organization's external id; null for a local emulator's queue. */
+  role: { arn: string; externalId: string; sessionName: string } | null;
+  /** The exact body an HTTP receiver gets. */
+  body: string;
+  /** SQS: the signature headers, as String message attributes. */
+  attributes: Record<string, string>;
+  /** EventBridge: the entry's `detail-type`. */
+  webhookType: string;
+  /** A FIFO queue's MessageGroupId and MessageDeduplicationId. */
+  fifo: { groupId: string; deduplicationId: string };
+  timeoutMs: number;
+  /** Ends the delivery early, as a timeout. */
+  cut?: AbortSignal;
+}
+
+/**
+ * One delivery to an SQS queue or an EventBridge bus (shared/adapters/aws-destinations.ts), read as
+ * an HTTP attempt is: a status of 200 and the MessageId or EventId as its body, or a failure with
+ * AWS's error. It never throws for the destination's failures.
+ */
+export type DeliverToAws = (delivery: AwsDelivery) => Promise<PostResult>;
 
 /** A message and its own delay, for a batch whose messages wait for different times. */
 export interface DelayedMessage {

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/nested-clients/sts';
 import { deliveryConfigFromEnv } from './config.ts';
 import { buildDeps, type Deps } from './deps.ts';
 import { emfMetrics } from './metrics.ts';
@@ -38,5 +39,6 @@ export function depsFromEnv(
     logger: runtime.logger,
     metrics: emfMetrics(runtime.metrics),
     events: new EventBridgeOperationalEvents(new EventBridgeClient({})),
+    sts: new STSClient({}),
   });
 }

@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { STSClient } from '@aws-sdk/nested-clients/sts';
+import { AwsDestinations, type AwsDestinationsOptions } from '../adapters/aws-destinations.ts';
 import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhookAvoiding } from '../adapters/http-client.ts';
@@ -14,8 +16,10 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { OrganizationTokens } from '../domain/organizations/tokens.ts';
 import { RateLimits, type RateLimitPolicy } from '../domain/organizations/rate-limits.ts';
+import type { AwsDestinationPolicy } from '../domain/endpoints/destinations.ts';
 import type {
   DeadLetters,
+  DeliverToAws,
   DeliveryQueue,
   EndpointStore,
   OperationalEvents,
@@ -56,6 +60,16 @@ export interface Deps {
   rateLimits: RateLimits;
   /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
   ownListeners?: OwnListeners;
+  /** AWS destinations: the roles that may be assumed (and locally the emulator's queues), and the delivery into them. */
+  destinations: { policy: AwsDestinationPolicy; deliver: DeliverToAws };
+}
+
+/** The local SQS emulator as an AWS destination: its queues' region and account, and how to reach it. */
+export interface LocalDestinations {
+  endpoint: string;
+  region: string;
+  accountId: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -76,6 +90,12 @@ export interface DepsWiring {
   afterStore?: () => void;
   /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
   ownListeners?: OwnListeners;
+  /** The client AWS destinations' roles are assumed with. */
+  sts: STSClient;
+  /** The local SQS emulator, whose queues are destinations that need no role. @default - none (AWS) */
+  localDestinations?: LocalDestinations;
+  /** Called with each client made for an AWS destination (tests). @default - none */
+  onDestinationClient?: AwsDestinationsOptions['onClient'];
 }
 
 /** The one wiring of adapters to the domain, for Lambda and the local service alike. */
@@ -118,6 +138,28 @@ export function buildDeps(wiring: DepsWiring): Deps {
       rateLimitPolicy(config),
       now,
     ),
+    destinations: destinations(wiring),
+  };
+}
+
+/** AWS destinations, from the allow-list setting and, locally, the emulator. */
+function destinations({
+  config,
+  sts,
+  localDestinations: local,
+  onDestinationClient,
+}: DepsWiring): Deps['destinations'] {
+  return {
+    policy: {
+      roles: config.awsDestinationRoles,
+      ...(local ? { local: { region: local.region, accountId: local.accountId } } : {}),
+    },
+    deliver: new AwsDestinations({
+      sts,
+      eventBridgeSource: config.eventBridgeSource,
+      ...(local ? { local } : {}),
+      ...(onDestinationClient ? { onClient: onDestinationClient } : {}),
+    }).deliver,
   };
 }
 
@@ -188,6 +230,7 @@ export function endpointPolicy(deps: Deps): EndpointPolicy {
     allowHttp: deps.config.allowHttp,
     sealer: deps.keys,
     ...(deps.ownListeners ? { own: deps.ownListeners } : {}),
+    aws: deps.destinations.policy,
   };
 }
 
@@ -222,6 +265,8 @@ export function senderDeps(deps: Deps): SenderDeps {
     store: deps.store,
     queue: deps.queue,
     post: postWebhookAvoiding(deps.ownListeners),
+    deliverToAws: deps.destinations.deliver,
+    awsDestinations: deps.destinations.policy,
     endpoint: (organizationId, endpointId) => deps.endpointCache.cachedEndpoint(organizationId, endpointId),
     keys: deps.keys,
     organizationTokens: (organizationId) => deps.tokens.get(organizationId),

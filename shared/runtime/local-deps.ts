@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/nested-clients/sts';
 import { FileOperationalEvents } from '../adapters/file-events.ts';
 import type { OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { SecretStore } from '../domain/ports.ts';
 import type { DeliveryConfig } from './config.ts';
-import { buildDeps, type Deps, type DepsWiring } from './deps.ts';
+import { buildDeps, type Deps, type DepsWiring, type LocalDestinations } from './deps.ts';
 import type { Logger } from './logger.ts';
 import { noMetrics } from './metrics.ts';
 
@@ -26,6 +27,12 @@ export interface LocalDepsOptions {
   afterStore?: () => void;
   /** The API's and the emulators' ports on this machine: never webhook targets. */
   ownListeners: OwnListeners;
+  /** The SQS emulator, whose queues are AWS destinations that need no role. */
+  localDestinations: LocalDestinations;
+  /** The client roles are assumed with for AWS destinations beyond the emulator (this machine's AWS credentials). @default - a new one */
+  sts?: STSClient;
+  /** Called with each client made for an AWS destination (tests). @default - none */
+  onDestinationClient?: DepsWiring['onDestinationClient'];
 }
 
 /**
@@ -33,9 +40,10 @@ export interface LocalDepsOptions {
  * CloudWatch's), operational events as JSON lines in DATA_DIR, and dead letters redriven message by
  * message (the SQS emulator has no message move task).
  */
-export function localDeps({ dataDir, ...wiring }: LocalDepsOptions): Deps {
+export function localDeps({ dataDir, sts, ...wiring }: LocalDepsOptions): Deps {
   return buildDeps({
     ...wiring,
+    sts: sts ?? new STSClient({ region: wiring.localDestinations.region }),
     redrive: { moveTask: false },
     secretsPrefix: LOCAL_SECRETS_PREFIX,
     metrics: noMetrics,

@@ -103,6 +103,24 @@ const cidrs = () =>
     }
   });
 
+/**
+ * Role ARN patterns (`*` any run of characters), comma-separated; a bare account id stands for every
+ * role of that account. Each becomes a resource of the senders' `sts:AssumeRole` grant as written.
+ */
+const rolePatterns = () =>
+  list().pipe(
+    z.array(
+      z
+        .string()
+        .transform((raw) => (/^\d{12}$/.test(raw) ? `arn:aws:iam::${raw}:role/*` : raw))
+        .pipe(
+          z.string().regex(/^arn:aws:iam::(\d{12}|\*):role\/[\w+=,.@/*-]+$/, {
+            error: 'expected an account id or a role ARN pattern such as arn:aws:iam::123456789012:role/lago-*',
+          }),
+        ),
+    ),
+  );
+
 /** An emulator's URL, http or https with a host and nothing after the port; read as its origin. */
 const endpoint = () =>
   trimmed().transform((raw, ctx) => {
@@ -238,6 +256,25 @@ export const SETTINGS = {
     shownDefault: '`432000` (5 days)',
     doc: 'seconds of nothing but failed attempts after which an endpoint is disabled; `0` never; at most 90 days',
   }),
+  awsDestinationRoles: declare(rolePatterns(), {
+    scope: 'delivery',
+    env: 'WEBHOOK_AWS_DESTINATION_ROLES',
+    context: 'awsDestinationRoles',
+    default: [],
+    doc: "the customers' roles the senders may assume to deliver to SQS queues and EventBridge buses ([destinations.md](destinations.md)): comma-separated role ARN patterns (`arn:aws:iam::123456789012:role/lago-*`) or account ids (every role of the account). On AWS the senders get `sts:AssumeRole` on exactly these; empty, AWS destinations are off and an endpoint naming one is refused (locally the emulator's queues need no role)",
+  }),
+  eventBridgeSource: declare(
+    nonEmpty()
+      .max(256, { error: 'expected at most 256 characters' })
+      .refine((source) => !source.startsWith('aws.'), { error: 'expected a source not starting with aws.' }),
+    {
+      scope: 'delivery',
+      env: 'WEBHOOK_EVENTBRIDGE_SOURCE',
+      context: 'eventBridgeSource',
+      default: 'lago.webhooks',
+      doc: 'the `source` of the events delivered to EventBridge buses ([destinations.md](destinations.md))',
+    },
+  ),
   keyCacheSeconds: declare(number({ min: 1, max: 3600 }), {
     scope: 'delivery',
     env: 'WEBHOOK_KEY_CACHE_SECONDS',

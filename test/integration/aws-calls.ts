@@ -7,6 +7,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { STSClient } from '@aws-sdk/nested-clients/sts';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { LocalServiceInstrument } from '#infra/local/service.ts';
 import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';
@@ -18,7 +20,23 @@ export type FunctionName = 'api' | 'admin' | 'sender-fast' | 'sender-slow' | 'sw
 
 /** What a call touched, in the local service's names. */
 export type LocalResource =
-  { kind: 'table'; name: string; index?: string } | { kind: 'queue'; url: string } | { kind: 'secret'; name: string };
+  | { kind: 'table'; name: string; index?: string }
+  | { kind: 'queue'; url: string }
+  | { kind: 'secret'; name: string }
+  /** An AWS destination's role, assumed by a sender. */
+  | { kind: 'role'; arn: string };
+
+/** A call to an AWS destination, made as the role assumed for it (never the function's own). */
+export interface AssumedCall {
+  action: string;
+  /** The queue's URL or the bus's ARN. */
+  target: string;
+  /** The access key id the call was signed with. */
+  accessKeyId: string;
+}
+
+/** The credentials the recorder's stand-in for STS answers AssumeRole with (STS has no local emulator). */
+export const ASSUMED_ACCESS_KEY_ID = 'ASIAASSUMEDROLE';
 
 export interface RecordedCall {
   fn: FunctionName;
@@ -77,6 +95,8 @@ export class AwsCallRecorder {
   readonly calls: RecordedCall[] = [];
   /** Calls made outside any handler that are not a poller's: there should be none. */
   readonly unattributed: string[] = [];
+  /** Calls to AWS destinations, as the role assumed for them: not any function's own. */
+  readonly assumedCalls: AssumedCall[] = [];
   private readonly current = new AsyncLocalStorage<FunctionName>();
   private recording = false;
   private laneQueues: Record<string, FunctionName> = {};
@@ -114,6 +134,41 @@ export class AwsCallRecorder {
             return next(args);
           },
           { step: 'initialize', name: 'recordIamCalls' },
+        ),
+      // STS has no local emulator: AssumeRole is recorded as the sender's call and answered here.
+      sts: (client: STSClient) =>
+        client.middlewareStack.add(
+          () => async (args) => {
+            this.record('sts:AssumeRole', { kind: 'role', arn: String((args.input as { RoleArn?: string }).RoleArn) });
+            const Expiration = new Date(Date.now() + 15 * 60_000);
+            const Credentials = {
+              AccessKeyId: ASSUMED_ACCESS_KEY_ID,
+              SecretAccessKey: 'x',
+              SessionToken: 'y',
+              Expiration,
+            };
+            return { output: { Credentials, $metadata: {} }, response: {} } as never;
+          },
+          { step: 'initialize', name: 'standInForSts' },
+        ),
+      // A destination's calls are signed with the assumed role's credentials (asked for here as signing would), and answered here.
+      awsDestination: (client: SQSClient | EventBridgeClient) =>
+        (client as SQSClient).middlewareStack.add(
+          (_next, context) => async (args) => {
+            const { accessKeyId } = await client.config.credentials();
+            const input = args.input as Input;
+            const command = (context.commandName ?? '').replace(/Command$/, '');
+            const sqs = command === 'SendMessage';
+            const target = sqs
+              ? String(input.QueueUrl)
+              : String((input.Entries as Input[] | undefined)?.[0]?.EventBusName);
+            this.assumedCalls.push({ action: `${sqs ? 'sqs' : 'events'}:${command}`, target, accessKeyId });
+            const output = sqs
+              ? { MessageId: 'recorded' }
+              : { FailedEntryCount: 0, Entries: [{ EventId: 'recorded' }] };
+            return { output: { ...output, $metadata: {} }, response: {} } as never;
+          },
+          { step: 'initialize', name: 'standInForDestination' },
         ),
       secretStore: (store: SecretStore): SecretStore => ({
         get: (name) => {
@@ -222,6 +277,7 @@ function callArn(map: ResourceMap, resource: LocalResource): string {
   if (resource.kind === 'table')
     return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${map.table}${resource.index ? `/index/${resource.index}` : ''}`;
   if (resource.kind === 'queue') return `arn:aws:sqs:${REGION}:${ACCOUNT}:${map.queues[resource.url] ?? resource.url}`;
+  if (resource.kind === 'role') return resource.arn;
   // The local service keeps its secrets under its own prefix; the stack under secretsPrefix.
   return secretArn(resource.name.replace(new RegExp(`^${LOCAL_SECRETS_PREFIX}/`), `${map.secretsPrefix}/`));
 }

@@ -47,7 +47,7 @@ describe('webhook endpoints', () => {
     });
     expect(created.status).toBe(200);
     const endpoint = (created.body as { webhook_endpoint: Record<string, unknown> }).webhook_endpoint;
-    // Lago's fields in Lago's order, then ours (disable, health, custom headers).
+    // Lago's fields in Lago's order, then ours (disable, health, custom headers, an AWS destination's role).
     expect(Object.keys(endpoint)).toEqual([
       'lago_id',
       'lago_organization_id',
@@ -61,6 +61,7 @@ describe('webhook endpoints', () => {
       'disabled_reason',
       'failing_since',
       'headers',
+      'aws_role_arn',
     ]);
     expect(endpoint).toMatchObject({
       lago_organization_id: org.id,
@@ -68,6 +69,7 @@ describe('webhook endpoints', () => {
       signature_algo: 'hmac',
       name: 'prod',
       event_types: ['invoice.created', 'customer.created'],
+      aws_role_arn: null,
     });
     expect(endpoint.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const id = endpoint.lago_id as string;

@@ -13,7 +13,14 @@ import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { ROUTES, routeKey } from '#shared/runtime/routes.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
-import { AwsCallRecorder, deniedCalls, type ResourceMap, type TemplateJson } from './aws-calls.ts';
+import {
+  ACCOUNT,
+  ASSUMED_ACCESS_KEY_ID,
+  AwsCallRecorder,
+  deniedCalls,
+  type ResourceMap,
+  type TemplateJson,
+} from './aws-calls.ts';
 
 const recorder = new AwsCallRecorder();
 let local: LocalService;
@@ -25,6 +32,10 @@ const ok = new Receiver();
 const failing = new Receiver((_req, res) => res.writeHead(500).end('down'));
 // Answers after the fast lane's budget, so attempts are cut and made again in the slow lane.
 const slow = new Receiver((_req, res) => void setTimeout(() => res.writeHead(200).end('late'), 500));
+/** AWS destinations: the allow-list the local service and the stack share, a customer's role it names, and their queue. */
+const DESTINATION_ROLES = `arn:aws:iam::${ACCOUNT}:role/lago-*`;
+const CUSTOMER_ROLE = `arn:aws:iam::${ACCOUNT}:role/lago-customer`;
+const CUSTOMER_QUEUE = `arn:aws:sqs:eu-west-1:${ACCOUNT}:customer-billing`;
 /** The routes this test called, as `METHOD /path/{param}`. */
 const called = new Set<string>();
 
@@ -68,6 +79,7 @@ beforeAll(async () => {
       WEBHOOK_ALLOW_CIDRS: LOCAL_ALLOW_CIDRS.join(','),
       WEBHOOK_ALLOW_HTTP: 'true',
       API_BASE_URL: 'http://localhost:3000',
+      WEBHOOK_AWS_DESTINATION_ROLES: DESTINATION_ROLES,
     }),
     logLevel: 'silent',
     sweepIntervalMs: 500,
@@ -76,7 +88,9 @@ beforeAll(async () => {
   const { lanes, deadLetter } = local.queues;
   recorder.start({ [lanes.fast.url]: 'sender-fast', [lanes.slow.url]: 'sender-slow' });
 
-  const stack = new WebhookStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'LagoWebhooks');
+  const stack = new WebhookStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'LagoWebhooks', {
+    awsDestinationRoles: [DESTINATION_ROLES],
+  });
   template = Template.fromStack(stack).toJSON() as TemplateJson;
   const id = (construct: IConstruct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
   map = {
@@ -123,6 +137,11 @@ async function runWorkload(): Promise<void> {
   const okId = await endpoint(ok.url, 'hmac');
   const failingId = await endpoint(failing.url, 'jwt');
   await endpoint(slow.url, 'hmac');
+  // An AWS destination: the sender assumes the customer's role, and sends as that role.
+  const destination = await api('POST', '/api/v1/webhook_endpoints', {
+    webhook_endpoint: { webhook_url: CUSTOMER_QUEUE, aws_role_arn: CUSTOMER_ROLE },
+  });
+  const destinationId = String((destination.body.webhook_endpoint as Body).lago_id);
   const spare = await endpoint(`${ok.url}/spare`, 'hmac');
   await api('GET', '/api/v1/webhook_endpoints');
   await api('GET', '/api/v1/webhook_endpoints/{lago_id}', undefined, { lago_id: okId });
@@ -159,12 +178,16 @@ async function runWorkload(): Promise<void> {
   await ok.waitFor(3, 30_000);
   await failing.waitFor(4, 30_000);
   await slow.waitFor(2, 30_000);
-
   const logs = async (status: string, endpointId: string) =>
     (
       (await api('GET', `/api/v1/webhooks?statuses[]=${status}&webhook_endpoint_id=${endpointId}`)).body
         .webhooks as Body[]
     ).map((webhook) => String(webhook.lago_id));
+  await eventually(
+    async () => ((await logs('succeeded', destinationId)).length >= 2 ? true : undefined),
+    30_000,
+    'the AWS destination’s webhooks to be delivered',
+  );
   called.add('GET /api/v1/webhooks');
   const failed = await eventually(
     async () => ((await logs('failed', failingId)).length >= 2 ? logs('failed', failingId) : undefined),
@@ -219,6 +242,44 @@ describe("every AWS call a function makes is allowed by that function's IAM poli
 
   it('allows each of them', async () => {
     expect(await deniedCalls(template, map, recorder.calls)).toEqual([]);
+  });
+
+  it("records the senders' AssumeRole of the customer's role, and the destination's SendMessage as that role's call, not a function's", () => {
+    expect(recorder.calls).toEqual(
+      expect.arrayContaining([
+        {
+          fn: expect.stringMatching(/^sender-/),
+          action: 'sts:AssumeRole',
+          resource: { kind: 'role', arn: CUSTOMER_ROLE },
+        },
+      ]),
+    );
+    expect(recorder.calls.filter((call) => call.action === 'sts:AssumeRole' && !call.fn.startsWith('sender-'))).toEqual(
+      [],
+    );
+    expect(recorder.assumedCalls.length).toBeGreaterThanOrEqual(2);
+    for (const call of recorder.assumedCalls)
+      expect(call).toEqual({
+        action: 'sqs:SendMessage',
+        target: `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/customer-billing`,
+        accessKeyId: ASSUMED_ACCESS_KEY_ID,
+      });
+    expect(recorder.calls.filter((call) => JSON.stringify(call.resource).includes('customer-billing'))).toEqual([]);
+  });
+
+  it('fails when a grant is taken away: the senders without sts:AssumeRole (a stack whose awsDestinationRoles is empty)', async () => {
+    const cut = structuredClone(template);
+    for (const resource of Object.values(cut.Resources)) {
+      const document = resource.Properties?.PolicyDocument as { Statement: { Action: unknown }[] } | undefined;
+      if (resource.Type !== 'AWS::IAM::Policy' || !document) continue;
+      document.Statement = document.Statement.filter(
+        (statement) => ![statement.Action].flat().includes('sts:AssumeRole'),
+      );
+    }
+    const denied = await deniedCalls(cut, map, recorder.calls);
+    expect(denied.length).toBeGreaterThan(0);
+    for (const line of denied)
+      expect(line).toMatch(new RegExp(`^sender-(fast|slow) sts:AssumeRole ${CUSTOMER_ROLE}: ImplicitlyDenied$`));
   });
 
   it('fails when a grant is taken away: the senders without UpdateItem on the table', async () => {

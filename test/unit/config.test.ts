@@ -19,6 +19,8 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneBatchSize: 10,
       slowLaneConcurrency: 5,
       autoDisableAfterSeconds: 432_000,
+      awsDestinationRoles: [],
+      eventBridgeSource: 'lago.webhooks',
       keyCacheSeconds: 300,
       rateLimitTestEventsPerMinute: 30,
       rateLimitEndpointTestEventsPerMinute: 10,
@@ -58,6 +60,8 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_SLOW_LANE_BATCH_SIZE: '1',
         WEBHOOK_SLOW_LANE_CONCURRENCY: '8',
         WEBHOOK_KEY_CACHE_SECONDS: '5',
+        WEBHOOK_AWS_DESTINATION_ROLES: 'arn:aws:iam::123456789012:role/lago-*, 210987654321',
+        WEBHOOK_EVENTBRIDGE_SOURCE: 'billing.lago',
         RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '5',
         RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
         RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
@@ -80,6 +84,8 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneBatchSize: 1,
       slowLaneConcurrency: 8,
       autoDisableAfterSeconds: 3600,
+      awsDestinationRoles: ['arn:aws:iam::123456789012:role/lago-*', 'arn:aws:iam::210987654321:role/*'],
+      eventBridgeSource: 'billing.lago',
       keyCacheSeconds: 5,
       rateLimitTestEventsPerMinute: 5,
       rateLimitEndpointTestEventsPerMinute: 2,
@@ -121,6 +127,9 @@ describe('deliveryConfigFromEnv', () => {
     ['a negative rate limit', { RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '-1' }],
     ['a fractional rate limit', { RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2.5' }],
     ['a rate limit that is not a number', { RATE_LIMIT_ROTATIONS_PER_HOUR: 'many' }],
+    ['an AWS destination role that is a user', { WEBHOOK_AWS_DESTINATION_ROLES: 'arn:aws:iam::123456789012:user/me' }],
+    ['an AWS destination role of a short account id', { WEBHOOK_AWS_DESTINATION_ROLES: '12345' }],
+    ["an EventBridge source in AWS's namespace", { WEBHOOK_EVENTBRIDGE_SOURCE: 'aws.lago' }],
   ];
   for (const [what, env] of BAD) {
     it(`throws ConfigError naming the variable for ${what}`, () => {
@@ -168,6 +177,8 @@ describe('deliveryConfigToEnv', () => {
         slowLaneBatchSize: 3,
         slowLaneConcurrency: 2,
         autoDisableAfterSeconds: 0,
+        awsDestinationRoles: ['arn:aws:iam::*:role/lago-webhooks', 'arn:aws:iam::123456789012:role/a/b/*'],
+        eventBridgeSource: 'com.example.billing',
         keyCacheSeconds: 1,
         rateLimitTestEventsPerMinute: 0,
         rateLimitEndpointTestEventsPerMinute: 1,
@@ -192,6 +203,7 @@ describe('deliveryConfigToEnv', () => {
       ...DELIVERY_DEFAULTS,
       retrySchedule: [...DELIVERY_DEFAULTS.retrySchedule],
       allowCidrs: [],
+      awsDestinationRoles: [],
     });
   });
 
@@ -207,6 +219,8 @@ describe('deliveryConfigToEnv', () => {
       'WEBHOOK_ALLOW_CIDRS',
       'WEBHOOK_ALLOW_HTTP',
       'WEBHOOK_AUTO_DISABLE_AFTER',
+      'WEBHOOK_AWS_DESTINATION_ROLES',
+      'WEBHOOK_EVENTBRIDGE_SOURCE',
       'WEBHOOK_FAST_LANE_BATCH_SIZE',
       'WEBHOOK_FAST_LANE_CONCURRENCY',
       'WEBHOOK_FAST_LANE_MS',

@@ -14,7 +14,7 @@ import { isDrain, type LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
-import type { DelayedMessage, DeliveryQueue } from '#shared/domain/ports.ts';
+import type { AwsDelivery, DelayedMessage, DeliveryQueue, PostResult } from '#shared/domain/ports.ts';
 import { KeyRetiredError } from '#shared/domain/keys/keyring.ts';
 import { parseCidrs } from '#shared/domain/delivery/ssrf.ts';
 import { Receiver } from '../support/receiver.ts';
@@ -67,6 +67,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     store,
     queue,
     post: postWebhook,
+    deliverToAws: async () => ({ ok: false, kind: 'blocked', error: 'no AWS destinations here' }),
+    awsDestinations: { roles: [] },
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
     keys,
     organizationTokens: async (organizationId) =>
@@ -479,6 +481,90 @@ describe('deliver', () => {
       attempt_count: 0,
     });
     expect(receiver.received).toHaveLength(0);
+  });
+
+  it("sends to an AWS destination as the customer's role, records its refusal as a failed attempt with AWS's error, and retries it as an HTTP attempt", async () => {
+    const role = 'arn:aws:iam::210987654321:role/lago-deliveries';
+    const queueArn = 'arn:aws:sqs:eu-west-1:210987654321:billing-events';
+    store.endpoints.set(ENDPOINT, { ...store.endpoints.get(ENDPOINT)!, webhook_url: queueArn, aws_role_arn: role });
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: queueArn }));
+    const deliveries: AwsDelivery[] = [];
+    const answers: PostResult[] = [
+      { ok: false, kind: 'network', error: `AccessDenied: sts:AssumeRole on ${role}: not authorized` },
+      { ok: true, status: 200, body: 'msg-1', retryAfter: undefined },
+    ];
+    const aws = deps({
+      awsDestinations: { roles: ['arn:aws:iam::210987654321:role/lago-*'] },
+      deliverToAws: async (delivery) => {
+        deliveries.push(delivery);
+        return answers[deliveries.length - 1]!;
+      },
+    });
+    await deliver(aws, message('m1', 1));
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'retrying',
+      attempt_count: 1,
+      http_status: null,
+      error: `AccessDenied: sts:AssumeRole on ${role}: not authorized`,
+    });
+    expect(queue.sent).toEqual([
+      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
+    ]);
+    expect(deliveries[0]).toMatchObject({
+      target: { service: 'sqs', region: 'eu-west-1', queueName: 'billing-events' },
+      role: { arn: role, externalId: ORG, sessionName: `lago-webhooks-${ENDPOINT}` },
+      body: log().payload,
+      webhookType: 'invoice.created',
+      fifo: { groupId: ENDPOINT, deduplicationId: `${WEBHOOK}-1` },
+    });
+    expect(Object.keys(deliveries[0]!.attributes).sort()).toEqual(
+      [
+        'X-Lago-Signature',
+        'X-Lago-Signature-Algorithm',
+        'X-Lago-Unique-Key',
+        'webhook-id',
+        'webhook-signature',
+        'webhook-timestamp',
+      ].sort(),
+    );
+
+    now = store.webhooks.get(WEBHOOK)!.next_attempt_at_ms! + 10;
+    await deliver(aws, message('m2', 2));
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'succeeded',
+      attempt_count: 2,
+      http_status: 200,
+      response_body: 'msg-1',
+    });
+    expect(deliveries[1]!.fifo.deduplicationId).toBe(`${WEBHOOK}-2`);
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  it('blocks an AWS destination whose role the allow-list no longer names, without calling AWS', async () => {
+    const queueArn = 'arn:aws:sqs:eu-west-1:210987654321:billing-events';
+    store.endpoints.set(ENDPOINT, {
+      ...store.endpoints.get(ENDPOINT)!,
+      webhook_url: queueArn,
+      aws_role_arn: 'arn:aws:iam::210987654321:role/lago-deliveries',
+    });
+    store.webhooks.set(WEBHOOK, log({ endpoint_url: queueArn }));
+    let calls = 0;
+    await deliver(
+      deps({
+        awsDestinations: { roles: [] },
+        deliverToAws: async () => {
+          calls++;
+          return { ok: true, status: 200, body: 'never', retryAfter: undefined };
+        },
+      }),
+      message('m1', 1),
+    );
+    expect(calls).toBe(0);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({
+      status: 'retrying',
+      error:
+        'the role arn:aws:iam::210987654321:role/lago-deliveries is not allowed by this deployment (WEBHOOK_AWS_DESTINATION_ROLES)',
+    });
   });
 
   it('drops messages for webhooks that already succeeded', async () => {

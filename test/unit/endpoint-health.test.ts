@@ -69,6 +69,8 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     store,
     queue,
     post: postWebhook,
+    deliverToAws: async () => ({ ok: false, kind: 'blocked', error: 'no AWS destinations here' }),
+    awsDestinations: { roles: [] },
     endpoint: (organizationId, endpointId) => store.getEndpoint(organizationId, endpointId),
     keys,
     organizationTokens: async () => ({ current: 'token', previous: [] }),

@@ -102,6 +102,7 @@ describe('createEndpoint', () => {
       disabled_reason: null,
       failing_since: null,
       headers: {},
+      aws_role_arn: null,
     });
     expect(idTime(endpoint.id)).toBe(NOW);
     expect(store.endpoints.get(endpoint.id)).toEqual(endpoint);
@@ -500,5 +501,48 @@ describe('disable and enable', () => {
       ),
     );
     expect(error.details).toEqual({ disabled: ['value_is_invalid'] });
+  });
+});
+
+describe('AWS destinations', () => {
+  const ROLE = 'arn:aws:iam::210987654321:role/lago-deliveries';
+  const QUEUE = 'arn:aws:sqs:eu-west-1:210987654321:billing-events';
+  const ENABLED: EndpointPolicy = { ...AWS, aws: { roles: ['arn:aws:iam::210987654321:role/lago-*'] } };
+  let store: FakeStore;
+  beforeEach(() => {
+    store = new FakeStore();
+  });
+  const create = (endpoint: unknown, policy: EndpointPolicy = ENABLED) =>
+    createEndpoint(store, policy, ORG, { webhook_endpoint: endpoint }, NOW);
+  const update = (id: string, endpoint: unknown, policy: EndpointPolicy = ENABLED) =>
+    updateEndpoint(store, policy, ORG, id, { webhook_endpoint: endpoint }, NOW);
+
+  it('stores a queue ARN with its role, shown after the other fields', async () => {
+    const endpoint = await create({ webhook_url: ` ${QUEUE} `, aws_role_arn: ROLE });
+    expect(endpoint).toMatchObject({ webhook_url: QUEUE, aws_role_arn: ROLE });
+    expect(Object.entries(serializeEndpoint(endpoint)).slice(-1)).toEqual([['aws_role_arn', ROLE]]);
+  });
+
+  it('keeps the role while the URL stays an ARN, drops it for an https URL, and checks the allow-list on updates', async () => {
+    const { id } = await create({ webhook_url: QUEUE, aws_role_arn: ROLE });
+    expect(await update(id, { name: 'Billing' })).toMatchObject({ webhook_url: QUEUE, aws_role_arn: ROLE });
+    const bus = 'arn:aws:events:eu-west-1:210987654321:event-bus/billing';
+    expect(await update(id, { webhook_url: bus })).toMatchObject({ webhook_url: bus, aws_role_arn: ROLE });
+    expect((await apiError(update(id, { aws_role_arn: 'arn:aws:iam::210987654321:role/admin' }))).details).toEqual({
+      aws_role_arn: ['role_is_not_allowed'],
+    });
+    expect((await apiError(update(id, { aws_role_arn: null }))).details).toEqual({
+      aws_role_arn: ['value_is_mandatory'],
+    });
+    const moved = await update(id, { webhook_url: 'https://example.com/hooks' });
+    expect(moved).toMatchObject({ webhook_url: 'https://example.com/hooks', aws_role_arn: null });
+    expect(store.endpoints.get(id)).toMatchObject({ aws_role_arn: null });
+  });
+
+  it('refuses every ARN where the allow-list is empty, saying AWS destinations are not enabled', async () => {
+    expect((await apiError(create({ webhook_url: QUEUE, aws_role_arn: ROLE }, AWS))).details).toEqual({
+      webhook_url: ['aws_destinations_are_not_enabled'],
+    });
+    expect(store.endpoints.size).toBe(0);
   });
 });

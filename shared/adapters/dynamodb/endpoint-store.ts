@@ -20,9 +20,11 @@ import {
  * always had (times as ISO strings, except the sender's marks, kept in milliseconds).
  */
 function endpointAttributes(endpoint: WebhookEndpoint): Item {
-  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, headers, ...rest } = endpoint;
+  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, headers, aws_role_arn, ...rest } = endpoint;
   return {
     ...rest,
+    // Absent unless set: an endpoint's item without a role stays as it always was.
+    ...(aws_role_arn ? { aws_role_arn } : {}),
     // Names are data: a list of [name, sealed value] pairs, never a map keyed by name.
     ...(headers !== undefined ? { headers: headers && headers.map(({ name, sealed }) => [name, sealed]) } : {}),
     created_at: isoSeconds(created_at_ms),
@@ -51,6 +53,7 @@ export function toEndpoint(item: Item): WebhookEndpoint {
     disabled_reason: (item.disabled_reason as string | null | undefined) ?? null,
     failing_since_ms: (item.failing_since as number | null | undefined) ?? null,
     headers: toCustomHeaders(item.headers),
+    aws_role_arn: (item.aws_role_arn as string | null | undefined) ?? null,
   };
 }
 
@@ -71,6 +74,7 @@ const ENDPOINT_FIELDS = [
   'disabled_at',
   'disabled_reason',
   'failing_since',
+  'aws_role_arn',
 ] as const;
 
 /** SET and REMOVE clauses for the fields that differ between two versions of an endpoint. */

@@ -3,6 +3,8 @@ import { UnusableKeyError } from '../keys/keyring.ts';
 import type { Webhook, WebhookEndpoint, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { signAttempt } from './attempt-headers.ts';
+import { sendToAwsDestination } from './aws-delivery.ts';
+import { isArn } from '../endpoints/destinations.ts';
 import { nextAttemptMessage, withPayload, type CarriedRecord, type DeliveryMessage } from './message.ts';
 import { DELIVERY_ERRORS } from './outcomes.ts';
 import { attemptBudgetMs, type Lane } from './policy.ts';
@@ -138,14 +140,18 @@ async function post(
   const watch = watchForSlowness(deps, endpoint, context);
   const handOff = handOffOnceBatchDone(deps, plan);
   const started = deps.now();
-  const result = await deps
-    .post(endpoint.webhook_url, headers, webhook.payload, {
-      timeoutMs: budget,
-      ...(handOff.signal ? { cut: handOff.signal } : {}),
-      allow: deps.allow,
-      allowHttp: deps.allowHttp,
-      maxResponseBytes: RESPONSE_BODY_LIMIT,
-    })
+  const timing = { timeoutMs: budget, ...(handOff.signal ? { cut: handOff.signal } : {}) };
+  // An ARN is an AWS destination: the same body and signatures, through the customer's role instead of a POST.
+  const result = await (
+    isArn(endpoint.webhook_url)
+      ? sendToAwsDestination(deps, webhook, endpoint, headers, timing)
+      : deps.post(endpoint.webhook_url, headers, webhook.payload, {
+          ...timing,
+          allow: deps.allow,
+          allowHttp: deps.allowHttp,
+          maxResponseBytes: RESPONSE_BODY_LIMIT,
+        })
+  )
     .catch((error: unknown): PostResult => ({
       ok: false,
       kind: 'network',

@@ -1,7 +1,16 @@
 import type { WebhookEndpoint } from '../model.ts';
 import type { OrganizationTokenSet } from '../organizations/tokens.ts';
 import type { HealthDeps } from '../endpoints/health.ts';
-import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostWebhook, WebhookStore } from '../ports.ts';
+import type {
+  DeliverToAws,
+  DeliveryQueue,
+  Logger,
+  Metrics,
+  OperationalEvents,
+  PostWebhook,
+  WebhookStore,
+} from '../ports.ts';
+import type { AwsDestinationPolicy } from '../endpoints/destinations.ts';
 import type { DeploymentKeys } from '../keys/deployment-keys.ts';
 import type { Lane } from './policy.ts';
 import type { Cidr } from './ssrf.ts';
@@ -13,6 +22,10 @@ export interface SenderDeps extends SenderMemory {
   queue: DeliveryQueue;
   /** The receiver's side of an attempt (shared/adapters/http-client.ts). */
   post: PostWebhook;
+  /** An AWS destination's side of an attempt (shared/adapters/aws-destinations.ts). */
+  deliverToAws: DeliverToAws;
+  /** The roles the senders may assume, and the local emulator's queues (shared/domain/endpoints/destinations.ts). */
+  awsDestinations: AwsDestinationPolicy;
   /** The private key JWTs are signed with, and the seal keys that open custom header values (shared/domain/keys/). */
   keys: Pick<DeploymentKeys, 'signingKey' | 'open'>;
   /** An endpoint, from a short-lived cache (shared/domain/endpoints/cache.ts): its changes reach the sender within seconds. */

@@ -8,6 +8,7 @@ import type { WebhookEndpoint } from '../model.ts';
 import type { EndpointStore } from '../ports.ts';
 import { parseWrapped } from '../validation.ts';
 import { createEndpointRequest, updateEndpointRequest, type UrlPolicy } from './schemas.ts';
+import { destinationRefusal, isArn } from './destinations.ts';
 
 /** Webhook endpoints, with Lago's rules: 10 per organization, unique URL, event types from the catalog. */
 
@@ -37,7 +38,14 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string,
     disabled_reason: endpoint.disabled_reason ?? null,
     failing_since: endpoint.failing_since_ms ? isoMs(endpoint.failing_since_ms) : null,
     headers: revealed ? Object.fromEntries(revealed) : maskCustomHeaders(endpoint.headers),
+    aws_role_arn: endpoint.aws_role_arn ?? null,
   };
+}
+
+/** Refuses an AWS destination the deployment does not deliver to, or a role that does not go with the URL (destinations.ts). */
+function checkDestination(policy: EndpointPolicy, webhookUrl: string, roleArn: string | null): void {
+  const refusal = destinationRefusal(policy.aws ?? { roles: [] }, webhookUrl, roleArn);
+  if (refusal) throw validationFailed({ [refusal.field]: [refusal.code] });
 }
 
 /** The endpoint's custom headers in plain text, for the owner's explicit reveal. */
@@ -62,6 +70,7 @@ export async function createEndpoint(
   nowMs: number,
 ): Promise<WebhookEndpoint> {
   const input = parseWrapped('webhook_endpoint', createEndpointRequest(policy), body);
+  checkDestination(policy, input.webhook_url, input.aws_role_arn ?? null);
   const id = uuidv7(nowMs);
   const endpoint: WebhookEndpoint = {
     id,
@@ -82,6 +91,7 @@ export async function createEndpoint(
           ),
         }
       : {}),
+    ...(input.aws_role_arn ? { aws_role_arn: input.aws_role_arn } : {}),
   };
   const result = await store.createEndpoint(endpoint, MAX_ENDPOINTS);
   if (result === 'url_taken') throw urlTaken();
@@ -117,6 +127,11 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpoint> {
   const previous = await getEndpoint(store, organizationId, id);
   const input = parseWrapped('webhook_endpoint', updateEndpointRequest(policy, previous.headers), body);
+  // A role goes with an ARN: a new URL drops the one it had unless one is given.
+  const url = input.webhook_url ?? previous.webhook_url;
+  const role =
+    input.aws_role_arn !== undefined ? input.aws_role_arn : isArn(url) ? (previous.aws_role_arn ?? null) : null;
+  checkDestination(policy, url, role);
   const disabling = input.disabled === true && !previous.disabled_at_ms;
   const enabling = input.disabled === false && Boolean(previous.disabled_at_ms);
   const next: WebhookEndpoint = {
@@ -140,6 +155,7 @@ export async function updateEndpoint(
             : null,
         }
       : {}),
+    ...(role !== (previous.aws_role_arn ?? null) ? { aws_role_arn: role } : {}),
   };
   const result = await store.updateEndpoint(previous, next);
   if (result === 'url_taken') throw urlTaken();

@@ -13,6 +13,7 @@ import type { CustomHeader, SignatureAlgo } from '../model.ts';
 import { CONTROL_CHARACTER } from '../text.ts';
 import { named, refuse, refusedAs, wrapped } from '../validation.ts';
 import { customHeaders } from './headers.ts';
+import { isArn, isRoleArn, parseAwsTarget, type AwsDestinationPolicy } from './destinations.ts';
 
 /** The bodies of the endpoint routes, with Lago's rules and codes for each field. */
 
@@ -24,6 +25,8 @@ export interface UrlPolicy {
   allow: readonly Cidr[];
   allowHttp: boolean;
   own?: OwnListeners;
+  /** Which AWS destinations (SQS queue or EventBridge bus ARNs) endpoints may name. @default - none: every ARN is refused */
+  aws?: AwsDestinationPolicy;
 }
 
 /** The address a URL's host literally names (localhost is loopback), or undefined for a name, checked on every delivery once resolved. */
@@ -44,7 +47,11 @@ function refusedBy(check: () => void): boolean {
   }
 }
 
-/** An absolute http(s) URL with a host and no credentials, stored in WHATWG serialization. */
+/**
+ * An absolute http(s) URL with a host and no credentials, stored in WHATWG serialization; or the
+ * ARN of an SQS queue or an EventBridge bus (destinations.ts: whether the deployment delivers to it
+ * is checked with its role, `aws_role_arn`).
+ */
 const webhookUrl = (policy: UrlPolicy) =>
   z
     .string(refusedAs('url_is_invalid'))
@@ -52,6 +59,8 @@ const webhookUrl = (policy: UrlPolicy) =>
     .max(MAX_URL_LENGTH)
     .transform((raw, ctx) => {
       const value = raw.trim();
+      // An ARN is not a URL: the SSRF guard has nothing to check in it.
+      if (isArn(value)) return parseAwsTarget(value) ? value : refuse(ctx, 'value_is_invalid');
       // The URL parser silently drops tabs and newlines, so they would make look-alike "unique" URLs;
       // a fragment is never sent to the receiver, so it is refused rather than stored.
       const url = CONTROL_CHARACTER.test(value) || value.includes('#') ? null : URL.parse(value);
@@ -66,7 +75,9 @@ const webhookUrl = (policy: UrlPolicy) =>
       // Stored (and compared for uniqueness) as serialized: HTTP://Example.com/./x and http://example.com/x are one endpoint.
       return url.href.length > MAX_URL_LENGTH ? refuse(ctx, 'url_is_invalid') : url.href;
     })
-    .describe("http(s) URL; a literal address must be public, and not one of local mode's own ports");
+    .describe(
+      "http(s) URL; a literal address must be public, and not one of local mode's own ports. Or, beyond Lago, the ARN of an SQS queue (`arn:aws:sqs:<region>:<account>:<name>`) or an EventBridge bus (`arn:aws:events:<region>:<account>:event-bus/<name>`), with `aws_role_arn`",
+    );
 
 /** null means every type, [] none; "*" means every type; values trimmed, lowercased, de-duplicated. */
 const eventTypes = z
@@ -102,6 +113,14 @@ const endpointFields = (policy: UrlPolicy, stored?: readonly CustomHeader[] | nu
       .optional()
       .describe('Beyond Lago: disable or enable the endpoint'),
     headers: customHeaders(stored).optional(),
+    aws_role_arn: z
+      .string()
+      .trim()
+      .refine(isRoleArn)
+      .nullish()
+      .describe(
+        "Beyond Lago: the role (`arn:aws:iam::<account>:role/<name>`) assumed to deliver to an ARN `webhook_url`, with the organization's `lago_id` as its external id; null for a URL",
+      ),
   });
 
 /** The body of a create: `{"webhook_endpoint": {...}}` with a webhook_url (built per request, as an update's is). */

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { STSClient } from '@aws-sdk/nested-clients/sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { AwsDestinations, type AwsDestinationsOptions } from '../adapters/aws-destinations.ts';
 import { DynamoDbRateCounters } from '../adapters/dynamodb-rate-limits.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-store.ts';

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { STSClient } from '@aws-sdk/nested-clients/sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { FileOperationalEvents } from '../adapters/file-events.ts';
 import type { OwnListeners } from '../domain/delivery/ssrf.ts';
 import type { SecretStore } from '../domain/ports.ts';

@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { STSClient } from '@aws-sdk/nested-clients/sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { LocalServiceInstrument } from '#infra/local/service.ts';
 import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';

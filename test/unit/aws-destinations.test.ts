@@ -1,7 +1,7 @@
 // Covers shared/adapters/aws-destinations.ts and shared/domain/endpoints/destinations.ts: the exact STS AssumeRole, SQS SendMessage and EventBridge PutEvents calls of a delivery to a customer's queue or bus (aws-sdk-client-mock), the assumed credentials those calls are made with and their reuse, failures read as failed attempts, and the ARN and allow-list rules.
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsDestinations } from '#shared/adapters/aws-destinations.ts';

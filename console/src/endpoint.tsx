@@ -12,6 +12,7 @@ import {
 import { Deliveries } from './deliveries.tsx';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { go, type Route } from './route.ts';
+import { useCanManage } from './session.ts';
 import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
@@ -151,6 +152,7 @@ const NOT_FOUND = new Error('This webhook endpoint does not exist, or it belongs
 export function EndpointPage({ id, route }: { id: string; route: Route }) {
   const loaded = useApi<EndpointResponse>(endpointPath(id));
   const [testing, setTesting] = useState(false);
+  const canManage = useCanManage();
   const endpoint = loaded.data?.webhook_endpoint;
   const name = endpoint ? endpoint.name || endpoint.webhook_url : undefined;
   const notFound = isNotFound(loaded.error);
@@ -170,9 +172,11 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
           <div class="section-head">
             <ViewHeading class="endpoint-title">{name}</ViewHeading>
             <span class="row-actions">
-              <button type="button" class="secondary" onClick={() => setTesting(true)}>
-                Send test event
-              </button>
+              {canManage ? (
+                <button type="button" class="secondary" onClick={() => setTesting(true)}>
+                  Send test event
+                </button>
+              ) : null}
               <EndpointActions
                 endpoint={endpoint}
                 onChanged={loaded.reload}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RouteDefinition } from '#shared/runtime/routes.ts';
 import * as S from '../domain/api-schemas.ts';
 import { CreateEndpointRequest, EndpointQuery, UpdateEndpointRequest } from '../domain/endpoints/schemas.ts';
-import { OrganizationRequest, RotateRequest } from '../domain/organizations/schemas.ts';
+import { OrganizationRequest, PortalSessionRequest, RotateRequest } from '../domain/organizations/schemas.ts';
 import { PageQuery } from '../domain/pagination.ts';
 import { components, documentation } from '../domain/validation.ts';
 import {
@@ -197,6 +197,18 @@ const OPERATIONS: Record<string, Operation> = {
     body: OrganizationRequest,
     responses: { 201: ok(S.OrganizationCreated, 'Created'), 422: invalid },
   },
+  'POST /admin/v1/organizations/{lago_id}/portal_sessions': {
+    summary: 'Make a portal link: the console signed in as the organization, for a while',
+    description:
+      "The token is a JWT that also works as `Authorization: Bearer` on /api/v1: a `viewer` reads endpoints and deliveries but no secret and changes nothing (403 `forbidden_for_viewer`); a `manager` has the API key's rights.",
+    body: PortalSessionRequest,
+    bodyOptional: true,
+    responses: { 201: ok(S.PortalSessionCreated, 'Created'), 404: notFound('organization'), 422: invalid },
+  },
+  'POST /admin/v1/organizations/{lago_id}/portal_sessions/revoke': {
+    summary: 'Revoke every portal session of the organization made so far',
+    responses: { 200: ok(S.PortalSessionsRevoked), 404: notFound('organization') },
+  },
   'POST /admin/v1/webhooks': {
     summary: 'Publish an event',
     description:
@@ -236,7 +248,10 @@ const COMMON: Record<number, Reply> = {
 };
 
 const UNAUTHORIZED: Record<Access, Reply | undefined> = {
-  organization: { description: 'No valid organization API key', schema: S.LagoError },
+  organization: {
+    description: 'No valid organization API key or portal session token (expired, revoked, altered)',
+    schema: S.LagoError,
+  },
   operator: {
     description:
       'No valid operator credentials (local: the admin token; on AWS, API Gateway answers 403 to an unsigned request)',
@@ -385,7 +400,8 @@ export function openApiDocument(routes: readonly RouteDefinition[]) {
         organization: {
           type: 'http',
           scheme: 'bearer',
-          description: "The organization's API key, from POST /admin/v1/organizations",
+          description:
+            "The organization's API key, from POST /admin/v1/organizations, or a portal session's token (a JWT, POST /admin/v1/organizations/{lago_id}/portal_sessions)",
         },
         operator: {
           type: 'http',

@@ -20,6 +20,7 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneConcurrency: 5,
       autoDisableAfterSeconds: 432_000,
       keyCacheSeconds: 300,
+      consoleFrameAncestors: "'none'",
       rateLimitTestEventsPerMinute: 30,
       rateLimitEndpointTestEventsPerMinute: 10,
       rateLimitRedeliveriesPerMinute: 120,
@@ -58,6 +59,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_SLOW_LANE_BATCH_SIZE: '1',
         WEBHOOK_SLOW_LANE_CONCURRENCY: '8',
         WEBHOOK_KEY_CACHE_SECONDS: '5',
+        CONSOLE_FRAME_ANCESTORS: " 'self'  https://app.example.com https://*.example.org:8443 ",
         RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '5',
         RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
         RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
@@ -81,6 +83,7 @@ describe('deliveryConfigFromEnv', () => {
       slowLaneConcurrency: 8,
       autoDisableAfterSeconds: 3600,
       keyCacheSeconds: 5,
+      consoleFrameAncestors: "'self' https://app.example.com https://*.example.org:8443",
       rateLimitTestEventsPerMinute: 5,
       rateLimitEndpointTestEventsPerMinute: 2,
       rateLimitRedeliveriesPerMinute: 0,
@@ -91,6 +94,10 @@ describe('deliveryConfigFromEnv', () => {
   });
 
   const BAD: [string, Record<string, string>][] = [
+    ['a frame-ancestors source that is not an origin', { CONSOLE_FRAME_ANCESTORS: 'https://app.example.com/path' }],
+    ['a frame-ancestors value that breaks out of the directive', { CONSOLE_FRAME_ANCESTORS: "'self'; script-src *" }],
+    ["'none' with other sources", { CONSOLE_FRAME_ANCESTORS: "'none' https://app.example.com" }],
+    ['an empty frame-ancestors', { CONSOLE_FRAME_ANCESTORS: ' ' }],
     ['a negative wait', { WEBHOOK_RETRY_SCHEDULE: '5,-1' }],
     ['a non-numeric wait', { WEBHOOK_RETRY_SCHEDULE: '5,soon' }],
     ['a fractional wait', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
@@ -169,6 +176,7 @@ describe('deliveryConfigToEnv', () => {
         slowLaneConcurrency: 2,
         autoDisableAfterSeconds: 0,
         keyCacheSeconds: 1,
+        consoleFrameAncestors: 'https://app.example.com',
         rateLimitTestEventsPerMinute: 0,
         rateLimitEndpointTestEventsPerMinute: 1,
         rateLimitRedeliveriesPerMinute: 100_000,
@@ -198,6 +206,7 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'CONSOLE_FRAME_ANCESTORS',
       'LOG_LEVEL',
       'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
       'RATE_LIMIT_RECOVERIES_PER_HOUR',

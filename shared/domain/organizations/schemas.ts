@@ -32,3 +32,28 @@ export const RotateRequest = named(
   }),
   { examples: [{ overlap_seconds: 3600 }] },
 );
+
+/** A portal session's bounds: a minute to a day, an hour by default (organizations/portal-sessions.ts). */
+export const PORTAL_SESSION_TTL_SECONDS = { min: 60, max: 86_400, default: 3600 } as const;
+
+export const PortalSessionRequest = named(
+  'PortalSessionRequest',
+  z.object({
+    role: z
+      .enum(['viewer', 'manager'])
+      .nullish()
+      .transform((role) => role ?? 'viewer')
+      .describe(
+        "`viewer` (the default) reads endpoints and deliveries, never a secret, and changes nothing; `manager` has the API key's rights",
+      ),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(PORTAL_SESSION_TTL_SECONDS.min)
+      .max(PORTAL_SESSION_TTL_SECONDS.max)
+      .nullish()
+      .transform((seconds) => seconds ?? PORTAL_SESSION_TTL_SECONDS.default)
+      .describe('How long the link and its token work: 60 to 86400 seconds, 3600 by default'),
+  }),
+  { examples: [{ role: 'viewer', ttl_seconds: 3600 }] },
+);

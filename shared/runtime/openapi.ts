@@ -260,6 +260,17 @@ const UNAUTHORIZED: Record<Access, Reply | undefined> = {
   public: undefined,
 };
 
+/** What a portal session's viewer may not call: every change, the HMAC token, the custom headers' values. */
+const refusedToViewer = (route: RouteDefinition) =>
+  route.method !== 'GET' ||
+  route.path === '/api/v1/webhooks/hmac_key' ||
+  route.path === '/api/v1/webhook_endpoints/{lago_id}';
+const FORBIDDEN_TO_VIEWER: Reply = {
+  description:
+    "A portal session's viewer (`forbidden_for_viewer`): it reads endpoints and deliveries, never a secret (here: a change, the HMAC token, or `reveal_headers=true`)",
+  schema: S.LagoError,
+};
+
 /** A route no one has described yet still appears, with its errors only, rather than failing the whole document. */
 const UNDESCRIBED: Operation = { summary: 'Not described yet', responses: {} };
 
@@ -336,6 +347,7 @@ function operation(route: RouteDefinition, spec: Operation) {
   const replies: Record<number, Reply> = { ...spec.responses, ...COMMON };
   const refused = UNAUTHORIZED[access];
   if (refused) replies[401] = refused;
+  if (access === 'organization' && refusedToViewer(route)) replies[403] = FORBIDDEN_TO_VIEWER;
   return {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: spec.summary,

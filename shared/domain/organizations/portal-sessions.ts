@@ -104,15 +104,16 @@ async function verifyPortalSession(deps: PortalSessionDeps, token: string): Prom
   return { organizationId: organization.id, role: claims.data.role };
 }
 
-/**
- * Who a Bearer credential is: a session token (a JWT: two dots, which an API key never has) or an API key (a
- * manager). Anything else is a 401.
- */
+/** A compact JWS of a sane size: three base64url parts. An API key never has a dot. */
+export const isSessionTokenShaped = (credential: string): boolean =>
+  credential.length <= 4096 && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential);
+
+/** Who a Bearer credential is: a session token or an API key (a manager). Anything else is a 401. */
 export async function authenticatePrincipal(
   deps: PortalSessionDeps,
   authorization: string | undefined,
 ): Promise<Principal> {
   const credential = bearerToken(authorization);
-  if (credential?.split('.').length === 3) return verifyPortalSession(deps, credential);
+  if (credential !== undefined && isSessionTokenShaped(credential)) return verifyPortalSession(deps, credential);
   return { organizationId: await authenticate(deps.store, authorization), role: 'manager' };
 }

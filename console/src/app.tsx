@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createApi, type Api, type EndpointList, type EventTypes } from './api.ts';
 import { EndpointPage } from './endpoint.tsx';
 import { ApiContext, useApi, useSubmit } from './hooks.ts';
@@ -109,29 +109,46 @@ function Console({ route, session, onSignOut }: { route: Route; session: Session
   );
 }
 
-/**
- * The credential the console opens with: a portal link's token (kept as a key is, unless it has already expired),
- * else the key this tab signed in with. `notice`: why a portal link was not used.
- */
-function initialSession(): { session: Session | undefined; notice: string | undefined } {
+interface Opened {
+  session: Session | undefined;
+  /** Why a portal link was not used. */
+  notice: string | undefined;
+}
+
+/** A portal link's token in the URL, taken (kept as a key is, unless it has already expired); undefined if none. */
+function openPortalLink(): Opened | undefined {
   const portal = takePortalToken();
-  if (portal !== undefined) {
-    const session = sessionOf(portal);
-    if (hasExpired(session)) {
-      sessionStorage.removeItem(SESSION_KEY);
-      return { session: undefined, notice: PORTAL_REFUSED };
-    }
-    sessionStorage.setItem(SESSION_KEY, portal);
-    return { session, notice: undefined };
+  if (portal === undefined) return undefined;
+  const session = sessionOf(portal);
+  if (hasExpired(session)) {
+    sessionStorage.removeItem(SESSION_KEY);
+    return { session: undefined, notice: PORTAL_REFUSED };
   }
+  sessionStorage.setItem(SESSION_KEY, portal);
+  return { session, notice: undefined };
+}
+
+/** The credential the console opens with: a portal link's, else the key this tab signed in with. */
+function initialSession(): Opened {
   const key = sessionStorage.getItem(SESSION_KEY);
-  return { session: key ? sessionOf(key) : undefined, notice: undefined };
+  return openPortalLink() ?? { session: key ? sessionOf(key) : undefined, notice: undefined };
 }
 
 export function App() {
   const [initial] = useState(initialSession);
   const [session, setSession] = useState(initial.session);
   const [notice, setNotice] = useState(initial.notice);
+  // A portal link opened in a tab already on the console changes only the fragment: no new page load.
+  useEffect(() => {
+    const opened = () => {
+      const link = openPortalLink();
+      if (!link) return;
+      setSession(link.session);
+      setNotice(link.notice);
+    };
+    addEventListener('hashchange', opened);
+    return () => removeEventListener('hashchange', opened);
+  }, []);
   const route = useRoute();
   const api = useMemo<Api | undefined>(() => {
     if (!session) return undefined;

@@ -8,7 +8,7 @@ import { decodeJwt } from 'jose';
  * the server checks the signature and refuses what a role may not do anyway.
  */
 
-export type Role = 'viewer' | 'manager';
+type Role = 'viewer' | 'manager';
 
 export interface Session {
   key: string;

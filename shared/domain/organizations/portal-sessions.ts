@@ -17,7 +17,7 @@ import { PortalSessionRequest } from './schemas.ts';
  * retires it. Revocation: the organization's session version (`sv`), which a revocation bumps.
  */
 
-export type PortalRole = 'viewer' | 'manager';
+type PortalRole = 'viewer' | 'manager';
 
 /** Who a request runs as: the organization, and the role (the API key is a manager). */
 export interface Principal {

@@ -34,7 +34,7 @@ export const RotateRequest = named(
 );
 
 /** A portal session's bounds: a minute to a day, an hour by default (organizations/portal-sessions.ts). */
-export const PORTAL_SESSION_TTL_SECONDS = { min: 60, max: 86_400, default: 3600 } as const;
+const PORTAL_SESSION_TTL_SECONDS = { min: 60, max: 86_400, default: 3600 } as const;
 
 export const PortalSessionRequest = named(
   'PortalSessionRequest',

@@ -20,13 +20,15 @@ export interface Session {
 export const PORTAL_REFUSED = 'This portal link has expired or was revoked. Ask for a new one.';
 
 /**
- * The token of a portal link (`…/console/#portal=<token>`), taken out of the URL at once (`history.replaceState`), so
- * it lingers in neither the address bar, the history nor a bookmark. Undefined when the URL has none.
+ * The token of a portal link (`…/console/#portal=<token>`, then `&endpoint=<id>` for a link to an endpoint's
+ * deliveries), taken out of the URL at once (`history.replaceState`), so it lingers in neither the address bar, the
+ * history nor a bookmark; the URL is left on the view the link opens. Undefined when the URL has none.
  */
 export function takePortalToken(): string | undefined {
-  const match = /^#portal=([A-Za-z0-9._-]+)$/.exec(location.hash);
+  const match = /^#portal=([A-Za-z0-9._-]+)(?:&endpoint=([0-9a-f-]{36}))?$/.exec(location.hash);
   if (!match) return undefined;
-  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  const view = match[2] ? `#/endpoints/${match[2]}/deliveries` : '#/';
+  history.replaceState(null, '', `${location.pathname}${location.search}${view}`);
   return match[1];
 }
 

@@ -203,7 +203,15 @@ const OPERATIONS: Record<string, Operation> = {
       "The token is a JWT that also works as `Authorization: Bearer` on /api/v1: a `viewer` reads endpoints and deliveries but no secret and changes nothing (403 `forbidden_for_viewer`); a `manager` has the API key's rights.",
     body: PortalSessionRequest,
     bodyOptional: true,
-    responses: { 201: ok(S.PortalSessionCreated, 'Created'), 404: notFound('organization'), 422: invalid },
+    responses: {
+      201: ok(S.PortalSessionCreated, 'Created'),
+      404: {
+        description:
+          'No such organization (`organization_not_found`), or no such endpoint in it (`webhook_endpoint_not_found`)',
+        schema: S.LagoError,
+      },
+      422: invalid,
+    },
   },
   'POST /admin/v1/organizations/{lago_id}/portal_sessions/revoke': {
     summary: 'Revoke every portal session of the organization made so far',

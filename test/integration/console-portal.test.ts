@@ -22,11 +22,11 @@ const REFUSED = 'This portal link has expired or was revoked. Ask for a new one.
 /** A time as the console shows it (UTC, to the second). */
 const shownTime = (iso: string) => `${iso.replace('T', ' ').replace(/(\.\d+)?Z$/, '')} UTC`;
 
-async function portalLink(org: Org, role: 'viewer' | 'manager') {
+async function portalLink(org: Org, role: 'viewer' | 'manager', endpointId?: string) {
   const res = await admin<{ portal_session: { url: string; token: string; expires_at: string } }>(
     'POST',
     `/admin/v1/organizations/${org.id}/portal_sessions`,
-    { role, ttl_seconds: 600 },
+    { role, ttl_seconds: 600, ...(endpointId ? { webhook_endpoint_id: endpointId } : {}) },
   );
   if (res.status !== 201) throw new Error(`no portal session: ${res.status} ${res.text}`);
   return res.body.portal_session;
@@ -53,6 +53,7 @@ describe('portal links in Chromium', () => {
   let page: Page;
   let userDataDir: string;
   let org: Org;
+  let endpointId: string;
   const receiver = new Receiver();
 
   const signedInAs = () => page.getByTestId('session');
@@ -70,7 +71,7 @@ describe('portal links in Chromium', () => {
     page.setDefaultTimeout(10_000);
     await receiver.start();
     org = await createOrg('Portal Console');
-    const endpointId = await createEndpoint(org, {
+    endpointId = await createEndpoint(org, {
       webhook_url: receiver.url,
       name: 'Billing',
       signature_algo: 'hmac',
@@ -112,6 +113,17 @@ describe('portal links in Chromium', () => {
     const panel = page.getByRole('dialog', { name: 'Webhook details' });
     await panel.getByText('inv_portal_1').waitFor();
     expect(await panel.getByRole('button', { name: 'Resend' }).count()).toBe(0);
+  });
+
+  it("opens an endpoint's deliveries when the link names it, signed in, with the token out of the URL", async () => {
+    await page.goto('about:blank');
+    const link = await portalLink(org, 'viewer', endpointId);
+    expect(link.url).toBe(`${stack().url}/console/#portal=${link.token}&endpoint=${endpointId}`);
+    await page.goto(link.url);
+    await page.getByRole('button', { name: /^succeeded invoice\.created Response 200/ }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Deliveries' }).getAttribute('aria-selected')).toBe('true');
+    expect(page.url()).toBe(`${stack().url}/console/#/endpoints/${endpointId}/deliveries`);
+    expect(await stored()).toBe(link.token);
   });
 
   it('opens signed in as a manager, with the buttons a manager may use', async () => {

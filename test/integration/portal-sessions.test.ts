@@ -94,6 +94,16 @@ describe('POST /admin/v1/organizations/{lago_id}/portal_sessions', () => {
     );
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ status: 404, error: 'Not Found', code: 'organization_not_found' });
+    // A link to another organization's endpoint is not made.
+    const other = await createOrg('Not Portal Co');
+    const theirs = await createEndpoint(other, { webhook_url: 'https://example.com/theirs' });
+    const foreign = await admin('POST', `/admin/v1/organizations/${org.id}/portal_sessions`, {
+      webhook_endpoint_id: theirs,
+    });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toEqual({ status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' });
+    const ours = await portalSession(org, { webhook_endpoint_id: endpointId });
+    expect(ours.url).toBe(`${stack().url}/console/#portal=${ours.token}&endpoint=${endpointId}`);
     for (const [body, field] of [
       [{ role: 'owner' }, 'role'],
       [{ ttl_seconds: 59 }, 'ttl_seconds'],

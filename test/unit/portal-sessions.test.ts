@@ -6,7 +6,7 @@ import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/domain/errors.ts';
 import { retireKeyVersion, rotateKeyring } from '#shared/domain/keys/rotation.ts';
-import type { Organization } from '#shared/domain/model.ts';
+import type { Organization, WebhookEndpoint } from '#shared/domain/model.ts';
 import { hashApiKey } from '#shared/domain/organizations/organizations.ts';
 import {
   authenticatePrincipal,
@@ -21,6 +21,7 @@ import { testKeys } from './support/keys.ts';
 const ORG = '01890000-0000-7000-8000-000000000001';
 const API_KEY = 'lwh_portal-test-key';
 const CONSOLE = 'https://hooks.example.com/console/';
+const ENDPOINT = '01890000-0000-7000-8000-0000000000e1';
 
 class Organizations {
   readonly organizations = new Map<string, Organization>([
@@ -30,6 +31,10 @@ class Organizations {
   async getOrganization(id: string) {
     const found = this.organizations.get(id);
     return found && structuredClone(found);
+  }
+
+  async getEndpoint(organizationId: string, id: string) {
+    return organizationId === ORG && id === ENDPOINT ? ({ id } as WebhookEndpoint) : undefined;
   }
 
   async findOrganizationIdByKeyHash(hash: string) {
@@ -100,6 +105,17 @@ describe('createPortalSession', () => {
       status: 404,
       body: { status: 404, error: 'Not Found', code: 'organization_not_found' },
     });
+  });
+
+  it("links to an endpoint's deliveries when one of the organization's is named, and 404s another", async () => {
+    const { session } = await setup();
+    const made = await session({ webhook_endpoint_id: ENDPOINT });
+    expect(made.url).toBe(`${CONSOLE}#portal=${made.token}&endpoint=${ENDPOINT}`);
+    expect(await refusal(session({ webhook_endpoint_id: '01890000-0000-7000-8000-0000000000e2' }))).toEqual({
+      status: 404,
+      body: { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' },
+    });
+    expect((await refusal(session({ webhook_endpoint_id: 'not-a-uuid' }))).status).toBe(422);
   });
 
   it('derives its key from the HMAC root under a label of its own: neither the root nor an HMAC token', async () => {

@@ -3,7 +3,7 @@ import { errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { notFound, unauthorized } from '../errors.ts';
 import type { DeploymentKeys } from '../keys/deployment-keys.ts';
-import type { OrganizationStore } from '../ports.ts';
+import type { EndpointStore, OrganizationStore } from '../ports.ts';
 import { isoSeconds } from '../time.ts';
 import { parseBody } from '../validation.ts';
 import { authenticate, bearerToken } from './organizations.ts';
@@ -28,7 +28,8 @@ export interface Principal {
 export const PORTAL_AUDIENCE = 'lago-webhooks-portal';
 
 export interface PortalSessionDeps {
-  store: Pick<OrganizationStore, 'getOrganization' | 'findOrganizationIdByKeyHash' | 'bumpPortalSessionVersion'>;
+  store: Pick<OrganizationStore, 'getOrganization' | 'findOrganizationIdByKeyHash' | 'bumpPortalSessionVersion'> &
+    Pick<EndpointStore, 'getEndpoint'>;
   keys: Pick<DeploymentKeys, 'currentHmacRoot' | 'hmacRoot' | 'claimedHmacRoot'>;
   now: () => number;
 }
@@ -43,16 +44,21 @@ const Claims = z.object({
   sv: z.number().int().min(0),
 });
 
-/** A new session for the organization; `consoleUrl` is where the console is reached, the token goes in its fragment. */
+/**
+ * A new session for the organization; `consoleUrl` is where the console is reached: the token goes in its fragment,
+ * and the endpoint whose deliveries the link opens, if one is named (it must be the organization's).
+ */
 export async function createPortalSession(
   deps: PortalSessionDeps,
   organizationId: string,
   body: unknown,
   consoleUrl: string,
 ) {
-  const { role, ttl_seconds: ttl } = parseBody(PortalSessionRequest, body);
+  const { role, ttl_seconds: ttl, webhook_endpoint_id: endpointId } = parseBody(PortalSessionRequest, body);
   const organization = await deps.store.getOrganization(organizationId);
   if (!organization) throw notFound('organization');
+  if (endpointId !== undefined && !(await deps.store.getEndpoint(organization.id, endpointId)))
+    throw notFound('webhook_endpoint');
   const version = await deps.keys.currentHmacRoot();
   const issuedAt = Math.floor(deps.now() / 1000);
   const expiresAt = issuedAt + ttl;
@@ -65,7 +71,12 @@ export async function createPortalSession(
     .setJti(randomUUID())
     .sign(portalSessionKey(await deps.keys.hmacRoot(version)));
   return {
-    portal_session: { url: `${consoleUrl}#portal=${token}`, token, role, expires_at: isoSeconds(expiresAt * 1000) },
+    portal_session: {
+      url: `${consoleUrl}#portal=${token}${endpointId !== undefined ? `&endpoint=${endpointId}` : ''}`,
+      token,
+      role,
+      expires_at: isoSeconds(expiresAt * 1000),
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UUID } from '../ids.ts';
 import { CONTROL_CHARACTER } from '../text.ts';
 import { named } from '../validation.ts';
 import { MAX_ROTATION_OVERLAP_SECONDS } from './tokens.ts';
@@ -54,6 +55,17 @@ export const PortalSessionRequest = named(
       .nullish()
       .transform((seconds) => seconds ?? PORTAL_SESSION_TTL_SECONDS.default)
       .describe('How long the link and its token work: 60 to 86400 seconds, 3600 by default'),
+    webhook_endpoint_id: z
+      .string()
+      .regex(UUID)
+      .nullish()
+      .transform((id) => id ?? undefined)
+      .describe("An endpoint of the organization: the link opens its deliveries (the console's home otherwise)"),
   }),
-  { examples: [{ role: 'viewer', ttl_seconds: 3600 }] },
+  {
+    examples: [
+      { role: 'viewer', ttl_seconds: 3600 },
+      { role: 'manager', ttl_seconds: 600, webhook_endpoint_id: '0190a0a0-0000-7000-8000-000000000001' },
+    ],
+  },
 );

@@ -3,9 +3,26 @@ import { lambdaHandler } from '#shared/runtime/lambda.ts';
 import { webhookDeps, type Deps } from '#shared/runtime/deps.ts';
 import { parseBody } from '#shared/domain/validation.ts';
 import { RedriveRequest } from '#shared/domain/webhooks/schemas.ts';
-import { json, jsonBody, lagoError, router, type HttpHandler } from '#shared/runtime/http.ts';
+import {
+  header,
+  json,
+  jsonBody,
+  lagoError,
+  pathParam,
+  router,
+  type HttpEvent,
+  type HttpHandler,
+} from '#shared/runtime/http.ts';
 import { createOrganization } from '#shared/domain/organizations/organizations.ts';
+import { createPortalSession, revokePortalSessions } from '#shared/domain/organizations/portal-sessions.ts';
 import { publish, publishBatch } from '#shared/domain/webhooks/publish.ts';
+
+/** The console's URL as this request reached the service: its scheme, host and stage (API Gateway's `$default` has no path). */
+function consoleUrl(event: HttpEvent): string {
+  const { domainName, stage } = event.requestContext;
+  const prefix = stage && stage !== '$default' ? `/${stage}` : '';
+  return `${header(event, 'x-forwarded-proto') ?? 'https'}://${domainName}${prefix}/console/`;
+}
 
 /**
  * The operator API. On AWS, API Gateway authorizes these routes with IAM (SigV4); locally the
@@ -17,6 +34,11 @@ export function createAdminHandler(deps: Deps): HttpHandler {
     {
       'POST /admin/v1/organizations': async (event) =>
         json(201, await createOrganization(deps.store, jsonBody(event), deps.now(), () => deps.keys.currentHmacRoot())),
+      // A link that signs a person in to the console as the organization, for a while (portal-sessions.ts).
+      'POST /admin/v1/organizations/{lago_id}/portal_sessions': async (event) =>
+        json(201, await createPortalSession(deps, pathParam(event, 'lago_id'), jsonBody(event), consoleUrl(event))),
+      'POST /admin/v1/organizations/{lago_id}/portal_sessions/revoke': async (event) =>
+        json(200, await revokePortalSessions(deps, pathParam(event, 'lago_id'))),
       'POST /admin/v1/webhooks': async (event) => json(202, await publish(webhooks, jsonBody(event))),
       'POST /admin/v1/webhooks/batch': async (event) => {
         const results = await publishBatch(webhooks, jsonBody(event));

@@ -28,7 +28,7 @@ import {
   type RouteHandler,
 } from '#shared/runtime/http.ts';
 import { lambdaHandler } from '#shared/runtime/lambda.ts';
-import { authenticate } from '#shared/domain/organizations/organizations.ts';
+import { authenticatePrincipal, type Principal } from '#shared/domain/organizations/portal-sessions.ts';
 import { PageQuery } from '#shared/domain/pagination.ts';
 import { RotateRequest } from '#shared/domain/organizations/schemas.ts';
 import type { OrganizationTokenSet } from '#shared/domain/organizations/tokens.ts';
@@ -36,7 +36,7 @@ import { EndpointQuery } from '#shared/domain/endpoints/schemas.ts';
 import type { WebhookEndpoint } from '#shared/domain/model.ts';
 import { parseBody, parseQuery } from '#shared/domain/validation.ts';
 import { UnusableKeyError } from '#shared/domain/keys/keyring.ts';
-import { conflict } from '#shared/domain/errors.ts';
+import { conflict, forbidden } from '#shared/domain/errors.ts';
 import { lagoPublicKey, standardWebhooksSecret } from '#shared/domain/delivery/signing.ts';
 import { recoverWebhooks, resendWebhook, retryWebhook } from '#shared/domain/webhooks/recovery.ts';
 import { replayWebhooks } from '#shared/domain/webhooks/replay.ts';
@@ -180,13 +180,33 @@ function openApiRoute(): RouteHandler {
   };
 }
 
-/** The organization API (Bearer API key): Lago's webhook endpoint routes, the signing keys and the webhook logs. */
+/**
+ * A portal session's viewer reads endpoints, deliveries and the public keys, and nothing else: no write, no HMAC
+ * token, no custom header value. Checked before the route runs, so a refused request changes and spends nothing.
+ */
+function checkRole(principal: Principal, routeKey: string, event: HttpEvent): void {
+  if (principal.role !== 'viewer') return;
+  const secret =
+    routeKey === 'GET /api/v1/webhooks/hmac_key' ||
+    (routeKey === 'GET /api/v1/webhook_endpoints/{lago_id}' &&
+      parseQuery(EndpointQuery, queryParams(event)).reveal_headers);
+  if (!routeKey.startsWith('GET ') || secret) throw forbidden('forbidden_for_viewer');
+}
+
+/**
+ * The organization API (Bearer API key, or a portal session's token): Lago's webhook endpoint routes, the signing
+ * keys and the webhook logs.
+ */
 export function createApiHandler(deps: Deps): HttpHandler {
   const routes = { ...endpointRoutes(deps), ...keyRoutes(deps), ...webhookRoutes(deps) };
-  // Every route runs as the organization its key belongs to, and only sees that organization's data.
+  // Every route runs as the organization its credential belongs to, and only sees that organization's data.
   const authenticated = Object.entries(routes).map(([key, route]): [string, RouteHandler] => [
     key,
-    async (event) => route(await authenticate(deps.store, header(event, 'authorization')), event),
+    async (event) => {
+      const principal = await authenticatePrincipal(deps, header(event, 'authorization'));
+      checkRole(principal, key, event);
+      return route(principal.organizationId, event);
+    },
   ]);
   return router({ 'GET /api/v1/openapi.json': openApiRoute(), ...Object.fromEntries(authenticated) }, deps.logger);
 }

@@ -68,7 +68,8 @@ interface CallOptions {
 
 export type Api = <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options?: CallOptions) => Promise<T>;
 
-export function createApi(key: string): Api {
+/** `onRefused`: called when the credential is refused (401), as a portal session is once it expires or is revoked. */
+export function createApi(key: string, onRefused?: () => void): Api {
   return async <T>(method: string, path: string, { body, signal }: CallOptions = {}): Promise<T> => {
     let response: Response;
     try {
@@ -93,6 +94,7 @@ export function createApi(key: string): Api {
     } catch {
       // Not JSON: the error keeps the status only.
     }
+    if (response.status === 401) onRefused?.();
     if (!response.ok) throw new ApiError(response.status, parsed, response.headers.get('retry-after'));
     // The server's responses are checked against the same schemas in the tests (test/integration/console.test.ts).
     return parsed as T;

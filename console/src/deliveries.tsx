@@ -11,6 +11,7 @@ import {
   type WebhookList,
 } from './api.ts';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
+import { useCanManage } from './session.ts';
 import { go, type Route } from './route.ts';
 import { ErrorMessage, formatTime, useEventTypes } from './ui.tsx';
 import { DetailPanel, responseText, Status } from './webhook-detail.tsx';
@@ -277,6 +278,7 @@ function useDeliveryList(endpoint: Endpoint, filters: WebhookFilters) {
 export function Deliveries({ endpoint, route }: { endpoint: Endpoint; route: Route }) {
   const { first, items, cursor, loadMore, seen } = useDeliveryList(endpoint, route.filters);
   const recent = useApi<WebhookList>(webhookListQuery(endpoint.lago_id, NO_FILTERS, 100));
+  const canManage = useCanManage();
   const loading = first.loading || loadMore.busy;
   const open = (id: string | undefined) => go({ ...route, webhookId: id });
   const refresh = () => {
@@ -312,7 +314,7 @@ export function Deliveries({ endpoint, route }: { endpoint: Endpoint; route: Rou
           </button>
         ) : null}
       </section>
-      <Recover endpoint={endpoint} />
+      {canManage ? <Recover endpoint={endpoint} /> : null}
       {route.webhookId ? (
         <DetailPanel key={route.webhookId} id={route.webhookId} onClose={() => open(undefined)} onChange={seen} />
       ) : null}

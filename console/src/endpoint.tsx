@@ -13,6 +13,7 @@ import { Deliveries } from './deliveries.tsx';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { ReplayDialog } from './replay.tsx';
 import { go, type Route } from './route.ts';
+import { useCanManage } from './session.ts';
 import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
@@ -153,6 +154,7 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
   const loaded = useApi<EndpointResponse>(endpointPath(id));
   const [testing, setTesting] = useState(false);
   const [replaying, setReplaying] = useState(false);
+  const canManage = useCanManage();
   const endpoint = loaded.data?.webhook_endpoint;
   const name = endpoint ? endpoint.name || endpoint.webhook_url : undefined;
   const notFound = isNotFound(loaded.error);
@@ -172,12 +174,16 @@ export function EndpointPage({ id, route }: { id: string; route: Route }) {
           <div class="section-head">
             <ViewHeading class="endpoint-title">{name}</ViewHeading>
             <span class="row-actions">
-              <button type="button" class="secondary" onClick={() => setTesting(true)}>
-                Send test event
-              </button>
-              <button type="button" class="secondary" onClick={() => setReplaying(true)}>
-                Replay
-              </button>
+              {canManage ? (
+                <>
+                  <button type="button" class="secondary" onClick={() => setTesting(true)}>
+                    Send test event
+                  </button>
+                  <button type="button" class="secondary" onClick={() => setReplaying(true)}>
+                    Replay
+                  </button>
+                </>
+              ) : null}
               <EndpointActions
                 endpoint={endpoint}
                 onChanged={loaded.reload}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { webhookPath, type Webhook, type WebhookDetail, type WebhookResponse } from './api.ts';
 import { useApi, useApiClient, useSubmit } from './hooks.ts';
+import { useCanManage } from './session.ts';
 import { CopyButton, Dialog, ErrorMessage, formatTime } from './ui.tsx';
 
 /** A webhook's details, in Lago's words (its guide's webhook logs), with retry and resend. */
@@ -72,6 +73,7 @@ function Redeliver({
   onRedelivered: (action: Redelivery) => void;
 }) {
   const api = useApiClient();
+  const canManage = useCanManage();
   const redeliver = useSubmit(
     async (signal, action: Redelivery) => {
       await api<WebhookResponse>('POST', `${webhookPath(webhook.lago_id)}/${action}`, { signal });
@@ -79,6 +81,8 @@ function Redeliver({
     },
     { onDone: onRedelivered },
   );
+  // A viewer changes nothing: no Retry or Resend.
+  if (!canManage) return null;
   return (
     <>
       {retriable(webhook.status) ? (

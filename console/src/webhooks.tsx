@@ -3,6 +3,7 @@ import { endpointPath, type Endpoint, type EndpointList, type EndpointResponse }
 import { EndpointForm } from './endpoint-form.tsx';
 import { useApi, useApiClient } from './hooks.ts';
 import { HmacToken, JwtPublicKey } from './keys.tsx';
+import { useCanManage } from './session.ts';
 import { ConfirmDialog, ErrorMessage, useDocumentTitle, ViewHeading } from './ui.tsx';
 
 /** Lago's Developers › Webhooks: the endpoints, the HMAC token and the JWT public key. */
@@ -12,7 +13,7 @@ export const listening = (endpoint: Endpoint) =>
     ? 'Listening to all events'
     : `Listening to ${endpoint.event_types.length} event${endpoint.event_types.length === 1 ? '' : 's'}`;
 
-/** Edit and delete, shared by the list and the endpoint page. */
+/** Edit and delete, shared by the list and the endpoint page; none for a viewer. */
 export function EndpointActions({
   endpoint,
   onChanged,
@@ -23,8 +24,10 @@ export function EndpointActions({
   onDeleted: () => void;
 }) {
   const api = useApiClient();
+  const canManage = useCanManage();
   const [dialog, setDialog] = useState<'edit' | 'delete' | null>(null);
   const label = endpoint.name || endpoint.webhook_url;
+  if (!canManage) return null;
   return (
     <span class="row-actions">
       <button type="button" class="secondary" onClick={() => setDialog('edit')}>
@@ -78,6 +81,7 @@ function EndpointItem({ endpoint, onChanged }: { endpoint: Endpoint; onChanged: 
 
 export function WebhooksPage() {
   const list = useApi<EndpointList>('/api/v1/webhook_endpoints?per_page=100');
+  const canManage = useCanManage();
   const [adding, setAdding] = useState(false);
   const endpoints = list.data?.webhook_endpoints;
   useDocumentTitle('Webhooks');
@@ -87,9 +91,11 @@ export function WebhooksPage() {
       <section class="card" aria-labelledby="endpoints-title">
         <div class="section-head">
           <h2 id="endpoints-title">Webhook endpoints</h2>
-          <button type="button" onClick={() => setAdding(true)}>
-            Add a webhook
-          </button>
+          {canManage ? (
+            <button type="button" onClick={() => setAdding(true)}>
+              Add a webhook
+            </button>
+          ) : null}
         </div>
         <ErrorMessage error={list.error} />
         {endpoints && endpoints.length === 0 ? (
@@ -103,7 +109,8 @@ export function WebhooksPage() {
           </ul>
         ) : null}
       </section>
-      <HmacToken />
+      {/* A viewer never sees the HMAC token (the server answers it 403). */}
+      {canManage ? <HmacToken /> : null}
       <JwtPublicKey />
       {adding ? (
         <EndpointForm

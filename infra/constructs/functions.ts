@@ -113,13 +113,14 @@ export class WebhookFunctions extends Construct {
     };
 
     this.sweeper = this.sweeperFunction(props, common, lanes);
-    // Static files only: no table, queue or secret.
+    // Static files only: no table, queue or secret; of the settings, only who may frame it.
     this.console = new WebhookFunction(this, 'Console', {
       logRetention: common.logRetention,
       removalPolicy: common.removalPolicy,
       handler: 'console',
       description: "Serves the web console's static assets",
       memorySize: 256,
+      environment: deliveryConfigToEnv({ consoleFrameAncestors: props.config.consoleFrameAncestors }),
     });
   }
 

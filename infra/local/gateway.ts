@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { RouteHandler, HttpEvent, HttpResult } from '#shared/runtime/http.ts';
 import { MAX_REQUEST_BYTES } from '#shared/runtime/http.ts';
 import { bearerToken, isApiKeyShaped } from '#shared/domain/organizations/organizations.ts';
+import { isSessionTokenShaped } from '#shared/domain/organizations/portal-sessions.ts';
 import { ROUTES, routeKey, type RouteFunction } from '#shared/runtime/routes.ts';
 
 /**
@@ -195,12 +196,15 @@ function matchRoute(method: string | undefined, path: string): RouteMatch | unde
   return undefined;
 }
 
-/** Operator routes take the admin token; organization routes a key of the right shape (the api function looks it up). */
+/**
+ * Operator routes take the admin token; organization routes a key or portal session token of the right shape (the
+ * api function looks it up, or verifies it).
+ */
 function authorized(route: CompiledRoute, authorization: string | undefined, adminToken: string): boolean {
   if (route.fn === 'admin') return tokenMatches(authorization, adminToken);
   if (route.fn !== 'api' || route.public) return true;
   const key = bearerToken(authorization);
-  return key !== undefined && isApiKeyShaped(key);
+  return key !== undefined && (isApiKeyShaped(key) || isSessionTokenShaped(key));
 }
 
 /** The body, or undefined when it is too large. A public route (the OpenAPI document) takes none: whatever an anonymous client sends is left unread. */
@@ -223,6 +227,8 @@ function httpEvent(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers))
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  // As API Gateway does (it answers https): the scheme the client used, which links to the service are built with.
+  headers['x-forwarded-proto'] = 'http';
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   return {

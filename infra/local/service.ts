@@ -5,7 +5,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { createAdminHandler } from '#functions/admin.ts';
 import { createApiHandler } from '#functions/api.ts';
-import { consoleHandler } from '#functions/console.ts';
+import { consoleAssetsDir } from '#functions/console.ts';
+import { createConsoleHandler } from '#shared/runtime/console-assets.ts';
 import { createSenderHandler } from '#functions/sender.ts';
 import { createSweeperHandler } from '#functions/sweeper.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
@@ -128,7 +129,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       await stop().catch((error: unknown) => logger.error({ err: error }, 'stop failed'));
   };
   // The port is taken first: a second `npm start` fails fast, before any emulator starts.
-  const gateway = createLocalGateway(options.adminToken, logger);
+  const gateway = createLocalGateway(options.adminToken, logger, options.config.consoleFrameAncestors);
   const port = await listen(gateway.server, options.port, host);
   stops.push(() => closeServer(gateway.server));
   try {
@@ -220,7 +221,7 @@ function closeServer(server: Server): Promise<void> {
 type GatewayHandlers = Parameters<typeof createGateway>[0]['handlers'];
 
 /** The gateway, listening before the functions exist: until `serve`, every route answers 503 `starting` (gateway.ts). */
-function createLocalGateway(adminToken: string, logger: RuntimeLogger) {
+function createLocalGateway(adminToken: string, logger: RuntimeLogger, frameAncestors: string) {
   let functions: Pick<GatewayHandlers, 'api' | 'admin'> | undefined;
   const ready = () => {
     if (!functions) throw new Error('the service is not ready');
@@ -230,7 +231,7 @@ function createLocalGateway(adminToken: string, logger: RuntimeLogger) {
     handlers: {
       api: (event) => ready().api(event),
       admin: (event) => ready().admin(event),
-      console: localHandler('console', consoleHandler, logger),
+      console: localHandler('console', createConsoleHandler(consoleAssetsDir(), frameAncestors), logger),
     },
     adminToken,
     starting: () => functions === undefined,

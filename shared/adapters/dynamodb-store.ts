@@ -38,6 +38,8 @@ export class DynamoDbStore implements Store {
     this.organizations.sealOrganizationToken(...args);
   rotateOrganizationToken: Store['rotateOrganizationToken'] = (...args) =>
     this.organizations.rotateOrganizationToken(...args);
+  bumpPortalSessionVersion: Store['bumpPortalSessionVersion'] = (...args) =>
+    this.organizations.bumpPortalSessionVersion(...args);
 
   createEndpoint: Store['createEndpoint'] = (...args) => this.endpoints.createEndpoint(...args);
   getEndpoint: Store['getEndpoint'] = (...args) => this.endpoints.getEndpoint(...args);

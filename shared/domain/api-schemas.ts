@@ -234,6 +234,22 @@ export const OrganizationCreated = named(
   }),
 );
 
+export const PortalSessionCreated = named(
+  'PortalSessionCreated',
+  z.object({
+    portal_session: z.object({
+      url: z.string().describe("The console's URL with the token in its fragment: opens it signed in"),
+      token: z.string().describe("A JWT for `Authorization: Bearer` on /api/v1, with the role's rights"),
+      role: z.enum(['viewer', 'manager']),
+      expires_at: timestamp,
+    }),
+  }),
+);
+export const PortalSessionsRevoked = named(
+  'PortalSessionsRevoked',
+  z.object({ portal_sessions: z.object({ revoked_at: timestamp.describe('Every session made before is refused') }) }),
+);
+
 const Published = z.array(
   z.object({ lago_id: uuid, lago_webhook_endpoint_id: uuid, webhook_url: z.string(), status: Status }),
 );

@@ -52,6 +52,7 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string) => new ApiError('bad_request', { message });
 export const unauthorized = () => new ApiError('unauthorized');
+export const forbidden = (code: string) => new ApiError('forbidden', { code });
 export const notFound = (resource: string) => new ApiError('not_found', { code: `${resource}_not_found` });
 export const notAllowed = (code: string) => new ApiError('not_allowed', { code });
 /** The request collides with the resource's state: another request changed it, or it must change first. */

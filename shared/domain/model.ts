@@ -30,6 +30,8 @@ export interface Organization {
   token?: TokenSource;
   /** Tokens before the current one, newest first, each until its `expires_at_ms`. */
   previous_tokens?: PreviousToken[];
+  /** Portal sessions carry the version they were made under; a revocation bumps it (organizations/portal-sessions.ts). Absent: 0. */
+  portal_session_version?: number;
 }
 
 /** A custom header as stored: its name, and its value sealed (shared/domain/endpoints/headers.ts). */

@@ -103,6 +103,8 @@ export interface OrganizationStore {
     current: TokenSource,
     next: { token: { token_version: number; token_root: string }; previous_tokens: PreviousToken[] },
   ): Promise<boolean>;
+  /** Revokes its portal sessions: bumps its session version; false if the organization does not exist. */
+  bumpPortalSessionVersion(organizationId: string): Promise<boolean>;
 }
 
 /** Webhook endpoints, and the health marks delivery keeps on them. */

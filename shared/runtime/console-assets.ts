@@ -52,7 +52,7 @@ const SECURITY_HEADERS_OPTIONS = {
   xssProtection: false,
 };
 
-/** What every answer of the console carries. */
+/** What every answer of the console carries, by default (`frame-ancestors 'none'`). */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'",
@@ -61,6 +61,19 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
 };
+
+/**
+ * The middleware's options for `frameAncestors` (the CONSOLE_FRAME_ANCESTORS setting, validated there). Allowed in
+ * a frame, the console drops X-Frame-Options: its DENY would still refuse every frame (it has no list of origins).
+ */
+function securityHeadersOptions(frameAncestors: string) {
+  if (frameAncestors === "'none'") return SECURITY_HEADERS_OPTIONS;
+  return {
+    ...SECURITY_HEADERS_OPTIONS,
+    contentSecurityPolicy: { ...SECURITY_HEADERS_OPTIONS.contentSecurityPolicy, 'frame-ancestors': frameAncestors },
+    frameOptions: false,
+  };
+}
 
 /**
  * Header names in lower case, as the rest of the service writes them (and API Gateway's payload v2
@@ -105,8 +118,11 @@ function answer(
 const plain = (statusCode: number, message: string) =>
   answer(statusCode, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, message);
 
-/** A handler for `GET /console` and `GET /console/{proxy+}` serving the files under `dir`. */
-export function createConsoleHandler(dir: string): HttpHandler {
+/**
+ * A handler for `GET /console` and `GET /console/{proxy+}` serving the files under `dir`; `frameAncestors`: who
+ * may frame it (CONSOLE_FRAME_ANCESTORS).
+ */
+export function createConsoleHandler(dir: string, frameAncestors = "'none'"): HttpHandler {
   const root = resolve(dir);
   const cache = new Map<string, HttpResult>();
   const serve = async (event: HttpEvent): Promise<HttpResult> => {
@@ -149,7 +165,7 @@ export function createConsoleHandler(dir: string): HttpHandler {
   return httpHandler(
     middy<HttpEvent, HttpResult>()
       .use(lowerCaseHeaders)
-      .use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS))
+      .use(httpSecurityHeaders(securityHeadersOptions(frameAncestors)))
       .handler(serve),
   );
 }

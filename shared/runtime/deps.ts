@@ -187,6 +187,7 @@ function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
     findOrganizationIdByKeyHash: (...args) => store.findOrganizationIdByKeyHash(...args),
     sealOrganizationToken: (...args) => store.sealOrganizationToken(...args),
     rotateOrganizationToken: (...args) => store.rotateOrganizationToken(...args),
+    bumpPortalSessionVersion: (...args) => store.bumpPortalSessionVersion(...args),
     createEndpoint: (...args) => endpoints.createEndpoint(...args),
     getEndpoint: (...args) => endpoints.getEndpoint(...args),
     listEndpoints: (...args) => endpoints.listEndpoints(...args),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RouteDefinition } from '#shared/runtime/routes.ts';
 import * as S from '../domain/api-schemas.ts';
 import { CreateEndpointRequest, EndpointQuery, UpdateEndpointRequest } from '../domain/endpoints/schemas.ts';
-import { OrganizationRequest, RotateRequest } from '../domain/organizations/schemas.ts';
+import { OrganizationRequest, PortalSessionRequest, RotateRequest } from '../domain/organizations/schemas.ts';
 import { PageQuery } from '../domain/pagination.ts';
 import { components, documentation } from '../domain/validation.ts';
 import {
@@ -211,6 +211,26 @@ const OPERATIONS: Record<string, Operation> = {
     body: OrganizationRequest,
     responses: { 201: ok(S.OrganizationCreated, 'Created'), 422: invalid },
   },
+  'POST /admin/v1/organizations/{lago_id}/portal_sessions': {
+    summary: 'Make a portal link: the console signed in as the organization, for a while',
+    description:
+      "The token is a JWT that also works as `Authorization: Bearer` on /api/v1: a `viewer` reads endpoints and deliveries but no secret and changes nothing (403 `forbidden_for_viewer`); a `manager` has the API key's rights.",
+    body: PortalSessionRequest,
+    bodyOptional: true,
+    responses: {
+      201: ok(S.PortalSessionCreated, 'Created'),
+      404: {
+        description:
+          'No such organization (`organization_not_found`), or no such endpoint in it (`webhook_endpoint_not_found`)',
+        schema: S.LagoError,
+      },
+      422: invalid,
+    },
+  },
+  'POST /admin/v1/organizations/{lago_id}/portal_sessions/revoke': {
+    summary: 'Revoke every portal session of the organization made so far',
+    responses: { 200: ok(S.PortalSessionsRevoked), 404: notFound('organization') },
+  },
   'POST /admin/v1/webhooks': {
     summary: 'Publish an event',
     description:
@@ -250,13 +270,27 @@ const COMMON: Record<number, Reply> = {
 };
 
 const UNAUTHORIZED: Record<Access, Reply | undefined> = {
-  organization: { description: 'No valid organization API key', schema: S.LagoError },
+  organization: {
+    description: 'No valid organization API key or portal session token (expired, revoked, altered)',
+    schema: S.LagoError,
+  },
   operator: {
     description:
       'No valid operator credentials (local: the admin token; on AWS, API Gateway answers 403 to an unsigned request)',
     schema: S.LagoError,
   },
   public: undefined,
+};
+
+/** What a portal session's viewer may not call: every change, the HMAC token, the custom headers' values. */
+const refusedToViewer = (route: RouteDefinition) =>
+  route.method !== 'GET' ||
+  route.path === '/api/v1/webhooks/hmac_key' ||
+  route.path === '/api/v1/webhook_endpoints/{lago_id}';
+const FORBIDDEN_TO_VIEWER: Reply = {
+  description:
+    "A portal session's viewer (`forbidden_for_viewer`): it reads endpoints and deliveries, never a secret (here: a change, the HMAC token, or `reveal_headers=true`)",
+  schema: S.LagoError,
 };
 
 /** A route no one has described yet still appears, with its errors only, rather than failing the whole document. */
@@ -335,6 +369,7 @@ function operation(route: RouteDefinition, spec: Operation) {
   const replies: Record<number, Reply> = { ...spec.responses, ...COMMON };
   const refused = UNAUTHORIZED[access];
   if (refused) replies[401] = refused;
+  if (access === 'organization' && refusedToViewer(route)) replies[403] = FORBIDDEN_TO_VIEWER;
   return {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: spec.summary,
@@ -399,7 +434,8 @@ export function openApiDocument(routes: readonly RouteDefinition[]) {
         organization: {
           type: 'http',
           scheme: 'bearer',
-          description: "The organization's API key, from POST /admin/v1/organizations",
+          description:
+            "The organization's API key, from POST /admin/v1/organizations, or a portal session's token (a JWT, POST /admin/v1/organizations/{lago_id}/portal_sessions)",
         },
         operator: {
           type: 'http',

@@ -38,6 +38,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/console', fn: 'console' },
   { method: 'GET', path: '/console/{proxy+}', fn: 'console' },
   { method: 'POST', path: '/admin/v1/organizations', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/organizations/{lago_id}/portal_sessions', fn: 'admin' },
+  { method: 'POST', path: '/admin/v1/organizations/{lago_id}/portal_sessions/revoke', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks', fn: 'admin' },
   { method: 'POST', path: '/admin/v1/webhooks/batch', fn: 'admin' },
   { method: 'GET', path: '/admin/v1/dead_letters', fn: 'admin' },

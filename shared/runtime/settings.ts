@@ -132,6 +132,23 @@ const endpoint = () =>
     return url.origin;
   });
 
+/**
+ * A CSP `frame-ancestors` source list: `'none'` alone, or `'self'` and http(s) origins (a `*.` host wildcard
+ * allowed), space-separated. Nothing else: a value that would break out of the directive (`;`, `,`) is refused.
+ */
+const frameAncestors = () =>
+  trimmed()
+    .refine(
+      (raw) =>
+        raw === "'none'" ||
+        (raw !== '' &&
+          raw
+            .split(/ +/)
+            .every((source) => source === "'self'" || /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(source))),
+      { error: "expected 'none', or 'self' and origins such as https://app.example.com, space-separated" },
+    )
+    .transform((raw) => raw.split(/ +/).join(' '));
+
 /** CloudWatch Logs' retention periods, in days (aws-cdk-lib's RetentionDays, test/infra/props.test.ts checks). */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, 9999,
@@ -280,6 +297,14 @@ export const SETTINGS = {
     env: 'WEBHOOK_KEY_CACHE_SECONDS',
     default: 300,
     doc: "how long a process keeps the key secrets in memory: a key rotation's new signing key reaches every process within it (`keys rotate signing --activate-in` should be longer); new HMAC roots and seal keys are read at once where they are met",
+  }),
+
+  consoleFrameAncestors: declare(frameAncestors(), {
+    scope: 'delivery',
+    env: 'CONSOLE_FRAME_ANCESTORS',
+    context: 'consoleFrameAncestors',
+    default: "'none'",
+    doc: "the console's CSP `frame-ancestors`: who may embed it in a frame (a portal link in a customer's app). `'none'` (no one), or a space-separated list of `'self'` and origins such as `https://app.example.com`; anything but `'none'` drops `X-Frame-Options: DENY`",
   }),
 
   // Rate limits (shared/domain/organizations/rate-limits.ts): per organization, in fixed windows; publishing and deliveries are not limited.

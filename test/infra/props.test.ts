@@ -50,6 +50,7 @@ describe('every prop changed from its default', () => {
       sweepIntervalMinutes: 15,
       secretsPrefix: 'acme/webhooks',
       logGroupRetentionDays: RetentionDays.ONE_WEEK,
+      consoleFrameAncestors: "'self' https://app.example.com",
     }));
   });
 
@@ -84,6 +85,15 @@ describe('every prop changed from its default', () => {
         SECRETS_PREFIX: 'acme/webhooks',
       });
     }
+  });
+
+  it('consoleFrameAncestors reaches the console function, whose CSP reads it; the console gets no other setting', () => {
+    expect(variables(stack.functions.console)).toMatchObject({
+      CONSOLE_FRAME_ANCESTORS: "'self' https://app.example.com",
+    });
+    expect(Object.keys(variables(stack.functions.console)).filter((name) => /^(WEBHOOK|API|RATE)_/.test(name))).toEqual(
+      [],
+    );
   });
 
   it('the secrets prefix names the signing key and the key rings, and scopes the token permissions', () => {
@@ -331,6 +341,7 @@ describe('webhookStackPropsFromContext', () => {
       sweepIntervalMinutes: '10',
       secretsPrefix: 'acme',
       logGroupRetentionDays: '30',
+      consoleFrameAncestors: "'self'",
     });
     expect(props).toEqual({
       retrySchedule: [5, 300, 1800],
@@ -352,6 +363,7 @@ describe('webhookStackPropsFromContext', () => {
       sweepIntervalMinutes: 10,
       secretsPrefix: 'acme',
       logGroupRetentionDays: RetentionDays.ONE_MONTH,
+      consoleFrameAncestors: "'self'",
     });
   });
 

@@ -163,6 +163,20 @@ async function runWorkload(): Promise<void> {
   ])
     await api('GET', path);
   await api('POST', '/api/v1/webhooks/hmac_key/rotate', { overlap_seconds: 60 });
+  // A portal session (its key from the HMAC root ring), used on the api function, then revoked.
+  const session = await call('POST', '/admin/v1/organizations/{lago_id}/portal_sessions', {
+    token: adminToken,
+    body: { role: 'viewer', webhook_endpoint_id: okId },
+    params: { lago_id: org.id },
+  });
+  expect(session.status).toBe(201);
+  const sessionToken = String((session.body.portal_session as Body).token);
+  expect((await call('GET', '/api/v1/webhook_endpoints', { token: sessionToken })).status).toBe(200);
+  const revoked = await call('POST', '/admin/v1/organizations/{lago_id}/portal_sessions/revoke', {
+    token: adminToken,
+    params: { lago_id: org.id },
+  });
+  expect(revoked.status).toBe(200);
   await api('GET', '/api/v1/webhook_event_types');
   await api('GET', '/api/v1/openapi.json');
   await api('GET', '/console');

@@ -1,6 +1,7 @@
 // Tenant isolation, route by route: an organization using another organization's ids gets a 404 (or the route's own
 // empty answer), never the other's data, and changes nothing of it; nor can it use up the other's rate limits. The
-// stack's captured logs (level debug) hold no API key, HMAC token or admin token.
+// stack's captured logs (level debug) hold no API key, portal session token, HMAC token or admin token. The same holds
+// for the attacker's portal session tokens (a manager's has its API key's rights, a viewer's reads only).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '#shared/runtime/routes.ts';
 import { checkContract, isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
@@ -16,6 +17,8 @@ interface Tenant {
   id: string;
   key: string;
   hmacKey: string;
+  /** Portal session tokens, by role. */
+  sessions: { manager: string; viewer: string };
 }
 
 let victim: Tenant;
@@ -30,7 +33,21 @@ async function tenant(name: string): Promise<Tenant> {
   const id = (org.body.organization as { lago_id: string }).lago_id;
   const key = org.body.api_key as string;
   const hmac = await isolated.call('GET', '/api/v1/webhooks/hmac_key', key);
-  return { id, key, hmacKey: (hmac.body.webhook as { hmac_key: string }).hmac_key };
+  const session = async (role: string) => {
+    const made = await isolated.call(
+      'POST',
+      `/admin/v1/organizations/${id}/portal_sessions`,
+      isolated.local.adminToken,
+      { role },
+    );
+    return (made.body.portal_session as { token: string }).token;
+  };
+  return {
+    id,
+    key,
+    hmacKey: (hmac.body.webhook as { hmac_key: string }).hmac_key,
+    sessions: { manager: await session('manager'), viewer: await session('viewer') },
+  };
 }
 
 const victimWebhookState = async () =>
@@ -138,20 +155,31 @@ describe("another organization's ids", () => {
       'victim-endpoint',
       victim.key,
       victim.hmacKey,
+      victim.sessions.manager,
+      victim.sessions.viewer,
     ];
-    for (const [method, path, body, statuses] of tries) {
-      const res = await fetch(`${isolated.local.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${attacker.key}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      expect(statuses, `${method} ${path}: ${res.status} ${text}`).toContain(res.status);
-      await checkContract(method, path, res, text);
-      for (const secret of secrets) expect(text, `${method} ${path} shows ${secret}`).not.toContain(secret);
-      if (res.status === 404) expect((JSON.parse(text) as { status: number }).status).toBe(404);
-      if (path.startsWith('/api/v1/webhooks?')) expect(JSON.parse(text)).toMatchObject({ webhooks: [] });
-    }
+    // The API key, and portal session tokens: a manager's has the key's rights, a viewer's only reads, never a secret.
+    const credentials = [
+      ['API key', attacker.key, false],
+      ['manager session', attacker.sessions.manager, false],
+      ['viewer session', attacker.sessions.viewer, true],
+    ] as const;
+    for (const [who, credential, viewer] of credentials)
+      for (const [method, path, body, statuses] of tries) {
+        const res = await fetch(`${isolated.local.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const text = await res.text();
+        const refusedToViewer = viewer && (method !== 'GET' || path === '/api/v1/webhooks/hmac_key');
+        const expected = refusedToViewer ? [403] : statuses;
+        expect(expected, `${who}: ${method} ${path}: ${res.status} ${text}`).toContain(res.status);
+        await checkContract(method, path, res, text);
+        for (const secret of secrets) expect(text, `${who}: ${method} ${path} shows ${secret}`).not.toContain(secret);
+        if (res.status === 404) expect((JSON.parse(text) as { status: number }).status).toBe(404);
+        if (path.startsWith('/api/v1/webhooks?')) expect(JSON.parse(text)).toMatchObject({ webhooks: [] });
+      }
     // The victim's endpoint and webhook are as they were, and no delivery was made.
     const endpoint = await isolated.call('GET', `/api/v1/webhook_endpoints/${victimEndpoint}`, victim.key);
     expect(endpoint.body.webhook_endpoint).toMatchObject({ name: 'victim-endpoint', webhook_url: victimUrl() });
@@ -185,7 +213,7 @@ describe("an organization's rate limits", () => {
         ).status,
       ).toBe(404);
     }
-    // Its own limits, reached: rotations (one was made above) and test events to an endpoint of its own.
+    // Its own limits, reached: rotations (two were made above, by its key and its manager session) and test events to an endpoint of its own.
     const own = await call(attacker, 'POST', '/api/v1/webhook_endpoints', {
       webhook_endpoint: { webhook_url: `${receiver.url}?tenant=attacker` },
     });
@@ -237,7 +265,7 @@ describe("an organization's rate limits", () => {
 });
 
 describe('captured logs', () => {
-  it('hold no API key, HMAC token or admin token, at level debug', async () => {
+  it('hold no API key, portal session token, HMAC token or admin token, at level debug', async () => {
     expect(logs.lines.length).toBeGreaterThan(0);
     const text = logs.text;
     for (const [what, secret] of [
@@ -246,10 +274,13 @@ describe('captured logs', () => {
       ['victim HMAC token', victim.hmacKey],
       ['attacker HMAC token', attacker.hmacKey],
       ['admin token', isolated.local.adminToken],
+      ['victim manager session', victim.sessions.manager],
+      ['attacker viewer session', attacker.sessions.viewer],
     ] as const) {
       expect(text.includes(secret), what).toBe(false);
     }
     expect(text).not.toMatch(/lwh_[A-Za-z0-9_-]{20,}/);
     expect(text).not.toMatch(/adm_[A-Za-z0-9_-]{20,}/);
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });

@@ -161,8 +161,9 @@ function ours(value: unknown): unknown {
   );
 }
 
-// Only endpoint routes take a body or a query with an id in their path.
-const pathOf = (template: string) => template.replace('{lago_id}', endpointId);
+// Only endpoint routes and the operator's organization routes take a body or a query with an id in their path.
+const pathOf = (template: string) =>
+  template.replace('{lago_id}', template.startsWith('/admin/v1/organizations/') ? org.id : endpointId);
 const tokenFor = (path: string) => (path.startsWith('/admin/') ? stack().adminToken : org.apiKey);
 const send = (method: string, path: string, body?: unknown) =>
   request<Record<string, unknown>>(method, path, { token: tokenFor(path), ...(body !== undefined ? { body } : {}) });

@@ -22,6 +22,7 @@ describe('deliveryConfigFromEnv', () => {
       awsDestinationRoles: [],
       eventBridgeSource: 'lago.webhooks',
       keyCacheSeconds: 300,
+      consoleFrameAncestors: "'none'",
       rateLimitTestEventsPerMinute: 30,
       rateLimitEndpointTestEventsPerMinute: 10,
       rateLimitRedeliveriesPerMinute: 120,
@@ -62,6 +63,7 @@ describe('deliveryConfigFromEnv', () => {
         WEBHOOK_KEY_CACHE_SECONDS: '5',
         WEBHOOK_AWS_DESTINATION_ROLES: 'arn:aws:iam::123456789012:role/lago-*, 210987654321',
         WEBHOOK_EVENTBRIDGE_SOURCE: 'billing.lago',
+        CONSOLE_FRAME_ANCESTORS: " 'self'  https://app.example.com https://*.example.org:8443 ",
         RATE_LIMIT_TEST_EVENTS_PER_MINUTE: '5',
         RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE: '2',
         RATE_LIMIT_REDELIVERIES_PER_MINUTE: '0',
@@ -87,6 +89,7 @@ describe('deliveryConfigFromEnv', () => {
       awsDestinationRoles: ['arn:aws:iam::123456789012:role/lago-*', 'arn:aws:iam::210987654321:role/*'],
       eventBridgeSource: 'billing.lago',
       keyCacheSeconds: 5,
+      consoleFrameAncestors: "'self' https://app.example.com https://*.example.org:8443",
       rateLimitTestEventsPerMinute: 5,
       rateLimitEndpointTestEventsPerMinute: 2,
       rateLimitRedeliveriesPerMinute: 0,
@@ -97,6 +100,10 @@ describe('deliveryConfigFromEnv', () => {
   });
 
   const BAD: [string, Record<string, string>][] = [
+    ['a frame-ancestors source that is not an origin', { CONSOLE_FRAME_ANCESTORS: 'https://app.example.com/path' }],
+    ['a frame-ancestors value that breaks out of the directive', { CONSOLE_FRAME_ANCESTORS: "'self'; script-src *" }],
+    ["'none' with other sources", { CONSOLE_FRAME_ANCESTORS: "'none' https://app.example.com" }],
+    ['an empty frame-ancestors', { CONSOLE_FRAME_ANCESTORS: ' ' }],
     ['a negative wait', { WEBHOOK_RETRY_SCHEDULE: '5,-1' }],
     ['a non-numeric wait', { WEBHOOK_RETRY_SCHEDULE: '5,soon' }],
     ['a fractional wait', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
@@ -180,6 +187,7 @@ describe('deliveryConfigToEnv', () => {
         awsDestinationRoles: ['arn:aws:iam::*:role/lago-webhooks', 'arn:aws:iam::123456789012:role/a/b/*'],
         eventBridgeSource: 'com.example.billing',
         keyCacheSeconds: 1,
+        consoleFrameAncestors: 'https://app.example.com',
         rateLimitTestEventsPerMinute: 0,
         rateLimitEndpointTestEventsPerMinute: 1,
         rateLimitRedeliveriesPerMinute: 100_000,
@@ -210,6 +218,7 @@ describe('deliveryConfigToEnv', () => {
   it('uses the documented variable names', () => {
     expect(Object.keys(deliveryConfigToEnv(deliveryConfigFromEnv({}))).sort()).toEqual([
       'API_BASE_URL',
+      'CONSOLE_FRAME_ANCESTORS',
       'LOG_LEVEL',
       'RATE_LIMIT_ENDPOINT_TEST_EVENTS_PER_MINUTE',
       'RATE_LIMIT_RECOVERIES_PER_HOUR',

@@ -1,4 +1,4 @@
-// Covers the console's static file handler: the redirect, content types, caching, binary files, paths out of the folder, and a missing build.
+// Covers the console's static file handler: the redirect, content types, caching, binary files, paths out of the folder, frame-ancestors, and a missing build.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,19 @@ describe('console assets', () => {
       expect(result.headers).toMatchObject(CONSOLE_SECURITY_HEADERS);
     }
     expect((await handler(get('/console/%E0%A4%A'))).statusCode).toBe(400);
+  });
+
+  it('lets the origins CONSOLE_FRAME_ANCESTORS names frame it, and drops X-Frame-Options then', async () => {
+    const handler = createConsoleHandler(join(dir, 'dist'), "'self' https://app.example.com");
+    const { headers = {} } = await handler(get('/console/'));
+    expect(headers['content-security-policy']).toBe(
+      CONSOLE_SECURITY_HEADERS['content-security-policy']!.replace(
+        "frame-ancestors 'none'",
+        "frame-ancestors 'self' https://app.example.com",
+      ),
+    );
+    expect(headers).not.toHaveProperty('x-frame-options');
+    expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
   });
 
   it('says how to build the console when it is not built', async () => {

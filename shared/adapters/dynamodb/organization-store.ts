@@ -31,6 +31,7 @@ function organizationAttributes(org: Organization): Item {
     created_at: isoSeconds(org.created_at_ms),
     ...(org.token ? sourceAttributes(org.token) : {}),
     ...(org.previous_tokens ? { previous_tokens: previousTokensAttribute(org.previous_tokens) } : {}),
+    ...(org.portal_session_version !== undefined ? { portal_session_version: org.portal_session_version } : {}),
   };
 }
 
@@ -60,6 +61,7 @@ export function toOrganization(item: Item): Organization {
     created_at_ms: Date.parse(item.created_at as string),
     ...(token ? { token } : {}),
     ...(previous.length > 0 ? { previous_tokens: previous } : {}),
+    ...(typeof item.portal_session_version === 'number' ? { portal_session_version: item.portal_session_version } : {}),
   };
 }
 
@@ -139,6 +141,15 @@ export class DynamoDbOrganizationStore implements OrganizationStore {
       UpdateExpression: 'SET sealed_token = :sealed',
       ConditionExpression: `${IF_PRESENT} AND attribute_not_exists(sealed_token) AND attribute_not_exists(token_version)`,
       ExpressionAttributeValues: { ':sealed': sealed },
+    });
+  }
+
+  bumpPortalSessionVersion(organizationId: string): Promise<boolean> {
+    return this.table.updateIf({
+      Key: organizationKey(organizationId),
+      UpdateExpression: 'ADD portal_session_version :one',
+      ConditionExpression: IF_PRESENT,
+      ExpressionAttributeValues: { ':one': 1 },
     });
   }
 

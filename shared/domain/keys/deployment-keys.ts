@@ -54,6 +54,8 @@ export class DeploymentKeys {
   private readonly parsed = new Map<string, { text: string; ring: Keyring }>();
   /** When a read of its ring last found a version missing, by ring and version. */
   private readonly missing = new Map<string, number>();
+  /** When a claimed HMAC root was last found missing (`claimedHmacRoot`). */
+  private claimedMissAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: DeploymentKeysDeps) {
     this.deps = deps;
@@ -94,6 +96,20 @@ export class DeploymentKeys {
     const entry = await this.version(hmacRootSecretName(this.deps.prefix), version);
     if (!entry) throw new KeyRetiredError('HMAC root', version, "of this organization's token");
     return Buffer.from(entry.key, 'base64');
+  }
+
+  /**
+   * The HMAC root a caller names (a portal session's `kid`), undefined if the ring lacks it. Unlike `hmacRoot`, a name
+   * from outside never grows the missing-versions map, and reads the secret again at most once a second in all.
+   */
+  async claimedHmacRoot(version: string): Promise<Buffer | undefined> {
+    const name = hmacRootSecretName(this.deps.prefix);
+    let entry = findVersion(await this.ring(name), version);
+    if (!entry && this.deps.now() - this.claimedMissAt >= MISSING_FOR_MS) {
+      this.claimedMissAt = this.deps.now();
+      entry = findVersion(await this.ring(name, parseKeyring, true), version);
+    }
+    return entry && Buffer.from(entry.key, 'base64');
   }
 
   /** The HMAC root new tokens derive from, read from the secret itself: a root rotated a moment ago is used at once. */

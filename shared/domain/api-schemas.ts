@@ -69,6 +69,19 @@ const WebhookEndpoint = named(
       .record(z.string(), z.string())
       .nullable()
       .describe('Custom headers sent on every attempt; values masked unless `reveal_headers=true`'),
+    max_rps: z
+      .int()
+      .min(1)
+      .nullable()
+      .describe('Beyond Lago: the most attempts a second, across every sender; null: no limit'),
+    circuit: z
+      .object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        opened_at: timestamp.nullable(),
+      })
+      .describe(
+        'Beyond Lago: the circuit breaker; open, its webhooks wait without spending attempts until a probe succeeds',
+      ),
   }),
 );
 

@@ -57,6 +57,12 @@ export interface WebhookEndpoint {
   failing_since_ms?: number | null;
   /** Custom headers sent on every attempt, in the order given: each name with its value sealed. */
   headers?: CustomHeader[] | null;
+  /** Beyond Lago: the most attempts a second its receiver gets, across every sender; null: no limit. */
+  max_rps?: number | null;
+  /** Since when its circuit breaker is open (shared/domain/endpoints/health.ts); null: closed. */
+  breaker_opened_at_ms?: number | null;
+  /** The open breaker's probe once one is out (half-open): the webhook it attempts, and when it was claimed. */
+  breaker_probe?: { webhook_id: string; at_ms: number } | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';

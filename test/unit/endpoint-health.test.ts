@@ -76,6 +76,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     metrics: noMetrics,
     now: () => now,
     retrySchedule: [5, 5, 5, 5, 5, 5],
+    retryAfterMaxSeconds: 3600,
     timeoutMs: 2000,
     fastLaneMs: 2000,
     slowAfterMs: 1000,
@@ -86,6 +87,10 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     ...newSenderMemory(),
     events: { emit: async (event) => void events.push(event) },
     autoDisableAfterMs: 5 * DAY,
+    breakerFailures: 0,
+    breakerCooldownMs: 60_000,
+    breakerProbeStaleMs: 60_000,
+    rateCounters: { take: async () => [] },
     ...overrides,
   };
 }

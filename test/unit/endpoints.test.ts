@@ -102,6 +102,8 @@ describe('createEndpoint', () => {
       disabled_reason: null,
       failing_since: null,
       headers: {},
+      max_rps: null,
+      circuit: { state: 'closed', opened_at: null },
     });
     expect(idTime(endpoint.id)).toBe(NOW);
     expect(store.endpoints.get(endpoint.id)).toEqual(endpoint);

@@ -1,7 +1,15 @@
 import type { WebhookEndpoint } from '../model.ts';
 import type { OrganizationTokenSet } from '../organizations/tokens.ts';
 import type { HealthDeps } from '../endpoints/health.ts';
-import type { DeliveryQueue, Logger, Metrics, OperationalEvents, PostWebhook, WebhookStore } from '../ports.ts';
+import type {
+  DeliveryQueue,
+  Logger,
+  Metrics,
+  OperationalEvents,
+  PostWebhook,
+  RateCounters,
+  WebhookStore,
+} from '../ports.ts';
 import type { DeploymentKeys } from '../keys/deployment-keys.ts';
 import type { Lane } from './policy.ts';
 import type { Cidr } from './ssrf.ts';
@@ -23,6 +31,8 @@ export interface SenderDeps extends SenderMemory {
   metrics: Metrics;
   now: () => number;
   retrySchedule: readonly number[];
+  /** The longest wait a 429's or 503's Retry-After gets (retry-schedule.ts). */
+  retryAfterMaxSeconds: number;
   timeoutMs: number;
   /** A fast-lane attempt running longer than this is cut and moved to the slow lane. */
   fastLaneMs: number;
@@ -37,6 +47,14 @@ export interface SenderDeps extends SenderMemory {
   events: OperationalEvents;
   /** An endpoint whose every attempt failed this long is disabled; 0 never. */
   autoDisableAfterMs: number;
+  /** Failed attempts in a row (in this process) that open an endpoint's circuit breaker; 0 never. */
+  breakerFailures: number;
+  /** How long an open breaker waits before its probe. */
+  breakerCooldownMs: number;
+  /** A probe claimed longer ago than this never finished: another webhook may take its place. */
+  breakerProbeStaleMs: number;
+  /** The shared counters endpoints' max_rps is kept with (delivery/max-rps.ts). */
+  rateCounters: RateCounters;
 }
 
 /** What one sender process remembers between messages, shared by its lanes; the wiring makes one per process. */
@@ -49,6 +67,8 @@ export interface SenderMemory {
   endpointAttempts: Map<string, Set<{ startedMs: number }>>;
   /** Endpoints whose last attempt here ran out its time (or was cut at the fast lane's budget), until when: they hang. */
   hangingEndpoints: Map<string, number>;
+  /** By endpoint: its failed attempts in a row here, and its `failing_since` as they saw it (the circuit breaker's count). */
+  failureStreaks: Map<string, { since: number | null; count: number }>;
 }
 
 export const newSenderMemory = (): SenderMemory => ({
@@ -56,6 +76,7 @@ export const newSenderMemory = (): SenderMemory => ({
   attemptsInFlight: new Set(),
   endpointAttempts: new Map(),
   hangingEndpoints: new Map(),
+  failureStreaks: new Map(),
 });
 
 /** A queue message as the sender receives it. */

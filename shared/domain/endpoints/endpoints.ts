@@ -20,8 +20,8 @@ export interface EndpointPolicy extends UrlPolicy {
 
 /**
  * Lago's serialisation of an endpoint, and after Lago's fields ours: whether it is disabled, since
- * when and why, since when its attempts have failed, and its custom headers, masked unless
- * `revealed` (their plain values) is given.
+ * when and why, since when its attempts have failed, its custom headers, masked unless `revealed`
+ * (their plain values) is given, its max_rps and its circuit breaker.
  */
 export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string, string][]) {
   return {
@@ -37,7 +37,15 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string,
     disabled_reason: endpoint.disabled_reason ?? null,
     failing_since: endpoint.failing_since_ms ? isoMs(endpoint.failing_since_ms) : null,
     headers: revealed ? Object.fromEntries(revealed) : maskCustomHeaders(endpoint.headers),
+    max_rps: endpoint.max_rps ?? null,
+    circuit: circuitOf(endpoint),
   };
+}
+
+/** The circuit breaker as the API shows it: half-open once its probe is out. */
+function circuitOf({ breaker_opened_at_ms: openedAtMs, breaker_probe: probe }: WebhookEndpoint) {
+  if (!openedAtMs) return { state: 'closed' as const, opened_at: null };
+  return { state: probe ? ('half_open' as const) : ('open' as const), opened_at: isoMs(openedAtMs) };
 }
 
 /** The endpoint's custom headers in plain text, for the owner's explicit reveal. */
@@ -71,6 +79,7 @@ export async function createEndpoint(
     name: input.name ?? null,
     event_types: input.event_types === undefined ? null : input.event_types,
     created_at_ms: toSecond(nowMs),
+    ...(input.max_rps ? { max_rps: input.max_rps } : {}),
     ...(input.disabled ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(input.headers
       ? {
@@ -99,7 +108,8 @@ export async function getEndpoint(store: EndpointStore, organizationId: string, 
 /**
  * A partial update: only the keys present change. `disabled: true` disables the endpoint (publishing
  * skips it, its queued webhooks wait); `disabled: false` enables it, and if it was failing its
- * failures are counted afresh from now, so its first success after that is a recovery.
+ * failures are counted afresh from now, so its first success after that is a recovery, and its
+ * circuit breaker closes.
  */
 export async function updateEndpoint(
   store: EndpointStore,
@@ -121,12 +131,16 @@ export async function updateEndpoint(
     ...(input.signature_algo !== undefined ? { signature_algo: input.signature_algo } : {}),
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
+    ...(input.max_rps !== undefined ? { max_rps: input.max_rps } : {}),
     ...(disabling ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(enabling
       ? {
           disabled_at_ms: null,
           disabled_reason: null,
           ...(previous.failing_since_ms ? { failing_since_ms: nowMs } : {}),
+          // Enabled by hand, it is tried at once: its breaker closes.
+          breaker_opened_at_ms: null,
+          breaker_probe: null,
         }
       : {}),
     ...(input.headers !== undefined

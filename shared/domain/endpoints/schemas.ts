@@ -18,6 +18,7 @@ import { customHeaders } from './headers.ts';
 
 const MAX_URL_LENGTH = 2048;
 const MAX_NAME_LENGTH = 255;
+const MAX_RPS = 10_000;
 
 /** Where webhooks may go: the addresses allowed besides public ones, whether plain http is, and the service's own listeners (local mode). */
 export interface UrlPolicy {
@@ -102,6 +103,12 @@ const endpointFields = (policy: UrlPolicy, stored?: readonly CustomHeader[] | nu
       .optional()
       .describe('Beyond Lago: disable or enable the endpoint'),
     headers: customHeaders(stored).optional(),
+    max_rps: z
+      .int({ error: 'value_is_invalid' })
+      .min(1, { error: 'value_is_invalid' })
+      .max(MAX_RPS, { error: 'value_is_invalid' })
+      .nullish()
+      .describe(`Beyond Lago: the most attempts a second its receiver gets, 1 to ${MAX_RPS}; null: no limit`),
   });
 
 /** The body of a create: `{"webhook_endpoint": {...}}` with a webhook_url (built per request, as an update's is). */

@@ -253,8 +253,9 @@ export const SETTINGS = {
     scope: 'delivery',
     env: 'WEBHOOK_BREAKER_FAILURES',
     context: 'breakerFailures',
-    default: 10,
-    doc: "consecutive failed attempts (seen by one sender process) that open an endpoint's circuit breaker: its webhooks wait without spending attempts until a probe succeeds; `0` never opens it",
+    // Off unless set: with it, a failing endpoint's webhooks wait instead of running out their schedule (as Lago's do).
+    default: 0,
+    doc: "consecutive failed attempts (seen by one sender process) that open an endpoint's circuit breaker: its webhooks wait without spending attempts until a probe succeeds (docs/delivery.md); `0`, the default, never opens it; 10 is a fair value",
   }),
   breakerCooldownSeconds: declare(number({ min: 1, max: 890 }), {
     scope: 'delivery',

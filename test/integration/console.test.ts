@@ -706,6 +706,8 @@ describe('the console in Chromium', () => {
       .waitFor();
     await shoot('endpoint-breaker-open', false);
     expect((await request('DELETE', `/api/v1/webhook_endpoints/${created}`, { token: org.apiKey })).status).toBe(200);
+    await page.goto(consoleUrl());
+    await endpointRow('Billing').waitFor();
   });
 
   it("signs out, and another organization's key sees none of it", async () => {

@@ -121,6 +121,7 @@ describe('Retry-After', () => {
       await createEndpoint(org, { webhook_url: receiver.url });
       const id = await publish(org, 'inv_429');
       const [first, second] = await receiver.waitFor(2, 20_000);
+      console.log(`Retry-After: 5 → second POST ${second!.at - first!.at} ms after the first`);
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(5000);
       expect(second!.at - first!.at).toBeLessThan(15_000);
       expect(await settled(org, [id])).toMatchObject([{ status: 'succeeded', attempts_count: 2 }]);

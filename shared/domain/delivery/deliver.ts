@@ -157,7 +157,7 @@ async function carryOut(deps: SenderDeps, delivery: Delivery, decision: Decision
         new Error(`attempt ${decision.attempt} is ahead of the recorded ones`),
       );
     case 'probe':
-      return orSendAgainLater(deps, delivery, () => probeOrPark(deps, delivery, decision));
+      return probeOrPark(deps, delivery, decision);
     case 'attempt':
       return attemptOnce(deps, delivery, decision);
   }
@@ -169,13 +169,18 @@ async function probeOrPark(
   delivery: Delivery,
   { webhook, endpoint, openedAtMs }: Extract<Decision, { kind: 'probe' }>,
 ): Promise<void> {
-  const claimed = await deps.store.claimBreakerProbe(endpoint.organization_id, endpoint.id, {
-    openedAtMs,
-    webhookId: webhook.id,
-    atMs: delivery.nowMs,
-    staleBeforeMs: delivery.nowMs - deps.breakerProbeStaleMs,
-  });
-  if (!claimed) return parkWebhook(deps, webhook, endpoint, false);
+  let claimed: boolean;
+  try {
+    claimed = await deps.store.claimBreakerProbe(endpoint.organization_id, endpoint.id, {
+      openedAtMs,
+      webhookId: webhook.id,
+      atMs: delivery.nowMs,
+      staleBeforeMs: delivery.nowMs - deps.breakerProbeStaleMs,
+    });
+  } catch (error) {
+    return requeue(deps, delivery.received.lane, delivery.message, error);
+  }
+  if (!claimed) return orSendAgainLater(deps, delivery, () => parkWebhook(deps, webhook, endpoint, false));
   deps.logger.info(delivery.context, 'circuit breaker half-open: probe attempt');
   return attemptOnce(deps, delivery, { kind: 'attempt', webhook, endpoint, redrive: false });
 }

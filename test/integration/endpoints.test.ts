@@ -47,7 +47,7 @@ describe('webhook endpoints', () => {
     });
     expect(created.status).toBe(200);
     const endpoint = (created.body as { webhook_endpoint: Record<string, unknown> }).webhook_endpoint;
-    // Lago's fields in Lago's order, then ours (disable, health, custom headers).
+    // Lago's fields in Lago's order, then ours (disable, health, custom headers, max_rps, circuit breaker).
     expect(Object.keys(endpoint)).toEqual([
       'lago_id',
       'lago_organization_id',
@@ -61,6 +61,8 @@ describe('webhook endpoints', () => {
       'disabled_reason',
       'failing_since',
       'headers',
+      'max_rps',
+      'circuit',
     ]);
     expect(endpoint).toMatchObject({
       lago_organization_id: org.id,

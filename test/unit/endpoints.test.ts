@@ -241,6 +241,17 @@ describe('createEndpoint', () => {
     });
   });
 
+  it('takes max_rps as a whole number from 1 to 10,000, or null, and refuses anything else (value_is_invalid)', async () => {
+    for (const max_rps of [0, -1, 1.5, 10_001, '5', true])
+      expect(await failure({ webhook_url: 'https://example.com/', max_rps }), String(max_rps)).toEqual({
+        max_rps: ['value_is_invalid'],
+      });
+    expect(serializeEndpoint(await create({ webhook_url: 'https://example.com/r', max_rps: 10_000 })).max_rps).toBe(
+      10_000,
+    );
+    expect(serializeEndpoint(await create({ webhook_url: 'https://example.com/n', max_rps: null })).max_rps).toBeNull();
+  });
+
   it('reports every invalid field at once', async () => {
     expect(await failure({ webhook_url: 'ftp://x', signature_algo: 'rsa', event_types: 'all' })).toEqual({
       webhook_url: ['url_is_invalid'],
@@ -308,6 +319,19 @@ describe('updateEndpoint', () => {
 
   const update = (endpoint: unknown, policy: EndpointPolicy = AWS, org = ORG) =>
     updateEndpoint(store, policy, org, id, { webhook_endpoint: endpoint });
+
+  it('sets and removes max_rps, and an enable closes the circuit breaker', async () => {
+    expect((await update({ max_rps: 5 })).max_rps).toBe(5);
+    expect((await update({ name: 'Kept' })).max_rps).toBe(5);
+    expect((await update({ max_rps: null })).max_rps).toBeNull();
+    Object.assign(store.endpoints.get(id)!, { disabled_at_ms: NOW, breaker_opened_at_ms: NOW - 1000 });
+    expect(serializeEndpoint(store.endpoints.get(id)!).circuit).toEqual({
+      state: 'open',
+      opened_at: new Date(NOW - 1000).toISOString(),
+    });
+    const enabled = await update({ disabled: false });
+    expect(serializeEndpoint(enabled).circuit).toEqual({ state: 'closed', opened_at: null });
+  });
 
   it('changes only the keys present', async () => {
     const updated = await update({ name: 'Renamed' });

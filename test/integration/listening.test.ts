@@ -22,6 +22,9 @@ const ENV = {
   WEBHOOK_TIMEOUT_MS: '5000',
   WEBHOOK_FAST_LANE_MS: '5000',
   WEBHOOK_SLOW_AFTER_MS: '3000',
+  // Few pollers: on a loaded machine, fewer handlers at once keep the time between a place taken and its POST short.
+  WEBHOOK_FAST_LANE_CONCURRENCY: '2',
+  WEBHOOK_SLOW_LANE_CONCURRENCY: '1',
   WEBHOOK_AUTO_DISABLE_AFTER: '0',
   WEBHOOK_BREAKER_FAILURES: '3',
   WEBHOOK_BREAKER_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),

@@ -244,11 +244,14 @@ async function attemptOnce(
   }
 }
 
-/** The endpoint's max_rps is reached: the message comes back in a second or two, and no attempt is spent. */
+/**
+ * The endpoint's max_rps is reached: the message comes back 1 to 4 s later, and no attempt is spent.
+ * Spread, so a backlog does not come back all at once to race for the next second's places.
+ */
 async function rateLimited(deps: SenderDeps, { received, message, context }: Delivery): Promise<void> {
   deps.metrics.record('RateLimitedByMaxRps', 1);
   deps.logger.debug(context, 'rate limited by max_rps: message sent again later');
-  await deps.queue.send(received.lane, [message], 1 + Math.floor(Math.random() * 2));
+  await deps.queue.send(received.lane, [message], 1 + Math.floor(Math.random() * 4));
 }
 
 /** A payload too large to ride in the message is read from the store. */

@@ -18,6 +18,7 @@ const EMF_METRICS: Record<MetricName, true> = {
   PoisonMessages: true,
   SlowLaneHandoffs: true,
   EndpointResponseTime: true,
+  RateLimitedByMaxRps: true,
 };
 
 /** Counts the default stack's resources billed by the month; synthesized without building its bundles. */

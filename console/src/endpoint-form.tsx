@@ -31,6 +31,8 @@ interface Draft {
   algo: Algo;
   all: boolean;
   selected: ReadonlySet<string>;
+  /** The most attempts a second, as typed; blank: no limit. */
+  maxRps: string;
 }
 
 const draftOf = (endpoint: Endpoint | undefined): Draft => ({
@@ -39,6 +41,7 @@ const draftOf = (endpoint: Endpoint | undefined): Draft => ({
   algo: endpoint?.signature_algo ?? 'jwt',
   all: endpoint ? endpoint.event_types === null : true,
   selected: new Set(endpoint?.event_types ?? []),
+  maxRps: endpoint?.max_rps ? String(endpoint.max_rps) : '',
 });
 
 const requestOf = (draft: Draft): EndpointRequest => ({
@@ -47,8 +50,12 @@ const requestOf = (draft: Draft): EndpointRequest => ({
     name: draft.name.trim() || null,
     signature_algo: draft.algo,
     event_types: draft.all ? null : [...draft.selected],
+    max_rps: draft.maxRps.trim() === '' ? null : Number(draft.maxRps.trim()),
   },
 });
+
+/** A whole number of attempts a second, or blank; anything else is refused here as the API would. */
+const maxRpsValid = (raw: string) => raw.trim() === '' || /^[1-9]\d*$/.test(raw.trim());
 
 /** The attributes that tie a field to its error message. */
 const described = (errors: FieldErrors, field: string) =>
@@ -184,6 +191,7 @@ export function EndpointForm({
   const [draft, setDraft] = useState(() => draftOf(endpoint));
   // Fields corrected since the server refused them no longer carry its complaint.
   const [corrected, setCorrected] = useState<ReadonlySet<string>>(new Set());
+  const [badRate, setBadRate] = useState(false);
   const save = useSubmit(
     (signal, body: EndpointRequest) =>
       endpoint
@@ -192,14 +200,17 @@ export function EndpointForm({
     { onDone: (saved) => onSaved(saved.webhook_endpoint) },
   );
   const refused = save.error instanceof ApiError && save.error.status === 422 ? save.error.details : undefined;
-  const errors: FieldErrors = Object.fromEntries(
-    Object.entries(refused ?? {}).filter(([field]) => !corrected.has(field)),
-  );
+  const errors: FieldErrors = {
+    ...Object.fromEntries(Object.entries(refused ?? {}).filter(([field]) => !corrected.has(field))),
+    ...(badRate ? { max_rps: ['value_is_invalid'] } : {}),
+  };
   const edit = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
   const submit = (event: Event) => {
     event.preventDefault();
     setCorrected(new Set());
-    void save.run(requestOf(draft));
+    const rateOk = maxRpsValid(draft.maxRps);
+    setBadRate(!rateOk);
+    if (rateOk) void save.run(requestOf(draft));
   };
   return (
     <Dialog title={endpoint ? 'Edit webhook' : 'Add a webhook'} onClose={onClose} wide>
@@ -234,6 +245,22 @@ export function EndpointForm({
         <FieldError field="name" errors={errors} />
         <SignatureField algo={draft.algo} onChange={(algo) => edit({ algo })} errors={errors} />
         <EventsField draft={draft} edit={edit} errors={errors} />
+        <label for="max-rps">Rate limit (attempts a second)</label>
+        <input
+          id="max-rps"
+          type="text"
+          inputMode="numeric"
+          placeholder="No limit"
+          value={draft.maxRps}
+          onInput={(e) => {
+            edit({ maxRps: e.currentTarget.value });
+            setBadRate(false);
+            setCorrected((fields) => new Set(fields).add('max_rps'));
+          }}
+          {...described(errors, 'max_rps')}
+        />
+        <p class="hint">1 to 10,000, kept across every sender; blank for no limit.</p>
+        <FieldError field="max_rps" errors={errors} />
         <div class="actions">
           <button type="button" class="secondary" onClick={onClose}>
             Cancel

@@ -14,7 +14,7 @@ import { useApi, useApiClient, useSubmit } from './hooks.ts';
 import { ReplayDialog } from './replay.tsx';
 import { go, type Route } from './route.ts';
 import { useCanManage } from './session.ts';
-import { CopyButton, Dialog, ErrorMessage, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
+import { CopyButton, Dialog, ErrorMessage, formatTime, useDocumentTitle, useEventTypes, ViewHeading } from './ui.tsx';
 import { EndpointActions, listening } from './webhooks.tsx';
 
 /** One endpoint: its settings (Overview) and its delivery log (Deliveries). */
@@ -23,6 +23,15 @@ const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'deliveries', label: 'Deliveries' },
 ] as const;
+
+/** The circuit breaker's state, in words. */
+function circuitText({ circuit }: Endpoint): string {
+  if (circuit.state === 'closed') return 'Closed: webhooks are delivered as usual.';
+  const since = `since ${formatTime(circuit.opened_at)}`;
+  return circuit.state === 'open'
+    ? `Open ${since}: its webhooks wait without spending attempts; a probe goes out after the cool-down.`
+    : `Half-open (open ${since}): a probe is out; its success resumes delivery.`;
+}
 
 function Overview({ endpoint }: { endpoint: Endpoint }) {
   return (
@@ -48,6 +57,10 @@ function Overview({ endpoint }: { endpoint: Endpoint }) {
           </ul>
         ) : null}
       </dd>
+      <dt>Rate limit</dt>
+      <dd>{endpoint.max_rps ? `At most ${endpoint.max_rps} attempts a second` : 'None'}</dd>
+      <dt>Circuit breaker</dt>
+      <dd class={`circuit circuit-${endpoint.circuit.state}`}>{circuitText(endpoint)}</dd>
     </dl>
   );
 }

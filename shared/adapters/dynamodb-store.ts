@@ -50,6 +50,10 @@ export class DynamoDbStore implements Store {
   markEndpointFailing: Store['markEndpointFailing'] = (...args) => this.endpoints.markEndpointFailing(...args);
   markEndpointRecovered: Store['markEndpointRecovered'] = (...args) => this.endpoints.markEndpointRecovered(...args);
   autoDisableEndpoint: Store['autoDisableEndpoint'] = (...args) => this.endpoints.autoDisableEndpoint(...args);
+  openBreaker: Store['openBreaker'] = (...args) => this.endpoints.openBreaker(...args);
+  claimBreakerProbe: Store['claimBreakerProbe'] = (...args) => this.endpoints.claimBreakerProbe(...args);
+  reopenBreaker: Store['reopenBreaker'] = (...args) => this.endpoints.reopenBreaker(...args);
+  closeBreaker: Store['closeBreaker'] = (...args) => this.endpoints.closeBreaker(...args);
 
   createWebhookSets: Store['createWebhookSets'] = (...args) => this.webhooks.createWebhookSets(...args);
   getWebhook: Store['getWebhook'] = (...args) => this.webhooks.getWebhook(...args);

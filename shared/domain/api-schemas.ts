@@ -75,6 +75,19 @@ const WebhookEndpoint = named(
       .describe(
         "The role assumed to deliver to an AWS destination (`webhook_url` an SQS queue's or EventBridge bus's ARN), with `lago_organization_id` as its external id; null for a URL",
       ),
+    max_rps: z
+      .int()
+      .min(1)
+      .nullable()
+      .describe('Beyond Lago: the most attempts a second, across every sender; null: no limit'),
+    circuit: z
+      .object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        opened_at: timestamp.nullable(),
+      })
+      .describe(
+        'Beyond Lago: the circuit breaker; open, its webhooks wait without spending attempts until a probe succeeds',
+      ),
   }),
 );
 

@@ -61,6 +61,12 @@ export interface WebhookEndpoint {
   headers?: CustomHeader[] | null;
   /** The customer's role assumed to deliver to an AWS destination (`webhook_url` an ARN: shared/domain/endpoints/destinations.ts). */
   aws_role_arn?: string | null;
+  /** Beyond Lago: the most attempts a second its receiver gets, across every sender; null: no limit. */
+  max_rps?: number | null;
+  /** Since when its circuit breaker is open (shared/domain/endpoints/health.ts); null: closed. */
+  breaker_opened_at_ms?: number | null;
+  /** The open breaker's probe once one is out (half-open): the webhook it attempts, and when it was claimed. */
+  breaker_probe?: { webhook_id: string; at_ms: number } | null;
 }
 
 export type WebhookStatus = 'pending' | 'retrying' | 'succeeded' | 'failed';

@@ -128,6 +128,21 @@ export interface EndpointStore {
     atMs: number,
     reason: string,
   ): Promise<boolean>;
+  /** Opens the endpoint's circuit breaker unless it is open already or disabled; true only for the call that opened it. */
+  openBreaker(organizationId: string, endpointId: string, atMs: number): Promise<boolean>;
+  /**
+   * Claims the probe of the breaker opened at `openedAtMs` for a webhook, unless another webhook's probe,
+   * claimed after `staleBeforeMs`, is out; true when this webhook holds it.
+   */
+  claimBreakerProbe(
+    organizationId: string,
+    endpointId: string,
+    claim: { openedAtMs: number; webhookId: string; atMs: number; staleBeforeMs: number },
+  ): Promise<boolean>;
+  /** A failed probe: the breaker opened at `openedAtMs` opens again at `atMs`, with no probe out; true only for the call that did. */
+  reopenBreaker(organizationId: string, endpointId: string, openedAtMs: number, atMs: number): Promise<boolean>;
+  /** Closes the breaker opened at `openedAtMs`; true only for the call that closed it. */
+  closeBreaker(organizationId: string, endpointId: string, openedAtMs: number): Promise<boolean>;
 }
 
 /** Webhooks: one per event and subscribed endpoint, with their attempts. */
@@ -308,11 +323,11 @@ export interface WritableSecretStore extends SecretStore {
 
 /** What an operator may want to hear about, beyond logs and metrics (shared/domain/endpoints/operational-events.ts). */
 export interface OperationalEvent {
-  type: 'endpoint.disabled' | 'endpoint.recovered';
+  type: 'endpoint.disabled' | 'endpoint.recovered' | 'endpoint.circuit_opened' | 'endpoint.circuit_closed';
   organization_id: string;
   endpoint_id: string;
   webhook_url: string;
-  /** Why it was disabled; null for a recovery. */
+  /** Why it was disabled, or its circuit breaker opened; null for a recovery or a close. */
   reason: string | null;
   /** Since when every attempt had failed, when known. */
   failing_since_ms: number | null;
@@ -346,7 +361,8 @@ export type MetricName =
   | 'WebhooksExhausted'
   | 'PoisonMessages'
   | 'SlowLaneHandoffs'
-  | 'EndpointResponseTime';
+  | 'EndpointResponseTime'
+  | 'RateLimitedByMaxRps';
 
 /** Delivery metrics (shared/runtime/metrics.ts: CloudWatch EMF with the `Stack` dimension). */
 export interface Metrics {

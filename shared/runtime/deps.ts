@@ -23,6 +23,7 @@ import type {
   DeliveryQueue,
   EndpointStore,
   OperationalEvents,
+  RateCounters,
   SecretStore,
   Store,
 } from '../domain/ports.ts';
@@ -58,6 +59,8 @@ export interface Deps {
   events: OperationalEvents;
   /** The organization routes' rate limits, counted in the table. */
   rateLimits: RateLimits;
+  /** The table's fixed-window counters: the rate limits' and endpoints' max_rps (shared/domain/delivery/max-rps.ts). */
+  rateCounters: RateCounters;
   /** Local mode's API and emulators, never webhook targets. @default - none (AWS) */
   ownListeners?: OwnListeners;
   /** AWS destinations: the roles that may be assumed (and locally the emulator's queues), and the delivery into them. */
@@ -113,6 +116,7 @@ export function buildDeps(wiring: DepsWiring): Deps {
     prefix: secretsPrefix,
     now,
   });
+  const rateCounters = new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName);
   return {
     store,
     endpointCache,
@@ -133,11 +137,8 @@ export function buildDeps(wiring: DepsWiring): Deps {
     now,
     events: wiring.events,
     ...(wiring.ownListeners ? { ownListeners: wiring.ownListeners } : {}),
-    rateLimits: new RateLimits(
-      new DynamoDbRateCounters(wiring.dynamoDb, wiring.tableName),
-      rateLimitPolicy(config),
-      now,
-    ),
+    rateLimits: new RateLimits(rateCounters, rateLimitPolicy(config), now),
+    rateCounters,
     destinations: destinations(wiring),
   };
 }
@@ -197,6 +198,10 @@ function withEndpointStore(store: Store, endpoints: EndpointStore): Store {
     markEndpointFailing: (...args) => endpoints.markEndpointFailing(...args),
     markEndpointRecovered: (...args) => endpoints.markEndpointRecovered(...args),
     autoDisableEndpoint: (...args) => endpoints.autoDisableEndpoint(...args),
+    openBreaker: (...args) => endpoints.openBreaker(...args),
+    claimBreakerProbe: (...args) => endpoints.claimBreakerProbe(...args),
+    reopenBreaker: (...args) => endpoints.reopenBreaker(...args),
+    closeBreaker: (...args) => endpoints.closeBreaker(...args),
     createWebhookSets: (...args) => store.createWebhookSets(...args),
     getWebhook: (...args) => store.getWebhook(...args),
     getWebhookState: (...args) => store.getWebhookState(...args),
@@ -275,6 +280,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     metrics: deps.metrics,
     now: deps.now,
     retrySchedule: deps.config.retrySchedule,
+    retryAfterMaxSeconds: deps.config.retryAfterMaxSeconds,
     timeoutMs: deps.config.timeoutMs,
     fastLaneMs: deps.config.fastLaneMs,
     slowAfterMs: deps.config.slowAfterMs,
@@ -285,5 +291,10 @@ export function senderDeps(deps: Deps): SenderDeps {
     ...deps.senderMemory,
     events: deps.events,
     autoDisableAfterMs: deps.config.autoDisableAfterSeconds * 1000,
+    breakerFailures: deps.config.breakerFailures,
+    breakerCooldownMs: deps.config.breakerCooldownSeconds * 1000,
+    // A probe still unfinished after its whole timeout and a minute never will be.
+    breakerProbeStaleMs: deps.config.timeoutMs + 60_000,
+    rateCounters: deps.rateCounters,
   };
 }

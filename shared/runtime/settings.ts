@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_WEBHOOK_SHARDS } from '../adapters/dynamodb/webhook-layouts.ts';
 import { LANE_MAPPINGS } from '../domain/delivery/policy.ts';
-import { DEFAULT_RETRY_SCHEDULE, MAX_DELAY_SECONDS } from '../domain/delivery/retry-schedule.ts';
+import {
+  DEFAULT_RETRY_AFTER_MAX_SECONDS,
+  DEFAULT_RETRY_SCHEDULE,
+  MAX_DELAY_SECONDS,
+} from '../domain/delivery/retry-schedule.ts';
 import { parseCidrs } from '../domain/delivery/ssrf.ts';
 import { LOG_LEVELS } from './logger.ts';
 
@@ -176,6 +180,13 @@ export const SETTINGS = {
     default: DEFAULT_RETRY_SCHEDULE,
     doc: "seconds to wait before each retry; attempts = entries + 1; each at most 43,080 (12 h), and 7 days in all with jitter; waits over 15 minutes are timers in the store. The queues' `maxReceiveCount` does not follow it: it is 5, for poison messages only",
   }),
+  retryAfterMaxSeconds: declare(number({ min: 1, max: MAX_DELAY_SECONDS }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_RETRY_AFTER_MAX_SECONDS',
+    context: 'retryAfterMaxSeconds',
+    default: DEFAULT_RETRY_AFTER_MAX_SECONDS,
+    doc: "the longest wait a receiver's `Retry-After` on a 429 or 503 gets: the next attempt waits what it asks, up to this, instead of the schedule's step (docs/delivery.md)",
+  }),
   timeoutMs: declare(number({ min: 100, max: 60_000 }), {
     scope: 'delivery',
     env: 'WEBHOOK_TIMEOUT_MS',
@@ -292,6 +303,21 @@ export const SETTINGS = {
       doc: 'the `source` of the events delivered to EventBridge buses ([destinations.md](destinations.md))',
     },
   ),
+  breakerFailures: declare(number({ min: 0, max: 1000 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_BREAKER_FAILURES',
+    context: 'breakerFailures',
+    // Off unless set: with it, a failing endpoint's webhooks wait instead of running out their schedule (as Lago's do).
+    default: 0,
+    doc: "consecutive failed attempts (seen by one sender process) that open an endpoint's circuit breaker: its webhooks wait without spending attempts until a probe succeeds (docs/delivery.md); `0`, the default, never opens it; 10 is a fair value",
+  }),
+  breakerCooldownSeconds: declare(number({ min: 1, max: 890 }), {
+    scope: 'delivery',
+    env: 'WEBHOOK_BREAKER_COOLDOWN_SECONDS',
+    context: 'breakerCooldownSeconds',
+    default: 60,
+    doc: 'seconds an open circuit breaker waits before its probe, and again after each failed probe; at most 890 (the probe is one delayed message)',
+  }),
   keyCacheSeconds: declare(number({ min: 1, max: 3600 }), {
     scope: 'delivery',
     env: 'WEBHOOK_KEY_CACHE_SECONDS',

@@ -16,7 +16,11 @@ import {
   type Request,
   type Response as PageResponse,
 } from 'playwright-core';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_REGION } from '#infra/local/emulators.ts';
+import { endpointKey } from '#shared/adapters/dynamodb/keys.ts';
 import {
   checkResponse,
   createEndpoint,
@@ -711,6 +715,55 @@ describe('the console in Chromium', () => {
     await endpointRow('Billing').waitFor();
     await shoot('webhooks');
     expect((await request('GET', `/api/v1/webhook_endpoints/${failingId}`, { token: org.apiKey })).status).toBe(404);
+  });
+
+  it("sets an endpoint's rate limit from the form, and shows its open circuit breaker", async () => {
+    const created = await createEndpoint(org, { webhook_url: 'https://example.com/breaker', name: 'Breaker' });
+    await page.goto(`${consoleUrl()}#/endpoints/${created}`);
+    const facts = page.locator('dl.facts');
+    await fact(facts, 'Rate limit').getByText('None').waitFor();
+    await fact(facts, 'Circuit breaker')
+      .getByText(/^Closed/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('dialog', { name: 'Edit webhook' });
+    await form.getByLabel('Rate limit (attempts a second)').fill('fast');
+    await form.getByRole('button', { name: 'Save webhook' }).click();
+    await form.getByText('value_is_invalid').waitFor();
+    await form.getByLabel('Rate limit (attempts a second)').fill('5');
+    await form.getByRole('button', { name: 'Save webhook' }).click();
+    await form.waitFor({ state: 'detached' });
+    await fact(facts, 'Rate limit').getByText('At most 5 attempts a second').waitFor();
+
+    // Opened as the sender opens it, on the endpoint's item; the console shows it on its next read.
+    const openedAtMs = Date.parse('2026-12-04T10:11:12Z');
+    const client = new DynamoDBClient({
+      endpoint: stack().dynamoDbEndpoint,
+      region: LOCAL_REGION,
+      credentials: stack().credentials,
+    });
+    try {
+      await DynamoDBDocumentClient.from(client).send(
+        new UpdateCommand({
+          TableName: stack().table,
+          Key: endpointKey(org.id, created),
+          UpdateExpression: 'SET breaker_opened_at = :at',
+          ExpressionAttributeValues: { ':at': openedAtMs },
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+    await page.reload();
+    await fact(facts, 'Circuit breaker')
+      .getByText(`Open since ${shownTime('2026-12-04T10:11:12Z')}: its webhooks wait without spending attempts`, {
+        exact: false,
+      })
+      .waitFor();
+    await shoot('endpoint-breaker-open', false);
+    expect((await request('DELETE', `/api/v1/webhook_endpoints/${created}`, { token: org.apiKey })).status).toBe(200);
+    await page.goto(consoleUrl());
+    await endpointRow('Billing').waitFor();
   });
 
   it("signs out, and another organization's key sees none of it", async () => {

@@ -47,7 +47,8 @@ describe('webhook endpoints', () => {
     });
     expect(created.status).toBe(200);
     const endpoint = (created.body as { webhook_endpoint: Record<string, unknown> }).webhook_endpoint;
-    // Lago's fields in Lago's order, then ours (disable, health, custom headers, an AWS destination's role).
+    // Lago's fields in Lago's order, then ours (disable, health, custom headers, an AWS destination's role, max_rps,
+    // circuit breaker).
     expect(Object.keys(endpoint)).toEqual([
       'lago_id',
       'lago_organization_id',
@@ -62,6 +63,8 @@ describe('webhook endpoints', () => {
       'failing_since',
       'headers',
       'aws_role_arn',
+      'max_rps',
+      'circuit',
     ]);
     expect(endpoint).toMatchObject({
       lago_organization_id: org.id,

@@ -77,6 +77,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     metrics: noMetrics,
     now: () => now,
     retrySchedule: [5],
+    retryAfterMaxSeconds: 3600,
     timeoutMs: 2000,
     fastLaneMs: 2000,
     slowAfterMs: 1000,
@@ -87,6 +88,10 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     ...newSenderMemory(),
     events: { emit: async () => undefined },
     autoDisableAfterMs: 0,
+    breakerFailures: 0,
+    breakerCooldownMs: 60_000,
+    breakerProbeStaleMs: 60_000,
+    rateCounters: { take: async () => [] },
     ...overrides,
   };
 }

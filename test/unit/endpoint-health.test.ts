@@ -1,4 +1,4 @@
-// Covers shared/domain/endpoints/health.ts through the sender (shared/domain/delivery/deliver.ts), against real receivers on loopback: a disabled endpoint's webhooks park without an attempt, failures are marked once, an endpoint failing long enough is disabled once with an operational event, its first success is a recovery; custom headers arrive, ours win, and no log line carries their values.
+// Covers shared/domain/endpoints/health.ts through the sender (shared/domain/delivery/deliver.ts), against real receivers on loopback: a disabled endpoint's webhooks park without an attempt, failures are marked once, an endpoint failing long enough is disabled once with an operational event, its first success is a recovery; the circuit breaker opens, parks, probes, opens again and closes, with its events; max_rps sends a message again without an attempt (shared/domain/delivery/max-rps.ts); custom headers arrive, ours win, and no log line carries their values.
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
@@ -12,6 +12,8 @@ import {
 import type { Lane } from '#shared/domain/delivery/policy.ts';
 import { sealCustomHeaders } from '#shared/domain/endpoints/headers.ts';
 import { continueDrain, resumeParkedWebhooks } from '#shared/domain/endpoints/health.ts';
+import { isDrain, type DrainMessage } from '#shared/domain/delivery/message.ts';
+import { sendSlot } from '#shared/domain/delivery/max-rps.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
 import { newWebhook } from '#shared/domain/webhooks/new-webhook.ts';
@@ -78,6 +80,7 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     metrics: noMetrics,
     now: () => now,
     retrySchedule: [5, 5, 5, 5, 5, 5],
+    retryAfterMaxSeconds: 3600,
     timeoutMs: 2000,
     fastLaneMs: 2000,
     slowAfterMs: 1000,
@@ -88,6 +91,10 @@ function deps(overrides: Partial<SenderDeps> = {}): SenderDeps {
     ...newSenderMemory(),
     events: { emit: async (event) => void events.push(event) },
     autoDisableAfterMs: 5 * DAY,
+    breakerFailures: 0,
+    breakerCooldownMs: 60_000,
+    breakerProbeStaleMs: 60_000,
+    rateCounters: { take: async () => [] },
     ...overrides,
   };
 }
@@ -310,6 +317,149 @@ describe('endpoint health', () => {
     await deliver(deps({ events: { emit: () => Promise.reject(new Error('EventBridge down')) } }), received(1));
     expect(store.webhooks.get(WEBHOOK)!.status).toBe('succeeded');
     expect(lines.some((l) => l.startsWith('error operational event not published'))).toBe(true);
+  });
+});
+
+describe('the circuit breaker', () => {
+  const COOLDOWN_MS = 10_000;
+  const probeMessages = () =>
+    queue.sent.filter((s): s is typeof s & { message: DrainMessage } => isDrain(s.message) && !!s.message.drain.probe);
+  /** Runs the last probe message once its delay is over, then the webhook message it queued. */
+  async function probe(sender: SenderDeps) {
+    const last = probeMessages().at(-1)!;
+    now += last.delay * 1000;
+    const before = queue.sent.length;
+    await continueDrain(sender, last.message.drain);
+    const unparked = queue.sent.slice(before).find((s) => !isDrain(s.message))!;
+    await deliver(sender, { messageId: 'probe', body: encodeMessage(unparked.message), receiveCount: 1, lane: 'fast' });
+  }
+
+  it('opens after 3 failed attempts in a row with one event and a probe message, then parks what falls due without an attempt', async () => {
+    endpoint(down.url);
+    webhook();
+    const sender = deps({ breakerFailures: 3, breakerCooldownMs: COOLDOWN_MS });
+    await deliver(sender, received(1));
+    await nextAttempt(sender);
+    expect(store.endpoints.get(ENDPOINT)!.breaker_opened_at_ms ?? null).toBeNull();
+    await nextAttempt(sender);
+    const openedAt = store.endpoints.get(ENDPOINT)!.breaker_opened_at_ms;
+    expect(openedAt).toBe(now);
+    expect(events.map((e) => e.type)).toEqual(['endpoint.circuit_opened']);
+    expect(events[0]!.reason).toBe('3 consecutive failed attempts (circuit breaker open for 10 s, then a probe)');
+    expect(probeMessages()).toEqual([
+      {
+        lane: 'fast',
+        delay: 11,
+        message: { drain: { organizationId: ORG, endpointId: ENDPOINT, shard: 0, probe: openedAt } },
+      },
+    ]);
+    await nextAttempt(sender);
+    expect(down.received).toHaveLength(3);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ parked: true, attempt_count: 3, status: 'retrying' });
+    expect(lines.filter((l) => l.startsWith('info circuit breaker open: webhook waits'))).toHaveLength(1);
+  });
+
+  it('probes after the cool-down: a failed probe opens it again, a good one closes it with one event', async () => {
+    const target = endpoint(down.url);
+    webhook();
+    const sender = deps({ breakerFailures: 3, breakerCooldownMs: COOLDOWN_MS });
+    await deliver(sender, received(1));
+    await nextAttempt(sender);
+    await nextAttempt(sender);
+    await nextAttempt(sender);
+    const firstOpened = store.endpoints.get(ENDPOINT)!.breaker_opened_at_ms!;
+
+    await probe(sender);
+    expect(down.received).toHaveLength(4);
+    const reopened = store.endpoints.get(ENDPOINT)!;
+    expect(reopened.breaker_opened_at_ms).toBeGreaterThanOrEqual(firstOpened + COOLDOWN_MS);
+    expect(reopened.breaker_probe ?? null).toBeNull();
+    expect(probeMessages()).toHaveLength(2);
+    expect(events.map((e) => e.type)).toEqual(['endpoint.circuit_opened']);
+    // Its retry falls due while the breaker is open again: parked.
+    await nextAttempt(sender);
+    expect(down.received).toHaveLength(4);
+
+    target.webhook_url = ok.url;
+    await probe(sender);
+    expect(ok.received).toHaveLength(1);
+    expect(store.webhooks.get(WEBHOOK)!.status).toBe('succeeded');
+    expect(store.endpoints.get(ENDPOINT)).toMatchObject({ breaker_opened_at_ms: null, breaker_probe: null });
+    expect(events.map((e) => e.type)).toEqual([
+      'endpoint.circuit_opened',
+      'endpoint.recovered',
+      'endpoint.circuit_closed',
+    ]);
+  });
+
+  it('lets no message through before the cool-down, and ignores a probe message of a breaker opened again since', async () => {
+    endpoint(ok.url, { breaker_opened_at_ms: now - 1000 });
+    webhook();
+    const sender = deps({ breakerFailures: 3, breakerCooldownMs: COOLDOWN_MS });
+    await deliver(sender, received(1));
+    expect(ok.received).toHaveLength(0);
+    expect(store.webhooks.get(WEBHOOK)!.parked).toBe(true);
+    const before = queue.sent.length;
+    await continueDrain(sender, { organizationId: ORG, endpointId: ENDPOINT, shard: 0, probe: now - 99_000 });
+    expect(queue.sent.length).toBe(before);
+    expect(store.webhooks.get(WEBHOOK)!.parked).toBe(true);
+  });
+
+  it('never opens when it is off', async () => {
+    endpoint(down.url);
+    webhook();
+    const sender = deps({ breakerFailures: 0 });
+    await deliver(sender, received(1));
+    for (let n = 0; n < 4; n++) await nextAttempt(sender);
+    expect(down.received).toHaveLength(5);
+    expect(store.endpoints.get(ENDPOINT)!.breaker_opened_at_ms ?? null).toBeNull();
+  });
+});
+
+describe('max_rps', () => {
+  it('cuts a second into slots of 1/n s, n the largest divisor of max_rps up to 10', () => {
+    expect(sendSlot(5, 1_000_450)).toEqual({ startMs: 1_000_400, endMs: 1_000_600, limit: 1 });
+    expect(sendSlot(20, 1_000_450)).toEqual({ startMs: 1_000_400, endMs: 1_000_500, limit: 2 });
+    expect(sendSlot(13, 1_000_450)).toEqual({ startMs: 1_000_000, endMs: 1_001_000, limit: 13 });
+    expect(sendSlot(1, 1_000_450)).toEqual({ startMs: 1_000_000, endMs: 1_001_000, limit: 1 });
+  });
+
+  it('sends the message again 1 to 4 s later, with no attempt, when the endpoint is at its max_rps', async () => {
+    endpoint(ok.url, { max_rps: 5 });
+    webhook();
+    const taken: unknown[] = [];
+    const sender = deps({
+      rateCounters: {
+        take: async (window, counters) => {
+          taken.push({ window, counters });
+          return ['attempts'];
+        },
+      },
+    });
+    await deliver(sender, received(1));
+    expect(ok.received).toHaveLength(0);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ attempt_count: 0, status: 'pending' });
+    const { startMs, endMs } = sendSlot(5, now);
+    expect(taken).toEqual([
+      {
+        window: { organizationId: ORG, action: `max_rps#${ENDPOINT}`, startMs, endMs },
+        counters: [{ name: 'attempts', limit: 1 }],
+      },
+    ]);
+    const [again] = queue.sent;
+    expect(again!.message).toMatchObject({ webhookId: WEBHOOK, attempt: 1 });
+    expect(again!.delay).toBeGreaterThanOrEqual(1);
+    expect(again!.delay).toBeLessThanOrEqual(4);
+    expect(lines.some((l) => l.startsWith('debug rate limited by max_rps: message sent again later'))).toBe(true);
+  });
+
+  it('takes no place for an endpoint without max_rps', async () => {
+    endpoint(ok.url);
+    webhook();
+    let takes = 0;
+    await deliver(deps({ rateCounters: { take: async () => (takes++, []) } }), received(1));
+    expect(ok.received).toHaveLength(1);
+    expect(takes).toBe(0);
   });
 });
 

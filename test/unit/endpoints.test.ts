@@ -103,6 +103,8 @@ describe('createEndpoint', () => {
       failing_since: null,
       headers: {},
       aws_role_arn: null,
+      max_rps: null,
+      circuit: { state: 'closed', opened_at: null },
     });
     expect(idTime(endpoint.id)).toBe(NOW);
     expect(store.endpoints.get(endpoint.id)).toEqual(endpoint);
@@ -240,6 +242,17 @@ describe('createEndpoint', () => {
     });
   });
 
+  it('takes max_rps as a whole number from 1 to 10,000, or null, and refuses anything else (value_is_invalid)', async () => {
+    for (const max_rps of [0, -1, 1.5, 10_001, '5', true])
+      expect(await failure({ webhook_url: 'https://example.com/', max_rps }), String(max_rps)).toEqual({
+        max_rps: ['value_is_invalid'],
+      });
+    expect(serializeEndpoint(await create({ webhook_url: 'https://example.com/r', max_rps: 10_000 })).max_rps).toBe(
+      10_000,
+    );
+    expect(serializeEndpoint(await create({ webhook_url: 'https://example.com/n', max_rps: null })).max_rps).toBeNull();
+  });
+
   it('reports every invalid field at once', async () => {
     expect(await failure({ webhook_url: 'ftp://x', signature_algo: 'rsa', event_types: 'all' })).toEqual({
       webhook_url: ['url_is_invalid'],
@@ -307,6 +320,19 @@ describe('updateEndpoint', () => {
 
   const update = (endpoint: unknown, policy: EndpointPolicy = AWS, org = ORG) =>
     updateEndpoint(store, policy, org, id, { webhook_endpoint: endpoint });
+
+  it('sets and removes max_rps, and an enable closes the circuit breaker', async () => {
+    expect((await update({ max_rps: 5 })).max_rps).toBe(5);
+    expect((await update({ name: 'Kept' })).max_rps).toBe(5);
+    expect((await update({ max_rps: null })).max_rps).toBeNull();
+    Object.assign(store.endpoints.get(id)!, { disabled_at_ms: NOW, breaker_opened_at_ms: NOW - 1000 });
+    expect(serializeEndpoint(store.endpoints.get(id)!).circuit).toEqual({
+      state: 'open',
+      opened_at: new Date(NOW - 1000).toISOString(),
+    });
+    const enabled = await update({ disabled: false });
+    expect(serializeEndpoint(enabled).circuit).toEqual({ state: 'closed', opened_at: null });
+  });
 
   it('changes only the keys present', async () => {
     const updated = await update({ name: 'Renamed' });
@@ -517,10 +543,11 @@ describe('AWS destinations', () => {
   const update = (id: string, endpoint: unknown, policy: EndpointPolicy = ENABLED) =>
     updateEndpoint(store, policy, ORG, id, { webhook_endpoint: endpoint }, NOW);
 
-  it('stores a queue ARN with its role, shown after the other fields', async () => {
+  it("stores a queue ARN with its role, shown after Lago's fields", async () => {
     const endpoint = await create({ webhook_url: ` ${QUEUE} `, aws_role_arn: ROLE });
     expect(endpoint).toMatchObject({ webhook_url: QUEUE, aws_role_arn: ROLE });
-    expect(Object.entries(serializeEndpoint(endpoint)).slice(-1)).toEqual([['aws_role_arn', ROLE]]);
+    const fields = Object.entries(serializeEndpoint(endpoint));
+    expect(fields.slice(-3, -2)).toEqual([['aws_role_arn', ROLE]]);
   });
 
   it('keeps the role while the URL stays an ARN, drops it for an https URL, and checks the allow-list on updates', async () => {

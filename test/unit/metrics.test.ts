@@ -67,6 +67,7 @@ describe('emfMetrics', () => {
       'PoisonMessages',
       'SlowLaneHandoffs',
       'EndpointResponseTime',
+      'RateLimitedByMaxRps',
     ];
     const docs = record('LagoWebhooks', ...names.map((name): [MetricName, number] => [name, 1]));
     expect(docs.length).toBeGreaterThan(0);

@@ -20,7 +20,18 @@ import {
  * always had (times as ISO strings, except the sender's marks, kept in milliseconds).
  */
 function endpointAttributes(endpoint: WebhookEndpoint): Item {
-  const { created_at_ms, disabled_at_ms, slow_until_ms, failing_since_ms, headers, aws_role_arn, ...rest } = endpoint;
+  const {
+    created_at_ms,
+    disabled_at_ms,
+    slow_until_ms,
+    failing_since_ms,
+    headers,
+    aws_role_arn,
+    max_rps,
+    breaker_opened_at_ms,
+    breaker_probe,
+    ...rest
+  } = endpoint;
   return {
     ...rest,
     // Absent unless set: an endpoint's item without a role stays as it always was.
@@ -33,6 +44,12 @@ function endpointAttributes(endpoint: WebhookEndpoint): Item {
       : {}),
     ...(slow_until_ms !== undefined ? { slow_until: slow_until_ms } : {}),
     ...(failing_since_ms !== undefined ? { failing_since: failing_since_ms } : {}),
+    // Absent unless set: an endpoint without them stores (and costs) what it always has.
+    ...(max_rps ? { max_rps } : {}),
+    ...(breaker_opened_at_ms ? { breaker_opened_at: breaker_opened_at_ms } : {}),
+    ...(breaker_probe
+      ? { breaker_probe_webhook: breaker_probe.webhook_id, breaker_probe_at: breaker_probe.at_ms }
+      : {}),
   };
 }
 
@@ -54,6 +71,12 @@ export function toEndpoint(item: Item): WebhookEndpoint {
     failing_since_ms: (item.failing_since as number | null | undefined) ?? null,
     headers: toCustomHeaders(item.headers),
     aws_role_arn: (item.aws_role_arn as string | null | undefined) ?? null,
+    max_rps: (item.max_rps as number | undefined) ?? null,
+    breaker_opened_at_ms: (item.breaker_opened_at as number | undefined) ?? null,
+    breaker_probe:
+      typeof item.breaker_probe_webhook === 'string'
+        ? { webhook_id: item.breaker_probe_webhook, at_ms: item.breaker_probe_at as number }
+        : null,
   };
 }
 
@@ -75,6 +98,11 @@ const ENDPOINT_FIELDS = [
   'disabled_reason',
   'failing_since',
   'aws_role_arn',
+  'max_rps',
+  // An enable closes the breaker.
+  'breaker_opened_at',
+  'breaker_probe_webhook',
+  'breaker_probe_at',
 ] as const;
 
 /** SET and REMOVE clauses for the fields that differ between two versions of an endpoint. */
@@ -310,6 +338,52 @@ export class DynamoDbEndpointStore implements EndpointStore {
       UpdateExpression: 'SET disabled_at = :at, disabled_reason = :reason',
       ConditionExpression: 'attribute_not_exists(disabled_at) AND failing_since = :since',
       ExpressionAttributeValues: { ':at': isoMs(atMs), ':reason': reason, ':since': failingSinceMs },
+    });
+  }
+
+  openBreaker(organizationId: string, endpointId: string, atMs: number): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET breaker_opened_at = :at',
+      ConditionExpression: `${IF_PRESENT} AND attribute_not_exists(breaker_opened_at) AND attribute_not_exists(disabled_at)`,
+      ExpressionAttributeValues: { ':at': atMs },
+    });
+  }
+
+  claimBreakerProbe(
+    organizationId: string,
+    endpointId: string,
+    {
+      openedAtMs,
+      webhookId,
+      atMs,
+      staleBeforeMs,
+    }: { openedAtMs: number; webhookId: string; atMs: number; staleBeforeMs: number },
+  ): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET breaker_probe_webhook = :webhook, breaker_probe_at = :at',
+      ConditionExpression:
+        'breaker_opened_at = :opened AND (attribute_not_exists(breaker_probe_webhook) OR breaker_probe_webhook = :webhook OR breaker_probe_at < :stale)',
+      ExpressionAttributeValues: { ':webhook': webhookId, ':at': atMs, ':opened': openedAtMs, ':stale': staleBeforeMs },
+    });
+  }
+
+  reopenBreaker(organizationId: string, endpointId: string, openedAtMs: number, atMs: number): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'SET breaker_opened_at = :at REMOVE breaker_probe_webhook, breaker_probe_at',
+      ConditionExpression: 'breaker_opened_at = :opened',
+      ExpressionAttributeValues: { ':at': atMs, ':opened': openedAtMs },
+    });
+  }
+
+  closeBreaker(organizationId: string, endpointId: string, openedAtMs: number): Promise<boolean> {
+    return this.table.updateIf({
+      Key: endpointKey(organizationId, endpointId),
+      UpdateExpression: 'REMOVE breaker_opened_at, breaker_probe_webhook, breaker_probe_at',
+      ConditionExpression: 'breaker_opened_at = :opened',
+      ExpressionAttributeValues: { ':opened': openedAtMs },
     });
   }
 }

@@ -83,7 +83,7 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
       retryLane: slowUntil(deps, endpoint) > posted.finished ? 'slow' : 'fast',
       endpointUrl: endpoint.webhook_url,
     },
-    deps.retrySchedule,
+    { schedule: deps.retrySchedule, retryAfterMaxSeconds: deps.retryAfterMaxSeconds },
   );
   const { attempt } = settled;
   const attemptContext = {

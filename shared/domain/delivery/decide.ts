@@ -13,7 +13,8 @@ import type { Lane } from './policy.ts';
  * - `busy`: the endpoint hangs and has its share of the slow lane in flight here, the message comes back later;
  * - `wait`: not due yet, the message comes back when it is (hopping if that is beyond 15 minutes);
  * - `early`: ahead of its predecessor's record, the message comes back a little later;
- * - `paused`: the endpoint is disabled, the webhook is parked until it is enabled;
+ * - `paused`: the endpoint is disabled, or its circuit breaker is open: the webhook is parked until it is enabled, or closes;
+ * - `probe`: the endpoint's breaker is open and its cool-down over: the first message to claim the probe makes it, the others park;
  * - `attempt`: post it now (`redrive`: a redriven dead letter opens a new round).
  */
 export type Decision =
@@ -24,6 +25,7 @@ export type Decision =
   | { kind: 'wait'; dueAtMs: number }
   | { kind: 'early'; attempt: number }
   | { kind: 'paused'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean }
+  | { kind: 'probe'; webhook: WebhookState; endpoint: WebhookEndpoint; openedAtMs: number }
   | { kind: 'attempt'; webhook: WebhookState; endpoint: WebhookEndpoint; redrive: boolean };
 
 /** What the sender knows when a message arrives. */
@@ -38,6 +40,8 @@ export interface Arrival {
   endpointSlowUntil: number;
   /** The endpoint's attempts in this process: one running long (`suspect`), or a hanging endpoint's share in flight (`atCap`). */
   endpointLoad: { suspect: boolean; atCap: boolean };
+  /** How long an open circuit breaker waits before its probe. */
+  breakerCooldownMs: number;
   nowMs: number;
 }
 
@@ -49,6 +53,7 @@ export function decide({
   lane,
   endpointSlowUntil,
   endpointLoad,
+  breakerCooldownMs,
   nowMs,
 }: Arrival): Decision {
   if (!webhook) return { kind: 'drop', why: 'unknown webhook' };
@@ -69,6 +74,12 @@ export function decide({
   if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: false };
   const due = webhook.next_attempt_at_ms ?? nowMs;
   if (due > nowMs + EARLY_TOLERANCE_MS) return { kind: 'wait', dueAtMs: due };
+  // An open circuit breaker: due webhooks wait without an attempt, but for one probe once the cool-down is over.
+  const openedAtMs = endpoint.breaker_opened_at_ms;
+  if (openedAtMs)
+    return nowMs < openedAtMs + breakerCooldownMs
+      ? { kind: 'paused', webhook, endpoint, redrive: false }
+      : { kind: 'probe', webhook, endpoint, openedAtMs };
   // A fast-lane batch never waits on an endpoint already slow, or one whose attempt here has run long.
   if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect)) return { kind: 'forward' };
   // One hanging endpoint never holds more than its share of the slow lane.
@@ -85,6 +96,7 @@ function decideRedrive(
   const redriven = message.reason !== undefined && message.attempt === webhook.attempt_count + 1;
   if (!redriven) return { kind: 'drop', why: 'stale copy of a finished round' };
   if (!endpoint) return { kind: 'drop', why: DELIVERY_ERRORS.endpointDeleted };
-  if (endpoint.disabled_at_ms) return { kind: 'paused', webhook, endpoint, redrive: true };
+  if (endpoint.disabled_at_ms || endpoint.breaker_opened_at_ms)
+    return { kind: 'paused', webhook, endpoint, redrive: true };
   return { kind: 'attempt', webhook, endpoint, redrive: true };
 }

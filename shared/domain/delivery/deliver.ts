@@ -2,6 +2,7 @@ import { continueDrain, parkWebhook } from '../endpoints/health.ts';
 import type { WebhookEndpoint, WebhookState } from '../model.ts';
 import { attemptAndRecord, recordCarried, trackAttempt } from './attempt.ts';
 import { decide, type Decision } from './decide.ts';
+import { takeSendPlace } from './max-rps.ts';
 import { hop, hopOf, sendingFor } from './hops.ts';
 import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
 import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, SUSPECT_SHARE, type Lane } from './policy.ts';
@@ -68,6 +69,7 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
       suspectAfterMs: deps.slowAfterMs * SUSPECT_SHARE,
       slots: deps.hangingEndpointSlots,
     }),
+    breakerCooldownMs: deps.breakerCooldownMs,
     nowMs,
   });
   return carryOut(deps, { received, message, payload: found.payload, nowMs, context }, decision);
@@ -154,9 +156,33 @@ async function carryOut(deps: SenderDeps, delivery: Delivery, decision: Decision
         message,
         new Error(`attempt ${decision.attempt} is ahead of the recorded ones`),
       );
+    case 'probe':
+      return probeOrPark(deps, delivery, decision);
     case 'attempt':
       return attemptOnce(deps, delivery, decision);
   }
+}
+
+/** The first message to claim an open breaker's probe makes its attempt (half-open); the others are parked. */
+async function probeOrPark(
+  deps: SenderDeps,
+  delivery: Delivery,
+  { webhook, endpoint, openedAtMs }: Extract<Decision, { kind: 'probe' }>,
+): Promise<void> {
+  let claimed: boolean;
+  try {
+    claimed = await deps.store.claimBreakerProbe(endpoint.organization_id, endpoint.id, {
+      openedAtMs,
+      webhookId: webhook.id,
+      atMs: delivery.nowMs,
+      staleBeforeMs: delivery.nowMs - deps.breakerProbeStaleMs,
+    });
+  } catch (error) {
+    return requeue(deps, delivery.received.lane, delivery.message, error);
+  }
+  if (!claimed) return orSendAgainLater(deps, delivery, () => parkWebhook(deps, webhook, endpoint, false));
+  deps.logger.info(delivery.context, 'circuit breaker half-open: probe attempt');
+  return attemptOnce(deps, delivery, { kind: 'attempt', webhook, endpoint, redrive: false });
 }
 
 /** The endpoint is gone: the webhook fails without an attempt. */
@@ -192,6 +218,11 @@ async function attemptOnce(
   deps.attemptsInFlight.add(key);
   const untrack = trackAttempt(deps, endpoint.id, delivery.nowMs);
   try {
+    try {
+      if (!(await takeSendPlace(deps.rateCounters, endpoint, deps.now()))) return await rateLimited(deps, delivery);
+    } catch (error) {
+      return await requeue(deps, received.lane, message, error);
+    }
     let payload: string;
     try {
       payload = delivery.payload ?? (await readPayload(deps, webhook));
@@ -211,6 +242,16 @@ async function attemptOnce(
     deps.attemptsInFlight.delete(key);
     untrack();
   }
+}
+
+/**
+ * The endpoint's max_rps is reached: the message comes back 1 to 4 s later, and no attempt is spent.
+ * Spread, so a backlog does not come back all at once to race for the next second's places.
+ */
+async function rateLimited(deps: SenderDeps, { received, message, context }: Delivery): Promise<void> {
+  deps.metrics.record('RateLimitedByMaxRps', 1);
+  deps.logger.debug(context, 'rate limited by max_rps: message sent again later');
+  await deps.queue.send(received.lane, [message], 1 + Math.floor(Math.random() * 4));
 }
 
 /** A payload too large to ride in the message is read from the store. */

@@ -34,9 +34,12 @@ export interface DeliveryMessage {
   record?: CarriedRecord;
 }
 
-/** Where an endpoint's drain goes on: its parked webhooks from shard `shard`, after the webhook `after` in it. */
+/**
+ * Where an endpoint's drain goes on: its parked webhooks from shard `shard`, after the webhook `after` in it.
+ * With `probe` (when its circuit breaker opened), it unparks one webhook, the breaker's probe (endpoints/health.ts).
+ */
 export interface DrainMessage {
-  drain: { organizationId: string; endpointId: string; shard: number; after?: string };
+  drain: { organizationId: string; endpointId: string; shard: number; after?: string; probe?: number };
 }
 
 /** Anything the delivery lanes carry. */
@@ -109,7 +112,7 @@ interface Wire {
   reason?: unknown;
   payload?: unknown;
   due_at_ms?: unknown;
-  drain?: { organization_id?: unknown; endpoint_id?: unknown; shard?: unknown; after?: unknown };
+  drain?: { organization_id?: unknown; endpoint_id?: unknown; shard?: unknown; after?: unknown; probe?: unknown };
   record?: unknown;
 }
 
@@ -135,10 +138,16 @@ export function withPayload(message: DeliveryMessage, payload: string | undefine
 
 export function encodeMessage(message: LaneMessage): string {
   if (isDrain(message)) {
-    const { organizationId, endpointId, shard, after } = message.drain;
+    const { organizationId, endpointId, shard, after, probe } = message.drain;
     return JSON.stringify({
       v: 2,
-      drain: { organization_id: organizationId, endpoint_id: endpointId, shard, ...(after ? { after } : {}) },
+      drain: {
+        organization_id: organizationId,
+        endpoint_id: endpointId,
+        shard,
+        ...(after ? { after } : {}),
+        ...(probe !== undefined ? { probe } : {}),
+      },
     });
   }
   return JSON.stringify({
@@ -195,10 +204,19 @@ export function decodeMessage(body: string): LaneMessage | undefined {
 
 function decodeDrain(drain: NonNullable<Wire['drain']>): DrainMessage | undefined {
   if (typeof drain !== 'object' || drain === null) return undefined;
-  const { organization_id: organizationId, endpoint_id: endpointId, shard, after } = drain;
+  const { organization_id: organizationId, endpoint_id: endpointId, shard, after, probe } = drain;
   if (typeof organizationId !== 'string' || typeof endpointId !== 'string' || !isCount(shard)) return undefined;
   if (after !== undefined && typeof after !== 'string') return undefined;
-  return { drain: { organizationId, endpointId, shard, ...(after !== undefined ? { after } : {}) } };
+  if (probe !== undefined && !isCount(probe)) return undefined;
+  return {
+    drain: {
+      organizationId,
+      endpointId,
+      shard,
+      ...(after !== undefined ? { after } : {}),
+      ...(probe !== undefined ? { probe } : {}),
+    },
+  };
 }
 
 /** The endpoint a message belongs to. */

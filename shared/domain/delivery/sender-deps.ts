@@ -8,6 +8,7 @@ import type {
   Metrics,
   OperationalEvents,
   PostWebhook,
+  RateCounters,
   WebhookStore,
 } from '../ports.ts';
 import type { AwsDestinationPolicy } from '../endpoints/destinations.ts';
@@ -36,6 +37,8 @@ export interface SenderDeps extends SenderMemory {
   metrics: Metrics;
   now: () => number;
   retrySchedule: readonly number[];
+  /** The longest wait a 429's or 503's Retry-After gets (retry-schedule.ts). */
+  retryAfterMaxSeconds: number;
   timeoutMs: number;
   /** A fast-lane attempt running longer than this is cut and moved to the slow lane. */
   fastLaneMs: number;
@@ -50,6 +53,14 @@ export interface SenderDeps extends SenderMemory {
   events: OperationalEvents;
   /** An endpoint whose every attempt failed this long is disabled; 0 never. */
   autoDisableAfterMs: number;
+  /** Failed attempts in a row (in this process) that open an endpoint's circuit breaker; 0 never. */
+  breakerFailures: number;
+  /** How long an open breaker waits before its probe. */
+  breakerCooldownMs: number;
+  /** A probe claimed longer ago than this never finished: another webhook may take its place. */
+  breakerProbeStaleMs: number;
+  /** The shared counters endpoints' max_rps is kept with (delivery/max-rps.ts). */
+  rateCounters: RateCounters;
 }
 
 /** What one sender process remembers between messages, shared by its lanes; the wiring makes one per process. */
@@ -62,6 +73,8 @@ export interface SenderMemory {
   endpointAttempts: Map<string, Set<{ startedMs: number }>>;
   /** Endpoints whose last attempt here ran out its time (or was cut at the fast lane's budget), until when: they hang. */
   hangingEndpoints: Map<string, number>;
+  /** By endpoint: its failed attempts in a row here, and its `failing_since` as they saw it (the circuit breaker's count). */
+  failureStreaks: Map<string, { since: number | null; count: number }>;
 }
 
 export const newSenderMemory = (): SenderMemory => ({
@@ -69,6 +82,7 @@ export const newSenderMemory = (): SenderMemory => ({
   attemptsInFlight: new Set(),
   endpointAttempts: new Map(),
   hangingEndpoints: new Map(),
+  failureStreaks: new Map(),
 });
 
 /** A queue message as the sender receives it. */

@@ -2,7 +2,7 @@ import type { Attempt, WebhookState } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import { DELIVERY_ERRORS, isSuccessStatus } from './outcomes.ts';
 import { hopDelaySeconds, MAX_MESSAGE_DELAY_SECONDS, type Lane } from './policy.ts';
-import { nextDelaySeconds, parseRetryAfter } from './retry-schedule.ts';
+import { nextDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-schedule.ts';
 
 /** Attempts kept in the webhook's state item (older ones are dropped; the count stays exact). */
 const ATTEMPTS_KEPT = 50;
@@ -37,7 +37,7 @@ export interface Settled {
 export function settle(
   webhook: WebhookState,
   outcome: AttemptOutcome,
-  schedule: readonly number[],
+  policy: RetryPolicy,
   random: () => number = Math.random,
 ): Settled {
   const { result, started, finished, cut } = outcome;
@@ -52,7 +52,7 @@ export function settle(
   };
   // A cut is recorded, but does not use up an attempt of the round: the slow lane makes it in full.
   const round = cut ? webhook.round_attempts : webhook.round_attempts + 1;
-  const delay = succeeded ? undefined : cut ? 0 : retryDelay(outcome, round, schedule, random);
+  const delay = succeeded ? undefined : cut ? 0 : retryDelay(outcome, round, policy, random);
   const { unqueued: _unqueued, parked: _parked, ...rest } = webhook;
   const next: WebhookState = {
     ...rest,
@@ -93,11 +93,11 @@ function attemptError({ result, cut, started, finished }: AttemptOutcome, succee
 function retryDelay(
   { result, finished }: AttemptOutcome,
   round: number,
-  schedule: readonly number[],
+  policy: RetryPolicy,
   random: () => number,
 ): number | undefined {
   return nextDelaySeconds(
-    schedule,
+    policy,
     round,
     {
       httpStatus: result.ok ? result.status : null,

@@ -102,6 +102,30 @@ export class EndpointCache implements EndpointStore {
     );
   }
 
+  openBreaker(organizationId: string, endpointId: string, atMs: number): Promise<boolean> {
+    return this.forgetting(organizationId, endpointId, this.inner.openBreaker(organizationId, endpointId, atMs));
+  }
+
+  claimBreakerProbe(
+    organizationId: string,
+    endpointId: string,
+    claim: Parameters<EndpointStore['claimBreakerProbe']>[2],
+  ): Promise<boolean> {
+    return this.forgetting(organizationId, endpointId, this.inner.claimBreakerProbe(organizationId, endpointId, claim));
+  }
+
+  reopenBreaker(organizationId: string, endpointId: string, openedAtMs: number, atMs: number): Promise<boolean> {
+    return this.forgetting(
+      organizationId,
+      endpointId,
+      this.inner.reopenBreaker(organizationId, endpointId, openedAtMs, atMs),
+    );
+  }
+
+  closeBreaker(organizationId: string, endpointId: string, openedAtMs: number): Promise<boolean> {
+    return this.forgetting(organizationId, endpointId, this.inner.closeBreaker(organizationId, endpointId, openedAtMs));
+  }
+
   /** Once the write is over, whether it worked or not, the next sender read goes to the store. */
   private forgetting<T>(organizationId: string, endpointId: string, write: Promise<T>): Promise<T> {
     return write.finally(() => this.entries.delete(cacheKey(organizationId, endpointId)));

@@ -21,8 +21,8 @@ export interface EndpointPolicy extends UrlPolicy {
 
 /**
  * Lago's serialisation of an endpoint, and after Lago's fields ours: whether it is disabled, since
- * when and why, since when its attempts have failed, and its custom headers, masked unless
- * `revealed` (their plain values) is given.
+ * when and why, since when its attempts have failed, its custom headers, masked unless `revealed`
+ * (their plain values) is given, its max_rps and its circuit breaker.
  */
 export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string, string][]) {
   return {
@@ -39,7 +39,15 @@ export function serializeEndpoint(endpoint: WebhookEndpoint, revealed?: [string,
     failing_since: endpoint.failing_since_ms ? isoMs(endpoint.failing_since_ms) : null,
     headers: revealed ? Object.fromEntries(revealed) : maskCustomHeaders(endpoint.headers),
     aws_role_arn: endpoint.aws_role_arn ?? null,
+    max_rps: endpoint.max_rps ?? null,
+    circuit: circuitOf(endpoint),
   };
+}
+
+/** The circuit breaker as the API shows it: half-open once its probe is out. */
+function circuitOf({ breaker_opened_at_ms: openedAtMs, breaker_probe: probe }: WebhookEndpoint) {
+  if (!openedAtMs) return { state: 'closed' as const, opened_at: null };
+  return { state: probe ? ('half_open' as const) : ('open' as const), opened_at: isoMs(openedAtMs) };
 }
 
 /** Refuses an AWS destination the deployment does not deliver to, or a role that does not go with the URL (destinations.ts). */
@@ -80,6 +88,7 @@ export async function createEndpoint(
     name: input.name ?? null,
     event_types: input.event_types === undefined ? null : input.event_types,
     created_at_ms: toSecond(nowMs),
+    ...(input.max_rps ? { max_rps: input.max_rps } : {}),
     ...(input.disabled ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(input.headers
       ? {
@@ -113,7 +122,8 @@ export async function getEndpoint(
 /**
  * A partial update: only the keys present change. `disabled: true` disables the endpoint (publishing
  * skips it, its queued webhooks wait); `disabled: false` enables it, and if it was failing its
- * failures are counted afresh from now, so its first success after that is a recovery.
+ * failures are counted afresh from now, so its first success after that is a recovery, and its
+ * circuit breaker closes.
  */
 export async function updateEndpoint(
   store: EndpointStore,
@@ -140,12 +150,16 @@ export async function updateEndpoint(
     ...(input.signature_algo !== undefined ? { signature_algo: input.signature_algo } : {}),
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.event_types !== undefined ? { event_types: input.event_types } : {}),
+    ...(input.max_rps !== undefined ? { max_rps: input.max_rps } : {}),
     ...(disabling ? { disabled_at_ms: toSecond(nowMs), disabled_reason: DISABLED_BY_REQUEST } : {}),
     ...(enabling
       ? {
           disabled_at_ms: null,
           disabled_reason: null,
           ...(previous.failing_since_ms ? { failing_since_ms: nowMs } : {}),
+          // Enabled by hand, it is tried at once: its breaker closes.
+          breaker_opened_at_ms: null,
+          breaker_probe: null,
         }
       : {}),
     ...(input.headers !== undefined

@@ -27,6 +27,14 @@ import { isoMs as iso } from '../time.ts';
  * after a success, cleared by the first success after it, and read from the endpoint record the
  * sender reads anyway. An endpoint whose every attempt failed for `autoDisableAfterMs` is disabled,
  * once, and an operational event says so; so does its first success after failing.
+ *
+ * The circuit breaker: `breakerFailures` failed attempts in a row (counted in the sender's memory,
+ * so a failure costs no write) open an endpoint's breaker, one conditional write and an event. While
+ * it is open its webhooks are parked when due, as a disabled endpoint's are, and spend no attempt. A
+ * drain message sent with the cool-down's delay unparks one of them: the probe (half-open), which one
+ * conditional write lets alone through. Its success closes the breaker and drains the parked webhooks;
+ * its failure opens it again for another cool-down. Auto-disable goes on counting time from
+ * `failing_since` through the breaker's probes: an endpoint that never recovers is still disabled.
  */
 
 /** Parked webhooks read per page of a drain. */
@@ -36,6 +44,18 @@ const INLINE_PAGES = 20;
 /** Pages one drain message drains before it hands on to the next. */
 const PAGES_PER_MESSAGE = 10;
 const QUEUE_BATCH = 10;
+
+/** What the sender's health reports need besides: the circuit breaker's settings, and its process's failure streaks. */
+export interface BreakerDeps {
+  /** Failed attempts in a row, seen by one process, that open an endpoint's breaker; 0 never. */
+  breakerFailures: number;
+  /** How long an open breaker waits before its probe. */
+  breakerCooldownMs: number;
+  /** A probe claimed longer ago than this never finished (a crash): another webhook may take its place. */
+  breakerProbeStaleMs: number;
+  /** By endpoint: its failed attempts in a row in this process, and its `failing_since` as they saw it. */
+  failureStreaks: Map<string, { since: number | null; count: number }>;
+}
 
 export interface HealthDeps {
   store: EndpointStore & Pick<WebhookStore, 'updateWebhook' | 'findParked'>;
@@ -81,9 +101,15 @@ export async function parkWebhook(
   });
   // Changed meanwhile: the newer state has its own message.
   if (!parked) return;
-  deps.logger.info(context, 'endpoint disabled: webhook waits for it to be enabled');
+  deps.logger.info(
+    context,
+    endpoint.disabled_at_ms
+      ? 'endpoint disabled: webhook waits for it to be enabled'
+      : 'circuit breaker open: webhook waits for it to close',
+  );
   const fresh = await deps.store.getEndpoint(endpoint.organization_id, endpoint.id);
-  if (fresh && !fresh.disabled_at_ms) await queueParked(deps, targetOf(fresh, deps.now()), [parked]);
+  if (fresh && !fresh.disabled_at_ms && !fresh.breaker_opened_at_ms)
+    await queueParked(deps, targetOf(fresh, deps.now()), [parked]);
 }
 
 const targetOf = (endpoint: WebhookEndpoint, nowMs: number): DrainTarget => ({
@@ -92,10 +118,14 @@ const targetOf = (endpoint: WebhookEndpoint, nowMs: number): DrainTarget => ({
   lane: laneOf(endpoint, nowMs),
 });
 
-/** Queues the parked webhooks of an endpoint just enabled: the first pages now, the rest through drain messages; returns how many now. */
-export async function resumeParkedWebhooks(deps: HealthDeps, endpoint: WebhookEndpoint): Promise<number> {
+/** Queues the parked webhooks of an endpoint just enabled (or whose breaker closed): the first pages now, the rest through drain messages; returns how many now. */
+export async function resumeParkedWebhooks(
+  deps: HealthDeps,
+  endpoint: WebhookEndpoint,
+  done = 'endpoint enabled: its waiting webhooks are queued',
+): Promise<number> {
   if (endpoint.disabled_at_ms) return 0;
-  return drainAll(deps, targetOf(endpoint, deps.now()), 'endpoint enabled: its waiting webhooks are queued');
+  return drainAll(deps, targetOf(endpoint, deps.now()), done);
 }
 
 /** Queues the parked webhooks of an endpoint just deleted, so the sender fails each (no attempt); returns how many now. */
@@ -121,13 +151,23 @@ async function drainAll(deps: HealthDeps, target: DrainTarget, done: string): Pr
   return progress.resumed;
 }
 
-/** A drain message: the next pages of an endpoint's parked webhooks, unless it was disabled again (they stay parked). */
+/**
+ * A drain message: the next pages of an endpoint's parked webhooks, unless it was disabled again (they
+ * stay parked). A breaker's probe message (`probe`: when the breaker it is for opened) unparks one.
+ */
 export async function continueDrain(
   deps: HealthDeps,
-  { organizationId, endpointId, shard, after }: DrainMessage['drain'],
+  { organizationId, endpointId, shard, after, probe }: DrainMessage['drain'],
 ) {
   const endpoint = await deps.store.getEndpoint(organizationId, endpointId);
   if (endpoint?.disabled_at_ms) return;
+  if (probe !== undefined) {
+    // Closed or opened again since: nothing to probe, or another probe message of its own.
+    if (endpoint?.breaker_opened_at_ms !== probe) return;
+    const { resumed } = await drain(deps, targetOf(endpoint, deps.now()), { shard: 0 }, 1, undefined, 1);
+    deps.logger.info({ organization_id: organizationId, endpoint_id: endpointId, resumed }, 'circuit breaker probe');
+    return;
+  }
   // A deleted endpoint is drained too: the sender fails each webhook.
   const target = endpoint ? targetOf(endpoint, deps.now()) : { organizationId, endpointId, lane: 'fast' as const };
   const { resumed, next } = await drain(deps, target, { shard, ...(after ? { after } : {}) }, PAGES_PER_MESSAGE);
@@ -159,11 +199,12 @@ async function drain(
   pages: number,
   /** Told after each page, so a failure part-way knows where to go on. */
   onPage: (progress: { resumed: number; next?: ParkedCursor }) => void = () => undefined,
+  pageSize = PAGE,
 ): Promise<{ resumed: number; next?: ParkedCursor }> {
   let resumed = 0;
   let cursor = from;
   for (let page = 0; page < pages; page++) {
-    const found = await deps.store.findParked(target.endpointId, cursor, PAGE);
+    const found = await deps.store.findParked(target.endpointId, cursor, pageSize);
     resumed += await queueParked(
       deps,
       target,
@@ -210,11 +251,25 @@ const autoDisableReason = (failingSince: number, afterMs: number) =>
   `every attempt failed since ${iso(failingSince)} (automatically disabled after ${Math.round(afterMs / 1000)} s of failures)`;
 
 /**
- * After an attempt to `endpoint` (as the sender read it): marks the start of its failures, disables
- * it once they have lasted long enough, or clears them on a success, emitting the operational events.
- * Writes nothing on a success to an endpoint that was not failing, nor on a failure once marked.
+ * After an attempt to `endpoint` (as the sender read it): its failures (`failing_since`, auto-disable),
+ * then its circuit breaker. Writes nothing on a success to an endpoint that was neither failing nor
+ * open, nor on a failure once marked, unless the failure opens the breaker or was its probe.
  */
 export async function recordEndpointHealth(
+  deps: HealthDeps & BreakerDeps,
+  endpoint: WebhookEndpoint,
+  succeeded: boolean,
+  attemptedAt: number,
+): Promise<void> {
+  await recordFailures(deps, endpoint, succeeded, attemptedAt);
+  await recordBreaker(deps, endpoint, succeeded);
+}
+
+/**
+ * Marks the start of the endpoint's failures, disables it once they have lasted long enough, or
+ * clears them on a success, emitting the operational events.
+ */
+async function recordFailures(
   deps: HealthDeps,
   endpoint: WebhookEndpoint,
   succeeded: boolean,
@@ -257,6 +312,78 @@ export async function recordEndpointHealth(
     failing_since_ms: since,
     at_ms: nowMs,
   });
+}
+
+/** The endpoint's breaker after an attempt: closed by a success, opened by a streak of failures, opened again by a failed probe. */
+async function recordBreaker(deps: HealthDeps & BreakerDeps, endpoint: WebhookEndpoint, succeeded: boolean) {
+  const { organization_id: organizationId, id } = endpoint;
+  const openedAt = endpoint.breaker_opened_at_ms ?? null;
+  if (succeeded) {
+    deps.failureStreaks.delete(id);
+    if (openedAt !== null) await closeBreaker(deps, endpoint, openedAt);
+    return;
+  }
+  if (openedAt !== null) {
+    // Only a probe is attempted while the breaker is open: it failed, and the breaker waits another cool-down.
+    const nowMs = deps.now();
+    if (!(await deps.store.reopenBreaker(organizationId, id, openedAt, nowMs))) return;
+    deps.logger.info({ organization_id: organizationId, endpoint_id: id }, 'circuit breaker probe failed: open again');
+    await sendProbe(deps, endpoint, nowMs);
+    return;
+  }
+  if (deps.breakerFailures <= 0) return;
+  const since = endpoint.failing_since_ms ?? null;
+  const streak = deps.failureStreaks.get(id);
+  // Another process's success cleared the failures meanwhile: the streak starts again.
+  const count = streak && (streak.since === null || streak.since === since) ? streak.count + 1 : 1;
+  if (count < deps.breakerFailures) {
+    deps.failureStreaks.set(id, { since, count });
+    return;
+  }
+  deps.failureStreaks.delete(id);
+  if (endpoint.disabled_at_ms) return;
+  const nowMs = deps.now();
+  if (!(await deps.store.openBreaker(organizationId, id, nowMs))) return;
+  const reason = `${count} consecutive failed attempts (circuit breaker open for ${Math.round(deps.breakerCooldownMs / 1000)} s, then a probe)`;
+  deps.logger.warn({ organization_id: organizationId, endpoint_id: id, reason }, 'circuit breaker opened');
+  await emit(deps, {
+    type: 'endpoint.circuit_opened',
+    organization_id: organizationId,
+    endpoint_id: id,
+    webhook_url: endpoint.webhook_url,
+    reason,
+    failing_since_ms: since,
+    at_ms: nowMs,
+  });
+  await sendProbe(deps, endpoint, nowMs);
+}
+
+/** The drain message that unparks the probe once the cool-down is over (a second later, so it finds it over). */
+async function sendProbe(deps: HealthDeps & BreakerDeps, endpoint: WebhookEndpoint, openedAtMs: number) {
+  const message: DrainMessage = {
+    drain: { organizationId: endpoint.organization_id, endpointId: endpoint.id, shard: 0, probe: openedAtMs },
+  };
+  await deps.queue.send('fast', [message], Math.ceil(deps.breakerCooldownMs / 1000) + 1);
+}
+
+async function closeBreaker(deps: HealthDeps, endpoint: WebhookEndpoint, openedAtMs: number): Promise<void> {
+  const { organization_id: organizationId, id } = endpoint;
+  if (!(await deps.store.closeBreaker(organizationId, id, openedAtMs))) return;
+  deps.logger.info(
+    { organization_id: organizationId, endpoint_id: id, opened_at: iso(openedAtMs) },
+    'circuit breaker closed',
+  );
+  await emit(deps, {
+    type: 'endpoint.circuit_closed',
+    organization_id: organizationId,
+    endpoint_id: id,
+    webhook_url: endpoint.webhook_url,
+    reason: null,
+    failing_since_ms: null,
+    at_ms: deps.now(),
+  });
+  const fresh = await deps.store.getEndpoint(organizationId, id);
+  if (fresh) await resumeParkedWebhooks(deps, fresh, 'circuit breaker closed: its waiting webhooks are queued');
 }
 
 async function emit(deps: HealthDeps, event: OperationalEvent): Promise<void> {

@@ -2,7 +2,8 @@ import type { OperationalEvent } from '../ports.ts';
 import { isoMs } from '../time.ts';
 
 /**
- * Operational events: an endpoint disabled automatically, an endpoint recovering after failures.
+ * Operational events: an endpoint disabled automatically, an endpoint recovering after failures, an
+ * endpoint's circuit breaker opening and closing.
  * On AWS they go to EventBridge's default bus, where an operator routes them (email, Slack, the
  * organization); locally they are lines in DATA_DIR/operational-events.jsonl. Both carry the same
  * source, detail-type and detail.
@@ -13,6 +14,8 @@ export const OPERATIONAL_EVENT_SOURCE = 'lago-webhooks-aws';
 export const DETAIL_TYPES: Record<OperationalEvent['type'], string> = {
   'endpoint.disabled': 'Webhook Endpoint Disabled',
   'endpoint.recovered': 'Webhook Endpoint Recovered',
+  'endpoint.circuit_opened': 'Webhook Endpoint Circuit Opened',
+  'endpoint.circuit_closed': 'Webhook Endpoint Circuit Closed',
 };
 
 /** When the event happened, as its envelope and detail show it (as the endpoint's `disabled_at` for a disable). */

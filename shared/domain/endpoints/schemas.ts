@@ -19,6 +19,7 @@ import { isArn, isRoleArn, parseAwsTarget, type AwsDestinationPolicy } from './d
 
 const MAX_URL_LENGTH = 2048;
 const MAX_NAME_LENGTH = 255;
+const MAX_RPS = 10_000;
 
 /** Where webhooks may go: the addresses allowed besides public ones, whether plain http is, and the service's own listeners (local mode). */
 export interface UrlPolicy {
@@ -121,6 +122,12 @@ const endpointFields = (policy: UrlPolicy, stored?: readonly CustomHeader[] | nu
       .describe(
         "Beyond Lago: the role (`arn:aws:iam::<account>:role/<name>`) assumed to deliver to an ARN `webhook_url`, with the organization's `lago_id` as its external id; null for a URL",
       ),
+    max_rps: z
+      .int({ error: 'value_is_invalid' })
+      .min(1, { error: 'value_is_invalid' })
+      .max(MAX_RPS, { error: 'value_is_invalid' })
+      .nullish()
+      .describe(`Beyond Lago: the most attempts a second its receiver gets, 1 to ${MAX_RPS}; null: no limit`),
   });
 
 /** The body of a create: `{"webhook_endpoint": {...}}` with a webhook_url (built per request, as an update's is). */

@@ -133,6 +133,40 @@ export class FakeStore
     return true;
   }
 
+  async openBreaker(organizationId: string, endpointId: string, atMs: number): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.breaker_opened_at_ms || found.disabled_at_ms) return false;
+    found.breaker_opened_at_ms = atMs;
+    return true;
+  }
+
+  async claimBreakerProbe(
+    organizationId: string,
+    endpointId: string,
+    claim: { openedAtMs: number; webhookId: string; atMs: number; staleBeforeMs: number },
+  ): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.breaker_opened_at_ms !== claim.openedAtMs) return false;
+    const probe = found.breaker_probe;
+    if (probe && probe.webhook_id !== claim.webhookId && probe.at_ms >= claim.staleBeforeMs) return false;
+    found.breaker_probe = { webhook_id: claim.webhookId, at_ms: claim.atMs };
+    return true;
+  }
+
+  async reopenBreaker(organizationId: string, endpointId: string, openedAtMs: number, atMs: number): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.breaker_opened_at_ms !== openedAtMs) return false;
+    Object.assign(found, { breaker_opened_at_ms: atMs, breaker_probe: null });
+    return true;
+  }
+
+  async closeBreaker(organizationId: string, endpointId: string, openedAtMs: number): Promise<boolean> {
+    const found = this.endpoints.get(endpointId);
+    if (found?.organization_id !== organizationId || found.breaker_opened_at_ms !== openedAtMs) return false;
+    Object.assign(found, { breaker_opened_at_ms: null, breaker_probe: null });
+    return true;
+  }
+
   async findOrganizationIdByKeyHash(hash: string): Promise<string | undefined> {
     this.lookedUpHashes.push(hash);
     return this.keyHashes.get(hash);

@@ -182,7 +182,10 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
 /** The emulator's queues as AWS destinations: their region and account as fauxqs names them in its ARNs. */
 function localDestinations({ sqs, queues, credentials }: Emulators): LocalDestinations {
   const [, , , region = '', accountId = ''] = queues.lanes.fast.arn.split(':');
-  return { endpoint: sqs.endpoint, region, accountId, credentials };
+  const ownQueues = [queues.lanes.fast, queues.lanes.slow, queues.deadLetter].map(
+    (queue) => queue.arn.split(':')[5] ?? '',
+  );
+  return { endpoint: sqs.endpoint, region, accountId, credentials, ownQueues };
 }
 
 /** The STS client and destination clients, with the instrument's hooks on them when it has some. */

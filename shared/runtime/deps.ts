@@ -73,6 +73,8 @@ export interface LocalDestinations {
   region: string;
   accountId: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The names of this service's own queues on the emulator, refused as destinations. */
+  ownQueues: string[];
 }
 
 /** What differs between the two wirings: the clients and addresses, the secrets' prefix, where logs, metrics and events go. */
@@ -153,7 +155,7 @@ function destinations({
   return {
     policy: {
       roles: config.awsDestinationRoles,
-      ...(local ? { local: { region: local.region, accountId: local.accountId } } : {}),
+      ...(local ? { local: { region: local.region, accountId: local.accountId, ownQueues: local.ownQueues } } : {}),
     },
     deliver: new AwsDestinations({
       sts,

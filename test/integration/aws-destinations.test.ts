@@ -136,9 +136,11 @@ describe('delivery into a queue of the local SQS emulator', () => {
 describe('the rules between webhook_url and aws_role_arn', () => {
   const ROLE = 'arn:aws:iam::210987654321:role/lago-deliveries';
 
-  it('refuses an ARN this deployment does not deliver to, a role beside a URL or a local queue, and malformed ARNs', async () => {
+  it("refuses an ARN this deployment does not deliver to, this service's own queues, a role beside a URL or a local queue, and malformed ARNs", async () => {
     const org = await createOrg();
     const local = await queue('rules');
+    // The ARN of one of this service's own queues: the emulator's region and account, the queue's name from its URL.
+    const own = (url: string) => local.arn.replace(/[^:]+$/, url.split('/').pop() ?? '');
     const cases: [Record<string, unknown>, Record<string, string[]>][] = [
       [
         { webhook_url: 'arn:aws:sqs:eu-west-1:210987654321:orders', aws_role_arn: ROLE },
@@ -149,6 +151,9 @@ describe('the rules between webhook_url and aws_role_arn', () => {
         { webhook_url: ['aws_destinations_are_not_enabled'] },
       ],
       [{ webhook_url: local.arn, aws_role_arn: ROLE }, { aws_role_arn: ['value_is_invalid'] }],
+      // This service's own queues are never a destination, as its own ports are never a URL.
+      [{ webhook_url: own(stack().queueUrl) }, { webhook_url: ['address_is_this_service'] }],
+      [{ webhook_url: own(stack().deadLetterUrl) }, { webhook_url: ['address_is_this_service'] }],
       [{ webhook_url: 'https://example.com/hooks', aws_role_arn: ROLE }, { aws_role_arn: ['value_is_invalid'] }],
       [{ webhook_url: 'arn:aws:sns:eu-west-1:210987654321:topic' }, { webhook_url: ['value_is_invalid'] }],
       [

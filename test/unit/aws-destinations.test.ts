@@ -187,7 +187,7 @@ describe('AwsDestinations', () => {
 describe('destination rules', () => {
   const policy = {
     roles: ['arn:aws:iam::210987654321:role/lago-*'],
-    local: { region: 'us-east-1', accountId: '0'.repeat(12) },
+    local: { region: 'us-east-1', accountId: '0'.repeat(12), ownQueues: ['lago-webhooks-fast'] },
   };
 
   it('reads SQS queue and EventBridge bus ARNs, and nothing else', () => {
@@ -224,6 +224,10 @@ describe('destination rules', () => {
       code: 'value_is_invalid',
     });
     expect(destinationRefusal(policy, 'arn:aws:sqs:us-east-1:000000000000:orders', null)).toBeUndefined();
+    expect(destinationRefusal(policy, 'arn:aws:sqs:us-east-1:000000000000:lago-webhooks-fast', null)).toEqual({
+      field: 'webhook_url',
+      code: 'address_is_this_service',
+    });
     expect(destinationRefusal(policy, QUEUE, ROLE)).toBeUndefined();
     expect(destinationRefusal(policy, QUEUE, null)).toEqual({ field: 'aws_role_arn', code: 'value_is_mandatory' });
     expect(destinationRefusal(policy, QUEUE, 'arn:aws:iam::210987654321:role/admin')).toEqual({

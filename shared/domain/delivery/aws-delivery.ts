@@ -1,4 +1,4 @@
-import { isLocalTarget, parseAwsTarget, roleAllowed } from '../endpoints/destinations.ts';
+import { isLocalTarget, isOwnQueue, parseAwsTarget, roleAllowed } from '../endpoints/destinations.ts';
 import type { Webhook, WebhookEndpoint } from '../model.ts';
 import type { PostResult } from '../ports.ts';
 import type { SenderDeps } from './sender-deps.ts';
@@ -31,6 +31,8 @@ export async function sendToAwsDestination(
 ): Promise<PostResult> {
   const target = parseAwsTarget(endpoint.webhook_url);
   if (!target) return { ok: false, kind: 'blocked', error: 'not an SQS queue or EventBridge bus ARN' };
+  if (isOwnQueue(deps.awsDestinations, target))
+    return { ok: false, kind: 'blocked', error: 'the queue is one of this service’s own' };
   const local = isLocalTarget(deps.awsDestinations, target);
   const roleArn = endpoint.aws_role_arn ?? null;
   // The allow-list may have shrunk since the endpoint was written: checked again on every delivery.

@@ -15,8 +15,11 @@ export type AwsTarget =
 export interface AwsDestinationPolicy {
   /** Role ARN patterns (`*` any run of characters) the senders may assume; none: AWS destinations are off. */
   roles: readonly string[];
-  /** The local SQS emulator's region and account: its queues are delivered to without a role. @default - none (AWS) */
-  local?: { region: string; accountId: string };
+  /**
+   * The local SQS emulator's region and account: its queues are delivered to without a role, but
+   * for this service's own (its lanes and dead letters), which are refused. @default - none (AWS)
+   */
+  local?: { region: string; accountId: string; ownQueues: readonly string[] };
 }
 
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d';
@@ -58,6 +61,12 @@ export const isLocalTarget = (policy: AwsDestinationPolicy, target: AwsTarget): 
   target.region === policy.local.region &&
   target.accountId === policy.local.accountId;
 
+/** One of this service's own queues on the local emulator: never a destination (as its own ports are never a URL). */
+export const isOwnQueue = (policy: AwsDestinationPolicy, target: AwsTarget): boolean =>
+  isLocalTarget(policy, target) &&
+  target.service === 'sqs' &&
+  (policy.local?.ownQueues ?? []).includes(target.queueName);
+
 const patternOf = (pattern: string) =>
   new RegExp(
     `^${pattern
@@ -72,7 +81,7 @@ export const roleAllowed = (policy: AwsDestinationPolicy, roleArn: string): bool
 
 /** Why a destination and its role cannot be used, by field, as Lago's codes; none when they can. */
 export type DestinationRefusal =
-  | { field: 'webhook_url'; code: 'aws_destinations_are_not_enabled' }
+  | { field: 'webhook_url'; code: 'aws_destinations_are_not_enabled' | 'address_is_this_service' }
   | { field: 'aws_role_arn'; code: 'value_is_mandatory' | 'value_is_invalid' | 'role_is_not_allowed' };
 
 /**
@@ -86,6 +95,7 @@ export function destinationRefusal(
 ): DestinationRefusal | undefined {
   const target = isArn(webhookUrl) ? parseAwsTarget(webhookUrl) : undefined;
   if (!target) return roleArn === null ? undefined : { field: 'aws_role_arn', code: 'value_is_invalid' };
+  if (isOwnQueue(policy, target)) return { field: 'webhook_url', code: 'address_is_this_service' };
   if (isLocalTarget(policy, target))
     return roleArn === null ? undefined : { field: 'aws_role_arn', code: 'value_is_invalid' };
   if (policy.roles.length === 0) return { field: 'webhook_url', code: 'aws_destinations_are_not_enabled' };

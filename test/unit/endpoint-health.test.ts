@@ -405,6 +405,35 @@ describe('the circuit breaker', () => {
     expect(store.webhooks.get(WEBHOOK)!.parked).toBe(true);
   });
 
+  it('sends its probe message again, a cool-down later, when it finds nothing parked to probe with', async () => {
+    const openedAt = now - COOLDOWN_MS - 1000;
+    endpoint(ok.url, { breaker_opened_at_ms: openedAt });
+    const sender = deps({ breakerFailures: 3, breakerCooldownMs: COOLDOWN_MS });
+    await continueDrain(sender, { organizationId: ORG, endpointId: ENDPOINT, shard: 0, probe: openedAt });
+    expect(probeMessages()).toEqual([
+      {
+        lane: 'fast',
+        delay: COOLDOWN_MS / 1000 + 1,
+        message: { drain: { organizationId: ORG, endpointId: ENDPOINT, shard: 0, probe: openedAt } },
+      },
+    ]);
+  });
+
+  it('closes again when its probe cannot be queued, so no webhook stays parked without one', async () => {
+    endpoint(down.url);
+    webhook();
+    const sender = deps({ breakerFailures: 1, breakerCooldownMs: COOLDOWN_MS });
+    const send = queue.send.bind(queue);
+    queue.send = async (lane, messages, delay) => {
+      if (messages.some((m) => isDrain(m) && m.drain.probe !== undefined)) throw new Error('SQS down');
+      return send(lane, messages, delay);
+    };
+    await deliver(sender, received(1));
+    expect(down.received).toHaveLength(1);
+    expect(store.endpoints.get(ENDPOINT)!.breaker_opened_at_ms ?? null).toBeNull();
+    expect(lines.filter((l) => l.startsWith('error circuit breaker probe could not be queued'))).toHaveLength(1);
+  });
+
   it('never opens when it is off', async () => {
     endpoint(down.url);
     webhook();

@@ -156,7 +156,7 @@ async function drainAll(deps: HealthDeps, target: DrainTarget, done: string): Pr
  * stay parked). A breaker's probe message (`probe`: when the breaker it is for opened) unparks one.
  */
 export async function continueDrain(
-  deps: HealthDeps,
+  deps: HealthDeps & Pick<BreakerDeps, 'breakerCooldownMs'>,
   { organizationId, endpointId, shard, after, probe }: DrainMessage['drain'],
 ) {
   const endpoint = await deps.store.getEndpoint(organizationId, endpointId);
@@ -166,6 +166,9 @@ export async function continueDrain(
     if (endpoint?.breaker_opened_at_ms !== probe) return;
     const { resumed } = await drain(deps, targetOf(endpoint, deps.now()), { shard: 0 }, 1, undefined, 1);
     deps.logger.info({ organization_id: organizationId, endpoint_id: endpointId, resumed }, 'circuit breaker probe');
+    // Nothing to unpark (none parked yet, or the index lags): the breaker looks again a cool-down later, so parked
+    // webhooks never wait on traffic that may not come. It stops once closed, disabled or deleted.
+    if (resumed === 0) await sendProbe(deps, endpoint, probe);
     return;
   }
   // A deleted endpoint is drained too: the sender fails each webhook.
@@ -328,7 +331,7 @@ async function recordBreaker(deps: HealthDeps & BreakerDeps, endpoint: WebhookEn
     const nowMs = deps.now();
     if (!(await deps.store.reopenBreaker(organizationId, id, openedAt, nowMs))) return;
     deps.logger.info({ organization_id: organizationId, endpoint_id: id }, 'circuit breaker probe failed: open again');
-    await sendProbe(deps, endpoint, nowMs);
+    await probeOrClose(deps, endpoint, nowMs);
     return;
   }
   if (deps.breakerFailures <= 0) return;
@@ -355,11 +358,31 @@ async function recordBreaker(deps: HealthDeps & BreakerDeps, endpoint: WebhookEn
     failing_since_ms: since,
     at_ms: nowMs,
   });
-  await sendProbe(deps, endpoint, nowMs);
+  await probeOrClose(deps, endpoint, nowMs);
+}
+
+/**
+ * Sends the probe of a breaker just opened; if the queue refuses it, closes the breaker again, so
+ * that no webhook stays parked without a probe to wake it (delivery goes on as without a breaker).
+ */
+async function probeOrClose(deps: HealthDeps & BreakerDeps, endpoint: WebhookEndpoint, openedAtMs: number) {
+  try {
+    await sendProbe(deps, endpoint, openedAtMs);
+  } catch (error) {
+    deps.logger.error(
+      { organization_id: endpoint.organization_id, endpoint_id: endpoint.id, err: error },
+      'circuit breaker probe could not be queued: breaker closed again',
+    );
+    await closeBreaker(deps, endpoint, openedAtMs);
+  }
 }
 
 /** The drain message that unparks the probe once the cool-down is over (a second later, so it finds it over). */
-async function sendProbe(deps: HealthDeps & BreakerDeps, endpoint: WebhookEndpoint, openedAtMs: number) {
+async function sendProbe(
+  deps: HealthDeps & Pick<BreakerDeps, 'breakerCooldownMs'>,
+  endpoint: WebhookEndpoint,
+  openedAtMs: number,
+) {
   const message: DrainMessage = {
     drain: { organizationId: endpoint.organization_id, endpointId: endpoint.id, shard: 0, probe: openedAtMs },
   };

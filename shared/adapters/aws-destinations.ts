@@ -1,5 +1,4 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-// The SDK's own STS client (the one its credential providers use), rather than a second copy of it as @aws-sdk/client-sts.
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { AwsTarget } from '../domain/endpoints/destinations.ts';

@@ -227,7 +227,7 @@ export const WebhookList = named(
 
 export const RecoverResult = named('RecoverResult', z.object({ recovered: whole, has_more: z.boolean() }));
 
-// Replay of a window into one endpoint (issue 22).
+// Replay of a window into one endpoint.
 export const ReplayResult = named(
   'ReplayResult',
   z.object({

@@ -184,8 +184,9 @@ const OPERATIONS: Record<string, Operation> = {
     responses: { 200: ok(S.WebhookResponse), 404: notFound('webhook') },
   },
   'POST /api/v1/webhooks/{lago_id}/retry': {
-    summary: 'Retry a failed webhook',
-    description: 'As Lago: a succeeded webhook is a 405 (`is_succeeded`); one still queued is left alone.',
+    summary: "Retry a failed webhook, or make a retrying one's next attempt now",
+    description:
+      "As Lago: a succeeded webhook is a 405 (`is_succeeded`). A failed webhook starts a new round. Beyond Lago, a retrying webhook makes its next attempt now, in its round (the old schedule's message is dropped); one pending, due within 2 s, or parked is left alone.",
     responses: {
       200: ok(S.WebhookResponse),
       404: notFound('webhook'),

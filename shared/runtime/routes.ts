@@ -19,7 +19,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: 'PUT', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
   { method: 'DELETE', path: '/api/v1/webhook_endpoints/{lago_id}', fn: 'api' },
   { method: 'POST', path: '/api/v1/webhook_endpoints/{lago_id}/test', fn: 'api' },
-  // Replay of a window into one endpoint (issue 22).
+  // Replay of a window into one endpoint.
   { method: 'POST', path: '/api/v1/webhook_endpoints/{lago_id}/replay', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/public_key', fn: 'api' },
   { method: 'GET', path: '/api/v1/webhooks/json_public_key', fn: 'api' },

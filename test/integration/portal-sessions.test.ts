@@ -167,6 +167,11 @@ describe('a viewer session', () => {
       ['POST', '/api/v1/webhooks/recover', { webhook_endpoint_id: endpointId, from_date: '2026-01-01' }],
       ['POST', `/api/v1/webhooks/${endpointId}/retry`, undefined],
       ['POST', `/api/v1/webhooks/${endpointId}/resend`, undefined],
+      [
+        'POST',
+        `/api/v1/webhook_endpoints/${endpointId}/replay`,
+        { from_date: '2026-01-01T00:00:00Z', to_date: '2026-01-02T00:00:00Z' },
+      ],
     ] as const) {
       const res = await request(method, path, { token, body });
       expect(res.status, `${method} ${path}`).toBe(403);

@@ -263,14 +263,16 @@ describe('max_rps', () => {
       expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(6);
       // 40 at 5 a second take about 8 s.
       expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(6000);
-      // Both processes delivered some, every webhook once.
+      // Both processes delivered some, every webhook once (each one's log line follows its record: wait for those).
+      await settled(org, ids);
       const mine = (lines: string[]) =>
         lines.filter((l) => l.includes('webhook delivered') && l.includes(endpoint.lago_id)).length;
+      const logged = () => mine(logs.lines) + mine(secondLogs.lines);
+      await eventually(() => (logged() >= 40 ? true : undefined), 10_000, 'every delivery logged');
       expect(mine(logs.lines)).toBeGreaterThan(0);
       expect(mine(secondLogs.lines)).toBeGreaterThan(0);
       expect(mine(logs.lines) + mine(secondLogs.lines)).toBe(40);
       expect(logs.lines.some((l) => l.includes('rate limited by max_rps: message sent again later'))).toBe(true);
-      await settled(org, ids);
     } finally {
       await receiver.stop();
     }

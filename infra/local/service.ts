@@ -324,8 +324,14 @@ function startSweeper(
 ): { sweep: LocalService['sweep']; stop: Stop } {
   const sweepOnce = wrap('sweeper', localHandler('sweeper', createSweeperHandler(deps), logger));
   const sweep = () => sweepOnce(undefined);
+  // One sweep at a time: a sweep slowed by a throttled store is not joined by the next tick's.
+  let running = false;
   const timer = setInterval(() => {
-    sweep().catch((error: unknown) => logger.error({ err: error }, 'sweep failed'));
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
+      .finally(() => (running = false));
   }, intervalMs);
   return { sweep, stop: async () => clearInterval(timer) };
 }

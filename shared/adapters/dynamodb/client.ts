@@ -35,6 +35,8 @@ const READ_BATCH = 100;
 export const PARALLEL_REQUESTS = 16;
 /** Tries of a batch write whose items DynamoDB left unprocessed (throttling), with backoff. */
 const BATCH_WRITE_TRIES = 6;
+/** BatchGetItem calls for one chunk before its keys still unprocessed make the read fail (a throttled hot key). */
+const BATCH_GET_TRIES = 8;
 
 /** Only when the item does not exist yet. */
 export const IF_ABSENT = `attribute_not_exists(${PK})`;
@@ -152,7 +154,11 @@ export class Table {
     }
   }
 
-  /** Items by key, 100 per BatchGetItem call (consistent), again for keys DynamoDB left unprocessed. */
+  /**
+   * Items by key, 100 per BatchGetItem call (consistent), again for keys DynamoDB left unprocessed,
+   * up to BATCH_GET_TRIES calls: a key throttled longer than that fails the read (the caller comes
+   * back later) instead of holding it, and its reads, on the hot key for good.
+   */
   async batchGet(keys: Key[]): Promise<Item[]> {
     const items: Item[] = [];
     const chunks: Key[][] = [];
@@ -161,6 +167,7 @@ export class Table {
       let pending: Item[] | undefined = chunk;
       for (let attempt = 1; pending && pending.length > 0; attempt++) {
         if (attempt > 1) await sleep(20 * 2 ** Math.min(attempt, 6) * (0.5 + Math.random()));
+        if (attempt > BATCH_GET_TRIES) throw unavailable('the webhooks could not all be read; retry');
         const result: BatchGetCommandOutput = await this.db.send(
           new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }),
         );

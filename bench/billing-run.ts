@@ -94,6 +94,9 @@ async function run(title: string, options: BillingRunOptions) {
   return result;
 }
 try {
+  // A first run on a fresh DynamoDB Local is slower (its JIT, the table's creation): a small one, not measured, goes first.
+  progress('warm-up (not measured)');
+  await billingRun({ ...base, events: 100, shards, others: false });
   const ratios: [string, number][] = [];
   if (parts.has('publish')) {
     const alone = await run(`healthy endpoint alone, ${shards} shards`, { ...base, shards, others: false });

@@ -63,6 +63,7 @@ function print(title: string, result: BillingRunResult) {
   figure('time to deliver every healthy webhook', result.healthyMs / 1000, 's', 2);
   figure('of which the drain (from the senders\u2019 start, for a backlog)', result.drainMs / 1000, 's', 2);
   figure('healthy deliveries', result.healthyPerSecond, 'per s');
+  figure('until half of them arrived', result.halfDrainMs / 1000, 's', 2);
   figure('batch calls', result.publishCalls, 'calls', 0);
   figure('events refused (503) and published again', result.republished, 'events', 0);
   figure('duplicate POSTs', result.duplicates, 'POSTs', 0);
@@ -127,6 +128,7 @@ try {
       `drain rate of a stored backlog, ${shards} shards over 1`,
       many.healthyPerSecond / one.healthyPerSecond,
     ]);
+    ratios.push(['the same, until half the backlog arrived', one.halfDrainMs / many.halfDrainMs]);
   }
   console.log('\nratios');
   for (const [label, value] of ratios) figure(label, value, 'x', 2);

@@ -50,6 +50,8 @@ export interface BillingRunResult {
   drainMs: number;
   /** Healthy webhooks delivered per second over the drain. */
   healthyPerSecond: number;
+  /** From the drain's start until half the healthy webhooks arrived: a rate even when the last ones are slow to come. */
+  halfDrainMs: number;
   /** Batch calls made, and events the API refused (503) and that were published again. */
   publishCalls: number;
   republished: number;
@@ -297,6 +299,9 @@ async function measure(
     ? Math.max(...healthy.map(([id]) => receivers.healthyArrivals.get(id)!))
     : Number.POSITIVE_INFINITY;
   const healthyMs = lastArrival - started;
+  const arrivals = [...receivers.healthyArrivals.values()].sort((a, b) => a - b);
+  const half = arrivals[Math.ceil(healthy.length / 2) - 1];
+  const halfDrainMs = half === undefined ? Number.POSITIVE_INFINITY : half - drainStarted;
   const drainMs = lastArrival - drainStarted;
   const settled = async () =>
     (await stack.deps.store.queryWebhooks({ organizationId, statuses: ['pending', 'retrying'], limit: 1 })).items
@@ -322,6 +327,7 @@ async function measure(
     healthyMs,
     drainMs,
     healthyPerSecond: healthy.length / (drainMs / 1000),
+    halfDrainMs,
     publishCalls: published.calls,
     republished: published.republished,
     accepted,

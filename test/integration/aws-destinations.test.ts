@@ -10,7 +10,16 @@ import {
 import jwt from 'jsonwebtoken';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, publish, request, stack, webhookSettles, type Org } from './helpers.ts';
+import {
+  createEndpoint,
+  createOrg,
+  publish,
+  request,
+  stack,
+  webhookSettles,
+  verificationKeys,
+  type Org,
+} from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 
 const sqs = new SQSClient({ endpoint: stack().sqsEndpoint, region: 'us-east-1', credentials: stack().credentials });
@@ -60,16 +69,7 @@ describe('delivery into a queue of the local SQS emulator', () => {
     expect(created.status, created.text).toBe(200);
     expect(created.body.webhook_endpoint).toMatchObject({ webhook_url: hmacQueue.arn, aws_role_arn: null });
     await createEndpoint(org, { webhook_url: jwtQueue.arn, signature_algo: 'jwt' });
-    const keys = await request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>(
-      'GET',
-      '/api/v1/webhooks/hmac_key',
-      { token: org.apiKey },
-    );
-    const publicKey = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', {
-      token: org.apiKey,
-    });
-    const { hmac_key: hmacKey, standard_webhooks_secret: swSecret } = keys.body.webhook;
-    const publicKeyPem = Buffer.from(publicKey.body.webhook.public_key, 'base64').toString('utf8');
+    const { hmacKey, swSecret, publicKeyPem } = await verificationKeys(org);
 
     const published = await publish(org, 'customer.created', { lago_id: 'cus_1', name: 'Zoë ✓' });
     expect(published.status, published.text).toBe(202);

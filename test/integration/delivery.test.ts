@@ -13,6 +13,7 @@ import {
   request,
   stack,
   webhook,
+  verificationKeys,
   webhookSettles,
   type Org,
 } from './helpers.ts';
@@ -77,16 +78,7 @@ describe('publishing', () => {
     const jwtReceiver = await receiver();
     await createEndpoint(org, { webhook_url: hmacReceiver.url, signature_algo: 'hmac' });
     await createEndpoint(org, { webhook_url: jwtReceiver.url, signature_algo: 'jwt' });
-    const keys = await request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>(
-      'GET',
-      '/api/v1/webhooks/hmac_key',
-      { token: org.apiKey },
-    );
-    const publicKey = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', {
-      token: org.apiKey,
-    });
-    const { hmac_key: hmacKey, standard_webhooks_secret: swSecret } = keys.body.webhook;
-    const publicKeyPem = Buffer.from(publicKey.body.webhook.public_key, 'base64').toString('utf8');
+    const { hmacKey, swSecret, publicKeyPem } = await verificationKeys(org);
 
     const [published] = await publishedIds(org, 'customer.created', { lago_id: 'cus_1', name: 'Zoë ✓' });
     const [h] = await hmacReceiver.waitFor(1);

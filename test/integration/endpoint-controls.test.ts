@@ -17,7 +17,7 @@ import type { FileOperationalEvents } from '#shared/adapters/file-events.ts';
 import { LocalSecretStore } from '#shared/adapters/local-secrets.ts';
 import { signingKeySecretName } from '#shared/domain/secrets.ts';
 import { LOCAL_SECRETS_PREFIX } from '#shared/runtime/local-deps.ts';
-import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, LogCapture, type IsolatedStack, type IsolatedTenant } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
 
@@ -26,10 +26,7 @@ const logs = new LogCapture();
 const SECRET = 'Bearer it-s3cret-7d41c9e2';
 const AUTO_DISABLE_SECONDS = 3;
 
-interface Tenant {
-  id: string;
-  key: string;
-}
+type Tenant = IsolatedTenant;
 
 interface EndpointView {
   lago_id: string;
@@ -57,18 +54,10 @@ interface OperationalLine {
 const admin = (method: string, path: string, body?: unknown) =>
   isolated.call(method, path, isolated.local.adminToken, body);
 
-async function tenant(name: string): Promise<Tenant> {
-  const org = await admin('POST', '/admin/v1/organizations', { name });
-  return { id: (org.body.organization as { lago_id: string }).lago_id, key: org.body.api_key as string };
-}
+const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
-async function createEndpoint(org: Tenant, endpoint: Record<string, unknown>): Promise<EndpointView> {
-  const res = await isolated.call('POST', '/api/v1/webhook_endpoints', org.key, {
-    webhook_endpoint: { signature_algo: 'hmac', ...endpoint },
-  });
-  expect(res.status).toBe(200);
-  return res.body.webhook_endpoint as EndpointView;
-}
+const createEndpoint = (org: Tenant, endpoint: Record<string, unknown>) =>
+  isolated.createEndpoint<EndpointView>(org, endpoint);
 
 /**
  * An object with these entries, made by JSON.parse: a literal's or a spread's `__proto__` would set its prototype,

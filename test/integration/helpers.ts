@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalService, type LocalService, type LocalServiceInstrument } from '#infra/local/service.ts';
@@ -76,6 +76,23 @@ export interface Org {
   apiKey: string;
 }
 
+/** What a receiver of the organization verifies with: its HMAC token, Standard Webhooks secret and the JWT public key (PEM). */
+export async function verificationKeys(org: Org): Promise<{ hmacKey: string; swSecret: string; publicKeyPem: string }> {
+  const keys = await request<{ webhook: { hmac_key: string; standard_webhooks_secret: string } }>(
+    'GET',
+    '/api/v1/webhooks/hmac_key',
+    { token: org.apiKey },
+  );
+  const publicKey = await request<{ webhook: { public_key: string } }>('GET', '/api/v1/webhooks/json_public_key', {
+    token: org.apiKey,
+  });
+  return {
+    hmacKey: keys.body.webhook.hmac_key,
+    swSecret: keys.body.webhook.standard_webhooks_secret,
+    publicKeyPem: Buffer.from(publicKey.body.webhook.public_key, 'base64').toString('utf8'),
+  };
+}
+
 export async function createOrg(name = 'Acme'): Promise<Org> {
   const res = await admin<{ organization: { lago_id: string }; api_key: string }>('POST', '/admin/v1/organizations', {
     name,
@@ -142,6 +159,12 @@ export class LogCapture implements LogDestination {
   }
 }
 
+/** An organization of an isolated stack: its id and API key. */
+export interface IsolatedTenant {
+  id: string;
+  key: string;
+}
+
 export interface IsolatedStack {
   local: LocalService;
   /** Its DATA_DIR: the CLI's `keys` commands work on the secrets there. */
@@ -152,6 +175,10 @@ export interface IsolatedStack {
     token: string,
     body?: unknown,
   ) => Promise<{ status: number; body: Record<string, unknown> }>;
+  /** A new organization, made with the admin token. */
+  tenant(name: string): Promise<IsolatedTenant>;
+  /** A new endpoint of the organization (HMAC unless `signature_algo` is given); expects a 200. */
+  createEndpoint<T>(org: IsolatedTenant, endpoint: Record<string, unknown>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -171,18 +198,30 @@ export async function isolatedStack(
     logDestination: options.logDestination,
     ...(options.instrument ? { instrument: options.instrument } : {}),
   });
+  const call: IsolatedStack['call'] = async (method, path, token, body) => {
+    const res = await fetch(`${local.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    await checkContract(method, path, res, text);
+    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+  };
   return {
     local,
     dataDir,
-    async call(method, path, token, body) {
-      const res = await fetch(`${local.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
+    call,
+    async tenant(name) {
+      const org = await call('POST', '/admin/v1/organizations', local.adminToken, { name });
+      return { id: (org.body.organization as { lago_id: string }).lago_id, key: org.body.api_key as string };
+    },
+    async createEndpoint<T>(org: IsolatedTenant, endpoint: Record<string, unknown>) {
+      const res = await call('POST', '/api/v1/webhook_endpoints', org.key, {
+        webhook_endpoint: { signature_algo: 'hmac', ...endpoint },
       });
-      const text = await res.text();
-      await checkContract(method, path, res, text);
-      return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+      expect(res.status).toBe(200);
+      return res.body.webhook_endpoint as T;
     },
     async stop() {
       await local.stop();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalService, type LocalService } from '#infra/local/service.ts';
 import type { FileOperationalEvents } from '#shared/adapters/file-events.ts';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
-import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, LogCapture, type IsolatedStack, type IsolatedTenant } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver, type Received } from '../support/receiver.ts';
 
@@ -33,10 +33,7 @@ const ENV = {
 let isolated: IsolatedStack;
 const logs = new LogCapture();
 
-interface Tenant {
-  id: string;
-  key: string;
-}
+type Tenant = IsolatedTenant;
 
 interface EndpointView {
   lago_id: string;
@@ -61,18 +58,10 @@ afterAll(async () => {
 const admin = (method: string, path: string, body?: unknown) =>
   isolated.call(method, path, isolated.local.adminToken, body);
 
-async function tenant(name: string): Promise<Tenant> {
-  const org = await admin('POST', '/admin/v1/organizations', { name });
-  return { id: (org.body.organization as { lago_id: string }).lago_id, key: org.body.api_key as string };
-}
+const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
-async function createEndpoint(org: Tenant, endpoint: Record<string, unknown>): Promise<EndpointView> {
-  const res = await isolated.call('POST', '/api/v1/webhook_endpoints', org.key, {
-    webhook_endpoint: { signature_algo: 'hmac', ...endpoint },
-  });
-  expect(res.status).toBe(200);
-  return res.body.webhook_endpoint as EndpointView;
-}
+const createEndpoint = (org: Tenant, endpoint: Record<string, unknown>) =>
+  isolated.createEndpoint<EndpointView>(org, endpoint);
 
 const endpointView = async (org: Tenant, id: string) =>
   (await isolated.call('GET', `/api/v1/webhook_endpoints/${id}`, org.key)).body.webhook_endpoint as EndpointView;

@@ -2,17 +2,14 @@
 // on a stack whose schedule waits 8 s, then an hour; the old schedule's message never makes a second POST.
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedStack, LogCapture, type IsolatedStack } from './helpers.ts';
+import { isolatedStack, LogCapture, type IsolatedStack, type IsolatedTenant } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
 import { Receiver } from '../support/receiver.ts';
 
 let isolated: IsolatedStack;
 const logs = new LogCapture();
 
-interface Tenant {
-  id: string;
-  key: string;
-}
+type Tenant = IsolatedTenant;
 
 interface WebhookView {
   lago_id: string;
@@ -28,10 +25,7 @@ interface WebhookView {
 const admin = (method: string, path: string, body?: unknown) =>
   isolated.call(method, path, isolated.local.adminToken, body);
 
-async function tenant(name: string): Promise<Tenant> {
-  const org = await admin('POST', '/admin/v1/organizations', { name });
-  return { id: (org.body.organization as { lago_id: string }).lago_id, key: org.body.api_key as string };
-}
+const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
 const webhookOf = async (org: Tenant, id: string) =>
   (await isolated.call('GET', `/api/v1/webhooks/${id}`, org.key)).body.webhook as WebhookView;

@@ -20,14 +20,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { localCredentials, startDynamoDbLocal } from '#infra/local/emulators.ts';
 import { billingRun, type BillingRunOptions, type BillingRunResult } from './billing.ts';
-
-const envNumber = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-};
+import { envNumber } from './env.ts';
 
 const events = Math.round(envNumber('BILLING_EVENTS', 2_000));
 const scale = envNumber('BILLING_SCALE', 0.05);

@@ -13,14 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { Service } from './chaos.ts';
 import { startReceiver } from './receiver.ts';
-
-const envNumber = (name: string, fallback: number) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-};
+import { envNumber } from './env.ts';
 
 const SECONDS = envNumber('LOAD_SECONDS', 30);
 const CONNECTIONS = Math.round(envNumber('LOAD_CONNECTIONS', 4));

@@ -33,6 +33,7 @@ import {
 } from './pricing.ts';
 import { invoiceObject } from './payloads.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
+import { envNumber } from './env.ts';
 
 interface Sizes {
   /** Webhooks queued before the sender starts (half HMAC, half JWT; half 1 KB, half 32 KB payloads). */
@@ -65,14 +66,6 @@ const SCALES: Record<'full' | 'small', Sizes> = {
     ceilingSeconds: 0.3,
     batchEvents: 20,
   },
-};
-
-const envNumber = (name: string, fallback: number) => {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be a positive number, got ${value}`);
-  return parsed;
 };
 
 const scale = process.env.BENCH_SCALE === 'small' ? 'small' : 'full';

@@ -8,12 +8,17 @@
  * - `backlog`: BILLING_BACKLOG_EVENTS (200) stored while the senders wait, then drained, with 8
  *   shards and with 1, at BILLING_BACKLOG_SCALE (0.002), where the model bounds one shard's drain
  *   well below this machine's rate, so the ratio is the keys', not the machine's (stored with the
- *   per-key limits off, drained with them on).
+ *   per-key limits off, drained with them on);
+ * - `drain`: the healthy endpoint's drain ratio on a stored backlog of BILLING_BACKLOG_EVENTS: alone,
+ *   then beside the slow and the failing endpoints, at BILLING_DRAIN_SCALE (0.005), where the model
+ *   bounds the healthy endpoint's drain (its keys throttle) and this machine still has room, so the
+ *   ratio is the service's isolation rather than two cores shared three ways.
  * It prints how long every healthy webhook took and the ratios, duplicate POSTs, throttles seen and
  * absorbed, the busiest key's write units per second, timers fired per second and lost webhooks; it
  * exits 1 if a webhook was lost or POSTed twice (the slow endpoint's attempts cut at the fast lane's
  * budget aside). BILLING_SCALE (0.05) is the model's factor, BILLING_TIMEOUT_MINUTES (30) each run's
- * bound. BENCHMARKS.md has the figures and their extrapolation to AWS.
+ * bound; BILLING_LOG=<file> appends every run's service log to that file. BENCHMARKS.md has the
+ * figures and their extrapolation to AWS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -26,11 +31,13 @@ const events = Math.round(envNumber('BILLING_EVENTS', 2_000));
 const scale = envNumber('BILLING_SCALE', 0.05);
 const shards = Math.round(envNumber('BILLING_SHARDS', 8));
 const timeoutMs = envNumber('BILLING_TIMEOUT_MINUTES', 30) * 60_000;
-/** BILLING_RUNS: which runs, of `publish` (alone, 8 and 1 shards), `others` (beside a slow and a failing endpoint), `backlog`. */
-const parts = new Set((process.env.BILLING_RUNS ?? 'publish,others,backlog').split(','));
+/** BILLING_RUNS: which runs, of `publish` (alone, 8 and 1 shards), `others` (beside a slow and a failing endpoint), `backlog`, `drain`. */
+const parts = new Set((process.env.BILLING_RUNS ?? 'publish,others,backlog,drain').split(','));
 /** The backlog runs: events stored first, then drained, at a factor where the model, not this machine, bounds one shard. */
 const backlogEvents = Math.round(envNumber('BILLING_BACKLOG_EVENTS', 200));
 const backlogScale = envNumber('BILLING_BACKLOG_SCALE', 0.002);
+/** The drain ratio's factor: the healthy endpoint's keys bound its drain, and this machine is not the bound. */
+const drainScale = envNumber('BILLING_DRAIN_SCALE', 0.005);
 
 const figure = (label: string, value: number, unit: string, digits = 1) =>
   console.log(`  ${label}: ${value.toFixed(digits)} ${unit}`);
@@ -122,6 +129,21 @@ try {
       many.healthyPerSecond / one.healthyPerSecond,
     ]);
     ratios.push(['the same, until half the backlog arrived', one.halfDrainMs / many.halfDrainMs]);
+  }
+  if (parts.has('drain')) {
+    const backlog = { ...base, events: backlogEvents, scale: drainScale, shards, backlog: true };
+    const alone = await run(`a stored backlog of ${backlogEvents}, healthy endpoint alone (factor ${drainScale})`, {
+      ...backlog,
+      others: false,
+    });
+    const beside = await run(
+      `a stored backlog of ${backlogEvents} for each endpoint, healthy, slow and failing (factor ${drainScale})`,
+      { ...backlog, others: true },
+    );
+    ratios.push([
+      'drain of a stored backlog, healthy endpoint with the others over alone',
+      beside.drainMs / alone.drainMs,
+    ]);
   }
   console.log('\nratios');
   for (const [label, value] of ratios) figure(label, value, 'x', 2);

@@ -7,6 +7,7 @@
  * the attempts recorded) and lost webhooks (accepted, never settled). bench/billing-run.ts prints
  * the runs; test/integration/billing-run.test.ts makes a small one.
  */
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -112,11 +113,12 @@ async function startReceivers() {
 }
 
 /** What the run's log says, counted as it is written: carried records and the sweeper's timers. */
-function logCounter() {
+function logCounter(file = process.env.BILLING_LOG) {
   const counts = { recordsCarried: 0, timersFired: 0 };
   return {
     counts,
     write(line: string) {
+      if (file) appendFileSync(file, line.endsWith('\n') ? line : `${line}\n`);
       if (line.includes('its record is carried')) counts.recordsCarried++;
       if (line.includes('"sweep done"'))
         counts.timersFired += (JSON.parse(line) as { scheduled?: number }).scheduled ?? 0;

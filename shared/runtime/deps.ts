@@ -7,6 +7,7 @@ import { DynamoDbStore } from '../adapters/dynamodb-store.ts';
 import { postWebhookAvoiding } from '../adapters/http-client.ts';
 import { SqsDeadLetters, SqsDeliveryQueue, type DeadLetterOptions } from '../adapters/sqs-queue.ts';
 import { laneMappings, type DeliveryConfig } from './config.ts';
+import { loopLagMs } from './loop-lag.ts';
 import { EndpointCache } from '../domain/endpoints/cache.ts';
 import { newSenderMemory, type SenderDeps, type SenderMemory } from '../domain/delivery/sender-deps.ts';
 import { hangingEndpointSlots, POISON_RECEIVE_COUNT, visibilityTimeoutSeconds } from '../domain/delivery/policy.ts';
@@ -286,6 +287,7 @@ export function senderDeps(deps: Deps): SenderDeps {
     timeoutMs: deps.config.timeoutMs,
     fastLaneMs: deps.config.fastLaneMs,
     slowAfterMs: deps.config.slowAfterMs,
+    loopLagMs,
     allow: allowList(deps.config),
     allowHttp: deps.config.allowHttp,
     issuer: deps.config.issuer,

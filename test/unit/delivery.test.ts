@@ -9,7 +9,7 @@ import {
   type DeadLetterReason,
   type DeliveryMessage,
 } from '#shared/domain/delivery/message.ts';
-import { HOP_SLACK_SECONDS, type Lane } from '#shared/domain/delivery/policy.ts';
+import { HOP_SLACK_SECONDS, laneOf, type Lane } from '#shared/domain/delivery/policy.ts';
 import { isDrain, type LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
@@ -157,8 +157,9 @@ describe('deliver', () => {
       http_status: 500,
       timer: false,
     });
+    // A failed attempt's retry takes the slow lane (docs/delivery.md, "Lanes").
     expect(queue.sent).toEqual([
-      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
+      { lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
     ]);
     const delay = queue.sent[0]!.delay;
     expect(delay).toBeGreaterThanOrEqual(4);
@@ -166,7 +167,7 @@ describe('deliver', () => {
     expect(retrying.next_attempt_at_ms).toBeGreaterThanOrEqual(now + delay * 1000);
 
     now = (retrying.next_attempt_at_ms ?? 0) + 10;
-    await deliver(deps(), message('m2', 2));
+    await deliver(deps(), message('m2', 2, { lane: 'slow' }));
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'failed', attempt_count: 2, next_attempt_at_ms: null });
     expect(queue.deadLetters).toEqual([{ body: { ...IDS, attempt: 3, payload: log().payload }, reason: 'exhausted' }]);
     expect(queue.sent).toHaveLength(1);
@@ -204,11 +205,11 @@ describe('deliver', () => {
     expect(hops).toBeGreaterThanOrEqual(2);
     expect(store.webhooks.get(WEBHOOK)!.version).toBe(waiting.version);
     expect(receiver.received).toHaveLength(1);
-    // Once due, the message makes its attempt.
+    // Once due, the message makes its attempt (in the slow lane, the fast lane forwarding it: the endpoint fails).
     store.failingReads = 0;
     now = due + 10;
     await deliver(deps({ retrySchedule: [3600] }), {
-      ...message('due', 2),
+      ...message('due', 2, { lane: 'slow' }),
       body: encodeMessage(queue.sent[0]!.message),
     });
     expect(receiver.received).toHaveLength(2);
@@ -339,7 +340,7 @@ describe('deliver', () => {
       version: 1,
       // Unqueued until its next attempt is made: should the successor stop waiting for it, the sweeper sends it.
       state: { status: 'retrying', attempt_count: 1, http_status: 500, response_body: 'down', unqueued: true },
-      then: { kind: 'message', lane: 'fast' },
+      then: { kind: 'message', lane: 'slow' },
       cut: false,
     });
 
@@ -365,7 +366,7 @@ describe('deliver', () => {
     expect(queue.sent).toHaveLength(3);
     expect(receiver.received).toHaveLength(1);
     now = recorded.next_attempt_at_ms! + 10;
-    await deliver(deps(), { messageId: 's', body: encodeMessage(successor!.message), receiveCount: 1, lane: 'fast' });
+    await deliver(deps(), { messageId: 's', body: encodeMessage(successor!.message), receiveCount: 1, lane: 'slow' });
     expect(receiver.received).toHaveLength(2);
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({ attempt_count: 2 });
     expect(store.webhooks.get(WEBHOOK)!.unqueued).toBeUndefined();
@@ -415,6 +416,42 @@ describe('deliver', () => {
     expect(queue.sent[1]).toEqual({ lane: 'slow', message: { ...IDS, webhookId: other, attempt: 1 }, delay: 0 });
     expect(store.webhooks.get(other)!.attempt_count).toBe(0);
     expect(hanging.received).toHaveLength(1);
+  });
+
+  it("moves a failing endpoint's fast-lane message to the slow lane before reading its webhook, with no attempt", async () => {
+    store.endpoints.get(ENDPOINT)!.failing_since_ms = now - 60_000;
+    store.webhooks.set(WEBHOOK, log());
+    // Any read of the webhook would fail and send the message back to the fast lane: none is made.
+    store.failingReads = 1;
+    await deliver(deps(), message('m1', 1));
+    expect(queue.sent).toEqual([{ lane: 'slow', message: { ...IDS, attempt: 1 }, delay: 0 }]);
+    expect(store.failingReads).toBe(1);
+    expect(receiver.received).toHaveLength(0);
+    // In the slow lane it makes its attempt; a success would bring the endpoint back to the fast lane.
+    store.failingReads = 0;
+    await deliver(deps(), message('m1', 1, { lane: 'slow' }));
+    expect(receiver.received).toHaveLength(1);
+    expect(store.webhooks.get(WEBHOOK)).toMatchObject({ attempt_count: 1, status: 'retrying' });
+  });
+
+  it('does not mark an endpoint slow for time its POST spent waiting on this process: the loop lag counts out', async () => {
+    const late = await new Receiver((_req, res) => void setTimeout(() => res.writeHead(200).end(), 300)).start();
+    try {
+      store.endpoints.get(ENDPOINT)!.webhook_url = late.url;
+      store.webhooks.set(WEBHOOK, log({ endpoint_url: late.url }));
+      // 300 ms against a threshold of 100: slow, unless this process ran 500 ms late lately.
+      await deliver(deps({ slowAfterMs: 100, fastLaneMs: 2_000, loopLagMs: () => 500 }), message('m1', 1));
+      expect(store.webhooks.get(WEBHOOK)).toMatchObject({ status: 'succeeded' });
+      expect(store.endpoints.get(ENDPOINT)!.slow_until_ms ?? null).toBeNull();
+
+      const other = '01900000-0000-7000-8000-0000000000f2';
+      store.webhooks.set(other, log({ id: other, endpoint_url: late.url }));
+      const received = { ...message('m2', 1), body: encodeMessage({ ...IDS, webhookId: other, attempt: 1 }) };
+      await deliver(deps({ slowAfterMs: 100, fastLaneMs: 2_000, loopLagMs: () => 0, now: Date.now }), received);
+      expect(store.endpoints.get(ENDPOINT)!.slow_until_ms).toBeGreaterThan(Date.now());
+    } finally {
+      await late.stop();
+    }
   });
 
   it("hands a hanging fast-lane attempt off once the rest of its batch is done, well before the lane's budget", async () => {
@@ -513,7 +550,7 @@ describe('deliver', () => {
       error: `AccessDenied: sts:AssumeRole on ${role}: not authorized`,
     });
     expect(queue.sent).toEqual([
-      { lane: 'fast', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
+      { lane: 'slow', message: { ...IDS, attempt: 2, payload: log().payload }, delay: expect.any(Number) },
     ]);
     expect(deliveries[0]).toMatchObject({
       target: { service: 'sqs', region: 'eu-west-1', queueName: 'billing-events' },
@@ -534,7 +571,7 @@ describe('deliver', () => {
     );
 
     now = store.webhooks.get(WEBHOOK)!.next_attempt_at_ms! + 10;
-    await deliver(aws, message('m2', 2));
+    await deliver(aws, message('m2', 2, { lane: 'slow' }));
     expect(store.webhooks.get(WEBHOOK)).toMatchObject({
       status: 'succeeded',
       attempt_count: 2,
@@ -620,5 +657,16 @@ describe('the message format', () => {
       change(broken.record);
       expect(decodeMessage(JSON.stringify(broken))).toBeUndefined();
     }
+  });
+});
+
+describe('the lane a webhook is published to', () => {
+  it('is the slow one while its endpoint is marked slow or fails, and the fast one once it answers 2xx again', () => {
+    const at = 1_800_000_000_000;
+    expect(laneOf({}, at)).toBe('fast');
+    expect(laneOf({ slow_until_ms: at + 1 }, at)).toBe('slow');
+    expect(laneOf({ slow_until_ms: at - 1 }, at)).toBe('fast');
+    expect(laneOf({ failing_since_ms: at - 60_000 }, at)).toBe('slow');
+    expect(laneOf({ failing_since_ms: null }, at)).toBe('fast');
   });
 });

@@ -134,18 +134,18 @@ function webhook(overrides: Partial<Webhook> = {}): Webhook {
   return log;
 }
 
-const received = (attempt: number, extra: Partial<DeliveryMessage> = {}): ReceivedMessage => ({
+const received = (attempt: number, extra: Partial<DeliveryMessage> = {}, lane: Lane = 'fast'): ReceivedMessage => ({
   messageId: `m${attempt}-${Math.random()}`,
   body: encodeMessage({ webhookId: WEBHOOK, endpointId: ENDPOINT, organizationId: ORG, attempt, ...extra }),
   receiveCount: 1,
-  lane: 'fast',
+  lane,
 });
 
-/** The next attempt's message, delivered when it is due. */
+/** The next attempt's message, delivered when it is due, from the slow lane a failed attempt sends it to. */
 async function nextAttempt(sender: SenderDeps) {
   const log = store.webhooks.get(WEBHOOK)!;
   now = Math.max(now, log.next_attempt_at_ms ?? 0) + 10;
-  return deliver(sender, received(log.attempt_count + 1));
+  return deliver(sender, received(log.attempt_count + 1, {}, 'slow'));
 }
 
 beforeEach(() => {
@@ -295,7 +295,7 @@ describe('endpoint health', () => {
     const since = now - DAY;
     endpoint(ok.url, { failing_since_ms: since });
     webhook();
-    await deliver(deps(), received(1));
+    await deliver(deps(), received(1, {}, 'slow'));
     expect(store.endpoints.get(ENDPOINT)!.failing_since_ms).toBeNull();
     expect(events).toEqual([
       {
@@ -314,7 +314,10 @@ describe('endpoint health', () => {
   it('delivers all the same when the event cannot be published, and says so', async () => {
     endpoint(ok.url, { failing_since_ms: now - DAY });
     webhook();
-    await deliver(deps({ events: { emit: () => Promise.reject(new Error('EventBridge down')) } }), received(1));
+    await deliver(
+      deps({ events: { emit: () => Promise.reject(new Error('EventBridge down')) } }),
+      received(1, {}, 'slow'),
+    );
     expect(store.webhooks.get(WEBHOOK)!.status).toBe('succeeded');
     expect(lines.some((l) => l.startsWith('error operational event not published'))).toBe(true);
   });
@@ -331,7 +334,12 @@ describe('the circuit breaker', () => {
     const before = queue.sent.length;
     await continueDrain(sender, last.message.drain);
     const unparked = queue.sent.slice(before).find((s) => !isDrain(s.message))!;
-    await deliver(sender, { messageId: 'probe', body: encodeMessage(unparked.message), receiveCount: 1, lane: 'fast' });
+    await deliver(sender, {
+      messageId: 'probe',
+      body: encodeMessage(unparked.message),
+      receiveCount: 1,
+      lane: unparked.lane,
+    });
   }
 
   it('opens after 3 failed attempts in a row with one event and a probe message, then parks what falls due without an attempt', async () => {

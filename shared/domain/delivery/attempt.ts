@@ -9,7 +9,7 @@ import { nextAttemptMessage, withPayload, type CarriedRecord, type DeliveryMessa
 import { DELIVERY_ERRORS } from './outcomes.ts';
 import { attemptBudgetMs, type Lane } from './policy.ts';
 import { carryRecord, writeRecord } from './record.ts';
-import { slowUntil, type SenderDeps } from './sender-deps.ts';
+import { slowUntil, type SenderDeps, type TrackedAttempt } from './sender-deps.ts';
 import { settle, type Settled, type Successor } from './settle.ts';
 import { isoMs } from '../time.ts';
 
@@ -37,6 +37,8 @@ export interface AttemptPlan {
   lane: Lane;
   /** Settles once the rest of the message's batch is finished (ReceivedMessage.batchDone). */
   batchDone?: Promise<void>;
+  /** The attempt as this process counts it (trackAttempt): its POST's start is set while the POST runs. */
+  tracked?: TrackedAttempt;
 }
 
 /** `done`: made and recorded (or its record carried), or superseded by a newer state; `again-later`: our outage before the POST, send the message again. */
@@ -80,7 +82,7 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
     webhook,
     {
       ...posted,
-      retryLane: slowUntil(deps, endpoint) > posted.finished ? 'slow' : 'fast',
+      retryLane: slowUntil(deps, endpoint) > posted.finished || !succeeded(posted.result) ? 'slow' : 'fast',
       endpointUrl: endpoint.webhook_url,
     },
     { schedule: deps.retrySchedule, retryAfterMaxSeconds: deps.retryAfterMaxSeconds },
@@ -98,6 +100,8 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   if (recorded.kind === 'written') await report(deps, endpoint, posted, recorded, { context, attemptContext });
   return { kind: 'done' };
 }
+
+const succeeded = (result: PostResult) => result.ok && result.status >= 200 && result.status < 300;
 
 /** The webhook fails without an attempt: what it must be signed or sent with can never be had. */
 async function failUnsigned(
@@ -140,6 +144,7 @@ async function post(
   const watch = watchForSlowness(deps, endpoint, context);
   const handOff = handOffOnceBatchDone(deps, plan);
   const started = deps.now();
+  if (plan.tracked) plan.tracked.postStartedMs = started;
   const timing = { timeoutMs: budget, ...(handOff.signal ? { cut: handOff.signal } : {}) };
   // An ARN is an AWS destination: the same body and signatures, through the customer's role instead of a POST.
   const result = await (
@@ -157,7 +162,10 @@ async function post(
       kind: 'network',
       error: DELIVERY_ERRORS.internal((error as Error).message),
     }))
-    .finally(() => handOff.stop());
+    .finally(() => {
+      handOff.stop();
+      if (plan.tracked) plan.tracked.postStartedMs = null;
+    });
   const finished = deps.now();
   await watch.stop();
   deps.metrics.record('EndpointResponseTime', finished - started, 'Milliseconds');
@@ -175,16 +183,31 @@ async function post(
 export function trackAttempt(
   deps: Pick<SenderDeps, 'endpointAttempts'>,
   endpointId: string,
-  startedMs: number,
-): () => void {
-  const attempt = { startedMs };
+): { attempt: TrackedAttempt; untrack(): void } {
+  const attempt: TrackedAttempt = { postStartedMs: null };
   const attempts = deps.endpointAttempts.get(endpointId) ?? new Set();
   deps.endpointAttempts.set(endpointId, attempts.add(attempt));
-  return () => {
-    attempts.delete(attempt);
-    if (attempts.size === 0 && deps.endpointAttempts.get(endpointId) === attempts)
-      deps.endpointAttempts.delete(endpointId);
+  return {
+    attempt,
+    untrack() {
+      attempts.delete(attempt);
+      if (attempts.size === 0 && deps.endpointAttempts.get(endpointId) === attempts)
+        deps.endpointAttempts.delete(endpointId);
+    },
   };
+}
+
+/**
+ * Calls `then` once an attempt has run WEBHOOK_SLOW_AFTER_MS, and longer by as much as this
+ * process's event loop ran late meanwhile: a saturated sender's own delay is not the receiver's.
+ */
+function runningLong(deps: SenderDeps, then: () => unknown): { stop(): void } {
+  let timer = setTimeout(() => {
+    const lag = deps.loopLagMs?.() ?? 0;
+    if (lag > 0) timer = setTimeout(then, lag);
+    else then();
+  }, deps.slowAfterMs);
+  return { stop: () => clearTimeout(timer) };
 }
 
 /** The signal that hands a fast-lane attempt off: past WEBHOOK_SLOW_AFTER_MS, once the rest of its batch is done. */
@@ -195,16 +218,15 @@ function handOffOnceBatchDone(
   if (lane !== 'fast' || !batchDone) return { fired: () => false, stop: () => undefined };
   const controller = new AbortController();
   let stopped = false;
-  const timer = setTimeout(
-    () => void batchDone.then(() => stopped || controller.abort(new Error('handed off to the slow lane'))),
-    deps.slowAfterMs,
+  const late = runningLong(deps, () =>
+    batchDone.then(() => stopped || controller.abort(new Error('handed off to the slow lane'))),
   );
   return {
     signal: controller.signal,
     fired: () => controller.signal.aborted,
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      late.stop();
     },
   };
 }
@@ -212,7 +234,7 @@ function handOffOnceBatchDone(
 /** Still running after slowAfterMs: the endpoint's next webhooks take the slow lane, while this attempt goes on. */
 function watchForSlowness(deps: SenderDeps, endpoint: WebhookEndpoint, context: LogContext): { stop(): Promise<void> } {
   let marking: Promise<void> | undefined;
-  const timer = setTimeout(() => {
+  const late = runningLong(deps, () => {
     // Already marked for a while yet: no write for every attempt to a hanging endpoint.
     if (slowUntil(deps, endpoint) > deps.now() + SLOW_LANE_MS / 2) return;
     const until = deps.now() + SLOW_LANE_MS;
@@ -220,10 +242,10 @@ function watchForSlowness(deps: SenderDeps, endpoint: WebhookEndpoint, context: 
     marking = deps.store
       .markEndpointSlow(endpoint.organization_id, endpoint.id, until)
       .catch((error: unknown) => deps.logger.warn({ ...context, err: error }, 'could not mark the endpoint slow'));
-  }, deps.slowAfterMs);
+  });
   return {
     async stop() {
-      clearTimeout(timer);
+      late.stop();
       await marking;
     },
   };

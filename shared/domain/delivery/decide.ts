@@ -2,14 +2,14 @@ import type { WebhookEndpoint, WebhookState } from '../model.ts';
 import { EARLY_TOLERANCE_MS } from './hops.ts';
 import type { DeliveryMessage } from './message.ts';
 import { DELIVERY_ERRORS } from './outcomes.ts';
-import type { Lane } from './policy.ts';
+import { isFailing, type Lane } from './policy.ts';
 
 /**
  * What a message may do to its webhook. Each kind carries what it proved exists, so what follows
  * never has to check again.
  * - `drop`: nothing to do (a stale copy, a duplicate, a finished webhook);
  * - `fail`: the endpoint is gone, the webhook fails without an attempt;
- * - `forward`: the endpoint is slow (or one of its attempts here runs long), the message moves to the slow lane;
+ * - `forward`: the endpoint is slow (or one of its attempts here runs long) or failing, the message moves to the slow lane;
  * - `busy`: the endpoint hangs and has its share of the slow lane in flight here, the message comes back later;
  * - `wait`: not due yet, the message comes back when it is (hopping if that is beyond 15 minutes);
  * - `early`: ahead of its predecessor's record, the message comes back a little later;
@@ -80,8 +80,9 @@ export function decide({
     return nowMs < openedAtMs + breakerCooldownMs
       ? { kind: 'paused', webhook, endpoint, redrive: false }
       : { kind: 'probe', webhook, endpoint, openedAtMs };
-  // A fast-lane batch never waits on an endpoint already slow, or one whose attempt here has run long.
-  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect)) return { kind: 'forward' };
+  // A fast-lane batch never waits on an endpoint already slow, one whose attempt here has run long, or one that fails.
+  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect || isFailing(endpoint)))
+    return { kind: 'forward' };
   // One hanging endpoint never holds more than its share of the slow lane.
   if (lane === 'slow' && endpointLoad.atCap) return { kind: 'busy' };
   return { kind: 'attempt', webhook, endpoint, redrive: false };

@@ -5,8 +5,8 @@ import { decide, type Decision } from './decide.ts';
 import { takeSendPlace } from './max-rps.ts';
 import { hop, hopOf, sendingFor } from './hops.ts';
 import { decodeMessage, isDrain, type DeliveryMessage, type LaneMessage } from './message.ts';
-import { MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, SUSPECT_SHARE, type Lane } from './policy.ts';
-import { endpointLoad, slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
+import { isFailing, MAX_MESSAGE_DELAY_SECONDS, POISON_RECEIVE_COUNT, SUSPECT_SHARE, type Lane } from './policy.ts';
+import { endpointLoad, slowThresholdMs, slowUntil, type ReceivedMessage, type SenderDeps } from './sender-deps.ts';
 
 /**
  * Delivery's state machine: one attempt per queue message. docs/delivery.md draws it.
@@ -47,9 +47,15 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
   const next = hopOf(message, deps.now());
   if (next) return hop(deps, next);
   const context = { ...contextOf(message), message_id: received.messageId };
+  const endpointRead = deps.endpoint(message.organizationId, message.endpointId);
   let found: Found;
   try {
-    found = await readWebhookAndEndpoint(deps, message);
+    // The fast lane moves a slow or failing endpoint's message on before reading its webhook: no read for it here.
+    if (received.lane === 'fast' && !message.record) {
+      const endpoint = await endpointRead;
+      if (endpoint && leavesFastLane(deps, endpoint, deps.now())) return await deps.queue.send('slow', [message]);
+    }
+    found = await readWebhookAndEndpoint(deps, message, endpointRead);
   } catch (error) {
     return requeue(deps, received.lane, message, error);
   }
@@ -64,11 +70,7 @@ export async function deliver(deps: SenderDeps, received: ReceivedMessage): Prom
     endpoint,
     lane: received.lane,
     endpointSlowUntil: endpoint ? slowUntil(deps, endpoint) : 0,
-    endpointLoad: endpointLoad(deps, message.endpointId, {
-      nowMs,
-      suspectAfterMs: deps.slowAfterMs * SUSPECT_SHARE,
-      slots: deps.hangingEndpointSlots,
-    }),
+    endpointLoad: loadOf(deps, message.endpointId, nowMs),
     breakerCooldownMs: deps.breakerCooldownMs,
     nowMs,
   });
@@ -92,11 +94,27 @@ interface Found {
   payload: string | undefined;
 }
 
+/** How this process sees the endpoint's attempts (sender-deps.ts `endpointLoad`), at the slowness threshold of the moment. */
+const loadOf = (deps: SenderDeps, endpointId: string, nowMs: number) =>
+  endpointLoad(deps, endpointId, {
+    nowMs,
+    suspectAfterMs: slowThresholdMs(deps) * SUSPECT_SHARE,
+    slots: deps.hangingEndpointSlots,
+  });
+
+/** The endpoint takes the slow lane: marked slow, failing, or one of its POSTs here runs long (decide.ts `forward`). */
+const leavesFastLane = (deps: SenderDeps, endpoint: WebhookEndpoint, nowMs: number): boolean =>
+  slowUntil(deps, endpoint) > nowMs || isFailing(endpoint) || loadOf(deps, endpoint.id, nowMs).suspect;
+
 /** The message names the endpoint, whose partition holds the webhook: both reads go out at once. */
-async function readWebhookAndEndpoint(deps: SenderDeps, message: DeliveryMessage): Promise<Found> {
+async function readWebhookAndEndpoint(
+  deps: SenderDeps,
+  message: DeliveryMessage,
+  endpointRead: Promise<WebhookEndpoint | undefined>,
+): Promise<Found> {
   const [stored, endpoint] = await Promise.all([
     deps.store.getWebhookState({ endpointId: message.endpointId, id: message.webhookId }),
-    deps.endpoint(message.organizationId, message.endpointId),
+    endpointRead,
   ]);
   return {
     webhook: stored?.state.organization_id === message.organizationId ? stored.state : undefined,
@@ -216,7 +234,7 @@ async function attemptOnce(
     return;
   }
   deps.attemptsInFlight.add(key);
-  const untrack = trackAttempt(deps, endpoint.id, delivery.nowMs);
+  const { attempt: tracked, untrack } = trackAttempt(deps, endpoint.id);
   try {
     try {
       if (!(await takeSendPlace(deps.rateCounters, endpoint, deps.now()))) return await rateLimited(deps, delivery);
@@ -236,6 +254,7 @@ async function attemptOnce(
       stored: webhook,
       lane: received.lane,
       ...(received.batchDone ? { batchDone: received.batchDone } : {}),
+      tracked,
     });
     if (end.kind === 'again-later') await requeue(deps, received.lane, message, end.error);
   } finally {

@@ -5,15 +5,27 @@
  */
 
 /**
- * `fast`: every first attempt, unless its endpoint was slow lately. `slow`: endpoints that recently
- * answered slowly or not at all, with their own consumers, so they never hold the fast lane.
+ * `fast`: every first attempt, unless its endpoint was slow lately or is failing. `slow`: endpoints
+ * that recently answered slowly or not at all, and those whose last attempt failed (with their
+ * retries), with their own consumers, so they never hold the fast lane.
  */
 export type Lane = 'fast' | 'slow';
 export const LANES: readonly Lane[] = ['fast', 'slow'];
 
-/** The lane an endpoint's next webhooks take: slow while it is marked slow. */
-export const laneOf = (endpoint: { slow_until_ms?: number | null }, nowMs: number): Lane =>
-  (endpoint.slow_until_ms ?? 0) > nowMs ? 'slow' : 'fast';
+/**
+ * The lane an endpoint's next webhooks take: slow while it is marked slow, or while it fails (from a
+ * failed attempt until its next success: `failing_since`, which every attempt's health record keeps
+ * already, so this costs no write). A billing run's failing endpoint then spends the slow lane's
+ * capacity, not the fast lane's the healthy ones need (docs/delivery.md, "Lanes").
+ */
+export const laneOf = (
+  endpoint: { slow_until_ms?: number | null; failing_since_ms?: number | null },
+  nowMs: number,
+): Lane => ((endpoint.slow_until_ms ?? 0) > nowMs || isFailing(endpoint) ? 'slow' : 'fast');
+
+/** From a failed attempt until the endpoint's next success (`failing_since`, kept by every attempt's health record). */
+export const isFailing = (endpoint: { failing_since_ms?: number | null }) =>
+  endpoint.failing_since_ms !== undefined && endpoint.failing_since_ms !== null;
 
 export interface LaneMapping {
   /** Messages per sender invocation. */

@@ -44,6 +44,11 @@ export interface SenderDeps extends SenderMemory {
   fastLaneMs: number;
   /** An attempt running longer than this sends its endpoint's next webhooks to the slow lane. */
   slowAfterMs: number;
+  /**
+   * How late this process's event loop runs lately, in ms (shared/runtime/loop-lag.ts): added to the
+   * slowness thresholds, so time an attempt spent waiting on this process is not the receiver's. @default 0
+   */
+  loopLagMs?: () => number;
   /** Attempts a hanging endpoint may have in flight at once in this process's slow lane (policy.ts `hangingEndpointSlots`). */
   hangingEndpointSlots: number;
   allow: readonly Cidr[];
@@ -63,14 +68,19 @@ export interface SenderDeps extends SenderMemory {
   rateCounters: RateCounters;
 }
 
+/** An attempt this process is making: counted from its decision; its POST's start, while the POST runs. */
+export interface TrackedAttempt {
+  postStartedMs: number | null;
+}
+
 /** What one sender process remembers between messages, shared by its lanes; the wiring makes one per process. */
 export interface SenderMemory {
   /** Endpoints this process marked slow, so its own next messages move at once (the store tells the others). */
   slowEndpoints: Map<string, number>;
   /** Attempts this process is making (`<webhook id>#<attempt>`): a duplicate message for one of them is dropped. */
   attemptsInFlight: Set<string>;
-  /** When each attempt this process is making to an endpoint started, by endpoint. */
-  endpointAttempts: Map<string, Set<{ startedMs: number }>>;
+  /** The attempts this process is making, by endpoint, each with when its POST started (null before and after the POST). */
+  endpointAttempts: Map<string, Set<TrackedAttempt>>;
   /** Endpoints whose last attempt here ran out its time (or was cut at the fast lane's budget), until when: they hang. */
   hangingEndpoints: Map<string, number>;
   /** By endpoint: its failed attempts in a row here, and its `failing_since` as they saw it (the circuit breaker's count). */
@@ -96,13 +106,17 @@ export interface ReceivedMessage {
   batchDone?: Promise<void>;
 }
 
+/** WEBHOOK_SLOW_AFTER_MS and how late this process runs lately: an attempt this long was slow on the receiver's side. */
+export const slowThresholdMs = (deps: Pick<SenderDeps, 'slowAfterMs' | 'loopLagMs'>): number =>
+  deps.slowAfterMs + (deps.loopLagMs?.() ?? 0);
+
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
 export function slowUntil(memory: Pick<SenderMemory, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {
   return Math.max(endpoint.slow_until_ms ?? 0, memory.slowEndpoints.get(endpoint.id) ?? 0);
 }
 
 /**
- * How this process sees an endpoint right now: `suspect` while one of its attempts has run past
+ * How this process sees an endpoint right now: `suspect` while one of its POSTs has run past
  * `suspectAfterMs` (the fast lane forwards its next messages instead of holding another batch on it),
  * `atCap` while it hangs and has its share of attempts in flight (the slow lane holds back the rest).
  */
@@ -114,7 +128,8 @@ export function endpointLoad(
   const attempts = [...(memory.endpointAttempts.get(endpointId) ?? [])];
   const hanging = (memory.hangingEndpoints.get(endpointId) ?? 0) > nowMs;
   return {
-    suspect: attempts.some((a) => nowMs - a.startedMs > suspectAfterMs),
+    // The POST's time only: a store write or read the model (or AWS) throttles says nothing of the receiver.
+    suspect: attempts.some((a) => a.postStartedMs !== null && nowMs - a.postStartedMs > suspectAfterMs),
     atCap: hanging && attempts.length >= slots,
   };
 }

@@ -9,7 +9,7 @@
  *   shards and with 1, at BILLING_BACKLOG_SCALE (0.002), where the model bounds one shard's drain
  *   well below this machine's rate, so the ratio is the keys', not the machine's (stored with the
  *   per-key limits off, drained with them on);
- * - `drain`: the healthy endpoint's drain ratio on a stored backlog of BILLING_BACKLOG_EVENTS: alone,
+ * - `drain`: the healthy endpoint's drain ratio on a stored backlog of BILLING_DRAIN_EVENTS (600): alone,
  *   then beside the slow and the failing endpoints, at BILLING_DRAIN_SCALE (0.005), where the model
  *   bounds the healthy endpoint's drain (its keys throttle) and this machine still has room, so the
  *   ratio is the service's isolation rather than two cores shared three ways.
@@ -36,7 +36,8 @@ const parts = new Set((process.env.BILLING_RUNS ?? 'publish,others,backlog,drain
 /** The backlog runs: events stored first, then drained, at a factor where the model, not this machine, bounds one shard. */
 const backlogEvents = Math.round(envNumber('BILLING_BACKLOG_EVENTS', 200));
 const backlogScale = envNumber('BILLING_BACKLOG_SCALE', 0.002);
-/** The drain ratio's factor: the healthy endpoint's keys bound its drain, and this machine is not the bound. */
+/** The drain ratio's backlog and factor: the healthy endpoint's keys bound its drain, and this machine is not the bound. */
+const drainEvents = Math.round(envNumber('BILLING_DRAIN_EVENTS', 600));
 const drainScale = envNumber('BILLING_DRAIN_SCALE', 0.005);
 
 const figure = (label: string, value: number, unit: string, digits = 1) =>
@@ -131,13 +132,13 @@ try {
     ratios.push(['the same, until half the backlog arrived', one.halfDrainMs / many.halfDrainMs]);
   }
   if (parts.has('drain')) {
-    const backlog = { ...base, events: backlogEvents, scale: drainScale, shards, backlog: true };
-    const alone = await run(`a stored backlog of ${backlogEvents}, healthy endpoint alone (factor ${drainScale})`, {
+    const backlog = { ...base, events: drainEvents, scale: drainScale, shards, backlog: true };
+    const alone = await run(`a stored backlog of ${drainEvents}, healthy endpoint alone (factor ${drainScale})`, {
       ...backlog,
       others: false,
     });
     const beside = await run(
-      `a stored backlog of ${backlogEvents} for each endpoint, healthy, slow and failing (factor ${drainScale})`,
+      `a stored backlog of ${drainEvents} for each endpoint, healthy, slow and failing (factor ${drainScale})`,
       { ...backlog, others: true },
     );
     ratios.push([

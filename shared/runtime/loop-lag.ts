@@ -10,18 +10,23 @@ const SAMPLE_MS = 20;
 /** Lateness is kept per slot of this long; the figure is the largest over the last SLOTS of them. */
 const SLOT_MS = 500;
 const SLOTS = 4;
-/** Later than this is a process that was frozen (Lambda between invocations), not a busy one. */
-const FROZEN_MS = 5_000;
+/**
+ * Later than this is a process that was frozen (Lambda between invocations), not a busy one: not
+ * counted. A shorter freeze counts for two seconds; the sender caps the allowance at the fast lane's
+ * budget past WEBHOOK_SLOW_AFTER_MS (sender-deps.ts `lagAllowanceMs`).
+ */
+const FROZEN_MS = 2_000;
 
 let sampler: (() => number) | undefined;
 
 /** The process's loop lag in ms, from one sampler per process, started at the first call. */
 export function loopLagMs(): number {
-  sampler ??= startSampler();
+  sampler ??= startLoopLagSampler();
   return sampler();
 }
 
-function startSampler(): () => number {
+/** A sampler of its own (loopLagMs shares one per process); exported for its test. */
+export function startLoopLagSampler(): () => number {
   const slots = new Array<number>(SLOTS).fill(0);
   let slot = 0;
   let slotStarted = performance.now();

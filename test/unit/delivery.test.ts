@@ -2,14 +2,20 @@
 import { postWebhook } from '#shared/adapters/http-client.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '#shared/domain/delivery/deliver.ts';
-import { newSenderMemory, type ReceivedMessage, type SenderDeps } from '#shared/domain/delivery/sender-deps.ts';
+import {
+  endpointLoad,
+  newSenderMemory,
+  type ReceivedMessage,
+  type SenderDeps,
+} from '#shared/domain/delivery/sender-deps.ts';
+import { trackAttempt } from '#shared/domain/delivery/attempt.ts';
 import {
   decodeMessage,
   encodeMessage,
   type DeadLetterReason,
   type DeliveryMessage,
 } from '#shared/domain/delivery/message.ts';
-import { HOP_SLACK_SECONDS, laneOf, type Lane } from '#shared/domain/delivery/policy.ts';
+import { FAILING_LANE_AFTER_MS, HOP_SLACK_SECONDS, laneOf, type Lane } from '#shared/domain/delivery/policy.ts';
 import { isDrain, type LaneMessage } from '#shared/domain/delivery/message.ts';
 import { noMetrics } from '#shared/runtime/metrics.ts';
 import type { WebhookEndpoint, Webhook } from '#shared/domain/model.ts';
@@ -667,6 +673,25 @@ describe('the lane a webhook is published to', () => {
     expect(laneOf({ slow_until_ms: at + 1 }, at)).toBe('slow');
     expect(laneOf({ slow_until_ms: at - 1 }, at)).toBe('fast');
     expect(laneOf({ failing_since_ms: at - 60_000 }, at)).toBe('slow');
+    // A failure a moment ago is a blip yet: a success would clear it before it moves anything.
+    expect(laneOf({ failing_since_ms: at - FAILING_LANE_AFTER_MS + 1 }, at)).toBe('fast');
     expect(laneOf({ failing_since_ms: null }, at)).toBe('fast');
+  });
+});
+
+describe("an endpoint's load in a sender process", () => {
+  it('is suspect by its POSTs alone: an attempt slow on the store, before or after its POST, is not', () => {
+    const memory = newSenderMemory();
+    const { attempt, untrack } = trackAttempt(memory, ENDPOINT);
+    const at = 1_800_000_000_000;
+    const load = (nowMs: number) => endpointLoad(memory, ENDPOINT, { nowMs, suspectAfterMs: 1_000, slots: 1 });
+    // Decided long ago, still reading or writing the store: counted, not suspect.
+    expect(load(at)).toEqual({ suspect: false, atCap: false });
+    attempt.postStartedMs = at - 1_500;
+    expect(load(at).suspect).toBe(true);
+    attempt.postStartedMs = at - 500;
+    expect(load(at).suspect).toBe(false);
+    untrack();
+    expect(memory.endpointAttempts.has(ENDPOINT)).toBe(false);
   });
 });

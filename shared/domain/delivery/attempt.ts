@@ -9,7 +9,7 @@ import { nextAttemptMessage, withPayload, type CarriedRecord, type DeliveryMessa
 import { DELIVERY_ERRORS } from './outcomes.ts';
 import { attemptBudgetMs, type Lane } from './policy.ts';
 import { carryRecord, writeRecord } from './record.ts';
-import { slowUntil, type SenderDeps, type TrackedAttempt } from './sender-deps.ts';
+import { lagAllowanceMs, slowUntil, type SenderDeps, type TrackedAttempt } from './sender-deps.ts';
 import { settle, type Settled, type Successor } from './settle.ts';
 import { isoMs } from '../time.ts';
 
@@ -80,11 +80,7 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   const posted = await post(deps, plan, headers, context);
   const settled = settle(
     webhook,
-    {
-      ...posted,
-      retryLane: slowUntil(deps, endpoint) > posted.finished || !succeeded(posted.result) ? 'slow' : 'fast',
-      endpointUrl: endpoint.webhook_url,
-    },
+    { ...posted, endpointUrl: endpoint.webhook_url },
     { schedule: deps.retrySchedule, retryAfterMaxSeconds: deps.retryAfterMaxSeconds },
   );
   const { attempt } = settled;
@@ -100,8 +96,6 @@ export async function attemptAndRecord(deps: SenderDeps, plan: AttemptPlan): Pro
   if (recorded.kind === 'written') await report(deps, endpoint, posted, recorded, { context, attemptContext });
   return { kind: 'done' };
 }
-
-const succeeded = (result: PostResult) => result.ok && result.status >= 200 && result.status < 300;
 
 /** The webhook fails without an attempt: what it must be signed or sent with can never be had. */
 async function failUnsigned(
@@ -203,7 +197,7 @@ export function trackAttempt(
  */
 function runningLong(deps: SenderDeps, then: () => unknown): { stop(): void } {
   let timer = setTimeout(() => {
-    const lag = deps.loopLagMs?.() ?? 0;
+    const lag = lagAllowanceMs(deps);
     if (lag > 0) timer = setTimeout(then, lag);
     else then();
   }, deps.slowAfterMs);
@@ -218,15 +212,17 @@ function handOffOnceBatchDone(
   if (lane !== 'fast' || !batchDone) return { fired: () => false, stop: () => undefined };
   const controller = new AbortController();
   let stopped = false;
-  const late = runningLong(deps, () =>
-    batchDone.then(() => stopped || controller.abort(new Error('handed off to the slow lane'))),
+  // No allowance for this process's lag here, unlike the slow mark: a batch slot held is the whole batch's wait.
+  const timer = setTimeout(
+    () => void batchDone.then(() => stopped || controller.abort(new Error('handed off to the slow lane'))),
+    deps.slowAfterMs,
   );
   return {
     signal: controller.signal,
     fired: () => controller.signal.aborted,
     stop() {
       stopped = true;
-      late.stop();
+      clearTimeout(timer);
     },
   };
 }

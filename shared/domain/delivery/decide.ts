@@ -81,7 +81,7 @@ export function decide({
       ? { kind: 'paused', webhook, endpoint, redrive: false }
       : { kind: 'probe', webhook, endpoint, openedAtMs };
   // A fast-lane batch never waits on an endpoint already slow, one whose attempt here has run long, or one that fails.
-  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect || isFailing(endpoint)))
+  if (lane === 'fast' && (endpointSlowUntil > nowMs || endpointLoad.suspect || isFailing(endpoint, nowMs)))
     return { kind: 'forward' };
   // One hanging endpoint never holds more than its share of the slow lane.
   if (lane === 'slow' && endpointLoad.atCap) return { kind: 'busy' };

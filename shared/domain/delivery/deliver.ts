@@ -104,9 +104,9 @@ const loadOf = (deps: SenderDeps, endpointId: string, nowMs: number) =>
 
 /** The endpoint takes the slow lane: marked slow, failing, or one of its POSTs here runs long (decide.ts `forward`). */
 const leavesFastLane = (deps: SenderDeps, endpoint: WebhookEndpoint, nowMs: number): boolean =>
-  slowUntil(deps, endpoint) > nowMs || isFailing(endpoint) || loadOf(deps, endpoint.id, nowMs).suspect;
+  slowUntil(deps, endpoint) > nowMs || isFailing(endpoint, nowMs) || loadOf(deps, endpoint.id, nowMs).suspect;
 
-/** The message names the endpoint, whose partition holds the webhook: both reads go out at once. */
+/** The message names the endpoint, whose partition holds the webhook: both reads go out at once (the endpoint's already, cached mostly). */
 async function readWebhookAndEndpoint(
   deps: SenderDeps,
   message: DeliveryMessage,

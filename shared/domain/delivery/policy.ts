@@ -13,19 +13,27 @@ export type Lane = 'fast' | 'slow';
 export const LANES: readonly Lane[] = ['fast', 'slow'];
 
 /**
- * The lane an endpoint's next webhooks take: slow while it is marked slow, or while it fails (from a
- * failed attempt until its next success: `failing_since`, which every attempt's health record keeps
- * already, so this costs no write). A billing run's failing endpoint then spends the slow lane's
- * capacity, not the fast lane's the healthy ones need (docs/delivery.md, "Lanes").
+ * The lane an endpoint's next webhooks take: slow while it is marked slow, or while it fails (no
+ * success for FAILING_LANE_AFTER_MS since a failed attempt: `failing_since`, which every attempt's
+ * health record keeps already, so this costs no write). A billing run's failing endpoint then spends
+ * the slow lane's capacity, not the fast lane's the healthy ones need (docs/delivery.md, "Lanes").
  */
 export const laneOf = (
   endpoint: { slow_until_ms?: number | null; failing_since_ms?: number | null },
   nowMs: number,
-): Lane => ((endpoint.slow_until_ms ?? 0) > nowMs || isFailing(endpoint) ? 'slow' : 'fast');
+): Lane => ((endpoint.slow_until_ms ?? 0) > nowMs || isFailing(endpoint, nowMs) ? 'slow' : 'fast');
 
-/** From a failed attempt until the endpoint's next success (`failing_since`, kept by every attempt's health record). */
-export const isFailing = (endpoint: { failing_since_ms?: number | null }) =>
-  endpoint.failing_since_ms !== undefined && endpoint.failing_since_ms !== null;
+/**
+ * An endpoint whose failures have lasted this long without a success fails, for the lanes: a blip
+ * (a failure, then a success within it, as a busy endpoint's occasional 5xx is) moves nothing.
+ */
+export const FAILING_LANE_AFTER_MS = 2_000;
+
+/** No success for FAILING_LANE_AFTER_MS since a failed attempt (`failing_since`, kept by every attempt's health record). */
+export const isFailing = (endpoint: { failing_since_ms?: number | null }, nowMs: number): boolean =>
+  endpoint.failing_since_ms !== undefined &&
+  endpoint.failing_since_ms !== null &&
+  nowMs - endpoint.failing_since_ms >= FAILING_LANE_AFTER_MS;
 
 export interface LaneMapping {
   /** Messages per sender invocation. */

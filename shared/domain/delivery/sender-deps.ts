@@ -106,9 +106,16 @@ export interface ReceivedMessage {
   batchDone?: Promise<void>;
 }
 
-/** WEBHOOK_SLOW_AFTER_MS and how late this process runs lately: an attempt this long was slow on the receiver's side. */
-export const slowThresholdMs = (deps: Pick<SenderDeps, 'slowAfterMs' | 'loopLagMs'>): number =>
-  deps.slowAfterMs + (deps.loopLagMs?.() ?? 0);
+/**
+ * How late this process runs lately, as an allowance on the slowness thresholds: at most the fast
+ * lane's budget past WEBHOOK_SLOW_AFTER_MS, so a slow endpoint is still marked within the fast lane.
+ */
+export const lagAllowanceMs = (deps: Pick<SenderDeps, 'slowAfterMs' | 'fastLaneMs' | 'loopLagMs'>): number =>
+  Math.min(deps.loopLagMs?.() ?? 0, Math.max(0, deps.fastLaneMs - deps.slowAfterMs));
+
+/** WEBHOOK_SLOW_AFTER_MS and the lag allowance: a POST this long was slow on the receiver's side. */
+export const slowThresholdMs = (deps: Pick<SenderDeps, 'slowAfterMs' | 'fastLaneMs' | 'loopLagMs'>): number =>
+  deps.slowAfterMs + lagAllowanceMs(deps);
 
 /** Until when the endpoint takes the slow lane, as the store or this process knows it. */
 export function slowUntil(memory: Pick<SenderMemory, 'slowEndpoints'>, endpoint: WebhookEndpoint): number {

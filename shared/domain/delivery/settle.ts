@@ -14,8 +14,6 @@ export interface AttemptOutcome {
   finished: number;
   /** The fast lane cut the attempt at its budget: the webhook moves to the slow lane at once. */
   cut: boolean;
-  /** The lane its next attempt takes. */
-  retryLane: Lane;
   endpointUrl: string;
 }
 
@@ -72,7 +70,8 @@ export function settle(
     ? { kind: 'none' }
     : delay === undefined
       ? { kind: 'dead-letter' }
-      : successorMessage(cut ? 'slow' : outcome.retryLane, delay, finished);
+      : // A failed attempt's next one takes the slow lane (docs/delivery.md, "Lanes"); a cut one is made there at once.
+        successorMessage('slow', delay, finished);
   return { next, attempt, then };
 }
 

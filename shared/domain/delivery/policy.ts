@@ -6,8 +6,8 @@
 
 /**
  * `fast`: every first attempt, unless its endpoint was slow lately or is failing. `slow`: endpoints
- * that recently answered slowly or not at all, and those whose last attempt failed (with their
- * retries), with their own consumers, so they never hold the fast lane.
+ * that recently answered slowly or not at all, failing ones (`isFailing`), and every failed
+ * attempt's retry, with their own consumers, so they never hold the fast lane.
  */
 export type Lane = 'fast' | 'slow';
 export const LANES: readonly Lane[] = ['fast', 'slow'];

@@ -286,15 +286,7 @@ async function recordFailures(
     const recovered = await deps.store.markEndpointRecovered(organizationId, id);
     if (!recovered) return;
     deps.logger.info({ ...context, failing_since: iso(since) }, 'webhook endpoint recovered');
-    await emit(deps, {
-      type: 'endpoint.recovered',
-      organization_id: organizationId,
-      endpoint_id: id,
-      webhook_url: endpoint.webhook_url,
-      reason: null,
-      failing_since_ms: since,
-      at_ms: deps.now(),
-    });
+    await emit(deps, endpoint, 'endpoint.recovered', { reason: null, failingSinceMs: since, atMs: deps.now() });
     return;
   }
   if (since === null) {
@@ -306,15 +298,7 @@ async function recordFailures(
   const reason = autoDisableReason(since, deps.autoDisableAfterMs);
   if (!(await deps.store.autoDisableEndpoint(organizationId, id, since, nowMs, reason))) return;
   deps.logger.warn({ ...context, failing_since: iso(since), reason }, 'webhook endpoint disabled automatically');
-  await emit(deps, {
-    type: 'endpoint.disabled',
-    organization_id: organizationId,
-    endpoint_id: id,
-    webhook_url: endpoint.webhook_url,
-    reason,
-    failing_since_ms: since,
-    at_ms: nowMs,
-  });
+  await emit(deps, endpoint, 'endpoint.disabled', { reason, failingSinceMs: since, atMs: nowMs });
 }
 
 /** The endpoint's breaker after an attempt: closed by a success, opened by a streak of failures, opened again by a failed probe. */
@@ -349,15 +333,7 @@ async function recordBreaker(deps: HealthDeps & BreakerDeps, endpoint: WebhookEn
   if (!(await deps.store.openBreaker(organizationId, id, nowMs))) return;
   const reason = `${count} consecutive failed attempts (circuit breaker open for ${Math.round(deps.breakerCooldownMs / 1000)} s, then a probe)`;
   deps.logger.warn({ organization_id: organizationId, endpoint_id: id, reason }, 'circuit breaker opened');
-  await emit(deps, {
-    type: 'endpoint.circuit_opened',
-    organization_id: organizationId,
-    endpoint_id: id,
-    webhook_url: endpoint.webhook_url,
-    reason,
-    failing_since_ms: since,
-    at_ms: nowMs,
-  });
+  await emit(deps, endpoint, 'endpoint.circuit_opened', { reason, failingSinceMs: since, atMs: nowMs });
   await probeOrClose(deps, endpoint, nowMs);
 }
 
@@ -396,20 +372,27 @@ async function closeBreaker(deps: HealthDeps, endpoint: WebhookEndpoint, openedA
     { organization_id: organizationId, endpoint_id: id, opened_at: iso(openedAtMs) },
     'circuit breaker closed',
   );
-  await emit(deps, {
-    type: 'endpoint.circuit_closed',
-    organization_id: organizationId,
-    endpoint_id: id,
-    webhook_url: endpoint.webhook_url,
-    reason: null,
-    failing_since_ms: null,
-    at_ms: deps.now(),
-  });
+  await emit(deps, endpoint, 'endpoint.circuit_closed', { reason: null, failingSinceMs: null, atMs: deps.now() });
   const fresh = await deps.store.getEndpoint(organizationId, id);
   if (fresh) await resumeParkedWebhooks(deps, fresh, 'circuit breaker closed: its waiting webhooks are queued');
 }
 
-async function emit(deps: HealthDeps, event: OperationalEvent): Promise<void> {
+/** Publishes what happened to `endpoint`; a failure to publish is logged, never thrown (delivery goes on). */
+async function emit(
+  deps: HealthDeps,
+  endpoint: WebhookEndpoint,
+  type: OperationalEvent['type'],
+  what: { reason: string | null; failingSinceMs: number | null; atMs: number },
+): Promise<void> {
+  const event: OperationalEvent = {
+    type,
+    organization_id: endpoint.organization_id,
+    endpoint_id: endpoint.id,
+    webhook_url: endpoint.webhook_url,
+    reason: what.reason,
+    failing_since_ms: what.failingSinceMs,
+    at_ms: what.atMs,
+  };
   try {
     await deps.events.emit(event);
   } catch (error) {

@@ -1,12 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, inject } from 'vitest';
+import { afterEach, expect, inject } from 'vitest';
 import { deliveryConfigFromEnv } from '#shared/runtime/config.ts';
 import { generateAdminToken } from '#infra/local/env.ts';
 import { startLocalService, type LocalService, type LocalServiceInstrument } from '#infra/local/service.ts';
 import type { LogDestination } from '#shared/runtime/logger.ts';
 import { eventually } from '../support/eventually.ts';
+import { Receiver, type Reply } from '../support/receiver.ts';
 import { contractOf } from './contract.ts';
 
 /** Shared by the integration tests: the stack's address, an HTTP client checked against the OpenAPI document, a second stack. Receivers and bounded waiting are in test/support/. */
@@ -108,6 +109,30 @@ export async function createEndpoint(org: Org, endpoint: Record<string, unknown>
   });
   if (res.status !== 200) throw new Error(`endpoint not created: ${res.status} ${res.text}`);
   return res.body.webhook_endpoint.lago_id;
+}
+
+/**
+ * Receivers and endpoints a test file makes, stopped and deleted after each test, the newest first
+ * (a dead letter of a deleted endpoint is dropped if redriven later). Call it once, at the top of the file.
+ */
+export function removedAfterEach() {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    async receiver(reply?: Reply): Promise<Receiver> {
+      const r = await new Receiver(reply).start();
+      cleanups.push(() => r.stop());
+      return r;
+    },
+    /** An HMAC endpoint unless `body` says otherwise. */
+    async endpoint(org: Org, body: Record<string, unknown>): Promise<string> {
+      const id = await createEndpoint(org, { signature_algo: 'hmac', ...body });
+      cleanups.push(() => request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey }));
+      return id;
+    },
+  };
 }
 
 export async function publish(

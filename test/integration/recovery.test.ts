@@ -2,14 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DELIVERY_DEFAULTS } from '#shared/runtime/config.ts';
 import { DynamoDbStore } from '#shared/adapters/dynamodb-store.ts';
 import {
   admin,
-  createEndpoint,
   createOrg,
   publish,
+  removedAfterEach,
   request,
   stack,
   webhook,
@@ -17,35 +17,19 @@ import {
   type Org,
 } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
-import { Receiver, type Received, type Reply } from '../support/receiver.ts';
+import { Receiver, type Received } from '../support/receiver.ts';
 
 const WEBHOOK_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_not_found' };
 const ENDPOINT_NOT_FOUND = { status: 404, error: 'Not Found', code: 'webhook_endpoint_not_found' };
 const ATTEMPTS_PER_ROUND = () => stack().retrySchedule.length + 1;
 
-// Receivers stop and endpoints go after each test: a dead letter of a deleted endpoint is dropped if redriven later.
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function receiver(reply?: Reply): Promise<Receiver> {
-  const r = await new Receiver(reply).start();
-  cleanups.push(() => r.stop());
-  return r;
-}
+const { receiver, endpoint } = removedAfterEach();
 
 /** A receiver that answers 500 until it is switched back on. */
 async function outage() {
   const state = { up: false };
   const r = await receiver((_req, res) => (state.up ? res.writeHead(200).end('ok') : res.writeHead(500).end('down')));
   return { receiver: r, restore: () => (state.up = true) };
-}
-
-async function endpoint(org: Org, body: Record<string, unknown>): Promise<string> {
-  const id = await createEndpoint(org, { signature_algo: 'hmac', ...body });
-  cleanups.push(() => request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey }));
-  return id;
 }
 
 async function publishIds(org: Org, type = 'invoice.created'): Promise<string[]> {

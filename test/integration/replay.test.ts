@@ -2,27 +2,12 @@
 // ones included, under the same unique key and signed; an event it never had gets a webhook of its own; filters,
 // refusals and another organization's ids.
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createEndpoint, createOrg, publish, request, webhookSettles, type Org } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createOrg, publish, removedAfterEach, request, webhookSettles, type Org } from './helpers.ts';
 import { eventually } from '../support/eventually.ts';
-import { Receiver, type Received, type Reply } from '../support/receiver.ts';
+import { Receiver, type Received } from '../support/receiver.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function receiver(reply?: Reply): Promise<Receiver> {
-  const r = await new Receiver(reply).start();
-  cleanups.push(() => r.stop());
-  return r;
-}
-
-async function endpoint(org: Org, body: Record<string, unknown>): Promise<string> {
-  const id = await createEndpoint(org, { signature_algo: 'hmac', ...body });
-  cleanups.push(() => request('DELETE', `/api/v1/webhook_endpoints/${id}`, { token: org.apiKey }));
-  return id;
-}
+const { receiver, endpoint } = removedAfterEach();
 
 interface ReplayAnswer {
   replayed: number;

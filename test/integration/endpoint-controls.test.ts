@@ -51,9 +51,6 @@ interface OperationalLine {
   };
 }
 
-const admin = (method: string, path: string, body?: unknown) =>
-  isolated.call(method, path, isolated.local.adminToken, body);
-
 const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
 const createEndpoint = (org: Tenant, endpoint: Record<string, unknown>) =>
@@ -88,19 +85,7 @@ const endpointView = async (org: Tenant, id: string, query = '') =>
 const setDisabled = (org: Tenant, id: string, disabled: boolean) =>
   isolated.call('PUT', `/api/v1/webhook_endpoints/${id}`, org.key, { webhook_endpoint: { disabled } });
 
-async function publish(
-  org: Tenant,
-  objectId: string,
-): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]> {
-  const res = await admin('POST', '/admin/v1/webhooks', {
-    organization_id: org.id,
-    webhook_type: 'invoice.created',
-    object_type: 'invoice',
-    object: { lago_id: objectId },
-  });
-  expect(res.status).toBe(202);
-  return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
-}
+const publish = (org: Tenant, objectId: string) => isolated.publish(org, objectId);
 
 const webhookState = async (org: Tenant, id: string) =>
   (await isolated.call('GET', `/api/v1/webhooks/${id}`, org.key)).body.webhook as {

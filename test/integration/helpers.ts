@@ -204,6 +204,8 @@ export interface IsolatedStack {
   tenant(name: string): Promise<IsolatedTenant>;
   /** A new endpoint of the organization (HMAC unless `signature_algo` is given); expects a 200. */
   createEndpoint<T>(org: IsolatedTenant, endpoint: Record<string, unknown>): Promise<T>;
+  /** Publishes an `invoice.created` event of `objectId` with the admin token; expects a 202 and returns its webhooks. */
+  publish(org: IsolatedTenant, objectId: string): Promise<{ lago_id: string; lago_webhook_endpoint_id: string }[]>;
   stop(): Promise<void>;
 }
 
@@ -247,6 +249,16 @@ export async function isolatedStack(
       });
       expect(res.status).toBe(200);
       return res.body.webhook_endpoint as T;
+    },
+    async publish(org, objectId) {
+      const res = await call('POST', '/admin/v1/webhooks', local.adminToken, {
+        organization_id: org.id,
+        webhook_type: 'invoice.created',
+        object_type: 'invoice',
+        object: { lago_id: objectId },
+      });
+      expect(res.status).toBe(202);
+      return res.body.webhooks as { lago_id: string; lago_webhook_endpoint_id: string }[];
     },
     async stop() {
       await local.stop();

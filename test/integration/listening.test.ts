@@ -55,9 +55,6 @@ afterAll(async () => {
   await isolated?.stop();
 });
 
-const admin = (method: string, path: string, body?: unknown) =>
-  isolated.call(method, path, isolated.local.adminToken, body);
-
 const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
 const createEndpoint = (org: Tenant, endpoint: Record<string, unknown>) =>
@@ -67,14 +64,7 @@ const endpointView = async (org: Tenant, id: string) =>
   (await isolated.call('GET', `/api/v1/webhook_endpoints/${id}`, org.key)).body.webhook_endpoint as EndpointView;
 
 async function publish(org: Tenant, objectId: string): Promise<string> {
-  const res = await admin('POST', '/admin/v1/webhooks', {
-    organization_id: org.id,
-    webhook_type: 'invoice.created',
-    object_type: 'invoice',
-    object: { lago_id: objectId },
-  });
-  expect(res.status).toBe(202);
-  const [webhook] = res.body.webhooks as { lago_id: string }[];
+  const [webhook] = await isolated.publish(org, objectId);
   return webhook!.lago_id;
 }
 

@@ -22,9 +22,6 @@ interface WebhookView {
   attempts: { number: number; http_status: number | null }[];
 }
 
-const admin = (method: string, path: string, body?: unknown) =>
-  isolated.call(method, path, isolated.local.adminToken, body);
-
 const tenant = (name: string): Promise<Tenant> => isolated.tenant(name);
 
 const webhookOf = async (org: Tenant, id: string) =>
@@ -82,14 +79,7 @@ describe('Retry now on a retrying webhook', () => {
         hmac_key: string;
       }
     ).hmac_key;
-    const published = await admin('POST', '/admin/v1/webhooks', {
-      organization_id: org.id,
-      webhook_type: 'invoice.created',
-      object_type: 'invoice',
-      object: { lago_id: randomUUID() },
-    });
-    expect(published.status).toBe(202);
-    const id = (published.body.webhooks as { lago_id: string }[])[0]!.lago_id;
+    const id = (await isolated.publish(org, randomUUID()))[0]!.lago_id;
     const posts = () => receiver.received.filter((r) => r.headers['x-lago-unique-key'] === id);
 
     // The first attempt fails; the second is about 8 s away.
